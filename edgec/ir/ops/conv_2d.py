@@ -1,0 +1,70 @@
+"""CONV_2D: NHWC input, OHWI weights, optional bias, fused activation.
+
+int8 follows TFLite Micro's ``reference_integer_ops::ConvPerChannel``: int32 accumulation of
+``(x - input_zp) * w`` (weights symmetric), plus bias, per-channel
+``MultiplyByQuantizedMultiplier``, plus output zero point, clamped by the fused activation.
+Padding taps contribute nothing (they are skipped, which equals padding with input_zp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.ops._window import patches, window_output_shape
+from edgec.ir.quant import (activation_range, apply_float_activation, conv_multipliers,
+                            multiply_by_quantized_multiplier, wrap32)
+from edgec.ir.registry import define_op, kernel
+
+WINDOW_ATTRS = {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
+
+
+def _shape(node, ins):
+    x, w = ins[0], ins[1]
+    return [window_output_shape(x.shape, w.shape[1:3], node.attrs.get("strides", (1, 1)),
+                                node.attrs.get("dilations", (1, 1)),
+                                node.attrs.get("pads", (0, 0, 0, 0)), w.shape[0])]
+
+
+def _macs(node, ins, outs):
+    w = ins[1]
+    return outs[0].size * w.shape[1] * w.shape[2] * w.shape[3]
+
+
+define_op("CONV_2D", attrs=dict(WINDOW_ATTRS), infer_shapes=_shape, macs=_macs,
+          doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)")
+
+
+def _windows(call, fill):
+    a = call.attrs
+    w = call.inputs[1]
+    return patches(call.inputs[0], w.shape[1:3], a.get("strides", (1, 1)),
+                   a.get("dilations", (1, 1)), a.get("pads", (0, 0, 0, 0)), fill)
+
+
+@kernel("CONV_2D", "int8")
+def conv_2d_int8(call):
+    x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
+    w, bias = call.inputs[1], call.inputs[2] if len(call.inputs) > 2 else None
+    cols = _windows(call, x_q.zp).astype(np.float64) - x_q.zp
+    n, oh, ow = cols.shape[:3]
+    # float64 matmul is exact here: |products| < 2**15 and far fewer than 2**38 terms.
+    acc = cols.reshape(n * oh * ow, -1) @ w.reshape(w.shape[0], -1).astype(np.float64).T
+    acc = wrap32(acc.astype(np.int64))
+    if bias is not None:
+        acc = wrap32(acc + bias.astype(np.int64))
+    mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
+    out = multiply_by_quantized_multiplier(acc, mult, shift) + y_q.zp
+    lo, hi = activation_range(call.attrs.get("activation", "NONE"), y_q.s, y_q.zp)
+    return [np.clip(out, lo, hi).astype(np.int8).reshape(n, oh, ow, w.shape[0])]
+
+
+@kernel("CONV_2D", "float32")
+def conv_2d_float(call):
+    w, bias = call.inputs[1], call.inputs[2] if len(call.inputs) > 2 else None
+    cols = _windows(call, 0.0).astype(np.float64)
+    n, oh, ow = cols.shape[:3]
+    acc = cols.reshape(n * oh * ow, -1) @ w.reshape(w.shape[0], -1).astype(np.float64).T
+    if bias is not None:
+        acc = acc + bias.astype(np.float64)
+    out = acc.astype(np.float32).reshape(n, oh, ow, w.shape[0])
+    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
