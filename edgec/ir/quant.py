@@ -133,3 +133,20 @@ def conv_multipliers(input_scale: float, filter_scales: np.ndarray, output_scale
     reals = [float(np.float32(input_scale)) * float(fs) / float(np.float32(output_scale))
              for fs in np.asarray(filter_scales, np.float32)]
     return quantize_multipliers(reals)
+
+
+def fully_connected_multiplier(input_scale: float, filter_scale: float, output_scale: float):
+    """Per-tensor FULLY_CONNECTED requantization as TFLM's ``GetQuantizedConvolutionMultipler``:
+    the scale product is rounded to float32 first, then divided in double."""
+    product = float(np.float32(input_scale) * np.float32(filter_scale))
+    return quantize_multiplier(product / float(np.float32(output_scale)))
+
+
+def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
+    """TFLM's int8 MEAN requantization of a sum of ``count`` values (``QuantizedMeanOrSum``):
+    ``QuantizeMultiplier(input_scale / output_scale)``, then the multiplier is pre-divided by
+    ``count`` after a left shift of ``min(floor(log2 count), 32, 31 + shift)`` bits."""
+    multiplier, shift = quantize_multiplier(float(np.float32(input_scale))
+                                            / float(np.float32(output_scale)))
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    return int((multiplier << extra) // count), shift - extra

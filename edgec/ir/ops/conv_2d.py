@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.ops._window import patches, window_output_shape
-from edgec.ir.quant import (activation_range, apply_float_activation, conv_multipliers,
-                            multiply_by_quantized_multiplier, wrap32)
+from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
 from edgec.ir.registry import define_op, kernel
 
 WINDOW_ATTRS = {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
@@ -44,7 +44,7 @@ def _windows(call, fill):
 @kernel("CONV_2D", "int8")
 def conv_2d_int8(call):
     x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
-    w, bias = call.inputs[1], call.inputs[2] if len(call.inputs) > 2 else None
+    w, bias = call.inputs[1], optional_bias(call)
     cols = _windows(call, x_q.zp).astype(np.float64) - x_q.zp
     n, oh, ow = cols.shape[:3]
     # float64 matmul is exact here: |products| < 2**15 and far fewer than 2**38 terms.
@@ -53,14 +53,13 @@ def conv_2d_int8(call):
     if bias is not None:
         acc = wrap32(acc + bias.astype(np.int64))
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
-    out = multiply_by_quantized_multiplier(acc, mult, shift) + y_q.zp
-    lo, hi = activation_range(call.attrs.get("activation", "NONE"), y_q.s, y_q.zp)
-    return [np.clip(out, lo, hi).astype(np.int8).reshape(n, oh, ow, w.shape[0])]
+    out = requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))
+    return [out.reshape(n, oh, ow, w.shape[0])]
 
 
 @kernel("CONV_2D", "float32")
 def conv_2d_float(call):
-    w, bias = call.inputs[1], call.inputs[2] if len(call.inputs) > 2 else None
+    w, bias = call.inputs[1], optional_bias(call)
     cols = _windows(call, 0.0).astype(np.float64)
     n, oh, ow = cols.shape[:3]
     acc = cols.reshape(n * oh * ow, -1) @ w.reshape(w.shape[0], -1).astype(np.float64).T

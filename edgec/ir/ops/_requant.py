@@ -1,0 +1,20 @@
+"""The int8 output stage shared by convolution-like kernels (conv, depthwise, fully connected):
+int32 accumulator -> ``MultiplyByQuantizedMultiplier`` -> + output zero point -> fused clamp."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.quant import activation_range, multiply_by_quantized_multiplier
+
+
+def requantize_int8(acc: np.ndarray, multiplier, shift, out_q, activation: str) -> np.ndarray:
+    """Scale int32 accumulators (last axis = channel when per-channel) to clamped int8."""
+    out = multiply_by_quantized_multiplier(acc, multiplier, shift) + out_q.zp
+    lo, hi = activation_range(activation, out_q.s, out_q.zp)
+    return np.clip(out, lo, hi).astype(np.int8)
+
+
+def optional_bias(call) -> np.ndarray | None:
+    """The third input of a conv-like node, or None when absent."""
+    return call.inputs[2] if len(call.inputs) > 2 else None

@@ -1,0 +1,76 @@
+"""FULLY_CONNECTED: ``x`` flattened to ``[-1, K]`` times ``[O, K]`` weights, optional bias.
+
+int8 follows TFLite Micro's reference kernels, which have two paths:
+- per-channel weight scales: ``FullyConnectedPerChannel`` with conv's per-channel multipliers
+  (double product), the weight zero point ignored;
+- one weight scale: ``FullyConnected`` with one multiplier whose scale product is rounded to
+  float32 first (``GetQuantizedConvolutionMultipler``), and ``w - weight_zp`` in the sums.
+Both requantize with the double-rounding ``MultiplyByQuantizedMultiplier``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.ops._requant import optional_bias, requantize_int8
+from edgec.ir.quant import (apply_float_activation, conv_multipliers,
+                            fully_connected_multiplier, wrap32)
+from edgec.ir.registry import define_op, kernel
+
+
+def _shape(node, ins):
+    x, w = ins[0], ins[1]
+    depth = w.shape[-1]
+    if len(w.shape) != 2 or x.size % depth:
+        raise EdgecError(
+            f"node '{node.name}' (FULLY_CONNECTED): input {list(x.shape)} does not split into "
+            f"rows of the weights' {depth} columns",
+            "weights are [outputs, inputs] and the input size must be a multiple of inputs")
+    if node.attrs.get("keep_num_dims", False):
+        return [tuple(x.shape[:-1]) + (w.shape[0],)]
+    return [(x.size // depth, w.shape[0])]
+
+
+def _macs(node, ins, outs):
+    return outs[0].size * ins[1].shape[1]
+
+
+define_op("FULLY_CONNECTED", attrs={"activation": "NONE", "keep_num_dims": False},
+          infer_shapes=_shape, macs=_macs,
+          doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)")
+
+
+def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:
+    """TFLM's requantization of one FULLY_CONNECTED node: ``(multipliers, shifts,
+    weight_offset)``; one entry per output channel, or one in all when weights are per-tensor
+    (then the weight zero point is subtracted in the sums: ``weight_offset``)."""
+    if not w_q.per_tensor:
+        mult, shift = conv_multipliers(in_q.s, w_q.scale, out_q.s)
+        return mult, shift, 0
+    mult, shift = fully_connected_multiplier(in_q.s, w_q.s, out_q.s)
+    return np.array([mult], np.int64), np.array([shift], np.int64), w_q.zp
+
+
+@kernel("FULLY_CONNECTED", "int8")
+def fully_connected_int8(call):
+    x, w, bias = call.inputs[0], call.inputs[1], optional_bias(call)
+    x_q, y_q = call.in_q(0), call.out_q()
+    mult, shift, w_offset = int8_multipliers(x_q, call.in_q(1), y_q)
+    rows = x.reshape(-1, w.shape[1]).astype(np.float64) - x_q.zp
+    # float64 is exact: each |product| < 2**16 and K stays far below 2**37.
+    acc = wrap32((rows @ (w.astype(np.float64) - w_offset).T).astype(np.int64))
+    if bias is not None:
+        acc = wrap32(acc + bias.astype(np.int64))
+    out = requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))
+    return [out.reshape(call.out_tensors[0].shape)]
+
+
+@kernel("FULLY_CONNECTED", "float32")
+def fully_connected_float(call):
+    x, w, bias = call.inputs[0], call.inputs[1], optional_bias(call)
+    acc = x.reshape(-1, w.shape[1]).astype(np.float64) @ w.astype(np.float64).T
+    if bias is not None:
+        acc = acc + bias.astype(np.float64)
+    out = acc.astype(np.float32).reshape(call.out_tensors[0].shape)
+    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]

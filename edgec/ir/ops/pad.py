@@ -1,0 +1,42 @@
+"""PAD: constant padding of any rank and dtype.
+
+``value`` is the raw stored value (an int8 code for int8 tensors). When it is None the pad is
+the output zero point for quantized tensors (TFLite's PAD, where the zero point encodes 0.0)
+and 0 otherwise; TFLite's PADV2 imports with its constant as ``value``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.graph import DTYPES
+from edgec.ir.registry import REQUIRED, define_op, kernel
+
+
+def _pads(node, rank: int) -> list[tuple[int, int]]:
+    pads = [tuple(int(v) for v in p) for p in node.attrs["pads"]]
+    if len(pads) != rank or any(len(p) != 2 or min(p) < 0 for p in pads):
+        raise EdgecError(
+            f"node '{node.name}' (PAD): pads {node.attrs['pads']} do not fit a rank-{rank} "
+            "input", "give one non-negative (before, after) pair per dimension")
+    return pads
+
+
+def _shape(node, ins):
+    x = ins[0]
+    return [tuple(d + b + a for d, (b, a) in zip(x.shape, _pads(node, len(x.shape))))]
+
+
+define_op("PAD", attrs={"pads": REQUIRED, "value": None}, infer_shapes=_shape,
+          doc="constant padding; value None = output zero point (quantized) or 0")
+
+
+@kernel("PAD", *DTYPES)
+def pad_any(call):
+    x = call.inputs[0]
+    value = call.attrs.get("value")
+    if value is None:
+        out_q = call.out_q()
+        value = out_q.zp if out_q is not None else 0
+    return [np.pad(x, _pads(call.node, x.ndim), constant_values=np.asarray(value, x.dtype))]

@@ -1,0 +1,85 @@
+"""AVERAGE_POOL_2D and MAX_POOL_2D over NHWC windows; taps in the padding are skipped.
+
+int8 follows TFLite Micro's ``reference_integer_ops::AveragePool`` / ``MaxPool``: the input and
+output quantization must be equal, the average is the int32 sum of the raw values inside the
+image divided by their count with rounding half away from zero
+(``(sum +- count / 2) / count``, C division), and both results are clamped by the fused
+activation computed from the output quantization.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.ops._window import patches, valid_mask, window_output_shape
+from edgec.ir.quant import activation_range, apply_float_activation
+from edgec.ir.registry import REQUIRED, define_op, kernel
+
+POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
+
+
+def _shape(node, ins):
+    x = ins[0]
+    return [window_output_shape(x.shape, node.attrs["filter"], node.attrs.get("strides", (1, 1)),
+                                (1, 1), node.attrs.get("pads", (0, 0, 0, 0)), x.shape[3])]
+
+
+for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+    define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
+              doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped")
+
+
+def _windows(call, fill):
+    """``([N, OH, OW, KH*KW, C] windows, [1, OH, OW, KH*KW, 1] inside-the-image mask)``."""
+    a = call.attrs
+    x = call.inputs[0]
+    args = (a["filter"], a.get("strides", (1, 1)), (1, 1), a.get("pads", (0, 0, 0, 0)))
+    cols = patches(x, *args, fill)
+    mask = valid_mask(x.shape, *args)
+    n, oh, ow = cols.shape[:3]
+    return cols.reshape(n, oh, ow, -1, x.shape[3]), mask.reshape(1, oh, ow, -1, 1)
+
+
+def _int8_clamp_range(call) -> tuple[int, int]:
+    x_q, y_q = call.in_q(0), call.out_q()
+    if abs(x_q.s - y_q.s) > 1e-6 or x_q.zp != y_q.zp:
+        raise EdgecError(
+            f"node '{call.node.name}' ({call.node.op}): int8 pooling needs equal input and "
+            f"output quantization, got {x_q} and {y_q}",
+            "TFLite Micro has the same restriction; requantize with a QUANTIZE node")
+    return activation_range(call.attrs.get("activation", "NONE"), y_q.s, y_q.zp)
+
+
+@kernel("AVERAGE_POOL_2D", "int8")
+def average_pool_2d_int8(call):
+    lo, hi = _int8_clamp_range(call)
+    cols, mask = _windows(call, 0)
+    total = cols.astype(np.int64).sum(axis=3)
+    count = mask.sum(axis=3).astype(np.int64)
+    # C's (sum + count/2) / count for positive sums, (sum - count/2) / count otherwise,
+    # both truncating toward zero: rounding half away from zero.
+    half = count // 2
+    rounded = np.where(total > 0, (total + half) // count, -((-total + half) // count))
+    return [np.clip(rounded, lo, hi).astype(np.int8)]
+
+
+@kernel("MAX_POOL_2D", "int8")
+def max_pool_2d_int8(call):
+    lo, hi = _int8_clamp_range(call)
+    cols, _ = _windows(call, np.iinfo(np.int8).min)
+    return [np.clip(cols.max(axis=3), lo, hi).astype(np.int8)]
+
+
+@kernel("AVERAGE_POOL_2D", "float32")
+def average_pool_2d_float(call):
+    cols, mask = _windows(call, 0.0)
+    out = cols.astype(np.float64).sum(axis=3) / mask.sum(axis=3)
+    return [apply_float_activation(out.astype(np.float32), call.attrs.get("activation", "NONE"))]
+
+
+@kernel("MAX_POOL_2D", "float32")
+def max_pool_2d_float(call):
+    cols, _ = _windows(call, -np.inf)
+    out = cols.max(axis=3)
+    return [apply_float_activation(out.astype(np.float32), call.attrs.get("activation", "NONE"))]
