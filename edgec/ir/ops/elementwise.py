@@ -1,0 +1,138 @@
+"""ADD, SUB, MUL: two inputs with numpy broadcasting, a fused activation.
+
+int8 ADD and SUB follow TFLite Micro's ``reference_integer_ops::AddFunc`` and
+``reference_ops::SubElementwise``: both inputs, minus their zero points, are shifted left by 20
+bits, brought to a common scale (twice the larger input scale) with their own multipliers,
+added or subtracted, then scaled to the output. All three multipliers come from
+``QuantizeMultiplierSmallerThanOneExp`` and are applied with double rounding. ADD computes the
+real multipliers in double precision, SUB in single precision (as TFLM's Prepare does).
+
+int8 MUL follows ``reference_integer_ops::MulElementwise``: the product of the offset inputs
+times ``s1 * s2 / s_out`` (double) via ``MultiplyByQuantizedMultiplier``.
+
+Float: the float32 result of ``a op b``, clamped by the activation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.quant import (activation_range, apply_float_activation,
+                            multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
+from edgec.ir.registry import define_op, kernel
+
+ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs (15 for int16)
+
+
+def _shape(node, ins):
+    a, b = ins[0], ins[1]
+    try:
+        return [tuple(np.broadcast_shapes(a.shape, b.shape))]
+    except ValueError:
+        raise EdgecError(f"node '{node.name}' ({node.op}): shapes {list(a.shape)} and "
+                         f"{list(b.shape)} do not broadcast",
+                         "the two inputs must agree in each trailing dimension or be 1 there")
+
+
+for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
+    define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
+              doc=f"elementwise {_what} with numpy broadcasting and a fused activation")
+
+
+@dataclass(frozen=True)
+class AddSubParams:
+    """TFLM's integer ADD/SUB parameters (its ``OpDataAdd``/``OpDataSub``), shifts <= 0."""
+
+    input1_offset: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_offset: int
+    input2_multiplier: int
+    input2_shift: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    left_shift: int
+    act_min: int
+    act_max: int
+
+
+def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
+    """``QuantizeMultiplierSmallerThanOneExp``, whose range check TFLM enforces at Prepare."""
+    if not 0.0 < real < 1.0:
+        raise EdgecError(f"{what} multiplier {real:g} is outside (0, 1), which TFLite Micro "
+                         "rejects", "check the scales of the op's inputs and output")
+    return quantize_multiplier(real)
+
+
+def add_sub_params(op: str, q1, q2, q_out, activation: str) -> AddSubParams:
+    """Prepare-time parameters of int8 ADD or SUB from the three tensors' quantization."""
+    left_shift = ADD_SUB_LEFT_SHIFT
+    if op == "ADD":  # double arithmetic, as TFLM's CalculateOpDataAdd
+        twice_max = 2.0 * max(q1.s, q2.s)
+        real1 = q1.s / twice_max
+        real2 = q2.s / twice_max
+        real_out = twice_max / ((1 << left_shift) * q_out.s)
+    else:  # float32 arithmetic, then widened, as TFLM's CalculateOpDataSub
+        s1, s2, so = np.float32(q1.s), np.float32(q2.s), np.float32(q_out.s)
+        twice_max = np.float32(2) * max(s1, s2)
+        real1 = float(s1 / twice_max)
+        real2 = float(s2 / twice_max)
+        real_out = float(twice_max / (np.float32(1 << left_shift) * so))
+    m1, sh1 = _smaller_than_one(real1, f"{op} input 1")
+    m2, sh2 = _smaller_than_one(real2, f"{op} input 2")
+    mo, sho = _smaller_than_one(real_out, f"{op} output")
+    lo, hi = activation_range(activation, q_out.s, q_out.zp)
+    return AddSubParams(-q1.zp, m1, sh1, -q2.zp, m2, sh2, q_out.zp, mo, sho, left_shift, lo, hi)
+
+
+def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
+    """int8 MUL's output multiplier and shift: ``(double)s1 * (double)s2 / (double)s_out``."""
+    return quantize_multiplier(q1.s * q2.s / q_out.s)
+
+
+def _add_sub_int8(call, sign: int) -> list[np.ndarray]:
+    p = add_sub_params(call.node.op, call.in_q(0), call.in_q(1), call.out_q(),
+                       call.attrs.get("activation", "NONE"))
+    a = (call.inputs[0].astype(np.int64) + p.input1_offset) << p.left_shift
+    b = (call.inputs[1].astype(np.int64) + p.input2_offset) << p.left_shift
+    a = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift)
+    b = multiply_by_quantized_multiplier(b, p.input2_multiplier, p.input2_shift)
+    raw = wrap32(a + sign * b)
+    out = multiply_by_quantized_multiplier(raw, p.output_multiplier, p.output_shift)
+    return [np.clip(out + p.output_offset, p.act_min, p.act_max).astype(np.int8)]
+
+
+@kernel("ADD", "int8")
+def add_int8(call):
+    return _add_sub_int8(call, 1)
+
+
+@kernel("SUB", "int8")
+def sub_int8(call):
+    return _add_sub_int8(call, -1)
+
+
+@kernel("MUL", "int8")
+def mul_int8(call):
+    q1, q2, q_out = call.in_q(0), call.in_q(1), call.out_q()
+    mult, shift = mul_multiplier(q1, q2, q_out)
+    prod = (call.inputs[0].astype(np.int64) - q1.zp) * (call.inputs[1].astype(np.int64) - q2.zp)
+    out = multiply_by_quantized_multiplier(prod, mult, shift) + q_out.zp
+    lo, hi = activation_range(call.attrs.get("activation", "NONE"), q_out.s, q_out.zp)
+    return [np.clip(out, lo, hi).astype(np.int8)]
+
+
+_FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}
+
+
+@kernel("ADD", "float32")
+@kernel("SUB", "float32")
+@kernel("MUL", "float32")
+def binary_float(call):
+    a, b = (x.astype(np.float32) for x in call.inputs)
+    out = _FLOAT_FNS[call.node.op](a, b)
+    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]

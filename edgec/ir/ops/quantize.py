@@ -1,0 +1,68 @@
+"""QUANTIZE (float32 -> int8, or int8 -> int8 requantization) and DEQUANTIZE (int8 -> float32).
+
+TFLite Micro's reference kernels:
+- float -> int8 (``AffineQuantize``): ``round(x / scale)`` with the division in float32 and
+  ``std::round`` (halves away from zero), plus the zero point, clamped to int8. Quotients
+  beyond the int32 range saturate and NaN counts as 0, as Cortex-M's float-to-int conversion
+  does (x86 builds of TFLM give INT32_MIN there instead: undefined behaviour in C++).
+- int8 -> int8 (``Requantize``): ``x - zp_in`` times ``(double)s_in / (double)s_out`` via
+  ``MultiplyByQuantizedMultiplier``, plus ``zp_out``, clamped.
+- int8 -> float (``Dequantize``): ``(float)((double)scale * (x - zp))``.
+Only per-tensor quantization, as in TFLM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier
+from edgec.ir.registry import define_op, kernel
+
+define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
+          doc="float32 -> int8 quantization, or int8 -> int8 requantization")
+define_op("DEQUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
+          doc="int8 -> float32: scale * (q - zero_point)")
+
+
+def _per_tensor(call, q, role: str):
+    if q is None or not q.per_tensor:
+        raise EdgecError(f"{call.node.op} '{call.node.name}': the {role} needs per-tensor "
+                         f"quantization, it has {q}",
+                         "TFLite Micro supports only per-tensor (de)quantization")
+    return q
+
+
+def round_half_away_exact(x: np.ndarray) -> np.ndarray:
+    """``std::round`` of each float, exactly (``floor(|x| + 0.5)`` rounds wrongly for
+    0.49999997 and for odd integers above 2**23): truncate, then look at the exact remainder."""
+    x = np.asarray(x, np.float64)
+    whole = np.trunc(x)
+    return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0.0)
+
+
+@kernel("QUANTIZE", "float32")
+def quantize_float(call):
+    q = _per_tensor(call, call.out_q(), "output")
+    quotient = call.inputs[0].astype(np.float32) / np.float32(q.s)
+    rounded = round_half_away_exact(np.nan_to_num(quotient, nan=0.0, posinf=INT32_MAX,
+                                                  neginf=INT32_MIN))
+    as_int32 = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64)
+    return [np.clip(as_int32 + q.zp, -128, 127).astype(np.int8)]
+
+
+@kernel("QUANTIZE", "int8")
+def requantize_int8(call):
+    in_q = _per_tensor(call, call.in_q(0), "input")
+    out_q = _per_tensor(call, call.out_q(), "output")
+    mult, shift = quantize_multiplier(in_q.s / out_q.s)
+    x = call.inputs[0].astype(np.int64) - in_q.zp
+    out = multiply_by_quantized_multiplier(x, mult, shift) + out_q.zp
+    return [np.clip(out, -128, 127).astype(np.int8)]
+
+
+@kernel("DEQUANTIZE", "int8")
+def dequantize_int8(call):
+    q = _per_tensor(call, call.in_q(0), "input")
+    # scale * (q - zp) is exact in double (24 x 9 bits), so one rounding to float32.
+    return [(q.s * (call.inputs[0].astype(np.float64) - q.zp)).astype(np.float32)]

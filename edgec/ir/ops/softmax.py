@@ -1,0 +1,96 @@
+"""SOFTMAX over the last axis, with ``beta``.
+
+int8 input follows TFLite Micro's quantized ``reference_ops::Softmax``: per row, the
+difference to the row maximum is scaled by ``beta * input_scale`` into Q5.26
+(``PreprocessSoftmaxScaling``, 5 integer bits); differences below ``diff_min``
+(``CalculateInputRadius``) count as exp = 0. gemmlowp's ``exp_on_negative_values`` gives each
+exp in Q0.31; their sum is kept in Q12.19, inverted with ``GetReciprocal``, and each output is
+``exp * (1/sum)`` shifted down to the output type. Output int8 (scale 1/256, zero point -128)
+or int16 (scale 1/65536, zero point -32768), as TFLM requires.
+
+Float follows TFLM's float softmax: ``exp((x - max) * beta) / sum`` in float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir import fixedpoint as fp
+from edgec.ir.quant import quantize_multiplier, rounding_divide_by_pot, wrap32
+from edgec.ir.registry import define_op, kernel
+
+SCALED_DIFF_INTEGER_BITS = 5
+ACCUMULATION_INTEGER_BITS = 12
+# What TFLM's Prepare accepts for each output type: (zero point, scale, tolerance on scale).
+OUTPUT_QUANT = {"int8": (-128, 1.0 / 256, 0.0), "int16": (-32768, 1.0 / 65536, 0.001 / 65536)}
+
+define_op("SOFTMAX", attrs={"beta": 1.0}, infer_shapes=lambda node, ins: [ins[0].shape],
+          doc="softmax over the last axis: exp(beta * x) / sum")
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    """TFLM's int8 softmax parameters: Q5.26 input multiplier/left shift and diff_min."""
+
+    input_multiplier: int
+    input_left_shift: int
+    diff_min: int
+
+
+def softmax_params(beta: float, input_scale: float) -> SoftmaxParams:
+    """``PreprocessSoftmaxScaling`` (double rounding build) and ``diff_min``."""
+    beta = float(np.float32(beta))  # TfLiteSoftmaxParams holds beta as a float
+    max_real = float((1 << 31) - 1)
+    real = min(beta * input_scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), max_real)
+    if real <= 1.0:
+        raise EdgecError(f"SOFTMAX beta * input scale = {beta * input_scale:g} is too small "
+                         "for TFLite Micro's int8 softmax", "the input scale must exceed 2**-26")
+    multiplier, shift = quantize_multiplier(real)
+    return SoftmaxParams(multiplier, shift,
+                         -fp.input_radius(SCALED_DIFF_INTEGER_BITS, shift))
+
+
+def _check_output(call) -> str:
+    out = call.out_tensors[0]
+    if out.dtype not in OUTPUT_QUANT:
+        raise EdgecError(f"SOFTMAX '{call.node.name}' with int8 input writes {out.dtype}",
+                         "int8 input needs an int8 or int16 output")
+    zp, scale, tol = OUTPUT_QUANT[out.dtype]
+    q = out.quant
+    if q is None or q.zp != zp or abs(q.s - np.float32(scale)) > tol:
+        raise EdgecError(f"SOFTMAX '{call.node.name}' output quantization is {q}, "
+                         f"TFLite Micro requires scale {scale:g}, zero point {zp}",
+                         "requantize the model's softmax output")
+    return out.dtype
+
+
+@kernel("SOFTMAX", "int8")
+def softmax_int8(call):
+    out_dtype = _check_output(call)
+    p = softmax_params(call.attrs.get("beta", 1.0), call.in_q(0).s)
+    x = call.inputs[0].astype(np.int64)
+    diff = x - x.max(axis=-1, keepdims=True)
+    live = diff >= p.diff_min
+    # MultiplyByQuantizedMultiplierGreaterThanOne: shift left, then the high multiply.
+    scaled = fp.fp_mul(wrap32(diff << p.input_left_shift), p.input_multiplier)
+    exps = fp.exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
+    terms = fp.rescale(exps, 0, ACCUMULATION_INTEGER_BITS)
+    sums = wrap32(np.where(live, terms, 0).sum(axis=-1, keepdims=True))
+    scale, bits_over_unit = fp.get_reciprocal(sums, ACCUMULATION_INTEGER_BITS)
+    info = np.iinfo(out_dtype)
+    exponent = bits_over_unit + 31 - info.bits
+    unsat = rounding_divide_by_pot(fp.fp_mul(scale, exps), exponent)
+    out = np.clip(unsat + info.min, info.min, info.max)
+    return [np.where(live, out, info.min).astype(out_dtype)]
+
+
+@kernel("SOFTMAX", "float32")
+def softmax_float(call):
+    x = call.inputs[0].astype(np.float32)
+    beta = np.float32(call.attrs.get("beta", 1.0))
+    e = np.exp((x - x.max(axis=-1, keepdims=True)) * beta)
+    total = e.astype(np.float64).sum(axis=-1, keepdims=True).astype(np.float32)
+    return [(e / total).astype(np.float32)]
