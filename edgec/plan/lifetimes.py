@@ -1,0 +1,165 @@
+"""From a graph in execution order (and its kernels) to the buffers the planner places.
+
+Step ``i`` is the execution of ``graph.nodes[i]``. A tensor lives from the step that writes it
+to the last step that reads it; graph inputs live from step 0 and graph outputs to the last
+step, because they are copied into and out of the arena around the kernels. Constants live in
+flash and need no arena.
+
+Two rewrites shrink the arena before any placement:
+- a copy-only node (RESHAPE) shares its input's bytes: the output is the same buffer, and the
+  emitter does not call the kernel at all;
+- an elementwise node whose input dies at that node and has the output's shape and element
+  size writes its output over that input (in place).
+Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
+the union of its members'. Kernel scratch is a buffer living for its one step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgec.ir.graph import Graph, Node
+from edgec.lower.kernel import Kernel
+from edgec.plan.planner import Buffer
+
+# Ops whose output is a byte-for-byte copy of their single input.
+COPY_OPS = frozenset({"RESHAPE"})
+# Ops computing output element i from input element i only (when shapes are equal), so the
+# output may overwrite an input that dies at the op.
+ELEMENTWISE_OPS = frozenset({"ADD", "SUB", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH",
+                             "QUANTIZE", "DEQUANTIZE"})
+
+
+def scratch_name(step: int) -> str:
+    """The buffer name of the scratch of the kernel at ``step``."""
+    return f"scratch@{step}"
+
+
+@dataclass
+class Lifetimes:
+    """Groups of tensors sharing bytes, their lifetimes, and the rewrites that made them."""
+
+    group_of: dict[str, str] = field(default_factory=dict)  # tensor -> group leader
+    first: dict[str, int] = field(default_factory=dict)  # per group leader
+    last: dict[str, int] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+    elided: set[int] = field(default_factory=set)  # steps whose kernel is not called
+    in_place: dict[int, str] = field(default_factory=dict)  # step -> input it overwrites
+
+    def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int) -> None:
+        """Make ``tensor`` (written at ``step``, read until ``last``) share ``leader``'s bytes."""
+        self.group_of[tensor] = leader
+        self.size[leader] = max(self.size[leader], nbytes)
+        self.first[leader] = min(self.first[leader], step)
+        self.last[leader] = max(self.last[leader], last)
+
+
+def tensor_lifetimes(graph: Graph) -> dict[str, tuple[int, int]]:
+    """``(first, last)`` step of every activation tensor (constants excluded)."""
+    end = max(len(graph.nodes) - 1, 0)
+    spans = {name: (0, 0) for name in graph.inputs}
+    for step, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            if name and not graph.tensors[name].is_const:
+                first, _ = spans.get(name, (step, step))
+                spans[name] = (first, step)
+        for name in node.outputs:
+            spans[name] = (step, step)
+    for name in graph.outputs:
+        spans[name] = (spans[name][0], end)
+    return spans
+
+
+def _kernel_allows_aliasing(kernel: Kernel | None) -> bool:
+    # A `restrict`-qualified parameter promises the compiler no other pointer reaches the
+    # same bytes; passing aliased pointers to such a function is undefined behaviour.
+    return kernel is None or "restrict" not in kernel.c_source
+
+
+def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int) -> str | None:
+    """The input whose bytes ``node``'s output may reuse, or None."""
+    if len(node.outputs) != 1:
+        return None
+    out = graph.tensors[node.outputs[0]]
+    if node.op in COPY_OPS:
+        src = graph.tensors[node.inputs[0]]
+        return None if src.is_const or src.nbytes != out.nbytes else src.name
+    if node.op not in ELEMENTWISE_OPS:
+        return None
+    # Bytes holding a graph output must survive to the end.
+    pinned = {life.group_of[o] for o in graph.outputs if o in life.group_of}
+    for name in node.inputs:
+        t = graph.tensors[name] if name else None
+        if t is None or t.is_const or life.group_of[name] in pinned:
+            continue
+        leader = life.group_of[name]
+        same_layout = t.shape == out.shape and t.nbytes == out.nbytes
+        if same_layout and life.last[leader] == step and life.size[leader] == out.nbytes:
+            return name
+    return None
+
+
+def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifetimes:
+    """Group the activations of ``graph`` into shared buffers (see the module docstring)."""
+    spans = tensor_lifetimes(graph)
+    life = Lifetimes()
+    for name in graph.inputs:
+        _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+    for step, node in enumerate(graph.nodes):
+        kernel = kernels[step] if kernels else None
+        source = _alias_source(graph, node, life, step)
+        if source is not None and _kernel_allows_aliasing(kernel):
+            out = node.outputs[0]
+            life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out])
+            if node.op in COPY_OPS:
+                life.elided.add(step)
+            else:
+                life.in_place[step] = source
+            continue
+        for name in node.outputs:
+            _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+    return life
+
+
+def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:
+    life.group_of[name] = name
+    life.size[name] = nbytes
+    life.first[name], life.last[name] = span
+
+
+def planner_buffers(life: Lifetimes, kernels: list[Kernel] | None, align: int) -> list[Buffer]:
+    """One ``Buffer`` per tensor group plus one per kernel scratch, in a stable order."""
+    leaders = sorted(set(life.group_of.values()), key=lambda g: (life.first[g], g))
+    buffers = [Buffer(g, life.size[g], life.first[g], life.last[g], align) for g in leaders]
+    for step, kernel in enumerate(kernels or []):
+        if kernel.scratch_bytes > 0 and step not in life.elided:
+            buffers.append(Buffer(scratch_name(step), kernel.scratch_bytes, step, step, align))
+    return buffers
+
+
+def op_by_op_lower_bound(graph: Graph) -> int:
+    """The largest sum of live activation bytes at any step, with no sharing or alignment.
+
+    This is the bound quoted for the reference models: the inputs and outputs of the running
+    op plus every tensor still needed later. Sharing bytes (aliasing, in place) can beat it.
+    """
+    spans = tensor_lifetimes(graph)
+    sizes = {name: graph.tensors[name].nbytes for name in spans}
+    steps = range(max(len(graph.nodes), 1))
+    return max(sum(sizes[n] for n, (a, b) in spans.items() if a <= s <= b) for s in steps)
+
+
+def total_activation_bytes(graph: Graph) -> int:
+    """Bytes of all activations end to end (what a planner without reuse would need)."""
+    return int(sum(graph.tensors[n].nbytes for n in tensor_lifetimes(graph)))
+
+
+def check_kernels_match(graph: Graph, kernels: list[Kernel]) -> None:
+    """Kernels come one per node, in the graph's execution order."""
+    if len(kernels) != len(graph.nodes):
+        raise ValueError(f"{len(kernels)} kernels for {len(graph.nodes)} nodes")
+    for node, kernel in zip(graph.nodes, kernels):
+        if kernel.op != node.op:
+            raise ValueError(f"kernel {kernel.func_name} is {kernel.op}, node "
+                             f"'{node.name}' is {node.op}")
+

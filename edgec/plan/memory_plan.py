@@ -1,0 +1,86 @@
+"""``plan_memory``: arena offsets for every activation tensor and kernel scratch of a graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgec.ir.graph import Graph
+from edgec.lower.kernel import Kernel
+from edgec.plan.lifetimes import (Lifetimes, build_lifetimes, check_kernels_match,
+                                  op_by_op_lower_bound, planner_buffers, scratch_name)
+from edgec.plan.planner import (Buffer, arena_bytes, best_offsets, find_overlap, linear_offsets,
+                                live_peak)
+
+
+@dataclass
+class MemoryPlan:
+    """Where everything lives in the arena.
+
+    ``offsets`` maps every activation tensor name to its byte offset (tensors sharing bytes
+    share an offset); ``scratch`` maps a step (node index) to its kernel's scratch offset.
+    ``elided`` steps need no kernel call (their output is their input's bytes); ``in_place``
+    maps a step to the input its output overwrites.
+    """
+
+    offsets: dict[str, int]
+    scratch: dict[int, int]
+    arena_bytes: int
+    buffers: list[Buffer]
+    buffer_offsets: list[int]
+    lifetimes: Lifetimes
+    lower_bound: int  # op-by-op bound: no sharing, no alignment (see op_by_op_lower_bound)
+    linear_bytes: int  # the no-reuse baseline
+    strategy: str = ""
+    members: dict[str, list[str]] = field(default_factory=dict)  # buffer -> tensors in it
+
+    @property
+    def elided(self) -> set[int]:
+        return self.lifetimes.elided
+
+    @property
+    def in_place(self) -> dict[int, str]:
+        return self.lifetimes.in_place
+
+    def table(self) -> str:
+        """The plan as text: one row per buffer, then the totals."""
+        rows = [f"{'offset':>8} {'bytes':>8} {'steps':>9}  buffer"]
+        for b, o in sorted(zip(self.buffers, self.buffer_offsets), key=lambda p: (p[1], p[0].first)):
+            names = ", ".join(self.members.get(b.name, [b.name]))
+            rows.append(f"{o:>8} {b.size:>8} {b.first:>4}-{b.last:<4}  {names}")
+        rows.append(f"arena {self.arena_bytes} B ({self.strategy}); live peak "
+                    f"{live_peak(self.buffers)} B; op-by-op bound {self.lower_bound} B; "
+                    f"no reuse {self.linear_bytes} B")
+        return "\n".join(rows)
+
+
+def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 16) -> MemoryPlan:
+    """Plan the arena of ``graph`` (nodes in execution order).
+
+    ``kernels`` (one per node, as lowering returns them) add scratch buffers and may forbid
+    aliasing (``restrict`` parameters); without them the plan covers activations only.
+    """
+    if kernels is not None:
+        check_kernels_match(graph, kernels)
+    life = build_lifetimes(graph, kernels)
+    buffers = planner_buffers(life, kernels, align)
+    offsets, strategy = best_offsets(buffers)
+    clash = find_overlap(buffers, offsets)
+    if clash:  # the planner's own invariant; cheap next to compiling the kernels
+        raise AssertionError(f"memory plan overlaps {clash[0].name} and {clash[1].name}")
+    by_buffer = {b.name: o for b, o in zip(buffers, offsets)}
+    members: dict[str, list[str]] = {}
+    for tensor, leader in life.group_of.items():
+        members.setdefault(leader, []).append(tensor)
+    return MemoryPlan(
+        offsets={t: by_buffer[g] for t, g in life.group_of.items()},
+        scratch={step: by_buffer[scratch_name(step)] for step in range(len(graph.nodes))
+                 if scratch_name(step) in by_buffer},
+        arena_bytes=arena_bytes(buffers, offsets),
+        buffers=buffers,
+        buffer_offsets=offsets,
+        lifetimes=life,
+        lower_bound=op_by_op_lower_bound(graph),
+        linear_bytes=arena_bytes(buffers, linear_offsets(buffers)),
+        strategy=strategy,
+        members=members,
+    )

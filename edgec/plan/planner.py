@@ -1,0 +1,131 @@
+"""Offset planners: buffers with sizes and lifetimes in, arena offsets out.
+
+The interface follows TFLite Micro's ``MicroMemoryPlanner``: a buffer is ``(size, first_use,
+last_use, alignment)`` where uses are execution steps (inclusive); a planner returns one offset
+per buffer such that no two buffers live at the same step overlap in memory.
+
+``greedy_offsets`` is TFLM's ``GreedyMemoryPlanner`` idea: take buffers one by one in some
+order and put each at the lowest aligned offset that does not overlap any already-placed
+buffer whose lifetime intersects its own. The order matters and no single order wins on every
+graph, so ``best_offsets`` tries several (largest first, earliest first, longest-lived first,
+...) and keeps the smallest arena. ``linear_offsets`` places buffers end to end: the baseline
+the greedy planner must beat, and an oracle that is trivially correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One region of the arena: ``size`` bytes live from step ``first`` to ``last``."""
+
+    name: str
+    size: int
+    first: int
+    last: int
+    align: int = 16
+
+    def __post_init__(self):
+        if self.size < 0 or self.first > self.last or self.align < 1:
+            raise ValueError(f"bad buffer {self}")
+
+    def lives_with(self, other: "Buffer") -> bool:
+        """True when the two lifetimes share at least one step."""
+        return self.first <= other.last and other.first <= self.last
+
+
+def align_up(value: int, align: int) -> int:
+    """``value`` rounded up to a multiple of ``align``."""
+    return -(-value // align) * align
+
+
+def arena_bytes(buffers: Sequence[Buffer], offsets: Sequence[int]) -> int:
+    """The arena size a plan needs: the highest end of any buffer."""
+    return max((o + b.size for b, o in zip(buffers, offsets)), default=0)
+
+
+def linear_offsets(buffers: Sequence[Buffer]) -> list[int]:
+    """Every buffer after the previous one, no reuse: correct by construction."""
+    offsets, end = [], 0
+    for b in buffers:
+        offset = align_up(end, b.align)
+        offsets.append(offset)
+        end = offset + b.size
+    return offsets
+
+
+def _lowest_fit(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
+    """The lowest aligned offset where ``buffer`` overlaps no live placed buffer."""
+    candidate = 0
+    for offset, other in sorted((p for p in placed if p[1].lives_with(buffer)),
+                                key=lambda p: p[0]):
+        if other.size == 0:
+            continue
+        if candidate + buffer.size <= offset:
+            break
+        candidate = max(candidate, align_up(offset + other.size, buffer.align))
+    return candidate
+
+
+def greedy_offsets(buffers: Sequence[Buffer], order: Sequence[int]) -> list[int]:
+    """Place ``buffers`` in the given order (indices), each at its lowest possible offset."""
+    offsets = [0] * len(buffers)
+    placed: list[tuple[int, Buffer]] = []
+    for i in order:
+        offsets[i] = _lowest_fit(buffers[i], placed)
+        placed.append((offsets[i], buffers[i]))
+    return offsets
+
+
+# Orders the greedy planner tries; each maps a buffer to a sort key (smaller goes first).
+ORDERS: dict[str, Callable[[Buffer], tuple]] = {
+    "largest first": lambda b: (-b.size, b.first),
+    "earliest first": lambda b: (b.first, -b.size),
+    "longest-lived first": lambda b: (b.first - b.last, -b.size),
+    "largest area first": lambda b: (-b.size * (b.last - b.first + 1), b.first),
+    "latest end first": lambda b: (-b.last, -b.size),
+}
+
+
+def best_offsets(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
+    """Greedy placement under each order of ``ORDERS``; the smallest arena wins.
+
+    Returns the offsets and the name of the winning order (ties go to the earlier order, so
+    the result is deterministic).
+    """
+    best: tuple[int, list[int], str] | None = None
+    for name, key in ORDERS.items():
+        order = sorted(range(len(buffers)), key=lambda i: (key(buffers[i]), i))
+        offsets = greedy_offsets(buffers, order)
+        size = arena_bytes(buffers, offsets)
+        if best is None or size < best[0]:
+            best = (size, offsets, name)
+    if best is None:
+        return [], "empty"
+    return best[1], best[2]
+
+
+def live_peak(buffers: Sequence[Buffer]) -> int:
+    """The most bytes live at any one step: no placement can use less arena."""
+    steps = {b.first for b in buffers}
+    return max((sum(b.size for b in buffers if b.first <= s <= b.last) for s in steps),
+               default=0)
+
+
+def find_overlap(buffers: Sequence[Buffer],
+                 offsets: Sequence[int]) -> tuple[Buffer, Buffer] | None:
+    """The first pair of simultaneously live buffers whose bytes overlap, or None.
+
+    Also reports misaligned offsets (as the buffer paired with itself). Meant for tests and
+    assertions: it is quadratic in the number of buffers.
+    """
+    for i, (a, oa) in enumerate(zip(buffers, offsets)):
+        if oa % a.align:
+            return a, a
+        for b, ob in zip(buffers[i + 1:], offsets[i + 1:]):
+            if a.size and b.size and a.lives_with(b) and oa < ob + b.size and ob < oa + a.size:
+                return a, b
+    return None
