@@ -1,0 +1,163 @@
+"""The TFLite frontend: ``.tflite`` bytes -> IR ``Graph`` (subgraph 0).
+
+Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
+``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
+Dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND are rewritten
+into one convolution on import.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.frontends.tflite_fold import FOLDERS, can_fold
+from edgec.frontends.tflite_ops import CONVERTERS
+from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
+from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
+from edgec.passes.dilated_conv import fold_dilated_conv
+
+# Operators that run other subgraphs; edgec imports subgraph 0 only.
+_CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
+
+
+def load_tflite(data: bytes, name: str = "model") -> Graph:
+    """Import a TFLite model (subgraph 0) into a checked IR graph."""
+    model = read_model(data, name)
+    ctx = ImportContext(model, name)
+    for op in model.ops:
+        ctx.import_op(op)
+    graph = ctx.finish()
+    check_graph(graph)
+    return check_graph(fold_dilated_conv(graph))
+
+
+class ImportContext:
+    """The state of one import: the graph being built and the constants known so far."""
+
+    def __init__(self, model: TfModel, name: str):
+        self.model = model
+        self.graph = Graph(name=name)
+        self._names: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
+        self._folded: dict[int, np.ndarray] = {}  # tensors computed at import
+
+    # -- used by converters --------------------------------------------------------------
+
+    def tensor(self, index: int) -> TfTensor:
+        """The file's tensor ``index`` (shape, type, data, quantization)."""
+        return self.model.tensors[index]
+
+    def where(self, op: TfOp) -> str:
+        """How error messages name an operator: its index and first output tensor."""
+        out = self.tensor(op.outputs[0]).name if op.outputs else "?"
+        return f"operator {op.index} ({op.builtin}, output '{out}')"
+
+    def const(self, op: TfOp, position: int) -> np.ndarray:
+        """The value of ``op``'s input ``position``, which must be constant."""
+        index = op.inputs[position] if position < len(op.inputs) else -1
+        value = self._value(index)
+        if value is None:
+            raise EdgecError(f"{self.where(op)}: input {position} must be constant, "
+                             "it is computed at run time",
+                             "edgec needs static shapes and parameters; re-export the model "
+                             "with fixed input shapes")
+        return value
+
+    def node(self, op: TfOp, ir_op: str, inputs: list[int], attrs: dict) -> Node:
+        """An IR node reading ``inputs`` (TFLite indices, -1 absent) and writing op's outputs."""
+        return Node(ir_op, [self.name(i) for i in inputs], [self.name(o) for o in op.outputs],
+                    attrs, f"{op.builtin.lower()}_{op.index}")
+
+    def name(self, index: int) -> str:
+        """The IR name of TFLite tensor ``index``, adding the tensor to the graph on first use."""
+        if index < 0:
+            return ""
+        if index not in self._names:
+            t = self.tensor(index)
+            ir_name = self.graph.unique_name(t.name)
+            self.graph.add_tensor(self._ir_tensor(t, ir_name))
+            self._names[index] = ir_name
+        return self._names[index]
+
+    # -- the import itself ---------------------------------------------------------------
+
+    def import_op(self, op: TfOp) -> None:
+        """Fold ``op`` into constants when possible, otherwise convert it to IR nodes."""
+        if self._fold(op):
+            return
+        convert = CONVERTERS.get(op.builtin)
+        if convert is None:
+            raise self._unsupported(op)
+        self.graph.nodes.extend(convert(op, self))
+
+    def finish(self) -> Graph:
+        """Set graph inputs and outputs and drop tensors nothing uses."""
+        self.graph.inputs = [self.name(i) for i in self.model.inputs
+                             if self.tensor(i).data is None]
+        self.graph.outputs = [self.name(i) for i in self.model.outputs]
+        self.graph.remove_unused_tensors()
+        return self.graph
+
+    def _value(self, index: int) -> np.ndarray | None:
+        if index < 0:
+            return None
+        if index in self._folded:
+            return self._folded[index]
+        return self.tensor(index).data
+
+    def _fold(self, op: TfOp) -> bool:
+        ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
+        present = [t for t in ins if t is not None]
+        if len(op.outputs) != 1 or not present:
+            return False
+        out = self.tensor(op.outputs[0])
+        same_quant = all(_same_quant(t, out) for t in present)
+        const = [self._value(t.index) is not None for t in present]
+        if not can_fold(op, const, [t.type_name for t in present], out.type_name, same_quant):
+            return False
+        if out.dtype is None:
+            return False
+        values = [None if t is None else self._value(t.index) for t in ins]
+        result = FOLDERS[op.builtin](op, values, ins)
+        self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        return True
+
+    def _ir_tensor(self, t: TfTensor, ir_name: str) -> Tensor:
+        if t.dtype is None:
+            raise EdgecError(f"tensor '{t.name}' has type {t.type_name}, which edgec does not "
+                             "support", "supported tensor types: float32, int8, uint8, int16, "
+                             "int32, int64, bool")
+        shape = self._static_shape(t)
+        data = self._value(t.index)
+        if data is not None:
+            data = np.asarray(data, dtype=t.dtype).reshape(shape)
+        quant = None
+        if t.scale is not None:
+            axis = t.quantized_dimension if t.scale.size > 1 else None
+            quant = QuantParams(t.scale, t.zero_point, axis)
+        return Tensor(ir_name, shape, t.dtype, data, quant)
+
+    @staticmethod
+    def _static_shape(t: TfTensor) -> tuple[int, ...]:
+        if any(d <= 0 for d in t.shape):
+            raise EdgecError(f"tensor '{t.name}' has an unknown dimension in shape "
+                             f"{list(t.shape)}", "edgec needs static shapes; re-export the "
+                             "model with a fixed input shape (batch 1)")
+        # A shape_signature of -1 (dynamic batch) with a stored size is fine: the stored
+        # shape is the one the model was prepared with.
+        return tuple(int(d) for d in t.shape)
+
+    def _unsupported(self, op: TfOp) -> EdgecError:
+        if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
+            return EdgecError(f"{self.where(op)} runs another subgraph; the model has "
+                              f"{self.model.subgraph_count} subgraphs and edgec imports "
+                              "subgraph 0 only", "control flow (WHILE, IF, CALL_ONCE) is not "
+                              "supported; unroll or remove it before converting")
+        return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
+                          f"supported operators: {', '.join(sorted(CONVERTERS))}")
+
+
+def _same_quant(a: TfTensor, b: TfTensor) -> bool:
+    if a.scale is None or b.scale is None:
+        return a.scale is None and b.scale is None or a.type_name in ("INT32", "INT64")
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)

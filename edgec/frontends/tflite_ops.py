@@ -1,0 +1,169 @@
+"""TFLite operator -> IR node converters, one small function per builtin operator.
+
+``CONVERTERS`` maps a TFLite builtin name to a function ``(op, ctx) -> list[Node]``; the
+attributes follow docs/IR.md. ``ctx`` (``edgec.frontends.tflite.ImportContext``) names tensors
+(``ctx.name``), reads constant inputs (``ctx.const``) and builds the node (``ctx.node``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from edgec.errors import EdgecError
+from edgec.frontends.tflite_schema import TfOp
+from edgec.ir.graph import Node
+
+Converter = Callable[[TfOp, "object"], list[Node]]
+CONVERTERS: dict[str, Converter] = {}
+
+
+def converter(*builtins: str):
+    """Register a converter for one or more TFLite builtin operators."""
+
+    def register(fn: Converter) -> Converter:
+        for name in builtins:
+            CONVERTERS[name] = fn
+        return fn
+
+    return register
+
+
+def _activation(op: TfOp, ctx) -> str:
+    act = op.options.get("fused_activation_function", "NONE")
+    if act not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        raise EdgecError(f"{ctx.where(op)} has fused activation {act}, which edgec does not support",
+                         "supported fused activations: NONE, RELU, RELU6, RELU_N1_TO_1")
+    return act
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite's SAME padding of one spatial dimension: (before, after); the odd pixel goes after."""
+    out = (size + stride - 1) // stride
+    effective = (kernel - 1) * dilation + 1
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+def window_pads(op: TfOp, in_hw, kernel_hw, strides, dilations) -> tuple[int, int, int, int]:
+    """Explicit (top, left, bottom, right) pads of a window op from its SAME/VALID padding."""
+    if op.options.get("padding", "SAME") == "VALID":
+        return (0, 0, 0, 0)
+    top, bottom = same_padding(in_hw[0], kernel_hw[0], strides[0], dilations[0])
+    left, right = same_padding(in_hw[1], kernel_hw[1], strides[1], dilations[1])
+    return (top, left, bottom, right)
+
+
+def _window_attrs(op: TfOp, ctx, kernel_hw, dilated: bool = True) -> dict:
+    o = op.options
+    strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
+    dilations = (int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))) \
+        if dilated else (1, 1)
+    in_hw = ctx.tensor(op.inputs[0]).shape[1:3]
+    attrs = {"strides": strides, "pads": window_pads(op, in_hw, kernel_hw, strides, dilations),
+             "activation": _activation(op, ctx)}
+    if dilated:
+        attrs["dilations"] = dilations
+    return attrs
+
+
+@converter("CONV_2D")
+def _conv_2d(op, ctx):
+    w = ctx.tensor(op.inputs[1])
+    return [ctx.node(op, "CONV_2D", op.inputs[:3], _window_attrs(op, ctx, w.shape[1:3]))]
+
+
+@converter("DEPTHWISE_CONV_2D")
+def _depthwise_conv_2d(op, ctx):
+    x, w = ctx.tensor(op.inputs[0]), ctx.tensor(op.inputs[1])
+    attrs = _window_attrs(op, ctx, w.shape[1:3])
+    # The weights fix the multiplier (out = in * M); the option may be 0 in converted files.
+    attrs["depth_multiplier"] = w.shape[3] // x.shape[3]
+    return [ctx.node(op, "DEPTHWISE_CONV_2D", op.inputs[:3], attrs)]
+
+
+@converter("FULLY_CONNECTED")
+def _fully_connected(op, ctx):
+    if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
+        raise EdgecError(f"{ctx.where(op)} uses weights format {op.options['weights_format']}",
+                         "only the DEFAULT fully-connected weights format is supported")
+    attrs = {"activation": _activation(op, ctx),
+             "keep_num_dims": bool(op.options.get("keep_num_dims", False))}
+    return [ctx.node(op, "FULLY_CONNECTED", op.inputs[:3], attrs)]
+
+
+@converter("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def _pool_2d(op, ctx):
+    kernel_hw = (int(op.options["filter_height"]), int(op.options["filter_width"]))
+    attrs = _window_attrs(op, ctx, kernel_hw, dilated=False)
+    attrs["filter"] = kernel_hw
+    return [ctx.node(op, op.builtin, op.inputs[:1], attrs)]
+
+
+@converter("ADD", "SUB", "MUL")
+def _binary(op, ctx):
+    return [ctx.node(op, op.builtin, op.inputs[:2], {"activation": _activation(op, ctx)})]
+
+
+@converter("CONCATENATION")
+def _concatenation(op, ctx):
+    rank = len(ctx.tensor(op.outputs[0]).shape)
+    axis = int(op.options.get("axis", 0)) % rank
+    return [ctx.node(op, "CONCATENATION", op.inputs, {"axis": axis,
+                                                      "activation": _activation(op, ctx)})]
+
+
+@converter("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+def _reshape(op, ctx):
+    shape = tuple(int(d) for d in ctx.tensor(op.outputs[0]).shape)
+    return [ctx.node(op, "RESHAPE", op.inputs[:1], {"shape": shape})]
+
+
+@converter("PAD", "PADV2")
+def _pad(op, ctx):
+    pads = tuple((int(a), int(b)) for a, b in ctx.const(op, 1).reshape(-1, 2))
+    value = None
+    if op.builtin == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        value = ctx.const(op, 2).reshape(-1)[0].item()
+    return [ctx.node(op, "PAD", op.inputs[:1], {"pads": pads, "value": value})]
+
+
+@converter("MEAN")
+def _mean(op, ctx):
+    rank = len(ctx.tensor(op.inputs[0]).shape)
+    axes = tuple(sorted({int(a) % rank for a in ctx.const(op, 1).reshape(-1)}))
+    return [ctx.node(op, "MEAN", op.inputs[:1],
+                     {"axes": axes, "keep_dims": bool(op.options.get("keep_dims", False))})]
+
+
+@converter("SOFTMAX")
+def _softmax(op, ctx):
+    return [ctx.node(op, "SOFTMAX", op.inputs[:1], {"beta": float(op.options.get("beta", 1.0))})]
+
+
+@converter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
+def _unary(op, ctx):
+    return [ctx.node(op, op.builtin, op.inputs[:1], {})]
+
+
+@converter("TRANSPOSE")
+def _transpose(op, ctx):
+    perm = tuple(int(p) for p in ctx.const(op, 1).reshape(-1))
+    return [ctx.node(op, "TRANSPOSE", op.inputs[:1], {"perm": perm})]
+
+
+def _pairs(array) -> tuple[tuple[int, int], ...]:
+    return tuple((int(a), int(b)) for a, b in array.reshape(-1, 2))
+
+
+@converter("SPACE_TO_BATCH_ND")
+def _space_to_batch_nd(op, ctx):
+    block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
+    return [ctx.node(op, "SPACE_TO_BATCH_ND", op.inputs[:1],
+                     {"block_shape": block, "paddings": _pairs(ctx.const(op, 2))})]
+
+
+@converter("BATCH_TO_SPACE_ND")
+def _batch_to_space_nd(op, ctx):
+    block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
+    return [ctx.node(op, "BATCH_TO_SPACE_ND", op.inputs[:1],
+                     {"block_shape": block, "crops": _pairs(ctx.const(op, 2))})]

@@ -1,0 +1,196 @@
+"""Reading a ``.tflite`` flatbuffer into plain Python data with the ``tflite`` schema package.
+
+Everything the importer needs is copied out of the flatbuffer here, in one place, so that a
+truncated or corrupt file fails while reading (reported as such) and the converters work on
+ordinary dataclasses, numpy arrays and dicts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tflite
+
+from edgec.errors import EdgecError
+
+FILE_IDENTIFIER = b"TFL3"
+
+# TensorType code -> numpy dtype name, for the types the IR holds.
+_DTYPES = {"FLOAT32": "float32", "INT8": "int8", "UINT8": "uint8", "INT16": "int16",
+           "INT32": "int32", "INT64": "int64", "BOOL": "bool"}
+
+# Options fields whose integer value names an enum member; they are read as the member's name.
+_ENUM_FIELDS = {
+    "padding": tflite.Padding,
+    "fused_activation_function": tflite.ActivationFunctionType,
+    "weights_format": tflite.FullyConnectedOptionsWeightsFormat,
+}
+
+# Getter names of generated tables that are not schema fields.
+_NOT_FIELDS = re.compile(r"^(Init|GetRootAs.*|.*BufferHasIdentifier|.*AsNumpy|.*Length|.*IsNone)$")
+
+
+def _names(enum_class) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_")}
+
+
+BUILTIN_NAMES = _names(tflite.BuiltinOperator)
+TENSOR_TYPE_NAMES = _names(tflite.TensorType)
+_OPTIONS_NAMES = _names(tflite.BuiltinOptions)
+_ENUM_NAMES = {key: _names(cls) for key, cls in _ENUM_FIELDS.items()}
+
+
+@dataclass
+class TfTensor:
+    """One tensor of subgraph 0, as stored in the file."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    signature: tuple[int, ...] | None
+    type_name: str  # the schema's TensorType name, e.g. "INT8"
+    data: np.ndarray | None
+    scale: np.ndarray | None
+    zero_point: np.ndarray | None
+    quantized_dimension: int
+
+    @property
+    def dtype(self) -> str | None:
+        """The numpy dtype name, or None for a type edgec does not handle."""
+        return _DTYPES.get(self.type_name)
+
+
+@dataclass
+class TfOp:
+    """One operator of subgraph 0: builtin name, tensor indices (-1 = absent), options."""
+
+    index: int
+    builtin: str
+    inputs: list[int]
+    outputs: list[int]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TfModel:
+    """Subgraph 0 of a model plus what is needed to judge the other subgraphs."""
+
+    tensors: list[TfTensor]
+    ops: list[TfOp]
+    inputs: list[int]
+    outputs: list[int]
+    subgraph_count: int
+    description: str
+
+
+def read_model(data: bytes, name: str = "model") -> TfModel:
+    """Parse TFLite flatbuffer bytes; a truncated or corrupt file raises ``EdgecError``."""
+    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
+        raise EdgecError(f"{name}: not a TFLite flatbuffer (no 'TFL3' identifier)",
+                         "pass a .tflite file written by the TensorFlow Lite converter")
+    try:
+        return _read(bytes(data))
+    except (IndexError, struct.error, ValueError, TypeError, UnicodeDecodeError,
+            OverflowError, AttributeError) as exc:
+        raise EdgecError(f"{name}: the TFLite file is truncated or corrupt ({type(exc).__name__}: "
+                         f"{exc})", "re-export the model; check the file was copied whole") from exc
+
+
+def _read(data: bytes) -> TfModel:
+    (root,) = struct.unpack_from("<I", data, 0)
+    if root + 4 > len(data):
+        raise IndexError(f"root table offset {root} is past the end of the {len(data)} bytes")
+    model = tflite.Model.GetRootAsModel(data, 0)
+    if model.SubgraphsLength() < 1:
+        raise ValueError("the model has no subgraph")
+    codes = [_builtin_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    sg = model.Subgraphs(0)
+    tensors = [_read_tensor(model, data, sg.Tensors(i), i) for i in range(sg.TensorsLength())]
+    ops = [_read_op(sg.Operators(i), i, codes) for i in range(sg.OperatorsLength())]
+    description = model.Description()
+    return TfModel(tensors, ops, _ints(sg.InputsAsNumpy()), _ints(sg.OutputsAsNumpy()),
+                   model.SubgraphsLength(), description.decode() if description else "")
+
+
+def _ints(vector) -> list[int]:
+    # The generated *AsNumpy getters return the integer 0 for an absent vector.
+    return [] if isinstance(vector, int) else [int(v) for v in vector]
+
+
+def _builtin_name(code) -> str:
+    # Old files only set the deprecated byte field; new codes (> 127) only the int32 field.
+    number = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    if number == tflite.BuiltinOperator.CUSTOM:
+        custom = code.CustomCode()
+        return f"CUSTOM({custom.decode() if custom else '?'})"
+    return BUILTIN_NAMES.get(number, f"BUILTIN_{number}")
+
+
+def _read_tensor(model, data: bytes, t, index: int) -> TfTensor:
+    shape = tuple(_ints(t.ShapeAsNumpy()))
+    signature = tuple(_ints(t.ShapeSignatureAsNumpy())) if t.ShapeSignatureLength() else None
+    type_name = TENSOR_TYPE_NAMES.get(t.Type(), f"TYPE_{t.Type()}")
+    raw = _buffer_bytes(model, data, t.Buffer())
+    array = None
+    if raw is not None and type_name in _DTYPES:
+        array = np.frombuffer(raw, dtype=_DTYPES[type_name]).reshape(shape).copy()
+    scale = zero_point = None
+    q = t.Quantization()
+    if q is not None and q.ScaleLength() > 0:
+        scale = np.asarray(q.ScaleAsNumpy(), np.float32).copy()
+        zero_point = np.zeros(scale.shape, np.int64)
+        if q.ZeroPointLength() > 0:
+            zero_point = np.asarray(q.ZeroPointAsNumpy(), np.int64).copy()
+    name = t.Name().decode() if t.Name() else f"tensor_{index}"
+    return TfTensor(index, name, shape, signature, type_name, array, scale, zero_point,
+                    q.QuantizedDimension() if q is not None else 0)
+
+
+def _buffer_bytes(model, data: bytes, index: int) -> bytes | None:
+    """The bytes of buffer ``index``: inline data, or (files over 2 GB) an offset/size pair."""
+    if index == 0 or index >= model.BuffersLength():
+        return None
+    buffer = model.Buffers(index)
+    if buffer.Offset() > 1:
+        end = buffer.Offset() + buffer.Size()
+        if end > len(data):
+            raise IndexError(f"buffer {index} ends at byte {end}, past the end of the file")
+        return data[buffer.Offset():end]
+    if buffer.DataLength() == 0:
+        return None
+    return buffer.DataAsNumpy().tobytes()
+
+
+def _read_op(op, index: int, codes: list[str]) -> TfOp:
+    opcode = op.OpcodeIndex()
+    if opcode >= len(codes):
+        raise IndexError(f"operator {index} uses opcode {opcode} of {len(codes)}")
+    return TfOp(index, codes[opcode], _ints(op.InputsAsNumpy()), _ints(op.OutputsAsNumpy()),
+                _read_options(op))
+
+
+def _read_options(op) -> dict[str, Any]:
+    """The operator's builtin options table as ``{snake_case_field: value}``."""
+    table_name = _OPTIONS_NAMES.get(op.BuiltinOptionsType(), "NONE")
+    table = op.BuiltinOptions()
+    if table_name == "NONE" or table is None:
+        return {}
+    cls = getattr(importlib.import_module(f"tflite.{table_name}"), table_name)
+    options = cls()
+    options.Init(table.Bytes, table.Pos)
+    result = {}
+    for getter in dir(cls):
+        if getter.startswith("_") or not getter[0].isupper() or _NOT_FIELDS.match(getter):
+            continue
+        key = re.sub(r"(?<!^)(?=[A-Z])", "_", getter).lower()
+        if hasattr(cls, f"{getter}AsNumpy"):
+            result[key] = _ints(getattr(options, f"{getter}AsNumpy")())
+            continue
+        value = getattr(options, getter)()
+        result[key] = _ENUM_NAMES[key].get(value, value) if key in _ENUM_NAMES else value
+    return result
