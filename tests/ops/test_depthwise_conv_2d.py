@@ -1,0 +1,99 @@
+"""DEPTHWISE_CONV_2D: random single-op models against TFLite Micro (int8) and LiteRT (float)."""
+
+import numpy as np
+import pytest
+
+from edgec.ir import get_op
+from tests.ops import (ACTIVATIONS, act_quant, assert_float_matches_litert, float_data,
+                       int32_bias, int8_data, output_scale, pick_padding, weight_scales,
+                       window_out)
+from tests.refs import assert_matches_tflm
+from tests.tflite_builder import TFLiteBuilder
+
+
+def _geometry(rng):
+    g = dict(n=int(rng.integers(1, 3)), h=int(rng.integers(1, 12)), w=int(rng.integers(1, 12)),
+             c=int(rng.integers(1, 8)), m=int(rng.choice([1, 1, 2, 3])),
+             kh=int(rng.integers(1, 5)), kw=int(rng.integers(1, 5)),
+             sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4)),
+             dh=int(rng.integers(1, 3)), dw=int(rng.integers(1, 3)))
+    g["padding"] = pick_padding(rng, (g["h"], g["w"]), (g["kh"], g["kw"]), (g["dh"], g["dw"]))
+    g["oh"] = window_out(g["h"], g["kh"], g["sh"], g["dh"], g["padding"])
+    g["ow"] = window_out(g["w"], g["kw"], g["sw"], g["dw"], g["padding"])
+    return g
+
+
+def _model(g, dtype, w_arr, bias_arr, activation, quant=None):
+    """One DEPTHWISE_CONV_2D; ``quant`` = (x (s, zp), w scales, y (s, zp)) for int8."""
+    b = TFLiteBuilder()
+    oc = g["c"] * g["m"]
+    if dtype == "int8":
+        (xs, xz), ws, (ys, yz) = quant
+        x = b.tensor("x", (g["n"], g["h"], g["w"], g["c"]), "int8", scale=xs, zero_point=xz)
+        w = b.tensor("w", w_arr.shape, "int8", data=w_arr, scale=ws, zero_point=[0] * ws.size,
+                     quantized_dimension=3)
+        bias = None if bias_arr is None else b.tensor(
+            "b", (oc,), "int32", data=bias_arr, scale=xs * ws, zero_point=[0] * ws.size)
+        y = b.tensor("y", (g["n"], g["oh"], g["ow"], oc), "int8", scale=ys, zero_point=yz)
+    else:
+        x = b.tensor("x", (g["n"], g["h"], g["w"], g["c"]), "float32")
+        w = b.tensor("w", w_arr.shape, "float32", data=w_arr)
+        bias = None if bias_arr is None else b.tensor("b", (oc,), "float32", data=bias_arr)
+        y = b.tensor("y", (g["n"], g["oh"], g["ow"], oc), "float32")
+    # No bias means two inputs: TFLM and LiteRT both fail on an absent (-1) third input.
+    b.op("DEPTHWISE_CONV_2D", [x, w] if bias is None else [x, w, bias], [y], padding=g["padding"], stride_h=g["sh"],
+         stride_w=g["sw"], dilation_h_factor=g["dh"], dilation_w_factor=g["dw"],
+         depth_multiplier=g["m"], fused_activation_function=activation)
+    return b.build(inputs=[x], outputs=[y])
+
+
+@pytest.mark.parametrize("seed", range(14))
+def test_int8_matches_tflm(seed):
+    rng = np.random.default_rng(seed)
+    g = _geometry(rng)
+    oc = g["c"] * g["m"]
+    x_q = act_quant(rng)
+    ws = weight_scales(rng, oc, per_channel=bool(rng.integers(0, 4)))
+    w_arr = int8_data(rng, (1, g["kh"], g["kw"], oc))
+    w_arr[w_arr == -128] = -127  # TFLite weights are symmetric: [-127, 127]
+    bias = int32_bias(rng, oc) if rng.integers(0, 4) else None
+    y_q = (output_scale(rng, x_q[0], ws, g["kh"] * g["kw"]), int(rng.integers(-128, 128)))
+    model = _model(g, "int8", w_arr, bias, str(rng.choice(ACTIVATIONS)), (x_q, ws, y_q))
+    assert_matches_tflm(model, [int8_data(rng, (g["n"], g["h"], g["w"], g["c"]))])
+
+
+def test_int8_saturation_with_left_shift_multiplier():
+    """Extreme inputs and a requantization multiplier above 1 (positive shift): most outputs
+    hit the clamps and the left-shift path of MultiplyByQuantizedMultiplier is taken."""
+    rng = np.random.default_rng(99)
+    g = dict(n=1, h=6, w=5, c=3, m=2, kh=3, kw=3, sh=1, sw=1, dh=1, dw=1, padding="SAME",
+             oh=6, ow=5)
+    w_arr = np.where(rng.integers(0, 2, (1, 3, 3, 6)), 127, -127).astype(np.int8)
+    ws = np.array([0.5, 0.25, 0.9, 0.05, 0.7, 0.3], np.float32)
+    bias = np.array([10**6, -10**6, 0, 12345, -54321, 7], np.int32)
+    x = np.where(rng.integers(0, 2, (1, 6, 5, 3)), 127, -128).astype(np.int8)
+    model = _model(g, "int8", w_arr, bias, "NONE", ((1.0, 127), ws, (0.013, -3)))
+    out = assert_matches_tflm(model, [x])[0]
+    assert np.isin(out, [-128, 127]).mean() > 0.5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_float_matches_litert(seed):
+    rng = np.random.default_rng(100 + seed)
+    g = _geometry(rng)
+    oc = g["c"] * g["m"]
+    w_arr = float_data(rng, (1, g["kh"], g["kw"], oc))
+    bias = float_data(rng, (oc,)) if seed % 3 else None
+    model = _model(g, "float32", w_arr, bias, ACTIVATIONS[seed % 4])
+    assert_float_matches_litert(model, [float_data(rng, (g["n"], g["h"], g["w"], g["c"]))])
+
+
+def test_macs_count_one_multiply_per_tap_and_output():
+    op = get_op("DEPTHWISE_CONV_2D")
+    from edgec.ir import Node, Tensor
+    x, w = Tensor("x", (1, 10, 8, 3), "float32"), Tensor("w", (1, 3, 2, 6), "float32")
+    node = Node("DEPTHWISE_CONV_2D", ["x", "w"], ["y"],
+                {"depth_multiplier": 2, "strides": (2, 1), "pads": (1, 0, 1, 1)})
+    (shape,) = op.infer_shapes(node, [x, w])
+    assert shape == (1, 5, 8, 6)
+    assert op.macs(node, [x, w], [Tensor("y", shape, "float32")]) == 5 * 8 * 6 * 3 * 2
