@@ -1,10 +1,10 @@
 """Static memory planning: every activation and scratch buffer gets a fixed arena offset."""
 
-from edgec.plan.lifetimes import COPY_OPS, ELEMENTWISE_OPS, op_by_op_lower_bound
+from edgec.plan.lifetimes import COPY_OPS, ELEMENTWISE_OPS
 from edgec.plan.memory_plan import MemoryPlan, plan_memory
 from edgec.plan.planner import (Buffer, arena_bytes, best_offsets, find_overlap, greedy_offsets,
                                 linear_offsets, live_peak)
 
 __all__ = ["COPY_OPS", "ELEMENTWISE_OPS", "Buffer", "MemoryPlan", "arena_bytes", "best_offsets",
            "find_overlap", "greedy_offsets", "linear_offsets", "live_peak",
-           "op_by_op_lower_bound", "plan_memory"]
+           "plan_memory"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgec.analysis import live_ranges
 from edgec.ir.graph import Graph, Node
 from edgec.lower.kernel import Kernel
 from edgec.plan.planner import Buffer
@@ -55,19 +56,12 @@ class Lifetimes:
 
 
 def tensor_lifetimes(graph: Graph) -> dict[str, tuple[int, int]]:
-    """``(first, last)`` step of every activation tensor (constants excluded)."""
-    end = max(len(graph.nodes) - 1, 0)
-    spans = {name: (0, 0) for name in graph.inputs}
-    for step, node in enumerate(graph.nodes):
-        for name in node.inputs:
-            if name and not graph.tensors[name].is_const:
-                first, _ = spans.get(name, (step, step))
-                spans[name] = (first, step)
-        for name in node.outputs:
-            spans[name] = (step, step)
-    for name in graph.outputs:
-        spans[name] = (spans[name][0], end)
-    return spans
+    """``(first, last)`` step of every activation tensor (constants excluded).
+
+    The liveness rules are ``edgec.analysis.live_ranges``'; an input nobody reads lives at
+    step 0 only.
+    """
+    return {name: (first, max(first, last)) for name, (first, last) in live_ranges(graph).items()}
 
 
 def _kernel_allows_aliasing(kernel: Kernel | None) -> bool:
@@ -135,23 +129,6 @@ def planner_buffers(life: Lifetimes, kernels: list[Kernel] | None, align: int) -
         if kernel.scratch_bytes > 0 and step not in life.elided:
             buffers.append(Buffer(scratch_name(step), kernel.scratch_bytes, step, step, align))
     return buffers
-
-
-def op_by_op_lower_bound(graph: Graph) -> int:
-    """The largest sum of live activation bytes at any step, with no sharing or alignment.
-
-    This is the bound quoted for the reference models: the inputs and outputs of the running
-    op plus every tensor still needed later. Sharing bytes (aliasing, in place) can beat it.
-    """
-    spans = tensor_lifetimes(graph)
-    sizes = {name: graph.tensors[name].nbytes for name in spans}
-    steps = range(max(len(graph.nodes), 1))
-    return max(sum(sizes[n] for n, (a, b) in spans.items() if a <= s <= b) for s in steps)
-
-
-def total_activation_bytes(graph: Graph) -> int:
-    """Bytes of all activations end to end (what a planner without reuse would need)."""
-    return int(sum(graph.tensors[n].nbytes for n in tensor_lifetimes(graph)))
 
 
 def check_kernels_match(graph: Graph, kernels: list[Kernel]) -> None:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from edgec.ir.graph import Graph
 from edgec.lower.kernel import Kernel
+from edgec.analysis import activation_lower_bound
 from edgec.plan.lifetimes import (Lifetimes, build_lifetimes, check_kernels_match,
-                                  op_by_op_lower_bound, planner_buffers, scratch_name)
+                                  planner_buffers, scratch_name)
 from edgec.plan.planner import (Buffer, arena_bytes, best_offsets, find_overlap, linear_offsets,
                                 live_peak)
 
@@ -28,7 +29,7 @@ class MemoryPlan:
     buffers: list[Buffer]
     buffer_offsets: list[int]
     lifetimes: Lifetimes
-    lower_bound: int  # op-by-op bound: no sharing, no alignment (see op_by_op_lower_bound)
+    lower_bound: int  # op-by-op bound, no sharing (edgec.analysis.activation_lower_bound)
     linear_bytes: int  # the no-reuse baseline
     strategy: str = ""
     members: dict[str, list[str]] = field(default_factory=dict)  # buffer -> tensors in it
@@ -79,7 +80,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 
         buffers=buffers,
         buffer_offsets=offsets,
         lifetimes=life,
-        lower_bound=op_by_op_lower_bound(graph),
+        lower_bound=activation_lower_bound(graph),
         linear_bytes=arena_bytes(buffers, linear_offsets(buffers)),
         strategy=strategy,
         members=members,
