@@ -95,3 +95,16 @@ def test_graph_without_nodes_counts_its_inputs():
     g = Graph(tensors={"x": Tensor("x", (2, 3), "int8")}, inputs=["x"], outputs=["x"])
     assert analyze(g).activation_lower_bound == 6
     assert analyze(g).peak_node is None
+
+
+@pytest.mark.parametrize("model, macs, lower_bound", [
+    ("kws_dscnn_int8.tflite", 2_656_768, 16_000),
+    ("ic_resnet8_int8.tflite", 12_501_632, 49_152),
+    ("ad_fc_autoencoder_int8.tflite", 264_192, 768),
+])
+def test_shared_models_match_published_numbers(model, macs, lower_bound):
+    from edgec.frontends import load_model
+
+    report = analyze(load_model(MODELS / model))
+    assert report.total_macs == macs
+    assert report.activation_lower_bound == lower_bound
