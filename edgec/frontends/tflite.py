@@ -22,14 +22,18 @@ _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
-    """Import a TFLite model (subgraph 0) into a checked IR graph."""
+    """Import a TFLite model (subgraph 0) into a checked IR graph, dilated convolutions
+    folded."""
+    return check_graph(fold_dilated_conv(convert_tflite(data, name)))
+
+
+def convert_tflite(data: bytes, name: str = "model") -> Graph:
+    """The checked graph of a TFLite model exactly as written, operator by operator."""
     model = read_model(data, name)
     ctx = ImportContext(model, name)
     for op in model.ops:
         ctx.import_op(op)
-    graph = ctx.finish()
-    check_graph(graph)
-    return check_graph(fold_dilated_conv(graph))
+    return check_graph(ctx.finish())
 
 
 class ImportContext:
