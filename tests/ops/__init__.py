@@ -29,21 +29,40 @@ def act_quant(rng) -> tuple[float, int]:
     return float(np.float32(10.0 ** rng.uniform(-2.5, 0.5))), int(rng.integers(-128, 128))
 
 
-def weight_scales(rng, channels: int, per_channel: bool) -> np.ndarray:
-    """Symmetric weight scales, one per channel or a single one."""
+def pick_activation(rng) -> str:
+    """A fused activation, NONE and RELU more often than the narrow clamps."""
+    return str(rng.choice(ACTIVATIONS, p=[0.4, 0.3, 0.15, 0.15]))
+
+
+def conv_quant(rng, taps: int, channels: int, per_channel: bool, activation: str):
+    """``((x_scale, x_zp), weight_scales, (y_scale, y_zp))`` for a conv-like op.
+
+    With RELU6 / RELU_N1_TO_1 the output covers the clamp range, as converters choose it.
+    Weight scales (one, or one per channel) then make a typical accumulator (``taps``
+    products of roughly 74 x 74 codes) span about +-40 output codes, times a random factor
+    of up to 3 either way so that some outputs clamp.
+    """
+    x_q = act_quant(rng)
+    jitter = float(rng.uniform(0.8, 1.25))
+    if activation == "RELU6":
+        y_q = (float(np.float32(6.0 / 255 * jitter)), -128 + int(rng.integers(0, 8)))
+    elif activation == "RELU_N1_TO_1":
+        y_q = (float(np.float32(2.0 / 255 * jitter)), int(rng.integers(-8, 8)))
+    else:
+        y_q = act_quant(rng)
+    typical = y_q[0] * 40.0 / (np.sqrt(taps) * 74.0 * 74.0 * x_q[0])
     n = channels if per_channel else 1
-    return (10.0 ** rng.uniform(-3.0, -1.0, n)).astype(np.float32)
+    w_scales = (typical * 2.0 ** rng.uniform(-1.6, 1.6, n)).astype(np.float32)
+    return x_q, w_scales, y_q
+
+
+def int8_weights(rng, shape) -> np.ndarray:
+    """Symmetric int8 weights in [-127, 127], as TFLite's converter produces them."""
+    return rng.integers(-127, 128, size=shape, dtype=np.int64).astype(np.int8)
 
 
 def int32_bias(rng, channels: int, magnitude: int = 5000) -> np.ndarray:
     return rng.integers(-magnitude, magnitude + 1, channels).astype(np.int32)
-
-
-def output_scale(rng, in_scale: float, w_scales: np.ndarray, taps: int) -> float:
-    """An output scale that spreads a typical accumulator (``sqrt(taps)`` random products of
-    about 74 x 74) over roughly +-40 codes, times a random factor so some outputs clamp."""
-    spread = np.sqrt(taps) * 74.0 * 74.0 * in_scale * float(np.mean(w_scales))
-    return float(np.float32(spread / 40.0 * 2.0 ** rng.uniform(-1.5, 1.5)))
 
 
 def window_out(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tests.ops import (ACTIVATIONS, act_quant, assert_float_matches_litert, float_data,
-                       int32_bias, int8_data, output_scale, pick_padding, weight_scales,
+from tests.ops import (ACTIVATIONS, assert_float_matches_litert, conv_quant, float_data,
+                       int8_data, int8_weights, int32_bias, pick_activation, pick_padding,
                        window_out)
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
@@ -48,14 +48,12 @@ def _model(g, dtype, w_arr, bias_arr, activation, quant=None):
 def test_int8_matches_tflm(seed):
     rng = np.random.default_rng(seed)
     g = _geometry(rng)
-    x_q = act_quant(rng)
-    ws = weight_scales(rng, g["oc"], per_channel=bool(rng.integers(0, 4)))
-    w_arr = int8_data(rng, (g["oc"], g["kh"], g["kw"], g["ic"]))
-    w_arr[w_arr == -128] = -127  # TFLite weights are symmetric: [-127, 127]
+    activation = pick_activation(rng)
+    x_q, ws, y_q = conv_quant(rng, g["kh"] * g["kw"] * g["ic"], g["oc"],
+                              per_channel=bool(rng.integers(0, 4)), activation=activation)
+    w_arr = int8_weights(rng, (g["oc"], g["kh"], g["kw"], g["ic"]))
     bias = int32_bias(rng, g["oc"]) if rng.integers(0, 4) else None
-    y_q = (output_scale(rng, x_q[0], ws, g["kh"] * g["kw"] * g["ic"]),
-           int(rng.integers(-128, 128)))
-    model = _model(g, "int8", w_arr, bias, str(rng.choice(ACTIVATIONS)), (x_q, ws, y_q))
+    model = _model(g, "int8", w_arr, bias, activation, (x_q, ws, y_q))
     assert_matches_tflm(model, [int8_data(rng, (g["n"], g["h"], g["w"], g["ic"]))])
 
 
