@@ -1,0 +1,136 @@
+"""The ONNX frontend: float and QDQ-int8 ONNX models to edgec's NHWC graph IR.
+
+Steps: parse; pin a symbolic batch dimension to 1 and run ONNX shape inference (every shape
+must be static); fold constant subgraphs; convert node by node through the converter registry
+(``onnx_registry``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
+
+Decisions a user sees:
+- Inputs and outputs keep the ONNX shapes and dtypes. An NCHW input gets one TRANSPOSE into
+  NHWC (and a rank-4 output one back), so ``interpret(graph, x)`` equals onnxruntime on ``x``.
+- A QDQ model whose input is int8 (as tf2onnx writes them) takes int8; a float input followed
+  by QuantizeLinear stays float and is quantized by a QUANTIZE op inside the graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import numpy_helper, shape_inference
+
+from edgec.errors import EdgecError
+from edgec.frontends.onnx_cleanup import rename_tensor, simplify
+from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_fold import fold_constant_node
+from edgec.frontends.onnx_registry import converter_for
+from edgec.ir import Graph, check_graph
+
+_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
+           onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
+           onnx.TensorProto.INT64: "int64"}
+_FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
+                     "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
+
+
+def load_onnx(data: bytes, name: str = "model") -> Graph:
+    """Import an ONNX model (float, or int8 in QDQ form) as an NHWC edgec graph."""
+    model = _parse(data)
+    _pin_batch_dims(model)
+    ctx = Context(model, _infer_shapes(model), name)
+    for init in model.graph.initializer:
+        ctx.consts[init.name] = numpy_helper.to_array(init)
+    _bind_inputs(ctx)
+    for node in model.graph.node:
+        if not fold_constant_node(ctx, node):
+            converter_for(node)(ctx, node)
+    _bind_outputs(ctx)
+    graph = simplify(ctx.graph)
+    _restore_output_names(graph, [o.name for o in model.graph.output])
+    return check_graph(graph)
+
+
+def _parse(data: bytes) -> onnx.ModelProto:
+    try:
+        model = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError) as e:
+        raise EdgecError(f"not a valid ONNX model: {e}",
+                         "check that the file is a complete .onnx file") from e
+    if not model.graph.node:
+        raise EdgecError("the ONNX model has no nodes",
+                         "check that the file is a complete .onnx file")
+    return model
+
+
+def _pin_batch_dims(model: onnx.ModelProto) -> None:
+    """Fix a symbolic leading (batch) dimension of each input to 1; any other symbolic
+    dimension is an error. Output and intermediate shapes are re-inferred."""
+    initializers = {i.name for i in model.graph.initializer}
+    for inp in model.graph.input:
+        if inp.name in initializers:
+            continue
+        for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                continue
+            if axis != 0:
+                raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
+                                 f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
+            dim.dim_value = 1
+    for out in model.graph.output:
+        out.type.tensor_type.ClearField("shape")
+    del model.graph.value_info[:]
+
+
+def _infer_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    """Static shapes of every tensor ONNX shape inference can determine."""
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as e:  # onnx raises several unrelated types here
+        raise EdgecError(f"ONNX shape inference failed: {str(e).splitlines()[0]}",
+                         "check the model with onnx.checker.check_model") from e
+    shapes = {}
+    g = inferred.graph
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        dims = vi.type.tensor_type.shape.dim
+        if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+            shapes[vi.name] = tuple(int(d.dim_value) for d in dims)
+    return shapes
+
+
+def _bind_inputs(ctx: Context) -> None:
+    for inp in ctx.model.graph.input:
+        if inp.name in ctx.consts:
+            continue  # an initializer listed as input (old exporters): a constant
+        dtype = _DTYPES.get(inp.type.tensor_type.elem_type)
+        if dtype not in ("float32", "int8"):
+            raise EdgecError(f"input '{inp.name}' has element type "
+                             f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
+                             "model inputs must be float32 or int8")
+        ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
+        ctx.graph.inputs.append(ir)
+        ctx.values[inp.name] = Value(ir, None, "float" if dtype == "float32" else "int8")
+
+
+def _bind_outputs(ctx: Context) -> None:
+    for out in ctx.model.graph.output:
+        if ctx.is_const(out.name):
+            raise EdgecError(f"output '{out.name}' is a constant",
+                             "a model output must depend on the input")
+        v = ctx.value(out.name)
+        if v.kind == "pending":
+            raise EdgecError(f"output '{out.name}' is computed in int8 but never quantized",
+                             "end the graph with QuantizeLinear or a float op")
+        if v.kind == "deq":
+            v = ctx.as_float(v, out.name)
+        ctx.graph.outputs.append(ctx.in_layout(v, None, out.name))
+
+
+def _restore_output_names(graph: Graph, names: list[str]) -> None:
+    """Give each output tensor its ONNX name (a materialized layout got a derived name)."""
+    for i, (current, wanted) in enumerate(zip(list(graph.outputs), names)):
+        if current == wanted or current in graph.inputs or graph.outputs.count(current) > 1:
+            continue
+        if wanted in graph.tensors:
+            if wanted in graph.inputs or wanted in graph.outputs:
+                continue
+            rename_tensor(graph, wanted, graph.unique_name(f"{wanted}_ir"))
+        rename_tensor(graph, current, wanted)

@@ -1,0 +1,181 @@
+"""The state of one ONNX import: what each ONNX value has become in the IR graph.
+
+An ONNX tensor is either a constant (a numpy array in ONNX layout, possibly the
+dequantization of an int8/int32 array: a ``QConst``) or an activation, a ``Value``:
+
+- ``float``: a float32 IR tensor;
+- ``int8``: an int8 IR tensor (a QuantizeLinear output, an int8 graph input, or a shape op on
+  one);
+- ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8 IR tensor; ops reading
+  it in a Q/DQ sandwich become int8 ops on that tensor;
+- ``pending``: the int8 output of a quantized op whose scale the next QuantizeLinear gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
+from edgec.ir import Graph, Node, QuantParams, Tensor
+
+
+@dataclass
+class Value:
+    """An ONNX activation as held in the IR: tensor name, layout (see ``onnx_layout``), kind."""
+
+    name: str
+    layout: tuple[int, ...] | None
+    kind: str  # float | int8 | deq | pending
+
+
+@dataclass
+class QConst:
+    """``DequantizeLinear`` of a constant: integer data plus its quantization (ONNX layout)."""
+
+    data: np.ndarray
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None
+
+    def dequantized(self) -> np.ndarray:
+        shape = [1] * self.data.ndim
+        if self.axis is not None and self.scale.size > 1:
+            shape[self.axis] = -1
+        scale = self.scale.reshape(shape).astype(np.float32)
+        zp = self.zero_point.reshape(shape).astype(np.int64)
+        return ((self.data.astype(np.int64) - zp) * scale).astype(np.float32)
+
+
+class Context:
+    """Everything a converter needs: the IR graph being built and the ONNX-to-IR mapping."""
+
+    def __init__(self, model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], name: str):
+        self.model = model
+        self.graph = Graph(name=name)
+        self.shapes = shapes
+        self.values: dict[str, Value] = {}
+        self.consts: dict[str, np.ndarray] = {}
+        self.qconsts: dict[str, QConst] = {}
+        self.producer: dict[str, Node] = {}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in model.graph.node:
+            for i in node.input:
+                if i:
+                    self.consumers.setdefault(i, []).append(node)
+        self.graph_outputs = {o.name for o in model.graph.output}
+        self._relayouts: dict[tuple[str, object], str] = {}
+        self._dequantized: dict[str, str] = {}
+
+    # --- ONNX side -------------------------------------------------------------------------
+    def shape(self, onnx_name: str) -> tuple[int, ...]:
+        """The static ONNX shape of a tensor (from shape inference)."""
+        if onnx_name in self.consts:
+            return tuple(self.consts[onnx_name].shape)
+        if onnx_name in self.qconsts:
+            return tuple(self.qconsts[onnx_name].data.shape)
+        return self.shapes[onnx_name]
+
+    def is_const(self, onnx_name: str) -> bool:
+        return onnx_name in self.consts or onnx_name in self.qconsts
+
+    def const(self, onnx_name: str, what: str = "this input") -> np.ndarray:
+        """A constant input in ONNX layout (a dequantized ``QConst`` as float)."""
+        if onnx_name in self.consts:
+            return self.consts[onnx_name]
+        if onnx_name in self.qconsts:
+            return self.qconsts[onnx_name].dequantized()
+        raise EdgecError(f"{what} ('{onnx_name}') must be a constant",
+                         "export the model with constant folding enabled")
+
+    def value(self, onnx_name: str) -> Value:
+        if onnx_name not in self.values:
+            raise EdgecError(f"tensor '{onnx_name}' is read before it is produced",
+                             "the ONNX graph must be topologically sorted")
+        return self.values[onnx_name]
+
+    def single_consumer(self, onnx_name: str) -> bool:
+        """True when only one node reads ``onnx_name`` and it is not a graph output."""
+        return len(self.consumers.get(onnx_name, [])) == 1 and onnx_name not in self.graph_outputs
+
+    # --- IR side ---------------------------------------------------------------------------
+    def tensor(self, value: Value | str) -> Tensor:
+        return self.graph.tensors[value.name if isinstance(value, Value) else value]
+
+    def new_tensor(self, base: str, shape, dtype: str, quant: QuantParams | None = None,
+                   data: np.ndarray | None = None) -> str:
+        name = self.graph.unique_name(base)
+        self.graph.add_tensor(Tensor(name, tuple(shape), dtype, data, quant))
+        return name
+
+    def const_tensor(self, base: str, data: np.ndarray, quant: QuantParams | None = None) -> str:
+        data = np.ascontiguousarray(data)
+        return self.new_tensor(base, data.shape, data.dtype.name, quant, data)
+
+    def add_node(self, op: str, inputs: list[str], outputs: list[str], attrs: dict | None = None,
+                 name: str = "") -> Node:
+        node = Node(op, list(inputs), list(outputs), dict(attrs or {}), name or outputs[0])
+        self.graph.nodes.append(node)
+        for o in outputs:
+            self.producer[o] = node
+        return node
+
+    def emit(self, onnx_node: onnx.NodeProto, op: str, inputs: list[str], attrs: dict,
+             layout, quantized: bool, out_index: int = 0) -> Node:
+        """Add ``op`` computing ONNX output ``out_index`` of ``onnx_node`` in ``layout``.
+
+        The output is float32, or int8 awaiting its scale from the next QuantizeLinear
+        (``quantized``)."""
+        out = onnx_node.output[out_index]
+        shape = lay.permute_shape(self.shape(out), layout)
+        ir_name = self.new_tensor(out, shape, "int8" if quantized else "float32")
+        node = self.add_node(op, inputs, [ir_name], attrs, onnx_node.name or out)
+        self.values[out] = Value(ir_name, lay.normalize(layout), "pending" if quantized else "float")
+        return node
+
+    # --- layout and dtype conversions -------------------------------------------------------
+    def in_layout(self, value: Value, layout, onnx_name: str = "") -> str:
+        """The IR tensor holding ``value`` in ``layout`` (adds a RESHAPE/TRANSPOSE once)."""
+        layout = lay.normalize(layout)
+        if value.layout == layout:
+            return value.name
+        if value.kind == "pending":
+            raise EdgecError(f"the quantized result '{onnx_name or value.name}' is used before "
+                             "its QuantizeLinear", "quantize each op's output directly")
+        key = (value.name, layout)
+        if key not in self._relayouts:
+            self._relayouts[key] = self._transpose(value.name, lay.relayout_perm(
+                value.layout, layout, len(self.tensor(value).shape)))
+        return self._relayouts[key]
+
+    def _transpose(self, src: str, perm: tuple[int, ...]) -> str:
+        t = self.tensor(src)
+        shape = tuple(t.shape[p] for p in perm)
+        suffix = "nhwc" if perm == lay.NHWC else "t"
+        out = self.new_tensor(f"{src}_{suffix}", shape, t.dtype, _copy_quant(t.quant))
+        if lay.is_pure_reshape(t.shape, perm):
+            self.add_node("RESHAPE", [src], [out], {"shape": shape})
+        else:
+            self.add_node("TRANSPOSE", [src], [out], {"perm": tuple(perm)})
+        return out
+
+    def as_float(self, value: Value, onnx_name: str = "") -> Value:
+        """``value`` as a float32 IR tensor (adds a DEQUANTIZE for a ``deq`` value)."""
+        if value.kind == "float":
+            return value
+        if value.kind != "deq":
+            raise EdgecError(f"tensor '{onnx_name or value.name}' is int8 where a float is "
+                             "expected", "dequantize it with DequantizeLinear first")
+        if value.name not in self._dequantized:
+            t = self.tensor(value)
+            out = self.new_tensor(f"{value.name}_dequant", t.shape, "float32")
+            self.add_node("DEQUANTIZE", [value.name], [out])
+            self._dequantized[value.name] = out
+        return Value(self._dequantized[value.name], value.layout, "float")
+
+
+def _copy_quant(q: QuantParams | None) -> QuantParams | None:
+    return None if q is None else QuantParams(q.scale.copy(), q.zero_point.copy(), q.axis)

@@ -1,0 +1,173 @@
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Relu, Clip,
+Sigmoid, Tanh, Softmax, Identity, Dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
+from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_activation,
+                                         opset, operand, quant_mode)
+from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_registry import converter
+
+_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
+_BIAS_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": -1}  # channel axis
+
+
+@converter("Add", "Sub", "Mul")
+def binary(ctx: Context, node: onnx.NodeProto) -> None:
+    """Add/Sub/Mul -> ADD/SUB/MUL (numpy broadcasting); an Add of a per-channel constant
+    right after a conv or fully-connected op becomes that op's bias."""
+    if node.op_type == "Add" and _fold_bias(ctx, node):
+        return
+    acts = [i for i in node.input if not ctx.is_const(i)]
+    quantized = quant_mode(ctx, node, acts) and all(
+        i in ctx.qconsts for i in node.input if ctx.is_const(i))
+    rank = len(ctx.shape(node.output[0]))
+    layout = _common_layout(ctx, acts, rank)
+    inputs = [operand(ctx, i, layout, quantized) if i in acts
+              else const_operand(ctx, i, layout, rank, quantized) for i in node.input]
+    ctx.emit(node, _BINARY[node.op_type], inputs, {}, layout, quantized)
+
+
+def _common_layout(ctx: Context, acts: list[str], rank: int):
+    """The layout of the first full-rank activation; ONNX order when ranks differ."""
+    if any(len(ctx.shape(a)) != rank for a in acts):
+        return None
+    return next((ctx.value(a).layout for a in acts if ctx.value(a).layout is not None), None)
+
+
+def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
+    """Fold ``op(x) + c`` into ``op``'s bias when ``c`` is constant per output channel."""
+    x, c = node.input if not ctx.is_const(node.input[0]) else node.input[::-1]
+    if ctx.is_const(x) or not ctx.is_const(c):
+        return False
+    v = ctx.value(x)
+    prod = ctx.producer.get(v.name)
+    if prod is None or prod.op not in _BIAS_OPS or not ctx.single_consumer(x) \
+            or prod.attrs.get("activation", "NONE") != "NONE" or v.kind not in ("float",
+                                                                                "pending"):
+        return False
+    channels = ctx.tensor(v).shape[-1]
+    out_shape = ctx.shape(node.output[0])
+    const_shape = (1,) * (len(out_shape) - len(ctx.shape(c))) + ctx.shape(c)
+    axis = _BIAS_OPS[prod.op] % len(out_shape)
+    if out_shape != ctx.shape(x) or any(d != 1 for i, d in enumerate(const_shape) if i != axis):
+        return False
+    if v.kind == "pending":
+        if c not in ctx.qconsts or ctx.qconsts[c].data.dtype != np.int32:
+            return False
+        bias = ctx.qconsts[c].data.reshape(-1).astype(np.int32)
+    else:
+        bias = ctx.const(c).astype(np.float32).reshape(-1)
+    bias = np.broadcast_to(bias, (channels,))
+    if len(prod.inputs) > 2 and prod.inputs[2]:
+        if v.kind == "pending":
+            return False
+        bias = bias + ctx.tensor(prod.inputs[2]).data
+    prod.inputs[2:] = [ctx.const_tensor(c, np.ascontiguousarray(bias))]
+    ctx.values[node.output[0]] = v
+    return True
+
+
+def binary_with_const(ctx: Context, node: onnx.NodeProto, op: str, x: str, const: np.ndarray,
+                      out: str) -> None:
+    """Float ``op(x, const)`` with ``const`` in ONNX layout, bound to ONNX name ``out``."""
+    v = ctx.as_float(ctx.value(x), x)
+    shape = ctx.shape(x)
+    const = const.reshape((1,) * (len(shape) - const.ndim) + const.shape)
+    if v.layout is not None:
+        const = const.transpose(v.layout)
+    c = ctx.const_tensor(f"{out}_const", const)
+    ir = ctx.new_tensor(out, lay.permute_shape(shape, v.layout), "float32")
+    ctx.add_node(op, [v.name, c], [ir], {}, node.name or out)
+    ctx.shapes[out] = shape
+    ctx.values[out] = Value(ir, v.layout, "float")
+
+
+def _activation(ctx: Context, node: onnx.NodeProto, activation: str) -> None:
+    x, out = node.input[0], node.output[0]
+    if fuse_activation(ctx, x, out, activation):
+        return
+    if activation not in ("RELU", "RELU6"):
+        raise EdgecError(f"{node.op_type} '{node.name}' clamps to [-1, 1] after an op that "
+                         "cannot fuse it", "only Relu and Clip(0, 6) exist as standalone ops")
+    _unary(ctx, node, activation)
+
+
+def _unary(ctx: Context, node: onnx.NodeProto, op: str) -> None:
+    x = node.input[0]
+    quantized = quant_mode(ctx, node, [x])
+    layout = ctx.value(x).layout
+    ctx.emit(node, op, [operand(ctx, x, layout, quantized)], {}, layout, quantized)
+
+
+@converter("Relu")
+def relu(ctx: Context, node: onnx.NodeProto) -> None:
+    """Relu -> the producer's fused activation, else RELU."""
+    _activation(ctx, node, "RELU")
+
+
+_CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N1_TO_1"}
+
+
+@converter("Clip")
+def clip(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU."""
+    if opset(ctx) < 11:
+        a = attrs(node)
+        lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
+    else:
+        bound = [float(ctx.const(i, "a Clip bound")) if i else None for i in
+                 list(node.input[1:3]) + [""] * (3 - len(node.input))]
+        lo = -np.inf if bound[0] is None else bound[0]
+        hi = np.inf if bound[1] is None else bound[1]
+    activation = _CLIP_RANGES.get((float(lo), float(hi)))
+    if activation is None:
+        raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
+                         "supported ranges: [0, 6], [0, inf) and [-1, 1]")
+    _activation(ctx, node, activation)
+
+
+@converter("Sigmoid")
+def sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
+    """Sigmoid -> LOGISTIC."""
+    _unary(ctx, node, "LOGISTIC")
+
+
+@converter("Tanh")
+def tanh(ctx: Context, node: onnx.NodeProto) -> None:
+    """Tanh -> TANH."""
+    _unary(ctx, node, "TANH")
+
+
+@converter("Softmax")
+def softmax(ctx: Context, node: onnx.NodeProto) -> None:
+    """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the
+    ONNX axis comes last (free when it is the channel axis of an NHWC tensor)."""
+    x = node.input[0]
+    shape = ctx.shape(x)
+    rank = len(shape)
+    axis = attrs(node).get("axis", -1 if opset(ctx) >= 13 else 1) % rank
+    if opset(ctx) < 13 and any(d != 1 for d in shape[axis + 1:]):
+        raise EdgecError(f"Softmax '{node.name}' (opset < 13) normalises over axes {axis}.. "
+                         "together", "export with opset 13 or later, or softmax the last axis")
+    if opset(ctx) < 13:
+        axis = max((i for i in range(axis, rank) if shape[i] != 1), default=rank - 1)
+    v = ctx.value(x)
+    order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
+    layout = lay.normalize(order)
+    quantized = quant_mode(ctx, node, [x])
+    ctx.emit(node, "SOFTMAX", [operand(ctx, x, layout, quantized)], {}, layout, quantized)
+
+
+@converter("Identity", "Dropout")
+def identity(ctx: Context, node: onnx.NodeProto) -> None:
+    """Identity and inference-mode Dropout are another name for their input."""
+    if len(node.output) > 1 and node.output[1] and ctx.consumers.get(node.output[1]):
+        raise EdgecError(f"Dropout '{node.name}' has its mask output used",
+                         "export the model in inference mode")
+    bind_alias(ctx, node.input[0], node.output[0])

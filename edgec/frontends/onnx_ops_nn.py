@@ -1,0 +1,248 @@
+"""ONNX converters for the weighted and windowed ops: Conv, Gemm, MatMul,
+BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
+from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_window,
+                                         window_pads)
+from edgec.frontends.onnx_context import Context, QConst
+from edgec.frontends.onnx_ops_math import binary_with_const
+from edgec.frontends.onnx_registry import converter
+from edgec.ir import QuantParams
+from edgec.ir.ops._window import conv_out_size
+
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _weights_quantized(ctx: Context, node: onnx.NodeProto) -> bool:
+    """Weights are DQ(int8) and the bias, if any, DQ(int32): the op can run in int8."""
+    w = node.input[1]
+    b = node.input[2] if len(node.input) > 2 else ""
+    return (w in ctx.qconsts and ctx.qconsts[w].data.dtype == np.int8
+            and (not b or (b in ctx.qconsts and ctx.qconsts[b].data.dtype == np.int32)))
+
+
+def _weight_tensor(ctx: Context, name: str, quantized: bool, axes: tuple[int, int],
+                   layout_fn) -> str:
+    """An IR weight constant: ``layout_fn`` maps the ONNX array to the IR layout; ``axes`` is
+    the output-channel axis (ONNX, IR), where per-channel scales live."""
+    if not quantized:
+        return ctx.const_tensor(name, layout_fn(ctx.const(name, "the weight")).astype(np.float32))
+    qc = ctx.qconsts[name]
+    if np.any(qc.zero_point != 0):
+        raise EdgecError(f"weight '{name}' has a non-zero zero point",
+                         "quantize weights symmetrically (zero point 0), as TFLite does")
+    if qc.scale.size == 1:
+        return ctx.const_tensor(name, layout_fn(qc.data), QuantParams(qc.scale, qc.zero_point))
+    if qc.axis != axes[0]:
+        raise EdgecError(f"weight '{name}' is quantized per axis {qc.axis}, expected the "
+                         f"output-channel axis {axes[0]}", "quantize weights per output channel")
+    return ctx.const_tensor(name, layout_fn(qc.data),
+                            QuantParams(qc.scale, qc.zero_point, axes[1]))
+
+
+def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
+    if not name:
+        return ""
+    if quantized:
+        return ctx.const_tensor(name, ctx.qconsts[name].data.reshape(-1).astype(np.int32))
+    data = np.broadcast_to(ctx.const(name, "the bias").astype(np.float32).reshape(-1), (size,))
+    return ctx.const_tensor(name, data)
+
+
+@converter("Conv")
+def conv(ctx: Context, node: onnx.NodeProto) -> None:
+    """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
+    a = attrs(node)
+    n, c, h, w = require_2d_window(ctx, node)
+    out_ch, _, kh, kw = ctx.shape(node.input[1])
+    group = a.get("group", 1)
+    quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
+    strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
+    ir_attrs = {"strides": strides, "dilations": dilations,
+                "pads": window_pads(a, (h, w), (kh, kw), strides, dilations)}
+    if group == 1:
+        op = "CONV_2D"
+        weights = _weight_tensor(ctx, node.input[1], quantized, (0, 0),
+                                 lambda x: x.transpose(0, 2, 3, 1))
+    elif group == c and out_ch % c == 0:
+        op = "DEPTHWISE_CONV_2D"
+        ir_attrs["depth_multiplier"] = out_ch // c
+        weights = _weight_tensor(ctx, node.input[1], quantized, (0, 3),
+                                 lambda x: x.transpose(1, 2, 3, 0))
+    else:
+        raise EdgecError(f"Conv '{node.name}' has group={group} with {c} input channels",
+                         "only group=1 and depthwise (group = input channels) are supported")
+    bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized, out_ch)
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, op, [x, weights] + ([bias] if bias else []), ir_attrs, lay.NHWC, quantized)
+
+
+def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,
+                     bias: str) -> None:
+    """FULLY_CONNECTED from an ONNX ``[K, N]`` weight (``w_kn``) and optional bias."""
+    quantized = quant_mode(ctx, node, [x_name]) and w_kn in ctx.qconsts \
+        and ctx.qconsts[w_kn].data.dtype == np.int8 \
+        and (not bias or (bias in ctx.qconsts and ctx.qconsts[bias].data.dtype == np.int32))
+    rank = len(ctx.shape(x_name))
+    n_out = ctx.shape(w_kn)[1]
+    weights = _weight_tensor(ctx, w_kn, quantized, (1, 0), lambda x: x.T)
+    b = _bias_tensor(ctx, bias, quantized, n_out)
+    x = operand(ctx, x_name, None, quantized)
+    ctx.emit(node, "FULLY_CONNECTED", [x, weights] + ([b] if b else []),
+             {"keep_num_dims": rank > 2} if rank > 2 else {}, None, quantized)
+
+
+@converter("MatMul")
+def matmul(ctx: Context, node: onnx.NodeProto) -> None:
+    """MatMul by a constant 2-D matrix -> FULLY_CONNECTED (a following bias Add folds in)."""
+    w = node.input[1]
+    if not ctx.is_const(w) or len(ctx.shape(w)) != 2:
+        raise EdgecError(f"MatMul '{node.name}' multiplies by a non-constant or non-2-D "
+                         "matrix", "only MatMul by a constant [K, N] weight is supported")
+    _fully_connected(ctx, node, node.input[0], w, "")
+
+
+@converter("Gemm")
+def gemm(ctx: Context, node: onnx.NodeProto) -> None:
+    """Gemm with a constant B -> FULLY_CONNECTED; alpha, beta and transB fold into constants."""
+    a = attrs(node)
+    if a.get("transA", 0) or not ctx.is_const(node.input[1]):
+        raise EdgecError(f"Gemm '{node.name}' has transA=1 or a non-constant B",
+                         "only Gemm(A, constant B, C) is supported")
+    w = node.input[1]
+    if a.get("transB", 0):
+        _transpose_const(ctx, w, f"{w}_kn")
+        w = f"{w}_kn"
+    alpha = float(a.get("alpha", 1.0))
+    if alpha != 1.0:  # scaling makes the weights float: the op then runs in float
+        ctx.consts[f"{w}_alpha"] = ctx.const(w) * np.float32(alpha)
+        w = f"{w}_alpha"
+    bias = node.input[2] if len(node.input) > 2 else ""
+    beta = float(a.get("beta", 1.0))
+    if bias and beta != 1.0:
+        ctx.consts[f"{bias}_beta"] = ctx.const(bias) * np.float32(beta)
+        bias = f"{bias}_beta"
+    _fully_connected(ctx, node, node.input[0], w, bias)
+
+
+def _transpose_const(ctx: Context, name: str, new: str) -> None:
+    if name in ctx.qconsts:
+        qc = ctx.qconsts[name]
+        axis = None if qc.axis is None else 1 - qc.axis
+        ctx.qconsts[new] = QConst(qc.data.T, qc.scale, qc.zero_point, axis)
+    else:
+        ctx.consts[new] = ctx.const(name).T
+
+
+@converter("BatchNormalization")
+def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
+    """Folded into the preceding CONV/DEPTHWISE/FC when it alone reads that op's output,
+    else MUL and ADD by per-channel constants."""
+    x = node.input[0]
+    gamma, beta, mean, var = (ctx.const(i, "a BatchNormalization parameter").astype(np.float64)
+                              for i in node.input[1:5])
+    scale = gamma / np.sqrt(var + float(attrs(node).get("epsilon", 1e-5)))
+    shift = beta - mean * scale
+    if _fold_into_producer(ctx, node, scale, shift):
+        return
+    rank = len(ctx.shape(x))
+    per_channel = (1, -1) + (1,) * (rank - 2)
+    binary_with_const(ctx, node, "MUL", x, scale.astype(np.float32).reshape(per_channel),
+                      f"{node.output[0]}_scaled")
+    binary_with_const(ctx, node, "ADD", f"{node.output[0]}_scaled",
+                      shift.astype(np.float32).reshape(per_channel), node.output[0])
+
+
+def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> bool:
+    v = ctx.value(node.input[0])
+    prod = ctx.producer.get(v.name)
+    if v.kind != "float" or prod is None or prod.op not in WEIGHTED \
+            or prod.attrs.get("activation", "NONE") != "NONE" \
+            or not ctx.single_consumer(node.input[0]):
+        return False
+    w = ctx.tensor(prod.inputs[1]).data.astype(np.float64)
+    axis = 3 if prod.op == "DEPTHWISE_CONV_2D" else 0
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    bias_name = prod.inputs[2] if len(prod.inputs) > 2 else ""
+    bias = ctx.tensor(bias_name).data.astype(np.float64) if bias_name else 0.0
+    new_w = (w * scale.reshape(shape)).astype(np.float32)
+    new_b = (bias * scale + shift).astype(np.float32)
+    prod.inputs[1:] = [ctx.const_tensor(f"{prod.inputs[1]}_bn", new_w),
+                       ctx.const_tensor(f"{v.name}_bias_bn", new_b)]
+    ctx.values[node.output[0]] = v
+    return True
+
+
+def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
+    a = attrs(node)
+    _, _, h, w = require_2d_window(ctx, node)
+    kernel = tuple(a["kernel_shape"])
+    strides = tuple(a.get("strides", (1, 1)))
+    if tuple(a.get("dilations", (1, 1))) != (1, 1) or len(node.output) > 1:
+        raise EdgecError(f"{node.op_type} '{node.name}' uses dilations or an indices output",
+                         "only plain 2-D pooling is supported")
+    pads = window_pads(a, (h, w), kernel, strides, (1, 1))
+    if a.get("ceil_mode", 0):
+        floor_shape = [conv_out_size(s, k, st, 1, p0, p1) for s, k, st, p0, p1 in
+                       zip((h, w), kernel, strides, pads[:2], pads[2:])]
+        if tuple(floor_shape) != ctx.shape(node.output[0])[2:]:
+            raise EdgecError(f"{node.op_type} '{node.name}' uses ceil_mode=1 where it changes "
+                             "the output size", "export with ceil_mode=0 or explicit padding")
+    return {"filter": kernel, "strides": strides, "pads": pads}
+
+
+@converter("MaxPool")
+def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
+    """MaxPool -> MAX_POOL_2D."""
+    ir_attrs = _pool_attrs(ctx, node)
+    quantized = quant_mode(ctx, node, [node.input[0]])
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
+
+
+@converter("AveragePool")
+def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
+    """AveragePool -> AVERAGE_POOL_2D; count_include_pad=1 pads explicitly first."""
+    ir_attrs = _pool_attrs(ctx, node)
+    quantized = quant_mode(ctx, node, [node.input[0]])
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    if attrs(node).get("count_include_pad", 0) and any(ir_attrs["pads"]):
+        x = _explicit_pad(ctx, x, ir_attrs.pop("pads"))
+    ctx.emit(node, "AVERAGE_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
+
+
+def _explicit_pad(ctx: Context, x: str, pads) -> str:
+    """PAD an NHWC tensor with zeros (the zero point for int8) so padded taps are averaged."""
+    top, left, bottom, right = pads
+    t = ctx.tensor(x)
+    n, h, w, c = t.shape
+    out = ctx.new_tensor(f"{x}_padded", (n, h + top + bottom, w + left + right, c), t.dtype,
+                         t.quant)
+    ctx.add_node("PAD", [x], [out], {"pads": ((0, 0), (top, bottom), (left, right), (0, 0))})
+    return out
+
+
+@converter("GlobalAveragePool")
+def global_average_pool(ctx: Context, node: onnx.NodeProto) -> None:
+    """GlobalAveragePool -> MEAN over H, W with keep_dims (what TFLite makes of Keras'
+    GlobalAveragePooling2D)."""
+    require_2d_window(ctx, node)
+    quantized = quant_mode(ctx, node, [node.input[0]])
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, "MEAN", [x], {"axes": (1, 2), "keep_dims": True}, lay.NHWC, quantized)
+
+
+@converter("GlobalMaxPool")
+def global_max_pool(ctx: Context, node: onnx.NodeProto) -> None:
+    """GlobalMaxPool -> MAX_POOL_2D with the whole plane as its window."""
+    _, _, h, w = require_2d_window(ctx, node)
+    quantized = quant_mode(ctx, node, [node.input[0]])
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, "MAX_POOL_2D", [x], {"filter": (h, w)}, lay.NHWC, quantized)

@@ -1,0 +1,105 @@
+"""ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
+Concat, Pad, ReduceMean, Shape.
+
+These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
+data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
+from edgec.frontends.onnx_common import attrs, keep_kind, operand, opset, quant_mode
+from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_registry import converter
+
+
+@converter("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+def reshape(ctx: Context, node: onnx.NodeProto) -> None:
+    """All four become RESHAPE to the ONNX output shape (of the input in ONNX order)."""
+    v = ctx.value(node.input[0])
+    x = ctx.in_layout(v, None, node.input[0])
+    keep_kind(ctx, v, node, "RESHAPE", [x], {"shape": ctx.shape(node.output[0])}, None)
+
+
+@converter("Transpose")
+def transpose(ctx: Context, node: onnx.NodeProto) -> None:
+    """No IR op: the output is the same IR tensor seen in another layout. A TRANSPOSE is only
+    materialized where a consumer needs a layout (so exporter-inserted pairs cancel)."""
+    v = ctx.value(node.input[0])
+    rank = len(ctx.shape(node.input[0]))
+    perm = tuple(attrs(node).get("perm", range(rank - 1, -1, -1)))
+    perm_inv = lay.inverse(perm)
+    layout = lay.normalize([perm_inv[c] for c in lay.full(v.layout, rank)])
+    ctx.values[node.output[0]] = Value(v.name, layout, v.kind)
+
+
+@converter("Concat")
+def concat(ctx: Context, node: onnx.NodeProto) -> None:
+    """Concat -> CONCATENATION, in the layout of the first activation input."""
+    rank = len(ctx.shape(node.output[0]))
+    axis = attrs(node)["axis"] % rank
+    acts = [i for i in node.input if not ctx.is_const(i)]
+    if len(acts) != len(node.input):
+        raise EdgecError(f"Concat '{node.name}' mixes constants and activations",
+                         "only activations can be concatenated")
+    layout = ctx.value(acts[0]).layout
+    quantized = quant_mode(ctx, node, acts)
+    inputs = [operand(ctx, i, layout, quantized) for i in acts]
+    ctx.emit(node, "CONCATENATION", inputs, {"axis": lay.ir_axis(axis, layout, rank)}, layout,
+             quantized)
+
+
+@converter("Pad")
+def pad(ctx: Context, node: onnx.NodeProto) -> None:
+    """Constant-mode Pad -> PAD, in the input's layout."""
+    a = attrs(node)
+    if a.get("mode", "constant") != "constant" or (len(node.input) > 3 and node.input[3]):
+        raise EdgecError(f"Pad '{node.name}' uses mode '{a.get('mode')}' or an axes input",
+                         "only constant padding of all axes is supported")
+    rank = len(ctx.shape(node.input[0]))
+    pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
+    pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+    fill = a.get("value", 0.0) if opset(ctx) < 11 else (
+        float(ctx.const(node.input[2], "Pad's value")) if len(node.input) > 2 and node.input[2]
+        else 0.0)
+    v = ctx.value(node.input[0])
+    if fill != 0.0 and v.kind != "float":
+        raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",
+                         "quantized padding must pad with 0.0 (the zero point)")
+    order = lay.full(v.layout, rank)
+    ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
+    ir_attrs = {"pads": ir_pads} if fill == 0.0 else {"pads": ir_pads, "value": fill}
+    keep_kind(ctx, v, node, "PAD", [v.name], ir_attrs, v.layout)
+
+
+@converter("ReduceMean")
+def reduce_mean(ctx: Context, node: onnx.NodeProto) -> None:
+    """ReduceMean -> MEAN over the corresponding IR axes."""
+    a = attrs(node)
+    rank = len(ctx.shape(node.input[0]))
+    if opset(ctx) >= 18 and len(node.input) > 1 and node.input[1]:
+        axes = [int(i) for i in ctx.const(node.input[1], "ReduceMean's axes").reshape(-1)]
+    else:
+        axes = list(a.get("axes", range(rank)))
+    if not axes and a.get("noop_with_empty_axes", 0):
+        raise EdgecError(f"ReduceMean '{node.name}' reduces nothing", "remove the node")
+    axes = sorted({int(x) % rank for x in (axes or range(rank))})
+    keep = bool(a.get("keepdims", 1))
+    v = ctx.value(node.input[0])
+    layout = v.layout if keep else lay.drop_axes(v.layout, axes, rank)
+    quantized = quant_mode(ctx, node, [node.input[0]])
+    ir_axes = tuple(sorted(lay.ir_axis(x, v.layout, rank) for x in axes))
+    ctx.emit(node, "MEAN", [operand(ctx, node.input[0], v.layout, quantized)],
+             {"axes": ir_axes, "keep_dims": keep}, layout, quantized)
+
+
+@converter("Shape")
+def shape(ctx: Context, node: onnx.NodeProto) -> None:
+    """Shape of a static tensor is a constant (shape subgraphs then fold away)."""
+    a = attrs(node)
+    dims = ctx.shape(node.input[0])
+    start, end = a.get("start", 0), a.get("end", len(dims))
+    ctx.consts[node.output[0]] = np.array(dims[start:end], np.int64)
