@@ -1,0 +1,79 @@
+"""Rendering data as C: element types, lossless float literals, constant arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edgec.errors import EdgecError
+
+C_TYPES = {
+    "float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
+    "uint16": "uint16_t", "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t",
+    "uint64": "uint64_t", "bool": "uint8_t",
+}
+# Values per line of an array initialiser: keeps lines near 100 columns.
+_PER_LINE = {"float": 6}
+
+
+def c_type(dtype) -> str:
+    """The C99 type of one element of numpy ``dtype``."""
+    name = np.dtype(dtype).name
+    if name not in C_TYPES:
+        raise EdgecError(f"cannot emit {name} data as C", f"supported: {', '.join(C_TYPES)}")
+    return C_TYPES[name]
+
+
+def c_float(value: float) -> str:
+    """A float32 literal that reads back as exactly ``value`` (9 significant digits)."""
+    value = float(np.float32(value))
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "(-INFINITY)"
+    text = f"{value:.9g}"
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return f"{text}f"
+
+
+def c_int(value: int, ctype: str) -> str:
+    """An integer literal; the most negative 32/64-bit value is spelled so C accepts it."""
+    value = int(value)
+    if ctype == "int32_t" and value == -(2 ** 31):
+        return "(-2147483647 - 1)"
+    if ctype == "int64_t" and value == -(2 ** 63):
+        return "(-9223372036854775807LL - 1)"
+    if ctype in ("int64_t", "uint64_t") and abs(value) > 2 ** 31 - 1:
+        return f"{value}{'LL' if ctype == 'int64_t' else 'ULL'}"
+    if ctype == "uint32_t" and value > 2 ** 31 - 1:
+        return f"{value}u"
+    return str(value)
+
+
+def c_values(array: np.ndarray) -> list[str]:
+    """Every element of ``array`` (C order) as a C literal."""
+    ctype = c_type(array.dtype)
+    flat = np.ascontiguousarray(array).reshape(-1)
+    if ctype == "float":
+        return [c_float(v) for v in flat.tolist()]
+    return [c_int(v, ctype) for v in flat.astype(np.int64 if ctype != "uint64_t"
+                                                  else np.uint64).tolist()]
+
+
+def array_definition(symbol: str, array: np.ndarray, qualifiers: str = "static const",
+                     attribute: str = "") -> str:
+    """``static const int8_t symbol[n] ATTR = {...};`` for ``array`` (at least 1 element)."""
+    ctype = c_type(array.dtype)
+    values = c_values(array) or ["0"]  # C forbids empty arrays; a 0-size tensor gets 1 element
+    per_line = _PER_LINE.get(ctype, 16)
+    lines = [", ".join(values[i:i + per_line]) for i in range(0, len(values), per_line)]
+    body = ",\n    ".join(lines)
+    attr = f" {attribute}" if attribute else ""
+    return f"{qualifiers} {ctype} {symbol}[{len(values)}]{attr} = {{\n    {body}\n}};"
+
+
+def uses_math_macros(arrays) -> bool:
+    """True when some float array needs ``NAN``/``INFINITY`` (from <math.h>)."""
+    return any(a.dtype.kind == "f" and not np.all(np.isfinite(a)) for a in arrays)

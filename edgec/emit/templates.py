@@ -1,0 +1,28 @@
+"""The Jinja2 environment over the repository's ``templates/`` folder."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Strict (an undefined name is an error) and whitespace-exact, so output is stable."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(template: str, context: dict) -> str:
+    """``template`` (a file name under ``templates/``) rendered with ``context``."""
+    return environment().get_template(template).render(**context)
