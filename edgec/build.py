@@ -1,0 +1,147 @@
+"""The build driver: model file -> passes -> lowering -> memory plan -> C files and a report.
+
+``build`` is what ``edgec build`` runs; tests and ``edgec verify`` call it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
+from edgec.emit.codesize import text_bytes
+from edgec.emit.report import emitted_constant_bytes, format_report, kernel_rows
+from edgec.errors import EdgecError
+from edgec.ir import Graph, Node
+from edgec.lower.kernel import Kernel
+from edgec.plan import MemoryPlan, plan_memory
+
+TARGETS_DIR = Path(__file__).resolve().parents[1] / "targets"
+Progress = Callable[[int, int, Node], None]
+
+
+@dataclass
+class BuildResult:
+    """What a build produced, for callers that go on (verify) or report."""
+
+    out_dir: Path
+    name: str
+    files: list[Path]
+    graph: Graph
+    kernels: list[Kernel]
+    plan: MemoryPlan
+    report: dict
+    target: dict
+
+
+def load_target(name: str) -> dict:
+    """The target description ``targets/<name>.yaml`` (at least name, compiler, cflags)."""
+    path = TARGETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))
+        raise EdgecError(f"unknown target '{name}'", f"known targets: {', '.join(known)}")
+    target = yaml.safe_load(path.read_text())
+    missing = [k for k in ("name", "compiler", "cflags") if k not in (target or {})]
+    if missing:
+        raise EdgecError(f"target file {path} lacks {missing}", "add them to the YAML file")
+    return target
+
+
+def model_name(model: Path, name: str | None) -> str:
+    """``name`` checked as a C identifier, or one made from the model file's stem."""
+    return check_identifier(name) if name is not None else identifier_from_stem(model.stem)
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` and prove it writable before any slow work starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".edgec-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise EdgecError(f"cannot write to output folder '{out_dir}': {exc.strerror or exc}",
+                         "choose a writable folder with -o") from exc
+
+
+def check_ram_limit(plan: MemoryPlan, ram_limit: int | None) -> None:
+    """Refuse a plan whose arena exceeds ``ram_limit`` bytes."""
+    if ram_limit is not None and plan.arena_bytes > ram_limit:
+        raise EdgecError(
+            f"the arena needs {plan.arena_bytes} bytes, more than --ram-limit {ram_limit}",
+            f"the op-by-op lower bound is {plan.lower_bound} bytes; use a smaller model or "
+            "raise the limit")
+
+
+def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    paths = []
+    for file_name, text in files.items():
+        path = out_dir / file_name
+        try:
+            path.write_bytes(text.encode("ascii"))  # bytes: no newline translation anywhere
+        except OSError as exc:
+            raise EdgecError(f"cannot write '{path}': {exc.strerror or exc}",
+                             "choose a writable folder with -o") from exc
+        paths.append(path)
+    return paths
+
+
+def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
+            code: int | None) -> dict:
+    graph, kernels, plan = result
+    weights = emitted_constant_bytes(graph, kernels, plan)
+    return {
+        "model": model.name, "name": name, "target": target["name"],
+        "kernels": kernel_rows(graph, kernels, plan),
+        "totals": {
+            "macs": sum(int(k.macs) for k in kernels),
+            "weight_bytes": weights,
+            "code_bytes": code,
+            "code_method": f"{target['compiler']} -Os .text of {name}.c" if code is not None
+            else f"not estimated: {target['compiler']} or binutils size unavailable",
+            "flash_bytes": weights + code if code is not None else None,
+            "arena_bytes": plan.arena_bytes,
+            "lower_bound_bytes": plan.lower_bound,
+            "no_reuse_bytes": plan.linear_bytes,
+            "build_seconds": round(seconds, 3),
+        },
+    }
+
+
+def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str = "host",
+          name: str | None = None, arena: str = "static", ram_limit: int | None = None,
+          cache_dir: str | os.PathLike | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
+    ``report.txt`` and ``report.json``. Raises ``EdgecError`` for a bad name, target, output
+    folder, model, or an arena over ``ram_limit``."""
+    from edgec.frontends import load_model  # lazy: frontends and lowering are heavy imports
+    from edgec.lower import lower_graph
+    from edgec.passes import run_passes
+
+    started = time.perf_counter()
+    model, out_dir = Path(model), Path(out_dir)
+    name = model_name(model, name)
+    target_info = load_target(target)
+    prepare_out_dir(out_dir)
+    graph = run_passes(load_model(model))
+    kernels = lower_graph(graph, target=target, cache_dir=cache_dir, progress=progress)
+    plan = plan_memory(graph, kernels)
+    check_ram_limit(plan, ram_limit)
+    options = EmitOptions(name, arena, model.name,
+                          hashlib.sha256(model.read_bytes()).hexdigest(), target)
+    paths = _write(out_dir, emit_model(graph, kernels, plan, options))
+    code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
+                      [f for f in target_info["cflags"] if f != "-Werror"])
+    report = _report(model, name, target_info, (graph, kernels, plan),
+                     time.perf_counter() - started, code)
+    paths += _write(out_dir, {"report.txt": format_report(report),
+                              "report.json": json.dumps(report, indent=2) + "\n"})
+    return BuildResult(out_dir, name, paths, graph, kernels, plan, report, target_info)

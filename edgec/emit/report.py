@@ -1,0 +1,68 @@
+"""The build report: per kernel what it computes and costs; totals for flash and RAM."""
+
+from __future__ import annotations
+
+from edgec.ir.graph import Graph
+from edgec.lower.kernel import Kernel
+from edgec.plan import MemoryPlan
+
+
+def _shapes(graph: Graph, names) -> list[str]:
+    return [f"{graph.tensors[n].dtype}{list(graph.tensors[n].shape)}" for n in names
+            if n and not graph.tensors[n].is_const]
+
+
+def kernel_rows(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> list[dict]:
+    """One row per kernel: op, source node, shapes, MACs, bytes of constants it reads."""
+    rows = []
+    for step, (node, kernel) in enumerate(zip(graph.nodes, kernels)):
+        weights = sum(graph.tensors[a].nbytes for a in set(kernel.args)
+                      if a in graph.tensors and graph.tensors[a].is_const)
+        weights += sum(int(c.nbytes) for c in kernel.constants.values())
+        rows.append({
+            "step": step, "op": node.op, "node": node.name, "function": kernel.func_name,
+            "inputs": _shapes(graph, node.inputs), "outputs": _shapes(graph, node.outputs),
+            "macs": int(kernel.macs), "weight_bytes": int(weights),
+            "scratch_bytes": int(kernel.scratch_bytes),
+            "memory": "aliased (not called)" if step in plan.elided
+            else "in place" if step in plan.in_place else "",
+        })
+    return rows
+
+
+def format_report(report: dict) -> str:
+    """``report`` (see ``edgec.build``) as the text of ``report.txt``."""
+    lines = [f"{'#':>3}  {'op':<18} {'MACs':>10} {'weights':>8}  node"]
+    for r in report["kernels"]:
+        note = f"  [{r['memory']}]" if r["memory"] else ""
+        lines.append(f"{r['step']:>3}  {r['op']:<18} {r['macs']:>10,} {r['weight_bytes']:>8,}  "
+                     f"{r['node']}{note}")
+        lines.append(f"{'':>5}{', '.join(r['inputs'])} -> {', '.join(r['outputs'])}")
+    t = report["totals"]
+    code = (f"{t['code_bytes']:,} B" if t["code_bytes"] is not None else "not estimated")
+    lines += [
+        "",
+        f"model      {report['model']} -> {report['name']} (target {report['target']})",
+        f"MACs       {t['macs']:,}",
+        f"weights    {t['weight_bytes']:,} B (constant arrays as emitted)",
+        f"code       {code} ({t['code_method']})",
+        f"flash      {t['flash_bytes']:,} B (weights + code)" if t["flash_bytes"] is not None
+        else "flash      weights only: code not estimated",
+        f"arena      {t['arena_bytes']:,} B (op-by-op lower bound {t['lower_bound_bytes']:,} B, "
+        f"no reuse {t['no_reuse_bytes']:,} B)",
+        f"build time {t['build_seconds']:.2f} s",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:
+    """Bytes of the ``static const`` arrays the generated C holds (each weight once)."""
+    weights: set[str] = set()
+    total = 0
+    for step, kernel in enumerate(kernels):
+        if step in plan.elided:
+            continue
+        weights.update(a for a in kernel.args if a not in kernel.constants
+                       and a in graph.tensors and graph.tensors[a].is_const)
+        total += sum(int(c.nbytes) for c in kernel.constants.values())
+    return total + sum(graph.tensors[w].nbytes for w in weights)
