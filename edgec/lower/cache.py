@@ -1,0 +1,92 @@
+"""On-disk cache of kernel C text, keyed by everything that shapes the text.
+
+The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quantization layout
+(per-tensor or per-axis, never the values), the rule's own key, the edgec and TVM versions and
+the source of ``edgec/lower`` itself (so editing a rule invalidates its entries). The value is
+the C text with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in
+Python on every build, since they carry the quantization values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import edgec
+
+log = logging.getLogger("edgec.lower")
+FUNC_PLACEHOLDER = "edgec_kernel_placeholder"
+
+
+def default_dir(override: str | os.PathLike | None = None) -> Path:
+    """``override``, else ``$EDGEC_CACHE_DIR``, else ``~/.cache/edgec``."""
+    if override is not None:
+        return Path(override)
+    env = os.environ.get("EDGEC_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "edgec"
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"edgec {edgec.__version__} tvm {metadata.version('apache-tvm')} {digest.hexdigest()}"
+
+
+def _quant_layout(tensor) -> list | None:
+    q = tensor.quant
+    return None if q is None else [q.axis, int(q.scale.size)]
+
+
+def kernel_key(ctx, plan) -> str:
+    """The hex digest naming the C text of ``plan`` for the node in ``ctx``."""
+    tensors = [None if t is None else [list(t.shape), t.dtype, _quant_layout(t)]
+               for t in list(ctx.ins) + list(ctx.outs)]
+    attrs = {k: repr(v) for k, v in sorted(ctx.attrs.items())}
+    params = [p.c_name for p in plan.params]
+    text = json.dumps([ctx.node.op, ctx.dtype, tensors, attrs, params, repr(plan.key),
+                       _code_version()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class KernelCache:
+    """C text by key: in memory for one build, on disk across builds. Counts hits and misses."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.memory: dict[str, str] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> str | None:
+        text = self.memory.get(key)
+        if text is None:
+            path = self.directory / f"{key}.c"
+            if path.is_file():
+                text = path.read_text()
+                self.memory[key] = text
+        if text is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        self.memory[key] = text
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # Write then rename: parallel builds never read half a file.
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, self.directory / f"{key}.c")
+        except OSError as e:
+            log.warning("kernel cache not written (%s): %s", self.directory, e)

@@ -1,0 +1,78 @@
+"""``lower_graph``: every IR node to one C function, through the rules, TVM and the cache."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Callable
+
+from edgec.errors import EdgecError
+from edgec.ir import Graph, Node, get_op
+from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
+from edgec.lower.kernel import Kernel
+from edgec.lower.registry import KernelPlan, LoweringContext, find_rule, make_context
+
+log = logging.getLogger("edgec.lower")
+Progress = Callable[[int, int, Node], None]
+
+
+def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathLike | None = None,
+                progress: Progress | None = None) -> list[Kernel]:
+    """One ``Kernel`` per node of ``graph``, in execution order.
+
+    Every node gets a kernel, RESHAPE included (a flat copy; the planner may alias it away).
+    ``target`` is accepted for every target: all currently get the portable kernels.
+    ``progress(k, n, node)`` is called before kernel k (1-based) of n is lowered. Kernel C is
+    cached under ``cache_dir`` (see ``edgec.lower.cache.default_dir``).
+    """
+    cache = KernelCache(default_dir(cache_dir))
+    kernels = []
+    for index, node in enumerate(graph.nodes):
+        if progress is not None:
+            progress(index + 1, len(graph.nodes), node)
+        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache))
+    log.info("lowered %d kernels for target %s: %d from cache, %d new", len(kernels), target,
+             cache.hits, cache.misses)
+    return kernels
+
+
+def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache) -> Kernel:
+    """The kernel of one node, its C text taken from ``cache`` when an identical one exists."""
+    ctx = make_context(graph, node, func_name)
+    plan = find_rule(ctx)(ctx)
+    _check_constant_names(graph, plan, node)
+    key = kernel_key(ctx, plan)
+    text = cache.get(key)
+    if text is None:
+        log.debug("lowering %s (%s)", func_name, node.op)
+        text = render(plan, ctx)
+        cache.put(key, text)
+    else:
+        log.debug("cache hit for %s (%s)", func_name, node.op)
+    c_source = re.sub(rf"\b{FUNC_PLACEHOLDER}\b", func_name, text)
+    op = get_op(node.op)
+    return Kernel(node.name, node.op, func_name, c_source, [p.source for p in plan.params],
+                  plan.constants, macs=op.macs(node, ctx.ins, ctx.outs))
+
+
+def render(plan: KernelPlan, ctx: LoweringContext) -> str:
+    """The C text of ``plan`` with the placeholder function name (TVM runs here)."""
+    if plan.c_template is not None:
+        return plan.c_template()
+    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.tir import lower_built
+
+    func = lower_built(plan.build())
+    try:
+        return print_function(func, FUNC_PLACEHOLDER)
+    except CPrintError as e:
+        raise EdgecError(f"cannot print node '{ctx.node.name}' ({ctx.node.op}) as C: {e}",
+                         "this is a bug in edgec's lowering rule for this op") from e
+
+
+def _check_constant_names(graph: Graph, plan: KernelPlan, node: Node) -> None:
+    clash = sorted(set(plan.constants) & set(graph.tensors))
+    if clash:
+        raise EdgecError(f"node '{node.name}': derived constant name(s) {clash} collide with "
+                         "graph tensors", "rename the tensors; edgec names constants k<i>_<op>_*")

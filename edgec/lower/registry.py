@@ -1,0 +1,112 @@
+"""The lowering-rule registry: one rule per (op, input dtype), registered by decorator.
+
+A rule turns one IR node into a ``KernelPlan``: the C parameters in call order, the constant
+arrays derived in Python (multipliers, shifts, folded biases, scalar parameters) and a
+``build`` callable that produces the TE computation and its schedule. ``build`` runs only on a
+cache miss, so a rule must not read quantization *values* inside it: those go into constants,
+which keeps one C text valid for every node with the same shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir import Graph, Node, Tensor, get_op
+
+
+@dataclass
+class LoweringContext:
+    """What a rule sees: the node, its attributes with defaults, its tensors, the kernel name."""
+
+    node: Node
+    attrs: dict[str, Any]
+    ins: list[Tensor | None]
+    outs: list[Tensor]
+    func_name: str
+
+    @property
+    def dtype(self) -> str:
+        """The dtype kernels are chosen by: the first present input's."""
+        return next(t for t in self.ins if t is not None).dtype
+
+
+@dataclass
+class Param:
+    """One C parameter: its name in the C text and the IR tensor or constant it receives."""
+
+    c_name: str
+    source: str
+
+
+@dataclass
+class Built:
+    """The TE side of a kernel: tensors in C parameter order and the schedule to apply."""
+
+    tensors: list  # tvm.te.Tensor, inputs then outputs, one per Param
+    schedule: Callable  # (tvm.s_tir.Schedule) -> None
+
+
+@dataclass
+class KernelPlan:
+    """A rule's answer: parameters, derived constants, and how to build the C on a cache miss.
+
+    ``key`` lists everything besides shapes, dtypes and attributes that shapes the C text
+    (e.g. a choice of accumulator type); ``c_template`` is set instead of ``build`` by rules
+    whose C is rendered from Python (their docstring says why TE cannot express them).
+    """
+
+    params: list[Param]
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
+    build: Callable[[], Built] | None = None
+    c_template: Callable[[], str] | None = None
+    key: tuple = ()
+
+
+Rule = Callable[[LoweringContext], KernelPlan]
+_RULES: dict[tuple[str, str], Rule] = {}
+
+
+def lowering_rule(op: str, *dtypes: str):
+    """Decorator registering ``fn(ctx) -> KernelPlan`` as the lowering of ``op`` for ``dtypes``."""
+
+    def register(fn: Rule) -> Rule:
+        for dtype in dtypes:
+            if (op, dtype) in _RULES:
+                raise ValueError(f"lowering rule for {op}/{dtype} defined twice")
+            _RULES[(op, dtype)] = fn
+        return fn
+
+    return register
+
+
+def supported() -> list[str]:
+    """``OP/dtype`` for every registered rule, sorted."""
+    _load_rules()
+    return sorted(f"{op}/{dtype}" for op, dtype in _RULES)
+
+
+def find_rule(ctx: LoweringContext) -> Rule:
+    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
+    _load_rules()
+    rule = _RULES.get((ctx.node.op, ctx.dtype))
+    if rule is None:
+        raise EdgecError(
+            f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
+            f"supported: {', '.join(supported())}")
+    return rule
+
+
+def make_context(graph: Graph, node: Node, func_name: str) -> LoweringContext:
+    """The context of ``node`` in ``graph``, attributes completed with their defaults."""
+    attrs = get_op(node.op).full_attrs(node)
+    return LoweringContext(node, attrs, graph.input_tensors(node), graph.output_tensors(node),
+                           func_name)
+
+
+def _load_rules() -> None:
+    # Importing the package imports every rule module, which registers itself.
+    import edgec.lower.rules  # noqa: F401

@@ -1,0 +1,145 @@
+"""CONV_2D and DEPTHWISE_CONV_2D, int8 and float32: NHWC input, weights as in the IR.
+
+int8: the kernel multiplies raw int8 inputs by the weights, the input zero point being folded
+into the bias in Python (``consts.folded_bias``); padding taps hold the input zero point
+(a parameter), which makes them contribute nothing, as TFLite skips them. Requantization is
+per output channel; scalar parameters are ``params = [input zp, output zp, act min, act max]``.
+The accumulator is int32 unless the window is so large that it could overflow (then int64; the
+final sum is wrapped to int32 like TFLite's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.lower import consts
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
+                                   requantized_int8)
+from edgec.lower.tir import attach, init_before, inline
+
+
+def _constant(ctx, index: int, what: str) -> np.ndarray | None:
+    t = ctx.ins[index] if len(ctx.ins) > index else None
+    if t is None:
+        return None
+    if t.data is None:
+        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): the {what} must be constant",
+                         "only models with constant weights and biases can be compiled")
+    return t.data
+
+
+def _acc_dtype(window: int) -> str:
+    # |x * w| <= 2**14 for int8 inputs (raw, zero point folded): int32 holds 2**17 taps.
+    return "int32" if window * (1 << 14) < (1 << 31) else "int64"
+
+
+def _geometry(ctx, depthwise: bool):
+    x, w, y = ctx.ins[0], ctx.ins[1], ctx.outs[0]
+    a = ctx.attrs
+    return dict(x=x.shape, w=w.shape, y=y.shape, strides=tuple(a["strides"]),
+                dilations=tuple(a["dilations"]), pads=tuple(a["pads"]), depthwise=depthwise,
+                multiplier=y.shape[3] // x.shape[3] if depthwise else 1)
+
+
+def _window_sum(g, xpad, w, dtype: str):
+    """The accumulator stage ``acc``: sum over the window (and input channels for CONV_2D)."""
+    from tvm import te
+
+    kh_n, kw_n = g["w"][1], g["w"][2]
+    (sh, sw), (dh, dw), m = g["strides"], g["dilations"], g["multiplier"]
+    kh, kw = te.reduce_axis((0, kh_n), "kh"), te.reduce_axis((0, kw_n), "kw")
+    if g["depthwise"]:
+        def tap(n, i, j, o):
+            c = o if m == 1 else o // m
+            return xpad[n, i * sh + kh * dh, j * sw + kw * dw, c] * w[0, kh, kw, o].astype(dtype)
+        return te.compute(g["y"], lambda *i: te.sum(tap(*i), axis=[kh, kw]), name="acc")
+    ci = te.reduce_axis((0, g["w"][3]), "ci")
+
+    def conv_tap(n, i, j, o):
+        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, ci] * w[o, kh, kw, ci].astype(dtype)
+    return te.compute(g["y"], lambda *i: te.sum(conv_tap(*i), axis=[kh, kw, ci]), name="acc")
+
+
+def _schedule(stages: list[str]):
+    def schedule(sch):
+        inline(sch, "pad")
+        attach(sch, "y", 3, *stages, "acc")
+        init_before(sch, "acc", 4)
+    return schedule
+
+
+def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
+    g = _geometry(ctx, depthwise)
+    w = _constant(ctx, 1, "weights").astype(np.int64)
+    bias = _constant(ctx, 2, "bias")
+    channels = g["y"][3]
+    sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
+    quant = consts.conv_requant(ctx, channels)
+    constants = {"bias": consts.folded_bias(bias, sums, int(quant["params"][0])), **quant}
+    window = int(np.prod(g["w"][1:3])) * (1 if depthwise else g["w"][3])
+    acc_dtype = _acc_dtype(window)
+
+    def build() -> Built:
+        x = placeholder(g["x"], "int8", "x")
+        wt = placeholder(g["w"], "int8", "w")
+        b, mult, shift = (placeholder((channels,), "int32", n) for n in ("bias", "mult", "shift"))
+        prm = placeholder((4,), "int32", "params")
+        xpad = padded(x, g["pads"], lambda: prm[0].astype(acc_dtype), acc_dtype)
+        acc = _window_sum(g, xpad, wt, acc_dtype)
+        y, stages = requantized_int8(acc, b, mult, shift, prm, 3)
+        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages))
+
+    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1])]
+    params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
+    params.append(Param("y", ctx.node.outputs[0]))
+    named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
+    return KernelPlan(params, named, build=build, key=(acc_dtype,))
+
+
+def _float_plan(ctx, depthwise: bool) -> KernelPlan:
+    g = _geometry(ctx, depthwise)
+    channels = g["y"][3]
+    bias = _constant(ctx, 2, "bias")
+    bias = np.zeros(channels, np.float32) if bias is None else bias.astype(np.float32)
+    bounds = consts.activation_bounds(ctx.attrs["activation"])
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        x = placeholder(g["x"], "float32", "x")
+        wt = placeholder(g["w"], "float32", "w")
+        b = placeholder((channels,), "float32", "bias")
+        xpad = padded(x, g["pads"], lambda: tirx.const(0.0, "float32"), "float32")
+        acc = _window_sum(g, xpad, wt, "float32")
+        y = te.compute(g["y"], lambda *i: clamp_float(acc(*i) + b[i[3]], bounds), name="y")
+        return Built([x, wt, b, y], _schedule([]))
+
+    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
+              const_param(ctx, "bias"), Param("y", ctx.node.outputs[0])]
+    return KernelPlan(params, {f"{ctx.func_name}_bias": bias}, build=build)
+
+
+@lowering_rule("CONV_2D", "int8")
+def conv_2d_int8(ctx) -> KernelPlan:
+    """int8 CONV_2D (TFLM ``ConvPerChannel``)."""
+    return _int8_plan(ctx, depthwise=False)
+
+
+@lowering_rule("DEPTHWISE_CONV_2D", "int8")
+def depthwise_conv_2d_int8(ctx) -> KernelPlan:
+    """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``): out channel c*M+m reads c."""
+    return _int8_plan(ctx, depthwise=True)
+
+
+@lowering_rule("CONV_2D", "float32")
+def conv_2d_float(ctx) -> KernelPlan:
+    """float32 CONV_2D, float32 accumulation."""
+    return _float_plan(ctx, depthwise=False)
+
+
+@lowering_rule("DEPTHWISE_CONV_2D", "float32")
+def depthwise_conv_2d_float(ctx) -> KernelPlan:
+    """float32 DEPTHWISE_CONV_2D, float32 accumulation."""
+    return _float_plan(ctx, depthwise=True)
