@@ -8,9 +8,13 @@ data, per-channel weights with a matching int32 bias, and TFLite's window output
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tests.refs import run_edgec_tflite, run_litert
+
+MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
@@ -91,3 +95,14 @@ def assert_float_matches_litert(model_bytes: bytes, inputs, rtol: float = 1e-5):
         floor = rtol * max(float(np.max(np.abs(e), initial=0.0)), 1e-30)
         np.testing.assert_allclose(a, e, rtol=rtol, atol=floor, err_msg=f"output {i}")
     return expected
+
+
+def model_macs(file_name: str) -> tuple[int, set[str]]:
+    """Total MACs of a shared model after edgec's import, and the ops it contains."""
+    from edgec.frontends.tflite import load_tflite
+    from edgec.ir import get_op
+
+    graph = load_tflite((MODELS / file_name).read_bytes())
+    total = sum(get_op(n.op).macs(n, graph.input_tensors(n), graph.output_tensors(n))
+                for n in graph.nodes)
+    return total, {n.op for n in graph.nodes}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tests.ops import (ACTIVATIONS, assert_float_matches_litert, conv_quant, float_data,
-                       int8_data, int8_weights, int32_bias, pick_activation, pick_padding,
-                       window_out)
+                       int8_data, int8_weights, int32_bias, model_macs, pick_activation,
+                       pick_padding, window_out)
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
 
@@ -44,7 +44,7 @@ def _model(g, dtype, w_arr, bias_arr, activation, quant=None):
     return b.build(inputs=[x], outputs=[y])
 
 
-@pytest.mark.parametrize("seed", range(14))
+@pytest.mark.parametrize("seed", range(24))
 def test_int8_matches_tflm(seed):
     rng = np.random.default_rng(seed)
     g = _geometry(rng)
@@ -80,3 +80,9 @@ def test_float_matches_litert(seed):
     bias = float_data(rng, (g["oc"],))  # LiteRT's float CONV_2D requires a bias
     model = _model(g, "float32", w_arr, bias, ACTIVATIONS[seed % 4])
     assert_float_matches_litert(model, [float_data(rng, (g["n"], g["h"], g["w"], g["ic"]))])
+
+
+def test_macs_of_the_image_classification_model():
+    """ResNet-8 (nine convolutions and a dense layer): 12,501,632 MACs on the MLPerf Tiny file."""
+    total, ops = model_macs("ic_resnet8_int8.tflite")
+    assert "CONV_2D" in ops and total == 12_501_632

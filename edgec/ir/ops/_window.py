@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def conv_out_size(size: int, kernel: int, stride: int, dilation: int, before: int, after: int) -> int:
+def conv_out_size(size: int, kernel: int, stride: int, dilation: int, before: int,
+                  after: int) -> int:
+    """Output length of a window op along one axis with explicit padding."""
     effective = (kernel - 1) * dilation + 1
     return (size + before + after - effective) // stride + 1
 
