@@ -112,9 +112,21 @@ def _read(data: bytes) -> TfModel:
     sg = model.Subgraphs(0)
     tensors = [_read_tensor(model, data, sg.Tensors(i), i) for i in range(sg.TensorsLength())]
     ops = [_read_op(sg.Operators(i), i, codes) for i in range(sg.OperatorsLength())]
+    _check_indices(len(tensors), ops, sg)
     description = model.Description()
     return TfModel(tensors, ops, _ints(sg.InputsAsNumpy()), _ints(sg.OutputsAsNumpy()),
                    model.SubgraphsLength(), description.decode() if description else "")
+
+
+def _check_indices(count: int, ops: list[TfOp], sg) -> None:
+    """Every tensor index in range (-1 marks an absent optional operator input)."""
+    for op in ops:
+        for i in op.inputs + op.outputs:
+            if not -1 <= i < count or (i == -1 and i in op.outputs):
+                raise IndexError(f"operator {op.index} refers to tensor {i} of {count}")
+    for i in _ints(sg.InputsAsNumpy()) + _ints(sg.OutputsAsNumpy()):
+        if not 0 <= i < count:
+            raise IndexError(f"subgraph input/output {i} is not one of {count} tensors")
 
 
 def _ints(vector) -> list[int]:
