@@ -10,8 +10,9 @@ from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_activation,
                                          opset, operand, quant_mode)
-from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
+from edgec.ir import QuantParams
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
 _BIAS_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": -1}  # channel axis
@@ -61,16 +62,22 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
         if c not in ctx.qconsts or ctx.qconsts[c].data.dtype != np.int32:
             return False
         bias = ctx.qconsts[c].data.reshape(-1).astype(np.int32)
+        quant = bias_quant(ctx.qconsts[c])
     else:
-        bias = ctx.const(c).astype(np.float32).reshape(-1)
+        bias, quant = ctx.const(c).astype(np.float32).reshape(-1), None
     bias = np.broadcast_to(bias, (channels,))
     if len(prod.inputs) > 2 and prod.inputs[2]:
         if v.kind == "pending":
             return False
         bias = bias + ctx.tensor(prod.inputs[2]).data
-    prod.inputs[2:] = [ctx.const_tensor(c, np.ascontiguousarray(bias))]
+    prod.inputs[2:] = [ctx.const_tensor(c, np.ascontiguousarray(bias), quant)]
     ctx.values[node.output[0]] = v
     return True
+
+
+def bias_quant(qc: QConst) -> QuantParams:
+    """The quantization of an int32 bias (per channel on its only axis, or per tensor)."""
+    return QuantParams(qc.scale, qc.zero_point, 0 if qc.scale.size > 1 else None)
 
 
 def binary_with_const(ctx: Context, node: onnx.NodeProto, op: str, x: str, const: np.ndarray,

@@ -11,7 +11,7 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_window,
                                          window_pads)
 from edgec.frontends.onnx_context import Context, QConst
-from edgec.frontends.onnx_ops_math import binary_with_const
+from edgec.frontends.onnx_ops_math import bias_quant, binary_with_const
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams
 from edgec.ir.ops._window import conv_out_size
@@ -50,7 +50,8 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
     if not name:
         return ""
     if quantized:
-        return ctx.const_tensor(name, ctx.qconsts[name].data.reshape(-1).astype(np.int32))
+        qc = ctx.qconsts[name]
+        return ctx.const_tensor(name, qc.data.reshape(-1).astype(np.int32), bias_quant(qc))
     data = np.broadcast_to(ctx.const(name, "the bias").astype(np.float32).reshape(-1), (size,))
     return ctx.const_tensor(name, data)
 
