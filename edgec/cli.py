@@ -27,7 +27,8 @@ from edgec.errors import EdgecError
 def _read_arrays(path: str) -> np.ndarray | dict[str, np.ndarray]:
     """The array of a .npy file or the arrays of a .npz file, by key."""
     if not Path(path).is_file():
-        raise EdgecError(f"input file '{path}' does not exist", "check the --input path")
+        problem = "is not a regular file" if Path(path).exists() else "does not exist"
+        raise EdgecError(f"input file '{path}' {problem}", "check the --input path")
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
