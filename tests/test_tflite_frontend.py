@@ -363,3 +363,15 @@ def test_onnx_file_goes_to_the_onnx_frontend():
     pytest.importorskip("edgec.frontends.onnx")
     graph = load_model(path)
     assert graph.name == "ad_fc_autoencoder_float32" and graph.nodes
+
+
+def test_control_flow_into_other_subgraphs_is_reported():
+    from edgec.frontends.tflite import ImportContext
+    from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor
+
+    cond = TfTensor(0, "cond", (1,), None, "BOOL", None, None, None, 0)
+    out = TfTensor(1, "loop_out", (1,), None, "BOOL", None, None, None, 0)
+    op = TfOp(0, "WHILE", [0], [1], {"cond_subgraph_index": 1, "body_subgraph_index": 2})
+    ctx = ImportContext(TfModel([cond, out], [op], [0], [1], 3, ""), "loop")
+    with pytest.raises(EdgecError, match="3 subgraphs and edgec imports subgraph 0 only"):
+        ctx.import_op(op)
