@@ -1,7 +1,8 @@
 """CONV_2D: NHWC input, OHWI weights, optional bias, fused activation.
 
 int8 follows TFLite Micro's ``reference_integer_ops::ConvPerChannel``: int32 accumulation of
-``(x - input_zp) * w`` (weights symmetric), plus bias, per-channel
+``(x - input_zp) * w`` (the weight zero point is ignored: TFLite weights are symmetric), plus
+bias, per-channel
 ``MultiplyByQuantizedMultiplier``, plus output zero point, clamped by the fused activation.
 Padding taps contribute nothing (they are skipped, which equals padding with input_zp).
 """
