@@ -2,8 +2,8 @@
 
 int8 follows TFLite Micro's ``reference_integer_ops::ConvPerChannel``: int32 accumulation of
 ``(x - input_zp) * w`` (the weight zero point is ignored: TFLite weights are symmetric), plus
-bias, per-channel
-``MultiplyByQuantizedMultiplier``, plus output zero point, clamped by the fused activation.
+bias, per-channel ``MultiplyByQuantizedMultiplier``, plus output zero point, clamped by the
+fused activation.
 Padding taps contribute nothing (they are skipped, which equals padding with input_zp).
 """
 
