@@ -155,8 +155,11 @@ class RunCommand(Command):
         return 0
 
 
+# Imported here, after Command and load_inputs exist: commands_build subclasses Command.
+from edgec.commands_build import BuildCommand, VerifyCommand  # noqa: E402
+
 # Every command, in the order `edgec --help` lists them.
-COMMANDS: list[type[Command]] = [InspectCommand, RunCommand]
+COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand]
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:

@@ -41,8 +41,12 @@ class _Constants:
     symbols: dict[str, str] = field(default_factory=dict)  # source key -> C symbol
     definitions: list[dict] = field(default_factory=list)
 
+    weights: int = 0  # graph constants emitted so far (they are numbered)
+
     def add(self, key: str, symbol: str, array, comment: str) -> str:
         if key not in self.symbols:
+            if symbol in self.symbols.values():
+                raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
             self.definitions.append({
                 "comment": c_comment_text(comment),
@@ -69,13 +73,17 @@ def _arg_expression(name: str, const_param: bool, step: int, kernel: Kernel, gra
                     plan: MemoryPlan, consts: _Constants, prefix: str) -> str:
     """The C expression passed for kernel argument ``name`` at ``step``."""
     if name in kernel.constants:
-        key = f"{step}:{name}"
+        # The lowering names derived constants uniquely (k<i>_<op>_<what>), so the name
+        # itself can be the symbol; a clash is caught by _Constants.add.
         c_name = re.sub(r"\W", "_", name)
-        symbol = consts.add(key, f"{prefix}_n{step}_{c_name}", kernel.constants[name],
+        symbol = consts.add(f"{step}:{name}", f"{prefix}_{c_name}",
+                            kernel.constants[name],
                             f"node {step} '{graph.nodes[step].name}': derived constant {name}")
     elif name in graph.tensors and graph.tensors[name].is_const:
         t = graph.tensors[name]
-        symbol = consts.add(name, f"{prefix}_w{len(consts.symbols)}", t.data,
+        if name not in consts.symbols:
+            consts.weights += 1
+        symbol = consts.add(name, f"{prefix}_w{consts.weights - 1}", t.data,
                             f"{name} {_shape_text(t)}")
     elif name in plan.offsets:
         return f"(void *)({prefix}_arena + {plan.offsets[name]})"

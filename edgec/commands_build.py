@@ -1,0 +1,90 @@
+"""``edgec build`` and ``edgec verify``: the CLI side of ``edgec.build`` and ``edgec.verify``."""
+
+from __future__ import annotations
+
+from edgec.cli import Command, load_inputs
+from edgec.errors import EdgecError
+
+
+def _byte_count(text: str) -> int:
+    """A byte count from the command line: digits with an optional K/M suffix (1024-based)."""
+    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit():
+        raise EdgecError(f"'{text}' is not a byte count", "write e.g. 65536, 64K or 1M")
+    return int(digits) * scale
+
+
+def _progress(console):
+    def report(k: int, n: int, node) -> None:
+        console.inf(f"kernel {k} of {n}: {node.op} '{node.name}'")
+    return report
+
+
+def _add_common(parser) -> None:
+    parser.add_argument("model", help="a .tflite or .onnx file")
+    parser.add_argument("--target", default="host", help="target name (targets/*.yaml)")
+    parser.add_argument("--cache-dir", help="where lowered kernels are cached")
+
+
+class BuildCommand(Command):
+    name = "build"
+    help = "compile a model to C99: NAME.h, NAME.c, CMakeLists.txt and a report"
+
+    def add_parser(self, subparsers):
+        parser = super().add_parser(subparsers)
+        _add_common(parser)
+        parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                            help="folder for the generated files (created if missing)")
+        parser.add_argument("--name", help="C symbol prefix (default: the model file's stem)")
+        parser.add_argument("--arena", choices=("static", "extern"), default="static",
+                            help="static: the model owns its arena; extern: the caller "
+                                 "defines NAME_arena")
+        parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
+                            help="fail if the arena needs more than this")
+        return parser
+
+    def run(self, args, console):
+        from edgec.build import build
+
+        result = build(args.model, args.output, target=args.target, name=args.name,
+                       arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
+                       progress=_progress(console))
+        t = result.report["totals"]
+        code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
+        flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
+        console.dbg("memory plan:\n" + result.plan.table())
+        console.out(f"wrote {', '.join(p.name for p in result.files)} to {result.out_dir}")
+        console.out(f"flash {flash} ({t['weight_bytes']:,} B weights + {code}), "
+                    f"arena {t['arena_bytes']:,} B (lower bound {t['lower_bound_bytes']:,} B), "
+                    f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
+        return 0
+
+
+class VerifyCommand(Command):
+    name = "verify"
+    help = "compile the generated C on this machine and compare it with the reference"
+
+    def add_parser(self, subparsers):
+        parser = super().add_parser(subparsers)
+        _add_common(parser)
+        parser.add_argument("--count", "-n", type=int, default=10,
+                            help="random inputs to try (seeded; default 10)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+        parser.add_argument("--input", "-i", metavar="IN.npy|IN.npz",
+                            help="also run this input (.npz: one array per input name)")
+        return parser
+
+    def run(self, args, console):
+        from edgec.frontends import load_model
+        from edgec.verify import verify
+
+        if args.count < 0:
+            raise EdgecError(f"--count must be at least 0, not {args.count}")
+        extra = [load_inputs(args.input, load_model(args.model).inputs)] if args.input else []
+        if args.count == 0 and not extra:
+            raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
+        result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
+                        seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console))
+        console.out(result.message)
+        return 0 if result.ok else 1
