@@ -119,9 +119,11 @@ def _bind_outputs(ctx: Context) -> None:
         if v.kind == "pending":
             raise EdgecError(f"output '{out.name}' is computed in int8 but never quantized",
                              "end the graph with QuantizeLinear or a float op")
+        # Lay out before dequantizing: moving int8 is cheaper than moving float.
+        v = Value(ctx.in_layout(v, None, out.name), None, v.kind)
         if v.kind == "deq":
             v = ctx.as_float(v, out.name)
-        ctx.graph.outputs.append(ctx.in_layout(v, None, out.name))
+        ctx.graph.outputs.append(v.name)
 
 
 def _restore_output_names(graph: Graph, names: list[str]) -> None:
