@@ -228,7 +228,7 @@ def _int_imm(p: _Printer, e) -> str:
         return str(v)
     bits = int(re.sub(r"\D", "", dtype))
     if dtype.startswith("int") and v == -(1 << (bits - 1)):
-        body = f"({-(v + 1)} - 1)" if bits <= 32 else f"(-INT64_C({-(v + 1)}) - 1)"
+        body = f"(-{-(v + 1)} - 1)" if bits <= 32 else f"(-INT64_C({-(v + 1)}) - 1)"
     elif bits == 64:
         body = f"INT64_C({v})" if dtype == "int64" else f"UINT64_C({v})"
     else:

@@ -55,3 +55,13 @@ def activation_bounds(activation: str) -> tuple[float, float]:
 
     lo, hi = FLOAT_ACTIVATIONS[activation]
     return float(lo), float(hi)
+
+
+def constant_input(ctx, index: int, what: str) -> np.ndarray | None:
+    """The data of input ``index`` (None when absent); a non-constant one raises, since the
+    rules fold weights and biases at compile time."""
+    t = ctx.ins[index] if len(ctx.ins) > index else None
+    if t is not None and t.data is None:
+        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): the {what} must be constant",
+                         "only models with constant weights and biases can be compiled")
+    return None if t is None else t.data

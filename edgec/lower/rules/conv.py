@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.errors import EdgecError
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
@@ -20,18 +19,8 @@ from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder
 from edgec.lower.tir import attach, init_before, inline
 
 
-def _constant(ctx, index: int, what: str) -> np.ndarray | None:
-    t = ctx.ins[index] if len(ctx.ins) > index else None
-    if t is None:
-        return None
-    if t.data is None:
-        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): the {what} must be constant",
-                         "only models with constant weights and biases can be compiled")
-    return t.data
-
-
-def _acc_dtype(window: int) -> str:
-    # |x * w| <= 2**14 for int8 inputs (raw, zero point folded): int32 holds 2**17 taps.
+def accumulator_dtype(window: int) -> str:
+    """int32 when ``window`` products of two int8 values (|p| <= 2**14) cannot overflow it."""
     return "int32" if window * (1 << 14) < (1 << 31) else "int64"
 
 
@@ -72,14 +61,14 @@ def _schedule(stages: list[str]):
 
 def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
     g = _geometry(ctx, depthwise)
-    w = _constant(ctx, 1, "weights").astype(np.int64)
-    bias = _constant(ctx, 2, "bias")
+    w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
+    bias = consts.constant_input(ctx, 2, "bias")
     channels = g["y"][3]
     sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
     quant = consts.conv_requant(ctx, channels)
     constants = {"bias": consts.folded_bias(bias, sums, int(quant["params"][0])), **quant}
     window = int(np.prod(g["w"][1:3])) * (1 if depthwise else g["w"][3])
-    acc_dtype = _acc_dtype(window)
+    acc_dtype = accumulator_dtype(window)
 
     def build() -> Built:
         x = placeholder(g["x"], "int8", "x")
@@ -101,7 +90,7 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
 def _float_plan(ctx, depthwise: bool) -> KernelPlan:
     g = _geometry(ctx, depthwise)
     channels = g["y"][3]
-    bias = _constant(ctx, 2, "bias")
+    bias = consts.constant_input(ctx, 2, "bias")
     bias = np.zeros(channels, np.float32) if bias is None else bias.astype(np.float32)
     bounds = consts.activation_bounds(ctx.attrs["activation"])
 

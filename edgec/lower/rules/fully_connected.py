@@ -1,0 +1,103 @@
+"""FULLY_CONNECTED, int8 and float32: ``x`` as ``[B, K]`` rows times ``[O, K]`` weights.
+
+int8 follows the reference's two TFLM paths (``edgec.ir.ops.fully_connected``): per-channel
+multipliers, or one multiplier with the weight zero point subtracted in the sums. The input zero
+point is folded into the bias (``consts.folded_bias``); a non-zero weight zero point is a
+parameter (``params[4]``) and only then does the C subtract it, which is part of the kernel key.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.ops.fully_connected import int8_multipliers
+from edgec.ir.quant import activation_range
+from edgec.lower import consts
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules._te import clamp_float, const_param, placeholder, requantized_int8
+from edgec.lower.tir import attach, init_before
+
+
+def _rows(ctx) -> tuple[int, int, int]:
+    out, k = ctx.ins[1].shape
+    return ctx.ins[0].size // k, k, out
+
+
+def _schedule(stages):
+    def schedule(sch):
+        attach(sch, "y", 1, *stages, "acc")
+        init_before(sch, "acc", 2)
+    return schedule
+
+
+def _int8_constants(ctx, rows_k_out) -> tuple[dict, int]:
+    _, _, out = rows_k_out
+    x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
+    mult, shift, w_offset = int8_multipliers(x_q, ctx.ins[1].quant, y_q)
+    mult, shift = consts.requant_arrays(mult, shift, out, ctx.node.name)
+    w = consts.constant_input(ctx, 1, "weights").astype(np.int64) - w_offset
+    bias = consts.folded_bias(consts.constant_input(ctx, 2, "bias"), w.sum(axis=1), x_q.zp)
+    lo, hi = activation_range(ctx.attrs["activation"], y_q.s, y_q.zp)
+    params = consts.int32_array([x_q.zp, y_q.zp, lo, hi, w_offset])
+    return {"bias": bias, "mult": mult, "shift": shift, "params": params}, w_offset
+
+
+@lowering_rule("FULLY_CONNECTED", "int8")
+def fully_connected_int8(ctx) -> KernelPlan:
+    """int8 FULLY_CONNECTED (TFLM ``FullyConnected`` / ``FullyConnectedPerChannel``)."""
+    from edgec.lower.rules.conv import accumulator_dtype
+
+    rows, k, out = _rows(ctx)
+    constants, w_offset = _int8_constants(ctx, (rows, k, out))
+    subtract_offset = w_offset != 0
+    # |x * (w - offset)| < 2**15 when the offset is used, 2**14 otherwise.
+    acc_dtype = accumulator_dtype(k * (2 if subtract_offset else 1))
+
+    def build() -> Built:
+        from tvm import te
+
+        x = placeholder((rows, k), "int8", "x")
+        w = placeholder((out, k), "int8", "w")
+        b, mult, shift = (placeholder((out,), "int32", n) for n in ("bias", "mult", "shift"))
+        prm = placeholder((5,), "int32", "params")
+        r = te.reduce_axis((0, k), "r")
+
+        def weight(o, i):
+            value = w[o, i].astype(acc_dtype)
+            return value - prm[4].astype(acc_dtype) if subtract_offset else value
+
+        acc = te.compute((rows, out), lambda n, o: te.sum(
+            x[n, r].astype(acc_dtype) * weight(o, r), axis=[r]), name="acc")
+        y, stages = requantized_int8(acc, b, mult, shift, prm, 1)
+        return Built([x, w, b, mult, shift, prm, y], _schedule(stages))
+
+    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1])]
+    params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
+    params.append(Param("y", ctx.node.outputs[0]))
+    named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
+    return KernelPlan(params, named, build=build, key=(acc_dtype, subtract_offset))
+
+
+@lowering_rule("FULLY_CONNECTED", "float32")
+def fully_connected_float(ctx) -> KernelPlan:
+    """float32 FULLY_CONNECTED, float32 accumulation."""
+    rows, k, out = _rows(ctx)
+    bias = consts.constant_input(ctx, 2, "bias")
+    bias = np.zeros(out, np.float32) if bias is None else bias.astype(np.float32)
+    bounds = consts.activation_bounds(ctx.attrs["activation"])
+
+    def build() -> Built:
+        from tvm import te
+
+        x = placeholder((rows, k), "float32", "x")
+        w = placeholder((out, k), "float32", "w")
+        b = placeholder((out,), "float32", "bias")
+        r = te.reduce_axis((0, k), "r")
+        acc = te.compute((rows, out), lambda n, o: te.sum(x[n, r] * w[o, r], axis=[r]),
+                         name="acc")
+        y = te.compute((rows, out), lambda n, o: clamp_float(acc[n, o] + b[o], bounds), name="y")
+        return Built([x, w, b, y], _schedule([]))
+
+    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
+              const_param(ctx, "bias"), Param("y", ctx.node.outputs[0])]
+    return KernelPlan(params, {f"{ctx.func_name}_bias": bias}, build=build)
