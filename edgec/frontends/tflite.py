@@ -162,6 +162,9 @@ class ImportContext:
 
 
 def _same_quant(a: TfTensor, b: TfTensor) -> bool:
+    """Whether values of ``a`` mean the same in ``b`` (integer shape data always does)."""
+    if a.type_name in ("INT32", "INT64") and b.type_name in ("INT32", "INT64"):
+        return True
     if a.scale is None or b.scale is None:
-        return a.scale is None and b.scale is None or a.type_name in ("INT32", "INT64")
+        return a.scale is None and b.scale is None
     return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
