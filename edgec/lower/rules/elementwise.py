@@ -1,0 +1,153 @@
+"""ADD, SUB, MUL with numpy broadcasting, int8 and float32.
+
+int8 ADD/SUB follow TFLM's ``AddFunc``/``SubElementwise`` (see ``edgec.ir.ops.elementwise``):
+offset inputs shifted left by 20 bits, each brought to the common scale by its own
+``MultiplyByQuantizedMultiplier``, added or subtracted (wrapped to int32), scaled to the output,
+plus the output offset, clamped. int8 MUL: ``(a - zp_a) * (b - zp_b)`` scaled to the output.
+All multipliers, shifts, offsets and bounds are the int32 array ``params``.
+"""
+
+from __future__ import annotations
+
+from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params, mul_multiplier
+from edgec.ir.quant import activation_range
+from edgec.lower import consts
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules._te import clamp_float, const_param, placeholder
+from edgec.lower.te_quant import c64, clamp_int8, i64, mbqm, wrap32
+from edgec.lower.tir import attach
+
+
+def _broadcast(tensor, out_rank: int):
+    """``index -> tensor value`` reading ``tensor`` under numpy broadcasting to ``out_rank``."""
+    shape = tensor.shape
+    lead = out_rank - len(shape)
+
+    def read(*i):
+        return tensor[tuple(0 if int(d) == 1 else i[lead + k] for k, d in enumerate(shape))]
+    return read
+
+
+def _plan(ctx, build, constants=None) -> KernelPlan:
+    params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
+    if constants is not None:
+        params.append(const_param(ctx, "params"))
+    params.append(Param("y", ctx.node.outputs[0]))
+    named = {} if constants is None else {f"{ctx.func_name}_params": constants}
+    return KernelPlan(params, named, build=build)
+
+
+def _schedule(stages: list[str], rank: int):
+    def schedule(sch):
+        if stages:
+            attach(sch, "y", rank - 1, *stages)
+    return schedule
+
+
+def _add_sub_int8(ctx, sign: int) -> KernelPlan:
+    p = add_sub_params(ctx.node.op, ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant,
+                       ctx.attrs["activation"])
+    constants = consts.int32_array([
+        p.input1_offset, p.input1_multiplier, p.input1_shift, p.input2_offset,
+        p.input2_multiplier, p.input2_shift, p.output_offset, p.output_multiplier,
+        p.output_shift, p.act_min, p.act_max])
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te
+
+        a = placeholder(ctx.ins[0].shape, "int8", "a")
+        b = placeholder(ctx.ins[1].shape, "int8", "b")
+        prm = placeholder((11,), "int32", "params")
+        stages = []
+
+        def scaled(read, first: int, name: str):
+            value, names = mbqm(shape, lambda *i: (i64(read(*i)) + i64(prm[first]))
+                                * c64(1 << ADD_SUB_LEFT_SHIFT),
+                                lambda *i: prm[first + 1], lambda *i: prm[first + 2], name)
+            stages.extend(names)
+            return value
+
+        sa = scaled(_broadcast(a, rank), 0, "a")
+        sb = scaled(_broadcast(b, rank), 3, "b")
+        out, names = mbqm(shape, lambda *i: wrap32(sa(*i) + c64(sign) * sb(*i)),
+                          lambda *i: prm[7], lambda *i: prm[8], "out")
+        y = te.compute(shape, lambda *i: clamp_int8(out(*i) + i64(prm[6]), prm[9], prm[10]),
+                       name="y")
+        return Built([a, b, prm, y], _schedule(names + stages, rank))
+
+    return _plan(ctx, build, constants)
+
+
+@lowering_rule("ADD", "int8")
+def add_int8(ctx) -> KernelPlan:
+    """int8 ADD (TFLM ``reference_integer_ops::AddFunc``)."""
+    return _add_sub_int8(ctx, 1)
+
+
+@lowering_rule("SUB", "int8")
+def sub_int8(ctx) -> KernelPlan:
+    """int8 SUB (TFLM ``reference_ops::SubElementwise``)."""
+    return _add_sub_int8(ctx, -1)
+
+
+@lowering_rule("MUL", "int8")
+def mul_int8(ctx) -> KernelPlan:
+    """int8 MUL (TFLM ``reference_integer_ops::MulElementwise``)."""
+    q1, q2, qo = ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant
+    mult, shift = consts.requant_arrays(*mul_multiplier(q1, q2, qo), 1, ctx.node.name)
+    lo, hi = activation_range(ctx.attrs["activation"], qo.s, qo.zp)
+    constants = consts.int32_array([q1.zp, q2.zp, qo.zp, mult[0], shift[0], lo, hi])
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te
+
+        a = placeholder(ctx.ins[0].shape, "int8", "a")
+        b = placeholder(ctx.ins[1].shape, "int8", "b")
+        prm = placeholder((7,), "int32", "params")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        out, names = mbqm(shape, lambda *i: (i64(ra(*i)) - i64(prm[0]))
+                          * (i64(rb(*i)) - i64(prm[1])),
+                          lambda *i: prm[3], lambda *i: prm[4], "out")
+        y = te.compute(shape, lambda *i: clamp_int8(out(*i) + i64(prm[2]), prm[5], prm[6]),
+                       name="y")
+        return Built([a, b, prm, y], _schedule(names, rank))
+
+    return _plan(ctx, build, constants)
+
+
+def _float_plan(ctx, combine) -> KernelPlan:
+    bounds = consts.activation_bounds(ctx.attrs["activation"])
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te
+
+        a = placeholder(ctx.ins[0].shape, "float32", "a")
+        b = placeholder(ctx.ins[1].shape, "float32", "b")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        y = te.compute(shape, lambda *i: clamp_float(combine(ra(*i), rb(*i)), bounds), name="y")
+        return Built([a, b, y], _schedule([], rank))
+
+    return _plan(ctx, build)
+
+
+@lowering_rule("ADD", "float32")
+def add_float(ctx) -> KernelPlan:
+    """float32 ADD."""
+    return _float_plan(ctx, lambda a, b: a + b)
+
+
+@lowering_rule("SUB", "float32")
+def sub_float(ctx) -> KernelPlan:
+    """float32 SUB."""
+    return _float_plan(ctx, lambda a, b: a - b)
+
+
+@lowering_rule("MUL", "float32")
+def mul_float(ctx) -> KernelPlan:
+    """float32 MUL."""
+    return _float_plan(ctx, lambda a, b: a * b)
+
+
