@@ -82,3 +82,11 @@ def test_qdq_model_gives_the_tflite_outputs(int8_pair):
         expected = interpret(tflite_graph, x)[tflite_graph.outputs[0]]
         actual = interpret(onnx_graph, x)[onnx_graph.outputs[0]]
         np.testing.assert_array_equal(actual, expected, err_msg=f"input {i}")
+
+
+def test_load_model_detects_onnx():
+    from edgec.frontends import load_model
+
+    graph = load_model(MODELS / "onnx" / "kws_dscnn_int8.onnx")
+    assert graph.name == "kws_dscnn_int8"
+    assert [n.op for n in graph.nodes][:2] == ["CONV_2D", "DEPTHWISE_CONV_2D"]

@@ -13,7 +13,6 @@ Decisions a user sees:
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper, shape_inference

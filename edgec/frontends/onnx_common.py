@@ -134,10 +134,6 @@ def bind_alias(ctx: Context, onnx_in: str, onnx_out: str) -> None:
         ctx.values[onnx_out] = ctx.value(onnx_in)
 
 
-def nhwc_if_4d(rank: int):
-    return lay.NHWC if rank == 4 else None
-
-
 def keep_kind(ctx: Context, v: Value, onnx_node: onnx.NodeProto, op: str, inputs: list[str],
               attrs_: dict, layout) -> None:
     """Emit a data-movement op (RESHAPE, PAD...) whose output is of the same kind, dtype and

@@ -77,6 +77,9 @@ class Context:
             return tuple(self.consts[onnx_name].shape)
         if onnx_name in self.qconsts:
             return tuple(self.qconsts[onnx_name].data.shape)
+        if onnx_name not in self.shapes:
+            raise EdgecError(f"tensor '{onnx_name}' has no static shape",
+                             "export the model with fixed input shapes")
         return self.shapes[onnx_name]
 
     def is_const(self, onnx_name: str) -> bool:
@@ -124,16 +127,17 @@ class Context:
         return node
 
     def emit(self, onnx_node: onnx.NodeProto, op: str, inputs: list[str], attrs: dict,
-             layout, quantized: bool, out_index: int = 0) -> Node:
-        """Add ``op`` computing ONNX output ``out_index`` of ``onnx_node`` in ``layout``.
+             layout, quantized: bool) -> Node:
+        """Add ``op`` computing the (first) output of ``onnx_node`` in ``layout``.
 
         The output is float32, or int8 awaiting its scale from the next QuantizeLinear
         (``quantized``)."""
-        out = onnx_node.output[out_index]
+        out = onnx_node.output[0]
         shape = lay.permute_shape(self.shape(out), layout)
         ir_name = self.new_tensor(out, shape, "int8" if quantized else "float32")
         node = self.add_node(op, inputs, [ir_name], attrs, onnx_node.name or out)
-        self.values[out] = Value(ir_name, lay.normalize(layout), "pending" if quantized else "float")
+        kind = "pending" if quantized else "float"
+        self.values[out] = Value(ir_name, lay.normalize(layout), kind)
         return node
 
     # --- layout and dtype conversions -------------------------------------------------------

@@ -4,7 +4,7 @@ arithmetic, Constant, weight reshapes...) is evaluated once with ONNX's referenc
 from __future__ import annotations
 
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
 from edgec.errors import EdgecError
