@@ -135,13 +135,6 @@ def conv_multipliers(input_scale: float, filter_scales: np.ndarray, output_scale
     return quantize_multipliers(reals)
 
 
-def fully_connected_multiplier(input_scale: float, filter_scale: float, output_scale: float):
-    """Per-tensor FULLY_CONNECTED requantization as TFLM's ``GetQuantizedConvolutionMultipler``:
-    the scale product is rounded to float32 first, then divided in double."""
-    product = float(np.float32(input_scale) * np.float32(filter_scale))
-    return quantize_multiplier(product / float(np.float32(output_scale)))
-
-
 def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
     """TFLM's int8 MEAN requantization of a sum of ``count`` values (``QuantizedMeanOrSum``):
     ``QuantizeMultiplier(input_scale / output_scale)``, then the multiplier is pre-divided by

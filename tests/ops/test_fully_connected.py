@@ -5,6 +5,7 @@ count of a real model."""
 import numpy as np
 import pytest
 
+from edgec.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
 from tests.ops import (ACTIVATIONS, assert_float_matches_litert, conv_quant, float_data,
                        int8_data, int8_weights, int32_bias, model_macs, pick_activation)
 from tests.refs import assert_matches_tflm
@@ -73,6 +74,21 @@ def test_int8_per_tensor_weight_zero_point_is_subtracted(seed):
     rng = np.random.default_rng(80 + seed)
     assert_matches_tflm(*_int8_case(rng, per_channel=False, keep_num_dims=False,
                                     w_zero_point=int(rng.integers(-20, 21))))
+
+
+def test_int8_per_tensor_multiplier_uses_the_double_scale_product():
+    """TFLM's source suggests the per-tensor multiplier comes from the scale product rounded
+    to float32; the installed TFLM computes it in double, as for conv. With these scales the
+    two differ, and accumulators of +-131155 (set through the bias, the input being all zero
+    point) land on different sides of a rounding boundary."""
+    xs, ws, ys = 0.024332387372851372, 0.009218175895512104, 0.3080444633960724
+    bias = np.array([131155, -131155, 131154, 5], np.int32)
+    model = _model((1, 3), (1, 4), "int8", np.ones((4, 3), np.int8), bias, "NONE", False,
+                   ((xs, 0), np.array([ws], np.float32), 0, (ys, 0)))
+    (out,) = assert_matches_tflm(model, [np.zeros((1, 3), np.int8)])
+    float_product = float(np.float32(xs) * np.float32(ws))
+    with_float = multiply_by_quantized_multiplier(bias, *quantize_multiplier(float_product / ys))
+    assert (out[0, :2] != with_float[:2]).all()
 
 
 def test_int8_saturation_long_rows_and_left_shift():

@@ -1,11 +1,12 @@
 """FULLY_CONNECTED: ``x`` flattened to ``[-1, K]`` times ``[O, K]`` weights, optional bias.
 
 int8 follows TFLite Micro's reference kernels, which have two paths:
-- per-channel weight scales: ``FullyConnectedPerChannel`` with conv's per-channel multipliers
-  (double product), the weight zero point ignored;
-- one weight scale: ``FullyConnected`` with one multiplier whose scale product is rounded to
-  float32 first (``GetQuantizedConvolutionMultipler``), and ``w - weight_zp`` in the sums.
-Both requantize with the double-rounding ``MultiplyByQuantizedMultiplier``.
+- per-channel weight scales: ``FullyConnectedPerChannel``, the weight zero point ignored;
+- one weight scale: ``FullyConnected``, with ``w - weight_zp`` in the sums.
+Both requantize with conv's multipliers, ``input_scale * weight_scale / output_scale`` in
+double (the installed TFLM computes the per-tensor one this way too, although its source reads
+as if the scale product were rounded to float32 first; the tests pin this down), and the
+double-rounding ``MultiplyByQuantizedMultiplier``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.ops._requant import optional_bias, requantize_int8
-from edgec.ir.quant import (apply_float_activation, conv_multipliers,
-                            fully_connected_multiplier, wrap32)
+from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
 from edgec.ir.registry import define_op, kernel
 
 
@@ -45,11 +45,8 @@ def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:
     """TFLM's requantization of one FULLY_CONNECTED node: ``(multipliers, shifts,
     weight_offset)``; one entry per output channel, or one in all when weights are per-tensor
     (then the weight zero point is subtracted in the sums: ``weight_offset``)."""
-    if not w_q.per_tensor:
-        mult, shift = conv_multipliers(in_q.s, w_q.scale, out_q.s)
-        return mult, shift, 0
-    mult, shift = fully_connected_multiplier(in_q.s, w_q.s, out_q.s)
-    return np.array([mult], np.int64), np.array([shift], np.int64), w_q.zp
+    mult, shift = conv_multipliers(in_q.s, w_q.scale, out_q.s)
+    return mult, shift, (w_q.zp if w_q.per_tensor else 0)
 
 
 @kernel("FULLY_CONNECTED", "int8")
