@@ -59,6 +59,9 @@ def attach(sch, consumer: str, depth: int, *names: str) -> None:
 def init_before(sch, name: str, loop: int) -> None:
     """Split reduction ``name`` at its loop number ``loop`` (its first reduction loop) into an
     init store and an update, so the zeroing sits before the reduction loops instead of behind
-    an ``if (first iteration)`` test."""
+    an ``if (first iteration)`` test. Reductions over one element have no such loop left after
+    ``compute_at``; they stay as they are."""
     block = sch.get_sblock(name)
-    sch.decompose_reduction(block, sch.get_loops(block)[loop])
+    loops = sch.get_loops(block)
+    if len(loops) > loop:
+        sch.decompose_reduction(block, loops[loop])

@@ -1,0 +1,93 @@
+"""SOFTMAX over the last axis, int8 and float32.
+
+int8 is a C template (``_softmax_c.py``), not TE: TFLM's kernel is gemmlowp fixed point with
+data-dependent control (count-leading-zeros normalisation, a bit-by-bit barrel of exp factors,
+Newton-Raphson for 1/sum) and two passes per row that TE could only express as many whole-row
+stages with scratch buffers. The template follows ``edgec.ir.fixedpoint`` line by line; its
+parameters are ``params = [input multiplier, input left shift, diff_min]``.
+
+float32 is TE: row maximum, ``exp((x - max) * beta)`` summed, each exp divided by the sum.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.ops.softmax import OUTPUT_QUANT, softmax_params
+from edgec.lower import consts
+from edgec.lower.cache import FUNC_PLACEHOLDER
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules._softmax_c import SOFTMAX_INT8_C
+from edgec.lower.rules._te import const_param, placeholder
+from edgec.lower.tir import attach, init_before, inline
+
+# Each exp adds at most 2**19 (1.0 in Q12.19) to the int32 sum.
+MAX_INT8_DEPTH = 4095
+
+
+def _rows(ctx) -> tuple[int, int]:
+    depth = ctx.ins[0].shape[-1]
+    return ctx.ins[0].size // depth, depth
+
+
+def _check_int8_output(ctx) -> None:
+    out = ctx.outs[0]
+    zp, scale, _ = OUTPUT_QUANT["int8"]
+    if out.dtype != "int8" or out.quant is None or out.quant.zp != zp \
+            or out.quant.s != np.float32(scale):
+        raise EdgecError(f"SOFTMAX '{ctx.node.name}': no lowering for a {out.dtype} output "
+                         f"quantized {out.quant}", "int8 softmax writes int8 with scale 1/256, "
+                         "zero point -128")
+
+
+@lowering_rule("SOFTMAX", "int8")
+def softmax_int8(ctx) -> KernelPlan:
+    """int8 SOFTMAX (TFLM ``reference_ops::Softmax``), from the C template."""
+    _check_int8_output(ctx)
+    rows, depth = _rows(ctx)
+    if depth > MAX_INT8_DEPTH:
+        raise EdgecError(f"SOFTMAX '{ctx.node.name}' over {depth} values: more than "
+                         f"{MAX_INT8_DEPTH} would overflow TFLM's int32 sum")
+    p = softmax_params(ctx.attrs["beta"], ctx.ins[0].quant.s)
+    constants = {f"{ctx.func_name}_params": consts.int32_array(
+        [p.input_multiplier, p.input_left_shift, p.diff_min])}
+
+    def render() -> str:
+        values = {"FUNC": FUNC_PLACEHOLDER, "ROWS": str(rows), "DEPTH": str(depth)}
+        return re.sub(r"\b(FUNC|ROWS|DEPTH)\b", lambda m: values[m.group(1)], SOFTMAX_INT8_C)
+
+    params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),
+              Param("y", ctx.node.outputs[0])]
+    return KernelPlan(params, constants, c_template=render)
+
+
+def _float_schedule(sch):
+    inline(sch, "e")
+    attach(sch, "y", 0, "total", "peak")
+    init_before(sch, "total", 1)
+    init_before(sch, "peak", 1)
+
+
+@lowering_rule("SOFTMAX", "float32")
+def softmax_float(ctx) -> KernelPlan:
+    """float32 SOFTMAX: ``exp((x - max) * beta) / sum`` per row."""
+    rows, depth = _rows(ctx)
+    beta = float(np.float32(ctx.attrs["beta"]))
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        x = placeholder((rows, depth), "float32", "x")
+        k1, k2 = te.reduce_axis((0, depth), "k1"), te.reduce_axis((0, depth), "k2")
+        peak = te.compute((rows,), lambda r: te.max(x[r, k1], axis=[k1]), name="peak")
+        e = te.compute((rows, depth), lambda r, c: tirx.exp(
+            (x[r, c] - peak[r]) * tirx.const(beta, "float32")), name="e")
+        total = te.compute((rows,), lambda r: te.sum(e[r, k2], axis=[k2]), name="total")
+        y = te.compute((rows, depth), lambda r, c: e[r, c] / total[r], name="y")
+        return Built([x, y], _float_schedule)
+
+    return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
+                      build=build, key=(beta,))
