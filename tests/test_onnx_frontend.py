@@ -299,3 +299,30 @@ def test_registry_covers_the_documented_ops():
                   "Unsqueeze", "Identity", "Dropout", "Shape", "ReduceMean", "QuantizeLinear",
                   "DequantizeLinear"}
     assert documented <= set(supported_ops())
+
+
+@pytest.mark.parametrize("out_scale, ops", [(1 / 256, ["SOFTMAX"]),
+                                            (1 / 255, ["SOFTMAX", "QUANTIZE"])])
+def test_qdq_softmax_requantizes_to_the_graph_scale(out_scale, ops):
+    """TFLM's int8 softmax only writes scale 1/256; onnxruntime's quantizer picks 1/255, which
+    costs one requantizing QUANTIZE (and at most one step of difference from onnxruntime)."""
+    import onnxruntime as ort
+
+    consts = [_const("xs", np.float32(0.1)), _const("xz", np.int8(5)),
+              _const("ys", np.float32(out_scale)), _const("yz", np.int8(-128))]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xd"]),
+             helper.make_node("Softmax", ["xd"], ["p"]),
+             helper.make_node("QuantizeLinear", ["p", "ys", "yz"], ["y"])]
+    graph_proto = onnx.load_from_string(_model(nodes, {"x": [2, 10]}, [], consts,
+                                               dtype=TensorProto.INT8))
+    graph_proto.graph.output.append(helper.make_tensor_value_info("y", TensorProto.INT8, None))
+    data = graph_proto.SerializeToString()
+    graph = load_onnx(data)
+    assert _ops(graph) == ops
+    assert graph.tensors["x"].dtype == "int8" and graph.tensors["x"].quant.zp == 5
+    x = RNG.integers(-128, 128, (2, 10), dtype=np.int8)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    actual = interpret(graph, x)["y"]
+    assert actual.dtype == np.int8
+    assert np.max(np.abs(actual.astype(int) - expected.astype(int))) <= 1

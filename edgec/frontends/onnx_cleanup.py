@@ -2,7 +2,7 @@
 
 The converters materialize layouts locally (a RESHAPE here, a TRANSPOSE there); seen whole,
 chains of RESHAPEs collapse into one, chains of TRANSPOSEs compose, and a RESHAPE to the same
-shape or an identity TRANSPOSE is no op at all.
+shape, an identity TRANSPOSE or a QUANTIZE to the same scale is no op at all.
 """
 
 from __future__ import annotations
@@ -41,14 +41,16 @@ def _is_noop(graph: Graph, node: Node) -> bool:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if src.shape != dst.shape or src.quant != dst.quant or src.dtype != dst.dtype:
         return False
-    return node.op == "RESHAPE" or (node.op == "TRANSPOSE" and lay.is_identity(node.attrs["perm"]))
+    return node.op in ("RESHAPE", "QUANTIZE") or (
+        node.op == "TRANSPOSE" and lay.is_identity(node.attrs["perm"]))
 
 
 def _drop_noops(graph: Graph) -> bool:
-    """Remove no-op RESHAPE/TRANSPOSE nodes, reading their input instead of their output."""
+    """Remove no-op RESHAPE/TRANSPOSE/QUANTIZE nodes (same shape, dtype and quantization in
+    and out; for TRANSPOSE an identity perm), reading their input instead of their output."""
     changed = False
     for node in list(graph.nodes):
-        if node.op not in ("RESHAPE", "TRANSPOSE") or not _is_noop(graph, node):
+        if node.op not in ("RESHAPE", "TRANSPOSE", "QUANTIZE") or not _is_noop(graph, node):
             continue
         src, dst = node.inputs[0], node.outputs[0]
         if dst in graph.outputs and (src in graph.inputs or src in graph.outputs):

@@ -168,7 +168,16 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
     layout = lay.normalize(order)
     quantized = quant_mode(ctx, node, [x])
-    ctx.emit(node, "SOFTMAX", [operand(ctx, x, layout, quantized)], {}, layout, quantized)
+    x_ir = operand(ctx, x, layout, quantized)
+    if not quantized:
+        ctx.emit(node, "SOFTMAX", [x_ir], {}, layout, False)
+        return
+    # TFLite's int8 softmax writes scale 1/256, zero point -128 only; a QDQ graph may ask for
+    # another scale (onnxruntime picks 1/255): requantize to it (a no-op QUANTIZE is dropped).
+    probs = ctx.new_tensor(f"{node.output[0]}_softmax", ctx.tensor(x_ir).shape, "int8",
+                           QuantParams(np.float32(1 / 256), -128))
+    ctx.add_node("SOFTMAX", [x_ir], [probs], {}, node.name or node.output[0])
+    ctx.emit(node, "QUANTIZE", [probs], {}, layout, True)
 
 
 @converter("Identity", "Dropout")
