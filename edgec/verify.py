@@ -162,10 +162,11 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
                 return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
                                     + f" (relative error {error:.3g} > {FLOAT_RTOL:g})", error)
             worst = max(worst or 0.0, error)
+    inputs = f"{len(expected)} input{'' if len(expected) == 1 else 's'}"
     if worst is None:
-        return VerifyResult(True, len(expected), f"bit-exact on {len(expected)} inputs")
-    return VerifyResult(True, len(expected), f"max relative error {worst:.3g} on "
-                        f"{len(expected)} inputs (within {FLOAT_RTOL:g})", worst)
+        return VerifyResult(True, len(expected), f"bit-exact on {inputs}")
+    return VerifyResult(True, len(expected), f"max relative error {worst:.3g} on {inputs} "
+                        f"(within {FLOAT_RTOL:g})", worst)
 
 
 def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
