@@ -48,6 +48,13 @@ def _dtype(node) -> str:
     return str(node.ty.dtype)
 
 
+def ctype(dtype: str) -> str:
+    """The C type of a TIR dtype; one C cannot hold raises ``CPrintError``."""
+    if dtype not in C_TYPES:
+        raise CPrintError(f"unsupported TIR dtype {dtype}")
+    return C_TYPES[dtype]
+
+
 def _key(obj) -> int:
     return obj.__chandle__()
 
@@ -86,7 +93,7 @@ class _Printer:
             c_name = self.fresh(p.name)
             self.buffers[_key(p)] = c_name
             const = "" if _key(p) in stored else "const "
-            params.append(f"{const}{C_TYPES[str(p.ty.dtype)]} *{restrict}{c_name}")
+            params.append(f"{const}{ctype(str(p.ty.dtype))} *{restrict}{c_name}")
         self.stmt(self.func.body)
         body = "\n".join(self.lines)
         return f"void {name}({', '.join(params)})\n{{\n{body}\n}}\n"
@@ -154,10 +161,10 @@ def _for(p: _Printer, s) -> None:
         raise CPrintError(f"unsupported loop kind {s.kind} with step {s.step}")
     var = p.fresh(s.loop_var.name)
     p.names[_key(s.loop_var)] = var
-    ctype = C_TYPES[_dtype(s.loop_var)]
+    c_type = ctype(_dtype(s.loop_var))
     lo, extent = p.expr(s.min), p.expr(s.extent)
     end = extent if lo == "0" else f"({lo} + {extent})"
-    p.emit(f"for ({ctype} {var} = {lo}; {var} < {end}; ++{var}) {{")
+    p.emit(f"for ({c_type} {var} = {lo}; {var} < {end}; ++{var}) {{")
     p.block(s.body)
     p.emit("}")
 
@@ -166,7 +173,7 @@ def _bind(p: _Printer, s) -> None:
     value = p.expr(s.value)
     var = p.fresh(s.var.name)
     p.names[_key(s.var)] = var
-    p.emit(f"const {C_TYPES[_dtype(s.var)]} {var} = {value};")
+    p.emit(f"const {ctype(_dtype(s.var))} {var} = {value};")
 
 
 def _store(p: _Printer, s) -> None:
@@ -190,7 +197,7 @@ def _alloc(p: _Printer, s) -> None:
                           f"{MAX_LOCAL_BYTES}): a stage was not placed by the schedule")
     name = p.fresh(buf.name)
     p.buffers[_key(buf)] = name
-    p.emit(f"{C_TYPES[dtype]} {name}[{count}];")
+    p.emit(f"{ctype(dtype)} {name}[{count}];")
 
 
 def _decl(p: _Printer, s) -> None:
@@ -235,7 +242,7 @@ def _int_imm(p: _Printer, e) -> str:
         body = f"{v}" + ("u" if dtype.startswith("uint") else "")
     if bits in (32, 64):
         return body if v >= 0 else f"({body})"
-    return f"(({C_TYPES[dtype]}){body})"
+    return f"(({ctype(dtype)}){body})"
 
 
 def _float_imm(p: _Printer, e) -> str:
@@ -314,7 +321,7 @@ def _select(p: _Printer, e) -> str:
 
 
 def _cast(p: _Printer, e) -> str:
-    return f"(({C_TYPES[_dtype(e)]}){p.expr(e.value)})"
+    return f"(({ctype(_dtype(e))}){p.expr(e.value)})"
 
 
 def _load(p: _Printer, e) -> str:

@@ -68,13 +68,14 @@ def _program(kernel, arrays: list[np.ndarray], n_out: int) -> str:
     return "\n".join(lines)
 
 
-def run_kernel(kernel, graph: Graph, inputs: dict[str, np.ndarray],
+def run_kernel(kernel, graph: Graph, values: dict[str, np.ndarray],
                sanitize: bool = False) -> dict[str, np.ndarray]:
-    """Compile ``kernel`` (warnings as errors; sanitizers when asked), run it, return its
-    outputs by tensor name."""
-    outputs = graph.nodes[0].outputs if len(graph.nodes) == 1 else graph.outputs
+    """Compile ``kernel`` (warnings as errors; sanitizers when asked), run it on ``values``
+    (tensor name -> array; graph constants are added), return its outputs by tensor name."""
+    node = next(n for n in graph.nodes if n.name == kernel.node_name)
+    outputs = node.outputs
     values = {**{n: t.data for n, t in graph.tensors.items() if t.data is not None},
-              **kernel.constants, **inputs}
+              **kernel.constants, **values}
     arrays = []
     for name in kernel.args:
         if name in outputs:
