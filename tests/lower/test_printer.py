@@ -1,0 +1,107 @@
+"""The TIR -> C printer: refuses what it cannot express, prints the same bytes every time."""
+
+import pytest
+
+from edgec.errors import EdgecError
+from edgec.ir import Tensor
+from edgec.lower.registry import Built
+from tests.lower.harness import single_node_graph
+
+
+def _lower(tensors, schedule=lambda sch: None):
+    from edgec.lower.tir import lower_built
+
+    return lower_built(Built(tensors, schedule))
+
+
+def test_unsupported_call_names_the_intrinsic():
+    from tvm import te, tirx
+
+    from edgec.lower.c_printer import CPrintError, print_function
+
+    x = te.placeholder((4,), "float32", "x")
+    y = te.compute((4,), lambda i: tirx.sin(x[i]), name="y")
+    with pytest.raises(CPrintError, match="sin"):
+        print_function(_lower([x, y]), "f")
+
+
+def test_unsupported_dtype_is_refused():
+    from tvm import te
+
+    from edgec.lower.c_printer import CPrintError, print_function
+
+    x = te.placeholder((4,), "float64", "x")
+    y = te.compute((4,), lambda i: x[i] * 2.0, name="y")
+    with pytest.raises(CPrintError, match="float64"):
+        print_function(_lower([x, y]), "f")
+
+
+def test_unplaced_stage_is_refused():
+    from tvm import te
+
+    from edgec.lower.c_printer import CPrintError, print_function
+
+    x = te.placeholder((64, 64), "int32", "x")
+    t = te.compute((64, 64), lambda i, j: x[i, j] + 1, name="t")
+    y = te.compute((64, 64), lambda i, j: t[j, i], name="y")
+    with pytest.raises(CPrintError, match="not placed"):
+        print_function(_lower([x, y]), "f")
+
+
+def test_left_shift_of_unknown_sign_is_refused():
+    from tvm import te
+
+    from edgec.lower.c_printer import CPrintError, print_function
+
+    x = te.placeholder((4,), "int32", "x")
+    y = te.compute((4,), lambda i: x[i] << 2, name="y")
+    with pytest.raises(CPrintError, match="left shift"):
+        print_function(_lower([x, y]), "f")
+
+
+def test_output_is_deterministic_and_const_correct():
+    from tvm import te
+
+    from edgec.lower.c_printer import print_function
+
+    def text():
+        x = te.placeholder((3, 5), "int8", "x")
+        y = te.compute((3, 5), lambda i, j: (x[i, j] // 2).astype("int8"), name="y")
+        return print_function(_lower([x, y]), "halve")
+
+    first = text()
+    assert first == text()
+    assert first.startswith("void halve(const int8_t *restrict x, int8_t *restrict y)")
+
+
+def test_int_immediates_keep_their_width_and_extremes():
+    from tvm import tirx
+
+    from edgec.lower.c_printer import _Printer
+
+    class _Func:
+        attrs = {}
+
+    p = _Printer(_Func())
+    assert p.expr(tirx.const(-(1 << 31), "int32")) == "((-2147483647 - 1))"
+    assert p.expr(tirx.const(-(1 << 63), "int64")) == "((-INT64_C(9223372036854775807) - 1))"
+    assert p.expr(tirx.const(5, "int64")) == "INT64_C(5)"
+    assert p.expr(tirx.const(-3, "int8")) == "((int8_t)-3)"
+    assert p.expr(tirx.const(0.1, "float32")) == f"{float(tirx.const(0.1, 'float32').value).hex()}f"
+
+
+def test_op_without_rule_names_op_node_and_supported_list(tmp_path):
+    from edgec.lower import lower_graph
+
+    x = Tensor("x", (2, 3), "int8")
+    y = Tensor("y", (3, 2), "int8")
+    graph = single_node_graph("TRANSPOSE", [x], [y], {"perm": (1, 0)}, name="t0")
+    from edgec.lower import supported
+
+    if "TRANSPOSE/int8" in supported():
+        graph = single_node_graph("BATCH_TO_SPACE_ND", [Tensor("x", (4, 1, 1, 1), "int8")],
+                                  [Tensor("y", (1, 2, 2, 1), "int8")],
+                                  {"block_shape": (2, 2), "crops": ((0, 0), (0, 0))}, name="t0")
+    with pytest.raises(EdgecError, match=r"no lowering for op \w+ with int8 inputs "
+                                         r"\(node 't0'\).*CONV_2D/int8"):
+        lower_graph(graph, cache_dir=tmp_path)
