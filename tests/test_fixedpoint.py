@@ -16,7 +16,8 @@ def test_rounding_half_sum_rounds_halves_away_from_zero_without_overflow():
 
 
 def test_saturating_multiply_by_pot_saturates_left_and_rounds_right():
-    x = np.array([1 << 29, (1 << 30) - 1, 1 << 30, -(1 << 30), -(1 << 30) - 1, INT32_MAX, INT32_MIN])
+    x = np.array([1 << 29, (1 << 30) - 1, 1 << 30, -(1 << 30), -(1 << 30) - 1,
+                  INT32_MAX, INT32_MIN])
     assert fp.saturating_rounding_multiply_by_pot(x, 1).tolist() == [
         1 << 30, (1 << 31) - 2, INT32_MAX, INT32_MIN, INT32_MIN, INT32_MAX, INT32_MIN]
     assert fp.saturating_rounding_multiply_by_pot(np.array([5, -5, 6, -6]), -2).tolist() == \

@@ -29,7 +29,8 @@ def test_float_to_int8_divides_in_float32():
     """At this scale these inputs' quotients round one way in float32 and the other way in
     double (found by search): TFLM divides in float32."""
     scale = 0.0095701077952981
-    x = (np.array([-110.5, -108.5, -63.5, -5.5, 10.5, 33.5, 88.5, 109.5]) * scale).astype(np.float32)
+    codes = np.array([-110.5, -108.5, -63.5, -5.5, 10.5, 33.5, 88.5, 109.5])
+    x = (codes * scale).astype(np.float32)
     x = np.concatenate([x, np.nextafter(x, np.float32(0)), np.nextafter(x, np.float32(np.inf))])
     assert_matches_tflm(unary_model("QUANTIZE", x.shape, None, (scale, 0)), [x])
 

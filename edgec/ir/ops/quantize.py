@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier
+from edgec.ir.quant import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
+                            quantize_multiplier)
 from edgec.ir.registry import define_op, kernel
 
 define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
