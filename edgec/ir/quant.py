@@ -18,13 +18,18 @@ INT32_MAX = (1 << 31) - 1
 
 
 def tflite_round(x: float) -> int:
-    """``std::round``: halves away from zero."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+    """``std::round``: halves away from zero. Exact: ``floor(|x| + 0.5)`` would round
+    0.49999999999999994 up, because the sum itself rounds to 1.0."""
+    whole = math.trunc(x)
+    return whole + (int(math.copysign(1, x)) if abs(x - whole) >= 0.5 else 0)
 
 
-def round_half_away(x: np.ndarray) -> np.ndarray:
-    """Elementwise ``std::round`` on a float array (keeps the array's float type)."""
-    return np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5))
+def round_half_away(x) -> np.ndarray:
+    """Elementwise ``std::round``, exactly (truncate, then look at the exact remainder;
+    ``floor(|x| + 0.5)`` rounds wrongly for 0.49999997 and odd integers above 2**23)."""
+    x = np.asarray(x, np.float64)
+    whole = np.trunc(x)
+    return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0.0)
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:

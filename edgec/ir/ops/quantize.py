@@ -17,7 +17,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.quant import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
-                            quantize_multiplier)
+                            quantize_multiplier, round_half_away)
 from edgec.ir.registry import define_op, kernel
 
 define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
@@ -34,19 +34,11 @@ def _per_tensor(call, q, role: str):
     return q
 
 
-def round_half_away_exact(x: np.ndarray) -> np.ndarray:
-    """``std::round`` of each float, exactly (``floor(|x| + 0.5)`` rounds wrongly for
-    0.49999997 and for odd integers above 2**23): truncate, then look at the exact remainder."""
-    x = np.asarray(x, np.float64)
-    whole = np.trunc(x)
-    return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0.0)
-
-
 @kernel("QUANTIZE", "float32")
 def quantize_float(call):
     q = _per_tensor(call, call.out_q(), "output")
     quotient = call.inputs[0].astype(np.float32) / np.float32(q.s)
-    rounded = round_half_away_exact(np.nan_to_num(quotient, nan=0.0, posinf=INT32_MAX,
+    rounded = round_half_away(np.nan_to_num(quotient, nan=0.0, posinf=INT32_MAX,
                                                   neginf=INT32_MIN))
     as_int32 = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64)
     return [np.clip(as_int32 + q.zp, -128, 127).astype(np.int8)]
