@@ -10,7 +10,7 @@ import sys
 import traceback
 from typing import TextIO
 
-QUIET, NORMAL, VERBOSE = 0, 1, 2
+NORMAL, VERBOSE = 1, 2
 
 
 class Console:
