@@ -30,14 +30,16 @@ def test_shared_models_bit_exact(model):
     assert result.message == "bit-exact on 4 inputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_models_clean_under_sanitizers_with_extern_arena(model):
     result = verify_or_skip(model_path(model), count=2, arena="extern", extra_flags=SANITIZE)
     assert result.ok, result.message
 
 
-def test_float_model_within_tolerance():
-    path = MODELS_DIR / "onnx" / "ad_fc_autoencoder_float32.onnx"
+@pytest.mark.parametrize("model", ["ad_fc_autoencoder_float32", "kws_dscnn_float32"])
+def test_float_model_within_tolerance(model):
+    path = MODELS_DIR / "onnx" / f"{model}.onnx"
     if not path.is_file():
         pytest.skip(f"{path} not available")
     result = verify_or_skip(path, count=2)
