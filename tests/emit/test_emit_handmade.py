@@ -15,8 +15,9 @@ from tests.emit.handmade import expected_output, handmade_graph, handmade_kernel
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 
 
-def emit(tmp_path, arena="static", name="hm"):
+def emit(tmp_path, arena="static", name="hm", outputs=("y",)):
     graph, kernels = handmade_graph(), handmade_kernels()
+    graph.outputs = list(outputs)
     plan = plan_memory(graph, kernels)
     files = emit_model(graph, kernels, plan, EmitOptions(name, arena, "hm.tflite", "00ff"))
     paths = []
@@ -103,3 +104,14 @@ def test_cmake_builds_the_static_library(tmp_path):
                    capture_output=True)
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
     assert (build / "libhm.a").is_file()
+
+
+@needs_gcc
+def test_two_outputs_go_through_run(tmp_path):
+    result = emit(tmp_path, outputs=("y", "a"))
+    assert "_invoke" not in (tmp_path / "hm.h").read_text()
+    exe = compile_host(result)
+    inputs = samples(3)
+    for (x,), (y, a) in zip(inputs, run_harness(exe, result.graph, inputs)):
+        np.testing.assert_array_equal(y, expected_output(x))
+        np.testing.assert_array_equal(a, np.maximum(x, 0))
