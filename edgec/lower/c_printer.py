@@ -26,7 +26,7 @@ _BINARY = {
 }
 # Float intrinsics after LowerIntrin, and the <math.h> function each prints as.
 _MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "fabs": "fabsf",
-         "floor": "floorf", "round": "roundf"}
+         "floor": "floorf", "isnan": "isnan"}
 _EXTERN_OK = set(_MATH.values())
 _C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
 for goto if inline int long register restrict return short signed sizeof static struct switch
@@ -340,7 +340,7 @@ def _call(p: _Printer, e) -> str:
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if op == "likely":
         return args[0]
-    if op in _MATH and _dtype(e) == "float32":
+    if op in _MATH and all(_dtype(a) == "float32" for a in e.args):
         return f"{_MATH[op]}({', '.join(args)})"
     raise CPrintError(f"unsupported TIR call {op}")
 

@@ -42,7 +42,8 @@ def _c_array(name: str, arr: np.ndarray) -> str:
 
     flat = arr.reshape(-1)
     if arr.dtype == np.float32:
-        items = [f"{float(v).hex()}f" if np.isfinite(v) else "0.0f" for v in flat]
+        items = [f"{float(v).hex()}f" if np.isfinite(v) else
+                 "NAN" if np.isnan(v) else "INFINITY" if v > 0 else "-INFINITY" for v in flat]
     else:
         items = [str(int(v)) for v in flat]
     ctype = C_TYPES[arr.dtype.name]
