@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from edgec.lower.kernel import Kernel
 
 # <math.h> functions a kernel may call (the lowering's printer lists the same set).
-MATH_FUNCTIONS = ("expf", "tanhf", "sqrtf", "logf", "fabsf", "floorf", "roundf")
+MATH_FUNCTIONS = ("expf", "tanhf", "sqrtf", "logf", "fabsf", "floorf", "roundf", "isnan")
 _MATH_CALL = re.compile(r"\b(" + "|".join(MATH_FUNCTIONS) + r")\s*\(")
 
 
