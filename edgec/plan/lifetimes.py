@@ -102,7 +102,8 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifeti
     for step, node in enumerate(graph.nodes):
         kernel = kernels[step] if kernels else None
         source = _alias_source(graph, node, life, step)
-        if source is not None and _kernel_allows_aliasing(kernel):
+        # An elided copy is never called, so its parameters' qualifiers do not matter.
+        if source is not None and (node.op in COPY_OPS or _kernel_allows_aliasing(kernel)):
             out = node.outputs[0]
             life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out])
             if node.op in COPY_OPS:

@@ -149,3 +149,10 @@ def test_offsets_are_aligned_and_table_names_every_tensor():
 def test_plan_beats_linear_baseline():
     plan = plan_memory(residual_graph())
     assert plan.arena_bytes < plan.linear_bytes
+
+
+def test_reshape_aliases_even_with_restrict_kernel():
+    g = chain_with_reshape()
+    kernels = [fake_kernel(n, "void f(const int8_t *restrict a, int8_t *restrict r) {}")
+               for n in g.nodes]
+    assert plan_memory(g, kernels).elided == {1}
