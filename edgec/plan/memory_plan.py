@@ -45,7 +45,8 @@ class MemoryPlan:
     def table(self) -> str:
         """The plan as text: one row per buffer, then the totals."""
         rows = [f"{'offset':>8} {'bytes':>8} {'steps':>9}  buffer"]
-        for b, o in sorted(zip(self.buffers, self.buffer_offsets), key=lambda p: (p[1], p[0].first)):
+        placed = sorted(zip(self.buffers, self.buffer_offsets), key=lambda p: (p[1], p[0].first))
+        for b, o in placed:
             names = ", ".join(self.members.get(b.name, [b.name]))
             rows.append(f"{o:>8} {b.size:>8} {b.first:>4}-{b.last:<4}  {names}")
         rows.append(f"arena {self.arena_bytes} B ({self.strategy}); live peak "
