@@ -1,0 +1,181 @@
+"""IR node -> TFLite operator(s): one small emitter per IR op, registered in ``EMITTERS``.
+
+An emitter gets the node and the ``ExportContext`` (``edgec.export.writer``), which turns IR
+tensor names into file tensor indices (``ctx.index``), adds int32 parameter tensors
+(``ctx.params``) and appends operators (``ctx.op``). Parameters that the IR holds as
+attributes (reshape shape, pad amounts, axes, perm, block shapes) become constant inputs
+again, as TFLite stores them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.frontends.tflite_ops import same_padding
+from edgec.ir.graph import Node
+
+Emitter = Callable[[Node, "object"], None]
+EMITTERS: dict[str, Emitter] = {}
+
+
+def emitter(*ops: str):
+    """Register an emitter for one or more IR ops."""
+
+    def register(fn: Emitter) -> Emitter:
+        for name in ops:
+            EMITTERS[name] = fn
+        return fn
+
+    return register
+
+
+def tflite_padding(in_hw, kernel_hw, strides, dilations, pads) -> str | None:
+    """``"VALID"`` or ``"SAME"`` when TFLite's padding computes exactly ``pads``
+    (top, left, bottom, right), otherwise None."""
+    if tuple(pads) == (0, 0, 0, 0):
+        return "VALID"
+    top, bottom = same_padding(in_hw[0], kernel_hw[0], strides[0], dilations[0])
+    left, right = same_padding(in_hw[1], kernel_hw[1], strides[1], dilations[1])
+    return "SAME" if tuple(pads) == (top, left, bottom, right) else None
+
+
+def _window_options(node: Node, ctx, kernel_hw, dilated: bool) -> tuple[int, dict]:
+    """The (possibly padded) input index and the common options of a window op. Pads
+    TFLite cannot express become an explicit PAD before the op, which only convolutions
+    allow: their padded taps add nothing, pools would count them."""
+    a = node.attrs
+    strides = tuple(a.get("strides", (1, 1)))
+    dilations = tuple(a.get("dilations", (1, 1))) if dilated else (1, 1)
+    pads = tuple(a.get("pads", (0, 0, 0, 0)))
+    x = ctx.graph.tensors[node.inputs[0]]
+    padding = tflite_padding(x.shape[1:3], kernel_hw, strides, dilations, pads)
+    source = ctx.index(node.inputs[0])
+    if padding is None:
+        if not dilated:
+            raise EdgecError(f"node '{node.name}' ({node.op}) has pads {pads}, which TFLite's "
+                             "SAME/VALID padding cannot express",
+                             "TFLite pools exclude padded taps; only SAME or VALID export")
+        source, padding = _explicit_pad(node, ctx, pads), "VALID"
+    options = {"padding": padding, "stride_h": strides[0], "stride_w": strides[1],
+               "fused_activation_function": a.get("activation", "NONE")}
+    if dilated:
+        options.update(dilation_h_factor=dilations[0], dilation_w_factor=dilations[1])
+    return source, options
+
+
+def _explicit_pad(node: Node, ctx, pads) -> int:
+    """A PAD operator writing the input padded by ``pads`` (with the zero point, which a
+    convolution's skipped taps equal); returns the padded tensor's index."""
+    x = ctx.graph.tensors[node.inputs[0]]
+    top, left, bottom, right = pads
+    shape = (x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3])
+    padded = ctx.activation(f"{node.inputs[0]}_padded", shape, x)
+    amounts = ctx.params(f"{node.name}_paddings", [[0, 0], [top, bottom], [left, right], [0, 0]])
+    ctx.op("PAD", [ctx.index(node.inputs[0]), amounts], [padded])
+    return padded
+
+
+def _rest(node: Node, ctx) -> list[int]:
+    """File indices of the node's inputs after the first (-1 for an absent one)."""
+    return [ctx.index(name) for name in node.inputs[1:]]
+
+
+@emitter("CONV_2D")
+def _conv_2d(node, ctx):
+    w = ctx.graph.tensors[node.inputs[1]]
+    source, options = _window_options(node, ctx, w.shape[1:3], dilated=True)
+    ctx.op("CONV_2D", [source] + _rest(node, ctx), node.outputs, "Conv2DOptions", options)
+
+
+@emitter("DEPTHWISE_CONV_2D")
+def _depthwise_conv_2d(node, ctx):
+    w = ctx.graph.tensors[node.inputs[1]]
+    source, options = _window_options(node, ctx, w.shape[1:3], dilated=True)
+    options["depth_multiplier"] = int(node.attrs.get("depth_multiplier", 1))
+    ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs,
+           "DepthwiseConv2DOptions", options)
+
+
+@emitter("FULLY_CONNECTED")
+def _fully_connected(node, ctx):
+    options = {"fused_activation_function": node.attrs.get("activation", "NONE"),
+               "keep_num_dims": bool(node.attrs.get("keep_num_dims", False))}
+    ctx.op("FULLY_CONNECTED", [ctx.index(node.inputs[0])] + _rest(node, ctx), node.outputs,
+           "FullyConnectedOptions", options)
+
+
+@emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def _pool_2d(node, ctx):
+    kernel_hw = tuple(node.attrs["filter"])
+    source, options = _window_options(node, ctx, kernel_hw, dilated=False)
+    options.update(filter_height=kernel_hw[0], filter_width=kernel_hw[1])
+    ctx.op(node.op, [source], node.outputs, "Pool2DOptions", options)
+
+
+@emitter("ADD", "SUB", "MUL")
+def _binary(node, ctx):
+    table = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[node.op]
+    ctx.op(node.op, node.inputs, node.outputs, table,
+           {"fused_activation_function": node.attrs.get("activation", "NONE")})
+
+
+@emitter("CONCATENATION")
+def _concatenation(node, ctx):
+    ctx.op("CONCATENATION", node.inputs, node.outputs, "ConcatenationOptions",
+           {"axis": int(node.attrs["axis"]),
+            "fused_activation_function": node.attrs.get("activation", "NONE")})
+
+
+@emitter("RESHAPE")
+def _reshape(node, ctx):
+    shape = [int(d) for d in node.attrs["shape"]]
+    ctx.op("RESHAPE", [ctx.index(node.inputs[0]), ctx.params(f"{node.name}_shape", shape)],
+           node.outputs, "ReshapeOptions", {"new_shape": shape})
+
+
+@emitter("PAD")
+def _pad(node, ctx):
+    x = ctx.graph.tensors[node.inputs[0]]
+    inputs = [ctx.index(node.inputs[0]),
+              ctx.params(f"{node.name}_paddings", [list(p) for p in node.attrs["pads"]])]
+    value = node.attrs.get("value")
+    if value is None:
+        ctx.op("PAD", inputs, node.outputs)
+        return
+    inputs.append(ctx.constant(f"{node.name}_value", np.asarray([value], x.dtype), x.quant))
+    ctx.op("PADV2", inputs, node.outputs)
+
+
+@emitter("MEAN")
+def _mean(node, ctx):
+    axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
+    ctx.op("MEAN", [ctx.index(node.inputs[0]), axes], node.outputs, "ReducerOptions",
+           {"keep_dims": bool(node.attrs.get("keep_dims", False))})
+
+
+@emitter("SOFTMAX")
+def _softmax(node, ctx):
+    ctx.op("SOFTMAX", node.inputs, node.outputs, "SoftmaxOptions",
+           {"beta": float(node.attrs.get("beta", 1.0))})
+
+
+@emitter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
+def _unary(node, ctx):
+    ctx.op(node.op, node.inputs, node.outputs)
+
+
+@emitter("TRANSPOSE")
+def _transpose(node, ctx):
+    perm = ctx.params(f"{node.name}_perm", [int(p) for p in node.attrs["perm"]])
+    ctx.op("TRANSPOSE", [ctx.index(node.inputs[0]), perm], node.outputs)
+
+
+@emitter("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+def _space_batch(node, ctx):
+    key = "paddings" if node.op == "SPACE_TO_BATCH_ND" else "crops"
+    block = ctx.params(f"{node.name}_block_shape", [int(b) for b in node.attrs["block_shape"]])
+    amounts = ctx.params(f"{node.name}_{key}", [list(p) for p in node.attrs[key]])
+    ctx.op(node.op, [ctx.index(node.inputs[0]), block, amounts], node.outputs)

@@ -1,0 +1,92 @@
+"""The export of one IR graph: tensor bookkeeping around ``edgec.export.ops``' emitters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.export.flatbuffer import ModelWriter, TfliteOp, TfliteTensor
+from edgec.export.ops import EMITTERS
+from edgec.export.packing import pack_int4
+from edgec.ir.graph import Graph, QuantParams, Tensor
+
+# IR dtype -> TFLite TensorType member name.
+TENSOR_TYPES = {"float32": "FLOAT32", "int8": "INT8", "uint8": "UINT8", "int16": "INT16",
+                "int32": "INT32", "int64": "INT64", "bool": "BOOL", "int4": "INT4"}
+
+
+class ExportContext:
+    """Maps IR tensor names to file tensor indices and appends operators to the writer."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.writer = ModelWriter(f"edgec export of {graph.name}")
+        self._indices: dict[str, int] = {}
+        self._names: set[str] = set(graph.tensors)
+
+    def index(self, name: str) -> int:
+        """The file index of IR tensor ``name`` (-1 for an absent input), added on first use."""
+        if not name:
+            return -1
+        if name not in self._indices:
+            self._indices[name] = self.writer.add_tensor(file_tensor(self.graph.tensors[name]))
+        return self._indices[name]
+
+    def params(self, base: str, values) -> int:
+        """A new int32 constant holding an op parameter (shape, pads, axes, ...)."""
+        return self.constant(base, np.asarray(values, np.int32), None)
+
+    def constant(self, base: str, data: np.ndarray, quant: QuantParams | None) -> int:
+        """A new constant tensor that exists only in the file."""
+        return self._new(Tensor(self._unique(base), data.shape, data.dtype.name, data, quant))
+
+    def activation(self, base: str, shape, like: Tensor) -> int:
+        """A new intermediate tensor of ``like``'s dtype and quantization."""
+        return self._new(Tensor(self._unique(base), shape, like.dtype, None, like.quant))
+
+    def op(self, builtin: str, inputs, outputs, table: str | None = None,
+           options: dict | None = None) -> None:
+        """Append an operator; inputs and outputs are IR names or file indices."""
+        resolve = (lambda x: x if isinstance(x, int) else self.index(x))
+        self.writer.add_op(TfliteOp(builtin, [resolve(i) for i in inputs],
+                                    [resolve(o) for o in outputs], table, options or {}))
+
+    def _new(self, tensor: Tensor) -> int:
+        self._names.add(tensor.name)
+        return self.writer.add_tensor(file_tensor(tensor))
+
+    def _unique(self, base: str) -> str:
+        name, i = base, 1
+        while name in self._names:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
+
+def file_tensor(t: Tensor) -> TfliteTensor:
+    """An IR tensor as the file stores it; int4 constants packed two per byte."""
+    if t.dtype not in TENSOR_TYPES:
+        raise EdgecError(f"tensor '{t.name}' has dtype {t.dtype}, which TFLite cannot hold",
+                         f"exportable dtypes: {', '.join(TENSOR_TYPES)}")
+    data = None
+    if t.data is not None:
+        data = pack_int4(t.data) if t.dtype == "int4" else \
+            np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
+    result = TfliteTensor(t.name, t.shape, TENSOR_TYPES[t.dtype], data)
+    if t.quant is not None:
+        result.scale, result.zero_point = t.quant.scale, t.quant.zero_point
+        result.quantized_dimension = t.quant.axis or 0
+    return result
+
+
+def export_graph(graph: Graph) -> bytes:
+    """Serialise ``graph`` as a TFLite flatbuffer (one subgraph, builtin operators only)."""
+    ctx = ExportContext(graph)
+    inputs = [ctx.index(name) for name in graph.inputs]
+    for node in graph.nodes:
+        emit = EMITTERS.get(node.op)
+        if emit is None:
+            raise EdgecError(f"node '{node.name}': op {node.op} has no TFLite export",
+                             f"exportable ops: {', '.join(sorted(EMITTERS))}")
+        emit(node, ctx)
+    outputs = [ctx.index(name) for name in graph.outputs]
+    return ctx.writer.build(inputs, outputs)
