@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES, Graph
+from edgec.ir.graph import DTYPES, Graph, storage_dtype
 from edgec.ir.registry import get_op
 
 
@@ -26,7 +26,8 @@ def check_graph(graph: Graph) -> Graph:
             _fail(f"tensor '{name}' has unknown dtype '{t.dtype}'")
         if any(d <= 0 for d in t.shape):
             _fail(f"tensor '{name}' has a non-positive dimension in {t.shape}")
-        if t.data is not None and (tuple(t.data.shape) != t.shape or t.data.dtype.name != t.dtype):
+        if t.data is not None and (tuple(t.data.shape) != t.shape
+                                   or t.data.dtype.name != storage_dtype(t.dtype)):
             _fail(f"constant '{name}' holds {t.data.dtype}{list(t.data.shape)}, "
                   f"declared {t.dtype}{list(t.shape)}")
         if t.quant is not None and t.quant.scale.size > 1:

@@ -16,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool")
+DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "int4")
+
+# IR dtypes whose values numpy holds in a wider array: int4 constants are int8 arrays with
+# values in [-8, 7] (files and C pack them two per byte, see docs/IR.md "int4 weights").
+STORAGE_DTYPES = {"int4": "int8"}
+
+
+def storage_dtype(dtype: str) -> str:
+    """The numpy dtype name that holds values of IR dtype ``dtype``."""
+    return STORAGE_DTYPES.get(dtype, dtype)
 
 
 @dataclass
@@ -84,6 +93,9 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        """Bytes the values occupy packed: int4 takes half a byte each, rounded up."""
+        if self.dtype == "int4":
+            return (self.size + 1) // 2
         return self.size * np.dtype(self.dtype).itemsize
 
 

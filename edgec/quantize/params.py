@@ -1,0 +1,80 @@
+"""Quantization parameters in TFLite's conventions.
+
+- Activations: asymmetric per-tensor int8; the range is widened to include 0 and the zero
+  point is nudged onto an integer as TFLite's quantizer does (from whichever end, min or max,
+  gives the smaller error), so that real 0 is exactly representable.
+- Weights: symmetric per-channel (zero point 0) to ``[-qmax, qmax]``: 127 for int8, 7 for int4.
+- Bias: int32 with scale ``input_scale * weight_scale`` (per channel) and zero point 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.graph import QuantParams
+from edgec.ir.quant import round_half_away
+
+INT8_MIN, INT8_MAX = -128, 127
+# The largest weight magnitude per weight dtype (symmetric: -qmax..qmax).
+WEIGHT_QMAX = {"int8": 127, "int4": 7}
+# A range this narrow or narrower (all values ~0) gets this scale, so nothing divides by 0.
+_TINY = 1e-8
+
+
+def activation_quant(lo: float, hi: float) -> QuantParams:
+    """Per-tensor int8 quantization covering ``[lo, hi]`` widened to include 0."""
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi - lo <= _TINY:
+        return QuantParams(np.float32(_TINY), 0)
+    scale = float(np.float32((hi - lo) / (INT8_MAX - INT8_MIN)))
+    from_min, from_max = INT8_MIN - lo / scale, INT8_MAX - hi / scale
+    # TFLite picks the candidate whose end point is reproduced with the smaller error.
+    from_min_error = abs(INT8_MIN) + abs(lo / scale)
+    from_max_error = abs(INT8_MAX) + abs(hi / scale)
+    zero_point = from_min if from_min_error < from_max_error else from_max
+    nudged = int(np.clip(np.round(zero_point), INT8_MIN, INT8_MAX))
+    return QuantParams(np.float32(scale), nudged)
+
+
+def weight_quant(w: np.ndarray, axis: int | None, dtype: str) -> tuple[np.ndarray, QuantParams]:
+    """Symmetric quantization of ``w`` per channel along ``axis`` (per tensor when None):
+    ``(int8 array of the values, QuantParams)``."""
+    qmax = WEIGHT_QMAX[dtype]
+    w = np.asarray(w, np.float32)
+    if axis is None:
+        peak = np.array([np.max(np.abs(w))], np.float32)
+    else:
+        peak = np.max(np.abs(np.moveaxis(w, axis, 0)).reshape(w.shape[axis], -1), axis=1)
+    scale = np.where(peak > 0, peak / np.float32(qmax), np.float32(1.0)).astype(np.float32)
+    shape = [1] * w.ndim
+    if axis is not None:
+        shape[axis] = -1
+    values = round_half_away(w / scale.reshape(shape))
+    data = np.clip(values, -qmax, qmax).astype(np.int8)
+    return data, QuantParams(scale, np.zeros(scale.shape, np.int64),
+                             None if axis is None else axis)
+
+
+def bias_quant(bias: np.ndarray, input_q: QuantParams,
+               weight_q: QuantParams) -> tuple[np.ndarray, QuantParams]:
+    """int32 bias with scale ``input_scale * weight_scale`` per output channel."""
+    channels = bias.shape[0]
+    weight_scale = np.broadcast_to(weight_q.scale, (channels,))
+    scale = (np.float32(input_q.s) * weight_scale).astype(np.float32)
+    values = round_half_away(np.asarray(bias, np.float64) / scale.astype(np.float64))
+    info = np.iinfo(np.int32)
+    data = np.clip(values, info.min, info.max).astype(np.int32)
+    return data, QuantParams(scale, np.zeros(channels, np.int64), 0)
+
+
+def tensor_quant(data: np.ndarray) -> tuple[np.ndarray, QuantParams]:
+    """A float constant that an op reads like an activation (an ADD operand, ...):
+    per-tensor asymmetric int8 over its own range."""
+    q = activation_quant(float(np.min(data)), float(np.max(data)))
+    return quantize_array(data, q), q
+
+
+def quantize_array(x: np.ndarray, q: QuantParams) -> np.ndarray:
+    """Float values to int8 with per-tensor ``q`` (round half away from zero, clamped)."""
+    values = round_half_away(np.asarray(x, np.float32) / np.float32(q.s)) + q.zp
+    return np.clip(values, INT8_MIN, INT8_MAX).astype(np.int8)

@@ -1,0 +1,237 @@
+"""Post-training quantization: a float32 graph plus calibration data -> an int8 graph.
+
+Steps (TFLite's conventions, see ``edgec.quantize.params`` and ``edgec.quantize.rules``):
+1. run the calibration samples through the float graph and observe every activation's range;
+2. choose each activation's int8 quantization: fixed by the op, shared with the op's input,
+   or from the observed range (CONCATENATION widens its inputs to one shared range);
+3. rebuild the graph with int8 activations, quantized weights (int8, or int4 for the ops
+   asked) and int32 biases; a requantizing QUANTIZE goes where a concatenation input cannot
+   share the output's quantization;
+4. with ``io="float"`` (the default) a QUANTIZE reads each float input and a DEQUANTIZE
+   writes each float output, so the model keeps its float interface; ``io="int8"`` makes
+   the graph's inputs and outputs the int8 tensors themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.check import check_graph
+from edgec.ir.graph import Graph, Node, QuantParams, Tensor
+from edgec.quantize.calibration import check_calibration, collect_ranges
+from edgec.quantize.observers import observer_factory
+from edgec.quantize.params import (activation_quant, bias_quant, quantize_array, tensor_quant,
+                                   weight_quant)
+from edgec.quantize.rules import (FIXED_OUTPUT, INT4_OPS, NOT_FLOAT, SAME_AS_INPUT,
+                                  SHARED_INPUTS, WEIGHT_AXIS)
+
+IO_MODES = ("float", "int8")
+WEIGHT_DTYPES = ("int8", "int4")
+
+
+def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: str = "minmax",
+                   percentile: float = 99.99, io: str = "float", weights: str = "int8",
+                   int4_ops: Iterable[str] | None = None) -> Graph:
+    """The int8 version of the float ``graph``, calibrated on ``calibration`` (one float array
+    per input name, samples on axis 0).
+
+    ``observer`` is ``"minmax"`` or ``"percentile"`` (with ``percentile``); ``io`` is
+    ``"float"`` (quantize/dequantize at the edges, default) or ``"int8"``; ``weights="int4"``
+    stores the weights of ``int4_ops`` (default: all of CONV_2D, DEPTHWISE_CONV_2D,
+    FULLY_CONNECTED) as int4, symmetric in [-7, 7].
+    """
+    _check_options(io, weights)
+    int4 = _int4_ops(weights, int4_ops)
+    _check_float_graph(graph)
+    make_observer = observer_factory(observer, percentile)
+    ranges = collect_ranges(graph, check_calibration(graph, calibration), make_observer)
+    quants = choose_activation_quant(graph, ranges)
+    return check_graph(_Rewriter(graph, quants, int4, io).run())
+
+
+def _check_options(io: str, weights: str) -> None:
+    if io not in IO_MODES:
+        raise EdgecError(f"unknown I/O mode '{io}'", f"choose one of: {', '.join(IO_MODES)}")
+    if weights not in WEIGHT_DTYPES:
+        raise EdgecError(f"unknown weight type '{weights}'",
+                         f"choose one of: {', '.join(WEIGHT_DTYPES)}")
+
+
+def _int4_ops(weights: str, int4_ops: Iterable[str] | None) -> set[str]:
+    """The ops whose weights become int4; an op without an int4 kernel raises."""
+    if weights != "int4":
+        if int4_ops:
+            raise EdgecError("int4 ops were named but the weights are int8",
+                             "add --weights int4")
+        return set()
+    ops = set(INT4_OPS if int4_ops is None else int4_ops)
+    unsupported = sorted(ops - set(INT4_OPS))
+    if unsupported:
+        raise EdgecError(f"no int4 kernel for op(s) {unsupported}",
+                         f"int4 weights exist for: {', '.join(INT4_OPS)}")
+    return ops
+
+
+def _check_float_graph(graph: Graph) -> None:
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        if t.dtype != "float32":
+            raise EdgecError(f"model input '{name}' is {t.dtype}: the model is already "
+                             "quantized", "quantize a float32 model")
+    for node in graph.nodes:
+        if node.op in NOT_FLOAT:
+            raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
+                             "(partly) quantized", "quantize a float32 model")
+        if node.op in WEIGHT_AXIS and not graph.tensors[node.inputs[1]].is_const:
+            raise EdgecError(f"node '{node.name}' ({node.op}) has non-constant weights",
+                             "post-training quantization needs constant weights")
+
+
+def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
+                            ) -> dict[str, QuantParams]:
+    """The int8 quantization of every non-constant float tensor, in execution order."""
+    ranges = _shared_ranges(graph, dict(ranges))
+    quants = {name: activation_quant(*ranges[name]) for name in graph.inputs}
+    for node in graph.nodes:
+        for out in node.outputs:
+            if node.op in FIXED_OUTPUT:
+                quants[out] = QuantParams(*FIXED_OUTPUT[node.op])
+            elif node.op in SAME_AS_INPUT:
+                quants[out] = quants[node.inputs[0]]
+            else:
+                quants[out] = activation_quant(*ranges[out])
+    return quants
+
+
+def _shared_ranges(graph: Graph, ranges: dict) -> dict:
+    """Widen each concatenation's output to the union of its inputs' ranges, and give that
+    range to inputs nothing else constrains (so they need no requantization)."""
+    producers, consumers = graph.producers(), graph.consumers()
+    for node in graph.nodes:
+        if node.op not in SHARED_INPUTS:
+            continue
+        members = [i for i in node.inputs if i in ranges] + node.outputs
+        union = (min(ranges[m][0] for m in members), max(ranges[m][1] for m in members))
+        ranges[node.outputs[0]] = union
+        for name in node.inputs:
+            producer = producers.get(name)
+            free = producer is not None and producer.op not in FIXED_OUTPUT | SAME_AS_INPUT
+            if free and len(consumers[name]) == 1 and name not in graph.outputs:
+                ranges[name] = union
+    return ranges
+
+
+class _Rewriter:
+    """Builds the int8 graph from the float one and the chosen activation quantization."""
+
+    def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str):
+        self.src = graph
+        self.quants = quants
+        self.int4 = int4
+        self.io = io
+        self.out = Graph(name=graph.name)
+        self.renamed: dict[str, str] = {}  # float activation name -> its int8 tensor's name
+
+    def run(self) -> Graph:
+        for name in self.src.inputs:
+            self._activation(name)
+        for node in self.src.nodes:
+            self.out.nodes.append(self._node(node))
+        if self.io == "float":
+            self._float_edges()
+        else:
+            self.out.inputs = [self.renamed[n] for n in self.src.inputs]
+            self.out.outputs = [self.renamed[n] for n in self.src.outputs]
+        self.out.remove_unused_tensors()
+        return self.out
+
+    def _activation(self, name: str) -> str:
+        """The int8 tensor of float activation ``name``. With float I/O the float name stays
+        on the float edge tensor and the int8 one gets a suffix."""
+        new_name = name
+        if self.io == "float" and (name in self.src.inputs or name in self.src.outputs):
+            new_name = f"{name}_int8"
+            while new_name in self.src.tensors:
+                new_name += "_"
+        t = self.src.tensors[name]
+        self.out.add_tensor(Tensor(new_name, t.shape, "int8", None, self.quants[name]))
+        self.renamed[name] = new_name
+        return new_name
+
+    def _const(self, base: str, data: np.ndarray, dtype: str, quant: QuantParams | None) -> str:
+        name = self.out.unique_name(base)
+        self.out.add_tensor(Tensor(name, data.shape, dtype, data, quant))
+        return name
+
+    def _node(self, node: Node) -> Node:
+        if node.op in WEIGHT_AXIS:
+            inputs = self._weighted_inputs(node)
+        else:
+            inputs = [self._operand(name) for name in node.inputs]
+        if node.op in SHARED_INPUTS:
+            out_q = self.quants[node.outputs[0]]
+            inputs = [self._requantized(name, out_q, node) for name in inputs]
+        outputs = [self._activation(o) for o in node.outputs]
+        attrs = dict(node.attrs)
+        if node.op == "PAD" and attrs.get("value") is not None:
+            q = self.quants[node.inputs[0]]
+            attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q)[0])
+        return Node(node.op, inputs, outputs, attrs, node.name)
+
+    def _operand(self, name: str) -> str:
+        """The int8 version of an input: a renamed activation or a quantized constant."""
+        if not name:
+            return ""
+        if name in self.renamed:
+            return self.renamed[name]
+        t = self.src.tensors[name]
+        if t.dtype != "float32":
+            return self._const(name, t.data, t.dtype, t.quant)
+        data, q = tensor_quant(t.data)
+        return self._const(name, data, "int8", q)
+
+    def _weighted_inputs(self, node: Node) -> list[str]:
+        """(x, weights, bias?) of a conv-like node: weights int8/int4, bias int32."""
+        w = self.src.tensors[node.inputs[1]]
+        dtype = "int4" if node.op in self.int4 else "int8"
+        # TFLite Micro's int4 FULLY_CONNECTED takes per-tensor weights only.
+        axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" else WEIGHT_AXIS[node.op]
+        w_data, w_q = weight_quant(w.data, axis, dtype)
+        inputs = [self._operand(node.inputs[0]), self._const(w.name, w_data, dtype, w_q)]
+        bias = node.inputs[2] if len(node.inputs) > 2 else ""
+        if bias:
+            b = self.src.tensors[bias]
+            if not b.is_const:
+                raise EdgecError(f"node '{node.name}' ({node.op}) has a non-constant bias",
+                                 "post-training quantization needs a constant bias")
+            b_data, b_q = bias_quant(b.data, self.quants[node.inputs[0]], w_q)
+            inputs.append(self._const(b.name, b_data, "int32", b_q))
+        return inputs + [""] * (len(node.inputs) - len(inputs))
+
+    def _requantized(self, name: str, q: QuantParams, node: Node) -> str:
+        """``name`` itself when it already has quantization ``q``, else a QUANTIZE copy."""
+        if self.out.tensors[name].quant == q:
+            return name
+        t = self.out.tensors[name]
+        copy = self.out.unique_name(f"{name}_requantized")
+        self.out.add_tensor(Tensor(copy, t.shape, "int8", None, q))
+        self.out.nodes.append(Node("QUANTIZE", [name], [copy], {}, f"{node.name}_{copy}"))
+        return copy
+
+    def _float_edges(self) -> None:
+        """QUANTIZE each float input, DEQUANTIZE each output: the float interface stays."""
+        head = []
+        for name in self.src.inputs:
+            t = self.src.tensors[name]
+            self.out.add_tensor(Tensor(name, t.shape, "float32"))
+            head.append(Node("QUANTIZE", [name], [self.renamed[name]], {}, f"quantize_{name}"))
+        for name in self.src.outputs:
+            t = self.src.tensors[name]
+            self.out.add_tensor(Tensor(name, t.shape, "float32"))
+            self.out.nodes.append(Node("DEQUANTIZE", [self.renamed[name]], [name], {},
+                                       f"dequantize_{name}"))
+        self.out.nodes[:0] = head
+        self.out.inputs, self.out.outputs = list(self.src.inputs), list(self.src.outputs)
