@@ -1,31 +1,31 @@
-"""SOFTMAX over the last axis, int8 and float32.
+"""SOFTMAX over the last axis: int8 input (int8 or int16 output) and float32.
 
-int8 is a C template (``_softmax_c.py``), not TE: TFLM's kernel is gemmlowp fixed point with
-data-dependent control (count-leading-zeros normalisation, a bit-by-bit barrel of exp factors,
-Newton-Raphson for 1/sum) and two passes per row that TE could only express as many whole-row
-stages with scratch buffers. The template follows ``edgec.ir.fixedpoint`` line by line; its
-parameters are ``params = [input multiplier, input left shift, diff_min]``.
+int8 input is a C template (``templates/kernels/softmax_int8.c.j2``), not TE: TFLM's kernel
+is gemmlowp fixed point with data-dependent control (count-leading-zeros normalisation, a
+bit-by-bit barrel of exp factors, Newton-Raphson for 1/sum) and two passes per row that TE
+could only express as many whole-row stages with scratch buffers. The template follows
+``edgec.ir.fixedpoint`` line by line; its parameters are ``params = [input multiplier, input
+left shift, diff_min]``. The output type changes only the final shift and the clamp.
 
 float32 is TE: row maximum, ``exp((x - max) * beta)`` summed, each exp divided by the sum.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops.softmax import OUTPUT_QUANT, softmax_params
-from edgec.lower import consts
+from edgec.ir.ops.softmax import ACCUMULATION_INTEGER_BITS, OUTPUT_QUANT, softmax_params
+from edgec.lower import consts, templates
 from edgec.lower.cache import FUNC_PLACEHOLDER
+from edgec.lower.c_printer import C_TYPES
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
-from edgec.lower.rules._softmax_c import SOFTMAX_INT8_C
 from edgec.lower.rules._te import const_param, placeholder
 from edgec.lower.tir import attach, init_before, inline
 
 # Each exp adds at most 2**19 (1.0 in Q12.19) to the int32 sum.
 MAX_INT8_DEPTH = 4095
+TEMPLATE = "softmax_int8.c.j2"
 
 
 def _rows(ctx) -> tuple[int, int]:
@@ -33,20 +33,22 @@ def _rows(ctx) -> tuple[int, int]:
     return ctx.ins[0].size // depth, depth
 
 
-def _check_int8_output(ctx) -> None:
+def _check_output(ctx) -> str:
+    """The output dtype, after checking the quantization TFLM requires of it."""
     out = ctx.outs[0]
-    zp, scale, _ = OUTPUT_QUANT["int8"]
-    if out.dtype != "int8" or out.quant is None or out.quant.zp != zp \
-            or out.quant.s != np.float32(scale):
+    zp, scale, tol = OUTPUT_QUANT.get(out.dtype, (None, None, None))
+    if zp is None or out.quant is None or out.quant.zp != zp \
+            or abs(out.quant.s - np.float32(scale)) > tol:
         raise EdgecError(f"SOFTMAX '{ctx.node.name}': no lowering for a {out.dtype} output "
                          f"quantized {out.quant}", "int8 softmax writes int8 with scale 1/256, "
-                         "zero point -128")
+                         "zero point -128, or int16 with scale 1/65536, zero point -32768")
+    return out.dtype
 
 
 @lowering_rule("SOFTMAX", "int8")
 def softmax_int8(ctx) -> KernelPlan:
-    """int8 SOFTMAX (TFLM ``reference_ops::Softmax``), from the C template."""
-    _check_int8_output(ctx)
+    """int8 SOFTMAX (TFLM ``reference_ops::Softmax``) to int8 or int16, from the template."""
+    out_dtype = _check_output(ctx)
     rows, depth = _rows(ctx)
     if depth > MAX_INT8_DEPTH:
         raise EdgecError(f"SOFTMAX '{ctx.node.name}' over {depth} values: more than "
@@ -54,14 +56,17 @@ def softmax_int8(ctx) -> KernelPlan:
     p = softmax_params(ctx.attrs["beta"], ctx.ins[0].quant.s)
     constants = {f"{ctx.func_name}_params": consts.int32_array(
         [p.input_multiplier, p.input_left_shift, p.diff_min])}
+    info = np.iinfo(out_dtype)
 
     def render() -> str:
-        values = {"FUNC": FUNC_PLACEHOLDER, "ROWS": str(rows), "DEPTH": str(depth)}
-        return re.sub(r"\b(FUNC|ROWS|DEPTH)\b", lambda m: values[m.group(1)], SOFTMAX_INT8_C)
+        return templates.render(
+            TEMPLATE, func=FUNC_PLACEHOLDER, rows=rows, depth=depth,
+            out_ctype=C_TYPES[out_dtype], out_min=int(info.min), out_max=int(info.max),
+            exponent_base=ACCUMULATION_INTEGER_BITS + 31 - info.bits)
 
     params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),
               Param("y", ctx.node.outputs[0])]
-    return KernelPlan(params, constants, c_template=render)
+    return KernelPlan(params, constants, c_template=render, key=(templates.digest(TEMPLATE),))
 
 
 def _float_schedule(sch):

@@ -1,0 +1,29 @@
+"""C kernel templates: ``templates/kernels/*.c.j2``, rendered with the emitter's Jinja2 setup.
+
+Rules whose C cannot come from TE (their docstrings say why) render it here, so no C text
+lives in Python strings. The templates sit outside ``edgec/lower``, whose Python source the
+kernel cache hashes; a rule therefore puts ``digest(name)`` into its ``KernelPlan.key`` so
+that editing a template invalidates the cached kernels rendered from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from edgec.emit.templates import environment
+
+KERNEL_DIR = "kernels"
+
+
+def render(name: str, **context) -> str:
+    """``templates/kernels/<name>`` rendered with ``context`` (an undefined name raises)."""
+    return environment().get_template(f"{KERNEL_DIR}/{name}").render(**context)
+
+
+@lru_cache(maxsize=None)
+def digest(name: str) -> str:
+    """The SHA-256 of the template's source, for cache keys."""
+    env = environment()
+    source, _, _ = env.loader.get_source(env, f"{KERNEL_DIR}/{name}")
+    return hashlib.sha256(source.encode()).hexdigest()
