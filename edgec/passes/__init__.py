@@ -9,13 +9,31 @@ from typing import Callable
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import Graph
+from edgec.passes.activation_fusion import fuse_activations
+from edgec.passes.constant_fold import fold_constants
+from edgec.passes.dead_channels import remove_dead_channels
 from edgec.passes.dilated_conv import fold_dilated_conv
+from edgec.passes.identity import remove_identities
+from edgec.passes.pad_fusion import fuse_pads
+from edgec.passes.scale_shift import fold_scale_shift
 
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
     # SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND becomes one convolution with dilations.
     ("dilated_conv", fold_dilated_conv),
+    # Nodes whose inputs are all constants become constants (evaluated by their kernels).
+    ("constant_fold", fold_constants),
+    # Identity RESHAPE / TRANSPOSE / QUANTIZE / PAD go, layout chains merge, dead nodes go.
+    ("identity", remove_identities),
+    # Float per-channel MUL / ADD after a conv or dense layer move into its weights and bias.
+    ("scale_shift", fold_scale_shift),
+    # PAD before a convolution or pool becomes the window op's own pads, where exact.
+    ("pad_fusion", fuse_pads),
+    # RELU / RELU6 become the producing op's fused activation, where exact.
+    ("activation_fusion", fuse_activations),
+    # All-zero filters (pruned models) go, with the channels they feed downstream.
+    ("dead_channels", remove_dead_channels),
 ]
 
 
