@@ -118,7 +118,7 @@ def _shared_ranges(graph: Graph, ranges: dict) -> dict:
         ranges[node.outputs[0]] = union
         for name in node.inputs:
             producer = producers.get(name)
-            free = producer is not None and producer.op not in FIXED_OUTPUT | SAME_AS_INPUT
+            free = producer is not None and producer.op not in set(FIXED_OUTPUT) | SAME_AS_INPUT
             if free and len(consumers[name]) == 1 and name not in graph.outputs:
                 ranges[name] = union
     return ranges
