@@ -63,7 +63,8 @@ class BuildCommand(Command):
 
 class VerifyCommand(Command):
     name = "verify"
-    help = "compile the generated C on this machine and compare it with the reference"
+    help = ("compile the generated C for the host or an emulated Cortex-M target, run it and "
+            "compare it with the reference")
 
     def add_parser(self, subparsers):
         parser = super().add_parser(subparsers)
@@ -87,4 +88,6 @@ class VerifyCommand(Command):
         result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
                         seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console))
         console.out(result.message)
+        if result.device is not None:  # an emulated target also measured the inference
+            console.out(result.device.summary())
         return 0 if result.ok else 1

@@ -5,6 +5,9 @@ The harness reads samples from one binary file (each sample: every input's raw b
 a 16-byte aligned offset) and writes the outputs the same way, so one process runs them all.
 int8 (any integer) outputs must be equal bit for bit; float outputs pass when the largest
 absolute difference is at most ``FLOAT_RTOL`` times the largest magnitude of that output.
+
+On a target QEMU emulates (``edgec.cortexm``), the same samples run in a bare-metal harness on
+the emulated core, which also measures instructions per inference, flash and RAM.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class VerifyResult:
     samples: int
     message: str
     max_error: float | None = None  # float outputs: the worst relative error
+    device: object | None = None  # edgec.cortexm.DeviceStats on an emulated target
 
 
 def packed_layout(graph: Graph, names: list[str]) -> tuple[list[dict], int]:
@@ -51,16 +55,19 @@ def packed_layout(graph: Graph, names: list[str]) -> tuple[list[dict], int]:
     return entries, max(at, 1)
 
 
-def render_harness(result: BuildResult, static_arena: bool) -> str:
-    """The C source of the test harness for ``result``'s model."""
+def harness_context(result: BuildResult) -> dict:
+    """What a harness template needs to know about ``result``'s model and sample layout."""
     inputs, in_bytes = packed_layout(result.graph, result.graph.inputs)
     outputs, out_bytes = packed_layout(result.graph, result.graph.outputs)
-    return render("harness.c.j2", {
-        "name": result.name, "NAME": result.name.upper(), "version": __version__,
-        "static_arena": static_arena, "inputs": inputs, "outputs": outputs,
-        "input_bytes": in_bytes, "output_bytes": out_bytes,
-        "invoke": len(inputs) == 1 and len(outputs) == 1,
-    })
+    return {"name": result.name, "NAME": result.name.upper(), "inputs": inputs,
+            "outputs": outputs, "input_bytes": in_bytes, "output_bytes": out_bytes,
+            "invoke": len(inputs) == 1 and len(outputs) == 1}
+
+
+def render_harness(result: BuildResult, static_arena: bool) -> str:
+    """The C source of the test harness for ``result``'s model."""
+    return render("harness.c.j2", {**harness_context(result), "version": __version__,
+                                   "static_arena": static_arena})
 
 
 def _run_tool(cmd: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
@@ -175,10 +182,14 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
            cache_dir: str | os.PathLike | None = None, progress=None) -> VerifyResult:
     """Build ``model`` in a temporary folder, run ``count`` random inputs plus
     ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``."""
-    if target != "host":
-        raise EdgecError(f"edgec verify runs on the host only, not '{target}'",
-                         "use --target host")
+    from edgec.build import load_target
     from edgec.frontends import load_model
+
+    emulated = target != "host"
+    if emulated:
+        from edgec.cortexm import emulated_machine
+
+        emulated_machine(load_target(target))  # refuse before the slow build
 
     reference = load_model(model)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
@@ -186,7 +197,26 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, target=target, arena=arena, cache_dir=cache_dir,
                        progress=progress)
-        exe = compile_host(result, arena == "static", extra_flags)
-        actual = run_harness(exe, result.graph, samples)
+        if emulated:
+            actual, device = run_emulated(result, samples, arena == "static")
+        else:
+            exe = compile_host(result, arena == "static", extra_flags)
+            actual, device = run_harness(exe, result.graph, samples), None
     expected = [[interpret(reference, s)[n] for n in reference.outputs] for s in samples]
-    return compare(reference, expected, actual)
+    outcome = compare(reference, expected, actual)
+    outcome.device = device
+    return outcome
+
+
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], static_arena: bool):
+    """The outputs of ``samples`` on ``result``'s emulated target, and its measurements."""
+    from edgec.cortexm import run_samples
+
+    in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
+    out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
+    blob, device = run_samples(result, harness_context(result),
+                               _pack(samples, in_layout, in_size), len(samples), static_arena)
+    if len(blob) != out_size * len(samples):
+        raise EdgecError(f"the firmware wrote {len(blob)} bytes for {len(samples)} samples, "
+                         f"expected {out_size * len(samples)}", "this is a bug in edgec")
+    return _unpack(blob, out_layout, out_size, len(samples)), device
