@@ -59,21 +59,22 @@ def _find(graph: Graph):
 def _combined(current: str, node: Node, x: Tensor, y: Tensor) -> str | None:
     """The fused activation equal to ``current`` followed by ``node``, or None."""
     if x.dtype == "float32" and y.dtype == "float32":
-        return _matching(FLOAT_ACTIVATIONS[current], FLOAT_ACTIVATIONS[node.op],
+        return _matching(FLOAT_ACTIVATIONS[current], FLOAT_ACTIVATIONS[node.op], node.op,
                          lambda act: FLOAT_ACTIVATIONS[act])
     if x.dtype != "int8" or y.dtype != "int8" or x.quant is None or x.quant != y.quant \
             or not x.quant.per_tensor:
         return None
     s, zp = x.quant.s, x.quant.zp
     clamp = (relu_params(x.quant, y.quant)[2], 127) if node.op == "RELU" else relu6_bounds(x.quant)
-    return _matching(activation_range(current, s, zp), clamp,
+    return _matching(activation_range(current, s, zp), clamp, node.op,
                      lambda act: activation_range(act, s, zp))
 
 
-def _matching(first, second, range_of) -> str | None:
-    """The activation whose range is the intersection of two clamp ranges, or None."""
+def _matching(first, second, preferred: str, range_of) -> str | None:
+    """The activation whose range is the intersection of two clamp ranges, or None. Where
+    several match (RELU6 is RELU when 6 is beyond int8's range), ``preferred`` wins."""
     wanted = (max(first[0], second[0]), min(first[1], second[1]))
-    for act in FLOAT_ACTIVATIONS:
+    for act in [preferred, *FLOAT_ACTIVATIONS]:
         if tuple(range_of(act)) == wanted:
             return act
     return None
