@@ -11,7 +11,7 @@ import pytest
 
 from edgec.errors import EdgecError
 from edgec.export import save_tflite, to_tflite_bytes
-from edgec.export.packing import pack_int4, unpack_int4
+from edgec.ir.int4 import pack_int4, unpack_int4
 from edgec.frontends import load_model
 from edgec.frontends.tflite import load_tflite
 from edgec.frontends.tflite_schema import read_model

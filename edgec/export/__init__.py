@@ -2,7 +2,7 @@
 
 ``to_tflite_bytes(graph)`` returns the flatbuffer bytes; ``save_tflite(graph, path)`` writes
 them. Every IR op maps back to its TFLite builtin (see ``edgec.export.ops``); int4 constants
-are packed as ``edgec.export.packing`` documents.
+are packed as ``edgec.ir.int4`` documents.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.export.flatbuffer import ModelWriter, TfliteOp, TfliteTensor
 from edgec.export.ops import EMITTERS
-from edgec.export.packing import pack_int4
+from edgec.ir.int4 import pack_int4
 from edgec.ir.graph import Graph, QuantParams, Tensor
 
 # IR dtype -> TFLite TensorType member name.

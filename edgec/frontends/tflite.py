@@ -15,6 +15,7 @@ from edgec.frontends.tflite_fold import FOLDERS, can_fold
 from edgec.frontends.tflite_ops import CONVERTERS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
+from edgec.ir.graph import storage_dtype
 from edgec.passes.dilated_conv import fold_dilated_conv
 
 # Operators that run other subgraphs; edgec imports subgraph 0 only.
@@ -134,7 +135,7 @@ class ImportContext:
         shape = self._static_shape(t)
         data = self._value(t.index)
         if data is not None:
-            data = np.asarray(data, dtype=t.dtype).reshape(shape)
+            data = np.asarray(data, dtype=storage_dtype(t.dtype)).reshape(shape)
         quant = None
         if t.scale is not None:
             axis = t.quantized_dimension if t.scale.size > 1 else None

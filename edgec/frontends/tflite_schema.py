@@ -17,12 +17,13 @@ import numpy as np
 import tflite
 
 from edgec.errors import EdgecError
+from edgec.ir.int4 import unpack_int4
 
 FILE_IDENTIFIER = b"TFL3"
 
 # TensorType code -> numpy dtype name, for the types the IR holds.
 _DTYPES = {"FLOAT32": "float32", "INT8": "int8", "UINT8": "uint8", "INT16": "int16",
-           "INT32": "int32", "INT64": "int64", "BOOL": "bool"}
+           "INT32": "int32", "INT64": "int64", "BOOL": "bool", "INT4": "int4"}
 
 # Options fields whose integer value names an enum member; they are read as the member's name.
 _ENUM_FIELDS = {
@@ -149,7 +150,9 @@ def _read_tensor(model, data: bytes, t, index: int) -> TfTensor:
     type_name = TENSOR_TYPE_NAMES.get(t.Type(), f"TYPE_{t.Type()}")
     raw = _buffer_bytes(model, data, t.Buffer())
     array = None
-    if raw is not None and type_name in _DTYPES:
+    if raw is not None and type_name == "INT4":  # packed two per byte, low nibble first
+        array = unpack_int4(raw, int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    elif raw is not None and type_name in _DTYPES:
         array = np.frombuffer(raw, dtype=_DTYPES[type_name]).reshape(shape).copy()
     scale = zero_point = None
     q = t.Quantization()

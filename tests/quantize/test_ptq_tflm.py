@@ -65,8 +65,12 @@ def test_int4_export_reads_back_as_packed_int4_in_tflm_order(float_graph):
                            weights="int4", int4_ops=["CONV_2D"])
     from edgec.frontends.tflite_schema import read_model
 
-    tensors = {t.name: t for t in read_model(to_tflite_bytes(graph)).tensors}
+    exported = to_tflite_bytes(graph)
+    tensors = {t.name: t for t in read_model(exported).tensors}
     assert tensors["w1"].type_name == "INT4" and tensors["wd"].type_name == "INT8"
+    reloaded = load_tflite(exported)
+    assert reloaded.tensors["w1"].dtype == "int4"
+    assert np.array_equal(reloaded.tensors["w1"].data, graph.tensors["w1"].data)
 
 
 def test_fixed_and_shared_output_quantization(float_graph):
