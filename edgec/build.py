@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
 from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
 from edgec.emit.codesize import text_bytes
 from edgec.emit.report import emitted_constant_bytes, format_report, kernel_rows
@@ -23,7 +21,6 @@ from edgec.ir import Graph, Node
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
 
-TARGETS_DIR = Path(__file__).resolve().parents[1] / "targets"
 Progress = Callable[[int, int, Node], None]
 
 
@@ -42,16 +39,11 @@ class BuildResult:
 
 
 def load_target(name: str) -> dict:
-    """The target description ``targets/<name>.yaml`` (at least name, compiler, cflags)."""
-    path = TARGETS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))
-        raise EdgecError(f"unknown target '{name}'", f"known targets: {', '.join(known)}")
-    target = yaml.safe_load(path.read_text())
-    missing = [k for k in ("name", "compiler", "cflags") if k not in (target or {})]
-    if missing:
-        raise EdgecError(f"target file {path} lacks {missing}", "add them to the YAML file")
-    return target
+    """The target description ``targets/<name>.yaml`` (a name or an alias), checked against
+    the schema in ``edgec.targets``."""
+    from edgec.targets import load_target as load_checked_target
+
+    return load_checked_target(name)
 
 
 def model_name(model: Path, name: str | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgec.cli import Command, load_inputs
+from edgec.commands_project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError
 
 
@@ -42,12 +43,15 @@ class BuildCommand(Command):
                                  "defines NAME_arena")
         parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
                             help="fail if the arena needs more than this")
+        add_project_arguments(parser)  # --app: the firmware around the model, for boards
         return parser
 
     def run(self, args, console):
         from edgec.build import build
 
-        result = build(args.model, args.output, target=args.target, name=args.name,
+        project = prepare_project(args)  # None unless the target is a Zephyr board
+        out_dir = project.model_dir if project else args.output
+        result = build(args.model, out_dir, target=args.target, name=args.name,
                        arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
                        progress=_progress(console))
         t = result.report["totals"]
@@ -58,6 +62,8 @@ class BuildCommand(Command):
         console.out(f"flash {flash} ({t['weight_bytes']:,} B weights + {code}), "
                     f"arena {t['arena_bytes']:,} B (lower bound {t['lower_bound_bytes']:,} B), "
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
+        if project:
+            finish_project(project, result, console)
         return 0
 
 

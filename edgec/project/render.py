@@ -1,0 +1,201 @@
+"""Render a Zephyr application around a built model.
+
+``plan_app`` turns (app config, target, model graph) into one context dict: every name,
+size, Kconfig line and C statement is decided here; ``templates/zephyr/`` and
+``templates/preprocess/`` only lay them out. ``render_app`` writes the files. The same
+inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgec import __version__
+from edgec.emit.cdata import c_float
+from edgec.emit.templates import render
+from edgec.errors import EdgecError
+from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
+from edgec.project.budget import check_budget
+from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
+                                 input_call, plan_chain)
+
+MODEL_DIR = "model"  # where the model's own sources go inside the application
+
+
+def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
+    """The raw window shape and a description of it for error messages."""
+    if config.image is not None or (config.sensor == "replay" and config.channels is None
+                                    and not config.preprocess and len(tensor.shape) == 4):
+        dims = config.image or dict(zip(("height", "width", "channels"), tensor.shape[1:]))
+        h, w, c = (int(dims.get(k, 1)) for k in ("height", "width", "channels"))
+        return Shape(h * w, c, h, w), f"an image of {h}x{w}x{c}"
+    channels = SENSOR_CHANNELS.get(config.sensor) or config.channels or 1
+    if config.window is None:
+        if tensor.size % channels or any(isinstance(s, dict) and "fft_magnitude" in s
+                                         or s == "fft_magnitude" for s in config.preprocess):
+            raise EdgecError(f"cannot derive the window length for {channels} channel(s) and "
+                             f"model input {list(tensor.shape)}", "set window: in the app config")
+        window = tensor.size // channels
+    else:
+        window = config.window
+    return Shape(window, channels), f"a window of {window} samples x {channels} channel(s)"
+
+
+def _replay(config: AppConfig, shape: Shape, hop: int, tensor) -> np.ndarray:
+    """The samples compiled into a replay app: frames x channels float32."""
+    windows = int(config.replay.get("windows", 3))
+    if config.replay.get("file"):
+        try:
+            data = np.load(config.replay["file"], allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise EdgecError(f"cannot read replay file '{config.replay['file']}': {exc}",
+                             "write it with numpy.save") from exc
+        data = np.asarray(data, dtype=np.float32).reshape(-1, shape.channels)
+        if len(data) < shape.frames:
+            raise EdgecError(f"replay file holds {len(data)} samples, one window needs "
+                             f"{shape.frames}")
+        return data
+    count = shape.frames + hop * (windows - 1)
+    return generated_samples(count, shape.channels, *float_range(tensor))
+
+
+def replay_samples(config: AppConfig, graph) -> np.ndarray:
+    """The replay samples the app for ``config`` and ``graph`` compiles in (tests use them)."""
+    tensor = graph.tensors[graph.inputs[0]]
+    shape, _ = _window_shape(config, tensor)
+    return _replay(config, shape, config.hop or shape.frames, tensor)
+
+
+def _labels(config: AppConfig, classes: int) -> list[str]:
+    labels = [str(label) for label in config.labels] or [f"class{i}" for i in range(classes)]
+    if len(labels) != classes:
+        raise EdgecError(f"app config lists {len(labels)} labels, the model output has "
+                         f"{classes} classes")
+    return labels
+
+
+def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict]:
+    rows = []
+    for action in config.actions:
+        if action.label != "any" and action.label not in labels:
+            raise EdgecError(f"action label '{action.label}' is not a model label",
+                             f"labels: {', '.join(labels)} (or any)")
+        rows.append({"label": -1 if action.label == "any" else labels.index(action.label),
+                     "threshold": c_float(action.threshold),
+                     "led": -1 if action.led is None else leds.index(action.led),
+                     "log": int(action.log), "uart": int(action.uart),
+                     "callback": int(action.callback)})
+    return rows
+
+
+def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
+    lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}",
+             f"CONFIG_SYSTEM_WORKQUEUE_STACK_SIZE={config.stack_bytes}"]
+    if target["fpu"] and target["cpu"] != "posix":
+        lines.append("CONFIG_FPU=y")
+    if sensor is not None:
+        lines += {"sensor": ["CONFIG_SENSOR=y"], "adc": ["CONFIG_ADC=y"],
+                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"]}[sensor["api"]]
+        lines += sensor["kconfig"]
+        if config.trigger == "data_ready":
+            lines += sensor["trigger_kconfig"]
+    if leds or config.trigger == "button":
+        lines.append("CONFIG_GPIO=y")
+    if any(a.log for a in config.actions):
+        lines.append("CONFIG_LOG=y")
+    return list(dict.fromkeys(lines))
+
+
+def plan_app(config: AppConfig, target: dict, graph, name: str) -> dict:
+    """Everything the application templates need, checked against target and model."""
+    sensor = check_against_target(config, target)
+    tensor, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise EdgecError("the application drives models with one input and one output",
+                         f"this model has {len(graph.inputs)} and {len(graph.outputs)}")
+    shape, described = _window_shape(config, tensor)
+    hop = config.hop or shape.frames
+    if hop > shape.frames:
+        raise EdgecError(f"app config: hop {hop} is longer than the window ({shape.frames})")
+    chain = plan_chain(name, config.preprocess, shape, config.sample_rate)
+    check_input_size(chain, tensor, described)
+    labels = _labels(config, out.size)
+    leds = sorted({a.led for a in config.actions if a.led is not None},
+                  key=target["leds"].index)
+    replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
+    return {
+        "name": name, "NAME": name.upper(), "version": __version__, "target": target,
+        "board": target["zephyr_board"], "sensor_kind": config.sensor, "sensor": sensor,
+        "channels": shape.channels, "window": shape.frames, "hop": hop,
+        "sample_period_us": max(1, round(1e6 / config.sample_rate)),
+        "sample_rate": config.sample_rate, "trigger": config.trigger,
+        "calls": chain.calls, "input_call": input_call(chain, tensor),
+        "buffers": chain.buffer_floats, "scratch": chain.scratch_floats,
+        "result_buffer": chain.current,
+        "input_ctype": "int8_t" if tensor.dtype == "int8" else "float",
+        "input_size": tensor.size,
+        "output": {"ctype": "int8_t" if out.dtype == "int8" else "float", "size": out.size,
+                   "scale": c_float(out.quant.s) if out.quant is not None else None,
+                   "zero_point": out.quant.zp if out.quant is not None else 0},
+        "labels": labels, "actions": _actions(config, labels, leds), "leds": leds,
+        "button": target["buttons"][0] if config.trigger == "button" else None,
+        "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
+        "replay_frames": 0 if replay is None else len(replay),
+        "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
+                                                                          leds),
+        "overlay": _overlay(sensor), "emulator": target["emulator"],
+    }
+
+
+def _overlay(sensor: dict | None) -> str:
+    if sensor is None or sensor["api"] != "adc" and not sensor["overlay"]:
+        return ""
+    text = sensor["overlay"]
+    if sensor["api"] == "adc":
+        text = ("#include <zephyr/dt-bindings/adc/adc.h>\n\n/ {\n\tzephyr,user {\n"
+                "\t\tio-channels = " + sensor["io_channels"] + ";\n\t};\n};\n\n" + text)
+    return text
+
+
+# (template under templates/, output path; "{name}" is the model prefix)
+APP_FILES = [
+    ("zephyr/CMakeLists.txt.j2", "CMakeLists.txt"), ("zephyr/prj.conf.j2", "prj.conf"),
+    ("zephyr/README.md.j2", "README.md"), ("zephyr/main.c.j2", "src/main.c"),
+    ("zephyr/app.h.j2", "src/{name}_app.h"), ("zephyr/app.c.j2", "src/{name}_app.c"),
+    ("zephyr/host_main.c.j2", "host/main.c"),
+    ("preprocess/preprocess.h.j2", "src/{name}_preprocess.h"),
+    ("preprocess/preprocess.c.j2", "src/{name}_preprocess.c"),
+]
+
+
+def render_files(context: dict) -> dict[str, str]:
+    """Relative path -> text of every application file (the model's own files excepted)."""
+    files = {out.format(name=context["name"]): render(template, context)
+             for template, out in APP_FILES}
+    if context["replay"] is not None:
+        files[f"src/{context['name']}_replay.c"] = render("zephyr/replay.c.j2", context)
+    if context["overlay"]:
+        board = context["board"].replace("/", "_")
+        files[f"boards/{board}.overlay"] = render("zephyr/board.overlay.j2", context)
+    return files
+
+
+def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[list, dict]:
+    """Write the application around ``result`` (an ``edgec.build.BuildResult`` whose files
+    lie in ``out_dir / MODEL_DIR``) after checking the memory budget. Returns the paths
+    written and the budget."""
+    context = plan_app(config, target, result.graph, result.name)
+    budget = check_budget(target, result.report["totals"], context)
+    paths = []
+    for relative, text in render_files(context).items():
+        path = out_dir / relative
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("ascii"))
+        except OSError as exc:
+            raise EdgecError(f"cannot write '{path}': {exc.strerror or exc}",
+                             "choose a writable folder with -o") from exc
+        paths.append(path)
+    return paths, budget
