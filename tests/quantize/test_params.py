@@ -53,3 +53,13 @@ def test_bias_scale_is_input_times_weight_scale():
     assert data.dtype == np.int32 and q.axis == 0 and np.all(q.zero_point == 0)
     np.testing.assert_allclose(q.scale, np.float32(in_q.s) * w_q.scale, rtol=1e-7)
     np.testing.assert_array_equal(data, np.round(np.array([0.3, -0.7]) / q.scale))
+
+
+def test_int4_clipping_never_loses_to_max_scaling():
+    w = np.random.default_rng(1).standard_t(3, size=(8, 50)).astype(np.float32)  # heavy tails
+    data, q = weight_quant(w, 0, "int4")
+    peak = np.abs(w).max(axis=1, keepdims=True)
+    max_scaled = np.clip(np.round(w / (peak / 7)), -7, 7) * (peak / 7)
+    errors = ((data * q.scale[:, None] - w) ** 2).sum(axis=1)
+    assert np.all(errors <= ((max_scaled - w) ** 2).sum(axis=1) + 1e-6)
+    assert np.any(q.scale < peak[:, 0] / 7)  # some channel clips its outliers
