@@ -127,6 +127,10 @@ def format_table(rows, test_count: int) -> str:
     for label, accuracy, note in rows:
         shown = "-" if accuracy is None else f"{100 * accuracy:.2f} %"
         lines.append(f"| {label} | {shown} | {note} |")
+    lines += ["", "Goals: int8 within 1 point of float and no worse than onnxruntime's quantizer; "
+              "int4 within 3 points. \"weights\" counts the conv and fully-connected weight "
+              "bytes (int4 packed two per byte); \"TFLM differs\" compares every output byte of "
+              "TensorFlow Lite Micro on the exported `.tflite` with edgec's interpreter."]
     return "\n".join(lines)
 
 
