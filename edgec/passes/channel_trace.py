@@ -1,9 +1,10 @@
 """Where the constant output channels of a layer go: the analysis behind
 ``remove_dead_channels``.
 
-A filter of CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED whose weights are all zero makes an
-output channel that holds one value everywhere (its activation of its bias), whatever the
-input. ``trace`` follows such channels forward through the nodes that keep channels apart and
+A filter of CONV_2D or FULLY_CONNECTED whose weights are all zero makes an output channel that
+holds one value everywhere (its activation of its bias), whatever the input. (A
+DEPTHWISE_CONV_2D is no source: its output channel ``c * M + m`` belongs to input channel
+``c``, so its channels go only together with that input channel, when it is traced through.) ``trace`` follows such channels forward through the nodes that keep channels apart and
 decides, channel by channel, whether every reader can do without them:
 
 - channelwise nodes (unary activations, QUANTIZE / DEQUANTIZE, pools, PAD, MEAN, RESHAPE and
@@ -38,6 +39,8 @@ _SAME_CHANNEL = {"RELU", "RELU6", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE",
                  "AVERAGE_POOL_2D", "MAX_POOL_2D", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND",
                  "RESHAPE"}
 _INT32 = (-(1 << 31), (1 << 31) - 1)
+# Layers whose all-zero filters start a trace.
+SOURCES = ("CONV_2D", "FULLY_CONNECTED")
 
 Dead = dict[int, tuple[int, object]]  # channel -> (source channel, constant stored value)
 

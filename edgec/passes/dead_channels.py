@@ -1,5 +1,4 @@
-"""Remove output channels of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose filters are
-all zero, with the matching channels of every tensor they flow through and the matching input
+"""Remove output channels of CONV_2D / FULLY_CONNECTED whose filters are all zero, with the matching channels of every tensor they flow through and the matching input
 channels of the layers that read them.
 
 Which channels may go, and why that is exact, is decided by ``channel_trace`` (see its
@@ -15,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
-from edgec.passes.channel_trace import Plan, Terminal, dead_filters, trace
+from edgec.passes.channel_trace import SOURCES, Plan, Terminal, dead_filters, trace
 from edgec.passes.rewrite import add_constant
 from edgec.passes.scale_shift import OUT_AXIS
 
@@ -32,7 +31,7 @@ def remove_dead_channels(graph: Graph) -> Graph:
 def _one_round(graph: Graph) -> bool:
     changed = False
     for layer in list(graph.nodes):
-        if layer.op not in OUT_AXIS:
+        if layer.op not in SOURCES:
             continue
         dead = dead_filters(graph, layer)
         if len(dead) == graph.tensors[layer.outputs[0]].shape[-1]:
