@@ -202,3 +202,17 @@ def test_int4_packing_is_low_nibble_first():
 def test_int4_packing_rejects_out_of_range_values():
     with pytest.raises(ValueError, match=r"\[-8, 7\]"):
         pack_int4(np.array([8]))
+
+
+def test_every_registered_op_has_an_exporter():
+    from edgec.export.ops import EMITTERS
+    from edgec.ir import registered_ops
+
+    assert sorted(set(registered_ops()) - set(EMITTERS)) == []
+
+
+def test_every_ir_dtype_has_a_tflite_type():
+    from edgec.export.writer import TENSOR_TYPES
+    from edgec.ir import DTYPES
+
+    assert sorted(TENSOR_TYPES) == sorted(DTYPES)

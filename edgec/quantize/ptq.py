@@ -41,7 +41,8 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     ``observer`` is ``"minmax"`` or ``"percentile"`` (with ``percentile``); ``io`` is
     ``"float"`` (quantize/dequantize at the edges, default) or ``"int8"``; ``weights="int4"``
     stores the weights of ``int4_ops`` (default: all of CONV_2D, DEPTHWISE_CONV_2D,
-    FULLY_CONNECTED) as int4, symmetric in [-7, 7].
+    FULLY_CONNECTED) as int4, symmetric in [-7, 7], per channel except FULLY_CONNECTED (per
+    tensor: TFLite Micro's int4 kernel takes nothing else).
     """
     _check_options(io, weights)
     int4 = _int4_ops(weights, int4_ops)
