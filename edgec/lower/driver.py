@@ -11,7 +11,7 @@ from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, get_op
 from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import KernelPlan, LoweringContext, find_rule, make_context
+from edgec.lower.registry import KernelPlan, LoweringContext, make_context, plan_node
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
@@ -22,25 +22,36 @@ def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathL
     """One ``Kernel`` per node of ``graph``, in execution order.
 
     Every node gets a kernel, RESHAPE included (a flat copy; the planner may alias it away).
-    ``target`` is accepted for every target: all currently get the portable kernels.
+    ``target`` names a ``targets/*.yaml`` file: its CPU features (``target_features``) pick
+    the optimized variants of rules; the host and targets without them get the portable ones.
     ``progress(k, n, node)`` is called before kernel k (1-based) of n is lowered. Kernel C is
     cached under ``cache_dir`` (see ``edgec.lower.cache.default_dir``).
     """
     cache = KernelCache(default_dir(cache_dir))
+    features = target_features(target)
     kernels = []
     for index, node in enumerate(graph.nodes):
         if progress is not None:
             progress(index + 1, len(graph.nodes), node)
-        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache))
+        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features))
     log.info("lowered %d kernels for target %s: %d from cache, %d new", len(kernels), target,
              cache.hits, cache.misses)
     return kernels
 
 
-def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache) -> Kernel:
+def target_features(target: str) -> frozenset[str]:
+    """The CPU features of ``target`` that lowering variants are registered for."""
+    from edgec.targets import load_target
+
+    info = load_target(target)
+    return frozenset(name for name in ("dsp",) if info.get(name))
+
+
+def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
+               features: frozenset[str] = frozenset()) -> Kernel:
     """The kernel of one node, its C text taken from ``cache`` when an identical one exists."""
     ctx = make_context(graph, node, func_name)
-    plan = find_rule(ctx)(ctx)
+    plan = plan_node(ctx, features)
     _check_constant_names(graph, plan, node)
     key = kernel_key(ctx, plan)
     text = cache.get(key)
@@ -53,7 +64,8 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache) -> 
     c_source = re.sub(rf"\b{FUNC_PLACEHOLDER}\b", func_name, text)
     op = get_op(node.op)
     return Kernel(node.name, node.op, func_name, c_source, [p.source for p in plan.params],
-                  plan.constants, macs=op.macs(node, ctx.ins, ctx.outs))
+                  plan.constants, scratch_bytes=plan.scratch_bytes,
+                  macs=op.macs(node, ctx.ins, ctx.outs))
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> str:

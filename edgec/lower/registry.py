@@ -5,6 +5,10 @@ arrays derived in Python (multipliers, shifts, folded biases, scalar parameters)
 ``build`` callable that produces the TE computation and its schedule. ``build`` runs only on a
 cache miss, so a rule must not read quantization *values* inside it: those go into constants,
 which keeps one C text valid for every node with the same shapes.
+
+A *variant* (``lowering_variant``) is a faster rule for targets with a CPU feature (e.g.
+``"dsp"``), TFLM-style: same node, same contract, chosen by the target; it returns ``None`` for
+nodes it does not handle, which then take the portable rule.
 """
 
 from __future__ import annotations
@@ -64,10 +68,13 @@ class KernelPlan:
     build: Callable[[], Built] | None = None
     c_template: Callable[[], str] | None = None
     key: tuple = ()
+    scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
 
 
 Rule = Callable[[LoweringContext], KernelPlan]
+Variant = Callable[[LoweringContext], "KernelPlan | None"]
 _RULES: dict[tuple[str, str], Rule] = {}
+_VARIANTS: dict[tuple[str, str, str], Variant] = {}
 
 
 def lowering_rule(op: str, *dtypes: str):
@@ -81,6 +88,32 @@ def lowering_rule(op: str, *dtypes: str):
         return fn
 
     return register
+
+
+def lowering_variant(op: str, feature: str, *dtypes: str):
+    """Decorator registering ``fn(ctx) -> KernelPlan | None`` as the lowering of ``op`` for
+    ``dtypes`` on targets with CPU ``feature``; ``None`` declines the node (portable rule)."""
+
+    def register(fn: Variant) -> Variant:
+        for dtype in dtypes:
+            if (op, dtype, feature) in _VARIANTS:
+                raise ValueError(f"lowering variant for {op}/{dtype}/{feature} defined twice")
+            _VARIANTS[(op, dtype, feature)] = fn
+        return fn
+
+    return register
+
+
+def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
+    """The plan of the context's node: the first variant for one of ``features`` (sorted)
+    that accepts it, else the portable rule."""
+    _load_rules()
+    for feature in sorted(features):
+        variant = _VARIANTS.get((ctx.node.op, ctx.dtype, feature))
+        plan = None if variant is None else variant(ctx)
+        if plan is not None:
+            return plan
+    return find_rule(ctx)(ctx)
 
 
 def supported() -> list[str]:
@@ -109,4 +142,5 @@ def make_context(graph: Graph, node: Node, func_name: str) -> LoweringContext:
 
 def _load_rules() -> None:
     # Importing the package imports every rule module, which registers itself.
+    import edgec.lower.dsp  # noqa: F401
     import edgec.lower.rules  # noqa: F401

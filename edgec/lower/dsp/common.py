@@ -1,0 +1,49 @@
+"""What the DSP variants share: the constants every kernel receives and its ``KernelPlan``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.lower import templates
+from edgec.lower.cache import FUNC_PLACEHOLDER
+from edgec.lower.dsp.requant import requant_table
+from edgec.lower.registry import KernelPlan, Param
+
+HELPERS = "dsp/_intrinsics.h.j2"
+ROLES = ("w", "bias", "rq", "params")
+
+
+def int8_output(ctx) -> bool:
+    """Whether the node writes int8 (the kernels' requantization produces nothing else)."""
+    return ctx.outs[0].dtype == "int8"
+
+
+def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
+    """The int32 bias, zeros when the node has none. Not folded with the input zero point:
+    the kernels subtract it from the inputs, so padding taps can simply contribute zero."""
+    return np.zeros(channels, np.int32) if bias is None else bias.astype(np.int32)
+
+
+def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
+                scratch_bytes: int, **geometry) -> KernelPlan:
+    """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
+
+    C parameters: ``x, w, bias, rq, params, y, scratch``; ``quant`` holds ``mult`` and
+    ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
+    ``geometry`` (shapes and attributes only, never quantization values) fills the template.
+    """
+    params = quant["params"]
+    rq, fast = requant_table(quant["mult"], quant["shift"], int(params[1]))
+    arrays = {"w": weights, "bias": bias, "rq": rq.reshape(-1), "params": params}
+    names = {role: f"{ctx.func_name}_{role}" for role in ROLES}
+    path = f"dsp/{template}"
+
+    def render() -> str:
+        return templates.render(path, func=FUNC_PLACEHOLDER, fast=fast, **geometry)
+
+    c_params = [Param("x", ctx.node.inputs[0])]
+    c_params += [Param(role, names[role]) for role in ROLES]
+    c_params.append(Param("y", ctx.node.outputs[0]))
+    key = ("dsp", fast, templates.digest(path), templates.digest(HELPERS))
+    return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
+                      key=key, scratch_bytes=scratch_bytes)

@@ -1,0 +1,50 @@
+"""TFLite's requantization folded into one 64-bit multiply-accumulate and a shift.
+
+TFLM computes ``RoundingDivideByPOT(SRDHM(acc, m), r) + zp`` (double rounding). For a
+multiplier ``m`` in ``[2**30, 2**31)`` and a right shift ``r`` in ``[1, FAST_MAX_RIGHT]``
+this equals, for every int32 ``acc``::
+
+    (acc * m + R - (acc < 0) * 2**31) >> (31 + r),   R = 2**30 + 2**(30+r) + zp * 2**(31+r)
+
+Derivation: SRDHM is ``floor((acc*m + 2**30) / 2**31)`` for both signs (TFLite's negative
+nudge with truncating division is the same floor); RoundingDivideByPOT of ``q`` is
+``floor((q + 2**(r-1) - (q < 0)) / 2**r)``; ``q < 0`` equals ``acc < 0`` except for
+``acc = -1, m = 2**30`` where both forms give 0; nested floors of divisions by powers of two
+merge, and ``+ zp`` moves inside the floor. The sum stays below 2**63 for ``r <= 23``. On the
+M4 that is SMLAL, AND, SUBS, SBC and one ASR of the high word by ``r - 1``.
+
+Nodes with any other channel (a left shift, ``r = 0``, a zero multiplier) take the exact
+form, the same arithmetic as ``edgec.ir.quant`` step by step. Both read a per-channel row
+``rq[c] = [m, a, b, c]``: fast ``[m, r - 1, R low word, R high word]``, exact
+``[m, shift, 0, 0]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FAST_MAX_RIGHT = 23
+RQ_WIDTH = 4
+
+
+def fast_applies(mult: np.ndarray, shift: np.ndarray) -> bool:
+    """Whether every channel's (multiplier, shift) allows the fast form."""
+    mult, right = np.asarray(mult, np.int64), -np.asarray(shift, np.int64)
+    return bool(np.all((mult >= 1 << 30) & (right >= 1) & (right <= FAST_MAX_RIGHT)))
+
+
+def requant_table(mult, shift, output_zp: int) -> tuple[np.ndarray, bool]:
+    """The ``[channels, 4]`` int32 table ``rq`` and whether it is in the fast form."""
+    mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    table = np.zeros((mult.size, RQ_WIDTH), np.int64)
+    table[:, 0] = mult
+    if not fast_applies(mult, shift):
+        table[:, 1] = shift
+        return table.astype(np.int32), False
+    right = -shift
+    rounding = [(1 << 30) + (1 << int(30 + r)) + output_zp * (1 << int(31 + r)) for r in right]
+    words = np.array(rounding, np.int64)
+    table[:, 1] = right - 1
+    table[:, 2] = (words & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    table[:, 3] = words >> 32
+    return table.astype(np.int32), True
