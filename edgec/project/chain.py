@@ -112,9 +112,8 @@ def _to_other(chain: Chain, shape: Shape) -> tuple[str, str]:
 def _in_place(name: str):
     def plan(chain: Chain, params: dict, _rate: float) -> None:
         s, b = chain.shape, _buf(chain, chain.current)
-        args = {"dc_remove": "", "zscore": "",
-                "moving_average": f", {int(params['taps'])}",
-                "lowpass": f", {c_float(params['alpha'])}"}[name]
+        args = {"moving_average": lambda: f", {int(params['taps'])}",
+                "lowpass": lambda: f", {c_float(params['alpha'])}"}.get(name, str)()
         _emit(chain, f"{name}({b}, {s.frames}, {s.channels}{args})")
     return plan
 
