@@ -4,7 +4,9 @@
 A filter of CONV_2D or FULLY_CONNECTED whose weights are all zero makes an output channel that
 holds one value everywhere (its activation of its bias), whatever the input. (A
 DEPTHWISE_CONV_2D is no source: its output channel ``c * M + m`` belongs to input channel
-``c``, so its channels go only together with that input channel, when it is traced through.) ``trace`` follows such channels forward through the nodes that keep channels apart and
+``c``, so its channels go only together with that input channel, when it is traced through.)
+
+``trace`` follows such channels forward through the nodes that keep channels apart and
 decides, channel by channel, whether every reader can do without them:
 
 - channelwise nodes (unary activations, QUANTIZE / DEQUANTIZE, pools, PAD, MEAN, RESHAPE and

@@ -1,5 +1,6 @@
-"""Remove output channels of CONV_2D / FULLY_CONNECTED whose filters are all zero, with the matching channels of every tensor they flow through and the matching input
-channels of the layers that read them.
+"""Remove output channels of CONV_2D / FULLY_CONNECTED whose filters are all zero, with the
+matching channels of every tensor they flow through (a DEPTHWISE_CONV_2D's channels too) and
+the matching input channels of the layers that read them.
 
 Which channels may go, and why that is exact, is decided by ``channel_trace`` (see its
 docstring). In short: int8 removals are bit-exact, a dead channel either reaching its readers

@@ -53,9 +53,10 @@ def _affine(graph: Graph, node: Node, x: str):
     const = graph.tensors[node.inputs[1 - slot]]
     out, xt = graph.tensors[node.outputs[0]], graph.tensors[x]
     channels = xt.shape[-1]
+    per_channel = all(d == 1 for d in const.shape[:-1]) \
+        and const.shape[-1:] in ((), (1,), (channels,))
     if not const.is_const or const.dtype != "float32" or out.shape != xt.shape \
-            or any(d != 1 for d in const.shape[:-1]) or const.shape[-1:] not in ((), (1,), (channels,)) \
-            or not np.all(np.isfinite(const.data)):
+            or not per_channel or not np.all(np.isfinite(const.data)):
         return None
     c = np.broadcast_to(const.data.reshape(-1).astype(np.float64), (channels,))
     ones, zeros = np.ones(channels), np.zeros(channels)

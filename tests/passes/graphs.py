@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import pytest
+
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph, get_op, interpret
+from tests.shared_models import MODELS_DIR
 
 
 def q(scale: float, zero_point: int = 0) -> QuantParams:
@@ -92,3 +95,13 @@ def check_pass(pass_fn, before: Graph) -> Graph:
 
 def ops(graph: Graph) -> list[str]:
     return [n.op for n in graph.nodes]
+
+
+def load_shared(name: str) -> Graph:
+    """A model of ../shared/models by file name (``onnx/...`` for ONNX); skip if missing."""
+    from edgec.frontends import load_model
+
+    path = MODELS_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    return load_model(path)

@@ -5,7 +5,7 @@ import pytest
 
 from edgec.ir import QuantParams
 from edgec.passes.dead_channels import remove_dead_channels
-from tests.passes.graphs import GraphMaker, assert_same_outputs, check_pass, ops, q
+from tests.passes.graphs import GraphMaker, assert_same_outputs, check_pass, q
 
 RNG = np.random.default_rng(17)
 
@@ -104,6 +104,23 @@ def test_through_depthwise_pool_and_per_channel_mul_into_fc():
     after = check_pass(remove_dead_channels, before)
     assert after.tensors["a"].shape[-1] == 3 and after.tensors["r"].shape == (1, 6)
     assert after.nodes[-1].inputs[2]  # the FC gained a bias holding the folded constants
+    assert_same_outputs(before, after)
+
+
+@pytest.mark.parametrize("dead_bias,removed", [(0.0, True), (0.5, False)])
+def test_padded_depthwise_passes_only_a_zero_constant(dead_bias, removed):
+    """A padded depthwise skips border taps: a non-zero constant comes out non-uniform."""
+    m = GraphMaker()
+    x = m.input("x", (1, 5, 5, 2))
+    b1 = RNG.standard_normal(3)
+    b1[0] = dead_bias
+    a = m.node("CONV_2D", [x, m.const("w1", _conv_weights(3, 1, 2, (0,))), m.const("b1", b1)],
+               "a")
+    d = m.node("DEPTHWISE_CONV_2D", [a, m.const("wd", RNG.standard_normal((1, 3, 3, 3)))], "d",
+               pads=(1, 1, 1, 1))
+    before = m.done(m.node("CONV_2D", [d, m.const("w2", _conv_weights(2, 1, 3))], "y"))
+    after = check_pass(remove_dead_channels, before)
+    assert after.tensors["d"].shape[-1] == (2 if removed else 3)
     assert_same_outputs(before, after)
 
 

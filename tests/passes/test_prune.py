@@ -7,8 +7,7 @@ from edgec.errors import EdgecError
 from edgec.ir import check_graph, interpret
 from edgec.passes.prune import filter_l1, prune_structured
 from edgec.passes.prune_report import format_prune_report, prune_report
-from tests.passes.graphs import GraphMaker, random_inputs
-from tests.passes.test_shared_models import _load
+from tests.passes.graphs import GraphMaker, load_shared, random_inputs
 
 RNG = np.random.default_rng(23)
 
@@ -59,7 +58,7 @@ def test_global_scope_prunes_where_weights_are_smallest():
                                    "ad_fc_autoencoder_int8.tflite"])
 @pytest.mark.parametrize("scope", ["layer", "global"])
 def test_pruned_models_shrink_and_run(model, scope):
-    graph = _load(model)
+    graph = load_shared(model)
     pruned = check_graph(prune_structured(graph, 0.5, scope))
     report = prune_report(graph, pruned)
     assert report.macs_after < report.macs_before

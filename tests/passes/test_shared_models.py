@@ -8,8 +8,7 @@ from edgec.ir import check_graph
 from edgec.passes import PIPELINE, run_passes
 from edgec.passes.dead_channels import remove_dead_channels
 from edgec.passes.scale_shift import OUT_AXIS
-from tests.passes.graphs import assert_same_outputs, check_pass
-from tests.shared_models import MODELS_DIR
+from tests.passes.graphs import assert_same_outputs, check_pass, load_shared
 
 MODEL_FILES = [f"{m}.tflite" for m in ("kws_dscnn_int8", "ic_resnet8_int8",
                                        "ad_fc_autoencoder_int8")] + \
@@ -17,18 +16,9 @@ MODEL_FILES = [f"{m}.tflite" for m in ("kws_dscnn_int8", "ic_resnet8_int8",
                for kind in ("int8", "float32")]
 
 
-def _load(name: str):
-    from edgec.frontends import load_model
-
-    path = MODELS_DIR / name
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return load_model(path)
-
-
 @pytest.mark.parametrize("model", MODEL_FILES)
 def test_each_pass_and_the_pipeline_keep_the_outputs(model):
-    graph = _load(model)
+    graph = load_shared(model)
     for _, run in PIPELINE:
         assert_same_outputs(graph, check_pass(run, graph), seeds=(0,))
     assert_same_outputs(graph, check_graph(run_passes(graph)), seeds=(0, 1))
@@ -57,7 +47,7 @@ def _channels(graph) -> int:
 
 @pytest.mark.parametrize("model", MODEL_FILES)
 def test_hand_zeroed_filters_are_removed_without_changing_outputs(model):
-    zeroed = _zero_filters(_load(model), [0, 3, 5])
+    zeroed = _zero_filters(load_shared(model), [0, 3, 5])
     after = check_pass(remove_dead_channels, zeroed)
     assert _channels(after) < _channels(zeroed)
     assert_same_outputs(zeroed, after, seeds=(0, 1))
