@@ -25,6 +25,10 @@ HARNESS_HEADER = ("cortexm/edgec_cortexm.h.j2", "edgec_cortexm.h")
 # Added to the target's flags so that --gc-sections drops what nothing calls, as a firmware
 # build would; the flash figures then count only code the harness reaches.
 SECTION_FLAGS = ["-ffunction-sections", "-fdata-sections"]
+# The harness's own objects must not call the C library (gcc turns copy, fill and length
+# loops into memcpy, memset and strlen calls), so every library routine in the image is the
+# model's.
+HARNESS_FLAGS = ["-fno-tree-loop-distribute-patterns"]
 LINK_FLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 LIBS = ["-lm", "-lc", "-lgcc"]
 
@@ -75,13 +79,15 @@ def write_support(out_dir: Path, target: dict, machine: Machine) -> list[Path]:
     return sources
 
 
-def compile_objects(sources: list[Path], target: dict, include: Path) -> list[Path]:
+def compile_objects(sources: list[Path], target: dict, include: Path,
+                    extra_flags: tuple[str, ...] = ()) -> list[Path]:
     """Each source compiled alone with the target's flags (warnings are errors there)."""
     objects = []
     for source in sources:
         obj = source.with_suffix(".o")
-        _run([_compiler(target), *target["cflags"], *SECTION_FLAGS, "-I", str(include), "-c",
-              str(source), "-o", str(obj)], f"compiling {source.name} for {target['name']}")
+        _run([_compiler(target), *target["cflags"], *SECTION_FLAGS, *extra_flags, "-I",
+              str(include), "-c", str(source), "-o", str(obj)],
+             f"compiling {source.name} for {target['name']}")
         objects.append(obj)
     return objects
 
@@ -111,10 +117,10 @@ def build_firmware(result: BuildResult, harness_context: dict, static_arena: boo
     harness = _write(out_dir / f"{result.name}_harness.c", render(
         "cortexm/harness.c.j2", _context(target, machine, {**harness_context,
                                                             "static_arena": static_arena})))
-    model_c = out_dir / f"{result.name}.c"
-    objects = compile_objects([model_c, harness, *sources], target, out_dir)
-    elf, map_file = link(objects, target, out_dir, f"{result.name}_firmware")
-    return Firmware(elf, map_file, [obj.name for obj in objects[1:]], machine)
+    model = compile_objects([out_dir / f"{result.name}.c"], target, out_dir)
+    support = compile_objects([harness, *sources], target, out_dir, HARNESS_FLAGS)
+    elf, map_file = link(model + support, target, out_dir, f"{result.name}_firmware")
+    return Firmware(elf, map_file, [obj.name for obj in support], machine)
 
 
 def build_calibration(out_dir: Path, target: dict, iterations: list[int]) -> Path:
@@ -123,5 +129,5 @@ def build_calibration(out_dir: Path, target: dict, iterations: list[int]) -> Pat
     sources = write_support(out_dir, target, machine)
     main = _write(out_dir / "calibrate.c", render(
         "cortexm/calibrate.c.j2", _context(target, machine, {"iterations": iterations})))
-    objects = compile_objects([main, *sources], target, out_dir)
+    objects = compile_objects([main, *sources], target, out_dir, HARNESS_FLAGS)
     return link(objects, target, out_dir, "calibrate")[0]
