@@ -1,0 +1,39 @@
+"""int8 DEPTHWISE_CONV_2D with SMLABB/SMLATT (``templates/kernels/dsp/depthwise.c.j2``).
+
+Channels are the inner dimension of NHWC, so four neighbouring channels are one 32-bit load;
+SXTAB16 turns it into two halfword pairs minus the input zero point, and SMLABB/SMLATT
+multiply-accumulate each lane against weights stored at compile time as int16 in the same lane
+order, group by group and tap by tap (``layout.depthwise``). The taps inside the image are
+listed once per output pixel (in the arena scratch) and skipped otherwise, as TFLM does; a
+window wholly inside the image runs a fully unrolled path with constant offsets. A depth
+multiplier above 1 keeps the portable rule.
+"""
+
+from __future__ import annotations
+
+from edgec.lower import consts
+from edgec.lower.dsp import layout
+from edgec.lower.dsp.common import bias_or_zeros, int8_output, kernel_plan
+from edgec.lower.registry import lowering_variant
+
+MAX_UNROLLED_TAPS = 16
+
+
+@lowering_variant("DEPTHWISE_CONV_2D", "dsp", "int8")
+def depthwise_conv_2d_dsp(ctx):
+    """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``), depth multiplier 1."""
+    if not int8_output(ctx) or ctx.attrs["depth_multiplier"] != 1:
+        return None
+    n, h, w, c = ctx.ins[0].shape
+    _, kh, kw, _ = ctx.ins[1].shape
+    _, oh, ow, _ = ctx.outs[0].shape
+    a = ctx.attrs
+    taps = kh * kw
+    geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=a["strides"][0],
+                    sw=a["strides"][1], dh=a["dilations"][0], dw=a["dilations"][1],
+                    pt=a["pads"][0], pl=a["pads"][1], taps=taps,
+                    unroll=taps <= MAX_UNROLLED_TAPS)
+    weights = layout.depthwise(consts.constant_input(ctx, 1, "weights"))
+    bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), c)
+    return kernel_plan(ctx, "depthwise.c.j2", weights, bias, consts.conv_requant(ctx, c),
+                       scratch_bytes=taps * 8, **geometry)

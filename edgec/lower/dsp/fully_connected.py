@@ -1,0 +1,43 @@
+"""int8 FULLY_CONNECTED with SMLAD (``templates/kernels/dsp/fully_connected.c.j2``).
+
+A matrix-vector product per input row: the row is extended once to int16 (minus the input
+zero point) in the arena scratch, then four output channels share each loaded pair of row
+words: per four row values, two words of row and eight of weights feed eight SMLADs. Weights
+are int16 pairs in SXTAB16 lane order, four channels interleaved (``layout.blocked``). Weights
+with a zero point (TFLM's per-tensor path subtracts it) keep the portable rule.
+"""
+
+from __future__ import annotations
+
+from edgec.ir.ops.fully_connected import int8_multipliers
+from edgec.ir.quant import activation_range
+from edgec.lower import consts
+from edgec.lower.dsp import layout
+from edgec.lower.dsp.common import bias_or_zeros, int8_output, kernel_plan
+from edgec.lower.registry import lowering_variant
+
+
+def _quant(ctx, channels: int, mult, shift) -> dict:
+    x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
+    mult, shift = consts.requant_arrays(mult, shift, channels, ctx.node.name)
+    lo, hi = activation_range(ctx.attrs["activation"], y_q.s, y_q.zp)
+    return {"mult": mult, "shift": shift,
+            "params": consts.int32_array([x_q.zp, y_q.zp, lo, hi])}
+
+
+@lowering_variant("FULLY_CONNECTED", "dsp", "int8")
+def fully_connected_dsp(ctx):
+    """int8 FULLY_CONNECTED (TFLM ``FullyConnected[PerChannel]``) without a weight offset."""
+    if not int8_output(ctx):
+        return None
+    mult, shift, w_offset = int8_multipliers(ctx.ins[0].quant, ctx.ins[1].quant,
+                                             ctx.outs[0].quant)
+    if w_offset != 0:
+        return None
+    cout, k = ctx.ins[1].shape
+    groups = -(-k // 4)
+    weights = consts.constant_input(ctx, 1, "weights")
+    bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
+    return kernel_plan(ctx, "fully_connected.c.j2", layout.blocked(weights, 4), bias,
+                       _quant(ctx, cout, mult, shift), scratch_bytes=groups * 8,
+                       rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups)
