@@ -5,8 +5,9 @@ The float model is ``examples/digits.onnx`` (a small CNN trained by
 float32 (edgec's interpreter), edgec PTQ int8 with each observer and int4 weights (W4A8)
 through edgec's interpreter, every quantized model also checked prediction for prediction
 against TensorFlow Lite Micro on its exported ``.tflite`` (outputs bit-equal), and
-onnxruntime's static quantizer (QDQ, per-channel, min-max) run in onnxruntime. Calibration:
-the first 300 training images for every quantizer.
+onnxruntime's static quantizer (QDQ, per-channel, min-max) run in onnxruntime, and edgec's
+structured pruning (no fine-tuning) in float and int8. Calibration: the first 300 training
+images for every quantizer.
 
 Run: ``python benchmarks/accuracy.py``; the table goes to docs/BENCHMARKS.md between the
 ``accuracy`` markers.
@@ -83,18 +84,23 @@ def onnxruntime_accuracy(calibration: np.ndarray, images, labels, workdir: Path)
     return float(np.mean(np.array(predictions) == labels))
 
 
-def pruned_row(graph, calibration, images, labels):
-    """The pruned + int8 row when ``edgec.passes.prune_structured`` exists, else a note."""
-    import edgec.passes
+PRUNE_RATIO = 0.25
 
-    prune = getattr(edgec.passes, "prune_structured", None)
-    if prune is None:
-        return ("edgec prune_structured + PTQ int8", None,
-                "skipped: edgec.passes has no prune_structured yet")
-    quantized = quantize_graph(prune(graph), {"image": calibration})
-    accuracy = float(np.mean(predict_edgec(quantized, images) == labels))
-    return ("edgec prune_structured + PTQ int8", accuracy,
-            f"weights {weight_bytes(quantized)} B")
+
+def pruned_rows(graph, calibration, images, labels) -> list:
+    """Float and int8 rows after structured pruning (``edgec.passes.prune``, no fine-tuning),
+    or a note when that pass is not there."""
+    label = f"edgec prune_structured {PRUNE_RATIO:.0%} per layer"
+    try:
+        from edgec.passes.prune import prune_structured
+    except ImportError:
+        return [(label, None, "skipped: edgec has no prune_structured pass")]
+    pruned = prune_structured(graph, PRUNE_RATIO)
+    quantized = quantize_graph(pruned, {"image": calibration})
+    return [(f"{label}, float32", float(np.mean(predict_edgec(pruned, images) == labels)),
+             f"weights {weight_bytes(pruned)} B; no fine-tuning"),
+            (f"{label} + PTQ int8", float(np.mean(predict_edgec(quantized, images) == labels)),
+             f"weights {weight_bytes(quantized)} B")]
 
 
 def measure(workdir: Path) -> list[tuple[str, float | None, str]]:
@@ -116,7 +122,7 @@ def measure(workdir: Path) -> list[tuple[str, float | None, str]]:
                                       f"on {bad} of {len(x_test)} test images"))
     rows.append(("onnxruntime quantize_static (QDQ, per-channel int8)",
                  onnxruntime_accuracy(calibration, x_test, y_test, workdir), "run in onnxruntime"))
-    rows.append(pruned_row(graph, calibration, x_test, y_test))
+    rows += pruned_rows(graph, calibration, x_test, y_test)
     return rows
 
 
