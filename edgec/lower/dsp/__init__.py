@@ -24,4 +24,4 @@ The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` whe
 DSP kernels on x86 against ``edgec.ir.interpret``.
 """
 
-from edgec.lower.dsp import conv  # noqa: F401  (registration)
+from edgec.lower.dsp import conv, depthwise, fully_connected  # noqa: F401  (registration)
