@@ -5,7 +5,8 @@ into the bias in Python (``consts.folded_bias``); padding taps hold the input ze
 (a parameter), which makes them contribute nothing, as TFLite skips them. Requantization is
 per output channel; scalar parameters are ``params = [input zp, output zp, act min, act max]``.
 The accumulator is int32 unless the window is so large that it could overflow (then int64; the
-final sum is wrapped to int32 like TFLite's).
+final sum is wrapped to int32 like TFLite's). int4 weights (W4A8) take the same int8 kernel,
+reading them packed two per byte (``_int4``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules import _int4
 from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
                                    requantized_int8)
 from edgec.lower.tir import attach, init_before, inline
@@ -33,7 +35,8 @@ def _geometry(ctx, depthwise: bool):
 
 
 def _window_sum(g, xpad, w, dtype: str):
-    """The accumulator stage ``acc``: sum over the window (and input channels for CONV_2D)."""
+    """The accumulator stage ``acc``: sum over the window (and input channels for CONV_2D);
+    ``w(o, kh, kw, c)`` reads one weight."""
     from tvm import te
 
     kh_n, kw_n = g["w"][1], g["w"][2]
@@ -42,12 +45,12 @@ def _window_sum(g, xpad, w, dtype: str):
     if g["depthwise"]:
         def tap(n, i, j, o):
             c = o if m == 1 else o // m
-            return xpad[n, i * sh + kh * dh, j * sw + kw * dw, c] * w[0, kh, kw, o].astype(dtype)
+            return xpad[n, i * sh + kh * dh, j * sw + kw * dw, c] * w(0, kh, kw, o).astype(dtype)
         return te.compute(g["y"], lambda *i: te.sum(tap(*i), axis=[kh, kw]), name="acc")
     ci = te.reduce_axis((0, g["w"][3]), "ci")
 
     def conv_tap(n, i, j, o):
-        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, ci] * w[o, kh, kw, ci].astype(dtype)
+        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, ci] * w(o, kh, kw, ci).astype(dtype)
     return te.compute(g["y"], lambda *i: te.sum(conv_tap(*i), axis=[kh, kw, ci]), name="acc")
 
 
@@ -66,21 +69,23 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
     channels = g["y"][3]
     sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
     quant = consts.conv_requant(ctx, channels)
-    constants = {"bias": consts.folded_bias(bias, sums, int(quant["params"][0])), **quant}
+    constants = {**_int4.packed_constants(ctx, w),
+                 "bias": consts.folded_bias(bias, sums, int(quant["params"][0])), **quant}
+    int4 = _int4.has_int4_weights(ctx)
     window = int(np.prod(g["w"][1:3])) * (1 if depthwise else g["w"][3])
     acc_dtype = accumulator_dtype(window)
 
     def build() -> Built:
         x = placeholder(g["x"], "int8", "x")
-        wt = placeholder(g["w"], "int8", "w")
+        wt, weight = _int4.weight_input(g["w"], "int8", int4)
         b, mult, shift = (placeholder((channels,), "int32", n) for n in ("bias", "mult", "shift"))
         prm = placeholder((4,), "int32", "params")
         xpad = padded(x, g["pads"], lambda: prm[0].astype(acc_dtype), acc_dtype)
-        acc = _window_sum(g, xpad, wt, acc_dtype)
+        acc = _window_sum(g, xpad, weight, acc_dtype)
         y, stages = requantized_int8(acc, b, mult, shift, prm, 3)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages))
 
-    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1])]
+    params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
     params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
     params.append(Param("y", ctx.node.outputs[0]))
     named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
@@ -98,10 +103,10 @@ def _float_plan(ctx, depthwise: bool) -> KernelPlan:
         from tvm import te, tirx
 
         x = placeholder(g["x"], "float32", "x")
-        wt = placeholder(g["w"], "float32", "w")
+        wt, weight = _int4.weight_input(g["w"], "float32", int4=False)
         b = placeholder((channels,), "float32", "bias")
         xpad = padded(x, g["pads"], lambda: tirx.const(0.0, "float32"), "float32")
-        acc = _window_sum(g, xpad, wt, "float32")
+        acc = _window_sum(g, xpad, weight, "float32")
         y = te.compute(g["y"], lambda *i: clamp_float(acc(*i) + b[i[3]], bounds), name="y")
         return Built([x, wt, b, y], _schedule([]))
 
@@ -112,13 +117,14 @@ def _float_plan(ctx, depthwise: bool) -> KernelPlan:
 
 @lowering_rule("CONV_2D", "int8")
 def conv_2d_int8(ctx) -> KernelPlan:
-    """int8 CONV_2D (TFLM ``ConvPerChannel``)."""
+    """int8 CONV_2D (TFLM ``ConvPerChannel``), int8 or int4 weights."""
     return _int8_plan(ctx, depthwise=False)
 
 
 @lowering_rule("DEPTHWISE_CONV_2D", "int8")
 def depthwise_conv_2d_int8(ctx) -> KernelPlan:
-    """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``): out channel c*M+m reads c."""
+    """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``): out channel c*M+m reads c;
+    int8 or int4 weights."""
     return _int8_plan(ctx, depthwise=True)
 
 

@@ -4,6 +4,7 @@ int8 follows the reference's two TFLM paths (``edgec.ir.ops.fully_connected``): 
 multipliers, or one multiplier with the weight zero point subtracted in the sums. The input zero
 point is folded into the bias (``consts.folded_bias``); a non-zero weight zero point is a
 parameter (``params[4]``) and only then does the C subtract it, which is part of the kernel key.
+int4 weights (W4A8, per tensor) take the same int8 kernel, read packed two per byte (``_int4``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from edgec.ir.ops.fully_connected import int8_multipliers
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules import _int4
 from edgec.lower.rules._te import clamp_float, const_param, placeholder, requantized_int8
 from edgec.lower.tir import attach, init_before
 
@@ -35,21 +37,25 @@ def _int8_constants(ctx, rows_k_out) -> tuple[dict, int]:
     x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
     mult, shift, w_offset = int8_multipliers(x_q, ctx.ins[1].quant, y_q)
     mult, shift = consts.requant_arrays(mult, shift, out, ctx.node.name)
-    w = consts.constant_input(ctx, 1, "weights").astype(np.int64) - w_offset
+    raw = consts.constant_input(ctx, 1, "weights")
+    w = raw.astype(np.int64) - w_offset
     bias = consts.folded_bias(consts.constant_input(ctx, 2, "bias"), w.sum(axis=1), x_q.zp)
     lo, hi = activation_range(ctx.attrs["activation"], y_q.s, y_q.zp)
     params = consts.int32_array([x_q.zp, y_q.zp, lo, hi, w_offset])
-    return {"bias": bias, "mult": mult, "shift": shift, "params": params}, w_offset
+    return {**_int4.packed_constants(ctx, raw), "bias": bias, "mult": mult, "shift": shift,
+            "params": params}, w_offset
 
 
 @lowering_rule("FULLY_CONNECTED", "int8")
 def fully_connected_int8(ctx) -> KernelPlan:
-    """int8 FULLY_CONNECTED (TFLM ``FullyConnected`` / ``FullyConnectedPerChannel``)."""
+    """int8 FULLY_CONNECTED (TFLM ``FullyConnected`` / ``FullyConnectedPerChannel``), int8 or
+    int4 weights."""
     from edgec.lower.rules.conv import accumulator_dtype
 
     rows, k, out = _rows(ctx)
     constants, w_offset = _int8_constants(ctx, (rows, k, out))
     subtract_offset = w_offset != 0
+    int4 = _int4.has_int4_weights(ctx)
     # |x * (w - offset)| < 2**15 when the offset is used, 2**14 otherwise.
     acc_dtype = accumulator_dtype(k * (2 if subtract_offset else 1))
 
@@ -57,13 +63,13 @@ def fully_connected_int8(ctx) -> KernelPlan:
         from tvm import te
 
         x = placeholder((rows, k), "int8", "x")
-        w = placeholder((out, k), "int8", "w")
+        w, read = _int4.weight_input((out, k), "int8", int4)
         b, mult, shift = (placeholder((out,), "int32", n) for n in ("bias", "mult", "shift"))
         prm = placeholder((5,), "int32", "params")
         r = te.reduce_axis((0, k), "r")
 
         def weight(o, i):
-            value = w[o, i].astype(acc_dtype)
+            value = read(o, i).astype(acc_dtype)
             return value - prm[4].astype(acc_dtype) if subtract_offset else value
 
         acc = te.compute((rows, out), lambda n, o: te.sum(
@@ -71,7 +77,7 @@ def fully_connected_int8(ctx) -> KernelPlan:
         y, stages = requantized_int8(acc, b, mult, shift, prm, 1)
         return Built([x, w, b, mult, shift, prm, y], _schedule(stages))
 
-    params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1])]
+    params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
     params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
     params.append(Param("y", ctx.node.outputs[0]))
     named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
