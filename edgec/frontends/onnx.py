@@ -18,11 +18,12 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper, shape_inference
 
 from edgec.errors import EdgecError
-from edgec.frontends.onnx_cleanup import rename_tensor, simplify
+from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_registry import converter_for
 from edgec.ir import Graph, check_graph
+from edgec.passes.rewrite import rename_tensor
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
            onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",

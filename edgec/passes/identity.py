@@ -22,16 +22,27 @@ from edgec.ir.registry import KernelCall, get_op
 from edgec.passes.rewrite import bypass, drop_dead_nodes, same_values
 
 
+# The ops whose identities the pass removes; "DEQUANTIZE" stands for the DEQUANTIZE ->
+# QUANTIZE round trip.
+IDENTITY_OPS = frozenset({"RESHAPE", "TRANSPOSE", "QUANTIZE", "PAD", "CONCATENATION",
+                          "DEQUANTIZE"})
+
+
 def remove_identities(graph: Graph) -> Graph:
     """Return a copy of ``graph`` without identity nodes, layout chains and dead nodes."""
-    result = graph.copy()
-    while _merge_chains(result) | _drop_identities(result) | drop_dead_nodes(result):
+    return simplify_in_place(graph.copy())
+
+
+def simplify_in_place(graph: Graph, ops: frozenset[str] = IDENTITY_OPS) -> Graph:
+    """The pass on ``graph`` itself, removing only the identities of ``ops`` (a subset of
+    ``IDENTITY_OPS``); layout chains merge and dead nodes go in any case."""
+    while merge_layout_chains(graph) | _drop_identities(graph, ops) | drop_dead_nodes(graph):
         pass
-    result.remove_unused_tensors()
-    return result
+    graph.remove_unused_tensors()
+    return graph
 
 
-def _merge_chains(graph: Graph) -> bool:
+def merge_layout_chains(graph: Graph) -> bool:
     """Let each RESHAPE (TRANSPOSE) fed by a RESHAPE (TRANSPOSE) read that one's input."""
     producers = graph.producers()
     changed = False
@@ -48,22 +59,24 @@ def _merge_chains(graph: Graph) -> bool:
     return changed
 
 
-def _drop_identities(graph: Graph) -> bool:
+def _drop_identities(graph: Graph, ops: frozenset[str]) -> bool:
     producers = graph.producers()
     for node in graph.nodes:
-        source = _identity_source(graph, node, producers)
+        source = _identity_source(graph, node, producers, ops)
         if source is not None and bypass(graph, node, source):
             return True
     return False
 
 
-def _identity_source(graph: Graph, node: Node, producers) -> str | None:
+def _identity_source(graph: Graph, node: Node, producers, ops: frozenset[str]) -> str | None:
     """The tensor whose values ``node``'s output repeats exactly, or None."""
     if not node.inputs or not node.inputs[0] or len(node.outputs) != 1:
         return None
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if node.op == "QUANTIZE" and src.dtype == "float32":
-        return _round_trip_source(graph, node, producers)
+        return _round_trip_source(graph, node, producers) if "DEQUANTIZE" in ops else None
+    if node.op not in ops:
+        return None
     if not same_values(src, dst) or not _is_identity_op(node, src):
         return None
     return src.name
