@@ -110,3 +110,15 @@ def test_weights_reach_the_c_packed(cache_dir, make):
     assert np.array_equal(unpack_int4(packed.tobytes(), weights.size),
                           weights.data.reshape(-1))
     assert "const uint8_t *restrict w" in kernel.c_source
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: conv_graph(rng, CONV_GEOMETRIES[0], False),
+    lambda rng: conv_graph(rng, CONV_GEOMETRIES[1], True),
+    lambda rng: fc_graph(rng, *FC_SHAPES[0]),
+], ids=["conv", "depthwise", "fully_connected"])
+def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, make):
+    graph = make(np.random.default_rng(6))
+    (portable,) = lower_graph(graph, cache_dir=cache_dir)
+    (dsp,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+    assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0
