@@ -9,7 +9,7 @@ from edgec.lower.cache import FUNC_PLACEHOLDER
 from edgec.lower.dsp.requant import requant_table
 from edgec.lower.registry import KernelPlan, Param
 
-HELPERS = "dsp/_intrinsics.h.j2"
+HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2")  # included by the kernel templates
 ROLES = ("w", "bias", "rq", "params")
 
 
@@ -44,6 +44,6 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", fast, templates.digest(path), templates.digest(HELPERS))
+    key = ("dsp", fast, templates.digest(path), *(templates.digest(h) for h in HELPERS))
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       key=key, scratch_bytes=scratch_bytes)

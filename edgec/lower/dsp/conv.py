@@ -1,12 +1,13 @@
 """int8 CONV_2D with SMLAD (``templates/kernels/dsp/conv.c.j2``).
 
-Two output pixels at a time: each one's window is copied into the arena scratch as int16
-(input minus zero point, SXTAB16 four values at a time when the input channels are a multiple
-of four; zeros for taps outside the image), so 1x1 and KxK convolutions, strides, dilations
-and paddings all reduce to one matrix product. Each pair of output channels then accumulates
-the two pixels over the reduction: per four reduction values, four words of window and four of
-weights feed eight SMLADs (sixteen multiply-accumulates). The window is extended once per pixel
-and reused by every output channel.
+Per output pixel, its window is copied into the arena scratch as int16 (input minus zero
+point, SXTAB16 four values at a time when the input channels are a multiple of four; zeros for
+taps outside the image), so 1x1 and KxK convolutions, strides, dilations and paddings all
+reduce to one matrix-vector product, the channel loop shared with FULLY_CONNECTED
+(``_gemv.j2``): four output channels at a time, per four window values two words of window and
+eight of weights feed eight SMLADs. The window is extended once and reused by every output
+channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
+registers than the M4 has: GCC spilled them and the kernel was slower.)
 """
 
 from __future__ import annotations
@@ -33,5 +34,5 @@ def conv_2d_dsp(ctx):
                     sh=a["strides"][0], sw=a["strides"][1], dh=a["dilations"][0],
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
-    return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 2), bias,
-                       consts.conv_requant(ctx, cout), scratch_bytes=groups * 16, **geometry)
+    return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias,
+                       consts.conv_requant(ctx, cout), scratch_bytes=groups * 8, **geometry)
