@@ -3,10 +3,11 @@
 Channels are the inner dimension of NHWC, so four neighbouring channels are one 32-bit load;
 SXTAB16 turns it into two halfword pairs minus the input zero point, and SMLABB/SMLATT
 multiply-accumulate each lane against weights stored at compile time as int16 in the same lane
-order, group by group and tap by tap (``layout.depthwise``). The taps inside the image are
-listed once per output pixel (in the arena scratch) and skipped otherwise, as TFLM does; a
-window wholly inside the image runs a fully unrolled path with constant offsets. A depth
-multiplier above 1 keeps the portable rule.
+order, group by group and tap by tap (``layout.depthwise``): eight instructions per tap and
+four channels. Each output pixel first points every tap at its input; taps outside the image
+point at a row of input zero points in the arena scratch, which adds zero (TFLM skips them),
+so every pixel runs the same unrolled tap sequence. A depth multiplier above 1 keeps the
+portable rule.
 """
 
 from __future__ import annotations
@@ -36,4 +37,4 @@ def depthwise_conv_2d_dsp(ctx):
     weights = layout.depthwise(consts.constant_input(ctx, 1, "weights"))
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), c)
     return kernel_plan(ctx, "depthwise.c.j2", weights, bias, consts.conv_requant(ctx, c),
-                       scratch_bytes=taps * 8, **geometry)
+                       scratch_bytes=c, **geometry)
