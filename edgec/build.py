@@ -1,6 +1,9 @@
-"""The build driver: model file -> passes -> lowering -> memory plan -> C files and a report.
+"""The build driver: model file -> [PTQ] -> passes -> lowering -> memory plan -> C files and a
+report.
 
-``build`` is what ``edgec build`` runs; tests and ``edgec verify`` call it directly.
+``build`` is what ``edgec build`` runs; tests and ``edgec verify`` call it directly. With a
+``Quantization`` a float model is quantized (``edgec.quantize``) before anything else, so
+``edgec build --calibrate`` compiles what ``edgec quantize`` would write.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +39,32 @@ class BuildResult:
     plan: MemoryPlan
     report: dict
     target: dict
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Post-training quantization before lowering: ``edgec.quantize.quantize_graph``'s options
+    and the calibration ``.npz`` (one float array per model input, samples on axis 0)."""
+
+    calibration: str
+    observer: str = "minmax"
+    percentile: float = 99.99
+    weights: str = "int8"  # or "int4": W4A8
+    io: str = "float"  # or "int8": the compiled model takes and returns int8
+
+
+def load_graph(model: str | os.PathLike, quantization: Quantization | None = None) -> Graph:
+    """The IR of ``model``, quantized when ``quantization`` is given (bad calibration data
+    raises the one-line ``EdgecError`` of ``edgec quantize``)."""
+    from edgec.frontends import load_model  # lazy: frontends pull in heavy readers
+    from edgec.quantize import load_calibration, quantize_graph
+
+    graph = load_model(model)
+    if quantization is None:
+        return graph
+    q = quantization
+    return quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
+                          percentile=q.percentile, io=q.io, weights=q.weights)
 
 
 def load_target(name: str) -> dict:
@@ -86,11 +115,12 @@ def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
-            code: int | None) -> dict:
+            code: int | None, quantization: Quantization | None) -> dict:
     graph, kernels, plan = result
     weights = emitted_constant_bytes(graph, kernels, plan)
     return {
         "model": model.name, "name": name, "target": target["name"],
+        "quantization": _quantization_entry(quantization),
         "kernels": kernel_rows(graph, kernels, plan),
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
@@ -107,15 +137,25 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
     }
 
 
+def _quantization_entry(quantization: Quantization | None) -> dict | None:
+    """The report's account of PTQ: the options, the calibration file by name only (the
+    report must not depend on where it lies)."""
+    if quantization is None:
+        return None
+    return {**asdict(quantization), "calibration": Path(quantization.calibration).name}
+
+
 def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str = "host",
           name: str | None = None, arena: str = "static", ram_limit: int | None = None,
-          cache_dir: str | os.PathLike | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
+          quantization: Quantization | None = None, loaded: Graph | None = None) -> BuildResult:
     """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
-    ``report.txt`` and ``report.json``. Raises ``EdgecError`` for a bad name, target, output
-    folder, model, or an arena over ``ram_limit``."""
-    from edgec.frontends import load_model  # lazy: frontends and lowering are heavy imports
-    from edgec.lower import lower_graph
+    ``report.txt`` and ``report.json``; a float model is first quantized as ``quantization``
+    says. ``loaded`` is ``load_graph(model, quantization)`` when the caller has it already
+    (``edgec verify``: the reference graph is then the compiled one). Raises ``EdgecError``
+    for a bad name, target, output folder, model, calibration, or an arena over
+    ``ram_limit``."""
+    from edgec.lower import lower_graph  # lazy: lowering is a heavy import
     from edgec.passes import run_passes
 
     started = time.perf_counter()
@@ -123,7 +163,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     name = model_name(model, name)
     target_info = load_target(target)
     prepare_out_dir(out_dir)
-    graph = run_passes(load_model(model))
+    graph = run_passes(loaded if loaded is not None else load_graph(model, quantization))
     kernels = lower_graph(graph, target=target, cache_dir=cache_dir, progress=progress)
     plan = plan_memory(graph, kernels)
     check_ram_limit(plan, ram_limit)
@@ -133,7 +173,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
                       [f for f in target_info["cflags"] if f != "-Werror"])
     report = _report(model, name, target_info, (graph, kernels, plan),
-                     time.perf_counter() - started, code)
+                     time.perf_counter() - started, code, quantization)
     paths += _write(out_dir, {"report.txt": format_report(report),
                               "report.json": json.dumps(report, indent=2) + "\n"})
     return BuildResult(out_dir, name, paths, graph, kernels, plan, report, target_info)

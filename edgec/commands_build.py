@@ -26,6 +26,45 @@ def _add_common(parser) -> None:
     parser.add_argument("model", help="a .tflite or .onnx file")
     parser.add_argument("--target", default="host", help="target name (targets/*.yaml)")
     parser.add_argument("--cache-dir", help="where lowered kernels are cached")
+    _add_quantization(parser)
+
+
+# The PTQ options besides --calibrate, with their defaults; given without --calibrate they
+# would be silently ignored, so that is an error.
+_PTQ_DEFAULTS = {"observer": "minmax", "percentile": 99.99, "weights": "int8", "io": "float"}
+
+
+def _add_quantization(parser) -> None:
+    """``--calibrate`` and the options of ``edgec quantize``: PTQ of a float model first."""
+    from edgec.quantize import IO_MODES, OBSERVERS, WEIGHT_DTYPES
+
+    group = parser.add_argument_group("quantization (a float model, before compiling)")
+    group.add_argument("--calibrate", metavar="DATA.npz",
+                       help="quantize the float model to int8 first, calibrated on these "
+                            "samples (one float array per input name, samples on axis 0)")
+    group.add_argument("--observer", choices=OBSERVERS,
+                       help="how calibration picks ranges (default: minmax)")
+    group.add_argument("--percentile", type=float,
+                       help="the percentile observer's upper percentile (default 99.99)")
+    group.add_argument("--weights", choices=WEIGHT_DTYPES,
+                       help="int4: 4-bit weights packed two per byte (W4A8; default int8)")
+    group.add_argument("--io", choices=IO_MODES,
+                       help="float: the compiled model keeps float input and output "
+                            "(default); int8: it takes and returns int8")
+
+
+def _quantization(args):
+    """The ``Quantization`` the arguments ask for, or None without ``--calibrate``."""
+    from edgec.build import Quantization
+
+    given = {k: getattr(args, k) for k in _PTQ_DEFAULTS if getattr(args, k) is not None}
+    if args.calibrate is None:
+        if given:
+            flags = ", ".join(f"--{k}" for k in given)
+            raise EdgecError(f"{flags} given without --calibrate",
+                             "add --calibrate DATA.npz to quantize the float model first")
+        return None
+    return Quantization(args.calibrate, **{**_PTQ_DEFAULTS, **given})
 
 
 class BuildCommand(Command):
@@ -53,7 +92,7 @@ class BuildCommand(Command):
         out_dir = project.model_dir if project else args.output
         result = build(args.model, out_dir, target=args.target, name=args.name,
                        arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
-                       progress=_progress(console))
+                       progress=_progress(console), quantization=_quantization(args))
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
@@ -88,11 +127,13 @@ class VerifyCommand(Command):
 
         if args.count < 0:
             raise EdgecError(f"--count must be at least 0, not {args.count}")
+        quantization = _quantization(args)  # PTQ keeps input names: the float model has them
         extra = [load_inputs(args.input, load_model(args.model).inputs)] if args.input else []
         if args.count == 0 and not extra:
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
         result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
-                        seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console))
+                        seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console),
+                        quantization=quantization)
         console.out(result.message)
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgec import __version__
-from edgec.build import BuildResult, build
+from edgec.build import BuildResult, Quantization, build, load_graph
 from edgec.emit.cdata import c_type
 from edgec.emit.templates import render
 from edgec.errors import EdgecError
@@ -179,11 +179,12 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
 def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
            extra_inputs: list[dict[str, np.ndarray]] = (), seed: int = 0,
            arena: str = "static", extra_flags: tuple[str, ...] = (),
-           cache_dir: str | os.PathLike | None = None, progress=None) -> VerifyResult:
+           cache_dir: str | os.PathLike | None = None, progress=None,
+           quantization: Quantization | None = None) -> VerifyResult:
     """Build ``model`` in a temporary folder, run ``count`` random inputs plus
-    ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``."""
+    ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``
+    (of the quantized graph when ``quantization`` is given: the graph that was compiled)."""
     from edgec.build import load_target
-    from edgec.frontends import load_model
 
     emulated = target != "host"
     if emulated:
@@ -191,12 +192,12 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
 
         emulated_machine(load_target(target))  # refuse before the slow build
 
-    reference = load_model(model)
+    reference = load_graph(model, quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, target=target, arena=arena, cache_dir=cache_dir,
-                       progress=progress)
+                       progress=progress, quantization=quantization, loaded=reference)
         if emulated:
             actual, device = run_emulated(result, samples, arena == "static")
         else:

@@ -43,6 +43,7 @@ def format_report(report: dict) -> str:
     lines += [
         "",
         f"model      {report['model']} -> {report['name']} (target {report['target']})",
+        *_quantization_lines(report.get("quantization")),
         f"MACs       {t['macs']:,}",
         f"weights    {t['weight_bytes']:,} B (constant arrays as emitted)",
         f"code       {code} ({t['code_method']})",
@@ -53,6 +54,15 @@ def format_report(report: dict) -> str:
         f"build time {t['build_seconds']:.2f} s",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _quantization_lines(q: dict | None) -> list[str]:
+    """The report line saying how a float model was quantized before lowering, if it was."""
+    if q is None:
+        return []
+    observer = q["observer"] + (f" {q['percentile']:g}" if q["observer"] == "percentile" else "")
+    return [f"quantized  {q['weights']} weights, {observer} ranges from {q['calibration']}, "
+            f"{q['io']} I/O"]
 
 
 def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:
