@@ -15,11 +15,8 @@ import flatbuffers
 import numpy as np
 import tflite
 
-# Options fields whose value is an enum member name, and the schema enum they belong to.
-_ENUM_FIELDS = {
-    "padding": tflite.Padding,
-    "fused_activation_function": tflite.ActivationFunctionType,
-}
+from edgec.tflite_schema_names import enum_value
+
 # Builtin codes above this live only in OperatorCode.builtin_code; the deprecated byte field
 # holds this placeholder instead.
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
@@ -38,17 +35,20 @@ class TfliteTensor:
     scale: np.ndarray | None = None
     zero_point: np.ndarray | None = None
     quantized_dimension: int = 0
+    shape_signature: tuple[int, ...] | None = None
 
 
 @dataclass
 class TfliteOp:
-    """One operator: builtin name, tensor indices (-1 = absent input), options table."""
+    """One operator: builtin name, tensor indices (-1 = absent input), options table and
+    the version its operator code asks for (the highest of the operators sharing it)."""
 
     builtin: str
     inputs: list[int]
     outputs: list[int]
     options_table: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
 
 
 class ModelWriter:
@@ -77,7 +77,8 @@ class ModelWriter:
         tensors = [_write_tensor(fb, t, buffer_of.get(i, 0)) for i, t in enumerate(self.tensors)]
         operators = [_write_op(fb, op, builtins.index(op.builtin)) for op in self.ops]
         subgraph = _write_subgraph(fb, tensors, operators, inputs, outputs)
-        codes = [_write_opcode(fb, name) for name in builtins]
+        codes = [_write_opcode(fb, name, self._version(name))
+                 for name in builtins]
         description = fb.CreateString(self.description)
         model = _module("Model")
         vectors = [_offsets(fb, model.StartOperatorCodesVector, codes),
@@ -91,6 +92,9 @@ class ModelWriter:
         model.AddBuffers(fb, vectors[2])
         fb.Finish(model.End(fb), file_identifier=b"TFL3")
         return bytes(fb.Output())
+
+    def _version(self, builtin: str) -> int:
+        return max(op.version for op in self.ops if op.builtin == builtin)
 
 
 def _module(table: str):
@@ -123,6 +127,8 @@ def _write_tensor(fb, t: TfliteTensor, buffer: int) -> int:
     mod = _module("Tensor")
     name = fb.CreateString(t.name)
     shape = fb.CreateNumpyVector(np.asarray(t.shape, np.int32))
+    signature = None if t.shape_signature is None else \
+        fb.CreateNumpyVector(np.asarray(t.shape_signature, np.int32))
     quant = _write_quant(fb, t) if t.scale is not None else None
     mod.Start(fb)
     mod.AddShape(fb, shape)
@@ -131,6 +137,8 @@ def _write_tensor(fb, t: TfliteTensor, buffer: int) -> int:
     mod.AddName(fb, name)
     if quant is not None:
         mod.AddQuantization(fb, quant)
+    if signature is not None:
+        mod.AddShapeSignature(fb, signature)
     return mod.End(fb)
 
 
@@ -161,19 +169,18 @@ def _write_op(fb, op: TfliteOp, opcode_index: int) -> int:
 
 
 def _write_options(fb, table: str, options: dict[str, Any]) -> int:
-    """An options table: each snake_case key calls the table's ``Add<CamelCase>``; lists
-    become int32 vectors and enum fields take the member's name."""
+    """An options table: each snake_case key calls the table's ``Add<CamelCase>``; vector
+    fields become int32 vectors and enum fields may take the member's name."""
     mod = _module(table)
     vectors = {key: fb.CreateNumpyVector(np.asarray(value, np.int32))
-               for key, value in options.items() if isinstance(value, (list, tuple))}
+               for key, value in options.items() if hasattr(mod, f"Start{_camel(key)}Vector")}
     mod.Start(fb)
     for key, value in options.items():
-        adder = getattr(mod, f"Add{_camel(key)}")
-        if key in vectors:
-            value = vectors[key]
-        elif key in _ENUM_FIELDS:
-            value = getattr(_ENUM_FIELDS[key], value)
-        adder(fb, value)
+        adder = getattr(mod, f"Add{_camel(key)}", None)
+        if adder is None:
+            fields = sorted(n[3:] for n in dir(mod) if n.startswith("Add"))
+            raise ValueError(f"{table} has no field '{key}' (fields: {fields})")
+        adder(fb, vectors[key] if key in vectors else enum_value(key, value))
     return mod.End(fb)
 
 
@@ -193,13 +200,13 @@ def _write_subgraph(fb, tensors, operators, inputs, outputs) -> int:
     return mod.End(fb)
 
 
-def _write_opcode(fb, builtin: str) -> int:
+def _write_opcode(fb, builtin: str, version: int) -> int:
     mod = _module("OperatorCode")
     code = getattr(tflite.BuiltinOperator, builtin)
     mod.Start(fb)
     mod.AddDeprecatedBuiltinCode(fb, min(code, _PLACEHOLDER_FOR_GREATER_OP_CODES))
     mod.AddBuiltinCode(fb, code)
-    mod.AddVersion(fb, 1)
+    mod.AddVersion(fb, version)
     return mod.End(fb)
 
 

@@ -87,7 +87,7 @@ def _rest(node: Node, ctx) -> list[int]:
 def _conv_2d(node, ctx):
     w = ctx.graph.tensors[node.inputs[1]]
     source, options = _window_options(node, ctx, w.shape[1:3], dilated=True)
-    ctx.op("CONV_2D", [source] + _rest(node, ctx), node.outputs, "Conv2DOptions", options)
+    ctx.op("CONV_2D", [source] + _rest(node, ctx), node.outputs, options)
 
 
 @emitter("DEPTHWISE_CONV_2D")
@@ -95,8 +95,7 @@ def _depthwise_conv_2d(node, ctx):
     w = ctx.graph.tensors[node.inputs[1]]
     source, options = _window_options(node, ctx, w.shape[1:3], dilated=True)
     options["depth_multiplier"] = int(node.attrs.get("depth_multiplier", 1))
-    ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs,
-           "DepthwiseConv2DOptions", options)
+    ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs, options)
 
 
 @emitter("FULLY_CONNECTED")
@@ -104,7 +103,7 @@ def _fully_connected(node, ctx):
     options = {"fused_activation_function": node.attrs.get("activation", "NONE"),
                "keep_num_dims": bool(node.attrs.get("keep_num_dims", False))}
     ctx.op("FULLY_CONNECTED", [ctx.index(node.inputs[0])] + _rest(node, ctx), node.outputs,
-           "FullyConnectedOptions", options)
+           options)
 
 
 @emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
@@ -112,19 +111,18 @@ def _pool_2d(node, ctx):
     kernel_hw = tuple(node.attrs["filter"])
     source, options = _window_options(node, ctx, kernel_hw, dilated=False)
     options.update(filter_height=kernel_hw[0], filter_width=kernel_hw[1])
-    ctx.op(node.op, [source], node.outputs, "Pool2DOptions", options)
+    ctx.op(node.op, [source], node.outputs, options)
 
 
 @emitter("ADD", "SUB", "MUL")
 def _binary(node, ctx):
-    table = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[node.op]
-    ctx.op(node.op, node.inputs, node.outputs, table,
+    ctx.op(node.op, node.inputs, node.outputs,
            {"fused_activation_function": node.attrs.get("activation", "NONE")})
 
 
 @emitter("CONCATENATION")
 def _concatenation(node, ctx):
-    ctx.op("CONCATENATION", node.inputs, node.outputs, "ConcatenationOptions",
+    ctx.op("CONCATENATION", node.inputs, node.outputs,
            {"axis": int(node.attrs["axis"]),
             "fused_activation_function": node.attrs.get("activation", "NONE")})
 
@@ -133,7 +131,7 @@ def _concatenation(node, ctx):
 def _reshape(node, ctx):
     shape = [int(d) for d in node.attrs["shape"]]
     ctx.op("RESHAPE", [ctx.index(node.inputs[0]), ctx.params(f"{node.name}_shape", shape)],
-           node.outputs, "ReshapeOptions", {"new_shape": shape})
+           node.outputs, {"new_shape": shape})
 
 
 @emitter("PAD")
@@ -152,13 +150,13 @@ def _pad(node, ctx):
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
-    ctx.op("MEAN", [ctx.index(node.inputs[0]), axes], node.outputs, "ReducerOptions",
+    ctx.op("MEAN", [ctx.index(node.inputs[0]), axes], node.outputs,
            {"keep_dims": bool(node.attrs.get("keep_dims", False))})
 
 
 @emitter("SOFTMAX")
 def _softmax(node, ctx):
-    ctx.op("SOFTMAX", node.inputs, node.outputs, "SoftmaxOptions",
+    ctx.op("SOFTMAX", node.inputs, node.outputs,
            {"beta": float(node.attrs.get("beta", 1.0))})
 
 

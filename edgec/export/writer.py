@@ -9,10 +9,8 @@ from edgec.export.flatbuffer import ModelWriter, TfliteOp, TfliteTensor
 from edgec.export.ops import EMITTERS
 from edgec.ir.int4 import pack_int4
 from edgec.ir.graph import Graph, QuantParams, Tensor
+from edgec.tflite_schema_names import OPTIONS_TABLES, TENSOR_TYPES
 
-# IR dtype -> TFLite TensorType member name: every IR dtype has one (a test checks).
-TENSOR_TYPES = {"float32": "FLOAT32", "int8": "INT8", "uint8": "UINT8", "int16": "INT16",
-                "int32": "INT32", "int64": "INT64", "bool": "BOOL", "int4": "INT4"}
 
 
 class ExportContext:
@@ -44,10 +42,11 @@ class ExportContext:
         """A new intermediate tensor of ``like``'s dtype and quantization."""
         return self._new(Tensor(self._unique(base), shape, like.dtype, None, like.quant))
 
-    def op(self, builtin: str, inputs, outputs, table: str | None = None,
-           options: dict | None = None) -> None:
-        """Append an operator; inputs and outputs are IR names or file indices."""
+    def op(self, builtin: str, inputs, outputs, options: dict | None = None) -> None:
+        """Append an operator; inputs and outputs are IR names or file indices. Its options
+        table (``OPTIONS_TABLES``) is written only when ``options`` are given."""
         resolve = (lambda x: x if isinstance(x, int) else self.index(x))
+        table = OPTIONS_TABLES[builtin] if options else None
         self.writer.add_op(TfliteOp(builtin, [resolve(i) for i in inputs],
                                     [resolve(o) for o in outputs], table, options or {}))
 

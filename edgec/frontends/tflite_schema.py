@@ -18,32 +18,18 @@ import tflite
 
 from edgec.errors import EdgecError
 from edgec.ir.int4 import unpack_int4
+from edgec.tflite_schema_names import DTYPES, ENUM_FIELDS, enum_names
 
 FILE_IDENTIFIER = b"TFL3"
-
-# TensorType code -> numpy dtype name, for the types the IR holds.
-_DTYPES = {"FLOAT32": "float32", "INT8": "int8", "UINT8": "uint8", "INT16": "int16",
-           "INT32": "int32", "INT64": "int64", "BOOL": "bool", "INT4": "int4"}
-
-# Options fields whose integer value names an enum member; they are read as the member's name.
-_ENUM_FIELDS = {
-    "padding": tflite.Padding,
-    "fused_activation_function": tflite.ActivationFunctionType,
-    "weights_format": tflite.FullyConnectedOptionsWeightsFormat,
-}
 
 # Getter names of generated tables that are not schema fields.
 _NOT_FIELDS = re.compile(r"^(Init|GetRootAs.*|.*BufferHasIdentifier|.*AsNumpy|.*Length|.*IsNone)$")
 
-
-def _names(enum_class) -> dict[int, str]:
-    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_")}
-
-
-BUILTIN_NAMES = _names(tflite.BuiltinOperator)
-TENSOR_TYPE_NAMES = _names(tflite.TensorType)
-_OPTIONS_NAMES = _names(tflite.BuiltinOptions)
-_ENUM_NAMES = {key: _names(cls) for key, cls in _ENUM_FIELDS.items()}
+BUILTIN_NAMES = enum_names(tflite.BuiltinOperator)
+TENSOR_TYPE_NAMES = enum_names(tflite.TensorType)
+_OPTIONS_NAMES = enum_names(tflite.BuiltinOptions)
+# Enum-valued options fields are read as the member's name.
+_ENUM_NAMES = {key: enum_names(cls) for key, cls in ENUM_FIELDS.items()}
 
 
 @dataclass
@@ -63,7 +49,7 @@ class TfTensor:
     @property
     def dtype(self) -> str | None:
         """The numpy dtype name, or None for a type edgec does not handle."""
-        return _DTYPES.get(self.type_name)
+        return DTYPES.get(self.type_name)
 
 
 @dataclass
@@ -152,8 +138,8 @@ def _read_tensor(model, data: bytes, t, index: int) -> TfTensor:
     array = None
     if raw is not None and type_name == "INT4":  # packed two per byte, low nibble first
         array = unpack_int4(raw, int(np.prod(shape, dtype=np.int64))).reshape(shape)
-    elif raw is not None and type_name in _DTYPES:
-        array = np.frombuffer(raw, dtype=_DTYPES[type_name]).reshape(shape).copy()
+    elif raw is not None and type_name in DTYPES:
+        array = np.frombuffer(raw, dtype=DTYPES[type_name]).reshape(shape).copy()
     scale = zero_point = None
     q = t.Quantization()
     if q is not None and q.ScaleLength() > 0:
