@@ -59,6 +59,13 @@ def fc_graph(rng, shape, out: int, keep: bool, per_channel: bool = False, corner
                              [y], attrs)
 
 
+ONE_OF_EACH = {
+    "conv": lambda rng: conv_graph(rng, CONV_GEOMETRIES[0], False),
+    "depthwise": lambda rng: conv_graph(rng, CONV_GEOMETRIES[1], True),
+    "fully_connected": lambda rng: fc_graph(rng, *FC_SHAPES[0]),
+}
+
+
 @pytest.mark.parametrize("depthwise", [False, True], ids=["conv", "depthwise"])
 @pytest.mark.parametrize("geometry", range(len(CONV_GEOMETRIES)))
 def test_conv_matches_reference(cache_dir, depthwise, geometry):
@@ -95,11 +102,7 @@ def test_fully_connected_under_sanitizers(cache_dir):
     check_against_reference(fc_graph(rng, *FC_SHAPES[1]), cache_dir, rng, sanitize=True)
 
 
-@pytest.mark.parametrize("make", [
-    lambda rng: conv_graph(rng, CONV_GEOMETRIES[0], False),
-    lambda rng: conv_graph(rng, CONV_GEOMETRIES[1], True),
-    lambda rng: fc_graph(rng, *FC_SHAPES[0]),
-], ids=["conv", "depthwise", "fully_connected"])
+@pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_weights_reach_the_c_packed(cache_dir, make):
     graph = make(np.random.default_rng(3))
     (kernel,) = lower_graph(graph, cache_dir=cache_dir)
@@ -112,11 +115,7 @@ def test_weights_reach_the_c_packed(cache_dir, make):
     assert "const uint8_t *restrict w" in kernel.c_source
 
 
-@pytest.mark.parametrize("make", [
-    lambda rng: conv_graph(rng, CONV_GEOMETRIES[0], False),
-    lambda rng: conv_graph(rng, CONV_GEOMETRIES[1], True),
-    lambda rng: fc_graph(rng, *FC_SHAPES[0]),
-], ids=["conv", "depthwise", "fully_connected"])
+@pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, make):
     graph = make(np.random.default_rng(6))
     (portable,) = lower_graph(graph, cache_dir=cache_dir)
