@@ -3,7 +3,8 @@ importer + reference interpreter and compared with TFLite Micro (int8, bit-exact
 reference kernels (float32, 1e-5 relative).
 
 The helpers below draw the random pieces every op test needs: quantization parameters, int8
-data, per-channel weights with a matching int32 bias, and TFLite's window output sizes.
+data, per-channel weights with a matching int32 bias, and TFLite's window geometry; and build
+the single-input single-output model of a unary op.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.refs import run_edgec_tflite, run_litert
+from tests.tflite_builder import TFLiteBuilder
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
 
@@ -28,9 +30,24 @@ def float_data(rng, shape) -> np.ndarray:
     return rng.standard_normal(shape).astype(np.float32)
 
 
+def every_code(rng, shape=(2, 128)) -> np.ndarray:
+    """All 256 int8 codes, shuffled into ``shape``."""
+    return (rng.permutation(256) - 128).astype(np.int8).reshape(shape)
+
+
+def random_data(rng, shape, dtype: str) -> np.ndarray:
+    """``int8_data`` for int8, ``float_data`` for float32."""
+    return int8_data(rng, shape) if dtype == "int8" else float_data(rng, shape)
+
+
 def act_quant(rng) -> tuple[float, int]:
     """A random activation (scale, zero point): scale over three decades, any zero point."""
     return float(np.float32(10.0 ** rng.uniform(-2.5, 0.5))), int(rng.integers(-128, 128))
+
+
+def quant_kwargs(rng, dtype: str) -> dict:
+    """``TFLiteBuilder.tensor`` keywords of a random activation quantization (int8), or none."""
+    return dict(zip(("scale", "zero_point"), act_quant(rng))) if dtype == "int8" else {}
 
 
 def pick_activation(rng) -> str:
@@ -81,6 +98,32 @@ def pick_padding(rng, sizes, kernels, dilations) -> str:
     """SAME or VALID, VALID only when every effective kernel fits the input."""
     fits = all((k - 1) * d + 1 <= s for s, k, d in zip(sizes, kernels, dilations))
     return str(rng.choice(["SAME", "VALID"])) if fits else "SAME"
+
+
+def conv_window(rng, g: dict) -> dict:
+    """Add a random convolution window to geometry ``g`` (which has ``h``, ``w``): kernel
+    ``kh``/``kw``, strides ``sh``/``sw``, dilations ``dh``/``dw``, ``padding`` and the output
+    size ``oh``/``ow``."""
+    g.update(kh=int(rng.integers(1, 5)), kw=int(rng.integers(1, 5)),
+             sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4)),
+             dh=int(rng.integers(1, 3)), dw=int(rng.integers(1, 3)))
+    g["padding"] = pick_padding(rng, (g["h"], g["w"]), (g["kh"], g["kw"]), (g["dh"], g["dw"]))
+    g["oh"] = window_out(g["h"], g["kh"], g["sh"], g["dh"], g["padding"])
+    g["ow"] = window_out(g["w"], g["kw"], g["sw"], g["dw"], g["padding"])
+    return g
+
+
+def unary_model(op, shape, in_q, out_q):
+    """A single-op model; ``in_q``/``out_q`` are (scale, zero point) or None for float32."""
+    b = TFLiteBuilder()
+    tensors = []
+    for name, q in (("x", in_q), ("y", out_q)):
+        if q is None:
+            tensors.append(b.tensor(name, shape, "float32"))
+        else:
+            tensors.append(b.tensor(name, shape, "int8", scale=q[0], zero_point=q[1]))
+    b.op(op, [tensors[0]], [tensors[1]])
+    return b.build(inputs=[tensors[0]], outputs=[tensors[1]])
 
 
 def assert_float_matches_litert(model_bytes: bytes, inputs, rtol: float = 1e-5):

@@ -6,7 +6,7 @@ import pytest
 
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, QuantParams, Tensor, interpret
-from tests.ops import act_quant, assert_float_matches_litert, float_data, int8_data
+from tests.ops import assert_float_matches_litert, quant_kwargs, random_data
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
 
@@ -19,12 +19,11 @@ def _model(rng, dtype: str):
     shapes = [tuple(base[:axis % rank] + [s] + base[axis % rank + 1:]) for s in sizes]
     out_shape = tuple(base[:axis % rank] + [sum(sizes)] + base[axis % rank + 1:])
     b = TFLiteBuilder()
-    quant = dict(zip(("scale", "zero_point"), act_quant(rng))) if dtype == "int8" else {}
+    quant = quant_kwargs(rng, dtype)
     xs = [b.tensor(f"x{i}", s, dtype, **quant) for i, s in enumerate(shapes)]
     y = b.tensor("y", out_shape, dtype, **quant)
     b.op("CONCATENATION", xs, [y], axis=axis, fused_activation_function="NONE")
-    gen = int8_data if dtype == "int8" else float_data
-    return b.build(inputs=xs, outputs=[y]), [gen(rng, s) for s in shapes]
+    return b.build(inputs=xs, outputs=[y]), [random_data(rng, s, dtype) for s in shapes]
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -3,23 +3,17 @@
 import numpy as np
 import pytest
 
-from tests.ops import (ACTIVATIONS, assert_float_matches_litert, conv_quant, float_data,
-                       int8_data, int8_weights, int32_bias, model_macs, pick_activation,
-                       pick_padding, window_out)
+from tests.ops import (ACTIVATIONS, assert_float_matches_litert, conv_quant, conv_window,
+                       float_data, int8_data, int8_weights, int32_bias, model_macs,
+                       pick_activation)
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
 
 
 def _geometry(rng):
     g = dict(n=int(rng.integers(1, 3)), h=int(rng.integers(1, 12)), w=int(rng.integers(1, 12)),
-             c=int(rng.integers(1, 8)), m=int(rng.choice([1, 1, 2, 3])),
-             kh=int(rng.integers(1, 5)), kw=int(rng.integers(1, 5)),
-             sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4)),
-             dh=int(rng.integers(1, 3)), dw=int(rng.integers(1, 3)))
-    g["padding"] = pick_padding(rng, (g["h"], g["w"]), (g["kh"], g["kw"]), (g["dh"], g["dw"]))
-    g["oh"] = window_out(g["h"], g["kh"], g["sh"], g["dh"], g["padding"])
-    g["ow"] = window_out(g["w"], g["kw"], g["sw"], g["dw"], g["padding"])
-    return g
+             c=int(rng.integers(1, 8)), m=int(rng.choice([1, 1, 2, 3])))
+    return conv_window(rng, g)
 
 
 def _model(g, dtype, w_arr, bias_arr, activation, quant=None):

@@ -5,27 +5,8 @@ import numpy as np
 import pytest
 
 from edgec.errors import EdgecError
-from tests.ops import assert_float_matches_litert, float_data
+from tests.ops import assert_float_matches_litert, every_code, float_data, unary_model
 from tests.refs import assert_matches_tflm, run_edgec_tflite
-from tests.tflite_builder import TFLiteBuilder
-
-
-def unary_model(op, shape, in_q, out_q):
-    """A single-op model; ``in_q``/``out_q`` are (scale, zero point) or None for float32."""
-    b = TFLiteBuilder()
-    tensors = []
-    for name, q in (("x", in_q), ("y", out_q)):
-        if q is None:
-            tensors.append(b.tensor(name, shape, "float32"))
-        else:
-            tensors.append(b.tensor(name, shape, "int8", scale=q[0], zero_point=q[1]))
-    b.op(op, [tensors[0]], [tensors[1]])
-    return b.build(inputs=[tensors[0]], outputs=[tensors[1]])
-
-
-def every_code(rng, shape=(2, 128)) -> np.ndarray:
-    """All 256 int8 codes, shuffled into ``shape``."""
-    return (rng.permutation(256) - 128).astype(np.int8).reshape(shape)
 
 
 @pytest.mark.parametrize("seed", range(12))

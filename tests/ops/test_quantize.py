@@ -4,8 +4,7 @@ Micro, byte for byte: rounding of exact halves, clamping, the float32 division, 
 import numpy as np
 import pytest
 
-from tests.ops import act_quant
-from tests.ops.test_logistic import every_code, unary_model
+from tests.ops import act_quant, every_code, unary_model
 from tests.refs import assert_matches_tflm
 
 

@@ -5,8 +5,8 @@ the output quantization); float against LiteRT."""
 import numpy as np
 import pytest
 
-from tests.ops import act_quant, assert_float_matches_litert, float_data
-from tests.ops.test_logistic import every_code, unary_model
+from tests.ops import (act_quant, assert_float_matches_litert, every_code, float_data,
+                       unary_model)
 from tests.refs import assert_matches_tflm
 
 OPS = ("RELU", "RELU6")

@@ -6,7 +6,7 @@ import pytest
 
 from edgec.errors import EdgecError
 from edgec.ir import Node, Tensor, get_op
-from tests.ops import act_quant, assert_float_matches_litert, float_data, int8_data
+from tests.ops import assert_float_matches_litert, quant_kwargs, random_data
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
 
@@ -28,12 +28,11 @@ def _model(rng, dtype: str):
     if rng.integers(0, 2):
         given[int(rng.integers(0, len(given)))] = -1
     b = TFLiteBuilder()
-    quant = dict(zip(("scale", "zero_point"), act_quant(rng))) if dtype == "int8" else {}
+    quant = quant_kwargs(rng, dtype)
     x = b.tensor("x", shape, dtype, **quant)
     y = b.tensor("y", new_shape, dtype, **quant)
     b.op("RESHAPE", [x, b.const("shape", given)], [y], new_shape=given)
-    data = int8_data(rng, shape) if dtype == "int8" else float_data(rng, shape)
-    return b.build(inputs=[x], outputs=[y]), [data]
+    return b.build(inputs=[x], outputs=[y]), [random_data(rng, shape, dtype)]
 
 
 @pytest.mark.parametrize("seed", range(8))

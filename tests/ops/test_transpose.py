@@ -6,7 +6,7 @@ import pytest
 
 from edgec.errors import EdgecError
 from edgec.ir import Node, Tensor, get_op
-from tests.ops import act_quant, assert_float_matches_litert, float_data, int8_data
+from tests.ops import assert_float_matches_litert, quant_kwargs, random_data
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
 
@@ -16,12 +16,11 @@ def _model(rng, dtype: str):
     shape = tuple(int(d) for d in rng.integers(1, 6, rank))
     perm = [int(p) for p in rng.permutation(rank)]
     b = TFLiteBuilder()
-    quant = dict(zip(("scale", "zero_point"), act_quant(rng))) if dtype == "int8" else {}
+    quant = quant_kwargs(rng, dtype)
     x = b.tensor("x", shape, dtype, **quant)
     y = b.tensor("y", tuple(shape[p] for p in perm), dtype, **quant)
     b.op("TRANSPOSE", [x, b.const("perm", perm)], [y])
-    data = int8_data(rng, shape) if dtype == "int8" else float_data(rng, shape)
-    return b.build(inputs=[x], outputs=[y]), [data]
+    return b.build(inputs=[x], outputs=[y]), [random_data(rng, shape, dtype)]
 
 
 @pytest.mark.parametrize("seed", range(10))
