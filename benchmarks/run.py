@@ -1,0 +1,414 @@
+"""The benchmark command: ``python benchmarks/run.py`` writes docs/BENCHMARKS.md.
+
+For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
+
+- host: the generated C (a timing loop in a small C driver, many calls) against the TFLite
+  Micro Python interpreter and LiteRT (default resolver and BUILTIN_REF), time per inference;
+- edgec build time, cold (empty kernel cache) and warm, as the ``edgec build`` command;
+- memory: edgec's arena against TFLM's (its recording allocator's report) and the op-by-op
+  lower bound;
+- emulated Cortex-M4F (QEMU mps2-an386, ``-icount shift=0``): instructions per inference
+  (SysTick around the inference call only, median of three runs after a warm-up, on one
+  seeded input, outputs checked bit-exact against the reference interpreter), per MAC, flash
+  and RAM, against TFLM + CMSIS-NN measured the same way and the project's targets;
+- the same on QEMU for each compiler optimization level, which is how the target file's
+  choice was made.
+
+Everything outside the ``accuracy`` markers of docs/BENCHMARKS.md is rewritten; the section
+between them (benchmarks/accuracy.py) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edgec import __version__  # noqa: E402
+from edgec.build import build  # noqa: E402
+from edgec.cortexm import run_samples  # noqa: E402
+from edgec.emit.templates import render  # noqa: E402
+from edgec.verify import _pack, harness_context, packed_layout, random_inputs, verify  # noqa
+
+MODELS_DIR = ROOT.parent / "shared" / "models"
+REPORT = ROOT / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
+QEMU_TARGET = "mps2_an386"
+OPT_LEVELS = ["-Os", "-O2", "-O3"]
+SECONDS_PER_REPEAT = 0.4  # each timing repeat runs about this long
+REPEATS = 5  # timing repeats; the median is reported
+SEED = 7
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published facts for one model: MACs, TFLM + CMSIS-NN instructions on the same
+    emulated core (SysTick around the inference call, median of three after a warm-up), the
+    instruction targets and the stretch targets."""
+
+    macs: int
+    tflm_cmsis: int
+    target: int
+    stretch: int
+
+
+REFERENCES = {
+    "kws_dscnn_int8": Reference(2_656_768, 7_697_400, 7_500_000, 5_000_000),
+    "ic_resnet8_int8": Reference(12_501_632, 29_864_680, 29_000_000, 19_000_000),
+    "ad_fc_autoencoder_int8": Reference(264_192, 582_960, 560_000, 400_000),
+}
+
+
+def median_seconds_per_call(call, once: float | None = None) -> float:
+    """Median over ``REPEATS`` of the time per call of ``call`` in a loop of enough calls to
+    last about ``SECONDS_PER_REPEAT``."""
+    if once is None:
+        start = time.perf_counter()
+        call()
+        once = time.perf_counter() - start
+    iterations = max(10, int(SECONDS_PER_REPEAT / max(once, 1e-7)))
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        for _ in range(iterations):
+            call()
+        times.append((time.perf_counter() - start) / iterations)
+    return statistics.median(times)
+
+
+# ---- host -------------------------------------------------------------------------------
+
+def host_c_seconds(model: Path, sample: list[np.ndarray], work: Path) -> float:
+    """Seconds per inference of the generated C on this machine (host target flags)."""
+    result = build(model, work, target="host")
+    context = harness_context(result)
+    driver = work / f"{result.name}_timing.c"
+    driver.write_text(render("benchmark/host_timing.c.j2", {**context, "version": __version__}))
+    exe = work / f"{result.name}_timing"
+    subprocess.run([result.target["compiler"], *result.target["cflags"], "-I", str(work),
+                    str(work / f"{result.name}.c"), str(driver), "-o", str(exe),
+                    *result.target.get("libs", [])], check=True)
+    layout, size = packed_layout(result.graph, result.graph.inputs)
+    (work / "input.bin").write_bytes(_pack([sample], layout, size))
+
+    def run(iterations: int) -> list[float]:
+        out = subprocess.run([str(exe), str(work / "input.bin"), str(iterations),
+                              str(REPEATS)], check=True, capture_output=True, text=True).stdout
+        return [int(line) * 1e-9 / iterations for line in out.split()]
+
+    once = statistics.median(run(10))
+    return statistics.median(run(max(10, int(SECONDS_PER_REPEAT / once))))
+
+
+def tflm_seconds(model_bytes: bytes, x: np.ndarray) -> float:
+    """Seconds per ``invoke`` of the TFLite Micro Python interpreter (reference kernels)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes(model_bytes)
+    interpreter.set_input(x, 0)
+    return median_seconds_per_call(interpreter.invoke)
+
+
+def litert_seconds(model_bytes: bytes, x: np.ndarray, resolver: str) -> float:
+    """Seconds per ``invoke`` of LiteRT with ``resolver`` (AUTO: XNNPACK; BUILTIN_REF)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(model_content=model_bytes, num_threads=1,
+                              experimental_op_resolver_type=getattr(OpResolverType, resolver))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    return median_seconds_per_call(interpreter.invoke)
+
+
+TFLM_ARENA_SCRIPT = """
+import sys
+from tflite_micro.python.tflite_micro import runtime
+runtime.Interpreter.from_bytes(open(sys.argv[1], "rb").read()).print_allocations()
+"""
+
+
+def tflm_arena(model: Path) -> tuple[int, int]:
+    """TFLM's arena (total, and its head: the planned activation buffers), from the recording
+    allocator's ``print_allocations``. It logs from C (to stderr), so a child process runs it
+    and its output is parsed."""
+    done = subprocess.run([sys.executable, "-c", TFLM_ARENA_SCRIPT, str(model)], check=True,
+                          capture_output=True, text=True)
+    text = done.stderr + done.stdout
+    numbers = {}
+    for line in text.splitlines():
+        if "Arena allocation" in line:
+            words = line.split()
+            numbers[words[-3]] = int(words[-2])
+    return numbers["total"], numbers["head"]
+
+
+def build_seconds(model: Path, work: Path) -> tuple[float, float]:
+    """Wall time of ``edgec build --target mps2_an386`` with an empty kernel cache, then again
+    with the cache that run filled."""
+    cache, times = work / "cache", []
+    for run in ("cold", "warm"):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "edgec", "build", str(model), "-o",
+                        str(work / run), "--target", QEMU_TARGET, "--cache-dir", str(cache)],
+                       check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
+# ---- emulated Cortex-M4F ----------------------------------------------------------------
+
+def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str]):
+    """``edgec verify --target mps2_an386`` on one input run four times (a warm-up and three
+    timed runs); returns the verification result with its device measurements."""
+    inputs = dict(zip(graph_inputs, sample))
+    result = verify(model, target=QEMU_TARGET, count=0, extra_inputs=[inputs] * 4)
+    if not result.ok:
+        raise SystemExit(f"{model.name} is not bit-exact on {QEMU_TARGET}: {result.message}")
+    return result
+
+
+def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict[str, object]:
+    """Device measurements with the target's flags, each optimization level in turn."""
+    stats = {}
+    for level in OPT_LEVELS:
+        result = build(model, work / level, target=QEMU_TARGET)
+        result.target["cflags"] = [level if f.startswith("-O") else f
+                                   for f in result.target["cflags"]]
+        layout, size = packed_layout(result.graph, result.graph.inputs)
+        _, stats[level] = run_samples(result, harness_context(result),
+                                      _pack([sample] * 4, layout, size), 4)
+    return stats
+
+
+# ---- one model --------------------------------------------------------------------------
+
+def measure(name: str, work: Path) -> dict:
+    """Every number of one model's rows."""
+    from edgec.frontends import load_model
+
+    model = MODELS_DIR / f"{name}.tflite"
+    model_bytes = model.read_bytes()
+    graph = load_model(model)
+    sample = random_inputs(graph, 1, SEED)[0]
+    x = sample[0]
+    print(f"{name}: host timing", flush=True)
+    row = {"name": name, "c": host_c_seconds(model, sample, work / "host"),
+           "tflm": tflm_seconds(model_bytes, x), "litert": litert_seconds(model_bytes, x, "AUTO"),
+           "litert_ref": litert_seconds(model_bytes, x, "BUILTIN_REF")}
+    print(f"{name}: build times, arenas", flush=True)
+    row["cold"], row["warm"] = build_seconds(model, work / "builds")
+    row["tflm_arena"], row["tflm_head"] = tflm_arena(model)
+    target_build = build(model, work / "report", target=QEMU_TARGET)
+    row["arena"] = target_build.plan.arena_bytes
+    row["lower_bound"] = target_build.plan.lower_bound
+    print(f"{name}: QEMU {QEMU_TARGET}", flush=True)
+    row["device"] = qemu_verified(model, sample, graph.inputs).device
+    row["levels"] = qemu_by_opt_level(model, sample, work / "levels")
+    return row
+
+
+# ---- the report -------------------------------------------------------------------------
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms"
+
+
+def host_table(rows: list[dict]) -> str:
+    lines = ["| model | edgec C | TFLM Python | LiteRT default | LiteRT BUILTIN_REF | "
+             "TFLM / edgec | LiteRT / edgec | BUILTIN_REF / edgec |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {_ms(r['c'])} | {_ms(r['tflm'])} | {_ms(r['litert'])} | "
+                     f"{_ms(r['litert_ref'])} | {r['tflm'] / r['c']:.1f}x | "
+                     f"{r['litert'] / r['c']:.2f}x | {r['litert_ref'] / r['c']:.1f}x |")
+    return "\n".join(lines)
+
+
+def build_table(rows: list[dict]) -> str:
+    lines = ["| model | cold (empty kernel cache) | warm |", "|---|---|---|"]
+    lines += [f"| {r['name']} | {r['cold']:.1f} s | {r['warm']:.1f} s |" for r in rows]
+    return "\n".join(lines)
+
+
+def memory_table(rows: list[dict]) -> str:
+    lines = ["| model | edgec arena | lower bound | TFLM arena (total) | TFLM activations "
+             "(head) | edgec / TFLM total | flash (linked, mps2_an386) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['arena']:,} B | {r['lower_bound']:,} B | "
+                     f"{r['tflm_arena']:,} B | {r['tflm_head']:,} B | "
+                     f"{r['arena'] / r['tflm_arena']:.2f} | {r['device'].flash_bytes:,} B |")
+    return "\n".join(lines)
+
+
+def _met(value: int, limit: int) -> str:
+    return "yes" if value <= limit else "no"
+
+
+def device_table(rows: list[dict]) -> str:
+    lines = ["| model | instructions / inference | per MAC | TFLM + CMSIS-NN | edgec / TFLM "
+             "| target (met) | stretch (met) | flash | RAM (data + bss + stack) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d, ref = r["device"], REFERENCES[r["name"]]
+        n = d.median_instructions
+        lines.append(
+            f"| {r['name']} | {n:,} | {n / ref.macs:.2f} | {ref.tflm_cmsis:,} | "
+            f"{n / ref.tflm_cmsis:.2f} | ≤ {ref.target:,} ({_met(n, ref.target)}) | "
+            f"≤ {ref.stretch:,} ({_met(n, ref.stretch)}) | {d.flash_bytes:,} B | "
+            f"{d.ram_bytes:,} B ({d.footprint.data:,} + {d.footprint.bss:,} + "
+            f"{d.stack_bytes:,}) |")
+    return "\n".join(lines)
+
+
+def levels_table(rows: list[dict]) -> str:
+    head = " | ".join(f"{level} instructions | {level} code" for level in OPT_LEVELS)
+    lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(OPT_LEVELS))]
+    for r in rows:
+        cells = " | ".join(f"{r['levels'][lv].median_instructions:,} | "
+                           f"{r['levels'][lv].footprint.text:,} B" for lv in OPT_LEVELS)
+        lines.append(f"| {r['name']} | {cells} |")
+    return "\n".join(lines)
+
+
+def _first_line(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "not available"
+
+
+def machine_facts() -> str:
+    from importlib import metadata
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    packages = ", ".join(f"{p} {metadata.version(p)}" for p in
+                         ("apache-tvm", "tflite-micro", "ai-edge-litert", "numpy"))
+    return "\n".join([
+        f"- Date: {datetime.date.today().isoformat()}; edgec {__version__}",
+        f"- Machine: {cpu}, {os.cpu_count()} logical CPUs, {platform.platform()}",
+        f"- Python {platform.python_version()}; {packages}",
+        f"- Host compiler: {_first_line(['gcc', '--version'])}",
+        f"- Arm compiler: {_first_line(['arm-none-eabi-gcc', '--version'])}",
+        f"- Emulator: {_first_line(['qemu-system-arm', '--version'])}",
+    ])
+
+
+def report(rows: list[dict], command: str, seconds: float) -> str:
+    from edgec.build import load_target
+
+    flags = " ".join(load_target(QEMU_TARGET)["cflags"])
+    return f"""# Benchmarks
+
+Written by `{command}`, which took {seconds / 60:.1f} minutes; every number below comes from
+that one run.
+
+{machine_facts()}
+
+Models: the MLPerf Tiny int8 reference models in `../shared/models`, one seeded random input
+each (seed {SEED}).
+
+## Host: generated C against the interpreters
+
+Time per inference on this machine. edgec: the generated C (`edgec build --target host`,
+`gcc -O2`) called in a loop by a small C driver (`templates/benchmark/host_timing.c.j2`).
+TFLM: the TFLite Micro Python interpreter (reference kernels), time per `invoke()`. LiteRT:
+`ai_edge_litert` with the default resolver (XNNPACK) and with `BUILTIN_REF`, one thread, time
+per `invoke()`. Each figure is the median of {REPEATS} repeats of a loop lasting about
+{SECONDS_PER_REPEAT} s. The ratios are the interpreter's time over edgec's (above 1: edgec is
+faster); measured back to back, they are steadier than the absolute times when the machine is
+shared with other work.
+
+{host_table(rows)}
+
+## Build time
+
+Wall time of the `edgec build MODEL --target {QEMU_TARGET}` command (Python start-up, the
+TVM import and, for this board, writing the Zephyr application included), first with an empty kernel cache (`--cache-dir` a new folder), then
+again with the cache that run filled.
+
+{build_table(rows)}
+
+## Memory
+
+edgec's arena is the memory plan of `edgec build`; the lower bound is the peak of live
+activations when ops run one after another (`edgec inspect`). TFLM's arena is what its
+recording allocator reports after allocation (`Interpreter.print_allocations()`): the total,
+and the head, which holds the planned activation buffers (the tail holds TFLM's own
+per-tensor and per-node structures, which edgec resolves at compile time). Flash is the
+linked model for {QEMU_TARGET}: code, constants and initialised data from the linker map,
+including the C library routines it calls and excluding the verification harness.
+
+{memory_table(rows)}
+
+## Emulated Cortex-M4F: QEMU mps2-an386
+
+`edgec verify MODEL --target {QEMU_TARGET}` runs the model in a bare-metal harness under
+`qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -semihosting -icount shift=0`: one guest
+instruction advances the clock 1 ns and SysTick (25 MHz, processor clock) ticks every 40
+instructions (checked by `tests/cortexm/test_calibration.py`). Instructions per inference:
+SysTick around the inference call only, median of three runs after a warm-up, the same way
+the TFLM + CMSIS-NN reference numbers were measured on this emulated core; the outputs of
+every run are checked bit-exact against `edgec.ir.interpret`. Flags: `{flags}` (from
+`targets/{QEMU_TARGET}.yaml`) plus `-ffunction-sections -fdata-sections`, linked with
+newlib-nano and `--gc-sections`. RAM: .data + .bss of the model (its arena included) + the
+stack the inference call used (the stack is painted at reset and scanned afterwards).
+
+{device_table(rows)}
+
+## Compiler optimization level on {QEMU_TARGET}
+
+The same measurement with the target's flags and each optimization level in turn; code is
+the model's .text (constants do not change).
+
+{levels_table(rows)}
+"""
+
+
+def write_report(text: str) -> None:
+    """Rewrite docs/BENCHMARKS.md around the accuracy section, which is kept as it is."""
+    old = REPORT.read_text() if REPORT.exists() else ""
+    kept = ""
+    if BEGIN in old and END in old:
+        kept = "\n" + old[old.index(BEGIN):old.index(END) + len(END)] + "\n"
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(text + kept)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(REFERENCES), choices=REFERENCES,
+                        help="models to measure (default: all three)")
+    parser.add_argument("--no-write", action="store_true",
+                        help="print the report instead of writing docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edgec-bench-") as tmp:
+        rows = [measure(name, Path(tmp) / name) for name in args.models]
+    command = "python benchmarks/run.py" + (f" --models {' '.join(args.models)}"
+                                            if args.models != list(REFERENCES) else "")
+    text = report(rows, command, time.perf_counter() - started)
+    if args.no_write:
+        print(text)
+    else:
+        write_report(text)
+        print(f"wrote {REPORT}")
+
+
+if __name__ == "__main__":
+    main()
