@@ -1,0 +1,188 @@
+"""DSP (Cortex-M4) variants of int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+
+The variants' C runs on the host through the plain-C definitions of the intrinsics, inside
+the emitted model (arena scratch included), and must equal ``edgec.ir.interpret`` bit for
+bit; the same C must compile warning-free for the Cortex-M4 with the real intrinsics.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgec.build import BuildResult
+from edgec.emit import EmitOptions, emit_model
+from edgec.ir import Tensor, interpret
+from edgec.ir.ops._window import window_output_shape
+from edgec.lower import lower_graph
+from edgec.plan import plan_memory
+from edgec.targets import load_target
+from edgec.verify import compile_host, random_inputs, run_harness
+from tests.lower.harness import needs_gcc, single_node_graph
+from tests.lower.quantgen import act_q, bias_tensor, weight_tensor
+
+DSP_TARGET = "mps2_an386"
+ARM_FLAGS = ["-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+             "-Wall", "-Wextra", "-Werror", "-c"]
+CORNERS = ["", "tiny", "huge", "extreme"]
+
+# (H, W, C, O, KH, KW, strides, dilations, pads): odd channel counts, sizes not divisible by
+# four, 1x1 and KxK, strides, dilations, asymmetric paddings.
+CONV_GEOMETRIES = [
+    (6, 6, 3, 5, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 5, 2, 3, 3, 2, (2, 1), (1, 2), (0, 1, 2, 0)),
+    (5, 5, 8, 9, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (9, 7, 16, 7, 3, 3, (2, 2), (1, 1), (0, 0, 1, 1)),
+    (10, 4, 1, 6, 10, 4, (2, 2), (1, 1), (4, 1, 5, 1)),
+    (5, 6, 12, 4, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
+]
+# (H, W, C, KH, KW, strides, dilations, pads)
+DEPTHWISE_GEOMETRIES = [
+    (6, 6, 3, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 5, 5, 3, 2, (2, 1), (1, 2), (0, 1, 2, 0)),
+    (25, 5, 16, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (9, 7, 13, 5, 5, (2, 2), (1, 1), (2, 2, 2, 2)),
+    (6, 5, 8, 5, 4, (1, 1), (1, 1), (1, 1, 1, 1)),  # 20 taps: the rolled tap loop
+]
+# (rows, K, O)
+FC_GEOMETRIES = [(1, 64, 12), (1, 13, 7), (3, 5, 1), (2, 8, 9), (1, 640, 20)]
+
+
+def _window_graph(rng, geometry, depthwise: bool, corner: str, activation: str):
+    if depthwise:
+        h, w, c, kh, kw, strides, dilations, pads = geometry
+        o, w_shape = c, (1, kh, kw, c)
+    else:
+        h, w, c, o, kh, kw, strides, dilations, pads = geometry
+        w_shape = (o, kh, kw, c)
+    attrs = dict(strides=strides, dilations=dilations, pads=pads, activation=activation)
+    if depthwise:
+        attrs["depth_multiplier"] = 1
+    y_shape = window_output_shape((1, h, w, c), (kh, kw), strides, dilations, pads, o)
+    x = Tensor("x", (1, h, w, c), "int8", quant=act_q(rng))
+    wt = weight_tensor(rng, "w", w_shape, 3 if depthwise else 0, per_channel=corner != "huge")
+    b = bias_tensor(rng, "b", o, corner)
+    y = Tensor("y", y_shape, "int8", quant=act_q(rng, corner))
+    op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
+    return single_node_graph(op, [x, wt, b], [y], attrs)
+
+
+def _fc_graph(rng, geometry, corner: str, per_channel: bool, activation: str):
+    rows, k, o = geometry
+    x = Tensor("x", (rows, k), "int8", quant=act_q(rng))
+    w = weight_tensor(rng, "w", (o, k), 0, per_channel=per_channel)
+    b = bias_tensor(rng, "b", o, corner)
+    y = Tensor("y", (rows, o), "int8", quant=act_q(rng, corner))
+    return single_node_graph("FULLY_CONNECTED", [x, w, b], [y], dict(activation=activation))
+
+
+def _emit(graph, target: str, out_dir: Path, cache_dir) -> BuildResult:
+    kernels = lower_graph(graph, target=target, cache_dir=cache_dir)
+    plan = plan_memory(graph, kernels)
+    files = emit_model(graph, kernels, plan, EmitOptions("m"))
+    for name, text in files.items():
+        (out_dir / name).write_text(text)
+    return BuildResult(out_dir, "m", [out_dir / n for n in files], graph, kernels, plan, {},
+                       load_target("host"))
+
+
+def _is_dsp(kernel) -> bool:
+    return "EDGEC_DSP_HELPERS" in kernel.c_source
+
+
+def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int) -> None:
+    """Lower ``graph`` for the DSP target, run it on the host, compare with the reference."""
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir)
+    assert all(_is_dsp(k) for k in result.kernels), "the DSP variant declined the node"
+    samples = random_inputs(graph, 3, seed)
+    actual = run_harness(compile_host(result), graph, samples)
+    for sample, outputs in zip(samples, actual):
+        expected = interpret(graph, dict(zip(graph.inputs, sample)))
+        for name, got in zip(graph.outputs, outputs):
+            np.testing.assert_array_equal(got, expected[name])
+
+
+@needs_gcc
+@pytest.mark.parametrize("corner", CORNERS)
+@pytest.mark.parametrize("geometry", range(len(CONV_GEOMETRIES)))
+def test_conv_matches_reference(tmp_path, cache_dir, geometry, corner):
+    rng = np.random.default_rng([geometry, len(corner), 1])
+    activation = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _window_graph(rng, CONV_GEOMETRIES[geometry], False, corner, activation)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("corner", CORNERS)
+@pytest.mark.parametrize("geometry", range(len(DEPTHWISE_GEOMETRIES)))
+def test_depthwise_matches_reference(tmp_path, cache_dir, geometry, corner):
+    rng = np.random.default_rng([geometry, len(corner), 2])
+    activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _window_graph(rng, DEPTHWISE_GEOMETRIES[geometry], True, corner, activation)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
+@pytest.mark.parametrize("corner", CORNERS)
+@pytest.mark.parametrize("geometry", range(len(FC_GEOMETRIES)))
+def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner, per_channel):
+    rng = np.random.default_rng([geometry, len(corner), 3, per_channel])
+    activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+
+
+def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
+    """Tiny and huge output scales give shifts outside the fast form: the exact one runs."""
+    rng = np.random.default_rng(5)
+    for corner, fast in [("", True), ("tiny", False)]:
+        graph = _fc_graph(rng, FC_GEOMETRIES[0], corner, True, "NONE")
+        (kernel,) = lower_graph(graph, target=DSP_TARGET, cache_dir=cache_dir)
+        assert ("edgec_scale_fast(a0" in kernel.c_source) == fast
+
+
+@pytest.mark.parametrize("target, dsp", [("mps2_an386", True), ("host", False),
+                                         ("qemu_cortex_m3", False), ("rpi_pico", False)])
+def test_variant_follows_the_target_features(cache_dir, target, dsp):
+    graph = _window_graph(np.random.default_rng(6), CONV_GEOMETRIES[0], False, "", "RELU")
+    (kernel,) = lower_graph(graph, target=target, cache_dir=cache_dir)
+    assert _is_dsp(kernel) == dsp
+    assert (kernel.scratch_bytes > 0) == dsp
+
+
+def test_narrow_variants_fall_back_to_the_portable_rule(cache_dir):
+    rng = np.random.default_rng(7)
+    x = Tensor("x", (1, 5, 5, 3), "int8", quant=act_q(rng))
+    w = weight_tensor(rng, "w", (1, 3, 3, 6), 3)
+    y = Tensor("y", (1, 3, 3, 6), "int8", quant=act_q(rng))
+    multiplier = single_node_graph("DEPTHWISE_CONV_2D", [x, w], [y], dict(depth_multiplier=2))
+    fc = _fc_graph(rng, FC_GEOMETRIES[1], "", False, "NONE")
+    fc.tensors["w"].quant.zero_point[...] = 3  # TFLM subtracts a per-tensor weight offset
+    for graph in (multiplier, fc):
+        (kernel,) = lower_graph(graph, target=DSP_TARGET, cache_dir=cache_dir)
+        assert not _is_dsp(kernel)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no Arm toolchain")
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt):
+    rng = np.random.default_rng(8)
+    graphs = [_window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
+              _window_graph(rng, CONV_GEOMETRIES[3], False, "tiny", "NONE"),
+              _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),
+              _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
+              _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU")]
+    for index, graph in enumerate(graphs):
+        out = tmp_path / str(index)
+        out.mkdir()
+        _emit(graph, DSP_TARGET, out, cache_dir)
+        done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
+                               str(out / "m.c"), "-o", str(out / "m.o")],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
