@@ -24,7 +24,8 @@ def groups(rows: np.ndarray) -> np.ndarray:
 
 
 def words(halves: np.ndarray) -> np.ndarray:
-    """int16 values (an even count) packed two per int32 word, the first in the low half."""
+    """int16 values (an even count) packed two per int32 word, the first in the low half
+    (the kernels read them little-endian, as Cortex-M and x86 store words)."""
     flat = np.ascontiguousarray(halves, dtype="<i2").reshape(-1)
     return flat.view("<i4").astype(np.int32)
 
