@@ -51,7 +51,9 @@ class AppConfig:
     labels: list = field(default_factory=list)
     actions: list[Action] = field(default_factory=lambda: [
         Action(log=True, uart=True, callback=True)])
-    replay: dict = field(default_factory=dict)  # {file: .npy, windows: N}
+    # {file: .npy, windows: N, runs: N}; with runs the app replays the samples that many
+    # times, then says "EDGEC DONE" and ends (native_sim, QEMU) or stops (hardware)
+    replay: dict = field(default_factory=dict)
     stack_bytes: int = 4096
 
     @property
@@ -92,6 +94,19 @@ def _check_loop(loop: dict) -> None:
                          "valid keys: mode, trigger")
 
 
+REPLAY_KEYS = {"file": str, "windows": int, "runs": int}
+
+
+def _check_replay(replay: dict) -> None:
+    for key, value in replay.items():
+        if key not in REPLAY_KEYS:
+            raise EdgecError(f"app config: unknown replay key '{key}'",
+                             f"valid keys: {', '.join(REPLAY_KEYS)}")
+        _check_type(f"replay.{key}", value, REPLAY_KEYS[key])
+        if REPLAY_KEYS[key] is int and value is not None and value <= 0:
+            raise EdgecError(f"app config: replay.{key} must be positive, not {value}")
+
+
 def parse_app_config(data: dict | None, where: str = "app config") -> AppConfig:
     """An ``AppConfig`` from parsed YAML (``None``: all defaults)."""
     data = dict(data or {})
@@ -107,6 +122,7 @@ def parse_app_config(data: dict | None, where: str = "app config") -> AppConfig:
     loop = {"mode": "periodic", **data.get("loop", {})}
     _check_loop(loop)
     data["loop"] = loop
+    _check_replay(data.get("replay", {}))
     if "actions" in data:
         data["actions"] = [_action(a, i) for i, a in enumerate(data["actions"])]
     config = AppConfig(**data)

@@ -1,27 +1,33 @@
 """Render a Zephyr application around a built model.
 
-``plan_app`` turns (app config, target, model graph) into one context dict: every name,
-size, Kconfig line and C statement is decided here; ``templates/zephyr/`` and
-``templates/preprocess/`` only lay them out. ``render_app`` writes the files. The same
-inputs give the same bytes.
+``plan_app`` turns (app config, target, model) into one context dict: every name, size,
+Kconfig line and C statement is decided here. The templates only lay them out: the
+application's own files are the reference application in ``zephyr_app/`` (its ``src/``,
+``host/`` and ``project/`` templates), the preprocessing functions come from
+``templates/preprocess/``. ``render_app`` writes the files. The same inputs give the same
+bytes.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
+import jinja2
 import numpy as np
 
 from edgec import __version__
 from edgec.emit.cdata import c_float
-from edgec.emit.templates import render
+from edgec.emit.templates import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
 from edgec.project.budget import check_budget
 from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
                                  input_call, plan_chain)
+from edgec.project.modelio import ModelIO
 
 MODEL_DIR = "model"  # where the model's own sources go inside the application
+APP_DIR = Path(__file__).resolve().parents[2] / "zephyr_app"  # the reference application
 
 
 def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
@@ -61,9 +67,9 @@ def _replay(config: AppConfig, shape: Shape, hop: int, tensor) -> np.ndarray:
     return generated_samples(count, shape.channels, *float_range(tensor))
 
 
-def replay_samples(config: AppConfig, graph) -> np.ndarray:
-    """The replay samples the app for ``config`` and ``graph`` compiles in (tests use them)."""
-    tensor = graph.tensors[graph.inputs[0]]
+def replay_samples(config: AppConfig, model: ModelIO) -> np.ndarray:
+    """The replay samples the app for ``config`` and ``model`` compiles in (tests use them)."""
+    tensor = model.inputs[0]
     shape, _ = _window_shape(config, tensor)
     return _replay(config, shape, config.hop or shape.frames, tensor)
 
@@ -90,6 +96,16 @@ def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict
     return rows
 
 
+def _exit(config: AppConfig, target: dict) -> str | None:
+    """How a bounded replay run ends the program: ``posix`` (native_sim's posix_exit),
+    ``semihost`` (QEMU started with -semihosting) or None (hardware: it just stops)."""
+    if config.sensor != "replay" or not config.replay.get("runs"):
+        return None
+    if target["emulator"] == ["native"]:
+        return "posix"
+    return "semihost" if target["emulator"][:1] == ["qemu-system-arm"] else None
+
+
 def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
     lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}",
              f"CONFIG_SYSTEM_WORKQUEUE_STACK_SIZE={config.stack_bytes}"]
@@ -105,16 +121,18 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
         lines.append("CONFIG_GPIO=y")
     if any(a.log for a in config.actions):
         lines.append("CONFIG_LOG=y")
+    if _exit(config, target) == "semihost":
+        lines.append("CONFIG_SEMIHOST=y")
     return list(dict.fromkeys(lines))
 
 
-def plan_app(config: AppConfig, target: dict, graph, name: str) -> dict:
+def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     """Everything the application templates need, checked against target and model."""
     sensor = check_against_target(config, target)
-    tensor, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise EdgecError("the application drives models with one input and one output",
-                         f"this model has {len(graph.inputs)} and {len(graph.outputs)}")
+                         f"this model has {len(model.inputs)} and {len(model.outputs)}")
+    name, tensor, out = model.name, model.inputs[0], model.outputs[0]
     shape, described = _window_shape(config, tensor)
     hop = config.hop or shape.frames
     if hop > shape.frames:
@@ -143,6 +161,7 @@ def plan_app(config: AppConfig, target: dict, graph, name: str) -> dict:
         "button": target["buttons"][0] if config.trigger == "button" else None,
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),
+        "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
         "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
                                                                           leds),
         "overlay": _overlay(sensor), "emulator": target["emulator"],
@@ -159,35 +178,52 @@ def _overlay(sensor: dict | None) -> str:
     return text
 
 
-# (template under templates/, output path; "{name}" is the model prefix)
+# (template, output path; "{name}" is the model prefix): src/, host/ and project/ of the
+# reference application, then the portable preprocessing. Optional files are added in
+# render_files.
 APP_FILES = [
-    ("zephyr/CMakeLists.txt.j2", "CMakeLists.txt"), ("zephyr/prj.conf.j2", "prj.conf"),
-    ("zephyr/README.md.j2", "README.md"), ("zephyr/main.c.j2", "src/main.c"),
-    ("zephyr/app.h.j2", "src/{name}_app.h"), ("zephyr/app.c.j2", "src/{name}_app.c"),
-    ("zephyr/host_main.c.j2", "host/main.c"),
+    ("project/CMakeLists.txt.j2", "CMakeLists.txt"), ("project/prj.conf.j2", "prj.conf"),
+    ("project/README.md.j2", "README.md"), ("src/main.c.j2", "src/main.c"),
+    ("src/app.h.j2", "src/{name}_app.h"), ("src/app.c.j2", "src/{name}_app.c"),
+    ("host/main.c.j2", "host/main.c"),
+]
+REPLAY_FILE = ("src/replay.c.j2", "src/{name}_replay.c")
+OVERLAY_FILE = ("project/board.overlay.j2", "boards/{board}.overlay")
+PREPROCESS_FILES = [
     ("preprocess/preprocess.h.j2", "src/{name}_preprocess.h"),
     ("preprocess/preprocess.c.j2", "src/{name}_preprocess.c"),
 ]
 
 
-def render_files(context: dict) -> dict[str, str]:
-    """Relative path -> text of every application file (the model's own files excepted)."""
-    files = {out.format(name=context["name"]): render(template, context)
-             for template, out in APP_FILES}
+@lru_cache(maxsize=4)
+def _app_environment(app_dir: Path) -> jinja2.Environment:
+    """edgec's template settings over the reference application's folder."""
+    return environment().overlay(loader=jinja2.FileSystemLoader(str(app_dir)))
+
+
+def render_files(context: dict, app_dir: Path = APP_DIR) -> dict[str, str]:
+    """Relative path -> text of every application file (the model's own files excepted);
+    the application's templates are read from ``app_dir``."""
+    names = {"name": context["name"], "board": context["board"].replace("/", "_")}
+    app = list(APP_FILES)
     if context["replay"] is not None:
-        files[f"src/{context['name']}_replay.c"] = render("zephyr/replay.c.j2", context)
+        app.append(REPLAY_FILE)
     if context["overlay"]:
-        board = context["board"].replace("/", "_")
-        files[f"boards/{board}.overlay"] = render("zephyr/board.overlay.j2", context)
-    return files
+        app.append(OVERLAY_FILE)
+    env = _app_environment(Path(app_dir))
+    files = {out.format(**names): env.get_template(template).render(**context)
+             for template, out in app}
+    files.update({out.format(**names): render(template, context)
+                  for template, out in PREPROCESS_FILES})
+    return dict(sorted(files.items()))
 
 
-def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[list, dict]:
-    """Write the application around ``result`` (an ``edgec.build.BuildResult`` whose files
-    lie in ``out_dir / MODEL_DIR``) after checking the memory budget. Returns the paths
-    written and the budget."""
-    context = plan_app(config, target, result.graph, result.name)
-    budget = check_budget(target, result.report["totals"], context)
+def write_app(config: AppConfig, target: dict, model: ModelIO, out_dir: Path) -> tuple[list,
+                                                                                        dict]:
+    """Write the application for ``model`` to ``out_dir`` (the model's own files are the
+    caller's) after checking the memory budget. Returns the paths written and the budget."""
+    context = plan_app(config, target, model)
+    budget = check_budget(target, model.totals, context)
     paths = []
     for relative, text in render_files(context).items():
         path = out_dir / relative
@@ -199,3 +235,10 @@ def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[
                              "choose a writable folder with -o") from exc
         paths.append(path)
     return paths, budget
+
+
+def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[list, dict]:
+    """Write the application around ``result`` (an ``edgec.build.BuildResult`` whose files
+    lie in ``out_dir / MODEL_DIR``) after checking the memory budget. Returns the paths
+    written and the budget."""
+    return write_app(config, target, ModelIO.from_build(result), out_dir)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from edgec.ir import interpret
-from edgec.project import parse_app_config, plan_app, render_app, render_files, replay_samples
+from edgec.project import (ModelIO, parse_app_config, plan_app, render_app, render_files,
+                           replay_samples)
 from edgec.targets import load_target
 from tests.project.test_targets import BOARDS
 
@@ -16,8 +17,8 @@ from tests.project.test_targets import BOARDS
 @pytest.mark.parametrize("board", BOARDS)
 def test_every_board_renders_deterministically(board, digits_build):
     target, config = load_target(board), parse_app_config(None)
-    first = render_files(plan_app(config, target, digits_build.graph, digits_build.name))
-    again = render_files(plan_app(config, target, digits_build.graph, digits_build.name))
+    first = render_files(plan_app(config, target, ModelIO.from_build(digits_build)))
+    again = render_files(plan_app(config, target, ModelIO.from_build(digits_build)))
     assert first == again
     assert {"CMakeLists.txt", "prj.conf", "src/main.c", "README.md"} <= set(first)
     assert f"west build -b {target['zephyr_board']}" in first["README.md"]
@@ -27,8 +28,8 @@ def test_every_board_renders_deterministically(board, digits_build):
 def test_sensor_kconfig_and_overlay(motion_build):
     config = parse_app_config({"sensor": "adc", "window": 48,
                                "actions": [{"led": "led0", "uart": True}]})
-    files = render_files(plan_app(config, load_target("nrf52840"), motion_build.graph,
-                                  motion_build.name))
+    files = render_files(plan_app(config, load_target("nrf52840"),
+                                  ModelIO.from_build(motion_build)))
     conf = files["prj.conf"].splitlines()
     assert {"CONFIG_ADC=y", "CONFIG_GPIO=y"} <= set(conf) and "CONFIG_LOG=y" not in conf
     overlay = files["boards/nrf52840dk_nrf52840.overlay"]
@@ -38,8 +39,8 @@ def test_sensor_kconfig_and_overlay(motion_build):
 def test_event_trigger_kconfig(motion_build):
     config = parse_app_config({"sensor": "accel", "loop": {"mode": "event",
                                                           "trigger": "data_ready"}})
-    files = render_files(plan_app(config, load_target("disco_l475_iot1"), motion_build.graph,
-                                  motion_build.name))
+    files = render_files(plan_app(config, load_target("disco_l475_iot1"),
+                                  ModelIO.from_build(motion_build)))
     assert "CONFIG_LSM6DSL_TRIGGER_GLOBAL_THREAD=y" in files["prj.conf"]
     assert "SENSOR_TRIG_DATA_READY" in files["src/main.c"]
 
@@ -74,7 +75,7 @@ def test_host_shim_runs_the_loop_like_numpy(tmp_path, digits_build):
     lines = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     graph = digits_build.graph
     tensor = graph.tensors[graph.inputs[0]]
-    samples = replay_samples(config, graph)[:, 0]
+    samples = replay_samples(config, ModelIO.from_build(digits_build))[:, 0]
     outputs = [line.split()[1:] for line in lines.splitlines() if line.startswith("OUT")]
     windows = numpy_chain(samples, 64, 16, 0.5, 0.25)
     assert len(outputs) == len(windows) == 4
@@ -86,3 +87,28 @@ def test_host_shim_runs_the_loop_like_numpy(tmp_path, digits_build):
         assert any(line.startswith(f"EDGEC,{label},d{label},") for line in lines.splitlines())
     logged = [line for line in lines.splitlines() if line.startswith("LOG ")]
     assert all(",d9," in line for line in logged)
+
+
+@pytest.mark.parametrize("board, ending, kconfig", [
+    ("native_sim", "posix_exit(0);", None),
+    ("qemu_cortex_m3", "semihost_exec(SEMIHOST_EXIT, (void *)0x20026);", "CONFIG_SEMIHOST=y"),
+    ("mps2_an386", "semihost_exec(SEMIHOST_EXIT, (void *)0x20026);", "CONFIG_SEMIHOST=y"),
+])
+def test_bounded_replay_ends_the_emulator(board, ending, kconfig, digits_build):
+    model = ModelIO.from_build(digits_build)
+    bounded = render_files(plan_app(parse_app_config({"replay": {"runs": 2}}),
+                                    load_target(board), model))
+    endless = render_files(plan_app(parse_app_config(None), load_target(board), model))
+    assert ending in bounded["src/main.c"] and "runs_left = 2;" in bounded["src/main.c"]
+    assert ending not in endless["src/main.c"] and "EDGEC DONE" not in endless["src/main.c"]
+    if kconfig:
+        assert kconfig in bounded["prj.conf"] and kconfig not in endless["prj.conf"]
+    assert "-semihosting" in load_target(board)["emulator"] or board == "native_sim"
+
+
+def test_bounded_replay_on_hardware_just_stops(digits_build):
+    files = render_files(plan_app(parse_app_config({"replay": {"runs": 1}}),
+                                  load_target("nrf52840dk"), ModelIO.from_build(digits_build)))
+    main_c = files["src/main.c"]
+    assert "EDGEC DONE" in main_c and "semihost" not in main_c and "posix_exit" not in main_c
+    assert "CONFIG_SEMIHOST=y" not in files["prj.conf"]

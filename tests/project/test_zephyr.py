@@ -28,7 +28,7 @@ def modules() -> list[str]:
     if not ZEPHYR_BASE:
         return []
     hal = Path(ZEPHYR_BASE).parent / "modules" / "hal"
-    return [str(hal / m) for m in ("cmsis", "nordic") if (hal / m).is_dir()]
+    return sorted(str(p) for p in hal.glob("*") if p.is_dir())
 
 
 def zephyr_build(app: Path, board: str, out: Path) -> Path:
