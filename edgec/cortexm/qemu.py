@@ -14,7 +14,7 @@ from edgec.errors import EdgecError
 QEMU_FLAGS = ["-semihosting", "-icount", "shift=0", "-no-reboot"]
 # Exit statuses the harness sets through SYS_EXIT_EXTENDED (templates/cortexm/).
 EXIT_MEANING = {1: "the model reported a failing kernel", 2: "a semihosting file error",
-                3: "a processor fault (hard fault, bus fault or stack overflow)"}
+                3: "a processor fault or a stack overflow"}
 
 
 def run_elf(emulator: list[str], elf: Path, workdir: Path, timeout_s: float) -> None:
@@ -27,7 +27,8 @@ def run_elf(emulator: list[str], elf: Path, workdir: Path, timeout_s: float) -> 
                               text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
         raise EdgecError(f"QEMU did not finish within {timeout_s:.0f} s: {' '.join(cmd)}",
-                         "fewer inputs (--count) make the run shorter") from exc
+                         "fewer inputs (--count) make the run shorter; a stack overflow "
+                         "that locks the core up (seen on lm3s6965evb) also ends here") from exc
     if done.returncode != 0:
         meaning = EXIT_MEANING.get(done.returncode, "QEMU failed")
         detail = " | ".join((done.stderr + done.stdout).strip().splitlines()[-4:])

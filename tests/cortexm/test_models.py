@@ -1,5 +1,7 @@
 """The MLPerf Tiny int8 models bit-exact on the emulated Cortex-M4F, with measurements."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,14 @@ def test_a_model_too_big_for_the_target_says_so(cache_dir):
     with pytest.raises(EdgecError, match="does not fit qemu_cortex_m3's memory"):
         verify(model_path("ad_fc_autoencoder_int8"), target="qemu_cortex_m3", count=1,
                cache_dir=cache_dir)
+
+
+@needs_qemu
+def test_a_stack_overflow_stops_the_firmware(monkeypatch, cache_dir):
+    """The stack sits at the bottom of RAM: running off it faults instead of corrupting data."""
+    from edgec.cortexm import machines
+
+    tiny = dataclasses.replace(machines.MACHINES["mps2-an386"], stack_bytes=128)
+    monkeypatch.setitem(machines.MACHINES, "mps2-an386", tiny)
+    with pytest.raises(EdgecError, match="status 3 .a processor fault or a stack overflow"):
+        verify(model_path("kws_dscnn_int8"), target="mps2_an386", count=1, cache_dir=cache_dir)
