@@ -5,7 +5,7 @@ runs under QEMU (``-icount shift=0``, so instruction counts are exact and repeat
   instructions per SysTick tick) and which targets run on one.
 - ``firmware``: the harness sources from ``templates/cortexm/``, compiled and linked with the
   target's compiler and flags.
-- ``footprint``: flash and RAM of the model from the linker map.
+- ``footprint``: flash and RAM of the model from the linker map; the whole image's sizes.
 - ``qemu``: one QEMU run over files shared through semihosting.
 - ``run``: samples in, outputs and measurements out (``run_samples``, ``calibrate``).
 """

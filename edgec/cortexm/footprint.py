@@ -8,6 +8,7 @@ routines it pulls in) is the model's. Alignment padding (``*fill*``) is not coun
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +67,12 @@ def model_footprint(map_file: Path, harness_objects: list[str]) -> Footprint:
         if Path(source).name not in harness_objects:
             setattr(footprint, KIND[output], getattr(footprint, KIND[output]) + size)
     return footprint
+
+
+def firmware_sizes(elf: Path) -> tuple[int, int, int]:
+    """``(text, data, bss)`` of the whole image (harness included) by ``arm-none-eabi-size``,
+    Berkeley format: text counts code and constants, data the initialised variables."""
+    listing = subprocess.run(["arm-none-eabi-size", "-B", str(elf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    text, data, bss = (int(v) for v in listing[1].split()[:3])
+    return text, data, bss

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgec.build import BuildResult
 from edgec.cortexm.firmware import build_calibration, build_firmware
-from edgec.cortexm.footprint import Footprint, model_footprint
+from edgec.cortexm.footprint import Footprint, firmware_sizes, model_footprint
 from edgec.cortexm.machines import emulated_machine
 from edgec.cortexm.qemu import run_elf
 from edgec.errors import EdgecError
@@ -29,7 +29,8 @@ class DeviceStats:
     target: str
     instructions: list[int]
     stack_bytes: int  # below the caller's stack pointer, over all calls
-    footprint: Footprint
+    footprint: Footprint  # the model's part of the image
+    firmware: tuple[int, int, int]  # text, data, bss of the whole image, harness included
 
     @property
     def timed_runs(self) -> list[int]:
@@ -57,7 +58,9 @@ class DeviceStats:
                 f"{self.flash_bytes:,} B (text {self.footprint.text:,} + rodata "
                 f"{self.footprint.rodata:,} + data {self.footprint.data:,}); RAM "
                 f"{self.ram_bytes:,} B (data {self.footprint.data:,} + bss "
-                f"{self.footprint.bss:,} + stack {self.stack_bytes:,})")
+                f"{self.footprint.bss:,} + stack {self.stack_bytes:,}); whole image with the "
+                f"harness: text {self.firmware[0]:,}, data {self.firmware[1]:,}, bss "
+                f"{self.firmware[2]:,} (arm-none-eabi-size)")
 
 
 def _words(path: Path) -> list[int]:
@@ -82,7 +85,8 @@ def run_samples(result: BuildResult, harness_context: dict, packed_inputs: bytes
         raise EdgecError(f"the firmware timed {len(ticks)} of {count} samples",
                          "this is a bug in edgec's Cortex-M harness")
     stats = DeviceStats(result.target["name"], [t * factor for t in ticks], stack[0],
-                        model_footprint(firmware.map_file, firmware.harness_objects))
+                        model_footprint(firmware.map_file, firmware.harness_objects),
+                        firmware_sizes(firmware.elf))
     return outputs, stats
 
 

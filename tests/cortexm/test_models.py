@@ -32,6 +32,10 @@ def test_shared_model_bit_exact_on_mps2_an386(cache_dir, model):
     assert device.stack_bytes > 0
     # The static arena is the model's .bss, and it can never be below the lower bound.
     assert device.footprint.bss >= LOWER_BOUNDS[model]
+    # The model's part, from the map, within the whole image as arm-none-eabi-size reads it.
+    text, data, bss = device.firmware
+    assert device.footprint.text + device.footprint.rodata <= text
+    assert device.footprint.data <= data and device.footprint.bss <= bss
 
 
 @needs_qemu
