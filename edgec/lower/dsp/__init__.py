@@ -19,6 +19,12 @@ loops here are a fixed nest over pixels and channel blocks that gains nothing fr
 scheduler. Python computes every parameter once (weights, multipliers, rounding constants);
 the C only receives arrays, so one C text serves every node with the same shapes.
 
+Intrinsics come from ``<arm_acle.h>``; four helpers are GNU inline asm instead, each because
+GCC 12 (at -O2 and -Os alike) produced measurably more instructions from the C: SXTAB16 with
+its ROR #8 operand (GCC does not fold the rotate), the four-channel SMLAD loop and the
+depthwise tap (GCC split the paired LDRD loads and spilled the loop counter), and SSUB8+SEL
+(the GE flags must not be separated).
+
 The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` when
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
 DSP kernels on x86 against ``edgec.ir.interpret``.
