@@ -2,8 +2,10 @@
 #
 # Compiles MODEL with `edgec build` at build time (again whenever MODEL changes) into
 # ${CMAKE_CURRENT_BINARY_DIR}/edgec_<prefix>/ and adds a static library target <prefix> whose
-# public include directory holds <prefix>.h. TARGET defaults to host. Inside a Zephyr build
-# the library is compiled with Zephyr's flags (zephyr_interface).
+# public include directory holds <prefix>.h. TARGET defaults to host; a board target (e.g.
+# mps2_an386) selects that core's kernels (edgec then also writes a whole application around
+# the model, which is not used here; the model's C is in its model/ folder). Inside a Zephyr
+# build the library is compiled with Zephyr's flags (zephyr_interface).
 #
 # EDGEC_PYTHON: the Python that runs edgec (default: the Python3 interpreter CMake finds).
 # edgec runs from this source tree (PYTHONPATH), so it need not be installed.
@@ -24,17 +26,30 @@ function(edgec_add_model)
   endif()
   get_filename_component(model "${ARG_MODEL}" ABSOLUTE)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/edgec_${ARG_NAME}")
+  # Asked now, not at build time: the outputs' folder must be known to declare them.
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${EDGEC_ROOT}" "${EDGEC_PYTHON}" -c
+            "import sys; from edgec.targets import is_board, load_target; print(int(is_board(load_target(sys.argv[1]))))"
+            "${ARG_TARGET}"
+    OUTPUT_VARIABLE board OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "edgec_add_model: '${ARG_TARGET}' is not an edgec target (edgec targets)")
+  endif()
+  set(model_out "${out}")
+  if(board)
+    set(model_out "${out}/model")
+  endif()
   # The model's C is one translation unit, <name>.c, beside <name>.h.
   add_custom_command(
-    OUTPUT "${out}/${ARG_NAME}.c" "${out}/${ARG_NAME}.h"
+    OUTPUT "${model_out}/${ARG_NAME}.c" "${model_out}/${ARG_NAME}.h"
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${EDGEC_ROOT}"
             "${EDGEC_PYTHON}" -m edgec build "${model}" --target "${ARG_TARGET}"
             --name "${ARG_NAME}" -o "${out}" ${ARG_OPTIONS}
     DEPENDS "${model}"
     COMMENT "edgec: compiling ${ARG_MODEL} for ${ARG_TARGET}"
     VERBATIM)
-  add_library(${ARG_NAME} STATIC "${out}/${ARG_NAME}.c")
-  target_include_directories(${ARG_NAME} PUBLIC "${out}")
+  add_library(${ARG_NAME} STATIC "${model_out}/${ARG_NAME}.c")
+  target_include_directories(${ARG_NAME} PUBLIC "${model_out}")
   set_target_properties(${ARG_NAME} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON)
   if(TARGET zephyr_interface)
     target_link_libraries(${ARG_NAME} PRIVATE zephyr_interface)

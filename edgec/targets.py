@@ -39,7 +39,10 @@ TARGET_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "buttons": (list, [], "devicetree aliases of buttons (sw0, ...)"),
     "emulator": (list, [], "[native] or the qemu-system-arm command line that runs the board"),
     "sensors": (dict, {}, "on-board sensors by kind"),
+    "zephyr_overhead": (dict, {}, "Zephyr's own flash/RAM bytes in an edgec app, measured "
+                                  "from real builds: {replay|sensor: {flash: B, ram: B}}"),
 }
+OVERHEAD_KINDS = ("replay", "sensor")
 
 SENSOR_KINDS = ("accel", "imu", "mic", "adc", "temperature", "camera")
 SENSOR_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
@@ -104,7 +107,21 @@ def validate_target(data, where: str) -> dict:
         for key in ("flash_bytes", "ram_bytes", "clock_hz"):
             if target[key] is None:
                 raise EdgecError(f"{where}: a board needs '{key}'", TARGET_SCHEMA[key][2])
+        _check_overhead(target["zephyr_overhead"], where)
     return target
+
+
+def _check_overhead(overhead: dict, where: str) -> None:
+    """A board's measured overheads: a replay entry at least, each with flash and ram."""
+    if "replay" not in overhead or set(overhead) - set(OVERHEAD_KINDS):
+        raise EdgecError(f"{where}: zephyr_overhead needs 'replay' (and may have 'sensor')",
+                         TARGET_SCHEMA["zephyr_overhead"][2])
+    for kind, sizes in overhead.items():
+        if not isinstance(sizes, dict) or sorted(sizes) != ["flash", "ram"] or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0
+                for v in sizes.values()):
+            raise EdgecError(f"{where}: zephyr_overhead.{kind} must be {{flash: B, ram: B}}",
+                             TARGET_SCHEMA["zephyr_overhead"][2])
 
 
 @lru_cache(maxsize=1)

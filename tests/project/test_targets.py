@@ -17,6 +17,14 @@ def test_every_board_is_described():
         assert is_board(t) and t["flash_bytes"] > 0 and t["ram_bytes"] > 0 and t["clock_hz"]
 
 
+def test_every_board_records_measured_zephyr_overheads():
+    """Budgets use them: replay apps on every board, sensor apps where a sensor is usable."""
+    for name in BOARDS:
+        t = load_target(name)
+        usable = [k for k, s in t["sensors"].items() if not s["unsupported"]]
+        assert set(t["zephyr_overhead"]) == ({"replay", "sensor"} if usable else {"replay"})
+
+
 def test_board_facts():
     assert load_target("nrf52840")["zephyr_board"] == "nrf52840dk/nrf52840"
     assert load_target("mps2_an386")["zephyr_board"] == "mps2/an386"
@@ -40,6 +48,8 @@ def test_unknown_target_lists_valid_ones():
     ({"ram_bytes": True}, "'ram_bytes' must be a int"),
     ({"sensors": {"lidar": {"api": "sensor", "node": "x"}}}, "unknown sensor kind 'lidar'"),
     ({"sensors": {"adc": {"api": "spi"}}}, "unknown api 'spi'"),
+    ({"zephyr_overhead": {"sensor": {"flash": 1, "ram": 1}}}, "needs 'replay'"),
+    ({"zephyr_overhead": {"replay": {"flash": 1}}}, "must be {flash: B, ram: B}"),
 ])
 def test_schema_refuses(change, words):
     data = {**load_target("nrf52840dk"), **change}
