@@ -2,7 +2,14 @@
 
 The passes are ``tvm.s_tir.pipeline.default_s_tir_pipeline`` in its order, minus the GPU-only
 ones, minus ``SplitHostDevice``/``MakePackedAPI`` (which would wrap the function in TVM's FFI
-calling convention), plus ``LowerIntrin``. Only this package imports tvm.
+calling convention), minus ``StorageRewrite`` (it merges local arrays of different types into
+one, which C cannot view; ours are a few registers anyway), plus ``LowerIntrin``. Only this
+package imports tvm.
+
+Two pass options make the C fast: ``LoopPartition`` splits every constant loop at the
+conditions rules wrap in ``likely`` (padding bounds: border loops and a test-free interior),
+and ``UnrollLoop`` unrolls constant loops of at most ``_UNROLL_STEPS`` statements in all
+(a 3x3 window of one accumulator, not a window times its input channels).
 """
 
 from __future__ import annotations
@@ -18,10 +25,15 @@ def _passes():
         s.CanonicalizeLoop(), s.LowerInitBlock(), s.PlanAndUpdateBufferAllocationLocation(),
         s.ConvertBlocksToOpaque(), s.CompactBufferAllocation(), s.LowerMatchBuffer(),
         s.StmtSimplify(), s.LowerOpaqueBlock(), t.FlattenBuffer(), t.NarrowDataType(32),
-        s.LoopPartition(), t.VectorizeLoop(False), t.StorageRewrite(), s.HoistIfThenElse(),
+        s.LoopPartition(), t.VectorizeLoop(False), s.HoistIfThenElse(),
         t.UnrollLoop(), s.RenormalizeSplitPattern(), t.StmtSimplify(), t.RemoveNoOp(),
         s.RewriteUnsafeSelect(), t.CommonSubexprElim(), t.VerifyMemory(), t.LowerIntrin(),
     ]
+
+
+_UNROLL_STEPS = 16
+_CONFIG = {"s_tir.LoopPartition": {"partition_const_loop": True},
+           "tirx.UnrollLoop": {"auto_max_step": _UNROLL_STEPS}}
 
 
 def lower_built(built: Built):
@@ -34,7 +46,7 @@ def lower_built(built: Built):
     sch.work_on("kernel")
     built.schedule(sch)
     mod = tvm.tirx.transform.BindTarget(tvm.target.Target("c"))(sch.mod)
-    with tvm.transform.PassContext(opt_level=3):
+    with tvm.transform.PassContext(opt_level=3, config=_CONFIG):
         mod = tvm.ir.transform.Sequential(_passes())(mod)
     return mod["kernel"]
 

@@ -20,14 +20,16 @@ def const_param(ctx, role: str) -> Param:
 
 def padded(x, pads, fill, dtype: str):
     """NHWC ``x`` cast to ``dtype`` and padded by ``pads`` (top, left, bottom, right) with the
-    expression ``fill()``; a stage named ``pad``, to be inlined."""
+    expression ``fill()``; a stage named ``pad``, to be inlined. Each bound test is ``likely``,
+    so LoopPartition gives the loops over the window positions a test-free interior."""
     from tvm import te, tirx
 
     top, left, bottom, right = pads
     n, h, w, c = x.shape
 
     def value(b, i, j, k):
-        inside = tirx.all(i >= top, i < h + top, j >= left, j < w + left)
+        bounds = (i >= top, i < h + top, j >= left, j < w + left)
+        inside = tirx.all(*(tirx.likely(b) for b in bounds))
         return tirx.if_then_else(inside, x[b, i - top, j - left, k].astype(dtype), fill())
 
     return te.compute((n, h + top + bottom, w + left + right, c), value, name="pad")

@@ -18,7 +18,7 @@ from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
 from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
                                    requantized_int8)
-from edgec.lower.tir import attach, init_before, inline
+from edgec.lower.tir import attach, inline
 
 
 def accumulator_dtype(window: int) -> str:
@@ -54,11 +54,36 @@ def _window_sum(g, xpad, w, dtype: str):
     return te.compute(g["y"], lambda *i: te.sum(conv_tap(*i), axis=[kh, kw, ci]), name="acc")
 
 
-def _schedule(stages: list[str]):
+def channel_block(g) -> int:
+    """Output channels computed together: CONV_2D reads each input value once for this many
+    accumulators; DEPTHWISE_CONV_2D channels share no input, so one at a time."""
+    if g["depthwise"]:
+        return 1
+    return next(b for b in (4, 2, 1) if g["y"][3] % b == 0)
+
+
+def _schedule(stages: list[str], g):
+    """Padding inlined (its bound tests are ``likely``, so LoopPartition splits the output rows
+    and columns into border and test-free interior loops); ``block`` output channels share
+    one pass over the window, their accumulators innermost and unrolled (small window loops
+    are unrolled by the pipeline, ``edgec.lower.tir``)."""
+    block = channel_block(g)
+
     def schedule(sch):
         inline(sch, "pad")
-        attach(sch, "y", 3, *stages, "acc")
-        init_before(sch, "acc", 4)
+        sch.split(sch.get_loops(sch.get_sblock("y"))[3], [None, block])
+        attach(sch, "y", 4, *stages)
+        attach(sch, "y", 3, "acc")
+        acc = sch.get_sblock("acc")
+        # Below the channel block: its accumulator loop (absent when block is 1), then the
+        # window loops (absent when their extent is 1).
+        loops = sch.get_loops(acc)[4:]
+        if block > 1:
+            if len(loops) > 1:
+                sch.reorder(*loops[1:], loops[0])
+            sch.unroll(loops[0])
+        if len(loops) > (block > 1):
+            sch.decompose_reduction(acc, sch.get_loops(acc)[4])
     return schedule
 
 
@@ -83,7 +108,7 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
         xpad = padded(x, g["pads"], lambda: prm[0].astype(acc_dtype), acc_dtype)
         acc = _window_sum(g, xpad, weight, acc_dtype)
         y, stages = requantized_int8(acc, b, mult, shift, prm, 3)
-        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages))
+        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
     params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
     params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
@@ -108,7 +133,7 @@ def _float_plan(ctx, depthwise: bool) -> KernelPlan:
         xpad = padded(x, g["pads"], lambda: tirx.const(0.0, "float32"), "float32")
         acc = _window_sum(g, xpad, weight, "float32")
         y = te.compute(g["y"], lambda *i: clamp_float(acc(*i) + b[i[3]], bounds), name="y")
-        return Built([x, wt, b, y], _schedule([]))
+        return Built([x, wt, b, y], _schedule([], g))
 
     params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
               const_param(ctx, "bias"), Param("y", ctx.node.outputs[0])]
