@@ -4,6 +4,10 @@ report.
 ``build`` is what ``edgec build`` runs; tests and ``edgec verify`` call it directly. With a
 ``Quantization`` a float model is quantized (``edgec.quantize``) before anything else, so
 ``edgec build --calibrate`` compiles what ``edgec quantize`` would write.
+
+``optimize`` (``--optimize speed|size``) picks between kernel variants that trade speed for
+flash and arena (today the DSP kernels: int16 or int8 weights); without it, ``choose_optimize``
+applies the default rule. Targets without such variants (the host) build the same C either way.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
 
 Progress = Callable[[int, int, Node], None]
+# The default is "speed" while the speed build's constant bytes take at most this share of the
+# target's flash: room is left for the application, the RTOS and a second firmware slot.
+SPEED_FLASH_SHARE = 0.5
 
 
 @dataclass
@@ -101,6 +108,40 @@ def check_ram_limit(plan: MemoryPlan, ram_limit: int | None) -> None:
             "raise the limit")
 
 
+def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int) -> dict:
+    """The build's optimize mode and why: ``requested`` when given; else ``speed`` when the
+    speed build's constants (``speed_weight_bytes``) fit ``SPEED_FLASH_SHARE`` of the
+    target's ``flash_bytes`` (or the target states no flash), else ``size``."""
+    if requested is not None:
+        return {"mode": requested, "requested": requested, "reason": "asked for"}
+    flash = target.get("flash_bytes")
+    if flash is None:
+        return {"mode": "speed", "requested": None, "reason": "default: no flash budget"}
+    share = f"{SPEED_FLASH_SHARE:.0%} of {flash:,} B flash"
+    if speed_weight_bytes <= SPEED_FLASH_SHARE * flash:
+        return {"mode": "speed", "requested": None,
+                "reason": f"default: speed build's {speed_weight_bytes:,} B of constants <= {share}"}
+    return {"mode": "size", "requested": None,
+            "reason": f"default: speed build's {speed_weight_bytes:,} B of constants > {share}"}
+
+
+def _lower(graph: Graph, target: dict, optimize: str | None, cache_dir, progress):
+    """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
+    first unless ``size`` is asked for, again for size when the default rule says so."""
+    from edgec.lower import lower_graph  # lazy: lowering is a heavy import
+
+    def lowered(mode: str):
+        kernels = lower_graph(graph, target=target["name"], cache_dir=cache_dir,
+                              progress=progress, optimize=mode)
+        return kernels, plan_memory(graph, kernels)
+
+    kernels, plan = lowered(optimize or "speed")
+    choice = choose_optimize(optimize, target, emitted_constant_bytes(graph, kernels, plan))
+    if choice["mode"] != (optimize or "speed"):
+        kernels, plan = lowered(choice["mode"])
+    return kernels, plan, choice
+
+
 def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
     paths = []
     for file_name, text in files.items():
@@ -115,12 +156,13 @@ def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
-            code: int | None, quantization: Quantization | None) -> dict:
+            code: int | None, quantization: Quantization | None, optimize: dict) -> dict:
     graph, kernels, plan = result
     weights = emitted_constant_bytes(graph, kernels, plan)
     return {
         "model": model.name, "name": name, "target": target["name"],
         "quantization": _quantization_entry(quantization),
+        "optimize": optimize,
         "kernels": kernel_rows(graph, kernels, plan),
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
@@ -148,14 +190,15 @@ def _quantization_entry(quantization: Quantization | None) -> dict | None:
 def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str = "host",
           name: str | None = None, arena: str = "static", ram_limit: int | None = None,
           cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
-          quantization: Quantization | None = None, loaded: Graph | None = None) -> BuildResult:
+          quantization: Quantization | None = None, loaded: Graph | None = None,
+          optimize: str | None = None) -> BuildResult:
     """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
     ``report.txt`` and ``report.json``; a float model is first quantized as ``quantization``
     says. ``loaded`` is ``load_graph(model, quantization)`` when the caller has it already
-    (``edgec verify``: the reference graph is then the compiled one). Raises ``EdgecError``
-    for a bad name, target, output folder, model, calibration, or an arena over
+    (``edgec verify``: the reference graph is then the compiled one). ``optimize`` is
+    ``speed``, ``size`` or None for the default rule (``choose_optimize``). Raises
+    ``EdgecError`` for a bad name, target, output folder, model, calibration, or an arena over
     ``ram_limit``."""
-    from edgec.lower import lower_graph  # lazy: lowering is a heavy import
     from edgec.passes import run_passes
 
     started = time.perf_counter()
@@ -164,8 +207,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     target_info = load_target(target)
     prepare_out_dir(out_dir)
     graph = run_passes(loaded if loaded is not None else load_graph(model, quantization))
-    kernels = lower_graph(graph, target=target, cache_dir=cache_dir, progress=progress)
-    plan = plan_memory(graph, kernels)
+    kernels, plan, choice = _lower(graph, target_info, optimize, cache_dir, progress)
     check_ram_limit(plan, ram_limit)
     options = EmitOptions(name, arena, model.name,
                           hashlib.sha256(model.read_bytes()).hexdigest(), target)
@@ -173,7 +215,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
                       [f for f in target_info["cflags"] if f != "-Werror"])
     report = _report(model, name, target_info, (graph, kernels, plan),
-                     time.perf_counter() - started, code, quantization)
+                     time.perf_counter() - started, code, quantization, choice)
     paths += _write(out_dir, {"report.txt": format_report(report),
                               "report.json": json.dumps(report, indent=2) + "\n"})
     return BuildResult(out_dir, name, paths, graph, kernels, plan, report, target_info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from edgec.cli import Command, load_inputs
 from edgec.commands_project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError
+from edgec.lower.registry import OPTIMIZE_MODES
 
 
 def _byte_count(text: str) -> int:
@@ -26,6 +27,10 @@ def _add_common(parser) -> None:
     parser.add_argument("model", help="a .tflite or .onnx file")
     parser.add_argument("--target", default="host", help="target name (targets/*.yaml)")
     parser.add_argument("--cache-dir", help="where lowered kernels are cached")
+    parser.add_argument("--optimize", choices=OPTIMIZE_MODES,
+                        help="speed: the fastest kernels (DSP: int16 weights, twice the int8 "
+                             "flash); size: int8 weights and the least arena scratch; default: "
+                             "speed while its constants fit half the target's flash, else size")
     _add_quantization(parser)
 
 
@@ -92,7 +97,8 @@ class BuildCommand(Command):
         out_dir = project.model_dir if project else args.output
         result = build(args.model, out_dir, target=args.target, name=args.name,
                        arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
-                       progress=_progress(console), quantization=_quantization(args))
+                       progress=_progress(console), quantization=_quantization(args),
+                       optimize=args.optimize)
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
@@ -101,6 +107,8 @@ class BuildCommand(Command):
         console.out(f"flash {flash} ({t['weight_bytes']:,} B weights + {code}), "
                     f"arena {t['arena_bytes']:,} B (lower bound {t['lower_bound_bytes']:,} B), "
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
+        optimize = result.report["optimize"]
+        console.out(f"optimize {optimize['mode']} ({optimize['reason']})")
         if project:
             finish_project(project, result, console)
         return 0
@@ -133,7 +141,7 @@ class VerifyCommand(Command):
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
         result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
                         seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console),
-                        quantization=quantization)
+                        quantization=quantization, optimize=args.optimize)
         console.out(result.message)
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())

@@ -180,10 +180,12 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
            extra_inputs: list[dict[str, np.ndarray]] = (), seed: int = 0,
            arena: str = "static", extra_flags: tuple[str, ...] = (),
            cache_dir: str | os.PathLike | None = None, progress=None,
-           quantization: Quantization | None = None) -> VerifyResult:
+           quantization: Quantization | None = None,
+           optimize: str | None = None) -> VerifyResult:
     """Build ``model`` in a temporary folder, run ``count`` random inputs plus
     ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``
-    (of the quantized graph when ``quantization`` is given: the graph that was compiled)."""
+    (of the quantized graph when ``quantization`` is given: the graph that was compiled).
+    ``optimize`` goes to ``build``."""
     from edgec.build import load_target
 
     emulated = target != "host"
@@ -197,7 +199,8 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, target=target, arena=arena, cache_dir=cache_dir,
-                       progress=progress, quantization=quantization, loaded=reference)
+                       progress=progress, quantization=quantization, loaded=reference,
+                       optimize=optimize)
         if emulated:
             actual, device = run_emulated(result, samples, arena == "static")
         else:

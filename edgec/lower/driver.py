@@ -11,29 +11,34 @@ from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, get_op
 from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import KernelPlan, LoweringContext, make_context, plan_node
+from edgec.lower.registry import (OPTIMIZE_MODES, KernelPlan, LoweringContext, make_context,
+                                  plan_node)
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
 
 
 def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathLike | None = None,
-                progress: Progress | None = None) -> list[Kernel]:
+                progress: Progress | None = None, optimize: str = "speed") -> list[Kernel]:
     """One ``Kernel`` per node of ``graph``, in execution order.
 
     Every node gets a kernel, RESHAPE included (a flat copy; the planner may alias it away).
     ``target`` names a ``targets/*.yaml`` file: its CPU features (``target_features``) pick
     the optimized variants of rules; the host and targets without them get the portable ones.
+    ``optimize`` (``OPTIMIZE_MODES``) tells variants with a speed/size trade-off which to make.
     ``progress(k, n, node)`` is called before kernel k (1-based) of n is lowered. Kernel C is
     cached under ``cache_dir`` (see ``edgec.lower.cache.default_dir``).
     """
+    if optimize not in OPTIMIZE_MODES:
+        raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, not {optimize!r}")
     cache = KernelCache(default_dir(cache_dir))
     features = target_features(target)
     kernels = []
     for index, node in enumerate(graph.nodes):
         if progress is not None:
             progress(index + 1, len(graph.nodes), node)
-        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features))
+        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features,
+                                  optimize))
     log.info("lowered %d kernels for target %s: %d from cache, %d new", len(kernels), target,
              cache.hits, cache.misses)
     return kernels
@@ -48,9 +53,9 @@ def target_features(target: str) -> frozenset[str]:
 
 
 def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
-               features: frozenset[str] = frozenset()) -> Kernel:
+               features: frozenset[str] = frozenset(), optimize: str = "speed") -> Kernel:
     """The kernel of one node, its C text taken from ``cache`` when an identical one exists."""
-    ctx = make_context(graph, node, func_name)
+    ctx = make_context(graph, node, func_name, optimize)
     plan = plan_node(ctx, features)
     _check_constant_names(graph, plan, node)
     key = kernel_key(ctx, plan)

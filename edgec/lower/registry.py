@@ -8,7 +8,9 @@ which keeps one C text valid for every node with the same shapes.
 
 A *variant* (``lowering_variant``) is a faster rule for targets with a CPU feature (e.g.
 ``"dsp"``), TFLM-style: same node, same contract, chosen by the target; it returns ``None`` for
-nodes it does not handle, which then take the portable rule.
+nodes it does not handle, which then take the portable rule. A variant may offer a speed/size
+trade-off and reads the build's choice from ``ctx.optimize`` (``OPTIMIZE_MODES``); portable
+rules ignore it.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, Tensor, get_op
 
+# "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
+OPTIMIZE_MODES = ("speed", "size")
+
 
 @dataclass
 class LoweringContext:
-    """What a rule sees: the node, its attributes with defaults, its tensors, the kernel name."""
+    """What a rule sees: the node, its attributes with defaults, its tensors, the kernel name,
+    and the build's ``optimize`` mode (one of ``OPTIMIZE_MODES``)."""
 
     node: Node
     attrs: dict[str, Any]
     ins: list[Tensor | None]
     outs: list[Tensor]
     func_name: str
+    optimize: str = "speed"
 
     @property
     def dtype(self) -> str:
@@ -136,11 +143,12 @@ def find_rule(ctx: LoweringContext) -> Rule:
     return rule
 
 
-def make_context(graph: Graph, node: Node, func_name: str) -> LoweringContext:
+def make_context(graph: Graph, node: Node, func_name: str,
+                 optimize: str = "speed") -> LoweringContext:
     """The context of ``node`` in ``graph``, attributes completed with their defaults."""
     attrs = get_op(node.op).full_attrs(node)
     return LoweringContext(node, attrs, graph.input_tensors(node), graph.output_tensors(node),
-                           func_name)
+                           func_name, optimize)
 
 
 def _load_rules() -> None:

@@ -2,7 +2,9 @@
 
 The variants' C runs on the host through the plain-C definitions of the intrinsics, inside
 the emitted model (arena scratch included), and must equal ``edgec.ir.interpret`` bit for
-bit; the same C must compile warning-free for the Cortex-M4 with the real intrinsics.
+bit; the same C must compile warning-free for the Cortex-M4 with the real intrinsics. Every
+check runs for both ``--optimize`` modes: ``speed`` (int16 weights) and ``size`` (int8
+weights, the compact kernels).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ DSP_TARGET = "mps2_an386"
 ARM_FLAGS = ["-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
              "-Wall", "-Wextra", "-Werror", "-c"]
 CORNERS = ["", "tiny", "huge", "extreme"]
+MODES = ["speed", "size"]
 
 # (H, W, C, O, KH, KW, strides, dilations, pads): odd channel counts, sizes not divisible by
 # four, 1x1 and KxK, strides, dilations, asymmetric paddings.
@@ -39,6 +42,11 @@ CONV_GEOMETRIES = [
     (9, 7, 16, 7, 3, 3, (2, 2), (1, 1), (0, 0, 1, 1)),
     (10, 4, 1, 6, 10, 4, (2, 2), (1, 1), (4, 1, 5, 1)),
     (5, 6, 12, 4, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
+    # Input channels a multiple of four: the compact kernel's in-place runs, clipped by the
+    # padding, one per tap when dilated across, none at all for a pixel in the padding.
+    (8, 9, 4, 5, 3, 3, (1, 2), (2, 2), (2, 3, 1, 2)),
+    (6, 7, 8, 6, 5, 5, (1, 1), (1, 1), (2, 2, 2, 2)),
+    (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
@@ -80,8 +88,8 @@ def _fc_graph(rng, geometry, corner: str, per_channel: bool, activation: str):
     return single_node_graph("FULLY_CONNECTED", [x, w, b], [y], dict(activation=activation))
 
 
-def _emit(graph, target: str, out_dir: Path, cache_dir) -> BuildResult:
-    kernels = lower_graph(graph, target=target, cache_dir=cache_dir)
+def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed") -> BuildResult:
+    kernels = lower_graph(graph, target=target, cache_dir=cache_dir, optimize=optimize)
     plan = plan_memory(graph, kernels)
     files = emit_model(graph, kernels, plan, EmitOptions("m"))
     for name, text in files.items():
@@ -94,9 +102,14 @@ def _is_dsp(kernel) -> bool:
     return "EDGEC_DSP_HELPERS" in kernel.c_source
 
 
-def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int) -> None:
+def _is_compact(kernel) -> bool:
+    return "EDGEC_DSP_COMPACT" in kernel.c_source
+
+
+def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int, optimize: str) -> None:
     """Lower ``graph`` for the DSP target, run it on the host, compare with the reference."""
-    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir)
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    assert all(_is_compact(k) == (optimize == "size") for k in result.kernels)
     assert all(_is_dsp(k) for k in result.kernels), "the DSP variant declined the node"
     samples = random_inputs(graph, 3, seed)
     actual = run_harness(compile_host(result), graph, samples)
@@ -109,32 +122,36 @@ def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int) -> None:
 @needs_gcc
 @pytest.mark.parametrize("corner", CORNERS)
 @pytest.mark.parametrize("geometry", range(len(CONV_GEOMETRIES)))
-def test_conv_matches_reference(tmp_path, cache_dir, geometry, corner):
+@pytest.mark.parametrize("optimize", MODES)
+def test_conv_matches_reference(tmp_path, cache_dir, geometry, corner, optimize):
     rng = np.random.default_rng([geometry, len(corner), 1])
     activation = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"][geometry % 4]
     graph = _window_graph(rng, CONV_GEOMETRIES[geometry], False, corner, activation)
-    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
 
 
 @needs_gcc
 @pytest.mark.parametrize("corner", CORNERS)
 @pytest.mark.parametrize("geometry", range(len(DEPTHWISE_GEOMETRIES)))
-def test_depthwise_matches_reference(tmp_path, cache_dir, geometry, corner):
+@pytest.mark.parametrize("optimize", MODES)
+def test_depthwise_matches_reference(tmp_path, cache_dir, geometry, corner, optimize):
     rng = np.random.default_rng([geometry, len(corner), 2])
     activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
     graph = _window_graph(rng, DEPTHWISE_GEOMETRIES[geometry], True, corner, activation)
-    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
 
 
 @needs_gcc
 @pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
 @pytest.mark.parametrize("corner", CORNERS)
 @pytest.mark.parametrize("geometry", range(len(FC_GEOMETRIES)))
-def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner, per_channel):
+@pytest.mark.parametrize("optimize", MODES)
+def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner, per_channel,
+                                           optimize):
     rng = np.random.default_rng([geometry, len(corner), 3, per_channel])
     activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
     graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
-    check_dsp_on_host(graph, tmp_path, cache_dir, geometry)
+    check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
 
 
 def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
@@ -169,18 +186,20 @@ def test_narrow_variants_fall_back_to_the_portable_rule(cache_dir):
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no Arm toolchain")
+@pytest.mark.parametrize("optimize", MODES)
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt):
+def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
     rng = np.random.default_rng(8)
     graphs = [_window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
               _window_graph(rng, CONV_GEOMETRIES[3], False, "tiny", "NONE"),
+              _window_graph(rng, CONV_GEOMETRIES[6], False, "", "RELU"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
               _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU")]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()
-        _emit(graph, DSP_TARGET, out, cache_dir)
+        _emit(graph, DSP_TARGET, out, cache_dir, optimize)
         done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
                                str(out / "m.c"), "-o", str(out / "m.o")],
                               capture_output=True, text=True)

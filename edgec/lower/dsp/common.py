@@ -9,8 +9,15 @@ from edgec.lower.cache import FUNC_PLACEHOLDER
 from edgec.lower.dsp.requant import requant_table
 from edgec.lower.registry import KernelPlan, Param
 
-HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2")  # included by the kernel templates
+# Included by the kernel templates (the compact ones by the --optimize size kernels).
+HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2", "dsp/_gemv_compact.j2")
 ROLES = ("w", "bias", "rq", "params")
+
+
+def compact(ctx) -> bool:
+    """Whether the build optimizes for size: int8 weights and the least scratch (the
+    ``*_compact`` templates) instead of int16 weights and pre-widened inputs."""
+    return ctx.optimize == "size"
 
 
 def int8_output(ctx) -> bool:
@@ -31,19 +38,25 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     C parameters: ``x, w, bias, rq, params, y, scratch``; ``quant`` holds ``mult`` and
     ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
     ``geometry`` (shapes and attributes only, never quantization values) fills the template.
+    Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
+    layout of the scales is part of the cache key, their values are not.
     """
     params = quant["params"]
-    rq, fast = requant_table(quant["mult"], quant["shift"], int(params[1]))
+    per_tensor = ctx.ins[1].quant.scale.size == 1
+    rows = slice(0, 1) if per_tensor else slice(None)
+    rq, fast = requant_table(quant["mult"][rows], quant["shift"][rows], int(params[1]))
     arrays = {"w": weights, "bias": bias, "rq": rq.reshape(-1), "params": params}
     names = {role: f"{ctx.func_name}_{role}" for role in ROLES}
     path = f"dsp/{template}"
 
     def render() -> str:
-        return templates.render(path, func=FUNC_PLACEHOLDER, fast=fast, **geometry)
+        return templates.render(path, func=FUNC_PLACEHOLDER, fast=fast, per_tensor=per_tensor,
+                                **geometry)
 
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", fast, templates.digest(path), *(templates.digest(h) for h in HELPERS))
+    key = ("dsp", ctx.optimize, fast, templates.digest(path),
+           *(templates.digest(h) for h in HELPERS))
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       key=key, scratch_bytes=scratch_bytes)

@@ -8,13 +8,20 @@ reduce to one matrix-vector product, the channel loop shared with FULLY_CONNECTE
 eight of weights feed eight SMLADs. The window is extended once and reused by every output
 channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
 registers than the M4 has: GCC spilled them and the kernel was slower.)
+
+Compact form (``--optimize size``, ``conv_compact.c.j2``): int8 weights (``layout.blocked8``)
+and no int16 window. With input channels a multiple of four the channel loop reads the input
+in place, one run per window row inside the image (one per inside tap when dilated across),
+widening four values with two SXTAB16 as it goes; no scratch. Other channel counts (a
+network's first layer, 1 or 3 channels) copy the window as int8: ``4 * ceil(K/4)`` bytes of
+scratch, half the speed form's.
 """
 
 from __future__ import annotations
 
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, int8_output, kernel_plan
+from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
 from edgec.lower.registry import lowering_variant
 
 
@@ -34,5 +41,10 @@ def conv_2d_dsp(ctx):
                     sh=a["strides"][0], sw=a["strides"][1], dh=a["dilations"][0],
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
-    return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias,
-                       consts.conv_requant(ctx, cout), scratch_bytes=groups * 8, **geometry)
+    quant = consts.conv_requant(ctx, cout)
+    if compact(ctx):
+        scratch = 0 if cin % 4 == 0 else groups * 4
+        return kernel_plan(ctx, "conv_compact.c.j2", layout.blocked8(weights, 4), bias, quant,
+                           scratch_bytes=scratch, scratch=scratch > 0, **geometry)
+    return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
+                       scratch_bytes=groups * 8, **geometry)

@@ -5,6 +5,11 @@ zero point) in the arena scratch, then four output channels share each loaded pa
 words: per four row values, two words of row and eight of weights feed eight SMLADs. Weights
 are int16 pairs in SXTAB16 lane order, four channels interleaved (``layout.blocked``). Weights
 with a zero point (TFLM's per-tensor path subtracts it) keep the portable rule.
+
+Compact form (``--optimize size``, ``fully_connected_compact.c.j2``): int8 weights
+(``layout.blocked8``), the row read in place and widened as the channel loop goes (each row
+word is widened once per four output channels instead of once per row), the ``k % 4`` last
+values through a four-byte stack copy; no scratch.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from edgec.ir.ops.fully_connected import int8_multipliers
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, int8_output, kernel_plan
+from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
 from edgec.lower.registry import lowering_variant
 
 
@@ -38,6 +43,10 @@ def fully_connected_dsp(ctx):
     groups = -(-k // 4)
     weights = consts.constant_input(ctx, 1, "weights")
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
-    return kernel_plan(ctx, "fully_connected.c.j2", layout.blocked(weights, 4), bias,
-                       _quant(ctx, cout, mult, shift), scratch_bytes=groups * 8,
-                       rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups)
+    quant = _quant(ctx, cout, mult, shift)
+    geometry = dict(rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups)
+    if compact(ctx):
+        return kernel_plan(ctx, "fully_connected_compact.c.j2", layout.blocked8(weights, 4),
+                           bias, quant, scratch_bytes=0, **geometry)
+    return kernel_plan(ctx, "fully_connected.c.j2", layout.blocked(weights, 4), bias, quant,
+                       scratch_bytes=groups * 8, **geometry)

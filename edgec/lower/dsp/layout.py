@@ -1,11 +1,19 @@
 """Weights rearranged at compile time into the int32 words the DSP kernels load.
 
-Weights are stored sign-extended to int16, two per 32-bit word, so the inner loops load them
-ready for SMLAD (no per-use extension; the price is twice the int8 weight bytes). Inputs are
-extended in the kernels by SXTAB16, which yields bytes 0 and 2 of a word as one halfword pair
-and bytes 1 and 3 (after ROR #8) as the other; weights are grouped by four along the
-reduction axis and put in that same lane order, ``SWIZZLE``. A reduction length that is not a
-multiple of four is padded with zero weights (the kernels pad inputs with zeros too).
+Speed kernels (``blocked``, ``depthwise``): weights stored sign-extended to int16, two per
+32-bit word, so the inner loops load them ready for SMLAD (no per-use extension; the price is
+twice the int8 weight bytes). Inputs are extended in the kernels by SXTAB16, which yields
+bytes 0 and 2 of a word as one halfword pair and bytes 1 and 3 (after ROR #8) as the other;
+weights are grouped by four along the reduction axis and put in that same lane order,
+``SWIZZLE``. A reduction length that is not a multiple of four is padded with zero weights
+(the kernels pad inputs with zeros too).
+
+Compact kernels (``blocked8``, ``depthwise8``, the ``--optimize size`` mode): weights stay
+int8, four per word, and the kernels widen each weight word with SXTB16 and SXTB16 ROR #8, the
+same lane split SXTAB16 applies to the inputs. Both operands of every SMLAD then hold the
+pairs (0, 2) and (1, 3) of the same four reduction values, so the bytes keep their natural
+order: the classic (w0, w2, w1, w3) reorder is only needed when the inputs are widened into
+natural order, which these kernels never do.
 """
 
 from __future__ import annotations
@@ -48,3 +56,40 @@ def depthwise(w: np.ndarray) -> np.ndarray:
     full = taps.shape[0] // 4 * 4
     head = taps[:full].reshape(-1, 4, taps.shape[1]).transpose(0, 2, 1)[:, :, SWIZZLE]
     return np.concatenate([words(head), taps[full:].reshape(-1).astype(np.int32)])
+
+
+def _bytes_as_words(values: np.ndarray) -> np.ndarray:
+    """int8 values (a multiple of four) packed four per int32 word, the first in the low
+    byte (little-endian, as the kernels load them)."""
+    flat = np.ascontiguousarray(values, dtype=np.int8).reshape(-1)
+    return flat.view("<i4").astype(np.int32)
+
+
+def groups8(rows: np.ndarray) -> np.ndarray:
+    """``[R, K]`` int8 weights as ``[R, ceil(K/4), 4]`` int8 in natural order, zero-padded."""
+    r, k = rows.shape
+    padded = np.zeros((r, -(-k // 4) * 4), np.int8)
+    padded[:, :k] = rows
+    return padded.reshape(r, -1, 4)
+
+
+def blocked8(rows: np.ndarray, block: int) -> np.ndarray:
+    """``[R, K]`` weights for the compact kernels computing ``block`` rows at once: for each
+    block of rows, group by group, one word per row; the ``R % block`` last rows follow, one
+    after another, each group by group. int8 kept: one int32 word per four weights."""
+    g = groups8(rows)
+    full = rows.shape[0] // block * block
+    head = g[:full].reshape(-1, block, g.shape[1], 4).transpose(0, 2, 1, 3)
+    return np.concatenate([_bytes_as_words(head), _bytes_as_words(g[full:])])
+
+
+def depthwise8(w: np.ndarray) -> np.ndarray:
+    """``[1, KH, KW, C]`` weights for the compact depthwise kernel: channels by groups of
+    four, each group tap by tap, one word of four channel weights per tap; then the ``C % 4``
+    last channels as int8, tap by tap, zero-padded to a whole word."""
+    taps = w.reshape(-1, w.shape[-1]).T.astype(np.int8)  # [C, T]
+    full = taps.shape[0] // 4 * 4
+    head = taps[:full].reshape(-1, 4, taps.shape[1]).transpose(0, 2, 1)
+    tail = taps[full:].reshape(-1)
+    tail = np.concatenate([tail, np.zeros(-tail.size % 4, np.int8)])
+    return np.concatenate([_bytes_as_words(head), _bytes_as_words(tail)])
