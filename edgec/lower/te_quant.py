@@ -10,7 +10,10 @@ skips expressions that contain loads, trap 4).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -80,3 +83,77 @@ def clamp_int8(value, lo, hi):
     from tvm import tirx
 
     return tirx.min(tirx.max(value, i64(lo)), i64(hi)).astype("int8")
+
+
+@dataclass(frozen=True)
+class Fast:
+    """The cheaper C form of MultiplyByQuantizedMultiplier that one node's constants allow
+    (``fast_form``); its fields go into the kernel key, since they shape the C text.
+
+    ``left``: some shift is positive, so the input is multiplied by ``2**shift`` (wrapped to
+    int32) first; without it that multiply and its wrap are left out.
+    """
+
+    left: bool
+
+
+def fast_form(mult: np.ndarray, shift: np.ndarray) -> Fast | None:
+    """The ``Fast`` form for these per-channel constants, or None (the general ``mbqm``)
+    when a multiplier is INT32_MIN (SRDHM's one saturating case) or a shift is below -31."""
+    if np.any(np.asarray(mult, np.int64) == INT32_MIN) or np.any(np.asarray(shift) < -31):
+        return None
+    return Fast(left=bool(np.any(np.asarray(shift) > 0)))
+
+
+def high_mul32(a, b):
+    """SRDHM of int32 ``a``, ``b`` when they are not both INT32_MIN, as an int32 value.
+
+    TFLite adds a nudge of 2**30 (or 1 - 2**30 below zero) and truncates toward zero; for a
+    negative product that truncation is the ceiling, which equals the floor of the product
+    plus 2**30: so one arithmetic shift serves both signs, with no division and no sign test.
+    """
+    return ((i64(a) * i64(b) + c64(1 << 30)) >> c64(31)).astype("int32")
+
+
+def rounding_divide32(x, exponent):
+    """``RoundingDivideByPOT`` of int32 ``x`` by ``2**exponent`` (0 <= exponent <= 31) in
+    int32; the mask is built unsigned, since ``1 << 31`` overflows int32."""
+    from tvm import tirx
+
+    one = tirx.const(1, "uint32")
+    mask = ((one << exponent.astype("uint32")) - one).astype("int32")
+    threshold = (mask >> 1) + (x < 0).astype("int32")
+    return (x >> exponent) + ((x & mask) > threshold).astype("int32")
+
+
+def mbqm32(shape, x: IndexFn, mult: IndexFn, shift: IndexFn, name: str, form: Fast):
+    """MultiplyByQuantizedMultiplier in the ``form`` allowed by the constants, int32 values
+    throughout but for one 32x32->64 product: ``x(*i)`` is an int32 expression that cannot
+    overflow. Returns the int32 result tensor and its stages, consumer first (as ``mbqm``)."""
+    from tvm import te, tirx
+
+    def shifted(*i):
+        if not form.left:
+            return x(*i)
+        left = tirx.max(i64(shift(*i)), c64(0))
+        return wrap32(i64(x(*i)) * (c64(1) << left)).astype("int32")
+
+    sh = te.compute(shape, shifted, name=f"{name}_sh")
+    hi = te.compute(shape, lambda *i: high_mul32(sh(*i), mult(*i)), name=f"{name}_hi")
+    out = te.compute(shape, lambda *i: rounding_divide32(
+        hi(*i), tirx.max(-shift(*i), tirx.const(0, "int32"))), name=f"{name}_q")
+    return out, [out.op.name, hi.op.name, sh.op.name]
+
+
+def offset_clamp_int8(shape, q, offset: IndexFn, lo: IndexFn, hi: IndexFn, name: str):
+    """The int8 tensor ``y`` = ``clamp(q + offset, lo, hi)`` for int32 ``q``, computed as
+    ``clamp(q, lo - offset, hi - offset) + offset`` so no int32 sum can overflow (bounds and
+    offset are int8-range values). The clamp is a stage of its own, ``name``, to attach next
+    to ``y``: in one expression the simplifier moves the offset back inside (trap 6).
+    Returns ``y`` and the stage name."""
+    from tvm import te, tirx
+
+    clamped = te.compute(shape, lambda *i: tirx.min(tirx.max(q(*i), lo(*i) - offset(*i)),
+                                                    hi(*i) - offset(*i)), name=name)
+    y = te.compute(shape, lambda *i: (clamped(*i) + offset(*i)).astype("int8"), name="y")
+    return y, name

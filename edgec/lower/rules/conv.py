@@ -17,7 +17,8 @@ from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
 from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
-                                   requantized_int8)
+                                   requantized_int8, sum_fits_int32)
+from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach, inline
 
 
@@ -71,7 +72,8 @@ def _schedule(stages: list[str], g):
 
     def schedule(sch):
         inline(sch, "pad")
-        sch.split(sch.get_loops(sch.get_sblock("y"))[3], [None, block])
+        _, oi = sch.split(sch.get_loops(sch.get_sblock("y"))[3], [None, block])
+        sch.unroll(oi)
         attach(sch, "y", 4, *stages)
         attach(sch, "y", 3, "acc")
         acc = sch.get_sblock("acc")
@@ -99,6 +101,9 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
     int4 = _int4.has_int4_weights(ctx)
     window = int(np.prod(g["w"][1:3])) * (1 if depthwise else g["w"][3])
     acc_dtype = accumulator_dtype(window)
+    form = None
+    if acc_dtype == "int32" and sum_fits_int32(window << 14, constants["bias"]):
+        form = fast_form(quant["mult"], quant["shift"])
 
     def build() -> Built:
         x = placeholder(g["x"], "int8", "x")
@@ -107,14 +112,14 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
         prm = placeholder((4,), "int32", "params")
         xpad = padded(x, g["pads"], lambda: prm[0].astype(acc_dtype), acc_dtype)
         acc = _window_sum(g, xpad, weight, acc_dtype)
-        y, stages = requantized_int8(acc, b, mult, shift, prm, 3)
+        y, stages = requantized_int8(acc, b, mult, shift, prm, 3, form)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
     params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
     params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
     params.append(Param("y", ctx.node.outputs[0]))
     named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
-    return KernelPlan(params, named, build=build, key=(acc_dtype,))
+    return KernelPlan(params, named, build=build, key=(acc_dtype, form))
 
 
 def _float_plan(ctx, depthwise: bool) -> KernelPlan:
