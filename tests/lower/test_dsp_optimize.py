@@ -1,0 +1,92 @@
+"""``--optimize speed|size``: the default rule, what each mode lowers to, and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgec.build
+from edgec.build import SPEED_FLASH_SHARE, build, choose_optimize
+from edgec.cli import main
+from edgec.lower import lower_graph
+from edgec.lower.dsp import layout
+from edgec.targets import load_target
+from tests.lower.test_dsp_kernels import CONV_GEOMETRIES, _fc_graph, _window_graph
+
+DIGITS = Path(__file__).resolve().parents[2] / "examples" / "digits_int8.tflite"
+BOARD = {"flash_bytes": 1000}
+
+
+@pytest.mark.parametrize("weights, mode", [(0, "speed"), (500, "speed"), (501, "size")])
+def test_default_is_speed_while_constants_fit_half_the_flash(weights, mode):
+    assert SPEED_FLASH_SHARE == 0.5
+    choice = choose_optimize(None, BOARD, weights)
+    assert choice["mode"] == mode and choice["requested"] is None
+    assert f"{weights:,} B of constants" in choice["reason"]
+
+
+@pytest.mark.parametrize("requested", ["speed", "size"])
+def test_an_asked_mode_wins(requested):
+    assert choose_optimize(requested, BOARD, 10 ** 9)["mode"] == requested
+    assert choose_optimize(requested, BOARD, 0)["mode"] == requested
+
+
+def test_a_target_without_flash_budget_defaults_to_speed():
+    assert choose_optimize(None, load_target("host"), 10 ** 9)["mode"] == "speed"
+
+
+def test_size_mode_halves_dsp_weights_and_drops_scratch(cache_dir):
+    graphs = [_window_graph(np.random.default_rng(1), CONV_GEOMETRIES[3], False, "", "RELU"),
+              _fc_graph(np.random.default_rng(2), (1, 64, 12), "", True, "NONE")]
+    for graph in graphs:
+        (speed,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+        (size,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir, optimize="size")
+        w_speed, w_size = (next(v for k, v in kernel.constants.items() if k.endswith("_w"))
+                           for kernel in (speed, size))
+        assert w_speed.nbytes == 2 * w_size.nbytes
+        assert speed.scratch_bytes > 0 and size.scratch_bytes == 0
+
+
+def test_the_host_ignores_the_mode(cache_dir):
+    graph = _window_graph(np.random.default_rng(3), CONV_GEOMETRIES[0], False, "", "RELU")
+    speed, size = (lower_graph(graph, target="host", cache_dir=cache_dir, optimize=mode)
+                   for mode in ("speed", "size"))
+    assert speed[0].c_source == size[0].c_source
+
+
+def test_build_falls_back_to_size_when_speed_would_crowd_the_flash(tmp_path, monkeypatch,
+                                                                   cache_dir):
+    def small_board(name):
+        return {**load_target(name), "flash_bytes": 4096}
+
+    monkeypatch.setattr(edgec.build, "load_target", small_board)
+    result = build(DIGITS, tmp_path, target="mps2_an386", cache_dir=cache_dir)
+    choice = json.loads((tmp_path / "report.json").read_text())["optimize"]
+    assert choice["mode"] == "size" and choice["requested"] is None
+    assert "> 50% of 4,096 B flash" in choice["reason"]
+    assert "EDGEC_DSP_COMPACT" in (tmp_path / f"{result.name}.c").read_text()
+
+
+def test_cli_states_the_mode(tmp_path, capsys, cache_dir):
+    args = ["build", str(DIGITS), "--target", "mps2_an386", "-o", str(tmp_path),
+            "--cache-dir", str(cache_dir)]
+    assert main(args) == 0
+    assert "optimize speed (default: speed build's" in capsys.readouterr().out
+    assert main(args + ["--optimize", "size"]) == 0
+    assert "optimize size (asked for)" in capsys.readouterr().out
+
+
+def test_compact_layouts_keep_int8_in_natural_order():
+    rows = np.arange(-30, 30).reshape(6, 10)  # 6 channels, K = 10 (padded to 12)
+    data = np.ascontiguousarray(layout.blocked8(rows, 4), "<i4").view(np.int8)
+    np.testing.assert_array_equal(data[:16].reshape(4, 4), rows[:4, :4])  # group 0, ch 0..3
+    np.testing.assert_array_equal(data[48:].reshape(2, 12)[:, 8:], [[r[8], r[9], 0, 0]
+                                                                     for r in rows[4:]])
+    w = np.arange(-50, 40).reshape(1, 3, 5, 6)  # 15 taps, 6 channels
+    data = np.ascontiguousarray(layout.depthwise8(w), "<i4").view(np.int8)
+    np.testing.assert_array_equal(data[:60].reshape(15, 4), w.reshape(15, 6)[:, :4])
+    np.testing.assert_array_equal(data[60:90], w.reshape(15, 6)[:, 4:].T.reshape(-1))
+    assert data.size == 92  # the tail padded to a whole word
