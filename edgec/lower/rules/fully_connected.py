@@ -16,8 +16,10 @@ from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import clamp_float, const_param, placeholder, requantized_int8
-from edgec.lower.tir import attach, init_before
+from edgec.lower.rules._te import (clamp_float, const_param, placeholder, requantized_int8,
+                                   sum_fits_int32)
+from edgec.lower.te_quant import fast_form
+from edgec.lower.tir import attach
 
 
 def _rows(ctx) -> tuple[int, int, int]:
@@ -25,10 +27,24 @@ def _rows(ctx) -> tuple[int, int, int]:
     return ctx.ins[0].size // k, k, out
 
 
-def _schedule(stages):
+def _schedule(stages, out: int):
+    """``block`` outputs share one pass over the input row: its accumulators innermost and
+    unrolled, so each input value is loaded once for all of them."""
+    block = next(b for b in (4, 2, 1) if out % b == 0)
+
     def schedule(sch):
-        attach(sch, "y", 1, *stages, "acc")
-        init_before(sch, "acc", 2)
+        _, oi = sch.split(sch.get_loops(sch.get_sblock("y"))[1], [None, block])
+        sch.unroll(oi)
+        attach(sch, "y", 2, *stages)
+        attach(sch, "y", 1, "acc")
+        acc = sch.get_sblock("acc")
+        loops = sch.get_loops(acc)[2:]  # the block's accumulators (when block > 1), then r
+        if block > 1:
+            if len(loops) > 1:
+                sch.reorder(loops[1], loops[0])
+            sch.unroll(loops[0])
+        if len(loops) > (block > 1):
+            sch.decompose_reduction(acc, sch.get_loops(acc)[2])
     return schedule
 
 
@@ -58,6 +74,10 @@ def fully_connected_int8(ctx) -> KernelPlan:
     int4 = _int4.has_int4_weights(ctx)
     # |x * (w - offset)| < 2**15 when the offset is used, 2**14 otherwise.
     acc_dtype = accumulator_dtype(k * (2 if subtract_offset else 1))
+    form = None
+    if acc_dtype == "int32" and sum_fits_int32(k << (15 if subtract_offset else 14),
+                                               constants["bias"]):
+        form = fast_form(constants["mult"], constants["shift"])
 
     def build() -> Built:
         from tvm import te
@@ -74,14 +94,14 @@ def fully_connected_int8(ctx) -> KernelPlan:
 
         acc = te.compute((rows, out), lambda n, o: te.sum(
             x[n, r].astype(acc_dtype) * weight(o, r), axis=[r]), name="acc")
-        y, stages = requantized_int8(acc, b, mult, shift, prm, 1)
-        return Built([x, w, b, mult, shift, prm, y], _schedule(stages))
+        y, stages = requantized_int8(acc, b, mult, shift, prm, 1, form)
+        return Built([x, w, b, mult, shift, prm, y], _schedule(stages, out))
 
     params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
     params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
     params.append(Param("y", ctx.node.outputs[0]))
     named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
-    return KernelPlan(params, named, build=build, key=(acc_dtype, subtract_offset))
+    return KernelPlan(params, named, build=build, key=(acc_dtype, subtract_offset, form))
 
 
 @lowering_rule("FULLY_CONNECTED", "float32")
@@ -102,7 +122,7 @@ def fully_connected_float(ctx) -> KernelPlan:
         acc = te.compute((rows, out), lambda n, o: te.sum(x[n, r] * w[o, r], axis=[r]),
                          name="acc")
         y = te.compute((rows, out), lambda n, o: clamp_float(acc[n, o] + b[o], bounds), name="y")
-        return Built([x, w, b, y], _schedule([]))
+        return Built([x, w, b, y], _schedule([], out))
 
     params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
               const_param(ctx, "bias"), Param("y", ctx.node.outputs[0])]
