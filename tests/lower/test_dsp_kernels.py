@@ -1,4 +1,4 @@
-"""DSP (Cortex-M4) variants of int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+"""DSP (Cortex-M4) variants of int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and SUB.
 
 The variants' C runs on the host through the plain-C definitions of the intrinsics, inside
 the emitted model (arena scratch included), and must equal ``edgec.ir.interpret`` bit for
@@ -58,6 +58,8 @@ DEPTHWISE_GEOMETRIES = [
 ]
 # (rows, K, O)
 FC_GEOMETRIES = [(1, 64, 12), (1, 13, 7), (3, 5, 1), (2, 8, 9), (1, 640, 20)]
+# ADD / SUB operand shapes: a multiple of four elements or not.
+ELEMENTWISE_SHAPES = [(1, 5, 7, 3), (1, 8, 8, 16), (13,)]
 
 
 def _window_graph(rng, geometry, depthwise: bool, corner: str, activation: str):
@@ -86,6 +88,13 @@ def _fc_graph(rng, geometry, corner: str, per_channel: bool, activation: str):
     b = bias_tensor(rng, "b", o, corner)
     y = Tensor("y", (rows, o), "int8", quant=act_q(rng, corner))
     return single_node_graph("FULLY_CONNECTED", [x, w, b], [y], dict(activation=activation))
+
+
+def _elementwise_graph(rng, op: str, a_shape, b_shape, corner: str, activation: str):
+    a = Tensor("a", a_shape, "int8", quant=act_q(rng))
+    b = Tensor("b", b_shape, "int8", quant=act_q(rng))
+    y = Tensor("y", a_shape, "int8", quant=act_q(rng, corner))
+    return single_node_graph(op, [a, b], [y], dict(activation=activation))
 
 
 def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed") -> BuildResult:
@@ -154,6 +163,18 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
     check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
 
 
+@needs_gcc
+@pytest.mark.parametrize("op", ["ADD", "SUB"])
+@pytest.mark.parametrize("corner", ["", "tiny", "huge"])
+@pytest.mark.parametrize("shape", range(len(ELEMENTWISE_SHAPES)))
+def test_add_and_sub_match_reference(tmp_path, cache_dir, shape, corner, op):
+    rng = np.random.default_rng([shape, len(corner), 4, op == "ADD"])
+    activation = ["NONE", "RELU", "RELU6"][shape % 3]
+    dims = ELEMENTWISE_SHAPES[shape]
+    graph = _elementwise_graph(rng, op, dims, dims, corner, activation)
+    check_dsp_on_host(graph, tmp_path, cache_dir, shape, "speed")
+
+
 def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
     """Tiny and huge output scales give shifts outside the fast form: the exact one runs."""
     rng = np.random.default_rng(5)
@@ -180,7 +201,8 @@ def test_narrow_variants_fall_back_to_the_portable_rule(cache_dir):
     multiplier = single_node_graph("DEPTHWISE_CONV_2D", [x, w], [y], dict(depth_multiplier=2))
     fc = _fc_graph(rng, FC_GEOMETRIES[1], "", False, "NONE")
     fc.tensors["w"].quant.zero_point[...] = 3  # TFLM subtracts a per-tensor weight offset
-    for graph in (multiplier, fc):
+    broadcast = _elementwise_graph(rng, "ADD", (1, 4, 4, 8), (1, 1, 1, 8), "", "NONE")
+    for graph in (multiplier, fc, broadcast):
         (kernel,) = lower_graph(graph, target=DSP_TARGET, cache_dir=cache_dir)
         assert not _is_dsp(kernel)
 
@@ -195,7 +217,8 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _window_graph(rng, CONV_GEOMETRIES[6], False, "", "RELU"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
-              _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU")]
+              _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU"),
+              _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU")]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()

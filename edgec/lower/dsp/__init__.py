@@ -28,6 +28,11 @@ depthwise tap (GCC split the paired LDRD loads and spilled the loop counter), an
 The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` when
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
 DSP kernels on x86 against ``edgec.ir.interpret``.
+
+``--optimize size`` (``ctx.optimize``) makes the conv, depthwise and fully connected variants
+keep int8 weights (the ``*_compact`` templates, ``_compact.h.j2``): half the weight flash and
+no int16 copies of inputs in the arena, for about a third more instructions. Same-shape int8
+ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 """
 
-from edgec.lower.dsp import conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)

@@ -1,0 +1,69 @@
+"""int8 ADD and SUB of two same-shape tensors (``templates/kernels/dsp/add.c.j2``).
+
+TFLM's ``AddFunc`` scales each input on its own before adding: ``MBQM((x + offset) << 20,
+m, shift)``, a function of the int8 value alone. Python evaluates it for all 256 values of
+each input at compile time (``edgec.ir.quant.multiply_by_quantized_multiplier``, the
+interpreter's own arithmetic, so the tables are exact by construction; SUB negates the second
+table, which is exact too: the scaled values stay far inside int32). Per element the kernel
+then does two table loads, one add and the output requantization (``requant.py``'s one
+64-bit multiply-accumulate when the output multiplier allows, TFLM's steps otherwise), four
+elements per loaded word with a packed clamp and word store. Cost: two 1 KB tables of flash per
+node. Broadcasting keeps the portable rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params
+from edgec.ir.quant import multiply_by_quantized_multiplier
+from edgec.lower import consts, templates
+from edgec.lower.cache import FUNC_PLACEHOLDER
+from edgec.lower.dsp.common import HELPERS
+from edgec.lower.dsp.requant import requant_table
+from edgec.lower.registry import KernelPlan, Param, lowering_variant
+
+TEMPLATE = "dsp/add.c.j2"
+BYTE_VALUES = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)  # by byte
+
+
+def _table(offset: int, multiplier: int, shift: int) -> np.ndarray:
+    """One input's scaled value for each of its 256 bytes (index = the byte as unsigned)."""
+    lifted = (BYTE_VALUES + offset) << ADD_SUB_LEFT_SHIFT
+    return multiply_by_quantized_multiplier(lifted, multiplier, shift)
+
+
+def _plan(ctx, sign: int) -> KernelPlan | None:
+    a, b, y = ctx.ins[0], ctx.ins[1], ctx.outs[0]
+    if y.dtype != "int8" or a.shape != y.shape or b.shape != y.shape:
+        return None
+    p = add_sub_params(ctx.node.op, a.quant, b.quant, y.quant, ctx.attrs["activation"])
+    tables = np.concatenate([_table(p.input1_offset, p.input1_multiplier, p.input1_shift),
+                             sign * _table(p.input2_offset, p.input2_multiplier,
+                                           p.input2_shift)])
+    rq, fast = requant_table([p.output_multiplier], [p.output_shift], p.output_offset)
+    arrays = {"tables": consts.int32_array(tables), "rq": rq.reshape(-1),
+              "params": consts.int32_array([0, p.output_offset, p.act_min, p.act_max])}
+    names = {role: f"{ctx.func_name}_{role}" for role in arrays}
+
+    def render() -> str:
+        return templates.render(TEMPLATE, func=FUNC_PLACEHOLDER, fast=fast, size=y.size)
+
+    c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
+    c_params += [Param(role, names[role]) for role in arrays]
+    c_params.append(Param("y", ctx.node.outputs[0]))
+    key = ("dsp", fast, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
+    return KernelPlan(c_params, {names[r]: arrays[r] for r in arrays}, c_template=render,
+                      key=key)
+
+
+@lowering_variant("ADD", "dsp", "int8")
+def add_dsp(ctx):
+    """int8 ADD (TFLM ``reference_integer_ops::AddFunc``) of same-shape tensors."""
+    return _plan(ctx, 1)
+
+
+@lowering_variant("SUB", "dsp", "int8")
+def sub_dsp(ctx):
+    """int8 SUB (TFLM ``reference_ops::SubElementwise``) of same-shape tensors."""
+    return _plan(ctx, -1)
