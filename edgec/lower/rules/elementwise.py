@@ -2,19 +2,22 @@
 
 int8 ADD/SUB follow TFLM's ``AddFunc``/``SubElementwise`` (see ``edgec.ir.ops.elementwise``):
 offset inputs shifted left by 20 bits, each brought to the common scale by its own
-``MultiplyByQuantizedMultiplier``, added or subtracted (wrapped to int32), scaled to the output,
-plus the output offset, clamped. int8 MUL: ``(a - zp_a) * (b - zp_b)`` scaled to the output.
-All multipliers, shifts, offsets and bounds are the int32 array ``params``.
+``MultiplyByQuantizedMultiplier``, added or subtracted, scaled to the output, plus the output
+offset, clamped. int8 MUL: ``(a - zp_a) * (b - zp_b)`` scaled to the output. All multipliers,
+shifts, offsets and bounds are the int32 array ``params``; the C computes in int32
+(``te_quant.mbqm32``), which these multipliers' ranges allow.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params, mul_multiplier
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import clamp_float, const_param, placeholder
-from edgec.lower.te_quant import c64, clamp_int8, i64, mbqm, wrap32
+from edgec.lower.te_quant import Fast, fast_form, mbqm32, offset_clamp_int8
 from edgec.lower.tir import attach
 
 
@@ -44,17 +47,31 @@ def _schedule(stages: list[str], rank: int):
     return schedule
 
 
+def _int32_form(mult: int, shift: int) -> Fast:
+    """The int32 requantization form of one multiplier and shift. It always exists here: they
+    come from ``quantize_multiplier``, which never gives INT32_MIN nor a shift below -31."""
+    form = fast_form(np.array([mult]), np.array([shift]))
+    assert form is not None, (mult, shift)
+    return form
+
+
 def _add_sub_int8(ctx, sign: int) -> KernelPlan:
+    """int32 throughout: ``add_sub_params`` refuses multipliers of 1 or more, so nothing is
+    shifted left, ``(x + offset) << 20`` stays below 2**28 and the scaled sum below 2**29."""
     p = add_sub_params(ctx.node.op, ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant,
                        ctx.attrs["activation"])
     constants = consts.int32_array([
         p.input1_offset, p.input1_multiplier, p.input1_shift, p.input2_offset,
         p.input2_multiplier, p.input2_shift, p.output_offset, p.output_multiplier,
         p.output_shift, p.act_min, p.act_max])
+    forms = [_int32_form(m, s) for m, s in ((p.input1_multiplier, p.input1_shift),
+                                             (p.input2_multiplier, p.input2_shift),
+                                             (p.output_multiplier, p.output_shift))]
+    assert not any(f.left for f in forms), "ADD/SUB multipliers are below one"
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
 
     def build() -> Built:
-        from tvm import te
+        from tvm import tirx
 
         a = placeholder(ctx.ins[0].shape, "int8", "a")
         b = placeholder(ctx.ins[1].shape, "int8", "b")
@@ -62,19 +79,20 @@ def _add_sub_int8(ctx, sign: int) -> KernelPlan:
         stages = []
 
         def scaled(read, first: int, name: str):
-            value, names = mbqm(shape, lambda *i: (i64(read(*i)) + i64(prm[first]))
-                                * c64(1 << ADD_SUB_LEFT_SHIFT),
-                                lambda *i: prm[first + 1], lambda *i: prm[first + 2], name)
+            value, names = mbqm32(shape, lambda *i: (read(*i).astype("int32") + prm[first])
+                                  * tirx.const(1 << ADD_SUB_LEFT_SHIFT, "int32"),
+                                  lambda *i: prm[first + 1], lambda *i: prm[first + 2], name,
+                                  forms[0])
             stages.extend(names)
             return value
 
-        sa = scaled(_broadcast(a, rank), 0, "a")
-        sb = scaled(_broadcast(b, rank), 3, "b")
-        out, names = mbqm(shape, lambda *i: wrap32(sa(*i) + c64(sign) * sb(*i)),
-                          lambda *i: prm[7], lambda *i: prm[8], "out")
-        y = te.compute(shape, lambda *i: clamp_int8(out(*i) + i64(prm[6]), prm[9], prm[10]),
-                       name="y")
-        return Built([a, b, prm, y], _schedule(names + stages, rank))
+        sa, sb = scaled(_broadcast(a, rank), 0, "a"), scaled(_broadcast(b, rank), 3, "b")
+        combine = (lambda *i: sa(*i) + sb(*i)) if sign > 0 else (lambda *i: sa(*i) - sb(*i))
+        out, names = mbqm32(shape, combine, lambda *i: prm[7], lambda *i: prm[8], "out",
+                            forms[0])
+        y, clamp = offset_clamp_int8(shape, out, lambda *i: prm[6], lambda *i: prm[9],
+                                     lambda *i: prm[10], "out_clamp")
+        return Built([a, b, prm, y], _schedule([clamp, *names, *stages], rank))
 
     return _plan(ctx, build, constants)
 
@@ -100,21 +118,24 @@ def mul_int8(ctx) -> KernelPlan:
     constants = consts.int32_array([q1.zp, q2.zp, qo.zp, mult[0], shift[0], lo, hi])
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
 
-    def build() -> Built:
-        from tvm import te
+    form = _int32_form(int(mult[0]), int(shift[0]))
 
+    def build() -> Built:
         a = placeholder(ctx.ins[0].shape, "int8", "a")
         b = placeholder(ctx.ins[1].shape, "int8", "b")
         prm = placeholder((7,), "int32", "params")
         ra, rb = _broadcast(a, rank), _broadcast(b, rank)
-        out, names = mbqm(shape, lambda *i: (i64(ra(*i)) - i64(prm[0]))
-                          * (i64(rb(*i)) - i64(prm[1])),
-                          lambda *i: prm[3], lambda *i: prm[4], "out")
-        y = te.compute(shape, lambda *i: clamp_int8(out(*i) + i64(prm[2]), prm[5], prm[6]),
-                       name="y")
-        return Built([a, b, prm, y], _schedule(names, rank))
+        # |(a - zp_a) * (b - zp_b)| <= 2**16: int32 throughout.
+        out, names = mbqm32(shape, lambda *i: (ra(*i).astype("int32") - prm[0])
+                            * (rb(*i).astype("int32") - prm[1]),
+                            lambda *i: prm[3], lambda *i: prm[4], "out", form)
+        y, clamp = offset_clamp_int8(shape, out, lambda *i: prm[2], lambda *i: prm[5],
+                                     lambda *i: prm[6], "out_clamp")
+        return Built([a, b, prm, y], _schedule([clamp, *names], rank))
 
-    return _plan(ctx, build, constants)
+    plan = _plan(ctx, build, constants)
+    plan.key = (form,)
+    return plan
 
 
 def _float_plan(ctx, combine) -> KernelPlan:
