@@ -29,7 +29,8 @@ function(edgec_add_model)
   # Asked now, not at build time: the outputs' folder must be known to declare them.
   execute_process(
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${EDGEC_ROOT}" "${EDGEC_PYTHON}" -c
-            "import sys; from edgec.targets import is_board, load_target; print(int(is_board(load_target(sys.argv[1]))))"
+            "import sys; from edgec.targets import is_board, load_target as t; \
+print(int(is_board(t(sys.argv[1]))))"
             "${ARG_TARGET}"
     OUTPUT_VARIABLE board OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE status)
   if(NOT status EQUAL 0)

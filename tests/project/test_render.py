@@ -89,10 +89,13 @@ def test_host_shim_runs_the_loop_like_numpy(tmp_path, digits_build):
     assert all(",d9," in line for line in logged)
 
 
+SEMIHOST_EXIT = "semihost_exec((enum semihost_instr)0x18, (void *)0x20026);"
+
+
 @pytest.mark.parametrize("board, ending, kconfig", [
     ("native_sim", "posix_exit(0);", None),
-    ("qemu_cortex_m3", "semihost_exec((enum semihost_instr)0x18, (void *)0x20026);", "CONFIG_SEMIHOST=y"),
-    ("mps2_an386", "semihost_exec((enum semihost_instr)0x18, (void *)0x20026);", "CONFIG_SEMIHOST=y"),
+    ("qemu_cortex_m3", SEMIHOST_EXIT, "CONFIG_SEMIHOST=y"),
+    ("mps2_an386", SEMIHOST_EXIT, "CONFIG_SEMIHOST=y"),
 ])
 def test_bounded_replay_ends_the_emulator(board, ending, kconfig, digits_build):
     model = ModelIO.from_build(digits_build)
