@@ -41,6 +41,7 @@ from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.cortexm import run_samples  # noqa: E402
 from edgec.emit.templates import render  # noqa: E402
+from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
 from edgec.verify import _pack, harness_context, packed_layout, random_inputs, verify  # noqa
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
@@ -170,11 +171,14 @@ def build_seconds(model: Path, work: Path) -> tuple[float, float]:
 
 # ---- emulated Cortex-M4F ----------------------------------------------------------------
 
-def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str]):
-    """``edgec verify --target mps2_an386`` on one input run four times (a warm-up and three
-    timed runs); returns the verification result with its device measurements."""
+def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
+                  optimize: str | None = None):
+    """``edgec verify --target mps2_an386 [--optimize MODE]`` on one input run four times (a
+    warm-up and three timed runs); returns the verification result with its device
+    measurements."""
     inputs = dict(zip(graph_inputs, sample))
-    result = verify(model, target=QEMU_TARGET, count=0, extra_inputs=[inputs] * 4)
+    result = verify(model, target=QEMU_TARGET, count=0, extra_inputs=[inputs] * 4,
+                    optimize=optimize)
     if not result.ok:
         raise SystemExit(f"{model.name} is not bit-exact on {QEMU_TARGET}: {result.message}")
     return result
@@ -216,6 +220,8 @@ def measure(name: str, work: Path) -> dict:
     row["lower_bound"] = target_build.plan.lower_bound
     print(f"{name}: QEMU {QEMU_TARGET}", flush=True)
     row["device"] = qemu_verified(model, sample, graph.inputs).device
+    row["optimize"] = {mode: qemu_verified(model, sample, graph.inputs, mode).device
+                       for mode in OPTIMIZE_MODES}
     row["levels"] = qemu_by_opt_level(model, sample, work / "levels")
     return row
 
@@ -271,6 +277,18 @@ def device_table(rows: list[dict]) -> str:
             f"≤ {ref.stretch:,} ({_met(n, ref.stretch)}) | {d.flash_bytes:,} B | "
             f"{d.ram_bytes:,} B ({d.footprint.data:,} + {d.footprint.bss:,} + "
             f"{d.stack_bytes:,}) |")
+    return "\n".join(lines)
+
+
+def optimize_table(rows: list[dict]) -> str:
+    head = " | ".join(f"{mode} instructions | {mode} flash | {mode} arena"
+                      for mode in OPTIMIZE_MODES)
+    lines = [f"| model | {head} |", "|---|" + "---|" * (3 * len(OPTIMIZE_MODES))]
+    for r in rows:
+        cells = " | ".join(f"{d.median_instructions:,} | {d.flash_bytes:,} B | "
+                           f"{d.footprint.bss:,} B"
+                           for d in (r["optimize"][mode] for mode in OPTIMIZE_MODES))
+        lines.append(f"| {r['name']} | {cells} |")
     return "\n".join(lines)
 
 
@@ -370,6 +388,16 @@ newlib-nano and `--gc-sections`. RAM: .data + .bss of the model (its arena inclu
 stack the inference call used (the stack is painted at reset and scanned afterwards).
 
 {device_table(rows)}
+
+## `--optimize speed` and `--optimize size` on {QEMU_TARGET}
+
+`edgec verify MODEL --target {QEMU_TARGET} --optimize speed|size`, measured as above. `speed`
+(the default while the speed build's constants take at most half the target's flash) stores
+the DSP kernels' weights as int16 pairs and widens inputs into arena scratch; `size` keeps
+int8 weights, widened with SXTB16 in the loop, and reads inputs in place. Arena: the model's
+.bss.
+
+{optimize_table(rows)}
 
 ## Compiler optimization level on {QEMU_TARGET}
 

@@ -117,12 +117,10 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     flash = target.get("flash_bytes")
     if flash is None:
         return {"mode": "speed", "requested": None, "reason": "default: no flash budget"}
-    share = f"{SPEED_FLASH_SHARE:.0%} of {flash:,} B flash"
-    if speed_weight_bytes <= SPEED_FLASH_SHARE * flash:
-        return {"mode": "speed", "requested": None,
-                "reason": f"default: speed build's {speed_weight_bytes:,} B of constants <= {share}"}
-    return {"mode": "size", "requested": None,
-            "reason": f"default: speed build's {speed_weight_bytes:,} B of constants > {share}"}
+    fits = speed_weight_bytes <= SPEED_FLASH_SHARE * flash
+    reason = (f"default: speed build's {speed_weight_bytes:,} B of constants "
+              f"{'<=' if fits else '>'} {SPEED_FLASH_SHARE:.0%} of {flash:,} B flash")
+    return {"mode": "speed" if fits else "size", "requested": None, "reason": reason}
 
 
 def _lower(graph: Graph, target: dict, optimize: str | None, cache_dir, progress):
