@@ -44,6 +44,7 @@ def format_report(report: dict) -> str:
         "",
         f"model      {report['model']} -> {report['name']} (target {report['target']})",
         *_quantization_lines(report.get("quantization")),
+        *_optimize_lines(report.get("optimize")),
         f"MACs       {t['macs']:,}",
         f"weights    {t['weight_bytes']:,} B (constant arrays as emitted)",
         f"code       {code} ({t['code_method']})",
@@ -63,6 +64,13 @@ def _quantization_lines(q: dict | None) -> list[str]:
     observer = q["observer"] + (f" {q['percentile']:g}" if q["observer"] == "percentile" else "")
     return [f"quantized  {q['weights']} weights, {observer} ranges from {q['calibration']}, "
             f"{q['io']} I/O"]
+
+
+def _optimize_lines(choice: dict | None) -> list[str]:
+    """The report line naming the kernel variant choice (speed or size) and why."""
+    if choice is None:
+        return []
+    return [f"optimize   {choice['mode']} ({choice['reason']})"]
 
 
 def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:
