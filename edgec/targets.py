@@ -10,6 +10,8 @@ of edgec never checks for presence.
 
 from __future__ import annotations
 
+import copy
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -166,7 +168,7 @@ def load_target(name: str) -> dict:
         aliases = ", ".join(f"{a} ({t})" for a, t in sorted(_alias_table().items()))
         raise EdgecError(f"unknown target '{name}'",
                          f"valid targets: {', '.join(sorted(targets))}; aliases: {aliases}")
-    return yaml.safe_load(yaml.safe_dump(targets[name]))  # a deep copy
+    return copy.deepcopy(targets[name])
 
 
 def is_board(target: dict) -> bool:
