@@ -1,0 +1,322 @@
+"""The op grid on emulated Cortex-M: single-op graphs for every lowering rule, built for each
+core configuration, run in QEMU (many graphs per firmware image, ``edgec.cortexm.batch``)
+and compared with ``edgec.ir.interpret`` (integers bit for bit, floats as ``edgec verify``).
+
+The graphs come from the op-level lowering tests' builders (``tests/lower``), so the grid
+exercises the shapes, corners and variants those tests chose on the host. ``cases(full=False)``
+is the CI subset: every rule at least once, and the shapes that pick each DSP kernel's
+special paths; ``cases(full=True)`` takes every geometry, corner and three seeds
+(``python benchmarks/run.py --ops --full``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import zlib
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgec.cortexm.batch import emit_graph, run_models
+from edgec.ir import Graph, QuantParams, Tensor, interpret
+from edgec.verify import compare, random_inputs
+from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
+                         test_int4, test_lut, test_mean, test_pool, test_softmax,
+                         test_space_batch, test_unary)
+from tests.lower.harness import single_node_graph
+from tests.lower.quantgen import act_q
+
+
+@dataclass(frozen=True)
+class Config:
+    """One core and build mode: ``optimize`` picks the DSP kernels' speed or size form."""
+
+    target: str
+    optimize: str = "speed"
+
+    @property
+    def label(self) -> str:
+        return f"{self.target}-{self.optimize}" if self.target == "mps2_an386" else self.target
+
+
+# The Cortex-M4F with its DSP kernels in both forms, and the portable kernels on the M3.
+CONFIGS = [Config("mps2_an386", "speed"), Config("mps2_an386", "size"),
+           Config("qemu_cortex_m3")]
+SAMPLES = 3  # random inputs per graph
+
+
+@dataclass(frozen=True)
+class Case:
+    """One graph: the rule it exercises (``OP/dtype`` as ``supported()`` names it), what sets
+    it apart, and how to build it from a seeded generator."""
+
+    rule: str
+    label: str
+    make: Callable[[np.random.Generator], Graph]
+    seed: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}[{self.label}]#{self.seed}"
+
+    def graph(self) -> Graph:
+        return self.make(np.random.default_rng([zlib.crc32(self.id.encode())]))
+
+
+@dataclass
+class Outcome:
+    """One case on one configuration: the comparison and whether a DSP kernel ran."""
+
+    case: Case
+    ok: bool
+    message: str
+    dsp: bool
+
+
+# ---- builders the lowering tests write inline --------------------------------------------
+
+LAYOUT_DTYPES = ["int8", "uint8", "int16", "int32", "float32"]
+
+
+def _q(rng, dtype: str):
+    return act_q(rng) if dtype == "int8" else None
+
+
+def _unary(op: str, in_dtype: str, out_dtype: str, corner: str, rng) -> Graph:
+    return test_unary._graph(rng, op, in_dtype, out_dtype, corner)
+
+
+def _quantize_float(rng) -> Graph:
+    x = Tensor("x", (3, 11), "float32")
+    y = Tensor("y", (3, 11), "int8", quant=QuantParams(np.float32(rng.uniform(0.005, 0.05)),
+                                                      int(rng.integers(-128, 128))))
+    return single_node_graph("QUANTIZE", [x], [y])
+
+
+def _mean(case: int, dtype: str, rng) -> Graph:
+    shape, axes, keep = test_mean.CASES[case]
+    norm = {a % len(shape) for a in axes}
+    out = tuple(1 if d in norm else s for d, s in enumerate(shape)) if keep else \
+        tuple(s for d, s in enumerate(shape) if d not in norm)
+    x = Tensor("x", shape, dtype, quant=_q(rng, dtype))
+    y = Tensor("y", out, dtype, quant=_q(rng, dtype))
+    return single_node_graph("MEAN", [x], [y], {"axes": axes, "keep_dims": keep})
+
+
+def _pad(dtype: str, value, rng) -> Graph:
+    q = _q(rng, dtype)
+    x = Tensor("x", (1, 3, 2, 2), dtype, quant=q)
+    y = Tensor("y", (1, 6, 5, 4), dtype, quant=q)
+    return single_node_graph("PAD", [x], [y], {"pads": ((0, 0), (1, 2), (0, 3), (2, 0)),
+                                               "value": value})
+
+
+def _transpose(dtype: str, perm, rng) -> Graph:
+    shape, q = (2, 3, 4, 5), _q(rng, dtype)
+    x = Tensor("x", shape, dtype, quant=q)
+    y = Tensor("y", tuple(shape[p] for p in perm), dtype, quant=q)
+    return single_node_graph("TRANSPOSE", [x], [y], {"perm": perm})
+
+
+def _concatenation(dtype: str, axis: int, rng) -> Graph:
+    q = _q(rng, dtype)
+    shapes = [(1, 2, 3, 2), (1, 2, 3, 1), (1, 2, 3, 3)] if axis == -1 else \
+        [(1, 1, 3, 2), (1, 3, 3, 2), (1, 2, 3, 2)]
+    xs = [Tensor(f"x{k}", s, dtype, quant=q) for k, s in enumerate(shapes)]
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    activation = "RELU6" if dtype in ("int8", "float32") else "NONE"
+    return single_node_graph("CONCATENATION", xs, [Tensor("y", tuple(out), dtype, quant=q)],
+                             {"axis": axis, "activation": activation})
+
+
+def _reshape(dtype: str, rng) -> Graph:
+    q = _q(rng, dtype)
+    return single_node_graph("RESHAPE", [Tensor("x", (1, 2, 3, 4), dtype, quant=q)],
+                             [Tensor("y", (1, 24), dtype, quant=q)], {"shape": (1, 24)})
+
+
+def _space_to_batch(dtype: str, rng) -> Graph:
+    sb = test_space_batch
+    (bh, bw), (oh, ow), n, c = sb._geometry(rng)
+    (t, b), (l, r) = sb._pair(rng, oh * bh), sb._pair(rng, ow * bw)
+    x = sb._tensor(rng, "x", (n, oh * bh - t - b, ow * bw - l - r, c), dtype)
+    y = sb._tensor(rng, "y", (n * bh * bw, oh, ow, c), dtype)
+    return single_node_graph("SPACE_TO_BATCH_ND", [x], [y],
+                             {"block_shape": (bh, bw), "paddings": ((t, b), (l, r))})
+
+
+def _batch_to_space(dtype: str, rng) -> Graph:
+    sb = test_space_batch
+    (bh, bw), (h, w), n, c = sb._geometry(rng)
+    (t, b), (l, r) = sb._pair(rng, h * bh), sb._pair(rng, w * bw)
+    x = sb._tensor(rng, "x", (n * bh * bw, h, w, c), dtype)
+    y = sb._tensor(rng, "y", (n, h * bh - t - b, w * bw - l - r, c), dtype)
+    return single_node_graph("BATCH_TO_SPACE_ND", [x], [y],
+                             {"block_shape": (bh, bw), "crops": ((t, b), (l, r))})
+
+
+# ---- the grid ------------------------------------------------------------------------------
+
+def _pick(full: bool, everything, subset):
+    return list(everything) if full else list(subset)
+
+
+def _window_cases(full: bool):
+    """CONV_2D and DEPTHWISE_CONV_2D: the DSP geometries (padding, dilation, C % 4 == 0 in
+    place, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
+    int4 weights."""
+    dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
+    acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6]),
+                                       corners):
+        yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
+            lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
+                                                acts[g % 4]), g, corner))
+    for g, corner in itertools.product(
+            _pick(full, range(len(dsp.DEPTHWISE_GEOMETRIES)), [0, 4]), corners):
+        yield Case("DEPTHWISE_CONV_2D/int8", f"dsp{g}{corner}", partial(
+            lambda g, c, rng: dsp._window_graph(rng, dsp.DEPTHWISE_GEOMETRIES[g], True, c,
+                                                acts[(g + 1) % 4]), g, corner))
+    for depthwise in (False, True):
+        op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
+        for g in _pick(full, range(len(test_conv.GEOMETRIES)), [2]):
+            for dtype in ("int8", "float32"):
+                yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
+                    lambda g, d, t, rng: test_conv._conv_graph(
+                        rng, test_conv.GEOMETRIES[g], d, t, "", acts[g]), g, depthwise, dtype))
+        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [int(depthwise)]):
+            yield Case(f"{op}/int8", f"int4-{g}", partial(
+                lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
+                g, depthwise))
+
+
+def _fully_connected_cases(full: bool):
+    """The DSP geometries per channel and per tensor, a weight zero point (DSP declines),
+    float, int4 weights."""
+    dsp, acts = test_dsp_kernels, ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"]
+    for g, corner, per_channel in itertools.product(
+            _pick(full, range(len(dsp.FC_GEOMETRIES)), [1, 4]),
+            _pick(full, dsp.CORNERS, [""]), _pick(full, [True, False], [True])):
+        yield Case("FULLY_CONNECTED/int8", f"dsp{g}{corner}{'' if per_channel else '-pt'}",
+                   partial(lambda g, c, p, rng: dsp._fc_graph(rng, dsp.FC_GEOMETRIES[g], c, p,
+                                                              acts[g % 4]),
+                           g, corner, per_channel))
+    fc = test_fully_connected
+    for s in _pick(full, range(len(fc.SHAPES)), [1]):
+        yield Case("FULLY_CONNECTED/int8", f"offset{s}",
+                   partial(lambda s, rng: fc._fc_graph(rng, *fc.SHAPES[s], "int8", "", "offset"),
+                           s))
+        yield Case("FULLY_CONNECTED/float32", f"shape{s}",
+                   partial(lambda s, rng: fc._fc_graph(rng, *fc.SHAPES[s], "float32"), s))
+    for s in _pick(full, range(len(test_int4.FC_SHAPES)), [0]):
+        yield Case("FULLY_CONNECTED/int8", f"int4-{s}", partial(
+            lambda s, rng: test_int4.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=s % 2),
+            s))
+
+
+def _elementwise_cases(full: bool):
+    """ADD, SUB (same shape: the DSP table kernel; broadcast: portable), MUL."""
+    shapes = _pick(full, range(len(test_elementwise.SHAPES)), [0, 1])
+    for op, s in itertools.product(["ADD", "SUB", "MUL"], shapes):
+        for corner in _pick(full, ["", "tiny", "scales"], [""]):
+            yield Case(f"{op}/int8", f"shapes{s}{corner}", partial(
+                lambda o, s, c, rng: test_elementwise._binary_graph(
+                    rng, o, test_elementwise.SHAPES[s], "int8", c), op, s, corner))
+        yield Case(f"{op}/float32", f"shapes{s}", partial(
+            lambda o, s, rng: test_elementwise._binary_graph(
+                rng, o, test_elementwise.SHAPES[s], "float32"), op, s))
+
+
+def _activation_cases(full: bool):
+    """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC and TANH (tables and float),
+    RELU, RELU6, QUANTIZE, DEQUANTIZE, MEAN."""
+    for op, dtype in itertools.product(["AVERAGE_POOL_2D", "MAX_POOL_2D"], ["int8", "float32"]):
+        for g in _pick(full, range(len(test_pool.GEOMETRIES)), [2]):
+            yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
+                lambda o, d, g, rng: test_pool._pool_graph(rng, o, test_pool.GEOMETRIES[g], d),
+                op, dtype, g))
+    sm = test_softmax
+    for s in _pick(full, range(len(sm.SHAPES)), [1]):
+        for scale in _pick(full, [0.0039, 0.05, 0.25, 2.0], [0.05]):
+            yield Case("SOFTMAX/int8", f"shape{s}-scale{scale}", partial(
+                lambda s, sc, rng: sm._softmax_graph(rng, sm.SHAPES[s], "int8", 1.0, sc),
+                s, scale))
+            yield Case("SOFTMAX/int8", f"int16-shape{s}-scale{scale}", partial(
+                lambda s, sc, rng: sm._int16_output_graph(rng, sm.SHAPES[s], sc), s, scale))
+        yield Case("SOFTMAX/float32", f"shape{s}", partial(
+            lambda s, rng: sm._softmax_graph(rng, sm.SHAPES[s], "float32", 0.5, 0), s))
+    for op in ("LOGISTIC", "TANH"):
+        for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
+            yield Case(f"{op}/int8", corner, partial(
+                lambda o, c, rng: test_lut._graph(rng, o, c), op, corner))
+    unary = [("RELU", "int8", "int8"), ("RELU6", "int8", "int8"), ("QUANTIZE", "int8", "int8"),
+             ("DEQUANTIZE", "int8", "float32"), ("RELU", "float32", "float32"),
+             ("RELU6", "float32", "float32"), ("LOGISTIC", "float32", "float32"),
+             ("TANH", "float32", "float32")]
+    for (op, src, dst), corner in itertools.product(unary, _pick(full, ["", "tiny"], [""])):
+        yield Case(f"{op}/{src}", f"{dst}{corner}", partial(_unary, op, src, dst, corner))
+    yield Case("QUANTIZE/float32", "int8", _quantize_float)
+    for case, dtype in itertools.product(_pick(full, range(len(test_mean.CASES)), [0]),
+                                         ["int8", "float32"]):
+        yield Case(f"MEAN/{dtype}", f"case{case}", partial(_mean, case, dtype))
+
+
+def _layout_cases(full: bool):
+    """PAD, TRANSPOSE, CONCATENATION, RESHAPE, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND on every
+    dtype they have a rule for."""
+    for dtype in LAYOUT_DTYPES:
+        for value in _pick(full, [None, 5], [5 if dtype == "int8" else None]):
+            yield Case(f"PAD/{dtype}", f"value{value}", partial(_pad, dtype, value))
+        for perm in _pick(full, [(0, 3, 1, 2), (2, 0, 3, 1)], [(2, 0, 3, 1)]):
+            yield Case(f"TRANSPOSE/{dtype}", "perm" + "".join(map(str, perm)),
+                       partial(_transpose, dtype, perm))
+        for axis in _pick(full, [1, -1], [-1]):
+            yield Case(f"CONCATENATION/{dtype}", f"axis{axis}",
+                       partial(_concatenation, dtype, axis))
+        yield Case(f"RESHAPE/{dtype}", "flatten", partial(_reshape, dtype))
+        yield Case(f"SPACE_TO_BATCH_ND/{dtype}", "random", partial(_space_to_batch, dtype))
+        yield Case(f"BATCH_TO_SPACE_ND/{dtype}", "random", partial(_batch_to_space, dtype))
+
+
+def cases(full: bool = False) -> list[Case]:
+    """The CI subset, or (``full``) every geometry and corner with three seeds."""
+    one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
+           *_activation_cases(full), *_layout_cases(full)]
+    seeds = range(3) if full else [0]
+    return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
+
+
+# ---- running -------------------------------------------------------------------------------
+
+def _is_dsp(kernels) -> bool:
+    return any("EDGEC_DSP_HELPERS" in k.c_source for k in kernels)
+
+
+def run_grid(grid: list[Case], config: Config, cache_dir=None,
+             work: Path | None = None) -> list[Outcome]:
+    """Every case of ``grid`` built for ``config``, run in QEMU, compared with the reference."""
+    with tempfile.TemporaryDirectory(prefix="edgec-ops-") as tmp:
+        folder = Path(work or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        graphs = [case.graph() for case in grid]
+        results = [emit_graph(g, folder, f"g{i}", config.target, optimize=config.optimize,
+                              cache_dir=cache_dir) for i, g in enumerate(graphs)]
+        samples = [random_inputs(g, SAMPLES, seed=i) for i, g in enumerate(graphs)]
+        actual = run_models(results, samples)
+    outcomes = []
+    for case, graph, result, inputs, got in zip(grid, graphs, results, samples, actual):
+        expected = [[interpret(graph, dict(zip(graph.inputs, s)))[n] for n in graph.outputs]
+                    for s in inputs]
+        verdict = compare(graph, expected, got)
+        outcomes.append(Outcome(case, verdict.ok, verdict.message, _is_dsp(result.kernels)))
+    return outcomes
+
+
+def failures(outcomes: list[Outcome], config: Config) -> list[str]:
+    """One line per case that did not match: configuration, case, first difference."""
+    return [f"{config.label} {o.case.id}: {o.message}" for o in outcomes if not o.ok]
