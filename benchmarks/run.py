@@ -14,8 +14,13 @@ For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
 - the same on QEMU for each compiler optimization level, which is how the target file's
   choice was made.
 
-Everything outside the ``accuracy`` markers of docs/BENCHMARKS.md is rewritten; the section
-between them (benchmarks/accuracy.py) is kept as it is.
+Everything outside the ``accuracy`` and ``ops`` markers of docs/BENCHMARKS.md is rewritten;
+the sections between them (benchmarks/accuracy.py, ``--ops``) are kept as they are.
+
+``--ops`` runs only the op grid instead (tests/cortexm/op_grid.py: every lowering rule as
+single-op graphs on QEMU's Cortex-M4F, speed and size, and Cortex-M3, compared with the
+reference interpreter; ``--full`` for every geometry, corner and seed) and rewrites only the
+section between the ``ops`` markers.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from edgec.verify import _pack, harness_context, packed_layout, random_inputs, v
 MODELS_DIR = ROOT.parent / "shared" / "models"
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
+OPS_BEGIN, OPS_END = "<!-- ops:begin -->", "<!-- ops:end -->"
 QEMU_TARGET = "mps2_an386"
 OPT_LEVELS = ["-Os", "-O2", "-O3"]
 SECONDS_PER_REPEAT = 0.4  # each timing repeat runs about this long
@@ -408,14 +414,63 @@ the model's .text (constants do not change).
 """
 
 
+def _section(text: str, begin: str, end: str) -> str:
+    """The marked section of ``text``, markers included, or "" when it has none."""
+    if begin in text and end in text:
+        return text[text.index(begin):text.index(end) + len(end)]
+    return ""
+
+
 def write_report(text: str) -> None:
-    """Rewrite docs/BENCHMARKS.md around the accuracy section, which is kept as it is."""
+    """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
     old = REPORT.read_text() if REPORT.exists() else ""
-    kept = ""
-    if BEGIN in old and END in old:
-        kept = "\n" + old[old.index(BEGIN):old.index(END) + len(END)] + "\n"
+    kept = "".join(f"\n{section}\n" for section in (_section(old, BEGIN, END),
+                                                     _section(old, OPS_BEGIN, OPS_END))
+                   if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
+
+
+# ---- the op grid on emulated Cortex-M ------------------------------------------------------
+
+def ops_section(full: bool, command: str) -> str:
+    """Run the op grid on every configuration; the report section with its pass counts and
+    every failing case."""
+    from tests.cortexm.op_grid import CONFIGS, SAMPLES, cases, failures, run_grid
+
+    started = time.perf_counter()
+    grid = cases(full)
+    rows, failing = [], []
+    for config in CONFIGS:
+        print(f"op grid: {config.label}, {len(grid)} graphs", flush=True)
+        outcomes = run_grid(grid, config)
+        rows.append(f"| {config.label} | {sum(o.ok for o in outcomes)} / {len(outcomes)} | "
+                    f"{sum(o.dsp for o in outcomes)} |")
+        failing += failures(outcomes, config)
+    rules = len({case.rule for case in grid})
+    minutes = (time.perf_counter() - started) / 60
+    lines = [OPS_BEGIN, "## Every op on the emulated cores", "",
+             f"Written by `{command}` ({minutes:.1f} minutes). {len(grid)} single-op graphs "
+             f"covering all {rules} lowering rules (`OP/dtype`; int4 weights for CONV_2D, "
+             "DEPTHWISE_CONV_2D and FULLY_CONNECTED), built from the lowering tests' builders "
+             "(tests/cortexm/op_grid.py), run in QEMU many per firmware image, "
+             f"{SAMPLES} random inputs each, every output compared with `edgec.ir.interpret` "
+             "(integers bit for bit, float within 1e-5 of the largest magnitude). "
+             + ("Full grid: every geometry and corner, three seeds." if full else
+                "CI subset (`--full` for every geometry, corner and seed)."), "",
+             "| core | graphs matching | graphs with a DSP kernel |", "|---|---|---|", *rows, ""]
+    if failing:
+        lines += ["Not matching (configuration, case, first difference):", "",
+                  *[f"- {line}" for line in failing], ""]
+    return "\n".join(lines + [OPS_END])
+
+
+def write_ops_section(section: str) -> None:
+    """Replace the ops section of docs/BENCHMARKS.md (append it the first time)."""
+    old = REPORT.read_text() if REPORT.exists() else ""
+    current = _section(old, OPS_BEGIN, OPS_END)
+    REPORT.write_text(old.replace(current, section) if current
+                      else old.rstrip("\n") + "\n\n" + section + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -424,7 +479,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="models to measure (default: all three)")
     parser.add_argument("--no-write", action="store_true",
                         help="print the report instead of writing docs/BENCHMARKS.md")
+    parser.add_argument("--ops", action="store_true",
+                        help="run only the op grid on the emulated cores and rewrite its "
+                             "section")
+    parser.add_argument("--full", action="store_true",
+                        help="with --ops: every geometry, corner and seed (a few minutes)")
     args = parser.parse_args(argv)
+    if args.ops:
+        command = "python benchmarks/run.py --ops" + (" --full" if args.full else "")
+        section = ops_section(args.full, command)
+        if args.no_write:
+            print(section)
+        else:
+            write_ops_section(section)
+            print(f"wrote the ops section of {REPORT}")
+        return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edgec-bench-") as tmp:
         rows = [measure(name, Path(tmp) / name) for name in args.models]
