@@ -37,11 +37,13 @@ class CPrintError(Exception):
     """The TIR holds something this printer cannot express faithfully in C99."""
 
 
-def print_function(func, name: str) -> str:
+def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
     """C99 definition ``void name(...)`` of a lowered PrimFunc (not ``static``: the emitter adds
     storage class). Parameters never stored to are ``const``; all are ``restrict`` when the
-    function carries ``tirx.noalias``."""
-    return _Printer(func).function(name)
+    function carries ``tirx.noalias``, except those named in ``unrestricted`` (an input and
+    the output that may share bytes: ``restrict`` on either would make that sharing
+    undefined behaviour)."""
+    return _Printer(func).function(name, unrestricted)
 
 
 def _dtype(node) -> str:
@@ -85,14 +87,15 @@ class _Printer:
         return self.buffers[_key(var)]
 
     # -- function ----------------------------------------------------------------------------
-    def function(self, name: str) -> str:
+    def function(self, name: str, unrestricted: frozenset[str]) -> str:
         stored = _stored_buffers(self.func.body)
-        restrict = "restrict " if bool(self.func.attrs.get("tirx.noalias", False)) else ""
+        noalias = bool(self.func.attrs.get("tirx.noalias", False))
         params = []
         for p in self.func.params:
             c_name = self.fresh(p.name)
             self.buffers[_key(p)] = c_name
             const = "" if _key(p) in stored else "const "
+            restrict = "restrict " if noalias and str(p.name) not in unrestricted else ""
             params.append(f"{const}{ctype(str(p.ty.dtype))} *{restrict}{c_name}")
         self.stmt(self.func.body)
         body = "\n".join(self.lines)

@@ -1,10 +1,11 @@
 """On-disk cache of kernel C text, keyed by everything that shapes the text.
 
 The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quantization layout
-(per-tensor or per-axis, never the values), the rule's own key, the edgec and TVM versions and
-the source of ``edgec/lower`` itself (so editing a rule invalidates its entries). The value is
-the C text with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in
-Python on every build, since they carry the quantization values.
+(per-tensor or per-axis, never the values), the parameters that may compute in place (they
+lose ``restrict``), the rule's own key, the edgec and TVM versions and the source of
+``edgec/lower`` itself (so editing a rule invalidates its entries). The value is the C text
+with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in Python on
+every build, since they carry the quantization values.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def kernel_key(ctx, plan) -> str:
                for t in list(ctx.ins) + list(ctx.outs)]
     attrs = {k: repr(v) for k, v in sorted(ctx.attrs.items())}
     params = [p.c_name for p in plan.params]
-    text = json.dumps([ctx.node.op, ctx.dtype, tensors, attrs, params, repr(plan.key),
-                       _code_version()])
+    text = json.dumps([ctx.node.op, ctx.dtype, tensors, attrs, params, list(plan.in_place),
+                       repr(plan.key), _code_version()])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -70,7 +70,7 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
     op = get_op(node.op)
     return Kernel(node.name, node.op, func_name, c_source, [p.source for p in plan.params],
                   plan.constants, scratch_bytes=plan.scratch_bytes,
-                  macs=op.macs(node, ctx.ins, ctx.outs))
+                  macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors())
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> str:
@@ -82,7 +82,7 @@ def render(plan: KernelPlan, ctx: LoweringContext) -> str:
 
     func = lower_built(plan.build())
     try:
-        return print_function(func, FUNC_PLACEHOLDER)
+        return print_function(func, FUNC_PLACEHOLDER, plan.unrestricted(ctx.node))
     except CPrintError as e:
         raise EdgecError(f"cannot print node '{ctx.node.name}' ({ctx.node.op}) as C: {e}",
                          "this is a bug in edgec's lowering rule for this op") from e

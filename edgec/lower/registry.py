@@ -68,6 +68,9 @@ class KernelPlan:
     ``key`` lists everything besides shapes, dtypes and attributes that shapes the C text
     (e.g. a choice of accumulator type); ``c_template`` is set instead of ``build`` by rules
     whose C is rendered from Python (their docstring says why TE cannot express them).
+    ``in_place`` names the input parameters that may share the output's bytes (see
+    ``same_layout_inputs``); they and the output parameters are printed without ``restrict``
+    (a ``c_template`` must write its signature that way itself).
     """
 
     params: list[Param]
@@ -76,6 +79,34 @@ class KernelPlan:
     c_template: Callable[[], str] | None = None
     key: tuple = ()
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
+    in_place: tuple[str, ...] = ()
+
+    def unrestricted(self, node: Node) -> frozenset[str]:
+        """The C parameters printed without ``restrict``: the ``in_place`` inputs and, when
+        there are any, the outputs of ``node`` they may share bytes with."""
+        if not self.in_place:
+            return frozenset()
+        outputs = {p.c_name for p in self.params if p.source in node.outputs}
+        return frozenset(self.in_place) | outputs
+
+    def in_place_tensors(self) -> list[str]:
+        """The tensors fed to the ``in_place`` parameters, except one fed to two parameters:
+        the other one is ``restrict`` or reads at other indices, so sharing it is unsafe."""
+        sources = [p.source for p in self.params]
+        return [p.source for p in self.params
+                if p.c_name in self.in_place and sources.count(p.source) == 1]
+
+
+def same_layout_inputs(ctx: LoweringContext, params: dict[str, int]) -> tuple[str, ...]:
+    """Of ``params`` (C parameter name -> node input index), the ones fed by an activation
+    of the output's shape and byte size, in order. For a kernel whose output element ``i``
+    depends on input element ``i`` alone (elementwise, no broadcasting on that input), these
+    are the inputs it may compute in place over: each element is read before the same
+    element of the output is written and never after."""
+    out = ctx.outs[0]
+    return tuple(name for name, index in params.items()
+                 if ctx.ins[index] is not None and ctx.ins[index].shape == out.shape
+                 and ctx.ins[index].nbytes == out.nbytes)
 
 
 Rule = Callable[[LoweringContext], KernelPlan]

@@ -9,7 +9,8 @@ Two rewrites shrink the arena before any placement:
 - a copy-only node (RESHAPE) shares its input's bytes: the output is the same buffer, and the
   emitter does not call the kernel at all;
 - an elementwise node whose input dies at that node and has the output's shape and element
-  size writes its output over that input (in place).
+  size writes its output over that input (in place), when its kernel declares that input in
+  ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
 Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
 the union of its members'. Kernel scratch is a buffer living for its one step.
 """
@@ -64,13 +65,20 @@ def tensor_lifetimes(graph: Graph) -> dict[str, tuple[int, int]]:
     return {name: (first, max(first, last)) for name, (first, last) in live_ranges(graph).items()}
 
 
-def _kernel_allows_aliasing(kernel: Kernel | None) -> bool:
-    # A `restrict`-qualified parameter promises the compiler no other pointer reaches the
-    # same bytes; passing aliased pointers to such a function is undefined behaviour.
-    return kernel is None or "restrict" not in kernel.c_source
+def _in_place_candidates(node: Node, kernel: Kernel | None) -> list[str]:
+    """The inputs ``node``'s output may overwrite, as far as the op and its C allow.
+
+    With a kernel, exactly the ones it declares (``Kernel.in_place``): any other pointer may
+    be ``restrict``, and passing it aliased would be undefined behaviour. Without kernels
+    (planning activations only), every input of an ``ELEMENTWISE_OPS`` node.
+    """
+    if kernel is not None:
+        return list(kernel.in_place)
+    return list(node.inputs) if node.op in ELEMENTWISE_OPS else []
 
 
-def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int) -> str | None:
+def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int,
+                  kernel: Kernel | None) -> str | None:
     """The input whose bytes ``node``'s output may reuse, or None."""
     if len(node.outputs) != 1:
         return None
@@ -78,17 +86,20 @@ def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int) -> str |
     if node.op in COPY_OPS:
         src = graph.tensors[node.inputs[0]]
         return None if src.is_const or src.nbytes != out.nbytes else src.name
-    if node.op not in ELEMENTWISE_OPS:
-        return None
     # Bytes holding a graph output must survive to the end.
     pinned = {life.group_of[o] for o in graph.outputs if o in life.group_of}
-    for name in node.inputs:
+    for name in _in_place_candidates(node, kernel):
         t = graph.tensors[name] if name else None
         if t is None or t.is_const or life.group_of[name] in pinned:
             continue
         leader = life.group_of[name]
+        # Another input in the same bytes (e.g. a RESHAPE of this one) would be read after
+        # the output overwrote them, through a pointer that may be restrict.
+        shared = any(other != name and life.group_of.get(other) == leader
+                     for other in node.inputs if other)
         same_layout = t.shape == out.shape and t.nbytes == out.nbytes
-        if same_layout and life.last[leader] == step and life.size[leader] == out.nbytes:
+        if (same_layout and not shared and life.last[leader] == step
+                and life.size[leader] == out.nbytes):
             return name
     return None
 
@@ -100,10 +111,9 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifeti
     for name in graph.inputs:
         _new_group(life, name, graph.tensors[name].nbytes, spans[name])
     for step, node in enumerate(graph.nodes):
-        kernel = kernels[step] if kernels else None
-        source = _alias_source(graph, node, life, step)
-        # An elided copy is never called, so its parameters' qualifiers do not matter.
-        if source is not None and (node.op in COPY_OPS or _kernel_allows_aliasing(kernel)):
+        # An elided copy is never called, so its kernel's qualifiers do not matter.
+        source = _alias_source(graph, node, life, step, kernels[step] if kernels else None)
+        if source is not None:
             out = node.outputs[0]
             life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out])
             if node.op in COPY_OPS:

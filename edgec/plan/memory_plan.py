@@ -58,8 +58,9 @@ class MemoryPlan:
 def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 16) -> MemoryPlan:
     """Plan the arena of ``graph`` (nodes in execution order).
 
-    ``kernels`` (one per node, as lowering returns them) add scratch buffers and may forbid
-    aliasing (``restrict`` parameters); without them the plan covers activations only.
+    ``kernels`` (one per node, as lowering returns them) add scratch buffers and decide which
+    inputs an output may overwrite (``Kernel.in_place``); without them the plan covers
+    activations only and assumes every elementwise op may run in place.
     """
     if kernels is not None:
         check_kernels_match(graph, kernels)

@@ -50,29 +50,34 @@ def _c_array(name: str, arr: np.ndarray) -> str:
     return f"static const {ctype} {name}[{max(1, flat.size)}] = {{{', '.join(items) or '0'}}};"
 
 
-def _program(kernel, arrays: list[np.ndarray], n_out: int) -> str:
+def _program(kernel, arrays: list[np.ndarray], n_out: int, shares: dict[int, int]) -> str:
+    """The test program; argument ``i`` in ``shares`` gets the block of argument
+    ``shares[i]`` instead of its own (an output computed in place over an input)."""
     from edgec.lower.c_printer import C_TYPES
 
     lines = ["#include <stdint.h>", "#include <math.h>", "#include <stdio.h>",
              "#include <stdlib.h>", "#include <string.h>", kernel.c_source]
-    lines += [_c_array(f"data{i}", a) for i, a in enumerate(arrays)]
+    own = [i for i in range(len(arrays)) if i not in shares]
+    lines += [_c_array(f"data{i}", arrays[i]) for i in own]
     lines.append("int main(void)\n{")
-    for i, a in enumerate(arrays):
-        ctype = C_TYPES[a.dtype.name]
-        lines.append(f"    {ctype} *a{i} = malloc({a.nbytes});")
-        lines.append(f"    memcpy(a{i}, data{i}, {a.nbytes});")
-    lines.append(f"    {kernel.func_name}({', '.join(f'a{i}' for i in range(len(arrays)))});")
+    for i in own:
+        ctype = C_TYPES[arrays[i].dtype.name]
+        lines.append(f"    {ctype} *a{i} = malloc({arrays[i].nbytes});")
+        lines.append(f"    memcpy(a{i}, data{i}, {arrays[i].nbytes});")
+    pointers = [f"a{shares.get(i, i)}" for i in range(len(arrays))]
+    lines.append(f"    {kernel.func_name}({', '.join(pointers)});")
     for i in range(len(arrays) - n_out, len(arrays)):
-        lines.append(f"    fwrite(a{i}, 1, {arrays[i].nbytes}, stdout);")
-    lines += [f"    free(a{i});" for i in range(len(arrays))]
+        lines.append(f"    fwrite({pointers[i]}, 1, {arrays[i].nbytes}, stdout);")
+    lines += [f"    free(a{i});" for i in own]
     lines.append("    return 0;\n}\n")
     return "\n".join(lines)
 
 
 def run_kernel(kernel, graph: Graph, values: dict[str, np.ndarray],
-               sanitize: bool = False) -> dict[str, np.ndarray]:
+               sanitize: bool = False, in_place: str | None = None) -> dict[str, np.ndarray]:
     """Compile ``kernel`` (warnings as errors; sanitizers when asked), run it on ``values``
-    (tensor name -> array; graph constants are added), return its outputs by tensor name."""
+    (tensor name -> array; graph constants are added), return its outputs by tensor name.
+    With ``in_place`` (an input tensor), the single output is passed that input's pointer."""
     node = next(n for n in graph.nodes if n.name == kernel.node_name)
     outputs = node.outputs
     values = {**{n: t.data for n, t in graph.tensors.items() if t.data is not None},
@@ -84,9 +89,13 @@ def run_kernel(kernel, graph: Graph, values: dict[str, np.ndarray],
             arrays.append(np.zeros(t.shape, t.dtype))
         else:
             arrays.append(np.ascontiguousarray(values[name]))
+    shares = {}
+    if in_place is not None:
+        (output,) = outputs
+        shares[kernel.args.index(output)] = kernel.args.index(in_place)
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = Path(tmp) / "k.c", Path(tmp) / "k"
-        src.write_text(_program(kernel, arrays, len(outputs)))
+        src.write_text(_program(kernel, arrays, len(outputs), shares))
         flags = WARNINGS + (SANITIZE if sanitize else ["-O2"])
         subprocess.run(["gcc", *flags, str(src), "-o", str(exe), "-lm"], check=True,
                        capture_output=True, text=True)

@@ -5,6 +5,7 @@ import numpy as np
 from edgec.ir import Graph, Node, Tensor
 from edgec.lower.kernel import Kernel
 from edgec.plan import find_overlap, plan_memory
+from tests.plan.replay import replay
 
 
 def graph_of(tensors, nodes, inputs, outputs) -> Graph:
@@ -20,16 +21,17 @@ def act(name, shape, dtype="int8"):
     return Tensor(name, shape, dtype)
 
 
-def fake_kernel(node, source="void f(void) {}", scratch=0):
+def fake_kernel(node, source="void f(void) {}", scratch=0, in_place=()):
     return Kernel(node.name, node.op, f"k_{node.name}", source, node.inputs + node.outputs,
-                  scratch_bytes=scratch)
+                  scratch_bytes=scratch, in_place=list(in_place))
 
 
-def assert_sound(graph, plan):
+def assert_sound(graph, plan, kernels=None):
     assert find_overlap(plan.buffers, plan.buffer_offsets) is None
     for name, t in graph.tensors.items():
         if not t.is_const:
             assert plan.offsets[name] + t.nbytes <= plan.arena_bytes
+    assert replay(graph, plan, kernels) == (plan.in_place, [])
 
 
 def chain_with_reshape():
@@ -110,14 +112,56 @@ def test_no_in_place_over_a_graph_output():
     assert_sound(g, plan)
 
 
-def test_no_in_place_into_restrict_kernel():
+def test_in_place_only_over_inputs_the_kernel_declares():
     g = residual_graph()
     kernels = [fake_kernel(n) for n in g.nodes]
-    assert plan_memory(g, kernels).in_place == {3: "a"}
-    kernels[3] = fake_kernel(g.nodes[3], "void f(int8_t *restrict a, int8_t *restrict d) {}")
+    assert plan_memory(g, kernels).in_place == {}  # declares nothing: its pointers may alias
+    for declared, expected in ((["c"], {3: "c"}), (["a", "c"], {3: "a"}), (["c", "a"], {3: "c"})):
+        kernels[3] = fake_kernel(g.nodes[3], in_place=declared)
+        plan = plan_memory(g, kernels)
+        assert plan.in_place == expected
+        assert_sound(g, plan, kernels)
+
+
+def test_in_place_makes_the_arena_smaller():
+    # x -> conv -> a -> RELU -> r -> conv -> y: a and r are large, x and y small.
+    tensors = [act("x", (1, 8, 8, 2)), act("a", (1, 8, 8, 16)), act("r", (1, 8, 8, 16)),
+               act("y", (1, 8, 8, 2))]
+    nodes = [Node("CONV_2D", ["x"], ["a"], name="n0"), Node("RELU", ["a"], ["r"], name="n1"),
+             Node("CONV_2D", ["r"], ["y"], name="n2")]
+    g = graph_of(tensors, nodes, ["x"], ["y"])
+    kernels = [fake_kernel(n) for n in g.nodes]
+    assert plan_memory(g, kernels).arena_bytes == 2 * 1024
+    kernels[1] = fake_kernel(g.nodes[1], in_place=["a"])
     plan = plan_memory(g, kernels)
-    assert plan.in_place == {}
-    assert_sound(g, plan)
+    assert plan.in_place == {1: "a"} and plan.arena_bytes == 1024 + 128
+    assert_sound(g, plan, kernels)
+
+
+def test_no_in_place_over_bytes_another_input_reads():
+    # d = ADD(a, r) with r = RESHAPE(a): a's bytes are read through r too.
+    tensors = [act("x", (4, 4)), act("a", (4, 4)), act("r", (16,)), act("f", (16,)),
+               act("d", (16,))]
+    nodes = [Node("CONV_2D", ["x"], ["a"], name="n0"),
+             Node("RESHAPE", ["a"], ["r"], {"shape": (16,)}, name="n1"),
+             Node("CONV_2D", ["x"], ["f"], name="n2"),
+             Node("ADD", ["f", "r"], ["d"], name="n3"),
+             Node("ADD", ["a", "r"], ["e"], name="n4")]
+    g = graph_of(tensors + [act("e", (4, 4))], nodes, ["x"], ["d", "e"])
+    kernels = [fake_kernel(n, in_place=n.inputs if n.op == "ADD" else ()) for n in g.nodes]
+    plan = plan_memory(g, kernels)
+    assert 4 not in plan.in_place  # a and r are one buffer, read twice by step 4
+    assert_sound(g, plan, kernels)
+
+
+def test_replay_rejects_an_undeclared_in_place_pair():
+    g = residual_graph()
+    kernels = [fake_kernel(n) for n in g.nodes]
+    kernels[3] = fake_kernel(g.nodes[3], in_place=["a"])
+    plan = plan_memory(g, kernels)
+    assert replay(g, plan, kernels) == ({3: "a"}, [])
+    kernels[3] = fake_kernel(g.nodes[3], in_place=["c"])
+    assert replay(g, plan, kernels) == ({}, ["step 3 writes d over a"])
 
 
 def test_no_in_place_when_broadcasting():

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from edgec.plan import find_overlap, plan_memory
+from tests.plan.replay import replay
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
 # Measured on these files (../shared/models/README.md); TFLM needs 22,820, 54,996, 2,580 B.
@@ -24,3 +25,4 @@ def test_arena_at_most_lower_bound(model):
     assert plan.lower_bound == LOWER_BOUNDS[model]
     assert plan.arena_bytes <= LOWER_BOUNDS[model]
     assert find_overlap(plan.buffers, plan.buffer_offsets) is None
+    assert replay(graph, plan) == (plan.in_place, [])

@@ -8,7 +8,7 @@ table, which is exact too: the scaled values stay far inside int32). Per element
 then does two table loads, one add and the output requantization (``requant.py``'s one
 64-bit multiply-accumulate when the output multiplier allows, TFLM's steps otherwise), four
 elements per loaded word with a packed clamp and word store. Cost: two 1 KB tables of flash per
-node. Broadcasting keeps the portable rule.
+node. Broadcasting keeps the portable rule. The output may overwrite either input (in place).
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def _plan(ctx, sign: int) -> KernelPlan | None:
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
     key = ("dsp", fast, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
+    # Both inputs have the output's shape; the template leaves a, b and y unrestricted.
     return KernelPlan(c_params, {names[r]: arrays[r] for r in arrays}, c_template=render,
-                      key=key)
+                      key=key, in_place=("a", "b"))
 
 
 @lowering_variant("ADD", "dsp", "int8")

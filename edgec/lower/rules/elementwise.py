@@ -15,7 +15,7 @@ import numpy as np
 from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params, mul_multiplier
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
-from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
 from edgec.lower.rules._te import clamp_float, const_param, placeholder
 from edgec.lower.te_quant import Fast, fast_form, mbqm32, offset_clamp_int8
 from edgec.lower.tir import attach
@@ -32,12 +32,16 @@ def _broadcast(tensor, out_rank: int):
 
 
 def _plan(ctx, build, constants=None) -> KernelPlan:
+    """The plan of ``y = a op b``. An input not broadcast is read at the index ``y`` is
+    written at, by the same loop iteration, after which nothing reads it: ``y`` may
+    overwrite it (``in_place``)."""
     params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     if constants is not None:
         params.append(const_param(ctx, "params"))
     params.append(Param("y", ctx.node.outputs[0]))
     named = {} if constants is None else {f"{ctx.func_name}_params": constants}
-    return KernelPlan(params, named, build=build)
+    return KernelPlan(params, named, build=build,
+                      in_place=same_layout_inputs(ctx, {"a": 0, "b": 1}))
 
 
 def _schedule(stages: list[str], rank: int):

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgec.ir import get_op
 from edgec.ir.registry import KernelCall
-from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
 from edgec.lower.rules._te import const_param, placeholder
 
 CODES = np.arange(-128, 128, dtype=np.int8)
@@ -40,7 +40,9 @@ def reference_table(ctx) -> np.ndarray:
 
 
 def table_plan(ctx) -> KernelPlan:
-    """``y[i] = table[x[i] + 128]`` over the flat element count, ``table`` from the reference."""
+    """``y[i] = table[x[i] + 128]`` over the flat element count, ``table`` from the reference;
+    ``y`` may overwrite ``x`` when their element sizes match (each ``x[i]`` is read once,
+    just before ``y[i]`` is written)."""
     size, out_dtype = ctx.outs[0].size, ctx.outs[0].dtype
 
     def build() -> Built:
@@ -53,7 +55,8 @@ def table_plan(ctx) -> KernelPlan:
 
     params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "table"),
               Param("y", ctx.node.outputs[0])]
-    return KernelPlan(params, {f"{ctx.func_name}_table": reference_table(ctx)}, build=build)
+    return KernelPlan(params, {f"{ctx.func_name}_table": reference_table(ctx)}, build=build,
+                      in_place=same_layout_inputs(ctx, {"x": 0}))
 
 
 @lowering_rule("LOGISTIC", "int8")

@@ -17,7 +17,7 @@ from edgec.ir.ops.logistic import _CUTOFF_LOWER, _CUTOFF_UPPER
 from edgec.ir.ops.relu import relu6_bounds, relu_params
 from edgec.ir.quant import quantize_multiplier
 from edgec.lower import consts
-from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
 from edgec.lower.rules._te import const_param, placeholder
 from edgec.lower.te_quant import clamp_int8, i64, mbqm
 from edgec.lower.tir import attach
@@ -27,7 +27,9 @@ def _flat_plan(ctx, in_dtype: str, body, constants: dict | None = None) -> Kerne
     """A kernel ``y[i] = body(x, consts..., i)`` over the flat element count.
 
     ``constants`` maps a role to its array; ``body(x, *placeholders)`` returns ``(fn, stages)``
-    where ``fn(i)`` is the output element and ``stages`` the TE stages to attach to ``y``.
+    where ``fn(i)`` is the output element and ``stages`` the TE stages to attach to ``y``
+    (inside its one loop, so iteration ``i`` reads ``x[i]`` alone, before it writes ``y[i]``).
+    Hence ``y`` may overwrite ``x`` when their element sizes match (``in_place``).
     """
     size = ctx.outs[0].size
     constants = constants or {}
@@ -45,7 +47,7 @@ def _flat_plan(ctx, in_dtype: str, body, constants: dict | None = None) -> Kerne
     params += [const_param(ctx, role) for role in constants]
     params.append(Param("y", ctx.node.outputs[0]))
     named = {f"{ctx.func_name}_{role}": a for role, a in constants.items()}
-    return KernelPlan(params, named, build=build)
+    return KernelPlan(params, named, build=build, in_place=same_layout_inputs(ctx, {"x": 0}))
 
 
 def _requantize(ctx, mult: int, shift: int, lo: int, hi: int) -> KernelPlan:
