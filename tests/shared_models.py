@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from edgec.errors import EdgecError
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "shared" / "models"
 INT8_MODELS = ["ad_fc_autoencoder_int8", "kws_dscnn_int8", "ic_resnet8_int8"]
@@ -19,9 +18,3 @@ def model_path(name: str) -> Path:
         pytest.skip(f"{path} not available")
     return path
 
-
-def skip_if_not_lowered(exc: EdgecError) -> None:
-    """Skip while the lowering lacks an op the model needs; re-raise anything else."""
-    if str(exc).startswith("no lowering for op"):
-        pytest.skip(str(exc))
-    raise exc

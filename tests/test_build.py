@@ -9,8 +9,7 @@ import pytest
 from edgec.build import build
 from edgec.cli import main
 from edgec.errors import EdgecError
-from tests.shared_models import (INT8_MODELS, LOWER_BOUNDS, MACS, model_path,
-                                 skip_if_not_lowered)
+from tests.shared_models import INT8_MODELS, LOWER_BOUNDS, MACS, model_path
 
 PEDANTIC = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c"]
 
@@ -18,10 +17,7 @@ PEDANTIC = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c"]
 @pytest.fixture(scope="module", params=INT8_MODELS)
 def built(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
-    try:
-        return build(model_path(request.param), out)
-    except EdgecError as exc:
-        skip_if_not_lowered(exc)
+    return build(model_path(request.param), out)
 
 
 def test_report_totals(built):

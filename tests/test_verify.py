@@ -7,25 +7,17 @@ import pytest
 
 import edgec.verify
 from edgec.cli import main
-from edgec.errors import EdgecError
 from edgec.ir import Graph, Tensor
 from edgec.verify import compare, verify
-from tests.shared_models import INT8_MODELS, MODELS_DIR, model_path, skip_if_not_lowered
+from tests.shared_models import INT8_MODELS, MODELS_DIR, model_path
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g")
 
 
-def verify_or_skip(path, **kwargs):
-    try:
-        return verify(path, **kwargs)
-    except EdgecError as exc:
-        skip_if_not_lowered(exc)
-
-
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_models_bit_exact(model):
-    result = verify_or_skip(model_path(model), count=4, seed=1)
+    result = verify(model_path(model), count=4, seed=1)
     assert result.ok, result.message
     assert result.message == "bit-exact on 4 inputs"
 
@@ -33,7 +25,7 @@ def test_shared_models_bit_exact(model):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_models_clean_under_sanitizers_with_extern_arena(model):
-    result = verify_or_skip(model_path(model), count=2, arena="extern", extra_flags=SANITIZE)
+    result = verify(model_path(model), count=2, arena="extern", extra_flags=SANITIZE)
     assert result.ok, result.message
 
 
@@ -42,7 +34,7 @@ def test_float_model_within_tolerance(model):
     path = MODELS_DIR / "onnx" / f"{model}.onnx"
     if not path.is_file():
         pytest.skip(f"{path} not available")
-    result = verify_or_skip(path, count=2)
+    result = verify(path, count=2)
     assert result.ok, result.message
     assert result.message.startswith("max relative error")
     assert result.max_error <= edgec.verify.FLOAT_RTOL

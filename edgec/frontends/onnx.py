@@ -58,7 +58,17 @@ def _parse(data: bytes) -> onnx.ModelProto:
     if not model.graph.node:
         raise EdgecError("the ONNX model has no nodes",
                          "check that the file is a complete .onnx file")
+    _check_names_decode(model.graph)
     return model
+
+
+def _check_names_decode(graph: onnx.GraphProto) -> None:
+    """Protobuf hands back a string field that is not valid UTF-8 as bytes: a corrupt file."""
+    named = [*graph.node, *graph.initializer, *graph.input, *graph.output, *graph.value_info]
+    names = [n.name for n in named] + [t for n in graph.node for t in (*n.input, *n.output)]
+    if any(not isinstance(name, str) for name in names):
+        raise EdgecError("the ONNX model is corrupt: a tensor or node name is not valid UTF-8",
+                         "check that the file is a complete, unmodified .onnx file")
 
 
 def _pin_batch_dims(model: onnx.ModelProto) -> None:

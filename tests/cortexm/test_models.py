@@ -10,20 +10,13 @@ from edgec.cortexm.firmware import compile_objects
 from edgec.errors import EdgecError
 from edgec.verify import verify
 from tests.cortexm.toolchain import needs_arm_gcc, needs_qemu
-from tests.shared_models import INT8_MODELS, LOWER_BOUNDS, model_path, skip_if_not_lowered
-
-
-def _verify(path, **kwargs):
-    try:
-        return verify(path, **kwargs)
-    except EdgecError as exc:
-        skip_if_not_lowered(exc)
+from tests.shared_models import INT8_MODELS, LOWER_BOUNDS, model_path
 
 
 @needs_qemu
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_model_bit_exact_on_mps2_an386(cache_dir, model):
-    result = _verify(model_path(model), target="mps2_an386", count=3, seed=2,
+    result = verify(model_path(model), target="mps2_an386", count=3, seed=2,
                      cache_dir=cache_dir)
     assert result.ok, result.message
     assert result.message == "bit-exact on 3 inputs"
@@ -43,7 +36,7 @@ def test_instruction_counts_repeat_exactly_on_one_input(cache_dir):
     """-icount shift=0 makes the count a property of the code and the input alone."""
     path = model_path("ad_fc_autoencoder_int8")
     x = np.random.default_rng(3).integers(-128, 128, (1, 640)).astype(np.int8)
-    result = _verify(path, target="mps2_an386", count=0, extra_inputs=[{"input_1": x}] * 3,
+    result = verify(path, target="mps2_an386", count=0, extra_inputs=[{"input_1": x}] * 3,
                      cache_dir=cache_dir)
     assert result.ok, result.message
     assert len(set(result.device.instructions)) == 1
@@ -54,11 +47,7 @@ def test_instruction_counts_repeat_exactly_on_one_input(cache_dir):
 def test_generated_c_builds_warning_free_for_the_m3(tmp_path, cache_dir, model):
     """The target's flags include -Wall -Wextra -Werror; the AD model's weights exceed the
     M3's flash, so this compiles without linking."""
-    try:
-        result = build(model_path(model), tmp_path, target="qemu_cortex_m3",
-                       cache_dir=cache_dir)
-    except EdgecError as exc:
-        skip_if_not_lowered(exc)
+    result = build(model_path(model), tmp_path, target="qemu_cortex_m3", cache_dir=cache_dir)
     assert "-Werror" in result.target["cflags"]
     [obj] = compile_objects([tmp_path / f"{result.name}.c"], result.target, tmp_path)
     assert obj.stat().st_size > 0
