@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgec.ir import QuantParams, Tensor
+from edgec.ir import Tensor
 from edgec.ir.ops._window import window_output_shape
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.lower.quantgen import act_q, bias_tensor, weight_tensor
