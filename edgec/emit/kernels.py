@@ -31,8 +31,9 @@ def _signature(source: str, name: str) -> re.Match:
     return match
 
 
-def prepare_kernel(kernel: Kernel, c_name: str) -> CFunction:
-    """Rename the kernel's function to ``c_name`` and make it ``static``.
+def prepare_kernel(kernel: Kernel, c_name: str, specifiers: str = "") -> CFunction:
+    """Rename the kernel's function to ``c_name``, make it ``static`` and begin its
+    definition with ``specifiers`` (the generated file's ``NAME_KERNEL`` macro).
 
     The lowering names each function uniquely; renaming gives every generated symbol the
     model's prefix, so two models link into one firmware. The parameter count must match the
@@ -41,8 +42,10 @@ def prepare_kernel(kernel: Kernel, c_name: str) -> CFunction:
     source = re.sub(rf"\b{re.escape(kernel.func_name)}\b", c_name, kernel.c_source.strip())
     match = _signature(source, c_name)
     storage = match.group(1)
-    if not re.search(r"\bstatic\b", storage):
-        source = source[:match.start(1)] + "static " + source[match.start(1):]
+    prefix = "" if re.search(r"\bstatic\b", storage) else "static "
+    if specifiers:
+        prefix = f"{specifiers} {prefix}"
+    source = source[:match.start(1)] + prefix + source[match.start(1):]
     params = [p.strip() for p in match.group(2).split(",") if p.strip() not in ("", "void")]
     expected = len(kernel.args) + (1 if kernel.scratch_bytes > 0 else 0)
     if len(params) != expected:

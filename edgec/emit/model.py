@@ -115,7 +115,7 @@ def _functions(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, prefix: st
     for step, kernel in enumerate(kernels):
         if step in plan.elided:
             continue
-        fn = prepare_kernel(kernel, f"{prefix}_{kernel.func_name}")
+        fn = prepare_kernel(kernel, f"{prefix}_{kernel.func_name}", f"{prefix.upper()}_KERNEL")
         entry = distinct.setdefault(fn.c_name, {"fn": fn, "nodes": []})
         if entry["fn"].source != fn.source:
             raise ValueError(f"two different kernels are both named {kernel.func_name}")

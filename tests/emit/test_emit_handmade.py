@@ -37,7 +37,7 @@ def test_generated_source_shape(tmp_path):
     c = (tmp_path / "hm.c").read_text()
     h = (tmp_path / "hm.h").read_text()
     assert "sha256 00ff" in c and "edgec" in c.splitlines()[1]
-    assert "/* node 0 'relu': RELU int8[2,4] -> int8[2,4] */\nstatic void hm_relu_0(" in c
+    assert "/* node 0 'relu': RELU int8[2,4] -> int8[2,4] */\nHM_KERNEL static void hm_relu_0(" in c
     assert "static int32_t hm_add_2(" in c
     assert "hm_reshape_1" not in c  # the RESHAPE shares its input's bytes
     assert "static uint8_t hm_arena[HM_ARENA_BYTES] HM_ALIGNED;" in c
