@@ -43,13 +43,16 @@ def test_instruction_counts_repeat_exactly_on_one_input(cache_dir):
 
 
 @needs_arm_gcc
+@pytest.mark.parametrize("target", ["qemu_cortex_m3", "rpi_pico"])
 @pytest.mark.parametrize("model", INT8_MODELS)
-def test_generated_c_builds_warning_free_for_the_m3(tmp_path, cache_dir, model):
-    """The target's flags include -Wall -Wextra -Werror; the AD model's weights exceed the
-    M3's flash, so this compiles without linking."""
-    result = build(model_path(model), tmp_path, target="qemu_cortex_m3", cache_dir=cache_dir)
+def test_generated_c_builds_warning_free_without_dsp(tmp_path, cache_dir, model, target):
+    """The portable kernels for the M3 and the M0+ (no DSP, no FPU): the targets' flags include
+    -Wall -Wextra -Werror. This compiles without linking (the AD model's weights exceed the
+    M3's flash)."""
+    result = build(model_path(model), tmp_path, target=target, cache_dir=cache_dir)
     assert "-Werror" in result.target["cflags"]
-    [obj] = compile_objects([tmp_path / f"{result.name}.c"], result.target, tmp_path)
+    [source] = list(tmp_path.rglob(f"{result.name}.c"))
+    [obj] = compile_objects([source], result.target, source.parent)
     assert obj.stat().st_size > 0
 
 
