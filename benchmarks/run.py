@@ -11,6 +11,9 @@ For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
   (SysTick around the inference call only, median of three runs after a warm-up, on one
   seeded input, outputs checked bit-exact against the reference interpreter), per MAC, flash
   and RAM, against TFLM + CMSIS-NN measured the same way and the project's targets;
+- the same with portable C kernels (``--kernels portable``) against the DSP kernels
+  (``--optimize speed`` and ``size``) on mps2-an386, and the portable C on QEMU's Cortex-M3
+  (lm3s6965evb) for the models that fit its flash and RAM;
 - the same on QEMU for each compiler optimization level, which is how the target file's
   choice was made.
 
@@ -54,6 +57,7 @@ REPORT = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 OPS_BEGIN, OPS_END = "<!-- ops:begin -->", "<!-- ops:end -->"
 QEMU_TARGET = "mps2_an386"
+M3_TARGET = "qemu_cortex_m3"  # no DSP extension: portable kernels whatever --kernels says
 OPT_LEVELS = ["-Os", "-O2", "-O3"]
 SECONDS_PER_REPEAT = 0.4  # each timing repeat runs about this long
 REPEATS = 5  # timing repeats; the median is reported
@@ -178,16 +182,32 @@ def build_seconds(model: Path, work: Path) -> tuple[float, float]:
 # ---- emulated Cortex-M4F ----------------------------------------------------------------
 
 def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
-                  optimize: str | None = None):
-    """``edgec verify --target mps2_an386 [--optimize MODE]`` on one input run four times (a
-    warm-up and three timed runs); returns the verification result with its device
-    measurements."""
+                  optimize: str | None = None, kernels: str = "auto",
+                  target: str = QEMU_TARGET):
+    """``edgec verify --target TARGET [--optimize MODE] [--kernels CHOICE]`` on one input run
+    four times (a warm-up and three timed runs); returns the verification result with its
+    device measurements."""
     inputs = dict(zip(graph_inputs, sample))
-    result = verify(model, target=QEMU_TARGET, count=0, extra_inputs=[inputs] * 4,
-                    optimize=optimize)
+    result = verify(model, target=target, count=0, extra_inputs=[inputs] * 4,
+                    optimize=optimize, kernels=kernels)
     if not result.ok:
-        raise SystemExit(f"{model.name} is not bit-exact on {QEMU_TARGET}: {result.message}")
+        raise SystemExit(f"{model.name} is not bit-exact on {target}: {result.message}")
     return result
+
+
+def m3_measured(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
+                work: Path) -> tuple[object | None, str]:
+    """Device measurements on the Cortex-M3, or None and why the model does not fit the
+    board: the build's flash estimate (constants + code) and arena against the target's."""
+    target = build(model, work, target=M3_TARGET)
+    totals, board = target.report["totals"], target.target
+    if totals["flash_bytes"] > board["flash_bytes"]:
+        return None, (f"does not fit: {totals['flash_bytes']:,} B flash, the board has "
+                      f"{board['flash_bytes']:,} B")
+    if totals["arena_bytes"] > board["ram_bytes"]:
+        return None, (f"does not fit: {totals['arena_bytes']:,} B arena, the board has "
+                      f"{board['ram_bytes']:,} B RAM")
+    return qemu_verified(model, sample, graph_inputs, target=M3_TARGET).device, ""
 
 
 def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict[str, object]:
@@ -228,6 +248,9 @@ def measure(name: str, work: Path) -> dict:
     row["device"] = qemu_verified(model, sample, graph.inputs).device
     row["optimize"] = {mode: qemu_verified(model, sample, graph.inputs, mode).device
                        for mode in OPTIMIZE_MODES}
+    row["portable"] = qemu_verified(model, sample, graph.inputs, kernels="portable").device
+    print(f"{name}: QEMU {M3_TARGET}", flush=True)
+    row["m3"], row["m3_note"] = m3_measured(model, sample, graph.inputs, work / "m3")
     row["levels"] = qemu_by_opt_level(model, sample, work / "levels")
     return row
 
@@ -298,6 +321,40 @@ def optimize_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def kernels_table(rows: list[dict]) -> str:
+    """Portable C against the DSP kernels (speed and size) on mps2-an386."""
+    columns = ("portable", "DSP speed", "DSP size")
+    lines = ["| model | " + " | ".join(f"instructions ({c})" for c in columns) + " | "
+             + " | ".join(f"per MAC ({c})" for c in columns) + " | "
+             + " | ".join(f"flash ({c})" for c in columns) + " | portable / DSP speed |",
+             "|---|" + "---|" * (3 * len(columns) + 1)]
+    for r in rows:
+        devices = (r["portable"], r["optimize"]["speed"], r["optimize"]["size"])
+        counts = [d.median_instructions for d in devices]
+        macs = REFERENCES[r["name"]].macs
+        lines.append(f"| {r['name']} | " + " | ".join(f"{n:,}" for n in counts) + " | "
+                     + " | ".join(f"{n / macs:.2f}" for n in counts) + " | "
+                     + " | ".join(f"{d.flash_bytes:,} B" for d in devices)
+                     + f" | {counts[0] / counts[1]:.2f}x |")
+    return "\n".join(lines)
+
+
+def m3_table(rows: list[dict]) -> str:
+    """Portable C on the Cortex-M3, or why a model does not fit the board."""
+    lines = ["| model | instructions / inference | per MAC | flash | RAM (data + bss + stack) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        d = r["m3"]
+        if d is None:
+            lines.append(f"| {r['name']} | {r['m3_note']} | | | |")
+            continue
+        n = d.median_instructions
+        lines.append(f"| {r['name']} | {n:,} | {n / REFERENCES[r['name']].macs:.2f} | "
+                     f"{d.flash_bytes:,} B | {d.ram_bytes:,} B ({d.footprint.data:,} + "
+                     f"{d.footprint.bss:,} + {d.stack_bytes:,}) |")
+    return "\n".join(lines)
+
+
 def levels_table(rows: list[dict]) -> str:
     head = " | ".join(f"{level} instructions | {level} code" for level in OPT_LEVELS)
     lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(OPT_LEVELS))]
@@ -337,6 +394,8 @@ def report(rows: list[dict], command: str, seconds: float) -> str:
     from edgec.build import load_target
 
     flags = " ".join(load_target(QEMU_TARGET)["cflags"])
+    m3 = load_target(M3_TARGET)
+    m3_flags = " ".join(m3["cflags"])
     return f"""# Benchmarks
 
 Written by `{command}`, which took {seconds / 60:.1f} minutes; every number below comes from
@@ -404,6 +463,26 @@ int8 weights, widened with SXTB16 in the loop, and reads inputs in place. Arena:
 .bss.
 
 {optimize_table(rows)}
+
+## Portable C against the DSP kernels on {QEMU_TARGET}
+
+`edgec verify MODEL --target {QEMU_TARGET} --kernels portable`, measured as above: the plain
+C99 kernels the host gets, compiled with the same flags for the same core, against the
+kernels using the Cortex-M4's DSP extension (SMLAD on int16 pairs) with `--optimize speed`
+and `--optimize size`. Flash: the linked model, as above. The last column is the portable
+build's instructions over the DSP speed build's.
+
+{kernels_table(rows)}
+
+## Portable C on the Cortex-M3: QEMU lm3s6965evb
+
+`edgec verify MODEL --target {M3_TARGET}`, measured as above on a core without the DSP
+extension or an FPU, so every kernel is the portable C. Flags: `{m3_flags}` (from
+`targets/{M3_TARGET}.yaml`). The board has {m3["flash_bytes"]:,} B of flash and
+{m3["ram_bytes"]:,} B of RAM; a model whose build (constants + code estimate, or arena)
+exceeds them is not run.
+
+{m3_table(rows)}
 
 ## Compiler optimization level on {QEMU_TARGET}
 

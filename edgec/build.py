@@ -8,6 +8,8 @@ report.
 ``optimize`` (``--optimize speed|size``) picks between kernel variants that trade speed for
 flash and arena (today the DSP kernels: int16 or int8 weights); without it, ``choose_optimize``
 applies the default rule. Targets without such variants (the host) build the same C either way.
+``kernels="portable"`` (``--kernels portable``) ignores the target's CPU features, so a DSP
+core gets the host's plain C99 kernels: the baseline the DSP variants are measured against.
 """
 
 from __future__ import annotations
@@ -123,14 +125,16 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     return {"mode": "speed" if fits else "size", "requested": None, "reason": reason}
 
 
-def _lower(graph: Graph, target: dict, optimize: str | None, cache_dir, progress):
+def _lower(graph: Graph, target: dict, optimize: str | None, kernel_choice: str, cache_dir,
+           progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
-    first unless ``size`` is asked for, again for size when the default rule says so."""
+    first unless ``size`` is asked for, again for size when the default rule says so.
+    ``kernel_choice`` is ``lower_graph``'s ``kernels``."""
     from edgec.lower import lower_graph  # lazy: lowering is a heavy import
 
     def lowered(mode: str):
         kernels = lower_graph(graph, target=target["name"], cache_dir=cache_dir,
-                              progress=progress, optimize=mode)
+                              progress=progress, optimize=mode, kernels=kernel_choice)
         return kernels, plan_memory(graph, kernels)
 
     kernels, plan = lowered(optimize or "speed")
@@ -154,13 +158,15 @@ def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
-            code: int | None, quantization: Quantization | None, optimize: dict) -> dict:
+            code: int | None, quantization: Quantization | None, optimize: dict,
+            kernel_choice: str) -> dict:
     graph, kernels, plan = result
     weights = emitted_constant_bytes(graph, kernels, plan)
     return {
         "model": model.name, "name": name, "target": target["name"],
         "quantization": _quantization_entry(quantization),
         "optimize": optimize,
+        "kernel_choice": kernel_choice,
         "kernels": kernel_rows(graph, kernels, plan),
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
@@ -189,12 +195,13 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
           name: str | None = None, arena: str = "static", ram_limit: int | None = None,
           cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
           quantization: Quantization | None = None, loaded: Graph | None = None,
-          optimize: str | None = None) -> BuildResult:
+          optimize: str | None = None, kernels: str = "auto") -> BuildResult:
     """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
     ``report.txt`` and ``report.json``; a float model is first quantized as ``quantization``
     says. ``loaded`` is ``load_graph(model, quantization)`` when the caller has it already
     (``edgec verify``: the reference graph is then the compiled one). ``optimize`` is
-    ``speed``, ``size`` or None for the default rule (``choose_optimize``). Raises
+    ``speed``, ``size`` or None for the default rule (``choose_optimize``); ``kernels`` is
+    ``auto`` (the target's CPU features pick DSP variants) or ``portable``. Raises
     ``EdgecError`` for a bad name, target, output folder, model, calibration, or an arena over
     ``ram_limit``."""
     from edgec.passes import run_passes
@@ -205,15 +212,15 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     target_info = load_target(target)
     prepare_out_dir(out_dir)
     graph = run_passes(loaded if loaded is not None else load_graph(model, quantization))
-    kernels, plan, choice = _lower(graph, target_info, optimize, cache_dir, progress)
+    lowered, plan, choice = _lower(graph, target_info, optimize, kernels, cache_dir, progress)
     check_ram_limit(plan, ram_limit)
     options = EmitOptions(name, arena, model.name,
                           hashlib.sha256(model.read_bytes()).hexdigest(), target)
-    paths = _write(out_dir, emit_model(graph, kernels, plan, options))
+    paths = _write(out_dir, emit_model(graph, lowered, plan, options))
     code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
                       [f for f in target_info["cflags"] if f != "-Werror"])
-    report = _report(model, name, target_info, (graph, kernels, plan),
-                     time.perf_counter() - started, code, quantization, choice)
+    report = _report(model, name, target_info, (graph, lowered, plan),
+                     time.perf_counter() - started, code, quantization, choice, kernels)
     paths += _write(out_dir, {"report.txt": format_report(report),
                               "report.json": json.dumps(report, indent=2) + "\n"})
-    return BuildResult(out_dir, name, paths, graph, kernels, plan, report, target_info)
+    return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from edgec.cli import Command, load_inputs
 from edgec.commands_project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError
-from edgec.lower.registry import OPTIMIZE_MODES
+from edgec.lower.registry import KERNEL_CHOICES, OPTIMIZE_MODES
 
 
 def _byte_count(text: str) -> int:
@@ -31,6 +31,9 @@ def _add_common(parser) -> None:
                         help="speed: the fastest kernels (DSP: int16 weights, twice the int8 "
                              "flash); size: int8 weights and the least arena scratch; default: "
                              "speed while its constants fit half the target's flash, else size")
+    parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
+                        help="auto: the target's CPU features pick optimized kernels (DSP); "
+                             "portable: plain C99 kernels only (default: auto)")
     _add_quantization(parser)
 
 
@@ -98,7 +101,7 @@ class BuildCommand(Command):
         result = build(args.model, out_dir, target=args.target, name=args.name,
                        arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
                        progress=_progress(console), quantization=_quantization(args),
-                       optimize=args.optimize)
+                       optimize=args.optimize, kernels=args.kernels)
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
@@ -109,6 +112,8 @@ class BuildCommand(Command):
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
         optimize = result.report["optimize"]
         console.out(f"optimize {optimize['mode']} ({optimize['reason']})")
+        if args.kernels != "auto":
+            console.out(f"kernels {args.kernels} (the target's CPU features ignored)")
         if project:
             finish_project(project, result, console)
         return 0
@@ -141,7 +146,8 @@ class VerifyCommand(Command):
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
         result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
                         seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console),
-                        quantization=quantization, optimize=args.optimize)
+                        quantization=quantization, optimize=args.optimize,
+                        kernels=args.kernels)
         console.out(result.message)
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())

@@ -181,11 +181,11 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
            arena: str = "static", extra_flags: tuple[str, ...] = (),
            cache_dir: str | os.PathLike | None = None, progress=None,
            quantization: Quantization | None = None,
-           optimize: str | None = None) -> VerifyResult:
+           optimize: str | None = None, kernels: str = "auto") -> VerifyResult:
     """Build ``model`` in a temporary folder, run ``count`` random inputs plus
     ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``
     (of the quantized graph when ``quantization`` is given: the graph that was compiled).
-    ``optimize`` goes to ``build``."""
+    ``optimize`` and ``kernels`` go to ``build``."""
     from edgec.build import load_target
 
     emulated = target != "host"
@@ -200,7 +200,7 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, target=target, arena=arena, cache_dir=cache_dir,
                        progress=progress, quantization=quantization, loaded=reference,
-                       optimize=optimize)
+                       optimize=optimize, kernels=kernels)
         if emulated:
             actual, device = run_emulated(result, samples, arena == "static")
         else:

@@ -45,6 +45,7 @@ def format_report(report: dict) -> str:
         f"model      {report['model']} -> {report['name']} (target {report['target']})",
         *_quantization_lines(report.get("quantization")),
         *_optimize_lines(report.get("optimize")),
+        *_kernel_choice_lines(report.get("kernel_choice", "auto")),
         f"MACs       {t['macs']:,}",
         f"weights    {t['weight_bytes']:,} B (constant arrays as emitted)",
         f"code       {code} ({t['code_method']})",
@@ -71,6 +72,13 @@ def _optimize_lines(choice: dict | None) -> list[str]:
     if choice is None:
         return []
     return [f"optimize   {choice['mode']} ({choice['reason']})"]
+
+
+def _kernel_choice_lines(choice: str) -> list[str]:
+    """The report line for a kernel choice other than the default ``auto``."""
+    if choice == "auto":
+        return []
+    return [f"kernels    {choice} (the target's CPU features ignored)"]
 
 
 def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:

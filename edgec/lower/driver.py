@@ -11,37 +11,41 @@ from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, get_op
 from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import (OPTIMIZE_MODES, KernelPlan, LoweringContext, make_context,
-                                  plan_node)
+from edgec.lower.registry import (KERNEL_CHOICES, OPTIMIZE_MODES, KernelPlan, LoweringContext,
+                                  make_context, plan_node)
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
 
 
 def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathLike | None = None,
-                progress: Progress | None = None, optimize: str = "speed") -> list[Kernel]:
+                progress: Progress | None = None, optimize: str = "speed",
+                kernels: str = "auto") -> list[Kernel]:
     """One ``Kernel`` per node of ``graph``, in execution order.
 
     Every node gets a kernel, RESHAPE included (a flat copy; the planner may alias it away).
     ``target`` names a ``targets/*.yaml`` file: its CPU features (``target_features``) pick
-    the optimized variants of rules; the host and targets without them get the portable ones.
+    the optimized variants of rules; the host and targets without them get the portable ones,
+    and so does every target with ``kernels="portable"`` (``KERNEL_CHOICES``).
     ``optimize`` (``OPTIMIZE_MODES``) tells variants with a speed/size trade-off which to make.
     ``progress(k, n, node)`` is called before kernel k (1-based) of n is lowered. Kernel C is
     cached under ``cache_dir`` (see ``edgec.lower.cache.default_dir``).
     """
     if optimize not in OPTIMIZE_MODES:
         raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, not {optimize!r}")
+    if kernels not in KERNEL_CHOICES:
+        raise ValueError(f"kernels must be one of {KERNEL_CHOICES}, not {kernels!r}")
     cache = KernelCache(default_dir(cache_dir))
-    features = target_features(target)
-    kernels = []
+    features = target_features(target) if kernels == "auto" else frozenset()
+    lowered = []
     for index, node in enumerate(graph.nodes):
         if progress is not None:
             progress(index + 1, len(graph.nodes), node)
-        kernels.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features,
+        lowered.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features,
                                   optimize))
-    log.info("lowered %d kernels for target %s: %d from cache, %d new", len(kernels), target,
-             cache.hits, cache.misses)
-    return kernels
+    log.info("lowered %d %s kernels for target %s: %d from cache, %d new", len(lowered),
+             kernels, target, cache.hits, cache.misses)
+    return lowered
 
 
 def target_features(target: str) -> frozenset[str]:

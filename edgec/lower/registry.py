@@ -25,6 +25,9 @@ from edgec.ir import Graph, Node, Tensor, get_op
 
 # "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
 OPTIMIZE_MODES = ("speed", "size")
+# "auto": the target's CPU features pick optimized variants (DSP); "portable": plain C99
+# kernels only, whatever the core has, e.g. to measure what the DSP variants are worth.
+KERNEL_CHOICES = ("auto", "portable")
 
 
 @dataclass
