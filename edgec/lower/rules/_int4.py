@@ -35,6 +35,14 @@ def weight_param(ctx) -> Param:
     return Param("w", ctx.node.inputs[WEIGHTS])
 
 
+def requantized_params(ctx) -> list[Param]:
+    """C parameters of an int8 weighted kernel (conv, depthwise, FC): input, weights, the
+    derived bias/multiplier/shift/params constants, output."""
+    params = [Param("x", ctx.node.inputs[0]), weight_param(ctx)]
+    params += [const_param(ctx, role) for role in ("bias", "mult", "shift", "params")]
+    return params + [Param("y", ctx.node.outputs[0])]
+
+
 def packed_constants(ctx, data: np.ndarray) -> dict[str, np.ndarray]:
     """``{"w": packed bytes}`` for int4 weights ``data`` (unpacked values), else nothing."""
     if not has_int4_weights(ctx):

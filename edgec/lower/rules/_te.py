@@ -20,6 +20,11 @@ def const_param(ctx, role: str) -> Param:
     return Param(role, f"{ctx.func_name}_{role}")
 
 
+def named_constants(ctx, constants: dict) -> dict:
+    """Derived constants by role, renamed ``<func_name>_<role>`` as ``const_param`` reads them."""
+    return {f"{ctx.func_name}_{role}": value for role, value in constants.items()}
+
+
 def padded(x, pads, fill, dtype: str):
     """NHWC ``x`` cast to ``dtype`` and padded by ``pads`` (top, left, bottom, right) with the
     expression ``fill()``; a stage named ``pad``, to be inlined. Each bound test is ``likely``,

@@ -16,8 +16,8 @@ import numpy as np
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, padded, placeholder,
-                                   requantized_int8, sum_fits_int32)
+from edgec.lower.rules._te import (clamp_float, const_param, named_constants, padded,
+                                   placeholder, requantized_int8, sum_fits_int32)
 from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach, inline
 
@@ -115,11 +115,7 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
         y, stages = requantized_int8(acc, b, mult, shift, prm, 3, form)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
-    params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
-    params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
-    params.append(Param("y", ctx.node.outputs[0]))
-    named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
-    return KernelPlan(params, named, build=build, key=(acc_dtype, form))
+    return KernelPlan(_int4.requantized_params(ctx), named_constants(ctx, constants), build=build, key=(acc_dtype, form))
 
 
 def _float_plan(ctx, depthwise: bool) -> KernelPlan:

@@ -16,8 +16,8 @@ from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, placeholder, requantized_int8,
-                                   sum_fits_int32)
+from edgec.lower.rules._te import (clamp_float, const_param, named_constants, placeholder,
+                                   requantized_int8, sum_fits_int32)
 from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach
 
@@ -97,11 +97,7 @@ def fully_connected_int8(ctx) -> KernelPlan:
         y, stages = requantized_int8(acc, b, mult, shift, prm, 1, form)
         return Built([x, w, b, mult, shift, prm, y], _schedule(stages, out))
 
-    params = [Param("x", ctx.node.inputs[0]), _int4.weight_param(ctx)]
-    params += [const_param(ctx, r) for r in ("bias", "mult", "shift", "params")]
-    params.append(Param("y", ctx.node.outputs[0]))
-    named = {f"{ctx.func_name}_{k}": v for k, v in constants.items()}
-    return KernelPlan(params, named, build=build, key=(acc_dtype, subtract_offset, form))
+    return KernelPlan(_int4.requantized_params(ctx), named_constants(ctx, constants), build=build, key=(acc_dtype, subtract_offset, form))
 
 
 @lowering_rule("FULLY_CONNECTED", "float32")

@@ -13,7 +13,7 @@ import numpy as np
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
-from edgec.lower.rules._te import clamp_float, const_param, placeholder
+from edgec.lower.rules._te import clamp_float, const_param, named_constants, placeholder
 
 ANY_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
 
@@ -21,8 +21,7 @@ ANY_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
 def _plan(ctx, inputs: list[Param], build, constants: dict) -> KernelPlan:
     params = inputs + [const_param(ctx, role) for role in constants]
     params.append(Param("y", ctx.node.outputs[0]))
-    named = {f"{ctx.func_name}_{role}": a for role, a in constants.items()}
-    return KernelPlan(params, named, build=build)
+    return KernelPlan(params, named_constants(ctx, constants), build=build)
 
 
 @lowering_rule("PAD", *ANY_DTYPES)

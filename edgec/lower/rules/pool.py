@@ -11,7 +11,7 @@ from __future__ import annotations
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
-from edgec.lower.rules._te import clamp_float, const_param, padded, placeholder
+from edgec.lower.rules._te import clamp_float, const_param, named_constants, padded, placeholder
 from edgec.lower.tir import attach, init_before, inline
 
 
@@ -49,8 +49,7 @@ def _plan(ctx, build, constants=None) -> KernelPlan:
     if constants:
         params.append(const_param(ctx, "params"))
     params.append(Param("y", ctx.node.outputs[0]))
-    named = {f"{ctx.func_name}_{k}": v for k, v in (constants or {}).items()}
-    return KernelPlan(params, named, build=build)
+    return KernelPlan(params, named_constants(ctx, constants or {}), build=build)
 
 
 def _int8_params(ctx) -> dict:

@@ -18,7 +18,7 @@ from edgec.ir.ops.relu import relu6_bounds, relu_params
 from edgec.ir.quant import quantize_multiplier
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
-from edgec.lower.rules._te import const_param, placeholder
+from edgec.lower.rules._te import const_param, named_constants, placeholder
 from edgec.lower.te_quant import clamp_int8, i64, mbqm
 from edgec.lower.tir import attach
 
@@ -46,8 +46,7 @@ def _flat_plan(ctx, in_dtype: str, body, constants: dict | None = None) -> Kerne
     params = [Param("x", ctx.node.inputs[0])]
     params += [const_param(ctx, role) for role in constants]
     params.append(Param("y", ctx.node.outputs[0]))
-    named = {f"{ctx.func_name}_{role}": a for role, a in constants.items()}
-    return KernelPlan(params, named, build=build, in_place=same_layout_inputs(ctx, {"x": 0}))
+    return KernelPlan(params, named_constants(ctx, constants), build=build, in_place=same_layout_inputs(ctx, {"x": 0}))
 
 
 def _requantize(ctx, mult: int, shift: int, lo: int, hi: int) -> KernelPlan:
