@@ -1,0 +1,109 @@
+"""The fuzz worker: one subprocess that imports and runs mutated models under a memory cap.
+
+Protocol on stdin: a JSON header line ``{"kind", "index", "input_seed"}``, a line with the
+byte count, then the model bytes. On the real stdout, one JSON line per case: ``outcome``
+(ok | error | internal | memory | bad-message), and for failures the exception type, its
+innermost frame inside edgec and the message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+MAX_MESSAGE = 300  # "edgec: error: " + message + hint, one line
+
+
+def _top_frame(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/edgec/" in f.filename] or frames
+    if not ours:
+        return "?"
+    f = ours[-1]
+    return f"{Path(f.filename).name}:{f.name}"
+
+
+def _inputs(graph, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        if t.dtype.startswith("float"):
+            values = rng.choice(np.array([0.0, 1.0, -1.0, np.nan, np.inf, 3.4e38], np.float32),
+                                size=t.shape) if seed % 4 == 0 else rng.normal(size=t.shape)
+            feeds[name] = np.asarray(values, np.float32)
+        else:
+            info = np.iinfo(t.dtype)
+            feeds[name] = rng.integers(info.min, info.max, size=t.shape, endpoint=True,
+                                       dtype=t.dtype)
+    return feeds
+
+
+def message_problem(text: str) -> str | None:
+    """Why a user error's text breaks the one-line contract, or None."""
+    if len(text) > MAX_MESSAGE:
+        return f"{len(text)} characters"
+    if not text.isprintable():
+        return "non-printable characters"
+    return None
+
+
+def run_case(path: Path, input_seed: int) -> dict:
+    from edgec.errors import EdgecError
+    from edgec.frontends import load_model
+    from edgec.ir.interpret import interpret
+
+    try:
+        graph = load_model(path)
+        interpret(graph, _inputs(graph, input_seed))
+        return {"outcome": "ok"}
+    except EdgecError as exc:
+        problem = message_problem(str(exc))
+        if problem:
+            return {"outcome": "bad-message", "type": "EdgecError", "frame": _top_frame(exc),
+                    "message": f"{problem}: {str(exc)[:200]!r}"}
+        return {"outcome": "error"}
+    except MemoryError as exc:
+        return {"outcome": "memory", "type": "MemoryError", "frame": _top_frame(exc),
+                "message": ""}
+    except Exception as exc:  # noqa: BLE001 - the point is to catch every bug
+        return {"outcome": "internal", "type": type(exc).__name__, "frame": _top_frame(exc),
+                "message": str(exc)[:300], "traceback": traceback.format_exc()[-3000:]}
+
+
+def main() -> None:
+    mem_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
+    resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
+    os.nice(10)
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything the code under test prints goes to stderr
+    sys.stdout = sys.stderr
+    import edgec.frontends  # noqa: F401 - import before the first case is timed
+    from edgec.ir.interpret import interpret  # noqa: F401
+
+    stdin = sys.stdin.buffer
+    with tempfile.TemporaryDirectory(prefix="edgec-fuzz-") as tmp:
+        out.write(json.dumps({"outcome": "ready"}) + "\n")
+        while True:
+            header = stdin.readline()
+            if not header:
+                return
+            meta = json.loads(header)
+            size = int(stdin.readline())
+            data = stdin.read(size)
+            case_dir = Path(tmp) / "case"
+            case_dir.mkdir(exist_ok=True)
+            path = case_dir / f"model.{meta['kind']}"
+            path.write_bytes(data)
+            out.write(json.dumps(run_case(path, meta["input_seed"])) + "\n")
+
+
+if __name__ == "__main__":
+    main()
