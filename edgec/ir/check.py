@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES, Graph, storage_dtype
 from edgec.ir.registry import get_op
+from edgec.limits import MAX_NODES, check_scales, check_shape, check_window
+
+# Integer activation dtypes whose values mean nothing without a scale and zero point.
+_QUANTIZED = ("int8", "uint8", "int16", "int4")
+# Ops that mix float and integer tensors; and those whose output type may differ from their
+# input's (int8 -> int16 softmax).
+_CONVERTING = ("QUANTIZE", "DEQUANTIZE")
+_RETYPING = ("QUANTIZE", "DEQUANTIZE", "SOFTMAX")
+# Ops whose integer kernels compute with scales and zero points (data movement does not).
+_REQUANTIZING = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN",
+                 "SOFTMAX", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE")
+_WINDOW_ATTRS = {"filter": 1, "strides": 1, "dilations": 1, "pads": 0}
 
 
 def _fail(message: str) -> None:
@@ -19,7 +35,10 @@ def check_graph(graph: Graph) -> Graph:
     attributes known, nodes are in topological order, each tensor has one producer, shapes
     agree with each op's shape inference, graph outputs are produced.
     """
+    if len(graph.nodes) > MAX_NODES:
+        _fail(f"the graph has {len(graph.nodes)} nodes, above the limit of {MAX_NODES}")
     for name, t in graph.tensors.items():
+        check_shape(f"tensor '{name}'", t.shape)
         if name != t.name:
             _fail(f"tensor stored under '{name}' is named '{t.name}'")
         if t.dtype not in DTYPES:
@@ -34,6 +53,8 @@ def check_graph(graph: Graph) -> Graph:
             if t.quant.axis is None or not 0 <= t.quant.axis < len(t.shape) \
                     or t.shape[t.quant.axis] != t.quant.scale.size:
                 _fail(f"tensor '{name}' has per-axis quantization that does not fit {t.shape}")
+        if t.quant is not None:
+            _check_quant(name, t)
     available = {n for n, t in graph.tensors.items() if t.is_const}
     for name in graph.inputs:
         if name not in graph.tensors:
@@ -42,7 +63,7 @@ def check_graph(graph: Graph) -> Graph:
     written: set[str] = set()
     for node in graph.nodes:
         op = get_op(node.op)
-        op.full_attrs(node)
+        _check_node_facts(graph, node, op.full_attrs(node))
         for i in node.inputs:
             if i and i not in graph.tensors:
                 _fail(f"node '{node.name}' ({node.op}) reads unknown tensor '{i}'")
@@ -63,3 +84,63 @@ def check_graph(graph: Graph) -> Graph:
         if name not in available:
             _fail(f"graph output '{name}' is never written")
     return graph
+
+
+def _check_quant(name: str, t) -> None:
+    q = t.quant
+    if q.zero_point.shape != q.scale.shape:
+        _fail(f"tensor '{name}' has {q.scale.size} scales and {q.zero_point.size} zero points")
+    check_scales(f"tensor '{name}'", q.scale)
+    if t.dtype in _QUANTIZED:
+        info = np.iinfo("int8" if t.dtype == "int4" else t.dtype)
+        if q.zero_point.min() < info.min or q.zero_point.max() > info.max:
+            _fail(f"tensor '{name}' ({t.dtype}) has zero point {int(q.zero_point.max())} "
+                  "outside its type's range")
+
+
+def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
+    """What kernels and lowering assume of every node: bounded windows, quantized integer
+    activations, no mix of float and integer data except in (de)quantization."""
+    what = f"node '{node.name}' ({node.op})"
+    for key, low in _WINDOW_ATTRS.items():
+        if attrs.get(key) is not None:
+            check_window(what, key, _flat(attrs[key]), low)
+    tensors = [graph.tensors[n] for n in (*node.inputs, *node.outputs) if n in graph.tensors]
+    for t in tensors if node.op in _REQUANTIZING else ():
+        if t.dtype in _QUANTIZED and t.quant is None:
+            _fail(f"{what} reads or writes {t.dtype} tensor '{t.name}' without quantization "
+                  "parameters")
+    if node.op in _CONVERTING or not node.inputs or node.inputs[0] not in graph.tensors:
+        return
+    if len({t.dtype == "float32" for t in tensors}) > 1:
+        _fail(f"{what} mixes float32 and integer tensors")
+    first = graph.tensors[node.inputs[0]]
+    for o in node.outputs:
+        if node.op not in _RETYPING and graph.tensors[o].dtype != first.dtype:
+            _fail(f"{what} reads {first.dtype} but writes {graph.tensors[o].dtype} '{o}'")
+    _check_weights(graph, node, attrs, what)
+
+
+def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:
+    """Weights and bias of a convolution agree with its input channels and output depth."""
+    if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or len(node.inputs) < 2:
+        return
+    x, w = graph.tensors[node.inputs[0]].shape, graph.tensors[node.inputs[1]].shape
+    if len(x) != 4 or len(w) != 4:
+        _fail(f"{what} needs rank-4 input and weights, has {list(x)} and {list(w)}")
+    if node.op == "CONV_2D":
+        ok, out = w[3] == x[3], w[0]
+    else:
+        ok, out = w[0] == 1 and w[3] == x[3] * attrs.get("depth_multiplier", 1), w[3]
+    if not ok:
+        _fail(f"{what}: weights {list(w)} do not fit input {list(x)}")
+    if len(node.inputs) > 2 and node.inputs[2]:
+        bias = graph.tensors[node.inputs[2]].shape
+        if math.prod(bias) != out:
+            _fail(f"{what}: bias {list(bias)} does not hold one value per output channel ({out})")
+
+
+def _flat(value) -> list[int]:
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in _flat(item)]
+    return [int(value)]

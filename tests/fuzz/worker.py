@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-MAX_MESSAGE = 300  # "edgec: error: " + message + hint, one line
+MAX_MESSAGE, MAX_HINT = 200, 600  # edgec.errors' contract, restated to be checked
 
 
 def _top_frame(exc: BaseException) -> str:
@@ -46,11 +46,11 @@ def _inputs(graph, seed: int) -> dict[str, np.ndarray]:
     return feeds
 
 
-def message_problem(text: str) -> str | None:
-    """Why a user error's text breaks the one-line contract, or None."""
-    if len(text) > MAX_MESSAGE:
-        return f"{len(text)} characters"
-    if not text.isprintable():
+def message_problem(message: str, hint: str | None) -> str | None:
+    """Why a user error breaks the one-line contract, or None."""
+    if len(message) > MAX_MESSAGE or len(hint or "") > MAX_HINT:
+        return f"{len(message)}+{len(hint or '')} characters"
+    if not message.isprintable() or not (hint or "").isprintable():
         return "non-printable characters"
     return None
 
@@ -65,7 +65,7 @@ def run_case(path: Path, input_seed: int) -> dict:
         interpret(graph, _inputs(graph, input_seed))
         return {"outcome": "ok"}
     except EdgecError as exc:
-        problem = message_problem(str(exc))
+        problem = message_problem(exc.message, exc.hint)
         if problem:
             return {"outcome": "bad-message", "type": "EdgecError", "frame": _top_frame(exc),
                     "message": f"{problem}: {str(exc)[:200]!r}"}
