@@ -16,6 +16,7 @@ MAX_ELEMENTS = 1 << 24  # elements of one tensor
 MAX_RANK = 8  # dimensions of one tensor
 MAX_WINDOW = 1 << 12  # kernel size, stride, dilation and each pad of a window op
 MAX_NODES = 1 << 14  # operators in one model
+MAX_MACS = 1 << 27  # multiply-accumulates of one inference (MLPerf Tiny: at most ~12.5 M)
 MIN_SCALE, MAX_SCALE = 1e-30, 1e30  # a quantization scale, finite and positive
 
 _HINT = "edgec's limits are listed in docs/LIMITS.md; check the model file is not corrupt"

@@ -31,6 +31,8 @@ def _top_frame(exc: BaseException) -> str:
 
 
 def _inputs(graph, seed: int) -> dict[str, np.ndarray]:
+    from edgec.ir.graph import storage_dtype
+
     rng = np.random.default_rng(seed)
     feeds = {}
     for name in graph.inputs:
@@ -39,6 +41,8 @@ def _inputs(graph, seed: int) -> dict[str, np.ndarray]:
             values = rng.choice(np.array([0.0, 1.0, -1.0, np.nan, np.inf, 3.4e38], np.float32),
                                 size=t.shape) if seed % 4 == 0 else rng.normal(size=t.shape)
             feeds[name] = np.asarray(values, np.float32)
+        elif t.dtype not in ("int8", "uint8", "int16", "int32", "int64"):
+            feeds[name] = np.zeros(t.shape, storage_dtype(t.dtype))  # bool, int4
         else:
             info = np.iinfo(t.dtype)
             feeds[name] = rng.integers(info.min, info.max, size=t.shape, endpoint=True,
