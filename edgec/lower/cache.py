@@ -5,7 +5,9 @@ The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quanti
 lose ``restrict``), the rule's own key, the edgec and TVM versions and the source of
 ``edgec/lower`` itself (so editing a rule invalidates its entries). The value is the C text
 with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in Python on
-every build, since they carry the quantization values.
+every build, since they carry the quantization values. An entry on disk carries a header with
+its key and the SHA-256 of its text: a truncated, foreign or garbage entry is reported,
+deleted and rebuilt, never used.
 """
 
 from __future__ import annotations
@@ -58,26 +60,75 @@ def kernel_key(ctx, plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Each entry starts with one header line naming its format, its key and the SHA-256 and
+# length of the C text after it; anything else in the folder is not trusted.
+_MAGIC = "/* edgec kernel cache v1"
+
+
+def _header(key: str, text: str) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{_MAGIC} key={key} sha256={digest} bytes={len(text.encode())} */\n"
+
+
+def parse_entry(key: str, data: bytes) -> tuple[str | None, str]:
+    """(the C text, "") for a sound entry of ``key``; (None, what is wrong) otherwise."""
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    header, sep, text = content.partition("\n")
+    if not sep or not header.startswith(_MAGIC):
+        return None, "no edgec cache header"
+    if f" key={key} " not in header:
+        return None, "written for another key"
+    if header + "\n" != _header(key, text):
+        return None, "checksum or length does not match (truncated or edited)"
+    if FUNC_PLACEHOLDER not in text:
+        return None, "holds no kernel function"
+    return text, ""
+
+
 class KernelCache:
-    """C text by key: in memory for one build, on disk across builds. Counts hits and misses."""
+    """C text by key: in memory for one build, on disk across builds. Counts hits, misses and
+    discarded (corrupt) entries; a corrupt entry is reported, deleted and rebuilt."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.memory: dict[str, str] = {}
         self.hits = 0
         self.misses = 0
+        self.discarded: list[str] = []
 
     def get(self, key: str) -> str | None:
         text = self.memory.get(key)
         if text is None:
-            path = self.directory / f"{key}.c"
-            if path.is_file():
-                text = path.read_text()
+            text = self._read(key)
+            if text is not None:
                 self.memory[key] = text
         if text is None:
             self.misses += 1
         else:
             self.hits += 1
+        return text
+
+    def _read(self, key: str) -> str | None:
+        path = self.directory / f"{key}.c"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            log.warning("kernel cache: cannot read %s (%s); rebuilding it", path, e.strerror)
+            return None
+        text, problem = parse_entry(key, data)
+        if text is None:
+            self.discarded.append(path.name)
+            log.warning("kernel cache: entry %s is bad (%s); discarded and rebuilt", path,
+                        problem)
+            try:
+                path.unlink()
+            except OSError:
+                pass
         return text
 
     def put(self, key: str, text: str) -> None:
@@ -86,8 +137,8 @@ class KernelCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Write then rename: parallel builds never read half a file.
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(_header(key, text) + text)
             os.replace(tmp, self.directory / f"{key}.c")
         except OSError as e:
             log.warning("kernel cache not written (%s): %s", self.directory, e)
