@@ -303,11 +303,15 @@ def _binary_op(p: _Printer, e, op: str) -> str:
 
 def _min(p: _Printer, e) -> str:
     a, b = p.expr(e.a), p.expr(e.b)
+    if _dtype(e).startswith("float"):  # NaN in either operand propagates, as in the reference
+        return f"((({a} < {b}) || ({a} != {a})) ? {a} : {b})"
     return f"(({a} < {b}) ? {a} : {b})"
 
 
 def _max(p: _Printer, e) -> str:
     a, b = p.expr(e.a), p.expr(e.b)
+    if _dtype(e).startswith("float"):
+        return f"((({a} > {b}) || ({a} != {a})) ? {a} : {b})"
     return f"(({a} > {b}) ? {a} : {b})"
 
 
