@@ -28,6 +28,7 @@ from edgec.emit.report import emitted_constant_bytes, format_report, kernel_rows
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node
 from edgec.lower.kernel import Kernel
+from edgec.outdir import OutputFolder
 from edgec.plan import MemoryPlan, plan_memory
 
 Progress = Callable[[int, int, Node], None]
@@ -195,7 +196,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
           name: str | None = None, arena: str = "static", ram_limit: int | None = None,
           cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
           quantization: Quantization | None = None, loaded: Graph | None = None,
-          optimize: str | None = None, kernels: str = "auto") -> BuildResult:
+          optimize: str | None = None, kernels: str = "auto", force: bool = False) -> BuildResult:
     """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
     ``report.txt`` and ``report.json``; a float model is first quantized as ``quantization``
     says. ``loaded`` is ``load_graph(model, quantization)`` when the caller has it already
@@ -203,7 +204,8 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     ``speed``, ``size`` or None for the default rule (``choose_optimize``); ``kernels`` is
     ``auto`` (the target's CPU features pick DSP variants) or ``portable``. Raises
     ``EdgecError`` for a bad name, target, output folder, model, calibration, or an arena over
-    ``ram_limit``."""
+    ``ram_limit``. Files are staged and moved into ``out_dir`` only on success; a folder
+    holding another model's project is refused unless ``force`` (``edgec.outdir``)."""
     from edgec.passes import run_passes
 
     started = time.perf_counter()
@@ -211,16 +213,19 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str =
     name = model_name(model, name)
     target_info = load_target(target)
     prepare_out_dir(out_dir)
+    folder = OutputFolder(out_dir, name, force)
     graph = run_passes(loaded if loaded is not None else load_graph(model, quantization))
     lowered, plan, choice = _lower(graph, target_info, optimize, kernels, cache_dir, progress)
     check_ram_limit(plan, ram_limit)
     options = EmitOptions(name, arena, model.name,
                           hashlib.sha256(model.read_bytes()).hexdigest(), target)
-    paths = _write(out_dir, emit_model(graph, lowered, plan, options))
-    code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
-                      [f for f in target_info["cflags"] if f != "-Werror"])
-    report = _report(model, name, target_info, (graph, lowered, plan),
-                     time.perf_counter() - started, code, quantization, choice, kernels)
-    paths += _write(out_dir, {"report.txt": format_report(report),
-                              "report.json": json.dumps(report, indent=2) + "\n"})
+    with folder.staging() as stage:  # nothing lands in out_dir unless everything succeeded
+        staged = _write(stage, emit_model(graph, lowered, plan, options))
+        code = text_bytes(stage / f"{name}.c", target_info["compiler"],
+                          [f for f in target_info["cflags"] if f != "-Werror"])
+        report = _report(model, name, target_info, (graph, lowered, plan),
+                         time.perf_counter() - started, code, quantization, choice, kernels)
+        staged += _write(stage, {"report.txt": format_report(report),
+                                 "report.json": json.dumps(report, indent=2) + "\n"})
+        paths = folder.commit(stage, [p.name for p in staged])
     return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info)

@@ -91,6 +91,8 @@ class BuildCommand(Command):
                                  "defines NAME_arena")
         parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
                             help="fail if the arena needs more than this")
+        parser.add_argument("--force", action="store_true",
+                            help="replace the edgec project of another model in DIR")
         add_project_arguments(parser)  # --app: the firmware around the model, for boards
         return parser
 
@@ -102,7 +104,7 @@ class BuildCommand(Command):
         result = build(args.model, out_dir, target=args.target, name=args.name,
                        arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
                        progress=_progress(console), quantization=_quantization(args),
-                       optimize=args.optimize, kernels=args.kernels)
+                       optimize=args.optimize, kernels=args.kernels, force=args.force)
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
