@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", type=int, default=0,
+                   help="index of the first case (cases are reproducible by seed and index)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     p.add_argument("--mem-mb", type=int, default=2048, help="worker address-space cap")
     p.add_argument("--save", type=Path, default=ROOT / "build" / "fuzz",
@@ -78,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             if old.suffix in (".json", ".tflite", ".onnx"):
                 old.unlink()
     campaign = run_campaign(args.cases, args.seed, args.timeout, args.mem_mb, args.save,
-                            progress, stoppable=True)
+                            progress, start=args.start, stoppable=True)
     command = f"python benchmarks/fuzz.py --cases {args.cases} --seed {args.seed}"
+    if args.start:
+        command += f" --start {args.start}"
     if campaign.cases < args.cases:
-        command += f"` (stopped after {campaign.cases:,} cases by a signal; the cases run are " \
-                   f"indices 0 to {campaign.cases - 1:,}) `"
+        command += f"` (stopped by a signal after {campaign.cases:,} cases: indices " \
+                   f"{args.start:,} to {args.start + campaign.cases - 1:,}) `"
     text = table(campaign, command, args.timeout, args.mem_mb)
     print(text)
     if not args.no_write:
