@@ -12,7 +12,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
 from edgec.ir.quant import activation_range, apply_float_activation
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _axis(node, rank: int) -> int:
@@ -35,7 +35,8 @@ def _shape(node, ins):
 
 
 define_op("CONCATENATION", attrs={"axis": REQUIRED, "activation": "NONE"},
-          infer_shapes=_shape, doc="join the inputs along axis")
+          infer_shapes=_shape, doc="join the inputs along axis", dtypes=MOVE_DTYPES,
+          channels=Channels.CONCAT, ptq=Ptq.SHARED_INPUTS)
 
 
 def _joined(call) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 WINDOW_ATTRS = {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
 
@@ -32,7 +32,8 @@ def _macs(node, ins, outs):
 
 
 define_op("CONV_2D", attrs=dict(WINDOW_ATTRS), infer_shapes=_shape, macs=_macs,
-          doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)")
+          doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)",
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
 
 
 def _windows(call, fill):

@@ -16,7 +16,7 @@ from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.ops.conv_2d import WINDOW_ATTRS
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 
 def _check_channels(node, x_shape, w_shape) -> int:
@@ -44,7 +44,8 @@ def _macs(node, ins, outs):
 
 define_op("DEPTHWISE_CONV_2D", attrs={**WINDOW_ATTRS, "depth_multiplier": 1},
           infer_shapes=_shape, macs=_macs,
-          doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)")
+          doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)",
+          channels=Channels.DEPTHWISE, weight_axis=3, int4_weights=True)
 
 
 def _expanded_windows(call, fill) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs (15 for int16)
 
@@ -41,7 +41,8 @@ def _shape(node, ins):
 
 for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
-              doc=f"elementwise {_what} with numpy broadcasting and a fused activation")
+              doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
+              elementwise=True, channels=Channels.CONST_OPERAND)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 
 def _shape(node, ins):
@@ -38,7 +38,8 @@ def _macs(node, ins, outs):
 
 define_op("FULLY_CONNECTED", attrs={"activation": "NONE", "keep_num_dims": False},
           infer_shapes=_shape, macs=_macs,
-          doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)")
+          doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)",
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
 
 
 def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.quant import mean_multiplier, multiply_by_quantized_multiplier, wrap32
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import REQUIRED, Channels, define_op, kernel
 
 
 def reduced_axes(node, rank: int) -> tuple[int, ...]:
@@ -33,7 +33,8 @@ def _shape(node, ins):
 
 
 define_op("MEAN", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
-          doc="average over axes")
+          doc="average over axes", channels=Channels.SAME,
+          keeps_channels=lambda node, rank: rank - 1 not in reduced_axes(node, rank))
 
 
 @kernel("MEAN", "int8")

@@ -14,7 +14,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.ops._window import patches, valid_mask, window_output_shape
 from edgec.ir.quant import activation_range, apply_float_activation
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import REQUIRED, Channels, Ptq, define_op, kernel
 
 POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
 
@@ -27,7 +27,8 @@ def _shape(node, ins):
 
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
-              doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped")
+              doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
+              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 
 
 def _windows(call, fill):

@@ -20,7 +20,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir import fixedpoint as fp
 from edgec.ir.quant import quantize_multiplier, rounding_divide_by_pot, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
@@ -28,7 +28,8 @@ ACCUMULATION_INTEGER_BITS = 12
 OUTPUT_QUANT = {"int8": (-128, 1.0 / 256, 0.0), "int16": (-32768, 1.0 / 65536, 0.001 / 65536)}
 
 define_op("SOFTMAX", attrs={"beta": 1.0}, infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="softmax over the last axis: exp(beta * x) / sum")
+          doc="softmax over the last axis: exp(beta * x) / sum",
+          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128))
 
 
 @dataclass(frozen=True)
