@@ -93,7 +93,7 @@ def fuse_activation(ctx: Context, onnx_in: str, onnx_out: str, activation: str) 
     # An op with a fused ``activation`` attribute takes a following Relu/Clip.
     if v.kind not in ("float", "pending") or node is None \
             or "activation" not in get_op(node.op).attrs \
-            or node.attrs.get("activation", "NONE") != "NONE" or not ctx.single_consumer(onnx_in):
+            or node.attrs["activation"] != "NONE" or not ctx.single_consumer(onnx_in):
         return False
     node.attrs["activation"] = activation
     ctx.values[onnx_out] = v

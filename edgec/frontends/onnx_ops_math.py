@@ -48,7 +48,7 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
     v = ctx.value(x)
     prod = ctx.producer.get(v.name)
     if prod is None or get_op(prod.op).weight_axis is None or not ctx.single_consumer(x) \
-            or prod.attrs.get("activation", "NONE") != "NONE" or v.kind not in ("float",
+            or prod.attrs["activation"] != "NONE" or v.kind not in ("float",
                                                                                 "pending"):
         return False
     channels = ctx.tensor(v).shape[-1]

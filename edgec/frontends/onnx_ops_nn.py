@@ -162,7 +162,7 @@ def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> boo
     v = ctx.value(node.input[0])
     prod = ctx.producer.get(v.name)
     if v.kind != "float" or prod is None or get_op(prod.op).weight_axis is None \
-            or prod.attrs.get("activation", "NONE") != "NONE" \
+            or prod.attrs["activation"] != "NONE" \
             or not ctx.single_consumer(node.input[0]):
         return False
     w = ctx.tensor(prod.inputs[1]).data.astype(np.float64)

@@ -137,7 +137,7 @@ def _channel_map(graph: Graph, node: Node, name: str):
     rank, slot = len(x.shape), node.inputs.index(name)
     flow = get_op(node.op).channels
     if flow is Channels.DEPTHWISE and slot == 0:
-        m = int(node.attrs.get("depth_multiplier", 1))
+        m = int(node.attrs["depth_multiplier"])
         return lambda c: range(c * m, c * m + m)
     if flow is Channels.CONCAT and int(node.attrs["axis"]) % rank == rank - 1:
         offset = sum(graph.tensors[i].shape[-1] for i in node.inputs[:slot])
@@ -199,7 +199,7 @@ def _terminal(graph: Graph, node: Node, name: str, dead: Dead):
             or w.shape[-1] != x.shape[-1]:
         return None, set()
     zero = _nothing(x)
-    padded = node.op == "CONV_2D" and any(node.attrs.get("pads", (0, 0, 0, 0)))
+    padded = node.op == "CONV_2D" and any(node.attrs["pads"])
     weights = _effective_weights(graph, node)
     per_input = weights.sum(axis=(1, 2)) if node.op == "CONV_2D" else weights  # [O, I]
     delta = np.zeros(per_input.shape[0], per_input.dtype)

@@ -32,7 +32,7 @@ def _find(graph: Graph):
     """The first ``(layer, elementwise node, scale, shift)`` that folds, or None."""
     consumers = graph.consumers()
     for layer in graph.nodes:
-        if get_op(layer.op).weight_axis is None or layer.attrs.get("activation", "NONE") != "NONE" \
+        if get_op(layer.op).weight_axis is None or layer.attrs["activation"] != "NONE" \
                 or graph.tensors[layer.inputs[1]].dtype != "float32" \
                 or graph.tensors[layer.inputs[0]].dtype != "float32":
             continue
@@ -76,6 +76,6 @@ def _fold(graph: Graph, layer: Node, node: Node, scale: np.ndarray, shift: np.nd
     new_b = (bias * scale + shift).astype(np.float32)
     layer.inputs = [layer.inputs[0], add_constant(graph, f"{layer.name}_w", new_w),
                     add_constant(graph, f"{layer.name}_b", new_b)]
-    layer.attrs["activation"] = node.attrs.get("activation", "NONE")
+    layer.attrs["activation"] = node.attrs["activation"]
     layer.outputs = list(node.outputs)
     graph.nodes.remove(node)

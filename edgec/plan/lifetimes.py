@@ -6,11 +6,11 @@ step, because they are copied into and out of the arena around the kernels. Cons
 flash and need no arena.
 
 Two rewrites shrink the arena before any placement:
-- a copy-only node (``OpDef.alias``, RESHAPE) shares its input's bytes: the output is the same buffer, and the
-  emitter does not call the kernel at all;
-- an elementwise node (``OpDef.elementwise``) whose input dies at that node and has the output's shape and element
-  size writes its output over that input (in place), when its kernel declares that input in
-  ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
+- a copy-only node (``OpDef.alias``: RESHAPE) shares its input's bytes: the output is the
+  same buffer, and the emitter does not call the kernel at all;
+- an elementwise node (``OpDef.elementwise``) whose input dies at that node and has the
+  output's shape and element size writes its output over that input (in place), when its
+  kernel declares that input in ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
 Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
 the union of its members'. Kernel scratch is a buffer living for its one step.
 """

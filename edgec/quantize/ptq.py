@@ -184,7 +184,7 @@ class _Rewriter:
             inputs = [self._requantized(name, out_q, node) for name in inputs]
         outputs = [self._activation(o) for o in node.outputs]
         attrs = dict(node.attrs)
-        if node.op == "PAD" and attrs.get("value") is not None:
+        if node.op == "PAD" and attrs["value"] is not None:
             q = self.quants[node.inputs[0]]
             attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q)[0])
         return Node(node.op, inputs, outputs, attrs, node.name)

@@ -53,18 +53,18 @@ def concatenation_int8(call):
                 f"node '{call.node.name}' (CONCATENATION): input '{t.name}' is quantized "
                 f"{t.quant}, the output {out_q}",
                 "int8 concatenation does not rescale; requantize inputs with QUANTIZE first")
-    lo, hi = activation_range(call.attrs.get("activation", "NONE"), out_q.s, out_q.zp)
+    lo, hi = activation_range(call.attrs["activation"], out_q.s, out_q.zp)
     return [np.clip(_joined(call), lo, hi).astype(np.int8)]
 
 
 @kernel("CONCATENATION", "float32")
 def concatenation_float(call):
-    return [apply_float_activation(_joined(call), call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(_joined(call), call.attrs["activation"])]
 
 
 @kernel("CONCATENATION", *(d for d in DTYPES if d not in ("int8", "float32")))
 def concatenation_any(call):
-    if call.attrs.get("activation", "NONE") != "NONE":
+    if call.attrs["activation"] != "NONE":
         raise EdgecError(f"node '{call.node.name}' (CONCATENATION): a fused activation on "
                          f"{call.in_tensors[0].dtype} data is not supported")
     return [_joined(call)]

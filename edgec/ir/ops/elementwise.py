@@ -93,7 +93,7 @@ def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
 
 def _add_sub_int8(call, sign: int) -> list[np.ndarray]:
     p = add_sub_params(call.node.op, call.in_q(0), call.in_q(1), call.out_q(),
-                       call.attrs.get("activation", "NONE"))
+                       call.attrs["activation"])
     a = (call.inputs[0].astype(np.int64) + p.input1_offset) << p.left_shift
     b = (call.inputs[1].astype(np.int64) + p.input2_offset) << p.left_shift
     a = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift)
@@ -119,7 +119,7 @@ def mul_int8(call):
     mult, shift = mul_multiplier(q1, q2, q_out)
     prod = (call.inputs[0].astype(np.int64) - q1.zp) * (call.inputs[1].astype(np.int64) - q2.zp)
     out = multiply_by_quantized_multiplier(prod, mult, shift) + q_out.zp
-    lo, hi = activation_range(call.attrs.get("activation", "NONE"), q_out.s, q_out.zp)
+    lo, hi = activation_range(call.attrs["activation"], q_out.s, q_out.zp)
     return [np.clip(out, lo, hi).astype(np.int8)]
 
 
@@ -132,4 +132,4 @@ _FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}
 def binary_float(call):
     a, b = (x.astype(np.float32) for x in call.inputs)
     out = _FLOAT_FNS[call.node.op](a, b)
-    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out, call.attrs["activation"])]

@@ -27,7 +27,7 @@ def _shape(node, ins):
             f"node '{node.name}' (FULLY_CONNECTED): input {list(x.shape)} does not split into "
             f"rows of the weights' {depth} columns",
             "weights are [outputs, inputs] and the input size must be a multiple of inputs")
-    if node.attrs.get("keep_num_dims", False):
+    if node.attrs["keep_num_dims"]:
         return [tuple(x.shape[:-1]) + (w.shape[0],)]
     return [(x.size // depth, w.shape[0])]
 
@@ -60,7 +60,7 @@ def fully_connected_int8(call):
     acc = wrap32((rows @ (w.astype(np.float64) - w_offset).T).astype(np.int64))
     if bias is not None:
         acc = wrap32(acc + bias.astype(np.int64))
-    out = requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))
+    out = requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])
     return [out.reshape(call.out_tensors[0].shape)]
 
 
@@ -71,4 +71,4 @@ def fully_connected_float(call):
     if bias is not None:
         acc = acc + bias.astype(np.float64)
     out = acc.astype(np.float32).reshape(call.out_tensors[0].shape)
-    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out, call.attrs["activation"])]

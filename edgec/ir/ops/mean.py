@@ -27,7 +27,7 @@ def reduced_axes(node, rank: int) -> tuple[int, ...]:
 def _shape(node, ins):
     x = ins[0]
     axes = reduced_axes(node, len(x.shape))
-    if node.attrs.get("keep_dims", False):
+    if node.attrs["keep_dims"]:
         return [tuple(1 if i in axes else d for i, d in enumerate(x.shape))]
     return [tuple(d for i, d in enumerate(x.shape) if i not in axes)]
 

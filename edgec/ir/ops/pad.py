@@ -37,7 +37,7 @@ define_op("PAD", attrs={"pads": REQUIRED, "value": None}, infer_shapes=_shape,
 @kernel("PAD", *DTYPES)
 def pad_any(call):
     x = call.inputs[0]
-    value = call.attrs.get("value")
+    value = call.attrs["value"]
     if value is None:
         out_q = call.out_q()
         value = out_q.zp if out_q is not None else 0

@@ -71,7 +71,7 @@ def _check_output(call) -> str:
 @kernel("SOFTMAX", "int8")
 def softmax_int8(call):
     out_dtype = _check_output(call)
-    p = softmax_params(call.attrs.get("beta", 1.0), call.in_q(0).s)
+    p = softmax_params(call.attrs["beta"], call.in_q(0).s)
     x = call.inputs[0].astype(np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
     live = diff >= p.diff_min
@@ -91,7 +91,7 @@ def softmax_int8(call):
 @kernel("SOFTMAX", "float32")
 def softmax_float(call):
     x = call.inputs[0].astype(np.float32)
-    beta = np.float32(call.attrs.get("beta", 1.0))
+    beta = np.float32(call.attrs["beta"])
     e = np.exp((x - x.max(axis=-1, keepdims=True)) * beta)
     total = e.astype(np.float64).sum(axis=-1, keepdims=True).astype(np.float32)
     return [(e / total).astype(np.float32)]
