@@ -16,6 +16,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_ops import same_padding
 from edgec.ir.graph import Node
+from edgec.ir.registry import check_op_names, plain_ops
 
 Emitter = Callable[[Node, "object"], None]
 EMITTERS: dict[str, Emitter] = {}
@@ -25,6 +26,7 @@ def emitter(*ops: str):
     """Register an emitter for one or more IR ops."""
 
     def register(fn: Emitter) -> Emitter:
+        check_op_names(ops, f"TFLite export emitter {fn.__name__}")
         for name in ops:
             EMITTERS[name] = fn
         return fn
@@ -160,8 +162,9 @@ def _softmax(node, ctx):
            {"beta": float(node.attrs["beta"])})
 
 
-@emitter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
-def _unary(node, ctx):
+@emitter(*plain_ops())
+def _plain(node, ctx):
+    """An op without attributes is the TFLite builtin of its name (LOGISTIC, TANH, ...)."""
     ctx.op(node.op, node.inputs, node.outputs)
 
 

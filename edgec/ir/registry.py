@@ -146,6 +146,9 @@ def kernel(op_name: str, *dtypes: str):
     """Decorator registering a reference kernel of ``op_name`` for the given input dtypes."""
 
     def register(fn: KernelFn) -> KernelFn:
+        if op_name not in _OPS:
+            raise ValueError(f"reference kernel {fn.__name__} is for op {op_name}, which is not "
+                             "defined (define_op must come first in the op's module)")
         op = _OPS[op_name]
         for dtype in dtypes:
             op.kernels[dtype] = fn
@@ -160,6 +163,22 @@ def get_op(name: str) -> OpDef:
     if name not in _OPS:
         raise EdgecError(f"unknown op '{name}'", f"registered ops: {', '.join(registered_ops())}")
     return _OPS[name]
+
+
+def check_op_names(names, where: str) -> None:
+    """Raise at registration time when ``where`` (a rule, converter, emitter ...) names an op
+    the registry does not define, listing the defined ones."""
+    _load_ops()
+    unknown = sorted(set(names) - set(_OPS))
+    if unknown:
+        raise ValueError(f"{where} names unknown op(s) {', '.join(unknown)}; "
+                         f"defined ops: {', '.join(sorted(_OPS))}")
+
+
+def plain_ops() -> list[str]:
+    """Ops without attributes: each imports from and exports to the TFLite builtin of the
+    same name with nothing to translate (e.g. TANH, HARD_SWISH)."""
+    return [name for name in registered_ops() if not _OPS[name].attrs]
 
 
 def registered_ops() -> list[str]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, Tensor, get_op
+from edgec.ir.registry import check_op_names
 
 # "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
 OPTIMIZE_MODES = ("speed", "size")
@@ -122,6 +123,7 @@ def lowering_rule(op: str, *dtypes: str):
     """Decorator registering ``fn(ctx) -> KernelPlan`` as the lowering of ``op`` for ``dtypes``."""
 
     def register(fn: Rule) -> Rule:
+        check_op_names([op], f"lowering rule {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype) in _RULES:
                 raise ValueError(f"lowering rule for {op}/{dtype} defined twice")
@@ -136,6 +138,7 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
     ``dtypes`` on targets with CPU ``feature``; ``None`` declines the node (portable rule)."""
 
     def register(fn: Variant) -> Variant:
+        check_op_names([op], f"lowering variant {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype, feature) in _VARIANTS:
                 raise ValueError(f"lowering variant for {op}/{dtype}/{feature} defined twice")
