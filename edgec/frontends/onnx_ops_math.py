@@ -150,6 +150,12 @@ def tanh(ctx: Context, node: onnx.NodeProto) -> None:
     _unary(ctx, node, "TANH")
 
 
+@converter("HardSwish")
+def hard_swish(ctx: Context, node: onnx.NodeProto) -> None:
+    """HardSwish -> HARD_SWISH."""
+    _unary(ctx, node, "HARD_SWISH")
+
+
 @converter("Softmax")
 def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the
