@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.verify.cortexm import run_samples  # noqa: E402
-from edgec.emit.templates import render  # noqa: E402
+from edgec.templating import render  # noqa: E402
 from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
 from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs, verify  # noqa
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from edgec import __version__
 from edgec.build import BuildResult
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.ir import Graph
 from edgec.verify.harness import (harness_context, pack_samples, packed_layout, run_tool,

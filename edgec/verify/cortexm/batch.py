@@ -23,7 +23,7 @@ from edgec.verify.cortexm.machines import emulated_machine
 from edgec.verify.cortexm.qemu import run_elf
 from edgec.verify.cortexm.run import BASE_TIMEOUT_S, TIMEOUT_S_PER_SAMPLE
 from edgec.emit import EmitOptions, emit_model
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.ir import Graph
 from edgec.verify.harness import pack_samples, packed_layout, unpack_samples

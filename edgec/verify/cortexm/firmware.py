@@ -15,7 +15,7 @@ from pathlib import Path
 from edgec import __version__
 from edgec.build import BuildResult
 from edgec.verify.cortexm.machines import Machine, emulated_machine
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.verify.harness import run_tool  # the host path's runner: the same messages
 
