@@ -14,7 +14,7 @@ from edgec import __version__
 from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
 from edgec.emit.cnames import c_comment_text, check_identifier
 from edgec.emit.kernels import CFunction, prepare_kernel
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.ir.graph import Graph, Tensor
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan

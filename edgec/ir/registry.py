@@ -159,7 +159,6 @@ def kernel(op_name: str, *dtypes: str):
 
 def get_op(name: str) -> OpDef:
     """The definition of ``name``; an unknown name raises listing the registered ops."""
-    _load_ops()
     if name not in _OPS:
         raise EdgecError(f"unknown op '{name}'", f"registered ops: {', '.join(registered_ops())}")
     return _OPS[name]
@@ -182,10 +181,4 @@ def plain_ops() -> list[str]:
 
 
 def registered_ops() -> list[str]:
-    _load_ops()
     return sorted(_OPS)
-
-
-def _load_ops() -> None:
-    # Importing the package imports every op module, which registers itself.
-    import edgec.ir.ops  # noqa: F401

@@ -12,7 +12,8 @@ from edgec.ir import Graph, Node, get_op
 from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
 from edgec.lower.registry import (KERNEL_CHOICES, OPTIMIZE_MODES, KernelPlan, LoweringContext,
-                                  make_context, plan_node)
+                                  make_context)
+from edgec.lower.select import plan_node
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]

@@ -1,4 +1,4 @@
-"""C kernel templates: ``templates/kernels/*.c.j2``, rendered with the emitter's Jinja2 setup.
+"""C kernel templates: ``templates/kernels/*.c.j2``, rendered with ``edgec.templating``.
 
 Rules whose C cannot come from TE (their docstrings say why) render it here, so no C text
 lives in Python strings. The templates sit outside ``edgec/lower``, whose Python source the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from edgec.emit.templates import environment
+from edgec.templating import environment
 
 KERNEL_DIR = "kernels"
 
