@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import Node, Tensor
+if TYPE_CHECKING:  # the graph module asks the registry to complete a node's attributes
+    from edgec.ir.graph import Node, Tensor
 
 REQUIRED = object()  # marks an attribute without a default
 
@@ -69,8 +70,8 @@ class KernelCall:
         return self.out_tensors[i].quant
 
 
-ShapeFn = Callable[[Node, list[Tensor | None]], list[tuple[int, ...]]]
-MacsFn = Callable[[Node, list[Tensor | None], list[Tensor]], int]
+ShapeFn = Callable[["Node", "list[Tensor | None]"], "list[tuple[int, ...]]"]
+MacsFn = Callable[["Node", "list[Tensor | None]", "list[Tensor]"], int]
 KernelFn = Callable[[KernelCall], list[np.ndarray]]
 
 
@@ -167,7 +168,6 @@ def get_op(name: str) -> OpDef:
 def check_op_names(names, where: str) -> None:
     """Raise at registration time when ``where`` (a rule, converter, emitter ...) names an op
     the registry does not define, listing the defined ones."""
-    _load_ops()
     unknown = sorted(set(names) - set(_OPS))
     if unknown:
         raise ValueError(f"{where} names unknown op(s) {', '.join(unknown)}; "
