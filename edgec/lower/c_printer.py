@@ -11,26 +11,28 @@ TIR always prints to the same bytes.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from edgec.cdefs import C_KEYWORDS, C_TYPES, TIR_MATH, CParam, function_header
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
-C_TYPES = {
-    "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
-    "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t",
-    "float32": "float", "bool": "int",
-}
 _BINARY = {
     "Add": "+", "Sub": "-", "Mul": "*", "Mod": "%", "BitwiseAnd": "&", "BitwiseOr": "|",
     "BitwiseXor": "^", "RShift": ">>", "EQ": "==", "NE": "!=", "LT": "<", "LE": "<=",
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
-# Float intrinsics after LowerIntrin, and the <math.h> function each prints as.
-_MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "fabs": "fabsf",
-         "floor": "floorf", "isnan": "isnan"}
-_EXTERN_OK = set(_MATH.values())
-_C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
-for goto if inline int long register restrict return short signed sizeof static struct switch
-typedef union unsigned void volatile while""".split())
+_EXTERN_OK = frozenset(TIR_MATH.values())
+
+
+@dataclass
+class Printed:
+    """A printed kernel: its parameters as data, its body (``{ ... }``, not naming the
+    function) and the <math.h> functions the body calls."""
+
+    params: list[CParam]
+    body: str
+    math: tuple[str, ...]
 
 
 class CPrintError(Exception):
@@ -38,12 +40,18 @@ class CPrintError(Exception):
 
 
 def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
-    """C99 definition ``void name(...)`` of a lowered PrimFunc (not ``static``: the emitter adds
-    storage class). Parameters never stored to are ``const``; all are ``restrict`` when the
-    function carries ``tirx.noalias``, except those named in ``unrestricted`` (an input and
-    the output that may share bytes: ``restrict`` on either would make that sharing
-    undefined behaviour)."""
-    return _Printer(func).function(name, unrestricted)
+    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``)."""
+    printed = print_kernel(func, unrestricted)
+    return f"{function_header(name, printed.params)}\n{printed.body}"
+
+
+def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
+    """A lowered PrimFunc as a C99 ``void`` function: parameters and body (the emitter names
+    it and adds storage class). Parameters never stored to are ``const``; all are
+    ``restrict`` when the function carries ``tirx.noalias``, except those named in
+    ``unrestricted`` (an input and the output that may share bytes: ``restrict`` on either
+    would make that sharing undefined behaviour)."""
+    return _Printer(func).function(unrestricted)
 
 
 def _dtype(node) -> str:
@@ -69,11 +77,12 @@ class _Printer:
         self.used: set[str] = set()
         self.lines: list[str] = []
         self.depth = 1
+        self.math: set[str] = set()
 
     # -- naming ------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
         base = re.sub(r"\W", "_", hint) or "v"
-        if base[0].isdigit() or base in _C_KEYWORDS or base in C_TYPES.values():
+        if base[0].isdigit() or base in C_KEYWORDS or base in C_TYPES.values():
             base = "v_" + base
         name, i = base, 1
         while name in self.used:
@@ -87,19 +96,18 @@ class _Printer:
         return self.buffers[_key(var)]
 
     # -- function ----------------------------------------------------------------------------
-    def function(self, name: str, unrestricted: frozenset[str]) -> str:
+    def function(self, unrestricted: frozenset[str]) -> Printed:
         stored = _stored_buffers(self.func.body)
         noalias = bool(self.func.attrs.get("tirx.noalias", False))
         params = []
         for p in self.func.params:
             c_name = self.fresh(p.name)
             self.buffers[_key(p)] = c_name
-            const = "" if _key(p) in stored else "const "
-            restrict = "restrict " if noalias and str(p.name) not in unrestricted else ""
-            params.append(f"{const}{ctype(str(p.ty.dtype))} *{restrict}{c_name}")
+            params.append(CParam(c_name, ctype(str(p.ty.dtype)), const=_key(p) not in stored,
+                                 restrict=noalias and str(p.name) not in unrestricted))
         self.stmt(self.func.body)
         body = "\n".join(self.lines)
-        return f"void {name}({', '.join(params)})\n{{\n{body}\n}}\n"
+        return Printed(params, f"{{\n{body}\n}}\n", tuple(sorted(self.math)))
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -277,6 +285,7 @@ def _div(p: _Printer, e) -> str:
 
 def _floor_div(p: _Printer, e) -> str:
     if _dtype(e).startswith("float"):
+        p.math.add("floorf")
         return f"floorf({p.expr(e.a)} / {p.expr(e.b)})"
     a, b = p.expr(e.a), p.expr(e.b)
     # Truncated quotient, minus one when the remainder is non-zero and the signs differ.
@@ -324,6 +333,8 @@ def _select(p: _Printer, e) -> str:
 
 
 def _cast(p: _Printer, e) -> str:
+    if _dtype(e) == "bool":  # C's conversion to bool: zero or not (a cast could truncate)
+        return f"({p.expr(e.value)} != 0)"
     return f"(({ctype(_dtype(e))}){p.expr(e.value)})"
 
 
@@ -337,14 +348,16 @@ def _call(p: _Printer, e) -> str:
     # Intrinsics are named "prim.<name>" or "tirx.<name>" depending on where they come from.
     op = str(e.op.name).split(".", 1)[-1]
     if op == "call_pure_extern" and str(e.args[0].value) in _EXTERN_OK:
+        p.math.add(str(e.args[0].value))
         return f"{e.args[0].value}({', '.join(p.expr(a) for a in e.args[1:])})"
     args = [p.expr(a) for a in e.args]
     if op == "if_then_else":
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if op == "likely":
         return args[0]
-    if op in _MATH and all(_dtype(a) == "float32" for a in e.args):
-        return f"{_MATH[op]}({', '.join(args)})"
+    if op in TIR_MATH and all(_dtype(a) == "float32" for a in e.args):
+        p.math.add(TIR_MATH[op])
+        return f"{TIR_MATH[op]}({', '.join(args)})"
     raise CPrintError(f"unsupported TIR call {op}")
 
 

@@ -14,6 +14,9 @@ from functools import lru_cache
 from edgec.emit.templates import environment
 
 KERNEL_DIR = "kernels"
+# Shared helper blocks kernels declare (``Kernel.helpers``), in the order they build on each
+# other; the emitter writes each one once per generated file, before the kernels.
+HELPERS = {"dsp": "dsp/_intrinsics.h.j2", "dsp_compact": "dsp/_compact.h.j2"}
 
 
 def render(name: str, **context) -> str:
@@ -27,3 +30,12 @@ def digest(name: str) -> str:
     env = environment()
     source, _, _ = env.loader.get_source(env, f"{KERNEL_DIR}/{name}")
     return hashlib.sha256(source.encode()).hexdigest()
+
+
+def helper_source(names) -> str:
+    """The C text of the helper blocks ``names`` (keys of ``HELPERS``), each once, in
+    ``HELPERS`` order."""
+    unknown = sorted(set(names) - set(HELPERS))
+    if unknown:
+        raise ValueError(f"unknown kernel helpers {unknown}; valid: {', '.join(HELPERS)}")
+    return "".join(render(path) for name, path in HELPERS.items() if name in names)
