@@ -56,10 +56,24 @@ class CParam:
 
 
 def function_header(name: str, params, prefix: str = "void ") -> str:
-    """``prefix name(params)`` on one line, or one parameter per line (indented by four)
-    when that would be wider than ``MAX_LINE``."""
+    """``prefix name(params)`` on one line, or, when that would be wider than ``MAX_LINE``,
+    the parameters on the following lines (indented by four, as many as fit on each)."""
     decls = [p.declaration() for p in params] or ["void"]
     line = f"{prefix}{name}({', '.join(decls)})"
     if len(line) <= MAX_LINE:
         return line
-    return f"{prefix}{name}(\n    " + ",\n    ".join(decls) + ")"
+    return f"{prefix}{name}(\n" + "\n".join(wrap_list(decls, ")", "    "))
+
+
+def wrap_list(items: list[str], end: str, indent: str, width: int = MAX_LINE) -> list[str]:
+    """``items`` separated by commas and followed by ``end``, as lines of at most ``width``
+    columns starting with ``indent``."""
+    lines, line = [], ""
+    for i, item in enumerate(items):
+        piece = item + (end if i == len(items) - 1 else ",")
+        if line and len(indent) + len(line) + 1 + len(piece) > width:
+            lines.append(indent + line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    return lines + [indent + line]

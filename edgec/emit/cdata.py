@@ -71,7 +71,10 @@ def array_definition(symbol: str, array: np.ndarray, qualifiers: str = "static c
     lines.append(line[:-2])
     body = f"\n{_INDENT}".join(lines)
     attr = f" {attribute}" if attribute else ""
-    return f"{qualifiers} {ctype} {symbol}[{len(values)}]{attr} = {{\n    {body}\n}};"
+    head = f"{qualifiers} {ctype} {symbol}[{len(values)}]{attr} = {{"
+    if len(lines) == 1 and len(head) + len(body) + 3 <= MAX_LINE:
+        return f"{head}{body}}};"
+    return f"{head}\n    {body}\n}};"
 
 
 def uses_math_macros(arrays) -> bool:

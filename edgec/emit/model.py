@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from edgec import __version__
-from edgec.cdefs import MAX_LINE, CParam
+from edgec.cdefs import MAX_LINE, CParam, wrap_list
 from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
 from edgec.emit.cnames import c_comment_text, check_identifier
 from edgec.emit.kernels import CFunction, distinct_functions
@@ -46,12 +46,17 @@ class _Constants:
     weights: int = 0  # graph constants emitted so far (they are numbered)
 
     def add(self, key: str, symbol: str, array, comment: str) -> str:
+        """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
+        definitions it starts (consecutive definitions with one comment share it)."""
         if key not in self.symbols:
             if symbol in self.symbols.values():
                 raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
+            comment = c_comment_text(comment)
+            previous = self.definitions[-1]["group"] if self.definitions else None
             self.definitions.append({
-                "comment": c_comment_text(comment),
+                "group": comment,
+                "comment": comment if comment != previous else None,
                 "text": array_definition(symbol, array,
                                          attribute=f"{self.prefix.upper()}_ALIGNED"),
                 "array": array,
@@ -81,7 +86,7 @@ def _arg_expression(name: str, param: CParam, step: int, kernel: Kernel, graph: 
         c_name = re.sub(r"\W", "_", name)
         array = kernel.constants[name]
         symbol = consts.add(f"{step}:{name}", f"{prefix}_{c_name}", array,
-                            f"node {step} '{graph.nodes[step].name}': derived constant {name}")
+                            f"node {step} '{graph.nodes[step].name}': derived constants")
     elif name in graph.tensors and graph.tensors[name].is_const:
         t = graph.tensors[name]
         array = t.data
@@ -109,14 +114,7 @@ def _call(step: int, fn: CFunction, kernel: Kernel, graph: Graph, plan: MemoryPl
     call = f"{fn.c_name}({', '.join(args)});"
     if len(call) + 4 <= MAX_LINE:
         return [call]
-    lines, line = [f"{fn.c_name}("], "   "
-    for i, arg in enumerate(args):
-        piece = arg + (");" if i == len(args) - 1 else ",")
-        if len(line) + 1 + len(piece) + 4 > MAX_LINE and line.strip():
-            lines.append(line)
-            line = "   "
-        line += " " + piece
-    return lines + [line]
+    return [f"{fn.c_name}("] + wrap_list(args, ");", "    ", MAX_LINE - 4)  # in NAME_run
 
 
 def _functions(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, prefix: str):
@@ -140,6 +138,21 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
             "scale": c_float(q.s) if q else None, "zero_point": q.zp if q else None,
         })
     return entries
+
+
+def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
+    """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped."""
+    terms = ["inputs == NULL", "outputs == NULL"]
+    terms += [f"inputs[{i}] == NULL" for i in range(n_inputs)]
+    terms += [f"outputs[{i}] == NULL" for i in range(n_outputs)]
+    lines, line = [], "if ("
+    for i, term in enumerate(terms):
+        piece = term + (") {" if i == len(terms) - 1 else " ||")
+        if len(line) + len(piece) + 5 > MAX_LINE:
+            lines.append(line.rstrip())
+            line = "    "
+        line += piece + " "
+    return lines + [line.rstrip()]
 
 
 def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
@@ -169,6 +182,7 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
         "uses_math": any(f.math for f in functions)
         or uses_math_macros(d["array"] for d in consts.definitions),
         "invoke": len(inputs) == 1 and len(outputs) == 1,
+        "null_check": _null_check(len(inputs), len(outputs)),
     }
     return {
         f"{name}.h": render("model.h.j2", context),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, TIR_MATH, CParam, function_header
+from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam, function_header
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
@@ -33,6 +33,7 @@ class Printed:
     params: list[CParam]
     body: str
     math: tuple[str, ...]
+    helpers: tuple[str, ...] = ()
 
 
 class CPrintError(Exception):
@@ -40,9 +41,11 @@ class CPrintError(Exception):
 
 
 def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
-    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``)."""
+    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
+    definitions of the ``min``/``max`` helpers it calls: C text that compiles on its own."""
     printed = print_kernel(func, unrestricted)
-    return f"{function_header(name, printed.params)}\n{printed.body}"
+    helpers = "".join(minmax_helper(h) + "\n" for h in printed.helpers)
+    return f"{helpers}{function_header(name, printed.params)}\n{printed.body}"
 
 
 def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
@@ -78,6 +81,8 @@ class _Printer:
         self.lines: list[str] = []
         self.depth = 1
         self.math: set[str] = set()
+        self.helpers: set[str] = set()  # min/max helpers called, e.g. "min_int32_t"
+        self.scalars: set[str] = set()  # one-element local arrays, printed as scalars
 
     # -- naming ------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
@@ -107,10 +112,21 @@ class _Printer:
                                  restrict=noalias and str(p.name) not in unrestricted))
         self.stmt(self.func.body)
         body = "\n".join(self.lines)
-        return Printed(params, f"{{\n{body}\n}}\n", tuple(sorted(self.math)))
+        return Printed(params, f"{{\n{body}\n}}\n", tuple(sorted(self.math)),
+                       tuple(sorted(self.helpers)))
 
     def emit(self, line: str) -> None:
-        self.lines.append("    " * self.depth + line)
+        """One statement at the current depth, broken at spaces into lines of at most
+        ``MAX_LINE`` columns (the printed C has no string literals, so any space may break)."""
+        indent = "    " * self.depth
+        text = indent + line
+        while len(text) > MAX_LINE:
+            cut = text.rfind(" ", len(indent) + 8, MAX_LINE + 1)
+            if cut < 0:
+                break
+            self.lines.append(text[:cut])
+            text = indent + "        " + text[cut + 1:]
+        self.lines.append(text)
 
     # -- statements --------------------------------------------------------------------------
     def stmt(self, s) -> None:
@@ -191,7 +207,9 @@ def _store(p: _Printer, s) -> None:
     if len(s.indices) != 1:
         raise CPrintError(f"store to '{s.buffer.name}' has {len(s.indices)} indices, expected "
                           "a flattened buffer")
-    p.emit(f"{p.buffer(s.buffer)}[{p.expr(s.indices[0])}] = {p.expr(s.value)};")
+    name = p.buffer(s.buffer)
+    target = name if name in p.scalars else f"{name}[{p.expr(s.indices[0])}]"
+    p.emit(f"{target} = {p.expr(s.value)};")
 
 
 def _alloc(p: _Printer, s) -> None:
@@ -208,7 +226,11 @@ def _alloc(p: _Printer, s) -> None:
                           f"{MAX_LOCAL_BYTES}): a stage was not placed by the schedule")
     name = p.fresh(buf.name)
     p.buffers[_key(buf)] = name
-    p.emit(f"{ctype(dtype)} {name}[{count}];")
+    if count == 1:  # its only element is index 0: a scalar reads better
+        p.scalars.add(name)
+        p.emit(f"{ctype(dtype)} {name};")
+    else:
+        p.emit(f"{ctype(dtype)} {name}[{count}];")
 
 
 def _decl(p: _Printer, s) -> None:
@@ -310,14 +332,37 @@ def _binary_op(p: _Printer, e, op: str) -> str:
     return f"({p.expr(e.a)} {op} {p.expr(e.b)})"
 
 
-def _min(p: _Printer, e) -> str:
+_SIMPLE = re.compile(r"\(?-?[\w.+]+\)?|[A-Za-z_]\w*\[[\w +*-]*\]")
+
+
+def _min_max(p: _Printer, e, which: str, op: str) -> str:
+    """``min``/``max`` with each operand evaluated once: inline when both are a name, a
+    literal or a plain load, else a call of a ``static inline`` helper (``minmax_helper``)."""
     a, b = p.expr(e.a), p.expr(e.b)
-    return f"(({a} < {b}) ? {a} : {b})"
+    if _SIMPLE.fullmatch(a) and _SIMPLE.fullmatch(b):
+        return f"(({a} {op} {b}) ? {a} : {b})"
+    c_type = ctype(_dtype(e))
+    p.helpers.add(f"{which}_{c_type}")
+    return f"edgec_{which}_{c_type[:-2] if c_type.endswith('_t') else c_type}({a}, {b})"
+
+
+def minmax_helper(name: str) -> str:
+    """The C definition of helper ``name`` (``min_int32_t``, ``max_float``, ...)."""
+    which, c_type = name.split("_", 1)
+    if which not in ("min", "max") or c_type not in C_TYPES.values():
+        raise ValueError(f"unknown helper {name}")
+    op = "<" if which == "min" else ">"
+    short = c_type[:-2] if c_type.endswith("_t") else c_type
+    return (f"static inline {c_type} edgec_{which}_{short}({c_type} a, {c_type} b)\n"
+            f"{{\n    return (a {op} b) ? a : b;\n}}\n")
+
+
+def _min(p: _Printer, e) -> str:
+    return _min_max(p, e, "min", "<")
 
 
 def _max(p: _Printer, e) -> str:
-    a, b = p.expr(e.a), p.expr(e.b)
-    return f"(({a} > {b}) ? {a} : {b})"
+    return _min_max(p, e, "max", ">")
 
 
 def _not(p: _Printer, e) -> str:
@@ -341,7 +386,8 @@ def _cast(p: _Printer, e) -> str:
 def _load(p: _Printer, e) -> str:
     if len(e.indices) != 1:
         raise CPrintError(f"load from '{e.source.name}' has {len(e.indices)} indices")
-    return f"{p.buffer(e.source)}[{p.expr(e.indices[0])}]"
+    name = p.buffer(e.source)
+    return name if name in p.scalars else f"{name}[{p.expr(e.indices[0])}]"
 
 
 def _call(p: _Printer, e) -> str:

@@ -80,7 +80,8 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
     return Kernel(node.name, node.op, func_name, record["body"], [p.source for p in plan.params],
                   plan.constants, scratch_bytes=plan.scratch_bytes,
                   macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
-                  params=params, math=tuple(record["math"]), helpers=plan.helpers)
+                  params=params, math=tuple(record["math"]),
+                  helpers=plan.helpers + tuple(record.get("helpers", ())))
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
@@ -95,7 +96,7 @@ def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
     try:
         printed = print_kernel(func, plan.unrestricted(ctx.node))
         return {"params": [p.to_json() for p in printed.params], "body": printed.body,
-                "math": list(printed.math)}
+                "math": list(printed.math), "helpers": list(printed.helpers)}
     except CPrintError as e:
         raise EdgecError(f"cannot print node '{ctx.node.name}' ({ctx.node.op}) as C: {e}",
                          "this is a bug in edgec's lowering rule for this op") from e

@@ -33,9 +33,11 @@ def digest(name: str) -> str:
 
 
 def helper_source(names) -> str:
-    """The C text of the helper blocks ``names`` (keys of ``HELPERS``), each once, in
-    ``HELPERS`` order."""
-    unknown = sorted(set(names) - set(HELPERS))
-    if unknown:
-        raise ValueError(f"unknown kernel helpers {unknown}; valid: {', '.join(HELPERS)}")
-    return "".join(render(path) for name, path in HELPERS.items() if name in names)
+    """The C text of the helper blocks ``names``, each once: keys of ``HELPERS`` in its
+    order, then the TIR printer's ``min``/``max`` helpers (``min_int32_t``, ...)."""
+    from edgec.lower.c_printer import minmax_helper
+
+    names = set(names)
+    text = "".join(render(path) for name, path in HELPERS.items() if name in names)
+    generated = sorted(names - set(HELPERS))  # the printer's min/max helpers
+    return text + "\n".join(minmax_helper(name) for name in generated)
