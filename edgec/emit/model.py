@@ -18,7 +18,6 @@ from edgec.emit.kernels import CFunction, distinct_functions
 from edgec.emit.templates import render
 from edgec.ir.graph import Graph, Tensor
 from edgec.lower.kernel import Kernel
-from edgec.lower.templates import helper_source
 from edgec.plan import MemoryPlan
 
 ALIGN = 16  # bytes; weights, derived constants and the arena
@@ -52,7 +51,7 @@ class _Constants:
             if symbol in self.symbols.values():
                 raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
-            comment = c_comment_text(comment)
+            comment = c_comment_text(comment, MAX_LINE - 6)
             previous = self.definitions[-1]["group"] if self.definitions else None
             self.definitions.append({
                 "group": comment,
@@ -123,7 +122,7 @@ def _functions(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, prefix: st
     return distinct_functions(
         {s: kernels[s] for s in steps},
         {s: graph.tensors[graph.nodes[s].outputs[0]].shape for s in steps},
-        {s: c_comment_text(_node_comment(graph, s)) for s in steps}, prefix)
+        {s: c_comment_text(_node_comment(graph, s), MAX_LINE - 6) for s in steps}, prefix)
 
 
 def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
@@ -158,6 +157,9 @@ def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
 def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
                options: EmitOptions) -> dict[str, str]:
     """The generated files, by file name, for ``graph`` lowered to ``kernels`` and planned."""
+    # Imported here: lower.templates builds on emit.templates (the template environment).
+    from edgec.lower.templates import helper_source
+
     name = check_identifier(options.name)
     if options.arena not in ("static", "extern"):
         raise ValueError(f"arena must be 'static' or 'extern', not {options.arena!r}")
@@ -169,7 +171,8 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
             lines = ["/* shares the bytes of its input: nothing to do */"]
         else:
             lines = _call(step, by_step[step], kernel, graph, plan, consts, name)
-        steps.append({"comment": c_comment_text(_node_comment(graph, step)), "lines": lines})
+        steps.append({"comment": c_comment_text(_node_comment(graph, step), MAX_LINE - 10),
+                      "lines": lines})
     inputs, outputs = _io(graph, plan, graph.inputs), _io(graph, plan, graph.outputs)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "options": options,

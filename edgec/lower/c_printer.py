@@ -23,6 +23,9 @@ _BINARY = {
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
 _EXTERN_OK = frozenset(TIR_MATH.values())
+# Extern calls of the helpers in templates/kernels/requant.h.j2, by helper name
+# (edgec.lower.templates.HELPERS).
+_HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left"}
 
 
 @dataclass
@@ -42,10 +45,12 @@ class CPrintError(Exception):
 
 def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
     """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
-    definitions of the ``min``/``max`` helpers it calls: C text that compiles on its own."""
+    definitions of the helpers it calls: C text that compiles on its own."""
+    from edgec.lower.templates import helper_source
+
     printed = print_kernel(func, unrestricted)
-    helpers = "".join(minmax_helper(h) + "\n" for h in printed.helpers)
-    return f"{helpers}{function_header(name, printed.params)}\n{printed.body}"
+    header = function_header(name, printed.params)
+    return f"{helper_source(printed.helpers)}{header}\n{printed.body}"
 
 
 def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
@@ -393,6 +398,9 @@ def _load(p: _Printer, e) -> str:
 def _call(p: _Printer, e) -> str:
     # Intrinsics are named "prim.<name>" or "tirx.<name>" depending on where they come from.
     op = str(e.op.name).split(".", 1)[-1]
+    if op == "call_pure_extern" and str(e.args[0].value) in _HELPER_CALLS:
+        p.helpers.add(_HELPER_CALLS[str(e.args[0].value)])
+        return f"{e.args[0].value}({', '.join(p.expr(a) for a in e.args[1:])})"
     if op == "call_pure_extern" and str(e.args[0].value) in _EXTERN_OK:
         p.math.add(str(e.args[0].value))
         return f"{e.args[0].value}({', '.join(p.expr(a) for a in e.args[1:])})"

@@ -16,7 +16,8 @@ from edgec.emit.templates import environment
 KERNEL_DIR = "kernels"
 # Shared helper blocks kernels declare (``Kernel.helpers``), in the order they build on each
 # other; the emitter writes each one once per generated file, before the kernels.
-HELPERS = {"dsp": "dsp/_intrinsics.h.j2", "dsp_compact": "dsp/_compact.h.j2"}
+HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.j2", {}),
+           "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True})}
 
 
 def render(name: str, **context) -> str:
@@ -38,6 +39,7 @@ def helper_source(names) -> str:
     from edgec.lower.c_printer import minmax_helper
 
     names = set(names)
-    text = "".join(render(path) for name, path in HELPERS.items() if name in names)
-    generated = sorted(names - set(HELPERS))  # the printer's min/max helpers
-    return text + "\n".join(minmax_helper(name) for name in generated)
+    blocks = [render(path, **context) for name, (path, context) in HELPERS.items()
+              if name in names]
+    blocks += [minmax_helper(name) for name in sorted(names - set(HELPERS))]  # the printer's
+    return "\n".join(blocks)
