@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+from edgec.resources import data_dir
+
+TEMPLATE_DIR = data_dir("templates")
 
 
 @lru_cache(maxsize=1)
