@@ -157,13 +157,15 @@ class RunCommand(Command):
 
 # Imported here, after Command and load_inputs exist: commands_build subclasses Command.
 from edgec.commands_build import BuildCommand, VerifyCommand  # noqa: E402
+from edgec.commands_gateway import GatewayCommand  # noqa: E402
 from edgec.commands_passes import PassesCommand, PruneCommand  # noqa: E402
 from edgec.commands_project import TargetsCommand  # noqa: E402
 from edgec.commands_quantize import QuantizeCommand  # noqa: E402
 
 # Every command, in the order `edgec --help` lists them.
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
-                                  QuantizeCommand, TargetsCommand, PassesCommand, PruneCommand]
+                                  QuantizeCommand, TargetsCommand, PassesCommand, PruneCommand,
+                                  GatewayCommand]
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
