@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam, function_header
+from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
@@ -41,16 +41,6 @@ class Printed:
 
 class CPrintError(Exception):
     """The TIR holds something this printer cannot express faithfully in C99."""
-
-
-def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
-    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
-    definitions of the helpers it calls: C text that compiles on its own."""
-    from edgec.lower.templates import helper_source
-
-    printed = print_kernel(func, unrestricted)
-    header = function_header(name, printed.params)
-    return f"{helper_source(printed.helpers)}{header}\n{printed.body}"
 
 
 def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
