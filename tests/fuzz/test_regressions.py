@@ -259,3 +259,13 @@ def test_control_characters_in_names_do_not_reach_the_terminal(tmp_path, capsys)
     assert main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "conv\\x1b[2Jx" in out
+
+
+def test_app_config_on_a_host_build_is_refused_not_ignored(tmp_path):
+    from edgec.cli import main
+
+    app = tmp_path / "app.yaml"
+    app.write_text("sensor: replay\n")
+    argv = ["build", str(ROOT_EXAMPLES / "digits_int8.tflite"), "-o", str(tmp_path / "out"),
+            "--app", str(app)]
+    assert main(argv) == 2 and not (tmp_path / "out" / "digits_int8.c").exists()
