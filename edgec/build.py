@@ -24,7 +24,7 @@ from typing import Callable
 
 from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
 from edgec.emit.codesize import text_bytes
-from edgec.emit.report import emitted_constant_bytes, format_report, kernel_rows
+from edgec.emit.report import emitted_constant_bytes, format_report, io_entries, kernel_rows
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node
 from edgec.lower.kernel import Kernel
@@ -158,6 +158,7 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
         "quantization": _quantization_entry(options.quantization),
         "optimize": optimize,
         "kernel_choice": options.kernels.value,
+        "io": io_entries(graph),
         "kernels": kernel_rows(graph, kernels, plan),
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
