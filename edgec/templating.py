@@ -12,10 +12,12 @@ from pathlib import Path
 
 import jinja2
 
+from edgec.resources import data_dir
+
 
 def template_dir() -> Path:
-    """The folder holding edgec's templates."""
-    return Path(__file__).resolve().parents[1] / "templates"
+    """The folder holding edgec's templates (in the tree or shipped in the wheel)."""
+    return data_dir("templates")
 
 
 @lru_cache(maxsize=1)

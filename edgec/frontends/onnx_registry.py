@@ -12,7 +12,6 @@ from typing import Callable
 
 import onnx
 
-from edgec.errors import EdgecError
 
 ConverterFn = Callable[["Context", onnx.NodeProto], None]  # noqa: F821
 
@@ -23,6 +22,10 @@ def converter(*op_types: str):
     """Decorator registering a converter for the given ONNX op types (default domain)."""
 
     def register(fn: ConverterFn) -> ConverterFn:
+        unknown = sorted(t for t in op_types if not onnx.defs.has(t))
+        if unknown:
+            raise ValueError(f"ONNX converter {fn.__name__} names unknown op type(s) "
+                             f"{', '.join(unknown)}; see onnx.defs.get_all_schemas()")
         for op_type in op_types:
             if op_type in _CONVERTERS:
                 raise ValueError(f"ONNX op {op_type} has two converters")

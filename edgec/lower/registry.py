@@ -20,7 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edgec.cdefs import CParam
 from edgec.ir import Graph, Node, Tensor, get_op
+from edgec.ir.registry import check_op_names
 
 
 @dataclass
@@ -63,16 +65,20 @@ class KernelPlan:
 
     ``key`` lists everything besides shapes, dtypes and attributes that shapes the C text
     (e.g. a choice of accumulator type); ``c_template`` is set instead of ``build`` by rules
-    whose C is rendered from Python (their docstring says why TE cannot express them).
-    ``in_place`` names the input parameters that may share the output's bytes (see
-    ``same_layout_inputs``); they and the output parameters are printed without ``restrict``
-    (a ``c_template`` must write its signature that way itself).
+    whose C is rendered from Python (their docstring says why TE cannot express them): it
+    renders the function's body, and ``signature`` declares its C parameters (types,
+    constness, ``restrict``) as data. ``helpers`` names the shared helper blocks the body
+    calls (``edgec.lower.templates.HELPERS``). ``in_place`` names the input parameters that
+    may share the output's bytes (see ``same_layout_inputs``); they and the output parameters
+    are printed without ``restrict`` (a ``signature`` must declare them that way itself).
     """
 
     params: list[Param]
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     build: Callable[[], Built] | None = None
     c_template: Callable[[], str] | None = None
+    signature: list[CParam] | None = None
+    helpers: tuple[str, ...] = ()
     key: tuple = ()
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
     in_place: tuple[str, ...] = ()
@@ -115,6 +121,7 @@ def lowering_rule(op: str, *dtypes: str):
     """Decorator registering ``fn(ctx) -> KernelPlan`` as the lowering of ``op`` for ``dtypes``."""
 
     def register(fn: Rule) -> Rule:
+        check_op_names([op], f"lowering rule {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype) in _RULES:
                 raise ValueError(f"lowering rule for {op}/{dtype} defined twice")
@@ -129,6 +136,7 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
     ``dtypes`` on targets with CPU ``feature``; ``None`` declines the node (portable rule)."""
 
     def register(fn: Variant) -> Variant:
+        check_op_names([op], f"lowering variant {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype, feature) in _VARIANTS:
                 raise ValueError(f"lowering variant for {op}/{dtype}/{feature} defined twice")

@@ -297,7 +297,7 @@ def cases(full: bool = False) -> list[Case]:
 # ---- running -------------------------------------------------------------------------------
 
 def _is_dsp(kernels) -> bool:
-    return any("EDGEC_DSP_HELPERS" in k.c_source for k in kernels)
+    return any("dsp" in k.helpers for k in kernels)
 
 
 def run_grid(grid: list[Case], config: Config, cache_dir=None,
