@@ -93,6 +93,8 @@ class OpDef:
     fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
     weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
+    identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output
+    # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
 
     def kernel_for(self, dtype: str) -> KernelFn:
