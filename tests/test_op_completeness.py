@@ -15,12 +15,12 @@ from edgec.frontends.tflite_ops import converter as tflite_converter
 from edgec.ir import Node, get_op, registered_ops
 from edgec.ir.registry import OpDef, kernel
 from edgec.lower import registry as lower
+from edgec.lower import select  # noqa: F401  (imports every rule module)
 from edgec.lower.registry import lowering_rule, lowering_variant
 
 
 def checks(op: OpDef) -> dict[str, bool]:
     """Check name -> satisfied, for one op."""
-    lower._load_rules()
     result = {}
     for dtype in op.dtypes:
         result[f"kernel:{dtype}"] = dtype in op.kernels

@@ -114,7 +114,7 @@ class Node:
     name: str = ""
 
     def __post_init__(self):
-        from edgec.ir.registry import get_op  # the registry imports this module
+        from edgec.ir.registry import get_op
 
         self.attrs = get_op(self.op).full_attrs(self)
 

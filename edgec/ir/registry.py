@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import Node, Tensor
+if TYPE_CHECKING:  # the graph module asks the registry to complete a node's attributes
+    from edgec.ir.graph import Node, Tensor
 
 REQUIRED = object()  # marks an attribute without a default
 
@@ -69,8 +70,8 @@ class KernelCall:
         return self.out_tensors[i].quant
 
 
-ShapeFn = Callable[[Node, list[Tensor | None]], list[tuple[int, ...]]]
-MacsFn = Callable[[Node, list[Tensor | None], list[Tensor]], int]
+ShapeFn = Callable[["Node", "list[Tensor | None]"], "list[tuple[int, ...]]"]
+MacsFn = Callable[["Node", "list[Tensor | None]", "list[Tensor]"], int]
 KernelFn = Callable[[KernelCall], list[np.ndarray]]
 
 
@@ -161,7 +162,6 @@ def kernel(op_name: str, *dtypes: str):
 
 def get_op(name: str) -> OpDef:
     """The definition of ``name``; an unknown name raises listing the registered ops."""
-    _load_ops()
     if name not in _OPS:
         raise EdgecError(f"unknown op '{name}'", f"registered ops: {', '.join(registered_ops())}")
     return _OPS[name]
@@ -170,7 +170,6 @@ def get_op(name: str) -> OpDef:
 def check_op_names(names, where: str) -> None:
     """Raise at registration time when ``where`` (a rule, converter, emitter ...) names an op
     the registry does not define, listing the defined ones."""
-    _load_ops()
     unknown = sorted(set(names) - set(_OPS))
     if unknown:
         raise ValueError(f"{where} names unknown op(s) {', '.join(unknown)}; "
@@ -184,10 +183,4 @@ def plain_ops() -> list[str]:
 
 
 def registered_ops() -> list[str]:
-    _load_ops()
     return sorted(_OPS)
-
-
-def _load_ops() -> None:
-    # Importing the package imports every op module, which registers itself.
-    import edgec.ir.ops  # noqa: F401
