@@ -17,7 +17,8 @@ For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
 - the same on QEMU for each compiler optimization level, which is how the target file's
   choice was made.
 
-Everything outside the ``accuracy`` and ``ops`` markers of docs/BENCHMARKS.md is rewritten;
+Everything outside the ``accuracy``, ``ops``, ``fuzz`` and ``robustness`` markers of
+docs/BENCHMARKS.md is rewritten;
 the sections between them (benchmarks/accuracy.py, ``--ops``) are kept as they are.
 
 ``--ops`` runs only the op grid instead (tests/cortexm/op_grid.py: every lowering rule as
@@ -503,9 +504,10 @@ def _section(text: str, begin: str, end: str) -> str:
 def write_report(text: str) -> None:
     """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
     old = REPORT.read_text() if REPORT.exists() else ""
-    kept = "".join(f"\n{section}\n" for section in (_section(old, BEGIN, END),
-                                                     _section(old, OPS_BEGIN, OPS_END))
-                   if section)
+    kept = "".join(f"\n{section}\n" for section in (
+        _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
+        *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
+          for m in ("fuzz", "robustness"))) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 

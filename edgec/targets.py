@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
 from edgec.errors import EdgecError
+from edgec.resources import data_dir
 
-TARGETS_DIR = Path(__file__).resolve().parents[1] / "targets"
+TARGETS_DIR = data_dir("targets")
 
 # key: (type, default; REQUIRED marks a key without default, description)
 REQUIRED = object()

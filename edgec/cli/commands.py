@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgec.cli.build import BuildCommand, VerifyCommand
 from edgec.cli.command import Command
+from edgec.cli.gateway import GatewayCommand
 from edgec.cli.model import InspectCommand, RunCommand
 from edgec.cli.passes import PassesCommand, PruneCommand
 from edgec.cli.project import AppCommand, TargetsCommand
@@ -11,4 +12,4 @@ from edgec.cli.quantize import QuantizeCommand
 
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
                                   QuantizeCommand, TargetsCommand, AppCommand, PassesCommand,
-                                  PruneCommand]
+                                  PruneCommand, GatewayCommand]

@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None,
         return exc.code if isinstance(exc.code, int) else 0
     except EdgecError as exc:
         console.traceback(exc)
+        if console.verbose and exc.full_message != exc.message:
+            console.dbg(f"full message: {exc.full_message}")
         console.err(exc.message, exc.hint)
         return 2
     except KeyboardInterrupt:

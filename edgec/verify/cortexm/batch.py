@@ -86,7 +86,7 @@ class _Batch:
         try:
             elf = self._link(names)
         except EdgecError as exc:
-            if "does not fit" not in exc.message or len(names) == 1:
+            if "does not fit" not in exc.full_message or len(names) == 1:
                 raise
             half = len(names) // 2
             return {**self.run(names[:half]), **self.run(names[half:])}

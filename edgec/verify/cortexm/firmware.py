@@ -95,7 +95,7 @@ def link(objects: list[Path], target: dict, out_dir: Path, stem: str) -> tuple[P
     try:
         run_tool(cmd, f"linking for {target['name']}")
     except EdgecError as exc:
-        if "overflowed" in exc.message:
+        if "overflowed" in exc.full_message:
             raise EdgecError(f"the firmware does not fit {target['name']}'s memory "
                              f"({target['flash_bytes']:,} B flash, {target['ram_bytes']:,} B "
                              "RAM)", "verify on a target with more memory, e.g. mps2_an386"
