@@ -86,6 +86,11 @@ class OpDef:
     doc: str = ""
     kernels: dict[str, KernelFn] = field(default_factory=dict)
     dtypes: tuple[str, ...] = NUMERIC_DTYPES  # input dtypes with a kernel and a lowering rule
+    min_inputs: int = 1  # inputs that must be present (the rest are optional)
+    ranks: tuple[int | None, ...] = ()  # rank each leading input must have (None: any)
+    requantizes: bool = False  # the integer kernel computes with scales and zero points
+    retypes: bool = False  # the output dtype may differ from input 0's (int8 -> int16 ...)
+    converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
     channels: Channels = Channels.OPAQUE
