@@ -14,6 +14,7 @@ import pytest
 from edgec.build import Quantization, build, load_graph
 from edgec.cli import main
 from edgec.ir import interpret
+from edgec.options import BuildOptions
 from edgec.verify import compile_host, run_harness
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -72,7 +73,7 @@ def test_int4_build_is_bit_exact_with_the_quantized_graph(digits, cache_dir, tmp
     reference = load_graph(MODEL, quantization)
     assert {reference.tensors[n.inputs[1]].dtype for n in reference.nodes
             if n.op in CONV_LIKE} == {"int4"}
-    result = build(MODEL, tmp_path, quantization=quantization, cache_dir=cache_dir)
+    result = build(MODEL, tmp_path, BuildOptions(quantization=quantization, cache_dir=cache_dir))
     x = reference.tensors[reference.inputs[0]]
     if io == "int8":
         images = np.clip(np.round(images / x.quant.s) + x.quant.zp, -128, 127)
