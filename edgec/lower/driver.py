@@ -13,7 +13,7 @@ from edgec.lower.cache import KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
 from edgec.lower.registry import (KERNEL_CHOICES, OPTIMIZE_MODES, KernelPlan, LoweringContext,
                                   make_context)
-from edgec.lower.select import plan_node
+from edgec.lower.select import check_lowerable, plan_node
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
@@ -36,6 +36,7 @@ def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathL
         raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, not {optimize!r}")
     if kernels not in KERNEL_CHOICES:
         raise ValueError(f"kernels must be one of {KERNEL_CHOICES}, not {kernels!r}")
+    check_lowerable(graph)  # every unsupported node at once, before any slow lowering
     cache = KernelCache(default_dir(cache_dir))
     features = target_features(target) if kernels == "auto" else frozenset()
     lowered = []
