@@ -126,7 +126,27 @@ def test_verify_accepts_the_quantization_flags(digits, cache_dir, capsys):
     assert main(["verify", str(MODEL), "--calibrate", digits[0], "--weights", "int4",
                  "--io", "int8", "--observer", "percentile", "--percentile", "99.9",
                  "--count", "5", "--cache-dir", str(cache_dir)]) == 0
-    assert capsys.readouterr().out.strip() == "bit-exact on 5 inputs"
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("vs the quantized graph: bit-exact on 5 inputs; "
+                          "vs the float model (quantization error): max relative error ")
+
+
+@needs_gcc
+def test_verify_calibrate_shows_the_quantization_error(digits, cache_dir):
+    """The C matches the quantized graph bit for bit, and its distance from the float model
+    is reported: not 0 (the bug was comparing against the quantized reference only)."""
+    import re
+
+    from edgec.build import Quantization
+    from edgec.verify import verify
+
+    result = verify(MODEL, count=0, extra_inputs=[{"image": x[None]} for x in digits[1][:8]],
+                    quantization=Quantization(digits[0]), cache_dir=cache_dir)
+    assert result.ok and result.message.startswith("vs the quantized graph: max relative error 0")
+    match = re.search(r"max relative error ([0-9.e-]+), top-1 agreement (\d+)/8", result.message)
+    assert match, result.message
+    error, agree = float(match.group(1)), int(match.group(2))
+    assert 0 < error < 0.5 and agree >= 6
 
 
 def error_line(capsys, argv) -> str:

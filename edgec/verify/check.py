@@ -48,4 +48,11 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     expected = [[interpret(reference, s)[n] for n in reference.outputs] for s in samples]
     outcome = compare(reference, expected, actual)
     outcome.device = device
+    if options.quantization is not None:  # the C matches what it compiled; how far from the float?
+        from edgec.verify.float_ref import compare_with_float
+
+        outcome.float_comparison = compare_with_float(load_graph(model, None), reference,
+                                                      samples, actual)
+        outcome.message = (f"vs the quantized graph: {outcome.message}; "
+                           f"{outcome.float_comparison.summary()}")
     return outcome

@@ -22,6 +22,8 @@ class VerifyResult:
     message: str
     max_error: float | None = None  # float outputs: the worst relative error
     device: object | None = None  # edgec.verify.cortexm.DeviceStats on an emulated target
+    # verify --calibrate: the C against the float model (edgec.verify.float_ref)
+    float_comparison: object | None = None
 
 
 def _differ(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
