@@ -124,6 +124,8 @@ class BuildCommand(Command):
                                  "defines NAME_arena")
         parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
                             help="fail if the arena needs more than this")
+        parser.add_argument("--force", action="store_true",
+                            help="replace the edgec project of another model in DIR")
         add_project_arguments(parser)  # --app: the firmware around the model, for boards
         return parser
 
@@ -139,7 +141,8 @@ class BuildCommand(Command):
         project = prepare_project(args)  # None unless the target is a Zephyr board
         out_dir = project.model_dir if project else args.output
         options = build_options(args)
-        result = build(args.model, out_dir, options, progress=_progress(console))
+        result = build(args.model, out_dir, options, progress=_progress(console),
+                       force=args.force)
         if result.target.get("cpu") and is_float_model(result.graph):
             console.out(f"note: float32 model on {result.target['name']}: weights and arena "
                         "are about 4x an int8 build's; add --calibrate DATA.npz to quantize "
