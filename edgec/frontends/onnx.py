@@ -2,7 +2,7 @@
 
 Steps: parse; pin a symbolic batch dimension to 1 and run ONNX shape inference (every shape
 must be static); fold constant subgraphs; convert node by node through the converter registry
-(``onnx_registry``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
+(``onnx_converters``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
 
 Decisions a user sees:
 - Inputs and outputs keep the ONNX shapes and dtypes. An NCHW input gets one TRANSPOSE into
@@ -21,7 +21,7 @@ from edgec.errors import EdgecError
 from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
-from edgec.frontends.onnx_registry import converter_for
+from edgec.frontends.onnx_converters import converter_for
 from edgec.ir import Graph, Node, Tensor, check_graph
 from edgec.passes.rewrite import rename_tensor
 

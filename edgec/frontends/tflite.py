@@ -2,8 +2,9 @@
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
 ``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
-Dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND are rewritten
-into one convolution on import.
+The frontend only imports: the graph is the model as written, operator by operator. Rewrites
+(dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
+convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
 """
 
 from __future__ import annotations
@@ -16,19 +17,12 @@ from edgec.frontends.tflite_ops import CONVERTERS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
-from edgec.passes.dilated_conv import fold_dilated_conv
 
 # Operators that run other subgraphs; edgec imports subgraph 0 only.
 _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
-    """Import a TFLite model (subgraph 0) into a checked IR graph, dilated convolutions
-    folded."""
-    return check_graph(fold_dilated_conv(convert_tflite(data, name)))
-
-
-def convert_tflite(data: bytes, name: str = "model") -> Graph:
     """The checked graph of a TFLite model exactly as written, operator by operator."""
     model = read_model(data, name)
     ctx = ImportContext(model, name)

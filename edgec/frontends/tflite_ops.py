@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Callable
 
 from edgec.errors import EdgecError
-from edgec.frontends.tflite_schema import TfOp
+from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
 from edgec.ir.graph import Node
+from edgec.ir.registry import plain_ops
 
 Converter = Callable[[TfOp, "object"], list[Node]]
 CONVERTERS: dict[str, Converter] = {}
@@ -21,6 +22,10 @@ def converter(*builtins: str):
     """Register a converter for one or more TFLite builtin operators."""
 
     def register(fn: Converter) -> Converter:
+        unknown = sorted(set(builtins) - set(BUILTIN_NAMES.values()))
+        if unknown:
+            raise ValueError(f"TFLite converter {fn.__name__} names unknown builtin(s) "
+                             f"{', '.join(unknown)}; see tflite.BuiltinOperator")
         for name in builtins:
             CONVERTERS[name] = fn
         return fn
@@ -140,8 +145,9 @@ def _softmax(op, ctx):
     return [ctx.node(op, "SOFTMAX", op.inputs[:1], {"beta": float(op.options.get("beta", 1.0))})]
 
 
-@converter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
-def _unary(op, ctx):
+@converter(*plain_ops())
+def _plain(op, ctx):
+    """The builtin of an IR op without attributes (LOGISTIC, TANH, ...) is that op."""
     return [ctx.node(op, op.builtin, op.inputs[:1], {})]
 
 

@@ -3,9 +3,10 @@
 The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quantization layout
 (per-tensor or per-axis, never the values), the parameters that may compute in place (they
 lose ``restrict``), the rule's own key, the edgec and TVM versions and the source of
-``edgec/lower`` itself (so editing a rule invalidates its entries). The value is the C text
-with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in Python on
-every build, since they carry the quantization values.
+``edgec/lower`` itself (so editing a rule invalidates its entries). The value is a JSON
+record: the C parameters (``CParam``), the function body (which never names the function) and
+the <math.h> functions it calls; constants are recomputed in Python on every build, since they
+carry the quantization values.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 import edgec
 
 log = logging.getLogger("edgec.lower")
-FUNC_PLACEHOLDER = "edgec_kernel_placeholder"
 
 
 def default_dir(override: str | os.PathLike | None = None) -> Path:
@@ -36,8 +36,9 @@ def default_dir(override: str | os.PathLike | None = None) -> Path:
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+    lower = Path(__file__).parent
+    for path in sorted(lower.rglob("*.py")) + [lower.parent / "cdefs.py"]:
+        digest.update(path.relative_to(lower.parent).as_posix().encode())
         digest.update(path.read_bytes())
     return f"edgec {edgec.__version__} tvm {metadata.version('apache-tvm')} {digest.hexdigest()}"
 
@@ -59,35 +60,41 @@ def kernel_key(ctx, plan) -> str:
 
 
 class KernelCache:
-    """C text by key: in memory for one build, on disk across builds. Counts hits and misses."""
+    """Kernel records by key (plain JSON data): in memory for one build, on disk across
+    builds. Counts hits and misses."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.memory: dict[str, str] = {}
+        self.memory: dict[str, dict] = {}
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> str | None:
-        text = self.memory.get(key)
-        if text is None:
-            path = self.directory / f"{key}.c"
+    def get(self, key: str) -> dict | None:
+        record = self.memory.get(key)
+        if record is None:
+            path = self.directory / f"{key}.json"
             if path.is_file():
-                text = path.read_text()
-                self.memory[key] = text
-        if text is None:
+                try:
+                    record = json.loads(path.read_text())
+                except ValueError:  # a damaged entry is lowered again
+                    record = None
+                if record is not None:
+                    self.memory[key] = record
+        if record is None:
             self.misses += 1
         else:
             self.hits += 1
-        return text
+        return record
 
-    def put(self, key: str, text: str) -> None:
-        self.memory[key] = text
+    def put(self, key: str, record: dict) -> None:
+        self.memory[key] = record
+        text = json.dumps(record, sort_keys=True)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Write then rename: parallel builds never read half a file.
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "w") as f:
                 f.write(text)
-            os.replace(tmp, self.directory / f"{key}.c")
+            os.replace(tmp, self.directory / f"{key}.json")
         except OSError as e:
             log.warning("kernel cache not written (%s): %s", self.directory, e)

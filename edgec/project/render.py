@@ -18,7 +18,7 @@ import numpy as np
 
 from edgec import __version__
 from edgec.emit.cdata import c_float
-from edgec.emit.templates import environment, render
+from edgec.templating import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
 from edgec.project.budget import check_budget

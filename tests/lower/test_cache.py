@@ -30,7 +30,7 @@ def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
     assert _hits(caplog) == 1
     assert k0.c_source.replace("k0_add", "F") == k1.c_source.replace("k1_add", "F")
     assert not np.array_equal(k0.constants["k0_add_params"], k1.constants["k1_add_params"])
-    assert len(list(tmp_path.glob("*.c"))) == 1
+    assert len(list(tmp_path.glob("*.json"))) == 1
 
 
 def test_second_build_reads_the_disk_cache(tmp_path, caplog):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edgec.cli import Command, load_inputs
-from edgec.commands_project import add_project_arguments, finish_project, prepare_project
+from edgec.cli.command import Command, load_inputs
+from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError
 from edgec.lower.registry import KERNEL_CHOICES, OPTIMIZE_MODES
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgec.cli import Command, load_graph
+from edgec.cli.command import Command, load_graph
 
 
 def _op_list(text: str) -> list[str]:
