@@ -45,6 +45,7 @@ class Outcome:
     mode: str
     status: str  # pass | refused | wrong | crash | nodata
     detail: str = ""
+    ir_ops: tuple[str, ...] = ()  # the edgec ops the imported graph holds (when it passed)
 
 
 def test_dirs(suite: Path = SUITE) -> list[Path]:
@@ -129,14 +130,15 @@ def _rounding(want: np.ndarray) -> float:
 
 
 def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[str],
-             out_names: list[str]) -> tuple[str, str]:
+             out_names: list[str]) -> tuple[str, str, tuple[str, ...]]:
     from edgec.frontends.onnx import load_onnx
     from edgec.ir.interpret import interpret
 
     try:
         graph = load_onnx(data, name)
+        ir_ops = tuple(sorted({n.op for n in graph.nodes}))
         if feeds is None:
-            return "pass", ""
+            return "pass", "", ir_ops
         feed = {}
         for n, v in zip(in_names, feeds):
             t = graph.tensors[n]
@@ -146,24 +148,24 @@ def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[
     except EdgecError as e:
         text = str(e)
         if "\n" in text:
-            return "crash", f"multi-line error: {text!r}"
-        return "refused", text
+            return "crash", f"multi-line error: {text!r}", ()
+        return "refused", text, ()
     except Exception as e:  # noqa: BLE001 - every other exception is an internal error
-        return "crash", f"{type(e).__name__}: {e}"
+        return "crash", f"{type(e).__name__}: {e}", ()
     for n, want in zip(out_names, outputs):
         if n not in results:
-            return "wrong", f"output {n} missing"
+            return "wrong", f"output {n} missing", ()
         diff = matches(results[n], np.asarray(want))
         if diff:
-            return "wrong", f"{n}: {diff}"
-    return "pass", ""
+            return "wrong", f"{n}: {diff}", ()
+    return "pass", "", ir_ops
 
 
 def run_test(test: Path, modes=MODES) -> list[Outcome]:
     model = onnx.load(str(test / "model.onnx"))
     sets = data_sets(test, model)
     if sets is None:  # sequence or optional values: edgec must refuse the model
-        status, detail = _run_one(model.SerializeToString(), test.name, None, [], [], [])
+        status, detail, _ = _run_one(model.SerializeToString(), test.name, None, [], [], [])
         if status == "pass":
             status, detail = "wrong", "imported a model with sequence/optional values"
         return [Outcome(test.name, "plain", status, detail)]
@@ -174,17 +176,18 @@ def run_test(test: Path, modes=MODES) -> list[Outcome]:
     for mode in modes:
         if mode == "frozen" and len(in_names) < 2:
             continue
-        status, detail = "pass", ""
+        status, detail, ir_ops = "pass", "", ()
         for ins, outs in sets:
             if mode == "frozen":
                 data = freeze(model, ins).SerializeToString()
-                status, detail = _run_one(data, test.name, ins[:1], outs, in_names[:1], out_names)
+                status, detail, ir_ops = _run_one(data, test.name, ins[:1], outs, in_names[:1],
+                                                  out_names)
             else:
-                status, detail = _run_one(model.SerializeToString(), test.name, ins, outs,
-                                          in_names, out_names)
+                status, detail, ir_ops = _run_one(model.SerializeToString(), test.name, ins,
+                                                  outs, in_names, out_names)
             if status != "pass":
                 break
-        outcomes.append(Outcome(test.name, mode, status, detail))
+        outcomes.append(Outcome(test.name, mode, status, detail, ir_ops))
     return outcomes
 
 
@@ -201,11 +204,12 @@ def run_suite(suite: Path = SUITE, select: str = "") -> tuple[list[Outcome], dic
 
 def baseline_of(outcomes: list[Outcome], ops: dict[str, str]) -> dict:
     passing = sorted(f"{o.test}:{o.mode}" for o in outcomes if o.status == "pass")
-    per_op: dict[str, dict[str, int]] = {}
+    per_op: dict[str, dict] = {}
     for o in outcomes:
-        entry = per_op.setdefault(ops[o.test], {"runs": 0, "pass": 0})
+        entry = per_op.setdefault(ops[o.test], {"runs": 0, "pass": 0, "ir_ops": []})
         entry["runs"] += 1
         entry["pass"] += o.status == "pass"
+        entry["ir_ops"] = sorted(set(entry["ir_ops"]) | set(o.ir_ops))
     counts = Counter(o.status for o in outcomes)
     return {"counts": dict(sorted(counts.items())), "per_op": dict(sorted(per_op.items())),
             "passing": passing}
