@@ -59,6 +59,10 @@ def _parse(data: bytes) -> onnx.ModelProto:
         raise EdgecError("the ONNX model has no nodes",
                          "check that the file is a complete .onnx file")
     _check_names_decode(model.graph)
+    if model.ir_version < 4:
+        # IR 3 lists initializers as graph inputs; files that do not (onnxruntime's quantizer
+        # leaves them so) are read as IR 4, or shape inference would not see the constants.
+        model.ir_version = 4
     return model
 
 
@@ -81,6 +85,10 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 continue
+            if dim.HasField("dim_value"):
+                raise EdgecError(f"input '{inp.name}' has size 0 at axis {axis}",
+                                 "edgec compiles models whose tensors hold data; give every "
+                                 "input dimension a size of at least 1")
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
