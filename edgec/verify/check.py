@@ -11,7 +11,7 @@ import numpy as np
 from edgec.build import Quantization, build, load_graph
 from edgec.ir import interpret
 from edgec.ir.interpret import check_inputs
-from edgec.verify.compare import VerifyResult, compare
+from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
 from edgec.verify.host import compile_host, run_harness
 
@@ -48,7 +48,8 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
         else:
             exe = compile_host(result, arena == "static", extra_flags)
             actual, device = run_harness(exe, result.graph, samples), None
-    expected = [[interpret(reference, s)[n] for n in reference.outputs] for s in samples]
-    outcome = compare(reference, expected, actual)
+    runs = [interpret(reference, s, keep=True) for s in samples]
+    expected = [[run[n] for n in reference.outputs] for run in runs]
+    outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device
     return outcome
