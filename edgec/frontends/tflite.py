@@ -132,7 +132,7 @@ class ImportContext:
             data = np.asarray(data, dtype=storage_dtype(t.dtype)).reshape(shape)
         quant = None
         if t.scale is not None:
-            axis = t.quantized_dimension if t.scale.size > 1 else None
+            axis = _quant_axis(t, shape) if t.scale.size > 1 else None
             quant = QuantParams(t.scale, t.zero_point, axis)
         return Tensor(ir_name, shape, t.dtype, data, quant)
 
@@ -163,3 +163,17 @@ def _same_quant(a: TfTensor, b: TfTensor) -> bool:
     if a.scale is None or b.scale is None:
         return a.scale is None and b.scale is None
     return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
+
+
+def _quant_axis(t: TfTensor, shape: tuple[int, ...]) -> int:
+    """The axis of ``t``'s per-channel scales. Some converters write the weights'
+    quantized_dimension (3) on 1-D bias tensors too (TFLM's person_detect.tflite); TFLM reads
+    a 1-D tensor's scales along its only axis, and so does edgec."""
+    axis = t.quantized_dimension
+    if len(shape) == 1 and shape[0] == t.scale.size:
+        return 0
+    if not 0 <= axis < len(shape) or shape[axis] != t.scale.size:
+        raise EdgecError(f"tensor '{t.name}' has {t.scale.size} quantization scales along axis "
+                         f"{axis}, which does not fit its shape {list(shape)}",
+                         "re-convert the model; per-channel scales must match one axis")
+    return axis
