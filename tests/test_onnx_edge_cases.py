@@ -99,3 +99,25 @@ def test_zero_size_tensors_are_refused():
     with pytest.raises(EdgecError) as err:
         load_onnx(data)
     assert "bug" not in str(err.value)
+
+
+@pytest.mark.parametrize("op,extra", [
+    ("Conv", dict(strides=[2], dilations=[2], pads=[2, 1])),
+    ("Conv", dict(group=4, pads=[1, 1])),
+    ("MaxPool", dict(kernel_shape=[3], strides=[2], pads=[1, 1])),
+    ("AveragePool", dict(kernel_shape=[3], pads=[1, 1], count_include_pad=1)),
+])
+def test_1d_window_ops_on_ncw(op, extra):
+    """PyTorch Conv1d / MaxPool1d / AvgPool1d exports: (N, C, W) runs as (N, C, 1, W)."""
+    consts, inputs = [], ["x"]
+    if op == "Conv":
+        group = extra.get("group", 1)
+        consts = [("w", RNG.standard_normal((4, 4 // group, 3)).astype(np.float32)),
+                  ("b", RNG.standard_normal(4).astype(np.float32))]
+        inputs = ["x", "w", "b"]
+    data = _model([helper.make_node(op, inputs, ["y"], **extra)], {"x": [1, 4, 17]}, ["y"],
+                  consts)
+    graph = load_onnx(data)
+    assert graph.tensors[graph.outputs[0]].shape == \
+        ort.InferenceSession(data).run(None, {"x": np.zeros((1, 4, 17), np.float32)})[0].shape
+    _check_vs_ort(data, RNG.standard_normal((1, 4, 17)).astype(np.float32))

@@ -13,6 +13,7 @@ from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_
 from edgec.frontends.onnx_context import Context, QConst
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
+from edgec.frontends.onnx_window1d import lift_1d
 from edgec.ir import QuantParams, get_op
 from edgec.ir.ops._window import conv_out_size
 
@@ -55,6 +56,7 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
 
 
 @converter("Conv")
+@lift_1d
 def conv(ctx: Context, node: onnx.NodeProto) -> None:
     """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
@@ -226,6 +228,7 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 
 
 @converter("MaxPool")
+@lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """MaxPool -> MAX_POOL_2D."""
     ir_attrs = _pool_attrs(ctx, node)
@@ -235,6 +238,7 @@ def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 @converter("AveragePool")
+@lift_1d
 def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """AveragePool -> AVERAGE_POOL_2D; count_include_pad=1 pads explicitly first."""
     ir_attrs = _pool_attrs(ctx, node)

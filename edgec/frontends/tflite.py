@@ -87,7 +87,24 @@ class ImportContext:
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
             raise self._unsupported(op)
+        self._refuse_hybrid(op)
         self.graph.nodes.extend(convert(op, self))
+
+    def _refuse_hybrid(self, op: TfOp) -> None:
+        """A "hybrid" (dynamic-range) op: float activations, int8 constant weights. LiteRT
+        quantizes the activations at run time there; edgec does not, so it refuses."""
+        ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
+        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32":
+            return
+        if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
+               for t in ins[1:]):
+            raise EdgecError(
+                f"{op.builtin} (operator {op.index}) takes float "
+                "activations with int8 weights: a dynamic-range (hybrid) model, which edgec "
+                "does not compile",
+                "convert for full-integer int8 (converter.optimizations = [tf.lite.Optimize."
+                "DEFAULT] plus converter.representative_dataset), or as float without "
+                "optimizations")
 
     def finish(self) -> Graph:
         """Set graph inputs and outputs and drop tensors nothing uses."""
