@@ -26,10 +26,12 @@ from edgec.quantize.observers import observer_factory
 from edgec.quantize.params import (activation_quant, bias_quant, quantize_array, tensor_quant,
                                    weight_quant)
 from edgec.quantize.rules import (FIXED_OUTPUT, INT4_OPS, NOT_FLOAT, SAME_AS_INPUT,
-                                  SHARED_INPUTS, WEIGHT_AXIS)
+                                  SHARED_INPUTS, TERNARY_OPS, WEIGHT_AXIS)
 
 IO_MODES = ("float", "int8")
-WEIGHT_DTYPES = ("int8", "int4")
+WEIGHT_DTYPES = ("int8", "int4", "ternary")
+# The ops each sub-byte weight type exists for.
+SUB_BYTE_OPS = {"int4": INT4_OPS, "ternary": TERNARY_OPS}
 
 
 def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: str = "minmax",
@@ -42,7 +44,9 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     ``"float"`` (quantize/dequantize at the edges, default) or ``"int8"``; ``weights="int4"``
     stores the weights of ``int4_ops`` (default: all of CONV_2D, DEPTHWISE_CONV_2D,
     FULLY_CONNECTED) as int4, symmetric in [-7, 7], per channel except FULLY_CONNECTED (per
-    tensor: TFLite Micro's int4 kernel takes nothing else).
+    tensor: TFLite Micro's int4 kernel takes nothing else). ``weights="ternary"`` stores them
+    as {-1, 0, +1} times a per-channel scale (every op per channel), packed four per byte in C;
+    ``int4_ops`` then names the ternary ops.
     """
     _check_options(io, weights)
     int4 = _int4_ops(weights, int4_ops)
@@ -50,7 +54,7 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     make_observer = observer_factory(observer, percentile)
     ranges = collect_ranges(graph, check_calibration(graph, calibration), make_observer)
     quants = choose_activation_quant(graph, ranges)
-    return check_graph(_Rewriter(graph, quants, int4, io).run())
+    return check_graph(_Rewriter(graph, quants, int4, io, weights).run())
 
 
 def _check_options(io: str, weights: str) -> None:
@@ -62,17 +66,18 @@ def _check_options(io: str, weights: str) -> None:
 
 
 def _int4_ops(weights: str, int4_ops: Iterable[str] | None) -> set[str]:
-    """The ops whose weights become int4; an op without an int4 kernel raises."""
-    if weights != "int4":
+    """The ops whose weights become int4 (or ternary); an op without such a kernel raises."""
+    if weights not in SUB_BYTE_OPS:
         if int4_ops:
             raise EdgecError("int4 ops were named but the weights are int8",
-                             "add --weights int4")
+                             "add --weights int4 or --weights ternary")
         return set()
-    ops = set(INT4_OPS if int4_ops is None else int4_ops)
-    unsupported = sorted(ops - set(INT4_OPS))
+    valid = SUB_BYTE_OPS[weights]
+    ops = set(valid if int4_ops is None else int4_ops)
+    unsupported = sorted(ops - set(valid))
     if unsupported:
-        raise EdgecError(f"no int4 kernel for op(s) {unsupported}",
-                         f"int4 weights exist for: {', '.join(INT4_OPS)}")
+        raise EdgecError(f"no {weights} kernel for op(s) {unsupported}",
+                         f"{weights} weights exist for: {', '.join(valid)}")
     return ops
 
 
@@ -128,10 +133,12 @@ def _shared_ranges(graph: Graph, ranges: dict) -> dict:
 class _Rewriter:
     """Builds the int8 graph from the float one and the chosen activation quantization."""
 
-    def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str):
+    def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str,
+                 weights: str = "int4"):
         self.src = graph
         self.quants = quants
-        self.int4 = int4
+        self.int4 = int4  # the ops whose weights take the sub-byte type ``weights``
+        self.sub_byte = weights if weights in SUB_BYTE_OPS else "int4"
         self.io = io
         self.out = Graph(name=graph.name)
         self.renamed: dict[str, str] = {}  # float activation name -> its int8 tensor's name
@@ -195,9 +202,9 @@ class _Rewriter:
         return self._const(name, data, "int8", q)
 
     def _weighted_inputs(self, node: Node) -> list[str]:
-        """(x, weights, bias?) of a conv-like node: weights int8/int4, bias int32."""
+        """(x, weights, bias?) of a conv-like node: weights int8/int4/ternary, bias int32."""
         w = self.src.tensors[node.inputs[1]]
-        dtype = "int4" if node.op in self.int4 else "int8"
+        dtype = self.sub_byte if node.op in self.int4 else "int8"
         # TFLite Micro's int4 FULLY_CONNECTED takes per-tensor weights only.
         axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" else WEIGHT_AXIS[node.op]
         w_data, w_q = weight_quant(w.data, axis, dtype)

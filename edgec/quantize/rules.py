@@ -29,5 +29,8 @@ WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 # Ops that can take int4 weights (TFLite Micro unpacks int4 filters for exactly these).
 INT4_OPS = tuple(WEIGHT_AXIS)
 
+# Ops that can take ternary weights (edgec's own kernels: no TFLM reference, see docs/IR.md).
+TERNARY_OPS = tuple(WEIGHT_AXIS)
+
 # Ops the float graph may not already contain.
 NOT_FLOAT = {"QUANTIZE", "DEQUANTIZE"}
