@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from edgec.cli import Command
+from edgec.cli.command import Command
 from edgec.errors import EdgecError
 
 
