@@ -57,7 +57,8 @@ def _add_quantization(parser) -> None:
     group.add_argument("--percentile", type=percentile_arg,
                        help="the percentile observer's upper percentile (default 99.99)")
     group.add_argument("--weights", choices=WEIGHT_DTYPES,
-                       help="int4: 4-bit weights packed two per byte (W4A8; default int8)")
+                       help="int4: 4-bit weights packed two per byte (W4A8); ternary: {-1,0,+1} x "
+                            "per-channel scale, four per byte (default int8)")
     group.add_argument("--io", choices=IO_MODES,
                        help="float: the compiled model keeps float input and output "
                             "(default); int8: it takes and returns int8")

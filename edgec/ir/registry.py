@@ -101,6 +101,7 @@ class OpDef:
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
     identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output
     # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
+    ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
 
     def kernel_for(self, dtype: str) -> KernelFn:

@@ -26,7 +26,7 @@ from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
-                         test_space_batch, test_unary)
+                         test_space_batch, test_ternary, test_unary)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -193,6 +193,10 @@ def _window_cases(full: bool):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
+        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [2 + int(depthwise)]):
+            yield Case(f"{op}/int8", f"ternary-{g}", partial(
+                lambda g, d, rng: test_ternary.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
+                g, depthwise))
 
 
 def _fully_connected_cases(full: bool):
@@ -216,6 +220,10 @@ def _fully_connected_cases(full: bool):
     for s in _pick(full, range(len(test_int4.FC_SHAPES)), [0]):
         yield Case("FULLY_CONNECTED/int8", f"int4-{s}", partial(
             lambda s, rng: test_int4.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=s % 2),
+            s))
+    for s in _pick(full, range(len(test_int4.FC_SHAPES)), [1]):
+        yield Case("FULLY_CONNECTED/int8", f"ternary-{s}", partial(
+            lambda s, rng: test_ternary.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=True),
             s))
 
 
