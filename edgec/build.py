@@ -29,6 +29,7 @@ from edgec.errors import EdgecError
 from edgec.ir import Graph, Node
 from edgec.lower.kernel import Kernel
 from edgec.options import BuildOptions, Optimize, Quantization
+from edgec.outdir import OutputFolder
 from edgec.plan import MemoryPlan, plan_memory
 
 __all__ = ["BuildOptions", "BuildResult", "Quantization", "build", "load_graph", "load_target"]
@@ -185,14 +186,16 @@ def _quantization_entry(quantization: Quantization | None) -> dict | None:
 
 def build(model: str | os.PathLike, out_dir: str | os.PathLike,
           options: BuildOptions = BuildOptions(), *, progress: Progress | None = None,
-          loaded: Graph | None = None) -> BuildResult:
+          loaded: Graph | None = None, force: bool = False) -> BuildResult:
     """Compile ``model`` into ``out_dir`` as ``options`` say: ``NAME.h``, ``NAME.c``,
     ``CMakeLists.txt``, ``report.txt`` and ``report.json``; a float model is first quantized
     when ``options.quantization`` is given. ``loaded`` is ``load_graph(model,
     options.quantization)`` when the caller has it already (``edgec verify``: the reference
     graph is then the compiled one). ``progress(k, n, node)`` is called before each kernel is
     lowered. Raises ``EdgecError`` for a bad name, target, output folder, model, calibration,
-    or an arena over ``options.ram_limit``."""
+    or an arena over ``options.ram_limit``. Files are staged and moved into ``out_dir`` only
+    on success; a folder holding another model's project is refused unless ``force``
+    (``edgec.outdir``)."""
     from edgec.passes import run_passes
 
     started = time.perf_counter()
@@ -200,17 +203,20 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
     name = model_name(model, options.name)
     target_info = load_target(options.target)
     prepare_out_dir(out_dir)
+    folder = OutputFolder(out_dir, name, force)
     graph = run_passes(loaded if loaded is not None
                        else load_graph(model, options.quantization))
     lowered, plan, choice = _lower(graph, target_info, options, progress)
     check_ram_limit(plan, options.ram_limit)
     emit_options = EmitOptions(name, options.arena.value, model.name,
                                hashlib.sha256(model.read_bytes()).hexdigest(), options.target)
-    paths = _write(out_dir, emit_model(graph, lowered, plan, emit_options))
-    code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
-                      [f for f in target_info["cflags"] if f != "-Werror"])
-    report = _report(model, name, target_info, (graph, lowered, plan),
-                     time.perf_counter() - started, code, options, choice)
-    paths += _write(out_dir, {"report.txt": format_report(report),
-                              "report.json": json.dumps(report, indent=2) + "\n"})
+    with folder.staging() as stage:  # nothing lands in out_dir unless everything succeeded
+        staged = _write(stage, emit_model(graph, lowered, plan, emit_options))
+        code = text_bytes(stage / f"{name}.c", target_info["compiler"],
+                          [f for f in target_info["cflags"] if f != "-Werror"])
+        report = _report(model, name, target_info, (graph, lowered, plan),
+                         time.perf_counter() - started, code, options, choice)
+        staged += _write(stage, {"report.txt": format_report(report),
+                                 "report.json": json.dumps(report, indent=2) + "\n"})
+        paths = folder.commit(stage, [p.name for p in staged])
     return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info, options)

@@ -57,7 +57,8 @@ def _add_quantization(parser) -> None:
     group.add_argument("--percentile", type=percentile_arg,
                        help="the percentile observer's upper percentile (default 99.99)")
     group.add_argument("--weights", choices=WEIGHT_DTYPES,
-                       help="int4: 4-bit weights packed two per byte (W4A8; default int8)")
+                       help="int4: 4-bit weights packed two per byte (W4A8); ternary: {-1,0,+1} x "
+                            "per-channel scale, four per byte (default int8)")
     group.add_argument("--io", choices=IO_MODES,
                        help="float: the compiled model keeps float input and output "
                             "(default); int8: it takes and returns int8")
@@ -84,6 +85,31 @@ def build_options(args) -> BuildOptions:
                         quantization=_quantization(args))
 
 
+_FIT_WORDS = ("B of flash", "B of RAM", "does not fit", "--ram-limit", "arena")
+
+
+def is_float_model(graph) -> bool:
+    """Whether ``graph`` computes in float32 (a float weight, or a float tensor between ops)."""
+    return any(t.dtype == "float32" and (t.is_const or name not in graph.inputs + graph.outputs)
+               for name, t in graph.tensors.items())
+
+
+def _suggest_quantization(exc: EdgecError, args) -> EdgecError:
+    """``exc`` with a hint to quantize when a float model does not fit and no --calibrate."""
+    if args.calibrate is not None or not any(w in exc.full_message for w in _FIT_WORDS):
+        return exc
+    from edgec.frontends import load_model
+
+    try:
+        floating = is_float_model(load_model(args.model))
+    except EdgecError:
+        return exc
+    if not floating:
+        return exc
+    return EdgecError(exc.full_message, "the model is float32; an int8 build is about 4x "
+                      "smaller: add --calibrate DATA.npz (samples of the input) to quantize it")
+
+
 class BuildCommand(Command):
     name = "build"
     help = "compile a model to C99: NAME.h, NAME.c, CMakeLists.txt and a report"
@@ -99,16 +125,29 @@ class BuildCommand(Command):
                                  "defines NAME_arena")
         parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
                             help="fail if the arena needs more than this")
+        parser.add_argument("--force", action="store_true",
+                            help="replace the edgec project of another model in DIR")
         add_project_arguments(parser)  # --app: the firmware around the model, for boards
         return parser
 
     def run(self, args, console):
+        try:
+            return self._run(args, console)
+        except EdgecError as exc:
+            raise _suggest_quantization(exc, args) from exc
+
+    def _run(self, args, console):
         from edgec.build import build
 
         project = prepare_project(args)  # None unless the target is a Zephyr board
         out_dir = project.model_dir if project else args.output
         options = build_options(args)
-        result = build(args.model, out_dir, options, progress=_progress(console))
+        result = build(args.model, out_dir, options, progress=_progress(console),
+                       force=args.force)
+        if result.target.get("cpu") and is_float_model(result.graph):
+            console.out(f"note: float32 model on {result.target['name']}: weights and arena "
+                        "are about 4x an int8 build's; add --calibrate DATA.npz to quantize "
+                        "it to int8")
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"

@@ -11,7 +11,7 @@ from edgec.cdefs import CParam
 from edgec.lower.cache import KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
 from edgec.lower.registry import KernelPlan, LoweringContext, make_context
-from edgec.lower.select import plan_node
+from edgec.lower.select import check_lowerable, plan_node
 from edgec.options import BuildOptions, KernelChoice, Optimize
 
 log = logging.getLogger("edgec.lower")
@@ -32,6 +32,7 @@ def lower_graph(graph: Graph, options: BuildOptions = BuildOptions(), *,
     ``edgec.lower.cache.default_dir``).
     """
     optimize = (options.optimize or Optimize.SPEED).value
+    check_lowerable(graph)  # every unsupported node at once, before any slow lowering
     cache = KernelCache(default_dir(options.cache_dir))
     portable = options.kernels is KernelChoice.PORTABLE
     features = frozenset() if portable else target_features(options.target)

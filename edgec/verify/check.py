@@ -12,7 +12,7 @@ from edgec.build import build, load_graph
 from edgec.ir import interpret
 from edgec.ir.interpret import check_inputs
 from edgec.options import BuildOptions
-from edgec.verify.compare import VerifyResult, compare
+from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
 from edgec.verify.host import compile_host, run_harness
 
@@ -45,7 +45,15 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
         else:
             exe = compile_host(result, extra_flags)
             actual, device = run_harness(exe, result.graph, samples), None
-    expected = [[interpret(reference, s)[n] for n in reference.outputs] for s in samples]
-    outcome = compare(reference, expected, actual)
+    runs = [interpret(reference, s, keep=True) for s in samples]
+    expected = [[run[n] for n in reference.outputs] for run in runs]
+    outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device
+    if options.quantization is not None:  # the C matches what it compiled; how far from the float?
+        from edgec.verify.float_ref import compare_with_float
+
+        outcome.float_comparison = compare_with_float(load_graph(model, None), reference,
+                                                      samples, actual)
+        outcome.message = (f"vs the quantized graph: {outcome.message}; "
+                           f"{outcome.float_comparison.summary()}")
     return outcome

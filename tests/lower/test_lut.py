@@ -60,16 +60,20 @@ def test_logistic_output_zero_point_is_checked_like_the_reference(cache_dir):
         lower_graph(graph, BuildOptions(cache_dir=cache_dir))
 
 
-
-@pytest.mark.parametrize("corner", sorted(SCALES))
-def test_hard_swish_every_code_matches_reference(cache_dir, corner):
-    rng = np.random.default_rng([7, len(corner)])
+def hard_swish_graph(rng, corner: str):
+    """One int8 HARD_SWISH node; its output scale follows the input's (any scale is valid)."""
     shape = _shape(rng)
     scale = SCALES[corner] or float(np.exp(rng.uniform(np.log(1e-3), np.log(10.0))))
     x = Tensor("x", shape, "int8", quant=QuantParams(np.float32(scale), int(rng.integers(-128, 128))))
     y = Tensor("y", shape, "int8", quant=QuantParams(np.float32(max(scale * 0.7, 1e-5)), -40))
-    graph = single_node_graph("HARD_SWISH", [x], [y])
+    return single_node_graph("HARD_SWISH", [x], [y])
+
+
+@pytest.mark.parametrize("corner", sorted(SCALES))
+def test_hard_swish_every_code_matches_reference(cache_dir, corner):
+    rng = np.random.default_rng([7, len(corner)])
+    graph = hard_swish_graph(rng, corner)
     (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
-    values = {"x": every_code(shape, rng)}
+    values = {"x": every_code(graph.tensors["x"].shape, rng)}
     actual = run_kernel(kernel, graph, values, sanitize=corner == "random")
     np.testing.assert_array_equal(actual["y"], interpret(graph, values)["y"])

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from edgec import __version__
 from edgec.build import BuildResult
-from edgec.verify.cortexm.machines import Machine, emulated_machine
+from edgec.targets import load_target, target_names
+from edgec.verify.cortexm.machines import Machine, emulated_machine, is_emulated
 from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.verify.harness import run_tool  # the host path's runner: the same messages
@@ -98,10 +99,24 @@ def link(objects: list[Path], target: dict, out_dir: Path, stem: str) -> tuple[P
         if "overflowed" in exc.full_message:
             raise EdgecError(f"the firmware does not fit {target['name']}'s memory "
                              f"({target['flash_bytes']:,} B flash, {target['ram_bytes']:,} B "
-                             "RAM)", "verify on a target with more memory, e.g. mps2_an386"
-                             ) from exc
+                             "RAM)", _larger_targets_hint(target)) from exc
         raise
     return elf, map_file
+
+
+def _larger_targets_hint(target: dict) -> str:
+    """Name the emulated targets with more flash or RAM than ``target`` (never itself)."""
+    larger = set()
+    for name in target_names():
+        other = load_target(name)
+        if other["name"] != target["name"] and is_emulated(other) and any(
+                (other.get(key) or 0) > (target.get(key) or 0)
+                for key in ("flash_bytes", "ram_bytes")):
+            larger.add(other["name"])
+    if not larger:
+        return "no emulated target has more memory: make the model smaller (e.g. edgec " \
+            "quantize, --optimize size), or verify on the host"
+    return f"verify on a target with more memory: {', '.join(sorted(larger))}"
 
 
 def build_firmware(result: BuildResult, harness_context: dict) -> Firmware:
