@@ -140,8 +140,9 @@ def test_verify_calibrate_shows_the_quantization_error(digits, cache_dir):
     from edgec.build import Quantization
     from edgec.verify import verify
 
-    result = verify(MODEL, count=0, extra_inputs=[{"image": x[None]} for x in digits[1][:8]],
-                    quantization=Quantization(digits[0]), cache_dir=cache_dir)
+    result = verify(MODEL,
+                    BuildOptions(quantization=Quantization(digits[0]), cache_dir=cache_dir),
+                    count=0, extra_inputs=[{"image": x[None]} for x in digits[1][:8]])
     assert result.ok and result.message.startswith("vs the quantized graph: max relative error 0")
     match = re.search(r"max relative error ([0-9.e-]+), top-1 agreement (\d+)/8", result.message)
     assert match, result.message
@@ -189,7 +190,7 @@ def test_ternary_build_is_bit_exact_and_packs_four_per_byte(digits, cache_dir, t
     weights = [reference.tensors[n.inputs[1]] for n in reference.nodes if n.op in CONV_LIKE]
     assert {w.dtype for w in weights} == {"ternary"}
     assert all(set(np.unique(w.data)) <= {-1, 0, 1} for w in weights)
-    result = build(MODEL, tmp_path, quantization=quantization, cache_dir=cache_dir)
+    result = build(MODEL, tmp_path, BuildOptions(quantization=quantization, cache_dir=cache_dir))
     x = reference.tensors[reference.inputs[0]]
     samples = [[image.reshape(x.shape).astype(x.dtype)] for image in images]
     actual = run_harness(compile_host(result), result.graph, samples)
