@@ -32,7 +32,8 @@ def supported() -> list[str]:
 
 
 def find_rule(ctx: LoweringContext) -> Rule:
-    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
+    """The rule for the context's node; raise ``EdgecError`` naming op, node and the
+    supported list."""
     rule = registered_rule(ctx.node.op, ctx.dtype)
     if rule is None:
         raise EdgecError(

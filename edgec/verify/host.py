@@ -37,7 +37,8 @@ def compile_host(result: BuildResult, extra_flags: tuple[str, ...] = ()) -> Path
     return exe
 
 
-def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+def run_harness(exe: Path, graph: Graph,
+                samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
     """Run the compiled harness on ``samples`` (arrays in ``graph.inputs`` order); return the
     outputs of each sample in ``graph.outputs`` order."""
     in_layout, in_size = packed_layout(graph, graph.inputs)
