@@ -15,9 +15,10 @@ from edgec.cdefs import MAX_LINE, CParam, wrap_list
 from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
 from edgec.emit.cnames import c_comment_text, check_identifier
 from edgec.emit.kernels import CFunction, distinct_functions
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.ir.graph import Graph, Tensor
 from edgec.lower.kernel import Kernel
+from edgec.lower.templates import helper_source
 from edgec.plan import MemoryPlan
 
 ALIGN = 16  # bytes; weights, derived constants and the arena
@@ -157,9 +158,6 @@ def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
 def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
                options: EmitOptions) -> dict[str, str]:
     """The generated files, by file name, for ``graph`` lowered to ``kernels`` and planned."""
-    # Imported here: lower.templates builds on emit.templates (the template environment).
-    from edgec.lower.templates import helper_source
-
     name = check_identifier(options.name)
     if options.arena not in ("static", "extern"):
         raise ValueError(f"arena must be 'static' or 'extern', not {options.arena!r}")

@@ -2,7 +2,7 @@
 
 Steps: parse; pin a symbolic batch dimension to 1 and run ONNX shape inference (every shape
 must be static); fold constant subgraphs; convert node by node through the converter registry
-(``onnx_registry``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
+(``onnx_converters``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
 
 Decisions a user sees:
 - Inputs and outputs keep the ONNX shapes and dtypes. An NCHW input gets one TRANSPOSE into
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import numpy_helper, shape_inference
+from onnx import shape_inference
 
 from edgec.errors import EdgecError
 from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
-from edgec.frontends.onnx_registry import converter_for
-from edgec.ir import Graph, check_graph
+from edgec.frontends.onnx_converters import converter_for
+from edgec.frontends.onnx_validate import check_model, check_node, check_order
+from edgec.ir import Graph, Node, Tensor, check_graph
+from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
@@ -32,21 +34,31 @@ _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with 
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
 
-def load_onnx(data: bytes, name: str = "model") -> Graph:
-    """Import an ONNX model (float, or int8 in QDQ form) as an NHWC edgec graph."""
+def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
+    """Import an ONNX model (float, or int8 in QDQ form) as an NHWC edgec graph; external
+    data is read from ``base_dir``, the model's folder."""
     model = _parse(data)
+    consts = check_model(model, base_dir)
+    check_order(model)
     _pin_batch_dims(model)
     ctx = Context(model, _infer_shapes(model), name)
-    for init in model.graph.initializer:
-        ctx.consts[init.name] = numpy_helper.to_array(init)
+    ctx.consts.update(consts)
     _bind_inputs(ctx)
+    opset = _default_opset(model)
     for node in model.graph.node:
+        check_node(node, opset, ctx.shape)
         if not fold_constant_node(ctx, node):
             converter_for(node)(ctx, node)
     _bind_outputs(ctx)
     graph = simplify(ctx.graph)
     _restore_output_names(graph, [o.name for o in model.graph.output])
     return check_graph(graph)
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    return max(1, min(versions[0] if versions else onnx.defs.onnx_opset_version(),
+                      onnx.defs.onnx_opset_version()))
 
 
 def _parse(data: bytes) -> onnx.ModelProto:
@@ -59,6 +71,10 @@ def _parse(data: bytes) -> onnx.ModelProto:
         raise EdgecError("the ONNX model has no nodes",
                          "check that the file is a complete .onnx file")
     _check_names_decode(model.graph)
+    if model.ir_version < 4:
+        # IR 3 lists initializers as graph inputs; files that do not (onnxruntime's quantizer
+        # leaves them so) are read as IR 4, or shape inference would not see the constants.
+        model.ir_version = 4
     return model
 
 
@@ -81,10 +97,16 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 continue
+            if dim.HasField("dim_value"):
+                raise EdgecError(f"input '{inp.name}' has size 0 at axis {axis}",
+                                 "edgec compiles models whose tensors hold data; give every "
+                                 "input dimension a size of at least 1")
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
             dim.dim_value = 1
+        check_shape(f"input '{inp.name}'", [d.dim_value for d in
+                                             inp.type.tensor_type.shape.dim])
     for out in model.graph.output:
         out.type.tensor_type.ClearField("shape")
     del model.graph.value_info[:]
@@ -95,14 +117,14 @@ def _infer_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # onnx raises several unrelated types here
-        raise EdgecError(f"ONNX shape inference failed: {str(e).splitlines()[0]}",
+        raise EdgecError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}",
                          "check the model with onnx.checker.check_model") from e
     shapes = {}
     g = inferred.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         dims = vi.type.tensor_type.shape.dim
         if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
-            shapes[vi.name] = tuple(int(d.dim_value) for d in dims)
+            shapes[vi.name] = check_shape(f"tensor '{vi.name}'", [d.dim_value for d in dims])
     return shapes
 
 
@@ -125,6 +147,8 @@ def _bind_outputs(ctx: Context) -> None:
         if ctx.is_const(out.name):
             raise EdgecError(f"output '{out.name}' is a constant",
                              "a model output must depend on the input")
+        if out.name not in ctx.values:
+            _unproduced_output(ctx, out.name)
         v = ctx.value(out.name)
         if v.kind == "pending":
             raise EdgecError(f"output '{out.name}' is computed in int8 but never quantized",
@@ -136,9 +160,22 @@ def _bind_outputs(ctx: Context) -> None:
         ctx.graph.outputs.append(v.name)
 
 
+def _unproduced_output(ctx: Context, name: str) -> None:
+    """A graph output no converter produced: an optional extra output of some node (a
+    Dropout mask, BatchNormalization's running statistics) that edgec does not compute."""
+    for node in ctx.model.graph.node:
+        if name in node.output[1:]:
+            raise EdgecError(f"model output '{name}' is extra output {list(node.output).index(name)}"
+                             f" of {node.op_type} '{node.name}', which edgec does not compute",
+                             "export the model in inference mode, without that output")
+
+
 def _restore_output_names(graph: Graph, names: list[str]) -> None:
     """Give each output tensor its ONNX name (a materialized layout got a derived name)."""
     for i, (current, wanted) in enumerate(zip(list(graph.outputs), names)):
+        if current != wanted and current in graph.inputs and wanted not in graph.tensors:
+            _copy_to_output(graph, i, wanted)
+            continue
         if current == wanted or current in graph.inputs or graph.outputs.count(current) > 1:
             continue
         if wanted in graph.tensors:
@@ -146,3 +183,13 @@ def _restore_output_names(graph: Graph, names: list[str]) -> None:
                 continue
             rename_tensor(graph, wanted, graph.unique_name(f"{wanted}_ir"))
         rename_tensor(graph, current, wanted)
+
+
+def _copy_to_output(graph: Graph, index: int, name: str) -> None:
+    """An output that is a graph input (Identity, inference-mode Dropout) gets its own tensor,
+    written by a RESHAPE to the same shape, so it keeps its ONNX name and its own buffer."""
+    source = graph.tensors[graph.outputs[index]]
+    graph.add_tensor(Tensor(name, source.shape, source.dtype, quant=source.quant))
+    graph.nodes.append(Node("RESHAPE", [source.name], [name], {"shape": list(source.shape)},
+                            name=f"{name}_copy"))
+    graph.outputs[index] = name

@@ -12,10 +12,9 @@ from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_
                                          opset, operand, quant_mode)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
-from edgec.ir import QuantParams
+from edgec.ir import QuantParams, get_op
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
-_BIAS_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": -1}  # channel axis
 
 
 @converter("Add", "Sub", "Mul")
@@ -48,14 +47,14 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
         return False
     v = ctx.value(x)
     prod = ctx.producer.get(v.name)
-    if prod is None or prod.op not in _BIAS_OPS or not ctx.single_consumer(x) \
-            or prod.attrs.get("activation", "NONE") != "NONE" or v.kind not in ("float",
+    if prod is None or get_op(prod.op).weight_axis is None or not ctx.single_consumer(x) \
+            or prod.attrs["activation"] != "NONE" or v.kind not in ("float",
                                                                                 "pending"):
         return False
     channels = ctx.tensor(v).shape[-1]
     out_shape = ctx.shape(node.output[0])
     const_shape = (1,) * (len(out_shape) - len(ctx.shape(c))) + ctx.shape(c)
-    axis = _BIAS_OPS[prod.op] % len(out_shape)
+    axis = lay.full(v.layout, len(out_shape))[-1]  # the IR's channel axis, in ONNX order
     if out_shape != ctx.shape(x) or any(d != 1 for i, d in enumerate(const_shape) if i != axis):
         return False
     if v.kind == "pending":
@@ -151,6 +150,12 @@ def tanh(ctx: Context, node: onnx.NodeProto) -> None:
     _unary(ctx, node, "TANH")
 
 
+@converter("HardSwish")
+def hard_swish(ctx: Context, node: onnx.NodeProto) -> None:
+    """HardSwish -> HARD_SWISH."""
+    _unary(ctx, node, "HARD_SWISH")
+
+
 @converter("Softmax")
 def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the
@@ -182,8 +187,27 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Identity", "Dropout")
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
-    """Identity and inference-mode Dropout are another name for their input."""
-    if len(node.output) > 1 and node.output[1] and ctx.consumers.get(node.output[1]):
+    """Identity and inference-mode Dropout are another name for their input. Dropout's mask
+    output is dropped when nothing reads it; training mode (a ratio above 0) is refused."""
+    if len(node.output) > 1 and node.output[1] and (
+            ctx.consumers.get(node.output[1]) or node.output[1] in ctx.graph_outputs):
         raise EdgecError(f"Dropout '{node.name}' has its mask output used",
                          "export the model in inference mode")
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        _check_inference_dropout(ctx, node)
     bind_alias(ctx, node.input[0], node.output[0])
+
+
+def _check_inference_dropout(ctx: Context, node: onnx.NodeProto) -> None:
+    """A Dropout with a ``training_mode`` input runs as identity only when training_mode is a
+    constant false, or the ratio is a constant 0."""
+    training = node.input[2]
+    if not ctx.is_const(training):
+        raise EdgecError(f"Dropout '{node.name}' takes training_mode at run time",
+                         "export the model in inference mode (training_mode false)")
+    ratio_name = node.input[1] if len(node.input) > 1 else ""
+    ratio = 0.5 if not ratio_name else \
+        float(ctx.const(ratio_name)) if ctx.is_const(ratio_name) else None
+    if bool(np.asarray(ctx.const(training)).any()) and ratio != 0.0:
+        raise EdgecError(f"Dropout '{node.name}' runs in training mode (training_mode true)",
+                         "export the model in inference mode (model.eval() in PyTorch)")

@@ -2,8 +2,9 @@
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
 ``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
-Dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND are rewritten
-into one convolution on import.
+The frontend only imports: the graph is the model as written, operator by operator. Rewrites
+(dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
+convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_fold import FOLDERS, can_fold
-from edgec.frontends.tflite_ops import CONVERTERS
+from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
-from edgec.passes.dilated_conv import fold_dilated_conv
 
 # Operators that run other subgraphs; edgec imports subgraph 0 only.
 _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
-    """Import a TFLite model (subgraph 0) into a checked IR graph, dilated convolutions
-    folded."""
-    return check_graph(fold_dilated_conv(convert_tflite(data, name)))
-
-
-def convert_tflite(data: bytes, name: str = "model") -> Graph:
     """The checked graph of a TFLite model exactly as written, operator by operator."""
     model = read_model(data, name)
     ctx = ImportContext(model, name)
@@ -93,7 +87,43 @@ class ImportContext:
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
             raise self._unsupported(op)
+        self._check_operands(op)
+        self._refuse_hybrid(op)
         self.graph.nodes.extend(convert(op, self))
+
+    def _check_operands(self, op: TfOp) -> None:
+        """What the converter will read exists: required inputs, static shapes, ranks."""
+        required = REQUIRED_INPUTS.get(op.builtin, 1)
+        if len(op.inputs) < required or any(i < 0 for i in op.inputs[:required]) \
+                or not op.outputs:
+            raise EdgecError(f"{self.where(op)} has inputs {op.inputs} and outputs "
+                             f"{op.outputs}; it needs {required} input(s) and an output",
+                             "check the model file is not corrupt")
+        for i in (*op.inputs, *op.outputs):
+            if i >= 0:
+                self._static_shape(self.tensor(i))
+        for position, rank in RANKS.get(op.builtin, {}).items():
+            shape = self.tensor(op.inputs[position]).shape
+            if len(shape) != rank:
+                raise EdgecError(f"{self.where(op)}: input {position} has shape {list(shape)}, "
+                                 f"{op.builtin} needs rank {rank}",
+                                 "check the model file is not corrupt")
+
+    def _refuse_hybrid(self, op: TfOp) -> None:
+        """A "hybrid" (dynamic-range) op: float activations, int8 constant weights. LiteRT
+        quantizes the activations at run time there; edgec does not, so it refuses."""
+        ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
+        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32":
+            return
+        if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
+               for t in ins[1:]):
+            raise EdgecError(
+                f"{op.builtin} (operator {op.index}) takes float "
+                "activations with int8 weights: a dynamic-range (hybrid) model, which edgec "
+                "does not compile",
+                "convert for full-integer int8 (converter.optimizations = [tf.lite.Optimize."
+                "DEFAULT] plus converter.representative_dataset), or as float without "
+                "optimizations")
 
     def finish(self) -> Graph:
         """Set graph inputs and outputs and drop tensors nothing uses."""
@@ -123,8 +153,14 @@ class ImportContext:
         if out.dtype is None:
             return False
         values = [None if t is None else self._value(t.index) for t in ins]
-        result = FOLDERS[op.builtin](op, values, ins)
-        self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        try:
+            result = FOLDERS[op.builtin](op, values, ins)
+            self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        except (ValueError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+            # Constant data and shapes come from the file: a mismatch is a broken model.
+            raise EdgecError(f"cannot evaluate the constant {self.where(op)}: "
+                             f"{type(exc).__name__}: {exc}",
+                             "check the model file is not corrupt") from exc
         return True
 
     def _ir_tensor(self, t: TfTensor, ir_name: str) -> Tensor:
@@ -138,7 +174,7 @@ class ImportContext:
             data = np.asarray(data, dtype=storage_dtype(t.dtype)).reshape(shape)
         quant = None
         if t.scale is not None:
-            axis = t.quantized_dimension if t.scale.size > 1 else None
+            axis = _quant_axis(t, shape) if t.scale.size > 1 else None
             quant = QuantParams(t.scale, t.zero_point, axis)
         return Tensor(ir_name, shape, t.dtype, data, quant)
 
@@ -169,3 +205,17 @@ def _same_quant(a: TfTensor, b: TfTensor) -> bool:
     if a.scale is None or b.scale is None:
         return a.scale is None and b.scale is None
     return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
+
+
+def _quant_axis(t: TfTensor, shape: tuple[int, ...]) -> int:
+    """The axis of ``t``'s per-channel scales. Some converters write the weights'
+    quantized_dimension (3) on 1-D bias tensors too (TFLM's person_detect.tflite); TFLM reads
+    a 1-D tensor's scales along its only axis, and so does edgec."""
+    axis = t.quantized_dimension
+    if len(shape) == 1 and shape[0] == t.scale.size:
+        return 0
+    if not 0 <= axis < len(shape) or shape[axis] != t.scale.size:
+        raise EdgecError(f"tensor '{t.name}' has {t.scale.size} quantization scales along axis "
+                         f"{axis}, which does not fit its shape {list(shape)}",
+                         "re-convert the model; per-channel scales must match one axis")
+    return axis

@@ -1,12 +1,13 @@
 """Lowering: IR nodes -> C99 kernel functions through TVM (the only package importing tvm,
 and only lazily, when a kernel is not in the cache).
 
-Public API: ``lower_graph(graph, *, target, cache_dir, progress, optimize, kernels)``,
+Public API: ``lower_graph(graph, options, *, progress)`` (``options``: ``BuildOptions``),
 ``Kernel``, ``lowering_rule`` (to add an op), ``supported()`` (the ``OP/dtype`` list).
 """
 
 from edgec.lower.driver import lower_graph
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import lowering_rule, supported
+from edgec.lower.registry import lowering_rule
+from edgec.lower.select import supported
 
 __all__ = ["Kernel", "lower_graph", "lowering_rule", "supported"]

@@ -9,7 +9,7 @@ which keeps one C text valid for every node with the same shapes.
 A *variant* (``lowering_variant``) is a faster rule for targets with a CPU feature (e.g.
 ``"dsp"``), TFLM-style: same node, same contract, chosen by the target; it returns ``None`` for
 nodes it does not handle, which then take the portable rule. A variant may offer a speed/size
-trade-off and reads the build's choice from ``ctx.optimize`` (``OPTIMIZE_MODES``); portable
+trade-off and reads the build's choice from ``ctx.optimize`` (``edgec.options.Optimize``); portable
 rules ignore it.
 """
 
@@ -21,20 +21,14 @@ from typing import Any, Callable
 import numpy as np
 
 from edgec.cdefs import CParam
-from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, Tensor, get_op
-
-# "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
-OPTIMIZE_MODES = ("speed", "size")
-# "auto": the target's CPU features pick optimized variants (DSP); "portable": plain C99
-# kernels only, whatever the core has, e.g. to measure what the DSP variants are worth.
-KERNEL_CHOICES = ("auto", "portable")
+from edgec.ir.registry import check_op_names
 
 
 @dataclass
 class LoweringContext:
     """What a rule sees: the node, its attributes with defaults, its tensors, the kernel name,
-    and the build's ``optimize`` mode (one of ``OPTIMIZE_MODES``)."""
+    and the build's ``optimize`` mode (``edgec.options.OPTIMIZE_MODES``)."""
 
     node: Node
     attrs: dict[str, Any]
@@ -127,6 +121,7 @@ def lowering_rule(op: str, *dtypes: str):
     """Decorator registering ``fn(ctx) -> KernelPlan`` as the lowering of ``op`` for ``dtypes``."""
 
     def register(fn: Rule) -> Rule:
+        check_op_names([op], f"lowering rule {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype) in _RULES:
                 raise ValueError(f"lowering rule for {op}/{dtype} defined twice")
@@ -141,6 +136,7 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
     ``dtypes`` on targets with CPU ``feature``; ``None`` declines the node (portable rule)."""
 
     def register(fn: Variant) -> Variant:
+        check_op_names([op], f"lowering variant {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype, feature) in _VARIANTS:
                 raise ValueError(f"lowering variant for {op}/{dtype}/{feature} defined twice")
@@ -148,38 +144,6 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
         return fn
 
     return register
-
-
-def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
-    """The plan of the context's node: the first variant for one of ``features`` (sorted)
-    that accepts it, else the portable rule. Nodes with int4 weights always take the portable
-    rule: the variants are written for int8 weights and would unpack them into flash."""
-    _load_rules()
-    if any(t is not None and t.dtype == "int4" for t in ctx.ins):
-        features = frozenset()
-    for feature in sorted(features):
-        variant = _VARIANTS.get((ctx.node.op, ctx.dtype, feature))
-        plan = None if variant is None else variant(ctx)
-        if plan is not None:
-            return plan
-    return find_rule(ctx)(ctx)
-
-
-def supported() -> list[str]:
-    """``OP/dtype`` for every registered rule, sorted."""
-    _load_rules()
-    return sorted(f"{op}/{dtype}" for op, dtype in _RULES)
-
-
-def find_rule(ctx: LoweringContext) -> Rule:
-    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
-    _load_rules()
-    rule = _RULES.get((ctx.node.op, ctx.dtype))
-    if rule is None:
-        raise EdgecError(
-            f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
-            f"supported: {', '.join(supported())}")
-    return rule
 
 
 def make_context(graph: Graph, node: Node, func_name: str,
@@ -190,7 +154,16 @@ def make_context(graph: Graph, node: Node, func_name: str,
                            func_name, optimize)
 
 
-def _load_rules() -> None:
-    # Importing the package imports every rule module, which registers itself.
-    import edgec.lower.dsp  # noqa: F401
-    import edgec.lower.rules  # noqa: F401
+def registered_rule(op: str, dtype: str) -> Rule | None:
+    """The portable rule registered for ``op`` with ``dtype`` inputs, if any."""
+    return _RULES.get((op, dtype))
+
+
+def registered_variant(op: str, dtype: str, feature: str) -> Variant | None:
+    """The variant registered for ``op``/``dtype`` on targets with CPU ``feature``, if any."""
+    return _VARIANTS.get((op, dtype, feature))
+
+
+def registered_keys() -> list[tuple[str, str]]:
+    """``(op, dtype)`` of every registered portable rule."""
+    return list(_RULES)

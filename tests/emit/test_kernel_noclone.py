@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from edgec.cortexm.batch import emit_graph
+from edgec.verify.cortexm.batch import emit_graph
 from edgec.ir import interpret
 from edgec.verify import random_inputs
 from tests.lower.test_softmax import _int16_output_graph
