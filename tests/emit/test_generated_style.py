@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from tests.shared_models import INT8_MODELS, model_path
 
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
@@ -26,7 +27,7 @@ COMPILERS = {
 @pytest.fixture(scope="module", params=INT8_MODELS)
 def built(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
-    result = build(model_path(request.param), out, target="mps2_an386")
+    result = build(model_path(request.param), out, BuildOptions(target="mps2_an386"))
     [source] = list(out.rglob(f"{result.name}.c"))
     return result.name, source
 
