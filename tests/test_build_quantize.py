@@ -189,7 +189,7 @@ def test_ternary_build_is_bit_exact_and_packs_four_per_byte(digits, cache_dir, t
     weights = [reference.tensors[n.inputs[1]] for n in reference.nodes if n.op in CONV_LIKE]
     assert {w.dtype for w in weights} == {"ternary"}
     assert all(set(np.unique(w.data)) <= {-1, 0, 1} for w in weights)
-    result = build(MODEL, tmp_path, quantization=quantization, cache_dir=cache_dir)
+    result = build(MODEL, tmp_path, BuildOptions(quantization=quantization, cache_dir=cache_dir))
     x = reference.tensors[reference.inputs[0]]
     samples = [[image.reshape(x.shape).astype(x.dtype)] for image in images]
     actual = run_harness(compile_host(result), result.graph, samples)
