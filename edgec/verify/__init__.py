@@ -8,6 +8,9 @@
 - ``check``: ``verify``, what ``edgec verify`` runs.
 """
 
+import sys
+import types
+
 from edgec.verify.check import verify
 from edgec.verify.compare import FLOAT_RTOL, VerifyResult, compare
 from edgec.verify.harness import (harness_context, pack_samples, packed_layout, random_inputs,
@@ -17,3 +20,13 @@ from edgec.verify.host import compile_host, render_harness, run_harness
 __all__ = ["FLOAT_RTOL", "VerifyResult", "compare", "compile_host", "harness_context",
            "pack_samples", "packed_layout", "random_inputs", "render_harness", "run_harness",
            "run_tool", "unpack_samples", "verify"]
+
+
+class _CallableModule(types.ModuleType):
+    """``edgec.verify(model, ...)`` is ``edgec.verify.verify(model, ...)`` (the Python API)."""
+
+    def __call__(self, *args, **kwargs):
+        return verify(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
