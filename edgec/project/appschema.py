@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 from edgec.errors import EdgecError
-from edgec.project.chain import STAGES
 from edgec.targets import SENSOR_KINDS
 
 SENSORS = SENSOR_KINDS + ("replay",)

@@ -5,6 +5,7 @@ import pytest
 from edgec.errors import EdgecError
 from edgec.ir import Tensor
 from edgec.lower.registry import Built
+from edgec.options import BuildOptions
 from tests.lower.harness import single_node_graph
 
 
@@ -102,4 +103,4 @@ def test_op_without_rule_names_op_node_and_supported_list(tmp_path):
                               [Tensor("y", (2, 3), "int16")], name="t0")
     with pytest.raises(EdgecError, match=r"1 node\(s\) cannot be lowered: #0 RELU/int16 't0'"
                                          r".*CONV_2D/int8"):
-        lower_graph(graph, cache_dir=tmp_path)
+        lower_graph(graph, BuildOptions(cache_dir=tmp_path))
