@@ -45,11 +45,14 @@ class Model:
 
         return interpret(self.graph, inputs)
 
-    def build(self, out_dir: str | os.PathLike, *, target: str = "host", **options):
-        """Compile to C in ``out_dir`` (``edgec.build.build``'s keyword options)."""
+    def build(self, out_dir: str | os.PathLike, *, target: str = "host", force: bool = False,
+              **options):
+        """Compile to C in ``out_dir``; ``options`` are ``edgec.options.BuildOptions`` fields
+        (name, optimize, kernels, arena, ram_limit, cache_dir, quantization)."""
         from edgec.build import build
+        from edgec.options import BuildOptions
 
-        return build(self.path, out_dir, target=target, **options)
+        return build(self.path, out_dir, BuildOptions(target=target, **options), force=force)
 
     def verify(self, **options):
         """Compile, run and compare with the reference (``edgec.verify.verify``)."""
@@ -63,11 +66,15 @@ def load(path: str | os.PathLike) -> Model:
     return Model(Path(path), load_model(path))
 
 
-def verify(model: str | os.PathLike, **options):
-    """``edgec verify`` as a function: a ``VerifyResult`` (``ok``, ``message``...)."""
-    from edgec.verify import verify as run_verify
+def verify(model: str | os.PathLike, *, count: int = 10, seed: int = 0, extra_inputs=(),
+           **options):
+    """``edgec verify`` as a function: a ``VerifyResult`` (``ok``, ``message``...);
+    ``options`` are ``edgec.options.BuildOptions`` fields (target, quantization...)."""
+    from edgec.options import BuildOptions
+    from edgec.verify.check import verify as run_verify
 
-    return run_verify(model, **options)
+    return run_verify(model, BuildOptions(**options), count=count, seed=seed,
+                      extra_inputs=extra_inputs)
 
 
 def evaluate(model: str | os.PathLike, data: str, **options):

@@ -26,7 +26,9 @@ class _CallableModule(types.ModuleType):
     """``edgec.verify(model, ...)`` is ``edgec.verify.verify(model, ...)`` (the Python API)."""
 
     def __call__(self, *args, **kwargs):
-        return verify(*args, **kwargs)
+        from edgec.api import verify as api_verify  # keyword options, as Model.verify takes
+
+        return api_verify(*args, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallableModule
