@@ -25,10 +25,11 @@ __all__ = ["FLOAT_RTOL", "VerifyResult", "compare", "compile_host", "harness_con
 class _CallableModule(types.ModuleType):
     """``edgec.verify(model, ...)`` is ``edgec.verify.verify(model, ...)`` (the Python API)."""
 
-    def __call__(self, *args, **kwargs):
-        from edgec.api import verify as api_verify  # keyword options, as Model.verify takes
+    def __call__(self, model, *, count: int = 10, seed: int = 0, extra_inputs=(), **options):
+        from edgec.options import BuildOptions  # options: BuildOptions fields, by keyword
 
-        return api_verify(*args, **kwargs)
+        return verify(model, BuildOptions(**options), count=count, seed=seed,
+                      extra_inputs=extra_inputs)
 
 
 sys.modules[__name__].__class__ = _CallableModule
