@@ -11,7 +11,7 @@ from typing import Callable
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
-from edgec.ir.graph import Node
+from edgec.ir.graph import Node, Tensor
 from edgec.ir.registry import plain_ops
 
 Converter = Callable[[TfOp, "object"], list[Node]]
@@ -163,13 +163,34 @@ def _pairs(array) -> tuple[tuple[int, int], ...]:
 
 @converter("SPACE_TO_BATCH_ND")
 def _space_to_batch_nd(op, ctx):
-    block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
-    return [ctx.node(op, "SPACE_TO_BATCH_ND", op.inputs[:1],
-                     {"block_shape": block, "paddings": _pairs(ctx.const(op, 2))})]
+    return _block_op(op, ctx, "SPACE_TO_BATCH_ND", "paddings")
 
 
 @converter("BATCH_TO_SPACE_ND")
 def _batch_to_space_nd(op, ctx):
+    return _block_op(op, ctx, "BATCH_TO_SPACE_ND", "crops")
+
+
+def _block_op(op, ctx, ir_op: str, key: str):
+    """The NHWC op; a rank-3 (N, W, C) tensor with one block size (the converter's dilated
+    Conv1D) runs as (N, 1, W, C) with block (1, b) between two RESHAPEs."""
     block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
-    return [ctx.node(op, "BATCH_TO_SPACE_ND", op.inputs[:1],
-                     {"block_shape": block, "crops": _pairs(ctx.const(op, 2))})]
+    pairs = _pairs(ctx.const(op, 2))
+    if len(ctx.tensor(op.inputs[0]).shape) != 3 or len(block) != 1:
+        return [ctx.node(op, ir_op, op.inputs[:1], {"block_shape": block, key: pairs})]
+    x, y = ctx.name(op.inputs[0]), ctx.name(op.outputs[0])
+    x4, y4 = (_with_unit_h(ctx, name) for name in (x, y))
+    name = f"{op.builtin.lower()}_{op.index}"
+    return [Node("RESHAPE", [x], [x4], {"shape": ctx.graph.tensors[x4].shape}, f"{name}_h1"),
+            Node(ir_op, [x4], [y4], {"block_shape": (1, block[0]),
+                                     key: ((0, 0), pairs[0])}, name),
+            Node("RESHAPE", [y4], [y], {"shape": ctx.graph.tensors[y].shape}, f"{name}_w")]
+
+
+def _with_unit_h(ctx, name: str) -> str:
+    """A new tensor like the (N, W, C) tensor ``name``, shaped (N, 1, W, C)."""
+    t = ctx.graph.tensors[name]
+    n, w, c = t.shape
+    new = ctx.graph.unique_name(f"{name}_h1")
+    ctx.graph.add_tensor(Tensor(new, (n, 1, w, c), t.dtype, quant=t.quant))
+    return new
