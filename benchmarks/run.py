@@ -17,7 +17,8 @@ For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
 - the same on QEMU for each compiler optimization level, which is how the target file's
   choice was made.
 
-Everything outside the ``accuracy`` and ``ops`` markers of docs/BENCHMARKS.md is rewritten;
+Everything outside the ``accuracy``, ``ops``, ``fuzz`` and ``robustness`` markers of
+docs/BENCHMARKS.md is rewritten;
 the sections between them (benchmarks/accuracy.py, ``--ops``) are kept as they are.
 
 ``--ops`` runs only the op grid instead (tests/cortexm/op_grid.py: every lowering rule as
@@ -49,7 +50,7 @@ from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.verify.cortexm import run_samples  # noqa: E402
 from edgec.templating import render  # noqa: E402
-from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
+from edgec.options import OPTIMIZE_MODES, BuildOptions  # noqa: E402
 from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs, verify  # noqa
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
@@ -104,7 +105,7 @@ def median_seconds_per_call(call, once: float | None = None) -> float:
 
 def host_c_seconds(model: Path, sample: list[np.ndarray], work: Path) -> float:
     """Seconds per inference of the generated C on this machine (host target flags)."""
-    result = build(model, work, target="host")
+    result = build(model, work, BuildOptions(target="host"))
     context = harness_context(result)
     driver = work / f"{result.name}_timing.c"
     driver.write_text(render("benchmark/host_timing.c.j2", {**context, "version": __version__}))
@@ -188,8 +189,8 @@ def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str]
     four times (a warm-up and three timed runs); returns the verification result with its
     device measurements."""
     inputs = dict(zip(graph_inputs, sample))
-    result = verify(model, target=target, count=0, extra_inputs=[inputs] * 4,
-                    optimize=optimize, kernels=kernels)
+    result = verify(model, BuildOptions(target=target, optimize=optimize, kernels=kernels),
+                    count=0, extra_inputs=[inputs] * 4)
     if not result.ok:
         raise SystemExit(f"{model.name} is not bit-exact on {target}: {result.message}")
     return result
@@ -199,7 +200,7 @@ def m3_measured(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
                 work: Path) -> tuple[object | None, str]:
     """Device measurements on the Cortex-M3, or None and why the model does not fit the
     board: the build's flash estimate (constants + code) and arena against the target's."""
-    target = build(model, work, target=M3_TARGET)
+    target = build(model, work, BuildOptions(target=M3_TARGET))
     totals, board = target.report["totals"], target.target
     if totals["flash_bytes"] > board["flash_bytes"]:
         return None, (f"does not fit: {totals['flash_bytes']:,} B flash, the board has "
@@ -214,7 +215,7 @@ def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict
     """Device measurements with the target's flags, each optimization level in turn."""
     stats = {}
     for level in OPT_LEVELS:
-        result = build(model, work / level, target=QEMU_TARGET)
+        result = build(model, work / level, BuildOptions(target=QEMU_TARGET))
         result.target["cflags"] = [level if f.startswith("-O") else f
                                    for f in result.target["cflags"]]
         layout, size = packed_layout(result.graph, result.graph.inputs)
@@ -241,7 +242,7 @@ def measure(name: str, work: Path) -> dict:
     print(f"{name}: build times, arenas", flush=True)
     row["cold"], row["warm"] = build_seconds(model, work / "builds")
     row["tflm_arena"], row["tflm_head"] = tflm_arena(model)
-    target_build = build(model, work / "report", target=QEMU_TARGET)
+    target_build = build(model, work / "report", BuildOptions(target=QEMU_TARGET))
     row["arena"] = target_build.plan.arena_bytes
     row["lower_bound"] = target_build.plan.lower_bound
     print(f"{name}: QEMU {QEMU_TARGET}", flush=True)
@@ -503,9 +504,10 @@ def _section(text: str, begin: str, end: str) -> str:
 def write_report(text: str) -> None:
     """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
     old = REPORT.read_text() if REPORT.exists() else ""
-    kept = "".join(f"\n{section}\n" for section in (_section(old, BEGIN, END),
-                                                     _section(old, OPS_BEGIN, OPS_END))
-                   if section)
+    kept = "".join(f"\n{section}\n" for section in (
+        _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
+        *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
+          for m in ("fuzz", "robustness"))) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 

@@ -10,7 +10,13 @@ import sys
 import traceback
 from typing import TextIO
 
-NORMAL, VERBOSE = 1, 2
+from edgec.errors import printable, shape_line
+
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+
+
+def _lines(text: str) -> str:
+    return "\n".join(printable(line) for line in str(text).split("\n"))
 
 
 class Console:
@@ -36,32 +42,33 @@ class Console:
         return self.verbosity >= VERBOSE
 
     def out(self, text: str) -> None:
-        """A result: always printed, to stdout."""
-        print(text, file=self.stdout)
+        """A result: always printed, to stdout; control characters (from a model file's
+        names) escaped line by line."""
+        print(_lines(text), file=self.stdout)
 
     def dbg(self, message: str) -> None:
         """Detail for whoever debugs: only with ``-v``."""
         if self.verbosity >= VERBOSE:
-            print(f"edgec: {message}", file=self.stderr)
+            print(f"edgec: {_lines(message)}", file=self.stderr)
 
     def inf(self, message: str) -> None:
         """Progress worth one line in a normal run."""
         if self.verbosity >= NORMAL:
-            print(f"edgec: {message}", file=self.stderr)
+            print(f"edgec: {_lines(message)}", file=self.stderr)
 
     def wrn(self, message: str) -> None:
         """Something the user should look at; the run goes on."""
-        print(f"edgec: warning: {message}", file=self.stderr)
+        print(f"edgec: warning: {_lines(message)}", file=self.stderr)
 
     def err(self, message: str, hint: str | None = None) -> None:
         """A user error, in one line."""
         suffix = f" (hint: {hint})" if hint else ""
-        line = f"edgec: error: {message}{suffix}".replace("\n", " ")
+        line = printable(f"edgec: error: {message}{suffix}")
         print(line, file=self.stderr)
 
     def internal(self, exc: BaseException) -> None:
         """A bug in edgec, in one line, pointing at ``-v`` for the traceback."""
-        text = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
+        text = shape_line(f"{type(exc).__name__}: {exc}".strip(), 300)
         tail = "" if self.verbose else " (run with -v for the traceback)"
         print(f"edgec: internal error: {text}{tail}", file=self.stderr)
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
 from edgec.errors import EdgecError
+from edgec.resources import data_dir
 
-TARGETS_DIR = Path(__file__).resolve().parents[1] / "targets"
+TARGETS_DIR = data_dir("targets")
 
 # key: (type, default; REQUIRED marks a key without default, description)
 REQUIRED = object()
@@ -166,9 +166,19 @@ def load_target(name: str) -> dict:
     targets = _all_targets()
     if name not in targets:
         aliases = ", ".join(f"{a} ({t})" for a, t in sorted(_alias_table().items()))
-        raise EdgecError(f"unknown target '{name}'",
+        guess = suggest(name, list(targets) + list(_alias_table()))
+        raise EdgecError(f"unknown target '{name}'" + (f" (did you mean '{guess}'?)" if guess else ""),
                          f"valid targets: {', '.join(sorted(targets))}; aliases: {aliases}")
     return copy.deepcopy(targets[name])
+
+
+def suggest(name: str, choices: list[str]) -> str | None:
+    """The choice closest to ``name``, ignoring case, or None when none is close."""
+    import difflib
+
+    lowered = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
 
 
 def is_board(target: dict) -> bool:

@@ -8,14 +8,17 @@ Where the templates are is decided in one place, ``template_dir``.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
+from pathlib import Path
+
+from edgec.resources import data_dir
+
 
 def template_dir() -> Path:
-    """The folder holding edgec's templates."""
-    return Path(__file__).resolve().parents[1] / "templates"
+    """The folder holding edgec's templates (in the tree or shipped in the wheel)."""
+    return data_dir("templates")
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,6 @@ with a misleading message: each now imports exactly (checked against onnxruntime
 refused naming the real cause."""
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper

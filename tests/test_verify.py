@@ -9,6 +9,7 @@ import edgec.verify
 import edgec.verify.check
 from edgec.cli import main
 from edgec.ir import Graph, Tensor
+from edgec.options import BuildOptions
 from edgec.verify import compare, verify
 from tests.shared_models import INT8_MODELS, MODELS_DIR, model_path
 
@@ -26,7 +27,8 @@ def test_shared_models_bit_exact(model):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_models_clean_under_sanitizers_with_extern_arena(model):
-    result = verify(model_path(model), count=2, arena="extern", extra_flags=SANITIZE)
+    result = verify(model_path(model), BuildOptions(arena="extern"), count=2,
+                    extra_flags=SANITIZE)
     assert result.ok, result.message
 
 

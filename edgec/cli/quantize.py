@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgec.cli.command import Command, load_graph
+from edgec.quantize.observers import percentile_arg
 
 
 def _op_list(text: str) -> list[str]:
@@ -30,13 +31,15 @@ class QuantizeCommand(Command):
                             help="where to write the quantized model")
         parser.add_argument("--observer", choices=OBSERVERS, default="minmax",
                             help="how calibration picks ranges (default: minmax)")
-        parser.add_argument("--percentile", type=float, default=99.99,
+        parser.add_argument("--percentile", type=percentile_arg, default=99.99,
                             help="the percentile observer's upper percentile (default 99.99)")
         parser.add_argument("--io", choices=IO_MODES, default="float",
                             help="float: quantize/dequantize inside the model (default); "
                                  "int8: the model takes and returns int8")
         parser.add_argument("--weights", choices=WEIGHT_DTYPES, default="int8",
-                            help="int4: 4-bit symmetric weights in [-7, 7] (W4A8)")
+                            help="int4: 4-bit symmetric weights in [-7, 7] (W4A8); ternary: "
+                                 "{-1,0,+1} (stored as int8 in the .tflite; packed 4 per byte by "
+                                 "edgec build --calibrate ... --weights ternary)")
         parser.add_argument("--int4-ops", type=_op_list, metavar="OP[,OP]",
                             help=f"ops given int4 weights (default: {','.join(INT4_OPS)})")
         return parser

@@ -50,8 +50,15 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
         return ""
     if quantized:
         qc = ctx.qconsts[name]
+        if qc.data.size != size:
+            raise EdgecError(f"bias '{name}' has {qc.data.size} values for {size} output "
+                             "channels", "give one bias value per output channel")
         return ctx.const_tensor(name, qc.data.reshape(-1).astype(np.int32), bias_quant(qc))
-    data = np.broadcast_to(ctx.const(name, "the bias").astype(np.float32).reshape(-1), (size,))
+    data = ctx.const(name, "the bias").astype(np.float32).reshape(-1)
+    if data.size not in (1, size):
+        raise EdgecError(f"bias '{name}' has {data.size} values for {size} output channels",
+                         "give one bias value per output channel")
+    data = np.broadcast_to(data, (size,))
     return ctx.const_tensor(name, data)
 
 

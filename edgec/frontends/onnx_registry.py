@@ -12,7 +12,6 @@ from typing import Callable
 
 import onnx
 
-from edgec.errors import EdgecError
 
 ConverterFn = Callable[["Context", onnx.NodeProto], None]  # noqa: F821
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_fold import FOLDERS, can_fold
-from edgec.frontends.tflite_ops import CONVERTERS
+from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
@@ -87,14 +87,34 @@ class ImportContext:
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
             raise self._unsupported(op)
+        self._check_operands(op)
         self._refuse_hybrid(op)
         self.graph.nodes.extend(convert(op, self))
+
+    def _check_operands(self, op: TfOp) -> None:
+        """What the converter will read exists: required inputs, static shapes, ranks."""
+        required = REQUIRED_INPUTS.get(op.builtin, 1)
+        if len(op.inputs) < required or any(i < 0 for i in op.inputs[:required]) \
+                or not op.outputs:
+            raise EdgecError(f"{self.where(op)} has inputs {op.inputs} and outputs "
+                             f"{op.outputs}; it needs {required} input(s) and an output",
+                             "check the model file is not corrupt")
+        for i in (*op.inputs, *op.outputs):
+            if i >= 0:
+                self._static_shape(self.tensor(i))
+        for position, rank in RANKS.get(op.builtin, {}).items():
+            shape = self.tensor(op.inputs[position]).shape
+            if len(shape) != rank:
+                raise EdgecError(f"{self.where(op)}: input {position} has shape {list(shape)}, "
+                                 f"{op.builtin} needs rank {rank}",
+                                 "check the model file is not corrupt")
 
     def _refuse_hybrid(self, op: TfOp) -> None:
         """A "hybrid" (dynamic-range) op: float activations, int8 constant weights. LiteRT
         quantizes the activations at run time there; edgec does not, so it refuses."""
         ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
-        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32":
+        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32" or any(
+                self.tensor(o).type_name != "FLOAT32" for o in op.outputs):
             return
         if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
                for t in ins[1:]):
@@ -134,8 +154,14 @@ class ImportContext:
         if out.dtype is None:
             return False
         values = [None if t is None else self._value(t.index) for t in ins]
-        result = FOLDERS[op.builtin](op, values, ins)
-        self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        try:
+            result = FOLDERS[op.builtin](op, values, ins)
+            self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        except (ValueError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+            # Constant data and shapes come from the file: a mismatch is a broken model.
+            raise EdgecError(f"cannot evaluate the constant {self.where(op)}: "
+                             f"{type(exc).__name__}: {exc}",
+                             "check the model file is not corrupt") from exc
         return True
 
     def _ir_tensor(self, t: TfTensor, ir_name: str) -> Tensor:

@@ -13,9 +13,20 @@ from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
 from edgec.ir.graph import Node, Tensor
 from edgec.ir.registry import plain_ops
+from edgec.limits import check_window
 
 Converter = Callable[[TfOp, "object"], list[Node]]
 CONVERTERS: dict[str, Converter] = {}
+
+# What each converter reads without further checks: how many leading inputs must be present,
+# and the rank of some of them (position -> rank). Checked before the converter runs.
+REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
+                   "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
+                   "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
+                   "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
+                   "BATCH_TO_SPACE_ND": 3}
+RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
+         "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
 
 def converter(*builtins: str):
@@ -63,6 +74,8 @@ def _window_attrs(op: TfOp, ctx, kernel_hw, dilated: bool = True) -> dict:
     strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
     dilations = (int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))) \
         if dilated else (1, 1)
+    for key, values in (("kernel", kernel_hw), ("strides", strides), ("dilations", dilations)):
+        check_window(ctx.where(op), key, values, low=1)
     in_hw = ctx.tensor(op.inputs[0]).shape[1:3]
     attrs = {"strides": strides, "pads": window_pads(op, in_hw, kernel_hw, strides, dilations),
              "activation": _activation(op, ctx)}
@@ -98,6 +111,9 @@ def _fully_connected(op, ctx):
 
 @converter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool_2d(op, ctx):
+    if "filter_height" not in op.options:
+        raise EdgecError(f"{ctx.where(op)} has no Pool2DOptions table",
+                         "check the model file is not corrupt")
     kernel_hw = (int(op.options["filter_height"]), int(op.options["filter_width"]))
     attrs = _window_attrs(op, ctx, kernel_hw, dilated=False)
     attrs["filter"] = kernel_hw
@@ -125,7 +141,7 @@ def _reshape(op, ctx):
 
 @converter("PAD", "PADV2")
 def _pad(op, ctx):
-    pads = tuple((int(a), int(b)) for a, b in ctx.const(op, 1).reshape(-1, 2))
+    pads = _pairs(ctx, op, 1)
     value = None
     if op.builtin == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         value = ctx.const(op, 2).reshape(-1)[0].item()
@@ -157,7 +173,15 @@ def _transpose(op, ctx):
     return [ctx.node(op, "TRANSPOSE", op.inputs[:1], {"perm": perm})]
 
 
-def _pairs(array) -> tuple[tuple[int, int], ...]:
+def _pairs(ctx, op: TfOp, position: int, rank: int | None = None) -> tuple[tuple[int, int], ...]:
+    """A constant [rank, 2] input (paddings, crops) as pairs; bounded like window pads."""
+    array = ctx.const(op, position)
+    rank = len(ctx.tensor(op.inputs[0]).shape) if rank is None else rank
+    if array.size != 2 * rank or array.dtype.kind not in "iu":
+        raise EdgecError(f"{ctx.where(op)}: input {position} holds {array.size} "
+                         f"{array.dtype} values, expected {2 * rank} integers (two per axis)",
+                         "check the model file is not corrupt")
+    check_window(ctx.where(op), "paddings", array.reshape(-1))
     return tuple((int(a), int(b)) for a, b in array.reshape(-1, 2))
 
 
@@ -175,7 +199,7 @@ def _block_op(op, ctx, ir_op: str, key: str):
     """The NHWC op; a rank-3 (N, W, C) tensor with one block size (the converter's dilated
     Conv1D) runs as (N, 1, W, C) with block (1, b) between two RESHAPEs."""
     block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
-    pairs = _pairs(ctx.const(op, 2))
+    pairs = _pairs(ctx, op, 2, len(block))
     if len(ctx.tensor(op.inputs[0]).shape) != 3 or len(block) != 1:
         return [ctx.node(op, ir_op, op.inputs[:1], {"block_shape": block, key: pairs})]
     x, y = ctx.name(op.inputs[0]), ctx.name(op.outputs[0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam, function_header
+from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
@@ -41,16 +41,6 @@ class Printed:
 
 class CPrintError(Exception):
     """The TIR holds something this printer cannot express faithfully in C99."""
-
-
-def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
-    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
-    definitions of the helpers it calls: C text that compiles on its own."""
-    from edgec.lower.templates import helper_source
-
-    printed = print_kernel(func, unrestricted)
-    header = function_header(name, printed.params)
-    return f"{helper_source(printed.helpers)}{header}\n{printed.body}"
 
 
 def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
@@ -345,10 +335,17 @@ def _min_max(p: _Printer, e, which: str, op: str) -> str:
     literal or a plain load, else a call of a ``static inline`` helper (``minmax_helper``)."""
     a, b = p.expr(e.a), p.expr(e.b)
     if _SIMPLE.fullmatch(a) and _SIMPLE.fullmatch(b):
-        return f"(({a} {op} {b}) ? {a} : {b})"
+        return f"(({_pick(a, op, b)}) ? {a} : {b})" if _dtype(e).startswith("float") \
+            else f"(({a} {op} {b}) ? {a} : {b})"
     c_type = ctype(_dtype(e))
     p.helpers.add(f"{which}_{c_type}")
     return f"edgec_{which}_{c_type[:-2] if c_type.endswith('_t') else c_type}({a}, {b})"
+
+
+def _pick(a: str, op: str, b: str) -> str:
+    """The float condition choosing ``a``: a NaN in either operand propagates, as in the
+    reference (``a`` when it is NaN; ``b`` when it is NaN, since every comparison fails)."""
+    return f"({a} {op} {b}) || ({a} != {a})"
 
 
 def minmax_helper(name: str) -> str:
@@ -358,8 +355,9 @@ def minmax_helper(name: str) -> str:
         raise ValueError(f"unknown helper {name}")
     op = "<" if which == "min" else ">"
     short = c_type[:-2] if c_type.endswith("_t") else c_type
+    cond = _pick("a", op, "b") if c_type in ("float", "double") else f"a {op} b"
     return (f"static inline {c_type} edgec_{which}_{short}({c_type} a, {c_type} b)\n"
-            f"{{\n    return (a {op} b) ? a : b;\n}}\n")
+            f"{{\n    return ({cond}) ? a : b;\n}}\n")
 
 
 def _min(p: _Printer, e) -> str:

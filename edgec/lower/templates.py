@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+from edgec.cdefs import function_header
+from edgec.lower.c_printer import minmax_helper, print_kernel
 from edgec.templating import environment
 
 KERNEL_DIR = "kernels"
@@ -36,10 +38,16 @@ def digest(name: str) -> str:
 def helper_source(names) -> str:
     """The C text of the helper blocks ``names``, each once: keys of ``HELPERS`` in its
     order, then the TIR printer's ``min``/``max`` helpers (``min_int32_t``, ...)."""
-    from edgec.lower.c_printer import minmax_helper
-
     names = set(names)
     blocks = [render(path, **context) for name, (path, context) in HELPERS.items()
               if name in names]
     blocks += [minmax_helper(name) for name in sorted(names - set(HELPERS))]  # the printer's
     return "\n".join(blocks)
+
+
+def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
+    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
+    definitions of the helpers it calls: C text that compiles on its own."""
+    printed = print_kernel(func, unrestricted)
+    header = function_header(name, printed.params)
+    return f"{helper_source(printed.helpers)}{header}\n{printed.body}"

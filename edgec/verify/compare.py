@@ -24,10 +24,22 @@ class VerifyResult:
     message: str
     max_error: float | None = None  # float outputs: the worst relative error
     device: object | None = None  # edgec.verify.cortexm.DeviceStats on an emulated target
+    # verify --calibrate: the C against the float model (edgec.verify.float_ref)
+    float_comparison: object | None = None
+
+
+def _differ(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Where two arrays differ, a NaN matching a NaN (NaN propagates, in C as in the
+    reference)."""
+    e, a = expected.reshape(-1), actual.reshape(-1)
+    same = e == a
+    if e.dtype.kind == "f":
+        same |= np.isnan(e) & np.isnan(a)
+    return ~same
 
 
 def _first_difference(k: int, name: str, expected: np.ndarray, actual: np.ndarray) -> str:
-    flat = int(np.flatnonzero(expected.reshape(-1) != actual.reshape(-1))[0])
+    flat = int(np.flatnonzero(_differ(expected, actual))[0])
     index = tuple(int(i) for i in np.unravel_index(flat, expected.shape))
     return (f"output '{name}' differs on input {k} at index {index}: expected "
             f"{expected.reshape(-1)[flat]}, got {actual.reshape(-1)[flat]}")
@@ -59,6 +71,13 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
                 if not np.array_equal(e, a):
                     return VerifyResult(False, len(expected), _first_difference(k, name, e, a))
                 continue
+            # NaN and +-inf must appear at the same places; finite values within tolerance.
+            special = ~np.isfinite(e) | ~np.isfinite(a)
+            if _differ(e[special], a[special]).any():
+                return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
+                                    + " (NaN or infinity where the other has none)")
+            e, a = e[~special], a[~special]
+            f = f if np.isfinite(f) else 0.0  # NaN or inf inputs give no usable floor
             scale = max(float(np.max(np.abs(e), initial=0.0)), f, np.finfo(np.float32).tiny)
             error = float(np.max(np.abs(e.astype(np.float64) - a), initial=0.0)) / scale
             if not np.isfinite(error) or error > FLOAT_RTOL:

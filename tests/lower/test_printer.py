@@ -5,6 +5,7 @@ import pytest
 from edgec.errors import EdgecError
 from edgec.ir import Tensor
 from edgec.lower.registry import Built
+from edgec.options import BuildOptions
 from tests.lower.harness import single_node_graph
 
 
@@ -17,7 +18,8 @@ def _lower(tensors, schedule=lambda sch: None):
 def test_unsupported_call_names_the_intrinsic():
     from tvm import te, tirx
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "float32", "x")
     y = te.compute((4,), lambda i: tirx.sin(x[i]), name="y")
@@ -28,7 +30,8 @@ def test_unsupported_call_names_the_intrinsic():
 def test_unsupported_dtype_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "float64", "x")
     y = te.compute((4,), lambda i: x[i] * 2.0, name="y")
@@ -39,7 +42,8 @@ def test_unsupported_dtype_is_refused():
 def test_unplaced_stage_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((64, 64), "int32", "x")
     t = te.compute((64, 64), lambda i, j: x[i, j] + 1, name="t")
@@ -51,7 +55,8 @@ def test_unplaced_stage_is_refused():
 def test_left_shift_of_unknown_sign_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "int32", "x")
     y = te.compute((4,), lambda i: x[i] << 2, name="y")
@@ -62,7 +67,7 @@ def test_left_shift_of_unknown_sign_is_refused():
 def test_output_is_deterministic_and_const_correct():
     from tvm import te
 
-    from edgec.lower.c_printer import print_function
+    from edgec.lower.templates import print_function
 
     def text():
         x = te.placeholder((3, 5), "int8", "x")
@@ -96,6 +101,6 @@ def test_op_without_rule_names_op_node_and_supported_list(tmp_path):
     # Every op has an int8 rule; none lowers RELU on int16.
     graph = single_node_graph("RELU", [Tensor("x", (2, 3), "int16")],
                               [Tensor("y", (2, 3), "int16")], name="t0")
-    with pytest.raises(EdgecError, match=r"no lowering for op RELU with int16 inputs "
-                                         r"\(node 't0'\).*CONV_2D/int8"):
-        lower_graph(graph, cache_dir=tmp_path)
+    with pytest.raises(EdgecError, match=r"1 node\(s\) cannot be lowered: #0 RELU/int16 't0'"
+                                         r".*CONV_2D/int8"):
+        lower_graph(graph, BuildOptions(cache_dir=tmp_path))
