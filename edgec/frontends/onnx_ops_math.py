@@ -156,6 +156,17 @@ def hard_swish(ctx: Context, node: onnx.NodeProto) -> None:
     _unary(ctx, node, "HARD_SWISH")
 
 
+@converter("LeakyRelu")
+def leaky_relu(ctx: Context, node: onnx.NodeProto) -> None:
+    """LeakyRelu -> LEAKY_RELU (alpha defaults to 0.01)."""
+    x = node.input[0]
+    quantized = quant_mode(ctx, node, [x])
+    layout = ctx.value(x).layout
+    alpha = float(np.float32(attrs(node).get("alpha", 0.01)))
+    ctx.emit(node, "LEAKY_RELU", [operand(ctx, x, layout, quantized)], {"alpha": alpha},
+             layout, quantized)
+
+
 @converter("Softmax")
 def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the

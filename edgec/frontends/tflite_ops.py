@@ -167,6 +167,12 @@ def _plain(op, ctx):
     return [ctx.node(op, op.builtin, op.inputs[:1], {})]
 
 
+@converter("LEAKY_RELU")
+def _leaky_relu(op, ctx):
+    return [ctx.node(op, "LEAKY_RELU", op.inputs[:1],
+                     {"alpha": float(op.options.get("alpha", 0.0))})]
+
+
 @converter("TRANSPOSE")
 def _transpose(op, ctx):
     perm = tuple(int(p) for p in ctx.const(op, 1).reshape(-1))
