@@ -14,7 +14,19 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 
-_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
+_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
+
+
+@converter("Max", "Min")
+def max_min(ctx: Context, node: onnx.NodeProto) -> None:
+    """Max/Min of two inputs -> MAXIMUM/MINIMUM (one input is Identity)."""
+    if len(node.input) == 1:
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
+    if len(node.input) != 2:
+        raise EdgecError(f"{node.op_type} '{node.name}' has {len(node.input)} inputs",
+                         f"edgec converts {node.op_type} of one or two inputs; chain them")
+    binary(ctx, node)
 
 
 @converter("Add", "Sub", "Mul")

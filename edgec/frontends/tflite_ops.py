@@ -12,7 +12,7 @@ from typing import Callable
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
 from edgec.ir.graph import Node, Tensor
-from edgec.ir.registry import plain_ops
+from edgec.ir.registry import get_op, plain_ops
 from edgec.limits import check_window
 
 Converter = Callable[[TfOp, "object"], list[Node]]
@@ -24,7 +24,7 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
-                   "BATCH_TO_SPACE_ND": 3}
+                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
@@ -164,7 +164,7 @@ def _softmax(op, ctx):
 @converter(*plain_ops())
 def _plain(op, ctx):
     """The builtin of an IR op without attributes (LOGISTIC, TANH, ...) is that op."""
-    return [ctx.node(op, op.builtin, op.inputs[:1], {})]
+    return [ctx.node(op, op.builtin, op.inputs[:get_op(op.builtin).min_inputs], {})]
 
 
 @converter("LEAKY_RELU")
