@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgec.build import Quantization, build, load_graph
+from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.ir import interpret
 from edgec.options import BuildOptions

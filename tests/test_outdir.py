@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.options import BuildOptions
 from edgec.outdir import MANIFEST

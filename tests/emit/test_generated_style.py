@@ -46,6 +46,12 @@ def test_kws_source_shape(built):
 
 
 @pytest.mark.slow
+def test_no_line_over_120_columns(built):
+    _, source = built
+    assert max(len(line) for line in source.read_text().splitlines()) <= 120
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("compiler", COMPILERS)
 def test_compiles_without_warnings(built, compiler, tmp_path):
     command = COMPILERS[compiler]
