@@ -17,7 +17,6 @@ from edgec.build import Quantization, build, load_graph
 from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.ir import interpret
-from edgec.options import BuildOptions
 from edgec.verify.host import compile_host, run_harness
 
 

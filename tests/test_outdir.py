@@ -8,7 +8,6 @@ import pytest
 from edgec.build import build
 from edgec.options import BuildOptions
 from edgec.errors import EdgecError
-from edgec.options import BuildOptions
 from edgec.outdir import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
