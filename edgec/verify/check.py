@@ -31,8 +31,11 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
     emulated = target != "host"
     if emulated:
         from edgec.verify.cortexm import emulated_machine
+        from edgec.verify.riscv import is_riscv
 
-        emulated_machine(load_target(target))  # refuse before the slow build
+        riscv = is_riscv(load_target(target))
+        if not riscv:
+            emulated_machine(load_target(target))  # refuse before the slow build
 
     reference = load_graph(model, quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
@@ -42,7 +45,10 @@ def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
                        progress=progress, quantization=quantization, loaded=reference,
                        optimize=optimize, kernels=kernels)
         if emulated:
-            from edgec.verify.cortexm import run_emulated
+            if riscv:
+                from edgec.verify.riscv import run_emulated
+            else:
+                from edgec.verify.cortexm import run_emulated
 
             actual, device = run_emulated(result, samples, arena == "static")
         else:
