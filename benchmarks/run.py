@@ -50,7 +50,7 @@ from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.verify.cortexm import run_samples  # noqa: E402
 from edgec.templating import render  # noqa: E402
-from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
+from edgec.options import OPTIMIZE_MODES, BuildOptions  # noqa: E402
 from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs, verify  # noqa
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
@@ -106,7 +106,7 @@ def median_seconds_per_call(call, once: float | None = None) -> float:
 
 def host_c_seconds(model: Path, sample: list[np.ndarray], work: Path) -> float:
     """Seconds per inference of the generated C on this machine (host target flags)."""
-    result = build(model, work, target="host")
+    result = build(model, work, BuildOptions(target="host"))
     context = harness_context(result)
     driver = work / f"{result.name}_timing.c"
     driver.write_text(render("benchmark/host_timing.c.j2", {**context, "version": __version__}))
@@ -190,8 +190,8 @@ def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str]
     four times (a warm-up and three timed runs); returns the verification result with its
     device measurements."""
     inputs = dict(zip(graph_inputs, sample))
-    result = verify(model, target=target, count=0, extra_inputs=[inputs] * 4,
-                    optimize=optimize, kernels=kernels)
+    result = verify(model, BuildOptions(target=target, optimize=optimize, kernels=kernels),
+                    count=0, extra_inputs=[inputs] * 4)
     if not result.ok:
         raise SystemExit(f"{model.name} is not bit-exact on {target}: {result.message}")
     return result
@@ -201,7 +201,7 @@ def m3_measured(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
                 work: Path) -> tuple[object | None, str]:
     """Device measurements on the Cortex-M3, or None and why the model does not fit the
     board: the build's flash estimate (constants + code) and arena against the target's."""
-    target = build(model, work, target=M3_TARGET)
+    target = build(model, work, BuildOptions(target=M3_TARGET))
     totals, board = target.report["totals"], target.target
     if totals["flash_bytes"] > board["flash_bytes"]:
         return None, (f"does not fit: {totals['flash_bytes']:,} B flash, the board has "
@@ -216,7 +216,7 @@ def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict
     """Device measurements with the target's flags, each optimization level in turn."""
     stats = {}
     for level in OPT_LEVELS:
-        result = build(model, work / level, target=QEMU_TARGET)
+        result = build(model, work / level, BuildOptions(target=QEMU_TARGET))
         result.target["cflags"] = [level if f.startswith("-O") else f
                                    for f in result.target["cflags"]]
         layout, size = packed_layout(result.graph, result.graph.inputs)
@@ -243,7 +243,7 @@ def measure(name: str, work: Path) -> dict:
     print(f"{name}: build times, arenas", flush=True)
     row["cold"], row["warm"] = build_seconds(model, work / "builds")
     row["tflm_arena"], row["tflm_head"] = tflm_arena(model)
-    target_build = build(model, work / "report", target=QEMU_TARGET)
+    target_build = build(model, work / "report", BuildOptions(target=QEMU_TARGET))
     row["arena"] = target_build.plan.arena_bytes
     row["lower_bound"] = target_build.plan.lower_bound
     print(f"{name}: QEMU {QEMU_TARGET}", flush=True)

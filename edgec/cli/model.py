@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from edgec.cli.command import Command, load_graph, load_inputs, save_outputs
+from edgec.errors import EdgecError
 
 
 class InspectCommand(Command):
@@ -19,16 +20,32 @@ class InspectCommand(Command):
         parser = super().add_parser(subparsers)
         parser.add_argument("model", help="a .tflite or .onnx file")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument("--target", default="host",
+                            help="check that every node can be lowered for this target "
+                                 "(default: host; `edgec targets` lists them)")
         return parser
 
     def run(self, args, console):
         from edgec.analysis import analyze, format_report
+        from edgec.lower.select import unlowerable
+        from edgec.passes import run_passes
+        from edgec.targets import load_target
 
-        report = analyze(load_graph(args.model, console))
+        target = load_target(args.target)
+        graph = load_graph(args.model, console)
+        report = analyze(graph)
+        missing = unlowerable(run_passes(graph))  # what build would lower
         if args.json:
-            console.out(json.dumps({"model": args.model, **report.to_dict()}, indent=2))
+            console.out(json.dumps({"model": args.model, **report.to_dict(),
+                                    "target": target["name"], "unsupported": missing}, indent=2))
         else:
             console.out(format_report(report))
+            for line in missing:
+                console.out(f"unsupported for {target['name']}: {line}")
+        if missing:
+            raise EdgecError(f"{len(missing)} node(s) cannot be lowered for {target['name']}: "
+                             f"{', '.join(missing)}", "edgec build would refuse this model; "
+                             "see the supported op/dtype pairs in docs/IR.md")
         return 0
 
 

@@ -187,8 +187,27 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Identity", "Dropout")
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
-    """Identity and inference-mode Dropout are another name for their input."""
-    if len(node.output) > 1 and node.output[1] and ctx.consumers.get(node.output[1]):
+    """Identity and inference-mode Dropout are another name for their input. Dropout's mask
+    output is dropped when nothing reads it; training mode (a ratio above 0) is refused."""
+    if len(node.output) > 1 and node.output[1] and (
+            ctx.consumers.get(node.output[1]) or node.output[1] in ctx.graph_outputs):
         raise EdgecError(f"Dropout '{node.name}' has its mask output used",
                          "export the model in inference mode")
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        _check_inference_dropout(ctx, node)
     bind_alias(ctx, node.input[0], node.output[0])
+
+
+def _check_inference_dropout(ctx: Context, node: onnx.NodeProto) -> None:
+    """A Dropout with a ``training_mode`` input runs as identity only when training_mode is a
+    constant false, or the ratio is a constant 0."""
+    training = node.input[2]
+    if not ctx.is_const(training):
+        raise EdgecError(f"Dropout '{node.name}' takes training_mode at run time",
+                         "export the model in inference mode (training_mode false)")
+    ratio_name = node.input[1] if len(node.input) > 1 else ""
+    ratio = 0.5 if not ratio_name else \
+        float(ctx.const(ratio_name)) if ctx.is_const(ratio_name) else None
+    if bool(np.asarray(ctx.const(training)).any()) and ratio != 0.0:
+        raise EdgecError(f"Dropout '{node.name}' runs in training mode (training_mode true)",
+                         "export the model in inference mode (model.eval() in PyTorch)")

@@ -39,3 +39,24 @@ def find_rule(ctx: LoweringContext) -> Rule:
             f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
             f"supported: {', '.join(supported())}")
     return rule
+
+
+def unlowerable(graph) -> list[str]:
+    """One line per node of ``graph`` that no rule lowers: index, op, input dtype and name
+    (``#index`` alone when the name is empty); empty when every node can be lowered."""
+    missing = []
+    for index, node in enumerate(graph.nodes):
+        ins = [graph.tensors[name] for name in node.inputs if name]
+        dtype = ins[0].dtype if ins else "none"
+        if registered_rule(node.op, dtype) is None:
+            name = f" '{node.name}'" if node.name else ""
+            missing.append(f"#{index} {node.op}/{dtype}{name}")
+    return missing
+
+
+def check_lowerable(graph) -> None:
+    """Raise one ``EdgecError`` naming every node no rule lowers (not just the first)."""
+    missing = unlowerable(graph)
+    if missing:
+        raise EdgecError(f"{len(missing)} node(s) cannot be lowered: {', '.join(missing)}",
+                         f"supported: {', '.join(supported())}")

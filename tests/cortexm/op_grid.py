@@ -241,7 +241,7 @@ def _elementwise_cases(full: bool):
 
 
 def _activation_cases(full: bool):
-    """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC and TANH (tables and float),
+    """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC, TANH and HARD_SWISH (tables and float),
     RELU, RELU6, QUANTIZE, DEQUANTIZE, MEAN."""
     for op, dtype in itertools.product(["AVERAGE_POOL_2D", "MAX_POOL_2D"], ["int8", "float32"]):
         for g in _pick(full, range(len(test_pool.GEOMETRIES)), [2]):
@@ -265,10 +265,13 @@ def _activation_cases(full: bool):
         for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
             yield Case(f"{op}/int8", corner, partial(
                 lambda o, c, rng: test_lut._graph(rng, o, c), op, corner))
+    for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
+        yield Case("HARD_SWISH/int8", corner, partial(
+            lambda c, rng: test_lut.hard_swish_graph(rng, c), corner))
     unary = [("RELU", "int8", "int8"), ("RELU6", "int8", "int8"), ("QUANTIZE", "int8", "int8"),
              ("DEQUANTIZE", "int8", "float32"), ("RELU", "float32", "float32"),
              ("RELU6", "float32", "float32"), ("LOGISTIC", "float32", "float32"),
-             ("TANH", "float32", "float32")]
+             ("TANH", "float32", "float32"), ("HARD_SWISH", "float32", "float32")]
     for (op, src, dst), corner in itertools.product(unary, _pick(full, ["", "tiny"], [""])):
         yield Case(f"{op}/{src}", f"{dst}{corner}", partial(_unary, op, src, dst, corner))
     yield Case("QUANTIZE/float32", "int8", _quantize_float)

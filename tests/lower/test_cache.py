@@ -7,6 +7,7 @@ import numpy as np
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.lower import lower_graph
 from edgec.lower.cache import default_dir
+from edgec.options import BuildOptions
 
 
 def _two_adds(rng) -> Graph:
@@ -26,7 +27,7 @@ def _hits(caplog) -> int:
 
 def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
     caplog.set_level(logging.DEBUG, logger="edgec.lower")
-    k0, k1 = lower_graph(_two_adds(np.random.default_rng(0)), cache_dir=tmp_path)
+    k0, k1 = lower_graph(_two_adds(np.random.default_rng(0)), BuildOptions(cache_dir=tmp_path))
     assert _hits(caplog) == 1
     assert k0.c_source.replace("k0_add", "F") == k1.c_source.replace("k1_add", "F")
     assert not np.array_equal(k0.constants["k0_add_params"], k1.constants["k1_add_params"])
@@ -35,9 +36,9 @@ def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
 
 def test_second_build_reads_the_disk_cache(tmp_path, caplog):
     graph = _two_adds(np.random.default_rng(1))
-    first = lower_graph(graph, cache_dir=tmp_path)
+    first = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     caplog.set_level(logging.DEBUG, logger="edgec.lower")
-    second = lower_graph(graph, cache_dir=tmp_path)
+    second = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     assert _hits(caplog) == 2
     assert [k.c_source for k in first] == [k.c_source for k in second]
 

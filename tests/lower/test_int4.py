@@ -8,6 +8,7 @@ from edgec.ir import QuantParams, Tensor
 from edgec.ir.int4 import unpack_int4
 from edgec.ir.ops._window import window_output_shape
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.lower.quantgen import act_q, bias_tensor
 
@@ -109,7 +110,7 @@ def test_fully_connected_under_sanitizers(cache_dir):
 @pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_weights_reach_the_c_packed(cache_dir, make):
     graph = make(np.random.default_rng(3))
-    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     weights = graph.tensors["w"]
     packed = kernel.constants[kernel.args[1]]
     assert "w" not in kernel.args
@@ -122,6 +123,6 @@ def test_weights_reach_the_c_packed(cache_dir, make):
 @pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, make):
     graph = make(np.random.default_rng(6))
-    (portable,) = lower_graph(graph, cache_dir=cache_dir)
-    (dsp,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+    (portable,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
+    (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0

@@ -7,6 +7,7 @@ import pytest
 from edgec.ir import QuantParams, Tensor
 from edgec.ir.ternary import pack_ternary, unpack_ternary
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower import test_int4
 from tests.lower.harness import check_against_reference, needs_gcc
 
@@ -75,12 +76,12 @@ def test_saturating_outputs_under_sanitizers(cache_dir):
 @pytest.mark.parametrize("name", ONE_OF_EACH)
 def test_weights_reach_the_c_packed(cache_dir, name):
     graph = ONE_OF_EACH[name](np.random.default_rng(3))
-    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     weights = graph.tensors["w"]
     assert weights.dtype == "ternary"
     packed = kernel.constants[kernel.args[1]]
     assert packed.dtype == np.uint8 and packed.nbytes == weights.nbytes == (weights.size + 3) // 4
     assert np.array_equal(unpack_ternary(packed.tobytes(), weights.size),
                           weights.data.reshape(-1))
-    (dsp,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+    (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     assert dsp.c_source == kernel.c_source

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgec.build import Quantization, load_target
+from edgec.options import BuildOptions
 from edgec.cli import main
 from edgec.verify import verify
 from edgec.verify.riscv import PICOLIBC, is_riscv
@@ -33,8 +34,8 @@ def test_only_the_riscv_target_takes_this_path():
 
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_model_bit_exact(cache_dir, model):
-    result = verify(model_path(model), target="qemu_riscv32", count=2, seed=5,
-                    cache_dir=cache_dir)
+    result = verify(model_path(model), BuildOptions(target="qemu_riscv32", cache_dir=cache_dir),
+                    count=2, seed=5)
     assert result.ok and result.message == "bit-exact on 2 inputs", result.message
     device = result.device
     assert len(device.instructions) == 2 and device.median_instructions > 0
@@ -48,8 +49,8 @@ def test_instruction_counts_repeat_exactly_on_one_input(cache_dir):
     path = model_path("ad_fc_autoencoder_int8")
     x = np.random.default_rng(3).integers(-128, 128, (1, 640)).astype(np.int8)
     y = np.random.default_rng(4).integers(-128, 128, (1, 640)).astype(np.int8)
-    result = verify(path, target="qemu_riscv32", count=0,
-                    extra_inputs=[{"input_1": x}] * 3 + [{"input_1": y}], cache_dir=cache_dir)
+    result = verify(path, BuildOptions(target="qemu_riscv32", cache_dir=cache_dir), count=0,
+                    extra_inputs=[{"input_1": x}] * 3 + [{"input_1": y}])
     assert result.ok, result.message
     counts = result.device.instructions
     assert len(set(counts[:3])) == 1  # minstret under -icount shift=0: a property of the input
@@ -67,12 +68,13 @@ def test_ternary_and_float_digits(cache_dir, tmp_path):
         sys.path.remove(str(EXAMPLES))
     np.savez(tmp_path / "cal.npz", image=load_split()[0][:50])
     quantization = Quantization(str(tmp_path / "cal.npz"), weights="ternary", io="int8")
-    result = verify(EXAMPLES / "digits.onnx", target="qemu_riscv32", count=3,
-                    quantization=quantization, cache_dir=cache_dir)
-    assert result.ok and result.message == "bit-exact on 3 inputs", result.message
+    options = BuildOptions(target="qemu_riscv32", cache_dir=cache_dir, quantization=quantization)
+    result = verify(EXAMPLES / "digits.onnx", options, count=3)
+    assert result.ok, result.message
+    assert result.message.startswith("vs the quantized graph: bit-exact on 3 inputs")
     # float32 on a core without an FPU: soft float, within the float tolerance
-    result = verify(EXAMPLES / "digits.onnx", target="qemu_riscv32", count=2,
-                    cache_dir=cache_dir)
+    result = verify(EXAMPLES / "digits.onnx",
+                    BuildOptions(target="qemu_riscv32", cache_dir=cache_dir), count=2)
     assert result.ok, result.message
 
 

@@ -70,10 +70,10 @@ def _words(path: Path) -> list[int]:
 
 
 def run_samples(result: BuildResult, harness_context: dict, packed_inputs: bytes,
-                count: int, static_arena: bool = True) -> tuple[bytes, DeviceStats]:
+                count: int) -> tuple[bytes, DeviceStats]:
     """Run the ``count`` samples packed in ``packed_inputs`` through ``result``'s model on its
     emulated target. Returns the packed outputs and the measurements."""
-    firmware = build_firmware(result, harness_context, static_arena)
+    firmware = build_firmware(result, harness_context)
     factor = firmware.machine.instructions_per_tick
     with tempfile.TemporaryDirectory(prefix="edgec-qemu-") as tmp:
         work = Path(tmp)
@@ -104,13 +104,12 @@ def calibrate(target: dict, iterations: tuple[int, ...] = (100_000, 1_100_000)) 
     return 2 * (iterations[-1] - iterations[0]) / (ticks[-1] - ticks[0])
 
 
-def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], static_arena: bool):
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]]):
     """The outputs of ``samples`` on ``result``'s emulated target, and its measurements."""
     in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
     out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
     blob, device = run_samples(result, harness_context(result),
-                               pack_samples(samples, in_layout, in_size), len(samples),
-                               static_arena)
+                               pack_samples(samples, in_layout, in_size), len(samples))
     if len(blob) != out_size * len(samples):
         raise EdgecError(f"the firmware wrote {len(blob)} bytes for {len(samples)} samples, "
                          f"expected {out_size * len(samples)}", "this is a bug in edgec")

@@ -50,7 +50,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def build_firmware(result: BuildResult, context: dict, static_arena: bool):
+def build_firmware(result: BuildResult, context: dict):
     """``(elf, map file, harness object names)`` of ``result``'s model with the harness."""
     target, out = result.target, result.out_dir
     base = _context(target, {})
@@ -60,7 +60,7 @@ def build_firmware(result: BuildResult, context: dict, static_arena: bool):
               "stack_bytes": STACK_BYTES}
     _write(out / "link.ld", render("riscv/link.ld.j2", _context(target, memory)))
     harness = _write(out / f"{result.name}_harness.c", render(
-        "cortexm/harness.c.j2", _context(target, {**context, "static_arena": static_arena})))
+        "cortexm/harness.c.j2", _context(target, {**context, "static_arena": result.options.static_arena})))
     model = compile_objects([out / f"{result.name}.c"], target, out)
     support = compile_objects([harness, runtime], target, out, HARNESS_FLAGS)
     elf, map_file = out / f"{result.name}_firmware.elf", out / f"{result.name}_firmware.map"
@@ -75,11 +75,11 @@ def _words(path: Path) -> list[int]:
     return [int(w) for w in np.frombuffer(path.read_bytes(), dtype="<u4")]
 
 
-def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], static_arena: bool):
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]]):
     """The outputs of ``samples`` on ``result``'s RISC-V target, and its measurements."""
     in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
     out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
-    elf, map_file, harness = build_firmware(result, harness_context(result), static_arena)
+    elf, map_file, harness = build_firmware(result, harness_context(result))
     with tempfile.TemporaryDirectory(prefix="edgec-qemu-riscv-") as tmp:
         work = Path(tmp)
         (work / "inputs.bin").write_bytes(pack_samples(samples, in_layout, in_size))
