@@ -55,11 +55,11 @@ def _corrupt_and_rebuild(tmp_path, caplog, damage):
     """Build once, damage the cached entry, build again: the entry is reported, discarded and
     rebuilt, and the C is the same as the first build's."""
     graph = _two_adds(np.random.default_rng(2))
-    first = lower_graph(graph, cache_dir=tmp_path)
+    first = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     (entry,) = tmp_path.glob("*.json")
     entry.write_bytes(damage(entry.read_bytes(), tmp_path))
     caplog.set_level(logging.WARNING, logger="edgec.lower")
-    second = lower_graph(graph, cache_dir=tmp_path)
+    second = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     assert [k.c_source for k in first] == [k.c_source for k in second]
     assert any("discarded and rebuilt" in r.getMessage() for r in caplog.records)
     (rebuilt,) = tmp_path.glob("*.json")
@@ -92,7 +92,7 @@ def test_concurrent_builds_share_one_cache(tmp_path):
 
     graph = _two_adds(np.random.default_rng(3))
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: lower_graph(graph, cache_dir=tmp_path), range(4)))
+        results = list(pool.map(lambda _: lower_graph(graph, BuildOptions(cache_dir=tmp_path)), range(4)))
     assert all([k.c_source for k in r] == [k.c_source for k in results[0]] for r in results)
     (entry,) = tmp_path.glob("*.json")
     from edgec.lower.cache import parse_entry
