@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from edgec.report_view import memory_plan_svg, report_html
 from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
 from edgec.emit.codesize import text_bytes
 from edgec.emit.report import emitted_constant_bytes, format_report, io_entries, kernel_rows
@@ -216,7 +217,10 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
                           [f for f in target_info["cflags"] if f != "-Werror"])
         report = _report(model, name, target_info, (graph, lowered, plan),
                          time.perf_counter() - started, code, options, choice)
+        svg = memory_plan_svg(plan, len(graph.nodes))
         staged += _write(stage, {"report.txt": format_report(report),
-                                 "report.json": json.dumps(report, indent=2) + "\n"})
+                                 "report.json": json.dumps(report, indent=2) + "\n",
+                                 "report.html": report_html(report, svg),
+                                 "memory_plan.svg": svg})
         paths = folder.commit(stage, [p.name for p in staged])
     return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info, options)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgec.build import Quantization, build, load_graph
+from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.ir import interpret
 from edgec.verify.host import compile_host, run_harness
@@ -74,7 +75,8 @@ def _fit(graph, samples: list) -> list:
 def _compiled(model, graph, samples: list, cache_dir) -> np.ndarray:
     """The first output of the generated C (built for the host) on every sample."""
     with tempfile.TemporaryDirectory(prefix="edgec-evaluate-") as tmp:
-        result = build(model, tmp, name="evaluated", loaded=graph, cache_dir=cache_dir)
+        result = build(model, tmp, BuildOptions(name="evaluated", cache_dir=cache_dir),
+                       loaded=graph)
         g = result.graph
         actual = run_harness(compile_host(result), g, _fit(g, samples))
     return np.stack([_real(g, g.outputs[0], a[0]) for a in actual])

@@ -138,7 +138,7 @@ def test_verify_calibrate_shows_the_quantization_error(digits, cache_dir):
     import re
 
     from edgec.build import Quantization
-    from edgec.verify import verify
+    from edgec.api import verify
 
     result = verify(MODEL, count=0, extra_inputs=[{"image": x[None]} for x in digits[1][:8]],
                     quantization=Quantization(digits[0]), cache_dir=cache_dir)

@@ -26,3 +26,17 @@ def test_quiet_drops_progress_lines_but_keeps_results(tmp_path, capsys):
         assert main(argv) == 0
         quiet = capsys.readouterr()
         assert quiet.err == "" and quiet.out.startswith("wrote ")
+
+
+def test_progress_lines_escape_and_shorten_node_names(capsys):
+    from edgec.cli.build import PROGRESS_NAME_CHARS, _progress
+    from edgec.console import Console
+
+    class Node:
+        op = "CONV_2D"
+        name = "\x1b[2J" + "x" * 300
+
+    _progress(Console())(1, 2, Node())
+    line = capsys.readouterr().err.strip()
+    assert "\x1b" not in line and "\\x1b" in line
+    assert len(line) < len("edgec: kernel 1 of 2: CONV_2D ''") + PROGRESS_NAME_CHARS + 1

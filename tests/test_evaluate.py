@@ -69,3 +69,21 @@ def test_table_and_errors(data, capsys):
     assert main(["evaluate", str(EXAMPLES / "digits_int8.tflite"), "--data",
                  str(data / "test.npz"), "--labels", "nope"]) == 2
     assert "has no array 'nope'" in capsys.readouterr().err
+
+
+def test_run_accepts_a_batch_on_axis_0(tmp_path, capsys):
+    """`edgec run` on N samples stacked on axis 0 = N single runs stacked."""
+    digit = np.load(EXAMPLES / "digit0.npy")
+    batch = np.concatenate([digit, np.flip(digit, axis=1), np.zeros_like(digit)])
+    np.save(tmp_path / "batch.npy", batch)
+    assert main(["run", str(EXAMPLES / "digits_int8.tflite"), "-i", str(tmp_path / "batch.npy"),
+                 "-o", str(tmp_path / "out.npy")]) == 0
+    got = np.load(tmp_path / "out.npy")
+    singles = []
+    for i in range(3):
+        np.save(tmp_path / "one.npy", batch[i:i + 1])
+        assert main(["run", str(EXAMPLES / "digits_int8.tflite"), "-i",
+                     str(tmp_path / "one.npy"), "-o", str(tmp_path / "one_out.npy")]) == 0
+        singles.append(np.load(tmp_path / "one_out.npy"))
+    assert got.shape[0] == 3
+    np.testing.assert_array_equal(got, np.concatenate(singles))

@@ -120,3 +120,13 @@ def test_1d_window_ops_on_ncw(op, extra):
     assert graph.tensors[graph.outputs[0]].shape == \
         ort.InferenceSession(data).run(None, {"x": np.zeros((1, 4, 17), np.float32)})[0].shape
     _check_vs_ort(data, RNG.standard_normal((1, 4, 17)).astype(np.float32))
+
+
+@pytest.mark.parametrize("lo,hi", [(-0.5, 2.0), (-1.0, 1.0), (0.3, None), (None, -0.2),
+                                   (1.0, -1.0)])
+def test_clip_with_any_constant_range(lo, hi):
+    consts = [(n, np.array(v, np.float32)) for n, v in (("lo", lo), ("hi", hi)) if v is not None]
+    inputs = ["x", "lo" if lo is not None else "", "hi" if hi is not None else ""]
+    node = helper.make_node("Clip", inputs, ["y"])
+    data = _model([node], {"x": [2, 3, 4]}, ["y"], consts)
+    _check_vs_ort(data, RNG.standard_normal((2, 3, 4)).astype(np.float32) * 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
-from edgec.errors import EdgecError
+from edgec.errors import EdgecError, printable
 from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
                            KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
@@ -19,9 +19,16 @@ def _byte_count(text: str) -> int:
     return int(digits) * scale
 
 
+PROGRESS_NAME_CHARS = 60  # a longer node name is shortened in the middle
+
+
 def _progress(console):
     def report(k: int, n: int, node) -> None:
-        console.inf(f"kernel {k} of {n}: {node.op} '{node.name}'")
+        name = printable(node.name)
+        if len(name) > PROGRESS_NAME_CHARS:
+            half = (PROGRESS_NAME_CHARS - 3) // 2
+            name = name[:half] + "..." + name[-half:]
+        console.inf(f"kernel {k} of {n}: {node.op} '{name}'")
     return report
 
 

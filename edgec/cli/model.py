@@ -49,6 +49,19 @@ class InspectCommand(Command):
         return 0
 
 
+def batch_size(graph, inputs: dict) -> int | None:
+    """N when every input holds N > 1 samples of a model input whose first dimension is 1
+    (a batch on axis 0), else None (the interpreter checks shapes as usual)."""
+    sizes = set()
+    for name, array in inputs.items():
+        shape = graph.tensors[name].shape
+        array = np.asarray(array)
+        if not shape or shape[0] != 1 or array.shape[1:] != tuple(shape[1:]):
+            return None
+        sizes.add(array.shape[0])
+    return sizes.pop() if len(sizes) == 1 and min(sizes) > 1 else None
+
+
 class RunCommand(Command):
     name = "run"
     help = "run a model on inputs with the reference interpreter"
@@ -57,7 +70,8 @@ class RunCommand(Command):
         parser = super().add_parser(subparsers)
         parser.add_argument("model", help="a .tflite or .onnx file")
         parser.add_argument("--input", "-i", required=True, metavar="IN.npy|IN.npz",
-                            help=".npy: the single input; .npz: one array per input name")
+                            help=".npy: the single input; .npz: one array per input name; a batch "
+                                 "of N samples on axis 0 runs N times")
         parser.add_argument("--output", "-o", metavar="OUT.npy|OUT.npz",
                             help="write the outputs here instead of printing them")
         return parser
@@ -66,7 +80,14 @@ class RunCommand(Command):
         from edgec.ir import interpret
 
         graph = load_graph(args.model, console)
-        outputs = interpret(graph, load_inputs(args.input, graph.inputs))
+        inputs = load_inputs(args.input, graph.inputs)
+        batch = batch_size(graph, inputs)
+        if batch is None:
+            outputs = interpret(graph, inputs)
+        else:  # one run per sample on axis 0, outputs stacked on axis 0
+            runs = [interpret(graph, {n: a[i:i + 1] for n, a in inputs.items()})
+                    for i in range(batch)]
+            outputs = {n: np.concatenate([r[n] for r in runs]) for n in graph.outputs}
         if args.output:
             save_outputs(args.output, outputs)
             console.inf(f"wrote {len(outputs)} output(s) to {args.output}")

@@ -113,7 +113,8 @@ class ImportContext:
         """A "hybrid" (dynamic-range) op: float activations, int8 constant weights. LiteRT
         quantizes the activations at run time there; edgec does not, so it refuses."""
         ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
-        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32":
+        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32" or any(
+                self.tensor(o).type_name != "FLOAT32" for o in op.outputs):
             return
         if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
                for t in ins[1:]):

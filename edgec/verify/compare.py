@@ -76,10 +76,10 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
             if _differ(e[special], a[special]).any():
                 return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
                                     + " (NaN or infinity where the other has none)")
-            e, a = e[~special], a[~special]
+            fe, fa = e[~special], a[~special]
             f = f if np.isfinite(f) else 0.0  # NaN or inf inputs give no usable floor
-            scale = max(float(np.max(np.abs(e), initial=0.0)), f, np.finfo(np.float32).tiny)
-            error = float(np.max(np.abs(e.astype(np.float64) - a), initial=0.0)) / scale
+            scale = max(float(np.max(np.abs(fe), initial=0.0)), f, np.finfo(np.float32).tiny)
+            error = float(np.max(np.abs(fe.astype(np.float64) - fa), initial=0.0)) / scale
             if not np.isfinite(error) or error > FLOAT_RTOL:
                 return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
                                     + f" (relative error {error:.3g} > {FLOAT_RTOL:g})", error)

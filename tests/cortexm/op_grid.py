@@ -90,6 +90,27 @@ def _unary(op: str, in_dtype: str, out_dtype: str, corner: str, rng) -> Graph:
     return test_unary._graph(rng, op, in_dtype, out_dtype, corner)
 
 
+def _leaky_relu_int8(corner: str, alpha: float, rng) -> Graph:
+    shape = test_lut._shape(rng)
+    scale = test_lut.SCALES[corner] or float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
+    x = Tensor("x", shape, "int8", quant=QuantParams(np.float32(scale), int(rng.integers(-128, 128))))
+    y = Tensor("y", shape, "int8", quant=QuantParams(np.float32(scale * 0.8), 17))
+    return single_node_graph("LEAKY_RELU", [x], [y], {"alpha": alpha})
+
+
+def _leaky_relu_float(rng) -> Graph:
+    return single_node_graph("LEAKY_RELU", [Tensor("x", (3, 11), "float32")],
+                             [Tensor("y", (3, 11), "float32")], {"alpha": 0.25})
+
+
+def _max_min(op: str, dtype: str, rng) -> Graph:
+    """MAXIMUM / MINIMUM with broadcasting; int8 shares one quantization (as TFLM needs)."""
+    quant = QuantParams(np.float32(0.05), -3) if dtype == "int8" else None
+    return single_node_graph(op, [Tensor("a", (2, 3, 7), dtype, quant=quant),
+                                  Tensor("b", (1, 3, 1), dtype, quant=quant)],
+                             [Tensor("y", (2, 3, 7), dtype, quant=quant)])
+
+
 def _quantize_float(rng) -> Graph:
     x = Tensor("x", (3, 11), "float32")
     y = Tensor("y", (3, 11), "int8", quant=QuantParams(np.float32(rng.uniform(0.005, 0.05)),
@@ -268,6 +289,13 @@ def _activation_cases(full: bool):
     for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
         yield Case("HARD_SWISH/int8", corner, partial(
             lambda c, rng: test_lut.hard_swish_graph(rng, c), corner))
+    for corner, alpha in itertools.product(_pick(full, sorted(test_lut.SCALES), ["random"]),
+                                           _pick(full, [0.01, 0.3, -0.5], [0.3])):
+        yield Case("LEAKY_RELU/int8", f"{corner}-alpha{alpha}",
+                   partial(_leaky_relu_int8, corner, alpha))
+    yield Case("LEAKY_RELU/float32", "alpha0.25", _leaky_relu_float)
+    for op, dtype in itertools.product(["MAXIMUM", "MINIMUM"], ["int8", "float32"]):
+        yield Case(f"{op}/{dtype}", "broadcast", partial(_max_min, op, dtype))
     unary = [("RELU", "int8", "int8"), ("RELU6", "int8", "int8"), ("QUANTIZE", "int8", "int8"),
              ("DEQUANTIZE", "int8", "float32"), ("RELU", "float32", "float32"),
              ("RELU6", "float32", "float32"), ("LOGISTIC", "float32", "float32"),

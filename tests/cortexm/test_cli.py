@@ -19,6 +19,7 @@ def test_verify_prints_the_measurements(capsys, cache_dir):
     assert lines[0] == "bit-exact on 3 inputs"
     assert lines[1].startswith("mps2_an386: ")
     assert "instructions per inference (median of 2 runs, after a warm-up)" in lines[1]
+    assert lines[2].startswith("estimated latency (cortex-m4, 1 instruction per cycle")
 
 
 @needs_qemu

@@ -1,4 +1,4 @@
-"""int8 LOGISTIC, TANH and HARD_SWISH (lookup tables from the reference) against the reference
+"""int8 LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU (lookup tables from the reference) against the reference
 interpreter, on every int8 code, for random shapes, scales and zero points."""
 
 import numpy as np
@@ -73,6 +73,21 @@ def hard_swish_graph(rng, corner: str):
 def test_hard_swish_every_code_matches_reference(cache_dir, corner):
     rng = np.random.default_rng([7, len(corner)])
     graph = hard_swish_graph(rng, corner)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
+    values = {"x": every_code(graph.tensors["x"].shape, rng)}
+    actual = run_kernel(kernel, graph, values, sanitize=corner == "random")
+    np.testing.assert_array_equal(actual["y"], interpret(graph, values)["y"])
+
+
+@pytest.mark.parametrize("corner", sorted(SCALES))
+@pytest.mark.parametrize("alpha", [0.01, 0.3, -0.5])
+def test_leaky_relu_every_code_matches_reference(cache_dir, corner, alpha):
+    rng = np.random.default_rng([11, len(corner)])
+    shape = _shape(rng)
+    scale = SCALES[corner] or float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
+    x = Tensor("x", shape, "int8", quant=QuantParams(np.float32(scale), int(rng.integers(-128, 128))))
+    y = Tensor("y", shape, "int8", quant=QuantParams(np.float32(scale * 0.8), 17))
+    graph = single_node_graph("LEAKY_RELU", [x], [y], {"alpha": alpha})
     (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     values = {"x": every_code(graph.tensors["x"].shape, rng)}
     actual = run_kernel(kernel, graph, values, sanitize=corner == "random")

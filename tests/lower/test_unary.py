@@ -45,3 +45,11 @@ def test_quantize_float_rounds_saturates_and_maps_nan_to_zero_point(cache_dir):
         expected = interpret(graph, {"x": values})["y"]
     actual = run_kernel(kernel, graph, {"x": values}, sanitize=True)["y"]
     np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.25])
+def test_float_leaky_relu_matches_reference(cache_dir, alpha):
+    rng = np.random.default_rng(5)
+    graph = single_node_graph("LEAKY_RELU", [Tensor("x", SHAPE, "float32")],
+                              [Tensor("y", SHAPE, "float32")], {"alpha": alpha})
+    check_against_reference(graph, cache_dir, rng, sanitize=True)

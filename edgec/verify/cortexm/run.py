@@ -62,7 +62,22 @@ class DeviceStats:
                 f"{self.ram_bytes:,} B (data {self.footprint.data:,} + bss "
                 f"{self.footprint.bss:,} + stack {self.stack_bytes:,}); whole image with the "
                 f"harness: text {self.firmware[0]:,}, data {self.firmware[1]:,}, bss "
-                f"{self.firmware[2]:,} ({self.size_tool})")
+                f"{self.firmware[2]:,} ({self.size_tool})"
+                f"\n{self.latency_estimate()}")
+
+    def latency_estimate(self) -> str:
+        """Milliseconds per inference at the clocks of the boards with this target's core,
+        from the measured instruction count at one instruction per cycle: an ESTIMATE (wait
+        states, memory and pipeline stalls make real boards slower)."""
+        from edgec.targets import load_target, target_names
+
+        cpu = load_target(self.target)["cpu"]
+        boards = [load_target(n) for n in target_names()]
+        same = [t for t in boards if t["cpu"] == cpu and t["clock_hz"]]
+        cells = ", ".join(f"{t['name']} {self.median_instructions / t['clock_hz'] * 1e3:.2f} ms "
+                          f"@ {t['clock_hz'] / 1e6:g} MHz" for t in same)
+        return (f"estimated latency ({cpu}, 1 instruction per cycle, not measured on "
+                f"hardware): {cells}")
 
 
 def _words(path: Path) -> list[int]:
