@@ -59,6 +59,7 @@ BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 OPS_BEGIN, OPS_END = "<!-- ops:begin -->", "<!-- ops:end -->"
 QEMU_TARGET = "mps2_an386"
 M3_TARGET = "qemu_cortex_m3"  # no DSP extension: portable kernels whatever --kernels says
+RISCV_TARGET = "qemu_riscv32"  # rv32imc bare metal, minstret counts
 OPT_LEVELS = ["-Os", "-O2", "-O3"]
 SECONDS_PER_REPEAT = 0.4  # each timing repeat runs about this long
 REPEATS = 5  # timing repeats; the median is reported
@@ -252,6 +253,8 @@ def measure(name: str, work: Path) -> dict:
     row["portable"] = qemu_verified(model, sample, graph.inputs, kernels="portable").device
     print(f"{name}: QEMU {M3_TARGET}", flush=True)
     row["m3"], row["m3_note"] = m3_measured(model, sample, graph.inputs, work / "m3")
+    print(f"{name}: QEMU {RISCV_TARGET}", flush=True)
+    row["riscv"] = qemu_verified(model, sample, graph.inputs, target=RISCV_TARGET).device
     row["levels"] = qemu_by_opt_level(model, sample, work / "levels")
     return row
 
@@ -356,6 +359,22 @@ def m3_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def riscv_table(rows: list[dict]) -> str:
+    """Portable C on rv32imc beside the same C on the Cortex-M3 and the M4F's DSP kernels."""
+    lines = ["| model | rv32imc instructions / inference | per MAC | Cortex-M3 (portable) | "
+             "Cortex-M4F (DSP) | flash | RAM (data + bss + stack) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d, m3 = r["riscv"], r["m3"]
+        n = d.median_instructions
+        m3_text = "-" if m3 is None else f"{m3.median_instructions:,}"
+        lines.append(f"| {r['name']} | {n:,} | {n / REFERENCES[r['name']].macs:.2f} | "
+                     f"{m3_text} | {r['device'].median_instructions:,} | "
+                     f"{d.flash_bytes:,} B | {d.ram_bytes:,} B ({d.footprint.data:,} + "
+                     f"{d.footprint.bss:,} + {d.stack_bytes:,}) |")
+    return "\n".join(lines)
+
+
 def levels_table(rows: list[dict]) -> str:
     head = " | ".join(f"{level} instructions | {level} code" for level in OPT_LEVELS)
     lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(OPT_LEVELS))]
@@ -397,6 +416,7 @@ def report(rows: list[dict], command: str, seconds: float) -> str:
     flags = " ".join(load_target(QEMU_TARGET)["cflags"])
     m3 = load_target(M3_TARGET)
     m3_flags = " ".join(m3["cflags"])
+    riscv_flags = " ".join(load_target(RISCV_TARGET)["cflags"])
     return f"""# Benchmarks
 
 Written by `{command}`, which took {seconds / 60:.1f} minutes; every number below comes from
@@ -484,6 +504,16 @@ extension or an FPU, so every kernel is the portable C. Flags: `{m3_flags}` (fro
 exceeds them is not run.
 
 {m3_table(rows)}
+
+## RISC-V: portable C on rv32imc ({RISCV_TARGET})
+
+`edgec verify MODEL --target {RISCV_TARGET}`: the same C bare-metal under
+`qemu-system-riscv32 -M virt -bios none -icount shift=0`, compiled with `{riscv_flags}`
+(from `targets/{RISCV_TARGET}.yaml`, picolibc); instructions are `minstret` around the
+inference call (exact retired instructions), median of three runs after a warm-up, bit-exact
+with the reference interpreter. The Cortex-M columns repeat the tables above.
+
+{riscv_table(rows)}
 
 ## Compiler optimization level on {QEMU_TARGET}
 

@@ -30,8 +30,11 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     emulated = options.target != "host"
     if emulated:
         from edgec.verify.cortexm import emulated_machine
+        from edgec.verify.riscv import is_riscv
 
-        emulated_machine(load_target(options.target))  # refuse before the slow build
+        riscv = is_riscv(load_target(options.target))
+        if not riscv:
+            emulated_machine(load_target(options.target))  # refuse before the slow build
 
     reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
@@ -39,7 +42,10 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, options, progress=progress, loaded=reference)
         if emulated:
-            from edgec.verify.cortexm import run_emulated
+            if riscv:
+                from edgec.verify.riscv import run_emulated
+            else:
+                from edgec.verify.cortexm import run_emulated
 
             actual, device = run_emulated(result, samples)
         else:

@@ -27,8 +27,8 @@ def test_verify_mismatch_exits_1_naming_the_first_difference(monkeypatch, capsys
     """A reference that disagrees in one byte stands in for a wrong kernel."""
     interpret = edgec.verify.check.interpret
 
-    def off_by_one(graph, inputs):
-        outputs = interpret(graph, inputs)
+    def off_by_one(graph, inputs, **kwargs):
+        outputs = interpret(graph, inputs, **kwargs)
         name = graph.outputs[0]
         wrong = outputs[name].copy()
         wrong.reshape(-1)[3] = np.int8(wrong.reshape(-1)[3] ^ 1)

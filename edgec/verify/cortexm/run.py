@@ -32,6 +32,7 @@ class DeviceStats:
     stack_bytes: int  # below the caller's stack pointer, over all calls
     footprint: Footprint  # the model's part of the image
     firmware: tuple[int, int, int]  # text, data, bss of the whole image, harness included
+    size_tool: str = "arm-none-eabi-size"  # what measured ``firmware``
 
     @property
     def timed_runs(self) -> list[int]:
@@ -61,7 +62,7 @@ class DeviceStats:
                 f"{self.ram_bytes:,} B (data {self.footprint.data:,} + bss "
                 f"{self.footprint.bss:,} + stack {self.stack_bytes:,}); whole image with the "
                 f"harness: text {self.firmware[0]:,}, data {self.firmware[1]:,}, bss "
-                f"{self.firmware[2]:,} (arm-none-eabi-size)"
+                f"{self.firmware[2]:,} ({self.size_tool})"
                 f"\n{self.latency_estimate()}")
 
     def latency_estimate(self) -> str:
