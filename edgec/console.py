@@ -12,7 +12,7 @@ from typing import TextIO
 
 from edgec.errors import printable, shape_line
 
-NORMAL, VERBOSE = 1, 2
+QUIET, NORMAL, VERBOSE = 0, 1, 2
 
 
 def _lines(text: str) -> str:
