@@ -17,7 +17,8 @@ For the three MLPerf Tiny int8 models in ../shared/models, measured in one run:
 - the same on QEMU for each compiler optimization level, which is how the target file's
   choice was made.
 
-Everything outside the ``accuracy`` and ``ops`` markers of docs/BENCHMARKS.md is rewritten;
+Everything outside the ``accuracy``, ``ops``, ``fuzz`` and ``robustness`` markers of
+docs/BENCHMARKS.md is rewritten;
 the sections between them (benchmarks/accuracy.py, ``--ops``) are kept as they are.
 
 ``--ops`` runs only the op grid instead (tests/cortexm/op_grid.py: every lowering rule as
@@ -47,10 +48,10 @@ sys.path.insert(0, str(ROOT))
 
 from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
-from edgec.cortexm import run_samples  # noqa: E402
-from edgec.emit.templates import render  # noqa: E402
+from edgec.verify.cortexm import run_samples  # noqa: E402
+from edgec.templating import render  # noqa: E402
 from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
-from edgec.verify import _pack, harness_context, packed_layout, random_inputs, verify  # noqa
+from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs, verify  # noqa
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -113,7 +114,7 @@ def host_c_seconds(model: Path, sample: list[np.ndarray], work: Path) -> float:
                     str(work / f"{result.name}.c"), str(driver), "-o", str(exe),
                     *result.target.get("libs", [])], check=True)
     layout, size = packed_layout(result.graph, result.graph.inputs)
-    (work / "input.bin").write_bytes(_pack([sample], layout, size))
+    (work / "input.bin").write_bytes(pack_samples([sample], layout, size))
 
     def run(iterations: int) -> list[float]:
         out = subprocess.run([str(exe), str(work / "input.bin"), str(iterations),
@@ -219,7 +220,7 @@ def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict
                                    for f in result.target["cflags"]]
         layout, size = packed_layout(result.graph, result.graph.inputs)
         _, stats[level] = run_samples(result, harness_context(result),
-                                      _pack([sample] * 4, layout, size), 4)
+                                      pack_samples([sample] * 4, layout, size), 4)
     return stats
 
 
@@ -503,9 +504,10 @@ def _section(text: str, begin: str, end: str) -> str:
 def write_report(text: str) -> None:
     """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
     old = REPORT.read_text() if REPORT.exists() else ""
-    kept = "".join(f"\n{section}\n" for section in (_section(old, BEGIN, END),
-                                                     _section(old, OPS_BEGIN, OPS_END))
-                   if section)
+    kept = "".join(f"\n{section}\n" for section in (
+        _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
+        *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
+          for m in ("fuzz", "robustness"))) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 

@@ -7,10 +7,12 @@
 # the model, which is not used here; the model's C is in its model/ folder). Inside a Zephyr
 # build the library is compiled with Zephyr's flags (zephyr_interface).
 #
-# EDGEC_PYTHON: the Python that runs edgec (default: the Python3 interpreter CMake finds).
+# The Python that runs edgec is found at configure time by edgec_find_python (see
+# edgec_python.cmake: EDGEC_PYTHON, then the Python running this configure, then the `edgec`
+# on PATH); configuration stops with one clear message when none has edgec's dependencies.
 # edgec runs from this source tree (PYTHONPATH), so it need not be installed.
 
-set(EDGEC_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "edgec source tree")
+include(${CMAKE_CURRENT_LIST_DIR}/edgec_python.cmake)
 
 function(edgec_add_model)
   cmake_parse_arguments(ARG "" "NAME;MODEL;TARGET" "OPTIONS" ${ARGN})
@@ -20,10 +22,7 @@ function(edgec_add_model)
   if(NOT ARG_TARGET)
     set(ARG_TARGET host)
   endif()
-  if(NOT EDGEC_PYTHON)
-    find_package(Python3 REQUIRED COMPONENTS Interpreter)
-    set(EDGEC_PYTHON "${Python3_EXECUTABLE}")
-  endif()
+  edgec_find_python(EDGEC_PYTHON)
   get_filename_component(model "${ARG_MODEL}" ABSOLUTE)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/edgec_${ARG_NAME}")
   # Asked now, not at build time: the outputs' folder must be known to declare them.

@@ -10,6 +10,8 @@ import sys
 import traceback
 from typing import TextIO
 
+from edgec.errors import printable, shape_line
+
 NORMAL, VERBOSE = 1, 2
 
 
@@ -56,12 +58,12 @@ class Console:
     def err(self, message: str, hint: str | None = None) -> None:
         """A user error, in one line."""
         suffix = f" (hint: {hint})" if hint else ""
-        line = f"edgec: error: {message}{suffix}".replace("\n", " ")
+        line = printable(f"edgec: error: {message}{suffix}")
         print(line, file=self.stderr)
 
     def internal(self, exc: BaseException) -> None:
         """A bug in edgec, in one line, pointing at ``-v`` for the traceback."""
-        text = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
+        text = shape_line(f"{type(exc).__name__}: {exc}".strip(), 300)
         tail = "" if self.verbose else " (run with -v for the traceback)"
         print(f"edgec: internal error: {text}{tail}", file=self.stderr)
 

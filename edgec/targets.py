@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
 from edgec.errors import EdgecError
+from edgec.resources import data_dir
 
-TARGETS_DIR = Path(__file__).resolve().parents[1] / "targets"
+TARGETS_DIR = data_dir("targets")
 
 # key: (type, default; REQUIRED marks a key without default, description)
 REQUIRED = object()
@@ -174,3 +174,14 @@ def load_target(name: str) -> dict:
 def is_board(target: dict) -> bool:
     """Whether ``target`` is a Zephyr board (edgec then writes a whole application)."""
     return target.get("zephyr_board") is not None
+
+
+def target_for_board(board: str) -> dict:
+    """The edgec target whose Zephyr board id is ``board`` (e.g. ``mps2/an386``)."""
+    targets = [load_target(name) for name in target_names()]
+    for target in targets:
+        if target["zephyr_board"] == board:
+            return target
+    boards = ", ".join(t["zephyr_board"] for t in targets if t["zephyr_board"])
+    raise EdgecError(f"no edgec target describes Zephyr board '{board}'",
+                     f"boards with a target: {boards}")

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
-from edgec.frontends.onnx_registry import supported_ops
+from edgec.frontends.onnx_converters import supported_ops
 from edgec.ir import interpret
 
 RNG = np.random.default_rng(7)

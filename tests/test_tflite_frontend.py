@@ -8,7 +8,7 @@ import pytest
 
 from edgec.errors import EdgecError
 from edgec.frontends import load_model
-from edgec.frontends.tflite import convert_tflite, load_tflite
+from edgec.frontends.tflite import load_tflite
 from edgec.frontends.tflite_ops import same_padding
 from tests.refs import assert_matches_tflm
 from tests.tflite_builder import TFLiteBuilder
@@ -347,13 +347,6 @@ def test_other_tflite_schema_identifier(tmp_path):
     path.write_bytes(_relu_model().replace(b"TFL3", b"TFL2", 1))
     with pytest.raises(EdgecError, match="identifier"):
         load_model(path)
-
-
-def test_convert_and_load_give_the_same_graph_without_patterns():
-    model = _relu_model()
-    a, b = convert_tflite(model), load_tflite(model)
-    assert [(n.op, n.inputs, n.outputs) for n in a.nodes] == \
-        [(n.op, n.inputs, n.outputs) for n in b.nodes]
 
 
 def test_onnx_file_goes_to_the_onnx_frontend():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import edgec.verify
+import edgec.verify.check
 from edgec.cli import main
 from edgec.ir import Graph, Tensor
 from edgec.verify import compare, verify
@@ -78,7 +79,7 @@ def test_cli_verify_with_input_file(tmp_path, capsys):
 
 
 def test_cli_verify_exits_1_on_mismatch(monkeypatch, capsys):
-    real = edgec.verify.run_harness
+    real = edgec.verify.check.run_harness
 
     def corrupt(exe, graph, samples):
         outputs = real(exe, graph, samples)
@@ -86,7 +87,7 @@ def test_cli_verify_exits_1_on_mismatch(monkeypatch, capsys):
         outputs[0][0][0, 7] ^= 1  # flip one bit of one output element
         return outputs
 
-    monkeypatch.setattr(edgec.verify, "run_harness", corrupt)
+    monkeypatch.setattr(edgec.verify.check, "run_harness", corrupt)
     code = main(["verify", str(model_path("ad_fc_autoencoder_int8")), "-n", "2"])
     out, _ = capsys.readouterr()
     assert code == 1

@@ -6,15 +6,10 @@ import math
 
 import numpy as np
 
+from edgec.cdefs import C_TYPES, MAX_LINE
 from edgec.errors import EdgecError
 
-C_TYPES = {
-    "float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
-    "uint16": "uint16_t", "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t",
-    "uint64": "uint64_t", "bool": "uint8_t",
-}
-# Values per line of an array initialiser: keeps lines near 100 columns.
-_PER_LINE = {"float": 6}
+_INDENT = "    "
 
 
 def c_type(dtype) -> str:
@@ -67,11 +62,19 @@ def array_definition(symbol: str, array: np.ndarray, qualifiers: str = "static c
     """``static const int8_t symbol[n] ATTR = {...};`` for ``array`` (at least 1 element)."""
     ctype = c_type(array.dtype)
     values = c_values(array) or ["0"]  # C forbids empty arrays; a 0-size tensor gets 1 element
-    per_line = _PER_LINE.get(ctype, 16)
-    lines = [", ".join(values[i:i + per_line]) for i in range(0, len(values), per_line)]
-    body = ",\n    ".join(lines)
+    lines, line = [], ""
+    for value in values:  # as many values per line as fit MAX_LINE columns
+        if line and len(_INDENT) + len(line) + len(value) + 1 > MAX_LINE:
+            lines.append(line.rstrip())
+            line = ""
+        line += f"{value}, "
+    lines.append(line[:-2])
+    body = f"\n{_INDENT}".join(lines)
     attr = f" {attribute}" if attribute else ""
-    return f"{qualifiers} {ctype} {symbol}[{len(values)}]{attr} = {{\n    {body}\n}};"
+    head = f"{qualifiers} {ctype} {symbol}[{len(values)}]{attr} = {{"
+    if len(lines) == 1 and len(head) + len(body) + 3 <= MAX_LINE:
+        return f"{head}{body}}};"
+    return f"{head}\n    {body}\n}};"
 
 
 def uses_math_macros(arrays) -> bool:

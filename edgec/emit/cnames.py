@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import re
 
+from edgec.cdefs import C_KEYWORDS
 from edgec.errors import EdgecError
 
-C_KEYWORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto if
-inline int long register restrict return short signed sizeof static struct switch typedef
-union unsigned void volatile while _Bool _Complex _Imaginary
-_Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert _Thread_local
-""".split())
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 
 from edgec import __version__
+from edgec.cdefs import MAX_LINE, CParam, wrap_list
 from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
 from edgec.emit.cnames import c_comment_text, check_identifier
-from edgec.emit.kernels import CFunction, prepare_kernel
-from edgec.emit.templates import render
+from edgec.emit.kernels import CFunction, distinct_functions
+from edgec.templating import render
 from edgec.ir.graph import Graph, Tensor
 from edgec.lower.kernel import Kernel
+from edgec.lower.templates import helper_source
 from edgec.plan import MemoryPlan
 
 ALIGN = 16  # bytes; weights, derived constants and the arena
@@ -44,12 +46,17 @@ class _Constants:
     weights: int = 0  # graph constants emitted so far (they are numbered)
 
     def add(self, key: str, symbol: str, array, comment: str) -> str:
+        """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
+        definitions it starts (consecutive definitions with one comment share it)."""
         if key not in self.symbols:
             if symbol in self.symbols.values():
                 raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
+            comment = c_comment_text(comment, MAX_LINE - 6)
+            previous = self.definitions[-1]["group"] if self.definitions else None
             self.definitions.append({
-                "comment": c_comment_text(comment),
+                "group": comment,
+                "comment": comment if comment != previous else None,
                 "text": array_definition(symbol, array,
                                          attribute=f"{self.prefix.upper()}_ALIGNED"),
                 "array": array,
@@ -69,59 +76,54 @@ def _node_comment(graph: Graph, step: int) -> str:
     return f"node {step} '{node.name}': {node.op} {ins} -> {outs}"
 
 
-def _arg_expression(name: str, const_param: bool, step: int, kernel: Kernel, graph: Graph,
+def _arg_expression(name: str, param: CParam, step: int, kernel: Kernel, graph: Graph,
                     plan: MemoryPlan, consts: _Constants, prefix: str) -> str:
-    """The C expression passed for kernel argument ``name`` at ``step``."""
+    """The C expression passed for kernel argument ``name`` (C parameter ``param``) at
+    ``step``: a constant array by name, or the activation's place in the arena, typed."""
     if name in kernel.constants:
         # The lowering names derived constants uniquely (k<i>_<op>_<what>), so the name
         # itself can be the symbol; a clash is caught by _Constants.add.
         c_name = re.sub(r"\W", "_", name)
-        symbol = consts.add(f"{step}:{name}", f"{prefix}_{c_name}",
-                            kernel.constants[name],
-                            f"node {step} '{graph.nodes[step].name}': derived constant {name}")
+        array = kernel.constants[name]
+        symbol = consts.add(f"{step}:{name}", f"{prefix}_{c_name}", array,
+                            f"node {step} '{graph.nodes[step].name}': derived constants")
     elif name in graph.tensors and graph.tensors[name].is_const:
         t = graph.tensors[name]
+        array = t.data
         if name not in consts.symbols:
             consts.weights += 1
-        symbol = consts.add(name, f"{prefix}_w{consts.weights - 1}", t.data,
+        symbol = consts.add(name, f"{prefix}_w{consts.weights - 1}", array,
                             f"{name} {_shape_text(t)}")
     elif name in plan.offsets:
-        return f"(void *)({prefix}_arena + {plan.offsets[name]})"
+        return f"({param.ctype} *)&{prefix}_arena[{plan.offsets[name]}]"
     else:
         raise ValueError(f"kernel {kernel.func_name} argument '{name}' is neither a constant "
                          "nor an activation")
-    return f"({'const ' if const_param else ''}void *){symbol}"
+    if c_type(array.dtype) == param.ctype and param.const:
+        return symbol
+    return f"({'const ' if param.const else ''}{param.ctype} *){symbol}"
 
 
 def _call(step: int, fn: CFunction, kernel: Kernel, graph: Graph, plan: MemoryPlan,
           consts: _Constants, prefix: str) -> list[str]:
-    """The executor's lines calling kernel ``step``."""
-    args = [_arg_expression(a, c, step, kernel, graph, plan, consts, prefix)
-            for a, c in zip(kernel.args, fn.const_params)]
+    """The executor's lines calling kernel ``step`` (indented by four in ``NAME_run``)."""
+    args = [_arg_expression(a, p, step, kernel, graph, plan, consts, prefix)
+            for a, p in zip(kernel.args, fn.params)]
     if kernel.scratch_bytes > 0:
-        args.append(f"(void *)({prefix}_arena + {plan.scratch[step]})")
-    call = f"{fn.c_name}({', '.join(args)})"
-    if len(call) > 88:  # one argument per line keeps long calls readable
-        call = f"{fn.c_name}(\n        " + ",\n        ".join(args) + ")"
-    if fn.returns_status:
-        return [f"if ({call} != 0) {{", f"    return {step + 1};", "}"]
-    return [f"{call};"]
+        args.append(f"({fn.params[-1].ctype} *)&{prefix}_arena[{plan.scratch[step]}]")
+    call = f"{fn.c_name}({', '.join(args)});"
+    if len(call) + 4 <= MAX_LINE:
+        return [call]
+    return [f"{fn.c_name}("] + wrap_list(args, ");", "    ", MAX_LINE - 4)  # in NAME_run
 
 
 def _functions(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, prefix: str):
-    """Prepared kernels by step (None for elided steps) and the distinct ones to define."""
-    by_step: dict[int, CFunction] = {}
-    distinct: dict[str, dict] = {}
-    for step, kernel in enumerate(kernels):
-        if step in plan.elided:
-            continue
-        fn = prepare_kernel(kernel, f"{prefix}_{kernel.func_name}", f"{prefix.upper()}_KERNEL")
-        entry = distinct.setdefault(fn.c_name, {"fn": fn, "nodes": []})
-        if entry["fn"].source != fn.source:
-            raise ValueError(f"two different kernels are both named {kernel.func_name}")
-        entry["nodes"].append(_node_comment(graph, step))
-        by_step[step] = fn
-    return by_step, list(distinct.values())
+    """The function each non-elided step calls, and the distinct functions to define."""
+    steps = [s for s in range(len(kernels)) if s not in plan.elided]
+    return distinct_functions(
+        {s: kernels[s] for s in steps},
+        {s: graph.tensors[graph.nodes[s].outputs[0]].shape for s in steps},
+        {s: c_comment_text(_node_comment(graph, s), MAX_LINE - 6) for s in steps}, prefix)
 
 
 def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
@@ -138,6 +140,21 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
     return entries
 
 
+def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
+    """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped."""
+    terms = ["inputs == NULL", "outputs == NULL"]
+    terms += [f"inputs[{i}] == NULL" for i in range(n_inputs)]
+    terms += [f"outputs[{i}] == NULL" for i in range(n_outputs)]
+    lines, line = [], "if ("
+    for i, term in enumerate(terms):
+        piece = term + (") {" if i == len(terms) - 1 else " ||")
+        if len(line) + len(piece) + 5 > MAX_LINE:
+            lines.append(line.rstrip())
+            line = "    "
+        line += piece + " "
+    return lines + [line.rstrip()]
+
+
 def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
                options: EmitOptions) -> dict[str, str]:
     """The generated files, by file name, for ``graph`` lowered to ``kernels`` and planned."""
@@ -152,17 +169,21 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
             lines = ["/* shares the bytes of its input: nothing to do */"]
         else:
             lines = _call(step, by_step[step], kernel, graph, plan, consts, name)
-        steps.append({"comment": c_comment_text(_node_comment(graph, step)), "lines": lines})
+        steps.append({"comment": c_comment_text(_node_comment(graph, step), MAX_LINE - 10),
+                      "lines": lines})
     inputs, outputs = _io(graph, plan, graph.inputs), _io(graph, plan, graph.outputs)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "options": options,
         "model_file": c_comment_text(options.model_file), "align": ALIGN,
         "arena_bytes": max(plan.arena_bytes, 1), "static_arena": options.arena == "static",
         "inputs": inputs, "outputs": outputs, "steps": steps, "constants": consts.definitions,
-        "functions": [{"comments": f["nodes"], "source": f["fn"].source} for f in functions],
-        "uses_math": any(f["fn"].uses_math for f in functions)
+        "functions": [{"comments": f.comments, "source": f.source(f"{name.upper()}_KERNEL")}
+                      for f in functions],
+        "helpers": helper_source({h for f in functions for h in f.helpers}),
+        "uses_math": any(f.math for f in functions)
         or uses_math_macros(d["array"] for d in consts.definitions),
         "invoke": len(inputs) == 1 and len(outputs) == 1,
+        "null_check": _null_check(len(inputs), len(outputs)),
     }
     return {
         f"{name}.h": render("model.h.j2", context),

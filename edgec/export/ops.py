@@ -16,6 +16,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_ops import same_padding
 from edgec.ir.graph import Node
+from edgec.ir.registry import check_op_names, plain_ops
 
 Emitter = Callable[[Node, "object"], None]
 EMITTERS: dict[str, Emitter] = {}
@@ -25,6 +26,7 @@ def emitter(*ops: str):
     """Register an emitter for one or more IR ops."""
 
     def register(fn: Emitter) -> Emitter:
+        check_op_names(ops, f"TFLite export emitter {fn.__name__}")
         for name in ops:
             EMITTERS[name] = fn
         return fn
@@ -47,9 +49,9 @@ def _window_options(node: Node, ctx, kernel_hw, dilated: bool) -> tuple[int, dic
     TFLite cannot express become an explicit PAD before the op, which only convolutions
     allow: their padded taps add nothing, pools would count them."""
     a = node.attrs
-    strides = tuple(a.get("strides", (1, 1)))
-    dilations = tuple(a.get("dilations", (1, 1))) if dilated else (1, 1)
-    pads = tuple(a.get("pads", (0, 0, 0, 0)))
+    strides = tuple(a["strides"])
+    dilations = tuple(a["dilations"]) if dilated else (1, 1)
+    pads = tuple(a["pads"])
     x = ctx.graph.tensors[node.inputs[0]]
     padding = tflite_padding(x.shape[1:3], kernel_hw, strides, dilations, pads)
     source = ctx.index(node.inputs[0])
@@ -60,7 +62,7 @@ def _window_options(node: Node, ctx, kernel_hw, dilated: bool) -> tuple[int, dic
                              "TFLite pools exclude padded taps; only SAME or VALID export")
         source, padding = _explicit_pad(node, ctx, pads), "VALID"
     options = {"padding": padding, "stride_h": strides[0], "stride_w": strides[1],
-               "fused_activation_function": a.get("activation", "NONE")}
+               "fused_activation_function": a["activation"]}
     if dilated:
         options.update(dilation_h_factor=dilations[0], dilation_w_factor=dilations[1])
     return source, options
@@ -94,14 +96,14 @@ def _conv_2d(node, ctx):
 def _depthwise_conv_2d(node, ctx):
     w = ctx.graph.tensors[node.inputs[1]]
     source, options = _window_options(node, ctx, w.shape[1:3], dilated=True)
-    options["depth_multiplier"] = int(node.attrs.get("depth_multiplier", 1))
+    options["depth_multiplier"] = int(node.attrs["depth_multiplier"])
     ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs, options)
 
 
 @emitter("FULLY_CONNECTED")
 def _fully_connected(node, ctx):
-    options = {"fused_activation_function": node.attrs.get("activation", "NONE"),
-               "keep_num_dims": bool(node.attrs.get("keep_num_dims", False))}
+    options = {"fused_activation_function": node.attrs["activation"],
+               "keep_num_dims": bool(node.attrs["keep_num_dims"])}
     ctx.op("FULLY_CONNECTED", [ctx.index(node.inputs[0])] + _rest(node, ctx), node.outputs,
            options)
 
@@ -117,14 +119,14 @@ def _pool_2d(node, ctx):
 @emitter("ADD", "SUB", "MUL")
 def _binary(node, ctx):
     ctx.op(node.op, node.inputs, node.outputs,
-           {"fused_activation_function": node.attrs.get("activation", "NONE")})
+           {"fused_activation_function": node.attrs["activation"]})
 
 
 @emitter("CONCATENATION")
 def _concatenation(node, ctx):
     ctx.op("CONCATENATION", node.inputs, node.outputs,
            {"axis": int(node.attrs["axis"]),
-            "fused_activation_function": node.attrs.get("activation", "NONE")})
+            "fused_activation_function": node.attrs["activation"]})
 
 
 @emitter("RESHAPE")
@@ -139,7 +141,7 @@ def _pad(node, ctx):
     x = ctx.graph.tensors[node.inputs[0]]
     inputs = [ctx.index(node.inputs[0]),
               ctx.params(f"{node.name}_paddings", [list(p) for p in node.attrs["pads"]])]
-    value = node.attrs.get("value")
+    value = node.attrs["value"]
     if value is None:
         ctx.op("PAD", inputs, node.outputs)
         return
@@ -151,17 +153,18 @@ def _pad(node, ctx):
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
     ctx.op("MEAN", [ctx.index(node.inputs[0]), axes], node.outputs,
-           {"keep_dims": bool(node.attrs.get("keep_dims", False))})
+           {"keep_dims": bool(node.attrs["keep_dims"])})
 
 
 @emitter("SOFTMAX")
 def _softmax(node, ctx):
     ctx.op("SOFTMAX", node.inputs, node.outputs,
-           {"beta": float(node.attrs.get("beta", 1.0))})
+           {"beta": float(node.attrs["beta"])})
 
 
-@emitter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
-def _unary(node, ctx):
+@emitter(*plain_ops())
+def _plain(node, ctx):
+    """An op without attributes is the TFLite builtin of its name (LOGISTIC, TANH, ...)."""
     ctx.op(node.op, node.inputs, node.outputs)
 
 

@@ -28,7 +28,7 @@ def load_model(path) -> Graph:
     if _is_onnx(data):
         from edgec.frontends.onnx import load_onnx
 
-        return load_onnx(data, name)
+        return load_onnx(data, name, path.parent)
     if len(data) >= 8 and data[4:8].startswith(b"TFL"):
         raise EdgecError(f"'{path}' has TFLite schema identifier {data[4:8]!r}, not TFL3",
                          "re-convert the model with a current TensorFlow Lite converter")

@@ -2,7 +2,7 @@
 
 Steps: parse; pin a symbolic batch dimension to 1 and run ONNX shape inference (every shape
 must be static); fold constant subgraphs; convert node by node through the converter registry
-(``onnx_registry``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
+(``onnx_converters``); lay the graph outputs out as ONNX does; tidy up (``onnx_cleanup``); check.
 
 Decisions a user sees:
 - Inputs and outputs keep the ONNX shapes and dtypes. An NCHW input gets one TRANSPOSE into
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import numpy_helper, shape_inference
+from onnx import shape_inference
 
 from edgec.errors import EdgecError
 from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
-from edgec.frontends.onnx_registry import converter_for
+from edgec.frontends.onnx_converters import converter_for
+from edgec.frontends.onnx_validate import check_model, check_node, check_order
 from edgec.ir import Graph, check_graph
+from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
@@ -32,21 +34,31 @@ _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with 
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
 
-def load_onnx(data: bytes, name: str = "model") -> Graph:
-    """Import an ONNX model (float, or int8 in QDQ form) as an NHWC edgec graph."""
+def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
+    """Import an ONNX model (float, or int8 in QDQ form) as an NHWC edgec graph; external
+    data is read from ``base_dir``, the model's folder."""
     model = _parse(data)
+    consts = check_model(model, base_dir)
+    check_order(model)
     _pin_batch_dims(model)
     ctx = Context(model, _infer_shapes(model), name)
-    for init in model.graph.initializer:
-        ctx.consts[init.name] = numpy_helper.to_array(init)
+    ctx.consts.update(consts)
     _bind_inputs(ctx)
+    opset = _default_opset(model)
     for node in model.graph.node:
+        check_node(node, opset, ctx.shape)
         if not fold_constant_node(ctx, node):
             converter_for(node)(ctx, node)
     _bind_outputs(ctx)
     graph = simplify(ctx.graph)
     _restore_output_names(graph, [o.name for o in model.graph.output])
     return check_graph(graph)
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    return max(1, min(versions[0] if versions else onnx.defs.onnx_opset_version(),
+                      onnx.defs.onnx_opset_version()))
 
 
 def _parse(data: bytes) -> onnx.ModelProto:
@@ -85,6 +97,8 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
             dim.dim_value = 1
+        check_shape(f"input '{inp.name}'", [d.dim_value for d in
+                                             inp.type.tensor_type.shape.dim])
     for out in model.graph.output:
         out.type.tensor_type.ClearField("shape")
     del model.graph.value_info[:]
@@ -95,14 +109,14 @@ def _infer_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # onnx raises several unrelated types here
-        raise EdgecError(f"ONNX shape inference failed: {str(e).splitlines()[0]}",
+        raise EdgecError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}",
                          "check the model with onnx.checker.check_model") from e
     shapes = {}
     g = inferred.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         dims = vi.type.tensor_type.shape.dim
         if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
-            shapes[vi.name] = tuple(int(d.dim_value) for d in dims)
+            shapes[vi.name] = check_shape(f"tensor '{vi.name}'", [d.dim_value for d in dims])
     return shapes
 
 

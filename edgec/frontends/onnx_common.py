@@ -10,11 +10,8 @@ from onnx import helper
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_context import Context, Value
-from edgec.ir import QuantParams
+from edgec.ir import QuantParams, get_op
 
-# IR ops with a fused ``activation`` attribute: a following Relu/Clip folds into them.
-FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL",
-           "AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION"}
 # ONNX ops that may sit between a quantized op and its QuantizeLinear.
 _Q_PASSTHROUGH = {"Relu", "Clip"}
 
@@ -93,8 +90,10 @@ def fuse_activation(ctx: Context, onnx_in: str, onnx_out: str, activation: str) 
     on success ``onnx_out`` becomes another name of the same IR tensor."""
     v = ctx.value(onnx_in)
     node = ctx.producer.get(v.name)
-    if v.kind not in ("float", "pending") or node is None or node.op not in FUSABLE \
-            or node.attrs.get("activation", "NONE") != "NONE" or not ctx.single_consumer(onnx_in):
+    # An op with a fused ``activation`` attribute takes a following Relu/Clip.
+    if v.kind not in ("float", "pending") or node is None \
+            or "activation" not in get_op(node.op).attrs \
+            or node.attrs["activation"] != "NONE" or not ctx.single_consumer(onnx_in):
         return False
     node.attrs["activation"] = activation
     ctx.values[onnx_out] = v

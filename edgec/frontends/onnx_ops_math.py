@@ -12,10 +12,9 @@ from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_
                                          opset, operand, quant_mode)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
-from edgec.ir import QuantParams
+from edgec.ir import QuantParams, get_op
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
-_BIAS_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": -1}  # channel axis
 
 
 @converter("Add", "Sub", "Mul")
@@ -48,14 +47,14 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
         return False
     v = ctx.value(x)
     prod = ctx.producer.get(v.name)
-    if prod is None or prod.op not in _BIAS_OPS or not ctx.single_consumer(x) \
-            or prod.attrs.get("activation", "NONE") != "NONE" or v.kind not in ("float",
+    if prod is None or get_op(prod.op).weight_axis is None or not ctx.single_consumer(x) \
+            or prod.attrs["activation"] != "NONE" or v.kind not in ("float",
                                                                                 "pending"):
         return False
     channels = ctx.tensor(v).shape[-1]
     out_shape = ctx.shape(node.output[0])
     const_shape = (1,) * (len(out_shape) - len(ctx.shape(c))) + ctx.shape(c)
-    axis = _BIAS_OPS[prod.op] % len(out_shape)
+    axis = lay.full(v.layout, len(out_shape))[-1]  # the IR's channel axis, in ONNX order
     if out_shape != ctx.shape(x) or any(d != 1 for i, d in enumerate(const_shape) if i != axis):
         return False
     if v.kind == "pending":
@@ -149,6 +148,12 @@ def sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
 def tanh(ctx: Context, node: onnx.NodeProto) -> None:
     """Tanh -> TANH."""
     _unary(ctx, node, "TANH")
+
+
+@converter("HardSwish")
+def hard_swish(ctx: Context, node: onnx.NodeProto) -> None:
+    """HardSwish -> HARD_SWISH."""
+    _unary(ctx, node, "HARD_SWISH")
 
 
 @converter("Softmax")

@@ -13,10 +13,8 @@ from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_
 from edgec.frontends.onnx_context import Context, QConst
 from edgec.frontends.onnx_ops_math import bias_quant, binary_with_const
 from edgec.frontends.onnx_registry import converter
-from edgec.ir import QuantParams
+from edgec.ir import QuantParams, get_op
 from edgec.ir.ops._window import conv_out_size
-
-WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 def _weights_quantized(ctx: Context, node: onnx.NodeProto) -> bool:
@@ -51,8 +49,15 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
         return ""
     if quantized:
         qc = ctx.qconsts[name]
+        if qc.data.size != size:
+            raise EdgecError(f"bias '{name}' has {qc.data.size} values for {size} output "
+                             "channels", "give one bias value per output channel")
         return ctx.const_tensor(name, qc.data.reshape(-1).astype(np.int32), bias_quant(qc))
-    data = np.broadcast_to(ctx.const(name, "the bias").astype(np.float32).reshape(-1), (size,))
+    data = ctx.const(name, "the bias").astype(np.float32).reshape(-1)
+    if data.size not in (1, size):
+        raise EdgecError(f"bias '{name}' has {data.size} values for {size} output channels",
+                         "give one bias value per output channel")
+    data = np.broadcast_to(data, (size,))
     return ctx.const_tensor(name, data)
 
 
@@ -163,12 +168,12 @@ def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
 def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> bool:
     v = ctx.value(node.input[0])
     prod = ctx.producer.get(v.name)
-    if v.kind != "float" or prod is None or prod.op not in WEIGHTED \
-            or prod.attrs.get("activation", "NONE") != "NONE" \
+    if v.kind != "float" or prod is None or get_op(prod.op).weight_axis is None \
+            or prod.attrs["activation"] != "NONE" \
             or not ctx.single_consumer(node.input[0]):
         return False
     w = ctx.tensor(prod.inputs[1]).data.astype(np.float64)
-    axis = 3 if prod.op == "DEPTHWISE_CONV_2D" else 0
+    axis = get_op(prod.op).weight_axis
     shape = [1] * w.ndim
     shape[axis] = -1
     bias_name = prod.inputs[2] if len(prod.inputs) > 2 else ""

@@ -52,6 +52,15 @@ def concat(ctx: Context, node: onnx.NodeProto) -> None:
              quantized)
 
 
+def _scalar(value, node: onnx.NodeProto) -> float:
+    value = np.asarray(value)
+    if value.size != 1 or value.dtype.kind not in "fiub":
+        raise EdgecError(f"Pad '{node.name}' has a padding value of {value.size} "
+                         f"{value.dtype} elements, not one number",
+                         "the constant_value input is a scalar")
+    return float(value.reshape(-1)[0])
+
+
 @converter("Pad")
 def pad(ctx: Context, node: onnx.NodeProto) -> None:
     """Constant-mode Pad -> PAD, in the input's layout."""
@@ -63,8 +72,8 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
     pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
     fill = a.get("value", 0.0) if opset(ctx) < 11 else (
-        float(ctx.const(node.input[2], "Pad's value")) if len(node.input) > 2 and node.input[2]
-        else 0.0)
+        _scalar(ctx.const(node.input[2], "Pad's value"), node)
+        if len(node.input) > 2 and node.input[2] else 0.0)
     v = ctx.value(node.input[0])
     if fill != 0.0 and v.kind != "float":
         raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",

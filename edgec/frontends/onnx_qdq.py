@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 
 from edgec.errors import EdgecError
+from edgec.limits import check_scales
 from edgec.frontends.onnx_common import attrs
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
@@ -33,6 +34,11 @@ def _params(ctx: Context, node: onnx.NodeProto) -> tuple[np.ndarray, np.ndarray,
                              "export with constant quantization parameters")
     else:
         zp = np.zeros(scale.shape, np.uint8)  # ONNX's default output type is uint8
+    check_scales(f"{node.op_type} '{node.name}'", scale)
+    if np.asarray(zp).size not in (1, scale.size) or np.asarray(zp).dtype.kind not in "iu":
+        raise EdgecError(f"{node.op_type} '{node.name}' has {np.asarray(zp).size} "
+                         f"{np.asarray(zp).dtype} zero points for {scale.size} scales",
+                         "give one integer zero point per scale")
     axis = attrs(node).get("axis", 1) if scale.size > 1 else None
     return scale.reshape(-1), zp, axis
 

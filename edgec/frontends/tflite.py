@@ -2,8 +2,9 @@
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
 ``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
-Dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND are rewritten
-into one convolution on import.
+The frontend only imports: the graph is the model as written, operator by operator. Rewrites
+(dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
+convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_fold import FOLDERS, can_fold
-from edgec.frontends.tflite_ops import CONVERTERS
+from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
-from edgec.passes.dilated_conv import fold_dilated_conv
 
 # Operators that run other subgraphs; edgec imports subgraph 0 only.
 _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
-    """Import a TFLite model (subgraph 0) into a checked IR graph, dilated convolutions
-    folded."""
-    return check_graph(fold_dilated_conv(convert_tflite(data, name)))
-
-
-def convert_tflite(data: bytes, name: str = "model") -> Graph:
     """The checked graph of a TFLite model exactly as written, operator by operator."""
     model = read_model(data, name)
     ctx = ImportContext(model, name)
@@ -93,7 +87,26 @@ class ImportContext:
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
             raise self._unsupported(op)
+        self._check_operands(op)
         self.graph.nodes.extend(convert(op, self))
+
+    def _check_operands(self, op: TfOp) -> None:
+        """What the converter will read exists: required inputs, static shapes, ranks."""
+        required = REQUIRED_INPUTS.get(op.builtin, 1)
+        if len(op.inputs) < required or any(i < 0 for i in op.inputs[:required]) \
+                or not op.outputs:
+            raise EdgecError(f"{self.where(op)} has inputs {op.inputs} and outputs "
+                             f"{op.outputs}; it needs {required} input(s) and an output",
+                             "check the model file is not corrupt")
+        for i in (*op.inputs, *op.outputs):
+            if i >= 0:
+                self._static_shape(self.tensor(i))
+        for position, rank in RANKS.get(op.builtin, {}).items():
+            shape = self.tensor(op.inputs[position]).shape
+            if len(shape) != rank:
+                raise EdgecError(f"{self.where(op)}: input {position} has shape {list(shape)}, "
+                                 f"{op.builtin} needs rank {rank}",
+                                 "check the model file is not corrupt")
 
     def finish(self) -> Graph:
         """Set graph inputs and outputs and drop tensors nothing uses."""
@@ -123,8 +136,14 @@ class ImportContext:
         if out.dtype is None:
             return False
         values = [None if t is None else self._value(t.index) for t in ins]
-        result = FOLDERS[op.builtin](op, values, ins)
-        self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        try:
+            result = FOLDERS[op.builtin](op, values, ins)
+            self._folded[op.outputs[0]] = np.asarray(result).astype(out.dtype).reshape(out.shape)
+        except (ValueError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+            # Constant data and shapes come from the file: a mismatch is a broken model.
+            raise EdgecError(f"cannot evaluate the constant {self.where(op)}: "
+                             f"{type(exc).__name__}: {exc}",
+                             "check the model file is not corrupt") from exc
         return True
 
     def _ir_tensor(self, t: TfTensor, ir_name: str) -> Tensor:

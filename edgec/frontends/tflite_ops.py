@@ -10,17 +10,33 @@ from __future__ import annotations
 from typing import Callable
 
 from edgec.errors import EdgecError
-from edgec.frontends.tflite_schema import TfOp
+from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
 from edgec.ir.graph import Node
+from edgec.ir.registry import plain_ops
+from edgec.limits import check_window
 
 Converter = Callable[[TfOp, "object"], list[Node]]
 CONVERTERS: dict[str, Converter] = {}
+
+# What each converter reads without further checks: how many leading inputs must be present,
+# and the rank of some of them (position -> rank). Checked before the converter runs.
+REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
+                   "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
+                   "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
+                   "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
+                   "BATCH_TO_SPACE_ND": 3}
+RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
+         "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
 
 def converter(*builtins: str):
     """Register a converter for one or more TFLite builtin operators."""
 
     def register(fn: Converter) -> Converter:
+        unknown = sorted(set(builtins) - set(BUILTIN_NAMES.values()))
+        if unknown:
+            raise ValueError(f"TFLite converter {fn.__name__} names unknown builtin(s) "
+                             f"{', '.join(unknown)}; see tflite.BuiltinOperator")
         for name in builtins:
             CONVERTERS[name] = fn
         return fn
@@ -58,6 +74,8 @@ def _window_attrs(op: TfOp, ctx, kernel_hw, dilated: bool = True) -> dict:
     strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
     dilations = (int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))) \
         if dilated else (1, 1)
+    for key, values in (("kernel", kernel_hw), ("strides", strides), ("dilations", dilations)):
+        check_window(ctx.where(op), key, values, low=1)
     in_hw = ctx.tensor(op.inputs[0]).shape[1:3]
     attrs = {"strides": strides, "pads": window_pads(op, in_hw, kernel_hw, strides, dilations),
              "activation": _activation(op, ctx)}
@@ -93,6 +111,9 @@ def _fully_connected(op, ctx):
 
 @converter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool_2d(op, ctx):
+    if "filter_height" not in op.options:
+        raise EdgecError(f"{ctx.where(op)} has no Pool2DOptions table",
+                         "check the model file is not corrupt")
     kernel_hw = (int(op.options["filter_height"]), int(op.options["filter_width"]))
     attrs = _window_attrs(op, ctx, kernel_hw, dilated=False)
     attrs["filter"] = kernel_hw
@@ -120,7 +141,7 @@ def _reshape(op, ctx):
 
 @converter("PAD", "PADV2")
 def _pad(op, ctx):
-    pads = tuple((int(a), int(b)) for a, b in ctx.const(op, 1).reshape(-1, 2))
+    pads = _pairs(ctx, op, 1)
     value = None
     if op.builtin == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         value = ctx.const(op, 2).reshape(-1)[0].item()
@@ -140,8 +161,9 @@ def _softmax(op, ctx):
     return [ctx.node(op, "SOFTMAX", op.inputs[:1], {"beta": float(op.options.get("beta", 1.0))})]
 
 
-@converter("LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE", "DEQUANTIZE")
-def _unary(op, ctx):
+@converter(*plain_ops())
+def _plain(op, ctx):
+    """The builtin of an IR op without attributes (LOGISTIC, TANH, ...) is that op."""
     return [ctx.node(op, op.builtin, op.inputs[:1], {})]
 
 
@@ -151,7 +173,15 @@ def _transpose(op, ctx):
     return [ctx.node(op, "TRANSPOSE", op.inputs[:1], {"perm": perm})]
 
 
-def _pairs(array) -> tuple[tuple[int, int], ...]:
+def _pairs(ctx, op: TfOp, position: int, rank: int | None = None) -> tuple[tuple[int, int], ...]:
+    """A constant [rank, 2] input (paddings, crops) as pairs; bounded like window pads."""
+    array = ctx.const(op, position)
+    rank = len(ctx.tensor(op.inputs[0]).shape) if rank is None else rank
+    if array.size != 2 * rank or array.dtype.kind not in "iu":
+        raise EdgecError(f"{ctx.where(op)}: input {position} holds {array.size} "
+                         f"{array.dtype} values, expected {2 * rank} integers (two per axis)",
+                         "check the model file is not corrupt")
+    check_window(ctx.where(op), "paddings", array.reshape(-1))
     return tuple((int(a), int(b)) for a, b in array.reshape(-1, 2))
 
 
@@ -159,11 +189,11 @@ def _pairs(array) -> tuple[tuple[int, int], ...]:
 def _space_to_batch_nd(op, ctx):
     block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
     return [ctx.node(op, "SPACE_TO_BATCH_ND", op.inputs[:1],
-                     {"block_shape": block, "paddings": _pairs(ctx.const(op, 2))})]
+                     {"block_shape": block, "paddings": _pairs(ctx, op, 2, len(block))})]
 
 
 @converter("BATCH_TO_SPACE_ND")
 def _batch_to_space_nd(op, ctx):
     block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
     return [ctx.node(op, "BATCH_TO_SPACE_ND", op.inputs[:1],
-                     {"block_shape": block, "crops": _pairs(ctx.const(op, 2))})]
+                     {"block_shape": block, "crops": _pairs(ctx, op, 2, len(block))})]

@@ -18,6 +18,7 @@ import tflite
 
 from edgec.errors import EdgecError
 from edgec.ir.int4 import unpack_int4
+from edgec.limits import check_shape
 from edgec.tflite_schema_names import DTYPES, ENUM_FIELDS, enum_names
 
 FILE_IDENTIFIER = b"TFL3"
@@ -134,8 +135,12 @@ def _read_tensor(model, data: bytes, t, index: int) -> TfTensor:
     shape = tuple(_ints(t.ShapeAsNumpy()))
     signature = tuple(_ints(t.ShapeSignatureAsNumpy())) if t.ShapeSignatureLength() else None
     type_name = TENSOR_TYPE_NAMES.get(t.Type(), f"TYPE_{t.Type()}")
+    name = t.Name().decode() if t.Name() else f"tensor_{index}"
+    check_shape(f"tensor '{name}'", shape)
     raw = _buffer_bytes(model, data, t.Buffer())
     array = None
+    if raw is not None and type_name in DTYPES:
+        _check_buffer_size(name, shape, type_name, len(raw))
     if raw is not None and type_name == "INT4":  # packed two per byte, low nibble first
         array = unpack_int4(raw, int(np.prod(shape, dtype=np.int64))).reshape(shape)
     elif raw is not None and type_name in DTYPES:
@@ -147,9 +152,20 @@ def _read_tensor(model, data: bytes, t, index: int) -> TfTensor:
         zero_point = np.zeros(scale.shape, np.int64)
         if q.ZeroPointLength() > 0:
             zero_point = np.asarray(q.ZeroPointAsNumpy(), np.int64).copy()
-    name = t.Name().decode() if t.Name() else f"tensor_{index}"
     return TfTensor(index, name, shape, signature, type_name, array, scale, zero_point,
                     q.QuantizedDimension() if q is not None else 0)
+
+
+def _check_buffer_size(name: str, shape, type_name: str, size: int) -> None:
+    """A constant's buffer holds exactly the bytes its shape and type need."""
+    if any(d < 0 for d in shape):
+        raise EdgecError(f"constant tensor '{name}' has an unknown dimension in {list(shape)}",
+                         "check the model file is not corrupt")
+    count = int(np.prod(shape, dtype=np.int64))
+    need = (count + 1) // 2 if type_name == "INT4" else count * np.dtype(DTYPES[type_name]).itemsize
+    if size != need:
+        raise EdgecError(f"constant tensor '{name}' ({type_name}{list(shape)}) needs {need} bytes, "
+                         f"its buffer holds {size}", "check the model file is not corrupt")
 
 
 def _buffer_bytes(model, data: bytes, index: int) -> bytes | None:

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES, Graph, storage_dtype
 from edgec.ir.registry import get_op
+from edgec.limits import MAX_MACS, MAX_NODES, check_scales, check_shape, check_window
+
+# Integer activation dtypes whose values mean nothing without a scale and zero point.
+_QUANTIZED = ("int8", "uint8", "int16", "int4")
+# Ops that mix float and integer tensors; and those whose output type may differ from their
+# input's (int8 -> int16 softmax).
+_CONVERTING = ("QUANTIZE", "DEQUANTIZE")
+_RETYPING = ("QUANTIZE", "DEQUANTIZE", "SOFTMAX")
+# Ops whose integer kernels compute with scales and zero points (data movement does not).
+_REQUANTIZING = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN",
+                 "SOFTMAX", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE")
+# Inputs a node must have (the rest are optional) and the ranks its kernel indexes.
+_MIN_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "ADD": 2, "SUB": 2,
+               "MUL": 2}
+_RANKS = {"CONV_2D": (4, 4), "DEPTHWISE_CONV_2D": (4, 4), "AVERAGE_POOL_2D": (4,),
+          "MAX_POOL_2D": (4,), "FULLY_CONNECTED": (None, 2)}
+_WINDOW_ATTRS = {"filter": 1, "strides": 1, "dilations": 1, "pads": 0}
 
 
 def _fail(message: str) -> None:
@@ -19,30 +40,20 @@ def check_graph(graph: Graph) -> Graph:
     attributes known, nodes are in topological order, each tensor has one producer, shapes
     agree with each op's shape inference, graph outputs are produced.
     """
+    if len(graph.nodes) > MAX_NODES:
+        _fail(f"the graph has {len(graph.nodes)} nodes, above the limit of {MAX_NODES}")
     for name, t in graph.tensors.items():
-        if name != t.name:
-            _fail(f"tensor stored under '{name}' is named '{t.name}'")
-        if t.dtype not in DTYPES:
-            _fail(f"tensor '{name}' has unknown dtype '{t.dtype}'")
-        if any(d <= 0 for d in t.shape):
-            _fail(f"tensor '{name}' has a non-positive dimension in {t.shape}")
-        if t.data is not None and (tuple(t.data.shape) != t.shape
-                                   or t.data.dtype.name != storage_dtype(t.dtype)):
-            _fail(f"constant '{name}' holds {t.data.dtype}{list(t.data.shape)}, "
-                  f"declared {t.dtype}{list(t.shape)}")
-        if t.quant is not None and t.quant.scale.size > 1:
-            if t.quant.axis is None or not 0 <= t.quant.axis < len(t.shape) \
-                    or t.shape[t.quant.axis] != t.quant.scale.size:
-                _fail(f"tensor '{name}' has per-axis quantization that does not fit {t.shape}")
+        _check_tensor(name, t)
     available = {n for n, t in graph.tensors.items() if t.is_const}
     for name in graph.inputs:
         if name not in graph.tensors:
             _fail(f"graph input '{name}' is not a tensor")
         available.add(name)
     written: set[str] = set()
+    macs = 0
     for node in graph.nodes:
         op = get_op(node.op)
-        op.full_attrs(node)
+        full_attrs = op.full_attrs(node)
         for i in node.inputs:
             if i and i not in graph.tensors:
                 _fail(f"node '{node.name}' ({node.op}) reads unknown tensor '{i}'")
@@ -55,11 +66,124 @@ def check_graph(graph: Graph) -> Graph:
                 _fail(f"tensor '{o}' is written more than once")
             written.add(o)
             available.add(o)
+        _check_operands(graph, node)
+        _check_node_facts(graph, node, full_attrs)
         expected = op.infer_shapes(node, graph.input_tensors(node))
         actual = [graph.tensors[o].shape for o in node.outputs]
         if [tuple(s) for s in expected] != actual:
             _fail(f"node '{node.name}' ({node.op}) outputs {actual}, its inputs give {expected}")
+        macs += op.macs(node, graph.input_tensors(node), graph.output_tensors(node))
+    if macs > MAX_MACS:
+        _fail(f"the graph needs {macs:,} multiply-accumulates per inference, above the limit "
+              f"of {MAX_MACS:,}")
     for name in graph.outputs:
         if name not in available:
             _fail(f"graph output '{name}' is never written")
     return graph
+
+
+def _check_tensor(name: str, t) -> None:
+    check_shape(f"tensor '{name}'", t.shape)
+    if name != t.name:
+        _fail(f"tensor stored under '{name}' is named '{t.name}'")
+    if t.dtype not in DTYPES:
+        _fail(f"tensor '{name}' has unknown dtype '{t.dtype}'")
+    if any(d <= 0 for d in t.shape):
+        _fail(f"tensor '{name}' has a non-positive dimension in {t.shape}")
+    if t.data is not None and (tuple(t.data.shape) != t.shape
+                               or t.data.dtype.name != storage_dtype(t.dtype)):
+        _fail(f"constant '{name}' holds {t.data.dtype}{list(t.data.shape)}, "
+              f"declared {t.dtype}{list(t.shape)}")
+    if t.quant is not None and t.quant.scale.size > 1:
+        if t.quant.axis is None or not 0 <= t.quant.axis < len(t.shape) \
+                or t.shape[t.quant.axis] != t.quant.scale.size:
+            _fail(f"tensor '{name}' has per-axis quantization that does not fit {t.shape}")
+    if t.quant is not None:
+        _check_quant(name, t)
+
+
+def _check_quant(name: str, t) -> None:
+    q = t.quant
+    if q.zero_point.shape != q.scale.shape:
+        _fail(f"tensor '{name}' has {q.scale.size} scales and {q.zero_point.size} zero points")
+    check_scales(f"tensor '{name}'", q.scale)
+    if t.dtype in _QUANTIZED:
+        info = np.iinfo("int8" if t.dtype == "int4" else t.dtype)
+        if q.zero_point.min() < info.min or q.zero_point.max() > info.max:
+            _fail(f"tensor '{name}' ({t.dtype}) has zero point {int(q.zero_point.max())} "
+                  "outside its type's range")
+
+
+def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
+    """What kernels and lowering assume of every node: bounded windows, quantized integer
+    activations, no mix of float and integer data except in (de)quantization."""
+    what = f"node '{node.name}' ({node.op})"
+    for key, value in attrs.items():
+        if key != "value" and isinstance(value, float) and not math.isfinite(value):
+            _fail(f"{what} has attribute {key} = {value}")
+    for key, low in _WINDOW_ATTRS.items():
+        if attrs.get(key) is not None:
+            check_window(what, key, _flat(attrs[key]), low)
+    tensors = [graph.tensors[n] for n in (*node.inputs, *node.outputs) if n in graph.tensors]
+    for t in tensors if node.op in _REQUANTIZING else ():
+        if t.dtype in _QUANTIZED and t.quant is None:
+            _fail(f"{what} reads or writes {t.dtype} tensor '{t.name}' without quantization "
+                  "parameters")
+    if node.op in _CONVERTING:
+        x, y = graph.tensors[node.inputs[0]].dtype, graph.tensors[node.outputs[0]].dtype
+        if y == "float32" if node.op == "QUANTIZE" else (y != "float32" or x == "float32"):
+            _fail(f"{what} reads {x} and writes {y}")
+        return
+    if len({t.dtype == "float32" for t in tensors}) > 1:
+        _fail(f"{what} mixes float32 and integer tensors")
+    first = graph.tensors[node.inputs[0]]
+    for o in node.outputs:
+        if node.op not in _RETYPING and graph.tensors[o].dtype != first.dtype:
+            _fail(f"{what} reads {first.dtype} but writes {graph.tensors[o].dtype} '{o}'")
+    _check_weights(graph, node, attrs, what)
+
+
+def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:
+    """Weights and bias of a convolution agree with its input channels and output depth."""
+    if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") \
+            or len(node.inputs) < 2 or node.inputs[1] not in graph.tensors:
+        return
+    x, w = graph.tensors[node.inputs[0]].shape, graph.tensors[node.inputs[1]].shape
+    if node.op == "FULLY_CONNECTED":
+        _check_bias(graph, node, what, w[0] if w else 0)
+        return
+    if len(x) != 4 or len(w) != 4:
+        _fail(f"{what} needs rank-4 input and weights, has {list(x)} and {list(w)}")
+    if node.op == "CONV_2D":
+        ok, out = w[3] == x[3], w[0]
+    else:
+        ok, out = w[0] == 1 and w[3] == x[3] * attrs.get("depth_multiplier", 1), w[3]
+    if not ok:
+        _fail(f"{what}: weights {list(w)} do not fit input {list(x)}")
+    _check_bias(graph, node, what, out)
+
+
+def _check_bias(graph: Graph, node, what: str, out: int) -> None:
+    if len(node.inputs) > 2 and node.inputs[2] in graph.tensors:
+        bias = graph.tensors[node.inputs[2]].shape
+        if math.prod(bias) != out:
+            _fail(f"{what}: bias {list(bias)} does not hold one value per output channel ({out})")
+
+
+def _flat(value) -> list[int]:
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in _flat(item)]
+    return [int(value)]
+
+
+def _check_operands(graph: Graph, node) -> None:
+    """The inputs shape inference and the kernel index exist and have the ranks they need."""
+    present = [i for i in node.inputs if i]
+    need = _MIN_INPUTS.get(node.op, 1)
+    if len(node.inputs) < need or not all(node.inputs[:need]) or not node.outputs:
+        _fail(f"node '{node.name}' ({node.op}) has {len(present)} inputs and "
+              f"{len(node.outputs)} outputs, it needs {need} inputs and an output")
+    for name, rank in zip(node.inputs, _RANKS.get(node.op, ())):
+        if rank is not None and len(graph.tensors[name].shape) != rank:
+            _fail(f"node '{node.name}' ({node.op}) needs a rank-{rank} '{name}', it has shape "
+                  f"{list(graph.tensors[name].shape)}")

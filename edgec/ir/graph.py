@@ -101,13 +101,22 @@ class Tensor:
 
 @dataclass
 class Node:
-    """One operation: ``op`` is a registered op name (see ``edgec.ir.registry``)."""
+    """One operation: ``op`` is a registered op name (see ``edgec.ir.registry``).
+
+    Making a node completes ``attrs`` with the op's defaults (an unknown op or attribute, or
+    a missing required one, raises), so every stage reads ``node.attrs[key]`` directly.
+    """
 
     op: str
     inputs: list[str]
     outputs: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+
+    def __post_init__(self):
+        from edgec.ir.registry import get_op
+
+        self.attrs = get_op(self.op).full_attrs(self)
 
 
 @dataclass

@@ -1,21 +1,53 @@
-"""The op registry: one ``OpDef`` per op, holding its attributes, shape inference, MAC count
-and reference kernels (one per input dtype).
+"""The op registry: one ``OpDef`` per op, holding its attributes, shape inference, MAC count,
+reference kernels (one per input dtype) and the facts other stages ask about it (memory
+planning, channel tracing, post-training quantization).
 
 An op lives in one file under ``edgec/ir/ops/``: it calls ``define_op`` once and decorates
-its kernels with ``@kernel(OP, dtype)``. Nothing else in the code base lists ops.
+its kernels with ``@kernel(OP, dtype)``. Nothing else in the code base lists ops: a stage that
+needs to know something about an op asks its ``OpDef`` (see docs/IR.md "Op facts").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import Node, Tensor
+if TYPE_CHECKING:  # the graph module asks the registry to complete a node's attributes
+    from edgec.ir.graph import Node, Tensor
 
 REQUIRED = object()  # marks an attribute without a default
+
+# The dtypes an op declares by default: its reference kernels and lowering rules cover these.
+NUMERIC_DTYPES = ("float32", "int8")
+# Ops that only move bytes declare these.
+MOVE_DTYPES = ("float32", "int8", "uint8", "int16", "int32")
+
+
+class Ptq(str, Enum):
+    """How post-training quantization chooses an op's int8 output quantization."""
+
+    CALIBRATE = "calibrate"  # from the calibrated range of the output
+    SAME_AS_INPUT = "same_as_input"  # input 0's: the op moves or selects values, never rescales
+    SHARED_INPUTS = "shared_inputs"  # inputs and output share one (the union of their ranges)
+    FIXED = "fixed"  # TFLite fixes it: ``OpDef.fixed_quant``
+    NOT_IN_FLOAT = "not_in_float"  # the op cannot appear in a float graph (QUANTIZE, ...)
+
+
+class Channels(str, Enum):
+    """How an op's last-axis channels flow, for dead-channel removal and pruning
+    (``edgec.passes.channel_trace``)."""
+
+    OPAQUE = "opaque"  # output channels mix input channels: a trace stops here (default)
+    SAME = "same"  # output channel c from input 0's channel c alone (see ``keeps_channels``)
+    CONST_OPERAND = "const_operand"  # like SAME when the other operand is constant per channel
+    DEPTHWISE = "depthwise"  # input channel c feeds outputs c*M .. c*M+M-1
+    CONCAT = "concat"  # on the last axis, input channels land at the input's offset
+    LAYER = "layer"  # weights reduce over input channels: all-zero filters start a trace, a
+    # traced input channel ends at the layer (folded into its bias)
 
 
 @dataclass
@@ -38,14 +70,14 @@ class KernelCall:
         return self.out_tensors[i].quant
 
 
-ShapeFn = Callable[[Node, list[Tensor | None]], list[tuple[int, ...]]]
-MacsFn = Callable[[Node, list[Tensor | None], list[Tensor]], int]
+ShapeFn = Callable[["Node", "list[Tensor | None]"], "list[tuple[int, ...]]"]
+MacsFn = Callable[["Node", "list[Tensor | None]", "list[Tensor]"], int]
 KernelFn = Callable[[KernelCall], list[np.ndarray]]
 
 
 @dataclass
 class OpDef:
-    """Everything edgec knows about one op, in one place."""
+    """Everything edgec knows about one op, in one place (fields: docs/IR.md "Op facts")."""
 
     name: str
     attrs: dict[str, Any]
@@ -53,6 +85,16 @@ class OpDef:
     macs: MacsFn
     doc: str = ""
     kernels: dict[str, KernelFn] = field(default_factory=dict)
+    dtypes: tuple[str, ...] = NUMERIC_DTYPES  # input dtypes with a kernel and a lowering rule
+    elementwise: bool = False  # output element i from input element i only: in-place safe
+    alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
+    channels: Channels = Channels.OPAQUE
+    keeps_channels: Callable[[Node, int], bool] | None = None  # (node, rank) for SAME
+    ptq: Ptq = Ptq.CALIBRATE
+    fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
+    weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
+    int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
+    exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
 
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:
@@ -89,11 +131,14 @@ def _no_macs(node, ins, outs) -> int:
 
 
 def define_op(name: str, *, attrs: dict[str, Any] | None = None, infer_shapes: ShapeFn,
-              macs: MacsFn | None = None, doc: str = "") -> OpDef:
-    """Register an op. Called once per op, at import of its module in ``edgec.ir.ops``."""
+              macs: MacsFn | None = None, doc: str = "", **facts: Any) -> OpDef:
+    """Register an op. Called once per op, at import of its module in ``edgec.ir.ops``;
+    ``facts`` are the other ``OpDef`` fields (docs/IR.md "Op facts")."""
     if name in _OPS:
         raise ValueError(f"op {name} defined twice")
-    op = OpDef(name, dict(attrs or {}), infer_shapes, macs or _no_macs, doc)
+    op = OpDef(name, dict(attrs or {}), infer_shapes, macs or _no_macs, doc, **facts)
+    if (op.ptq is Ptq.FIXED) != (op.fixed_quant is not None):
+        raise ValueError(f"op {name}: fixed_quant goes with ptq=Ptq.FIXED and only with it")
     _OPS[name] = op
     return op
 
@@ -102,6 +147,9 @@ def kernel(op_name: str, *dtypes: str):
     """Decorator registering a reference kernel of ``op_name`` for the given input dtypes."""
 
     def register(fn: KernelFn) -> KernelFn:
+        if op_name not in _OPS:
+            raise ValueError(f"reference kernel {fn.__name__} is for op {op_name}, which is not "
+                             "defined (define_op must come first in the op's module)")
         op = _OPS[op_name]
         for dtype in dtypes:
             op.kernels[dtype] = fn
@@ -112,17 +160,25 @@ def kernel(op_name: str, *dtypes: str):
 
 def get_op(name: str) -> OpDef:
     """The definition of ``name``; an unknown name raises listing the registered ops."""
-    _load_ops()
     if name not in _OPS:
         raise EdgecError(f"unknown op '{name}'", f"registered ops: {', '.join(registered_ops())}")
     return _OPS[name]
 
 
+def check_op_names(names, where: str) -> None:
+    """Raise at registration time when ``where`` (a rule, converter, emitter ...) names an op
+    the registry does not define, listing the defined ones."""
+    unknown = sorted(set(names) - set(_OPS))
+    if unknown:
+        raise ValueError(f"{where} names unknown op(s) {', '.join(unknown)}; "
+                         f"defined ops: {', '.join(sorted(_OPS))}")
+
+
+def plain_ops() -> list[str]:
+    """Ops without attributes: each imports from and exports to the TFLite builtin of the
+    same name with nothing to translate (e.g. TANH, HARD_SWISH)."""
+    return [name for name in registered_ops() if not _OPS[name].attrs]
+
+
 def registered_ops() -> list[str]:
-    _load_ops()
     return sorted(_OPS)
-
-
-def _load_ops() -> None:
-    # Importing the package imports every op module, which registers itself.
-    import edgec.ir.ops  # noqa: F401

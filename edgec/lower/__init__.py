@@ -7,6 +7,7 @@ Public API: ``lower_graph(graph, *, target, cache_dir, progress, optimize, kerne
 
 from edgec.lower.driver import lower_graph
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import lowering_rule, supported
+from edgec.lower.registry import lowering_rule
+from edgec.lower.select import supported
 
 __all__ = ["Kernel", "lower_graph", "lowering_rule", "supported"]

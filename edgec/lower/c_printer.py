@@ -11,39 +11,45 @@ TIR always prints to the same bytes.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
-C_TYPES = {
-    "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
-    "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t",
-    "float32": "float", "bool": "int",
-}
 _BINARY = {
     "Add": "+", "Sub": "-", "Mul": "*", "Mod": "%", "BitwiseAnd": "&", "BitwiseOr": "|",
     "BitwiseXor": "^", "RShift": ">>", "EQ": "==", "NE": "!=", "LT": "<", "LE": "<=",
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
-# Float intrinsics after LowerIntrin, and the <math.h> function each prints as.
-_MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "fabs": "fabsf",
-         "floor": "floorf", "isnan": "isnan"}
-_EXTERN_OK = set(_MATH.values())
-_C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
-for goto if inline int long register restrict return short signed sizeof static struct switch
-typedef union unsigned void volatile while""".split())
+_EXTERN_OK = frozenset(TIR_MATH.values())
+# Extern calls of the helpers in templates/kernels/requant.h.j2, by helper name
+# (edgec.lower.templates.HELPERS).
+_HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left"}
+
+
+@dataclass
+class Printed:
+    """A printed kernel: its parameters as data, its body (``{ ... }``, not naming the
+    function) and the <math.h> functions the body calls."""
+
+    params: list[CParam]
+    body: str
+    math: tuple[str, ...]
+    helpers: tuple[str, ...] = ()
 
 
 class CPrintError(Exception):
     """The TIR holds something this printer cannot express faithfully in C99."""
 
 
-def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
-    """C99 definition ``void name(...)`` of a lowered PrimFunc (not ``static``: the emitter adds
-    storage class). Parameters never stored to are ``const``; all are ``restrict`` when the
-    function carries ``tirx.noalias``, except those named in ``unrestricted`` (an input and
-    the output that may share bytes: ``restrict`` on either would make that sharing
-    undefined behaviour)."""
-    return _Printer(func).function(name, unrestricted)
+def print_kernel(func, unrestricted: frozenset[str] = frozenset()) -> Printed:
+    """A lowered PrimFunc as a C99 ``void`` function: parameters and body (the emitter names
+    it and adds storage class). Parameters never stored to are ``const``; all are
+    ``restrict`` when the function carries ``tirx.noalias``, except those named in
+    ``unrestricted`` (an input and the output that may share bytes: ``restrict`` on either
+    would make that sharing undefined behaviour)."""
+    return _Printer(func).function(unrestricted)
 
 
 def _dtype(node) -> str:
@@ -69,11 +75,14 @@ class _Printer:
         self.used: set[str] = set()
         self.lines: list[str] = []
         self.depth = 1
+        self.math: set[str] = set()
+        self.helpers: set[str] = set()  # min/max helpers called, e.g. "min_int32_t"
+        self.scalars: set[str] = set()  # one-element local arrays, printed as scalars
 
     # -- naming ------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
         base = re.sub(r"\W", "_", hint) or "v"
-        if base[0].isdigit() or base in _C_KEYWORDS or base in C_TYPES.values():
+        if base[0].isdigit() or base in C_KEYWORDS or base in C_TYPES.values():
             base = "v_" + base
         name, i = base, 1
         while name in self.used:
@@ -87,22 +96,32 @@ class _Printer:
         return self.buffers[_key(var)]
 
     # -- function ----------------------------------------------------------------------------
-    def function(self, name: str, unrestricted: frozenset[str]) -> str:
+    def function(self, unrestricted: frozenset[str]) -> Printed:
         stored = _stored_buffers(self.func.body)
         noalias = bool(self.func.attrs.get("tirx.noalias", False))
         params = []
         for p in self.func.params:
             c_name = self.fresh(p.name)
             self.buffers[_key(p)] = c_name
-            const = "" if _key(p) in stored else "const "
-            restrict = "restrict " if noalias and str(p.name) not in unrestricted else ""
-            params.append(f"{const}{ctype(str(p.ty.dtype))} *{restrict}{c_name}")
+            params.append(CParam(c_name, ctype(str(p.ty.dtype)), const=_key(p) not in stored,
+                                 restrict=noalias and str(p.name) not in unrestricted))
         self.stmt(self.func.body)
         body = "\n".join(self.lines)
-        return f"void {name}({', '.join(params)})\n{{\n{body}\n}}\n"
+        return Printed(params, f"{{\n{body}\n}}\n", tuple(sorted(self.math)),
+                       tuple(sorted(self.helpers)))
 
     def emit(self, line: str) -> None:
-        self.lines.append("    " * self.depth + line)
+        """One statement at the current depth, broken at spaces into lines of at most
+        ``MAX_LINE`` columns (the printed C has no string literals, so any space may break)."""
+        indent = "    " * self.depth
+        text = indent + line
+        while len(text) > MAX_LINE:
+            cut = text.rfind(" ", len(indent) + 8, MAX_LINE + 1)
+            if cut < 0:
+                break
+            self.lines.append(text[:cut])
+            text = indent + "        " + text[cut + 1:]
+        self.lines.append(text)
 
     # -- statements --------------------------------------------------------------------------
     def stmt(self, s) -> None:
@@ -183,7 +202,9 @@ def _store(p: _Printer, s) -> None:
     if len(s.indices) != 1:
         raise CPrintError(f"store to '{s.buffer.name}' has {len(s.indices)} indices, expected "
                           "a flattened buffer")
-    p.emit(f"{p.buffer(s.buffer)}[{p.expr(s.indices[0])}] = {p.expr(s.value)};")
+    name = p.buffer(s.buffer)
+    target = name if name in p.scalars else f"{name}[{p.expr(s.indices[0])}]"
+    p.emit(f"{target} = {p.expr(s.value)};")
 
 
 def _alloc(p: _Printer, s) -> None:
@@ -200,7 +221,11 @@ def _alloc(p: _Printer, s) -> None:
                           f"{MAX_LOCAL_BYTES}): a stage was not placed by the schedule")
     name = p.fresh(buf.name)
     p.buffers[_key(buf)] = name
-    p.emit(f"{ctype(dtype)} {name}[{count}];")
+    if count == 1:  # its only element is index 0: a scalar reads better
+        p.scalars.add(name)
+        p.emit(f"{ctype(dtype)} {name};")
+    else:
+        p.emit(f"{ctype(dtype)} {name}[{count}];")
 
 
 def _decl(p: _Printer, s) -> None:
@@ -277,6 +302,7 @@ def _div(p: _Printer, e) -> str:
 
 def _floor_div(p: _Printer, e) -> str:
     if _dtype(e).startswith("float"):
+        p.math.add("floorf")
         return f"floorf({p.expr(e.a)} / {p.expr(e.b)})"
     a, b = p.expr(e.a), p.expr(e.b)
     # Truncated quotient, minus one when the remainder is non-zero and the signs differ.
@@ -301,14 +327,45 @@ def _binary_op(p: _Printer, e, op: str) -> str:
     return f"({p.expr(e.a)} {op} {p.expr(e.b)})"
 
 
-def _min(p: _Printer, e) -> str:
+_SIMPLE = re.compile(r"\(?-?[\w.+]+\)?|[A-Za-z_]\w*\[[\w +*-]*\]")
+
+
+def _min_max(p: _Printer, e, which: str, op: str) -> str:
+    """``min``/``max`` with each operand evaluated once: inline when both are a name, a
+    literal or a plain load, else a call of a ``static inline`` helper (``minmax_helper``)."""
     a, b = p.expr(e.a), p.expr(e.b)
-    return f"(({a} < {b}) ? {a} : {b})"
+    if _SIMPLE.fullmatch(a) and _SIMPLE.fullmatch(b):
+        return f"(({_pick(a, op, b)}) ? {a} : {b})" if _dtype(e).startswith("float") \
+            else f"(({a} {op} {b}) ? {a} : {b})"
+    c_type = ctype(_dtype(e))
+    p.helpers.add(f"{which}_{c_type}")
+    return f"edgec_{which}_{c_type[:-2] if c_type.endswith('_t') else c_type}({a}, {b})"
+
+
+def _pick(a: str, op: str, b: str) -> str:
+    """The float condition choosing ``a``: a NaN in either operand propagates, as in the
+    reference (``a`` when it is NaN; ``b`` when it is NaN, since every comparison fails)."""
+    return f"({a} {op} {b}) || ({a} != {a})"
+
+
+def minmax_helper(name: str) -> str:
+    """The C definition of helper ``name`` (``min_int32_t``, ``max_float``, ...)."""
+    which, c_type = name.split("_", 1)
+    if which not in ("min", "max") or c_type not in C_TYPES.values():
+        raise ValueError(f"unknown helper {name}")
+    op = "<" if which == "min" else ">"
+    short = c_type[:-2] if c_type.endswith("_t") else c_type
+    cond = _pick("a", op, "b") if c_type in ("float", "double") else f"a {op} b"
+    return (f"static inline {c_type} edgec_{which}_{short}({c_type} a, {c_type} b)\n"
+            f"{{\n    return ({cond}) ? a : b;\n}}\n")
+
+
+def _min(p: _Printer, e) -> str:
+    return _min_max(p, e, "min", "<")
 
 
 def _max(p: _Printer, e) -> str:
-    a, b = p.expr(e.a), p.expr(e.b)
-    return f"(({a} > {b}) ? {a} : {b})"
+    return _min_max(p, e, "max", ">")
 
 
 def _not(p: _Printer, e) -> str:
@@ -324,27 +381,35 @@ def _select(p: _Printer, e) -> str:
 
 
 def _cast(p: _Printer, e) -> str:
+    if _dtype(e) == "bool":  # C's conversion to bool: zero or not (a cast could truncate)
+        return f"({p.expr(e.value)} != 0)"
     return f"(({ctype(_dtype(e))}){p.expr(e.value)})"
 
 
 def _load(p: _Printer, e) -> str:
     if len(e.indices) != 1:
         raise CPrintError(f"load from '{e.source.name}' has {len(e.indices)} indices")
-    return f"{p.buffer(e.source)}[{p.expr(e.indices[0])}]"
+    name = p.buffer(e.source)
+    return name if name in p.scalars else f"{name}[{p.expr(e.indices[0])}]"
 
 
 def _call(p: _Printer, e) -> str:
     # Intrinsics are named "prim.<name>" or "tirx.<name>" depending on where they come from.
     op = str(e.op.name).split(".", 1)[-1]
+    if op == "call_pure_extern" and str(e.args[0].value) in _HELPER_CALLS:
+        p.helpers.add(_HELPER_CALLS[str(e.args[0].value)])
+        return f"{e.args[0].value}({', '.join(p.expr(a) for a in e.args[1:])})"
     if op == "call_pure_extern" and str(e.args[0].value) in _EXTERN_OK:
+        p.math.add(str(e.args[0].value))
         return f"{e.args[0].value}({', '.join(p.expr(a) for a in e.args[1:])})"
     args = [p.expr(a) for a in e.args]
     if op == "if_then_else":
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if op == "likely":
         return args[0]
-    if op in _MATH and all(_dtype(a) == "float32" for a in e.args):
-        return f"{_MATH[op]}({', '.join(args)})"
+    if op in TIR_MATH and all(_dtype(a) == "float32" for a in e.args):
+        p.math.add(TIR_MATH[op])
+        return f"{TIR_MATH[op]}({', '.join(args)})"
     raise CPrintError(f"unsupported TIR call {op}")
 
 

@@ -3,9 +3,12 @@
 The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quantization layout
 (per-tensor or per-axis, never the values), the parameters that may compute in place (they
 lose ``restrict``), the rule's own key, the edgec and TVM versions and the source of
-``edgec/lower`` itself (so editing a rule invalidates its entries). The value is the C text
-with the placeholder function name ``FUNC_PLACEHOLDER``; constants are recomputed in Python on
-every build, since they carry the quantization values.
+``edgec/lower`` itself (so editing a rule invalidates its entries). The value is a JSON
+record: the C parameters (``CParam``), the function body (which never names the function) and
+the <math.h> functions it calls; constants are recomputed in Python on every build, since they
+carry the quantization values. An entry on disk starts with a header line naming its key and
+the SHA-256 of the JSON after it: a truncated, foreign or garbage entry is reported, deleted
+and rebuilt, never used.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from pathlib import Path
 import edgec
 
 log = logging.getLogger("edgec.lower")
-FUNC_PLACEHOLDER = "edgec_kernel_placeholder"
 
 
 def default_dir(override: str | os.PathLike | None = None) -> Path:
@@ -36,8 +38,9 @@ def default_dir(override: str | os.PathLike | None = None) -> Path:
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+    lower = Path(__file__).parent
+    for path in sorted(lower.rglob("*.py")) + [lower.parent / "cdefs.py"]:
+        digest.update(path.relative_to(lower.parent).as_posix().encode())
         digest.update(path.read_bytes())
     return f"edgec {edgec.__version__} tvm {metadata.version('apache-tvm')} {digest.hexdigest()}"
 
@@ -58,36 +61,91 @@ def kernel_key(ctx, plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Each entry starts with one header line naming its format, its key and the SHA-256 and
+# length of the C text after it; anything else in the folder is not trusted.
+_MAGIC = "edgec kernel cache v2"
+
+
+def _header(key: str, text: str) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{_MAGIC} key={key} sha256={digest} bytes={len(text.encode())}\n"
+
+
+def parse_entry(key: str, data: bytes) -> tuple[dict | None, str]:
+    """(the record, "") for a sound entry of ``key``; (None, what is wrong) otherwise."""
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    header, sep, text = content.partition("\n")
+    if not sep or not header.startswith(_MAGIC):
+        return None, "no edgec cache header"
+    if f" key={key} " not in header:
+        return None, "written for another key"
+    if header + "\n" != _header(key, text):
+        return None, "checksum or length does not match (truncated or edited)"
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None, "not a JSON record"
+    if not isinstance(record, dict) or not {"params", "body", "math"} <= set(record):
+        return None, "not a kernel record"
+    return record, ""
+
+
 class KernelCache:
-    """C text by key: in memory for one build, on disk across builds. Counts hits and misses."""
+    """Kernel records by key (plain JSON data): in memory for one build, on disk across
+    builds. Counts hits, misses and discarded (corrupt) entries; a corrupt entry is reported,
+    deleted and rebuilt."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.memory: dict[str, str] = {}
+        self.memory: dict[str, dict] = {}
         self.hits = 0
         self.misses = 0
+        self.discarded: list[str] = []
 
-    def get(self, key: str) -> str | None:
-        text = self.memory.get(key)
-        if text is None:
-            path = self.directory / f"{key}.c"
-            if path.is_file():
-                text = path.read_text()
-                self.memory[key] = text
-        if text is None:
+    def get(self, key: str) -> dict | None:
+        record = self.memory.get(key)
+        if record is None:
+            record = self._read(key)
+            if record is not None:
+                self.memory[key] = record
+        if record is None:
             self.misses += 1
         else:
             self.hits += 1
-        return text
+        return record
 
-    def put(self, key: str, text: str) -> None:
-        self.memory[key] = text
+    def _read(self, key: str) -> dict | None:
+        path = self.directory / f"{key}.json"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            log.warning("kernel cache: cannot read %s (%s); rebuilding it", path, e.strerror)
+            return None
+        record, problem = parse_entry(key, data)
+        if record is None:
+            self.discarded.append(path.name)
+            log.warning("kernel cache: entry %s is bad (%s); discarded and rebuilt", path,
+                        problem)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        return record
+
+    def put(self, key: str, record: dict) -> None:
+        self.memory[key] = record
+        text = json.dumps(record, sort_keys=True)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Write then rename: parallel builds never read half a file.
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, self.directory / f"{key}.c")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(_header(key, text) + text)
+            os.replace(tmp, self.directory / f"{key}.json")
         except OSError as e:
             log.warning("kernel cache not written (%s): %s", self.directory, e)

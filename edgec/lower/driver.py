@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Callable
 
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node, get_op
-from edgec.lower.cache import FUNC_PLACEHOLDER, KernelCache, default_dir, kernel_key
+from edgec.cdefs import CParam
+from edgec.lower.cache import KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
 from edgec.lower.registry import (KERNEL_CHOICES, OPTIMIZE_MODES, KernelPlan, LoweringContext,
-                                  make_context, plan_node)
+                                  make_context)
+from edgec.lower.select import plan_node
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
@@ -63,30 +64,40 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
     plan = plan_node(ctx, features)
     _check_constant_names(graph, plan, node)
     key = kernel_key(ctx, plan)
-    text = cache.get(key)
-    if text is None:
+    record = cache.get(key)
+    if record is None:
         log.debug("lowering %s (%s)", func_name, node.op)
-        text = render(plan, ctx)
-        cache.put(key, text)
+        record = render(plan, ctx)
+        cache.put(key, record)
     else:
         log.debug("cache hit for %s (%s)", func_name, node.op)
-    c_source = re.sub(rf"\b{FUNC_PLACEHOLDER}\b", func_name, text)
     op = get_op(node.op)
-    return Kernel(node.name, node.op, func_name, c_source, [p.source for p in plan.params],
+    params = [CParam.from_json(item) for item in record["params"]]
+    expected = len(plan.params) + (1 if plan.scratch_bytes > 0 else 0)
+    if len(params) != expected:
+        raise EdgecError(f"node '{node.name}' ({node.op}): its kernel takes {len(params)} "
+                         f"parameters, its arguments need {expected}",
+                         "this is a bug in edgec's lowering rule for this op")
+    return Kernel(node.name, node.op, func_name, record["body"], [p.source for p in plan.params],
                   plan.constants, scratch_bytes=plan.scratch_bytes,
-                  macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors())
+                  macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
+                  params=params, math=tuple(record["math"]),
+                  helpers=plan.helpers + tuple(record.get("helpers", ())))
 
 
-def render(plan: KernelPlan, ctx: LoweringContext) -> str:
-    """The C text of ``plan`` with the placeholder function name (TVM runs here)."""
+def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
+    """The kernel record of ``plan`` (parameters, body, math functions; TVM runs here)."""
     if plan.c_template is not None:
-        return plan.c_template()
-    from edgec.lower.c_printer import CPrintError, print_function
+        return {"params": [p.to_json() for p in plan.signature], "body": plan.c_template(),
+                "math": []}
+    from edgec.lower.c_printer import CPrintError, print_kernel
     from edgec.lower.tir import lower_built
 
     func = lower_built(plan.build())
     try:
-        return print_function(func, FUNC_PLACEHOLDER, plan.unrestricted(ctx.node))
+        printed = print_kernel(func, plan.unrestricted(ctx.node))
+        return {"params": [p.to_json() for p in printed.params], "body": printed.body,
+                "math": list(printed.math), "helpers": list(printed.helpers)}
     except CPrintError as e:
         raise EdgecError(f"cannot print node '{ctx.node.name}' ({ctx.node.op}) as C: {e}",
                          "this is a bug in edgec's lowering rule for this op") from e

@@ -6,10 +6,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgec.cdefs import CParam, function_header
+
 
 @dataclass
 class Kernel:
-    """One C function computing one IR node.
+    """One C function computing one IR node, its signature as data.
+
+    ``params`` are the C parameters, one per argument (plus the scratch pointer last), with
+    their element types and constness; ``body`` is the function's block (``{ ... }``), which
+    never names the function, so kernels with equal ``params`` and ``body`` are one function.
+    ``math`` lists the <math.h> functions the body calls; ``helpers`` the shared helper
+    blocks it needs (``edgec.lower.templates.HELPERS``), emitted once per generated file.
 
     ``args`` are IR tensor names in call order (inputs first, then outputs); constant tensors
     among them, and the extra ``constants`` the lowering derived (requantization multipliers,
@@ -24,9 +32,17 @@ class Kernel:
     node_name: str
     op: str
     func_name: str
-    c_source: str
+    body: str
     args: list[str]
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     scratch_bytes: int = 0
     macs: int = 0
     in_place: list[str] = field(default_factory=list)
+    params: list[CParam] = field(default_factory=list)
+    math: tuple[str, ...] = ()
+    helpers: tuple[str, ...] = ()
+
+    @property
+    def c_source(self) -> str:
+        """The function on its own: ``void func_name(params)`` and the body."""
+        return f"{function_header(self.func_name, self.params)}\n{self.body}"

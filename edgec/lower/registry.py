@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgec.errors import EdgecError
+from edgec.cdefs import CParam
 from edgec.ir import Graph, Node, Tensor, get_op
+from edgec.ir.registry import check_op_names
 
 # "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
 OPTIMIZE_MODES = ("speed", "size")
@@ -70,16 +71,20 @@ class KernelPlan:
 
     ``key`` lists everything besides shapes, dtypes and attributes that shapes the C text
     (e.g. a choice of accumulator type); ``c_template`` is set instead of ``build`` by rules
-    whose C is rendered from Python (their docstring says why TE cannot express them).
-    ``in_place`` names the input parameters that may share the output's bytes (see
-    ``same_layout_inputs``); they and the output parameters are printed without ``restrict``
-    (a ``c_template`` must write its signature that way itself).
+    whose C is rendered from Python (their docstring says why TE cannot express them): it
+    renders the function's body, and ``signature`` declares its C parameters (types,
+    constness, ``restrict``) as data. ``helpers`` names the shared helper blocks the body
+    calls (``edgec.lower.templates.HELPERS``). ``in_place`` names the input parameters that
+    may share the output's bytes (see ``same_layout_inputs``); they and the output parameters
+    are printed without ``restrict`` (a ``signature`` must declare them that way itself).
     """
 
     params: list[Param]
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     build: Callable[[], Built] | None = None
     c_template: Callable[[], str] | None = None
+    signature: list[CParam] | None = None
+    helpers: tuple[str, ...] = ()
     key: tuple = ()
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
     in_place: tuple[str, ...] = ()
@@ -122,6 +127,7 @@ def lowering_rule(op: str, *dtypes: str):
     """Decorator registering ``fn(ctx) -> KernelPlan`` as the lowering of ``op`` for ``dtypes``."""
 
     def register(fn: Rule) -> Rule:
+        check_op_names([op], f"lowering rule {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype) in _RULES:
                 raise ValueError(f"lowering rule for {op}/{dtype} defined twice")
@@ -136,6 +142,7 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
     ``dtypes`` on targets with CPU ``feature``; ``None`` declines the node (portable rule)."""
 
     def register(fn: Variant) -> Variant:
+        check_op_names([op], f"lowering variant {fn.__name__}")
         for dtype in dtypes:
             if (op, dtype, feature) in _VARIANTS:
                 raise ValueError(f"lowering variant for {op}/{dtype}/{feature} defined twice")
@@ -143,38 +150,6 @@ def lowering_variant(op: str, feature: str, *dtypes: str):
         return fn
 
     return register
-
-
-def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
-    """The plan of the context's node: the first variant for one of ``features`` (sorted)
-    that accepts it, else the portable rule. Nodes with int4 weights always take the portable
-    rule: the variants are written for int8 weights and would unpack them into flash."""
-    _load_rules()
-    if any(t is not None and t.dtype == "int4" for t in ctx.ins):
-        features = frozenset()
-    for feature in sorted(features):
-        variant = _VARIANTS.get((ctx.node.op, ctx.dtype, feature))
-        plan = None if variant is None else variant(ctx)
-        if plan is not None:
-            return plan
-    return find_rule(ctx)(ctx)
-
-
-def supported() -> list[str]:
-    """``OP/dtype`` for every registered rule, sorted."""
-    _load_rules()
-    return sorted(f"{op}/{dtype}" for op, dtype in _RULES)
-
-
-def find_rule(ctx: LoweringContext) -> Rule:
-    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
-    _load_rules()
-    rule = _RULES.get((ctx.node.op, ctx.dtype))
-    if rule is None:
-        raise EdgecError(
-            f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
-            f"supported: {', '.join(supported())}")
-    return rule
 
 
 def make_context(graph: Graph, node: Node, func_name: str,
@@ -185,7 +160,16 @@ def make_context(graph: Graph, node: Node, func_name: str,
                            func_name, optimize)
 
 
-def _load_rules() -> None:
-    # Importing the package imports every rule module, which registers itself.
-    import edgec.lower.dsp  # noqa: F401
-    import edgec.lower.rules  # noqa: F401
+def registered_rule(op: str, dtype: str) -> Rule | None:
+    """The portable rule registered for ``op`` with ``dtype`` inputs, if any."""
+    return _RULES.get((op, dtype))
+
+
+def registered_variant(op: str, dtype: str, feature: str) -> Variant | None:
+    """The variant registered for ``op``/``dtype`` on targets with CPU ``feature``, if any."""
+    return _VARIANTS.get((op, dtype, feature))
+
+
+def registered_keys() -> list[tuple[str, str]]:
+    """``(op, dtype)`` of every registered portable rule."""
+    return list(_RULES)

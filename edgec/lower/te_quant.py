@@ -129,20 +129,17 @@ def rounding_divide32(x, exponent):
 def mbqm32(shape, x: IndexFn, mult: IndexFn, shift: IndexFn, name: str, form: Fast):
     """MultiplyByQuantizedMultiplier in the ``form`` allowed by the constants, int32 values
     throughout but for one 32x32->64 product: ``x(*i)`` is an int32 expression that cannot
-    overflow. Returns the int32 result tensor and its stages, consumer first (as ``mbqm``)."""
+    overflow. One stage calling the ``static inline`` helper ``edgec_mbqm`` (``_left`` when
+    some shift is positive; ``templates/kernels/requant.h.j2``, the arithmetic of
+    ``high_mul32`` and ``rounding_divide32``), as TFLM's kernels call
+    MultiplyByQuantizedMultiplier. Returns the int32 result tensor and its stages, consumer
+    first (as ``mbqm``)."""
     from tvm import te, tirx
 
-    def shifted(*i):
-        if not form.left:
-            return x(*i)
-        left = tirx.max(i64(shift(*i)), c64(0))
-        return wrap32(i64(x(*i)) * (c64(1) << left)).astype("int32")
-
-    sh = te.compute(shape, shifted, name=f"{name}_sh")
-    hi = te.compute(shape, lambda *i: high_mul32(sh(*i), mult(*i)), name=f"{name}_hi")
-    out = te.compute(shape, lambda *i: rounding_divide32(
-        hi(*i), tirx.max(-shift(*i), tirx.const(0, "int32"))), name=f"{name}_q")
-    return out, [out.op.name, hi.op.name, sh.op.name]
+    helper = "edgec_mbqm_left" if form.left else "edgec_mbqm"
+    out = te.compute(shape, lambda *i: tirx.call_pure_extern("int32", helper, x(*i), mult(*i),
+                                                             shift(*i)), name=f"{name}_q")
+    return out, [out.op.name]
 
 
 def offset_clamp_int8(shape, q, offset: IndexFn, lo: IndexFn, hi: IndexFn, name: str):

@@ -1,4 +1,4 @@
-"""C kernel templates: ``templates/kernels/*.c.j2``, rendered with the emitter's Jinja2 setup.
+"""C kernel templates: ``templates/kernels/*.c.j2``, rendered with ``edgec.templating``.
 
 Rules whose C cannot come from TE (their docstrings say why) render it here, so no C text
 lives in Python strings. The templates sit outside ``edgec/lower``, whose Python source the
@@ -11,9 +11,15 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from edgec.emit.templates import environment
+from edgec.cdefs import function_header
+from edgec.lower.c_printer import minmax_helper, print_kernel
+from edgec.templating import environment
 
 KERNEL_DIR = "kernels"
+# Shared helper blocks kernels declare (``Kernel.helpers``), in the order they build on each
+# other; the emitter writes each one once per generated file, before the kernels.
+HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.j2", {}),
+           "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True})}
 
 
 def render(name: str, **context) -> str:
@@ -27,3 +33,21 @@ def digest(name: str) -> str:
     env = environment()
     source, _, _ = env.loader.get_source(env, f"{KERNEL_DIR}/{name}")
     return hashlib.sha256(source.encode()).hexdigest()
+
+
+def helper_source(names) -> str:
+    """The C text of the helper blocks ``names``, each once: keys of ``HELPERS`` in its
+    order, then the TIR printer's ``min``/``max`` helpers (``min_int32_t``, ...)."""
+    names = set(names)
+    blocks = [render(path, **context) for name, (path, context) in HELPERS.items()
+              if name in names]
+    blocks += [minmax_helper(name) for name in sorted(names - set(HELPERS))]  # the printer's
+    return "\n".join(blocks)
+
+
+def print_function(func, name: str, unrestricted: frozenset[str] = frozenset()) -> str:
+    """``print_kernel`` as one C99 definition ``void name(...)`` (not ``static``), after the
+    definitions of the helpers it calls: C text that compiles on its own."""
+    printed = print_kernel(func, unrestricted)
+    header = function_header(name, printed.params)
+    return f"{helper_source(printed.helpers)}{header}\n{printed.body}"

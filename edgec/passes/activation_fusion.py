@@ -49,7 +49,7 @@ def _find(graph: Graph):
                 or len(producer.outputs) != 1 \
                 or only_reader(graph, node.inputs[0], consumers) is not node:
             continue
-        fused = _combined(producer.attrs.get("activation", "NONE"), node,
+        fused = _combined(producer.attrs["activation"], node,
                           graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]])
         if fused is not None:
             return producer, node, fused

@@ -32,17 +32,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgec.ir.graph import Graph, Node, Tensor
-from edgec.ir.ops.mean import reduced_axes
+from edgec.ir.registry import Channels, get_op
 from edgec.passes.rewrite import run_node
-from edgec.passes.scale_shift import OUT_AXIS
 
-# Ops whose output channel c depends on input channel c alone (and on nothing else that varies).
-_SAME_CHANNEL = {"RELU", "RELU6", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE",
-                 "AVERAGE_POOL_2D", "MAX_POOL_2D", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND",
-                 "RESHAPE"}
 _INT32 = (-(1 << 31), (1 << 31) - 1)
-# Layers whose all-zero filters start a trace.
-SOURCES = ("CONV_2D", "FULLY_CONNECTED")
+
+
+def is_source(node: Node) -> bool:
+    """Whether ``node`` is a layer whose all-zero filters start a trace (``Channels.LAYER``)."""
+    return get_op(node.op).channels is Channels.LAYER
 
 Dead = dict[int, tuple[int, object]]  # channel -> (source channel, constant stored value)
 
@@ -74,7 +72,7 @@ def dead_filters(graph: Graph, layer: Node) -> list[int]:
     if any(i and not graph.tensors[i].is_const for i in layer.inputs[1:]):
         return []
     w = _effective_weights(graph, layer)
-    axis = OUT_AXIS[layer.op]
+    axis = get_op(layer.op).weight_axis
     rows = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
     return [c for c in range(rows.shape[0]) if not rows[c].any()]
 
@@ -119,7 +117,7 @@ def _attempt(graph: Graph, source: Node, channels: set[int]) -> tuple[Plan, set[
 def _follow(graph: Graph, node: Node, name: str, dead: Dead, plan: Plan):
     """``(dead channels of node's output or None, refused sources)``; records terminals."""
     everything = {s for s, _ in dead.values()}
-    if node.op in ("CONV_2D", "FULLY_CONNECTED"):
+    if is_source(node):
         terminal, refused = _terminal(graph, node, name, dead)
         if terminal is None:
             return None, everything
@@ -137,10 +135,11 @@ def _channel_map(graph: Graph, node: Node, name: str):
         return None
     x, y = graph.tensors[name], graph.tensors[node.outputs[0]]
     rank, slot = len(x.shape), node.inputs.index(name)
-    if node.op == "DEPTHWISE_CONV_2D" and slot == 0:
-        m = int(node.attrs.get("depth_multiplier", 1))
+    flow = get_op(node.op).channels
+    if flow is Channels.DEPTHWISE and slot == 0:
+        m = int(node.attrs["depth_multiplier"])
         return lambda c: range(c * m, c * m + m)
-    if node.op == "CONCATENATION" and int(node.attrs["axis"]) % rank == rank - 1:
+    if flow is Channels.CONCAT and int(node.attrs["axis"]) % rank == rank - 1:
         offset = sum(graph.tensors[i].shape[-1] for i in node.inputs[:slot])
         return lambda c: [offset + c]
     if y.shape[-1:] != x.shape[-1:] or not _keeps_channels(graph, node, x, slot):
@@ -149,18 +148,12 @@ def _channel_map(graph: Graph, node: Node, name: str):
 
 
 def _keeps_channels(graph: Graph, node: Node, x: Tensor, slot: int) -> bool:
-    rank = len(x.shape)
-    if node.op in _SAME_CHANNEL:
-        return slot == 0
-    if node.op in ("ADD", "SUB", "MUL"):
+    op = get_op(node.op)
+    if op.channels is Channels.SAME:
+        return slot == 0 and (op.keeps_channels is None or op.keeps_channels(node, len(x.shape)))
+    if op.channels is Channels.CONST_OPERAND:
         other = graph.tensors[node.inputs[1 - slot]]
         return other.is_const and other.shape[-1:] in ((), (1,), x.shape[-1:])
-    if node.op == "PAD":
-        return tuple(node.attrs["pads"][-1]) == (0, 0)
-    if node.op == "MEAN":
-        return rank - 1 not in reduced_axes(node, rank)
-    if node.op == "TRANSPOSE":
-        return int(node.attrs["perm"][-1]) % rank == rank - 1
     return False
 
 
@@ -206,7 +199,7 @@ def _terminal(graph: Graph, node: Node, name: str, dead: Dead):
             or w.shape[-1] != x.shape[-1]:
         return None, set()
     zero = _nothing(x)
-    padded = node.op == "CONV_2D" and any(node.attrs.get("pads", (0, 0, 0, 0)))
+    padded = node.op == "CONV_2D" and any(node.attrs["pads"])
     weights = _effective_weights(graph, node)
     per_input = weights.sum(axis=(1, 2)) if node.op == "CONV_2D" else weights  # [O, I]
     delta = np.zeros(per_input.shape[0], per_input.dtype)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
-from edgec.passes.channel_trace import SOURCES, Plan, Terminal, dead_filters, trace
+from edgec.ir.registry import Channels, get_op
+from edgec.passes.channel_trace import Plan, Terminal, dead_filters, is_source, trace
 from edgec.passes.rewrite import add_constant
-from edgec.passes.scale_shift import OUT_AXIS
 
 
 def remove_dead_channels(graph: Graph) -> Graph:
@@ -32,7 +32,7 @@ def remove_dead_channels(graph: Graph) -> Graph:
 def _one_round(graph: Graph) -> bool:
     changed = False
     for layer in list(graph.nodes):
-        if layer.op not in SOURCES:
+        if not is_source(layer):
             continue
         dead = dead_filters(graph, layer)
         if len(dead) == graph.tensors[layer.outputs[0]].shape[-1]:
@@ -49,16 +49,17 @@ def apply_plan(graph: Graph, plan: Plan) -> None:
     removed = plan.removed
     _drop_outputs(graph, plan.source, removed[plan.source.outputs[0]])
     for node, name in plan.passes:
-        if node.op == "DEPTHWISE_CONV_2D":
+        flow = get_op(node.op).channels
+        if flow is Channels.DEPTHWISE:
             _drop_outputs(graph, node, removed[node.outputs[0]])
-        elif node.op in ("ADD", "SUB", "MUL"):
+        elif flow is Channels.CONST_OPERAND:
             _slice_operand(graph, node, name, removed[name])
     for terminal in plan.terminals:
         _drop_inputs(graph, terminal)
     for name, channels in removed.items():
         _shrink(graph.tensors[name], channels)
     for node, _ in plan.passes:
-        if node.op == "RESHAPE":
+        if get_op(node.op).alias:  # RESHAPE: its shape attribute follows the output
             node.attrs["shape"] = graph.tensors[node.outputs[0]].shape
 
 
@@ -80,7 +81,7 @@ def _new_const(graph: Graph, old: str, data: np.ndarray, quant) -> str:
 
 def _drop_outputs(graph: Graph, layer: Node, channels: list[int]) -> None:
     """Remove output ``channels`` of a layer: its filters, bias entries and their scales."""
-    axis = OUT_AXIS[layer.op]
+    axis = get_op(layer.op).weight_axis
     w = graph.tensors[layer.inputs[1]]
     layer.inputs[1] = _new_const(graph, w.name, np.delete(w.data, channels, axis),
                                  _slice_quant(w.quant, axis, channels))

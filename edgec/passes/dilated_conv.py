@@ -59,15 +59,15 @@ def _dilated_pads(graph: Graph, s2b: Node, conv: Node, b2s: Node):
     block = tuple(s2b.attrs["block_shape"])
     if tuple(b2s.attrs["block_shape"]) != block or len(block) != 2:
         return None
-    if tuple(conv.attrs.get("strides", (1, 1))) != (1, 1) \
-            or tuple(conv.attrs.get("dilations", (1, 1))) != (1, 1):
+    if tuple(conv.attrs["strides"]) != (1, 1) \
+            or tuple(conv.attrs["dilations"]) != (1, 1):
         return None
     x, conv_out = graph.tensors[s2b.inputs[0]], graph.tensors[conv.outputs[0]]
     y = graph.tensors[b2s.outputs[0]]
     if conv_out.quant != y.quant or graph.tensors[s2b.outputs[0]].quant != x.quant:
         return None
     kernel = graph.tensors[conv.inputs[1]].shape[1:3]
-    c_top, c_left, c_bottom, c_right = conv.attrs.get("pads", (0, 0, 0, 0))
+    c_top, c_left, c_bottom, c_right = conv.attrs["pads"]
     conv_pads = ((c_top, c_bottom), (c_left, c_right))
     leading, trailing = [], []
     for dim in range(2):

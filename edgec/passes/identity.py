@@ -90,7 +90,7 @@ def _is_identity_op(node: Node, src: Tensor) -> bool:
     if node.op == "PAD":
         return all(int(v) == 0 for pair in node.attrs["pads"] for v in pair)
     return (node.op == "CONCATENATION" and len(node.inputs) == 1
-            and node.attrs.get("activation", "NONE") == "NONE")
+            and node.attrs["activation"] == "NONE")
 
 
 def _round_trip_source(graph: Graph, quantize: Node, producers) -> str | None:

@@ -28,7 +28,7 @@ def fuse_pads(graph: Graph) -> Graph:
     result = graph.copy()
     while (match := _find(result)) is not None:
         pad, reader, (top, bottom), (left, right) = match
-        t, l, b, r = reader.attrs.get("pads", (0, 0, 0, 0))
+        t, l, b, r = reader.attrs["pads"]
         reader.attrs["pads"] = (t + top, l + left, b + bottom, r + right)
         reader.inputs[0] = pad.inputs[0]
         result.nodes.remove(pad)
@@ -64,7 +64,7 @@ def _exact(graph: Graph, pad: Node, reader: Node, y: Tensor, pads) -> bool:
 
 
 def _pad_value(pad: Node, y: Tensor):
-    value = pad.attrs.get("value")
+    value = pad.attrs["value"]
     if value is None:
         return y.quant.zp if y.quant is not None else 0.0
     return value
@@ -84,6 +84,6 @@ def _reads_padding(reader: Node, padded_shape, pads) -> bool:
     added = np.ones((1, h, w, 1), np.int8)
     added[:, top:h - bottom, left:w - right, :] = 0
     a = reader.attrs
-    windows = patches(added, a["filter"], a.get("strides", (1, 1)), (1, 1),
-                      a.get("pads", (0, 0, 0, 0)), 0)
+    windows = patches(added, a["filter"], a["strides"], (1, 1),
+                      a["pads"], 0)
     return bool(windows.any())

@@ -20,10 +20,10 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import Graph, Node
-from edgec.passes.channel_trace import SOURCES, trace
+from edgec.ir.registry import get_op
+from edgec.passes.channel_trace import is_source, trace
 from edgec.passes.dead_channels import remove_dead_channels
 from edgec.passes.rewrite import add_constant
-from edgec.passes.scale_shift import OUT_AXIS
 
 SCOPES = ("layer", "global")
 
@@ -38,7 +38,7 @@ def prune_structured(graph: Graph, ratio: float, scope: str = "layer") -> Graph:
         raise EdgecError(f"unknown pruning scope '{scope}'", f"use one of: {', '.join(SCOPES)}")
     result = graph.copy()
     candidates = {k: prunable_filters(result, k) for k, node in enumerate(result.nodes)
-                  if node.op in SOURCES}
+                  if is_source(node)}
     chosen = _per_layer(result, candidates, ratio) if scope == "layer" \
         else _global(result, candidates, ratio)
     for index, channels in chosen.items():
@@ -64,7 +64,7 @@ def zero_filters(graph: Graph, layer: Node, channels: list[int]) -> None:
     w = graph.tensors[layer.inputs[1]]
     data = w.data.copy()
     index = [slice(None)] * data.ndim
-    index[OUT_AXIS[layer.op]] = channels
+    index[get_op(layer.op).weight_axis] = channels
     data[tuple(index)] = _weight_zero(layer, w)
     layer.inputs[1] = add_constant(graph, f"{w.name}_pruned", data, w.quant)
     if len(layer.inputs) > 2 and layer.inputs[2]:
@@ -77,7 +77,7 @@ def zero_filters(graph: Graph, layer: Node, channels: list[int]) -> None:
 def filter_l1(graph: Graph, layer: Node) -> np.ndarray:
     """The L1 norm of each output filter of ``layer`` in real (dequantized) units."""
     w = graph.tensors[layer.inputs[1]]
-    axis = OUT_AXIS[layer.op]
+    axis = get_op(layer.op).weight_axis
     values = np.abs(w.data.astype(np.float64) - _weight_zero(layer, w))
     if w.quant is not None:
         scale = w.quant.scale.astype(np.float64)

@@ -15,10 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.graph import Graph, Node
+from edgec.ir.registry import get_op
 from edgec.passes.rewrite import add_constant, only_reader
-
-# Axis of the output channel in each layer's weights.
-OUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 
 
 def fold_scale_shift(graph: Graph) -> Graph:
@@ -34,7 +32,7 @@ def _find(graph: Graph):
     """The first ``(layer, elementwise node, scale, shift)`` that folds, or None."""
     consumers = graph.consumers()
     for layer in graph.nodes:
-        if layer.op not in OUT_AXIS or layer.attrs.get("activation", "NONE") != "NONE" \
+        if get_op(layer.op).weight_axis is None or layer.attrs["activation"] != "NONE" \
                 or graph.tensors[layer.inputs[1]].dtype != "float32" \
                 or graph.tensors[layer.inputs[0]].dtype != "float32":
             continue
@@ -69,7 +67,7 @@ def _affine(graph: Graph, node: Node, x: str):
 
 def _fold(graph: Graph, layer: Node, node: Node, scale: np.ndarray, shift: np.ndarray) -> None:
     w = graph.tensors[layer.inputs[1]].data.astype(np.float64)
-    axis = OUT_AXIS[layer.op]
+    axis = get_op(layer.op).weight_axis
     shape = [1] * w.ndim
     shape[axis] = -1
     new_w = (w * scale.reshape(shape)).astype(np.float32)
@@ -78,6 +76,6 @@ def _fold(graph: Graph, layer: Node, node: Node, scale: np.ndarray, shift: np.nd
     new_b = (bias * scale + shift).astype(np.float32)
     layer.inputs = [layer.inputs[0], add_constant(graph, f"{layer.name}_w", new_w),
                     add_constant(graph, f"{layer.name}_b", new_b)]
-    layer.attrs["activation"] = node.attrs.get("activation", "NONE")
+    layer.attrs["activation"] = node.attrs["activation"]
     layer.outputs = list(node.outputs)
     graph.nodes.remove(node)

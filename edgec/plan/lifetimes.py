@@ -6,11 +6,11 @@ step, because they are copied into and out of the arena around the kernels. Cons
 flash and need no arena.
 
 Two rewrites shrink the arena before any placement:
-- a copy-only node (RESHAPE) shares its input's bytes: the output is the same buffer, and the
-  emitter does not call the kernel at all;
-- an elementwise node whose input dies at that node and has the output's shape and element
-  size writes its output over that input (in place), when its kernel declares that input in
-  ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
+- a copy-only node (``OpDef.alias``: RESHAPE) shares its input's bytes: the output is the
+  same buffer, and the emitter does not call the kernel at all;
+- an elementwise node (``OpDef.elementwise``) whose input dies at that node and has the
+  output's shape and element size writes its output over that input (in place), when its
+  kernel declares that input in ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
 Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
 the union of its members'. Kernel scratch is a buffer living for its one step.
 """
@@ -21,15 +21,9 @@ from dataclasses import dataclass, field
 
 from edgec.analysis import live_ranges
 from edgec.ir.graph import Graph, Node
+from edgec.ir.registry import get_op
 from edgec.lower.kernel import Kernel
 from edgec.plan.planner import Buffer
-
-# Ops whose output is a byte-for-byte copy of their single input.
-COPY_OPS = frozenset({"RESHAPE"})
-# Ops computing output element i from input element i only (when shapes are equal), so the
-# output may overwrite an input that dies at the op.
-ELEMENTWISE_OPS = frozenset({"ADD", "SUB", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH",
-                             "QUANTIZE", "DEQUANTIZE"})
 
 
 def scratch_name(step: int) -> str:
@@ -70,11 +64,11 @@ def _in_place_candidates(node: Node, kernel: Kernel | None) -> list[str]:
 
     With a kernel, exactly the ones it declares (``Kernel.in_place``): any other pointer may
     be ``restrict``, and passing it aliased would be undefined behaviour. Without kernels
-    (planning activations only), every input of an ``ELEMENTWISE_OPS`` node.
+    (planning activations only), every input of an elementwise op (``OpDef.elementwise``).
     """
     if kernel is not None:
         return list(kernel.in_place)
-    return list(node.inputs) if node.op in ELEMENTWISE_OPS else []
+    return list(node.inputs) if get_op(node.op).elementwise else []
 
 
 def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int,
@@ -83,7 +77,7 @@ def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int,
     if len(node.outputs) != 1:
         return None
     out = graph.tensors[node.outputs[0]]
-    if node.op in COPY_OPS:
+    if get_op(node.op).alias:
         src = graph.tensors[node.inputs[0]]
         return None if src.is_const or src.nbytes != out.nbytes else src.name
     # Bytes holding a graph output must survive to the end.
@@ -116,7 +110,7 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifeti
         if source is not None:
             out = node.outputs[0]
             life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out])
-            if node.op in COPY_OPS:
+            if get_op(node.op).alias:
                 life.elided.add(step)
             else:
                 life.in_place[step] = source

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgec.emit.cdata import C_TYPES
+from edgec.cdefs import C_TYPES
 from edgec.errors import EdgecError
 from edgec.ir.graph import QuantParams, Tensor
 

@@ -19,16 +19,17 @@ import numpy as np
 
 from edgec import __version__
 from edgec.emit.cdata import c_float
-from edgec.emit.templates import environment, render
+from edgec.templating import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
 from edgec.project.budget import check_budget
 from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
                                  input_call, plan_chain)
 from edgec.project.modelio import ModelIO
+from edgec.resources import data_dir
 
 MODEL_DIR = "model"  # where the model's own sources go inside the application
-APP_DIR = Path(__file__).resolve().parents[2] / "zephyr_app"  # the reference application
+APP_DIR = data_dir("zephyr_app")  # the reference application
 DMIC_BLOCK_SAMPLES = 1600  # at most this many 16-bit samples per DMIC block (4 blocks)
 
 

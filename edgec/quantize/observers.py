@@ -86,6 +86,20 @@ class PercentileObserver(MinMaxObserver):
 OBSERVERS = ("minmax", "percentile")
 
 
+def percentile_arg(text: str) -> float:
+    """argparse type of ``--percentile``: a number in (50, 100], checked even when the
+    observer that reads it is not chosen."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 50.0 < value <= 100.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text} is outside (50, 100]")
+    return value
+
+
 def observer_factory(name: str, percentile: float = 99.99) -> Callable[[], MinMaxObserver]:
     """A function making a fresh observer of kind ``name`` (one of ``OBSERVERS``)."""
     if name == "minmax":

@@ -1,6 +1,7 @@
 """Post-training quantization: a float32 graph plus calibration data -> an int8 graph.
 
-Steps (TFLite's conventions, see ``edgec.quantize.params`` and ``edgec.quantize.rules``):
+Steps (TFLite's conventions, see ``edgec.quantize.params``; each op's rule is its ``OpDef``'s
+``ptq``, ``fixed_quant``, ``weight_axis`` and ``int4_weights``):
 1. run the calibration samples through the float graph and observe every activation's range;
 2. choose each activation's int8 quantization: fixed by the op, shared with the op's input,
    or from the observed range (CONCATENATION widens its inputs to one shared range);
@@ -25,8 +26,10 @@ from edgec.quantize.calibration import check_calibration, collect_ranges
 from edgec.quantize.observers import observer_factory
 from edgec.quantize.params import (activation_quant, bias_quant, quantize_array, tensor_quant,
                                    weight_quant)
-from edgec.quantize.rules import (FIXED_OUTPUT, INT4_OPS, NOT_FLOAT, SAME_AS_INPUT,
-                                  SHARED_INPUTS, WEIGHT_AXIS)
+from edgec.ir.registry import Ptq, get_op, registered_ops
+
+# Ops that can take int4 weights (TFLite Micro unpacks int4 filters for exactly these).
+INT4_OPS = tuple(name for name in registered_ops() if get_op(name).int4_weights)
 
 IO_MODES = ("float", "int8")
 WEIGHT_DTYPES = ("int8", "int4")
@@ -83,10 +86,11 @@ def _check_float_graph(graph: Graph) -> None:
             raise EdgecError(f"model input '{name}' is {t.dtype}: the model is already "
                              "quantized", "quantize a float32 model")
     for node in graph.nodes:
-        if node.op in NOT_FLOAT:
+        op = get_op(node.op)
+        if op.ptq is Ptq.NOT_IN_FLOAT:
             raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
                              "(partly) quantized", "quantize a float32 model")
-        if node.op in WEIGHT_AXIS and not graph.tensors[node.inputs[1]].is_const:
+        if op.weight_axis is not None and not graph.tensors[node.inputs[1]].is_const:
             raise EdgecError(f"node '{node.name}' ({node.op}) has non-constant weights",
                              "post-training quantization needs constant weights")
 
@@ -97,10 +101,11 @@ def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
     ranges = _shared_ranges(graph, dict(ranges))
     quants = {name: activation_quant(*ranges[name]) for name in graph.inputs}
     for node in graph.nodes:
+        op = get_op(node.op)
         for out in node.outputs:
-            if node.op in FIXED_OUTPUT:
-                quants[out] = QuantParams(*FIXED_OUTPUT[node.op])
-            elif node.op in SAME_AS_INPUT:
+            if op.ptq is Ptq.FIXED:
+                quants[out] = QuantParams(*op.fixed_quant)
+            elif op.ptq is Ptq.SAME_AS_INPUT:
                 quants[out] = quants[node.inputs[0]]
             else:
                 quants[out] = activation_quant(*ranges[out])
@@ -112,14 +117,15 @@ def _shared_ranges(graph: Graph, ranges: dict) -> dict:
     range to inputs nothing else constrains (so they need no requantization)."""
     producers, consumers = graph.producers(), graph.consumers()
     for node in graph.nodes:
-        if node.op not in SHARED_INPUTS:
+        if get_op(node.op).ptq is not Ptq.SHARED_INPUTS:
             continue
         members = [i for i in node.inputs if i in ranges] + node.outputs
         union = (min(ranges[m][0] for m in members), max(ranges[m][1] for m in members))
         ranges[node.outputs[0]] = union
         for name in node.inputs:
             producer = producers.get(name)
-            free = producer is not None and producer.op not in set(FIXED_OUTPUT) | SAME_AS_INPUT
+            free = producer is not None \
+                and get_op(producer.op).ptq not in (Ptq.FIXED, Ptq.SAME_AS_INPUT)
             if free and len(consumers[name]) == 1 and name not in graph.outputs:
                 ranges[name] = union
     return ranges
@@ -168,16 +174,17 @@ class _Rewriter:
         return name
 
     def _node(self, node: Node) -> Node:
-        if node.op in WEIGHT_AXIS:
+        op = get_op(node.op)
+        if op.weight_axis is not None:
             inputs = self._weighted_inputs(node)
         else:
             inputs = [self._operand(name) for name in node.inputs]
-        if node.op in SHARED_INPUTS:
+        if op.ptq is Ptq.SHARED_INPUTS:
             out_q = self.quants[node.outputs[0]]
             inputs = [self._requantized(name, out_q, node) for name in inputs]
         outputs = [self._activation(o) for o in node.outputs]
         attrs = dict(node.attrs)
-        if node.op == "PAD" and attrs.get("value") is not None:
+        if node.op == "PAD" and attrs["value"] is not None:
             q = self.quants[node.inputs[0]]
             attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q)[0])
         return Node(node.op, inputs, outputs, attrs, node.name)
@@ -199,7 +206,8 @@ class _Rewriter:
         w = self.src.tensors[node.inputs[1]]
         dtype = "int4" if node.op in self.int4 else "int8"
         # TFLite Micro's int4 FULLY_CONNECTED takes per-tensor weights only.
-        axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" else WEIGHT_AXIS[node.op]
+        axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" \
+            else get_op(node.op).weight_axis
         w_data, w_q = weight_quant(w.data, axis, dtype)
         inputs = [self._operand(node.inputs[0]), self._const(w.name, w_data, dtype, w_q)]
         bias = node.inputs[2] if len(node.inputs) > 2 else ""

@@ -1,5 +1,5 @@
 """The op grid on emulated Cortex-M: single-op graphs for every lowering rule, built for each
-core configuration, run in QEMU (many graphs per firmware image, ``edgec.cortexm.batch``)
+core configuration, run in QEMU (many graphs per firmware image, ``edgec.verify.cortexm.batch``)
 and compared with ``edgec.ir.interpret`` (integers bit for bit, floats as ``edgec verify``).
 
 The graphs come from the op-level lowering tests' builders (``tests/lower``), so the grid
@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgec.cortexm.batch import emit_graph, run_models
+from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
@@ -297,7 +297,7 @@ def cases(full: bool = False) -> list[Case]:
 # ---- running -------------------------------------------------------------------------------
 
 def _is_dsp(kernels) -> bool:
-    return any("EDGEC_DSP_HELPERS" in k.c_source for k in kernels)
+    return any("dsp" in k.helpers for k in kernels)
 
 
 def run_grid(grid: list[Case], config: Config, cache_dir=None,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from edgec.cortexm import calibrate, emulated_machine
+from edgec.verify.cortexm import calibrate, emulated_machine
 from tests.cortexm.toolchain import needs_qemu
 
 pytestmark = needs_qemu

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-import edgec.verify
+import edgec.verify.check
 from edgec.cli import main
 from tests.cortexm.toolchain import needs_qemu
 
@@ -24,7 +24,7 @@ def test_verify_prints_the_measurements(capsys, cache_dir):
 @needs_qemu
 def test_verify_mismatch_exits_1_naming_the_first_difference(monkeypatch, capsys, cache_dir):
     """A reference that disagrees in one byte stands in for a wrong kernel."""
-    interpret = edgec.verify.interpret
+    interpret = edgec.verify.check.interpret
 
     def off_by_one(graph, inputs):
         outputs = interpret(graph, inputs)
@@ -33,7 +33,7 @@ def test_verify_mismatch_exits_1_naming_the_first_difference(monkeypatch, capsys
         wrong.reshape(-1)[3] = np.int8(wrong.reshape(-1)[3] ^ 1)
         return {**outputs, name: wrong}
 
-    monkeypatch.setattr(edgec.verify, "interpret", off_by_one)
+    monkeypatch.setattr(edgec.verify.check, "interpret", off_by_one)
     assert main(["verify", DIGITS, "--target", "qemu_cortex_m3", "-n", "1",
                  "--cache-dir", str(cache_dir)]) == 1
     assert "differs on input 0 at index (0, 3)" in capsys.readouterr().out

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from edgec.build import build
-from edgec.cortexm import is_emulated
-from edgec.cortexm.firmware import build_firmware
-from edgec.cortexm.footprint import Footprint, input_sections, model_footprint
+from edgec.verify.cortexm import is_emulated
+from edgec.verify.cortexm.firmware import build_firmware
+from edgec.verify.cortexm.footprint import Footprint, input_sections, model_footprint
 from edgec.verify import harness_context
 from tests.cortexm.toolchain import needs_arm_gcc
 
@@ -87,7 +87,7 @@ def test_only_qemu_machines_are_emulated():
 @needs_arm_gcc
 @pytest.mark.parametrize("target", ["mps2_an386", "qemu_cortex_m3"])
 def test_harness_objects_need_nothing_from_the_c_library(tmp_path, cache_dir, target):
-    """So every library routine in the image is the model's (see edgec.cortexm.footprint)."""
+    """So every library routine in the image is the model's (see edgec.verify.cortexm.footprint)."""
     result = build(EXAMPLES / "digits_int8.tflite", tmp_path, target=target,
                    cache_dir=cache_dir)
     firmware = build_firmware(result, harness_context(result), True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgec.build import build
-from edgec.cortexm.firmware import compile_objects
+from edgec.verify.cortexm.firmware import compile_objects
 from edgec.errors import EdgecError
 from edgec.verify import verify
 from tests.cortexm.toolchain import needs_arm_gcc, needs_qemu
@@ -66,7 +66,7 @@ def test_a_model_too_big_for_the_target_says_so(cache_dir):
 @needs_qemu
 def test_a_stack_overflow_stops_the_firmware(monkeypatch, cache_dir):
     """The stack sits at the bottom of RAM: running off it faults instead of corrupting data."""
-    from edgec.cortexm import machines
+    from edgec.verify.cortexm import machines
 
     tiny = dataclasses.replace(machines.MACHINES["mps2-an386"], stack_bytes=128)
     monkeypatch.setitem(machines.MACHINES, "mps2-an386", tiny)

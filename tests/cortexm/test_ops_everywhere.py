@@ -9,9 +9,9 @@ import os
 import numpy as np
 import pytest
 
-from edgec.cortexm.batch import emit_graph, run_models
+from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Tensor, interpret
-from edgec.lower.registry import supported
+from edgec.lower.select import supported
 from edgec.verify import random_inputs
 from tests.cortexm.op_grid import CONFIGS, cases, failures, run_grid
 from tests.cortexm.toolchain import needs_qemu

@@ -8,36 +8,37 @@ kernels are deliberately simpler than the ops they stand for.
 
 import numpy as np
 
+from edgec.cdefs import CParam
 from edgec.ir import Graph, Node, Tensor
 from edgec.lower.kernel import Kernel
 
 W = np.arange(-4, 4, dtype=np.int8)
 OFFSET = np.array([3], dtype=np.int32)
 
-RELU_C = """void relu_0(const int8_t *restrict x, int8_t *restrict a)
-{
+RELU_PARAMS = [CParam("x", "int8_t", const=True), CParam("a", "int8_t")]
+RELU_C = """{
     for (int32_t i = 0; i < 8; ++i) {
         a[i] = (int8_t)(x[i] < 0 ? 0 : x[i]);
     }
 }
 """
-RESHAPE_C = """void reshape_1(const int8_t *restrict a, int8_t *restrict r)
-{
+RESHAPE_PARAMS = [CParam("a", "int8_t", const=True), CParam("r", "int8_t")]
+RESHAPE_C = """{
     for (int32_t i = 0; i < 8; ++i) {
         r[i] = a[i];
     }
 }
 """
-ADD_C = """int32_t add_2(const int8_t *restrict r, const int8_t *restrict w,
-                const int32_t *restrict offset, int8_t *restrict y, int32_t *restrict tmp)
-{
+ADD_PARAMS = [CParam("r", "int8_t", const=True), CParam("w", "int8_t", const=True),
+              CParam("offset", "int32_t", const=True), CParam("y", "int8_t"),
+              CParam("tmp", "int32_t")]
+ADD_C = """{
     for (int32_t i = 0; i < 8; ++i) {
         tmp[i] = (int32_t)r[i] + (int32_t)w[i] + offset[0];
     }
     for (int32_t i = 0; i < 8; ++i) {
         y[i] = (int8_t)(tmp[i] > 127 ? 127 : tmp[i]);
     }
-    return 0;
 }
 """
 
@@ -55,10 +56,11 @@ def handmade_graph() -> Graph:
 
 
 def handmade_kernels() -> list[Kernel]:
-    return [Kernel("relu", "RELU", "relu_0", RELU_C, ["x", "a"]),
-            Kernel("flatten", "RESHAPE", "reshape_1", RESHAPE_C, ["a", "r"]),
+    return [Kernel("relu", "RELU", "relu_0", RELU_C, ["x", "a"], params=RELU_PARAMS),
+            Kernel("flatten", "RESHAPE", "reshape_1", RESHAPE_C, ["a", "r"],
+                   params=RESHAPE_PARAMS),
             Kernel("add/bias", "ADD", "add_2", ADD_C, ["r", "w", "offset", "y"],
-                   constants={"offset": OFFSET}, scratch_bytes=32)]
+                   constants={"offset": OFFSET}, scratch_bytes=32, params=ADD_PARAMS)]
 
 
 def expected_output(x: np.ndarray) -> np.ndarray:

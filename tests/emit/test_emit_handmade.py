@@ -37,9 +37,13 @@ def test_generated_source_shape(tmp_path):
     c = (tmp_path / "hm.c").read_text()
     h = (tmp_path / "hm.h").read_text()
     assert "sha256 00ff" in c and "edgec" in c.splitlines()[1]
-    assert "/* node 0 'relu': RELU int8[2,4] -> int8[2,4] */\nHM_KERNEL static void hm_relu_0(" in c
-    assert "static int32_t hm_add_2(" in c
-    assert "hm_reshape_1" not in c  # the RESHAPE shares its input's bytes
+    # Functions are named after the op and output shape; call sites are typed, no void *.
+    assert ("/* node 0 'relu': RELU int8[2,4] -> int8[2,4] */\nHM_KERNEL static void "
+            "hm_relu_2x4(const int8_t *restrict x, int8_t *restrict a)") in c
+    assert "static void hm_add_8(" in c
+    assert "hm_add_8((int8_t *)&hm_arena[" in c and "void *" not in c.split("hm_run")[-1]
+    assert "hm_reshape" not in c  # the RESHAPE shares its input's bytes
+    assert max(len(line) for line in c.splitlines()) <= 120
     assert "static uint8_t hm_arena[HM_ARENA_BYTES] HM_ALIGNED;" in c
     assert "static const int8_t hm_w0[8] HM_ALIGNED" in c
     assert "static const int32_t hm_offset[1] HM_ALIGNED" in c

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from edgec.cortexm.batch import emit_graph
+from edgec.verify.cortexm.batch import emit_graph
 from edgec.ir import interpret
 from edgec.verify import random_inputs
 from tests.lower.test_softmax import _int16_output_graph
@@ -51,7 +51,7 @@ def test_kernels_are_not_cloned(tmp_path):
     emit_graph(graph, tmp_path, "m", "host")
     c = (tmp_path / "m.c").read_text()
     assert "#define M_KERNEL __attribute__((noclone))" in c
-    assert "\nM_KERNEL static void m_k0_softmax(" in c
+    assert "\nM_KERNEL static void m_softmax_10(" in c
     assert c.index("#define M_KERNEL __attr") < c.index("M_KERNEL static void")
 
 

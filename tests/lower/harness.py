@@ -38,7 +38,7 @@ def single_node_graph(op: str, inputs: list[Tensor], outputs: list[Tensor], attr
 
 
 def _c_array(name: str, arr: np.ndarray) -> str:
-    from edgec.lower.c_printer import C_TYPES
+    from edgec.cdefs import C_TYPES
 
     flat = arr.reshape(-1)
     if arr.dtype == np.float32:
@@ -53,10 +53,12 @@ def _c_array(name: str, arr: np.ndarray) -> str:
 def _program(kernel, arrays: list[np.ndarray], n_out: int, shares: dict[int, int]) -> str:
     """The test program; argument ``i`` in ``shares`` gets the block of argument
     ``shares[i]`` instead of its own (an output computed in place over an input)."""
-    from edgec.lower.c_printer import C_TYPES
+    from edgec.cdefs import C_TYPES
+    from edgec.lower.templates import helper_source
 
     lines = ["#include <stdint.h>", "#include <math.h>", "#include <stdio.h>",
-             "#include <stdlib.h>", "#include <string.h>", kernel.c_source]
+             "#include <stdlib.h>", "#include <string.h>", helper_source(kernel.helpers),
+             kernel.c_source]
     own = [i for i in range(len(arrays)) if i not in shares]
     lines += [_c_array(f"data{i}", arrays[i]) for i in own]
     lines.append("int main(void)\n{")

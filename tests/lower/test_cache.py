@@ -30,7 +30,7 @@ def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
     assert _hits(caplog) == 1
     assert k0.c_source.replace("k0_add", "F") == k1.c_source.replace("k1_add", "F")
     assert not np.array_equal(k0.constants["k0_add_params"], k1.constants["k1_add_params"])
-    assert len(list(tmp_path.glob("*.c"))) == 1
+    assert len(list(tmp_path.glob("*.json"))) == 1
 
 
 def test_second_build_reads_the_disk_cache(tmp_path, caplog):
@@ -48,3 +48,52 @@ def test_cache_directory_defaults(monkeypatch, tmp_path):
     assert default_dir(tmp_path / "x") == tmp_path / "x"
     monkeypatch.delenv("EDGEC_CACHE_DIR")
     assert default_dir().parts[-2:] == (".cache", "edgec")
+
+
+def _corrupt_and_rebuild(tmp_path, caplog, damage):
+    """Build once, damage the cached entry, build again: the entry is reported, discarded and
+    rebuilt, and the C is the same as the first build's."""
+    graph = _two_adds(np.random.default_rng(2))
+    first = lower_graph(graph, cache_dir=tmp_path)
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_bytes(damage(entry.read_bytes(), tmp_path))
+    caplog.set_level(logging.WARNING, logger="edgec.lower")
+    second = lower_graph(graph, cache_dir=tmp_path)
+    assert [k.c_source for k in first] == [k.c_source for k in second]
+    assert any("discarded and rebuilt" in r.getMessage() for r in caplog.records)
+    (rebuilt,) = tmp_path.glob("*.json")
+    assert rebuilt.read_bytes() == entry.read_bytes() and b"edgec kernel cache" in rebuilt.read_bytes()
+
+
+def test_truncated_entry_is_rebuilt(tmp_path, caplog):
+    _corrupt_and_rebuild(tmp_path, caplog, lambda data, _: data[:len(data) // 2])
+
+
+def test_binary_garbage_entry_is_rebuilt(tmp_path, caplog):
+    _corrupt_and_rebuild(tmp_path, caplog, lambda data, _: bytes(range(256)) * 4)
+
+
+def test_edited_entry_is_rebuilt(tmp_path, caplog):
+    _corrupt_and_rebuild(tmp_path, caplog, lambda data, _: data.replace(b"+", b"-", 1))
+
+
+def test_another_kernels_entry_is_rebuilt(tmp_path, caplog):
+    from edgec.lower.cache import _header
+
+    def foreign(data, _):  # a sound entry of another key, copied under this key's name
+        text = data.decode().partition("\n")[2].replace("int8_t", "int16_t")
+        return (_header("0" * 64, text) + text).encode()
+    _corrupt_and_rebuild(tmp_path, caplog, foreign)
+
+
+def test_concurrent_builds_share_one_cache(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    graph = _two_adds(np.random.default_rng(3))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: lower_graph(graph, cache_dir=tmp_path), range(4)))
+    assert all([k.c_source for k in r] == [k.c_source for k in results[0]] for r in results)
+    (entry,) = tmp_path.glob("*.json")
+    from edgec.lower.cache import parse_entry
+    assert parse_entry(entry.stem, entry.read_bytes())[0] is not None
+    assert not list(tmp_path.glob("*.tmp"))

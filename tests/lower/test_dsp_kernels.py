@@ -108,11 +108,11 @@ def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed")
 
 
 def _is_dsp(kernel) -> bool:
-    return "EDGEC_DSP_HELPERS" in kernel.c_source
+    return "dsp" in kernel.helpers
 
 
 def _is_compact(kernel) -> bool:
-    return "EDGEC_DSP_COMPACT" in kernel.c_source
+    return "dsp_compact" in kernel.helpers
 
 
 def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int, optimize: str) -> None:

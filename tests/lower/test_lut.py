@@ -1,4 +1,4 @@
-"""int8 LOGISTIC and TANH (lookup tables from the reference) against the reference
+"""int8 LOGISTIC, TANH and HARD_SWISH (lookup tables from the reference) against the reference
 interpreter, on every int8 code, for random shapes, scales and zero points."""
 
 import numpy as np
@@ -57,3 +57,17 @@ def test_logistic_output_zero_point_is_checked_like_the_reference(cache_dir):
     graph = _graph(np.random.default_rng(3), "LOGISTIC", "random", out_zp=0)
     with pytest.raises(EdgecError, match="zero point -128"):
         lower_graph(graph, cache_dir=cache_dir)
+
+
+@pytest.mark.parametrize("corner", sorted(SCALES))
+def test_hard_swish_every_code_matches_reference(cache_dir, corner):
+    rng = np.random.default_rng([7, len(corner)])
+    shape = _shape(rng)
+    scale = SCALES[corner] or float(np.exp(rng.uniform(np.log(1e-3), np.log(10.0))))
+    x = Tensor("x", shape, "int8", quant=QuantParams(np.float32(scale), int(rng.integers(-128, 128))))
+    y = Tensor("y", shape, "int8", quant=QuantParams(np.float32(max(scale * 0.7, 1e-5)), -40))
+    graph = single_node_graph("HARD_SWISH", [x], [y])
+    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    values = {"x": every_code(shape, rng)}
+    actual = run_kernel(kernel, graph, values, sanitize=corner == "random")
+    np.testing.assert_array_equal(actual["y"], interpret(graph, values)["y"])

@@ -17,7 +17,8 @@ def _lower(tensors, schedule=lambda sch: None):
 def test_unsupported_call_names_the_intrinsic():
     from tvm import te, tirx
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "float32", "x")
     y = te.compute((4,), lambda i: tirx.sin(x[i]), name="y")
@@ -28,7 +29,8 @@ def test_unsupported_call_names_the_intrinsic():
 def test_unsupported_dtype_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "float64", "x")
     y = te.compute((4,), lambda i: x[i] * 2.0, name="y")
@@ -39,7 +41,8 @@ def test_unsupported_dtype_is_refused():
 def test_unplaced_stage_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((64, 64), "int32", "x")
     t = te.compute((64, 64), lambda i, j: x[i, j] + 1, name="t")
@@ -51,7 +54,8 @@ def test_unplaced_stage_is_refused():
 def test_left_shift_of_unknown_sign_is_refused():
     from tvm import te
 
-    from edgec.lower.c_printer import CPrintError, print_function
+    from edgec.lower.c_printer import CPrintError
+    from edgec.lower.templates import print_function
 
     x = te.placeholder((4,), "int32", "x")
     y = te.compute((4,), lambda i: x[i] << 2, name="y")
@@ -62,7 +66,7 @@ def test_left_shift_of_unknown_sign_is_refused():
 def test_output_is_deterministic_and_const_correct():
     from tvm import te
 
-    from edgec.lower.c_printer import print_function
+    from edgec.lower.templates import print_function
 
     def text():
         x = te.placeholder((3, 5), "int8", "x")

@@ -30,7 +30,7 @@ def _cases(left: bool):
 def _kernel_c(n: int, form: Fast) -> str:
     from tvm import te
 
-    from edgec.lower.c_printer import print_function
+    from edgec.lower.templates import print_function
     from edgec.lower.te_quant import mbqm32
     from edgec.lower.tir import attach, lower_built
 

@@ -1,4 +1,4 @@
-"""RELU, RELU6, QUANTIZE, DEQUANTIZE, LOGISTIC and TANH lowered to C against the reference."""
+"""RELU, RELU6, QUANTIZE, DEQUANTIZE, LOGISTIC, TANH and HARD_SWISH lowered to C against the reference."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def _graph(rng, op, in_dtype, out_dtype, corner=""):
     ("RELU", "int8", "int8"), ("RELU6", "int8", "int8"), ("QUANTIZE", "int8", "int8"),
     ("DEQUANTIZE", "int8", "float32"), ("RELU", "float32", "float32"),
     ("RELU6", "float32", "float32"), ("LOGISTIC", "float32", "float32"),
-    ("TANH", "float32", "float32")])
+    ("TANH", "float32", "float32"), ("HARD_SWISH", "float32", "float32")])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_matches_reference(cache_dir, op, in_dtype, out_dtype, seed):
     rng = np.random.default_rng([seed, len(op), len(in_dtype)])

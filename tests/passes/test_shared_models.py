@@ -4,10 +4,9 @@ and dead channel removal on the same models with filters zeroed by hand."""
 
 import pytest
 
-from edgec.ir import check_graph
+from edgec.ir import check_graph, get_op
 from edgec.passes import PIPELINE, run_passes
 from edgec.passes.dead_channels import remove_dead_channels
-from edgec.passes.scale_shift import OUT_AXIS
 from tests.passes.graphs import assert_same_outputs, check_pass, load_shared
 
 MODEL_FILES = [f"{m}.tflite" for m in ("kws_dscnn_int8", "ic_resnet8_int8",
@@ -28,12 +27,12 @@ def _zero_filters(graph, channels):
     """A copy with ``channels`` of every conv / dense layer but the last zeroed (weights
     only: the removed channels carry their activation of the bias, which readers fold)."""
     result = graph.copy()
-    layers = [n for n in result.nodes if n.op in OUT_AXIS][:-1]
+    layers = [n for n in result.nodes if get_op(n.op).weight_axis is not None][:-1]
     for node in layers:
         w = result.tensors[node.inputs[1]]
         data = w.data.copy()
         index = [slice(None)] * data.ndim
-        index[OUT_AXIS[node.op]] = channels
+        index[get_op(node.op).weight_axis] = channels
         # int8 FULLY_CONNECTED with one weight scale subtracts the weight zero point.
         per_tensor_fc = w.dtype == "int8" and node.op == "FULLY_CONNECTED" and w.quant.per_tensor
         data[tuple(index)] = w.quant.zp if per_tensor_fc else 0
@@ -42,7 +41,8 @@ def _zero_filters(graph, channels):
 
 
 def _channels(graph) -> int:
-    return sum(graph.tensors[n.outputs[0]].shape[-1] for n in graph.nodes if n.op in OUT_AXIS)
+    return sum(graph.tensors[n.outputs[0]].shape[-1] for n in graph.nodes
+               if get_op(n.op).weight_axis is not None)
 
 
 @pytest.mark.parametrize("model", MODEL_FILES)

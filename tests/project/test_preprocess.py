@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from edgec.emit.templates import render
+from edgec.templating import render
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 F = np.float32

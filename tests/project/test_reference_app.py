@@ -10,9 +10,9 @@ import yaml
 from edgec.errors import EdgecError
 from edgec.project import (APP_DIR, ModelIO, parse_app_config, plan_app, render_app,
                            render_files)
-from edgec.project.__main__ import main, target_for_board
 from edgec.project.render import APP_FILES, OVERLAY_FILE, REPLAY_FILE
-from edgec.targets import load_target
+from edgec.cli import main
+from edgec.targets import load_target, target_for_board
 
 
 def test_every_reference_template_is_rendered():
@@ -57,11 +57,11 @@ def test_model_dir_must_be_an_edgec_build(tmp_path):
 
 
 def test_hand_render_equals_edgec_build(tmp_path, digits_build):
-    """`python -m edgec.project` (what zephyr_app/CMakeLists.txt runs) around the model folder
+    """`edgec app` (what zephyr_app/CMakeLists.txt runs) around the model folder
     writes the same application as rendering around the build result."""
     app = {"replay": {"runs": 1, "windows": 2}, "actions": [{"uart": True, "led": "led0"}]}
     (tmp_path / "app.yaml").write_text(yaml.safe_dump(app))
-    assert main(["--model-dir", str(digits_build.out_dir), "--board", "mps2/an386",
+    assert main(["app", "--model-dir", str(digits_build.out_dir), "--board", "mps2/an386",
                  "--app", str(tmp_path / "app.yaml"), "-o", str(tmp_path / "hand")]) == 0
     render_app(parse_app_config(app), load_target("mps2_an386"), digits_build,
                tmp_path / "built")
@@ -73,7 +73,7 @@ def test_hand_render_equals_edgec_build(tmp_path, digits_build):
 
 
 def test_hand_render_refuses_an_unknown_board(tmp_path, digits_build, capsys):
-    assert main(["--model-dir", str(digits_build.out_dir), "--board", "esp32_devkitc",
+    assert main(["app", "--model-dir", str(digits_build.out_dir), "--board", "esp32_devkitc",
                  "-o", str(tmp_path)]) == 2
     assert "no edgec target describes Zephyr board 'esp32_devkitc'" in capsys.readouterr().err
     assert target_for_board("nrf52840dk/nrf52840")["name"] == "nrf52840dk"

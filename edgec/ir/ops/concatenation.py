@@ -12,7 +12,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
 from edgec.ir.quant import activation_range, apply_float_activation
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _axis(node, rank: int) -> int:
@@ -35,7 +35,8 @@ def _shape(node, ins):
 
 
 define_op("CONCATENATION", attrs={"axis": REQUIRED, "activation": "NONE"},
-          infer_shapes=_shape, doc="join the inputs along axis")
+          infer_shapes=_shape, doc="join the inputs along axis", dtypes=MOVE_DTYPES,
+          channels=Channels.CONCAT, ptq=Ptq.SHARED_INPUTS)
 
 
 def _joined(call) -> np.ndarray:
@@ -52,18 +53,18 @@ def concatenation_int8(call):
                 f"node '{call.node.name}' (CONCATENATION): input '{t.name}' is quantized "
                 f"{t.quant}, the output {out_q}",
                 "int8 concatenation does not rescale; requantize inputs with QUANTIZE first")
-    lo, hi = activation_range(call.attrs.get("activation", "NONE"), out_q.s, out_q.zp)
+    lo, hi = activation_range(call.attrs["activation"], out_q.s, out_q.zp)
     return [np.clip(_joined(call), lo, hi).astype(np.int8)]
 
 
 @kernel("CONCATENATION", "float32")
 def concatenation_float(call):
-    return [apply_float_activation(_joined(call), call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(_joined(call), call.attrs["activation"])]
 
 
 @kernel("CONCATENATION", *(d for d in DTYPES if d not in ("int8", "float32")))
 def concatenation_any(call):
-    if call.attrs.get("activation", "NONE") != "NONE":
+    if call.attrs["activation"] != "NONE":
         raise EdgecError(f"node '{call.node.name}' (CONCATENATION): a fused activation on "
                          f"{call.in_tensors[0].dtype} data is not supported")
     return [_joined(call)]

@@ -14,16 +14,16 @@ import numpy as np
 from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 WINDOW_ATTRS = {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
 
 
 def _shape(node, ins):
     x, w = ins[0], ins[1]
-    return [window_output_shape(x.shape, w.shape[1:3], node.attrs.get("strides", (1, 1)),
-                                node.attrs.get("dilations", (1, 1)),
-                                node.attrs.get("pads", (0, 0, 0, 0)), w.shape[0])]
+    return [window_output_shape(x.shape, w.shape[1:3], node.attrs["strides"],
+                                node.attrs["dilations"],
+                                node.attrs["pads"], w.shape[0])]
 
 
 def _macs(node, ins, outs):
@@ -32,14 +32,15 @@ def _macs(node, ins, outs):
 
 
 define_op("CONV_2D", attrs=dict(WINDOW_ATTRS), infer_shapes=_shape, macs=_macs,
-          doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)")
+          doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)",
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
 
 
 def _windows(call, fill):
     a = call.attrs
     w = call.inputs[1]
-    return patches(call.inputs[0], w.shape[1:3], a.get("strides", (1, 1)),
-                   a.get("dilations", (1, 1)), a.get("pads", (0, 0, 0, 0)), fill)
+    return patches(call.inputs[0], w.shape[1:3], a["strides"],
+                   a["dilations"], a["pads"], fill)
 
 
 @kernel("CONV_2D", "int8")
@@ -54,7 +55,7 @@ def conv_2d_int8(call):
     if bias is not None:
         acc = wrap32(acc + bias.astype(np.int64))
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
-    out = requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))
+    out = requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])
     return [out.reshape(n, oh, ow, w.shape[0])]
 
 
@@ -67,4 +68,4 @@ def conv_2d_float(call):
     if bias is not None:
         acc = acc + bias.astype(np.float64)
     out = acc.astype(np.float32).reshape(n, oh, ow, w.shape[0])
-    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out, call.attrs["activation"])]

@@ -16,11 +16,11 @@ from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.ops.conv_2d import WINDOW_ATTRS
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 
 def _check_channels(node, x_shape, w_shape) -> int:
-    m = node.attrs.get("depth_multiplier", 1)
+    m = node.attrs["depth_multiplier"]
     if w_shape[0] != 1 or w_shape[3] != x_shape[3] * m:
         raise EdgecError(
             f"node '{node.name}' (DEPTHWISE_CONV_2D): weights {list(w_shape)} do not fit "
@@ -32,9 +32,9 @@ def _check_channels(node, x_shape, w_shape) -> int:
 def _shape(node, ins):
     x, w = ins[0], ins[1]
     _check_channels(node, x.shape, w.shape)
-    return [window_output_shape(x.shape, w.shape[1:3], node.attrs.get("strides", (1, 1)),
-                                node.attrs.get("dilations", (1, 1)),
-                                node.attrs.get("pads", (0, 0, 0, 0)), w.shape[3])]
+    return [window_output_shape(x.shape, w.shape[1:3], node.attrs["strides"],
+                                node.attrs["dilations"],
+                                node.attrs["pads"], w.shape[3])]
 
 
 def _macs(node, ins, outs):
@@ -44,7 +44,8 @@ def _macs(node, ins, outs):
 
 define_op("DEPTHWISE_CONV_2D", attrs={**WINDOW_ATTRS, "depth_multiplier": 1},
           infer_shapes=_shape, macs=_macs,
-          doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)")
+          doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)",
+          channels=Channels.DEPTHWISE, weight_axis=3, int4_weights=True)
 
 
 def _expanded_windows(call, fill) -> np.ndarray:
@@ -52,8 +53,8 @@ def _expanded_windows(call, fill) -> np.ndarray:
     a = call.attrs
     x, w = call.inputs[0], call.inputs[1]
     m = _check_channels(call.node, x.shape, w.shape)
-    cols = patches(x, w.shape[1:3], a.get("strides", (1, 1)), a.get("dilations", (1, 1)),
-                   a.get("pads", (0, 0, 0, 0)), fill)
+    cols = patches(x, w.shape[1:3], a["strides"], a["dilations"],
+                   a["pads"], fill)
     return cols[..., np.repeat(np.arange(x.shape[3]), m)]
 
 
@@ -67,7 +68,7 @@ def depthwise_conv_2d_int8(call):
     if bias is not None:
         acc = wrap32(acc + bias.astype(np.int64))
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
-    return [requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))]
+    return [requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])]
 
 
 @kernel("DEPTHWISE_CONV_2D", "float32")
@@ -77,4 +78,4 @@ def depthwise_conv_2d_float(call):
     acc = np.einsum("nhwijc,ijc->nhwc", cols, w[0].astype(np.float64))
     if bias is not None:
         acc = acc + bias.astype(np.float64)
-    return [apply_float_activation(acc.astype(np.float32), call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(acc.astype(np.float32), call.attrs["activation"])]

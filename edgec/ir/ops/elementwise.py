@@ -24,7 +24,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs (15 for int16)
 
@@ -41,7 +41,8 @@ def _shape(node, ins):
 
 for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
-              doc=f"elementwise {_what} with numpy broadcasting and a fused activation")
+              doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
+              elementwise=True, channels=Channels.CONST_OPERAND)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
 
 def _add_sub_int8(call, sign: int) -> list[np.ndarray]:
     p = add_sub_params(call.node.op, call.in_q(0), call.in_q(1), call.out_q(),
-                       call.attrs.get("activation", "NONE"))
+                       call.attrs["activation"])
     a = (call.inputs[0].astype(np.int64) + p.input1_offset) << p.left_shift
     b = (call.inputs[1].astype(np.int64) + p.input2_offset) << p.left_shift
     a = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift)
@@ -118,7 +119,7 @@ def mul_int8(call):
     mult, shift = mul_multiplier(q1, q2, q_out)
     prod = (call.inputs[0].astype(np.int64) - q1.zp) * (call.inputs[1].astype(np.int64) - q2.zp)
     out = multiply_by_quantized_multiplier(prod, mult, shift) + q_out.zp
-    lo, hi = activation_range(call.attrs.get("activation", "NONE"), q_out.s, q_out.zp)
+    lo, hi = activation_range(call.attrs["activation"], q_out.s, q_out.zp)
     return [np.clip(out, lo, hi).astype(np.int8)]
 
 
@@ -131,4 +132,4 @@ _FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}
 def binary_float(call):
     a, b = (x.astype(np.float32) for x in call.inputs)
     out = _FLOAT_FNS[call.node.op](a, b)
-    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out, call.attrs["activation"])]

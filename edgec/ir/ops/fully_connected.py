@@ -16,7 +16,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.ops._requant import optional_bias, requantize_int8
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 
 def _shape(node, ins):
@@ -27,7 +27,7 @@ def _shape(node, ins):
             f"node '{node.name}' (FULLY_CONNECTED): input {list(x.shape)} does not split into "
             f"rows of the weights' {depth} columns",
             "weights are [outputs, inputs] and the input size must be a multiple of inputs")
-    if node.attrs.get("keep_num_dims", False):
+    if node.attrs["keep_num_dims"]:
         return [tuple(x.shape[:-1]) + (w.shape[0],)]
     return [(x.size // depth, w.shape[0])]
 
@@ -38,7 +38,8 @@ def _macs(node, ins, outs):
 
 define_op("FULLY_CONNECTED", attrs={"activation": "NONE", "keep_num_dims": False},
           infer_shapes=_shape, macs=_macs,
-          doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)")
+          doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)",
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
 
 
 def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:
@@ -59,7 +60,7 @@ def fully_connected_int8(call):
     acc = wrap32((rows @ (w.astype(np.float64) - w_offset).T).astype(np.int64))
     if bias is not None:
         acc = wrap32(acc + bias.astype(np.int64))
-    out = requantize_int8(acc, mult, shift, y_q, call.attrs.get("activation", "NONE"))
+    out = requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])
     return [out.reshape(call.out_tensors[0].shape)]
 
 
@@ -70,4 +71,4 @@ def fully_connected_float(call):
     if bias is not None:
         acc = acc + bias.astype(np.float64)
     out = acc.astype(np.float32).reshape(call.out_tensors[0].shape)
-    return [apply_float_activation(out, call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out, call.attrs["activation"])]

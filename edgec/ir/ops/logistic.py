@@ -17,10 +17,11 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir import fixedpoint as fp
 from edgec.ir.quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("LOGISTIC", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="elementwise sigmoid 1 / (1 + exp(-x))")
+          doc="elementwise sigmoid 1 / (1 + exp(-x))", elementwise=True,
+          channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128))
 
 _CUTOFF_UPPER = np.float32(16.619047164916992188)
 _CUTOFF_LOWER = np.float32(-9.0)

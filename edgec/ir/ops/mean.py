@@ -12,7 +12,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.quant import mean_multiplier, multiply_by_quantized_multiplier, wrap32
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import REQUIRED, Channels, define_op, kernel
 
 
 def reduced_axes(node, rank: int) -> tuple[int, ...]:
@@ -27,13 +27,14 @@ def reduced_axes(node, rank: int) -> tuple[int, ...]:
 def _shape(node, ins):
     x = ins[0]
     axes = reduced_axes(node, len(x.shape))
-    if node.attrs.get("keep_dims", False):
+    if node.attrs["keep_dims"]:
         return [tuple(1 if i in axes else d for i, d in enumerate(x.shape))]
     return [tuple(d for i, d in enumerate(x.shape) if i not in axes)]
 
 
 define_op("MEAN", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
-          doc="average over axes")
+          doc="average over axes", channels=Channels.SAME,
+          keeps_channels=lambda node, rank: rank - 1 not in reduced_axes(node, rank))
 
 
 @kernel("MEAN", "int8")

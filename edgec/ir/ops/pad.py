@@ -11,7 +11,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _pads(node, rank: int) -> list[tuple[int, int]]:
@@ -29,13 +29,15 @@ def _shape(node, ins):
 
 
 define_op("PAD", attrs={"pads": REQUIRED, "value": None}, infer_shapes=_shape,
-          doc="constant padding; value None = output zero point (quantized) or 0")
+          doc="constant padding; value None = output zero point (quantized) or 0",
+          dtypes=MOVE_DTYPES, ptq=Ptq.SAME_AS_INPUT, channels=Channels.SAME,
+          keeps_channels=lambda node, rank: tuple(node.attrs["pads"][-1]) == (0, 0))
 
 
 @kernel("PAD", *DTYPES)
 def pad_any(call):
     x = call.inputs[0]
-    value = call.attrs.get("value")
+    value = call.attrs["value"]
     if value is None:
         out_q = call.out_q()
         value = out_q.zp if out_q is not None else 0

@@ -14,27 +14,28 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.ops._window import patches, valid_mask, window_output_shape
 from edgec.ir.quant import activation_range, apply_float_activation
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import REQUIRED, Channels, Ptq, define_op, kernel
 
 POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
 
 
 def _shape(node, ins):
     x = ins[0]
-    return [window_output_shape(x.shape, node.attrs["filter"], node.attrs.get("strides", (1, 1)),
-                                (1, 1), node.attrs.get("pads", (0, 0, 0, 0)), x.shape[3])]
+    return [window_output_shape(x.shape, node.attrs["filter"], node.attrs["strides"],
+                                (1, 1), node.attrs["pads"], x.shape[3])]
 
 
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
-              doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped")
+              doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
+              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 
 
 def _windows(call, fill):
     """``([N, OH, OW, KH*KW, C] windows, [1, OH, OW, KH*KW, 1] inside-the-image mask)``."""
     a = call.attrs
     x = call.inputs[0]
-    args = (a["filter"], a.get("strides", (1, 1)), (1, 1), a.get("pads", (0, 0, 0, 0)))
+    args = (a["filter"], a["strides"], (1, 1), a["pads"])
     cols = patches(x, *args, fill)
     mask = valid_mask(x.shape, *args)
     n, oh, ow = cols.shape[:3]
@@ -48,7 +49,7 @@ def _int8_clamp_range(call) -> tuple[int, int]:
             f"node '{call.node.name}' ({call.node.op}): int8 pooling needs equal input and "
             f"output quantization, got {x_q} and {y_q}",
             "TFLite Micro has the same restriction; requantize with a QUANTIZE node")
-    return activation_range(call.attrs.get("activation", "NONE"), y_q.s, y_q.zp)
+    return activation_range(call.attrs["activation"], y_q.s, y_q.zp)
 
 
 @kernel("AVERAGE_POOL_2D", "int8")
@@ -75,11 +76,11 @@ def max_pool_2d_int8(call):
 def average_pool_2d_float(call):
     cols, mask = _windows(call, 0.0)
     out = cols.astype(np.float64).sum(axis=3) / mask.sum(axis=3)
-    return [apply_float_activation(out.astype(np.float32), call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out.astype(np.float32), call.attrs["activation"])]
 
 
 @kernel("MAX_POOL_2D", "float32")
 def max_pool_2d_float(call):
     cols, _ = _windows(call, -np.inf)
     out = cols.max(axis=3)
-    return [apply_float_activation(out.astype(np.float32), call.attrs.get("activation", "NONE"))]
+    return [apply_float_activation(out.astype(np.float32), call.attrs["activation"])]

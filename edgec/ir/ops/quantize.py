@@ -18,12 +18,14 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.quant import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
                             quantize_multiplier, round_half_away)
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="float32 -> int8 quantization, or int8 -> int8 requantization")
+          doc="float32 -> int8 quantization, or int8 -> int8 requantization",
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT)
 define_op("DEQUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="int8 -> float32: scale * (q - zero_point)")
+          doc="int8 -> float32: scale * (q - zero_point)", dtypes=("int8",),
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT)
 
 
 def _per_tensor(call, q, role: str):

@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 for _op, _what in (("RELU", "max(x, 0)"), ("RELU6", "min(max(x, 0), 6)")):
-    define_op(_op, infer_shapes=lambda node, ins: [ins[0].shape], doc=f"elementwise {_what}")
+    define_op(_op, infer_shapes=lambda node, ins: [ins[0].shape], doc=f"elementwise {_what}",
+              elementwise=True, channels=Channels.SAME)
 
 
 def relu_params(in_q, out_q) -> tuple[int, int, int]:

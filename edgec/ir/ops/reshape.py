@@ -6,7 +6,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _shape(node, ins):
@@ -24,7 +24,8 @@ def _shape(node, ins):
 
 
 define_op("RESHAPE", attrs={"shape": REQUIRED}, infer_shapes=_shape,
-          doc="reinterpret the elements in a new shape; SQUEEZE / EXPAND_DIMS import as this")
+          doc="reinterpret the elements in a new shape; SQUEEZE / EXPAND_DIMS import as this",
+          dtypes=MOVE_DTYPES, alias=True, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 
 
 @kernel("RESHAPE", *DTYPES)

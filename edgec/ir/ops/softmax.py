@@ -20,7 +20,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir import fixedpoint as fp
 from edgec.ir.quant import quantize_multiplier, rounding_divide_by_pot, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
@@ -28,7 +28,8 @@ ACCUMULATION_INTEGER_BITS = 12
 OUTPUT_QUANT = {"int8": (-128, 1.0 / 256, 0.0), "int16": (-32768, 1.0 / 65536, 0.001 / 65536)}
 
 define_op("SOFTMAX", attrs={"beta": 1.0}, infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="softmax over the last axis: exp(beta * x) / sum")
+          doc="softmax over the last axis: exp(beta * x) / sum",
+          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128))
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _check_output(call) -> str:
 @kernel("SOFTMAX", "int8")
 def softmax_int8(call):
     out_dtype = _check_output(call)
-    p = softmax_params(call.attrs.get("beta", 1.0), call.in_q(0).s)
+    p = softmax_params(call.attrs["beta"], call.in_q(0).s)
     x = call.inputs[0].astype(np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
     live = diff >= p.diff_min
@@ -90,7 +91,7 @@ def softmax_int8(call):
 @kernel("SOFTMAX", "float32")
 def softmax_float(call):
     x = call.inputs[0].astype(np.float32)
-    beta = np.float32(call.attrs.get("beta", 1.0))
+    beta = np.float32(call.attrs["beta"])
     e = np.exp((x - x.max(axis=-1, keepdims=True)) * beta)
     total = e.astype(np.float64).sum(axis=-1, keepdims=True).astype(np.float32)
     return [(e / total).astype(np.float32)]

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _params(node, key: str) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
@@ -47,9 +47,11 @@ def _b2s_shape(node, ins):
 
 
 define_op("SPACE_TO_BATCH_ND", attrs={"block_shape": REQUIRED, "paddings": REQUIRED},
-          infer_shapes=_s2b_shape, doc="pad H, W and move spatial blocks into the batch")
+          infer_shapes=_s2b_shape, doc="pad H, W and move spatial blocks into the batch",
+          dtypes=MOVE_DTYPES, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 define_op("BATCH_TO_SPACE_ND", attrs={"block_shape": REQUIRED, "crops": REQUIRED},
-          infer_shapes=_b2s_shape, doc="move batch blocks back into H, W, then crop")
+          infer_shapes=_b2s_shape, doc="move batch blocks back into H, W, then crop",
+          dtypes=MOVE_DTYPES, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 
 
 @kernel("SPACE_TO_BATCH_ND", *DTYPES)

@@ -14,9 +14,10 @@ import numpy as np
 
 from edgec.ir import fixedpoint as fp
 from edgec.ir.quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
-define_op("TANH", infer_shapes=lambda node, ins: [ins[0].shape], doc="elementwise tanh")
+define_op("TANH", infer_shapes=lambda node, ins: [ins[0].shape], doc="elementwise tanh",
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 128.0, 0))
 
 
 @kernel("TANH", "int8")

@@ -6,7 +6,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import DTYPES
-from edgec.ir.registry import REQUIRED, define_op, kernel
+from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
 def _perm(node, rank: int) -> tuple[int, ...]:
@@ -25,7 +25,9 @@ def _shape(node, ins):
 
 
 define_op("TRANSPOSE", attrs={"perm": REQUIRED}, infer_shapes=_shape,
-          doc="permute dimensions: out.shape[i] = x.shape[perm[i]]")
+          doc="permute dimensions: out.shape[i] = x.shape[perm[i]]", dtypes=MOVE_DTYPES,
+          ptq=Ptq.SAME_AS_INPUT, channels=Channels.SAME,
+          keeps_channels=lambda node, rank: int(node.attrs["perm"][-1]) % rank == rank - 1)
 
 
 @kernel("TRANSPOSE", *DTYPES)

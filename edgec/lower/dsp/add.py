@@ -17,8 +17,8 @@ import numpy as np
 
 from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params
 from edgec.ir.quant import multiply_by_quantized_multiplier
+from edgec.cdefs import CParam
 from edgec.lower import consts, templates
-from edgec.lower.cache import FUNC_PLACEHOLDER
 from edgec.lower.dsp.common import HELPERS
 from edgec.lower.dsp.requant import requant_table
 from edgec.lower.registry import KernelPlan, Param, lowering_variant
@@ -47,15 +47,19 @@ def _plan(ctx, sign: int) -> KernelPlan | None:
     names = {role: f"{ctx.func_name}_{role}" for role in arrays}
 
     def render() -> str:
-        return templates.render(TEMPLATE, func=FUNC_PLACEHOLDER, fast=fast, size=y.size)
+        return templates.render(TEMPLATE, fast=fast, size=y.size)
 
     c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
     key = ("dsp", fast, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
-    # Both inputs have the output's shape; the template leaves a, b and y unrestricted.
+    # Both inputs have the output's shape: a, b and y are not restrict (in place).
+    signature = [CParam("a", "int8_t", const=True, restrict=False),
+                 CParam("b", "int8_t", const=True, restrict=False)]
+    signature += [CParam(role, "int32_t", const=True) for role in arrays]
+    signature.append(CParam("y", "int8_t", restrict=False))
     return KernelPlan(c_params, {names[r]: arrays[r] for r in arrays}, c_template=render,
-                      key=key, in_place=("a", "b"))
+                      signature=signature, helpers=("dsp",), key=key, in_place=("a", "b"))
 
 
 @lowering_variant("ADD", "dsp", "int8")

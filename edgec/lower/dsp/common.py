@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.cdefs import CParam
 from edgec.lower import templates
-from edgec.lower.cache import FUNC_PLACEHOLDER
 from edgec.lower.dsp.requant import requant_table
 from edgec.lower.registry import KernelPlan, Param
 
-# Included by the kernel templates (the compact ones by the --optimize size kernels).
+# Templates the kernel templates build on: the shared helper blocks (emitted once per file,
+# the compact ones for the --optimize size kernels) and the imported macros.
 HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2", "dsp/_gemv_compact.j2")
 ROLES = ("w", "bias", "rq", "params")
 
@@ -32,10 +33,11 @@ def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
 
 
 def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
-                scratch_bytes: int, **geometry) -> KernelPlan:
+                scratch_bytes: int, scratch_ctype: str = "int8_t", **geometry) -> KernelPlan:
     """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
 
-    C parameters: ``x, w, bias, rq, params, y, scratch``; ``quant`` holds ``mult`` and
+    C parameters: ``x, w, bias, rq, params, y`` and, when ``scratch_bytes`` > 0, ``scratch``
+    (of ``scratch_ctype`` elements); ``quant`` holds ``mult`` and
     ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
     ``geometry`` (shapes and attributes only, never quantization values) fills the template.
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
@@ -50,13 +52,19 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     path = f"dsp/{template}"
 
     def render() -> str:
-        return templates.render(path, func=FUNC_PLACEHOLDER, fast=fast, per_tensor=per_tensor,
-                                **geometry)
+        return templates.render(path, fast=fast, per_tensor=per_tensor, **geometry)
 
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
     key = ("dsp", ctx.optimize, fast, templates.digest(path),
            *(templates.digest(h) for h in HELPERS))
+    signature = [CParam("x", "int8_t", const=True)]
+    signature += [CParam(role, "int32_t", const=True) for role in ROLES]
+    signature.append(CParam("y", "int8_t"))
+    if scratch_bytes > 0:
+        signature.append(CParam("scratch", scratch_ctype))
+    helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
-                      key=key, scratch_bytes=scratch_bytes)
+                      signature=signature, helpers=helpers, key=key,
+                      scratch_bytes=scratch_bytes)

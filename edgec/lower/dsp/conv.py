@@ -47,4 +47,4 @@ def conv_2d_dsp(ctx):
         return kernel_plan(ctx, "conv_compact.c.j2", layout.blocked8(weights, 4), bias, quant,
                            scratch_bytes=scratch, scratch=scratch > 0, **geometry)
     return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
-                       scratch_bytes=groups * 8, **geometry)
+                       scratch_bytes=groups * 8, scratch_ctype="int32_t", **geometry)

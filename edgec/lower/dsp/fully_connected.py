@@ -49,4 +49,4 @@ def fully_connected_dsp(ctx):
         return kernel_plan(ctx, "fully_connected_compact.c.j2", layout.blocked8(weights, 4),
                            bias, quant, scratch_bytes=0, **geometry)
     return kernel_plan(ctx, "fully_connected.c.j2", layout.blocked(weights, 4), bias, quant,
-                       scratch_bytes=groups * 8, **geometry)
+                       scratch_bytes=groups * 8, scratch_ctype="int32_t", **geometry)

@@ -1,4 +1,4 @@
-"""int8 elementwise ops as a 256-entry lookup table: int8 LOGISTIC and TANH.
+"""int8 elementwise ops as a 256-entry lookup table: int8 LOGISTIC, TANH and HARD_SWISH.
 
 Why a table and not gemmlowp's ``FixedPoint<int32, 4>`` in C: an int8 input has only 256
 codes, so running the reference kernel (``edgec.ir.ops.logistic`` / ``tanh``) on all of them
@@ -68,4 +68,10 @@ def logistic_int8(ctx) -> KernelPlan:
 @lowering_rule("TANH", "int8")
 def tanh_int8(ctx) -> KernelPlan:
     """int8 TANH (TFLM ``reference_integer_ops::Tanh``) by table."""
+    return table_plan(ctx)
+
+
+@lowering_rule("HARD_SWISH", "int8")
+def hard_swish_int8(ctx) -> KernelPlan:
+    """int8 HARD_SWISH (TFLM ``reference_ops::HardSwish``, 16-bit fixed point) by table."""
     return table_plan(ctx)

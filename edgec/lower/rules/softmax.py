@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.cdefs import C_TYPES, CParam
 from edgec.errors import EdgecError
 from edgec.ir.ops.softmax import ACCUMULATION_INTEGER_BITS, OUTPUT_QUANT, softmax_params
 from edgec.lower import consts, templates
-from edgec.lower.cache import FUNC_PLACEHOLDER
-from edgec.lower.c_printer import C_TYPES
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import const_param, placeholder
 from edgec.lower.tir import attach, init_before, inline
@@ -60,13 +59,15 @@ def softmax_int8(ctx) -> KernelPlan:
 
     def render() -> str:
         return templates.render(
-            TEMPLATE, func=FUNC_PLACEHOLDER, rows=rows, depth=depth,
-            out_ctype=C_TYPES[out_dtype], out_min=int(info.min), out_max=int(info.max),
+            TEMPLATE, rows=rows, depth=depth, out_ctype=C_TYPES[out_dtype], out_min=int(info.min), out_max=int(info.max),
             exponent_base=ACCUMULATION_INTEGER_BITS + 31 - info.bits)
 
     params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),
               Param("y", ctx.node.outputs[0])]
-    return KernelPlan(params, constants, c_template=render, key=(templates.digest(TEMPLATE),))
+    signature = [CParam("x", "int8_t", const=True), CParam("params", "int32_t", const=True),
+                 CParam("y", C_TYPES[out_dtype])]
+    return KernelPlan(params, constants, c_template=render, signature=signature,
+                      key=(templates.digest(TEMPLATE),))
 
 
 def _float_schedule(sch):

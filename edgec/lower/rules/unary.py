@@ -1,5 +1,5 @@
 """Elementwise one-input ops: RELU, RELU6, QUANTIZE, DEQUANTIZE (int8 and float32), float32
-LOGISTIC and TANH. Each kernel is one flat loop over the elements.
+LOGISTIC, TANH and HARD_SWISH. Each kernel is one flat loop over the elements.
 
 int8 semantics are the reference's (``edgec.ir.ops.relu``, ``quantize``): RELU and int8->int8
 QUANTIZE requantize ``x - zp_in`` with MultiplyByQuantizedMultiplier; RELU6 clamps raw
@@ -187,4 +187,16 @@ def tanh_float(ctx) -> KernelPlan:
         from tvm import tirx
 
         return tirx.tanh(v)
+    return _float_unary(ctx, fn)
+
+
+@lowering_rule("HARD_SWISH", "float32")
+def hard_swish_float(ctx) -> KernelPlan:
+    """float32 HARD_SWISH: ``x * relu6(x + 3) / 6`` in TFLite's order of operations."""
+    def fn(v):
+        from tvm import tirx
+
+        six = tirx.const(6.0, "float32")
+        shifted = v + tirx.const(3.0, "float32")
+        return v * tirx.Select(shifted > six, six, _select_lt(shifted, 0.0, 0.0, shifted)) / six
     return _float_unary(ctx, fn)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from edgec.cli import Command, load_inputs
-from edgec.commands_project import add_project_arguments, finish_project, prepare_project
+from edgec.cli.command import Command, load_inputs
+from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError
 from edgec.lower.registry import KERNEL_CHOICES, OPTIMIZE_MODES
+from edgec.quantize.observers import percentile_arg
 
 
 def _byte_count(text: str) -> int:
@@ -52,7 +53,7 @@ def _add_quantization(parser) -> None:
                             "samples (one float array per input name, samples on axis 0)")
     group.add_argument("--observer", choices=OBSERVERS,
                        help="how calibration picks ranges (default: minmax)")
-    group.add_argument("--percentile", type=float,
+    group.add_argument("--percentile", type=percentile_arg,
                        help="the percentile observer's upper percentile (default 99.99)")
     group.add_argument("--weights", choices=WEIGHT_DTYPES,
                        help="int4: 4-bit weights packed two per byte (W4A8; default int8)")

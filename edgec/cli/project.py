@@ -1,6 +1,6 @@
-"""``edgec targets`` and the firmware half of ``edgec build --target <board>``.
+"""``edgec targets``, ``edgec app`` and the firmware half of ``edgec build --target <board>``.
 
-``BuildCommand`` (edgec/commands_build.py) calls three hooks: ``add_project_arguments`` adds
+``BuildCommand`` (edgec/cli/build.py) calls three hooks: ``add_project_arguments`` adds
 ``--app``; ``prepare_project`` checks target and app config before the slow model build and
 says where the model's C goes; ``finish_project`` renders the Zephyr application around it.
 For a target without a Zephyr board, ``prepare_project`` returns None and nothing changes.
@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgec.cli import Command
-from edgec.project import MODEL_DIR, AppConfig, load_app_config, render_app
+from edgec.cli.command import Command
+from edgec.project import MODEL_DIR, AppConfig, ModelIO, load_app_config, render_app, write_app
 from edgec.project.appconfig import check_against_target
-from edgec.targets import is_board, load_target, target_names
+from edgec.targets import is_board, load_target, target_for_board, target_names
 
 
 def _size(value: int | None) -> str:
@@ -52,6 +52,29 @@ class TargetsCommand(Command):
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for row in rows:
             console.out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        return 0
+
+
+class AppCommand(Command):
+    name = "app"
+    help = ("render the Zephyr application for a board around a model folder written earlier "
+            "by `edgec build --target host` (zephyr_app/CMakeLists.txt runs this)")
+
+    def add_parser(self, subparsers):
+        parser = super().add_parser(subparsers)
+        parser.add_argument("--model-dir", required=True, help="an `edgec build` output folder")
+        parser.add_argument("--board", required=True,
+                            help="Zephyr board id (hardware model v2), e.g. mps2/an386")
+        add_project_arguments(parser)
+        parser.add_argument("-o", "--output", required=True, help="folder for the application")
+        return parser
+
+    def run(self, args, console):
+        paths, budget = write_app(load_app_config(args.app), target_for_board(args.board),
+                                  ModelIO.from_dir(args.model_dir), Path(args.output))
+        console.out(f"rendered {len(paths)} files to {args.output}; estimated flash "
+                    f"{budget['flash_bytes']:,} of {budget['flash_limit']:,} B, RAM "
+                    f"{budget['ram_bytes']:,} of {budget['ram_limit']:,} B")
         return 0
 
 

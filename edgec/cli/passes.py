@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from edgec.cli import Command, load_graph
+from edgec.cli.command import Command, load_graph
 from edgec.errors import EdgecError
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from edgec.build import BuildResult
-from edgec.cortexm.firmware import build_calibration, build_firmware
-from edgec.cortexm.footprint import Footprint, firmware_sizes, model_footprint
-from edgec.cortexm.machines import emulated_machine
-from edgec.cortexm.qemu import run_elf
+from edgec.verify.cortexm.firmware import build_calibration, build_firmware
+from edgec.verify.cortexm.footprint import Footprint, firmware_sizes, model_footprint
+from edgec.verify.cortexm.machines import emulated_machine
+from edgec.verify.cortexm.qemu import run_elf
 from edgec.errors import EdgecError
+from edgec.verify.harness import harness_context, pack_samples, packed_layout, unpack_samples
 
 # QEMU runs a few hundred million instructions per second with -icount shift=0; this leaves
 # ample room for slow machines.
@@ -100,3 +101,16 @@ def calibrate(target: dict, iterations: tuple[int, ...] = (100_000, 1_100_000)) 
         run_elf(target["emulator"], elf, work, BASE_TIMEOUT_S)
         ticks = _words(work / "ticks.bin")
     return 2 * (iterations[-1] - iterations[0]) / (ticks[-1] - ticks[0])
+
+
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], static_arena: bool):
+    """The outputs of ``samples`` on ``result``'s emulated target, and its measurements."""
+    in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
+    out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
+    blob, device = run_samples(result, harness_context(result),
+                               pack_samples(samples, in_layout, in_size), len(samples),
+                               static_arena)
+    if len(blob) != out_size * len(samples):
+        raise EdgecError(f"the firmware wrote {len(blob)} bytes for {len(samples)} samples, "
+                         f"expected {out_size * len(samples)}", "this is a bug in edgec")
+    return unpack_samples(blob, out_layout, out_size, len(samples)), device

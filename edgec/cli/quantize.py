@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edgec.cli import Command, load_graph
+from edgec.cli.command import Command, load_graph
+from edgec.quantize.observers import percentile_arg
 
 
 def _op_list(text: str) -> list[str]:
@@ -30,7 +31,7 @@ class QuantizeCommand(Command):
                             help="where to write the quantized model")
         parser.add_argument("--observer", choices=OBSERVERS, default="minmax",
                             help="how calibration picks ranges (default: minmax)")
-        parser.add_argument("--percentile", type=float, default=99.99,
+        parser.add_argument("--percentile", type=percentile_arg, default=99.99,
                             help="the percentile observer's upper percentile (default 99.99)")
         parser.add_argument("--io", choices=IO_MODES, default="float",
                             help="float: quantize/dequantize inside the model (default); "

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from edgec import __version__
 from edgec.build import BuildResult
-from edgec.cortexm.machines import Machine, emulated_machine
-from edgec.emit.templates import render
+from edgec.verify.cortexm.machines import Machine, emulated_machine
+from edgec.templating import render
 from edgec.errors import EdgecError
-from edgec.verify import _run_tool  # the host path's runner: the same error messages
+from edgec.verify.harness import run_tool  # the host path's runner: the same messages
 
 # Harness sources (template -> file name); the model's own C comes from ``edgec.build``.
 RUNTIME_SOURCES = {"cortexm/startup.c.j2": "edgec_startup.c",
@@ -80,7 +80,7 @@ def compile_objects(sources: list[Path], target: dict, include: Path,
     objects = []
     for source in sources:
         obj = source.with_suffix(".o")
-        _run_tool([_compiler(target), *target["cflags"], *SECTION_FLAGS, *extra_flags, "-I",
+        run_tool([_compiler(target), *target["cflags"], *SECTION_FLAGS, *extra_flags, "-I",
               str(include), "-c", str(source), "-o", str(obj)],
              f"compiling {source.name} for {target['name']}")
         objects.append(obj)
@@ -93,9 +93,9 @@ def link(objects: list[Path], target: dict, out_dir: Path, stem: str) -> tuple[P
     cmd = [_compiler(target), *target["cflags"], *LINK_FLAGS, "-T", str(out_dir / "link.ld"),
            f"-Wl,-Map={map_file}", *map(str, objects), *LIBS, "-o", str(elf)]
     try:
-        _run_tool(cmd, f"linking for {target['name']}")
+        run_tool(cmd, f"linking for {target['name']}")
     except EdgecError as exc:
-        if "overflowed" in exc.message:
+        if "overflowed" in exc.full_message:
             raise EdgecError(f"the firmware does not fit {target['name']}'s memory "
                              f"({target['flash_bytes']:,} B flash, {target['ram_bytes']:,} B "
                              "RAM)", "verify on a target with more memory, e.g. mps2_an386"

@@ -18,15 +18,15 @@ import numpy as np
 
 from edgec import __version__
 from edgec.build import BuildResult, load_target
-from edgec.cortexm.firmware import HARNESS_FLAGS, compile_objects, link, write_support
-from edgec.cortexm.machines import emulated_machine
-from edgec.cortexm.qemu import run_elf
-from edgec.cortexm.run import BASE_TIMEOUT_S, TIMEOUT_S_PER_SAMPLE
+from edgec.verify.cortexm.firmware import HARNESS_FLAGS, compile_objects, link, write_support
+from edgec.verify.cortexm.machines import emulated_machine
+from edgec.verify.cortexm.qemu import run_elf
+from edgec.verify.cortexm.run import BASE_TIMEOUT_S, TIMEOUT_S_PER_SAMPLE
 from edgec.emit import EmitOptions, emit_model
-from edgec.emit.templates import render
+from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.ir import Graph
-from edgec.verify import _pack, _unpack, packed_layout
+from edgec.verify.harness import pack_samples, packed_layout, unpack_samples
 
 Samples = list[list[np.ndarray]]  # per sample, one array per graph input (or output)
 # Parallel compiler processes: the models' objects are independent.
@@ -86,7 +86,7 @@ class _Batch:
         try:
             elf = self._link(names)
         except EdgecError as exc:
-            if "does not fit" not in exc.message or len(names) == 1:
+            if "does not fit" not in exc.full_message or len(names) == 1:
                 raise
             half = len(names) // 2
             return {**self.run(names[:half]), **self.run(names[half:])}
@@ -107,7 +107,7 @@ class _Batch:
 
     def _execute(self, names: list[str], elf: Path) -> dict[str, Samples]:
         entries = [_model_entry(self.results[n], len(self.samples[n])) for n in names]
-        blob = b"".join(_pack(self.samples[n], e["inputs"], e["input_bytes"])
+        blob = b"".join(pack_samples(self.samples[n], e["inputs"], e["input_bytes"])
                         for n, e in zip(names, entries))
         with tempfile.TemporaryDirectory(prefix="edgec-batch-") as tmp:
             work = Path(tmp)
@@ -122,8 +122,8 @@ class _Batch:
         results, at = {}, 0
         for name, e in zip(names, entries):
             size = e["output_bytes"] * e["samples"]
-            results[name] = _unpack(outputs[at:at + size], e["outputs"], e["output_bytes"],
-                                    e["samples"])
+            results[name] = unpack_samples(outputs[at:at + size], e["outputs"],
+                                           e["output_bytes"], e["samples"])
             at += size
         return results
 

@@ -7,11 +7,13 @@ runs under QEMU (``-icount shift=0``, so instruction counts are exact and repeat
   target's compiler and flags.
 - ``footprint``: flash and RAM of the model from the linker map; the whole image's sizes.
 - ``qemu``: one QEMU run over files shared through semihosting.
-- ``run``: samples in, outputs and measurements out (``run_samples``, ``calibrate``).
+- ``run``: samples in, outputs and measurements out (``run_emulated``, ``run_samples``,
+  ``calibrate``).
+- ``batch``: many graphs in one firmware image (the op grid tests).
 """
 
-from edgec.cortexm.machines import Machine, emulated_machine, is_emulated
-from edgec.cortexm.run import DeviceStats, calibrate, run_samples
+from edgec.verify.cortexm.machines import Machine, emulated_machine, is_emulated
+from edgec.verify.cortexm.run import DeviceStats, calibrate, run_emulated, run_samples
 
 __all__ = ["DeviceStats", "Machine", "calibrate", "emulated_machine", "is_emulated",
-           "run_samples"]
+           "run_emulated", "run_samples"]

@@ -1,0 +1,40 @@
+"""Choosing a node's lowering: every rule module is imported here (each registers itself with
+``edgec.lower.registry`` on import), so the registry never imports the rules back.
+"""
+
+from __future__ import annotations
+
+import edgec.lower.dsp  # noqa: F401  (registers the DSP variants)
+import edgec.lower.rules  # noqa: F401  (registers the portable rules)
+from edgec.errors import EdgecError
+from edgec.lower.registry import (KernelPlan, LoweringContext, Rule, registered_keys,
+                                  registered_rule, registered_variant)
+
+
+def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
+    """The plan of the context's node: the first variant for one of ``features`` (sorted)
+    that accepts it, else the portable rule. Nodes with int4 weights always take the portable
+    rule: the variants are written for int8 weights and would unpack them into flash."""
+    if any(t is not None and t.dtype == "int4" for t in ctx.ins):
+        features = frozenset()
+    for feature in sorted(features):
+        variant = registered_variant(ctx.node.op, ctx.dtype, feature)
+        plan = None if variant is None else variant(ctx)
+        if plan is not None:
+            return plan
+    return find_rule(ctx)(ctx)
+
+
+def supported() -> list[str]:
+    """``OP/dtype`` for every registered rule, sorted."""
+    return sorted(f"{op}/{dtype}" for op, dtype in registered_keys())
+
+
+def find_rule(ctx: LoweringContext) -> Rule:
+    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
+    rule = registered_rule(ctx.node.op, ctx.dtype)
+    if rule is None:
+        raise EdgecError(
+            f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
+            f"supported: {', '.join(supported())}")
+    return rule

@@ -1,0 +1,70 @@
+"""Comparing outputs with the reference: int8 (any integer) outputs must be equal bit for
+bit; float outputs pass when the largest absolute difference is at most ``FLOAT_RTOL`` times
+the largest magnitude of that output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgec.ir import Graph
+
+FLOAT_RTOL = 1e-5
+
+
+@dataclass
+class VerifyResult:
+    """The outcome: ``ok`` and a one-line ``message`` saying why."""
+
+    ok: bool
+    samples: int
+    message: str
+    max_error: float | None = None  # float outputs: the worst relative error
+    device: object | None = None  # edgec.verify.cortexm.DeviceStats on an emulated target
+
+
+def _differ(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Where two arrays differ, a NaN matching a NaN (NaN propagates, in C as in the
+    reference)."""
+    e, a = expected.reshape(-1), actual.reshape(-1)
+    same = e == a
+    if e.dtype.kind == "f":
+        same |= np.isnan(e) & np.isnan(a)
+    return ~same
+
+
+def _first_difference(k: int, name: str, expected: np.ndarray, actual: np.ndarray) -> str:
+    flat = int(np.flatnonzero(_differ(expected, actual))[0])
+    index = tuple(int(i) for i in np.unravel_index(flat, expected.shape))
+    return (f"output '{name}' differs on input {k} at index {index}: expected "
+            f"{expected.reshape(-1)[flat]}, got {actual.reshape(-1)[flat]}")
+
+
+def compare(graph: Graph, expected: list[list[np.ndarray]],
+            actual: list[list[np.ndarray]]) -> VerifyResult:
+    """Compare outputs sample by sample (see the module docstring for the criteria)."""
+    worst = None
+    for k, (exp_sample, act_sample) in enumerate(zip(expected, actual)):
+        for name, e, a in zip(graph.outputs, exp_sample, act_sample):
+            if e.dtype.kind != "f":
+                if not np.array_equal(e, a):
+                    return VerifyResult(False, len(expected), _first_difference(k, name, e, a))
+                continue
+            # NaN and +-inf must appear at the same places; finite values within tolerance.
+            special = ~np.isfinite(e) | ~np.isfinite(a)
+            if _differ(e[special], a[special]).any():
+                return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
+                                    + " (NaN or infinity where the other has none)")
+            e, a = e[~special], a[~special]
+            scale = max(float(np.max(np.abs(e), initial=0.0)), np.finfo(np.float32).tiny)
+            error = float(np.max(np.abs(e.astype(np.float64) - a), initial=0.0)) / scale
+            if not np.isfinite(error) or error > FLOAT_RTOL:
+                return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
+                                    + f" (relative error {error:.3g} > {FLOAT_RTOL:g})", error)
+            worst = max(worst or 0.0, error)
+    inputs = f"{len(expected)} input{'' if len(expected) == 1 else 's'}"
+    if worst is None:
+        return VerifyResult(True, len(expected), f"bit-exact on {inputs}")
+    return VerifyResult(True, len(expected), f"max relative error {worst:.3g} on {inputs} "
+                        f"(within {FLOAT_RTOL:g})", worst)

@@ -1,0 +1,52 @@
+"""Host verification: the generated C compiled with a harness for the host (the target's
+compiler and flags), run on packed samples (``edgec.verify.harness``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgec import __version__
+from edgec.build import BuildResult
+from edgec.templating import render
+from edgec.errors import EdgecError
+from edgec.ir import Graph
+from edgec.verify.harness import (harness_context, pack_samples, packed_layout, run_tool,
+                                  unpack_samples)
+
+
+def render_harness(result: BuildResult, static_arena: bool) -> str:
+    """The C source of the test harness for ``result``'s model."""
+    return render("harness.c.j2", {**harness_context(result), "version": __version__,
+                                   "static_arena": static_arena})
+
+
+def compile_host(result: BuildResult, static_arena: bool = True,
+                 extra_flags: tuple[str, ...] = ()) -> Path:
+    """Compile the built model with its harness using the target's compiler and flags."""
+    harness = result.out_dir / f"{result.name}_harness.c"
+    harness.write_bytes(render_harness(result, static_arena).encode("ascii"))
+    exe = result.out_dir / f"{result.name}_harness"
+    target = result.target
+    run_tool([target["compiler"], *target["cflags"], *extra_flags, "-I", str(result.out_dir),
+               str(result.out_dir / f"{result.name}.c"), str(harness), "-o", str(exe),
+               *target.get("libs", [])], "compiling the generated C")
+    return exe
+
+
+def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Run the compiled harness on ``samples`` (arrays in ``graph.inputs`` order); return the
+    outputs of each sample in ``graph.outputs`` order."""
+    in_layout, in_size = packed_layout(graph, graph.inputs)
+    out_layout, out_size = packed_layout(graph, graph.outputs)
+    with tempfile.TemporaryDirectory(prefix="edgec-run-") as tmp:
+        in_file, out_file = Path(tmp) / "inputs.bin", Path(tmp) / "outputs.bin"
+        in_file.write_bytes(pack_samples(samples, in_layout, in_size))
+        run_tool([str(exe), str(in_file), str(out_file)], "running the generated C")
+        blob = out_file.read_bytes()
+    if len(blob) != out_size * len(samples):
+        raise EdgecError(f"the harness wrote {len(blob)} bytes for {len(samples)} samples, "
+                         f"expected {out_size * len(samples)}", "this is a bug in edgec")
+    return unpack_samples(blob, out_layout, out_size, len(samples))
