@@ -217,8 +217,7 @@ def render_files(context: dict, app_dir: Path = APP_DIR) -> dict[str, str]:
     app = list(APP_FILES)
     if context["replay"] is not None:
         app.append(REPLAY_FILE)
-    if context["overlay"]:
-        app.append(OVERLAY_FILE)
+    app.append(OVERLAY_FILE)  # always, even without content (see the template)
     env = _app_environment(Path(app_dir))
     files = {out.format(**names): env.get_template(template).render(**context)
              for template, out in app}

@@ -117,3 +117,11 @@ def test_user_code_and_settings_without_editing(digits_build):
     assert '- "EDGEC DONE"' in out["sample.yaml"]
     hardware = files(digits_build, "nrf52840dk")["sample.yaml"]
     assert "build_only: true" in hardware and "EDGEC DONE" not in hardware
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_board_overlay_always_written(digits_build, board):
+    """A reused build folder caches the overlay list: the file must exist for every app."""
+    name = load_target(board)["zephyr_board"].replace("/", "_")
+    assert "Nothing beyond the board's devicetree" in files(digits_build, board)[
+        f"boards/{name}.overlay"]
