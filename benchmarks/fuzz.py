@@ -36,12 +36,13 @@ def table(c: Campaign, command: str, timeout: float, mem_mb: int) -> str:
 
 `{command}`: {c.cases:,} mutated models from {c.seeds} seed models (the shared MLPerf Tiny
 TFLite and ONNX models and examples/), each through `load_model` and the reference interpreter
-in one worker process capped at {mem_mb} MB of address space and {timeout:g} s per case, in
+in one niced worker process capped at {mem_mb} MB of address space and {timeout:g} s of CPU
+per case, in
 {c.seconds / 60:.1f} min ({1000 * c.seconds / max(c.cases, 1):.1f} ms per case). *error* is
 the one-line user error the contract asks for; *internal* an exception other than
 `EdgecError`; *bad-message* an `EdgecError` longer than 200 characters (hint 600) or holding
 non-printable characters; *memory* a `MemoryError` under the cap; *hang* a case over the
-timeout; *crash* a worker that died.
+timeout; *crash* a worker that died. The table counts the cases actually run.
 
 | outcome | cases |
 |---|---:|
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", type=int, default=0,
+                   help="index of the first case (cases are reproducible by seed and index)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     p.add_argument("--mem-mb", type=int, default=2048, help="worker address-space cap")
     p.add_argument("--save", type=Path, default=ROOT / "build" / "fuzz",
@@ -77,8 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             if old.suffix in (".json", ".tflite", ".onnx"):
                 old.unlink()
     campaign = run_campaign(args.cases, args.seed, args.timeout, args.mem_mb, args.save,
-                            progress)
+                            progress, start=args.start, stoppable=True)
     command = f"python benchmarks/fuzz.py --cases {args.cases} --seed {args.seed}"
+    if args.start:
+        command += f" --start {args.start}"
+    if campaign.cases < args.cases:
+        command += f"` (stopped by a signal after {campaign.cases:,} cases: indices " \
+                   f"{args.start:,} to {args.start + campaign.cases - 1:,}) `"
     text = table(campaign, command, args.timeout, args.mem_mb)
     print(text)
     if not args.no_write:

@@ -50,7 +50,7 @@ from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.verify.cortexm import run_samples  # noqa: E402
 from edgec.templating import render  # noqa: E402
-from edgec.lower.registry import OPTIMIZE_MODES  # noqa: E402
+from edgec.options import OPTIMIZE_MODES, BuildOptions  # noqa: E402
 from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs, verify  # noqa
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
@@ -59,6 +59,7 @@ BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 OPS_BEGIN, OPS_END = "<!-- ops:begin -->", "<!-- ops:end -->"
 QEMU_TARGET = "mps2_an386"
 M3_TARGET = "qemu_cortex_m3"  # no DSP extension: portable kernels whatever --kernels says
+RISCV_TARGET = "qemu_riscv32"  # rv32imc bare metal, minstret counts
 OPT_LEVELS = ["-Os", "-O2", "-O3"]
 SECONDS_PER_REPEAT = 0.4  # each timing repeat runs about this long
 REPEATS = 5  # timing repeats; the median is reported
@@ -105,7 +106,7 @@ def median_seconds_per_call(call, once: float | None = None) -> float:
 
 def host_c_seconds(model: Path, sample: list[np.ndarray], work: Path) -> float:
     """Seconds per inference of the generated C on this machine (host target flags)."""
-    result = build(model, work, target="host")
+    result = build(model, work, BuildOptions(target="host"))
     context = harness_context(result)
     driver = work / f"{result.name}_timing.c"
     driver.write_text(render("benchmark/host_timing.c.j2", {**context, "version": __version__}))
@@ -189,8 +190,8 @@ def qemu_verified(model: Path, sample: list[np.ndarray], graph_inputs: list[str]
     four times (a warm-up and three timed runs); returns the verification result with its
     device measurements."""
     inputs = dict(zip(graph_inputs, sample))
-    result = verify(model, target=target, count=0, extra_inputs=[inputs] * 4,
-                    optimize=optimize, kernels=kernels)
+    result = verify(model, BuildOptions(target=target, optimize=optimize, kernels=kernels),
+                    count=0, extra_inputs=[inputs] * 4)
     if not result.ok:
         raise SystemExit(f"{model.name} is not bit-exact on {target}: {result.message}")
     return result
@@ -200,7 +201,7 @@ def m3_measured(model: Path, sample: list[np.ndarray], graph_inputs: list[str],
                 work: Path) -> tuple[object | None, str]:
     """Device measurements on the Cortex-M3, or None and why the model does not fit the
     board: the build's flash estimate (constants + code) and arena against the target's."""
-    target = build(model, work, target=M3_TARGET)
+    target = build(model, work, BuildOptions(target=M3_TARGET))
     totals, board = target.report["totals"], target.target
     if totals["flash_bytes"] > board["flash_bytes"]:
         return None, (f"does not fit: {totals['flash_bytes']:,} B flash, the board has "
@@ -215,7 +216,7 @@ def qemu_by_opt_level(model: Path, sample: list[np.ndarray], work: Path) -> dict
     """Device measurements with the target's flags, each optimization level in turn."""
     stats = {}
     for level in OPT_LEVELS:
-        result = build(model, work / level, target=QEMU_TARGET)
+        result = build(model, work / level, BuildOptions(target=QEMU_TARGET))
         result.target["cflags"] = [level if f.startswith("-O") else f
                                    for f in result.target["cflags"]]
         layout, size = packed_layout(result.graph, result.graph.inputs)
@@ -242,7 +243,7 @@ def measure(name: str, work: Path) -> dict:
     print(f"{name}: build times, arenas", flush=True)
     row["cold"], row["warm"] = build_seconds(model, work / "builds")
     row["tflm_arena"], row["tflm_head"] = tflm_arena(model)
-    target_build = build(model, work / "report", target=QEMU_TARGET)
+    target_build = build(model, work / "report", BuildOptions(target=QEMU_TARGET))
     row["arena"] = target_build.plan.arena_bytes
     row["lower_bound"] = target_build.plan.lower_bound
     print(f"{name}: QEMU {QEMU_TARGET}", flush=True)
@@ -252,6 +253,8 @@ def measure(name: str, work: Path) -> dict:
     row["portable"] = qemu_verified(model, sample, graph.inputs, kernels="portable").device
     print(f"{name}: QEMU {M3_TARGET}", flush=True)
     row["m3"], row["m3_note"] = m3_measured(model, sample, graph.inputs, work / "m3")
+    print(f"{name}: QEMU {RISCV_TARGET}", flush=True)
+    row["riscv"] = qemu_verified(model, sample, graph.inputs, target=RISCV_TARGET).device
     row["levels"] = qemu_by_opt_level(model, sample, work / "levels")
     return row
 
@@ -356,6 +359,22 @@ def m3_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def riscv_table(rows: list[dict]) -> str:
+    """Portable C on rv32imc beside the same C on the Cortex-M3 and the M4F's DSP kernels."""
+    lines = ["| model | rv32imc instructions / inference | per MAC | Cortex-M3 (portable) | "
+             "Cortex-M4F (DSP) | flash | RAM (data + bss + stack) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d, m3 = r["riscv"], r["m3"]
+        n = d.median_instructions
+        m3_text = "-" if m3 is None else f"{m3.median_instructions:,}"
+        lines.append(f"| {r['name']} | {n:,} | {n / REFERENCES[r['name']].macs:.2f} | "
+                     f"{m3_text} | {r['device'].median_instructions:,} | "
+                     f"{d.flash_bytes:,} B | {d.ram_bytes:,} B ({d.footprint.data:,} + "
+                     f"{d.footprint.bss:,} + {d.stack_bytes:,}) |")
+    return "\n".join(lines)
+
+
 def levels_table(rows: list[dict]) -> str:
     head = " | ".join(f"{level} instructions | {level} code" for level in OPT_LEVELS)
     lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(OPT_LEVELS))]
@@ -397,6 +416,7 @@ def report(rows: list[dict], command: str, seconds: float) -> str:
     flags = " ".join(load_target(QEMU_TARGET)["cflags"])
     m3 = load_target(M3_TARGET)
     m3_flags = " ".join(m3["cflags"])
+    riscv_flags = " ".join(load_target(RISCV_TARGET)["cflags"])
     return f"""# Benchmarks
 
 Written by `{command}`, which took {seconds / 60:.1f} minutes; every number below comes from
@@ -484,6 +504,16 @@ extension or an FPU, so every kernel is the portable C. Flags: `{m3_flags}` (fro
 exceeds them is not run.
 
 {m3_table(rows)}
+
+## RISC-V: portable C on rv32imc ({RISCV_TARGET})
+
+`edgec verify MODEL --target {RISCV_TARGET}`: the same C bare-metal under
+`qemu-system-riscv32 -M virt -bios none -icount shift=0`, compiled with `{riscv_flags}`
+(from `targets/{RISCV_TARGET}.yaml`, picolibc); instructions are `minstret` around the
+inference call (exact retired instructions), median of three runs after a warm-up, bit-exact
+with the reference interpreter. The Cortex-M columns repeat the tables above.
+
+{riscv_table(rows)}
 
 ## Compiler optimization level on {QEMU_TARGET}
 

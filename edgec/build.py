@@ -5,9 +5,9 @@ report.
 ``Quantization`` a float model is quantized (``edgec.quantize``) before anything else, so
 ``edgec build --calibrate`` compiles what ``edgec quantize`` would write.
 
-``optimize`` (``--optimize speed|size``) picks between kernel variants that trade speed for
-flash and arena (today the DSP kernels: int16 or int8 weights); without it, ``choose_optimize``
-applies the default rule. Targets without such variants (the host) build the same C either way.
+Every choice is one ``BuildOptions`` (``edgec.options``). ``optimize`` (``--optimize
+speed|size``) picks between kernel variants that trade speed for flash and arena (today the
+DSP kernels: int16 or int8 weights); without it, ``choose_optimize`` applies the default rule. Targets without such variants (the host) build the same C either way.
 ``kernels="portable"`` (``--kernels portable``) ignores the target's CPU features, so a DSP
 core gets the host's plain C99 kernels: the baseline the DSP variants are measured against.
 """
@@ -18,17 +18,22 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from edgec.report_view import memory_plan_svg, report_html
 from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
 from edgec.emit.codesize import text_bytes
-from edgec.emit.report import emitted_constant_bytes, format_report, kernel_rows
+from edgec.emit.report import emitted_constant_bytes, format_report, io_entries, kernel_rows
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node
 from edgec.lower.kernel import Kernel
+from edgec.options import BuildOptions, Optimize, Quantization
+from edgec.outdir import OutputFolder
 from edgec.plan import MemoryPlan, plan_memory
+
+__all__ = ["BuildOptions", "BuildResult", "Quantization", "build", "load_graph", "load_target"]
 
 Progress = Callable[[int, int, Node], None]
 # The default is "speed" while the speed build's constant bytes take at most this share of the
@@ -48,18 +53,7 @@ class BuildResult:
     plan: MemoryPlan
     report: dict
     target: dict
-
-
-@dataclass(frozen=True)
-class Quantization:
-    """Post-training quantization before lowering: ``edgec.quantize.quantize_graph``'s options
-    and the calibration ``.npz`` (one float array per model input, samples on axis 0)."""
-
-    calibration: str
-    observer: str = "minmax"
-    percentile: float = 99.99
-    weights: str = "int8"  # or "int4": W4A8
-    io: str = "float"  # or "int8": the compiled model takes and returns int8
+    options: BuildOptions = field(default_factory=BuildOptions)
 
 
 def load_graph(model: str | os.PathLike, quantization: Quantization | None = None) -> Graph:
@@ -115,7 +109,8 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     speed build's constants (``speed_weight_bytes``) fit ``SPEED_FLASH_SHARE`` of the
     target's ``flash_bytes`` (or the target states no flash), else ``size``."""
     if requested is not None:
-        return {"mode": requested, "requested": requested, "reason": "asked for"}
+        mode = Optimize(requested).value
+        return {"mode": mode, "requested": mode, "reason": "asked for"}
     flash = target.get("flash_bytes")
     if flash is None:
         return {"mode": "speed", "requested": None, "reason": "default: no flash budget"}
@@ -125,22 +120,21 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     return {"mode": "speed" if fits else "size", "requested": None, "reason": reason}
 
 
-def _lower(graph: Graph, target: dict, optimize: str | None, kernel_choice: str, cache_dir,
-           progress):
+def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
-    first unless ``size`` is asked for, again for size when the default rule says so.
-    ``kernel_choice`` is ``lower_graph``'s ``kernels``."""
+    first unless ``size`` is asked for, again for size when the default rule says so."""
     from edgec.lower import lower_graph  # lazy: lowering is a heavy import
 
-    def lowered(mode: str):
-        kernels = lower_graph(graph, target=target["name"], cache_dir=cache_dir,
-                              progress=progress, optimize=mode, kernels=kernel_choice)
+    def lowered(mode: Optimize):
+        kernels = lower_graph(graph, replace(options, optimize=mode), progress=progress)
         return kernels, plan_memory(graph, kernels)
 
-    kernels, plan = lowered(optimize or "speed")
-    choice = choose_optimize(optimize, target, emitted_constant_bytes(graph, kernels, plan))
-    if choice["mode"] != (optimize or "speed"):
-        kernels, plan = lowered(choice["mode"])
+    first = options.optimize or Optimize.SPEED
+    kernels, plan = lowered(first)
+    choice = choose_optimize(options.optimize, target,
+                             emitted_constant_bytes(graph, kernels, plan))
+    if choice["mode"] != first:
+        kernels, plan = lowered(Optimize(choice["mode"]))
     return kernels, plan, choice
 
 
@@ -158,15 +152,15 @@ def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
-            code: int | None, quantization: Quantization | None, optimize: dict,
-            kernel_choice: str) -> dict:
+            code: int | None, options: BuildOptions, optimize: dict) -> dict:
     graph, kernels, plan = result
     weights = emitted_constant_bytes(graph, kernels, plan)
     return {
         "model": model.name, "name": name, "target": target["name"],
-        "quantization": _quantization_entry(quantization),
+        "quantization": _quantization_entry(options.quantization),
         "optimize": optimize,
-        "kernel_choice": kernel_choice,
+        "kernel_choice": options.kernels.value,
+        "io": io_entries(graph),
         "kernels": kernel_rows(graph, kernels, plan),
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
@@ -191,36 +185,42 @@ def _quantization_entry(quantization: Quantization | None) -> dict | None:
     return {**asdict(quantization), "calibration": Path(quantization.calibration).name}
 
 
-def build(model: str | os.PathLike, out_dir: str | os.PathLike, *, target: str = "host",
-          name: str | None = None, arena: str = "static", ram_limit: int | None = None,
-          cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
-          quantization: Quantization | None = None, loaded: Graph | None = None,
-          optimize: str | None = None, kernels: str = "auto") -> BuildResult:
-    """Compile ``model`` into ``out_dir``: ``NAME.h``, ``NAME.c``, ``CMakeLists.txt``,
-    ``report.txt`` and ``report.json``; a float model is first quantized as ``quantization``
-    says. ``loaded`` is ``load_graph(model, quantization)`` when the caller has it already
-    (``edgec verify``: the reference graph is then the compiled one). ``optimize`` is
-    ``speed``, ``size`` or None for the default rule (``choose_optimize``); ``kernels`` is
-    ``auto`` (the target's CPU features pick DSP variants) or ``portable``. Raises
-    ``EdgecError`` for a bad name, target, output folder, model, calibration, or an arena over
-    ``ram_limit``."""
+def build(model: str | os.PathLike, out_dir: str | os.PathLike,
+          options: BuildOptions = BuildOptions(), *, progress: Progress | None = None,
+          loaded: Graph | None = None, force: bool = False) -> BuildResult:
+    """Compile ``model`` into ``out_dir`` as ``options`` say: ``NAME.h``, ``NAME.c``,
+    ``CMakeLists.txt``, ``report.txt`` and ``report.json``; a float model is first quantized
+    when ``options.quantization`` is given. ``loaded`` is ``load_graph(model,
+    options.quantization)`` when the caller has it already (``edgec verify``: the reference
+    graph is then the compiled one). ``progress(k, n, node)`` is called before each kernel is
+    lowered. Raises ``EdgecError`` for a bad name, target, output folder, model, calibration,
+    or an arena over ``options.ram_limit``. Files are staged and moved into ``out_dir`` only
+    on success; a folder holding another model's project is refused unless ``force``
+    (``edgec.outdir``)."""
     from edgec.passes import run_passes
 
     started = time.perf_counter()
     model, out_dir = Path(model), Path(out_dir)
-    name = model_name(model, name)
-    target_info = load_target(target)
+    name = model_name(model, options.name)
+    target_info = load_target(options.target)
     prepare_out_dir(out_dir)
-    graph = run_passes(loaded if loaded is not None else load_graph(model, quantization))
-    lowered, plan, choice = _lower(graph, target_info, optimize, kernels, cache_dir, progress)
-    check_ram_limit(plan, ram_limit)
-    options = EmitOptions(name, arena, model.name,
-                          hashlib.sha256(model.read_bytes()).hexdigest(), target)
-    paths = _write(out_dir, emit_model(graph, lowered, plan, options))
-    code = text_bytes(out_dir / f"{name}.c", target_info["compiler"],
-                      [f for f in target_info["cflags"] if f != "-Werror"])
-    report = _report(model, name, target_info, (graph, lowered, plan),
-                     time.perf_counter() - started, code, quantization, choice, kernels)
-    paths += _write(out_dir, {"report.txt": format_report(report),
-                              "report.json": json.dumps(report, indent=2) + "\n"})
-    return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info)
+    folder = OutputFolder(out_dir, name, force)
+    graph = run_passes(loaded if loaded is not None
+                       else load_graph(model, options.quantization))
+    lowered, plan, choice = _lower(graph, target_info, options, progress)
+    check_ram_limit(plan, options.ram_limit)
+    emit_options = EmitOptions(name, options.arena.value, model.name,
+                               hashlib.sha256(model.read_bytes()).hexdigest(), options.target)
+    with folder.staging() as stage:  # nothing lands in out_dir unless everything succeeded
+        staged = _write(stage, emit_model(graph, lowered, plan, emit_options))
+        code = text_bytes(stage / f"{name}.c", target_info["compiler"],
+                          [f for f in target_info["cflags"] if f != "-Werror"])
+        report = _report(model, name, target_info, (graph, lowered, plan),
+                         time.perf_counter() - started, code, options, choice)
+        svg = memory_plan_svg(plan, len(graph.nodes))
+        staged += _write(stage, {"report.txt": format_report(report),
+                                 "report.json": json.dumps(report, indent=2) + "\n",
+                                 "report.html": report_html(report, svg),
+                                 "memory_plan.svg": svg})
+        paths = folder.commit(stage, [p.name for p in staged])
+    return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info, options)

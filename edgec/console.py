@@ -12,7 +12,11 @@ from typing import TextIO
 
 from edgec.errors import printable, shape_line
 
-NORMAL, VERBOSE = 1, 2
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+
+
+def _lines(text: str) -> str:
+    return "\n".join(printable(line) for line in str(text).split("\n"))
 
 
 class Console:
@@ -38,22 +42,23 @@ class Console:
         return self.verbosity >= VERBOSE
 
     def out(self, text: str) -> None:
-        """A result: always printed, to stdout."""
-        print(text, file=self.stdout)
+        """A result: always printed, to stdout; control characters (from a model file's
+        names) escaped line by line."""
+        print(_lines(text), file=self.stdout)
 
     def dbg(self, message: str) -> None:
         """Detail for whoever debugs: only with ``-v``."""
         if self.verbosity >= VERBOSE:
-            print(f"edgec: {message}", file=self.stderr)
+            print(f"edgec: {_lines(message)}", file=self.stderr)
 
     def inf(self, message: str) -> None:
         """Progress worth one line in a normal run."""
         if self.verbosity >= NORMAL:
-            print(f"edgec: {message}", file=self.stderr)
+            print(f"edgec: {_lines(message)}", file=self.stderr)
 
     def wrn(self, message: str) -> None:
         """Something the user should look at; the run goes on."""
-        print(f"edgec: warning: {message}", file=self.stderr)
+        print(f"edgec: warning: {_lines(message)}", file=self.stderr)
 
     def err(self, message: str, hint: str | None = None) -> None:
         """A user error, in one line."""

@@ -166,9 +166,19 @@ def load_target(name: str) -> dict:
     targets = _all_targets()
     if name not in targets:
         aliases = ", ".join(f"{a} ({t})" for a, t in sorted(_alias_table().items()))
-        raise EdgecError(f"unknown target '{name}'",
+        guess = suggest(name, list(targets) + list(_alias_table()))
+        raise EdgecError(f"unknown target '{name}'" + (f" (did you mean '{guess}'?)" if guess else ""),
                          f"valid targets: {', '.join(sorted(targets))}; aliases: {aliases}")
     return copy.deepcopy(targets[name])
+
+
+def suggest(name: str, choices: list[str]) -> str | None:
+    """The choice closest to ``name``, ignoring case, or None when none is close."""
+    import difflib
+
+    lowered = {c.lower(): c for c in choices}
+    match = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
 
 
 def is_board(target: dict) -> bool:

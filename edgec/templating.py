@@ -8,10 +8,9 @@ Where the templates are is decided in one place, ``template_dir``.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import jinja2
-
-from pathlib import Path
 
 from edgec.resources import data_dir
 

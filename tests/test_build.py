@@ -9,6 +9,7 @@ import pytest
 from edgec.build import build
 from edgec.cli import main
 from edgec.errors import EdgecError
+from edgec.options import BuildOptions
 from tests.shared_models import INT8_MODELS, LOWER_BOUNDS, MACS, model_path
 
 PEDANTIC = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c"]
@@ -56,7 +57,7 @@ def test_two_builds_are_byte_identical(built, tmp_path):
 
 def test_ram_limit_quotes_both_numbers(tmp_path):
     with pytest.raises(EdgecError) as info:
-        build(model_path("ad_fc_autoencoder_int8"), tmp_path, ram_limit=700)
+        build(model_path("ad_fc_autoencoder_int8"), tmp_path, BuildOptions(ram_limit=700))
     assert "768" in str(info.value) and "700" in str(info.value)
 
 
@@ -70,7 +71,7 @@ def test_unwritable_output_folder(tmp_path):
 @pytest.mark.parametrize("name", ["for", "1st", "my-model"])
 def test_name_must_be_a_c_identifier(tmp_path, name):
     with pytest.raises(EdgecError, match="C (identifier|keyword)"):
-        build(model_path("ad_fc_autoencoder_int8"), tmp_path, name=name)
+        build(model_path("ad_fc_autoencoder_int8"), tmp_path, BuildOptions(name=name))
 
 
 def test_cli_build_prints_progress_and_report(tmp_path, capsys):

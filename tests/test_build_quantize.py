@@ -14,6 +14,7 @@ import pytest
 from edgec.build import Quantization, build, load_graph
 from edgec.cli import main
 from edgec.ir import interpret
+from edgec.options import BuildOptions
 from edgec.verify import compile_host, run_harness
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -72,7 +73,7 @@ def test_int4_build_is_bit_exact_with_the_quantized_graph(digits, cache_dir, tmp
     reference = load_graph(MODEL, quantization)
     assert {reference.tensors[n.inputs[1]].dtype for n in reference.nodes
             if n.op in CONV_LIKE} == {"int4"}
-    result = build(MODEL, tmp_path, quantization=quantization, cache_dir=cache_dir)
+    result = build(MODEL, tmp_path, BuildOptions(quantization=quantization, cache_dir=cache_dir))
     x = reference.tensors[reference.inputs[0]]
     if io == "int8":
         images = np.clip(np.round(images / x.quant.s) + x.quant.zp, -128, 127)
@@ -125,7 +126,28 @@ def test_verify_accepts_the_quantization_flags(digits, cache_dir, capsys):
     assert main(["verify", str(MODEL), "--calibrate", digits[0], "--weights", "int4",
                  "--io", "int8", "--observer", "percentile", "--percentile", "99.9",
                  "--count", "5", "--cache-dir", str(cache_dir)]) == 0
-    assert capsys.readouterr().out.strip() == "bit-exact on 5 inputs"
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("vs the quantized graph: bit-exact on 5 inputs; "
+                          "vs the float model (quantization error): max relative error ")
+
+
+@needs_gcc
+def test_verify_calibrate_shows_the_quantization_error(digits, cache_dir):
+    """The C matches the quantized graph bit for bit, and its distance from the float model
+    is reported: not 0 (the bug was comparing against the quantized reference only)."""
+    import re
+
+    from edgec.build import Quantization
+    from edgec.api import verify
+
+    result = verify(MODEL,
+                    BuildOptions(quantization=Quantization(digits[0]), cache_dir=cache_dir),
+                    count=0, extra_inputs=[{"image": x[None]} for x in digits[1][:8]])
+    assert result.ok and result.message.startswith("vs the quantized graph: max relative error 0")
+    match = re.search(r"max relative error ([0-9.e-]+), top-1 agreement (\d+)/8", result.message)
+    assert match, result.message
+    error, agree = float(match.group(1)), int(match.group(2))
+    assert 0 < error < 0.5 and agree >= 6
 
 
 def error_line(capsys, argv) -> str:
@@ -158,3 +180,26 @@ def test_quantization_flags_need_calibrate(capsys, tmp_path):
                                "--observer", "percentile"])
     assert line == ("edgec: error: --observer, --weights given without --calibrate (hint: add "
                     "--calibrate DATA.npz to quantize the float model first)")
+
+
+@needs_gcc
+def test_ternary_build_is_bit_exact_and_packs_four_per_byte(digits, cache_dir, tmp_path):
+    calibration, images = digits
+    quantization = Quantization(calibration, weights="ternary", io="float")
+    reference = load_graph(MODEL, quantization)
+    weights = [reference.tensors[n.inputs[1]] for n in reference.nodes if n.op in CONV_LIKE]
+    assert {w.dtype for w in weights} == {"ternary"}
+    assert all(set(np.unique(w.data)) <= {-1, 0, 1} for w in weights)
+    result = build(MODEL, tmp_path, BuildOptions(quantization=quantization, cache_dir=cache_dir))
+    x = reference.tensors[reference.inputs[0]]
+    samples = [[image.reshape(x.shape).astype(x.dtype)] for image in images]
+    actual = run_harness(compile_host(result), result.graph, samples)
+    for sample, (out,) in zip(samples, actual):
+        expected = interpret(reference, sample[0])[reference.outputs[0]]
+        assert np.array_equal(out, expected)
+    source = (tmp_path / "digits.c").read_text()
+    graph = load_graph(MODEL)
+    for node, count in weight_counts(graph).items():
+        step = next(i for i, n in enumerate(graph.nodes) if n.name == node) + 1  # + QUANTIZE
+        op = graph.nodes[step - 1].op.lower()
+        assert f"static const uint8_t digits_k{step}_{op}_w[{(count + 3) // 4}]" in source

@@ -215,4 +215,14 @@ def test_every_ir_dtype_has_a_tflite_type():
     from edgec.export.writer import TENSOR_TYPES
     from edgec.ir import DTYPES
 
-    assert sorted(TENSOR_TYPES) == sorted(DTYPES)
+    # TFLite has no 2-bit type: ternary constants are written as INT8 (docs/IR.md).
+    assert sorted(TENSOR_TYPES) == sorted(set(DTYPES) - {"ternary"})
+
+
+def test_ternary_weights_are_written_as_int8_values():
+    from edgec.export.writer import file_tensor
+
+    data = np.array([[1, 0, -1], [-1, 1, 0]], np.int8)
+    q = QuantParams(np.array([0.5, 0.25], np.float32), np.zeros(2, np.int64), 0)
+    stored = file_tensor(Tensor("w", (2, 3), "ternary", data, q))
+    assert stored.data == data.tobytes() and stored.type_name == "INT8"

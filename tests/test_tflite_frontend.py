@@ -368,3 +368,32 @@ def test_control_flow_into_other_subgraphs_is_reported():
     ctx = ImportContext(TfModel([cond, out], [op], [0], [1], 3, ""), "loop")
     with pytest.raises(EdgecError, match="3 subgraphs and edgec imports subgraph 0 only"):
         ctx.import_op(op)
+
+
+def test_bias_with_the_weights_quantized_dimension_reads_like_tflm():
+    """person_detect.tflite: 1-D bias tensors carry quantized_dimension=3 (the depthwise
+    weights' axis); TFLM reads their scales along the only axis, so does edgec."""
+    b = TFLiteBuilder()
+    x = _q(b, "x", (1, 6, 6, 3))
+    w = _weights(b, "w", (1, 3, 3, 3), axis=3)
+    bias = b.tensor("bias", (3,), "int32", data=RNG.integers(-500, 500, 3),
+                    scale=RNG.uniform(1e-4, 3e-4, 3), quantized_dimension=3)
+    y = _q(b, "y", (1, 6, 6, 3), scale=0.2)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], padding="SAME", stride_h=1, stride_w=1,
+         depth_multiplier=1, dilation_h_factor=1, dilation_w_factor=1)
+    model = b.build(inputs=[x], outputs=[y])
+    assert _only_node(model).op == "DEPTHWISE_CONV_2D"
+    assert_matches_tflm(model, _random_inputs(model))
+
+
+def test_per_channel_scales_that_fit_no_axis_are_refused():
+    b = TFLiteBuilder()
+    x = _q(b, "x", (1, 6, 6, 3))
+    w = b.tensor("w", (4, 3, 3, 3), "int8", data=RNG.integers(-127, 128, (4, 3, 3, 3)),
+                 scale=RNG.uniform(0.01, 0.03, 5), quantized_dimension=0)
+    y = _q(b, "y", (1, 6, 6, 4))
+    b.op("CONV_2D", [x, w, None], [y], padding="SAME", stride_h=1, stride_w=1,
+         dilation_h_factor=1, dilation_w_factor=1)
+    with pytest.raises(EdgecError, match="does not fit its shape") as info:
+        load_tflite(b.build(inputs=[x], outputs=[y]))
+    assert "bug" not in str(info.value)

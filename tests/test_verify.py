@@ -9,6 +9,7 @@ import edgec.verify
 import edgec.verify.check
 from edgec.cli import main
 from edgec.ir import Graph, Tensor
+from edgec.options import BuildOptions
 from edgec.verify import compare, verify
 from tests.shared_models import INT8_MODELS, MODELS_DIR, model_path
 
@@ -26,7 +27,8 @@ def test_shared_models_bit_exact(model):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_models_clean_under_sanitizers_with_extern_arena(model):
-    result = verify(model_path(model), count=2, arena="extern", extra_flags=SANITIZE)
+    result = verify(model_path(model), BuildOptions(arena="extern"), count=2,
+                    extra_flags=SANITIZE)
     assert result.ok, result.message
 
 
@@ -92,3 +94,23 @@ def test_cli_verify_exits_1_on_mismatch(monkeypatch, capsys):
     out, _ = capsys.readouterr()
     assert code == 1
     assert "differs on input 0 at index (0, 7)" in out
+
+
+def test_float_floor_scales_with_the_terms_of_the_last_op():
+    """0.0028 summed from terms of magnitude 2.4: float32 rounding of the terms (~2e-7) is
+    within tolerance; the same error on an output computed from small terms is not."""
+    from edgec.ir import Graph, Node, Tensor
+    from edgec.verify.compare import compare, term_scales
+
+    graph = Graph(name="t")
+    for name in ("x", "w", "y"):
+        graph.add_tensor(Tensor(name, (1,), "float32"))
+    graph.nodes.append(Node("ADD", ["x", "w"], ["y"]))
+    graph.inputs, graph.outputs = ["x"], ["y"]
+    expected = [[np.array([0.0028], np.float32)]]
+    actual = [[np.array([0.0028 + 2e-7], np.float32)]]
+    big = {"x": np.array([2.4], np.float32), "w": np.array([-2.3972], np.float32)}
+    small = {"x": np.array([0.0014], np.float32), "w": np.array([0.0014], np.float32)}
+    assert compare(graph, expected, actual, [term_scales(graph, big)]).ok
+    assert not compare(graph, expected, actual, [term_scales(graph, small)]).ok
+    assert not compare(graph, expected, actual).ok

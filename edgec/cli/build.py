@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
-from edgec.errors import EdgecError
-from edgec.lower.registry import KERNEL_CHOICES, OPTIMIZE_MODES
+from edgec.errors import EdgecError, printable
+from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
+                           KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
 
 
@@ -18,9 +19,16 @@ def _byte_count(text: str) -> int:
     return int(digits) * scale
 
 
+PROGRESS_NAME_CHARS = 60  # a longer node name is shortened in the middle
+
+
 def _progress(console):
     def report(k: int, n: int, node) -> None:
-        console.inf(f"kernel {k} of {n}: {node.op} '{node.name}'")
+        name = printable(node.name)
+        if len(name) > PROGRESS_NAME_CHARS:
+            half = (PROGRESS_NAME_CHARS - 3) // 2
+            name = name[:half] + "..." + name[-half:]
+        console.inf(f"kernel {k} of {n}: {node.op} '{name}'")
     return report
 
 
@@ -56,7 +64,8 @@ def _add_quantization(parser) -> None:
     group.add_argument("--percentile", type=percentile_arg,
                        help="the percentile observer's upper percentile (default 99.99)")
     group.add_argument("--weights", choices=WEIGHT_DTYPES,
-                       help="int4: 4-bit weights packed two per byte (W4A8; default int8)")
+                       help="int4: 4-bit weights packed two per byte (W4A8); ternary: {-1,0,+1} x "
+                            "per-channel scale, four per byte (default int8)")
     group.add_argument("--io", choices=IO_MODES,
                        help="float: the compiled model keeps float input and output "
                             "(default); int8: it takes and returns int8")
@@ -64,8 +73,6 @@ def _add_quantization(parser) -> None:
 
 def _quantization(args):
     """The ``Quantization`` the arguments ask for, or None without ``--calibrate``."""
-    from edgec.build import Quantization
-
     given = {k: getattr(args, k) for k in _PTQ_DEFAULTS if getattr(args, k) is not None}
     if args.calibrate is None:
         if given:
@@ -74,6 +81,40 @@ def _quantization(args):
                              "add --calibrate DATA.npz to quantize the float model first")
         return None
     return Quantization(args.calibrate, **{**_PTQ_DEFAULTS, **given})
+
+
+def build_options(args) -> BuildOptions:
+    """The ``BuildOptions`` of ``edgec build`` or ``edgec verify`` arguments."""
+    return BuildOptions(target=args.target, name=getattr(args, "name", None),
+                        optimize=args.optimize, kernels=args.kernels,
+                        arena=getattr(args, "arena", Arena.STATIC),
+                        ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
+                        quantization=_quantization(args))
+
+
+_FIT_WORDS = ("B of flash", "B of RAM", "does not fit", "--ram-limit", "arena")
+
+
+def is_float_model(graph) -> bool:
+    """Whether ``graph`` computes in float32 (a float weight, or a float tensor between ops)."""
+    return any(t.dtype == "float32" and (t.is_const or name not in graph.inputs + graph.outputs)
+               for name, t in graph.tensors.items())
+
+
+def _suggest_quantization(exc: EdgecError, args) -> EdgecError:
+    """``exc`` with a hint to quantize when a float model does not fit and no --calibrate."""
+    if args.calibrate is not None or not any(w in exc.full_message for w in _FIT_WORDS):
+        return exc
+    from edgec.frontends import load_model
+
+    try:
+        floating = is_float_model(load_model(args.model))
+    except EdgecError:
+        return exc
+    if not floating:
+        return exc
+    return EdgecError(exc.full_message, "the model is float32; an int8 build is about 4x "
+                      "smaller: add --calibrate DATA.npz (samples of the input) to quantize it")
 
 
 class BuildCommand(Command):
@@ -86,23 +127,34 @@ class BuildCommand(Command):
         parser.add_argument("-o", "--output", required=True, metavar="DIR",
                             help="folder for the generated files (created if missing)")
         parser.add_argument("--name", help="C symbol prefix (default: the model file's stem)")
-        parser.add_argument("--arena", choices=("static", "extern"), default="static",
+        parser.add_argument("--arena", choices=ARENA_MODES, default="static",
                             help="static: the model owns its arena; extern: the caller "
                                  "defines NAME_arena")
         parser.add_argument("--ram-limit", type=_byte_count, metavar="BYTES",
                             help="fail if the arena needs more than this")
+        parser.add_argument("--force", action="store_true",
+                            help="replace the edgec project of another model in DIR")
         add_project_arguments(parser)  # --app: the firmware around the model, for boards
         return parser
 
     def run(self, args, console):
+        try:
+            return self._run(args, console)
+        except EdgecError as exc:
+            raise _suggest_quantization(exc, args) from exc
+
+    def _run(self, args, console):
         from edgec.build import build
 
         project = prepare_project(args)  # None unless the target is a Zephyr board
         out_dir = project.model_dir if project else args.output
-        result = build(args.model, out_dir, target=args.target, name=args.name,
-                       arena=args.arena, ram_limit=args.ram_limit, cache_dir=args.cache_dir,
-                       progress=_progress(console), quantization=_quantization(args),
-                       optimize=args.optimize, kernels=args.kernels)
+        options = build_options(args)
+        result = build(args.model, out_dir, options, progress=_progress(console),
+                       force=args.force)
+        if result.target.get("cpu") and is_float_model(result.graph):
+            console.out(f"note: float32 model on {result.target['name']}: weights and arena "
+                        "are about 4x an int8 build's; add --calibrate DATA.npz to quantize "
+                        "it to int8")
         t = result.report["totals"]
         code = f"{t['code_bytes']:,} B code" if t["code_bytes"] is not None else "code n/a"
         flash = f"{t['flash_bytes']:,} B" if t["flash_bytes"] is not None else "n/a"
@@ -113,8 +165,8 @@ class BuildCommand(Command):
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
         optimize = result.report["optimize"]
         console.out(f"optimize {optimize['mode']} ({optimize['reason']})")
-        if args.kernels != "auto":
-            console.out(f"kernels {args.kernels} (the target's CPU features ignored)")
+        if options.kernels is not KernelChoice.AUTO:
+            console.out(f"kernels {options.kernels} (the target's CPU features ignored)")
         if project:
             finish_project(project, result, console)
         return 0
@@ -141,14 +193,12 @@ class VerifyCommand(Command):
 
         if args.count < 0:
             raise EdgecError(f"--count must be at least 0, not {args.count}")
-        quantization = _quantization(args)  # PTQ keeps input names: the float model has them
+        options = build_options(args)  # PTQ keeps input names: the float model has them
         extra = [load_inputs(args.input, load_model(args.model).inputs)] if args.input else []
         if args.count == 0 and not extra:
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
-        result = verify(args.model, target=args.target, count=args.count, extra_inputs=extra,
-                        seed=args.seed, cache_dir=args.cache_dir, progress=_progress(console),
-                        quantization=quantization, optimize=args.optimize,
-                        kernels=args.kernels)
+        result = verify(args.model, options, count=args.count, extra_inputs=extra,
+                        seed=args.seed, progress=_progress(console))
         console.out(result.message)
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgec.cli.build import BuildCommand, VerifyCommand
 from edgec.cli.command import Command
+from edgec.cli.evaluate import EvaluateCommand
 from edgec.cli.gateway import GatewayCommand
 from edgec.cli.model import InspectCommand, RunCommand
 from edgec.cli.passes import PassesCommand, PruneCommand
@@ -11,5 +12,5 @@ from edgec.cli.project import AppCommand, TargetsCommand
 from edgec.cli.quantize import QuantizeCommand
 
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
-                                  QuantizeCommand, TargetsCommand, AppCommand, PassesCommand,
-                                  PruneCommand, GatewayCommand]
+                                  EvaluateCommand, QuantizeCommand, TargetsCommand, AppCommand,
+                                  PassesCommand, PruneCommand, GatewayCommand]

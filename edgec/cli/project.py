@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgec.cli.command import Command
+from edgec.errors import EdgecError
 from edgec.project import MODEL_DIR, AppConfig, ModelIO, load_app_config, render_app, write_app
 from edgec.project.appconfig import check_against_target
 from edgec.targets import is_board, load_target, target_for_board, target_names
@@ -103,6 +104,10 @@ def prepare_project(args) -> Project | None:
     None for other targets."""
     target = load_target(args.target)
     if not is_board(target):
+        if getattr(args, "app", None):
+            raise EdgecError(f"--app configures the firmware of a board target; target "
+                             f"'{args.target}' builds the C model only",
+                             "pass --target with a board (see `edgec targets`) or drop --app")
         return None
     config = load_app_config(getattr(args, "app", None))
     check_against_target(config, target)  # fail fast, before the model is compiled

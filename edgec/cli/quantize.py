@@ -37,7 +37,9 @@ class QuantizeCommand(Command):
                             help="float: quantize/dequantize inside the model (default); "
                                  "int8: the model takes and returns int8")
         parser.add_argument("--weights", choices=WEIGHT_DTYPES, default="int8",
-                            help="int4: 4-bit symmetric weights in [-7, 7] (W4A8)")
+                            help="int4: 4-bit symmetric weights in [-7, 7] (W4A8); ternary: "
+                                 "{-1,0,+1} (stored as int8 in the .tflite; packed 4 per byte by "
+                                 "edgec build --calibrate ... --weights ternary)")
         parser.add_argument("--int4-ops", type=_op_list, metavar="OP[,OP]",
                             help=f"ops given int4 weights (default: {','.join(INT4_OPS)})")
         return parser

@@ -14,7 +14,7 @@ import sys
 from edgec import __version__
 from edgec.cli.command import Command
 from edgec.cli.commands import COMMANDS
-from edgec.console import NORMAL, VERBOSE, Console
+from edgec.console import NORMAL, QUIET, VERBOSE, Console
 from edgec.errors import EdgecError
 
 
@@ -31,6 +31,8 @@ def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgec {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="print debug messages and tracebacks")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False,
+                        help="print results and errors only (no progress lines)")
     subparsers = parser.add_subparsers(title="commands", dest="command_name", required=True,
                                        metavar="COMMAND")
     for command in commands:
@@ -38,6 +40,8 @@ def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
         # SUPPRESS: a -v after the command must not reset one given before it.
         sub.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                          help="print debug messages and tracebacks")
+        sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="print results and errors only (no progress lines)")
         sub.set_defaults(command=command)
     return parser
 
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None,
     console = Console(NORMAL)
     try:
         args = build_parser([c() for c in commands or COMMANDS]).parse_args(argv)
-        console.verbosity = VERBOSE if args.verbose else NORMAL
+        console.verbosity = VERBOSE if args.verbose else QUIET if args.quiet else NORMAL
         return args.command.run(args, console)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0

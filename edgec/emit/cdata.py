@@ -80,3 +80,18 @@ def array_definition(symbol: str, array: np.ndarray, qualifiers: str = "static c
 def uses_math_macros(arrays) -> bool:
     """True when some float array needs ``NAN``/``INFINITY`` (from <math.h>)."""
     return any(a.dtype.kind == "f" and not np.all(np.isfinite(a)) for a in arrays)
+
+
+def c_string(text: str) -> str:
+    """``text`` as a C string literal: quotes, backslashes and every byte outside printable
+    ASCII escaped (octal, so a following digit cannot extend the escape)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 32 <= byte < 127 and char != "?":  # '?' escaped: no trigraphs
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'

@@ -30,6 +30,23 @@ def kernel_rows(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> list[d
     return rows
 
 
+def io_entries(graph: Graph) -> dict:
+    """The model's inputs and outputs as the application sees them, in order: name, shape,
+    dtype and quantization (scales are float32 values, exact in JSON), so that
+    ``edgec.project.modelio`` reads them back from ``report.json`` alone."""
+
+    def entry(name: str) -> dict:
+        t = graph.tensors[name]
+        quant = None if t.quant is None else {
+            "scale": [float(s) for s in t.quant.scale],
+            "zero_point": [int(z) for z in t.quant.zero_point], "axis": t.quant.axis}
+        return {"name": name, "shape": [int(d) for d in t.shape], "dtype": t.dtype,
+                "quant": quant}
+
+    return {"inputs": [entry(n) for n in graph.inputs],
+            "outputs": [entry(n) for n in graph.outputs]}
+
+
 def format_report(report: dict) -> str:
     """``report`` (see ``edgec.build``) as the text of ``report.txt``."""
     lines = [f"{'#':>3}  {'op':<18} {'MACs':>10} {'weights':>8}  node"]

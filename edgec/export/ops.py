@@ -162,6 +162,11 @@ def _softmax(node, ctx):
            {"beta": float(node.attrs["beta"])})
 
 
+@emitter("LEAKY_RELU")
+def _leaky_relu(node, ctx):
+    ctx.op("LEAKY_RELU", node.inputs, node.outputs, {"alpha": float(node.attrs["alpha"])})
+
+
 @emitter(*plain_ops())
 def _plain(node, ctx):
     """An op without attributes is the TFLite builtin of its name (LOGISTIC, TANH, ...)."""

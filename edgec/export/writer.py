@@ -62,12 +62,15 @@ class ExportContext:
 
 
 def file_tensor(t: Tensor) -> TfliteTensor:
-    """An IR tensor as the file stores it; int4 constants packed two per byte."""
+    """An IR tensor as the file stores it; int4 constants packed two per byte. TFLite has no
+    ternary type: ternary constants are stored as INT8 (the same values, so the same results;
+    reading the file back gives int8 weights)."""
+    dtype = "int8" if t.dtype == "ternary" else t.dtype
     data = None
     if t.data is not None:
-        data = pack_int4(t.data) if t.dtype == "int4" else \
-            np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
-    result = TfliteTensor(t.name, t.shape, TENSOR_TYPES[t.dtype], data)
+        data = pack_int4(t.data) if dtype == "int4" else \
+            np.ascontiguousarray(t.data, dtype=dtype).tobytes()
+    result = TfliteTensor(t.name, t.shape, TENSOR_TYPES[dtype], data)
     if t.quant is not None:
         result.scale, result.zero_point = t.quant.scale, t.quant.zero_point
         result.quantized_dimension = t.quant.axis or 0

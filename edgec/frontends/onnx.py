@@ -23,7 +23,7 @@ from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_converters import converter_for
 from edgec.frontends.onnx_validate import check_model, check_node, check_order
-from edgec.ir import Graph, check_graph
+from edgec.ir import Graph, Node, Tensor, check_graph
 from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
@@ -71,6 +71,10 @@ def _parse(data: bytes) -> onnx.ModelProto:
         raise EdgecError("the ONNX model has no nodes",
                          "check that the file is a complete .onnx file")
     _check_names_decode(model.graph)
+    if model.ir_version < 4:
+        # IR 3 lists initializers as graph inputs; files that do not (onnxruntime's quantizer
+        # leaves them so) are read as IR 4, or shape inference would not see the constants.
+        model.ir_version = 4
     return model
 
 
@@ -93,6 +97,10 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 continue
+            if dim.HasField("dim_value"):
+                raise EdgecError(f"input '{inp.name}' has size 0 at axis {axis}",
+                                 "edgec compiles models whose tensors hold data; give every "
+                                 "input dimension a size of at least 1")
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
@@ -139,6 +147,8 @@ def _bind_outputs(ctx: Context) -> None:
         if ctx.is_const(out.name):
             raise EdgecError(f"output '{out.name}' is a constant",
                              "a model output must depend on the input")
+        if out.name not in ctx.values:
+            _unproduced_output(ctx, out.name)
         v = ctx.value(out.name)
         if v.kind == "pending":
             raise EdgecError(f"output '{out.name}' is computed in int8 but never quantized",
@@ -150,9 +160,22 @@ def _bind_outputs(ctx: Context) -> None:
         ctx.graph.outputs.append(v.name)
 
 
+def _unproduced_output(ctx: Context, name: str) -> None:
+    """A graph output no converter produced: an optional extra output of some node (a
+    Dropout mask, BatchNormalization's running statistics) that edgec does not compute."""
+    for node in ctx.model.graph.node:
+        if name in node.output[1:]:
+            raise EdgecError(f"model output '{name}' is extra output {list(node.output).index(name)}"
+                             f" of {node.op_type} '{node.name}', which edgec does not compute",
+                             "export the model in inference mode, without that output")
+
+
 def _restore_output_names(graph: Graph, names: list[str]) -> None:
     """Give each output tensor its ONNX name (a materialized layout got a derived name)."""
     for i, (current, wanted) in enumerate(zip(list(graph.outputs), names)):
+        if current != wanted and current in graph.inputs and wanted not in graph.tensors:
+            _copy_to_output(graph, i, wanted)
+            continue
         if current == wanted or current in graph.inputs or graph.outputs.count(current) > 1:
             continue
         if wanted in graph.tensors:
@@ -160,3 +183,13 @@ def _restore_output_names(graph: Graph, names: list[str]) -> None:
                 continue
             rename_tensor(graph, wanted, graph.unique_name(f"{wanted}_ir"))
         rename_tensor(graph, current, wanted)
+
+
+def _copy_to_output(graph: Graph, index: int, name: str) -> None:
+    """An output that is a graph input (Identity, inference-mode Dropout) gets its own tensor,
+    written by a RESHAPE to the same shape, so it keeps its ONNX name and its own buffer."""
+    source = graph.tensors[graph.outputs[index]]
+    graph.add_tensor(Tensor(name, source.shape, source.dtype, quant=source.quant))
+    graph.nodes.append(Node("RESHAPE", [source.name], [name], {"shape": list(source.shape)},
+                            name=f"{name}_copy"))
+    graph.outputs[index] = name

@@ -110,6 +110,10 @@ class Context:
 
     def new_tensor(self, base: str, shape, dtype: str, quant: QuantParams | None = None,
                    data: np.ndarray | None = None) -> str:
+        if any(int(d) == 0 for d in shape):
+            raise EdgecError(f"tensor '{base}' would be empty (shape {tuple(shape)})",
+                             "edgec compiles tensors that hold data; a Reshape with allowzero "
+                             "or a Slice may have produced a zero-size dimension")
         name = self.graph.unique_name(base)
         self.graph.add_tensor(Tensor(name, tuple(shape), dtype, data, quant))
         return name

@@ -14,7 +14,19 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 
-_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}
+_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
+
+
+@converter("Max", "Min")
+def max_min(ctx: Context, node: onnx.NodeProto) -> None:
+    """Max/Min of two inputs -> MAXIMUM/MINIMUM (one input is Identity)."""
+    if len(node.input) == 1:
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
+    if len(node.input) != 2:
+        raise EdgecError(f"{node.op_type} '{node.name}' has {len(node.input)} inputs",
+                         f"edgec converts {node.op_type} of one or two inputs; chain them")
+    binary(ctx, node)
 
 
 @converter("Add", "Sub", "Mul")
@@ -122,7 +134,9 @@ _CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N
 
 @converter("Clip")
 def clip(ctx: Context, node: onnx.NodeProto) -> None:
-    """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU."""
+    """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU; other
+    ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
+    (so a lower bound above the upper gives the upper, as ONNX says)."""
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
@@ -132,10 +146,31 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         lo = -np.inf if bound[0] is None else bound[0]
         hi = np.inf if bound[1] is None else bound[1]
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
+    standalone = activation in ("RELU", "RELU6") or (
+        activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
+                                                   activation))
+    if standalone and activation not in ("RELU", "RELU6"):
+        return
+    if not standalone and ctx.value(node.input[0]).kind in ("float", "deq"):
+        _clip_float(ctx, node, float(lo), float(hi))
+        return
     if activation is None:
         raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
                          "supported ranges: [0, 6], [0, inf) and [-1, 1]")
     _activation(ctx, node, activation)
+
+
+def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> None:
+    x, out = node.input[0], node.output[0]
+    steps = [(op, bound) for op, bound in (("MAXIMUM", lo), ("MINIMUM", hi))
+             if np.isfinite(bound)]
+    if not steps:
+        bind_alias(ctx, x, out)
+        return
+    for k, (op, bound) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        binary_with_const(ctx, node, op, x, np.array([bound], np.float32), target)
+        x = target
 
 
 @converter("Sigmoid")
@@ -154,6 +189,17 @@ def tanh(ctx: Context, node: onnx.NodeProto) -> None:
 def hard_swish(ctx: Context, node: onnx.NodeProto) -> None:
     """HardSwish -> HARD_SWISH."""
     _unary(ctx, node, "HARD_SWISH")
+
+
+@converter("LeakyRelu")
+def leaky_relu(ctx: Context, node: onnx.NodeProto) -> None:
+    """LeakyRelu -> LEAKY_RELU (alpha defaults to 0.01)."""
+    x = node.input[0]
+    quantized = quant_mode(ctx, node, [x])
+    layout = ctx.value(x).layout
+    alpha = float(np.float32(attrs(node).get("alpha", 0.01)))
+    ctx.emit(node, "LEAKY_RELU", [operand(ctx, x, layout, quantized)], {"alpha": alpha},
+             layout, quantized)
 
 
 @converter("Softmax")
@@ -187,8 +233,27 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Identity", "Dropout")
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
-    """Identity and inference-mode Dropout are another name for their input."""
-    if len(node.output) > 1 and node.output[1] and ctx.consumers.get(node.output[1]):
+    """Identity and inference-mode Dropout are another name for their input. Dropout's mask
+    output is dropped when nothing reads it; training mode (a ratio above 0) is refused."""
+    if len(node.output) > 1 and node.output[1] and (
+            ctx.consumers.get(node.output[1]) or node.output[1] in ctx.graph_outputs):
         raise EdgecError(f"Dropout '{node.name}' has its mask output used",
                          "export the model in inference mode")
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        _check_inference_dropout(ctx, node)
     bind_alias(ctx, node.input[0], node.output[0])
+
+
+def _check_inference_dropout(ctx: Context, node: onnx.NodeProto) -> None:
+    """A Dropout with a ``training_mode`` input runs as identity only when training_mode is a
+    constant false, or the ratio is a constant 0."""
+    training = node.input[2]
+    if not ctx.is_const(training):
+        raise EdgecError(f"Dropout '{node.name}' takes training_mode at run time",
+                         "export the model in inference mode (training_mode false)")
+    ratio_name = node.input[1] if len(node.input) > 1 else ""
+    ratio = 0.5 if not ratio_name else \
+        float(ctx.const(ratio_name)) if ctx.is_const(ratio_name) else None
+    if bool(np.asarray(ctx.const(training)).any()) and ratio != 0.0:
+        raise EdgecError(f"Dropout '{node.name}' runs in training mode (training_mode true)",
+                         "export the model in inference mode (model.eval() in PyTorch)")

@@ -11,8 +11,9 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_window,
                                          window_pads)
 from edgec.frontends.onnx_context import Context, QConst
-from edgec.frontends.onnx_ops_math import bias_quant, binary_with_const
+from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
+from edgec.frontends.onnx_window1d import lift_1d
 from edgec.ir import QuantParams, get_op
 from edgec.ir.ops._window import conv_out_size
 
@@ -62,6 +63,7 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
 
 
 @converter("Conv")
+@lift_1d
 def conv(ctx: Context, node: onnx.NodeProto) -> None:
     """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
@@ -134,7 +136,31 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
     if bias and beta != 1.0:
         ctx.consts[f"{bias}_beta"] = ctx.const(bias) * np.float32(beta)
         bias = f"{bias}_beta"
+    if bias and bias not in ctx.qconsts and not _per_column(ctx, bias, ctx.shape(w)[1]):
+        _gemm_matrix_bias(ctx, node, w, bias)
+        return
     _fully_connected(ctx, node, node.input[0], w, bias)
+
+
+def _per_column(ctx: Context, bias: str, n: int) -> bool:
+    """True when the float bias ``C`` is one value per output column (rows all equal); it is
+    then stored as that ``[N]`` vector."""
+    c = ctx.const(bias, "Gemm's C")
+    rows = np.broadcast_to(c, (max(c.shape[0], 1) if c.ndim == 2 else 1, n))
+    if not (rows == rows[:1]).all():
+        return False
+    ctx.consts[bias] = np.ascontiguousarray(rows[0])
+    return True
+
+
+def _gemm_matrix_bias(ctx: Context, node: onnx.NodeProto, w: str, bias: str) -> None:
+    """Gemm whose C varies by row ([M, N] or [M, 1]): FULLY_CONNECTED, then ADD of C."""
+    product = f"{node.output[0]}_gemm_product"
+    ctx.shapes[product] = ctx.shape(node.output[0])
+    fc = onnx.helper.make_node("Gemm", [node.input[0], w], [product], name=node.name)
+    _fully_connected(ctx, fc, node.input[0], w, "")
+    add = onnx.helper.make_node("Add", [product, bias], [node.output[0]], name=node.name)
+    binary(ctx, add)
 
 
 def _transpose_const(ctx: Context, name: str, new: str) -> None:
@@ -150,6 +176,10 @@ def _transpose_const(ctx: Context, name: str, new: str) -> None:
 def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
     """Folded into the preceding CONV/DEPTHWISE/FC when it alone reads that op's output,
     else MUL and ADD by per-channel constants."""
+    if attrs(node).get("training_mode", 0):
+        raise EdgecError(f"BatchNormalization '{node.name}' runs in training mode "
+                         "(batch statistics, running-mean outputs)",
+                         "export the model in inference mode (model.eval() in PyTorch)")
     x = node.input[0]
     gamma, beta, mean, var = (ctx.const(i, "a BatchNormalization parameter").astype(np.float64)
                               for i in node.input[1:5])
@@ -205,6 +235,7 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 
 
 @converter("MaxPool")
+@lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """MaxPool -> MAX_POOL_2D."""
     ir_attrs = _pool_attrs(ctx, node)
@@ -214,6 +245,7 @@ def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 @converter("AveragePool")
+@lift_1d
 def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """AveragePool -> AVERAGE_POOL_2D; count_include_pad=1 pads explicitly first."""
     ir_attrs = _pool_attrs(ctx, node)

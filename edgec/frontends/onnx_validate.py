@@ -110,9 +110,10 @@ def _inline_external(t: onnx.TensorProto, base_dir: Path | None) -> None:
 
 
 # Ranks the converters assume of some inputs (position -> rank), beyond the ONNX schema.
-_RANKS = {"Conv": {0: 4, 1: 4}, "MaxPool": {0: 4}, "AveragePool": {0: 4},
-          "GlobalAveragePool": {0: 4}, "GlobalMaxPool": {0: 4}, "Gemm": {0: 2, 1: 2},
-          "MatMul": {1: 2}, "BatchNormalization": {1: 1, 2: 1, 3: 1, 4: 1}}
+_RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4)}, "AveragePool": {0: (3, 4)},
+          "GlobalAveragePool": {0: (4,)}, "GlobalMaxPool": {0: (4,)}, "Gemm": {0: (2,), 1: (2,)},
+          "MatMul": {1: (2,)}, "BatchNormalization": {1: (1,), 2: (1,), 3: (1,), 4: (1,)}}
+_WINDOW_HINT = "edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows"
 
 
 def check_order(model: onnx.ModelProto) -> None:
@@ -150,9 +151,10 @@ def check_node(node: onnx.NodeProto, opset: int, shape) -> None:
         expected = schema.attributes.get(attr.name)
         if expected is not None and attr.type != expected.type:
             raise EdgecError(f"{what} has attribute '{attr.name}' of the wrong type", _CORRUPT)
-    for position, rank in _RANKS.get(node.op_type, {}).items():
+    for position, ranks in _RANKS.get(node.op_type, {}).items():
         if position < len(node.input) and node.input[position]:
             actual = shape(node.input[position])
-            if len(actual) != rank:
+            if len(actual) not in ranks:
                 raise EdgecError(f"{what}: input {position} has shape {list(actual)}, edgec "
-                                 f"needs rank {rank}", _CORRUPT)
+                                 f"needs rank {' or '.join(map(str, ranks))}",
+                                 _WINDOW_HINT if len(ranks) > 1 else _CORRUPT)

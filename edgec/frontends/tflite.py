@@ -88,6 +88,7 @@ class ImportContext:
         if convert is None:
             raise self._unsupported(op)
         self._check_operands(op)
+        self._refuse_hybrid(op)
         self.graph.nodes.extend(convert(op, self))
 
     def _check_operands(self, op: TfOp) -> None:
@@ -107,6 +108,23 @@ class ImportContext:
                 raise EdgecError(f"{self.where(op)}: input {position} has shape {list(shape)}, "
                                  f"{op.builtin} needs rank {rank}",
                                  "check the model file is not corrupt")
+
+    def _refuse_hybrid(self, op: TfOp) -> None:
+        """A "hybrid" (dynamic-range) op: float activations, int8 constant weights. LiteRT
+        quantizes the activations at run time there; edgec does not, so it refuses."""
+        ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
+        if not ins or ins[0] is None or ins[0].type_name != "FLOAT32" or any(
+                self.tensor(o).type_name != "FLOAT32" for o in op.outputs):
+            return
+        if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
+               for t in ins[1:]):
+            raise EdgecError(
+                f"{op.builtin} (operator {op.index}) takes float "
+                "activations with int8 weights: a dynamic-range (hybrid) model, which edgec "
+                "does not compile",
+                "convert for full-integer int8 (converter.optimizations = [tf.lite.Optimize."
+                "DEFAULT] plus converter.representative_dataset), or as float without "
+                "optimizations")
 
     def finish(self) -> Graph:
         """Set graph inputs and outputs and drop tensors nothing uses."""
@@ -157,7 +175,7 @@ class ImportContext:
             data = np.asarray(data, dtype=storage_dtype(t.dtype)).reshape(shape)
         quant = None
         if t.scale is not None:
-            axis = t.quantized_dimension if t.scale.size > 1 else None
+            axis = _quant_axis(t, shape) if t.scale.size > 1 else None
             quant = QuantParams(t.scale, t.zero_point, axis)
         return Tensor(ir_name, shape, t.dtype, data, quant)
 
@@ -188,3 +206,17 @@ def _same_quant(a: TfTensor, b: TfTensor) -> bool:
     if a.scale is None or b.scale is None:
         return a.scale is None and b.scale is None
     return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
+
+
+def _quant_axis(t: TfTensor, shape: tuple[int, ...]) -> int:
+    """The axis of ``t``'s per-channel scales. Some converters write the weights'
+    quantized_dimension (3) on 1-D bias tensors too (TFLM's person_detect.tflite); TFLM reads
+    a 1-D tensor's scales along its only axis, and so does edgec."""
+    axis = t.quantized_dimension
+    if len(shape) == 1 and shape[0] == t.scale.size:
+        return 0
+    if not 0 <= axis < len(shape) or shape[axis] != t.scale.size:
+        raise EdgecError(f"tensor '{t.name}' has {t.scale.size} quantization scales along axis "
+                         f"{axis}, which does not fit its shape {list(shape)}",
+                         "re-convert the model; per-channel scales must match one axis")
+    return axis

@@ -11,8 +11,8 @@ from typing import Callable
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
-from edgec.ir.graph import Node
-from edgec.ir.registry import plain_ops
+from edgec.ir.graph import Node, Tensor
+from edgec.ir.registry import get_op, plain_ops
 from edgec.limits import check_window
 
 Converter = Callable[[TfOp, "object"], list[Node]]
@@ -24,7 +24,7 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
-                   "BATCH_TO_SPACE_ND": 3}
+                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
@@ -164,7 +164,13 @@ def _softmax(op, ctx):
 @converter(*plain_ops())
 def _plain(op, ctx):
     """The builtin of an IR op without attributes (LOGISTIC, TANH, ...) is that op."""
-    return [ctx.node(op, op.builtin, op.inputs[:1], {})]
+    return [ctx.node(op, op.builtin, op.inputs[:get_op(op.builtin).min_inputs], {})]
+
+
+@converter("LEAKY_RELU")
+def _leaky_relu(op, ctx):
+    return [ctx.node(op, "LEAKY_RELU", op.inputs[:1],
+                     {"alpha": float(op.options.get("alpha", 0.0))})]
 
 
 @converter("TRANSPOSE")
@@ -187,13 +193,34 @@ def _pairs(ctx, op: TfOp, position: int, rank: int | None = None) -> tuple[tuple
 
 @converter("SPACE_TO_BATCH_ND")
 def _space_to_batch_nd(op, ctx):
-    block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
-    return [ctx.node(op, "SPACE_TO_BATCH_ND", op.inputs[:1],
-                     {"block_shape": block, "paddings": _pairs(ctx, op, 2, len(block))})]
+    return _block_op(op, ctx, "SPACE_TO_BATCH_ND", "paddings")
 
 
 @converter("BATCH_TO_SPACE_ND")
 def _batch_to_space_nd(op, ctx):
+    return _block_op(op, ctx, "BATCH_TO_SPACE_ND", "crops")
+
+
+def _block_op(op, ctx, ir_op: str, key: str):
+    """The NHWC op; a rank-3 (N, W, C) tensor with one block size (the converter's dilated
+    Conv1D) runs as (N, 1, W, C) with block (1, b) between two RESHAPEs."""
     block = tuple(int(b) for b in ctx.const(op, 1).reshape(-1))
-    return [ctx.node(op, "BATCH_TO_SPACE_ND", op.inputs[:1],
-                     {"block_shape": block, "crops": _pairs(ctx, op, 2, len(block))})]
+    pairs = _pairs(ctx, op, 2, len(block))
+    if len(ctx.tensor(op.inputs[0]).shape) != 3 or len(block) != 1:
+        return [ctx.node(op, ir_op, op.inputs[:1], {"block_shape": block, key: pairs})]
+    x, y = ctx.name(op.inputs[0]), ctx.name(op.outputs[0])
+    x4, y4 = (_with_unit_h(ctx, name) for name in (x, y))
+    name = f"{op.builtin.lower()}_{op.index}"
+    return [Node("RESHAPE", [x], [x4], {"shape": ctx.graph.tensors[x4].shape}, f"{name}_h1"),
+            Node(ir_op, [x4], [y4], {"block_shape": (1, block[0]),
+                                     key: ((0, 0), pairs[0])}, name),
+            Node("RESHAPE", [y4], [y], {"shape": ctx.graph.tensors[y].shape}, f"{name}_w")]
+
+
+def _with_unit_h(ctx, name: str) -> str:
+    """A new tensor like the (N, W, C) tensor ``name``, shaped (N, 1, W, C)."""
+    t = ctx.graph.tensors[name]
+    n, w, c = t.shape
+    new = ctx.graph.unique_name(f"{name}_h1")
+    ctx.graph.add_tensor(Tensor(new, (n, 1, w, c), t.dtype, quant=t.quant))
+    return new

@@ -13,18 +13,9 @@ from edgec.limits import MAX_MACS, MAX_NODES, check_scales, check_shape, check_w
 
 # Integer activation dtypes whose values mean nothing without a scale and zero point.
 _QUANTIZED = ("int8", "uint8", "int16", "int4")
-# Ops that mix float and integer tensors; and those whose output type may differ from their
-# input's (int8 -> int16 softmax).
-_CONVERTING = ("QUANTIZE", "DEQUANTIZE")
-_RETYPING = ("QUANTIZE", "DEQUANTIZE", "SOFTMAX")
-# Ops whose integer kernels compute with scales and zero points (data movement does not).
-_REQUANTIZING = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MEAN",
-                 "SOFTMAX", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE")
-# Inputs a node must have (the rest are optional) and the ranks its kernel indexes.
-_MIN_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "ADD": 2, "SUB": 2,
-               "MUL": 2}
-_RANKS = {"CONV_2D": (4, 4), "DEPTHWISE_CONV_2D": (4, 4), "AVERAGE_POOL_2D": (4,),
-          "MAX_POOL_2D": (4,), "FULLY_CONNECTED": (None, 2)}
+# Which ops mix float and integer tensors, change the dtype, requantize, need inputs or
+# ranks: the op's facts (``OpDef.converts``, ``retypes``, ``requantizes``, ``min_inputs``,
+# ``ranks``).
 _WINDOW_ATTRS = {"filter": 1, "strides": 1, "dilations": 1, "pads": 0}
 
 
@@ -125,11 +116,12 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
         if attrs.get(key) is not None:
             check_window(what, key, _flat(attrs[key]), low)
     tensors = [graph.tensors[n] for n in (*node.inputs, *node.outputs) if n in graph.tensors]
-    for t in tensors if node.op in _REQUANTIZING else ():
+    op = get_op(node.op)
+    for t in tensors if op.requantizes else ():
         if t.dtype in _QUANTIZED and t.quant is None:
             _fail(f"{what} reads or writes {t.dtype} tensor '{t.name}' without quantization "
                   "parameters")
-    if node.op in _CONVERTING:
+    if op.converts:
         x, y = graph.tensors[node.inputs[0]].dtype, graph.tensors[node.outputs[0]].dtype
         if y == "float32" if node.op == "QUANTIZE" else (y != "float32" or x == "float32"):
             _fail(f"{what} reads {x} and writes {y}")
@@ -138,14 +130,14 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
         _fail(f"{what} mixes float32 and integer tensors")
     first = graph.tensors[node.inputs[0]]
     for o in node.outputs:
-        if node.op not in _RETYPING and graph.tensors[o].dtype != first.dtype:
+        if not op.retypes and graph.tensors[o].dtype != first.dtype:
             _fail(f"{what} reads {first.dtype} but writes {graph.tensors[o].dtype} '{o}'")
     _check_weights(graph, node, attrs, what)
 
 
 def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:
     """Weights and bias of a convolution agree with its input channels and output depth."""
-    if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") \
+    if get_op(node.op).weight_axis is None \
             or len(node.inputs) < 2 or node.inputs[1] not in graph.tensors:
         return
     x, w = graph.tensors[node.inputs[0]].shape, graph.tensors[node.inputs[1]].shape
@@ -157,7 +149,7 @@ def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:
     if node.op == "CONV_2D":
         ok, out = w[3] == x[3], w[0]
     else:
-        ok, out = w[0] == 1 and w[3] == x[3] * attrs.get("depth_multiplier", 1), w[3]
+        ok, out = w[0] == 1 and w[3] == x[3] * attrs["depth_multiplier"], w[3]
     if not ok:
         _fail(f"{what}: weights {list(w)} do not fit input {list(x)}")
     _check_bias(graph, node, what, out)
@@ -179,11 +171,12 @@ def _flat(value) -> list[int]:
 def _check_operands(graph: Graph, node) -> None:
     """The inputs shape inference and the kernel index exist and have the ranks they need."""
     present = [i for i in node.inputs if i]
-    need = _MIN_INPUTS.get(node.op, 1)
+    op = get_op(node.op)
+    need = op.min_inputs
     if len(node.inputs) < need or not all(node.inputs[:need]) or not node.outputs:
         _fail(f"node '{node.name}' ({node.op}) has {len(present)} inputs and "
               f"{len(node.outputs)} outputs, it needs {need} inputs and an output")
-    for name, rank in zip(node.inputs, _RANKS.get(node.op, ())):
+    for name, rank in zip(node.inputs, op.ranks):
         if rank is not None and len(graph.tensors[name].shape) != rank:
             _fail(f"node '{node.name}' ({node.op}) needs a rank-{rank} '{name}', it has shape "
                   f"{list(graph.tensors[name].shape)}")

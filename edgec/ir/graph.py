@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "int4")
+DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "int4", "ternary")
 
 # IR dtypes whose values numpy holds in a wider array: int4 constants are int8 arrays with
-# values in [-8, 7] (files and C pack them two per byte, see docs/IR.md "int4 weights").
-STORAGE_DTYPES = {"int4": "int8"}
+# values in [-8, 7] (files and C pack them two per byte, see docs/IR.md "int4 weights"),
+# ternary constants int8 arrays in [-1, 1] (C packs them four per byte, "Ternary weights").
+STORAGE_DTYPES = {"int4": "int8", "ternary": "int8"}
 
 
 def storage_dtype(dtype: str) -> str:
@@ -93,9 +94,12 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
-        """Bytes the values occupy packed: int4 takes half a byte each, rounded up."""
+        """Bytes the values occupy packed: int4 takes half a byte each, ternary a quarter,
+        rounded up."""
         if self.dtype == "int4":
             return (self.size + 1) // 2
+        if self.dtype == "ternary":
+            return (self.size + 3) // 4
         return self.size * np.dtype(self.dtype).itemsize
 
 

@@ -86,6 +86,11 @@ class OpDef:
     doc: str = ""
     kernels: dict[str, KernelFn] = field(default_factory=dict)
     dtypes: tuple[str, ...] = NUMERIC_DTYPES  # input dtypes with a kernel and a lowering rule
+    min_inputs: int = 1  # inputs that must be present (the rest are optional)
+    ranks: tuple[int | None, ...] = ()  # rank each leading input must have (None: any)
+    requantizes: bool = False  # the integer kernel computes with scales and zero points
+    retypes: bool = False  # the output dtype may differ from input 0's (int8 -> int16 ...)
+    converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
     channels: Channels = Channels.OPAQUE
@@ -94,6 +99,9 @@ class OpDef:
     fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
     weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
+    identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output
+    # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
+    ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
 
     def kernel_for(self, dtype: str) -> KernelFn:

@@ -1,7 +1,7 @@
 """Lowering: IR nodes -> C99 kernel functions through TVM (the only package importing tvm,
 and only lazily, when a kernel is not in the cache).
 
-Public API: ``lower_graph(graph, *, target, cache_dir, progress, optimize, kernels)``,
+Public API: ``lower_graph(graph, options, *, progress)`` (``options``: ``BuildOptions``),
 ``Kernel``, ``lowering_rule`` (to add an op), ``supported()`` (the ``OP/dtype`` list).
 """
 

@@ -332,32 +332,21 @@ _SIMPLE = re.compile(r"\(?-?[\w.+]+\)?|[A-Za-z_]\w*\[[\w +*-]*\]")
 
 def _min_max(p: _Printer, e, which: str, op: str) -> str:
     """``min``/``max`` with each operand evaluated once: inline when both are a name, a
-    literal or a plain load, else a call of a ``static inline`` helper (``minmax_helper``)."""
+    literal or a plain load, else a call of a ``static inline`` helper
+    (``templates/kernels/minmax.h.j2``)."""
     a, b = p.expr(e.a), p.expr(e.b)
     if _SIMPLE.fullmatch(a) and _SIMPLE.fullmatch(b):
         return f"(({_pick(a, op, b)}) ? {a} : {b})" if _dtype(e).startswith("float") \
             else f"(({a} {op} {b}) ? {a} : {b})"
     c_type = ctype(_dtype(e))
     p.helpers.add(f"{which}_{c_type}")
-    return f"edgec_{which}_{c_type[:-2] if c_type.endswith('_t') else c_type}({a}, {b})"
+    return f"edgec_{which}_{c_type.removesuffix('_t')}({a}, {b})"
 
 
 def _pick(a: str, op: str, b: str) -> str:
     """The float condition choosing ``a``: a NaN in either operand propagates, as in the
     reference (``a`` when it is NaN; ``b`` when it is NaN, since every comparison fails)."""
     return f"({a} {op} {b}) || ({a} != {a})"
-
-
-def minmax_helper(name: str) -> str:
-    """The C definition of helper ``name`` (``min_int32_t``, ``max_float``, ...)."""
-    which, c_type = name.split("_", 1)
-    if which not in ("min", "max") or c_type not in C_TYPES.values():
-        raise ValueError(f"unknown helper {name}")
-    op = "<" if which == "min" else ">"
-    short = c_type[:-2] if c_type.endswith("_t") else c_type
-    cond = _pick("a", op, "b") if c_type in ("float", "double") else f"a {op} b"
-    return (f"static inline {c_type} edgec_{which}_{short}({c_type} a, {c_type} b)\n"
-            f"{{\n    return ({cond}) ? a : b;\n}}\n")
 
 
 def _min(p: _Printer, e) -> str:

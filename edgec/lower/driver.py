@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Callable
 
 from edgec.errors import EdgecError
@@ -11,33 +10,32 @@ from edgec.ir import Graph, Node, get_op
 from edgec.cdefs import CParam
 from edgec.lower.cache import KernelCache, default_dir, kernel_key
 from edgec.lower.kernel import Kernel
-from edgec.lower.registry import (KERNEL_CHOICES, OPTIMIZE_MODES, KernelPlan, LoweringContext,
-                                  make_context)
-from edgec.lower.select import plan_node
+from edgec.lower.registry import KernelPlan, LoweringContext, make_context
+from edgec.lower.select import check_lowerable, plan_node
+from edgec.options import BuildOptions, KernelChoice, Optimize
 
 log = logging.getLogger("edgec.lower")
 Progress = Callable[[int, int, Node], None]
 
 
-def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathLike | None = None,
-                progress: Progress | None = None, optimize: str = "speed",
-                kernels: str = "auto") -> list[Kernel]:
-    """One ``Kernel`` per node of ``graph``, in execution order.
+def lower_graph(graph: Graph, options: BuildOptions = BuildOptions(), *,
+                progress: Progress | None = None) -> list[Kernel]:
+    """One ``Kernel`` per node of ``graph``, in execution order, as ``options`` say.
 
     Every node gets a kernel, RESHAPE included (a flat copy; the planner may alias it away).
-    ``target`` names a ``targets/*.yaml`` file: its CPU features (``target_features``) pick
-    the optimized variants of rules; the host and targets without them get the portable ones,
-    and so does every target with ``kernels="portable"`` (``KERNEL_CHOICES``).
-    ``optimize`` (``OPTIMIZE_MODES``) tells variants with a speed/size trade-off which to make.
-    ``progress(k, n, node)`` is called before kernel k (1-based) of n is lowered. Kernel C is
-    cached under ``cache_dir`` (see ``edgec.lower.cache.default_dir``).
+    ``options.target`` names a ``targets/*.yaml`` file: its CPU features (``target_features``)
+    pick the optimized variants of rules; the host and targets without them get the portable
+    ones, and so does every target with ``kernels=portable`` (``KernelChoice``).
+    ``options.optimize`` (``Optimize``; None means speed) tells variants with a speed/size
+    trade-off which to make. ``progress(k, n, node)`` is called before kernel k (1-based) of n
+    is lowered. Kernel C is cached under ``options.cache_dir`` (see
+    ``edgec.lower.cache.default_dir``).
     """
-    if optimize not in OPTIMIZE_MODES:
-        raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, not {optimize!r}")
-    if kernels not in KERNEL_CHOICES:
-        raise ValueError(f"kernels must be one of {KERNEL_CHOICES}, not {kernels!r}")
-    cache = KernelCache(default_dir(cache_dir))
-    features = target_features(target) if kernels == "auto" else frozenset()
+    optimize = (options.optimize or Optimize.SPEED).value
+    check_lowerable(graph)  # every unsupported node at once, before any slow lowering
+    cache = KernelCache(default_dir(options.cache_dir))
+    portable = options.kernels is KernelChoice.PORTABLE
+    features = frozenset() if portable else target_features(options.target)
     lowered = []
     for index, node in enumerate(graph.nodes):
         if progress is not None:
@@ -45,7 +43,7 @@ def lower_graph(graph: Graph, *, target: str = "host", cache_dir: str | os.PathL
         lowered.append(lower_node(graph, node, f"k{index}_{node.op.lower()}", cache, features,
                                   optimize))
     log.info("lowered %d %s kernels for target %s: %d from cache, %d new", len(lowered),
-             kernels, target, cache.hits, cache.misses)
+             options.kernels.value, options.target, cache.hits, cache.misses)
     return lowered
 
 

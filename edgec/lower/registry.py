@@ -9,7 +9,7 @@ which keeps one C text valid for every node with the same shapes.
 A *variant* (``lowering_variant``) is a faster rule for targets with a CPU feature (e.g.
 ``"dsp"``), TFLM-style: same node, same contract, chosen by the target; it returns ``None`` for
 nodes it does not handle, which then take the portable rule. A variant may offer a speed/size
-trade-off and reads the build's choice from ``ctx.optimize`` (``OPTIMIZE_MODES``); portable
+trade-off and reads the build's choice from ``ctx.optimize`` (``edgec.options.Optimize``); portable
 rules ignore it.
 """
 
@@ -24,17 +24,11 @@ from edgec.cdefs import CParam
 from edgec.ir import Graph, Node, Tensor, get_op
 from edgec.ir.registry import check_op_names
 
-# "speed": the fastest kernels; "size": variants trade speed for flash and arena bytes.
-OPTIMIZE_MODES = ("speed", "size")
-# "auto": the target's CPU features pick optimized variants (DSP); "portable": plain C99
-# kernels only, whatever the core has, e.g. to measure what the DSP variants are worth.
-KERNEL_CHOICES = ("auto", "portable")
-
 
 @dataclass
 class LoweringContext:
     """What a rule sees: the node, its attributes with defaults, its tensors, the kernel name,
-    and the build's ``optimize`` mode (one of ``OPTIMIZE_MODES``)."""
+    and the build's ``optimize`` mode (``edgec.options.OPTIMIZE_MODES``)."""
 
     node: Node
     attrs: dict[str, Any]

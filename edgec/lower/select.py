@@ -13,9 +13,10 @@ from edgec.lower.registry import (KernelPlan, LoweringContext, Rule, registered_
 
 def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
     """The plan of the context's node: the first variant for one of ``features`` (sorted)
-    that accepts it, else the portable rule. Nodes with int4 weights always take the portable
-    rule: the variants are written for int8 weights and would unpack them into flash."""
-    if any(t is not None and t.dtype == "int4" for t in ctx.ins):
+    that accepts it, else the portable rule. Nodes with int4 or ternary weights always take
+    the portable rule: the variants are written for int8 weights and would unpack them into
+    flash."""
+    if any(t is not None and t.dtype in ("int4", "ternary") for t in ctx.ins):
         features = frozenset()
     for feature in sorted(features):
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)
@@ -31,10 +32,32 @@ def supported() -> list[str]:
 
 
 def find_rule(ctx: LoweringContext) -> Rule:
-    """The rule for the context's node; raise ``EdgecError`` naming op, node and the supported list."""
+    """The rule for the context's node; raise ``EdgecError`` naming op, node and the
+    supported list."""
     rule = registered_rule(ctx.node.op, ctx.dtype)
     if rule is None:
         raise EdgecError(
             f"no lowering for op {ctx.node.op} with {ctx.dtype} inputs (node '{ctx.node.name}')",
             f"supported: {', '.join(supported())}")
     return rule
+
+
+def unlowerable(graph) -> list[str]:
+    """One line per node of ``graph`` that no rule lowers: index, op, input dtype and name
+    (``#index`` alone when the name is empty); empty when every node can be lowered."""
+    missing = []
+    for index, node in enumerate(graph.nodes):
+        ins = [graph.tensors[name] for name in node.inputs if name]
+        dtype = ins[0].dtype if ins else "none"
+        if registered_rule(node.op, dtype) is None:
+            name = f" '{node.name}'" if node.name else ""
+            missing.append(f"#{index} {node.op}/{dtype}{name}")
+    return missing
+
+
+def check_lowerable(graph) -> None:
+    """Raise one ``EdgecError`` naming every node no rule lowers (not just the first)."""
+    missing = unlowerable(graph)
+    if missing:
+        raise EdgecError(f"{len(missing)} node(s) cannot be lowered: {', '.join(missing)}",
+                         f"supported: {', '.join(supported())}")

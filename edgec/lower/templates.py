@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from edgec.cdefs import function_header
-from edgec.lower.c_printer import minmax_helper, print_kernel
+from edgec.cdefs import C_TYPES, function_header
+from edgec.lower.c_printer import print_kernel
 from edgec.templating import environment
 
 KERNEL_DIR = "kernels"
@@ -41,7 +41,13 @@ def helper_source(names) -> str:
     names = set(names)
     blocks = [render(path, **context) for name, (path, context) in HELPERS.items()
               if name in names]
-    blocks += [minmax_helper(name) for name in sorted(names - set(HELPERS))]  # the printer's
+    for name in sorted(names - set(HELPERS)):  # the printer's: min_int32_t, max_float, ...
+        which, _, ctype = name.partition("_")
+        if which not in ("min", "max") or ctype not in C_TYPES.values():
+            raise ValueError(f"unknown kernel helper {name}; valid: {', '.join(HELPERS)}, "
+                             "min_<C type>, max_<C type>")
+        blocks.append(render("minmax.h.j2", which=which, ctype=ctype,
+                             short=ctype.removesuffix("_t")))
     return "\n".join(blocks)
 
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.graph import Graph, Node, Tensor
-from edgec.ir.registry import KernelCall, get_op
+from edgec.ir.registry import KernelCall, get_op, registered_ops
 from edgec.passes.rewrite import bypass, drop_dead_nodes, same_values
 
-
-# The ops whose identities the pass removes; "DEQUANTIZE" stands for the DEQUANTIZE ->
-# QUANTIZE round trip.
-IDENTITY_OPS = frozenset({"RESHAPE", "TRANSPOSE", "QUANTIZE", "PAD", "CONCATENATION",
-                          "DEQUANTIZE"})
+# The ops whose identities the pass removes (``OpDef.identity_when``); "DEQUANTIZE" stands
+# for the DEQUANTIZE -> QUANTIZE round trip.
+IDENTITY_OPS = frozenset([name for name in registered_ops() if get_op(name).identity_when]
+                         + ["DEQUANTIZE"])
 
 
 def remove_identities(graph: Graph) -> Graph:
@@ -83,14 +82,8 @@ def _identity_source(graph: Graph, node: Node, producers, ops: frozenset[str]) -
 
 
 def _is_identity_op(node: Node, src: Tensor) -> bool:
-    if node.op in ("RESHAPE", "QUANTIZE"):
-        return True
-    if node.op == "TRANSPOSE":
-        return [int(p) % len(src.shape) for p in node.attrs["perm"]] == list(range(len(src.shape)))
-    if node.op == "PAD":
-        return all(int(v) == 0 for pair in node.attrs["pads"] for v in pair)
-    return (node.op == "CONCATENATION" and len(node.inputs) == 1
-            and node.attrs["activation"] == "NONE")
+    identity_when = get_op(node.op).identity_when
+    return identity_when is not None and identity_when(node, len(src.shape))
 
 
 def _round_trip_source(graph: Graph, quantize: Node, producers) -> str | None:

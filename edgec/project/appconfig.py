@@ -1,11 +1,14 @@
 """The application config (``--app APP.yaml``): what to sample, how to preprocess, when to run
 the model and what to do with its answer. Every field has a default, so no file is needed.
 
-``load_app_config`` reads and type-checks the YAML; ``check_against_target`` then checks it
+``load_app_config`` reads the YAML and checks it against the field tables of ``appschema``
+(which also generate docs/APP_CONFIG.md and docs/app.schema.json); ``check_against_target`` then checks it
 against the board (sensor present and drivable, LED/button aliases exist).
 """
 
 from __future__ import annotations
+
+import re
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +16,8 @@ from pathlib import Path
 import yaml
 
 from edgec.errors import EdgecError
-from edgec.targets import SENSOR_KINDS
+from edgec.project.appschema import TRIGGERS, check_app
 
-SENSORS = SENSOR_KINDS + ("replay",)
-LOOP_MODES = ("periodic", "event")
-TRIGGERS = ("data_ready", "button")
-ACTION_KEYS = ("label", "threshold", "led", "log", "uart", "callback")
 # Channels each sensor kind delivers per sample; replay takes `channels` from the config.
 SENSOR_CHANNELS = {"accel": 3, "imu": 6, "mic": 1, "adc": 1, "temperature": 1}
 
@@ -61,76 +60,35 @@ class AppConfig:
         return self.loop.get("trigger") if self.loop["mode"] == "event" else None
 
 
-_TYPES = {"sensor": str, "channels": int, "sample_rate": (int, float), "window": int,
-          "hop": int, "image": dict, "preprocess": list, "loop": dict, "labels": list,
-          "actions": list, "replay": dict, "stack_bytes": int}
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false (any case); yes/no/on/off stay strings (labels)."""
 
 
-def _check_type(key: str, value, kind) -> None:
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-        raise EdgecError(f"app config: '{key}' has the wrong type ({value!r})",
-                         "see the app config section of the README")
-
-
-def _action(data, index: int) -> Action:
-    if not isinstance(data, dict) or set(data) - set(ACTION_KEYS):
-        bad = sorted(set(data) - set(ACTION_KEYS)) if isinstance(data, dict) else data
-        raise EdgecError(f"app config: action {index} has unknown key(s) {bad}",
-                         f"valid keys: {', '.join(ACTION_KEYS)}")
-    return Action(**data)
-
-
-def _check_loop(loop: dict) -> None:
-    mode = loop.get("mode", "periodic")
-    if mode not in LOOP_MODES:
-        raise EdgecError(f"app config: unknown loop mode '{mode}'",
-                         f"valid modes: {', '.join(LOOP_MODES)}")
-    if mode == "event" and loop.get("trigger") not in TRIGGERS:
-        raise EdgecError(f"app config: event loop trigger '{loop.get('trigger')}' is unknown",
-                         f"valid triggers: {', '.join(TRIGGERS)}")
-    unknown = set(loop) - {"mode", "trigger"}
-    if unknown:
-        raise EdgecError(f"app config: unknown loop key(s) {sorted(unknown)}",
-                         "valid keys: mode, trigger")
-
-
-REPLAY_KEYS = {"file": str, "windows": int, "runs": int}
-
-
-def _check_replay(replay: dict) -> None:
-    for key, value in replay.items():
-        if key not in REPLAY_KEYS:
-            raise EdgecError(f"app config: unknown replay key '{key}'",
-                             f"valid keys: {', '.join(REPLAY_KEYS)}")
-        _check_type(f"replay.{key}", value, REPLAY_KEYS[key])
-        if REPLAY_KEYS[key] is int and value is not None and value <= 0:
-            raise EdgecError(f"app config: replay.{key} must be positive, not {value}")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def parse_app_config(data: dict | None, where: str = "app config") -> AppConfig:
-    """An ``AppConfig`` from parsed YAML (``None``: all defaults)."""
-    data = dict(data or {})
-    unknown = sorted(set(data) - set(_TYPES))
-    if unknown:
-        raise EdgecError(f"{where}: unknown key(s) {', '.join(unknown)}",
-                         f"valid keys: {', '.join(_TYPES)}")
-    for key, value in data.items():
-        _check_type(key, value, _TYPES[key])
-    if data.get("sensor", "replay") not in SENSORS:
-        raise EdgecError(f"{where}: unknown sensor '{data['sensor']}'",
-                         f"valid sensors: {', '.join(SENSORS)}")
+    """An ``AppConfig`` from parsed YAML (``None``: all defaults), checked against the field
+    tables of ``appschema`` (one error line per problem)."""
+    data = check_app(dict(data or {}), where)
+    data = {key: value for key, value in data.items() if value is not None}
     loop = {"mode": "periodic", **data.get("loop", {})}
-    _check_loop(loop)
+    loop = {key: value for key, value in loop.items() if value is not None}
+    if loop["mode"] == "event" and "trigger" not in loop:
+        raise EdgecError(f"{where}: 'loop.trigger' is required in event mode",
+                         f"valid triggers: {', '.join(TRIGGERS)}")
     data["loop"] = loop
-    _check_replay(data.get("replay", {}))
+    if "replay" in data:
+        data["replay"] = {k: v for k, v in data["replay"].items() if v is not None}
     if "actions" in data:
-        data["actions"] = [_action(a, i) for i, a in enumerate(data["actions"])]
-    config = AppConfig(**data)
-    for key in ("sample_rate", "window", "hop", "channels"):
-        value = getattr(config, key)
-        if value is not None and value <= 0:
-            raise EdgecError(f"{where}: '{key}' must be positive, not {value}")
-    return config
+        data["actions"] = [Action(**{k: v for k, v in a.items() if v is not None})
+                           for a in data["actions"]]
+    return AppConfig(**data)
 
 
 def load_app_config(path: str | None) -> AppConfig:
@@ -138,12 +96,19 @@ def load_app_config(path: str | None) -> AppConfig:
     if path is None:
         return parse_app_config(None)
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = yaml.load(Path(path).read_text(), Loader=_Loader)
     except OSError as exc:
         raise EdgecError(f"cannot read app config '{path}': {exc.strerror or exc}",
                          "check the --app path") from exc
+    except UnicodeDecodeError as exc:
+        raise EdgecError(f"app config '{path}' is not a text file",
+                         "give a YAML file (see docs/APP_CONFIG.md)") from exc
     except yaml.YAMLError as exc:
-        raise EdgecError(f"app config '{path}' is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "parse error"
+        raise EdgecError(f"app config '{path}' is not valid YAML{at}: {problem}",
+                         "see docs/APP_CONFIG.md") from exc
     if data is not None and not isinstance(data, dict):
         raise EdgecError(f"app config '{path}' is not a mapping", "write key: value lines")
     config = parse_app_config(data, f"app config '{path}'")

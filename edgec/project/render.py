@@ -18,7 +18,7 @@ import jinja2
 import numpy as np
 
 from edgec import __version__
-from edgec.emit.cdata import c_float
+from edgec.emit.cdata import c_float, c_string
 from edgec.templating import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
@@ -36,6 +36,7 @@ DMIC_BLOCK_SAMPLES = 1600  # at most this many 16-bit samples per DMIC block (4 
 def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
     """The raw window shape and a description of it for error messages."""
     if config.image is not None or (config.sensor == "replay" and config.channels is None
+                                    and config.window is None  # a given window is checked
                                     and not config.preprocess and len(tensor.shape) == 4):
         dims = config.image or dict(zip(("height", "width", "channels"), tensor.shape[1:]))
         h, w, c = (int(dims.get(k, 1)) for k in ("height", "width", "channels"))
@@ -161,7 +162,8 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "output": {"ctype": "int8_t" if out.dtype == "int8" else "float", "size": out.size,
                    "scale": c_float(out.quant.s) if out.quant is not None else None,
                    "zero_point": out.quant.zp if out.quant is not None else 0},
-        "labels": labels, "actions": _actions(config, labels, leds), "leds": leds,
+        "labels": labels, "label_literals": [c_string(label) for label in labels],
+        "actions": _actions(config, labels, leds), "leds": leds,
         "button": target["buttons"][0] if config.trigger == "button" else None,
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),

@@ -3,7 +3,8 @@
 - Activations: asymmetric per-tensor int8; the range is widened to include 0 and the zero
   point is nudged onto an integer as TFLite's quantizer does (from whichever end, min or max,
   gives the smaller error), so that real 0 is exactly representable.
-- Weights: symmetric per-channel (zero point 0) to ``[-qmax, qmax]``: 127 for int8, 7 for int4.
+- Weights: symmetric per-channel (zero point 0) to ``[-qmax, qmax]``: 127 for int8, 7 for int4,
+  1 for ternary ({-1, 0, +1} times the channel's scale).
 - Bias: int32 with scale ``input_scale * weight_scale`` (per channel) and zero point 0.
 """
 
@@ -16,7 +17,7 @@ from edgec.ir.quant import round_half_away
 
 INT8_MIN, INT8_MAX = -128, 127
 # The largest weight magnitude per weight dtype (symmetric: -qmax..qmax).
-WEIGHT_QMAX = {"int8": 127, "int4": 7}
+WEIGHT_QMAX = {"int8": 127, "int4": 7, "ternary": 1}
 # A range this narrow or narrower (all values ~0) gets this scale, so nothing divides by 0.
 _TINY = 1e-8
 
@@ -42,14 +43,16 @@ def weight_quant(w: np.ndarray, axis: int | None, dtype: str) -> tuple[np.ndarra
 
     int8 scales map each channel's largest magnitude to 127 (TFLite's rule). With only 7
     steps a side, int4 instead clips: each channel's scale is the one, among fractions
-    ``CLIP_FRACTIONS`` of the largest magnitude, with the least squared rounding error."""
+    ``CLIP_FRACTIONS`` of the largest magnitude, with the least squared rounding error;
+    ternary searches the same way over ``TERNARY_FRACTIONS`` (a channel's values below half its
+    scale become 0, so the best scale is often far below the largest magnitude)."""
     qmax = WEIGHT_QMAX[dtype]
     w = np.asarray(w, np.float32)
     rows = w.reshape(1, -1) if axis is None else np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
     peak = np.max(np.abs(rows), axis=1)
     scale = np.where(peak > 0, peak / np.float32(qmax), np.float32(1.0)).astype(np.float32)
-    if dtype == "int4":
-        scale = _least_error_scale(rows, scale, qmax)
+    if dtype in SEARCHED_FRACTIONS:
+        scale = _least_error_scale(rows, scale, qmax, SEARCHED_FRACTIONS[dtype])
     data = np.clip(round_half_away(rows / scale[:, None]), -qmax, qmax).astype(np.int8)
     if axis is None:
         data = data.reshape(w.shape)
@@ -60,11 +63,14 @@ def weight_quant(w: np.ndarray, axis: int | None, dtype: str) -> tuple[np.ndarra
 
 
 CLIP_FRACTIONS = np.linspace(0.5, 1.0, 51, dtype=np.float32)
+TERNARY_FRACTIONS = np.linspace(0.05, 1.0, 96, dtype=np.float32)
+SEARCHED_FRACTIONS = {"int4": CLIP_FRACTIONS, "ternary": TERNARY_FRACTIONS}
 
 
-def _least_error_scale(rows: np.ndarray, full_scale: np.ndarray, qmax: int) -> np.ndarray:
+def _least_error_scale(rows: np.ndarray, full_scale: np.ndarray, qmax: int,
+                       fractions: np.ndarray = CLIP_FRACTIONS) -> np.ndarray:
     """Per row, the scale ``fraction * full_scale`` minimising the squared rounding error."""
-    candidates = full_scale[:, None] * CLIP_FRACTIONS[None, :]  # [rows, fractions]
+    candidates = full_scale[:, None] * fractions[None, :]  # [rows, fractions]
     q = np.clip(round_half_away(rows[:, None, :] / candidates[:, :, None]), -qmax, qmax)
     error = np.sum((q * candidates[:, :, None] - rows[:, None, :]) ** 2, axis=2)
     return candidates[np.arange(rows.shape[0]), np.argmin(error, axis=1)].astype(np.float32)

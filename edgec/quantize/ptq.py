@@ -1,12 +1,12 @@
 """Post-training quantization: a float32 graph plus calibration data -> an int8 graph.
 
 Steps (TFLite's conventions, see ``edgec.quantize.params``; each op's rule is its ``OpDef``'s
-``ptq``, ``fixed_quant``, ``weight_axis`` and ``int4_weights``):
+``ptq``, ``fixed_quant``, ``weight_axis``, ``int4_weights`` and ``ternary_weights``):
 1. run the calibration samples through the float graph and observe every activation's range;
 2. choose each activation's int8 quantization: fixed by the op, shared with the op's input,
    or from the observed range (CONCATENATION widens its inputs to one shared range);
-3. rebuild the graph with int8 activations, quantized weights (int8, or int4 for the ops
-   asked) and int32 biases; a requantizing QUANTIZE goes where a concatenation input cannot
+3. rebuild the graph with int8 activations, quantized weights (int8, or int4 / ternary for
+   the ops asked) and int32 biases; a requantizing QUANTIZE goes where a concatenation input cannot
    share the output's quantization;
 4. with ``io="float"`` (the default) a QUANTIZE reads each float input and a DEQUANTIZE
    writes each float output, so the model keeps its float interface; ``io="int8"`` makes
@@ -30,9 +30,13 @@ from edgec.ir.registry import Ptq, get_op, registered_ops
 
 # Ops that can take int4 weights (TFLite Micro unpacks int4 filters for exactly these).
 INT4_OPS = tuple(name for name in registered_ops() if get_op(name).int4_weights)
+# Ops that can take ternary weights (edgec's packed kernels; no TFLM reference).
+TERNARY_OPS = tuple(name for name in registered_ops() if get_op(name).ternary_weights)
 
 IO_MODES = ("float", "int8")
-WEIGHT_DTYPES = ("int8", "int4")
+WEIGHT_DTYPES = ("int8", "int4", "ternary")
+# The ops each sub-byte weight type exists for.
+SUB_BYTE_OPS = {"int4": INT4_OPS, "ternary": TERNARY_OPS}
 
 
 def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: str = "minmax",
@@ -45,7 +49,9 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     ``"float"`` (quantize/dequantize at the edges, default) or ``"int8"``; ``weights="int4"``
     stores the weights of ``int4_ops`` (default: all of CONV_2D, DEPTHWISE_CONV_2D,
     FULLY_CONNECTED) as int4, symmetric in [-7, 7], per channel except FULLY_CONNECTED (per
-    tensor: TFLite Micro's int4 kernel takes nothing else).
+    tensor: TFLite Micro's int4 kernel takes nothing else). ``weights="ternary"`` stores them
+    as {-1, 0, +1} times a per-channel scale (every op per channel), packed four per byte in C;
+    ``int4_ops`` then names the ternary ops.
     """
     _check_options(io, weights)
     int4 = _int4_ops(weights, int4_ops)
@@ -53,7 +59,7 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     make_observer = observer_factory(observer, percentile)
     ranges = collect_ranges(graph, check_calibration(graph, calibration), make_observer)
     quants = choose_activation_quant(graph, ranges)
-    return check_graph(_Rewriter(graph, quants, int4, io).run())
+    return check_graph(_Rewriter(graph, quants, int4, io, weights).run())
 
 
 def _check_options(io: str, weights: str) -> None:
@@ -65,17 +71,18 @@ def _check_options(io: str, weights: str) -> None:
 
 
 def _int4_ops(weights: str, int4_ops: Iterable[str] | None) -> set[str]:
-    """The ops whose weights become int4; an op without an int4 kernel raises."""
-    if weights != "int4":
+    """The ops whose weights become int4 (or ternary); an op without such a kernel raises."""
+    if weights not in SUB_BYTE_OPS:
         if int4_ops:
             raise EdgecError("int4 ops were named but the weights are int8",
-                             "add --weights int4")
+                             "add --weights int4 or --weights ternary")
         return set()
-    ops = set(INT4_OPS if int4_ops is None else int4_ops)
-    unsupported = sorted(ops - set(INT4_OPS))
+    valid = SUB_BYTE_OPS[weights]
+    ops = set(valid if int4_ops is None else int4_ops)
+    unsupported = sorted(ops - set(valid))
     if unsupported:
-        raise EdgecError(f"no int4 kernel for op(s) {unsupported}",
-                         f"int4 weights exist for: {', '.join(INT4_OPS)}")
+        raise EdgecError(f"no {weights} kernel for op(s) {unsupported}",
+                         f"{weights} weights exist for: {', '.join(valid)}")
     return ops
 
 
@@ -134,10 +141,12 @@ def _shared_ranges(graph: Graph, ranges: dict) -> dict:
 class _Rewriter:
     """Builds the int8 graph from the float one and the chosen activation quantization."""
 
-    def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str):
+    def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str,
+                 weights: str = "int4"):
         self.src = graph
         self.quants = quants
-        self.int4 = int4
+        self.int4 = int4  # the ops whose weights take the sub-byte type ``weights``
+        self.sub_byte = weights if weights in SUB_BYTE_OPS else "int4"
         self.io = io
         self.out = Graph(name=graph.name)
         self.renamed: dict[str, str] = {}  # float activation name -> its int8 tensor's name
@@ -202,9 +211,9 @@ class _Rewriter:
         return self._const(name, data, "int8", q)
 
     def _weighted_inputs(self, node: Node) -> list[str]:
-        """(x, weights, bias?) of a conv-like node: weights int8/int4, bias int32."""
+        """(x, weights, bias?) of a conv-like node: weights int8/int4/ternary, bias int32."""
         w = self.src.tensors[node.inputs[1]]
-        dtype = "int4" if node.op in self.int4 else "int8"
+        dtype = self.sub_byte if node.op in self.int4 else "int8"
         # TFLite Micro's int4 FULLY_CONNECTED takes per-tensor weights only.
         axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" \
             else get_op(node.op).weight_axis

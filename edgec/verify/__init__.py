@@ -8,6 +8,9 @@
 - ``check``: ``verify``, what ``edgec verify`` runs.
 """
 
+import sys
+import types
+
 from edgec.verify.check import verify
 from edgec.verify.compare import FLOAT_RTOL, VerifyResult, compare
 from edgec.verify.harness import (harness_context, pack_samples, packed_layout, random_inputs,
@@ -17,3 +20,16 @@ from edgec.verify.host import compile_host, render_harness, run_harness
 __all__ = ["FLOAT_RTOL", "VerifyResult", "compare", "compile_host", "harness_context",
            "pack_samples", "packed_layout", "random_inputs", "render_harness", "run_harness",
            "run_tool", "unpack_samples", "verify"]
+
+
+class _CallableModule(types.ModuleType):
+    """``edgec.verify(model, ...)`` is ``edgec.verify.verify(model, ...)`` (the Python API)."""
+
+    def __call__(self, model, *, count: int = 10, seed: int = 0, extra_inputs=(), **options):
+        from edgec.options import BuildOptions  # options: BuildOptions fields, by keyword
+
+        return verify(model, BuildOptions(**options), count=count, seed=seed,
+                      extra_inputs=extra_inputs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

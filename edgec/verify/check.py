@@ -8,47 +8,58 @@ import tempfile
 
 import numpy as np
 
-from edgec.build import Quantization, build, load_graph
+from edgec.build import build, load_graph
 from edgec.ir import interpret
 from edgec.ir.interpret import check_inputs
-from edgec.verify.compare import VerifyResult, compare
+from edgec.options import BuildOptions
+from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
 from edgec.verify.host import compile_host, run_harness
 
 
-def verify(model: str | os.PathLike, *, target: str = "host", count: int = 10,
-           extra_inputs: list[dict[str, np.ndarray]] = (), seed: int = 0,
-           arena: str = "static", extra_flags: tuple[str, ...] = (),
-           cache_dir: str | os.PathLike | None = None, progress=None,
-           quantization: Quantization | None = None,
-           optimize: str | None = None, kernels: str = "auto") -> VerifyResult:
-    """Build ``model`` in a temporary folder, run ``count`` random inputs plus
-    ``extra_inputs`` (dicts by input name) through the compiled C, compare with ``interpret``
-    (of the quantized graph when ``quantization`` is given: the graph that was compiled).
-    ``optimize`` and ``kernels`` go to ``build``."""
+def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
+           count: int = 10, extra_inputs: list[dict[str, np.ndarray]] = (), seed: int = 0,
+           extra_flags: tuple[str, ...] = (), progress=None) -> VerifyResult:
+    """Build ``model`` as ``options`` say in a temporary folder, run ``count`` random inputs
+    plus ``extra_inputs`` (dicts by input name) through the compiled C (on the host, or under
+    QEMU for an emulated ``options.target``), compare with ``interpret`` (of the quantized
+    graph when ``options.quantization`` is given: the graph that was compiled).
+    ``extra_flags`` go to the host compiler."""
     from edgec.build import load_target
 
-    emulated = target != "host"
+    emulated = options.target != "host"
     if emulated:
         from edgec.verify.cortexm import emulated_machine
+        from edgec.verify.riscv import is_riscv
 
-        emulated_machine(load_target(target))  # refuse before the slow build
+        riscv = is_riscv(load_target(options.target))
+        if not riscv:
+            emulated_machine(load_target(options.target))  # refuse before the slow build
 
-    reference = load_graph(model, quantization)
+    reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
-        result = build(model, tmp, target=target, arena=arena, cache_dir=cache_dir,
-                       progress=progress, quantization=quantization, loaded=reference,
-                       optimize=optimize, kernels=kernels)
+        result = build(model, tmp, options, progress=progress, loaded=reference)
         if emulated:
-            from edgec.verify.cortexm import run_emulated
+            if riscv:
+                from edgec.verify.riscv import run_emulated
+            else:
+                from edgec.verify.cortexm import run_emulated
 
-            actual, device = run_emulated(result, samples, arena == "static")
+            actual, device = run_emulated(result, samples)
         else:
-            exe = compile_host(result, arena == "static", extra_flags)
+            exe = compile_host(result, extra_flags)
             actual, device = run_harness(exe, result.graph, samples), None
-    expected = [[interpret(reference, s)[n] for n in reference.outputs] for s in samples]
-    outcome = compare(reference, expected, actual)
+    runs = [interpret(reference, s, keep=True) for s in samples]
+    expected = [[run[n] for n in reference.outputs] for run in runs]
+    outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device
+    if options.quantization is not None:  # the C matches what it compiled; how far from the float?
+        from edgec.verify.float_ref import compare_with_float
+
+        outcome.float_comparison = compare_with_float(load_graph(model, None), reference,
+                                                      samples, actual)
+        outcome.message = (f"vs the quantized graph: {outcome.message}; "
+                           f"{outcome.float_comparison.summary()}")
     return outcome

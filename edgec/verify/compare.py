@@ -1,6 +1,8 @@
 """Comparing outputs with the reference: int8 (any integer) outputs must be equal bit for
 bit; float outputs pass when the largest absolute difference is at most ``FLOAT_RTOL`` times
-the largest magnitude of that output."""
+the output's scale: the largest magnitude of that output or of the float inputs of the node
+that computes it, whichever is larger. The second term is the absolute floor: an output near
+zero that sums terms of magnitude 2.4 carries rounding error of that magnitude, not its own."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class VerifyResult:
     message: str
     max_error: float | None = None  # float outputs: the worst relative error
     device: object | None = None  # edgec.verify.cortexm.DeviceStats on an emulated target
+    # verify --calibrate: the C against the float model (edgec.verify.float_ref)
+    float_comparison: object | None = None
 
 
 def _differ(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -41,12 +45,28 @@ def _first_difference(k: int, name: str, expected: np.ndarray, actual: np.ndarra
             f"{expected.reshape(-1)[flat]}, got {actual.reshape(-1)[flat]}")
 
 
+def term_scales(graph: Graph, values: dict[str, np.ndarray]) -> list[float]:
+    """Per graph output, the largest magnitude among the float inputs of the node that
+    computes it (``values``: every tensor of one reference run, ``interpret(keep=True)``)."""
+    producer = {out: node for node in graph.nodes for out in node.outputs}
+    scales = []
+    for name in graph.outputs:
+        node = producer.get(name)
+        ins = [values[i] for i in (node.inputs if node else []) if i and i in values]
+        scales.append(max((float(np.max(np.abs(v), initial=0.0)) for v in ins
+                           if v.dtype.kind == "f"), default=0.0))
+    return scales
+
+
 def compare(graph: Graph, expected: list[list[np.ndarray]],
-            actual: list[list[np.ndarray]]) -> VerifyResult:
-    """Compare outputs sample by sample (see the module docstring for the criteria)."""
+            actual: list[list[np.ndarray]],
+            floors: list[list[float]] | None = None) -> VerifyResult:
+    """Compare outputs sample by sample (see the module docstring for the criteria);
+    ``floors`` holds ``term_scales`` per sample."""
     worst = None
     for k, (exp_sample, act_sample) in enumerate(zip(expected, actual)):
-        for name, e, a in zip(graph.outputs, exp_sample, act_sample):
+        floor = floors[k] if floors else [0.0] * len(exp_sample)
+        for name, e, a, f in zip(graph.outputs, exp_sample, act_sample, floor):
             if e.dtype.kind != "f":
                 if not np.array_equal(e, a):
                     return VerifyResult(False, len(expected), _first_difference(k, name, e, a))
@@ -56,9 +76,10 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
             if _differ(e[special], a[special]).any():
                 return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
                                     + " (NaN or infinity where the other has none)")
-            e, a = e[~special], a[~special]
-            scale = max(float(np.max(np.abs(e), initial=0.0)), np.finfo(np.float32).tiny)
-            error = float(np.max(np.abs(e.astype(np.float64) - a), initial=0.0)) / scale
+            fe, fa = e[~special], a[~special]
+            f = f if np.isfinite(f) else 0.0  # NaN or inf inputs give no usable floor
+            scale = max(float(np.max(np.abs(fe), initial=0.0)), f, np.finfo(np.float32).tiny)
+            error = float(np.max(np.abs(fe.astype(np.float64) - fa), initial=0.0)) / scale
             if not np.isfinite(error) or error > FLOAT_RTOL:
                 return VerifyResult(False, len(expected), _first_difference(k, name, e, a)
                                     + f" (relative error {error:.3g} > {FLOAT_RTOL:g})", error)

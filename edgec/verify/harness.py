@@ -51,7 +51,8 @@ def pack_samples(samples: list[list[np.ndarray]], layout: list[dict], size: int)
     return bytes(blob)
 
 
-def unpack_samples(blob: bytes, layout: list[dict], size: int, count: int) -> list[list[np.ndarray]]:
+def unpack_samples(blob: bytes, layout: list[dict], size: int,
+                   count: int) -> list[list[np.ndarray]]:
     """The ``count`` samples of ``blob``, the inverse of ``pack_samples``."""
     return [[np.frombuffer(blob, dtype=e["dtype"], count=int(np.prod(e["shape"])),
                            offset=k * size + e["at"]).reshape(e["shape"]) for e in layout]

@@ -17,26 +17,28 @@ from edgec.verify.harness import (harness_context, pack_samples, packed_layout, 
                                   unpack_samples)
 
 
-def render_harness(result: BuildResult, static_arena: bool) -> str:
+def render_harness(result: BuildResult) -> str:
     """The C source of the test harness for ``result``'s model."""
     return render("harness.c.j2", {**harness_context(result), "version": __version__,
-                                   "static_arena": static_arena})
+                                   "static_arena": result.options.static_arena})
 
 
-def compile_host(result: BuildResult, static_arena: bool = True,
-                 extra_flags: tuple[str, ...] = ()) -> Path:
-    """Compile the built model with its harness using the target's compiler and flags."""
+def compile_host(result: BuildResult, extra_flags: tuple[str, ...] = ()) -> Path:
+    """Compile the built model with its harness using the target's compiler and flags (and
+    ``extra_flags``); the harness owns the arena when the model's does not
+    (``result.options.arena``)."""
     harness = result.out_dir / f"{result.name}_harness.c"
-    harness.write_bytes(render_harness(result, static_arena).encode("ascii"))
+    harness.write_bytes(render_harness(result).encode("ascii"))
     exe = result.out_dir / f"{result.name}_harness"
     target = result.target
     run_tool([target["compiler"], *target["cflags"], *extra_flags, "-I", str(result.out_dir),
-               str(result.out_dir / f"{result.name}.c"), str(harness), "-o", str(exe),
-               *target.get("libs", [])], "compiling the generated C")
+              str(result.out_dir / f"{result.name}.c"), str(harness), "-o", str(exe),
+              *target.get("libs", [])], "compiling the generated C")
     return exe
 
 
-def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+def run_harness(exe: Path, graph: Graph,
+                samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
     """Run the compiled harness on ``samples`` (arrays in ``graph.inputs`` order); return the
     outputs of each sample in ``graph.outputs`` order."""
     in_layout, in_size = packed_layout(graph, graph.inputs)

@@ -26,7 +26,7 @@ from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
-                         test_space_batch, test_unary)
+                         test_space_batch, test_ternary, test_unary)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -88,6 +88,27 @@ def _q(rng, dtype: str):
 
 def _unary(op: str, in_dtype: str, out_dtype: str, corner: str, rng) -> Graph:
     return test_unary._graph(rng, op, in_dtype, out_dtype, corner)
+
+
+def _leaky_relu_int8(corner: str, alpha: float, rng) -> Graph:
+    shape = test_lut._shape(rng)
+    scale = test_lut.SCALES[corner] or float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
+    x = Tensor("x", shape, "int8", quant=QuantParams(np.float32(scale), int(rng.integers(-128, 128))))
+    y = Tensor("y", shape, "int8", quant=QuantParams(np.float32(scale * 0.8), 17))
+    return single_node_graph("LEAKY_RELU", [x], [y], {"alpha": alpha})
+
+
+def _leaky_relu_float(rng) -> Graph:
+    return single_node_graph("LEAKY_RELU", [Tensor("x", (3, 11), "float32")],
+                             [Tensor("y", (3, 11), "float32")], {"alpha": 0.25})
+
+
+def _max_min(op: str, dtype: str, rng) -> Graph:
+    """MAXIMUM / MINIMUM with broadcasting; int8 shares one quantization (as TFLM needs)."""
+    quant = QuantParams(np.float32(0.05), -3) if dtype == "int8" else None
+    return single_node_graph(op, [Tensor("a", (2, 3, 7), dtype, quant=quant),
+                                  Tensor("b", (1, 3, 1), dtype, quant=quant)],
+                             [Tensor("y", (2, 3, 7), dtype, quant=quant)])
 
 
 def _quantize_float(rng) -> Graph:
@@ -193,6 +214,10 @@ def _window_cases(full: bool):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
+        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [2 + int(depthwise)]):
+            yield Case(f"{op}/int8", f"ternary-{g}", partial(
+                lambda g, d, rng: test_ternary.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
+                g, depthwise))
 
 
 def _fully_connected_cases(full: bool):
@@ -217,6 +242,10 @@ def _fully_connected_cases(full: bool):
         yield Case("FULLY_CONNECTED/int8", f"int4-{s}", partial(
             lambda s, rng: test_int4.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=s % 2),
             s))
+    for s in _pick(full, range(len(test_int4.FC_SHAPES)), [1]):
+        yield Case("FULLY_CONNECTED/int8", f"ternary-{s}", partial(
+            lambda s, rng: test_ternary.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=True),
+            s))
 
 
 def _elementwise_cases(full: bool):
@@ -233,7 +262,7 @@ def _elementwise_cases(full: bool):
 
 
 def _activation_cases(full: bool):
-    """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC and TANH (tables and float),
+    """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC, TANH and HARD_SWISH (tables and float),
     RELU, RELU6, QUANTIZE, DEQUANTIZE, MEAN."""
     for op, dtype in itertools.product(["AVERAGE_POOL_2D", "MAX_POOL_2D"], ["int8", "float32"]):
         for g in _pick(full, range(len(test_pool.GEOMETRIES)), [2]):
@@ -257,10 +286,20 @@ def _activation_cases(full: bool):
         for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
             yield Case(f"{op}/int8", corner, partial(
                 lambda o, c, rng: test_lut._graph(rng, o, c), op, corner))
+    for corner in _pick(full, sorted(test_lut.SCALES), ["random"]):
+        yield Case("HARD_SWISH/int8", corner, partial(
+            lambda c, rng: test_lut.hard_swish_graph(rng, c), corner))
+    for corner, alpha in itertools.product(_pick(full, sorted(test_lut.SCALES), ["random"]),
+                                           _pick(full, [0.01, 0.3, -0.5], [0.3])):
+        yield Case("LEAKY_RELU/int8", f"{corner}-alpha{alpha}",
+                   partial(_leaky_relu_int8, corner, alpha))
+    yield Case("LEAKY_RELU/float32", "alpha0.25", _leaky_relu_float)
+    for op, dtype in itertools.product(["MAXIMUM", "MINIMUM"], ["int8", "float32"]):
+        yield Case(f"{op}/{dtype}", "broadcast", partial(_max_min, op, dtype))
     unary = [("RELU", "int8", "int8"), ("RELU6", "int8", "int8"), ("QUANTIZE", "int8", "int8"),
              ("DEQUANTIZE", "int8", "float32"), ("RELU", "float32", "float32"),
              ("RELU6", "float32", "float32"), ("LOGISTIC", "float32", "float32"),
-             ("TANH", "float32", "float32")]
+             ("TANH", "float32", "float32"), ("HARD_SWISH", "float32", "float32")]
     for (op, src, dst), corner in itertools.product(unary, _pick(full, ["", "tiny"], [""])):
         yield Case(f"{op}/{src}", f"{dst}{corner}", partial(_unary, op, src, dst, corner))
     yield Case("QUANTIZE/float32", "int8", _quantize_float)

@@ -19,6 +19,7 @@ def test_verify_prints_the_measurements(capsys, cache_dir):
     assert lines[0] == "bit-exact on 3 inputs"
     assert lines[1].startswith("mps2_an386: ")
     assert "instructions per inference (median of 2 runs, after a warm-up)" in lines[1]
+    assert lines[2].startswith("estimated latency (cortex-m4, 1 instruction per cycle")
 
 
 @needs_qemu
@@ -26,8 +27,8 @@ def test_verify_mismatch_exits_1_naming_the_first_difference(monkeypatch, capsys
     """A reference that disagrees in one byte stands in for a wrong kernel."""
     interpret = edgec.verify.check.interpret
 
-    def off_by_one(graph, inputs):
-        outputs = interpret(graph, inputs)
+    def off_by_one(graph, inputs, **kwargs):
+        outputs = interpret(graph, inputs, **kwargs)
         name = graph.outputs[0]
         wrong = outputs[name].copy()
         wrong.reshape(-1)[3] = np.int8(wrong.reshape(-1)[3] ^ 1)

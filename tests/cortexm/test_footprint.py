@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from edgec.verify.cortexm import is_emulated
 from edgec.verify.cortexm.firmware import build_firmware
 from edgec.verify.cortexm.footprint import Footprint, input_sections, model_footprint
@@ -87,10 +88,11 @@ def test_only_qemu_machines_are_emulated():
 @needs_arm_gcc
 @pytest.mark.parametrize("target", ["mps2_an386", "qemu_cortex_m3"])
 def test_harness_objects_need_nothing_from_the_c_library(tmp_path, cache_dir, target):
-    """So every library routine in the image is the model's (see edgec.verify.cortexm.footprint)."""
-    result = build(EXAMPLES / "digits_int8.tflite", tmp_path, target=target,
-                   cache_dir=cache_dir)
-    firmware = build_firmware(result, harness_context(result), True)
+    """So every library routine in the image is the model's (see
+    edgec.verify.cortexm.footprint)."""
+    result = build(EXAMPLES / "digits_int8.tflite", tmp_path,
+                   BuildOptions(target=target, cache_dir=cache_dir))
+    firmware = build_firmware(result, harness_context(result))
     harness = [str(tmp_path / name) for name in firmware.harness_objects]
     listing = subprocess.run(["arm-none-eabi-nm", "-u", *harness], capture_output=True,
                              text=True, check=True).stdout

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from edgec.verify.cortexm.firmware import compile_objects
 from edgec.errors import EdgecError
 from edgec.verify import verify
@@ -16,8 +17,8 @@ from tests.shared_models import INT8_MODELS, LOWER_BOUNDS, model_path
 @needs_qemu
 @pytest.mark.parametrize("model", INT8_MODELS)
 def test_shared_model_bit_exact_on_mps2_an386(cache_dir, model):
-    result = verify(model_path(model), target="mps2_an386", count=3, seed=2,
-                     cache_dir=cache_dir)
+    result = verify(model_path(model), BuildOptions(target="mps2_an386", cache_dir=cache_dir),
+                    count=3, seed=2)
     assert result.ok, result.message
     assert result.message == "bit-exact on 3 inputs"
     device = result.device
@@ -36,8 +37,8 @@ def test_instruction_counts_repeat_exactly_on_one_input(cache_dir):
     """-icount shift=0 makes the count a property of the code and the input alone."""
     path = model_path("ad_fc_autoencoder_int8")
     x = np.random.default_rng(3).integers(-128, 128, (1, 640)).astype(np.int8)
-    result = verify(path, target="mps2_an386", count=0, extra_inputs=[{"input_1": x}] * 3,
-                     cache_dir=cache_dir)
+    result = verify(path, BuildOptions(target="mps2_an386", cache_dir=cache_dir), count=0,
+                    extra_inputs=[{"input_1": x}] * 3)
     assert result.ok, result.message
     assert len(set(result.device.instructions)) == 1
 
@@ -49,7 +50,7 @@ def test_generated_c_builds_warning_free_without_dsp(tmp_path, cache_dir, model,
     """The portable kernels for the M3 and the M0+ (no DSP, no FPU): the targets' flags include
     -Wall -Wextra -Werror. This compiles without linking (the AD model's weights exceed the
     M3's flash)."""
-    result = build(model_path(model), tmp_path, target=target, cache_dir=cache_dir)
+    result = build(model_path(model), tmp_path, BuildOptions(target=target, cache_dir=cache_dir))
     assert "-Werror" in result.target["cflags"]
     [source] = list(tmp_path.rglob(f"{result.name}.c"))
     [obj] = compile_objects([source], result.target, source.parent)
@@ -59,8 +60,8 @@ def test_generated_c_builds_warning_free_without_dsp(tmp_path, cache_dir, model,
 @needs_qemu
 def test_a_model_too_big_for_the_target_says_so(cache_dir):
     with pytest.raises(EdgecError, match="does not fit qemu_cortex_m3's memory"):
-        verify(model_path("ad_fc_autoencoder_int8"), target="qemu_cortex_m3", count=1,
-               cache_dir=cache_dir)
+        verify(model_path("ad_fc_autoencoder_int8"),
+               BuildOptions(target="qemu_cortex_m3", cache_dir=cache_dir), count=1)
 
 
 @needs_qemu
@@ -71,4 +72,5 @@ def test_a_stack_overflow_stops_the_firmware(monkeypatch, cache_dir):
     tiny = dataclasses.replace(machines.MACHINES["mps2-an386"], stack_bytes=128)
     monkeypatch.setitem(machines.MACHINES, "mps2-an386", tiny)
     with pytest.raises(EdgecError, match="status 3 .a processor fault or a stack overflow"):
-        verify(model_path("kws_dscnn_int8"), target="mps2_an386", count=1, cache_dir=cache_dir)
+        verify(model_path("kws_dscnn_int8"),
+               BuildOptions(target="mps2_an386", cache_dir=cache_dir), count=1)

@@ -4,6 +4,7 @@ written as .tflite files with the test builder and checked by ``edgec verify --t
 import numpy as np
 import pytest
 
+from edgec.options import BuildOptions
 from edgec.verify import verify
 from tests.cortexm.toolchain import needs_qemu
 from tests.tflite_builder import TFLiteBuilder
@@ -98,7 +99,8 @@ def _model_file(tmp_path, make, seed):
 @pytest.mark.parametrize("make", INT8_OPS, ids=lambda f: f.__name__)
 def test_int8_op_bit_exact(tmp_path, cache_dir, target, make):
     path = _model_file(tmp_path, make, seed=len(make.__name__))
-    result = verify(path, target=target["name"], count=3, seed=4, cache_dir=cache_dir)
+    result = verify(path, BuildOptions(target=target["name"], cache_dir=cache_dir), count=3,
+                    seed=4)
     assert result.ok, result.message
     assert result.message == "bit-exact on 3 inputs"
     assert result.device.target == target["name"]
@@ -107,6 +109,6 @@ def test_int8_op_bit_exact(tmp_path, cache_dir, target, make):
 def test_float_op_within_tolerance(tmp_path, cache_dir, target):
     """Hard-float on the M4F, newlib's soft-float routines on the M3."""
     path = _model_file(tmp_path, fully_connected_float, seed=3)
-    result = verify(path, target=target["name"], count=3, cache_dir=cache_dir)
+    result = verify(path, BuildOptions(target=target["name"], cache_dir=cache_dir), count=3)
     assert result.ok, result.message
     assert result.message.startswith("max relative error")

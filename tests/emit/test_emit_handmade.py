@@ -8,6 +8,7 @@ import pytest
 
 from edgec.build import BuildResult, load_target
 from edgec.emit import EmitOptions, emit_model
+from edgec.options import BuildOptions
 from edgec.plan import plan_memory
 from edgec.verify import compile_host, run_harness
 from tests.emit.handmade import expected_output, handmade_graph, handmade_kernels
@@ -24,7 +25,8 @@ def emit(tmp_path, arena="static", name="hm", outputs=("y",)):
     for file_name, text in files.items():
         (tmp_path / file_name).write_text(text)
         paths.append(tmp_path / file_name)
-    return BuildResult(tmp_path, name, paths, graph, kernels, plan, {}, load_target("host"))
+    return BuildResult(tmp_path, name, paths, graph, kernels, plan, {}, load_target("host"),
+                       BuildOptions(name=name, arena=arena))
 
 
 def samples(count=6):
@@ -79,7 +81,7 @@ def test_extern_arena_compiles_when_the_caller_defines_it(tmp_path):
     h = (tmp_path / "hm.h").read_text()
     assert "extern uint8_t hm_arena[];" in h
     assert "static uint8_t hm_arena" not in (tmp_path / "hm.c").read_text()
-    exe = compile_host(result, static_arena=False)
+    exe = compile_host(result)  # result.options.arena is extern: the harness defines it
     (x,) = samples(1)[0]
     np.testing.assert_array_equal(run_harness(exe, result.graph, [[x]])[0][0],
                                   expected_output(x))

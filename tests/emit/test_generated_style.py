@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from tests.shared_models import INT8_MODELS, model_path
 
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
@@ -26,7 +27,7 @@ COMPILERS = {
 @pytest.fixture(scope="module", params=INT8_MODELS)
 def built(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
-    result = build(model_path(request.param), out, target="mps2_an386")
+    result = build(model_path(request.param), out, BuildOptions(target="mps2_an386"))
     [source] = list(out.rglob(f"{result.name}.c"))
     return result.name, source
 
@@ -42,6 +43,12 @@ def test_kws_source_shape(built):
     assert 1 <= len(kernels) <= 7, kernels
     assert len(lines) <= 2000
     assert "(void *)" not in source.read_text()
+
+
+@pytest.mark.slow
+def test_no_line_over_120_columns(built):
+    _, source = built
+    assert max(len(line) for line in source.read_text().splitlines()) <= 120
 
 
 @pytest.mark.slow

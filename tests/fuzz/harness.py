@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ OUTCOMES = ("ok", "error", "internal", "bad-message", "memory", "hang", "crash")
 
 @dataclass
 class Campaign:
-    cases: int
+    cases: int  # run (fewer than requested when stopped early)
     seed: int
     seconds: float = 0.0
     outcomes: Counter = field(default_factory=Counter)
@@ -67,7 +68,14 @@ class Worker:
         except BrokenPipeError:
             self.stop()
             return {"outcome": "crash", "type": "WorkerDied", "frame": "stdin", "message": ""}
+        began = self._cpu_seconds()
         reply = self._reply(timeout)
+        # On a loaded machine a niced worker may wait for a CPU: a hang is `timeout` seconds
+        # of the worker's own CPU time (and at most ten times that of wall time).
+        for _ in range(9):
+            if reply is not None or self._cpu_seconds() - began >= timeout:
+                break
+            reply = self._reply(timeout)
         if reply is None:
             self.stop()
             return {"outcome": "hang", "type": "Timeout", "frame": f">{timeout:g} s",
@@ -75,6 +83,14 @@ class Worker:
         if reply["outcome"] == "crash":
             self.stop()
         return reply
+
+    def _cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("inf")  # no /proc: fall back to wall time
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -84,14 +100,21 @@ class Worker:
 
 
 def run_campaign(cases: int, seed: int, timeout: float = 10.0, mem_mb: int = 2048,
-                 save_dir: Path | None = None, progress=None, start: int = 0) -> Campaign:
-    """Run ``cases`` cases (indices ``start``..); failures grouped into classes."""
+                 save_dir: Path | None = None, progress=None, start: int = 0,
+                 stoppable: bool = False) -> Campaign:
+    """Run ``cases`` cases (indices ``start``..); failures grouped into classes. With
+    ``stoppable``, SIGTERM or SIGINT ends the campaign early and it reports the cases run."""
     seeds = seed_models()
     campaign = Campaign(cases, seed, seeds=len(seeds))
     worker = Worker(mem_mb)
     began = time.perf_counter()
+    stop = []  # SIGTERM/SIGINT: finish the current case, then report what ran
+    handlers = {sig: signal.signal(sig, lambda *_: stop.append(1))
+                for sig in (signal.SIGTERM, signal.SIGINT)} if stoppable else {}
     try:
         for index in range(start, start + cases):
+            if stop:
+                break
             case = make_case(seeds, seed, index)
             result = worker.run(case, timeout)
             campaign.outcomes[result["outcome"]] += 1
@@ -101,7 +124,10 @@ def run_campaign(cases: int, seed: int, timeout: float = 10.0, mem_mb: int = 204
                 progress(campaign, index - start + 1, time.perf_counter() - began)
     finally:
         worker.stop()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     campaign.seconds = time.perf_counter() - began
+    campaign.cases = sum(campaign.outcomes.values())
     return campaign
 
 

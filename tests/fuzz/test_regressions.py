@@ -3,6 +3,8 @@ on purpose: each must be one printable line of user error, never an internal err
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -13,6 +15,8 @@ from edgec.frontends import load_model
 from edgec.frontends.tflite import load_tflite
 from edgec.ir import interpret
 from tests.tflite_builder import TFLiteBuilder
+
+ROOT_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _user_error(fn, *args, match: str = ""):
@@ -243,3 +247,25 @@ def test_onnx_conv_bias_of_the_wrong_size(tmp_path):
     path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
     _user_error(load_model, path, match="bias")
+
+
+def test_control_characters_in_names_do_not_reach_the_terminal(tmp_path, capsys):
+    from edgec.cli import main
+
+    model = onnx.load(ROOT_EXAMPLES / "digits.onnx")
+    model.graph.node[1].name = "conv\x1b[2Jx"
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "conv\\x1b[2Jx" in out
+
+
+def test_app_config_on_a_host_build_is_refused_not_ignored(tmp_path):
+    from edgec.cli import main
+
+    app = tmp_path / "app.yaml"
+    app.write_text("sensor: replay\n")
+    argv = ["build", str(ROOT_EXAMPLES / "digits_int8.tflite"), "-o", str(tmp_path / "out"),
+            "--app", str(app)]
+    assert main(argv) == 2 and not (tmp_path / "out" / "digits_int8.c").exists()

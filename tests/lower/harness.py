@@ -17,6 +17,7 @@ import pytest
 
 from edgec.ir import Graph, Node, Tensor, check_graph, interpret
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
@@ -131,7 +132,7 @@ def check_against_reference(graph: Graph, cache_dir, rng, sanitize: bool = False
     bit-exact, float within 1e-5 relative to the output's largest magnitude)."""
     from tests.refs import describe_mismatch
 
-    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     inputs = random_inputs(graph, rng)
     expected = interpret(graph, inputs)
     actual = run_kernel(kernel, graph, inputs, sanitize=sanitize)

@@ -7,6 +7,7 @@ import numpy as np
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.lower import lower_graph
 from edgec.lower.cache import default_dir
+from edgec.options import BuildOptions
 
 
 def _two_adds(rng) -> Graph:
@@ -26,7 +27,7 @@ def _hits(caplog) -> int:
 
 def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
     caplog.set_level(logging.DEBUG, logger="edgec.lower")
-    k0, k1 = lower_graph(_two_adds(np.random.default_rng(0)), cache_dir=tmp_path)
+    k0, k1 = lower_graph(_two_adds(np.random.default_rng(0)), BuildOptions(cache_dir=tmp_path))
     assert _hits(caplog) == 1
     assert k0.c_source.replace("k0_add", "F") == k1.c_source.replace("k1_add", "F")
     assert not np.array_equal(k0.constants["k0_add_params"], k1.constants["k1_add_params"])
@@ -35,9 +36,9 @@ def test_same_shapes_share_c_text_but_not_constants(tmp_path, caplog):
 
 def test_second_build_reads_the_disk_cache(tmp_path, caplog):
     graph = _two_adds(np.random.default_rng(1))
-    first = lower_graph(graph, cache_dir=tmp_path)
+    first = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     caplog.set_level(logging.DEBUG, logger="edgec.lower")
-    second = lower_graph(graph, cache_dir=tmp_path)
+    second = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     assert _hits(caplog) == 2
     assert [k.c_source for k in first] == [k.c_source for k in second]
 
@@ -54,11 +55,11 @@ def _corrupt_and_rebuild(tmp_path, caplog, damage):
     """Build once, damage the cached entry, build again: the entry is reported, discarded and
     rebuilt, and the C is the same as the first build's."""
     graph = _two_adds(np.random.default_rng(2))
-    first = lower_graph(graph, cache_dir=tmp_path)
+    first = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     (entry,) = tmp_path.glob("*.json")
     entry.write_bytes(damage(entry.read_bytes(), tmp_path))
     caplog.set_level(logging.WARNING, logger="edgec.lower")
-    second = lower_graph(graph, cache_dir=tmp_path)
+    second = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
     assert [k.c_source for k in first] == [k.c_source for k in second]
     assert any("discarded and rebuilt" in r.getMessage() for r in caplog.records)
     (rebuilt,) = tmp_path.glob("*.json")
@@ -91,7 +92,8 @@ def test_concurrent_builds_share_one_cache(tmp_path):
 
     graph = _two_adds(np.random.default_rng(3))
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: lower_graph(graph, cache_dir=tmp_path), range(4)))
+        options = BuildOptions(cache_dir=tmp_path)
+        results = list(pool.map(lambda _: lower_graph(graph, options), range(4)))
     assert all([k.c_source for k in r] == [k.c_source for k in results[0]] for r in results)
     (entry,) = tmp_path.glob("*.json")
     from edgec.lower.cache import parse_entry

@@ -21,6 +21,7 @@ from edgec.emit import EmitOptions, emit_model
 from edgec.ir import Tensor, interpret
 from edgec.ir.ops._window import window_output_shape
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from edgec.plan import plan_memory
 from edgec.targets import load_target
 from edgec.verify import compile_host, random_inputs, run_harness
@@ -98,7 +99,8 @@ def _elementwise_graph(rng, op: str, a_shape, b_shape, corner: str, activation: 
 
 
 def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed") -> BuildResult:
-    kernels = lower_graph(graph, target=target, cache_dir=cache_dir, optimize=optimize)
+    kernels = lower_graph(graph,
+                          BuildOptions(target=target, cache_dir=cache_dir, optimize=optimize))
     plan = plan_memory(graph, kernels)
     files = emit_model(graph, kernels, plan, EmitOptions("m"))
     for name, text in files.items():
@@ -180,7 +182,7 @@ def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
     rng = np.random.default_rng(5)
     for corner, fast in [("", True), ("tiny", False)]:
         graph = _fc_graph(rng, FC_GEOMETRIES[0], corner, True, "NONE")
-        (kernel,) = lower_graph(graph, target=DSP_TARGET, cache_dir=cache_dir)
+        (kernel,) = lower_graph(graph, BuildOptions(target=DSP_TARGET, cache_dir=cache_dir))
         assert ("edgec_scale_fast(a0" in kernel.c_source) == fast
 
 
@@ -188,7 +190,7 @@ def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
                                          ("qemu_cortex_m3", False), ("rpi_pico", False)])
 def test_variant_follows_the_target_features(cache_dir, target, dsp):
     graph = _window_graph(np.random.default_rng(6), CONV_GEOMETRIES[0], False, "", "RELU")
-    (kernel,) = lower_graph(graph, target=target, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(target=target, cache_dir=cache_dir))
     assert _is_dsp(kernel) == dsp
     assert (kernel.scratch_bytes > 0) == dsp
 
@@ -203,7 +205,7 @@ def test_narrow_variants_fall_back_to_the_portable_rule(cache_dir):
     fc.tensors["w"].quant.zero_point[...] = 3  # TFLM subtracts a per-tensor weight offset
     broadcast = _elementwise_graph(rng, "ADD", (1, 4, 4, 8), (1, 1, 1, 8), "", "NONE")
     for graph in (multiplier, fc, broadcast):
-        (kernel,) = lower_graph(graph, target=DSP_TARGET, cache_dir=cache_dir)
+        (kernel,) = lower_graph(graph, BuildOptions(target=DSP_TARGET, cache_dir=cache_dir))
         assert not _is_dsp(kernel)
 
 

@@ -13,6 +13,7 @@ from edgec.build import SPEED_FLASH_SHARE, build, choose_optimize
 from edgec.cli import main
 from edgec.lower import lower_graph
 from edgec.lower.dsp import layout
+from edgec.options import BuildOptions
 from edgec.targets import load_target
 from tests.lower.test_dsp_kernels import CONV_GEOMETRIES, _fc_graph, _window_graph
 
@@ -42,8 +43,10 @@ def test_size_mode_halves_dsp_weights_and_drops_scratch(cache_dir):
     graphs = [_window_graph(np.random.default_rng(1), CONV_GEOMETRIES[3], False, "", "RELU"),
               _fc_graph(np.random.default_rng(2), (1, 64, 12), "", True, "NONE")]
     for graph in graphs:
-        (speed,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
-        (size,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir, optimize="size")
+        (speed,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
+        (size,) = lower_graph(graph,
+                              BuildOptions(target="mps2_an386", cache_dir=cache_dir,
+                                           optimize="size"))
         w_speed, w_size = (next(v for k, v in kernel.constants.items() if k.endswith("_w"))
                            for kernel in (speed, size))
         assert w_speed.nbytes == 2 * w_size.nbytes
@@ -52,7 +55,8 @@ def test_size_mode_halves_dsp_weights_and_drops_scratch(cache_dir):
 
 def test_the_host_ignores_the_mode(cache_dir):
     graph = _window_graph(np.random.default_rng(3), CONV_GEOMETRIES[0], False, "", "RELU")
-    speed, size = (lower_graph(graph, target="host", cache_dir=cache_dir, optimize=mode)
+    speed, size = (lower_graph(graph,
+                               BuildOptions(target="host", cache_dir=cache_dir, optimize=mode))
                    for mode in ("speed", "size"))
     assert speed[0].c_source == size[0].c_source
 
@@ -63,7 +67,7 @@ def test_build_falls_back_to_size_when_speed_would_crowd_the_flash(tmp_path, mon
         return {**load_target(name), "flash_bytes": 4096}
 
     monkeypatch.setattr(edgec.build, "load_target", small_board)
-    result = build(DIGITS, tmp_path, target="mps2_an386", cache_dir=cache_dir)
+    result = build(DIGITS, tmp_path, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     choice = json.loads((tmp_path / "report.json").read_text())["optimize"]
     assert choice["mode"] == "size" and choice["requested"] is None
     assert "> 50% of 4,096 B flash" in choice["reason"]

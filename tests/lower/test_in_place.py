@@ -9,6 +9,7 @@ import pytest
 
 from edgec.ir import Graph, Node, QuantParams, Tensor, interpret
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import needs_gcc, random_inputs, run_kernel, single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -62,7 +63,7 @@ CASES = {
 def _lowered(case: str, cache_dir):
     make, target, _ = CASES[case]
     graph = make(np.random.default_rng(sorted(CASES).index(case)))
-    (kernel,) = lower_graph(graph, target=target, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(target=target, cache_dir=cache_dir))
     return graph, kernel
 
 
@@ -105,5 +106,5 @@ def test_no_in_place_when_one_tensor_feeds_both_inputs(cache_dir):
     graph.nodes.append(Node("ADD", ["x", "x"], ["y"], {"activation": "NONE"}, "n0"))
     graph.inputs, graph.outputs = ["x"], ["y"]
     for target in ("host", "mps2_an386"):
-        (kernel,) = lower_graph(graph, target=target, cache_dir=cache_dir)
+        (kernel,) = lower_graph(graph, BuildOptions(target=target, cache_dir=cache_dir))
         assert kernel.in_place == []

@@ -8,6 +8,7 @@ from edgec.ir import QuantParams, Tensor
 from edgec.ir.int4 import unpack_int4
 from edgec.ir.ops._window import window_output_shape
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.lower.quantgen import act_q, bias_tensor
 
@@ -33,7 +34,10 @@ def int4_weights(rng, shape, axis: int | None) -> Tensor:
     return Tensor("w", shape, "int4", data, QuantParams(scales, np.zeros(n, np.int64), axis))
 
 
-def conv_graph(rng, geometry, depthwise: bool, activation: str = "RELU", corner: str = ""):
+def conv_graph(rng, geometry, depthwise: bool, activation: str = "RELU", corner: str = "",
+               weights=None):
+    """A conv or depthwise node with packed weights: ``weights(rng, shape, axis)`` makes them
+    (default int4)."""
     h, w, c, o, kh, kw, strides, dilations, pads = geometry
     out_c = c * o if depthwise else o
     w_shape = (1, kh, kw, out_c) if depthwise else (o, kh, kw, c)
@@ -42,17 +46,18 @@ def conv_graph(rng, geometry, depthwise: bool, activation: str = "RELU", corner:
     if depthwise:
         attrs["depth_multiplier"] = o
     x = Tensor("x", (1, h, w, c), "int8", quant=act_q(rng))
-    wt = int4_weights(rng, w_shape, 3 if depthwise else 0)
+    wt = (weights or int4_weights)(rng, w_shape, 3 if depthwise else 0)
     y = Tensor("y", y_shape, "int8", quant=act_q(rng, corner))
     op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
     return single_node_graph(op, [x, wt, bias_tensor(rng, "b", out_c, corner)], [y], attrs)
 
 
-def fc_graph(rng, shape, out: int, keep: bool, per_channel: bool = False, corner: str = ""):
+def fc_graph(rng, shape, out: int, keep: bool, per_channel: bool = False, corner: str = "",
+             weights=None):
     k = shape[-1] if keep else int(np.prod(shape[1:]))
     y_shape = shape[:-1] + (out,) if keep else (int(np.prod(shape)) // k, out)
     x = Tensor("x", shape, "int8", quant=act_q(rng))
-    w = int4_weights(rng, (out, k), 0 if per_channel else None)
+    w = (weights or int4_weights)(rng, (out, k), 0 if per_channel else None)
     y = Tensor("y", y_shape, "int8", quant=act_q(rng, corner))
     attrs = dict(activation="RELU6" if keep else "NONE", keep_num_dims=keep)
     return single_node_graph("FULLY_CONNECTED", [x, w, bias_tensor(rng, "b", out, corner)],
@@ -105,7 +110,7 @@ def test_fully_connected_under_sanitizers(cache_dir):
 @pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_weights_reach_the_c_packed(cache_dir, make):
     graph = make(np.random.default_rng(3))
-    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     weights = graph.tensors["w"]
     packed = kernel.constants[kernel.args[1]]
     assert "w" not in kernel.args
@@ -118,6 +123,6 @@ def test_weights_reach_the_c_packed(cache_dir, make):
 @pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
 def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, make):
     graph = make(np.random.default_rng(6))
-    (portable,) = lower_graph(graph, cache_dir=cache_dir)
-    (dsp,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+    (portable,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
+    (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0

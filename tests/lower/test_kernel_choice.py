@@ -10,7 +10,9 @@ import pytest
 
 from edgec.build import build
 from edgec.cli import main
+from edgec.errors import EdgecError
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.test_dsp_kernels import CONV_GEOMETRIES, _window_graph
 
 DIGITS = Path(__file__).resolve().parents[2] / "examples" / "digits_int8.tflite"
@@ -22,22 +24,24 @@ def _conv_graph():
 
 def test_portable_on_a_dsp_target_is_the_hosts_c(cache_dir):
     graph = _conv_graph()
-    (host,) = lower_graph(graph, target="host", cache_dir=cache_dir)
-    (portable,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir,
-                              kernels="portable")
-    (dsp,) = lower_graph(graph, target="mps2_an386", cache_dir=cache_dir)
+    (host,) = lower_graph(graph, BuildOptions(target="host", cache_dir=cache_dir))
+    (portable,) = lower_graph(graph,
+                              BuildOptions(target="mps2_an386", cache_dir=cache_dir,
+                                           kernels="portable"))
+    (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     assert portable.c_source == host.c_source
     assert dsp.c_source != host.c_source  # the control: auto does pick the DSP variant
 
 
 def test_an_unknown_choice_is_refused(cache_dir):
-    with pytest.raises(ValueError, match="auto"):
-        lower_graph(_conv_graph(), target="mps2_an386", cache_dir=cache_dir, kernels="dsp")
+    with pytest.raises(EdgecError, match="auto, portable"):
+        lower_graph(_conv_graph(),
+                    BuildOptions(target="mps2_an386", cache_dir=cache_dir, kernels="dsp"))
 
 
 def test_build_records_the_choice(tmp_path, cache_dir):
-    result = build(DIGITS, tmp_path, target="mps2_an386", cache_dir=cache_dir,
-                   kernels="portable")
+    result = build(DIGITS, tmp_path,
+                   BuildOptions(target="mps2_an386", cache_dir=cache_dir, kernels="portable"))
     assert json.loads((tmp_path / "report.json").read_text())["kernel_choice"] == "portable"
     assert "kernels    portable" in (tmp_path / "report.txt").read_text()
     assert "EDGEC_DSP" not in (tmp_path / f"{result.name}.c").read_text()

@@ -8,6 +8,7 @@ import pytest
 
 from edgec.ir import interpret
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import needs_gcc, random_inputs, run_kernel
 from tests.refs import describe_mismatch
 
@@ -26,7 +27,7 @@ def test_every_kernel_matches_reference(cache_dir, name):
 
     graph = load_tflite(path.read_bytes())
     seen = []
-    kernels = lower_graph(graph, cache_dir=cache_dir,
+    kernels = lower_graph(graph, BuildOptions(cache_dir=cache_dir),
                           progress=lambda k, n, node: seen.append((k, n, node.name)))
     assert seen == [(i + 1, len(graph.nodes), n.name) for i, n in enumerate(graph.nodes)]
     assert [k.node_name for k in kernels] == [n.name for n in graph.nodes]

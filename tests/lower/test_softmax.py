@@ -7,6 +7,7 @@ import pytest
 from edgec.errors import EdgecError
 from edgec.ir import QuantParams, Tensor
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 
 pytestmark = needs_gcc
@@ -57,4 +58,4 @@ def test_int8_to_int16_matches_reference(cache_dir, shape, scale):
 def test_int16_output_quantization_is_checked(cache_dir):
     graph = _int16_output_graph(np.random.default_rng(0), (1, 4), 0.05, out_zp=0)
     with pytest.raises(EdgecError, match="int16"):
-        lower_graph(graph, cache_dir=cache_dir)
+        lower_graph(graph, BuildOptions(cache_dir=cache_dir))

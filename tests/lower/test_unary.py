@@ -5,6 +5,7 @@ import pytest
 
 from edgec.ir import QuantParams, Tensor, interpret
 from edgec.lower import lower_graph
+from edgec.options import BuildOptions
 from tests.lower.harness import check_against_reference, needs_gcc, run_kernel, single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -39,8 +40,16 @@ def test_quantize_float_rounds_saturates_and_maps_nan_to_zero_point(cache_dir):
     values = np.array([0.25, 0.75, -0.25, -0.75, 1.25, -1.25, 63.75, -64.25, 1e30, -1e30,
                        np.inf, -np.inf, np.nan, 0.2499999851, 65.0, -66.5, 0.0, -0.0,
                        *rng.uniform(-70, 70, 6)], np.float32)
-    (kernel,) = lower_graph(graph, cache_dir=cache_dir)
+    (kernel,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     with np.errstate(invalid="ignore"):
         expected = interpret(graph, {"x": values})["y"]
     actual = run_kernel(kernel, graph, {"x": values}, sanitize=True)["y"]
     np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.25])
+def test_float_leaky_relu_matches_reference(cache_dir, alpha):
+    rng = np.random.default_rng(5)
+    graph = single_node_graph("LEAKY_RELU", [Tensor("x", SHAPE, "float32")],
+                              [Tensor("y", SHAPE, "float32")], {"alpha": alpha})
+    check_against_reference(graph, cache_dir, rng, sanitize=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from edgec.plan import plan_memory
 from edgec.verify import verify
 from tests.cortexm.toolchain import needs_qemu
@@ -57,7 +58,7 @@ def model(tmp_path_factory):
 
 @pytest.mark.parametrize("target", ["host", "mps2_an386"])
 def test_in_place_shrinks_the_arena(tmp_path, model, target):
-    result = build(model, tmp_path, target=target)
+    result = build(model, tmp_path, BuildOptions(target=target))
     plan, kernels = result.plan, result.kernels
     ops = [n.op for n in result.graph.nodes]
     assert plan.in_place == {ops.index("TANH"): "a", ops.index("ADD"): "t"}
@@ -77,5 +78,5 @@ def test_in_place_bit_exact_on_host_under_sanitizers(model):
 
 @needs_qemu
 def test_in_place_bit_exact_on_mps2_an386(model):
-    outcome = verify(model, target="mps2_an386", count=3)
+    outcome = verify(model, BuildOptions(target="mps2_an386"), count=3)
     assert outcome.ok, outcome.message

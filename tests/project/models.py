@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgec.build import build
+from edgec.options import BuildOptions
 from tests.tflite_builder import TFLiteBuilder
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,4 +31,4 @@ def motion_model(path: Path, inputs: int = 48, classes: int = 4) -> Path:
 
 def build_model(model: Path, out: Path):
     """The model's C for the host in ``out`` (what a board build puts in model/)."""
-    return build(model, out, target="host")
+    return build(model, out, BuildOptions(target="host"))

@@ -27,9 +27,9 @@ def run(tmp_path, capsys, target, app=None, model=DIGITS):
     # its buttons have no interrupts (test_zephyr.py pins the devicetree fact)
     ("mps2_an386", {"loop": {"mode": "event", "trigger": "button"}}, "has no button"),
     ("nrf52840", {"sensor": "adc", "window": 50}, "50x1 = 50 values after preprocessing"),
-    ("nrf52840", {"windw": 50}, "unknown key(s) windw"),
-    ("native_sim", {"replay": {"runs": 0}}, "replay.runs must be positive"),
-    ("native_sim", {"replay": {"loops": 2}}, "unknown replay key 'loops'"),
+    ("nrf52840", {"windw": 50}, "unknown key 'windw'"),
+    ("native_sim", {"replay": {"runs": 0}}, "'replay.runs' must be positive"),
+    ("native_sim", {"replay": {"loops": 2}}, "unknown key 'replay.loops'"),
 ])
 def test_bad_firmware_input(tmp_path, capsys, target, app, words):
     code, line = run(tmp_path, capsys, target, app)

@@ -51,6 +51,16 @@ def test_model_dir_reads_back_the_build(request, fixture):
         assert (got.shape, got.dtype, got.quant) == (tuple(want.shape), want.dtype, want.quant)
 
 
+def test_model_io_comes_from_report_json_alone(tmp_path, digits_build):
+    """The header's comments are for people: report.json is what ModelIO reads."""
+    shutil.copy(digits_build.out_dir / "report.json", tmp_path)
+    read, fresh = ModelIO.from_dir(tmp_path), ModelIO.from_build(digits_build)
+    assert [(t.name, t.shape, t.dtype) for t in read.inputs + read.outputs] == \
+        [(t.name, tuple(t.shape), t.dtype) for t in fresh.inputs + fresh.outputs]
+    assert read.inputs[0].quant.s == fresh.inputs[0].quant.s and read.inputs[0].quant.zp == \
+        fresh.inputs[0].quant.zp
+
+
 def test_model_dir_must_be_an_edgec_build(tmp_path):
     with pytest.raises(EdgecError, match="does not hold a model built by edgec"):
         ModelIO.from_dir(tmp_path)

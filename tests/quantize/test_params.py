@@ -63,3 +63,18 @@ def test_int4_clipping_never_loses_to_max_scaling():
     errors = ((data * q.scale[:, None] - w) ** 2).sum(axis=1)
     assert np.all(errors <= ((max_scaled - w) ** 2).sum(axis=1) + 1e-6)
     assert np.any(q.scale < peak[:, 0] / 7)  # some channel clips its outliers
+
+
+def test_ternary_weights_are_minus_one_zero_one_with_the_least_error_scale():
+    w = np.random.default_rng(2).normal(size=(6, 40)).astype(np.float32)
+    w[3] = 0.0
+    data, q = weight_quant(w, 0, "ternary")
+    assert q.axis == 0 and q.scale.shape == (6,) and np.all(q.zero_point == 0)
+    assert set(np.unique(data)) == {-1, 0, 1} and not data[3].any()
+    errors = ((data * q.scale[:, None] - w) ** 2).sum(axis=1)
+    peak = np.abs(w).max(axis=1, keepdims=True)
+    for fraction in (1.0, 0.7, 0.3):  # any other scale does no better
+        s = np.where(peak > 0, peak * fraction, 1.0)
+        other = ((np.clip(np.round(w / s), -1, 1) * s - w) ** 2).sum(axis=1)
+        assert np.all(errors <= other + 1e-5)
+    assert np.all(q.scale[[0, 1, 2, 4, 5]] < 0.8 * peak[[0, 1, 2, 4, 5], 0])

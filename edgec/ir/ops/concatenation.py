@@ -36,7 +36,9 @@ def _shape(node, ins):
 
 define_op("CONCATENATION", attrs={"axis": REQUIRED, "activation": "NONE"},
           infer_shapes=_shape, doc="join the inputs along axis", dtypes=MOVE_DTYPES,
-          channels=Channels.CONCAT, ptq=Ptq.SHARED_INPUTS)
+          channels=Channels.CONCAT, ptq=Ptq.SHARED_INPUTS,
+          identity_when=lambda node, rank: len(node.inputs) == 1
+          and node.attrs["activation"] == "NONE")
 
 
 def _joined(call) -> np.ndarray:

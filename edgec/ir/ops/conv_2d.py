@@ -33,7 +33,8 @@ def _macs(node, ins, outs):
 
 define_op("CONV_2D", attrs=dict(WINDOW_ATTRS), infer_shapes=_shape, macs=_macs,
           doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?)",
-          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True, min_inputs=2,
+          ranks=(4, 4), requantizes=True, ternary_weights=True)
 
 
 def _windows(call, fill):

@@ -45,7 +45,8 @@ def _macs(node, ins, outs):
 define_op("DEPTHWISE_CONV_2D", attrs={**WINDOW_ATTRS, "depth_multiplier": 1},
           infer_shapes=_shape, macs=_macs,
           doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)",
-          channels=Channels.DEPTHWISE, weight_axis=3, int4_weights=True)
+          channels=Channels.DEPTHWISE, weight_axis=3, int4_weights=True, min_inputs=2,
+          ranks=(4, 4), requantizes=True, ternary_weights=True)
 
 
 def _expanded_windows(call, fill) -> np.ndarray:

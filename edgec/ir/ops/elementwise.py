@@ -42,7 +42,8 @@ def _shape(node, ins):
 for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
               doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
-              elementwise=True, channels=Channels.CONST_OPERAND)
+              elementwise=True, channels=Channels.CONST_OPERAND, min_inputs=2,
+              requantizes=True)
 
 
 @dataclass(frozen=True)

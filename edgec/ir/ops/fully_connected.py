@@ -39,7 +39,8 @@ def _macs(node, ins, outs):
 define_op("FULLY_CONNECTED", attrs={"activation": "NONE", "keep_num_dims": False},
           infer_shapes=_shape, macs=_macs,
           doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)",
-          channels=Channels.LAYER, weight_axis=0, int4_weights=True)
+          channels=Channels.LAYER, weight_axis=0, int4_weights=True, min_inputs=2,
+          ranks=(None, 2), requantizes=True, ternary_weights=True)
 
 
 def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:

@@ -27,7 +27,8 @@ from edgec.ir.quant import quantize_multiplier, rounding_divide_by_pot
 from edgec.ir.registry import Channels, define_op, kernel
 
 define_op("HARD_SWISH", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="elementwise x * relu6(x + 3) / 6", elementwise=True, channels=Channels.SAME)
+          doc="elementwise x * relu6(x + 3) / 6", elementwise=True, channels=Channels.SAME,
+          requantizes=True)
 
 _I16_MIN, _I16_MAX = -(1 << 15), (1 << 15) - 1
 

@@ -21,7 +21,8 @@ from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("LOGISTIC", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="elementwise sigmoid 1 / (1 + exp(-x))", elementwise=True,
-          channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128))
+          channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128),
+          requantizes=True)
 
 _CUTOFF_UPPER = np.float32(16.619047164916992188)
 _CUTOFF_LOWER = np.float32(-9.0)

@@ -33,7 +33,7 @@ def _shape(node, ins):
 
 
 define_op("MEAN", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
-          doc="average over axes", channels=Channels.SAME,
+          doc="average over axes", channels=Channels.SAME, requantizes=True,
           keeps_channels=lambda node, rank: rank - 1 not in reduced_axes(node, rank))
 
 

@@ -31,7 +31,9 @@ def _shape(node, ins):
 define_op("PAD", attrs={"pads": REQUIRED, "value": None}, infer_shapes=_shape,
           doc="constant padding; value None = output zero point (quantized) or 0",
           dtypes=MOVE_DTYPES, ptq=Ptq.SAME_AS_INPUT, channels=Channels.SAME,
-          keeps_channels=lambda node, rank: tuple(node.attrs["pads"][-1]) == (0, 0))
+          keeps_channels=lambda node, rank: tuple(node.attrs["pads"][-1]) == (0, 0),
+          identity_when=lambda node, rank: all(int(v) == 0 for pair in node.attrs["pads"]
+                                               for v in pair))
 
 
 @kernel("PAD", *DTYPES)

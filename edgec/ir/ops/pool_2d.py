@@ -28,7 +28,7 @@ def _shape(node, ins):
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
               doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
-              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
+              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,))
 
 
 def _windows(call, fill):

@@ -22,10 +22,13 @@ from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="float32 -> int8 quantization, or int8 -> int8 requantization",
-          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT)
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT,
+          identity_when=lambda node, rank: True,  # int8 -> int8 with equal quantization
+          requantizes=True, retypes=True, converts=True)
 define_op("DEQUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="int8 -> float32: scale * (q - zero_point)", dtypes=("int8",),
-          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT)
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT,
+          requantizes=True, retypes=True, converts=True)
 
 
 def _per_tensor(call, q, role: str):

@@ -25,7 +25,8 @@ def _shape(node, ins):
 
 define_op("RESHAPE", attrs={"shape": REQUIRED}, infer_shapes=_shape,
           doc="reinterpret the elements in a new shape; SQUEEZE / EXPAND_DIMS import as this",
-          dtypes=MOVE_DTYPES, alias=True, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
+          dtypes=MOVE_DTYPES, alias=True, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT,
+          identity_when=lambda node, rank: True)
 
 
 @kernel("RESHAPE", *DTYPES)

@@ -29,7 +29,7 @@ OUTPUT_QUANT = {"int8": (-128, 1.0 / 256, 0.0), "int16": (-32768, 1.0 / 65536, 0
 
 define_op("SOFTMAX", attrs={"beta": 1.0}, infer_shapes=lambda node, ins: [ins[0].shape],
           doc="softmax over the last axis: exp(beta * x) / sum",
-          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128))
+          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128), requantizes=True, retypes=True)
 
 
 @dataclass(frozen=True)

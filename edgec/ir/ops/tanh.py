@@ -17,7 +17,8 @@ from edgec.ir.quant import multiply_by_quantized_multiplier, rounding_divide_by_
 from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("TANH", infer_shapes=lambda node, ins: [ins[0].shape], doc="elementwise tanh",
-          elementwise=True, channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 128.0, 0))
+          elementwise=True, channels=Channels.SAME, ptq=Ptq.FIXED, fixed_quant=(1.0 / 128.0, 0),
+          requantizes=True)
 
 
 @kernel("TANH", "int8")

@@ -27,7 +27,9 @@ def _shape(node, ins):
 define_op("TRANSPOSE", attrs={"perm": REQUIRED}, infer_shapes=_shape,
           doc="permute dimensions: out.shape[i] = x.shape[perm[i]]", dtypes=MOVE_DTYPES,
           ptq=Ptq.SAME_AS_INPUT, channels=Channels.SAME,
-          keeps_channels=lambda node, rank: int(node.attrs["perm"][-1]) % rank == rank - 1)
+          keeps_channels=lambda node, rank: int(node.attrs["perm"][-1]) % rank == rank - 1,
+          identity_when=lambda node, rank: [int(p) % rank for p in node.attrs["perm"]]
+          == list(range(rank)))
 
 
 @kernel("TRANSPOSE", *DTYPES)

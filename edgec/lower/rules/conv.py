@@ -98,7 +98,7 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
     quant = consts.conv_requant(ctx, channels)
     constants = {**_int4.packed_constants(ctx, w),
                  "bias": consts.folded_bias(bias, sums, int(quant["params"][0])), **quant}
-    int4 = _int4.has_int4_weights(ctx)
+    int4 = _int4.packed_bits(ctx)
     window = int(np.prod(g["w"][1:3])) * (1 if depthwise else g["w"][3])
     acc_dtype = accumulator_dtype(window)
     form = None
@@ -129,7 +129,7 @@ def _float_plan(ctx, depthwise: bool) -> KernelPlan:
         from tvm import te, tirx
 
         x = placeholder(g["x"], "float32", "x")
-        wt, weight = _int4.weight_input(g["w"], "float32", int4=False)
+        wt, weight = _int4.weight_input(g["w"], "float32", 0)
         b = placeholder((channels,), "float32", "bias")
         xpad = padded(x, g["pads"], lambda: tirx.const(0.0, "float32"), "float32")
         acc = _window_sum(g, xpad, weight, "float32")

@@ -176,3 +176,44 @@ def mul_float(ctx) -> KernelPlan:
     return _float_plan(ctx, lambda a, b: a * b)
 
 
+
+
+def _select_plan(ctx, dtype: str, pick) -> KernelPlan:
+    """``y = pick(a, b)`` under broadcasting, no rescaling: MAXIMUM / MINIMUM (int8 codes
+    share one quantization, which the reference checks)."""
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te
+
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        y = te.compute(shape, lambda *i: pick(ra(*i), rb(*i)), name="y")
+        return Built([a, b, y], _schedule([], rank))
+
+    return _plan(ctx, build)
+
+
+def _tvm_max(a, b):
+    from tvm import te
+
+    return te.max(a, b)
+
+
+def _tvm_min(a, b):
+    from tvm import te
+
+    return te.min(a, b)
+
+
+@lowering_rule("MAXIMUM", "int8", "float32")
+def maximum(ctx) -> KernelPlan:
+    """MAXIMUM: the larger code (int8) or value (float32)."""
+    return _select_plan(ctx, ctx.dtype, _tvm_max)
+
+
+@lowering_rule("MINIMUM", "int8", "float32")
+def minimum(ctx) -> KernelPlan:
+    """MINIMUM: the smaller code (int8) or value (float32)."""
+    return _select_plan(ctx, ctx.dtype, _tvm_min)

@@ -71,7 +71,7 @@ def fully_connected_int8(ctx) -> KernelPlan:
     rows, k, out = _rows(ctx)
     constants, w_offset = _int8_constants(ctx, (rows, k, out))
     subtract_offset = w_offset != 0
-    int4 = _int4.has_int4_weights(ctx)
+    int4 = _int4.packed_bits(ctx)
     # |x * (w - offset)| < 2**15 when the offset is used, 2**14 otherwise.
     acc_dtype = accumulator_dtype(k * (2 if subtract_offset else 1))
     form = None

@@ -71,6 +71,12 @@ def tanh_int8(ctx) -> KernelPlan:
     return table_plan(ctx)
 
 
+@lowering_rule("LEAKY_RELU", "int8")
+def leaky_relu_int8(ctx) -> KernelPlan:
+    """int8 LEAKY_RELU (TFLM ``reference_ops::QuantizeLeakyRelu``) by table."""
+    return table_plan(ctx)
+
+
 @lowering_rule("HARD_SWISH", "int8")
 def hard_swish_int8(ctx) -> KernelPlan:
     """int8 HARD_SWISH (TFLM ``reference_ops::HardSwish``, 16-bit fixed point) by table."""

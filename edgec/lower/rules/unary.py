@@ -1,5 +1,5 @@
 """Elementwise one-input ops: RELU, RELU6, QUANTIZE, DEQUANTIZE (int8 and float32), float32
-LOGISTIC, TANH and HARD_SWISH. Each kernel is one flat loop over the elements.
+LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU. Each kernel is one flat loop over the elements.
 
 int8 semantics are the reference's (``edgec.ir.ops.relu``, ``quantize``): RELU and int8->int8
 QUANTIZE requantize ``x - zp_in`` with MultiplyByQuantizedMultiplier; RELU6 clamps raw
@@ -187,6 +187,18 @@ def tanh_float(ctx) -> KernelPlan:
         from tvm import tirx
 
         return tirx.tanh(v)
+    return _float_unary(ctx, fn)
+
+
+@lowering_rule("LEAKY_RELU", "float32")
+def leaky_relu_float(ctx) -> KernelPlan:
+    """float32 LEAKY_RELU: ``x > 0 ? x : x * alpha``."""
+    alpha = float(ctx.attrs["alpha"])
+
+    def fn(v):
+        from tvm import tirx
+
+        return tirx.Select(v > tirx.const(0.0, "float32"), v, v * tirx.const(alpha, "float32"))
     return _float_unary(ctx, fn)
 
 

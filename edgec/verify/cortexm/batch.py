@@ -26,6 +26,7 @@ from edgec.emit import EmitOptions, emit_model
 from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.ir import Graph
+from edgec.options import BuildOptions
 from edgec.verify.harness import pack_samples, packed_layout, unpack_samples
 
 Samples = list[list[np.ndarray]]  # per sample, one array per graph input (or output)
@@ -40,7 +41,8 @@ def emit_graph(graph: Graph, out_dir: Path, name: str, target: str, *,
     from edgec.plan import plan_memory
 
     target_info = load_target(target)
-    kernels = lower_graph(graph, target=target, cache_dir=cache_dir, optimize=optimize)
+    options = BuildOptions(target=target, name=name, optimize=optimize, cache_dir=cache_dir)
+    kernels = lower_graph(graph, options)
     plan = plan_memory(graph, kernels)
     files = emit_model(graph, kernels, plan, EmitOptions(name, target=target))
     paths = []
@@ -48,7 +50,7 @@ def emit_graph(graph: Graph, out_dir: Path, name: str, target: str, *,
         if file_name.endswith((".c", ".h")):
             paths.append(out_dir / file_name)
             paths[-1].write_bytes(text.encode("ascii"))
-    return BuildResult(out_dir, name, paths, graph, kernels, plan, {}, target_info)
+    return BuildResult(out_dir, name, paths, graph, kernels, plan, {}, target_info, options)
 
 
 def _model_entry(result: BuildResult, samples: int) -> dict:

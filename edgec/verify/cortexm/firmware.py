@@ -14,7 +14,8 @@ from pathlib import Path
 
 from edgec import __version__
 from edgec.build import BuildResult
-from edgec.verify.cortexm.machines import Machine, emulated_machine
+from edgec.targets import load_target, target_names
+from edgec.verify.cortexm.machines import Machine, emulated_machine, is_emulated
 from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.verify.harness import run_tool  # the host path's runner: the same messages
@@ -81,8 +82,8 @@ def compile_objects(sources: list[Path], target: dict, include: Path,
     for source in sources:
         obj = source.with_suffix(".o")
         run_tool([_compiler(target), *target["cflags"], *SECTION_FLAGS, *extra_flags, "-I",
-              str(include), "-c", str(source), "-o", str(obj)],
-             f"compiling {source.name} for {target['name']}")
+                  str(include), "-c", str(source), "-o", str(obj)],
+                 f"compiling {source.name} for {target['name']}")
         objects.append(obj)
     return objects
 
@@ -98,20 +99,35 @@ def link(objects: list[Path], target: dict, out_dir: Path, stem: str) -> tuple[P
         if "overflowed" in exc.full_message:
             raise EdgecError(f"the firmware does not fit {target['name']}'s memory "
                              f"({target['flash_bytes']:,} B flash, {target['ram_bytes']:,} B "
-                             "RAM)", "verify on a target with more memory, e.g. mps2_an386"
-                             ) from exc
+                             "RAM)", _larger_targets_hint(target)) from exc
         raise
     return elf, map_file
 
 
-def build_firmware(result: BuildResult, harness_context: dict, static_arena: bool) -> Firmware:
-    """Link ``result``'s model with the verification harness for ``result.target``."""
+def _larger_targets_hint(target: dict) -> str:
+    """Name the emulated targets with more flash or RAM than ``target`` (never itself)."""
+    larger = set()
+    for name in target_names():
+        other = load_target(name)
+        if other["name"] != target["name"] and is_emulated(other) and any(
+                (other.get(key) or 0) > (target.get(key) or 0)
+                for key in ("flash_bytes", "ram_bytes")):
+            larger.add(other["name"])
+    if not larger:
+        return "no emulated target has more memory: make the model smaller (e.g. edgec " \
+            "quantize, --optimize size), or verify on the host"
+    return f"verify on a target with more memory: {', '.join(sorted(larger))}"
+
+
+def build_firmware(result: BuildResult, harness_context: dict) -> Firmware:
+    """Link ``result``'s model with the verification harness for ``result.target`` (the
+    harness owns the arena when ``result.options.arena`` says the model does not)."""
     target, out_dir = result.target, result.out_dir
     machine = emulated_machine(target)
     sources = write_support(out_dir, target, machine)
-    harness = _write(out_dir / f"{result.name}_harness.c", render(
-        "cortexm/harness.c.j2", _context(target, machine, {**harness_context,
-                                                            "static_arena": static_arena})))
+    context = {**harness_context, "static_arena": result.options.static_arena}
+    harness = _write(out_dir / f"{result.name}_harness.c",
+                     render("cortexm/harness.c.j2", _context(target, machine, context)))
     model = compile_objects([out_dir / f"{result.name}.c"], target, out_dir)
     support = compile_objects([harness, *sources], target, out_dir, HARNESS_FLAGS)
     elf, map_file = link(model + support, target, out_dir, f"{result.name}_firmware")

@@ -69,10 +69,11 @@ def model_footprint(map_file: Path, harness_objects: list[str]) -> Footprint:
     return footprint
 
 
-def firmware_sizes(elf: Path) -> tuple[int, int, int]:
-    """``(text, data, bss)`` of the whole image (harness included) by ``arm-none-eabi-size``,
-    Berkeley format: text counts code and constants, data the initialised variables."""
-    listing = subprocess.run(["arm-none-eabi-size", "-B", str(elf)], capture_output=True,
+def firmware_sizes(elf: Path, tool: str = "arm-none-eabi-size") -> tuple[int, int, int]:
+    """``(text, data, bss)`` of the whole image (harness included) by ``tool`` (binutils
+    ``size``), Berkeley format: text counts code and constants, data the initialised
+    variables."""
+    listing = subprocess.run([tool, "-B", str(elf)], capture_output=True,
                              text=True, check=True).stdout.splitlines()
     text, data, bss = (int(v) for v in listing[1].split()[:3])
     return text, data, bss

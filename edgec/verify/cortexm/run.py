@@ -32,6 +32,7 @@ class DeviceStats:
     stack_bytes: int  # below the caller's stack pointer, over all calls
     footprint: Footprint  # the model's part of the image
     firmware: tuple[int, int, int]  # text, data, bss of the whole image, harness included
+    size_tool: str = "arm-none-eabi-size"  # what measured ``firmware``
 
     @property
     def timed_runs(self) -> list[int]:
@@ -61,7 +62,22 @@ class DeviceStats:
                 f"{self.ram_bytes:,} B (data {self.footprint.data:,} + bss "
                 f"{self.footprint.bss:,} + stack {self.stack_bytes:,}); whole image with the "
                 f"harness: text {self.firmware[0]:,}, data {self.firmware[1]:,}, bss "
-                f"{self.firmware[2]:,} (arm-none-eabi-size)")
+                f"{self.firmware[2]:,} ({self.size_tool})"
+                f"\n{self.latency_estimate()}")
+
+    def latency_estimate(self) -> str:
+        """Milliseconds per inference at the clocks of the boards with this target's core,
+        from the measured instruction count at one instruction per cycle: an ESTIMATE (wait
+        states, memory and pipeline stalls make real boards slower)."""
+        from edgec.targets import load_target, target_names
+
+        cpu = load_target(self.target)["cpu"]
+        boards = [load_target(n) for n in target_names()]
+        same = [t for t in boards if t["cpu"] == cpu and t["clock_hz"]]
+        cells = ", ".join(f"{t['name']} {self.median_instructions / t['clock_hz'] * 1e3:.2f} ms "
+                          f"@ {t['clock_hz'] / 1e6:g} MHz" for t in same)
+        return (f"estimated latency ({cpu}, 1 instruction per cycle, not measured on "
+                f"hardware): {cells}")
 
 
 def _words(path: Path) -> list[int]:
@@ -69,10 +85,10 @@ def _words(path: Path) -> list[int]:
 
 
 def run_samples(result: BuildResult, harness_context: dict, packed_inputs: bytes,
-                count: int, static_arena: bool = True) -> tuple[bytes, DeviceStats]:
+                count: int) -> tuple[bytes, DeviceStats]:
     """Run the ``count`` samples packed in ``packed_inputs`` through ``result``'s model on its
     emulated target. Returns the packed outputs and the measurements."""
-    firmware = build_firmware(result, harness_context, static_arena)
+    firmware = build_firmware(result, harness_context)
     factor = firmware.machine.instructions_per_tick
     with tempfile.TemporaryDirectory(prefix="edgec-qemu-") as tmp:
         work = Path(tmp)
@@ -103,13 +119,12 @@ def calibrate(target: dict, iterations: tuple[int, ...] = (100_000, 1_100_000)) 
     return 2 * (iterations[-1] - iterations[0]) / (ticks[-1] - ticks[0])
 
 
-def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], static_arena: bool):
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]]):
     """The outputs of ``samples`` on ``result``'s emulated target, and its measurements."""
     in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
     out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
     blob, device = run_samples(result, harness_context(result),
-                               pack_samples(samples, in_layout, in_size), len(samples),
-                               static_arena)
+                               pack_samples(samples, in_layout, in_size), len(samples))
     if len(blob) != out_size * len(samples):
         raise EdgecError(f"the firmware wrote {len(blob)} bytes for {len(samples)} samples, "
                          f"expected {out_size * len(samples)}", "this is a bug in edgec")

@@ -1,0 +1,44 @@
+"""MAXIMUM and MINIMUM, elementwise with numpy broadcasting.
+
+int8 compares the stored codes, as TFLite Micro's ``maximum_minimum`` kernel does; that is
+the real maximum only when both inputs and the output share one quantization (the TFLite
+converter writes them so, and edgec's PTQ gives them one), so other int8 models are refused.
+Float: ``fmaxf``/``fminf`` semantics of numpy's ``maximum``/``minimum`` in float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.ops.elementwise import _shape
+from edgec.ir.registry import Ptq, define_op, kernel
+
+_FUNCS = {"MAXIMUM": np.maximum, "MINIMUM": np.minimum}
+
+for _op in _FUNCS:
+    define_op(_op, infer_shapes=_shape, min_inputs=2, elementwise=True,
+              ptq=Ptq.SHARED_INPUTS,
+              doc=f"elementwise {_op.lower()} of two tensors with numpy broadcasting")
+
+
+def _check_shared_quant(call) -> None:
+    qs = [call.in_q(0), call.in_q(1), call.out_q()]
+    if any(q is None for q in qs) or len({(float(q.s), int(q.zp)) for q in qs}) != 1:
+        raise EdgecError(f"node '{call.node.name}' ({call.node.op}): int8 inputs and output "
+                         "must share one quantization (scale and zero point)",
+                         "re-convert the model; the TFLite converter writes them equal")
+
+
+@kernel("MAXIMUM", "int8")
+@kernel("MINIMUM", "int8")
+def max_min_int8(call):
+    _check_shared_quant(call)
+    return [_FUNCS[call.node.op](call.inputs[0], call.inputs[1]).astype(np.int8)]
+
+
+@kernel("MAXIMUM", "float32")
+@kernel("MINIMUM", "float32")
+def max_min_float(call):
+    a, b = (x.astype(np.float32) for x in call.inputs[:2])
+    return [_FUNCS[call.node.op](a, b).astype(np.float32)]

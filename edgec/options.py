@@ -1,0 +1,94 @@
+"""``BuildOptions``: every choice a build takes, in one object that ``edgec build``,
+``edgec verify``, lowering and the Cortex-M harness all read.
+
+The CLI makes one from its arguments (``edgec.cli.build``); library callers make one directly
+(``BuildOptions(target="mps2_an386", optimize="size")``; strings are turned into the enums and
+an unknown one lists the valid values).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from pathlib import Path
+
+from edgec.errors import EdgecError
+
+
+class Optimize(StrEnum):
+    """``speed``: the fastest kernels; ``size``: variants trade speed for flash and arena."""
+
+    SPEED = "speed"
+    SIZE = "size"
+
+
+class KernelChoice(StrEnum):
+    """``auto``: the target's CPU features pick optimized variants (DSP); ``portable``: plain
+    C99 kernels only, whatever the core has (the baseline the variants are measured against)."""
+
+    AUTO = "auto"
+    PORTABLE = "portable"
+
+
+class Arena(StrEnum):
+    """``static``: the model owns its arena; ``extern``: the caller defines ``NAME_arena``."""
+
+    STATIC = "static"
+    EXTERN = "extern"
+
+
+OPTIMIZE_MODES = tuple(m.value for m in Optimize)
+KERNEL_CHOICES = tuple(k.value for k in KernelChoice)
+ARENA_MODES = tuple(a.value for a in Arena)
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Post-training quantization before lowering: ``edgec.quantize.quantize_graph``'s options
+    and the calibration ``.npz`` (one float array per model input, samples on axis 0)."""
+
+    calibration: str
+    observer: str = "minmax"
+    percentile: float = 99.99
+    weights: str = "int8"  # or "int4": W4A8
+    io: str = "float"  # or "int8": the compiled model takes and returns int8
+
+
+def _enum(kind: type[Enum], value, field_name: str):
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(m.value for m in kind)
+        raise EdgecError(f"{field_name} must be one of {valid}, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: ``target`` (a ``targets/*.yaml`` name or alias); ``name``, the C symbol
+    prefix (default: the model file's stem); ``optimize`` (None: ``edgec.build``'s default
+    rule picks); ``kernels``; ``arena``; ``ram_limit``, the most arena bytes allowed;
+    ``cache_dir`` of lowered kernels; ``quantization``, PTQ of a float model first."""
+
+    target: str = "host"
+    name: str | None = None
+    optimize: Optimize | None = None
+    kernels: KernelChoice = KernelChoice.AUTO
+    arena: Arena = Arena.STATIC
+    ram_limit: int | None = None
+    cache_dir: str | os.PathLike | None = None
+    quantization: Quantization | None = None
+
+    def __post_init__(self):
+        if self.optimize is not None:
+            object.__setattr__(self, "optimize", _enum(Optimize, self.optimize, "optimize"))
+        object.__setattr__(self, "kernels", _enum(KernelChoice, self.kernels, "kernels"))
+        object.__setattr__(self, "arena", _enum(Arena, self.arena, "arena"))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
+    @property
+    def static_arena(self) -> bool:
+        return self.arena is Arena.STATIC

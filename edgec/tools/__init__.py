@@ -1,0 +1,1 @@
+"""Developer tools run as ``python -m edgec.tools.<name>`` (not part of the compiler)."""
