@@ -50,15 +50,23 @@ def check_memory(built: dict, kind: str, fresh: bool = False) -> None:
             assert recorded[key] <= measured[key] * 1.25 + 1024, (key, measured)
 
 
+def link_regions(build) -> tuple[int, int]:
+    """(flash, RAM) bytes the link may use, from the build's .config and devicetree: the
+    chosen code partition when the board links into it (CONFIG_USE_DT_CODE_PARTITION),
+    otherwise the flash from the load offset on; the chosen SRAM."""
+    conf, edt = kconfig(build), devicetree(build)
+    if conf.get("CONFIG_USE_DT_CODE_PARTITION") == "y":
+        flash = edt.chosen_node("zephyr,code-partition").regs[0].size
+    else:
+        flash = edt.chosen_node("zephyr,flash").regs[0].size - int(
+            conf.get("CONFIG_FLASH_LOAD_OFFSET", "0"), 0)
+    return flash, edt.chosen_node("zephyr,sram").regs[0].size
+
+
 def check_partitions(built: dict) -> None:
-    """Budgets come from the board's devicetree: the code partition (or the whole flash when
-    there is none) and the chosen SRAM."""
-    edt = devicetree(built["build"])
-    code = edt.chosen_node("zephyr,code-partition") or edt.chosen_node("zephyr,flash")
-    sram = edt.chosen_node("zephyr,sram")
+    """Budgets come from the board's partition table and devicetree, not the chip's size."""
     target = built["target"]
-    assert (code.regs[0].size, sram.regs[0].size) == (target["flash_bytes"],
-                                                      target["ram_bytes"])
+    assert link_regions(built["build"]) == (target["flash_bytes"], target["ram_bytes"])
 
 
 EMULATED = [("native_sim", ()), ("qemu_cortex_m3", ("cmsis",)), ("mps2_an386", ("cmsis",))]
