@@ -10,3 +10,5 @@ if str(ROOT) not in sys.path:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds; deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "zephyr: builds or runs Zephyr applications (needs a Zephyr "
+                                       "tree; deselect with -m 'not zephyr')")

@@ -10,6 +10,7 @@ bytes.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from edgec.resources import data_dir
 
 MODEL_DIR = "model"  # where the model's own sources go inside the application
 APP_DIR = data_dir("zephyr_app")  # the reference application
+DMIC_BLOCK_SAMPLES = 1600  # at most this many 16-bit samples per DMIC block (4 blocks)
 
 
 def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
@@ -109,8 +111,7 @@ def _exit(config: AppConfig, target: dict) -> str | None:
 
 
 def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
-    lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}",
-             f"CONFIG_SYSTEM_WORKQUEUE_STACK_SIZE={config.stack_bytes}"]
+    lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}"]
     if target["fpu"] and target["cpu"] != "posix":
         lines.append("CONFIG_FPU=y")
     if sensor is not None:
@@ -122,7 +123,9 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
     if leds or config.trigger == "button":
         lines.append("CONFIG_GPIO=y")
     if any(a.log for a in config.actions):
-        lines.append("CONFIG_LOG=y")
+        lines += ["CONFIG_LOG=y", "CONFIG_EDGEC_APP_LOG_LEVEL_INF=y"]
+    lines.append(f"CONFIG_EDGEC_APP_SAMPLE_PERIOD_US={max(1, round(1e6 / config.sample_rate))}")
+    lines.append("CONFIG_EDGEC_APP_THRESHOLD_PERMILLE=0")
     if _exit(config, target) == "semihost":
         lines.append("CONFIG_SEMIHOST=y")
     return list(dict.fromkeys(lines))
@@ -168,6 +171,9 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
                                                                           leds),
         "overlay": _overlay(sensor), "emulator": target["emulator"],
+        "emulated": bool(target["emulator"]), "stack_bytes": config.stack_bytes,
+        "rate_hz": math.ceil(config.sample_rate),
+        "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
     }
 
 
@@ -188,7 +194,9 @@ APP_FILES = [
     ("project/CMakeLists.txt.j2", "CMakeLists.txt"), ("project/prj.conf.j2", "prj.conf"),
     ("project/README.md.j2", "README.md"), ("src/main.c.j2", "src/main.c"),
     ("src/app.h.j2", "src/{name}_app.h"), ("src/app.c.j2", "src/{name}_app.c"),
-    ("host/main.c.j2", "host/main.c"),
+    ("host/main.c.j2", "host/main.c"), ("project/Kconfig.j2", "Kconfig"),
+    ("project/sample.yaml.j2", "sample.yaml"),
+    ("project/user_README.md.j2", "src/user/README.md"),
 ]
 REPLAY_FILE = ("src/replay.c.j2", "src/{name}_replay.c")
 OVERLAY_FILE = ("project/board.overlay.j2", "boards/{board}.overlay")
@@ -211,8 +219,7 @@ def render_files(context: dict, app_dir: Path = APP_DIR) -> dict[str, str]:
     app = list(APP_FILES)
     if context["replay"] is not None:
         app.append(REPLAY_FILE)
-    if context["overlay"]:
-        app.append(OVERLAY_FILE)
+    app.append(OVERLAY_FILE)  # always, even without content (see the template)
     env = _app_environment(Path(app_dir))
     files = {out.format(**names): env.get_template(template).render(**context)
              for template, out in app}

@@ -69,6 +69,6 @@ def test_targets_command_lists_boards(capsys):
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("rpi_pico"))
-    assert "cortex-m0plus" in row and "125 MHz" in row and "2M" in row and "264K" in row
+    assert "cortex-m0plus" in row and "125 MHz" in row and "2096896" in row and "264K" in row
     row = next(line for line in out.splitlines() if line.startswith("nrf52840dk (nrf52840)"))
     assert "adc, temperature, replay" in row and "fpu+dsp" in row

@@ -1,133 +1,172 @@
-"""Generated applications built against a real Zephyr tree, run where an emulator exists
-(native_sim, QEMU: bounded replay runs end the program), the sensor apps of every board
-compiled, and the Zephyr memory overheads recorded in targets/*.yaml checked against the
-builds.
-
-Runs when ZEPHYR_BASE is set (with Zephyr's Python requirements, device-tree-compiler,
-gcc-multilib, gcc-arm-none-eabi and picolibc-arm-none-eabi installed); each board needs its
-HAL modules (tests/project/zephyr_tools.py says where they are looked for).
+"""Generated applications built against a real Zephyr tree (``$ZEPHYR_BASE`` or the shared
+workspace, see zephyr_tools.py): every board with its replay app and every sensor kind it
+offers; native_sim, qemu_cortex_m3 and mps2/an386 run a bounded replay to the end and print
+what the reference interpreter computes. Driver and board facts the apps rely on are pinned
+from each build's own ``.config`` and devicetree. One build folder per board for the whole
+session (incremental rebuilds); ``-m 'not zephyr'`` deselects the group.
 """
 
 import shutil
 import subprocess
-from pathlib import Path
+import time
 
 import pytest
-import yaml
 
-from edgec.project import APP_DIR, parse_app_config, render_app
-from edgec.targets import load_target
-from tests.project.zephyr_tools import (ENABLE, ZEPHYR_BASE, needs_modules, zephyr_build,
-                                        zephyr_overhead)
+from edgec.project.budget import zephyr_overhead as budget_overhead
+from tests.project.zephyr_apps import (BoardBuilds, printed_lines, reference_lines,
+                                       run_emulated)
+from tests.project.zephyr_tools import (APP_STACKS, devicetree, image_size, kconfig,
+                                        needs_modules, zephyr, zephyr_overhead)
 
-pytestmark = pytest.mark.skipif(not ZEPHYR_BASE, reason=ENABLE)
+pytestmark = zephyr
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
                                 reason="needs qemu-system-arm")
 
 
-def make_app(tmp_path, build, target, config=None) -> Path:
-    app = tmp_path / "app"
-    shutil.copytree(build.out_dir, app / "model")
-    render_app(parse_app_config(config), load_target(target), build, app)
-    return app
+@pytest.fixture(scope="session")
+def boards(tmp_path_factory):
+    builds = BoardBuilds(tmp_path_factory.mktemp("zephyr-boards"))
+    start = time.monotonic()
+    yield builds
+    print(f"\nzephyr: {len(builds.log)} app builds in {time.monotonic() - start:.0f} s: "
+          + "; ".join(f"{t} {w}" for t, w in builds.log))
 
 
-def expected_labels(tmp_path, build) -> list[str]:
-    """The EDGEC lines the host shim prints for one pass of the replay: the device must
-    agree."""
-    app = make_app(tmp_path / "host", build, "native_sim")
-    exe = tmp_path / "host_app"
-    sources = [str(p) for p in sorted((app / "src").glob(f"{build.name}_*.c"))]
-    subprocess.run(["gcc", "-std=c99", "-I", str(app / "src"), "-I", str(app / "model"),
-                    str(app / "host/main.c"), *sources, str(app / f"model/{build.name}.c"),
-                    "-lm", "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    return device_labels(out)
-
-
-def device_labels(output: str) -> list[str]:
-    """EDGEC lines without the cycle count (which differs by machine)."""
-    return [line.rsplit(",", 1)[0] for line in output.splitlines() if line.startswith("EDGEC,")]
-
-
-def check_overhead(build: Path, target: str, kind: str, stack_bytes: int = 4096) -> None:
-    """The recorded Zephyr overhead must cover this build and not be a stale guess."""
-    measured = zephyr_overhead(build, target == "native_sim", stack_bytes)
-    recorded = load_target(target)["zephyr_overhead"][kind]
+def check_memory(built: dict, kind: str, fresh: bool = False) -> None:
+    """The budget edgec printed must cover what the link really used (flash and RAM), and the
+    recorded Zephyr overhead must cover this build (``fresh``: and not be a stale guess)."""
+    target = built["target"]
+    native = target["name"] == "native_sim"
+    image = image_size(built["build"], native)
+    budget = built["budget"]
+    assert image["flash"] <= budget["flash_bytes"] and image["ram"] <= budget["ram_bytes"], \
+        (image, budget)
+    stack = built["config"].stack_bytes
+    measured = zephyr_overhead(built["build"], native, stack)
+    recorded = budget_overhead(target, built["context"])
     for key in ("flash", "ram"):
-        assert measured[key] <= recorded[key] <= measured[key] * 1.25 + 1024, (key, measured)
+        assert measured[key] <= recorded[key], (kind, key, measured, recorded)
+        if fresh:
+            assert recorded[key] <= measured[key] * 1.25 + 1024, (key, measured)
 
 
-def test_native_sim_replay_exits(tmp_path, digits_build):
-    """Two runs over the replay, then posix_exit(0): no timeout involved."""
-    app = make_app(tmp_path, digits_build, "native_sim", {"replay": {"runs": 2}})
-    zephyr = zephyr_build(app, "native_sim", tmp_path / "build")
-    run = subprocess.run([str(zephyr / "zephyr.exe"), "-no-rt"], capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0 and run.stdout.count("EDGEC DONE") == 1
-    assert device_labels(run.stdout) == 2 * expected_labels(tmp_path, digits_build)
-    check_overhead(tmp_path / "build", "native_sim", "replay")
+def link_regions(build) -> tuple[int, int]:
+    """(flash, RAM) bytes the link may use, from the build's .config and devicetree: the
+    chosen code partition when the board links into it (CONFIG_USE_DT_CODE_PARTITION),
+    otherwise the flash from the load offset on; the chosen SRAM."""
+    conf, edt = kconfig(build), devicetree(build)
+    if conf.get("CONFIG_USE_DT_CODE_PARTITION") == "y":
+        flash = edt.chosen_node("zephyr,code-partition").regs[0].size
+    else:
+        flash = edt.chosen_node("zephyr,flash").regs[0].size - int(
+            conf.get("CONFIG_FLASH_LOAD_OFFSET", "0"), 0)
+    return flash, edt.chosen_node("zephyr,sram").regs[0].size
 
 
-@needs_qemu
-@needs_modules("cmsis")
-@pytest.mark.parametrize("target", ["qemu_cortex_m3", "mps2_an386"])
-def test_qemu_replay_exits(tmp_path, digits_build, target):
-    """One run over the replay, then a semihosting exit ends QEMU with status 0."""
-    t = load_target(target)
-    app = make_app(tmp_path, digits_build, target, {"replay": {"runs": 1}})
-    elf = zephyr_build(app, t["zephyr_board"], tmp_path / "build") / "zephyr.elf"
-    run = subprocess.run([*t["emulator"], "-kernel", str(elf)], capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0 and "EDGEC DONE" in run.stdout
-    assert device_labels(run.stdout) == expected_labels(tmp_path, digits_build)
-    check_overhead(tmp_path / "build", target, "replay")
+def check_partitions(built: dict) -> None:
+    """Budgets come from the board's partition table and devicetree, not the chip's size."""
+    target = built["target"]
+    assert link_regions(built["build"]) == (target["flash_bytes"], target["ram_bytes"])
 
 
-def test_reference_app_builds_by_hand(tmp_path, digits_build):
-    """zephyr_app/ against a model folder from `edgec build --target host`, as its README
-    says, for native_sim: it renders its own templates and prints what the host shim
-    prints."""
-    (tmp_path / "app.yaml").write_text(yaml.safe_dump({"replay": {"runs": 1}}))
-    zephyr = zephyr_build(APP_DIR, "native_sim", tmp_path / "build",
-                          f"-DEDGEC_MODEL_DIR={digits_build.out_dir}",
-                          f"-DEDGEC_APP={tmp_path / 'app.yaml'}")
-    run = subprocess.run([str(zephyr / "zephyr.exe"), "-no-rt"], capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0 and "EDGEC DONE" in run.stdout
-    assert device_labels(run.stdout) == expected_labels(tmp_path, digits_build)
+EMULATED = [("native_sim", ()), ("qemu_cortex_m3", ("cmsis",)), ("mps2_an386", ("cmsis",))]
 
 
-# (target, app config, HAL modules, a symbol the sensor driver or loop puts in the image;
-# {name} is the model prefix). Every app logs: the recorded overheads include logging.
+@pytest.mark.parametrize("target", [
+    pytest.param(t, marks=[needs_modules(*hals)] + ([needs_qemu] if hals else []), id=t)
+    for t, hals in EMULATED])
+def test_emulated_replay_matches_reference(boards, digits_build, target):
+    """Two passes over three replayed windows, then the program ends by itself (posix_exit,
+    semihosting) with status 0; every printed result equals the reference interpreter's, one
+    line per result."""
+    name = digits_build.name
+    hook = (f'#include <zephyr/sys/printk.h>\n#include "{name}_app.h"\n'
+            f"void {name}_on_result(int label, float score)\n"
+            '{\n    (void)score;\n    printk("USER %d\\n", label);\n}\n')
+    built = boards.build(target, digits_build, {"replay": {"runs": 2, "windows": 3}}, "replay",
+                         user={"hook.c": hook})
+    run = run_emulated(built)
+    assert run.returncode == 0 and run.stdout.count("EDGEC DONE") == 1, run.stdout[-2000:]
+    expected = reference_lines(digits_build, built["model"], built["config"],
+                               built["context"]["labels"])
+    assert len(expected) == 3 and printed_lines(run.stdout) == 2 * expected
+    assert sum("EDGEC," in line for line in run.stdout.splitlines()) == 6  # no echo via log
+    # src/user/hook.c replaced the weak callback; the Kconfig settings have prj.conf's values
+    users = [line for line in run.stdout.splitlines() if line.startswith("USER ")]
+    assert users == [f"USER {line.split(',')[1]}" for line in 2 * expected]
+    conf = kconfig(built["build"])
+    assert conf["CONFIG_EDGEC_APP_SAMPLE_PERIOD_US"] == "10000"
+    assert conf["CONFIG_EDGEC_APP_THRESHOLD_PERMILLE"] == "0"
+    check_memory(built, "replay", fresh=True)
+    if target != "native_sim":
+        check_partitions(built)
+    if target == "mps2_an386":  # its buttons sit on an FPGA register without interrupts
+        edt = devicetree(built["build"])
+        button = edt.get_node("/gpio_keys/button_0")
+        assert button.props["gpios"].val[0].controller.compats == ["arm,mmio32-gpio"]
+        assert built["target"]["buttons"] == []
+
+
+# Every sensor kind each board offers (and can drive), with the HAL modules it needs, an app
+# config and a symbol the sensor driver or loop puts in the image ({name}: model prefix).
 SENSOR_APPS = [
-    ("arduino_nano_33_ble", {"sensor": "imu", "window": 8}, ("cmsis", "nordic", "st"),
+    ("arduino_nano_33_ble", "imu", ("cmsis", "nordic", "st"), {"window": 8},
      "lsm9ds1_sample_fetch"),
-    ("disco_l475_iot1", {"sensor": "accel", "window": 16,
-                         "loop": {"mode": "event", "trigger": "data_ready"}},
-     ("cmsis", "stm32", "st"), "lsm6dsl_trigger_set"),
-    ("nucleo_l4r5zi", {"sensor": "adc", "window": 48,
-                       "actions": [{"led": "led0", "log": True, "uart": True}]},
-     ("cmsis", "stm32"), "adc_stm32_init"),
-    ("rpi_pico", {"sensor": "temperature", "window": 48}, ("cmsis", "rpi_pico"),
-     "rpi_pico_temp"),
-    ("nrf52840dk", {"sensor": "adc", "window": 48, "hop": 16,
-                    "preprocess": ["dc_remove", "zscore"],
-                    "loop": {"mode": "event", "trigger": "button"},
-                    "actions": [{"led": "led0", "log": True, "uart": True, "threshold": 0.5}]},
-     ("cmsis", "nordic"), "{name}_button_cb"),
+    ("arduino_nano_33_ble", "accel", ("cmsis", "nordic", "st"), {"window": 16},
+     "lsm9ds1_sample_fetch"),
+    ("arduino_nano_33_ble", "temperature", ("cmsis", "nordic", "st"), {"window": 48},
+     "hts221_sample_fetch"),
+    ("arduino_nano_33_ble", "mic", ("cmsis", "nordic", "st"), {"window": 48, "hop": 48,
+                                                               "sample_rate": 16000},
+     "dmic_nrfx_pdm_read"),
+    ("disco_l475_iot1", "accel", ("cmsis", "stm32", "st"),
+     {"window": 16, "loop": {"mode": "event", "trigger": "data_ready"}},
+     "lsm6dsl_trigger_set"),
+    ("disco_l475_iot1", "imu", ("cmsis", "stm32", "st"), {"window": 8}, "lsm6dsl_sample_fetch"),
+    ("disco_l475_iot1", "temperature", ("cmsis", "stm32", "st"), {"window": 48},
+     "hts221_sample_fetch"),
+    ("nucleo_l4r5zi", "adc", ("cmsis", "stm32"),
+     {"window": 48, "actions": [{"led": "led0", "log": True, "uart": True}]}, "adc_stm32_init"),
+    ("nucleo_l4r5zi", "temperature", ("cmsis", "stm32"), {"window": 48}, "stm32_temp"),
+    ("rpi_pico", "temperature", ("cmsis", "rpi_pico"), {"window": 48}, "rpi_pico_temp"),
+    ("rpi_pico", "adc", ("cmsis", "rpi_pico"), {"window": 48}, "adc_rpi"),
+    ("nrf52840dk", "adc", ("cmsis", "nordic"),
+     {"window": 48, "hop": 16, "preprocess": ["dc_remove", "zscore"],
+      "loop": {"mode": "event", "trigger": "button"},
+      "actions": [{"led": "led0", "log": True, "uart": True, "threshold": 0.5}]},
+     "{name}_button_cb"),
+    ("nrf52840dk", "temperature", ("cmsis", "nordic"), {"window": 48}, "temp_nrf5"),
 ]
 
 
-@pytest.mark.parametrize("target, config, hals, symbol", [
-    pytest.param(*row, marks=needs_modules(*row[2]), id=row[0]) for row in SENSOR_APPS])
-def test_sensor_app_builds(tmp_path, motion_build, target, config, hals, symbol):
-    app = make_app(tmp_path, motion_build, target, config)
-    elf = zephyr_build(app, load_target(target)["zephyr_board"], tmp_path / "build")
-    symbols = subprocess.run(["arm-none-eabi-nm", str(elf / "zephyr.elf")],
+def _driver_facts(board: str, kind: str, built: dict) -> None:
+    """What the driver needs to deliver data, read back from the real build."""
+    conf, main_c = kconfig(built["build"]), (built["app"] / "src" / "main.c").read_text()
+    if kind in ("accel", "imu"):  # the IMU powers up at init with ODR 0 unless told a rate
+        assert "SENSOR_ATTR_SAMPLING_FREQUENCY" in main_c
+        if board == "disco_l475_iot1":
+            assert conf["CONFIG_LSM6DSL_ACCEL_ODR"] == "0"  # 0: chosen at run time
+        else:
+            node = next(n for n in devicetree(built["build"]).nodes
+                        if "st,lsm9ds1" in n.compats)
+            assert node.status == "okay" and node.props["imu-odr"].val == 0
+    if board == "arduino_nano_33_ble":  # vdd_env (sensors) and mic_pwr: fixed regulators
+        assert conf.get("CONFIG_REGULATOR") == "y" and conf.get("CONFIG_REGULATOR_FIXED") == "y"
+        edt = devicetree(built["build"])
+        power = "mic_pwr" if kind == "mic" else "vdd-env"
+        assert any("regulator-fixed" in n.compats and n.status == "okay"
+                   and "regulator-boot-on" in n.props for n in edt.nodes if n.name == power)
+
+@pytest.mark.parametrize("target, kind, hals, config, symbol", [
+    pytest.param(*row, marks=needs_modules(*row[2]), id=f"{row[0]}-{row[1]}")
+    for row in SENSOR_APPS])
+def test_sensor_app_builds(boards, motion_build, target, kind, hals, config, symbol):
+    built = boards.build(target, motion_build, {"sensor": kind, **config}, kind)
+    symbols = subprocess.run(["arm-none-eabi-nm", str(built["zephyr"] / "zephyr.elf")],
                              capture_output=True, text=True, check=True).stdout
     assert symbol.format(name=motion_build.name) in symbols
-    check_overhead(tmp_path / "build", target, "sensor")
+    check_memory(built, "sensor")
+    _driver_facts(target, kind, built)
 
 
 # Boards without an emulator, with the HAL modules their replay app needs.
@@ -138,8 +177,29 @@ HARDWARE = [("nrf52840dk", ("cmsis", "nordic")), ("arduino_nano_33_ble", ("cmsis
 
 @pytest.mark.parametrize("target", [
     pytest.param(t, marks=needs_modules(*hals), id=t) for t, hals in HARDWARE])
-def test_replay_app_builds(tmp_path, digits_build, target):
-    """The default application (replayed samples, console and log actions) on hardware."""
-    app = make_app(tmp_path, digits_build, target, {"replay": {"runs": 1}})
-    zephyr_build(app, load_target(target)["zephyr_board"], tmp_path / "build")
-    check_overhead(tmp_path / "build", target, "replay")
+def test_replay_app_builds(boards, digits_build, target):
+    """The default application (replayed samples, console and log actions) on hardware; its
+    budget comes from the board's partition table."""
+    built = boards.build(target, digits_build, {"replay": {"runs": 1}}, "replay")
+    check_memory(built, "replay", fresh=True)
+    check_partitions(built)
+
+
+def test_reference_app_builds_by_hand(tmp_path, digits_build):
+    """zephyr_app/ against a model folder from `edgec build --target host`, as its README
+    says, for native_sim: it renders its own templates and prints the reference results."""
+    import yaml
+
+    from edgec.project import APP_DIR, ModelIO, parse_app_config
+    from tests.project.zephyr_tools import zephyr_build
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump({"replay": {"runs": 1}}))
+    zephyr_dir = zephyr_build(APP_DIR, "native_sim", tmp_path / "build",
+                              f"-DEDGEC_MODEL_DIR={digits_build.out_dir}",
+                              f"-DEDGEC_APP={tmp_path / 'app.yaml'}")
+    run = subprocess.run([str(zephyr_dir / "zephyr.exe"), "-no-rt"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "EDGEC DONE" in run.stdout
+    config = parse_app_config({"replay": {"runs": 1}})
+    labels = [f"class{i}" for i in range(10)]
+    assert printed_lines(run.stdout) == reference_lines(
+        digits_build, ModelIO.from_build(digits_build), config, labels)

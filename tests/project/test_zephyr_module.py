@@ -13,10 +13,10 @@ from edgec.frontends import load_model
 from edgec.ir import interpret
 from edgec.targets import load_target
 from tests.project.models import DIGITS
-from tests.project.zephyr_tools import ENABLE, ZEPHYR_BASE, needs_modules, zephyr_build
+from tests.project.zephyr_tools import needs_modules, zephyr, zephyr_build
 
 APP = Path(__file__).resolve().parent / "zephyr_module_app"
-pytestmark = pytest.mark.skipif(not ZEPHYR_BASE, reason=ENABLE)
+pytestmark = zephyr
 
 
 def expected_output() -> list[int]:

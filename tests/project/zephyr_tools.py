@@ -1,29 +1,55 @@
-"""Building against a real Zephyr tree: module discovery, cmake + ninja, and the memory a
-build spends on Zephyr itself (what targets/*.yaml record as zephyr_overhead)."""
+"""Building against a real Zephyr tree: where the tree is, module discovery, one reused
+build folder per board (cmake once, then incremental ninja), and what a build spends on
+Zephyr itself (what targets/*.yaml record as zephyr_overhead).
+
+The tree is ``$ZEPHYR_BASE``, else the trimmed workspace ``../shared/zephyr`` beside the
+repository (read-only in CI: every build folder and cache lives under a temporary folder).
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-ZEPHYR_BASE = os.environ.get("ZEPHYR_BASE")
-ENABLE = ("set ZEPHYR_BASE to a Zephyr 4.x tree (a west workspace: modules found in "
-          "$ZEPHYR_BASE/../modules/hal/*, or listed in EDGEC_ZEPHYR_MODULES=a;b)")
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "zephyr" / "zephyr"
+
+
+def _zephyr_base() -> str | None:
+    given = os.environ.get("ZEPHYR_BASE")
+    if given:
+        return given
+    return str(SHARED) if (SHARED / "VERSION").is_file() else None
+
+
+ZEPHYR_BASE = _zephyr_base()
+ENABLE = (f"no Zephyr tree: set ZEPHYR_BASE to a Zephyr 4.x tree or put the shared workspace "
+          f"at {SHARED.parent} (modules found in $ZEPHYR_BASE/../modules/hal/*, or listed in "
+          f"EDGEC_ZEPHYR_MODULES=a;b)")
+# Every Zephyr test carries this marker (select with -m zephyr, deselect with -m 'not zephyr').
+zephyr = [pytest.mark.zephyr, pytest.mark.skipif(not ZEPHYR_BASE, reason=ENABLE)]
+BUILD_ROOT = Path(os.environ.get("EDGEC_ZEPHYR_BUILD_ROOT")
+                  or Path(tempfile.gettempdir()) / f"edgec-zephyr-{os.getuid()}")
 
 
 def modules() -> list[str]:
-    """HAL module folders: EDGEC_ZEPHYR_MODULES, else every folder of the west workspace's
-    modules/hal/ beside ZEPHYR_BASE."""
+    """Module folders: EDGEC_ZEPHYR_MODULES, else every folder of the west workspace's
+    modules/hal/, modules/lib/ and modules/debug/ beside ZEPHYR_BASE."""
     given = os.environ.get("EDGEC_ZEPHYR_MODULES")
     if given:
         return given.split(";")
     if not ZEPHYR_BASE:
         return []
-    hal = Path(ZEPHYR_BASE).parent / "modules" / "hal"
-    return sorted(str(p) for p in hal.glob("*") if p.is_dir())
+    root = Path(ZEPHYR_BASE).parent / "modules"
+    return sorted(str(p) for kind in ("hal", "lib", "debug") for p in (root / kind).glob("*")
+                  if p.is_dir())
 
 
 def _has_module(name: str) -> bool:
@@ -38,23 +64,66 @@ def needs_modules(*names: str):
                               f"add to $ZEPHYR_BASE/../modules/hal/ or EDGEC_ZEPHYR_MODULES")
 
 
-def zephyr_build(app: Path, board: str, out: Path, *args: str) -> Path:
-    """cmake + ninja of ``app`` for ``board`` without the Zephyr SDK (Debian toolchains, as
-    in docs: gnuarmemb + picolibc on Arm, the host compiler for native_sim). Returns the
-    build's zephyr/ folder."""
-    env = dict(os.environ)
-    native = board.startswith("native_sim")
+def _env(native: bool) -> dict:
+    env = dict(os.environ, ZEPHYR_BASE=ZEPHYR_BASE or "")
     env["ZEPHYR_TOOLCHAIN_VARIANT"] = "host" if native else env.get(
         "ZEPHYR_TOOLCHAIN_VARIANT", "gnuarmemb")
     env.setdefault("GNUARMEMB_TOOLCHAIN_PATH", "/usr")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    return env
+
+
+def zephyr_build(app: Path, board: str, out: Path, *args: str) -> Path:
+    """cmake (when ``out`` has no build yet) + ninja of ``app`` for ``board`` without the
+    Zephyr SDK (Debian toolchains: gnuarmemb + picolibc on Arm, the host compiler for
+    native_sim). A folder built before is reused: ninja reconfigures when CMakeLists.txt,
+    prj.conf or an overlay changed and recompiles only what changed. Returns ``out/zephyr``."""
+    native = board.startswith("native_sim")
     cmake = ["cmake", "-G", "Ninja", "-S", str(app), "-B", str(out), f"-DBOARD={board}",
-             "-DBUILD_VERSION=v4.1.0", f"-DZEPHYR_MODULES={';'.join(modules())}", *args]
+             "-DBUILD_VERSION=v4.1.0", f"-DZEPHYR_MODULES={';'.join(modules())}",
+             f"-DUSER_CACHE_DIR={BUILD_ROOT / 'cache'}", *args]
     if not native:
         cmake.append("-DTOOLCHAIN_HAS_PICOLIBC=ON")
-    for cmd in (cmake, ["ninja", "-C", str(out)]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    stamp = out / "edgec-cmake-args"
+    fresh = not (out / "build.ninja").is_file() or not stamp.is_file() or \
+        stamp.read_text() != "\n".join(cmake)
+    for cmd in ([cmake] if fresh else []) + [["ninja", "-C", str(out)]]:
+        done = subprocess.run(cmd, env=_env(native), capture_output=True, text=True)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    stamp.write_text("\n".join(cmake))
     return out / "zephyr"
+
+
+def write_tree(files: dict[str, bytes], root: Path) -> None:
+    """Make ``root`` hold exactly ``files``; unchanged files keep their time stamps so that
+    an incremental build recompiles only what changed."""
+    wanted = {root / rel for rel in files}
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file() and path not in wanted:
+            path.unlink()
+    for rel, data in files.items():
+        path = root / rel
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def kconfig(build: Path) -> dict[str, str]:
+    """The build's final Kconfig (build/zephyr/.config): symbol -> value; unset symbols are
+    absent."""
+    text = (build / "zephyr" / ".config").read_text()
+    return dict(re.findall(r"^(CONFIG_\w+)=(.*)$", text, re.M))
+
+
+def devicetree(build: Path):
+    """The build's devicetree as Zephyr's edtlib sees it (build/zephyr/edt.pickle)."""
+    sys.path.insert(0, str(Path(ZEPHYR_BASE) / "scripts" / "dts" / "python-devicetree" / "src"))
+    try:
+        with open(build / "zephyr" / "edt.pickle", "rb") as f:
+            return pickle.load(f)
+    finally:
+        sys.path.pop(0)
 
 
 def _size(tool: str, files: list[Path]) -> tuple[int, int]:
@@ -65,15 +134,27 @@ def _size(tool: str, files: list[Path]) -> tuple[int, int]:
     return text + data, data + bss
 
 
+def image_size(build: Path, native: bool) -> dict[str, int]:
+    """Flash and RAM the linked image occupies (text + data, data + bss)."""
+    tool = "size" if native else "arm-none-eabi-size"
+    flash, ram = _size(tool, [build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")])
+    return {"flash": flash, "ram": ram}
+
+
 def zephyr_overhead(build: Path, native: bool, stack_bytes: int) -> dict[str, int]:
     """Flash and RAM of a linked app that are Zephyr's (kernel, drivers, console, logging,
     ISR and idle stacks): the image less every object of the app library (application core,
-    preprocessing, model) and less the main and work-queue stacks, which edgec's budget
-    counts with the application. Objects are sized before the linker drops unused
+    preprocessing, model, the app's work-queue stack) and less main's stack, which edgec's
+    budget counts with the application. Objects are sized before the linker drops unused
     functions, so this errs low by those bytes; the budget's APP_CODE_ESTIMATE (8 KiB,
     about twice the whole app core) covers them."""
     tool = "size" if native else "arm-none-eabi-size"
-    image = build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")
-    flash, ram = _size(tool, [image])
+    image = image_size(build, native)
     app_flash, app_ram = _size(tool, sorted((build / "CMakeFiles" / "app.dir").rglob("*.obj")))
-    return {"flash": flash - app_flash, "ram": ram - app_ram - 2 * stack_bytes}
+    return {"flash": image["flash"] - app_flash,
+            "ram": image["ram"] - app_ram - APP_STACKS * stack_bytes}
+
+
+# Stacks of stack_bytes in Zephyr's objects that the budget counts with the app: main's (the
+# app's work-queue stack is defined in src/main.c, so it is already among the app objects).
+APP_STACKS = 1
