@@ -15,7 +15,7 @@ import pytest
 from edgec.project.budget import zephyr_overhead as budget_overhead
 from tests.project.zephyr_apps import (BoardBuilds, printed_lines, reference_lines,
                                        run_emulated)
-from tests.project.zephyr_tools import (APP_STACKS, devicetree, image_size, kconfig,
+from tests.project.zephyr_tools import (devicetree, image_size, kconfig,
                                         needs_modules, zephyr, zephyr_overhead)
 
 pytestmark = zephyr
