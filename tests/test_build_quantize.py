@@ -138,7 +138,7 @@ def test_verify_calibrate_shows_the_quantization_error(digits, cache_dir):
     import re
 
     from edgec.build import Quantization
-    from edgec.api import verify
+    from edgec.verify.check import verify
 
     result = verify(MODEL,
                     BuildOptions(quantization=Quantization(digits[0]), cache_dir=cache_dir),
