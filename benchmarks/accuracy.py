@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
+from benchmarks import sections  # noqa: E402
 from edgec.export import to_tflite_bytes  # noqa: E402
 from edgec.frontends import load_model  # noqa: E402
 from edgec.ir import interpret  # noqa: E402
@@ -146,13 +147,8 @@ def format_table(rows, test_count: int) -> str:
 
 def write_section(text: str) -> None:
     """Replace what is between the markers in docs/BENCHMARKS.md (added at the end if absent)."""
-    section = f"{BEGIN}\n## Quantization accuracy\n\n{text}\n{END}"
-    old = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + section + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(new)
+    sections.write_section(f"{BEGIN}\n## Quantization accuracy\n\n{text}\n{END}", BEGIN, END,
+                           REPORT)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import sections  # noqa: E402
 from tests.fuzz.harness import OUTCOMES, Campaign, run_campaign  # noqa: E402
 
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -51,12 +52,7 @@ timeout; *crash* a worker that died. The table counts the cases actually run.
 
 
 def write_section(text: str) -> None:
-    old = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    REPORT.write_text(new)
+    sections.write_section(text, BEGIN, END, REPORT)
 
 
 def main(argv: list[str] | None = None) -> int:

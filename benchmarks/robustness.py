@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import io
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import sections  # noqa: E402
 from benchmarks.bad_invocations import APP_CONFIGS, INVOCATIONS  # noqa: E402
 
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -209,12 +209,7 @@ Cases not as wanted:
 {END}"""
     print(text)
     if not args.no_write:
-        old = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
-        if BEGIN in old and END in old:
-            new = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        REPORT.write_text(new)
+        sections.write_section(text, BEGIN, END, REPORT)
     return 0
 
 
