@@ -6,7 +6,7 @@ from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError, printable
 from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
-                           KernelChoice, Quantization)
+                           Constants, KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
 
 
@@ -43,6 +43,10 @@ def _add_common(parser) -> None:
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
+    parser.add_argument("--model-partition", action="store_true",
+                        help="keep weights and constants out of NAME.c, in the model image "
+                             "NAME.bin (a flash partition, replaceable over the air: "
+                             "docs/OTA.md)")
     _add_quantization(parser)
 
 
@@ -89,7 +93,9 @@ def build_options(args) -> BuildOptions:
                         optimize=args.optimize, kernels=args.kernels,
                         arena=getattr(args, "arena", Arena.STATIC),
                         ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
-                        quantization=_quantization(args))
+                        quantization=_quantization(args),
+                        constants=Constants.PARTITION if getattr(args, "model_partition", False)
+                        else Constants.INLINE)
 
 
 _FIT_WORDS = ("B of flash", "B of RAM", "does not fit", "--ram-limit", "arena")

@@ -14,7 +14,7 @@ from edgec.ir.interpret import check_inputs
 from edgec.options import BuildOptions
 from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
-from edgec.verify.host import compile_host, run_harness
+from edgec.verify.host import compile_host, model_image, run_harness
 
 
 def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
@@ -41,6 +41,10 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, options, progress=progress, loaded=reference)
+        if emulated and options.constants.value == "partition":
+            raise EdgecError(f"--model-partition is verified on the host, not on "
+                             f"{options.target}", "verify without --target, or without "
+                             "--model-partition (the kernels are the same)")
         if emulated:
             if riscv:
                 from edgec.verify.riscv import run_emulated
@@ -50,7 +54,7 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
             actual, device = run_emulated(result, samples)
         else:
             exe = compile_host(result, extra_flags)
-            actual, device = run_harness(exe, result.graph, samples), None
+            actual, device = run_harness(exe, result.graph, samples, model_image(result)), None
     runs = [interpret(reference, s, keep=True) for s in samples]
     expected = [[run[n] for n in reference.outputs] for run in runs]
     outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])

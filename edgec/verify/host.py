@@ -20,7 +20,15 @@ from edgec.verify.harness import (harness_context, pack_samples, packed_layout, 
 def render_harness(result: BuildResult) -> str:
     """The C source of the test harness for ``result``'s model."""
     return render("harness.c.j2", {**harness_context(result), "version": __version__,
-                                   "static_arena": result.options.static_arena})
+                                   "static_arena": result.options.static_arena,
+                                   "partition": model_image(result) is not None})
+
+
+def model_image(result: BuildResult) -> Path | None:
+    """The model image ``NAME.bin`` of a ``--model-partition`` build, else None."""
+    if result.options.constants.value != "partition":
+        return None
+    return result.out_dir / f"{result.name}.bin"
 
 
 def compile_host(result: BuildResult, extra_flags: tuple[str, ...] = ()) -> Path:
@@ -37,16 +45,18 @@ def compile_host(result: BuildResult, extra_flags: tuple[str, ...] = ()) -> Path
     return exe
 
 
-def run_harness(exe: Path, graph: Graph,
-                samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]],
+                image: Path | None = None) -> list[list[np.ndarray]]:
     """Run the compiled harness on ``samples`` (arrays in ``graph.inputs`` order); return the
-    outputs of each sample in ``graph.outputs`` order."""
+    outputs of each sample in ``graph.outputs`` order. ``image``: the model image a
+    ``--model-partition`` harness reads its constants from (``model_image``)."""
     in_layout, in_size = packed_layout(graph, graph.inputs)
     out_layout, out_size = packed_layout(graph, graph.outputs)
     with tempfile.TemporaryDirectory(prefix="edgec-run-") as tmp:
         in_file, out_file = Path(tmp) / "inputs.bin", Path(tmp) / "outputs.bin"
         in_file.write_bytes(pack_samples(samples, in_layout, in_size))
-        run_tool([str(exe), str(in_file), str(out_file)], "running the generated C")
+        run_tool([str(exe), str(in_file), str(out_file)] + ([str(image)] if image else []),
+                 "running the generated C")
         blob = out_file.read_bytes()
     if len(blob) != out_size * len(samples):
         raise EdgecError(f"the harness wrote {len(blob)} bytes for {len(samples)} samples, "
