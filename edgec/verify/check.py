@@ -14,6 +14,7 @@ from edgec.ir.interpret import check_inputs
 from edgec.options import BuildOptions
 from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
+from edgec.errors import EdgecError
 from edgec.verify.host import compile_host, model_image, run_harness
 
 
@@ -39,12 +40,12 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
+    if emulated and options.constants.value == "partition":
+        raise EdgecError(f"--model-partition is verified on the host, not on {options.target}",
+                         "verify without --target, or without --model-partition (the kernels "
+                         "are the same)")
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, options, progress=progress, loaded=reference)
-        if emulated and options.constants.value == "partition":
-            raise EdgecError(f"--model-partition is verified on the host, not on "
-                             f"{options.target}", "verify without --target, or without "
-                             "--model-partition (the kernels are the same)")
         if emulated:
             if riscv:
                 from edgec.verify.riscv import run_emulated
