@@ -10,7 +10,9 @@ from edgec.cli.model import InspectCommand, RunCommand
 from edgec.cli.passes import PassesCommand, PruneCommand
 from edgec.cli.project import AppCommand, TargetsCommand
 from edgec.cli.quantize import QuantizeCommand
+from edgec.cli.sweep import SweepCommand
 
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
                                   EvaluateCommand, QuantizeCommand, TargetsCommand, AppCommand,
-                                  PassesCommand, PruneCommand, GatewayCommand]
+                                  PassesCommand, PruneCommand, SweepCommand,
+                                  GatewayCommand]
