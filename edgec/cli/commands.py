@@ -11,7 +11,9 @@ from edgec.cli.package import PackageCommand
 from edgec.cli.passes import PassesCommand, PruneCommand
 from edgec.cli.project import AppCommand, TargetsCommand
 from edgec.cli.quantize import QuantizeCommand
+from edgec.cli.sweep import SweepCommand
 
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
                                   EvaluateCommand, QuantizeCommand, TargetsCommand, AppCommand,
-                                  PassesCommand, PruneCommand, GatewayCommand, PackageCommand]
+                                  PassesCommand, PruneCommand, SweepCommand, GatewayCommand,
+                                  PackageCommand]
