@@ -189,11 +189,11 @@ def _pick(full: bool, everything, subset):
 
 def _window_cases(full: bool):
     """CONV_2D and DEPTHWISE_CONV_2D: the DSP geometries (padding, dilation, C % 4 == 0 in
-    place, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
+    place, the pair kernel's odd pixel and channel tails, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
     int4 weights."""
     dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
     acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6]),
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9]),
                                        corners):
         yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
