@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops._requant import (int64_accumulator, optional_bias, requantize_int8,
+from edgec.ir.ops._requant import (optional_bias, requantize_int8,
                                    requantize_int16)
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.ops.conv_2d import WINDOW_ATTRS
@@ -76,16 +76,21 @@ def depthwise_conv_2d_int8(call):
 
 @kernel("DEPTHWISE_CONV_2D", "int16")
 def depthwise_conv_2d_int16(call):
-    """16x8: as CONV_2D's int16 kernel (int64 accumulator unless the bias is int32)."""
+    """16x8: as CONV_2D's int16 kernel with an int64 accumulator. A missing or int32 bias is
+    refused, as LiteRT refuses it (TFLM reads an int32 one as int64 and crashes without)."""
     x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
     w, bias = call.inputs[1], optional_bias(call)
+    if bias is None or bias.dtype != np.int64:
+        found = "missing" if bias is None else bias.dtype
+        raise EdgecError(f"DEPTHWISE_CONV_2D '{call.node.name}': a 16x8 depthwise convolution "
+                         f"needs an int64 bias, this one is {found}",
+                         "convert with TFLite's 16x8 mode defaults (int64 bias)")
     cols = _expanded_windows(call, x_q.zp).astype(np.int64) - x_q.zp
     acc = np.einsum("nhwijc,ijc->nhwc", cols, w[0].astype(np.int64))
     if bias is not None:
         acc = acc + bias.astype(np.int64)
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
-    return [requantize_int16(acc, mult, shift, y_q, call.attrs["activation"],
-                             int64_accumulator(call))]
+    return [requantize_int16(acc, mult, shift, y_q, call.attrs["activation"], True)]
 
 
 @kernel("DEPTHWISE_CONV_2D", "float32")
