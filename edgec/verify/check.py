@@ -66,7 +66,8 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
                                           layer_dump=dump)
         else:
             exe = compile_host(result, extra_flags, table)
-            actual = run_harness(exe, result.graph, samples, dump if layers else None)
+            actual = run_harness(exe, result.graph, samples, dump) if layers \
+                else run_harness(exe, result.graph, samples)
             device = None
     runs = [interpret(reference, s, keep=True) for s in samples]
     expected = [[run[n] for n in reference.outputs] for run in runs]
