@@ -78,7 +78,8 @@ def _compiled(model, graph, samples: list, cache_dir) -> np.ndarray:
         result = build(model, tmp, BuildOptions(name="evaluated", cache_dir=cache_dir),
                        loaded=graph)
         g = result.graph
-        actual = run_harness(compile_host(result), g, _fit(g, samples), model_image(result))
+        actual = run_harness(compile_host(result), g, _fit(g, samples),
+                             image=model_image(result))
     return np.stack([_real(g, g.outputs[0], a[0]) for a in actual])
 
 

@@ -191,11 +191,20 @@ class VerifyCommand(Command):
         parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
         parser.add_argument("--input", "-i", metavar="IN.npy|IN.npz",
                             help="also run this input (.npz: one array per input name)")
+        parser.add_argument("--layers", action="store_true",
+                            help="also compare every intermediate tensor with the reference "
+                                 "and name the first node that differs (host, Cortex-M QEMU)")
+        parser.add_argument("--per-layer", action="store_true",
+                            help="on an emulated Cortex-M target: count each kernel's "
+                                 "instructions and print them as a table")
+        parser.add_argument("--json", metavar="FILE.json",
+                            help="also write the outcome (and the per-layer counts) as JSON")
         return parser
 
     def run(self, args, console):
         from edgec.frontends import load_model
         from edgec.verify import verify
+        from edgec.verify.outcome import outcome_json, per_layer_table, write_json
 
         if args.count < 0:
             raise EdgecError(f"--count must be at least 0, not {args.count}")
@@ -204,8 +213,16 @@ class VerifyCommand(Command):
         if args.count == 0 and not extra:
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
         result = verify(args.model, options, count=args.count, extra_inputs=extra,
-                        seed=args.seed, progress=_progress(console))
+                        seed=args.seed, progress=_progress(console), layers=args.layers,
+                        per_layer=args.per_layer)
         console.out(result.message)
+        if result.layers is not None:
+            console.out(result.layers.summary())
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())
-        return 0 if result.ok else 1
+        if args.per_layer:
+            console.out(per_layer_table(result.per_layer))
+        if args.json:
+            write_json(args.json, outcome_json(result))
+        layers_ok = result.layers is None or result.layers.difference is None
+        return 0 if result.ok and layers_ok else 1

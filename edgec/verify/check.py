@@ -10,22 +10,26 @@ import numpy as np
 
 from edgec.build import build, load_graph
 from edgec.ir import interpret
+from edgec.errors import EdgecError
 from edgec.ir.interpret import check_inputs
 from edgec.options import BuildOptions
 from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
-from edgec.errors import EdgecError
+from edgec.verify.layers import first_layer_difference, layer_table, unpack_layers
 from edgec.verify.host import compile_host, model_image, run_harness
 
 
 def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
            count: int = 10, extra_inputs: list[dict[str, np.ndarray]] = (), seed: int = 0,
-           extra_flags: tuple[str, ...] = (), progress=None) -> VerifyResult:
+           extra_flags: tuple[str, ...] = (), progress=None, layers: bool = False,
+           per_layer: bool = False) -> VerifyResult:
     """Build ``model`` as ``options`` say in a temporary folder, run ``count`` random inputs
     plus ``extra_inputs`` (dicts by input name) through the compiled C (on the host, or under
     QEMU for an emulated ``options.target``), compare with ``interpret`` (of the quantized
     graph when ``options.quantization`` is given: the graph that was compiled).
-    ``extra_flags`` go to the host compiler."""
+    ``extra_flags`` go to the host compiler. ``layers``: also compare every intermediate
+    tensor (``edgec.verify.layers``; ``result.layers``); ``per_layer``: on an emulated
+    Cortex-M target, also count the instructions of each kernel (``result.device``)."""
     from edgec.build import load_target
 
     emulated = options.target != "host"
@@ -36,6 +40,13 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
         riscv = is_riscv(load_target(options.target))
         if not riscv:
             emulated_machine(load_target(options.target))  # refuse before the slow build
+        elif layers or per_layer:
+            raise EdgecError("--layers and --per-layer run on the host and on the Cortex-M "
+                             f"QEMU targets, not on '{options.target}'",
+                             "use --target host or mps2_an386")
+    elif per_layer:
+        raise EdgecError("--per-layer counts instructions on an emulated Cortex-M target",
+                         "add --target mps2_an386 (or another Cortex-M QEMU target)")
 
     reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
@@ -46,20 +57,36 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
                          "are the same)")
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, options, progress=progress, loaded=reference)
-        if emulated:
-            if riscv:
-                from edgec.verify.riscv import run_emulated
-            else:
-                from edgec.verify.cortexm import run_emulated
+        table = layer_table(result.graph, result.plan) if layers else None
+        dump: list[bytes] = []
+        if emulated and riscv:
+            from edgec.verify.riscv import run_emulated
 
             actual, device = run_emulated(result, samples)
+        elif emulated:
+            from edgec.verify.cortexm import run_emulated
+
+            actual, device = run_emulated(result, samples, layers=table, per_layer=per_layer,
+                                          layer_dump=dump)
         else:
-            exe = compile_host(result, extra_flags)
-            actual, device = run_harness(exe, result.graph, samples, model_image(result)), None
+            exe = compile_host(result, extra_flags, table)
+            actual = run_harness(exe, result.graph, samples, dump if layers else None,
+                                 image=model_image(result))
+            device = None
     runs = [interpret(reference, s, keep=True) for s in samples]
     expected = [[run[n] for n in reference.outputs] for run in runs]
     outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device
+    if device is not None and device.layer_instructions is not None:
+        from edgec.estimate import estimates
+        from edgec.verify.outcome import per_layer_rows
+
+        estimated = estimates(result.report, result.target)
+        outcome.per_layer = per_layer_rows(result.report["kernels"], device.layer_instructions,
+                                           estimated and estimated["per_layer"])
+    if layers:
+        outcome.layers = first_layer_difference(
+            result.graph, table, samples, unpack_layers(dump[0], table, len(samples)))
     if options.quantization is not None:  # the C matches what it compiled; how far from the float?
         from edgec.verify.float_ref import compare_with_float
 
