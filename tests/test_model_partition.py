@@ -82,12 +82,12 @@ def test_one_firmware_runs_another_models_image_bit_exact(built, tmp_path):
     graph_b = load_model(b_model)
     for image, graph in ((built.out_dir / "digits_int8.bin", built.graph),
                          (b.out_dir / "digits_int8.bin", graph_b)):
-        actual = run_harness(exe, built.graph, samples, image)
+        actual = run_harness(exe, built.graph, samples, image=image)
         for sample, (y,) in zip(samples, actual):
             expected = interpret(graph, sample)[graph.outputs[0]]
             np.testing.assert_array_equal(y, expected)
-    a_out = run_harness(exe, built.graph, samples, built.out_dir / "digits_int8.bin")
-    b_out = run_harness(exe, built.graph, samples, b.out_dir / "digits_int8.bin")
+    a_out = run_harness(exe, built.graph, samples, image=built.out_dir / "digits_int8.bin")
+    b_out = run_harness(exe, built.graph, samples, image=b.out_dir / "digits_int8.bin")
     assert any(not np.array_equal(x[0], y[0]) for x, y in zip(a_out, b_out))
 
 
