@@ -155,3 +155,19 @@ def test_package_like_a_folder_without_partition(tmp_path, capsys):
 def test_verify_with_model_partition_is_bit_exact(capsys):
     assert main(["verify", str(DIGITS), "--model-partition", "--count", "3"]) == 0
     assert "bit-exact" in capsys.readouterr().out
+
+
+def test_push_without_a_device_is_one_error_line(built, tmp_path, capsys):
+    pytest.importorskip("smpclient", reason="needs the ota extra: pip install 'edgec[ota]'")
+    code = main(["push", str(built.out_dir / "digits_int8.bin"), "--port",
+                 str(tmp_path / "no-such-tty"), "--timeout", "1"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1
+    assert errors[0].startswith("edgec: error: cannot open SMP port")
+
+
+def test_push_refuses_a_damaged_image_before_sending(tmp_path, capsys):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"EDGM" + bytes(200))
+    code = main(["push", str(bad), "--port", str(tmp_path / "tty")])
+    assert code == 2 and "damaged header" in capsys.readouterr().err

@@ -83,3 +83,42 @@ class PackageCommand(Command):
                     f"for {result.name}), layout {header.layout_hash[:16]}, "
                     f"model sha256 {header.model_sha256[:16]}")
         return 0
+
+
+class PushCommand(Command):
+    name = "push"
+    help = "send a model image to a --model-partition device over SMP (MCUmgr) and switch to it"
+
+    def add_parser(self, subparsers):
+        parser = super().add_parser(subparsers)
+        parser.add_argument("image", nargs="?", type=Path,
+                            help="the model image (`edgec package`); without it, print what "
+                                 "the device runs")
+        parser.add_argument("--port", required=True,
+                            help="the device's MCUmgr UART (e.g. /dev/ttyACM0; on native_sim "
+                                 "the host end of its PTY pair: docs/OTA.md)")
+        parser.add_argument("--timeout", type=float, default=5.0,
+                            help="seconds to wait for each answer (default 5)")
+        return parser
+
+    def run(self, args, console):
+        from edgec.emit.image import read_image
+        from edgec.ota import device_model, push
+
+        if args.image is None:
+            state = device_model(args.port, args.timeout)
+        else:
+            try:
+                data = args.image.read_bytes()
+            except OSError as exc:
+                raise EdgecError(f"cannot read '{args.image}': {exc.strerror or exc}") from exc
+            header = read_image(data, str(args.image))  # refuse locally what the device would
+            console.inf(f"sending {len(data):,} B (model sha256 {header.model_sha256[:16]})")
+            state = push(data, args.port, args.timeout,
+                         lambda done, total: console.dbg(f"{done:,} of {total:,} B"))
+        if state.slot < 0:
+            console.out("the device runs no model (it waits for an image)")
+        else:
+            console.out(f"the device runs slot {state.slot}, sequence {state.sequence}, model "
+                        f"sha256 {state.model_sha256[:16]}")
+        return 0
