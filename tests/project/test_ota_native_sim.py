@@ -24,7 +24,7 @@ from edgec.project.appconfig import load_app_config
 from edgec.project.render import render_app
 from edgec.verify.harness import random_inputs
 from edgec.verify.zephyr import app_input, parse_output, samples_of
-from tests.project.zephyr_tools import BUILD_ROOT, zephyr, zephyr_build
+from tests.project.zephyr_tools import BUILD_ROOT, write_tree, zephyr, zephyr_build
 from tests.test_model_partition import DIGITS, other_weights
 
 pytestmark = [*zephyr, pytest.mark.skipif(shutil.which("socat") is None,
@@ -123,7 +123,10 @@ def ota(tmp_path_factory):
     result = build(DIGITS, app / "model", BuildOptions(target="native_sim",
                                                         constants="partition"))
     render_app(load_app_config(str(root / "app.yaml")), result.target, result, app)
-    exe = zephyr_build(app, "native_sim", BUILD_ROOT / "native_sim-ota",
+    stable = BUILD_ROOT / "native_sim-ota-app"  # one source folder: the build is incremental
+    write_tree({str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()},
+               stable)
+    exe = zephyr_build(stable, "native_sim", BUILD_ROOT / "native_sim-ota",
                        "-DCONFIG_EDGEC_APP_PRINT_OUTPUT=y") / "zephyr.exe"
     b_model = other_weights(root / "b.tflite")
     b = build(b_model, root / "b", BuildOptions(constants="partition", name="digits_int8"))
