@@ -177,6 +177,8 @@ def plot(rows: list[dict], board: str, metric: Metric, stem: Path) -> list[Path]
         if front:
             ax.step([r[cost] for r in front], [r["metric"] for r in front], where="post",
                     c="tab:red", lw=1.5, label="Pareto front", zorder=3)
+            ax.scatter([r[cost] for r in front], [r["metric"] for r in front], s=70,
+                       facecolors="none", edgecolors="tab:red", zorder=4)
             for r in front:
                 ax.annotate(f"p{r['prune']:g} {r['weights']} {r['optimize']}",
                             (r[cost], r["metric"]), fontsize=7, xytext=(4, -9),
