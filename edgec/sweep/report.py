@@ -204,7 +204,7 @@ def html_report(rows: list[dict], boards: list[str], metric: Metric, bests: dict
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>edgec sweep: "
              f"{e(meta['model'])}</title><style>body{{font:14px sans-serif;margin:2em}}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-             "text-align:right}tr.no{color:#999}tr.err{color:#b00}code{background:#f4f4f4}"
+             "text-align:right}tr.no{color:#999}tr.err{color:#b00}code{background:#f4f4f4}pre{white-space:pre-wrap}"
              "</style></head><body>",
              f"<h1>edgec sweep: {e(meta['model'])}</h1><p>{e(meta['summary'])}</p>"]
     for board in boards:
