@@ -11,7 +11,7 @@ weights by tensor name.
 import numpy as np
 
 EPOCHS = 30
-LEARNING_RATE = 0.5
+LEARNING_RATE = 0.05
 BATCH = 32
 
 

@@ -1,7 +1,7 @@
 """Where the sweep's tasks run: one small interface, two back ends.
 
-``Backend.run(tasks)`` yields ``(index, result)`` as tasks finish, in completion order;
-``result`` is ``run_task``'s dict, so a failing task is a result with an ``error`` and never
+``Backend.run(tasks, function=run_task)`` yields ``(index, result)`` as tasks finish, in
+completion order; ``result`` is ``run_task``'s dict, so a failing task is a result with an ``error`` and never
 stops the others. ``LocalPool`` is a ``concurrent.futures`` process pool sized to the cores;
 ``RayBackend`` sends the same function to a Ray cluster (``ray`` imported only here, only when
 asked for). Neither schedules anything itself: the pool and Ray do.
@@ -46,11 +46,11 @@ class LocalPool:
     def __init__(self, workers: int | None = None):
         self.workers = workers or default_workers()
 
-    def run(self, tasks: list) -> Iterator[tuple[int, dict]]:
+    def run(self, tasks: list, function=run_task) -> Iterator[tuple[int, dict]]:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(self.workers, mp_context=context)
         try:
-            pending = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+            pending = {pool.submit(function, t): i for i, t in enumerate(tasks)}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -85,9 +85,9 @@ class RayBackend:
             self._started = True
         self.workers = int(ray.cluster_resources().get("CPU", 1))
 
-    def run(self, tasks: list) -> Iterator[tuple[int, dict]]:
+    def run(self, tasks: list, function=run_task) -> Iterator[tuple[int, dict]]:
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+        remote = ray.remote(num_cpus=1, max_retries=0)(function)
         pending = {remote.remote(t): i for i, t in enumerate(tasks)}
         try:
             while pending:

@@ -177,6 +177,8 @@ def plot(rows: list[dict], board: str, metric: Metric, stem: Path) -> list[Path]
         if front:
             ax.step([r[cost] for r in front], [r["metric"] for r in front], where="post",
                     c="tab:red", lw=1.5, label="Pareto front", zorder=3)
+            ax.scatter([r[cost] for r in front], [r["metric"] for r in front], s=70,
+                       facecolors="none", edgecolors="tab:red", zorder=4)
             for r in front:
                 ax.annotate(f"p{r['prune']:g} {r['weights']} {r['optimize']}",
                             (r[cost], r["metric"]), fontsize=7, xytext=(4, -9),
@@ -202,7 +204,7 @@ def html_report(rows: list[dict], boards: list[str], metric: Metric, bests: dict
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>edgec sweep: "
              f"{e(meta['model'])}</title><style>body{{font:14px sans-serif;margin:2em}}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-             "text-align:right}tr.no{color:#999}tr.err{color:#b00}code{background:#f4f4f4}"
+             "text-align:right}tr.no{color:#999}tr.err{color:#b00}code{background:#f4f4f4}pre{white-space:pre-wrap}"
              "</style></head><body>",
              f"<h1>edgec sweep: {e(meta['model'])}</h1><p>{e(meta['summary'])}</p>"]
     for board in boards:
