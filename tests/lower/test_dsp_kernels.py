@@ -168,6 +168,23 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
 
 
 @needs_gcc
+@pytest.mark.parametrize("geometry", [0, 3, 4])
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 CONV_2D takes the DSP pair kernel (nibbles unpacked in registers) in both
+    modes."""
+    from tests.lower.test_int4 import CONV_GEOMETRIES as INT4_GEOMETRIES, conv_graph
+
+    graph = conv_graph(np.random.default_rng(geometry), INT4_GEOMETRIES[geometry], False)
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    (kernel,) = result.kernels
+    assert _is_compact(kernel) and "edgec_dot2x2_s4" in kernel.c_source
+    samples = random_inputs(graph, 3, geometry)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
+
+
+@needs_gcc
 @pytest.mark.parametrize("op", ["ADD", "SUB"])
 @pytest.mark.parametrize("corner", ["", "tiny", "huge"])
 @pytest.mark.parametrize("shape", range(len(ELEMENTWISE_SHAPES)))

@@ -32,6 +32,23 @@ from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_p
 from edgec.lower.registry import lowering_variant
 
 
+# The int4 kernel's accumulators hold 16 times the sum: |16 * sum| < 2**31 for K below this
+# (inputs minus zero point within [-255, 255], weights within [-8, 8]).
+INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)
+
+
+def _int4_plan(ctx, weights, bias, quant, geometry):
+    """The pair kernel with W4A8 weights (``layout.blocked4``), in both modes."""
+    k, groups, cin = geometry["k"], geometry["groups"], geometry["cin"]
+    if k > INT4_MAX_K:
+        return None
+    wgroups = groups + groups % 2
+    words = 4 * wgroups + (groups if cin % 4 else 0)
+    return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked4(weights, 2), bias, quant,
+                       scratch_bytes=4 * words, scratch_ctype="int32_t", int4=True,
+                       helpers=("dsp", "dsp_compact"), **geometry)
+
+
 @lowering_variant("CONV_2D", "dsp", "int8")
 def conv_2d_dsp(ctx):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
@@ -49,6 +66,8 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
+    if ctx.ins[1].dtype == "int4":
+        return _int4_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
