@@ -62,7 +62,12 @@ void {name}_profile_step(int step)
 
 def profile(model: Path, work: Path, optimize: str | None = None, seed: int = 7) -> list[dict]:
     """One row per step of ``model`` built for the M4: op, node name, MACs, instructions."""
-    result = build(model, work, BuildOptions(target=TARGET, optimize=optimize))
+    return profile_result(build(model, work, BuildOptions(target=TARGET, optimize=optimize)),
+                          seed)
+
+
+def profile_result(result, seed: int = 7) -> list[dict]:
+    """``profile`` of a build for the M4 (``edgec.build`` or ``batch.emit_graph``)."""
     target, out_dir, name = result.target, result.out_dir, result.name
     machine = emulated_machine(target)
     steps = len(result.graph.nodes)
@@ -94,6 +99,52 @@ def profile(model: Path, work: Path, optimize: str | None = None, seed: int = 7)
     return rows
 
 
+# W4A8 against int8 weights on the same layers (the same weight values, in [-8, 7]): a
+# DS-CNN pointwise conv and a ResNet 3x3 conv, (H, W, C, O, KH, KW, strides, dilations, pads).
+INT4_LAYERS = {
+    "1x1 conv 25x5x64 -> 64": (25, 5, 64, 64, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    "3x3 conv 16x16x32 -> 32": (16, 16, 32, 32, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+}
+
+
+def int4_rows(work: Path, optimize: str = "size") -> list[dict]:
+    """Per layer of ``INT4_LAYERS``: instructions and weight bytes with int8 and with int4
+    weights (one single-node graph each; their bit-exactness on QEMU is the op grid's job,
+    tests/cortexm/op_grid.py)."""
+    import dataclasses
+
+    from edgec.verify.cortexm.batch import emit_graph
+    from tests.lower.test_int4 import conv_graph
+
+    rows = []
+    for label, geometry in INT4_LAYERS.items():
+        row = {"layer": label}
+        g4 = conv_graph(np.random.default_rng(1), geometry, False)
+        g8 = conv_graph(np.random.default_rng(1), geometry, False)
+        w = g8.nodes[0].inputs[1]
+        g8.tensors[w] = dataclasses.replace(g8.tensors[w], dtype="int8")
+        for dtype, graph in (("int8", g8), ("int4", g4)):
+            folder = work / f"{label.split()[0]}-{dtype}"
+            folder.mkdir(parents=True)
+            result = emit_graph(graph, folder, "layer", TARGET, optimize=optimize)
+            (kernel,) = result.kernels
+            weights = next(v for k, v in kernel.constants.items() if k.endswith("_w"))
+            (step,) = profile_result(result)
+            row[dtype], row["macs"] = step["instructions"], step["macs"]
+            row[f"{dtype}_bytes"] = int(weights.nbytes)
+        rows.append(row)
+    return rows
+
+
+def int4_table(rows: list[dict]) -> str:
+    lines = ["| layer | MACs | int8 weights: instructions | bytes | int4 weights: instructions "
+             "| bytes | int4 / int8 instructions |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['layer']} | {r['macs']:,} | {r['int8']:,} | {r['int8_bytes']:,} | "
+                     f"{r['int4']:,} | {r['int4_bytes']:,} | {r['int4'] / r['int8']:.2f} |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict], columns: dict[str, list[dict]]) -> str:
     """A markdown table: one row per step, one instructions column per entry of ``columns``
     (same model, same steps), then MACs."""
@@ -113,7 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model in ../shared/models (stem) or a path")
     parser.add_argument("--optimize", nargs="+", default=["speed", "size"])
+    parser.add_argument("--int4", action="store_true",
+                        help="compare int8 and int4 weights on two conv layers instead")
     args = parser.parse_args(argv)
+    if args.int4:
+        with tempfile.TemporaryDirectory(prefix="edgec-layers-") as tmp:
+            print(int4_table(int4_rows(Path(tmp))))
+        return
     model = Path(args.model)
     if not model.exists():
         model = MODELS_DIR / f"{args.model}.tflite"
