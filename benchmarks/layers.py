@@ -15,6 +15,7 @@ Used by ``benchmarks/run.py`` for the per-layer tables; alone:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -145,6 +146,55 @@ def int4_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+BEFORE = Path(__file__).with_name("layers_before.json")
+MODELS = ("kws_dscnn_int8", "ic_resnet8_int8", "ad_fc_autoencoder_int8")
+
+
+def model_table(name: str, now: dict[str, list[dict]], before: dict[str, list[int]],
+                anchor: int) -> str:
+    """One model's steps: MACs, then speed and size mode before (``layers_before.json``) and
+    now; totals and the TFLM + CMSIS-NN anchor (total only: TFLM is measured per inference)."""
+    modes = list(now)
+    head = "| step | op | MACs | " + " | ".join(f"{m} before | {m} now" for m in modes) + " |"
+    lines = [head, "|---|---|---:|" + "---:|---:|" * len(modes)]
+    rows = now[modes[0]]
+    for k, row in enumerate(rows):
+        cells = " | ".join(f"{before[m][k]:,} | {now[m][k]['instructions']:,}" for m in modes)
+        lines.append(f"| {k} | {row['op']} | {row['macs']:,} | {cells} |")
+    totals = " | ".join(f"**{sum(before[m]):,}** | **{sum(r['instructions'] for r in now[m]):,}**"
+                        for m in modes)
+    lines.append(f"| | total | {sum(r['macs'] for r in rows):,} | {totals} |")
+    lines.append("| | TFLM + CMSIS-NN (whole inference, benchmarks/run.py) | | "
+                 + " | ".join(f"{anchor:,} | {anchor:,}" for _ in modes) + " |")
+    return "\n".join(lines)
+
+
+def section(anchors: dict[str, int], command: str) -> str:
+    """The ``layers`` section of docs/BENCHMARKS.md: every model per layer in speed and size
+    mode, before and now, and int4 against int8 weights."""
+    before = json.loads(BEFORE.read_text())
+    parts = ["<!-- layers:begin -->", "## Instructions per layer (issue 15)", "",
+             f"Measured by `{command}` (`benchmarks/layers.py`): each model built for "
+             f"{TARGET} in `--optimize speed` (int16 weights in flash) and `size` (int8 "
+             "weights), its C compiled with `<NAME>_PROFILE` so the run reads SysTick before "
+             "every step (`-icount shift=0`: one tick per instruction; each reading adds a "
+             "few dozen instructions to the step after it). \"before\" is main at "
+             f"{before['commit']} measured the same way (`benchmarks/layers_before.json`).", ""]
+    with tempfile.TemporaryDirectory(prefix="edgec-layers-") as tmp:
+        for name in MODELS:
+            print(f"layers: {name}", flush=True)
+            now = {m: profile(MODELS_DIR / f"{name}.tflite", Path(tmp) / name / m, m)
+                   for m in ("speed", "size")}
+            parts += [f"### {name}", "", model_table(name, now, before["models"][name],
+                                                      anchors[name]), ""]
+        print("layers: int4", flush=True)
+        parts += ["### int4 (W4A8) against int8 weights, `--optimize size`", "",
+                  "The same weight values (in [-8, 7]) stored as int8 and as int4, one "
+                  "single-node graph each:", "", int4_table(int4_rows(Path(tmp) / "int4")), ""]
+    parts.append("<!-- layers:end -->")
+    return "\n".join(parts)
+
+
 def table(rows: list[dict], columns: dict[str, list[dict]]) -> str:
     """A markdown table: one row per step, one instructions column per entry of ``columns``
     (same model, same steps), then MACs."""
@@ -164,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model in ../shared/models (stem) or a path")
     parser.add_argument("--optimize", nargs="+", default=["speed", "size"])
+    parser.add_argument("--json", type=Path,
+                        help="also write the rows, by mode, to this JSON file")
     parser.add_argument("--int4", action="store_true",
                         help="compare int8 and int4 weights on two conv layers instead")
     args = parser.parse_args(argv)
@@ -177,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="edgec-layers-") as tmp:
         columns = {mode: profile(model, Path(tmp) / mode, mode) for mode in args.optimize}
     print(table(next(iter(columns.values())), columns))
+    if args.json:
+        args.json.write_text(json.dumps(columns, indent=1) + "\n")
 
 
 if __name__ == "__main__":
