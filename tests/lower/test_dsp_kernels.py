@@ -43,8 +43,8 @@ CONV_GEOMETRIES = [
     (9, 7, 16, 7, 3, 3, (2, 2), (1, 1), (0, 0, 1, 1)),
     (10, 4, 1, 6, 10, 4, (2, 2), (1, 1), (4, 1, 5, 1)),
     (5, 6, 12, 4, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
-    # Input channels a multiple of four: the compact kernel's in-place runs, clipped by the
-    # padding, one per tap when dilated across, none at all for a pixel in the padding.
+    # Input channels a multiple of four, windows clipped by the padding, dilated across, a
+    # pixel wholly in the padding.
     (8, 9, 4, 5, 3, 3, (1, 2), (2, 2), (2, 3, 1, 2)),
     (6, 7, 8, 6, 5, 5, (1, 1), (1, 1), (2, 2, 2, 2)),
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
