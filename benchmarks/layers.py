@@ -148,6 +148,20 @@ def int4_table(rows: list[dict]) -> str:
 
 BEFORE = Path(__file__).with_name("layers_before.json")
 MODELS = ("kws_dscnn_int8", "ic_resnet8_int8", "ad_fc_autoencoder_int8")
+# Issue 15's instruction targets per inference with the weights stored int8 (size mode).
+INT8_WEIGHT_TARGETS = {"kws_dscnn_int8": 3_000_000, "ic_resnet8_int8": 11_000_000,
+                       "ad_fc_autoencoder_int8": 200_000}
+
+
+def targets_table(totals: dict[str, dict[str, int]], before: dict) -> str:
+    """Per model: the int8-weight target, size mode before and now, speed mode now."""
+    lines = ["| model | target, int8 weights | size (int8 weights) before | now | met | "
+             "speed (int16 weights) now | speed / size now |", "|---|---:|---:|---:|---|---:|---:|"]
+    for name, limit in INT8_WEIGHT_TARGETS.items():
+        size, speed = totals[name]["size"], totals[name]["speed"]
+        lines.append(f"| {name} | {limit:,} | {sum(before[name]['size']):,} | {size:,} | "
+                     f"{'yes' if size <= limit else 'no'} | {speed:,} | {speed / size:.2f} |")
+    return "\n".join(lines)
 
 
 def model_table(name: str, now: dict[str, list[dict]], before: dict[str, list[int]],
@@ -180,13 +194,17 @@ def section(anchors: dict[str, int], command: str) -> str:
              "every step (`-icount shift=0`: one tick per instruction; each reading adds a "
              "few dozen instructions to the step after it). \"before\" is main at "
              f"{before['commit']} measured the same way (`benchmarks/layers_before.json`).", ""]
+    totals, tables = {}, []
     with tempfile.TemporaryDirectory(prefix="edgec-layers-") as tmp:
         for name in MODELS:
             print(f"layers: {name}", flush=True)
             now = {m: profile(MODELS_DIR / f"{name}.tflite", Path(tmp) / name / m, m)
                    for m in ("speed", "size")}
-            parts += [f"### {name}", "", model_table(name, now, before["models"][name],
+            totals[name] = {m: sum(r["instructions"] for r in rows) for m, rows in now.items()}
+            tables += [f"### {name}", "", model_table(name, now, before["models"][name],
                                                       anchors[name]), ""]
+        parts += ["Targets with the weights stored int8 (issue 15), sums of the steps:", "",
+                  targets_table(totals, before["models"]), "", *tables]
         print("layers: int4", flush=True)
         parts += ["### int4 (W4A8) against int8 weights, `--optimize size`", "",
                   "The same weight values (in [-8, 7]) stored as int8 and as int4, one "
