@@ -13,10 +13,10 @@ from edgec.lower.registry import (KernelPlan, LoweringContext, Rule, registered_
 
 def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset()) -> KernelPlan:
     """The plan of the context's node: the first variant for one of ``features`` (sorted)
-    that accepts it, else the portable rule. Nodes with int4 or ternary weights always take
-    the portable rule: the variants are written for int8 weights and would unpack them into
-    flash."""
-    if any(t is not None and t.dtype in ("int4", "ternary") for t in ctx.ins):
+    that accepts it, else the portable rule. Nodes with ternary weights always take the
+    portable rule: no variant reads them packed (an int8 one would unpack them into flash).
+    int4 weights reach the variants, which decline them except the DSP conv (W4A8)."""
+    if any(t is not None and t.dtype == "ternary" for t in ctx.ins):
         features = frozenset()
     for feature in sorted(features):
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)

@@ -211,7 +211,8 @@ def _window_cases(full: bool):
                 yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
                     lambda g, d, t, rng: test_conv._conv_graph(
                         rng, test_conv.GEOMETRIES[g], d, t, "", acts[g]), g, depthwise, dtype))
-        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [int(depthwise)]):
+        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)),
+                       [1] if depthwise else [0, 4]):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
