@@ -123,11 +123,16 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
 def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so."""
-    from edgec.lower import lower_graph  # lazy: lowering is a heavy import
+    from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
+    from edgec.ram import shrink_arena
 
     def lowered(mode: Optimize):
-        kernels = lower_graph(graph, replace(options, optimize=mode), progress=progress)
-        return kernels, plan_memory(graph, kernels)
+        mode_options = replace(options, optimize=mode)
+        kernels = lower_graph(graph, mode_options, progress=progress)
+        kernels, plan, _ = shrink_arena(graph, kernels, plan_memory(graph, kernels),
+                                        node_lowerer(graph, mode_options),
+                                        keep_all=mode is Optimize.RAM)
+        return kernels, plan
 
     first = options.optimize or Optimize.SPEED
     kernels, plan = lowered(first)

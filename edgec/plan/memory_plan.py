@@ -20,7 +20,8 @@ class MemoryPlan:
     ``offsets`` maps every activation tensor name to its byte offset (tensors sharing bytes
     share an offset); ``scratch`` maps a step (node index) to its kernel's scratch offset.
     ``elided`` steps need no kernel call (their output is their input's bytes); ``in_place``
-    maps a step to the input its output overwrites.
+    maps a step to the input its output overwrites; ``overlaps`` a step to the input its
+    raster kernel's output trails (``edgec.plan.overlap``) and by how many bytes.
     """
 
     offsets: dict[str, int]
@@ -42,6 +43,11 @@ class MemoryPlan:
     def in_place(self) -> dict[int, str]:
         return self.lifetimes.in_place
 
+    @property
+    def overlaps(self) -> dict[int, tuple[str, int]]:
+        """Steps whose output trails their dying input: step -> (input, lead in bytes)."""
+        return self.lifetimes.overlaps
+
     def table(self) -> str:
         """The plan as text: one row per buffer, then the totals."""
         rows = [f"{'offset':>8} {'bytes':>8} {'steps':>9}  buffer"]
@@ -55,6 +61,16 @@ class MemoryPlan:
         return "\n".join(rows)
 
 
+def _place(graph: Graph, kernels, align: int, no_overlap: frozenset[int]):
+    life = build_lifetimes(graph, kernels, align, no_overlap)
+    buffers = planner_buffers(life, kernels, align)
+    return (life, buffers, *best_offsets(buffers))
+
+
+def _dropped(life: Lifetimes) -> frozenset[int]:
+    return frozenset(life.no_overlap)
+
+
 def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 16) -> MemoryPlan:
     """Plan the arena of ``graph`` (nodes in execution order).
 
@@ -64,9 +80,12 @@ def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 
     """
     if kernels is not None:
         check_kernels_match(graph, kernels)
-    life = build_lifetimes(graph, kernels)
-    buffers = planner_buffers(life, kernels, align)
-    offsets, strategy = best_offsets(buffers)
+    life, buffers, offsets, strategy = _place(graph, kernels, align, frozenset())
+    # A trailing write joins two groups for both their lives; keep only the ones that pay.
+    for step in sorted(life.overlaps):
+        trial = _place(graph, kernels, align, frozenset({step}) | _dropped(life))
+        if arena_bytes(trial[1], trial[2]) <= arena_bytes(buffers, offsets):
+            life, buffers, offsets, strategy = trial
     clash = find_overlap(buffers, offsets)
     if clash:  # the planner's own invariant; cheap next to compiling the kernels
         raise AssertionError(f"memory plan overlaps {clash[0].name} and {clash[1].name}")
@@ -75,7 +94,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 
     for tensor, leader in life.group_of.items():
         members.setdefault(leader, []).append(tensor)
     return MemoryPlan(
-        offsets={t: by_buffer[g] for t, g in life.group_of.items()},
+        offsets={t: by_buffer[g] + life.rel[t] for t, g in life.group_of.items()},
         scratch={step: by_buffer[scratch_name(step)] for step in range(len(graph.nodes))
                  if scratch_name(step) in by_buffer},
         arena_bytes=arena_bytes(buffers, offsets),

@@ -16,9 +16,9 @@ ROLES = ("w", "bias", "rq", "params")
 
 
 def compact(ctx) -> bool:
-    """Whether the build optimizes for size: int8 weights and the least scratch (the
+    """Whether the build optimizes for size (or RAM): int8 weights and the least scratch (the
     ``*_compact`` templates) instead of int16 weights and pre-widened inputs."""
-    return ctx.optimize == "size"
+    return ctx.optimize in ("size", "ram")
 
 
 def int8_output(ctx) -> bool:
@@ -33,7 +33,8 @@ def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
 
 
 def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
-                scratch_bytes: int, scratch_ctype: str = "int8_t", **geometry) -> KernelPlan:
+                scratch_bytes: int, scratch_ctype: str = "int8_t", access: str = "",
+                **geometry) -> KernelPlan:
     """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
 
     C parameters: ``x, w, bias, rq, params, y`` and, when ``scratch_bytes`` > 0, ``scratch``
@@ -41,7 +42,8 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
     ``geometry`` (shapes and attributes only, never quantization values) fills the template.
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
-    layout of the scales is part of the cache key, their values are not.
+    layout of the scales is part of the cache key, their values are not. ``access`` is
+    ``Kernel.access`` (``"raster"``: pixels in raster order, ``edgec.plan.overlap``).
     """
     params = quant["params"]
     per_tensor = ctx.ins[1].quant.scale.size == 1
@@ -67,4 +69,4 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, helpers=helpers, key=key,
-                      scratch_bytes=scratch_bytes)
+                      scratch_bytes=scratch_bytes, access=access)

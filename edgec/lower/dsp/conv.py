@@ -45,6 +45,9 @@ def conv_2d_dsp(ctx):
     if compact(ctx):
         scratch = 0 if cin % 4 == 0 else groups * 4
         return kernel_plan(ctx, "conv_compact.c.j2", layout.blocked8(weights, 4), bias, quant,
-                           scratch_bytes=scratch, scratch=scratch > 0, **geometry)
+                           scratch_bytes=scratch, scratch=scratch > 0, access="raster",
+                           **geometry)
     return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
-                       scratch_bytes=groups * 8, scratch_ctype="int32_t", **geometry)
+                       scratch_bytes=groups * 8, scratch_ctype="int32_t",
+                       access="raster_buffered",
+                       **geometry)
