@@ -52,6 +52,7 @@ class Lifetimes:
     rel: dict[str, int] = field(default_factory=dict)  # tensor -> offset in its group
     overlaps: dict[int, tuple[str, int]] = field(default_factory=dict)  # step -> (input, lead)
     no_overlap: frozenset[int] = frozenset()  # steps told to write no trailing output
+    span: dict[str, tuple[int, int]] = field(default_factory=dict)  # tensor -> its own life
 
     def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int,
              rel: int) -> None:
@@ -64,6 +65,7 @@ class Lifetimes:
             self.size[leader] -= rel
             rel = 0
         self.group_of[tensor] = leader
+        self.span[tensor] = (step, last)
         self.rel[tensor] = rel
         self.size[leader] = max(self.size[leader], rel + nbytes)
         self.first[leader] = min(self.first[leader], step)
@@ -176,6 +178,7 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None,
 
 def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:
     life.group_of[name] = name
+    life.span[name] = span
     life.rel[name] = 0
     life.size[name] = nbytes
     life.first[name], life.last[name] = span

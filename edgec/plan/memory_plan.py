@@ -34,6 +34,7 @@ class MemoryPlan:
     linear_bytes: int  # the no-reuse baseline
     strategy: str = ""
     members: dict[str, list[str]] = field(default_factory=dict)  # buffer -> tensors in it
+    tensor_bytes: dict[str, int] = field(default_factory=dict)  # activation -> its bytes
 
     @property
     def elided(self) -> set[int]:
@@ -105,4 +106,5 @@ def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 
         linear_bytes=arena_bytes(buffers, linear_offsets(buffers)),
         strategy=strategy,
         members=members,
+        tensor_bytes={t: graph.tensors[t].nbytes for t in life.group_of},
     )
