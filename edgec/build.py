@@ -136,7 +136,7 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so."""
     from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
-    from edgec.ram import shrink_arena
+    from edgec.ram import mix_for_arena, shrink_arena
 
     def lowered(mode: Optimize):
         mode_options = replace(options, optimize=mode)
@@ -144,6 +144,9 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),
                                                keep_all=mode is Optimize.RAM)
+        if mode is Optimize.RAM:
+            speed = lower_graph(graph, replace(options, optimize=Optimize.SPEED))
+            kernels, plan = mix_for_arena(graph, kernels, plan, speed)
         return kernels, plan, memory_entry(graph, fast, plan, variants)
 
     first = options.optimize or Optimize.SPEED

@@ -5,7 +5,8 @@ Lowering picks each node's fastest kernel; some ops also have a memory variant
 channel by channel) that costs no MAC but more instructions. ``shrink_arena`` lowers every
 node that has one, keeps the swap when it makes the arena smaller, then gives back to the
 fast kernel every node whose swap the arena does not need (in the default build), or keeps
-them all (``--optimize ram``, which wants the smallest arena whatever the instructions).
+them all (``--optimize ram``, which wants the smallest arena whatever the instructions; it
+also mixes in the speed mode's kernel of any node where that one needs less: ``mix_for_arena``).
 Planning is cheap next to lowering, so every decision is a fresh ``plan_memory``.
 """
 
@@ -29,6 +30,22 @@ def memory_variants(graph: Graph, kernels: list[Kernel], lower: Lower) -> dict[i
         if kernel.body != kernels[step].body or kernel.in_place != kernels[step].in_place:
             swapped[step] = kernel
     return swapped
+
+
+def mix_for_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
+                  others: list[Kernel]) -> tuple[list[Kernel], MemoryPlan]:
+    """``kernels`` with, step by step, the kernel of ``others`` (another mode's) wherever it
+    makes the arena smaller: a speed kernel whose window is copied before it writes may
+    trail its input closer than the size kernel does (``--optimize ram``)."""
+    for step, other in enumerate(others):
+        if other.body == kernels[step].body and other.access == kernels[step].access:
+            continue
+        trial = list(kernels)
+        trial[step] = other
+        trial_plan = plan_memory(graph, trial)
+        if trial_plan.arena_bytes < plan.arena_bytes:
+            kernels, plan = trial, trial_plan
+    return kernels, plan
 
 
 def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: Lower,

@@ -163,7 +163,7 @@ class BuildCommand(Command):
         console.dbg("memory plan:\n" + result.plan.table())
         console.out(f"wrote {', '.join(p.name for p in result.files)} to {result.out_dir}")
         console.out(f"flash {flash} ({t['weight_bytes']:,} B weights + {code}), "
-                    f"arena {t['arena_bytes']:,} B (lower bound {t['lower_bound_bytes']:,} B), "
+                    f"arena {t['arena_bytes']:,} B (op-by-op bound {t['lower_bound_bytes']:,} B), "
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
         optimize = result.report["optimize"]
         console.out(f"optimize {optimize['mode']} ({optimize['reason']})")

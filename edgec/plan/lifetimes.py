@@ -53,6 +53,7 @@ class Lifetimes:
     overlaps: dict[int, tuple[str, int]] = field(default_factory=dict)  # step -> (input, lead)
     no_overlap: frozenset[int] = frozenset()  # steps told to write no trailing output
     span: dict[str, tuple[int, int]] = field(default_factory=dict)  # tensor -> its own life
+    nbytes: dict[str, int] = field(default_factory=dict)  # tensor -> its own bytes
 
     def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int,
              rel: int) -> None:
@@ -66,6 +67,7 @@ class Lifetimes:
             rel = 0
         self.group_of[tensor] = leader
         self.span[tensor] = (step, last)
+        self.nbytes[tensor] = nbytes
         self.rel[tensor] = rel
         self.size[leader] = max(self.size[leader], rel + nbytes)
         self.first[leader] = min(self.first[leader], step)
@@ -179,6 +181,7 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None,
 def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:
     life.group_of[name] = name
     life.span[name] = span
+    life.nbytes[name] = nbytes
     life.rel[name] = 0
     life.size[name] = nbytes
     life.first[name], life.last[name] = span
@@ -187,7 +190,16 @@ def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -
 def planner_buffers(life: Lifetimes, kernels: list[Kernel] | None, align: int) -> list[Buffer]:
     """One ``Buffer`` per tensor group plus one per kernel scratch, in a stable order."""
     leaders = sorted(set(life.group_of.values()), key=lambda g: (life.first[g], g))
-    buffers = [Buffer(g, life.size[g], life.first[g], life.last[g], align) for g in leaders]
+    members: dict[str, list[str]] = {}
+    for tensor, leader in life.group_of.items():
+        members.setdefault(leader, []).append(tensor)
+
+    def parts(g: str) -> tuple:
+        if len(members[g]) < 2:
+            return ()
+        return tuple(sorted((life.rel[t], life.nbytes[t], *life.span[t]) for t in members[g]))
+    buffers = [Buffer(g, life.size[g], life.first[g], life.last[g], align, parts(g))
+               for g in leaders]
     for step, kernel in enumerate(kernels or []):
         if kernel.scratch_bytes > 0 and step not in life.elided:
             buffers.append(Buffer(scratch_name(step), kernel.scratch_bytes, step, step, align))

@@ -9,6 +9,7 @@ from edgec.lower.kernel import Kernel
 from edgec.analysis import activation_lower_bound
 from edgec.plan.lifetimes import (Lifetimes, build_lifetimes, check_kernels_match,
                                   planner_buffers, scratch_name)
+from edgec.plan.overlap import ACCESS
 from edgec.plan.planner import (Buffer, arena_bytes, best_offsets, find_overlap, linear_offsets,
                                 live_peak)
 
@@ -68,8 +69,45 @@ def _place(graph: Graph, kernels, align: int, no_overlap: frozenset[int]):
     return (life, buffers, *best_offsets(buffers))
 
 
-def _dropped(life: Lifetimes) -> frozenset[int]:
-    return frozenset(life.no_overlap)
+MAX_PASSES = 3
+
+
+def _choose_trailing_writes(graph: Graph, kernels, align: int):
+    """The placement with the trailing writes that pay. Each one joins two groups of
+    tensors for both their lives (a chain of them drifts down the arena), so two searches
+    run and the smaller arena wins: all of them, then each dropped in turn unless the arena
+    grows without it (a chain of steps all at the peak needs them all); and none of them,
+    then each added in turn when it makes the arena smaller (a few passes: one may pay only
+    once a later one is in)."""
+    def arena(placed):
+        return arena_bytes(placed[1], placed[2])
+
+    dropped = _place(graph, kernels, align, frozenset())
+    for step in sorted(dropped[0].overlaps):
+        trial = _place(graph, kernels, align, frozenset({step}) | dropped[0].no_overlap)
+        if arena(trial) <= arena(dropped):
+            dropped = trial
+    added = _add_trailing_writes(graph, kernels, align)
+    return added if arena(added) < arena(dropped) else dropped
+
+
+def _add_trailing_writes(graph: Graph, kernels, align: int):
+    """Trailing writes added one at a time where they make the arena smaller."""
+    candidates = [step for step, k in enumerate(kernels or []) if k.access in ACCESS]
+    best = _place(graph, kernels, align, frozenset(candidates))
+    enabled: set[int] = set()
+    for _ in range(MAX_PASSES):
+        changed = False
+        for step in candidates:
+            if step in enabled:
+                continue
+            trial = _place(graph, kernels, align, frozenset(candidates) - enabled - {step})
+            if arena_bytes(trial[1], trial[2]) < arena_bytes(best[1], best[2]):
+                best, changed = trial, True
+                enabled.add(step)
+        if not changed:
+            break
+    return best
 
 
 def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 16) -> MemoryPlan:
@@ -81,12 +119,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel] | None = None, align: int = 
     """
     if kernels is not None:
         check_kernels_match(graph, kernels)
-    life, buffers, offsets, strategy = _place(graph, kernels, align, frozenset())
-    # A trailing write joins two groups for both their lives; keep only the ones that pay.
-    for step in sorted(life.overlaps):
-        trial = _place(graph, kernels, align, frozenset({step}) | _dropped(life))
-        if arena_bytes(trial[1], trial[2]) <= arena_bytes(buffers, offsets):
-            life, buffers, offsets, strategy = trial
+    life, buffers, offsets, strategy = _choose_trailing_writes(graph, kernels, align)
     clash = find_overlap(buffers, offsets)
     if clash:  # the planner's own invariant; cheap next to compiling the kernels
         raise AssertionError(f"memory plan overlaps {clash[0].name} and {clash[1].name}")
