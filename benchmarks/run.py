@@ -538,7 +538,7 @@ def write_report(text: str) -> None:
     kept = "".join(f"\n{section}\n" for section in (
         _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
         *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
-          for m in ("fuzz", "robustness", "layers"))) if section)
+          for m in ("fuzz", "robustness", "layers", "memory"))) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 

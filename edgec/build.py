@@ -120,21 +120,42 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     return {"mode": "speed" if fits else "size", "requested": None, "reason": reason}
 
 
+def memory_entry(graph: Graph, fast: list[Kernel], plan: MemoryPlan,
+                 variants: list[int]) -> dict:
+    """What the memory modes did and cost: the arena with them and without them (``fast``,
+    the kernels lowering chose, and no trailing write), the steps using each, the MACs they
+    add (none: every mode computes each output once)."""
+    plain = [replace(k, access="") for k in fast]
+    return {"arena_bytes": plan.arena_bytes,
+            "without_memory_modes_bytes": plan_memory(graph, plain).arena_bytes,
+            "trailing_writes": sorted(plan.overlaps), "in_place": sorted(plan.in_place),
+            "in_place_variants": variants, "extra_macs": 0}
+
+
 def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so."""
-    from edgec.lower import lower_graph  # lazy: lowering is a heavy import
+    from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
+    from edgec.ram import mix_for_arena, shrink_arena
 
     def lowered(mode: Optimize):
-        kernels = lower_graph(graph, replace(options, optimize=mode), progress=progress)
-        return kernels, plan_memory(graph, kernels)
+        mode_options = replace(options, optimize=mode)
+        fast = lower_graph(graph, mode_options, progress=progress)
+        kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
+                                               node_lowerer(graph, mode_options),
+                                               keep_all=mode is Optimize.RAM)
+        if mode is Optimize.RAM:
+            speed = lower_graph(graph, replace(options, optimize=Optimize.SPEED))
+            kernels, plan = mix_for_arena(graph, kernels, plan, speed)
+        return kernels, plan, memory_entry(graph, fast, plan, variants)
 
     first = options.optimize or Optimize.SPEED
-    kernels, plan = lowered(first)
+    kernels, plan, memory = lowered(first)
     choice = choose_optimize(options.optimize, target,
                              emitted_constant_bytes(graph, kernels, plan))
     if choice["mode"] != first:
-        kernels, plan = lowered(Optimize(choice["mode"]))
+        kernels, plan, memory = lowered(Optimize(choice["mode"]))
+    choice["memory"] = memory
     return kernels, plan, choice
 
 

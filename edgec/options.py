@@ -17,10 +17,15 @@ from edgec.errors import EdgecError
 
 
 class Optimize(StrEnum):
-    """``speed``: the fastest kernels; ``size``: variants trade speed for flash and arena."""
+    """``speed``: the fastest kernels; ``size``: variants trade speed for flash and arena;
+    ``ram``: the smallest arena, instructions (and MACs, where a mode recomputes) allowed:
+    the size mode's kernels, and every memory variant that lowers the arena (``edgec.ram``).
+    Every mode overlaps dying inputs and takes the memory variants the arena needs; those
+    cost no MAC."""
 
     SPEED = "speed"
     SIZE = "size"
+    RAM = "ram"
 
 
 class KernelChoice(StrEnum):

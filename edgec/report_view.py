@@ -12,6 +12,25 @@ from edgec import __version__
 _W, _H, _PAD = 760, 320, 40
 
 
+def _regions(plan):
+    """``(names, bytes, offset, first, last)`` per drawn rectangle: each tensor of a group
+    that shares bytes (in place, trailing writes) at its own offset and life, so the
+    picture shows the arena over time; tensors sharing offset and bytes are one rectangle."""
+    life = plan.lifetimes
+    spans = getattr(life, "span", {})
+    sizes = getattr(plan, "tensor_bytes", {})
+    regions = []
+    for b, offset in zip(plan.buffers, plan.buffer_offsets):
+        members = plan.members.get(b.name, [b.name])
+        if len(members) < 2 or not all(m in spans and m in sizes for m in members):
+            regions.append((", ".join(members), b.size, offset, b.first, b.last))
+            continue
+        for m in members:
+            first, last = spans[m]
+            regions.append((m, sizes[m], plan.offsets[m], first, last))
+    return regions
+
+
 def memory_plan_svg(plan, steps: int) -> str:
     """Steps on x, arena bytes on y; each buffer a rectangle, the arena size a red line."""
     arena = max(plan.arena_bytes, 1)
@@ -22,15 +41,14 @@ def memory_plan_svg(plan, steps: int) -> str:
              f'<title>memory plan: arena {plan.arena_bytes} B</title>',
              f'<rect x="{_PAD}" y="{_PAD}" width="{_W - 2 * _PAD}" height="{_H - 2 * _PAD}" '
              'fill="#f7f7f7" stroke="#999"/>']
-    for i, (b, offset) in enumerate(zip(plan.buffers, plan.buffer_offsets)):
-        x = _PAD + b.first * sx
-        y = _H - _PAD - (offset + b.size) * sy
-        names = ", ".join(plan.members.get(b.name, [b.name]))
+    for i, (name, size, offset, first, last) in enumerate(_regions(plan)):
+        x = _PAD + first * sx
+        y = _H - _PAD - (offset + size) * sy
         hue = (i * 47) % 360
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{(b.last - b.first + 1) * sx:.1f}" '
-                     f'height="{max(b.size * sy, 1):.1f}" fill="hsl({hue},60%,65%)" '
-                     f'stroke="#333" stroke-width="0.5"><title>{escape(names)}: {b.size} B at '
-                     f'{offset}, steps {b.first}-{b.last}</title></rect>')
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{(last - first + 1) * sx:.1f}" '
+                     f'height="{max(size * sy, 1):.1f}" fill="hsl({hue},60%,65%)" '
+                     f'stroke="#333" stroke-width="0.5"><title>{escape(name)}: {size} B at '
+                     f'{offset}, steps {first}-{last}</title></rect>')
     top = _PAD
     parts.append(f'<line x1="{_PAD}" y1="{top}" x2="{_W - _PAD}" y2="{top}" stroke="red" '
                  'stroke-dasharray="4 2"/>')

@@ -24,7 +24,9 @@ def test_report_matches_the_schema(tmp_path, capsys, model, target, report):
                  "-o", str(tmp_path / "o")]) == 0
     data = json.loads((tmp_path / "o" / report).read_text())
     jsonschema.validate(data, SCHEMA)
-    assert data["totals"]["arena_bytes"] >= data["totals"]["lower_bound_bytes"]
+    # In-place and trailing writes may take the arena below the op-by-op bound.
+    assert 0 < data["totals"]["arena_bytes"] <= data["totals"]["no_reuse_bytes"]
+    assert data["optimize"]["memory"]["arena_bytes"] == data["totals"]["arena_bytes"]
     assert sum(k["macs"] for k in data["kernels"]) == data["totals"]["macs"]
 
 

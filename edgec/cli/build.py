@@ -38,8 +38,10 @@ def _add_common(parser) -> None:
     parser.add_argument("--cache-dir", help="where lowered kernels are cached")
     parser.add_argument("--optimize", choices=OPTIMIZE_MODES,
                         help="speed: the fastest kernels (DSP: int16 weights, twice the int8 "
-                             "flash); size: int8 weights and the least arena scratch; default: "
-                             "speed while its constants fit half the target's flash, else size")
+                             "flash); size: int8 weights and the least arena scratch; ram: the "
+                             "smallest arena (size's kernels, every in-place variant that "
+                             "helps, more instructions); default: speed while its constants "
+                             "fit half the target's flash, else size")
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
@@ -167,7 +169,7 @@ class BuildCommand(Command):
         console.dbg("memory plan:\n" + result.plan.table())
         console.out(f"wrote {', '.join(p.name for p in result.files)} to {result.out_dir}")
         console.out(f"flash {flash} ({t['weight_bytes']:,} B weights + {code}), "
-                    f"arena {t['arena_bytes']:,} B (lower bound {t['lower_bound_bytes']:,} B), "
+                    f"arena {t['arena_bytes']:,} B (op-by-op bound {t['lower_bound_bytes']:,} B), "
                     f"{t['macs']:,} MACs, built in {t['build_seconds']:.1f} s")
         optimize = result.report["optimize"]
         console.out(f"optimize {optimize['mode']} ({optimize['reason']})")

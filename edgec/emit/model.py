@@ -7,6 +7,7 @@ model and options always give the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -127,11 +128,18 @@ def _call(step: int, fn: CFunction, kernel: Kernel, graph: Graph, plan: MemoryPl
     return [f"{fn.c_name}("] + wrap_list(args, ");", "    ", MAX_LINE - 4)  # in NAME_run
 
 
+def _unrestricted(kernel: Kernel) -> Kernel:
+    """``kernel`` with no ``restrict`` pointer: its output overlaps its input (the plan's
+    ``overlaps``), which ``restrict`` would make undefined behaviour."""
+    params = [dataclasses.replace(p, restrict=False) for p in kernel.params]
+    return dataclasses.replace(kernel, params=params)
+
+
 def _functions(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, prefix: str):
     """The function each non-elided step calls, and the distinct functions to define."""
     steps = [s for s in range(len(kernels)) if s not in plan.elided]
     return distinct_functions(
-        {s: kernels[s] for s in steps},
+        {s: _unrestricted(kernels[s]) if s in plan.overlaps else kernels[s] for s in steps},
         {s: graph.tensors[graph.nodes[s].outputs[0]].shape for s in steps},
         {s: c_comment_text(_node_comment(graph, s), MAX_LINE - 6) for s in steps}, prefix)
 

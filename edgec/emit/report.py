@@ -25,7 +25,9 @@ def kernel_rows(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> list[d
             "macs": int(kernel.macs), "weight_bytes": int(weights),
             "scratch_bytes": int(kernel.scratch_bytes),
             "memory": "aliased (not called)" if step in plan.elided
-            else "in place" if step in plan.in_place else "",
+            else "in place" if step in plan.in_place
+            else f"trails its input by {plan.overlaps[step][1]} B" if step in plan.overlaps
+            else "",
         })
     return rows
 
@@ -85,10 +87,20 @@ def _quantization_lines(q: dict | None) -> list[str]:
 
 
 def _optimize_lines(choice: dict | None) -> list[str]:
-    """The report line naming the kernel variant choice (speed or size) and why."""
+    """The report lines naming the kernel variant choice (speed, size or ram) and why, and
+    what the memory modes saved and cost."""
     if choice is None:
         return []
-    return [f"optimize   {choice['mode']} ({choice['reason']})"]
+    lines = [f"optimize   {choice['mode']} ({choice['reason']})"]
+    m = choice.get("memory")
+    if m:
+        lines.append(
+            f"memory     arena {m['arena_bytes']:,} B, {m['without_memory_modes_bytes']:,} B "
+            f"without in-place and trailing writes; {len(m['trailing_writes'])} trailing "
+            f"write(s), {len(m['in_place'])} in place ({len(m['in_place_variants'])} by an "
+            f"in-place kernel variant, slower than the fast kernel); extra MACs "
+            f"{m['extra_macs']:,}")
+    return lines
 
 
 def _kernel_choice_lines(choice: str) -> list[str]:

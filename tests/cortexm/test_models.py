@@ -24,8 +24,9 @@ def test_shared_model_bit_exact_on_mps2_an386(cache_dir, model):
     device = result.device
     assert len(device.instructions) == 3 and device.median_instructions > 0
     assert device.stack_bytes > 0
-    # The static arena is the model's .bss, and it can never be below the lower bound.
-    assert device.footprint.bss >= LOWER_BOUNDS[model]
+    # The static arena is the model's .bss; in-place and trailing writes take it below the
+    # op-by-op bound, never below half of it on these models (the live peak of a chain).
+    assert LOWER_BOUNDS[model] // 2 <= device.footprint.bss
     # The model's part, from the map, within the whole image as arm-none-eabi-size reads it.
     text, data, bss = device.firmware
     assert device.footprint.text + device.footprint.rodata <= text

@@ -16,9 +16,9 @@ ROLES = ("w", "bias", "rq", "params")
 
 
 def compact(ctx) -> bool:
-    """Whether the build optimizes for size: int8 weights and the least scratch (the
+    """Whether the build optimizes for size (or RAM): int8 weights and the least scratch (the
     ``*_compact`` templates) instead of int16 weights and pre-widened inputs."""
-    return ctx.optimize == "size"
+    return ctx.optimize in ("size", "ram")
 
 
 def int8_weights(ctx) -> bool:
@@ -38,7 +38,7 @@ def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
 
 
 def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
-                scratch_bytes: int, scratch_ctype: str = "int8_t", helpers=None,
+                scratch_bytes: int, scratch_ctype: str = "int8_t", helpers=None, access: str = "",
                 **geometry) -> KernelPlan:
     """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
 
@@ -48,7 +48,8 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     ``geometry`` (shapes and attributes only, never quantization values) fills the template.
     ``helpers``: the helper blocks (default: the compact ones too in size mode).
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
-    layout of the scales is part of the cache key, their values are not.
+    layout of the scales is part of the cache key, their values are not. ``access`` is
+    ``Kernel.access`` (``"raster"``: pixels in raster order, ``edgec.plan.overlap``).
     """
     params = quant["params"]
     per_tensor = ctx.ins[1].quant.scale.size == 1
@@ -75,4 +76,4 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
         helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, helpers=helpers, key=key,
-                      scratch_bytes=scratch_bytes)
+                      scratch_bytes=scratch_bytes, access=access)

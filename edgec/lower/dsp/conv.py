@@ -78,6 +78,9 @@ def conv_2d_dsp(ctx):
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
-                           scratch_bytes=4 * words, scratch_ctype="int32_t", **geometry)
+                           scratch_bytes=4 * words, scratch_ctype="int32_t", access="raster",
+                           **geometry)
     return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
-                       scratch_bytes=groups * 8, scratch_ctype="int32_t", **geometry)
+                       scratch_bytes=groups * 8, scratch_ctype="int32_t",
+                       access="raster_buffered",
+                       **geometry)

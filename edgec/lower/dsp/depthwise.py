@@ -43,4 +43,4 @@ def depthwise_conv_2d_dsp(ctx):
     weights = arrange(consts.constant_input(ctx, 1, "weights"))
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), c)
     return kernel_plan(ctx, "depthwise.c.j2", weights, bias, consts.conv_requant(ctx, c),
-                       scratch_bytes=c, **geometry)
+                       scratch_bytes=c, access="raster", **geometry)

@@ -117,7 +117,8 @@ def _int8_plan(ctx, depthwise: bool) -> KernelPlan:
         y, stages = requantized_int8(acc, b, mult, shift, prm, 3, form)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
-    return KernelPlan(_int4.requantized_params(ctx), named_constants(ctx, constants), build=build, key=(acc_dtype, form))
+    return KernelPlan(_int4.requantized_params(ctx), named_constants(ctx, constants), build=build,
+                      key=(acc_dtype, form), access="raster")
 
 
 def _float_plan(ctx, depthwise: bool) -> KernelPlan:
@@ -140,7 +141,7 @@ def _float_plan(ctx, depthwise: bool) -> KernelPlan:
 
     params = [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
               const_param(ctx, "bias"), Param("y", ctx.node.outputs[0])]
-    return KernelPlan(params, {f"{ctx.func_name}_bias": bias}, build=build)
+    return KernelPlan(params, {f"{ctx.func_name}_bias": bias}, build=build, access="raster")
 
 
 @lowering_rule("CONV_2D", "int8")

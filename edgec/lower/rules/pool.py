@@ -51,7 +51,8 @@ def _plan(ctx, build, constants=None) -> KernelPlan:
     if constants:
         params.append(const_param(ctx, "params"))
     params.append(Param("y", ctx.node.outputs[0]))
-    return KernelPlan(params, named_constants(ctx, constants or {}), build=build)
+    return KernelPlan(params, named_constants(ctx, constants or {}), build=build,
+                      access="raster")
 
 
 def _int8_params(ctx) -> dict:
