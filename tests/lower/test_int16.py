@@ -72,6 +72,12 @@ def _softmax(rng):
                              [Tensor("y", (3, 10), "int16", quant=Q015)], {"beta": 1.0})
 
 
+def _relu(op: str, rng):
+    q = _q(rng, -3.5, -3)
+    return single_node_graph(op, [Tensor("x", (3, 11), "int16", quant=q)],
+                             [Tensor("y", (3, 11), "int16", quant=_q(rng, -3.5, -3) if op == "RELU" else q)])
+
+
 def _quantize(src: str, dst: str, rng):
     qs = {"int8": QuantParams(np.float32(0.02), 3), "int16": _q(rng), "float32": None}
     return single_node_graph("QUANTIZE" if dst != "float32" else "DEQUANTIZE",
@@ -94,6 +100,8 @@ GRAPHS = {
     "TANH/int16": {"pot-shift1": lambda rng: _lut("TANH", 2.0 ** -11, rng),
                    "scaled": lambda rng: _lut("TANH", None, rng)},
     "SOFTMAX/int16": {"rows": _softmax},
+    "RELU/int16": {"rescale": lambda rng: _relu("RELU", rng)},
+    "RELU6/int16": {"clamp": lambda rng: _relu("RELU6", rng)},
     "QUANTIZE/int16": {"to-int8": lambda rng: _quantize("int16", "int8", rng),
                        "to-int16": lambda rng: _quantize("int16", "int16", rng)},
     "QUANTIZE/int8": {"to-int16": lambda rng: _quantize("int8", "int16", rng)},

@@ -32,6 +32,12 @@ def test_lut_ops_every_code_match_tflm(op, scale):
     assert_matches_tflm(_unary(op, EVERY_CODE.shape, (scale, 0), Q015), [EVERY_CODE])
 
 
+@pytest.mark.parametrize("op,out_q", [("RELU", (2.3e-4, 0)), ("RELU", (1e-4, 0)),
+                                       ("RELU6", (3e-4, 0))])
+def test_relu_every_code_matches_tflm(op, out_q):
+    assert_matches_tflm(_unary(op, EVERY_CODE.shape, (3e-4, 0), out_q), [EVERY_CODE])
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_softmax_matches_tflm(seed):
     rng = np.random.default_rng(seed)
