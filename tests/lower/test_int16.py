@@ -15,11 +15,11 @@ def _q(rng, low=-4.0, high=-2.5) -> QuantParams:
     return QuantParams(np.float32(10 ** rng.uniform(low, high)), 0)
 
 
-def _conv_like(op: str, rng):
+def _conv_like(op: str, rng, weight_zp: int = 0, depth: int = 20):
     x_q, y_q = _q(rng), _q(rng, -3.5, -2)
     activation = ["NONE", "RELU", "RELU6"][int(rng.integers(3))]
     if op == "FULLY_CONNECTED":
-        x_shape, w_shape, y_shape, axis = (3, 20), (6, 20), (3, 6), 0
+        x_shape, w_shape, y_shape, axis = (3, depth), (6, depth), (3, 6), 0
         attrs = {"activation": activation}
     else:
         c_out = 6
@@ -28,10 +28,12 @@ def _conv_like(op: str, rng):
         attrs = {"strides": (2, 2), "pads": (1, 1, 1, 1), "activation": activation}
         if op == "DEPTHWISE_CONV_2D":
             attrs["depth_multiplier"] = 2
-    channels = w_shape[axis]
+    channels = 1 if weight_zp else w_shape[axis]  # a weight zero point: per tensor
     w_scale = (10 ** rng.uniform(-3, -1, channels)).astype(np.float32)
+    w_q = QuantParams(w_scale, np.full(channels, weight_zp, np.int64), axis) if channels > 1 \
+        else QuantParams(w_scale[0], weight_zp)
     w = Tensor("w", w_shape, "int8", data=rng.integers(-127, 128, w_shape).astype(np.int8),
-               quant=QuantParams(w_scale, np.zeros(channels, np.int64), axis))
+               quant=w_q)
     b = Tensor("b", (y_shape[-1],), "int64",
                data=rng.integers(-(1 << 22), 1 << 22, y_shape[-1]).astype(np.int64),
                quant=QuantParams(np.float32(x_q.s) * np.resize(w_scale, y_shape[-1]),
@@ -89,7 +91,11 @@ def _quantize(src: str, dst: str, rng):
 GRAPHS = {
     "CONV_2D/int16": {"pad-stride2": lambda rng: _conv_like("CONV_2D", rng)},
     "DEPTHWISE_CONV_2D/int16": {"m2": lambda rng: _conv_like("DEPTHWISE_CONV_2D", rng)},
-    "FULLY_CONNECTED/int16": {"per-channel": lambda rng: _conv_like("FULLY_CONNECTED", rng)},
+    "FULLY_CONNECTED/int16": {"per-channel": lambda rng: _conv_like("FULLY_CONNECTED", rng),
+                              "weight-zp": lambda rng: _conv_like("FULLY_CONNECTED", rng, 5),
+                              # 640 taps: the sums may leave int32, so the kernel sums in int64
+                              "int64-sums": lambda rng: _conv_like("FULLY_CONNECTED", rng,
+                                                                   depth=640)},
     **{f"{op}/int16": {"broadcast": (lambda o: lambda rng: _binary(o, rng))(op)}
        for op in ("ADD", "SUB", "MUL")},
     **{f"{op}/int16": {"pad-relu6": (lambda o: lambda rng: _pool(o, rng))(op)}
