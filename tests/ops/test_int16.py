@@ -173,3 +173,16 @@ def test_fully_connected_follows_tflm_where_litert_rounds_differently():
     x_data = _int16(rng, (4, 128))
     expected = assert_matches_tflm(model, [x_data])[0]
     assert (run_litert(model, [x_data])[0] != expected).any()
+
+
+def test_conv_with_a_zero_point_is_refused():
+    """TFLM's int16 conv ignores zero points; a non-zero one is refused, not guessed."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4, 4, 2), "int16", scale=1e-3, zero_point=5)
+    w = b.tensor("w", (3, 1, 1, 2), "int8", data=np.ones((3, 1, 1, 2)), scale=[0.01] * 3,
+                 zero_point=[0] * 3)
+    y = b.tensor("y", (1, 4, 4, 3), "int16", scale=1e-3, zero_point=0)
+    b.op("CONV_2D", [x, w, None], [y], padding="VALID", stride_w=1, stride_h=1)
+    model = b.build(inputs=[x], outputs=[y])
+    with pytest.raises(EdgecError, match="zero points must be 0"):
+        run_edgec_tflite(model, [np.zeros((1, 4, 4, 2), np.int16)])

@@ -161,6 +161,9 @@ def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
     """16x8: int16 inputs times int8 weights summed in int64 (int32 where the weights bound
     the sum below 2**31: ``_te.int16_accumulator``), requantized by TFLite's int64
     ``MultiplyByQuantizedMultiplier`` (``_te.requantized_int16``)."""
+    from edgec.ir.ops._requant import check_symmetric_int16
+
+    check_symmetric_int16(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
     g = _geometry(ctx, depthwise)
     w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
     channels = g["y"][3]
