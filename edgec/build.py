@@ -67,7 +67,8 @@ def load_graph(model: str | os.PathLike, quantization: Quantization | None = Non
         return graph
     q = quantization
     return quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
-                          percentile=q.percentile, io=q.io, weights=q.weights)
+                          percentile=q.percentile, io=q.io, weights=q.weights,
+                          activations=q.activations)
 
 
 def load_target(name: str) -> dict:

@@ -68,6 +68,7 @@ class Quantization:
     percentile: float = 99.99
     weights: str = "int8"  # or "int4": W4A8
     io: str = "float"  # or "int8": the compiled model takes and returns int8
+    activations: str = "int8"  # or "int16": TFLite's 16x8 mode
 
 
 def _enum(kind: type[Enum], value, field_name: str):

@@ -54,12 +54,13 @@ def _add_common(parser) -> None:
 
 # The PTQ options besides --calibrate, with their defaults; given without --calibrate they
 # would be silently ignored, so that is an error.
-_PTQ_DEFAULTS = {"observer": "minmax", "percentile": 99.99, "weights": "int8", "io": "float"}
+_PTQ_DEFAULTS = {"observer": "minmax", "percentile": 99.99, "weights": "int8", "io": "float",
+                 "activations": "int8"}
 
 
 def _add_quantization(parser) -> None:
     """``--calibrate`` and the options of ``edgec quantize``: PTQ of a float model first."""
-    from edgec.quantize import IO_MODES, OBSERVERS, WEIGHT_DTYPES
+    from edgec.quantize import ACTIVATION_DTYPES, IO_MODES, OBSERVERS, WEIGHT_DTYPES
 
     group = parser.add_argument_group("quantization (a float model, before compiling)")
     group.add_argument("--calibrate", metavar="DATA.npz",
@@ -75,6 +76,9 @@ def _add_quantization(parser) -> None:
     group.add_argument("--io", choices=IO_MODES,
                        help="float: the compiled model keeps float input and output "
                             "(default); int8: it takes and returns int8")
+    group.add_argument("--activations", choices=ACTIVATION_DTYPES,
+                       help="int16: TFLite's 16x8 mode, int16 activations with int8 weights "
+                            "and int64 biases (default int8)")
 
 
 def _quantization(args):

@@ -34,6 +34,9 @@ APP_DIR = data_dir("zephyr_app")  # the reference application
 DMIC_BLOCK_SAMPLES = 1600  # at most this many 16-bit samples per DMIC block (4 blocks)
 
 
+# The C types of the model inputs and outputs the application handles (else float).
+_APP_CTYPES = {"int8": "int8_t", "int16": "int16_t"}
+
 def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
     """The raw window shape and a description of it for error messages."""
     if config.image is not None or (config.sensor == "replay" and config.channels is None
@@ -209,9 +212,9 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "calls": chain.calls, "input_call": input_call(chain, tensor),
         "buffers": chain.buffer_floats, "scratch": chain.scratch_floats,
         "result_buffer": chain.current,
-        "input_ctype": "int8_t" if tensor.dtype == "int8" else "float",
+        "input_ctype": _APP_CTYPES.get(tensor.dtype, "float"),
         "input_size": tensor.size,
-        "output": {"ctype": "int8_t" if out.dtype == "int8" else "float", "size": out.size,
+        "output": {"ctype": _APP_CTYPES.get(out.dtype, "float"), "size": out.size,
                    "scale": c_float(out.quant.s) if out.quant is not None else None,
                    "zero_point": out.quant.zp if out.quant is not None else 0},
         "labels": labels, "label_literals": [c_string(label) for label in labels],

@@ -25,7 +25,7 @@ from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
-                         test_int4, test_lut, test_mean, test_pool, test_softmax,
+                         test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
 from tests.lower import test_transpose_conv
 from tests.lower.harness import single_node_graph
@@ -337,10 +337,17 @@ def _issue11_cases(full: bool):
             g, dtype))
 
 
+def _int16_cases(full: bool):
+    """16x8: every int16 rule once (``tests/lower/test_int16.py``'s graphs)."""
+    for rule, label in test_int16.CASES:
+        yield Case(rule, f"16x8-{label}", test_int16.GRAPHS[rule][label])
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
-           *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full)]
+           *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
+           *_int16_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 

@@ -55,7 +55,74 @@ def mixed_net(tf, L):
     return tf.keras.Model(x, y)
 
 
+def kws_dscnn(tf, L):
+    """MLPerf Tiny's keyword-spotting DS-CNN (the architecture of ``kws_dscnn_int8.tflite``:
+    a 10x4 stride-2 conv, four depthwise-separable blocks with batch norm, average pool,
+    dense, softmax), random weights, batch-norm statistics set from data."""
+    x = tf.keras.Input((49, 10, 1), batch_size=1)
+    y = L.Conv2D(64, (10, 4), strides=2, padding="same", use_bias=False)(x)
+    y = L.ReLU()(L.BatchNormalization()(y))
+    for _ in range(4):
+        y = L.ReLU()(L.BatchNormalization()(L.DepthwiseConv2D(3, padding="same",
+                                                              use_bias=False)(y)))
+        y = L.ReLU()(L.BatchNormalization()(L.Conv2D(64, 1, use_bias=False)(y)))
+    y = L.Flatten()(L.AveragePooling2D((25, 5))(y))
+    return tf.keras.Model(x, L.Softmax()(L.Dense(12)(y)))
+
+
+def ic_resnet8(tf, L):
+    """MLPerf Tiny's image-classification ResNet-8 (``ic_resnet8_int8.tflite``'s layout:
+    three residual stacks of 16, 32, 64 filters with 1x1 projections, ADD, pool, dense)."""
+    x = tf.keras.Input((32, 32, 3), batch_size=1)
+    y = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, padding="same")(x)))
+    for filters, stride in ((16, 1), (32, 2), (64, 2)):
+        z = L.ReLU()(L.BatchNormalization()(L.Conv2D(filters, 3, strides=stride,
+                                                     padding="same")(y)))
+        z = L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(z))
+        if stride != 1:
+            y = L.Conv2D(filters, 1, strides=stride)(y)
+        y = L.ReLU()(L.Add()([y, z]))
+    y = L.Flatten()(L.AveragePooling2D(8)(y))
+    return tf.keras.Model(x, L.Softmax()(L.Dense(10)(y)))
+
+
+def ad_fc_autoencoder(tf, L):
+    """MLPerf Tiny's anomaly-detection autoencoder (``ad_fc_autoencoder_int8.tflite``: 640
+    inputs, dense 128 x4, bottleneck 8, dense 128 x4, 640 outputs, batch norm + ReLU)."""
+    x = tf.keras.Input((640,), batch_size=1)
+    y = x
+    for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+        y = L.ReLU()(L.BatchNormalization()(L.Dense(units)(y)))
+    return tf.keras.Model(x, L.Dense(640)(y))
+
+
 MODELS = {"conv_net": conv_net, "mixed_net": mixed_net}
+# The MLPerf Tiny architectures: converted at test time (slow tests), not committed (KWS and
+# IC are 25 and 80 KB of weights, AD 270 KB).
+MLPERF_MODELS = {"kws_dscnn": kws_dscnn, "ic_resnet8": ic_resnet8,
+                 "ad_fc_autoencoder": ad_fc_autoencoder}
+
+
+def set_batch_norm_statistics(tf, model, seed: int = SEED) -> None:
+    """Give every BatchNormalization the mean and variance of its input on random data, so
+    the converted model's outputs are not constant (Keras starts them at 0 and 1)."""
+    rng = np.random.default_rng(seed)
+    sample = rng.standard_normal((8,) + tuple(model.input_shape[1:])).astype(np.float32)
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            probe = tf.keras.Model(model.inputs, layer.input)
+            values = np.concatenate([probe(s[np.newaxis]).numpy() for s in sample])
+            axes = tuple(range(values.ndim - 1))
+            gamma, beta, _, _ = layer.get_weights()
+            layer.set_weights([gamma, beta, values.mean(axis=axes), values.var(axis=axes) + 1e-3])
+
+
+def make_mlperf(name: str) -> bytes:
+    """The 16x8 conversion of one MLPerf Tiny architecture (seeded)."""
+    tf, L = _keras()
+    model = MLPERF_MODELS[name](tf, L)
+    set_batch_norm_statistics(tf, model)
+    return convert_16x8(tf, model)
 
 
 def representative(shape, seed: int):

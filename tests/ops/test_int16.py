@@ -32,6 +32,12 @@ def test_lut_ops_every_code_match_tflm(op, scale):
     assert_matches_tflm(_unary(op, EVERY_CODE.shape, (scale, 0), Q015), [EVERY_CODE])
 
 
+@pytest.mark.parametrize("op,out_q", [("RELU", (2.3e-4, 0)), ("RELU", (1e-4, 0)),
+                                       ("RELU6", (3e-4, 0))])
+def test_relu_every_code_matches_tflm(op, out_q):
+    assert_matches_tflm(_unary(op, EVERY_CODE.shape, (3e-4, 0), out_q), [EVERY_CODE])
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_softmax_matches_tflm(seed):
     rng = np.random.default_rng(seed)
@@ -149,3 +155,34 @@ def test_litert_reference_agrees_with_tflm(op):
     x = EVERY_CODE if op == "LOGISTIC" else EVERY_CODE[:, :4096].reshape(64, 128)
     model = _unary(op, x.shape, (3.1e-4, 0), Q015)
     np.testing.assert_array_equal(run_tflm(model, [x])[0], run_litert(model, [x])[0])
+
+
+def test_fully_connected_follows_tflm_where_litert_rounds_differently():
+    """16x8 FULLY_CONNECTED: TFLM requantizes with the int64 ``MultiplyByQuantizedMultiplier``
+    (multiplier reduced to 16 bits); LiteRT's BUILTIN_REF kernel does not, and differs by one
+    in some outputs. TFLM is self-consistent here (its conv does the same), so edgec follows
+    it, as for int8 FULLY_CONNECTED (see ../shared/models/README.md)."""
+    rng = np.random.default_rng(9)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (4, 128), "int16", scale=1e-4, zero_point=0)
+    w = b.tensor("w", (64, 128), "int8", data=rng.integers(-127, 128, (64, 128)), scale=0.01,
+                 zero_point=0)
+    y = b.tensor("y", (4, 64), "int16", scale=3.3e-4, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, None], [y])
+    model = b.build(inputs=[x], outputs=[y])
+    x_data = _int16(rng, (4, 128))
+    expected = assert_matches_tflm(model, [x_data])[0]
+    assert (run_litert(model, [x_data])[0] != expected).any()
+
+
+def test_conv_with_a_zero_point_is_refused():
+    """TFLM's int16 conv ignores zero points; a non-zero one is refused, not guessed."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4, 4, 2), "int16", scale=1e-3, zero_point=5)
+    w = b.tensor("w", (3, 1, 1, 2), "int8", data=np.ones((3, 1, 1, 2)), scale=[0.01] * 3,
+                 zero_point=[0] * 3)
+    y = b.tensor("y", (1, 4, 4, 3), "int16", scale=1e-3, zero_point=0)
+    b.op("CONV_2D", [x, w, None], [y], padding="VALID", stride_w=1, stride_h=1)
+    model = b.build(inputs=[x], outputs=[y])
+    with pytest.raises(EdgecError, match="zero points must be 0"):
+        run_edgec_tflite(model, [np.zeros((1, 4, 4, 2), np.int16)])

@@ -25,6 +25,17 @@ def requantize_int16(acc: np.ndarray, multiplier, shift, out_q, activation: str,
     return np.clip(out, lo, hi).astype(np.int16)
 
 
+def check_symmetric_int16(node, in_q, out_q) -> None:
+    """16x8 CONV_2D and DEPTHWISE_CONV_2D: TFLM's int16 kernels ignore the zero points (LiteRT
+    requires them to be 0), so a non-zero one is refused rather than guessed."""
+    from edgec.errors import EdgecError
+
+    if in_q.zp != 0 or out_q.zp != 0:
+        raise EdgecError(f"{node.op} '{node.name}': 16x8 zero points must be 0, found input "
+                         f"{in_q.zp} and output {out_q.zp}",
+                         "int16 activations are symmetric in TFLite's 16x8 mode")
+
+
 def int64_accumulator(call) -> bool:
     """Whether a 16x8 conv-like node accumulates in int64: TFLM does unless its bias is int32."""
     bias = optional_bias(call)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.ops._requant import (int64_accumulator, optional_bias, requantize_int8,
-                                   requantize_int16)
+from edgec.ir.ops._requant import (check_symmetric_int16, int64_accumulator, optional_bias,
+                                   requantize_int8, requantize_int16)
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
 from edgec.ir.registry import Channels, define_op, kernel
@@ -69,6 +69,7 @@ def conv_2d_int8(call):
 @kernel("CONV_2D", "int16")
 def conv_2d_int16(call):
     x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
+    check_symmetric_int16(call.node, x_q, y_q)
     w, bias = call.inputs[1], optional_bias(call)
     cols = _windows(call, x_q.zp).astype(np.float64) - x_q.zp
     n, oh, ow = cols.shape[:3]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops._requant import (optional_bias, requantize_int8,
+from edgec.ir.ops._requant import (check_symmetric_int16, optional_bias, requantize_int8,
                                    requantize_int16)
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.ops.conv_2d import WINDOW_ATTRS
@@ -79,6 +79,7 @@ def depthwise_conv_2d_int16(call):
     """16x8: as CONV_2D's int16 kernel with an int64 accumulator. A missing or int32 bias is
     refused, as LiteRT refuses it (TFLM reads an int32 one as int64 and crashes without)."""
     x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
+    check_symmetric_int16(call.node, x_q, y_q)
     w, bias = call.inputs[1], optional_bias(call)
     if bias is None or bias.dtype != np.int64:
         found = "missing" if bias is None else bias.dtype

@@ -92,6 +92,13 @@ def add_sub_params(op: str, q1, q2, q_out, activation: str,
     return AddSubParams(-q1.zp, m1, sh1, -q2.zp, m2, sh2, q_out.zp, mo, sho, left_shift, lo, hi)
 
 
+def check_int16_mul(node, q1, q2, q_out, dtype: str) -> None:
+    """TFLM's int16 MUL requires zero points 0 (its Prepare checks them)."""
+    if dtype == "int16" and (q1.zp, q2.zp, q_out.zp) != (0, 0, 0):
+        raise EdgecError(f"MUL '{node.name}': int16 zero points must be 0, found "
+                         f"{q1.zp}, {q2.zp} -> {q_out.zp}", "TFLite Micro requires the same")
+
+
 def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
     """int8 MUL's output multiplier and shift: ``(double)s1 * (double)s2 / (double)s_out``."""
     return quantize_multiplier(q1.s * q2.s / q_out.s)
@@ -123,6 +130,7 @@ def sub_int8(call):
 @kernel("MUL", "int8", "int16")
 def mul_int8(call):
     q1, q2, q_out = call.in_q(0), call.in_q(1), call.out_q()
+    check_int16_mul(call.node, q1, q2, q_out, call.out_tensors[0].dtype)
     mult, shift = mul_multiplier(q1, q2, q_out)
     prod = (call.inputs[0].astype(np.int64) - q1.zp) * (call.inputs[1].astype(np.int64) - q2.zp)
     out = multiply_by_quantized_multiplier(prod, mult, shift) + q_out.zp

@@ -111,6 +111,14 @@ def int16_requant_plan_parts(ctx, channels: int, weight_sums: np.ndarray):
             "params": consts.int32_array([y_q.zp, lo, hi])}
 
 
+def int16_accumulator(weight_rows: np.ndarray) -> str:
+    """The accumulator of a 16x8 window sum: int32 when no sum of int16 inputs times one
+    output channel's weights (``weight_rows``: [channels, taps]) can leave int32, else int64
+    as TFLM always uses. Both give TFLM's sums; int32 is cheaper on 32-bit cores."""
+    bound = (1 << 15) * int(np.abs(weight_rows.astype(np.int64)).sum(axis=1).max(initial=0))
+    return "int32" if bound < (1 << 31) else "int64"
+
+
 def int16_requant_params(ctx) -> list[Param]:
     """The C parameters of a 16x8 conv-like kernel: x, w, then the derived constants."""
     return [Param("x", ctx.node.inputs[0]), Param("w", ctx.node.inputs[1]),
@@ -119,7 +127,7 @@ def int16_requant_params(ctx) -> list[Param]:
 
 
 def requantized_int16(acc, bias, mult, shift, prm, channel_axis: int):
-    """int16 output of a 16x8 conv-like kernel from int64 ``acc``: TFLite's int64
+    """int16 output of a 16x8 conv-like kernel from ``acc`` (int32 or int64): TFLite's int64
     ``MultiplyByQuantizedMultiplier`` of ``acc + bias`` with the reduced multiplier ``mult``
     and total right shift ``shift`` (8 .. 46) per channel, rounding half up, cast to int32,
     plus the output zero point ``prm[0]``, clamped to ``[prm[1], prm[2]]``.
@@ -131,7 +139,7 @@ def requantized_int16(acc, bias, mult, shift, prm, channel_axis: int):
     def scaled(*i):
         c = i[channel_axis]
         total = i64(shift[c])
-        value = (acc(*i) + bias[c]) * i64(mult[c]) + (c64(1) << (total - c64(1)))
+        value = (i64(acc(*i)) + bias[c]) * i64(mult[c]) + (c64(1) << (total - c64(1)))
         return wrap32(value >> total)
 
     q = te.compute(acc.shape, scaled, name="rq_q")

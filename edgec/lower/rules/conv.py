@@ -16,7 +16,8 @@ import numpy as np
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, int16_requant_params,
+from edgec.lower.rules._te import (clamp_float, const_param, int16_accumulator,
+                                   int16_requant_params,
                                    int16_requant_plan_parts, named_constants, padded,
                                    placeholder, requantized_int8, requantized_int16,
                                    sum_fits_int32)
@@ -158,13 +159,19 @@ def depthwise_conv_2d_int8(ctx) -> KernelPlan:
 
 
 def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
-    """16x8: int16 inputs times int8 weights summed in int64, requantized by TFLite's int64
+    """16x8: int16 inputs times int8 weights summed in int64 (int32 where the weights bound
+    the sum below 2**31: ``_te.int16_accumulator``), requantized by TFLite's int64
     ``MultiplyByQuantizedMultiplier`` (``_te.requantized_int16``)."""
+    from edgec.ir.ops._requant import check_symmetric_int16
+
+    check_symmetric_int16(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
     g = _geometry(ctx, depthwise)
     w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
     channels = g["y"][3]
     sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
     constants = int16_requant_plan_parts(ctx, channels, sums)
+    rows = np.moveaxis(w, 3, 0).reshape(channels, -1) if depthwise else w.reshape(channels, -1)
+    acc_dtype = int16_accumulator(rows)
 
     def build() -> Built:
         from tvm import tirx
@@ -174,13 +181,13 @@ def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
         b = placeholder((channels,), "int64", "bias")
         mult, shift = (placeholder((channels,), "int32", n) for n in ("mult", "shift"))
         prm = placeholder((3,), "int32", "params")
-        xpad = padded(x, g["pads"], lambda: tirx.const(0, "int64"), "int64")
-        acc = _window_sum(g, xpad, lambda *i: wt[i], "int64")
+        xpad = padded(x, g["pads"], lambda: tirx.const(0, acc_dtype), acc_dtype)
+        acc = _window_sum(g, xpad, lambda *i: wt[i], acc_dtype)
         y, stages = requantized_int16(acc, b, mult, shift, prm, 3)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
     return KernelPlan(int16_requant_params(ctx), named_constants(ctx, constants), build=build,
-                      key=("16x8",))
+                      key=("16x8", acc_dtype))
 
 
 @lowering_rule("CONV_2D", "int16")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFTS, add_sub_params, mul_multiplier
+from edgec.ir.ops.elementwise import (ADD_SUB_LEFT_SHIFTS, add_sub_params, check_int16_mul,
+                                      mul_multiplier)
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
@@ -119,6 +120,7 @@ def mul_int8(ctx) -> KernelPlan:
     """int8 / int16 MUL (TFLM ``reference_integer_ops::MulElementwise``)."""
     dtype = ctx.dtype
     q1, q2, qo = ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant
+    check_int16_mul(ctx.node, q1, q2, qo, dtype)
     mult, shift = consts.requant_arrays(*mul_multiplier(q1, q2, qo), 1, ctx.node.name)
     lo, hi = activation_range(ctx.attrs["activation"], qo.s, qo.zp, dtype)
     constants = consts.int32_array([q1.zp, q2.zp, qo.zp, mult[0], shift[0], lo, hi])

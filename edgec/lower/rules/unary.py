@@ -64,11 +64,12 @@ def _requantize(ctx, mult: int, shift: int, lo: int, hi: int) -> KernelPlan:
     return _flat_plan(ctx, ctx.dtype, body, {"params": params})
 
 
-@lowering_rule("RELU", "int8")
+@lowering_rule("RELU", "int8", "int16")
 def relu_int8(ctx) -> KernelPlan:
-    """int8 RELU (TFLM ``ReluQuantized``)."""
-    mult, shift, lo = relu_params(ctx.ins[0].quant, ctx.outs[0].quant)
-    return _requantize(ctx, mult, shift, lo, 127)
+    """int8 / int16 RELU (TFLM ``ReluQuantized``)."""
+    dtype = ctx.outs[0].dtype
+    mult, shift, lo = relu_params(ctx.ins[0].quant, ctx.outs[0].quant, dtype)
+    return _requantize(ctx, mult, shift, lo, int(np.iinfo(dtype).max))
 
 
 @lowering_rule("QUANTIZE", "int8", "int16")
@@ -79,18 +80,19 @@ def requantize_int8(ctx) -> KernelPlan:
     return _requantize(ctx, mult, shift, int(info.min), int(info.max))
 
 
-@lowering_rule("RELU6", "int8")
+@lowering_rule("RELU6", "int8", "int16")
 def relu6_int8(ctx) -> KernelPlan:
-    """int8 RELU6 (TFLM ``Relu6Quantized``): a clamp to params = [lo, hi]."""
-    bounds = consts.int32_array(relu6_bounds(ctx.ins[0].quant))
+    """int8 / int16 RELU6 (TFLM ``Relu6Quantized``): a clamp to params = [lo, hi]."""
+    dtype = ctx.dtype
+    bounds = consts.int32_array(relu6_bounds(ctx.ins[0].quant, dtype))
 
     def body(x, prm):
         from tvm import tirx
 
         return (lambda i: tirx.min(tirx.max(x[i].astype("int32"), prm[0]), prm[1])
-                .astype("int8")), []
+                .astype(dtype)), []
 
-    return _flat_plan(ctx, "int8", body, {"params": bounds})
+    return _flat_plan(ctx, dtype, body, {"params": bounds})
 
 
 @lowering_rule("QUANTIZE", "float32")
