@@ -87,7 +87,7 @@ def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
     """The kernel record of ``plan`` (parameters, body, math functions; TVM runs here)."""
     if plan.c_template is not None:
         return {"params": [p.to_json() for p in plan.signature], "body": plan.c_template(),
-                "math": []}
+                "math": list(plan.math)}
     from edgec.lower.c_printer import CPrintError, print_kernel
     from edgec.lower.tir import lower_built
 

@@ -82,6 +82,7 @@ class KernelPlan:
     key: tuple = ()
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
     in_place: tuple[str, ...] = ()
+    math: tuple[str, ...] = ()  # <math.h> functions a ``c_template`` body calls
 
     def unrestricted(self, node: Node) -> frozenset[str]:
         """The C parameters printed without ``restrict``: the ``in_place`` inputs and, when

@@ -325,10 +325,28 @@ def _layout_cases(full: bool):
         yield Case(f"BATCH_TO_SPACE_ND/{dtype}", "random", partial(_batch_to_space, dtype))
 
 
+def _lstm(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_lstm import build_lstm
+
+    return load_tflite(build_lstm(rng, **case))
+
+
+def _recurrent_cases(full: bool):
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
+    (all of them in the full grid) and a float one."""
+    from tests.ops.test_lstm import BUILT
+
+    for i in _pick(full, range(len(BUILT)), [1]):
+        yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int8", f"built{i}", partial(_lstm, BUILT[i]))
+    yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
+               partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
-           *_activation_cases(full), *_layout_cases(full)]
+           *_activation_cases(full), *_layout_cases(full), *_recurrent_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 

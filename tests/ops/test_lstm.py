@@ -140,3 +140,12 @@ def test_peephole_lstm_is_refused_naming_it():
          [y], fused_activation_function="TANH")
     with pytest.raises(EdgecError, match="peephole"):
         load_tflite(b.build(inputs=[x], outputs=[y]))
+
+
+def test_exported_lstm_runs_the_same_in_tflm():
+    from edgec.export.writer import export_graph
+
+    data = model_bytes("lstm_seq_int8")
+    again = export_graph(load_tflite(data))
+    x = np.random.default_rng(6).integers(-128, 128, (1, 8, 3)).astype(np.int8)
+    np.testing.assert_array_equal(run_tflm(again, [x])[0], run_tflm(data, [x])[0])

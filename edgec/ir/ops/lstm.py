@@ -76,9 +76,7 @@ def _macs(node, ins, outs):
 define_op("UNIDIRECTIONAL_SEQUENCE_LSTM", attrs={"time_major": False, "cell_clip": 0.0},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
-              "b_i,f,c,o, h0, c0)",
-          exempt={"export": "the TFLite writer has no variable (state) tensors yet: a "
-                            "recurrent model is compiled, not re-exported"})
+              "b_i,f,c,o, h0, c0)")
 
 
 # -- int16 activations (TFLite reference_integer_ops Logistic / Tanh on int16) ------------

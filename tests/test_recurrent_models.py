@@ -1,0 +1,26 @@
+"""The converter's recurrent models (tests/models/recurrent, made by make_models.py) end to
+end through the command line: ``edgec build`` writes C that compiles, ``edgec verify`` runs it
+on the host bit-exact (int8) or within tolerance (float) of the reference."""
+
+from pathlib import Path
+
+import pytest
+
+from edgec.cli import main
+
+MODELS = Path(__file__).resolve().parent / "models" / "recurrent"
+
+
+@pytest.mark.parametrize("name", ["lstm_classifier_int8", "lstm_seq_float"])
+def test_build_and_verify_an_lstm_model(tmp_path, capsys, name):
+    cache_dir = tmp_path / "cache"
+    model = MODELS / f"{name}.tflite"
+    out = tmp_path / "out"
+    assert main(["build", str(model), "-o", str(out), "--cache-dir", str(cache_dir),
+                 "--name", "rnn"]) == 0
+    source = (out / "rnn.c").read_text()
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in source
+    capsys.readouterr()
+    assert main(["verify", str(model), "--cache-dir", str(cache_dir), "--count", "3"]) == 0
+    said = capsys.readouterr().out
+    assert ("bit-exact on 3 inputs" if "int8" in name else "within") in said
