@@ -332,15 +332,30 @@ def _lstm(case: dict, rng) -> Graph:
     return load_tflite(build_lstm(rng, **case))
 
 
+def _gru(linear: bool, rng) -> Graph:
+    """A float GRU, time-major [5, 2, 3] -> hidden 4, with biases and an initial state."""
+    steps, batch, features, hidden = 5, 2, 3, 4
+    consts = {"w": (3 * hidden, features), "r": (3 * hidden, hidden), "wb": (3 * hidden,),
+              "rb": (3 * hidden,), "h0": (batch, hidden)}
+    x = Tensor("x", (steps, batch, features), "float32")
+    ins = [x] + [Tensor(k, shape, "float32", rng.uniform(-0.7, 0.7, shape).astype(np.float32))
+                 for k, shape in consts.items()]
+    y = Tensor("y", (steps, batch, hidden), "float32")
+    return single_node_graph("GRU", ins, [y], {"time_major": True,
+                                               "linear_before_reset": linear})
+
+
 def _recurrent_cases(full: bool):
     """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
-    (all of them in the full grid) and a float one."""
+    (all of them in the full grid) and a float one; GRU (float)."""
     from tests.ops.test_lstm import BUILT
 
     for i in _pick(full, range(len(BUILT)), [1]):
         yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int8", f"built{i}", partial(_lstm, BUILT[i]))
     yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
                partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
+    for linear in _pick(full, [False, True], [True]):
+        yield Case("GRU/float32", f"linear_before_reset{int(linear)}", partial(_gru, linear))
 
 
 def cases(full: bool = False) -> list[Case]:

@@ -3,7 +3,9 @@
 Inputs (15; TFLite's 24 without the absent optional ones): ``x`` [B, T, I] (or [T, B, I]
 with ``time_major``), the four input weights [H, I] and four recurrent weights [H, H] in gate
 order input, forget, cell, output, the four gate biases [H], the initial hidden state [B, H]
-and the initial cell state [B, H]. Output: every step's hidden state, [B, T, H] ([T, B, H]).
+and the initial cell state [B, H]. Output: every step's hidden state, [B, T, H] ([T, B, H]),
+or with ``return_sequences`` false only the last one, [B, H] (what ONNX's Y_h and Keras's
+``return_sequences=False`` read; TFLite writes a slice after the op instead).
 No peephole, projection, layer norm or CIFG (the frontends refuse them).
 
 Per step: ``gate = act(W x_t + b + R h)`` (sigmoid for i, f, o; tanh for the cell gate g),
@@ -65,15 +67,19 @@ def _shape(node, ins):
         raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) takes {N_INPUTS} "
                          "inputs (x, 4 input weights, 4 recurrent weights, 4 biases, h0, c0) "
                          f"with weights [H, {features}]")
+    if not node.attrs["return_sequences"]:
+        return [(sizes(node, x.shape)[0], w.shape[0])]
     return [tuple(x.shape[:2]) + (w.shape[0],)]
 
 
 def _macs(node, ins, outs):
     hidden = ins[W_IN].shape[0]
-    return outs[0].size // hidden * 4 * hidden * (ins[X].shape[2] + hidden)
+    steps = ins[X].size // ins[X].shape[2]
+    return steps * 4 * hidden * (ins[X].shape[2] + hidden)
 
 
-define_op("UNIDIRECTIONAL_SEQUENCE_LSTM", attrs={"time_major": False, "cell_clip": 0.0},
+define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
+          attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
               "b_i,f,c,o, h0, c0)")
@@ -188,12 +194,15 @@ def _mul(a, b, ms, lo, hi, zp=0) -> np.ndarray:
     return np.clip(multiply_by_quantized_multiplier(prod, ms[0], ms[1]) + zp, lo, hi)
 
 
-def _by_batch(node, x) -> np.ndarray:
+def by_batch(node, x) -> np.ndarray:
     """The input as [B, T, I]."""
     return np.swapaxes(x, 0, 1) if node.attrs["time_major"] else x
 
 
-def _to_output(node, y) -> np.ndarray:
+def to_output(node, y) -> np.ndarray:
+    """Per-step results [B, T, H] in the op's output layout (or the last step alone)."""
+    if not node.attrs["return_sequences"]:
+        return np.ascontiguousarray(y[:, -1])
     return np.swapaxes(y, 0, 1) if node.attrs["time_major"] else y
 
 
@@ -201,7 +210,7 @@ def _to_output(node, y) -> np.ndarray:
 def lstm_int8(call):
     p = int8_params(call.node, call.in_tensors)
     ins = call.inputs
-    x = _by_batch(call.node, ins[X])
+    x = by_batch(call.node, ins[X])
     h = ins[H0].reshape(x.shape[0], -1).astype(np.int64)
     c = ins[C0].reshape(x.shape[0], -1).astype(np.int64)
     ys = []
@@ -222,17 +231,17 @@ def lstm_int8(call):
         th = tanh_int16(c, p["tanh_mult"], p["tanh_left"]).astype(np.int64)
         h = _mul(th, o, p["hidden"], -128, 127, p["h_zp"])
         ys.append(h.astype(np.int8))
-    return [_to_output(call.node, np.stack(ys, axis=1))]
+    return [to_output(call.node, np.stack(ys, axis=1))]
 
 
-def _sigmoid(v: np.ndarray) -> np.ndarray:
+def sigmoid_float(v: np.ndarray) -> np.ndarray:
     return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
 
 
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
 def lstm_float(call):
     ins = [None if a is None else a.astype(np.float32) for a in call.inputs]
-    x = _by_batch(call.node, ins[X])
+    x = by_batch(call.node, ins[X])
     h = ins[H0].reshape(x.shape[0], -1)
     c = ins[C0].reshape(x.shape[0], -1)
     clip = np.float32(call.attrs["cell_clip"])
@@ -240,11 +249,11 @@ def lstm_float(call):
     for t in range(x.shape[1]):
         pre = [(x[:, t] @ ins[W_IN + g].T + ins[BIAS + g]) + h @ ins[W_REC + g].T
                for g in range(4)]
-        i, f, o = _sigmoid(pre[0]), _sigmoid(pre[1]), _sigmoid(pre[3])
+        i, f, o = sigmoid_float(pre[0]), sigmoid_float(pre[1]), sigmoid_float(pre[3])
         g = np.tanh(pre[2])
         c = (f * c + i * g).astype(np.float32)
         if clip > 0:
             c = np.clip(c, -clip, clip)
         h = (o * np.tanh(c)).astype(np.float32)
         ys.append(h)
-    return [_to_output(call.node, np.stack(ys, axis=1))]
+    return [to_output(call.node, np.stack(ys, axis=1))]

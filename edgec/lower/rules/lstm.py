@@ -26,7 +26,8 @@ INT8_TEMPLATE, FLOAT_TEMPLATE = "lstm_int8.c.j2", "lstm_float.c.j2"
 def _sizes(ctx) -> dict:
     batch, steps, features = lstm.sizes(ctx.node, ctx.ins[lstm.X].shape)
     return {"batch": batch, "steps": steps, "features": features,
-            "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"])}
+            "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
+            "return_sequences": bool(ctx.attrs["return_sequences"])}
 
 
 def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
