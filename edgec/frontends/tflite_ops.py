@@ -240,8 +240,8 @@ _LSTM_ABSENT = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection",
 
 @converter("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def _lstm(op, ctx):
-    """A standard LSTM; its variable state tensors become zero constants (the state starts
-    at zero each inference, as a fresh TFLM interpreter's does)."""
+    """A standard LSTM; its variable state tensors become constants at their zero point (the
+    state starts there each inference, as a fresh TFLM interpreter's does)."""
     ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
     act = op.options.get("fused_activation_function", "TANH")
     missing = [i for i in _LSTM_TAKEN + _LSTM_STATES if ins[i] < 0]
@@ -253,20 +253,37 @@ def _lstm(op, ctx):
         raise EdgecError(f"{ctx.where(op)} uses {what}, which edgec's LSTM does not support",
                          "edgec compiles the standard (Keras) LSTM: input, forget, cell and "
                          "output gates, tanh, no peephole, projection or layer norm")
-    states = []
-    for i in _LSTM_STATES:
-        ir = ctx.graph.tensors[ctx.name(ins[i])]
-        if ir.is_const:
-            states.append(ir.name)
-            continue
-        # A variable tensor: TFLM resets it to its zero point (the real value 0).
-        name = ctx.graph.unique_name(f"{ir.name}_initial")
-        zp = ir.quant.zp if ir.quant is not None else 0
-        ctx.graph.add_tensor(Tensor(name, ir.shape, ir.dtype,
-                                    np.full(ir.shape, zp, storage_dtype(ir.dtype)), ir.quant))
-        states.append(name)
+    states = [_initial_state(ctx, ins[i]) for i in _LSTM_STATES]
     attrs = {"time_major": bool(op.options.get("time_major", False)),
              "cell_clip": float(op.options.get("cell_clip", 0.0))}
     node = ctx.node(op, "UNIDIRECTIONAL_SEQUENCE_LSTM", [ins[i] for i in _LSTM_TAKEN], attrs)
     node.inputs.extend(states)
     return [node]
+
+
+@converter("SVDF")
+def _svdf(op, ctx):
+    """SVDF; its variable state tensor becomes a constant holding the state before the
+    first inference (its zero point, as TFLM resets it). The state persists between
+    inferences (edgec.ir.ops.svdf)."""
+    ins = list(op.inputs) + [-1] * (5 - len(op.inputs))
+    if ins[4] < 0:
+        raise EdgecError(f"{ctx.where(op)} has no state tensor (input 4)",
+                         "check the model file is not corrupt")
+    attrs = {"rank": int(op.options.get("rank", 1)), "activation": _activation(op, ctx)}
+    node = ctx.node(op, "SVDF", ins[:4], attrs)
+    node.inputs.append(_initial_state(ctx, ins[4]))
+    return [node]
+
+
+def _initial_state(ctx, index: int) -> str:
+    """The IR constant for TFLite state tensor ``index``: itself when constant, else (a
+    variable) a new constant at its zero point, the value TFLM resets it to."""
+    ir = ctx.graph.tensors[ctx.name(index)]
+    if ir.is_const:
+        return ir.name
+    name = ctx.graph.unique_name(f"{ir.name}_initial")
+    zp = ir.quant.zp if ir.quant is not None else 0
+    ctx.graph.add_tensor(Tensor(name, ir.shape, ir.dtype,
+                                np.full(ir.shape, zp, storage_dtype(ir.dtype)), ir.quant))
+    return name
