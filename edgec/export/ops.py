@@ -210,3 +210,17 @@ def _lstm(node, ctx):
     ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, node.outputs,
            {"fused_activation_function": "TANH", "cell_clip": float(node.attrs["cell_clip"]),
             "proj_clip": 0.0, "time_major": bool(node.attrs["time_major"])})
+
+
+@emitter("SVDF")
+def _svdf(node, ctx):
+    """SVDF with its state as the variable tensor TFLite resets to its zero point."""
+    name = node.inputs[4]
+    t = ctx.graph.tensors[name]
+    zp = t.quant.zp if t.quant is not None else 0
+    if t.data is None or np.any(t.data != zp):
+        raise EdgecError(f"node '{node.name}' (SVDF): initial state '{name}' is not its zero "
+                         "point everywhere", "TFLite state tensors start at their zero point")
+    ctx.op("SVDF", [*node.inputs[:4], ctx.variable(name, t)], node.outputs,
+           {"rank": int(node.attrs["rank"]),
+            "fused_activation_function": node.attrs["activation"]})

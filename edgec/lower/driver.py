@@ -80,7 +80,8 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
                   plan.constants, scratch_bytes=plan.scratch_bytes,
                   macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
                   params=params, math=tuple(record["math"]),
-                  helpers=plan.helpers + tuple(record.get("helpers", ())))
+                  helpers=plan.helpers + tuple(record.get("helpers", ())),
+                  states=tuple(p.source for p in plan.params if p.c_name in plan.states))
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> dict:

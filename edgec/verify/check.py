@@ -51,7 +51,8 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
         else:
             exe = compile_host(result, extra_flags)
             actual, device = run_harness(exe, result.graph, samples), None
-    runs = [interpret(reference, s, keep=True) for s in samples]
+    state: dict = {}  # a stateful model's C keeps its state from sample to sample: so does this
+    runs = [interpret(reference, s, keep=True, state=state) for s in samples]
     expected = [[run[n] for n in reference.outputs] for run in runs]
     outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device

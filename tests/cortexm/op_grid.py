@@ -345,9 +345,17 @@ def _gru(linear: bool, rng) -> Graph:
                                                "linear_before_reset": linear})
 
 
+def _svdf(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_svdf import build_svdf
+
+    return load_tflite(build_svdf(rng, **case))
+
+
 def _recurrent_cases(full: bool):
     """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
-    (all of them in the full grid) and a float one; GRU (float)."""
+    (all of them in the full grid) and a float one; GRU (float); SVDF, whose state carries
+    from sample to sample (``run_grid`` compares with a reference that carries it too)."""
     from tests.ops.test_lstm import BUILT
 
     for i in _pick(full, range(len(BUILT)), [1]):
@@ -356,6 +364,11 @@ def _recurrent_cases(full: bool):
                partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
     for linear in _pick(full, [False, True], [True]):
         yield Case("GRU/float32", f"linear_before_reset{int(linear)}", partial(_gru, linear))
+    from tests.ops.test_svdf import CASES as SVDF_CASES
+
+    for i in _pick(full, range(len(SVDF_CASES)), [1]):
+        yield Case("SVDF/int8", f"case{i}", partial(_svdf, SVDF_CASES[i]))
+    yield Case("SVDF/float32", "relu", partial(_svdf, dict(dtype="float32", activation="RELU")))
 
 
 def cases(full: bool = False) -> list[Case]:
@@ -385,8 +398,9 @@ def run_grid(grid: list[Case], config: Config, cache_dir=None,
         actual = run_models(results, samples)
     outcomes = []
     for case, graph, result, inputs, got in zip(grid, graphs, results, samples, actual):
-        expected = [[interpret(graph, dict(zip(graph.inputs, s)))[n] for n in graph.outputs]
-                    for s in inputs]
+        state: dict = {}  # stateful ops (SVDF) carry their state from sample to sample
+        expected = [[interpret(graph, dict(zip(graph.inputs, s)), state=state)[n]
+                     for n in graph.outputs] for s in inputs]
         verdict = compare(graph, expected, got)
         outcomes.append(Outcome(case, verdict.ok, verdict.message, _is_dsp(result.kernels)))
     return outcomes

@@ -89,3 +89,14 @@ def test_float_svdf_stream_matches_tflm(activation):
     xs = [rng.standard_normal((2, 6)).astype(np.float32) for _ in range(6)]
     for g, w in zip(edgec_stream(data, xs), tflm_stream(data, xs)):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_exported_svdf_streams_the_same_in_tflm():
+    from edgec.export.writer import export_graph
+
+    rng = np.random.default_rng(8)
+    data = build_svdf(rng)
+    xs = [rng.integers(-128, 128, (1, 6)).astype(np.int8) for _ in range(4)]
+    again = export_graph(load_tflite(data))
+    for a, b in zip(tflm_stream(again, xs), tflm_stream(data, xs)):
+        np.testing.assert_array_equal(a, b)
