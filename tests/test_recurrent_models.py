@@ -24,3 +24,14 @@ def test_build_and_verify_an_lstm_model(tmp_path, capsys, name):
     assert main(["verify", str(model), "--cache-dir", str(cache_dir), "--count", "3"]) == 0
     said = capsys.readouterr().out
     assert ("bit-exact on 3 inputs" if "int8" in name else "within") in said
+
+
+def test_keras_gru_while_loop_is_refused_naming_the_way_out():
+    """tf_keras's GRU converts to a WHILE loop (its int8 conversion crashes the converter):
+    refused with what to do instead, in one line."""
+    from edgec.errors import EdgecError
+    from edgec.frontends.tflite import load_tflite
+
+    with pytest.raises(EdgecError, match="WHILE.*ONNX") as info:
+        load_tflite((MODELS / "keras_gru_while_float.tflite").read_bytes())
+    assert "\n" not in str(info.value)
