@@ -35,3 +35,17 @@ def test_keras_gru_while_loop_is_refused_naming_the_way_out():
     with pytest.raises(EdgecError, match="WHILE.*ONNX") as info:
         load_tflite((MODELS / "keras_gru_while_float.tflite").read_bytes())
     assert "\n" not in str(info.value)
+
+
+def test_post_training_quantization_of_an_lstm_is_refused_in_one_line(tmp_path, capsys):
+    import numpy as np
+
+    model = MODELS / "lstm_seq_float.tflite"
+    data = tmp_path / "cal.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, **{"serving_default_input_1:0": rng.standard_normal((4, 1, 8, 3))
+                      .astype(np.float32)})
+    assert main(["build", str(model), "--calibrate", str(data), "-o", str(tmp_path / "o"),
+                 "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "post-training quantization does not quantize" in err and "TFLite converter" in err

@@ -35,6 +35,7 @@ class Ptq(str, Enum):
     SHARED_INPUTS = "shared_inputs"  # inputs and output share one (the union of their ranges)
     FIXED = "fixed"  # TFLite fixes it: ``OpDef.fixed_quant``
     NOT_IN_FLOAT = "not_in_float"  # the op cannot appear in a float graph (QUANTIZE, ...)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (recurrent ops: LSTM, GRU, SVDF)
 
 
 class Channels(str, Enum):

@@ -20,7 +20,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.ops.lstm import by_batch, sigmoid_float, sizes, to_output
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 X, W, R, WB, RB, H0 = range(6)
 
@@ -48,6 +48,7 @@ def _macs(node, ins, outs):
 define_op("GRU", attrs={"time_major": False, "linear_before_reset": False,
                         "return_sequences": True},
           infer_shapes=_shape, macs=_macs, min_inputs=6, dtypes=("float32",),
+          ptq=Ptq.UNSUPPORTED,
           doc="GRU over a sequence (ONNX semantics); inputs (x, W [3H, I], R [3H, H], "
               "Wb [3H], Rb [3H], h0)",
           exempt={"frontend": "no TFLite builtin: GRU comes from ONNX",

@@ -42,7 +42,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.quant import conv_multipliers, multiply_by_quantized_multiplier, quantize_multiplier
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 GATES = ("input", "forget", "cell", "output")
 X, W_IN, W_REC, BIAS, H0, C0 = 0, 1, 5, 9, 13, 14
@@ -81,6 +81,7 @@ def _macs(node, ins, outs):
 define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
           attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
+          ptq=Ptq.UNSUPPORTED,
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
               "b_i,f,c,o, h0, c0)")
 

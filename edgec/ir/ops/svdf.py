@@ -31,7 +31,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.quant import apply_float_activation, multiply_by_quantized_multiplier, \
     quantize_multiplier, wrap32
-from edgec.ir.registry import define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 X, WF, WT, BIAS, STATE = range(5)
 
@@ -108,6 +108,7 @@ def _run(call) -> tuple[np.ndarray, np.ndarray]:
 
 define_op("SVDF", attrs={"rank": 1, "activation": "NONE"}, infer_shapes=_shape, macs=_macs,
           min_inputs=3, requantizes=True,
+          ptq=Ptq.UNSUPPORTED,
           doc="stateful rank-decomposed time filter; inputs (x, w_feature, w_time, bias?, "
               "state)",
           updates_state=lambda call: {STATE: _run(call)[1]})
