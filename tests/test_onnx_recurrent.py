@@ -20,15 +20,16 @@ def recurrent_model(op: str, rng, layout=0, bias=True, initial=True, outputs=("Y
                     **attributes) -> bytes:
     """One LSTM or GRU node with random initializers; graph outputs ``outputs``."""
     gates = 4 if op == "LSTM" else 3
+    dirs = 2 if attributes.get("direction") == "bidirectional" else 1
     x_shape = (STEPS, BATCH, FEATURES) if layout == 0 else (BATCH, STEPS, FEATURES)
-    inits = {"W": rng.uniform(-0.7, 0.7, (1, gates * HIDDEN, FEATURES)),
-             "R": rng.uniform(-0.7, 0.7, (1, gates * HIDDEN, HIDDEN))}
+    inits = {"W": rng.uniform(-0.7, 0.7, (dirs, gates * HIDDEN, FEATURES)),
+             "R": rng.uniform(-0.7, 0.7, (dirs, gates * HIDDEN, HIDDEN))}
     names = ["X", "W", "R"]
     if bias:
-        inits["B"] = rng.uniform(-0.5, 0.5, (1, 2 * gates * HIDDEN))
+        inits["B"] = rng.uniform(-0.5, 0.5, (dirs, 2 * gates * HIDDEN))
         names.append("B")
     if initial:
-        state = (1, BATCH, HIDDEN) if layout == 0 else (BATCH, 1, HIDDEN)
+        state = (dirs, BATCH, HIDDEN) if layout == 0 else (BATCH, dirs, HIDDEN)
         names = ["X", "W", "R", "B" if bias else "", "", "initial_h"]
         inits["initial_h"] = rng.uniform(-1, 1, state)
         if op == "LSTM":
@@ -37,8 +38,8 @@ def recurrent_model(op: str, rng, layout=0, bias=True, initial=True, outputs=("Y
     out_names = ["Y" if "Y" in outputs else "", "Y_h"]
     node = helper.make_node(op, names, out_names, hidden_size=HIDDEN, layout=layout,
                             **attributes)
-    y_shape = (STEPS, 1, BATCH, HIDDEN) if layout == 0 else (BATCH, STEPS, 1, HIDDEN)
-    h_shape = (1, BATCH, HIDDEN) if layout == 0 else (BATCH, 1, HIDDEN)
+    y_shape = (STEPS, dirs, BATCH, HIDDEN) if layout == 0 else (BATCH, STEPS, dirs, HIDDEN)
+    h_shape = (dirs, BATCH, HIDDEN) if layout == 0 else (BATCH, dirs, HIDDEN)
     shapes = {"Y": y_shape, "Y_h": h_shape}
     graph = helper.make_graph(
         [node], "rnn", [helper.make_tensor_value_info("X", TensorProto.FLOAT, x_shape)],
@@ -70,7 +71,9 @@ def _compare(data: bytes, rng):
 
 
 CASES = [("LSTM", 0, {}), ("LSTM", 1, {}), ("GRU", 0, {}), ("GRU", 1, {}),
-         ("GRU", 0, {"linear_before_reset": 1})]
+         ("GRU", 0, {"linear_before_reset": 1}), ("LSTM", 0, {"direction": "reverse"}),
+         ("LSTM", 0, {"direction": "bidirectional"}), ("GRU", 1, {"direction": "bidirectional"}),
+         ("GRU", 0, {"direction": "bidirectional", "linear_before_reset": 1})]
 
 
 @pytest.mark.parametrize("op,layout,extra", CASES)
@@ -90,8 +93,10 @@ def test_defaults_without_bias_or_state_and_y_h_only(op):
 @needs_gcc
 @pytest.mark.parametrize("op,linear", [("LSTM", 0), ("GRU", 0), ("GRU", 1)])
 def test_recurrent_c_matches_reference(tmp_path, op, linear):
+    """Every node of a bidirectional layer (forward and reverse, each also as Y_h)."""
     rng = np.random.default_rng(7)
     extra = {"linear_before_reset": linear} if op == "GRU" else {}
+    extra["direction"] = "bidirectional"
     graph = load_onnx(recurrent_model(op, rng, layout=linear, **extra))
     for node in graph.nodes:
         if node.op in ("GRU", "UNIDIRECTIONAL_SEQUENCE_LSTM"):
@@ -104,7 +109,6 @@ def test_recurrent_c_matches_reference(tmp_path, op, linear):
 
 
 @pytest.mark.parametrize("attributes,match", [
-    ({"direction": "bidirectional"}, "direction"),
     ({"clip": 1.0}, "clip"),
     ({"activations": ["Sigmoid", "Relu", "Tanh"]}, "activations"),
 ])

@@ -191,10 +191,10 @@ def _space_batch(node, ctx):
 def _lstm(node, ctx):
     """The 24-input builtin; the initial states become the variable tensors TFLite resets to
     their zero point, so only that initial value can be written."""
-    if not node.attrs["return_sequences"]:
+    if not node.attrs["return_sequences"] or node.attrs["reverse"]:
         raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns the last "
-                         "step only, which the TFLite builtin cannot",
-                         "export models whose LSTM returns every step")
+                         "step only or runs backwards, which the TFLite builtin cannot",
+                         "export models whose LSTM runs forward and returns every step")
     states = []
     for name in node.inputs[13:15]:
         t = ctx.graph.tensors[name]

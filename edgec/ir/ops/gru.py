@@ -7,7 +7,7 @@ initial state ``h0`` [B, H]. Per step:
 ``n = tanh(W_h x + wb_h + R_h (r * h) + rb_h)``, or with ``linear_before_reset`` (Keras's
 ``reset_after``, PyTorch's GRU) ``n = tanh(W_h x + wb_h + r * (R_h h + rb_h))``,
 ``h = (1 - z) * n + z * h``. Output: every step's h, [B, T, H] ([T, B, H]), or the last one
-[B, H] without ``return_sequences``.
+[B, H] without ``return_sequences``; ``reverse`` visits the steps backwards (as the LSTM).
 
 float32 only: TFLite has no GRU builtin and TFLM no integer GRU to be exact with (the
 converter writes Keras's GRU as a WHILE loop or unrolled ops, see docs/IR.md "Recurrent
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops.lstm import by_batch, sigmoid_float, sizes, to_output
+from edgec.ir.ops.lstm import by_batch, sigmoid_float, sizes, steps, to_output
 from edgec.ir.registry import Ptq, define_op, kernel
 
 X, W, R, WB, RB, H0 = range(6)
@@ -46,7 +46,7 @@ def _macs(node, ins, outs):
 
 
 define_op("GRU", attrs={"time_major": False, "linear_before_reset": False,
-                        "return_sequences": True},
+                        "return_sequences": True, "reverse": False},
           infer_shapes=_shape, macs=_macs, min_inputs=6, dtypes=("float32",),
           ptq=Ptq.UNSUPPORTED,
           doc="GRU over a sequence (ONNX semantics); inputs (x, W [3H, I], R [3H, H], "
@@ -62,8 +62,8 @@ def gru_float(call):
     hidden = r.shape[1]
     h = call.inputs[H0].reshape(x.shape[0], hidden).astype(np.float32)
     gates = [slice(g * hidden, (g + 1) * hidden) for g in range(3)]
-    ys = []
-    for t in range(x.shape[1]):
+    ys = {}
+    for t in steps(call.node, x.shape[1]):
         xw = [x[:, t] @ w[s].T + wb[s] for s in gates]
         z = sigmoid_float(xw[0] + (h @ r[gates[0]].T + rb[gates[0]]))
         rr = sigmoid_float(xw[1] + (h @ r[gates[1]].T + rb[gates[1]]))
@@ -72,5 +72,5 @@ def gru_float(call):
         else:
             n = np.tanh(xw[2] + ((rr * h) @ r[gates[2]].T + rb[gates[2]]))
         h = ((np.float32(1) - z) * n + z * h).astype(np.float32)
-        ys.append(h)
-    return [to_output(call.node, np.stack(ys, axis=1))]
+        ys[t] = h
+    return [to_output(call.node, ys, h)]

@@ -5,7 +5,9 @@ with ``time_major``), the four input weights [H, I] and four recurrent weights [
 order input, forget, cell, output, the four gate biases [H], the initial hidden state [B, H]
 and the initial cell state [B, H]. Output: every step's hidden state, [B, T, H] ([T, B, H]),
 or with ``return_sequences`` false only the last one, [B, H] (what ONNX's Y_h and Keras's
-``return_sequences=False`` read; TFLite writes a slice after the op instead).
+``return_sequences=False`` read; TFLite writes a slice after the op instead). ``reverse``
+visits the steps from the last to the first (ONNX's reverse direction; a bidirectional
+layer is a forward and a reverse node): output t is still the state after input t.
 No peephole, projection, layer norm or CIFG (the frontends refuse them).
 
 Per step: ``gate = act(W x_t + b + R h)`` (sigmoid for i, f, o; tanh for the cell gate g),
@@ -79,7 +81,8 @@ def _macs(node, ins, outs):
 
 
 define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
-          attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True},
+          attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
+                 "reverse": False},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
           ptq=Ptq.UNSUPPORTED,
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
@@ -200,10 +203,17 @@ def by_batch(node, x) -> np.ndarray:
     return np.swapaxes(x, 0, 1) if node.attrs["time_major"] else x
 
 
-def to_output(node, y) -> np.ndarray:
-    """Per-step results [B, T, H] in the op's output layout (or the last step alone)."""
+def steps(node, count: int) -> range:
+    """The order the op visits the time steps: backwards with ``reverse``."""
+    return range(count - 1, -1, -1) if node.attrs["reverse"] else range(count)
+
+
+def to_output(node, ys: dict, h_last: np.ndarray) -> np.ndarray:
+    """Per-step results (time index -> [B, H]) in the op's output layout, or the state after
+    the last step visited alone."""
     if not node.attrs["return_sequences"]:
-        return np.ascontiguousarray(y[:, -1])
+        return np.ascontiguousarray(h_last)
+    y = np.stack([ys[t] for t in range(len(ys))], axis=1)
     return np.swapaxes(y, 0, 1) if node.attrs["time_major"] else y
 
 
@@ -214,8 +224,8 @@ def lstm_int8(call):
     x = by_batch(call.node, ins[X])
     h = ins[H0].reshape(x.shape[0], -1).astype(np.int64)
     c = ins[C0].reshape(x.shape[0], -1).astype(np.int64)
-    ys = []
-    for t in range(x.shape[1]):
+    ys = {}
+    for t in steps(call.node, x.shape[1]):
         gates = []
         for g in range(4):
             a = _fc_int16(x[:, t], ins[W_IN + g], p["x_zp"], ins[BIAS + g],
@@ -231,8 +241,8 @@ def lstm_int8(call):
             c = np.clip(c, -p["cell_clip"], p["cell_clip"])
         th = tanh_int16(c, p["tanh_mult"], p["tanh_left"]).astype(np.int64)
         h = _mul(th, o, p["hidden"], -128, 127, p["h_zp"])
-        ys.append(h.astype(np.int8))
-    return [to_output(call.node, np.stack(ys, axis=1))]
+        ys[t] = h.astype(np.int8)
+    return [to_output(call.node, ys, h.astype(np.int8))]
 
 
 def sigmoid_float(v: np.ndarray) -> np.ndarray:
@@ -246,8 +256,8 @@ def lstm_float(call):
     h = ins[H0].reshape(x.shape[0], -1)
     c = ins[C0].reshape(x.shape[0], -1)
     clip = np.float32(call.attrs["cell_clip"])
-    ys = []
-    for t in range(x.shape[1]):
+    ys = {}
+    for t in steps(call.node, x.shape[1]):
         pre = [(x[:, t] @ ins[W_IN + g].T + ins[BIAS + g]) + h @ ins[W_REC + g].T
                for g in range(4)]
         i, f, o = sigmoid_float(pre[0]), sigmoid_float(pre[1]), sigmoid_float(pre[3])
@@ -256,5 +266,5 @@ def lstm_float(call):
         if clip > 0:
             c = np.clip(c, -clip, clip)
         h = (o * np.tanh(c)).astype(np.float32)
-        ys.append(h)
-    return [to_output(call.node, np.stack(ys, axis=1))]
+        ys[t] = h
+    return [to_output(call.node, ys, h)]

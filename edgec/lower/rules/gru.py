@@ -20,6 +20,7 @@ def gru_float(ctx) -> KernelPlan:
     sizes = {"batch": batch, "steps": steps, "features": features, "hidden": hidden,
              "time_major": bool(ctx.attrs["time_major"]),
              "return_sequences": bool(ctx.attrs["return_sequences"]),
+             "reverse": bool(ctx.attrs["reverse"]),
              "linear_before_reset": bool(ctx.attrs["linear_before_reset"])}
     names = ["x", "w", "r", "wb", "rb", "h0"]
     params = [Param(n, src) for n, src in zip(names, ctx.node.inputs)]

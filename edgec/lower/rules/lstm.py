@@ -27,7 +27,8 @@ def _sizes(ctx) -> dict:
     batch, steps, features = lstm.sizes(ctx.node, ctx.ins[lstm.X].shape)
     return {"batch": batch, "steps": steps, "features": features,
             "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
-            "return_sequences": bool(ctx.attrs["return_sequences"])}
+            "return_sequences": bool(ctx.attrs["return_sequences"]),
+            "reverse": bool(ctx.attrs["reverse"])}
 
 
 def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
