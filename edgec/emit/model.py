@@ -49,6 +49,23 @@ class _Constants:
     blob: ConstantBlob | None = None  # partition mode: the arrays go here, not into C
 
     weights: int = 0  # graph constants emitted so far (they are numbered)
+    states: list[dict] = field(default_factory=list)  # persistent state buffers
+    state_symbols: dict[str, str] = field(default_factory=dict)  # IR tensor -> C symbol
+
+    def state(self, name: str, t: Tensor) -> str:
+        """The static buffer holding stateful tensor ``name`` between calls (initialized to
+        its initial value, which ``NAME_reset`` copies back from a constant)."""
+        if name not in self.state_symbols:
+            symbol = f"{self.prefix}_state{len(self.states)}"
+            self.state_symbols[name] = symbol
+            self.states.append({
+                "symbol": symbol, "nbytes": t.nbytes,
+                "comment": c_comment_text(f"state of {name} {_shape_text(t)}", MAX_LINE - 6),
+                "text": array_definition(symbol, t.data, "static",
+                                         f"{self.prefix.upper()}_ALIGNED"),
+                "init": array_definition(f"{symbol}_initial", t.data, "static const"),
+            })
+        return self.state_symbols[name]
 
     def add(self, key: str, symbol: str, array, comment: str) -> str:
         """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
@@ -91,6 +108,10 @@ def _arg_expression(name: str, param: CParam, step: int, kernel: Kernel, graph: 
                     plan: MemoryPlan, consts: _Constants, prefix: str) -> str:
     """The C expression passed for kernel argument ``name`` (C parameter ``param``) at
     ``step``: a constant array by name, or the activation's place in the arena, typed."""
+    if name in kernel.states:
+        symbol = consts.state(name, graph.tensors[name])
+        return symbol if c_type(graph.tensors[name].data.dtype) == param.ctype else \
+            f"({param.ctype} *){symbol}"
     if name in kernel.constants:
         # The lowering names derived constants uniquely (k<i>_<op>_<what>), so the name
         # itself can be the symbol; a clash is caught by _Constants.add.
@@ -222,6 +243,7 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
         "uses_math": any(f.math for f in functions)
         or (not partition and uses_math_macros(d["array"] for d in consts.definitions)),
         "invoke": len(inputs) == 1 and len(outputs) == 1,
+        "states": consts.states,
         "null_check": _null_check(len(inputs), len(outputs),
                                   [f"{name}_constants == NULL"] if partition else []),
         "partition": partition, "layout_hash": LAYOUT_PLACEHOLDER,

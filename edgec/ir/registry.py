@@ -35,6 +35,7 @@ class Ptq(str, Enum):
     SHARED_INPUTS = "shared_inputs"  # inputs and output share one (the union of their ranges)
     FIXED = "fixed"  # TFLite fixes it: ``OpDef.fixed_quant``
     NOT_IN_FLOAT = "not_in_float"  # the op cannot appear in a float graph (QUANTIZE, ...)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (recurrent ops: LSTM, GRU, SVDF)
 
 
 class Channels(str, Enum):
@@ -104,6 +105,9 @@ class OpDef:
     # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
     ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
+    # A stateful op (SVDF): (call) -> {input index: its value for the next inference}; the
+    # input holds the initial state (docs/IR.md "Recurrent state").
+    updates_state: Callable[[KernelCall], dict[int, np.ndarray]] | None = None
 
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:

@@ -107,6 +107,11 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
                              "quantized", "quantize a float32 model")
     for node in graph.nodes:
         op = get_op(node.op)
+        if op.ptq is Ptq.UNSUPPORTED:
+            raise EdgecError(f"node '{node.name}' is a {node.op}, which edgec's post-training "
+                             "quantization does not quantize",
+                             "build the float model, or quantize with the TFLite converter "
+                             "(its int8 LSTM and SVDF compile bit-exact with TFLM)")
         if op.ptq is Ptq.NOT_IN_FLOAT:
             raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
                              "(partly) quantized", "quantize a float32 model")

@@ -85,7 +85,8 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
             actual = run_harness(exe, result.graph, samples, dump if layers else None,
                                  image=model_image(result))
             device = None
-    runs = [interpret(reference, s, keep=True) for s in samples]
+    state: dict = {}  # a stateful model's C keeps its state from sample to sample: so does this
+    runs = [interpret(reference, s, keep=True, state=state) for s in samples]
     expected = [[run[n] for n in reference.outputs] for run in runs]
     outcome = compare(reference, expected, actual, [term_scales(reference, run) for run in runs])
     outcome.device = device

@@ -343,11 +343,57 @@ def _int16_cases(full: bool):
         yield Case(rule, f"16x8-{label}", test_int16.GRAPHS[rule][label])
 
 
+def _lstm(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_lstm import build_lstm
+
+    return load_tflite(build_lstm(rng, **case))
+
+
+def _gru(linear: bool, rng) -> Graph:
+    """A float GRU, time-major [5, 2, 3] -> hidden 4, with biases and an initial state."""
+    steps, batch, features, hidden = 5, 2, 3, 4
+    consts = {"w": (3 * hidden, features), "r": (3 * hidden, hidden), "wb": (3 * hidden,),
+              "rb": (3 * hidden,), "h0": (batch, hidden)}
+    x = Tensor("x", (steps, batch, features), "float32")
+    ins = [x] + [Tensor(k, shape, "float32", rng.uniform(-0.7, 0.7, shape).astype(np.float32))
+                 for k, shape in consts.items()]
+    y = Tensor("y", (steps, batch, hidden), "float32")
+    return single_node_graph("GRU", ins, [y], {"time_major": True,
+                                               "linear_before_reset": linear})
+
+
+def _svdf(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_svdf import build_svdf
+
+    return load_tflite(build_svdf(rng, **case))
+
+
+def _recurrent_cases(full: bool):
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
+    (all of them in the full grid) and a float one; GRU (float); SVDF, whose state carries
+    from sample to sample (``run_grid`` compares with a reference that carries it too)."""
+    from tests.ops.test_lstm import BUILT
+
+    for i in _pick(full, range(len(BUILT)), [1]):
+        yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int8", f"built{i}", partial(_lstm, BUILT[i]))
+    yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
+               partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
+    for linear in _pick(full, [False, True], [True]):
+        yield Case("GRU/float32", f"linear_before_reset{int(linear)}", partial(_gru, linear))
+    from tests.ops.test_svdf import CASES as SVDF_CASES
+
+    for i in _pick(full, range(len(SVDF_CASES)), [1]):
+        yield Case("SVDF/int8", f"case{i}", partial(_svdf, SVDF_CASES[i]))
+    yield Case("SVDF/float32", "relu", partial(_svdf, dict(dtype="float32", activation="RELU")))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
-           *_int16_cases(full)]
+           *_int16_cases(full), *_recurrent_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 
@@ -371,8 +417,9 @@ def run_grid(grid: list[Case], config: Config, cache_dir=None,
         actual = run_models(results, samples)
     outcomes = []
     for case, graph, result, inputs, got in zip(grid, graphs, results, samples, actual):
-        expected = [[interpret(graph, dict(zip(graph.inputs, s)))[n] for n in graph.outputs]
-                    for s in inputs]
+        state: dict = {}  # stateful ops (SVDF) carry their state from sample to sample
+        expected = [[interpret(graph, dict(zip(graph.inputs, s)), state=state)[n]
+                     for n in graph.outputs] for s in inputs]
         verdict = compare(graph, expected, got)
         outcomes.append(Outcome(case, verdict.ok, verdict.message, _is_dsp(result.kernels)))
     return outcomes
