@@ -1,4 +1,4 @@
-"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Relu, Clip,
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, PRelu, Relu, Clip,
 Sigmoid, Tanh, Softmax, Identity, Dropout."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 
-_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
+_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
+           "PRelu": "PRELU"}
 
 
 @converter("Max", "Min")
@@ -29,9 +30,9 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
     binary(ctx, node)
 
 
-@converter("Add", "Sub", "Mul")
+@converter("Add", "Sub", "Mul", "PRelu")
 def binary(ctx: Context, node: onnx.NodeProto) -> None:
-    """Add/Sub/Mul -> ADD/SUB/MUL (numpy broadcasting); an Add of a per-channel constant
+    """Add/Sub/Mul/PRelu -> ADD/SUB/MUL/PRELU (numpy broadcasting); an Add of a per-channel constant
     right after a conv or fully-connected op becomes that op's bias."""
     if node.op_type == "Add" and _fold_bias(ctx, node):
         return

@@ -27,7 +27,7 @@ from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
-from tests.lower import test_transpose_conv
+from tests.lower import test_prelu, test_transpose_conv
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -327,13 +327,17 @@ def _layout_cases(full: bool):
 
 
 def _issue11_cases(full: bool):
-    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, ..."""
+    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, ..."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
         yield Case(f"TRANSPOSE_CONV/{dtype}", f"geometry{g}", partial(
             lambda g, d, rng: tc.transpose_conv_graph(rng, g, d, "", ("NONE", "RELU")[g % 2]),
             g, dtype))
+    for c, dtype in itertools.product(_pick(full, range(len(test_prelu.CASES)), [0]),
+                                      ["int8", "float32"]):
+        yield Case(f"PRELU/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_prelu.prelu_graph(rng, c, d), c, dtype))
 
 
 def cases(full: bool = False) -> list[Case]:
