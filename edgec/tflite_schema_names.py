@@ -17,6 +17,7 @@ ENUM_FIELDS = {
     "padding": tflite.Padding,
     "fused_activation_function": tflite.ActivationFunctionType,
     "weights_format": tflite.FullyConnectedOptionsWeightsFormat,
+    "mode": tflite.MirrorPadMode,
 }
 # Options fields holding a TensorType: the reader keeps the number, the writer also takes a
 # member name ("INT32").
@@ -54,6 +55,7 @@ OPTIONS_TABLES = {
     "SLICE": "SliceOptions",
     "LEAKY_RELU": "LeakyReluOptions",
     "TRANSPOSE_CONV": "TransposeConvOptions",
+    "MIRROR_PAD": "MirrorPadOptions",
 }
 
 

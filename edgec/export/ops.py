@@ -178,6 +178,17 @@ def _pad(node, ctx):
     ctx.op("PADV2", inputs, node.outputs)
 
 
+@emitter("MIRROR_PAD")
+def _mirror_pad(node, ctx):
+    mode = node.attrs["mode"]
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise EdgecError(f"node '{node.name}' (MIRROR_PAD) has mode {mode}",
+                         "TFLite's MIRROR_PAD has the modes REFLECT and SYMMETRIC only")
+    inputs = [ctx.index(node.inputs[0]),
+              ctx.params(f"{node.name}_paddings", [list(p) for p in node.attrs["pads"]])]
+    ctx.op("MIRROR_PAD", inputs, node.outputs, {"mode": mode})
+
+
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])

@@ -61,25 +61,45 @@ def _scalar(value, node: onnx.NodeProto) -> float:
     return float(value.reshape(-1)[0])
 
 
+_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE"}  # ONNX mode -> MIRROR_PAD mode
+
+
 @converter("Pad")
 def pad(ctx: Context, node: onnx.NodeProto) -> None:
-    """Constant-mode Pad -> PAD, in the input's layout."""
+    """Pad -> PAD (mode constant) or MIRROR_PAD (reflect, edge), in the input's layout; an
+    ``axes`` input (opset 18) pads only those axes."""
     a = attrs(node)
-    if a.get("mode", "constant") != "constant" or (len(node.input) > 3 and node.input[3]):
-        raise EdgecError(f"Pad '{node.name}' uses mode '{a.get('mode')}' or an axes input",
-                         "only constant padding of all axes is supported")
+    mode = a.get("mode", "constant")
+    if isinstance(mode, bytes):
+        mode = mode.decode()
+    if mode != "constant" and mode not in _PAD_MODES:
+        raise EdgecError(f"Pad '{node.name}' uses mode '{mode}'",
+                         "modes: constant, reflect, edge")
     rank = len(ctx.shape(node.input[0]))
     pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+    if len(node.input) > 3 and node.input[3]:
+        axes = [int(x) % rank for x in ctx.const(node.input[3], "Pad's axes").reshape(-1)]
+        full = [0] * (2 * rank)
+        for k, axis in enumerate(axes):
+            full[axis], full[axis + rank] = pads[k], pads[k + len(axes)]
+        pads = full
+    if len(pads) != 2 * rank:
+        raise EdgecError(f"Pad '{node.name}' has {len(pads)} pads for a rank-{rank} input",
+                         "give a begin and an end pad per axis")
     fill = a.get("value", 0.0) if opset(ctx) < 11 else (
         _scalar(ctx.const(node.input[2], "Pad's value"), node)
         if len(node.input) > 2 and node.input[2] else 0.0)
     v = ctx.value(node.input[0])
+    order = lay.full(v.layout, rank)
+    ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
+    if mode != "constant":
+        keep_kind(ctx, v, node, "MIRROR_PAD", [v.name],
+                  {"pads": ir_pads, "mode": _PAD_MODES[mode]}, v.layout)
+        return
     if fill != 0.0 and v.kind != "float":
         raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",
                          "quantized padding must pad with 0.0 (the zero point)")
-    order = lay.full(v.layout, rank)
-    ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
     ir_attrs = {"pads": ir_pads} if fill == 0.0 else {"pads": ir_pads, "value": fill}
     keep_kind(ctx, v, node, "PAD", [v.name], ir_attrs, v.layout)
 
