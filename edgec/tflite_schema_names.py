@@ -56,6 +56,8 @@ OPTIONS_TABLES = {
     "LEAKY_RELU": "LeakyReluOptions",
     "TRANSPOSE_CONV": "TransposeConvOptions",
     "MIRROR_PAD": "MirrorPadOptions",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "RESIZE_BILINEAR": "ResizeBilinearOptions",
 }
 
 

@@ -189,6 +189,18 @@ def _mirror_pad(node, ctx):
     ctx.op("MIRROR_PAD", inputs, node.outputs, {"mode": mode})
 
 
+@emitter("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize(node, ctx):
+    if node.attrs["coordinate"]:
+        raise EdgecError(f"node '{node.name}' ({node.op}) uses ONNX's coordinate mode "
+                         f"{node.attrs['coordinate']}",
+                         "TFLite resizes with align_corners / half_pixel_centers only")
+    size = ctx.params(f"{node.name}_size", [int(v) for v in node.attrs["size"]])
+    ctx.op(node.op, [ctx.index(node.inputs[0]), size], node.outputs,
+           {"align_corners": bool(node.attrs["align_corners"]),
+            "half_pixel_centers": bool(node.attrs["half_pixel_centers"])})
+
+
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])

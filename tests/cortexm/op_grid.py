@@ -27,7 +27,7 @@ from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
-from tests.lower import test_mirror_pad, test_prelu, test_transpose_conv
+from tests.lower import test_mirror_pad, test_prelu, test_resize, test_transpose_conv
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -327,7 +327,8 @@ def _layout_cases(full: bool):
 
 
 def _issue11_cases(full: bool):
-    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, ..."""
+    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
+    resizes, ..."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
@@ -343,6 +344,11 @@ def _issue11_cases(full: bool):
                           ["EDGE" if dtype == "int16" else "REFLECT"]):
             yield Case(f"MIRROR_PAD/{dtype}", mode, partial(
                 lambda m, d, rng: test_mirror_pad.mirror_pad_graph(1, m, d), mode, dtype))
+    for op, dtype in itertools.product(["RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"],
+                                       ["int8", "float32"]):
+        for c in _pick(full, range(len(test_resize.CASES) - 1), [2 if dtype == "int8" else 1]):
+            yield Case(f"{op}/{dtype}", f"case{c}", partial(
+                lambda o, c, d, rng: test_resize.resize_graph(o, c, d), op, c, dtype))
 
 
 def cases(full: bool = False) -> list[Case]:
