@@ -58,6 +58,7 @@ OPTIONS_TABLES = {
     "MIRROR_PAD": "MirrorPadOptions",
     "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
     "RESIZE_BILINEAR": "ResizeBilinearOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions",
 }
 
 

@@ -201,6 +201,12 @@ def _resize(node, ctx):
             "half_pixel_centers": bool(node.attrs["half_pixel_centers"])})
 
 
+@emitter("BATCH_MATMUL")
+def _batch_matmul(node, ctx):
+    ctx.op("BATCH_MATMUL", node.inputs, node.outputs,
+           {"adj_x": bool(node.attrs["adj_x"]), "adj_y": bool(node.attrs["adj_y"])})
+
+
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])

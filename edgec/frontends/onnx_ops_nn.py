@@ -8,8 +8,8 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_window,
-                                         window_pads)
+from edgec.frontends.onnx_common import (attrs, const_operand, operand, quant_mode,
+                                         require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
@@ -151,21 +151,37 @@ def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,
 
 @converter("MatMul")
 def matmul(ctx: Context, node: onnx.NodeProto) -> None:
-    """MatMul by a constant 2-D matrix -> FULLY_CONNECTED (a following bias Add folds in)."""
+    """MatMul by a constant 2-D matrix -> FULLY_CONNECTED (a following bias Add folds in);
+    of two activations (or a constant first operand) -> BATCH_MATMUL."""
     w = node.input[1]
     if not ctx.is_const(w) or len(ctx.shape(w)) != 2:
-        raise EdgecError(f"MatMul '{node.name}' multiplies by a non-constant or non-2-D "
-                         "matrix", "only MatMul by a constant [K, N] weight is supported")
+        _batch_matmul(ctx, node, node.input[0], w, False, False)
+        return
     _fully_connected(ctx, node, node.input[0], w, "")
+
+
+def _batch_matmul(ctx: Context, node: onnx.NodeProto, a: str, b: str, adj_a: bool,
+                  adj_b: bool) -> None:
+    """BATCH_MATMUL of ``a`` and ``b`` in ONNX order (both at least 2-D)."""
+    if len(ctx.shape(a)) < 2 or len(ctx.shape(b)) < 2:
+        raise EdgecError(f"{node.op_type} '{node.name}' multiplies a 1-D operand by a "
+                         "non-constant one", "reshape the vector to a [1, K] or [K, 1] matrix")
+    acts = [i for i in (a, b) if not ctx.is_const(i)]
+    quantized = quant_mode(ctx, node, acts) and all(i in ctx.qconsts for i in (a, b)
+                                                    if ctx.is_const(i))
+    inputs = [operand(ctx, i, None, quantized) if i in acts
+              else const_operand(ctx, i, None, len(ctx.shape(i)), quantized) for i in (a, b)]
+    ctx.emit(node, "BATCH_MATMUL", inputs, {"adj_x": adj_a, "adj_y": adj_b}, None, quantized)
 
 
 @converter("Gemm")
 def gemm(ctx: Context, node: onnx.NodeProto) -> None:
-    """Gemm with a constant B -> FULLY_CONNECTED; alpha, beta and transB fold into constants."""
+    """Gemm with a constant B -> FULLY_CONNECTED; alpha, beta and transB fold into constants.
+    Gemm with a non-constant B (or transA) -> BATCH_MATMUL (alpha 1), then ADD of beta * C."""
     a = attrs(node)
     if a.get("transA", 0) or not ctx.is_const(node.input[1]):
-        raise EdgecError(f"Gemm '{node.name}' has transA=1 or a non-constant B",
-                         "only Gemm(A, constant B, C) is supported")
+        _gemm_of_activations(ctx, node, a)
+        return
     w = node.input[1]
     if a.get("transB", 0):
         _transpose_const(ctx, w, f"{w}_kn")
@@ -183,6 +199,25 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
         _gemm_matrix_bias(ctx, node, w, bias)
         return
     _fully_connected(ctx, node, node.input[0], w, bias)
+
+
+def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
+    if float(a.get("alpha", 1.0)) != 1.0:
+        raise EdgecError(f"Gemm '{node.name}' scales a product of two activations by alpha="
+                         f"{a.get('alpha')}", "fold alpha into an operand (Mul) before Gemm")
+    bias = node.input[2] if len(node.input) > 2 else ""
+    product = f"{node.output[0]}_gemm_product" if bias else node.output[0]
+    ctx.shapes[product] = ctx.shape(node.output[0])
+    mm = onnx.helper.make_node("Gemm", node.input[:2], [product], name=node.name)
+    _batch_matmul(ctx, mm, node.input[0], node.input[1], bool(a.get("transA", 0)),
+                  bool(a.get("transB", 0)))
+    if not bias:
+        return
+    beta = float(a.get("beta", 1.0))
+    if beta != 1.0:
+        ctx.consts[f"{bias}_beta"] = ctx.const(bias, "Gemm's C") * np.float32(beta)
+        bias = f"{bias}_beta"
+    binary(ctx, onnx.helper.make_node("Add", [product, bias], [node.output[0]], name=node.name))
 
 
 def _per_column(ctx: Context, bias: str, n: int) -> bool:

@@ -27,7 +27,8 @@ from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
-from tests.lower import test_mirror_pad, test_prelu, test_resize, test_transpose_conv
+from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
+                         test_transpose_conv)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -328,7 +329,7 @@ def _layout_cases(full: bool):
 
 def _issue11_cases(full: bool):
     """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
-    resizes, ..."""
+    resizes, BATCH_MATMUL, ..."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
@@ -349,6 +350,9 @@ def _issue11_cases(full: bool):
         for c in _pick(full, range(len(test_resize.CASES) - 1), [2 if dtype == "int8" else 1]):
             yield Case(f"{op}/{dtype}", f"case{c}", partial(
                 lambda o, c, d, rng: test_resize.resize_graph(o, c, d), op, c, dtype))
+    for c, dtype in itertools.product(_pick(full, range(4), [2]), ["int8", "float32"]):
+        yield Case(f"BATCH_MATMUL/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_batch_matmul.batch_matmul_graph(rng, c, d), c, dtype))
 
 
 def cases(full: bool = False) -> list[Case]:
