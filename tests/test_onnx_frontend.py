@@ -88,10 +88,15 @@ def test_dilated_conv_then_standalone_relu():
     assert "RELU" in _ops(graph), "a Relu whose input is also an output cannot fuse"
 
 
-def test_grouped_conv_is_refused():
+def test_grouped_conv_matches_onnxruntime_and_uneven_groups_are_refused():
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2, pads=[1, 0, 1, 1])]
+    graph = _check(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"],
+                          [_const("w", _weights(6, 2, 3, 2)), _const("b", _weights(6))]),
+                   (1, 4, 5, 5))
+    assert "CONV_2D" in _ops(graph)
     nodes = [helper.make_node("Conv", ["x", "w"], ["y"], group=2)]
-    with pytest.raises(EdgecError, match="group=2 with 4 input channels"):
-        load_onnx(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"], [_const("w", _weights(4, 2, 1, 1))]))
+    with pytest.raises(EdgecError, match="group=2 with 4 input and 3 output channels"):
+        load_onnx(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"], [_const("w", _weights(3, 2, 1, 1))]))
 
 
 def test_batchnorm_folds_into_conv_and_else_becomes_mul_add():

@@ -65,7 +65,8 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
 @converter("Conv")
 @lift_1d
 def conv(ctx: Context, node: onnx.NodeProto) -> None:
-    """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
+    """Conv -> CONV_2D (group 1, or grouped: filters of C / group channels) or
+    DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
     out_ch, _, kh, kw = ctx.shape(node.input[1])
@@ -74,7 +75,7 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
     ir_attrs = {"strides": strides, "dilations": dilations,
                 "pads": window_pads(a, (h, w), (kh, kw), strides, dilations)}
-    if group == 1:
+    if group == 1 or (group < c and c % group == 0 and out_ch % group == 0):
         op = "CONV_2D"
         weights = _weight_tensor(ctx, node.input[1], quantized, (0, 0),
                                  lambda x: x.transpose(0, 2, 3, 1))
@@ -84,8 +85,8 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
         weights = _weight_tensor(ctx, node.input[1], quantized, (0, 3),
                                  lambda x: x.transpose(1, 2, 3, 0))
     else:
-        raise EdgecError(f"Conv '{node.name}' has group={group} with {c} input channels",
-                         "only group=1 and depthwise (group = input channels) are supported")
+        raise EdgecError(f"Conv '{node.name}' has group={group} with {c} input and {out_ch} "
+                         "output channels", "group must divide both channel counts")
     bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized, out_ch)
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, op, [x, weights] + ([bias] if bias else []), ir_attrs, lay.NHWC, quantized)

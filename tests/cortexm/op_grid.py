@@ -329,7 +329,7 @@ def _layout_cases(full: bool):
 
 def _issue11_cases(full: bool):
     """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
-    resizes, BATCH_MATMUL, ..."""
+    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), ..."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
@@ -353,6 +353,9 @@ def _issue11_cases(full: bool):
     for c, dtype in itertools.product(_pick(full, range(4), [2]), ["int8", "float32"]):
         yield Case(f"BATCH_MATMUL/{dtype}", f"case{c}", partial(
             lambda c, d, rng: test_batch_matmul.batch_matmul_graph(rng, c, d), c, dtype))
+    for dtype in ("int8", "float32"):
+        yield Case(f"CONV_2D/{dtype}", "grouped3", partial(
+            lambda d, rng: test_conv.grouped_conv_graph(rng, d, 3), dtype))
 
 
 def cases(full: bool = False) -> list[Case]:
