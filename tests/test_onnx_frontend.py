@@ -331,3 +331,15 @@ def test_qdq_softmax_requantizes_to_the_graph_scale(out_scale, ops):
     actual = interpret(graph, x)["y"]
     assert actual.dtype == np.int8
     assert np.max(np.abs(actual.astype(int) - expected.astype(int))) <= 1
+
+
+@pytest.mark.parametrize("node", [
+    helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                     ceil_mode=1, dilations=[2, 1], pads=[1, 0, 0, 1]),
+    helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 2],
+                     ceil_mode=1, pads=[1, 1, 0, 0], count_include_pad=1),
+    helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 3], strides=[3, 2],
+                     ceil_mode=1, dilations=[2, 2])], ids=["max", "avg-include-pad", "avg"])
+def test_pools_with_ceil_mode_and_dilations_match_onnxruntime(node):
+    graph = _check(_model([node], {"x": [1, 2, 8, 7]}, ["y"], opset=19), (1, 2, 8, 7))
+    assert {"MAX_POOL_2D", "AVERAGE_POOL_2D"} & set(_ops(graph))

@@ -139,6 +139,9 @@ def _fully_connected(node, ctx):
 
 @emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool_2d(node, ctx):
+    if tuple(node.attrs["dilations"]) != (1, 1):
+        raise EdgecError(f"node '{node.name}' ({node.op}) has dilations "
+                         f"{list(node.attrs['dilations'])}", "TFLite's pools have no dilation")
     kernel_hw = tuple(node.attrs["filter"])
     source, options = _window_options(node, ctx, kernel_hw, dilated=False)
     options.update(filter_height=kernel_hw[0], filter_width=kernel_hw[1])

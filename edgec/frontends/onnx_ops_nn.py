@@ -15,7 +15,6 @@ from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
 from edgec.ir import QuantParams, get_op
-from edgec.ir.ops._window import conv_out_size
 
 
 def _weights_quantized(ctx: Context, node: onnx.NodeProto) -> bool:
@@ -296,21 +295,26 @@ def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> boo
 
 
 def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
+    """IR pool attributes; ``ceil_mode`` windows past the pads become extra bottom/right pads
+    (their taps are skipped, so they count nowhere, as in ONNX)."""
     a = attrs(node)
     _, _, h, w = require_2d_window(ctx, node)
     kernel = tuple(a["kernel_shape"])
     strides = tuple(a.get("strides", (1, 1)))
-    if tuple(a.get("dilations", (1, 1))) != (1, 1) or len(node.output) > 1:
-        raise EdgecError(f"{node.op_type} '{node.name}' uses dilations or an indices output",
-                         "only plain 2-D pooling is supported")
-    pads = window_pads(a, (h, w), kernel, strides, (1, 1))
+    dilations = tuple(a.get("dilations", (1, 1)))
+    if len(node.output) > 1 and node.output[1]:
+        raise EdgecError(f"{node.op_type} '{node.name}' has an indices output",
+                         "export the pool without indices")
+    pads = list(window_pads(a, (h, w), kernel, strides, dilations))
     if a.get("ceil_mode", 0):
-        floor_shape = [conv_out_size(s, k, st, 1, p0, p1) for s, k, st, p0, p1 in
-                       zip((h, w), kernel, strides, pads[:2], pads[2:])]
-        if tuple(floor_shape) != ctx.shape(node.output[0])[2:]:
-            raise EdgecError(f"{node.op_type} '{node.name}' uses ceil_mode=1 where it changes "
-                             "the output size", "export with ceil_mode=0 or explicit padding")
-    return {"filter": kernel, "strides": strides, "pads": pads}
+        for axis, (size, k, st, d) in enumerate(zip((h, w), kernel, strides, dilations)):
+            out = ctx.shape(node.output[0])[2 + axis]
+            needed = (out - 1) * st + (k - 1) * d + 1 - (size + pads[axis] + pads[axis + 2])
+            pads[axis + 2] += max(needed, 0)
+    result = {"filter": kernel, "strides": strides, "pads": tuple(pads)}
+    if dilations != (1, 1):
+        result["dilations"] = dilations
+    return result
 
 
 @converter("MaxPool")
@@ -330,8 +334,14 @@ def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     ir_attrs = _pool_attrs(ctx, node)
     quantized = quant_mode(ctx, node, [node.input[0]])
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
-    if attrs(node).get("count_include_pad", 0) and any(ir_attrs["pads"]):
-        x = _explicit_pad(ctx, x, ir_attrs.pop("pads"))
+    a = attrs(node)
+    if a.get("count_include_pad", 0) and any(ir_attrs["pads"]):
+        # Explicit pads count as zeros; ceil_mode's extra pads beyond them do not.
+        _, _, h, w = ctx.shape(node.input[0])
+        explicit = window_pads(a, (h, w), ir_attrs["filter"], ir_attrs["strides"],
+                               ir_attrs.get("dilations", (1, 1)))
+        x = _explicit_pad(ctx, x, explicit)
+        ir_attrs["pads"] = (0, 0, *(p - e for p, e in zip(ir_attrs["pads"][2:], explicit[2:])))
     ctx.emit(node, "AVERAGE_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
 
 

@@ -329,7 +329,7 @@ def _layout_cases(full: bool):
 
 def _issue11_cases(full: bool):
     """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
-    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), ..."""
+    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), dilated pools."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
@@ -356,6 +356,9 @@ def _issue11_cases(full: bool):
     for dtype in ("int8", "float32"):
         yield Case(f"CONV_2D/{dtype}", "grouped3", partial(
             lambda d, rng: test_conv.grouped_conv_graph(rng, d, 3), dtype))
+        for op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            yield Case(f"{op}/{dtype}", "dilated", partial(
+                lambda o, d, rng: test_pool.dilated_pool_graph(rng, o, d), op, dtype))
 
 
 def cases(full: bool = False) -> list[Case]:
