@@ -81,3 +81,43 @@ def test_qdq_conv_transpose_is_int8_and_within_one_step_of_onnxruntime(tmp_path)
     assert result.ok, result.message
 
 
+
+
+def _qdq_1d_model(op: str) -> bytes:
+    """x -Q-> DQ -> Conv or ConvTranspose on (N, C, W), int8 per-channel weights -Q-> DQ."""
+    shape = (4, 3, 5) if op == "Conv" else (3, 4, 5)
+    w = RNG.integers(-127, 128, shape).astype(np.int8)
+    ws = (RNG.random(4) * 0.02 + 0.01).astype(np.float32)
+    consts = [_const("xs", np.float32(0.05)), _const("xz", np.int8(3)), _const("w", w),
+              _const("ws", ws), _const("wz", np.zeros(4, np.int8)),
+              _const("ys", np.float32(0.1)), _const("yz", np.int8(-7))]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"],
+                              axis=0 if op == "Conv" else 1),
+             helper.make_node(op, ["xd", "wd"], ["c"], strides=[2], pads=[2, 1]),
+             helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"])]
+    return _model(nodes, {"x": [1, 3, 16]}, ["y"], consts, opset=13)
+
+
+@pytest.mark.parametrize("op", ["Conv", "ConvTranspose"])
+def test_qdq_1d_window_runs_in_int8(op, tmp_path):
+    import onnxruntime as ort
+
+    from edgec.verify import verify
+
+    data = _qdq_1d_model(op)
+    graph = load_onnx(data)
+    ir_op = "CONV_2D" if op == "Conv" else "TRANSPOSE_CONV"
+    node = next(n for n in graph.nodes if n.op == ir_op)
+    assert graph.tensors[node.inputs[0]].dtype == "int8"
+    assert graph.tensors[node.outputs[0]].quant.zp == -7
+    x = RNG.standard_normal((1, 3, 16)).astype(np.float32)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    np.testing.assert_allclose(interpret(graph, x)["y"], expected, atol=0.1 + 1e-6)
+    path = tmp_path / "qdq_1d.onnx"
+    path.write_bytes(data)
+    result = verify(path, count=2)
+    assert result.ok, result.message

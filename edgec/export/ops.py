@@ -139,6 +139,9 @@ def _fully_connected(node, ctx):
 
 @emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool_2d(node, ctx):
+    if tuple(node.attrs["dilations"]) != (1, 1):
+        raise EdgecError(f"node '{node.name}' ({node.op}) has dilations "
+                         f"{list(node.attrs['dilations'])}", "TFLite's pools have no dilation")
     kernel_hw = tuple(node.attrs["filter"])
     source, options = _window_options(node, ctx, kernel_hw, dilated=False)
     options.update(filter_height=kernel_hw[0], filter_width=kernel_hw[1])
@@ -176,6 +179,35 @@ def _pad(node, ctx):
         return
     inputs.append(ctx.constant(f"{node.name}_value", np.asarray([value], x.dtype), x.quant))
     ctx.op("PADV2", inputs, node.outputs)
+
+
+@emitter("MIRROR_PAD")
+def _mirror_pad(node, ctx):
+    mode = node.attrs["mode"]
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise EdgecError(f"node '{node.name}' (MIRROR_PAD) has mode {mode}",
+                         "TFLite's MIRROR_PAD has the modes REFLECT and SYMMETRIC only")
+    inputs = [ctx.index(node.inputs[0]),
+              ctx.params(f"{node.name}_paddings", [list(p) for p in node.attrs["pads"]])]
+    ctx.op("MIRROR_PAD", inputs, node.outputs, {"mode": mode})
+
+
+@emitter("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize(node, ctx):
+    if node.attrs["coordinate"]:
+        raise EdgecError(f"node '{node.name}' ({node.op}) uses ONNX's coordinate mode "
+                         f"{node.attrs['coordinate']}",
+                         "TFLite resizes with align_corners / half_pixel_centers only")
+    size = ctx.params(f"{node.name}_size", [int(v) for v in node.attrs["size"]])
+    ctx.op(node.op, [ctx.index(node.inputs[0]), size], node.outputs,
+           {"align_corners": bool(node.attrs["align_corners"]),
+            "half_pixel_centers": bool(node.attrs["half_pixel_centers"])})
+
+
+@emitter("BATCH_MATMUL")
+def _batch_matmul(node, ctx):
+    ctx.op("BATCH_MATMUL", node.inputs, node.outputs,
+           {"adj_x": bool(node.attrs["adj_x"]), "adj_y": bool(node.attrs["adj_y"])})
 
 
 @emitter("MEAN")

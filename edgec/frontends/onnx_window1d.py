@@ -11,8 +11,9 @@ import onnx
 from onnx import helper
 
 from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs, keep_kind
-from edgec.frontends.onnx_context import Context, QConst
+from edgec.frontends.onnx_context import Context, QConst, Value
 
 _PER_AXIS = ("kernel_shape", "strides", "dilations", "output_shape")
 
@@ -34,6 +35,12 @@ def lift_1d(convert):
         out = node.output[0]
         on, oc, ow = ctx.shape(out)
         ctx.shapes[f"{out}_h1"] = (on, oc, 1, ow)
+        readers = ctx.consumers.get(out, [])
+        if readers and out not in ctx.graph_outputs and \
+                all(r.op_type == "QuantizeLinear" for r in readers):
+            # A QDQ op: the 2-D form may run in int8; its output's scale comes from the
+            # QuantizeLinear behind the RESHAPE (``onnx_qdq.set_quant`` follows RESHAPEs).
+            ctx.consumers[f"{out}_h1"] = readers
         lifted = helper.make_node(node.op_type, inputs, [f"{out}_h1"], name=node.name,
                                   **_attrs_h1(attrs(node)))
         convert(ctx, lifted)
@@ -45,6 +52,15 @@ def lift_1d(convert):
 def _reshaped(ctx: Context, node: onnx.NodeProto, src: str, dst: str, shape) -> str:
     ctx.shapes[dst] = tuple(shape)
     v = ctx.value(src)
+    if v.kind == "pending" and v.layout == lay.NHWC:
+        # int8 awaiting its scale (it cannot be transposed yet): NHWC (N, 1, W, C) is
+        # (N, W, C) byte for byte, the ONNX (N, C, W) result in layout (0, 2, 1); the
+        # RESHAPE output awaits the scale too.
+        n, c, w = shape
+        out = ctx.new_tensor(dst, (n, w, c), "int8")
+        ctx.add_node("RESHAPE", [v.name], [out], {"shape": (n, w, c)}, node.name or dst)
+        ctx.values[dst] = Value(out, (0, 2, 1), "pending")
+        return dst
     x = ctx.in_layout(v, None, src)
     reshape = helper.make_node("Reshape", [src], [dst], name=node.name or dst)
     keep_kind(ctx, v, reshape, "RESHAPE", [x], {"shape": tuple(shape)}, None)

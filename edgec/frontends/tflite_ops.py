@@ -26,8 +26,11 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
-                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3}
+                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
+                   "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
+                   "BATCH_MATMUL": 2}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
+         "RESIZE_NEAREST_NEIGHBOR": {0: 4}, "RESIZE_BILINEAR": {0: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
 
@@ -172,6 +175,33 @@ def _pad(op, ctx):
     if op.builtin == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         value = ctx.const(op, 2).reshape(-1)[0].item()
     return [ctx.node(op, "PAD", op.inputs[:1], {"pads": pads, "value": value})]
+
+
+@converter("MIRROR_PAD")
+def _mirror_pad(op, ctx):
+    return [ctx.node(op, "MIRROR_PAD", op.inputs[:1],
+                     {"pads": _pairs(ctx, op, 1), "mode": op.options.get("mode", "REFLECT")})]
+
+
+@converter("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize(op, ctx):
+    size = ctx.const(op, 1).reshape(-1)
+    if size.size != 2 or size.dtype.kind not in "iu":
+        raise EdgecError(f"{ctx.where(op)}: the size input holds {size.size} {size.dtype} "
+                         "values, expected 2 integers", "check the model file is not corrupt")
+    check_window(ctx.where(op), "size", size, low=1)
+    o = op.options
+    return [ctx.node(op, op.builtin, op.inputs[:1],
+                     {"size": tuple(int(v) for v in size),
+                      "align_corners": bool(o.get("align_corners", False)),
+                      "half_pixel_centers": bool(o.get("half_pixel_centers", False))})]
+
+
+@converter("BATCH_MATMUL")
+def _batch_matmul(op, ctx):
+    return [ctx.node(op, "BATCH_MATMUL", op.inputs[:2],
+                     {"adj_x": bool(op.options.get("adj_x", False)),
+                      "adj_y": bool(op.options.get("adj_y", False))})]
 
 
 @converter("MEAN")

@@ -27,7 +27,8 @@ from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
-from tests.lower import test_transpose_conv
+from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
+                         test_transpose_conv)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -328,13 +329,37 @@ def _layout_cases(full: bool):
 
 
 def _issue11_cases(full: bool):
-    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, ..."""
+    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
+    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), dilated pools."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
         yield Case(f"TRANSPOSE_CONV/{dtype}", f"geometry{g}", partial(
             lambda g, d, rng: tc.transpose_conv_graph(rng, g, d, "", ("NONE", "RELU")[g % 2]),
             g, dtype))
+    for c, dtype in itertools.product(_pick(full, range(len(test_prelu.CASES)), [0]),
+                                      ["int8", "float32"]):
+        yield Case(f"PRELU/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_prelu.prelu_graph(rng, c, d), c, dtype))
+    for dtype in LAYOUT_DTYPES:
+        for mode in _pick(full, ["REFLECT", "SYMMETRIC", "EDGE"],
+                          ["EDGE" if dtype == "int16" else "REFLECT"]):
+            yield Case(f"MIRROR_PAD/{dtype}", mode, partial(
+                lambda m, d, rng: test_mirror_pad.mirror_pad_graph(1, m, d), mode, dtype))
+    for op, dtype in itertools.product(["RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"],
+                                       ["int8", "float32"]):
+        for c in _pick(full, range(len(test_resize.CASES) - 1), [2 if dtype == "int8" else 1]):
+            yield Case(f"{op}/{dtype}", f"case{c}", partial(
+                lambda o, c, d, rng: test_resize.resize_graph(o, c, d), op, c, dtype))
+    for c, dtype in itertools.product(_pick(full, range(4), [2]), ["int8", "float32"]):
+        yield Case(f"BATCH_MATMUL/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_batch_matmul.batch_matmul_graph(rng, c, d), c, dtype))
+    for dtype in ("int8", "float32"):
+        yield Case(f"CONV_2D/{dtype}", "grouped3", partial(
+            lambda d, rng: test_conv.grouped_conv_graph(rng, d, 3), dtype))
+        for op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            yield Case(f"{op}/{dtype}", "dilated", partial(
+                lambda o, d, rng: test_pool.dilated_pool_graph(rng, o, d), op, dtype))
 
 
 def _int16_cases(full: bool):

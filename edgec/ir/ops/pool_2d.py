@@ -1,4 +1,5 @@
 """AVERAGE_POOL_2D and MAX_POOL_2D over NHWC windows; taps in the padding are skipped.
+``dilations`` (ONNX's; TFLite pools have none) space the taps as in a dilated convolution.
 
 int8 follows TFLite Micro's ``reference_integer_ops::AveragePool`` / ``MaxPool``: the input and
 output quantization must be equal, the average is the int32 sum of the raw values inside the
@@ -16,13 +17,14 @@ from edgec.ir.ops._window import patches, valid_mask, window_output_shape
 from edgec.ir.quant import activation_range, apply_float_activation
 from edgec.ir.registry import REQUIRED, Channels, Ptq, define_op, kernel
 
-POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
+POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+              "activation": "NONE"}
 
 
 def _shape(node, ins):
     x = ins[0]
     return [window_output_shape(x.shape, node.attrs["filter"], node.attrs["strides"],
-                                (1, 1), node.attrs["pads"], x.shape[3])]
+                                node.attrs["dilations"], node.attrs["pads"], x.shape[3])]
 
 
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
@@ -36,7 +38,7 @@ def _windows(call, fill):
     """``([N, OH, OW, KH*KW, C] windows, [1, OH, OW, KH*KW, 1] inside-the-image mask)``."""
     a = call.attrs
     x = call.inputs[0]
-    args = (a["filter"], a["strides"], (1, 1), a["pads"])
+    args = (a["filter"], a["strides"], a["dilations"], a["pads"])
     cols = patches(x, *args, fill)
     mask = valid_mask(x.shape, *args)
     n, oh, ow = cols.shape[:3]

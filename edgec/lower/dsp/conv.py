@@ -59,7 +59,7 @@ def _int4_plan(ctx, weights, bias, quant, geometry):
 @lowering_variant("CONV_2D", "dsp", "int8")
 def conv_2d_dsp(ctx):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
-    if not int8_output(ctx):
+    if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
         return None
     n, h, w, cin = ctx.ins[0].shape
     cout, kh, kw, _ = ctx.ins[1].shape

@@ -52,9 +52,15 @@ def _window_sum(g, xpad, w, dtype: str):
             return xpad[n, i * sh + kh * dh, j * sw + kw * dw, c] * w(0, kh, kw, o).astype(dtype)
         return te.compute(g["y"], lambda *i: te.sum(tap(*i), axis=[kh, kw]), name="acc")
     ci = te.reduce_axis((0, g["w"][3]), "ci")
+    per_in = g["w"][3]
+    per_out = g["y"][3] // (g["x"][3] // per_in)  # output channels per group
+
+    def channel(o):  # the input channel read with ``ci`` by output channel ``o``
+        return ci if per_in == g["x"][3] else (o // per_out) * per_in + ci
 
     def conv_tap(n, i, j, o):
-        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, ci] * w(o, kh, kw, ci).astype(dtype)
+        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, channel(o)] \
+            * w(o, kh, kw, ci).astype(dtype)
     return te.compute(g["y"], lambda *i: te.sum(conv_tap(*i), axis=[kh, kw, ci]), name="acc")
 
 

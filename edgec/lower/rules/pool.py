@@ -22,22 +22,30 @@ def _window_reduce(ctx, xpad, reducer):
     from tvm import te
 
     (fh, fw), (sh, sw) = ctx.attrs["filter"], ctx.attrs["strides"]
+    dh, dw = ctx.attrs["dilations"]
     kh, kw = te.reduce_axis((0, fh), "kh"), te.reduce_axis((0, fw), "kw")
     return te.compute(ctx.outs[0].shape, lambda n, i, j, c: reducer(
-        xpad[n, i * sh + kh, j * sw + kw, c], axis=[kh, kw]), name="acc")
+        xpad[n, i * sh + kh * dh, j * sw + kw * dw, c], axis=[kh, kw]), name="acc")
+
+
+def _taps_inside(start, size: int, taps: int, dilation: int):
+    """How many of ``taps`` taps ``dilation`` apart from ``start`` fall in ``[0, size)``."""
+    from tvm import tirx
+
+    if dilation == 1:
+        return tirx.min(start + taps, size) - tirx.max(start, 0)
+    first = tirx.floordiv(tirx.max(-start, 0) + (dilation - 1), dilation)
+    last = tirx.min(tirx.floordiv(size - 1 - start, dilation), taps - 1)
+    return tirx.max(last - first + 1, 0)
 
 
 def _tap_count(ctx, i, j):
     """How many taps of the window at output (i, j) fall inside the image (an int32 expr)."""
-    from tvm import tirx
-
     (fh, fw), (sh, sw) = ctx.attrs["filter"], ctx.attrs["strides"]
+    dh, dw = ctx.attrs["dilations"]
     top, left = ctx.attrs["pads"][:2]
     h, w = ctx.ins[0].shape[1:3]
-    h0, w0 = i * sh - top, j * sw - left
-    rows = tirx.min(h0 + fh, h) - tirx.max(h0, 0)
-    cols = tirx.min(w0 + fw, w) - tirx.max(w0, 0)
-    return rows * cols
+    return _taps_inside(i * sh - top, h, fh, dh) * _taps_inside(j * sw - left, w, fw, dw)
 
 
 def _schedule(sch):
