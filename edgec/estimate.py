@@ -29,6 +29,12 @@ ESTIMATE_LABEL = ("estimate: per-op cost model calibrated on QEMU instruction co
                   "instruction per cycle at the board's clock; not measured on hardware")
 
 
+# Cores with no emulator here take the cost model of the nearest emulated core, said so in
+# the estimate's label (the Cortex-M0+ has no DSP, no long multiply-accumulate and fewer
+# addressing modes: it runs more instructions than the M3, so its estimate is optimistic).
+BORROWED = {"cortex-m0plus": "cortex-m3"}
+
+
 def costs_path(cpu: str) -> Path:
     return data_dir("targets") / COSTS_FOLDER / f"{cpu}.json"
 
@@ -81,7 +87,8 @@ def estimate_row(row: dict, costs: dict) -> int:
 def estimates(report: dict, target: dict) -> dict | None:
     """Per-layer estimated instructions and the totals' milliseconds at ``target``'s clock,
     or None when its core has no cost model for this kernel choice."""
-    costs = load_costs(target.get("cpu") or "")
+    cpu = target.get("cpu") or ""
+    costs = load_costs(BORROWED.get(cpu, cpu))
     choice = report.get("kernel_choice", "auto")
     if costs is None or choice not in costs["kernels"]:
         return None
@@ -92,4 +99,5 @@ def estimates(report: dict, target: dict) -> dict | None:
     return {"per_layer": per_layer, "instructions": total,
             "ms": round(total / clock * 1e3, 3) if clock else None,
             "clock_hz": clock, "calibrated_on": costs["calibrated_on"],
-            "label": ESTIMATE_LABEL}
+            "label": ESTIMATE_LABEL + (f"; {cpu} borrows the {costs['cpu']} model (an "
+                                       "optimistic estimate)" if cpu in BORROWED else "")}
