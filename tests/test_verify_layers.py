@@ -114,3 +114,10 @@ def test_cli_per_layer_table_and_json_on_mps2_an386(tmp_path, capsys):
     assert all(r["estimated_instructions"] is not None for r in rows)
     assert sum(r["instructions"] for r in rows) <= data["device"]["median_instructions"]
     assert data["device"]["resolution_instructions"] == 40
+
+
+def test_python_api_takes_layers():
+    import edgec
+
+    result = edgec.verify(EXAMPLES / "digits_int8.tflite", count=1, layers=True)
+    assert result.ok and result.layers.difference is None
