@@ -5,10 +5,11 @@ A cost model belongs to a core (``cpu`` of the target file) and a kernel choice 
 the target's DSP kernels where it has them; ``portable``), and is stored as
 ``targets/costs/<cpu>.json``, written by ``python -m edgec.tools.costfit`` from measurements
 on the emulated core of that class (Cortex-M4 boards from ``mps2_an386``, Cortex-M3 from
-``lm3s6965evb``). Per key ``OP/dtype`` it holds a line: instructions per MAC (ops that have MACs) or per output element
-(the others) plus a fixed cost per call, fitted to every measured layer with that key so that
-the relative error is smallest (``edgec.tools.costfit``). A key never measured falls back to
-the line of all layers of its kind (``*/mac``, ``*/element``).
+``lm3s6965evb``). Per key ``OP/dtype`` it holds a line: instructions per MAC (ops that have
+MACs) or per output element (the others) plus a fixed cost per call, fitted to every
+measured layer with that key so that the relative error is smallest
+(``edgec.tools.costfit``). A key never measured falls back to the line of all layers of its
+kind (``*/mac``, ``*/element``).
 
 Milliseconds are instructions / clock at one instruction per cycle: an estimate (flash wait
 states, memory and pipeline stalls make real boards slower), labelled so everywhere.
