@@ -139,12 +139,12 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     return kernels, plan, choice
 
 
-def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
+def _write(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
     paths = []
     for file_name, text in files.items():
         path = out_dir / file_name
-        try:
-            path.write_bytes(text.encode("ascii"))  # bytes: no newline translation anywhere
+        try:  # bytes: no newline translation anywhere
+            path.write_bytes(text if isinstance(text, bytes) else text.encode("ascii"))
         except OSError as exc:
             raise EdgecError(f"cannot write '{path}': {exc.strerror or exc}",
                              "choose a writable folder with -o") from exc
@@ -177,6 +177,7 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
         "quantization": _quantization_entry(options.quantization),
         "optimize": optimize,
         "kernel_choice": options.kernels.value,
+        "constants": options.constants.value,
         "io": io_entries(graph),
         "kernels": kernel_rows(graph, kernels, plan),
         "stack": stack.as_json() if stack is not None else None,
@@ -254,7 +255,8 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
     lowered, plan, choice = _lower(graph, target_info, options, progress)
     check_ram_limit(plan, options.ram_limit)
     emit_options = EmitOptions(name, options.arena.value, model.name,
-                               hashlib.sha256(model.read_bytes()).hexdigest(), options.target)
+                               hashlib.sha256(model.read_bytes()).hexdigest(), options.target,
+                               options.constants.value)
     with folder.staging() as stage:  # nothing lands in out_dir unless everything succeeded
         staged = _write(stage, emit_model(graph, lowered, plan, emit_options))
         facts = compile_facts(stage / f"{name}.c", target_info["compiler"],

@@ -53,6 +53,7 @@ OPTIONS_TABLES = {
     "CAST": "CastOptions",
     "SLICE": "SliceOptions",
     "LEAKY_RELU": "LeakyReluOptions",
+    "TRANSPOSE_CONV": "TransposeConvOptions",
 }
 
 

@@ -6,7 +6,7 @@ from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError, printable
 from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
-                           KernelChoice, Quantization)
+                           Constants, KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
 
 
@@ -43,6 +43,10 @@ def _add_common(parser) -> None:
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
+    parser.add_argument("--model-partition", action="store_true",
+                        help="keep weights and constants out of NAME.c, in the model image "
+                             "NAME.bin (a flash partition, replaceable over the air: "
+                             "docs/OTA.md)")
     _add_quantization(parser)
 
 
@@ -89,7 +93,9 @@ def build_options(args) -> BuildOptions:
                         optimize=args.optimize, kernels=args.kernels,
                         arena=getattr(args, "arena", Arena.STATIC),
                         ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
-                        quantization=_quantization(args))
+                        quantization=_quantization(args),
+                        constants=Constants.PARTITION if getattr(args, "model_partition", False)
+                        else Constants.INLINE)
 
 
 _FIT_WORDS = ("B of flash", "B of RAM", "does not fit", "--ram-limit", "arena")
@@ -193,6 +199,18 @@ class VerifyCommand(Command):
                                  "instructions and print them as a table")
         parser.add_argument("--json", metavar="FILE.json",
                             help="also write the outcome (and the per-layer counts) as JSON")
+        zephyr = parser.add_argument_group(
+            "in the Zephyr application (always for native_sim)")
+        zephyr.add_argument("--zephyr", action="store_true",
+                            help="run the inputs through the generated Zephyr application "
+                                 "(replayed windows) on an emulated board: qemu_cortex_m3, "
+                                 "mps2_an386, qemu_riscv32")
+        zephyr.add_argument("--zephyr-base", metavar="DIR",
+                            help="the Zephyr tree (default: $ZEPHYR_BASE); its modules are "
+                                 "taken from DIR/../modules or $EDGEC_ZEPHYR_MODULES")
+        zephyr.add_argument("--build-dir", metavar="DIR",
+                            help="keep the Zephyr app and its build here and reuse it "
+                                 "(incremental; default: a temporary folder)")
         return parser
 
     def run(self, args, console):
@@ -206,9 +224,14 @@ class VerifyCommand(Command):
         extra = [load_inputs(args.input, load_model(args.model).inputs)] if args.input else []
         if args.count == 0 and not extra:
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
+        if (args.zephyr_base or args.build_dir) and not args.zephyr and \
+                args.target != "native_sim":
+            raise EdgecError("--zephyr-base and --build-dir are for the Zephyr application",
+                             "add --zephyr (or use --target native_sim)")
         result = verify(args.model, options, count=args.count, extra_inputs=extra,
                         seed=args.seed, progress=_progress(console), layers=args.layers,
-                        per_layer=args.per_layer)
+                        per_layer=args.per_layer, zephyr=args.zephyr,
+                        zephyr_base=args.zephyr_base, build_dir=args.build_dir)
         console.out(result.message)
         if result.layers is not None:
             console.out(result.layers.summary())

@@ -100,6 +100,35 @@ def _depthwise_conv_2d(node, ctx):
     ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs, options)
 
 
+@emitter("TRANSPOSE_CONV")
+def _transpose_conv(node, ctx):
+    """Inputs (output shape, weights, x, bias?); SAME when the pads are TFLite's SAME pads of
+    the output, VALID when nothing is cropped before."""
+    a = node.attrs
+    w, y = ctx.graph.tensors[node.inputs[1]], ctx.graph.tensors[node.outputs[0]]
+    strides, pads = tuple(a["strides"]), tuple(a["pads"])
+    if tuple(a["dilations"]) != (1, 1):
+        raise EdgecError(f"node '{node.name}' (TRANSPOSE_CONV) has dilations "
+                         f"{list(a['dilations'])}", "TFLite's TRANSPOSE_CONV has no dilation")
+    same = tuple(same_padding(y.shape[1 + i], w.shape[1 + i], strides[i], 1)[0] for i in (0, 1))
+    if pads[:2] == (0, 0):
+        padding = "VALID"
+    elif pads[:2] == same:
+        padding = "SAME"
+    else:
+        raise EdgecError(f"node '{node.name}' (TRANSPOSE_CONV) has pads {pads}, which TFLite's "
+                         "SAME/VALID padding of the output cannot express",
+                         f"TFLite crops {same[0]} rows and {same[1]} columns (SAME) or none "
+                         "(VALID) before the output")
+    shape = ctx.params(f"{node.name}_output_shape", [int(d) for d in y.shape])
+    inputs = [shape, ctx.index(node.inputs[1]), ctx.index(node.inputs[0])]
+    if len(node.inputs) > 2 and node.inputs[2]:
+        inputs.append(ctx.index(node.inputs[2]))
+    ctx.op("TRANSPOSE_CONV", inputs, node.outputs,
+           {"padding": padding, "stride_h": strides[0], "stride_w": strides[1],
+            "fused_activation_function": a["activation"]})
+
+
 @emitter("FULLY_CONNECTED")
 def _fully_connected(node, ctx):
     options = {"fused_activation_function": node.attrs["activation"],

@@ -1,4 +1,4 @@
-"""ONNX converters for the weighted and windowed ops: Conv, Gemm, MatMul,
+"""ONNX converters for the weighted and windowed ops: Conv, ConvTranspose, Gemm, MatMul,
 BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
 
 from __future__ import annotations
@@ -68,7 +68,11 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
     """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
-    out_ch, _, kh, kw = ctx.shape(node.input[1])
+    w_shape = ctx.shape(node.input[1])
+    if len(w_shape) != 4:
+        raise EdgecError(f"Conv '{node.name}' has weights of rank {len(w_shape)} for an input "
+                         "of rank 4", "give weights of shape (out, in / group, kh, kw)")
+    out_ch, _, kh, kw = w_shape
     group = a.get("group", 1)
     quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
@@ -89,6 +93,49 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
     bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized, out_ch)
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, op, [x, weights] + ([bias] if bias else []), ir_attrs, lay.NHWC, quantized)
+
+
+@converter("ConvTranspose")
+@lift_1d
+def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
+    """ConvTranspose (group 1) -> TRANSPOSE_CONV; weights (I, O, kH, kW) become
+    OHWI. The pads come from ``pads``, ``auto_pad`` or ``output_shape`` as the spec computes
+    them; what is cropped at the end beyond ``output_padding`` is the IR's bottom/right pad."""
+    a = attrs(node)
+    n, c, h, w = require_2d_window(ctx, node)
+    _, out_per_group, kh, kw = ctx.shape(node.input[1])
+    if a.get("group", 1) != 1:
+        raise EdgecError(f"ConvTranspose '{node.name}' has group={a.get('group', 1)}",
+                         "only group=1 is supported")
+    strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
+    out_hw = ctx.shape(node.output[0])[2:]
+    extra = tuple(a.get("output_padding", (0, 0)))
+    auto = a.get("auto_pad", "NOTSET")
+    begin, end = [], []
+    for i, (size, k, s, d) in enumerate(zip((h, w), (kh, kw), strides, dilations)):
+        full = (size - 1) * s + (k - 1) * d + 1 + extra[i]
+        total = full - out_hw[i]
+        if auto == "NOTSET" and "output_shape" not in a:
+            begin.append(int(a.get("pads", (0, 0, 0, 0))[i]))
+        elif auto == "VALID":
+            begin.append(0)
+        else:
+            begin.append(total // 2 if auto == "SAME_UPPER" else total - total // 2)
+        end.append(total - begin[-1] - extra[i])  # the crop at the end of the full result
+    if min(begin) < 0:
+        raise EdgecError(f"ConvTranspose '{node.name}' has output {list(out_hw)} larger than "
+                         "its input and kernel give", "check output_shape and pads")
+    quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
+    ir_attrs = {"strides": strides, "dilations": dilations,
+                "pads": (*begin, *(max(e, 0) for e in end)),
+                "output_padding": tuple(max(-e, 0) for e in end)}
+    weights = _weight_tensor(ctx, node.input[1], quantized, (1, 0),
+                             lambda x: x.transpose(1, 2, 3, 0))
+    bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized,
+                        out_per_group)
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, "TRANSPOSE_CONV", [x, weights] + ([bias] if bias else []), ir_attrs,
+             lay.NHWC, quantized)
 
 
 def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,

@@ -1,7 +1,7 @@
-"""1-D window ops (PyTorch ``Conv1d``, ``MaxPool1d``, ``AvgPool1d``): an ONNX Conv, MaxPool
-or AveragePool on an (N, C, W) input runs as its 2-D form on (N, C, 1, W), with a RESHAPE
+"""1-D window ops (PyTorch ``Conv1d``, ``ConvTranspose1d``, ``MaxPool1d``, ``AvgPool1d``): an
+ONNX Conv, ConvTranspose, MaxPool or AveragePool on an (N, C, W) input runs as its 2-D form on (N, C, 1, W), with a RESHAPE
 on either side. Kernel, strides and dilations gain a leading 1, pads a leading 0 pair, and
-Conv weights (O, I, K) become (O, I, 1, K)."""
+Conv weights (O, I, K) become (O, I, 1, K) (ConvTranspose's (I, O, K) likewise)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from edgec.errors import EdgecError
 from edgec.frontends.onnx_common import attrs, keep_kind
 from edgec.frontends.onnx_context import Context, QConst
 
-_PER_AXIS = ("kernel_shape", "strides", "dilations")
+_PER_AXIS = ("kernel_shape", "strides", "dilations", "output_shape")
 
 
 def lift_1d(convert):
@@ -70,6 +70,8 @@ def _attrs_h1(a: dict) -> dict:
     for key in _PER_AXIS:
         if key in a:
             result[key] = [1, *a[key]]
+    if "output_padding" in a:
+        result["output_padding"] = [0, *a["output_padding"]]
     if "pads" in a:
         begin, end = a["pads"]
         result["pads"] = [0, begin, 0, end]

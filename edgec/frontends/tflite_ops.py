@@ -24,8 +24,8 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
-                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2}
-RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
+                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3}
+RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
 
@@ -97,6 +97,30 @@ def _depthwise_conv_2d(op, ctx):
     # The weights fix the multiplier (out = in * M); the option may be 0 in converted files.
     attrs["depth_multiplier"] = w.shape[3] // x.shape[3]
     return [ctx.node(op, "DEPTHWISE_CONV_2D", op.inputs[:3], attrs)]
+
+
+@converter("TRANSPOSE_CONV")
+def _transpose_conv(op, ctx):
+    """Inputs (output shape, weights, x, bias?); TFLite pads as a CONV_2D from the output
+    (``ComputePaddingHeightWidth`` on the output size, the odd pixel ignored)."""
+    x, w, y = ctx.tensor(op.inputs[2]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    o = op.options
+    strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
+    check_window(ctx.where(op), "strides", strides, low=1)
+    if len(y.shape) != 4 or y.shape[3] != w.shape[0]:
+        raise EdgecError(f"{ctx.where(op)}: output shape {list(y.shape)} does not match weights "
+                         f"{list(w.shape)}", "check the model file is not corrupt")
+    before, after = [], []  # after < 0: output rows past the full result
+    for axis in (0, 1):
+        k, out, size = w.shape[1 + axis], y.shape[1 + axis], x.shape[1 + axis]
+        before.append(same_padding(out, k, strides[axis], 1)[0]
+                      if o.get("padding") == "SAME" else 0)
+        after.append((size - 1) * strides[axis] + k - before[-1] - out)
+    attrs = {"strides": strides, "activation": _activation(op, ctx),
+             "pads": (*before, *(max(a, 0) for a in after)),
+             "output_padding": tuple(max(-a, 0) for a in after)}
+    bias = op.inputs[3] if len(op.inputs) > 3 else -1
+    return [ctx.node(op, "TRANSPOSE_CONV", [op.inputs[2], op.inputs[1], bias], attrs)]
 
 
 @converter("FULLY_CONNECTED")

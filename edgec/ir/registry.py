@@ -97,6 +97,7 @@ class OpDef:
     keeps_channels: Callable[[Node, int], bool] | None = None  # (node, rank) for SAME
     ptq: Ptq = Ptq.CALIBRATE
     fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
+    fixed_quant_int16: tuple[float, int] | None = None  # the same for int16 activations
     weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
     identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output

@@ -27,6 +27,7 @@ from edgec.project.budget import check_budget
 from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
                                  input_call, plan_chain)
 from edgec.project.modelio import ModelIO
+from edgec.targets import load_target, target_names
 from edgec.resources import data_dir
 
 MODEL_DIR = "model"  # where the model's own sources go inside the application
@@ -152,6 +153,52 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
     return list(dict.fromkeys(lines))
 
 
+# What a --model-partition app adds to prj.conf: the flash map, MCUmgr on a UART with the
+# model group (src/NAME_smp.c), CRC for the commit records.
+PARTITION_KCONFIG = [
+    "CONFIG_FLASH=y", "CONFIG_FLASH_MAP=y", "CONFIG_CRC=y", "CONFIG_BASE64=y",
+    "CONFIG_SERIAL=y", "CONFIG_NET_BUF=y", "CONFIG_ZCBOR=y", "CONFIG_MCUMGR=y",
+    "CONFIG_MCUMGR_TRANSPORT_UART=y", "CONFIG_UART_MCUMGR_RX_BUF_SIZE=256",
+    "CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE=1024", "CONFIG_MCUMGR_GRP_OS=y",
+    "CONFIG_MCUMGR_GRP_OS_ECHO=y", "CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS=y",
+]
+
+
+def _partition(target: dict, model: ModelIO) -> dict | None:
+    """The two model slots of a --model-partition app on ``target``, or None."""
+    if not model.image_bytes:
+        return None
+    flash = target.get("model_flash")
+    if not flash:
+        boards = ", ".join(n for n in target_names() if load_target(n).get("model_flash"))
+        raise EdgecError(f"--model-partition has no model slots on {target['name']} yet",
+                         f"boards with model slots (model_flash in targets/*.yaml): {boards}")
+    block = int(flash["erase_block"])
+    slot = -(-(model.image_bytes + 16) // block) * block  # image + commit record, whole blocks
+    start, end = int(flash["start"]), int(flash["end"])
+    if start + 2 * slot > end:
+        raise EdgecError(f"two model slots of {slot:,} B do not fit the {end - start:,} B "
+                         f"of flash {target['name']} sets aside for them",
+                         "make the model smaller (int8 or int4 weights, pruning)")
+    return {"node": flash["node"], "slots": [start, start + slot], "slot_bytes": slot,
+            "image_bytes": model.image_bytes}
+
+
+def _partition_overlay(partition: dict, native: bool) -> str:
+    """Devicetree for the model slots (and, on native_sim, a host-tty UART for MCUmgr)."""
+    parts = "".join(
+        f"\t\tedgec_model_{k}: partition@{at:x} {{\n\t\t\tlabel = \"edgec-model-{k}\";\n"
+        f"\t\t\treg = <0x{at:x} 0x{partition['slot_bytes']:x}>;\n\t\t}};\n"
+        for k, at in enumerate(partition["slots"]))
+    text = f"&{partition['node']} {{\n\tpartitions {{\n{parts}\t}};\n}};\n"
+    if native:  # the console PTY polls; MCUmgr needs an interrupt-driven UART on a host tty
+        text = ("/ {\n\tchosen {\n\t\tzephyr,uart-mcumgr = &edgec_smp_uart;\n\t};\n\n"
+                "\tedgec_smp_uart: edgec-smp-uart {\n"
+                "\t\tcompatible = \"zephyr,native-tty-uart\";\n\t\tstatus = \"okay\";\n"
+                "\t\tcurrent-speed = <115200>;\n\t};\n};\n\n") + text
+    return text
+
+
 def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     """Everything the application templates need, checked against target and model."""
     sensor = check_against_target(config, target)
@@ -170,6 +217,11 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
                   key=target["leds"].index)
     replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
     stack_bytes = thread_stack_bytes(config, model)
+    partition = _partition(target, model)
+    native = target["emulator"] == ["native"]
+    overlay = _overlay(sensor)
+    if partition:
+        overlay = "\n".join(filter(None, [overlay, _partition_overlay(partition, native)]))
     return {
         "name": name, "NAME": name.upper(), "version": __version__, "target": target,
         "board": target["zephyr_board"], "sensor_kind": config.sensor, "sensor": sensor,
@@ -190,9 +242,10 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),
         "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
-        "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
-                                                                          leds, stack_bytes),
-        "overlay": _overlay(sensor), "emulator": target["emulator"],
+        "native": native, "partition": partition,
+        "kconfig": _kconfig(config, target, sensor, leds, stack_bytes)
+        + (PARTITION_KCONFIG if partition else []),
+        "overlay": overlay, "emulator": target["emulator"],
         "emulated": bool(target["emulator"]), "stack_bytes": stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),
         "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
@@ -221,6 +274,8 @@ APP_FILES = [
     ("project/user_README.md.j2", "src/user/README.md"),
 ]
 REPLAY_FILE = ("src/replay.c.j2", "src/{name}_replay.c")
+PARTITION_FILES = [("src/store.h.j2", "src/{name}_store.h"),
+                   ("src/store.c.j2", "src/{name}_store.c"), ("src/smp.c.j2", "src/{name}_smp.c")]
 OVERLAY_FILE = ("project/board.overlay.j2", "boards/{board}.overlay")
 PREPROCESS_FILES = [
     ("preprocess/preprocess.h.j2", "src/{name}_preprocess.h"),
@@ -241,6 +296,8 @@ def render_files(context: dict, app_dir: Path = APP_DIR) -> dict[str, str]:
     app = list(APP_FILES)
     if context["replay"] is not None:
         app.append(REPLAY_FILE)
+    if context.get("partition"):
+        app += PARTITION_FILES
     app.append(OVERLAY_FILE)  # always, even without content (see the template)
     env = _app_environment(Path(app_dir))
     files = {out.format(**names): env.get_template(template).render(**context)

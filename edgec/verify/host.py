@@ -22,7 +22,15 @@ def render_harness(result: BuildResult, layers: list[dict] | None = None) -> str
     (``edgec.verify.layers.layer_table``) it also dumps every node's outputs."""
     return render("harness.c.j2", {**harness_context(result), "version": __version__,
                                    "static_arena": result.options.static_arena,
-                                   "layers": layers})
+                                   "layers": layers,
+                                   "partition": model_image(result) is not None})
+
+
+def model_image(result: BuildResult) -> Path | None:
+    """The model image ``NAME.bin`` of a ``--model-partition`` build, else None."""
+    if result.options.constants.value != "partition":
+        return None
+    return result.out_dir / f"{result.name}.bin"
 
 
 def observe_flag(result: BuildResult) -> str:
@@ -49,10 +57,12 @@ def compile_host(result: BuildResult, extra_flags: tuple[str, ...] = (),
 
 
 def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]],
-                layer_dump: list | None = None) -> list[list[np.ndarray]]:
+                layer_dump: list | None = None,
+                image: Path | None = None) -> list[list[np.ndarray]]:
     """Run the compiled harness on ``samples`` (arrays in ``graph.inputs`` order); return the
     outputs of each sample in ``graph.outputs`` order. A harness compiled with layers
-    appends its dump's bytes to ``layer_dump``."""
+    appends its dump's bytes to ``layer_dump``. ``image``: the model image a
+    ``--model-partition`` harness reads its constants from (``model_image``)."""
     in_layout, in_size = packed_layout(graph, graph.inputs)
     out_layout, out_size = packed_layout(graph, graph.outputs)
     with tempfile.TemporaryDirectory(prefix="edgec-run-") as tmp:
@@ -60,6 +70,7 @@ def run_harness(exe: Path, graph: Graph, samples: list[list[np.ndarray]],
         layer_file = Path(tmp) / "layers.bin"
         in_file.write_bytes(pack_samples(samples, in_layout, in_size))
         extra = [str(layer_file)] if layer_dump is not None else []
+        extra += [str(image)] if image is not None else []
         run_tool([str(exe), str(in_file), str(out_file), *extra], "running the generated C")
         blob = out_file.read_bytes()
         if layer_dump is not None:

@@ -27,6 +27,7 @@ from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
                          test_int4, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
+from tests.lower import test_transpose_conv
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -189,11 +190,11 @@ def _pick(full: bool, everything, subset):
 
 def _window_cases(full: bool):
     """CONV_2D and DEPTHWISE_CONV_2D: the DSP geometries (padding, dilation, C % 4 == 0 in
-    place, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
+    place, the pair kernel's odd pixel and channel tails, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
     int4 weights."""
     dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
     acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6]),
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9]),
                                        corners):
         yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
@@ -325,10 +326,20 @@ def _layout_cases(full: bool):
         yield Case(f"BATCH_TO_SPACE_ND/{dtype}", "random", partial(_batch_to_space, dtype))
 
 
+def _issue11_cases(full: bool):
+    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, ..."""
+    tc = test_transpose_conv
+    for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
+                                      ["int8", "float32"]):
+        yield Case(f"TRANSPOSE_CONV/{dtype}", f"geometry{g}", partial(
+            lambda g, d, rng: tc.transpose_conv_graph(rng, g, d, "", ("NONE", "RELU")[g % 2]),
+            g, dtype))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
-           *_activation_cases(full), *_layout_cases(full)]
+           *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 

@@ -48,6 +48,8 @@ CONV_GEOMETRIES = [
     (8, 9, 4, 5, 3, 3, (1, 2), (2, 2), (2, 3, 1, 2)),
     (6, 7, 8, 6, 5, 5, (1, 1), (1, 1), (2, 2, 2, 2)),
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
+    # The int8-weight pair kernel's tails: an odd pixel count (9), channels 4 + 2 + 1.
+    (5, 5, 8, 7, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [

@@ -9,12 +9,19 @@ eight of weights feed eight SMLADs. The window is extended once and reused by ev
 channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
 registers than the M4 has: GCC spilled them and the kernel was slower.)
 
-Compact form (``--optimize size``, ``conv_compact.c.j2``): int8 weights (``layout.blocked8``)
-and no int16 window. With input channels a multiple of four the channel loop reads the input
-in place, one run per window row inside the image (one per inside tap when dilated across),
-widening four values with two SXTAB16 as it goes; no scratch. Other channel counts (a
-network's first layer, 1 or 3 channels) copy the window as int8: ``4 * ceil(K/4)`` bytes of
-scratch, half the speed form's.
+Size form (``--optimize size``, ``conv_pair.c.j2``): int8 weights, two output pixels at a
+time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
+(``4 * groups`` words: twice the speed form's scratch); per group of four reduction values
+the micro-kernel ``edgec_dot2x2_s8`` loads two int8 weight words (two output channels,
+``layout.blocked8(w, 2)``) with one LDRD, widens each once by SXTB16 and SXTB16 ROR #8 and
+feeds both pixels: 15 instructions per 16 multiply-accumulates (the speed form's int16
+weights: 13, the former one-pixel int8 kernel: 21). Four channels per turn so each pixel's
+four outputs are clamped and stored as one word. An odd last pixel is computed in both slots
+and stored once. Why not more pixels or channels per turn: the accumulators, four widened
+weight halves, an input pair and three pointers/counters already take 13 of the M4's 14
+allocatable registers; 2x3 or 4x2 blocks need more (GCC spilled them). The old one-pixel
+int8 kernel (``conv_compact.c.j2``: no scratch when ``cin % 4 == 0``) stays in the tree for
+a RAM mode to pick; measured per layer in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -43,8 +50,7 @@ def conv_2d_dsp(ctx):
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
     if compact(ctx):
-        scratch = 0 if cin % 4 == 0 else groups * 4
-        return kernel_plan(ctx, "conv_compact.c.j2", layout.blocked8(weights, 4), bias, quant,
-                           scratch_bytes=scratch, scratch=scratch > 0, **geometry)
+        return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
+                           scratch_bytes=groups * 16, scratch_ctype="int32_t", **geometry)
     return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
                        scratch_bytes=groups * 8, scratch_ctype="int32_t", **geometry)

@@ -16,8 +16,10 @@ import numpy as np
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, named_constants, padded,
-                                   placeholder, requantized_int8, sum_fits_int32)
+from edgec.lower.rules._te import (clamp_float, const_param, int16_requant_params,
+                                   int16_requant_plan_parts, named_constants, padded,
+                                   placeholder, requantized_int8, requantized_int16,
+                                   sum_fits_int32)
 from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach, inline
 
@@ -152,6 +154,44 @@ def depthwise_conv_2d_int8(ctx) -> KernelPlan:
     """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``): out channel c*M+m reads c;
     int8 or int4 weights."""
     return _int8_plan(ctx, depthwise=True)
+
+
+def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
+    """16x8: int16 inputs times int8 weights summed in int64, requantized by TFLite's int64
+    ``MultiplyByQuantizedMultiplier`` (``_te.requantized_int16``)."""
+    g = _geometry(ctx, depthwise)
+    w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
+    channels = g["y"][3]
+    sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
+    constants = int16_requant_plan_parts(ctx, channels, sums)
+
+    def build() -> Built:
+        from tvm import tirx
+
+        x = placeholder(g["x"], "int16", "x")
+        wt = placeholder(g["w"], "int8", "w")
+        b = placeholder((channels,), "int64", "bias")
+        mult, shift = (placeholder((channels,), "int32", n) for n in ("mult", "shift"))
+        prm = placeholder((3,), "int32", "params")
+        xpad = padded(x, g["pads"], lambda: tirx.const(0, "int64"), "int64")
+        acc = _window_sum(g, xpad, lambda *i: wt[i], "int64")
+        y, stages = requantized_int16(acc, b, mult, shift, prm, 3)
+        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
+
+    return KernelPlan(int16_requant_params(ctx), named_constants(ctx, constants), build=build,
+                      key=("16x8",))
+
+
+@lowering_rule("CONV_2D", "int16")
+def conv_2d_int16(ctx) -> KernelPlan:
+    """16x8 CONV_2D (TFLM ``ConvPerChannel`` on int16, int64 bias)."""
+    return _int16_plan(ctx, depthwise=False)
+
+
+@lowering_rule("DEPTHWISE_CONV_2D", "int16")
+def depthwise_conv_2d_int16(ctx) -> KernelPlan:
+    """16x8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel`` on int16, int64 bias)."""
+    return _int16_plan(ctx, depthwise=True)
 
 
 @lowering_rule("CONV_2D", "float32")
