@@ -82,6 +82,7 @@ def test_board_build_reports_the_stack_and_refuses_a_small_stack_bytes(tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.startswith("edgec: error: app config: 'stack_bytes' 1024 is below what the "
                           "model needs") and len(err.splitlines()) == 1
+    assert not (tmp_path / "small" / "model").exists()  # no model left without its app
 
 
 @needs_qemu
