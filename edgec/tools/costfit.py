@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     target = load_target(args.target)
     models = args.models or [m for m in DEFAULT_MODELS if m.is_file()]
     stored = json.loads(costs_path(target["cpu"]).read_text())["measurements"] \
-        if args.refit else {}
+        if args.refit else {}  # measurements do not depend on the cost file's version
     out = {"version": COSTS_VERSION, "cpu": target["cpu"], "calibrated_on": target["name"],
            "kernels": {}, "accuracy": {}, "measurements": {}}
     for choice in CHOICES:
