@@ -121,3 +121,11 @@ def test_python_api_takes_layers():
 
     result = edgec.verify(EXAMPLES / "digits_int8.tflite", count=1, layers=True)
     assert result.ok and result.layers.difference is None
+
+
+def test_layers_refused_on_riscv_before_building(capsys):
+    assert main(["verify", str(EXAMPLES / "digits_int8.tflite"), "--target", "qemu_riscv32",
+                 "--layers"]) == 2
+    err = capsys.readouterr().err
+    assert "--layers and --per-layer run on the host and on the Cortex-M" in err
+    assert "kernel 1 of" not in err  # refused before the build
