@@ -41,7 +41,7 @@ def _layers_on_host(model: Path, out: Path, symbol: str | None):
                                   unpack_layers(dump[0], table, len(samples)))
 
 
-@pytest.mark.parametrize("model", ["digits_int8.tflite", "digits.onnx"])
+@pytest.mark.parametrize("model", ["digits.onnx"])  # digits_int8: the CLI and API tests
 def test_clean_model_reports_every_layer_equal(model):
     result = verify(EXAMPLES / model, count=3, layers=True)
     assert result.ok and result.layers.difference is None, result.layers.summary()
@@ -97,3 +97,35 @@ def test_layers_and_per_layer_on_mps2_an386(tmp_path):
         assert 0 < total - sum(per_step) < 40 * len(per_step) + 400
     conv = [s for s, n in enumerate(result.graph.nodes) if n.op == "CONV_2D"]
     assert all(counts[-1][s] > 1000 for s in conv)
+
+
+@needs_qemu
+def test_cli_per_layer_table_and_json_on_mps2_an386(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "v.json"
+    assert main(["-q", "verify", str(EXAMPLES / "digits_int8.tflite"), "--target",
+                 "mps2_an386", "-n", "3", "--per-layer", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "instructions  share  estimated  node" in printed
+    data = json.loads(out.read_text())
+    rows = data["per_layer"]
+    assert [r["op"] for r in rows][:2] == ["CONV_2D", "MAX_POOL_2D"] and len(rows) == 7
+    assert all(r["estimated_instructions"] is not None for r in rows)
+    assert sum(r["instructions"] for r in rows) <= data["device"]["median_instructions"]
+    assert data["device"]["resolution_instructions"] == 40
+
+
+def test_python_api_takes_layers():
+    import edgec
+
+    result = edgec.verify(EXAMPLES / "digits_int8.tflite", count=1, layers=True)
+    assert result.ok and result.layers.difference is None
+
+
+def test_layers_refused_on_riscv_before_building(capsys):
+    assert main(["verify", str(EXAMPLES / "digits_int8.tflite"), "--target", "qemu_riscv32",
+                 "--layers"]) == 2
+    err = capsys.readouterr().err
+    assert "--layers and --per-layer run on the host and on the Cortex-M" in err
+    assert "kernel 1 of" not in err  # refused before the build

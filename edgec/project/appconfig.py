@@ -53,7 +53,7 @@ class AppConfig:
     # {file: .npy, windows: N, runs: N}; with runs the app replays the samples that many
     # times, then says "EDGEC DONE" and ends (native_sim, QEMU) or stops (hardware)
     replay: dict = field(default_factory=dict)
-    stack_bytes: int = 4096
+    stack_bytes: int | None = None  # default: edgec.project.render.thread_stack_bytes
 
     @property
     def trigger(self) -> str | None:

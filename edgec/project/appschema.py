@@ -21,6 +21,7 @@ LOOP_MODES = ("periodic", "event")
 TRIGGERS = ("data_ready", "button")
 DOC = "docs/APP_CONFIG.md"
 MIN_STACK_BYTES = 1024  # below this the inference thread cannot even run the app's own code
+DEFAULT_STACK_BYTES = 4096  # the smallest stack_bytes edgec picks by itself
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ APP = (
           "rules applied to each result, in order", fields=ACTION, items="object"),
     Field("replay", "object", {}, "samples compiled into the firmware (`sensor: replay`)",
           fields=REPLAY),
-    Field("stack_bytes", "integer", 4096, "stack of the main and inference threads",
+    Field("stack_bytes", "integer", None, "stack of the main and inference threads "
+          f"(default: {DEFAULT_STACK_BYTES}, or more when the model needs it: the worst call "
+          f"chain the compiler measured for the model, `stack` in report.json, plus "
+          f"{MIN_STACK_BYTES} B for the app's own frames); less than that is an error",
           minimum=MIN_STACK_BYTES),
 )
 HINT = f"see {DOC}"

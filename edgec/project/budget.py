@@ -59,4 +59,12 @@ def check_budget(target: dict, totals: dict, context: dict) -> dict:
             f"Zephyr), {name} has {target['ram_bytes']:,} B",
             "use a smaller model, a shorter window or a board with more RAM")
     return {"flash_bytes": flash, "ram_bytes": ram, "flash_limit": target["flash_bytes"],
-            "ram_limit": target["ram_bytes"]}
+            "ram_limit": target["ram_bytes"], "board": name,
+            "flash": {"weights": totals["weight_bytes"], "model_code": code,
+                      "app_code": APP_CODE_ESTIMATE + 4 * len(context["replay"] or []),
+                      "zephyr": zephyr["flash"]},
+            "ram": {"arena": totals["arena_bytes"], "app": app_ram_bytes(context),
+                    "thread_stack_bytes": context["stack_bytes"], "zephyr": zephyr["ram"]},
+            "method": "estimate: model exact (plan, emitted weights, -Os .text); app counted "
+                      "from its buffers, stacks and a code allowance; Zephyr measured per "
+                      "board (zephyr_overhead in the target file)"}

@@ -22,6 +22,7 @@ from edgec.emit.cdata import c_float, c_string
 from edgec.templating import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
+from edgec.project.appschema import DEFAULT_STACK_BYTES, MIN_STACK_BYTES
 from edgec.project.budget import check_budget
 from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
                                  input_call, plan_chain)
@@ -114,8 +115,28 @@ def _exit(config: AppConfig, target: dict) -> str | None:
     return "semihost" if target["emulator"][:1] == ["qemu-system-arm"] else None
 
 
-def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
-    lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}"]
+def thread_stack_bytes(config: AppConfig, model: ModelIO) -> int:
+    """The stack of the main and inference threads: ``stack_bytes`` when given, else
+    ``DEFAULT_STACK_BYTES`` or, when the model needs more, its need rounded up to 256 B. The
+    need is the worst call chain the compiler measured for the model (``totals.stack_bytes``
+    of report.json, ``edgec.emit.stackuse``) plus ``MIN_STACK_BYTES`` for the app's own
+    frames; a smaller ``stack_bytes`` is an error."""
+    model_stack = model.totals.get("stack_bytes")
+    need = MIN_STACK_BYTES + (model_stack or 0)
+    if config.stack_bytes is None:
+        return max(DEFAULT_STACK_BYTES, -(-need // 256) * 256)
+    if config.stack_bytes < need:
+        raise EdgecError(
+            f"app config: 'stack_bytes' {config.stack_bytes} is below what the model needs: "
+            f"{need} B ({model_stack} B for its worst call chain + {MIN_STACK_BYTES} B for "
+            "the app)", f"raise stack_bytes to at least {need}, or leave it out to get "
+            f"{max(DEFAULT_STACK_BYTES, -(-need // 256) * 256)}")
+    return config.stack_bytes
+
+
+def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str],
+             stack_bytes: int) -> list:
+    lines = [f"CONFIG_MAIN_STACK_SIZE={stack_bytes}"]
     if target["fpu"] and target["cpu"] != "posix":
         lines.append("CONFIG_FPU=y")
     if sensor is not None:
@@ -198,6 +219,7 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     leds = sorted({a.led for a in config.actions if a.led is not None},
                   key=target["leds"].index)
     replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
+    stack_bytes = thread_stack_bytes(config, model)
     partition = _partition(target, model)
     native = target["emulator"] == ["native"]
     overlay = _overlay(sensor)
@@ -224,10 +246,10 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "replay_frames": 0 if replay is None else len(replay),
         "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
         "native": native, "partition": partition,
-        "kconfig": _kconfig(config, target, sensor, leds)
+        "kconfig": _kconfig(config, target, sensor, leds, stack_bytes)
         + (PARTITION_KCONFIG if partition else []),
         "overlay": overlay, "emulator": target["emulator"],
-        "emulated": bool(target["emulator"]), "stack_bytes": config.stack_bytes,
+        "emulated": bool(target["emulator"]), "stack_bytes": stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),
         "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
     }
@@ -311,4 +333,16 @@ def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[
     """Write the application around ``result`` (an ``edgec.build.BuildResult`` whose files
     lie in ``out_dir / MODEL_DIR``) after checking the memory budget. Returns the paths
     written and the budget."""
-    return write_app(config, target, ModelIO.from_build(result), out_dir)
+    paths, budget = write_app(config, target, ModelIO.from_build(result), out_dir)
+    _save_budget(result, budget)
+    return paths, budget
+
+
+def _save_budget(result, budget: dict) -> None:
+    """The whole application's budget in the model's report files (``application``)."""
+    from edgec.build import report_files
+
+    result.report["application"] = budget
+    for file_name, text in report_files(result.report, result.plan,
+                                        len(result.graph.nodes)).items():
+        (result.out_dir / file_name).write_bytes(text.encode("ascii"))

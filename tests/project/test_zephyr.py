@@ -41,7 +41,7 @@ def check_memory(built: dict, kind: str, fresh: bool = False) -> None:
     budget = built["budget"]
     assert image["flash"] <= budget["flash_bytes"] and image["ram"] <= budget["ram_bytes"], \
         (image, budget)
-    stack = built["config"].stack_bytes
+    stack = built["context"]["stack_bytes"]
     measured = zephyr_overhead(built["build"], native, stack)
     recorded = budget_overhead(target, built["context"])
     for key in ("flash", "ram"):

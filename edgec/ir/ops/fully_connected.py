@@ -85,11 +85,25 @@ def fully_connected_int16(call):
     return [out.reshape(call.out_tensors[0].shape)]
 
 
+def float32_dot(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``rows @ w.T`` summed in float32, one product at a time in ``k`` order from 0: what
+    LiteRT's and onnxruntime's float kernels do (float32 accumulators) and the order the
+    generated C sums in, so overflow to +-inf and inf - inf = NaN happen at the same places
+    (a float64 sum of 3.4e38-sized terms stays finite where float32 gives inf or NaN).
+    Finite results differ from a float64 sum by float32 rounding only."""
+    acc = np.zeros((rows.shape[0], w.shape[0]), np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(rows.shape[1]):
+            acc += rows[:, k:k + 1] * w[None, :, k]
+    return acc
+
+
 @kernel("FULLY_CONNECTED", "float32")
 def fully_connected_float(call):
     x, w, bias = call.inputs[0], call.inputs[1], optional_bias(call)
-    acc = x.reshape(-1, w.shape[1]).astype(np.float64) @ w.astype(np.float64).T
+    acc = float32_dot(x.reshape(-1, w.shape[1]).astype(np.float32), w.astype(np.float32))
     if bias is not None:
-        acc = acc + bias.astype(np.float64)
-    out = acc.astype(np.float32).reshape(call.out_tensors[0].shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            acc = acc + bias.astype(np.float32)
+    out = acc.reshape(call.out_tensors[0].shape)
     return [apply_float_activation(out, call.attrs["activation"])]

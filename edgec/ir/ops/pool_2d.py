@@ -80,8 +80,14 @@ def max_pool_2d_int8(call):
 @kernel("AVERAGE_POOL_2D", "float32")
 def average_pool_2d_float(call):
     cols, mask = _windows(call, 0.0)
-    out = cols.astype(np.float64).sum(axis=3) / mask.sum(axis=3)
-    return [apply_float_activation(out.astype(np.float32), call.attrs["activation"])]
+    # Summed in float32 in window order, as LiteRT and the generated C do: a window of
+    # 3.4e38-sized values overflows to inf there too (a float64 sum would stay finite).
+    acc = np.zeros(cols[:, :, :, 0].shape, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(cols.shape[3]):
+            acc += cols[:, :, :, k].astype(np.float32)
+        out = (acc / mask.sum(axis=3)).astype(np.float32)
+    return [apply_float_activation(out, call.attrs["activation"])]
 
 
 @kernel("MAX_POOL_2D", "float32")
