@@ -107,7 +107,9 @@ def _exit(config: AppConfig, target: dict) -> str | None:
         return None
     if target["emulator"] == ["native"]:
         return "posix"
-    return "semihost" if target["emulator"][:1] == ["qemu-system-arm"] else None
+    semihosting = ("qemu-system-arm", "qemu-system-riscv32")  # both started with -semihosting
+    return "semihost" if target["emulator"][:1] and target["emulator"][0] in semihosting \
+        else None
 
 
 def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:

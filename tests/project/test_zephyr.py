@@ -1,6 +1,7 @@
 """Generated applications built against a real Zephyr tree (``$ZEPHYR_BASE`` or the shared
 workspace, see zephyr_tools.py): every board with its replay app and every sensor kind it
-offers; native_sim, qemu_cortex_m3 and mps2/an386 run a bounded replay to the end and print
+offers; native_sim, qemu_cortex_m3, mps2/an386 and qemu_riscv32 run a bounded replay to the end
+and print
 what the reference interpreter computes. Driver and board facts the apps rely on are pinned
 from each build's own ``.config`` and devicetree. One build folder per board for the whole
 session (incremental rebuilds); ``-m 'not zephyr'`` deselects the group.
@@ -21,6 +22,9 @@ from tests.project.zephyr_tools import (devicetree, image_size, kconfig,
 pytestmark = zephyr
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
                                 reason="needs qemu-system-arm")
+needs_riscv = pytest.mark.skipif(
+    shutil.which("qemu-system-riscv32") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
+    reason="needs qemu-system-riscv32 (qemu-system-misc) and gcc-riscv64-unknown-elf")
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +40,12 @@ def check_memory(built: dict, kind: str, fresh: bool = False) -> None:
     """The budget edgec printed must cover what the link really used (flash and RAM), and the
     recorded Zephyr overhead must cover this build (``fresh``: and not be a stale guess)."""
     target = built["target"]
-    native = target["name"] == "native_sim"
-    image = image_size(built["build"], native)
+    image = image_size(built["build"], target)
     budget = built["budget"]
     assert image["flash"] <= budget["flash_bytes"] and image["ram"] <= budget["ram_bytes"], \
         (image, budget)
     stack = built["config"].stack_bytes
-    measured = zephyr_overhead(built["build"], native, stack)
+    measured = zephyr_overhead(built["build"], target, stack)
     recorded = budget_overhead(target, built["context"])
     for key in ("flash", "ram"):
         assert measured[key] <= recorded[key], (kind, key, measured, recorded)
@@ -69,16 +72,17 @@ def check_partitions(built: dict) -> None:
     assert link_regions(built["build"]) == (target["flash_bytes"], target["ram_bytes"])
 
 
-EMULATED = [("native_sim", ()), ("qemu_cortex_m3", ("cmsis",)), ("mps2_an386", ("cmsis",))]
+EMULATED = [("native_sim", (), []), ("qemu_cortex_m3", ("cmsis",), [needs_qemu]),
+            ("mps2_an386", ("cmsis",), [needs_qemu]), ("qemu_riscv32", (), [needs_riscv])]
 
 
 @pytest.mark.parametrize("target", [
-    pytest.param(t, marks=[needs_modules(*hals)] + ([needs_qemu] if hals else []), id=t)
-    for t, hals in EMULATED])
+    pytest.param(t, marks=[needs_modules(*hals), *marks], id=t) for t, hals, marks in EMULATED])
 def test_emulated_replay_matches_reference(boards, digits_build, target):
     """Two passes over three replayed windows, then the program ends by itself (posix_exit,
-    semihosting) with status 0; every printed result equals the reference interpreter's, one
-    line per result."""
+    semihosting on Arm and RISC-V) with status 0; every printed result equals the reference
+    interpreter's, one line per result: the same labels and scores on every board (Cortex-M3
+    and RV32 alike)."""
     name = digits_build.name
     hook = (f'#include <zephyr/sys/printk.h>\n#include "{name}_app.h"\n'
             f"void {name}_on_result(int label, float score)\n"
@@ -98,7 +102,7 @@ def test_emulated_replay_matches_reference(boards, digits_build, target):
     assert conf["CONFIG_EDGEC_APP_SAMPLE_PERIOD_US"] == "10000"
     assert conf["CONFIG_EDGEC_APP_THRESHOLD_PERMILLE"] == "0"
     check_memory(built, "replay", fresh=True)
-    if target != "native_sim":
+    if target not in ("native_sim", "qemu_riscv32"):  # qemu_riscv32: all in RAM, no flash
         check_partitions(built)
     if target == "mps2_an386":  # its buttons sit on an FPGA register without interrupts
         edt = devicetree(built["build"])
