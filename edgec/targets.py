@@ -39,12 +39,16 @@ TARGET_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "clock_hz": (int, None, "CPU clock"),
     "leds": (list, [], "devicetree aliases of LEDs (led0, ...)"),
     "buttons": (list, [], "devicetree aliases of buttons (sw0, ...)"),
+    "pwm_leds": (list, [], "devicetree aliases of PWM LEDs whose node the board enables "
+                           "(pwm-led0, ...): the pwm action"),
+    "bluetooth": (bool, False, "a Bluetooth LE radio with Zephyr's controller: the ble action"),
     "emulator": (list, [], "[native] or the qemu-system-arm command line that runs the board"),
     "sensors": (dict, {}, "on-board sensors by kind"),
     "zephyr_overhead": (dict, {}, "Zephyr's own flash/RAM bytes in an edgec app, measured "
-                                  "from real builds: {replay|sensor: {flash: B, ram: B}}"),
+                                  "from real builds: {replay|sensor: {flash: B, ram: B}}; "
+                                  "ble: what the Bluetooth stack adds"),
 }
-OVERHEAD_KINDS = ("replay", "sensor")
+OVERHEAD_KINDS = ("replay", "sensor", "ble")
 
 SENSOR_KINDS = ("accel", "imu", "mic", "adc", "temperature", "camera")
 SENSOR_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
@@ -116,7 +120,8 @@ def validate_target(data, where: str) -> dict:
 def _check_overhead(overhead: dict, where: str) -> None:
     """A board's measured overheads: a replay entry at least, each with flash and ram."""
     if "replay" not in overhead or set(overhead) - set(OVERHEAD_KINDS):
-        raise EdgecError(f"{where}: zephyr_overhead needs 'replay' (and may have 'sensor')",
+        raise EdgecError(f"{where}: zephyr_overhead needs 'replay' (and may have 'sensor', "
+                         "'ble')",
                          TARGET_SCHEMA["zephyr_overhead"][2])
     for kind, sizes in overhead.items():
         if not isinstance(sizes, dict) or sorted(sizes) != ["flash", "ram"] or not all(

@@ -33,6 +33,9 @@ class Action:
     log: bool = False
     uart: bool = False
     callback: bool = False
+    pwm: str | None = None  # a PWM LED alias, driven at `duty` while the rule holds
+    duty: float = 1.0
+    ble: bool = False  # advertise label and score (Bluetooth LE manufacturer data)
 
 
 @dataclass
@@ -140,6 +143,19 @@ def check_against_target(config: AppConfig, target: dict) -> dict | None:
             leds = ", ".join(target["leds"]) or "none"
             raise EdgecError(f"action LED alias '{action.led}' does not exist on {name}",
                              f"{name} LED aliases: {leds}")
+        if action.pwm is not None and action.pwm not in target["pwm_leds"]:
+            if not target["pwm_leds"]:
+                raise EdgecError(f"target {name} has no PWM LED for the pwm action (no enabled "
+                                 "pwm-leds node in its devicetree)",
+                                 "use an led action, or a board with PWM LEDs "
+                                 "(nrf52840dk, arduino_nano_33_ble)")
+            raise EdgecError(f"action PWM alias '{action.pwm}' is not an enabled PWM LED on "
+                             f"{name}", f"{name} PWM LEDs: {', '.join(target['pwm_leds'])}")
+        if action.duty > 1.0:
+            raise EdgecError(f"action duty {action.duty:g} is above 1", "give 0 to 1")
+        if action.ble and not target["bluetooth"]:
+            raise EdgecError(f"target {name} has no Bluetooth LE radio for the ble action",
+                             "use a board with Bluetooth (nrf52840dk, arduino_nano_33_ble)")
     return sensor
 
 

@@ -32,9 +32,17 @@ def app_ram_bytes(context: dict) -> int:
 
 
 def zephyr_overhead(target: dict, context: dict) -> dict:
-    """The board's measured Zephyr bytes for this kind of app (replay, or a sensor driver)."""
+    """The board's measured Zephyr bytes for this kind of app (replay, or a sensor driver),
+    plus the Bluetooth stack's (``ble``) when an action advertises."""
     kind = "replay" if context["sensor"] is None else "sensor"
-    return target["zephyr_overhead"][kind]
+    base = target["zephyr_overhead"][kind]
+    if not context.get("ble"):
+        return base
+    ble = target["zephyr_overhead"].get("ble")
+    if ble is None:
+        raise EdgecError(f"target {target['name']} has no measured Bluetooth overhead "
+                         "(zephyr_overhead.ble)", "measure a ble app's build and record it")
+    return {key: base[key] + ble[key] for key in ("flash", "ram")}
 
 
 def check_budget(target: dict, totals: dict, context: dict) -> dict:

@@ -86,7 +86,8 @@ def _labels(config: AppConfig, classes: int) -> list[str]:
     return labels
 
 
-def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict]:
+def _actions(config: AppConfig, labels: list[str], leds: list[str],
+             pwms: list[str]) -> list[dict]:
     rows = []
     for action in config.actions:
         if action.label != "any" and action.label not in labels:
@@ -96,7 +97,9 @@ def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict
                      "threshold": c_float(action.threshold),
                      "led": -1 if action.led is None else leds.index(action.led),
                      "log": int(action.log), "uart": int(action.uart),
-                     "callback": int(action.callback)})
+                     "callback": int(action.callback),
+                     "pwm": -1 if action.pwm is None else pwms.index(action.pwm),
+                     "duty": c_float(action.duty), "ble": int(action.ble)})
     return rows
 
 
@@ -112,7 +115,8 @@ def _exit(config: AppConfig, target: dict) -> str | None:
         else None
 
 
-def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
+def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str],
+             pwms: list[str]) -> list:
     lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}"]
     if target["fpu"] and target["cpu"] != "posix":
         lines.append("CONFIG_FPU=y")
@@ -124,6 +128,12 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
             lines += sensor["trigger_kconfig"]
     if leds or config.trigger == "button":
         lines.append("CONFIG_GPIO=y")
+    if pwms:
+        lines.append("CONFIG_PWM=y")
+    if any(a.uart for a in config.actions) and target["emulator"] != ["native"]:
+        lines.append("CONFIG_SERIAL=y")  # the uart action writes to the console UART
+    if any(a.ble for a in config.actions):  # advertising only: no connections
+        lines += ["CONFIG_BT=y", "CONFIG_BT_BROADCASTER=y"]
     if any(a.log for a in config.actions):
         lines += ["CONFIG_LOG=y", "CONFIG_EDGEC_APP_LOG_LEVEL_INF=y"]
     lines.append(f"CONFIG_EDGEC_APP_SAMPLE_PERIOD_US={max(1, round(1e6 / config.sample_rate))}")
@@ -149,6 +159,8 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     labels = _labels(config, out.size)
     leds = sorted({a.led for a in config.actions if a.led is not None},
                   key=target["leds"].index)
+    pwms = sorted({a.pwm for a in config.actions if a.pwm is not None},
+                  key=target["pwm_leds"].index)
     replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
     return {
         "name": name, "NAME": name.upper(), "version": __version__, "target": target,
@@ -165,13 +177,16 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
                    "scale": c_float(out.quant.s) if out.quant is not None else None,
                    "zero_point": out.quant.zp if out.quant is not None else 0},
         "labels": labels, "label_literals": [c_string(label) for label in labels],
-        "actions": _actions(config, labels, leds), "leds": leds,
+        "actions": _actions(config, labels, leds, pwms), "leds": leds, "pwms": pwms,
+        "ble": any(a.ble for a in config.actions),
+        # the uart action writes to the chosen console UART; native_sim's console is stdout
+        "uart_device": any(a.uart for a in config.actions) and target["emulator"] != ["native"],
         "button": target["buttons"][0] if config.trigger == "button" else None,
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),
         "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
         "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
-                                                                          leds),
+                                                                          leds, pwms),
         "overlay": _overlay(sensor), "emulator": target["emulator"],
         "emulated": bool(target["emulator"]), "stack_bytes": config.stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),

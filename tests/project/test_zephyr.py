@@ -207,3 +207,35 @@ def test_reference_app_builds_by_hand(tmp_path, digits_build):
     labels = [f"class{i}" for i in range(10)]
     assert printed_lines(run.stdout) == reference_lines(
         digits_build, ModelIO.from_build(digits_build), config, labels)
+
+
+# Actions only the nRF52840 boards offer: Bluetooth LE advertising (Zephyr's open-source
+# controller) and PWM LEDs, with the uart action on the console UART; built last so that the
+# Bluetooth build does not make the other apps of these boards rebuild.
+ACTION_APPS = [("nrf52840dk", ["pwm-led0"]), ("arduino_nano_33_ble", ["pwm-led0", "pwm-led4"])]
+
+
+@pytest.mark.parametrize("target, pwms", [
+    pytest.param(t, p, marks=needs_modules("cmsis", "nordic"), id=t) for t, p in ACTION_APPS])
+def test_ble_pwm_uart_app_builds(boards, digits_build, target, pwms):
+    actions = [{"uart": True, "ble": True}] + [
+        {"label": f"class{k}", "pwm": pwm, "duty": 0.25 * (k + 1)} for k, pwm in enumerate(pwms)]
+    built = boards.build(target, digits_build, {"replay": {"runs": 1}, "actions": actions},
+                         "ble+pwm+uart")
+    symbols = subprocess.run(["arm-none-eabi-nm", str(built["zephyr"] / "zephyr.elf")],
+                             capture_output=True, text=True, check=True).stdout
+    name = digits_build.name
+    for symbol in ("bt_enable", "bt_le_adv_start", "bt_le_adv_update_data", "pwm_nrfx_init0",
+                   f"{name}_port_ble", f"{name}_port_pwm", f"{name}_port_uart"):
+        assert f" {symbol}\n" in symbols, symbol
+    conf = kconfig(built["build"])
+    assert conf["CONFIG_BT_BROADCASTER"] == "y" and conf.get("CONFIG_BT_PERIPHERAL") is None
+    assert conf["CONFIG_BT_LL_SW_SPLIT"] == "y"  # Zephyr's own controller, in the tree
+    main_c = (built["app"] / "src" / "main.c").read_text()
+    assert "uart_poll_out" in main_c and "DT_CHOSEN(zephyr_console)" in main_c
+    edt = devicetree(built["build"])
+    for pwm in pwms:  # the alias's LED and its PWM instance are enabled
+        node = edt.get_node(pwm)
+        assert node.status == "okay" and node.parent.status == "okay"
+        assert node.props["pwms"].val[0].controller.status == "okay"
+    check_memory(built, "ble", fresh=True)
