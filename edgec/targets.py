@@ -56,6 +56,7 @@ SENSOR_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "api": (str, REQUIRED, "Zephyr API: sensor, adc, dmic or video"),
     "alias": (str, None, "devicetree alias of the device (DT_ALIAS)"),
     "node": (str, None, "devicetree node label of the device (DT_NODELABEL)"),
+    "device": (str, None, "name of a device without a devicetree node (device_get_binding)"),
     "channels": (list, [], "sensor API channels, SENSOR_CHAN_ without the prefix"),
     "io_channels": (str, None, "ADC: the zephyr,user io-channels value"),
     "trigger": (bool, False, "the driver supports a data-ready trigger"),
@@ -99,8 +100,9 @@ def _check_sensor(kind: str, data, where: str) -> dict:
     if sensor["api"] not in SENSOR_APIS:
         raise EdgecError(f"{where} sensor '{kind}': unknown api '{sensor['api']}'",
                          f"valid apis: {', '.join(SENSOR_APIS)}")
-    if (sensor["alias"] is None) == (sensor["node"] is None) and sensor["api"] != "adc":
-        raise EdgecError(f"{where} sensor '{kind}': give exactly one of alias or node")
+    given = [k for k in ("alias", "node", "device") if sensor[k] is not None]
+    if len(given) != 1 and sensor["api"] != "adc":
+        raise EdgecError(f"{where} sensor '{kind}': give exactly one of alias, node or device")
     return sensor
 
 

@@ -134,9 +134,12 @@ def check_against_target(config: AppConfig, target: dict) -> dict | None:
         if sensor["unsupported"]:
             raise EdgecError(f"the {config.sensor} sensor of {name} ({sensor['part']}) cannot "
                              f"be used: {sensor['unsupported']}", "choose another sensor")
-        if sensor["api"] == "video":
-            raise EdgecError(f"camera capture is not generated yet ({name})",
-                             "use sensor: replay with recorded frames")
+        if sensor["api"] == "video" and (config.image is None
+                                         or config.image.get("channels", 3) != 3):
+            raise EdgecError(f"the {config.sensor} of {name} delivers RGB frames: give "
+                             "image: {height: H, width: W, channels: 3}",
+                             "then preprocess: [grayscale, {resize: {...}}, ...] to the "
+                             "model input")
     _check_trigger(config, target, sensor)
     for action in config.actions:
         if action.led is not None and action.led not in target["leds"]:

@@ -115,6 +115,17 @@ def _exit(config: AppConfig, target: dict) -> str | None:
         else None
 
 
+VIDEO_BUFFERS = 2  # frames the camera app queues (one filled while the other is read)
+# Per buffer, beyond the frame: the video pool is a k_heap with 64-byte aligned blocks and
+# chunk headers (with exactly the frame size the second allocation fails).
+VIDEO_SLACK = 1024
+
+
+def video_frame_bytes(config: AppConfig) -> int:
+    """Bytes of one XRGB32 camera frame."""
+    return 4 * int(config.image["height"]) * int(config.image["width"])
+
+
 def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str],
              pwms: list[str]) -> list:
     lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}"]
@@ -122,12 +133,16 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
         lines.append("CONFIG_FPU=y")
     if sensor is not None:
         lines += {"sensor": ["CONFIG_SENSOR=y"], "adc": ["CONFIG_ADC=y"],
-                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"]}[sensor["api"]]
+                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"],
+                  "video": []}[sensor["api"]]
         lines += sensor["kconfig"]
         if config.trigger == "data_ready":
             lines += sensor["trigger_kconfig"]
     if leds or config.trigger == "button":
         lines.append("CONFIG_GPIO=y")
+    if sensor is not None and sensor["api"] == "video":  # two XRGB32 frames in the pool
+        lines += [f"CONFIG_VIDEO_BUFFER_POOL_SZ_MAX={video_frame_bytes(config) + VIDEO_SLACK}",
+                  f"CONFIG_VIDEO_BUFFER_POOL_NUM_MAX={VIDEO_BUFFERS}"]
     if pwms:
         lines.append("CONFIG_PWM=y")
     if any(a.uart for a in config.actions) and target["emulator"] != ["native"]:
@@ -191,6 +206,9 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "emulated": bool(target["emulator"]), "stack_bytes": config.stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),
         "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
+        "video_bytes": video_frame_bytes(config) if sensor and sensor["api"] == "video" else 0,
+        "video_slack": VIDEO_SLACK,
+        "video_buffers": VIDEO_BUFFERS, "image": config.image,
     }
 
 
