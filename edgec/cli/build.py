@@ -186,8 +186,8 @@ class BuildCommand(Command):
 
 class VerifyCommand(Command):
     name = "verify"
-    help = ("compile the generated C for the host or an emulated Cortex-M target, run it and "
-            "compare it with the reference")
+    help = ("compile the generated C for the host or an emulated target (bare metal, or the "
+            "Zephyr app with --zephyr / native_sim), run it and compare it with the reference")
 
     def add_parser(self, subparsers):
         parser = super().add_parser(subparsers)

@@ -64,7 +64,14 @@ ACTION = (
     Field("threshold", "number", 0.0, "minimum score of the top label", minimum=0.0),
     Field("led", "string", None, "devicetree LED alias switched on while the rule holds"),
     Field("log", "boolean", False, "print the label and score with printk"),
-    Field("uart", "boolean", False, "write one `label score` line to the console UART"),
+    Field("uart", "boolean", False, "write the result line `EDGEC,<index>,<label>,<permille>,"
+          "<cycles>` to the UART chosen as `zephyr,console` (native_sim: its console, stdout)"),
+    Field("pwm", "string", None, "devicetree PWM LED alias (`pwm-led0`, ...) driven at `duty` "
+          "while the rule holds (the first matching rule naming it wins; off when none "
+          "holds)"),
+    Field("duty", "number", 1.0, "the `pwm` duty cycle, 0 to 1", minimum=0.0),
+    Field("ble", "boolean", False, "advertise the label index and score in Bluetooth LE "
+          "manufacturer data (boards with Bluetooth: nrf52840dk, arduino_nano_33_ble)"),
     Field("callback", "boolean", False, "call the weak `<name>_on_result(label, score)`"),
 )
 APP = (

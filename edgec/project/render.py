@@ -91,7 +91,8 @@ def _labels(config: AppConfig, classes: int) -> list[str]:
     return labels
 
 
-def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict]:
+def _actions(config: AppConfig, labels: list[str], leds: list[str],
+             pwms: list[str]) -> list[dict]:
     rows = []
     for action in config.actions:
         if action.label != "any" and action.label not in labels:
@@ -101,7 +102,9 @@ def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict
                      "threshold": c_float(action.threshold),
                      "led": -1 if action.led is None else leds.index(action.led),
                      "log": int(action.log), "uart": int(action.uart),
-                     "callback": int(action.callback)})
+                     "callback": int(action.callback),
+                     "pwm": -1 if action.pwm is None else pwms.index(action.pwm),
+                     "duty": c_float(action.duty), "ble": int(action.ble)})
     return rows
 
 
@@ -112,7 +115,9 @@ def _exit(config: AppConfig, target: dict) -> str | None:
         return None
     if target["emulator"] == ["native"]:
         return "posix"
-    return "semihost" if target["emulator"][:1] == ["qemu-system-arm"] else None
+    semihosting = ("qemu-system-arm", "qemu-system-riscv32")  # both started with -semihosting
+    return "semihost" if target["emulator"][:1] and target["emulator"][0] in semihosting \
+        else None
 
 
 def thread_stack_bytes(config: AppConfig, model: ModelIO) -> int:
@@ -134,19 +139,40 @@ def thread_stack_bytes(config: AppConfig, model: ModelIO) -> int:
     return config.stack_bytes
 
 
+VIDEO_BUFFERS = 2  # frames the camera app queues (one filled while the other is read)
+# Per buffer, beyond the frame: the video pool is a k_heap with 64-byte aligned blocks and
+# chunk headers (with exactly the frame size the second allocation fails).
+VIDEO_SLACK = 1024
+
+
+def video_frame_bytes(config: AppConfig) -> int:
+    """Bytes of one XRGB32 camera frame."""
+    return 4 * int(config.image["height"]) * int(config.image["width"])
+
+
 def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str],
-             stack_bytes: int) -> list:
+             pwms: list[str], stack_bytes: int) -> list:
     lines = [f"CONFIG_MAIN_STACK_SIZE={stack_bytes}"]
     if target["fpu"] and target["cpu"] != "posix":
         lines.append("CONFIG_FPU=y")
     if sensor is not None:
         lines += {"sensor": ["CONFIG_SENSOR=y"], "adc": ["CONFIG_ADC=y"],
-                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"]}[sensor["api"]]
+                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"],
+                  "video": []}[sensor["api"]]
         lines += sensor["kconfig"]
         if config.trigger == "data_ready":
             lines += sensor["trigger_kconfig"]
     if leds or config.trigger == "button":
         lines.append("CONFIG_GPIO=y")
+    if sensor is not None and sensor["api"] == "video":  # two XRGB32 frames in the pool
+        lines += [f"CONFIG_VIDEO_BUFFER_POOL_SZ_MAX={video_frame_bytes(config) + VIDEO_SLACK}",
+                  f"CONFIG_VIDEO_BUFFER_POOL_NUM_MAX={VIDEO_BUFFERS}"]
+    if pwms:
+        lines.append("CONFIG_PWM=y")
+    if any(a.uart for a in config.actions) and target["emulator"] != ["native"]:
+        lines.append("CONFIG_SERIAL=y")  # the uart action writes to the console UART
+    if any(a.ble for a in config.actions):  # advertising only: no connections
+        lines += ["CONFIG_BT=y", "CONFIG_BT_BROADCASTER=y"]
     if any(a.log for a in config.actions):
         lines += ["CONFIG_LOG=y", "CONFIG_EDGEC_APP_LOG_LEVEL_INF=y"]
     lines.append(f"CONFIG_EDGEC_APP_SAMPLE_PERIOD_US={max(1, round(1e6 / config.sample_rate))}")
@@ -218,6 +244,8 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     labels = _labels(config, out.size)
     leds = sorted({a.led for a in config.actions if a.led is not None},
                   key=target["leds"].index)
+    pwms = sorted({a.pwm for a in config.actions if a.pwm is not None},
+                  key=target["pwm_leds"].index)
     replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
     stack_bytes = thread_stack_bytes(config, model)
     partition = _partition(target, model)
@@ -240,18 +268,24 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
                    "scale": c_float(out.quant.s) if out.quant is not None else None,
                    "zero_point": out.quant.zp if out.quant is not None else 0},
         "labels": labels, "label_literals": [c_string(label) for label in labels],
-        "actions": _actions(config, labels, leds), "leds": leds,
+        "actions": _actions(config, labels, leds, pwms), "leds": leds, "pwms": pwms,
+        "ble": any(a.ble for a in config.actions),
+        # the uart action writes to the chosen console UART; native_sim's console is stdout
+        "uart_device": any(a.uart for a in config.actions) and target["emulator"] != ["native"],
         "button": target["buttons"][0] if config.trigger == "button" else None,
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),
         "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
         "native": native, "partition": partition,
-        "kconfig": _kconfig(config, target, sensor, leds, stack_bytes)
+        "kconfig": _kconfig(config, target, sensor, leds, pwms, stack_bytes)
         + (PARTITION_KCONFIG if partition else []),
         "overlay": overlay, "emulator": target["emulator"],
         "emulated": bool(target["emulator"]), "stack_bytes": stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),
         "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
+        "video_bytes": video_frame_bytes(config) if sensor and sensor["api"] == "video" else 0,
+        "video_slack": VIDEO_SLACK,
+        "video_buffers": VIDEO_BUFFERS, "image": config.image,
     }
 
 

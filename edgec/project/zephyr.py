@@ -34,7 +34,7 @@ for a in "$@"; do
     *) set -- "$@" "$a" ;;
   esac
 done
-exec {gcc} "$@"
+exec @GCC@ "$@"
 """
 
 
@@ -99,7 +99,7 @@ def riscv_wrapper(tools_dir: Path) -> str:
         if tool.name != "riscv64-unknown-elf-gcc" and not link.exists():
             link.symlink_to(tool)
     wrapper = tools_dir / "riscv64-unknown-elf-gcc"
-    text = RISCV_WRAPPER.format(gcc=gcc)
+    text = RISCV_WRAPPER.replace("@GCC@", gcc)
     if not wrapper.is_file() or wrapper.read_text() != text:
         wrapper.write_text(text)
         wrapper.chmod(0o755)

@@ -4,6 +4,8 @@
   random inputs, the tool runner);
 - ``host``: the C compiled with a harness and run on the host;
 - ``cortexm``: the C linked into bare-metal firmware and run under QEMU, measured;
+- ``zephyr``: the inputs replayed through the generated Zephyr application on native_sim or
+  QEMU (``edgec verify --target native_sim``, ``--zephyr``);
 - ``compare``: the pass criteria (integers bit for bit, floats within ``FLOAT_RTOL``);
 - ``layers``: ``--layers``, every intermediate tensor against the reference;
 - ``outcome``: the ``--per-layer`` table and the ``--json`` outcome;

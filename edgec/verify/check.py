@@ -116,9 +116,10 @@ def _verify_zephyr(model, options, target, count, extra_inputs, seed, progress, 
     from pathlib import Path
 
     from edgec.project.zephyr import find_zephyr_base
-    from edgec.verify.zephyr import app_input, check_zephyr_target, expected_line, run_in_zephyr
+    from edgec.verify.zephyr import (app_input, check_zephyr_target, expected_line,
+                                     run_in_zephyr, samples_of)
 
-    check_zephyr_target(target, True)
+    check_zephyr_target(target)
     base = find_zephyr_base(zephyr_base)  # refuse before the slow build
     reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
@@ -130,8 +131,6 @@ def _verify_zephyr(model, options, target, count, extra_inputs, seed, progress, 
         actual, lines, context = run_in_zephyr(result, samples, work, base)
     # the reference runs on what the app fed the model (its quantization of the samples)
     window = result.graph.tensors[result.graph.inputs[0]].size
-    from edgec.verify.zephyr import samples_of
-
     flat = samples_of(reference, samples)
     fed = [[app_input(reference, flat[k * window:(k + 1) * window])]
            for k in range(len(samples))]

@@ -76,3 +76,43 @@ def test_verify_in_zephyr(capsys, tmp_path_factory, target):
     assert "5 result lines as the reference; bit-exact on 5 inputs" in out
     printed = (work / "app" / "prj.conf").read_text()
     assert "CONFIG_EDGEC_APP_SAMPLE_PERIOD_US=1000" in printed
+
+
+@pytest.mark.parametrize("wrong", ["output", "line"])
+def test_a_firmware_that_differs_fails_verify(tmp_path, monkeypatch, wrong):
+    """The comparison itself (the firmware run replaced): a flipped output value or a wrong
+    result line is a failure that names the input."""
+    import edgec.verify.zephyr as zv
+    from edgec.options import BuildOptions
+    from edgec.verify import verify
+
+    tree = tmp_path / "zephyr"
+    (tree / "cmake").mkdir(parents=True)
+    (tree / "VERSION").write_text("VERSION_MAJOR = 4\n")
+
+    def fake_run(result, inputs, work, base, cache_dir=None):
+        graph = result.graph
+        outs, lines = [], []
+        for k, x in enumerate(inputs):
+            window = samples_of(graph, [x])
+            out = next(iter(_interpret(graph, app_input(graph, window)).values()))
+            line = expected_line(graph, out, [f"class{i}" for i in range(10)]) + ",0"
+            if k == 1 and wrong == "output":
+                out = out.copy()
+                out.reshape(-1)[0] ^= 1
+            if k == 2 and wrong == "line":
+                line = line.replace("EDGEC,", "EDGEC,1")  # label index 2 -> 12
+            outs.append(out)
+            lines.append(line)
+        return outs, lines, {"labels": [f"class{i}" for i in range(10)]}
+
+    monkeypatch.setattr(zv, "run_in_zephyr", fake_run)
+    result = verify(DIGITS, BuildOptions(target="native_sim"), count=3, zephyr_base=str(tree))
+    assert not result.ok
+    assert ("on input 1" in result.message) if wrong == "output" else \
+        ("first: input 2" in result.message)
+
+
+def _interpret(graph, x):
+    from edgec.ir import interpret
+    return interpret(graph, {graph.inputs[0]: x})

@@ -128,22 +128,23 @@ def _size(tool: str, files: list[Path]) -> tuple[int, int]:
     return text + data, data + bss
 
 
-def image_size(build: Path, native: bool) -> dict[str, int]:
+def image_size(build: Path, target: dict) -> dict[str, int]:
     """Flash and RAM the linked image occupies (text + data, data + bss)."""
-    tool = "size" if native else "arm-none-eabi-size"
-    flash, ram = _size(tool, [build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")])
+    native = target["emulator"] == ["native"]
+    image = build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")
+    flash, ram = _size(size_tool(target), [image])
     return {"flash": flash, "ram": ram}
 
 
-def zephyr_overhead(build: Path, native: bool, stack_bytes: int) -> dict[str, int]:
+def zephyr_overhead(build: Path, target: dict, stack_bytes: int) -> dict[str, int]:
     """Flash and RAM of a linked app that are Zephyr's (kernel, drivers, console, logging,
     ISR and idle stacks): the image less every object of the app library (application core,
     preprocessing, model, the app's work-queue stack) and less main's stack, which edgec's
     budget counts with the application. Objects are sized before the linker drops unused
     functions, so this errs low by those bytes; the budget's APP_CODE_ESTIMATE (8 KiB,
     about twice the whole app core) covers them."""
-    tool = "size" if native else "arm-none-eabi-size"
-    image = image_size(build, native)
+    tool = size_tool(target)
+    image = image_size(build, target)
     app_flash, app_ram = _size(tool, sorted((build / "CMakeFiles" / "app.dir").rglob("*.obj")))
     return {"flash": image["flash"] - app_flash,
             "ram": image["ram"] - app_ram - APP_STACKS * stack_bytes}
