@@ -76,7 +76,7 @@ def test_camera_app_on_native_sim_matches_reference(tmp_path_factory):
     budget = check_budget(target, io.totals, context)
     image = image_size(zephyr_dir.parent, target)
     assert image["ram"] <= budget["ram_bytes"] and image["flash"] <= budget["flash_bytes"]
-    measured = zephyr_overhead(zephyr_dir.parent, target, config.stack_bytes)
+    measured = zephyr_overhead(zephyr_dir.parent, target, context["stack_bytes"])
     # the video pool lies in Zephyr's objects; the budget counts it with the app
     measured["ram"] -= (context["video_bytes"] + context["video_slack"]) * \
         context["video_buffers"]
