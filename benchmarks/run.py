@@ -30,6 +30,7 @@ section between the ``ops`` markers.
 from __future__ import annotations
 
 import argparse
+import re
 import datetime
 import os
 import platform
@@ -533,12 +534,13 @@ def _section(text: str, begin: str, end: str) -> str:
 
 
 def write_report(text: str) -> None:
-    """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
+    """Rewrite docs/BENCHMARKS.md's unmarked part; every marked section (``<!-- NAME:begin
+    -->`` .. ``<!-- NAME:end -->``: accuracy, ops, fuzz, layers, ..., each owned by its own
+    command) is kept as it is, in its order."""
     old = REPORT.read_text() if REPORT.exists() else ""
+    names = re.findall(r"<!-- ([\w-]+):begin -->", old)
     kept = "".join(f"\n{section}\n" for section in (
-        _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
-        *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
-          for m in ("fuzz", "robustness", "layers", "memory"))) if section)
+        _section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->") for m in names) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 
