@@ -184,10 +184,11 @@ def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[
 
 
 def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[str],
-          out_names: list[str], work: Path) -> tuple[str, str]:
+          out_names: list[str], work: Path, optimize: str | None = None) -> tuple[str, str]:
     """The C path of one model: ``edgec build`` for the host into ``work``, the generated C
     compiled with the host harness and run on every sample of ``feeds`` (one list of arrays
-    per data set, in ``in_names`` order), each output compared with ``outputs``."""
+    per data set, in ``in_names`` order), each output compared with ``outputs``.
+    ``optimize``: the build's ``--optimize`` (default: ``edgec build``'s rule)."""
     from edgec.build import build, load_graph
     from edgec.options import BuildOptions
     from edgec.verify.host import compile_host, run_harness
@@ -197,9 +198,9 @@ def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[st
     model.write_bytes(data)
     try:
         graph = load_graph(model)
-        result = build(model, work / "out", BuildOptions(name="model", cache_dir=work.parent
-                                                         / "kernel-cache"), loaded=graph,
-                       force=True)
+        result = build(model, work / "out", BuildOptions(name="model", optimize=optimize,
+                                                         cache_dir=work.parent / "kernel-cache"),
+                       loaded=graph, force=True)
     except EdgecError as e:
         text = str(e)
         if "\n" in text or "bug in" in text:
@@ -239,7 +240,7 @@ def subset_key(model: onnx.ModelProto, sets: list, mode: str) -> str:
 
 
 def run_test(test: Path, modes=MODES, c_path: Path | None = None,
-             c_only: set[str] | None = None) -> list[Outcome]:
+             c_only: set[str] | None = None, optimize: str | None = None) -> list[Outcome]:
     """The outcomes of ``test`` in each mode; with ``c_path`` (a work folder) every run that
     passes the reference also runs through the generated C (only the runs named in
     ``c_only`` when given: ``test:mode``)."""
@@ -276,12 +277,12 @@ def run_test(test: Path, modes=MODES, c_path: Path | None = None,
             if mode == "plain":
                 outcome.c_status, outcome.c_detail = run_c(
                     model.SerializeToString(), [ins for ins, _ in sets],
-                    [outs for _, outs in sets], in_names, out_names, work)
+                    [outs for _, outs in sets], in_names, out_names, work, optimize)
             else:
                 for k, (ins, outs) in enumerate(sets):
                     outcome.c_status, outcome.c_detail = run_c(
                         freeze(model, ins).SerializeToString(), [ins[:1]], [outs],
-                        in_names[:1], out_names, work / str(k))
+                        in_names[:1], out_names, work / str(k), optimize)
                     if outcome.c_status != "pass":
                         break
         outcomes.append(outcome)
@@ -289,9 +290,11 @@ def run_test(test: Path, modes=MODES, c_path: Path | None = None,
 
 
 def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
-              c_only: set[str] | None = None) -> tuple[list[Outcome], dict[str, str]]:
+              c_only: set[str] | None = None,
+              optimize: str | None = None) -> tuple[list[Outcome], dict[str, str]]:
     """Every outcome, and the operator of each test. ``c_path``: also run the generated C of
-    every run that passes the reference (of those in ``c_only`` when given)."""
+    every run that passes the reference (of those in ``c_only`` when given), built with
+    ``optimize``."""
     import tempfile
 
     outcomes, ops = [], {}
@@ -300,7 +303,8 @@ def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
             if select and select not in test.name:
                 continue
             ops[test.name] = op_of(onnx.load(str(test / "model.onnx"), load_external_data=False))
-            outcomes.extend(run_test(test, c_path=Path(tmp) if c_path else None, c_only=c_only))
+            outcomes.extend(run_test(test, c_path=Path(tmp) if c_path else None,
+                                     c_only=c_only, optimize=optimize))
     return outcomes, ops
 
 
@@ -342,11 +346,13 @@ def main(argv=None) -> int:
     parser.add_argument("--no-c", action="store_true", help="skip the C path")
     parser.add_argument("--c-subset", action="store_true",
                         help="the C path only on CI's subset of the stored baseline")
+    parser.add_argument("--optimize", default=None, help="the C builds' --optimize")
     parser.add_argument("--show", default="wrong,crash,c-wrong,c-crash",
                         help="statuses to list")
     args = parser.parse_args(argv)
     only = c_subset(json.loads(BASELINE.read_text())) if args.c_subset else None
-    outcomes, ops = run_suite(select=args.k, c_path=not args.no_c, c_only=only)
+    outcomes, ops = run_suite(select=args.k, c_path=not args.no_c, c_only=only,
+                             optimize=args.optimize)
     show = set(args.show.split(","))
     for o in outcomes:
         if o.status in show:
@@ -356,7 +362,7 @@ def main(argv=None) -> int:
     print("reference:", dict(Counter(o.status for o in outcomes)))
     print("C:", dict(Counter(o.c_status for o in outcomes if o.c_status)))
     if args.write_baseline:
-        if args.no_c or args.c_subset or args.k:
+        if args.no_c or args.c_subset or args.k or args.optimize:
             parser.error("--write-baseline needs the whole suite with the full C path")
         BASELINE.write_text(json.dumps(baseline_of(outcomes, ops), indent=1) + "\n")
     return 0
