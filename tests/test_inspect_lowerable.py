@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from edgec.cli import main
 from tests.tflite_builder import TFLiteBuilder
