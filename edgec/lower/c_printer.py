@@ -238,8 +238,21 @@ def _decl(p: _Printer, s) -> None:
     p.buffers[_key(s.buffer)] = p.buffer(target)
 
 
+def _outer_parens_dropped(text: str) -> str:
+    """``text`` without one pair of parentheses around all of it: ``if ((a == 0))`` is
+    clang's -Wparentheses-equality error under -Werror."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and k < len(text) - 1:
+            return text  # "(a) && (b)": the first parenthesis closes early
+    return text[1:-1]
+
+
 def _if(p: _Printer, s) -> None:
-    p.emit(f"if ({p.expr(s.condition)}) {{")
+    p.emit(f"if ({_outer_parens_dropped(p.expr(s.condition))}) {{")
     p.block(s.then_case)
     if s.else_case is not None:
         p.emit("} else {")

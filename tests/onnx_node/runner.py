@@ -184,11 +184,13 @@ def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[
 
 
 def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[str],
-          out_names: list[str], work: Path, optimize: str | None = None) -> tuple[str, str]:
+          out_names: list[str], work: Path, optimize: str | None = None,
+          cflags: tuple[str, ...] = ()) -> tuple[str, str]:
     """The C path of one model: ``edgec build`` for the host into ``work``, the generated C
     compiled with the host harness and run on every sample of ``feeds`` (one list of arrays
     per data set, in ``in_names`` order), each output compared with ``outputs``.
-    ``optimize``: the build's ``--optimize`` (default: ``edgec build``'s rule)."""
+    ``optimize``: the build's ``--optimize`` (default: ``edgec build``'s rule); ``cflags``:
+    extra host compiler flags (e.g. sanitizers)."""
     from edgec.build import build, load_graph
     from edgec.options import BuildOptions
     from edgec.verify.host import compile_host, run_harness
@@ -216,10 +218,10 @@ def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[st
             samples.append([np.ascontiguousarray(feed[n]).astype(built.tensors[n].dtype,
                                                                   copy=False)
                             for n in built.inputs])
-        exe = compile_host(result)
+        exe = compile_host(result, cflags)
         got = run_harness(exe, built, samples)
-    except EdgecError as e:
-        return "c-crash", str(e)[:400]
+    except EdgecError as e:  # the C did not compile, or the harness failed
+        return "c-crash", str(e)
     except Exception as e:  # noqa: BLE001
         return "c-crash", f"{type(e).__name__}: {e}"
     for k, (sample, wants) in enumerate(zip(got, outputs)):
@@ -240,7 +242,8 @@ def subset_key(model: onnx.ModelProto, sets: list, mode: str) -> str:
 
 
 def run_test(test: Path, modes=MODES, c_path: Path | None = None,
-             c_only: set[str] | None = None, optimize: str | None = None) -> list[Outcome]:
+             c_only: set[str] | None = None, optimize: str | None = None,
+             cflags: tuple[str, ...] = ()) -> list[Outcome]:
     """The outcomes of ``test`` in each mode; with ``c_path`` (a work folder) every run that
     passes the reference also runs through the generated C (only the runs named in
     ``c_only`` when given: ``test:mode``)."""
@@ -277,12 +280,13 @@ def run_test(test: Path, modes=MODES, c_path: Path | None = None,
             if mode == "plain":
                 outcome.c_status, outcome.c_detail = run_c(
                     model.SerializeToString(), [ins for ins, _ in sets],
-                    [outs for _, outs in sets], in_names, out_names, work, optimize)
+                    [outs for _, outs in sets], in_names, out_names, work, optimize, cflags)
             else:
                 for k, (ins, outs) in enumerate(sets):
                     outcome.c_status, outcome.c_detail = run_c(
                         freeze(model, ins).SerializeToString(), [ins[:1]], [outs],
-                        in_names[:1], out_names, work / str(k), optimize)
+                        in_names[:1], out_names, work / str(k), optimize,
+                        cflags)
                     if outcome.c_status != "pass":
                         break
         outcomes.append(outcome)
@@ -291,10 +295,11 @@ def run_test(test: Path, modes=MODES, c_path: Path | None = None,
 
 def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
               c_only: set[str] | None = None,
-              optimize: str | None = None) -> tuple[list[Outcome], dict[str, str]]:
+              optimize: str | None = None,
+              cflags: tuple[str, ...] = ()) -> tuple[list[Outcome], dict[str, str]]:
     """Every outcome, and the operator of each test. ``c_path``: also run the generated C of
     every run that passes the reference (of those in ``c_only`` when given), built with
-    ``optimize``."""
+    ``optimize`` and compiled with ``cflags`` too."""
     import tempfile
 
     outcomes, ops = [], {}
@@ -304,7 +309,7 @@ def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
                 continue
             ops[test.name] = op_of(onnx.load(str(test / "model.onnx"), load_external_data=False))
             outcomes.extend(run_test(test, c_path=Path(tmp) if c_path else None,
-                                     c_only=c_only, optimize=optimize))
+                                     c_only=c_only, optimize=optimize, cflags=cflags))
     return outcomes, ops
 
 
@@ -347,22 +352,26 @@ def main(argv=None) -> int:
     parser.add_argument("--c-subset", action="store_true",
                         help="the C path only on CI's subset of the stored baseline")
     parser.add_argument("--optimize", default=None, help="the C builds' --optimize")
+    parser.add_argument("--cflags", default="", help="extra host compiler flags for the C "
+                        "(e.g. '-fsanitize=address,undefined -fno-sanitize-recover=all')")
     parser.add_argument("--show", default="wrong,crash,c-wrong,c-crash",
                         help="statuses to list")
     args = parser.parse_args(argv)
     only = c_subset(json.loads(BASELINE.read_text())) if args.c_subset else None
     outcomes, ops = run_suite(select=args.k, c_path=not args.no_c, c_only=only,
-                             optimize=args.optimize)
+                             optimize=args.optimize, cflags=tuple(args.cflags.split()))
     show = set(args.show.split(","))
     for o in outcomes:
         if o.status in show:
             print(f"{o.status:8} {o.test}:{o.mode} {o.detail[:200]}")
         if o.c_status in show:
-            print(f"{o.c_status:8} {o.test}:{o.mode} {o.c_detail[:300]}")
+            detail = o.c_detail if len(o.c_detail) < 400 else \
+                f"{o.c_detail[:100]} ... {o.c_detail[-300:]}"
+            print(f"{o.c_status:8} {o.test}:{o.mode} {detail}")
     print("reference:", dict(Counter(o.status for o in outcomes)))
     print("C:", dict(Counter(o.c_status for o in outcomes if o.c_status)))
     if args.write_baseline:
-        if args.no_c or args.c_subset or args.k or args.optimize:
+        if args.no_c or args.c_subset or args.k or args.optimize or args.cflags:
             parser.error("--write-baseline needs the whole suite with the full C path")
         BASELINE.write_text(json.dumps(baseline_of(outcomes, ops), indent=1) + "\n")
     return 0
