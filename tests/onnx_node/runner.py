@@ -18,8 +18,8 @@ inputs, compared with the expected outputs exactly as the reference was. Its out
 - ``pass``: every output matches;
 - ``c-refused``: ``build`` raised its one-line ``EdgecError`` (no lowering for the case);
 - ``c-wrong``: the C ran, an output differs;
-- ``c-crash``: a multi-line or internal error in ``build``, the generated C does not compile,
-  or the compiled harness fails.
+- ``c-crash``: a multi-line or internal error in ``build``, the generated C does not compile
+  (with the host compiler, and with clang when installed), or the compiled harness fails.
 One process builds every model, sharing one kernel cache folder.
 
 ``python -m tests.onnx_node.runner [--write-baseline] [-k SUBSTRING] [--no-c] [--c-subset]``
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -187,12 +188,14 @@ def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[st
           out_names: list[str], work: Path, optimize: str | None = None,
           cflags: tuple[str, ...] = ()) -> tuple[str, str]:
     """The C path of one model: ``edgec build`` for the host into ``work``, the generated C
-    compiled with the host harness and run on every sample of ``feeds`` (one list of arrays
+    compiled with the host harness (and checked by clang with the same flags, when installed)
+    and run on every sample of ``feeds`` (one list of arrays
     per data set, in ``in_names`` order), each output compared with ``outputs``.
     ``optimize``: the build's ``--optimize`` (default: ``edgec build``'s rule); ``cflags``:
     extra host compiler flags (e.g. sanitizers)."""
     from edgec.build import build, load_graph
     from edgec.options import BuildOptions
+    from edgec.verify.harness import run_tool
     from edgec.verify.host import compile_host, run_harness
 
     work.mkdir(parents=True, exist_ok=True)
@@ -219,6 +222,9 @@ def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[st
                                                                   copy=False)
                             for n in built.inputs])
         exe = compile_host(result, cflags)
+        if shutil.which("clang") and result.target["compiler"] != "clang":  # -Werror clean too
+            run_tool(["clang", *result.target["cflags"], "-fsyntax-only",
+                      str(result.out_dir / "model.c")], "compiling the generated C with clang")
         got = run_harness(exe, built, samples)
     except EdgecError as e:  # the C did not compile, or the harness failed
         return "c-crash", str(e)
