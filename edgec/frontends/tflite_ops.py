@@ -225,6 +225,10 @@ def _resolve_strided(op, ctx, shape) -> list[tuple[int, int, int]]:
         raise EdgecError(f"{ctx.where(op)} uses an ellipsis or new-axis mask",
                          "export the slice with explicit begin/end per axis")
     begin, end, strides = (ctx.const(op, k).reshape(-1).tolist() for k in (1, 2, 3))
+    if not len(begin) == len(end) == len(strides) <= len(shape):
+        raise EdgecError(f"{ctx.where(op)} has {len(begin)} begin, {len(end)} end and "
+                         f"{len(strides)} stride values for a rank-{len(shape)} input",
+                         "check the model file is not corrupt")
     plan = []
     for i, n in enumerate(shape):
         if i >= len(begin):
@@ -266,8 +270,13 @@ def _split(op, ctx):
     x_index = op.inputs[1] if op.builtin == "SPLIT" else op.inputs[0]
     axis_input = 0 if op.builtin == "SPLIT" else 2
     shape = ctx.tensor(x_index).shape
-    axis = int(ctx.const(op, axis_input).reshape(-1)[0]) % len(shape)
-    sizes = [ctx.tensor(o).shape[axis] for o in op.outputs]
+    axis_value = ctx.const(op, axis_input).reshape(-1)
+    outs = [ctx.tensor(o).shape for o in op.outputs]
+    if axis_value.size != 1 or not shape or any(len(o) != len(shape) for o in outs):
+        raise EdgecError(f"{ctx.where(op)}: axis {axis_value.tolist()} or output ranks do not "
+                         f"fit a rank-{len(shape)} input", "check the model file is not corrupt")
+    axis = int(axis_value[0]) % len(shape)
+    sizes = [o[axis] for o in outs]
     if sum(sizes) != shape[axis]:
         raise EdgecError(f"{ctx.where(op)} splits {shape[axis]} into {sizes}",
                          "check the model file is not corrupt")
