@@ -48,6 +48,8 @@ OPTIONS_TABLES = {
     "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions",
     "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions",
     "SHAPE": "ShapeOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "SVDF": "SVDFOptions",
     "STRIDED_SLICE": "StridedSliceOptions",
     "PACK": "PackOptions",
     "GATHER": "GatherOptions",

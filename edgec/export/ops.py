@@ -261,3 +261,42 @@ def _space_batch(node, ctx):
     block = ctx.params(f"{node.name}_block_shape", [int(b) for b in node.attrs["block_shape"]])
     amounts = ctx.params(f"{node.name}_{key}", [list(p) for p in node.attrs[key]])
     ctx.op(node.op, [ctx.index(node.inputs[0]), block, amounts], node.outputs)
+
+
+@emitter("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _lstm(node, ctx):
+    """The 24-input builtin; the initial states become the variable tensors TFLite resets to
+    their zero point, so only that initial value can be written."""
+    if not node.attrs["return_sequences"] or node.attrs["reverse"]:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns the last "
+                         "step only or runs backwards, which the TFLite builtin cannot",
+                         "export models whose LSTM runs forward and returns every step")
+    states = []
+    for name in node.inputs[13:15]:
+        t = ctx.graph.tensors[name]
+        zp = t.quant.zp if t.quant is not None else 0
+        if t.data is None or np.any(t.data != zp):
+            raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): initial state "
+                             f"'{name}' is not its zero point everywhere",
+                             "TFLite state tensors start at their zero point; a model with "
+                             "another initial state cannot be exported")
+        states.append(ctx.variable(name, t))
+    ins = node.inputs
+    inputs = [ins[0], *ins[1:9], -1, -1, -1, *ins[9:13], -1, -1, *states, -1, -1, -1, -1]
+    ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, node.outputs,
+           {"fused_activation_function": "TANH", "cell_clip": float(node.attrs["cell_clip"]),
+            "proj_clip": 0.0, "time_major": bool(node.attrs["time_major"])})
+
+
+@emitter("SVDF")
+def _svdf(node, ctx):
+    """SVDF with its state as the variable tensor TFLite resets to its zero point."""
+    name = node.inputs[4]
+    t = ctx.graph.tensors[name]
+    zp = t.quant.zp if t.quant is not None else 0
+    if t.data is None or np.any(t.data != zp):
+        raise EdgecError(f"node '{node.name}' (SVDF): initial state '{name}' is not its zero "
+                         "point everywhere", "TFLite state tensors start at their zero point")
+    ctx.op("SVDF", [*node.inputs[:4], ctx.variable(name, t)], node.outputs,
+           {"rank": int(node.attrs["rank"]),
+            "fused_activation_function": node.attrs["activation"]})

@@ -68,7 +68,11 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
     DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
-    out_ch, _, kh, kw = ctx.shape(node.input[1])
+    w_shape = ctx.shape(node.input[1])
+    if len(w_shape) != 4:
+        raise EdgecError(f"Conv '{node.name}' has weights of rank {len(w_shape)} for an input "
+                         "of rank 4", "give weights of shape (out, in / group, kh, kw)")
+    out_ch, _, kh, kw = w_shape
     group = a.get("group", 1)
     quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
-from edgec.ir.graph import Node, Tensor
+from edgec.ir.graph import Node, Tensor, storage_dtype
 from edgec.ir.registry import get_op, plain_ops
 from edgec.limits import check_window
 
@@ -366,3 +368,64 @@ def _with_unit_h(ctx, name: str) -> str:
     new = ctx.graph.unique_name(f"{name}_h1")
     ctx.graph.add_tensor(Tensor(new, (n, 1, w, c), t.dtype, quant=t.quant))
     return new
+
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM's 24 inputs: the ones edgec takes, in the IR op's order
+# (x, input weights i f c o, recurrent weights i f c o, biases i f c o), then the two state
+# tensors; the others (peephole, projection, layer norm) must be absent.
+_LSTM_TAKEN = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15)
+_LSTM_STATES = (18, 19)
+_LSTM_ABSENT = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection",
+                17: "projection", 20: "layer norm", 21: "layer norm", 22: "layer norm",
+                23: "layer norm"}
+
+
+@converter("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _lstm(op, ctx):
+    """A standard LSTM; its variable state tensors become constants at their zero point (the
+    state starts there each inference, as a fresh TFLM interpreter's does)."""
+    ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
+    act = op.options.get("fused_activation_function", "TANH")
+    missing = [i for i in _LSTM_TAKEN + _LSTM_STATES if ins[i] < 0]
+    extra = sorted({_LSTM_ABSENT[i] for i in _LSTM_ABSENT if ins[i] >= 0})
+    if missing or extra or act != "TANH" or float(op.options.get("proj_clip", 0.0)) > 0:
+        what = ("CIFG (no input gate)" if ins[1] < 0 else
+                f"missing inputs {missing}" if missing else
+                f"{', '.join(extra)}" if extra else f"activation {act} / projection clip")
+        raise EdgecError(f"{ctx.where(op)} uses {what}, which edgec's LSTM does not support",
+                         "edgec compiles the standard (Keras) LSTM: input, forget, cell and "
+                         "output gates, tanh, no peephole, projection or layer norm")
+    states = [_initial_state(ctx, ins[i]) for i in _LSTM_STATES]
+    attrs = {"time_major": bool(op.options.get("time_major", False)),
+             "cell_clip": float(op.options.get("cell_clip", 0.0))}
+    node = ctx.node(op, "UNIDIRECTIONAL_SEQUENCE_LSTM", [ins[i] for i in _LSTM_TAKEN], attrs)
+    node.inputs.extend(states)
+    return [node]
+
+
+@converter("SVDF")
+def _svdf(op, ctx):
+    """SVDF; its variable state tensor becomes a constant holding the state before the
+    first inference (its zero point, as TFLM resets it). The state persists between
+    inferences (edgec.ir.ops.svdf)."""
+    ins = list(op.inputs) + [-1] * (5 - len(op.inputs))
+    if ins[4] < 0:
+        raise EdgecError(f"{ctx.where(op)} has no state tensor (input 4)",
+                         "check the model file is not corrupt")
+    attrs = {"rank": int(op.options.get("rank", 1)), "activation": _activation(op, ctx)}
+    node = ctx.node(op, "SVDF", ins[:4], attrs)
+    node.inputs.append(_initial_state(ctx, ins[4]))
+    return [node]
+
+
+def _initial_state(ctx, index: int) -> str:
+    """The IR constant for TFLite state tensor ``index``: itself when constant, else (a
+    variable) a new constant at its zero point, the value TFLM resets it to."""
+    ir = ctx.graph.tensors[ctx.name(index)]
+    if ir.is_const:
+        return ir.name
+    name = ctx.graph.unique_name(f"{ir.name}_initial")
+    zp = ir.quant.zp if ir.quant is not None else 0
+    ctx.graph.add_tensor(Tensor(name, ir.shape, ir.dtype,
+                                np.full(ir.shape, zp, storage_dtype(ir.dtype)), ir.quant))
+    return name

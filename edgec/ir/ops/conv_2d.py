@@ -6,6 +6,10 @@ bias, per-channel ``MultiplyByQuantizedMultiplier``, plus output zero point, cla
 fused activation.
 Padding taps contribute nothing (they are skipped, which equals padding with input_zp).
 
+int16 (16x8: int16 activations, int8 weights) follows the same kernel with an int64
+accumulator and int64 bias, requantized by the int64 ``MultiplyByQuantizedMultiplier``
+(``edgec.ir.int16``); with an int32 bias TFLM accumulates in int32 and uses the int32 form.
+
 Grouped convolution (TFLM's ``groups = input_depth / filter_input_depth``): weights
 ``[O, KH, KW, I / G]``; output channel ``o`` reads input channels ``g * I / G ..`` of its
 group ``g = o / (O / G)``. ``G = 1`` is the plain convolution.
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.ops._requant import optional_bias, requantize_int8
+from edgec.ir.ops._requant import (check_symmetric_int16, int64_accumulator, optional_bias,
+                                   requantize_int8, requantize_int16)
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
 from edgec.ir.registry import Channels, define_op, kernel
@@ -39,7 +44,8 @@ define_op("CONV_2D", attrs=dict(WINDOW_ATTRS), infer_shapes=_shape, macs=_macs,
           doc="2-D convolution, NHWC x OHWI -> NHWC; inputs (x, weights, bias?); "
               "filters of I / G channels make G groups",
           channels=Channels.LAYER, weight_axis=0, int4_weights=True, min_inputs=2,
-          ranks=(4, 4), requantizes=True, ternary_weights=True)
+          ranks=(4, 4), requantizes=True, ternary_weights=True,
+          dtypes=("float32", "int8", "int16"))
 
 
 def groups_of(x_channels: int, w_channels: int) -> int:
@@ -80,6 +86,23 @@ def conv_2d_int8(call):
         acc = wrap32(acc + bias.astype(np.int64))
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
     out = requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])
+    return [out.reshape(n, oh, ow, w.shape[0])]
+
+
+@kernel("CONV_2D", "int16")
+def conv_2d_int16(call):
+    x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
+    check_symmetric_int16(call.node, x_q, y_q)
+    w, bias = call.inputs[1], optional_bias(call)
+    cols = _windows(call, x_q.zp).astype(np.float64) - x_q.zp
+    n, oh, ow = cols.shape[:3]
+    # float64 is exact: |products| < 2**22 and far fewer than 2**31 terms.
+    acc = _grouped_sums(cols.reshape(n * oh * ow, *cols.shape[3:]), w).astype(np.int64)
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
+    out = requantize_int16(acc, mult, shift, y_q, call.attrs["activation"],
+                           int64_accumulator(call))
     return [out.reshape(n, oh, ow, w.shape[0])]
 
 

@@ -5,7 +5,7 @@ int8 follows TFLite Micro's ``reference_integer_ops::AveragePool`` / ``MaxPool``
 output quantization must be equal, the average is the int32 sum of the raw values inside the
 image divided by their count with rounding half away from zero
 (``(sum +- count / 2) / count``, C division), and both results are clamped by the fused
-activation computed from the output quantization.
+activation computed from the output quantization. int16 is the same with int16 bounds.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def _shape(node, ins):
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
               doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
-              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,))
+              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,),
+              dtypes=("float32", "int8", "int16"))
 
 
 def _windows(call, fill):
@@ -48,13 +49,14 @@ def _int8_clamp_range(call) -> tuple[int, int]:
     x_q, y_q = call.in_q(0), call.out_q()
     if abs(x_q.s - y_q.s) > 1e-6 or x_q.zp != y_q.zp:
         raise EdgecError(
-            f"node '{call.node.name}' ({call.node.op}): int8 pooling needs equal input and "
+            f"node '{call.node.name}' ({call.node.op}): integer pooling needs equal input and "
             f"output quantization, got {x_q} and {y_q}",
             "TFLite Micro has the same restriction; requantize with a QUANTIZE node")
-    return activation_range(call.attrs["activation"], y_q.s, y_q.zp)
+    return activation_range(call.attrs["activation"], y_q.s, y_q.zp,
+                            call.out_tensors[0].dtype)
 
 
-@kernel("AVERAGE_POOL_2D", "int8")
+@kernel("AVERAGE_POOL_2D", "int8", "int16")
 def average_pool_2d_int8(call):
     lo, hi = _int8_clamp_range(call)
     cols, mask = _windows(call, 0)
@@ -64,21 +66,28 @@ def average_pool_2d_int8(call):
     # both truncating toward zero: rounding half away from zero.
     half = count // 2
     rounded = np.where(total > 0, (total + half) // count, -((-total + half) // count))
-    return [np.clip(rounded, lo, hi).astype(np.int8)]
+    return [np.clip(rounded, lo, hi).astype(call.out_tensors[0].dtype)]
 
 
-@kernel("MAX_POOL_2D", "int8")
+@kernel("MAX_POOL_2D", "int8", "int16")
 def max_pool_2d_int8(call):
     lo, hi = _int8_clamp_range(call)
-    cols, _ = _windows(call, np.iinfo(np.int8).min)
-    return [np.clip(cols.max(axis=3), lo, hi).astype(np.int8)]
+    dtype = call.out_tensors[0].dtype
+    cols, _ = _windows(call, np.iinfo(dtype).min)
+    return [np.clip(cols.max(axis=3), lo, hi).astype(dtype)]
 
 
 @kernel("AVERAGE_POOL_2D", "float32")
 def average_pool_2d_float(call):
     cols, mask = _windows(call, 0.0)
-    out = cols.astype(np.float64).sum(axis=3) / mask.sum(axis=3)
-    return [apply_float_activation(out.astype(np.float32), call.attrs["activation"])]
+    # Summed in float32 in window order, as LiteRT and the generated C do: a window of
+    # 3.4e38-sized values overflows to inf there too (a float64 sum would stay finite).
+    acc = np.zeros(cols[:, :, :, 0].shape, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(cols.shape[3]):
+            acc += cols[:, :, :, k].astype(np.float32)
+        out = (acc / mask.sum(axis=3)).astype(np.float32)
+    return [apply_float_activation(out, call.attrs["activation"])]
 
 
 @kernel("MAX_POOL_2D", "float32")

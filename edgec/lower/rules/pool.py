@@ -8,6 +8,8 @@ the geometry, so the C computes it from the output position.
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
@@ -57,22 +59,25 @@ def _plan(ctx, build, constants=None) -> KernelPlan:
     if constants:
         params.append(const_param(ctx, "params"))
     params.append(Param("y", ctx.node.outputs[0]))
-    return KernelPlan(params, named_constants(ctx, constants or {}), build=build)
+    return KernelPlan(params, named_constants(ctx, constants or {}), build=build,
+                      access="raster")
 
 
 def _int8_params(ctx) -> dict:
     y_q = ctx.outs[0].quant
-    return {"params": consts.int32_array(activation_range(ctx.attrs["activation"], y_q.s, y_q.zp))}
+    return {"params": consts.int32_array(activation_range(ctx.attrs["activation"], y_q.s, y_q.zp,
+                                                          ctx.outs[0].dtype))}
 
 
-@lowering_rule("AVERAGE_POOL_2D", "int8")
+@lowering_rule("AVERAGE_POOL_2D", "int8", "int16")
 def average_pool_int8(ctx) -> KernelPlan:
-    """int8 AVERAGE_POOL_2D (TFLM ``reference_integer_ops::AveragePool``)."""
+    """int8 / int16 AVERAGE_POOL_2D (TFLM ``reference_integer_ops::AveragePool``)."""
+    dtype = ctx.dtype
     # The reference kernel checks that input and output quantization agree.
     def build() -> Built:
         from tvm import te, tirx
 
-        x = placeholder(ctx.ins[0].shape, "int8", "x")
+        x = placeholder(ctx.ins[0].shape, dtype, "x")
         prm = placeholder((2,), "int32", "params")
         xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(0, "int32"), "int32")
         acc = _window_reduce(ctx, xpad, te.sum)
@@ -82,7 +87,7 @@ def average_pool_int8(ctx) -> KernelPlan:
             half = tirx.truncdiv(count, 2)
             value = tirx.Select(total > 0, tirx.truncdiv(total + half, count),
                                 tirx.truncdiv(total - half, count))
-            return tirx.min(tirx.max(value, prm[0]), prm[1]).astype("int8")
+            return tirx.min(tirx.max(value, prm[0]), prm[1]).astype(dtype)
 
         y = te.compute(ctx.outs[0].shape, average, name="y")
         return Built([x, prm, y], _schedule)
@@ -90,18 +95,20 @@ def average_pool_int8(ctx) -> KernelPlan:
     return _plan(ctx, build, _int8_params(ctx))
 
 
-@lowering_rule("MAX_POOL_2D", "int8")
+@lowering_rule("MAX_POOL_2D", "int8", "int16")
 def max_pool_int8(ctx) -> KernelPlan:
-    """int8 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``)."""
+    """int8 / int16 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``)."""
+    dtype = ctx.dtype
+    lowest = int(np.iinfo(dtype).min)
     def build() -> Built:
         from tvm import te, tirx
 
-        x = placeholder(ctx.ins[0].shape, "int8", "x")
+        x = placeholder(ctx.ins[0].shape, dtype, "x")
         prm = placeholder((2,), "int32", "params")
-        xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(-128, "int32"), "int32")
+        xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(lowest, "int32"), "int32")
         acc = _window_reduce(ctx, xpad, te.max)
         y = te.compute(ctx.outs[0].shape, lambda *i: tirx.min(
-            tirx.max(acc(*i), prm[0]), prm[1]).astype("int8"), name="y")
+            tirx.max(acc(*i), prm[0]), prm[1]).astype(dtype), name="y")
         return Built([x, prm, y], _schedule)
 
     return _plan(ctx, build, _int8_params(ctx))
