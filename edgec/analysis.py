@@ -1,7 +1,8 @@
 """Static facts about a model: per-node shapes and MACs, parameter bytes, activation memory.
 
-The **activation lower bound** is the smallest RAM any arena plan can reach when the nodes run
-one after another in ``graph.nodes`` order without aliasing or in-place reuse. At step ``k``
+The **activation lower bound** (op-by-op bound) is the smallest RAM any arena plan can reach
+when the nodes run one after another in ``graph.nodes`` order without aliasing or in-place
+reuse; in-place and trailing writes (``edgec.plan``) go below it. At step ``k``
 (node ``k`` running) a non-constant tensor is *live* when it was produced at or before step
 ``k`` and is still read at or after it:
 

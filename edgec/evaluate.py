@@ -17,7 +17,7 @@ from edgec.build import Quantization, build, load_graph
 from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.ir import interpret
-from edgec.verify.host import compile_host, run_harness
+from edgec.verify.host import compile_host, model_image, run_harness
 
 
 @dataclass
@@ -78,7 +78,8 @@ def _compiled(model, graph, samples: list, cache_dir) -> np.ndarray:
         result = build(model, tmp, BuildOptions(name="evaluated", cache_dir=cache_dir),
                        loaded=graph)
         g = result.graph
-        actual = run_harness(compile_host(result), g, _fit(g, samples))
+        actual = run_harness(compile_host(result), g, _fit(g, samples),
+                             image=model_image(result))
     return np.stack([_real(g, g.outputs[0], a[0]) for a in actual])
 
 

@@ -7,6 +7,7 @@ from edgec.cli.command import Command
 from edgec.cli.evaluate import EvaluateCommand
 from edgec.cli.gateway import GatewayCommand
 from edgec.cli.model import InspectCommand, RunCommand
+from edgec.cli.package import PackageCommand, PushCommand
 from edgec.cli.passes import PassesCommand, PruneCommand
 from edgec.cli.project import AppCommand, TargetsCommand
 from edgec.cli.quantize import QuantizeCommand
@@ -14,5 +15,6 @@ from edgec.cli.sweep import SweepCommand
 
 COMMANDS: list[type[Command]] = [InspectCommand, RunCommand, BuildCommand, VerifyCommand,
                                   EvaluateCommand, QuantizeCommand, TargetsCommand, AppCommand,
-                                  PassesCommand, PruneCommand, SweepCommand,
-                                  GatewayCommand]
+                                  PassesCommand, PruneCommand, SweepCommand, GatewayCommand,
+                                  PackageCommand,
+                                  PushCommand]

@@ -5,9 +5,9 @@ Public API: ``lower_graph(graph, options, *, progress)`` (``options``: ``BuildOp
 ``Kernel``, ``lowering_rule`` (to add an op), ``supported()`` (the ``OP/dtype`` list).
 """
 
-from edgec.lower.driver import lower_graph
+from edgec.lower.driver import lower_graph, node_lowerer
 from edgec.lower.kernel import Kernel
 from edgec.lower.registry import lowering_rule
 from edgec.lower.select import supported
 
-__all__ = ["Kernel", "lower_graph", "lowering_rule", "supported"]
+__all__ = ["Kernel", "lower_graph", "node_lowerer", "lowering_rule", "supported"]

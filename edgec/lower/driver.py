@@ -47,6 +47,21 @@ def lower_graph(graph: Graph, options: BuildOptions = BuildOptions(), *,
     return lowered
 
 
+def node_lowerer(graph: Graph, options: BuildOptions = BuildOptions()):
+    """``lower(step, prefer) -> Kernel``: node ``step`` lowered as ``lower_graph`` would,
+    trying the variants ``prefer`` first (memory variants, ``edgec.ram``)."""
+    optimize = (options.optimize or Optimize.SPEED).value
+    cache = KernelCache(default_dir(options.cache_dir))
+    portable = options.kernels is KernelChoice.PORTABLE
+    features = frozenset() if portable else target_features(options.target)
+
+    def lower(step: int, prefer: tuple[str, ...] = ()) -> Kernel:
+        node = graph.nodes[step]
+        return lower_node(graph, node, f"k{step}_{node.op.lower()}", cache, features,
+                          optimize, prefer)
+    return lower
+
+
 def target_features(target: str) -> frozenset[str]:
     """The CPU features of ``target`` that lowering variants are registered for."""
     from edgec.targets import load_target
@@ -56,10 +71,12 @@ def target_features(target: str) -> frozenset[str]:
 
 
 def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
-               features: frozenset[str] = frozenset(), optimize: str = "speed") -> Kernel:
-    """The kernel of one node, its C text taken from ``cache`` when an identical one exists."""
+               features: frozenset[str] = frozenset(), optimize: str = "speed",
+               prefer: tuple[str, ...] = ()) -> Kernel:
+    """The kernel of one node, its C text taken from ``cache`` when an identical one exists;
+    ``prefer``: variants tried first (``select.plan_node``)."""
     ctx = make_context(graph, node, func_name, optimize)
-    plan = plan_node(ctx, features)
+    plan = plan_node(ctx, features, prefer)
     _check_constant_names(graph, plan, node)
     key = kernel_key(ctx, plan)
     record = cache.get(key)
@@ -79,15 +96,16 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
     return Kernel(node.name, node.op, func_name, record["body"], [p.source for p in plan.params],
                   plan.constants, scratch_bytes=plan.scratch_bytes,
                   macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
-                  params=params, math=tuple(record["math"]),
-                  helpers=plan.helpers + tuple(record.get("helpers", ())))
+                  access=plan.access, params=params, math=tuple(record["math"]),
+                  helpers=plan.helpers + tuple(record.get("helpers", ())),
+                  states=tuple(p.source for p in plan.params if p.c_name in plan.states))
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
     """The kernel record of ``plan`` (parameters, body, math functions; TVM runs here)."""
     if plan.c_template is not None:
         return {"params": [p.to_json() for p in plan.signature], "body": plan.c_template(),
-                "math": []}
+                "math": list(plan.math)}
     from edgec.lower.c_printer import CPrintError, print_kernel
     from edgec.lower.tir import lower_built
 

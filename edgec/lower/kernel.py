@@ -26,7 +26,11 @@ class Kernel:
     ``in_place`` names the input tensors whose bytes the output may overwrite: the C reads
     each of their elements only while computing the output element at the same index, and
     neither they nor the output are ``restrict``, so the planner may pass one pointer for
-    both.
+    both. ``access`` describes the order of the kernel's reads and writes when the planner
+    may overlap its output with its input beyond that: ``"raster"`` (``edgec.plan.overlap``:
+    output pixels completed in raster order, each written only while it is computed, reading
+    only its receptive field; ``"raster_buffered"``: each pixel's window read into scratch
+    before its first write); empty when it promises nothing.
     """
 
     node_name: str
@@ -38,9 +42,12 @@ class Kernel:
     scratch_bytes: int = 0
     macs: int = 0
     in_place: list[str] = field(default_factory=list)
+    access: str = ""
     params: list[CParam] = field(default_factory=list)
     math: tuple[str, ...] = ()
     helpers: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()  # args the kernel updates in place and that persist between
+    # calls (a stateful op's state): the emitter passes static buffers, reset by NAME_reset
 
     @property
     def c_source(self) -> str:

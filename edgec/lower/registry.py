@@ -71,6 +71,7 @@ class KernelPlan:
     calls (``edgec.lower.templates.HELPERS``). ``in_place`` names the input parameters that
     may share the output's bytes (see ``same_layout_inputs``); they and the output parameters
     are printed without ``restrict`` (a ``signature`` must declare them that way itself).
+    ``access`` is ``Kernel.access``: a promise about the C's loop order, not part of its text.
     """
 
     params: list[Param]
@@ -82,6 +83,9 @@ class KernelPlan:
     key: tuple = ()
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
     in_place: tuple[str, ...] = ()
+    access: str = ""  # Kernel.access: "raster" when the C keeps edgec.plan.overlap's order
+    math: tuple[str, ...] = ()  # <math.h> functions a ``c_template`` body calls
+    states: tuple[str, ...] = ()  # C parameters holding state kept between calls (SVDF)
 
     def unrestricted(self, node: Node) -> frozenset[str]:
         """The C parameters printed without ``restrict``: the ``in_place`` inputs and, when

@@ -11,8 +11,15 @@ Two rewrites shrink the arena before any placement:
 - an elementwise node (``OpDef.elementwise``) whose input dies at that node and has the
   output's shape and element size writes its output over that input (in place), when its
   kernel declares that input in ``Kernel.in_place`` (such parameters are not ``restrict``; see ``edgec.lower.kernel``).
+- a window op whose kernel is a raster kernel (``Kernel.access``, see
+  ``edgec.plan.overlap``) and whose input dies at that node writes its output trailing the
+  input: ``lead`` bytes below it, so the bytes still to be read stay ahead of the writes
+  (``overlaps``). The lead is rounded up to the alignment; the join is taken only when the
+  group grows by less than the output's size (and ``plan_memory`` drops every join the
+  arena does not need: a group keeps its size for its whole life).
 Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
-the union of its members'. Kernel scratch is a buffer living for its one step.
+the union of its members' and whose size spans every member at its offset in the group
+(``rel``). Kernel scratch is a buffer living for its one step.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from edgec.analysis import live_ranges
 from edgec.ir.graph import Graph, Node
 from edgec.ir.registry import get_op
 from edgec.lower.kernel import Kernel
-from edgec.plan.planner import Buffer
+from edgec.plan.overlap import ACCESS, raster_lead, window_of
+from edgec.plan.planner import Buffer, align_up
 
 
 def scratch_name(step: int) -> str:
@@ -41,11 +49,27 @@ class Lifetimes:
     size: dict[str, int] = field(default_factory=dict)
     elided: set[int] = field(default_factory=set)  # steps whose kernel is not called
     in_place: dict[int, str] = field(default_factory=dict)  # step -> input it overwrites
+    rel: dict[str, int] = field(default_factory=dict)  # tensor -> offset in its group
+    overlaps: dict[int, tuple[str, int]] = field(default_factory=dict)  # step -> (input, lead)
+    no_overlap: frozenset[int] = frozenset()  # steps told to write no trailing output
+    span: dict[str, tuple[int, int]] = field(default_factory=dict)  # tensor -> its own life
+    nbytes: dict[str, int] = field(default_factory=dict)  # tensor -> its own bytes
 
-    def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int) -> None:
-        """Make ``tensor`` (written at ``step``, read until ``last``) share ``leader``'s bytes."""
+    def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int,
+             rel: int) -> None:
+        """Make ``tensor`` (written at ``step``, read until ``last``) live in ``leader``'s
+        group at offset ``rel`` of the group (a negative one moves every member up)."""
+        if rel < 0:
+            for member, group in self.group_of.items():
+                if group == leader:
+                    self.rel[member] -= rel
+            self.size[leader] -= rel
+            rel = 0
         self.group_of[tensor] = leader
-        self.size[leader] = max(self.size[leader], nbytes)
+        self.span[tensor] = (step, last)
+        self.nbytes[tensor] = nbytes
+        self.rel[tensor] = rel
+        self.size[leader] = max(self.size[leader], rel + nbytes)
         self.first[leader] = min(self.first[leader], step)
         self.last[leader] = max(self.last[leader], last)
 
@@ -92,28 +116,62 @@ def _alias_source(graph: Graph, node: Node, life: Lifetimes, step: int,
         shared = any(other != name and life.group_of.get(other) == leader
                      for other in node.inputs if other)
         same_layout = t.shape == out.shape and t.nbytes == out.nbytes
-        if (same_layout and not shared and life.last[leader] == step
-                and life.size[leader] == out.nbytes):
+        if same_layout and not shared and life.last[leader] == step:
             return name
     return None
 
 
-def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifetimes:
-    """Group the activations of ``graph`` into shared buffers (see the module docstring)."""
+def _trailing_lead(graph: Graph, node: Node, life: Lifetimes, step: int,
+                   kernel: Kernel | None, align: int) -> int | None:
+    """The lead (bytes, a multiple of ``align``) at which ``node``'s raster kernel may write
+    its output below its dying input, or None when it may not or it would not pay."""
+    if kernel is None or kernel.access not in ACCESS or len(node.outputs) != 1:
+        return None
+    win = window_of(node, graph.input_tensors(node), graph.output_tensors(node))
+    src = graph.tensors[node.inputs[0]]
+    out = graph.tensors[node.outputs[0]]
+    if win is None or src.is_const:
+        return None
+    leader = life.group_of[src.name]
+    pinned = {life.group_of[o] for o in graph.outputs if o in life.group_of}
+    shared = any(other != src.name and life.group_of.get(other) == leader
+                 for other in node.inputs if other)
+    if leader in pinned or shared or life.last[leader] != step:
+        return None
+    lead = align_up(max(raster_lead(win, kernel.access), 0), align)
+    rel = life.rel[src.name] - lead
+    grown = max(life.size[leader], rel + out.nbytes) - min(rel, 0) - life.size[leader]
+    return lead if grown < out.nbytes else None
+
+
+def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None,
+                    align: int = 16, no_overlap: frozenset[int] = frozenset()) -> Lifetimes:
+    """Group the activations of ``graph`` into shared buffers (see the module docstring);
+    the steps in ``no_overlap`` write no trailing output."""
     spans = tensor_lifetimes(graph)
-    life = Lifetimes()
+    life = Lifetimes(no_overlap=no_overlap)
     for name in graph.inputs:
         _new_group(life, name, graph.tensors[name].nbytes, spans[name])
     for step, node in enumerate(graph.nodes):
         # An elided copy is never called, so its kernel's qualifiers do not matter.
-        source = _alias_source(graph, node, life, step, kernels[step] if kernels else None)
+        kernel = kernels[step] if kernels else None
+        source = _alias_source(graph, node, life, step, kernel)
         if source is not None:
             out = node.outputs[0]
-            life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out])
+            life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out],
+                      rel=life.rel[source])
             if get_op(node.op).alias:
                 life.elided.add(step)
             else:
                 life.in_place[step] = source
+            continue
+        lead = None if step in no_overlap else _trailing_lead(graph, node, life, step,
+                                                               kernel, align)
+        if lead is not None:
+            src, out = node.inputs[0], node.outputs[0]
+            life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
+                      rel=life.rel[src] - lead)
+            life.overlaps[step] = (src, lead)
             continue
         for name in node.outputs:
             _new_group(life, name, graph.tensors[name].nbytes, spans[name])
@@ -122,6 +180,9 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None) -> Lifeti
 
 def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:
     life.group_of[name] = name
+    life.span[name] = span
+    life.nbytes[name] = nbytes
+    life.rel[name] = 0
     life.size[name] = nbytes
     life.first[name], life.last[name] = span
 
@@ -129,7 +190,16 @@ def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -
 def planner_buffers(life: Lifetimes, kernels: list[Kernel] | None, align: int) -> list[Buffer]:
     """One ``Buffer`` per tensor group plus one per kernel scratch, in a stable order."""
     leaders = sorted(set(life.group_of.values()), key=lambda g: (life.first[g], g))
-    buffers = [Buffer(g, life.size[g], life.first[g], life.last[g], align) for g in leaders]
+    members: dict[str, list[str]] = {}
+    for tensor, leader in life.group_of.items():
+        members.setdefault(leader, []).append(tensor)
+
+    def parts(g: str) -> tuple:
+        if len(members[g]) < 2:
+            return ()
+        return tuple(sorted((life.rel[t], life.nbytes[t], *life.span[t]) for t in members[g]))
+    buffers = [Buffer(g, life.size[g], life.first[g], life.last[g], align, parts(g))
+               for g in leaders]
     for step, kernel in enumerate(kernels or []):
         if kernel.scratch_bytes > 0 and step not in life.elided:
             buffers.append(Buffer(scratch_name(step), kernel.scratch_bytes, step, step, align))

@@ -18,15 +18,26 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 
+Part = tuple[int, int, int, int]  # (offset in the buffer, bytes, first step, last step)
+
+
 @dataclass(frozen=True)
 class Buffer:
-    """One region of the arena: ``size`` bytes live from step ``first`` to ``last``."""
+    """One region of the arena: ``size`` bytes live from step ``first`` to ``last``.
+
+    A buffer holding several tensors at fixed places relative to each other (in-place and
+    trailing writes, ``edgec.plan.lifetimes``) lists them as ``parts``; the placement then
+    keeps clear of each part during that part's own life only, not of the whole
+    ``size`` x ``first..last`` box. Parts of one buffer may overlap each other: that their
+    overlap is safe is the grouping's claim, checked by the replay (``tests/plan/replay.py``).
+    """
 
     name: str
     size: int
     first: int
     last: int
     align: int = 16
+    parts: tuple[Part, ...] = ()
 
     def __post_init__(self):
         if self.size < 0 or self.first > self.last or self.align < 1:
@@ -35,6 +46,17 @@ class Buffer:
     def lives_with(self, other: "Buffer") -> bool:
         """True when the two lifetimes share at least one step."""
         return self.first <= other.last and other.first <= self.last
+
+    def regions(self) -> tuple[Part, ...]:
+        """Its parts, or the whole buffer as one part."""
+        return self.parts or ((0, self.size, self.first, self.last),)
+
+
+def _parts_clash(a: Part, a_at: int, b: Part, b_at: int) -> bool:
+    """Whether two parts placed at ``a_at`` and ``b_at`` share bytes at some step."""
+    (ra, sa, fa, la), (rb, sb, fb, lb) = a, b
+    return (sa > 0 and sb > 0 and fa <= lb and fb <= la
+            and a_at + ra < b_at + rb + sb and b_at + rb < a_at + ra + sa)
 
 
 def align_up(value: int, align: int) -> int:
@@ -59,6 +81,8 @@ def linear_offsets(buffers: Sequence[Buffer]) -> list[int]:
 
 def _lowest_fit(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
     """The lowest aligned offset where ``buffer`` overlaps no live placed buffer."""
+    if buffer.parts or any(other.parts for _, other in placed):
+        return _lowest_fit_parts(buffer, placed)
     candidate = 0
     for offset, other in sorted((p for p in placed if p[1].lives_with(buffer)),
                                 key=lambda p: p[0]):
@@ -68,6 +92,23 @@ def _lowest_fit(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
             break
         candidate = max(candidate, align_up(offset + other.size, buffer.align))
     return candidate
+
+
+def _lowest_fit_parts(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
+    """``_lowest_fit`` part by part: the candidates are 0 and every offset that puts one of
+    ``buffer``'s parts just above a placed part living with it; the lowest without a clash."""
+    live = [(offset, part) for offset, other in placed if other.lives_with(buffer)
+            for part in other.regions()]
+    mine = buffer.regions()
+    candidates = {0}
+    for offset, (rel, size, first, last) in live:
+        for q in mine:
+            if first <= q[3] and q[2] <= last:
+                candidates.add(max(0, align_up(offset + rel + size - q[0], buffer.align)))
+    for base in sorted(candidates):
+        if not any(_parts_clash(q, base, p, offset) for q in mine for offset, p in live):
+            return base
+    raise AssertionError("no offset fits")  # the highest candidate always does
 
 
 def greedy_offsets(buffers: Sequence[Buffer], order: Sequence[int]) -> list[int]:
@@ -109,10 +150,21 @@ def best_offsets(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
 
 
 def live_peak(buffers: Sequence[Buffer]) -> int:
-    """The most bytes live at any one step: no placement can use less arena."""
-    steps = {b.first for b in buffers}
-    return max((sum(b.size for b in buffers if b.first <= s <= b.last) for s in steps),
-               default=0)
+    """The most bytes live at any one step: no placement can use less arena. Parts of one
+    buffer count by the bytes they cover together at that step."""
+    steps = {p[2] for b in buffers for p in b.regions()}
+
+    def covered(b: Buffer, s: int) -> int:
+        spans = sorted((r, r + n) for r, n, f, la in b.regions() if f <= s <= la)
+        total, end = 0, None
+        for lo, hi in spans:
+            lo = lo if end is None else max(lo, end)
+            if hi > lo:
+                total += hi - lo
+            end = hi if end is None else max(end, hi)
+        return total
+
+    return max((sum(covered(b, s) for b in buffers) for s in steps), default=0)
 
 
 def find_overlap(buffers: Sequence[Buffer],
@@ -126,6 +178,7 @@ def find_overlap(buffers: Sequence[Buffer],
         if oa % a.align:
             return a, a
         for b, ob in zip(buffers[i + 1:], offsets[i + 1:]):
-            if a.size and b.size and a.lives_with(b) and oa < ob + b.size and ob < oa + a.size:
+            if a.size and b.size and a.lives_with(b) and any(
+                    _parts_clash(p, oa, q, ob) for p in a.regions() for q in b.regions()):
                 return a, b
     return None

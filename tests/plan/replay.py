@@ -10,6 +10,9 @@ and input occupy exactly the same bytes.
 
 from __future__ import annotations
 
+import numpy as np
+
+from edgec.ir.registry import get_op
 from edgec.plan.lifetimes import scratch_name
 
 
@@ -38,6 +41,52 @@ def _writes(graph, plan, kernels, step) -> list[tuple[str, int, int]]:
     return writes
 
 
+def _last_reader(graph, node) -> np.ndarray:
+    """For each input byte, the raster index of the last output pixel whose window reads it
+    (-1: none)."""
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    a = get_op(node.op).full_attrs(node)
+    kh, kw = (graph.tensors[node.inputs[1]].shape[1:3] if "filter" not in a else a["filter"])
+    sh, sw = a.get("strides", (1, 1))
+    dh, dw = a.get("dilations", (1, 1))
+    pt, pl = a.get("pads", (0, 0, 0, 0))[:2]
+    n, h, w, c = x.shape
+    _, oh, ow, _ = y.shape
+    last = np.full((n, h, w, c * (x.nbytes // x.size)), -1, np.int64)
+    pixel = 0
+    for b in range(n):
+        for oy in range(oh):
+            rows = [oy * sh - pt + k * dh for k in range(kh)]
+            rows = [r for r in rows if 0 <= r < h]
+            for ox in range(ow):
+                cols = [ox * sw - pl + k * dw for k in range(kw)]
+                cols = [q for q in cols if 0 <= q < w]
+                if rows and cols:
+                    last[b, min(rows):max(rows) + 1, min(cols):max(cols) + 1] = pixel
+                pixel += 1
+    return last.reshape(-1)
+
+
+def trailing_write_problems(graph, plan, kernels, step: int, t: str) -> list[str]:
+    """Why the raster kernel at ``step`` may overwrite bytes of input ``t`` it still reads
+    (empty: never)."""
+    node, access = graph.nodes[step], kernels[step].access if kernels else ""
+    if access not in ("raster", "raster_buffered") or node.inputs[0] != t:
+        return [f"step {step} writes over {t} without a raster access order"]
+    y = graph.tensors[node.outputs[0]]
+    last = _last_reader(graph, node)
+    pixel_bytes = y.nbytes // (y.size // y.shape[-1])
+    start = plan.offsets[node.outputs[0]] - plan.offsets[t]
+    for p in range(y.size // y.shape[-1]):
+        lo, hi = max(start + p * pixel_bytes, 0), min(start + (p + 1) * pixel_bytes, last.size)
+        if lo < hi:
+            reader = int(last[lo:hi].max())
+            if reader > p or (reader == p and access == "raster"):
+                return [f"step {step} writes pixel {p} over {t} bytes {lo}-{hi} that pixel "
+                        f"{reader} still reads"]
+    return []
+
+
 def replay(graph, plan, kernels=None) -> tuple[dict[int, str], list[str]]:
     """The in-place writes found (step -> overwritten input) and every unsafe overlap."""
     written, last_read = _spans(graph)
@@ -54,6 +103,9 @@ def replay(graph, plan, kernels=None) -> tuple[dict[int, str], list[str]]:
                 if (plan.in_place.get(step) == t and declared and last_read[t] == step
                         and name in node.outputs and (offset, size) == (t_offset, t_size)):
                     found[step] = t
+                elif (plan.overlaps.get(step, ("",))[0] == t and last_read[t] == step
+                        and name in node.outputs):
+                    problems += trailing_write_problems(graph, plan, kernels, step, t)
                 else:
                     problems.append(f"step {step} writes {name} over {t}")
     return found, problems
