@@ -2,7 +2,8 @@
 
 The float model is ``examples/digits.onnx`` (a small CNN trained by
 ``examples/make_digits_model.py``, seeded). On the same seeded test split this measures:
-float32 (edgec's interpreter), edgec PTQ int8 with each observer, int4 weights (W4A8) and
+float32 (edgec's interpreter), edgec PTQ int8 with each observer, int16 activations (TFLite's
+16x8 mode), int4 weights (W4A8) and
 ternary weights (W2A8) through edgec's interpreter, every quantized model also checked prediction for prediction
 against TensorFlow Lite Micro on its exported ``.tflite`` (outputs bit-equal), and
 onnxruntime's static quantizer (QDQ, per-channel, min-max) run in onnxruntime, and edgec's
@@ -114,6 +115,8 @@ def measure(workdir: Path) -> list[tuple[str, float | None, str]]:
              f"{weight_bytes(graph)} B")]
     variants = [("edgec PTQ int8, min-max", {}),
                 ("edgec PTQ int8, percentile 99.99", {"observer": "percentile"}),
+                ("edgec PTQ 16x8 (int16 activations, int8 weights), min-max",
+                 {"activations": "int16"}),
                 ("edgec PTQ W4A8 (int4 weights), min-max", {"weights": "int4"}),
                 ("edgec PTQ W2A8 (ternary weights), min-max", {"weights": "ternary"})]
     for label, options in variants:

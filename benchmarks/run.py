@@ -30,6 +30,7 @@ section between the ``ops`` markers.
 from __future__ import annotations
 
 import argparse
+import re
 import datetime
 import os
 import platform
@@ -46,6 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sections import write_section  # noqa: E402
 from edgec import __version__  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.verify.cortexm import run_samples  # noqa: E402
@@ -532,12 +534,13 @@ def _section(text: str, begin: str, end: str) -> str:
 
 
 def write_report(text: str) -> None:
-    """Rewrite docs/BENCHMARKS.md around the accuracy and ops sections, kept as they are."""
+    """Rewrite docs/BENCHMARKS.md's unmarked part; every marked section (``<!-- NAME:begin
+    -->`` .. ``<!-- NAME:end -->``: accuracy, ops, fuzz, layers, ..., each owned by its own
+    command) is kept as it is, in its order."""
     old = REPORT.read_text() if REPORT.exists() else ""
+    names = re.findall(r"<!-- ([\w-]+):begin -->", old)
     kept = "".join(f"\n{section}\n" for section in (
-        _section(old, BEGIN, END), _section(old, OPS_BEGIN, OPS_END),
-        *(_section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->")
-          for m in ("fuzz", "robustness", "memory"))) if section)
+        _section(old, f"<!-- {m}:begin -->", f"<!-- {m}:end -->") for m in names) if section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text + kept)
 
@@ -593,6 +596,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ops", action="store_true",
                         help="run only the op grid on the emulated cores and rewrite its "
                              "section")
+    parser.add_argument("--layers", action="store_true",
+                        help="measure instructions per layer on the M4 (speed, size, int4) "
+                             "and rewrite only that section")
     parser.add_argument("--full", action="store_true",
                         help="with --ops: every geometry, corner and seed (a few minutes)")
     args = parser.parse_args(argv)
@@ -604,6 +610,17 @@ def main(argv: list[str] | None = None) -> None:
         else:
             write_ops_section(section)
             print(f"wrote the ops section of {REPORT}")
+        return
+    if args.layers:
+        from benchmarks import layers
+
+        text = layers.section({n: r.tflm_cmsis for n, r in REFERENCES.items()},
+                              "python benchmarks/run.py --layers")
+        if args.no_write:
+            print(text)
+        else:
+            write_section(text, "<!-- layers:begin -->", "<!-- layers:end -->")
+            print(f"wrote the layers section of {REPORT}")
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edgec-bench-") as tmp:

@@ -67,14 +67,16 @@ def load(path: str | os.PathLike) -> Model:
 
 
 def verify(model: str | os.PathLike, *, count: int = 10, seed: int = 0, extra_inputs=(),
-           **options):
-    """``edgec verify`` as a function: a ``VerifyResult`` (``ok``, ``message``...);
-    ``options`` are ``edgec.options.BuildOptions`` fields (target, quantization...)."""
+           layers: bool = False, per_layer: bool = False, **options):
+    """``edgec verify`` as a function: a ``VerifyResult`` (``ok``, ``message``, and with
+    ``layers`` the first differing node in ``.layers``, with ``per_layer`` the instructions
+    per kernel in ``.per_layer``); ``options`` are ``edgec.options.BuildOptions`` fields
+    (target, quantization...)."""
     from edgec.options import BuildOptions
     from edgec.verify.check import verify as run_verify
 
     return run_verify(model, BuildOptions(**options), count=count, seed=seed,
-                      extra_inputs=extra_inputs)
+                      extra_inputs=extra_inputs, layers=layers, per_layer=per_layer)
 
 
 def evaluate(model: str | os.PathLike, data: str, **options):

@@ -24,7 +24,8 @@ from typing import Callable
 
 from edgec.report_view import memory_plan_svg, report_html
 from edgec.emit import EmitOptions, check_identifier, emit_model, identifier_from_stem
-from edgec.emit.codesize import text_bytes
+from edgec import __version__
+from edgec.emit.codesize import compile_facts
 from edgec.emit.report import emitted_constant_bytes, format_report, io_entries, kernel_rows
 from edgec.errors import EdgecError
 from edgec.ir import Graph, Node
@@ -67,7 +68,8 @@ def load_graph(model: str | os.PathLike, quantization: Quantization | None = Non
         return graph
     q = quantization
     return quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
-                          percentile=q.percentile, io=q.io, weights=q.weights)
+                          percentile=q.percentile, io=q.io, weights=q.weights,
+                          activations=q.activations)
 
 
 def load_target(name: str) -> dict:
@@ -165,12 +167,12 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     return kernels, plan, choice
 
 
-def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
+def _write(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
     paths = []
     for file_name, text in files.items():
         path = out_dir / file_name
-        try:
-            path.write_bytes(text.encode("ascii"))  # bytes: no newline translation anywhere
+        try:  # bytes: no newline translation anywhere
+            path.write_bytes(text if isinstance(text, bytes) else text.encode("ascii"))
         except OSError as exc:
             raise EdgecError(f"cannot write '{path}': {exc.strerror or exc}",
                              "choose a writable folder with -o") from exc
@@ -178,17 +180,37 @@ def _write(out_dir: Path, files: dict[str, str]) -> list[Path]:
     return paths
 
 
+def _options_entry(options: BuildOptions) -> dict:
+    """The build options as given (not where the kernel cache lies: the report must not
+    depend on the machine)."""
+    return {"target": options.target, "name": options.name,
+            "optimize": options.optimize.value if options.optimize else None,
+            "kernels": options.kernels.value, "arena": options.arena.value,
+            "ram_limit": options.ram_limit,
+            "quantization": _quantization_entry(options.quantization)}
+
+
 def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
-            code: int | None, options: BuildOptions, optimize: dict) -> dict:
+            facts: tuple, options: BuildOptions, optimize: dict) -> dict:
+    from edgec.estimate import estimates
+
     graph, kernels, plan = result
+    code, stack = facts
     weights = emitted_constant_bytes(graph, kernels, plan)
-    return {
-        "model": model.name, "name": name, "target": target["name"],
+    report = {
+        "edgec_version": __version__,
+        "model": model.name, "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+        "name": name, "target": target["name"],
+        "options": _options_entry(options),
         "quantization": _quantization_entry(options.quantization),
         "optimize": optimize,
         "kernel_choice": options.kernels.value,
+        "constants": options.constants.value,
         "io": io_entries(graph),
         "kernels": kernel_rows(graph, kernels, plan),
+        "stack": stack.as_json() if stack is not None else None,
+        "estimate": None,
+        "application": None,
         "totals": {
             "macs": sum(int(k.macs) for k in kernels),
             "weight_bytes": weights,
@@ -199,9 +221,33 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
             "arena_bytes": plan.arena_bytes,
             "lower_bound_bytes": plan.lower_bound,
             "no_reuse_bytes": plan.linear_bytes,
+            "stack_bytes": stack.bytes if stack is not None else None,
             "build_seconds": round(seconds, 3),
         },
     }
+    estimated = estimates(report, target)
+    for row, value in zip(report["kernels"], estimated["per_layer"] if estimated else
+                          [None] * len(report["kernels"])):
+        row["estimated_instructions"] = value
+    if estimated is not None:
+        report["estimate"] = {k: v for k, v in estimated.items() if k != "per_layer"}
+    return report
+
+
+def _stack_entry(graph: Graph, name: str) -> str:
+    """The entry point an application calls: ``NAME_invoke`` (which calls ``NAME_run``) for
+    one input and one output, else ``NAME_run``."""
+    return f"{name}_invoke" if len(graph.inputs) == len(graph.outputs) == 1 else f"{name}_run"
+
+
+def report_files(report: dict, plan: MemoryPlan, steps: int) -> dict[str, str]:
+    """The report as ``report.txt``, ``report.json``, ``report.html`` and
+    ``memory_plan.svg`` (rewritten by a board build once the application's budget is
+    known)."""
+    svg = memory_plan_svg(plan, steps)
+    return {"report.txt": format_report(report),
+            "report.json": json.dumps(report, indent=2) + "\n",
+            "report.html": report_html(report, svg), "memory_plan.svg": svg}
 
 
 def _quantization_entry(quantization: Quantization | None) -> dict | None:
@@ -237,17 +283,15 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
     lowered, plan, choice = _lower(graph, target_info, options, progress)
     check_ram_limit(plan, options.ram_limit)
     emit_options = EmitOptions(name, options.arena.value, model.name,
-                               hashlib.sha256(model.read_bytes()).hexdigest(), options.target)
+                               hashlib.sha256(model.read_bytes()).hexdigest(), options.target,
+                               options.constants.value)
     with folder.staging() as stage:  # nothing lands in out_dir unless everything succeeded
         staged = _write(stage, emit_model(graph, lowered, plan, emit_options))
-        code = text_bytes(stage / f"{name}.c", target_info["compiler"],
-                          [f for f in target_info["cflags"] if f != "-Werror"])
+        facts = compile_facts(stage / f"{name}.c", target_info["compiler"],
+                              [f for f in target_info["cflags"] if f != "-Werror"],
+                              _stack_entry(graph, name))
         report = _report(model, name, target_info, (graph, lowered, plan),
-                         time.perf_counter() - started, code, options, choice)
-        svg = memory_plan_svg(plan, len(graph.nodes))
-        staged += _write(stage, {"report.txt": format_report(report),
-                                 "report.json": json.dumps(report, indent=2) + "\n",
-                                 "report.html": report_html(report, svg),
-                                 "memory_plan.svg": svg})
+                         time.perf_counter() - started, facts, options, choice)
+        staged += _write(stage, report_files(report, plan, len(graph.nodes)))
         paths = folder.commit(stage, [p.name for p in staged])
     return BuildResult(out_dir, name, paths, graph, lowered, plan, report, target_info, options)

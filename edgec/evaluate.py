@@ -17,7 +17,7 @@ from edgec.build import Quantization, build, load_graph
 from edgec.options import BuildOptions
 from edgec.errors import EdgecError
 from edgec.ir import interpret
-from edgec.verify.host import compile_host, run_harness
+from edgec.verify.host import compile_host, model_image, run_harness
 
 
 @dataclass
@@ -78,7 +78,8 @@ def _compiled(model, graph, samples: list, cache_dir) -> np.ndarray:
         result = build(model, tmp, BuildOptions(name="evaluated", cache_dir=cache_dir),
                        loaded=graph)
         g = result.graph
-        actual = run_harness(compile_host(result), g, _fit(g, samples))
+        actual = run_harness(compile_host(result), g, _fit(g, samples),
+                             image=model_image(result))
     return np.stack([_real(g, g.outputs[0], a[0]) for a in actual])
 
 
@@ -126,3 +127,24 @@ def evaluate(model: str | os.PathLike, data: str, *, labels: str | None = None,
     for v in variants:
         v.metrics = _metrics(v.outputs, target, None if v.name == "float" else reference)
     return variants
+
+
+def fit_samples(graph, samples: list) -> list:
+    """``samples`` cast (or quantized) to ``graph``'s input dtypes and shapes."""
+    return _fit(graph, samples)
+
+
+def score(model: str | os.PathLike, graph, samples: list, target: np.ndarray | None,
+          reference: np.ndarray | None = None, cache_dir=None) -> dict:
+    """The metrics ``evaluate`` reports for ``graph`` compiled to C and run on the host over
+    ``samples`` (``model`` names the build): accuracy or MSE against ``target``, agreement and
+    MSE against the float outputs ``reference`` when given. ``edgec sweep`` scores each
+    point with it."""
+    return _metrics(_compiled(model, graph, samples, cache_dir), target, reference)
+
+
+def float_outputs(graph, samples: list) -> np.ndarray:
+    """The reference interpreter's first output of the float ``graph`` on ``samples``."""
+    outs = [interpret(graph, dict(zip(graph.inputs, s)))[graph.outputs[0]]
+            for s in _fit(graph, samples)]
+    return np.stack([np.asarray(o, np.float64) for o in outs])

@@ -43,6 +43,16 @@ class Arena(StrEnum):
     EXTERN = "extern"
 
 
+class Constants(StrEnum):
+    """``inline``: weights and constants are ``static const`` arrays in ``NAME.c``;
+    ``partition``: they go to a separate model image (``NAME.bin``, ``edgec.image``) that the
+    application hands to ``NAME_load_constants`` (a flash partition, replaceable over the
+    air), and ``NAME.c`` holds only code and offsets."""
+
+    INLINE = "inline"
+    PARTITION = "partition"
+
+
 OPTIMIZE_MODES = tuple(m.value for m in Optimize)
 KERNEL_CHOICES = tuple(k.value for k in KernelChoice)
 ARENA_MODES = tuple(a.value for a in Arena)
@@ -58,6 +68,7 @@ class Quantization:
     percentile: float = 99.99
     weights: str = "int8"  # or "int4": W4A8
     io: str = "float"  # or "int8": the compiled model takes and returns int8
+    activations: str = "int8"  # or "int16": TFLite's 16x8 mode
 
 
 def _enum(kind: type[Enum], value, field_name: str):
@@ -75,7 +86,8 @@ class BuildOptions:
     """How to build: ``target`` (a ``targets/*.yaml`` name or alias); ``name``, the C symbol
     prefix (default: the model file's stem); ``optimize`` (None: ``edgec.build``'s default
     rule picks); ``kernels``; ``arena``; ``ram_limit``, the most arena bytes allowed;
-    ``cache_dir`` of lowered kernels; ``quantization``, PTQ of a float model first."""
+    ``cache_dir`` of lowered kernels; ``quantization``, PTQ of a float model first;
+    ``constants``, where weights and constants live (``Constants``)."""
 
     target: str = "host"
     name: str | None = None
@@ -85,12 +97,14 @@ class BuildOptions:
     ram_limit: int | None = None
     cache_dir: str | os.PathLike | None = None
     quantization: Quantization | None = None
+    constants: Constants = Constants.INLINE
 
     def __post_init__(self):
         if self.optimize is not None:
             object.__setattr__(self, "optimize", _enum(Optimize, self.optimize, "optimize"))
         object.__setattr__(self, "kernels", _enum(KernelChoice, self.kernels, "kernels"))
         object.__setattr__(self, "arena", _enum(Arena, self.arena, "arena"))
+        object.__setattr__(self, "constants", _enum(Constants, self.constants, "constants"))
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 

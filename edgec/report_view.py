@@ -61,15 +61,15 @@ def memory_plan_svg(plan, steps: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _macs_chart(kernels: list[dict]) -> str:
-    top = max([k["macs"] for k in kernels] + [1])
+def _macs_chart(kernels: list[dict], key: str = "macs", fill: str = "#4a8") -> str:
+    top = max([k[key] or 0 for k in kernels] + [1])
     rows = []
     for i, k in enumerate(kernels):
-        width = 400 * k["macs"] / top
-        rows.append(f'<rect x="160" y="{i * 18}" width="{width:.1f}" height="14" fill="#4a8"/>'
-                    f'<text x="155" y="{i * 18 + 11}" text-anchor="end">{escape(k["op"])} '
-                    f'#{k["step"]}</text><text x="{165 + width:.1f}" y="{i * 18 + 11}">'
-                    f'{k["macs"]:,}</text>')
+        width = 400 * (k[key] or 0) / top
+        rows.append(f'<rect x="160" y="{i * 18}" width="{width:.1f}" height="14" '
+                    f'fill="{fill}"/><text x="155" y="{i * 18 + 11}" text-anchor="end">'
+                    f'{escape(k["op"])} #{k["step"]}</text><text x="{165 + width:.1f}" '
+                    f'y="{i * 18 + 11}">{k[key] or 0:,}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="700" height="{18 * len(kernels)}" '
             f'font-family="sans-serif" font-size="11">{"".join(rows)}</svg>')
 
@@ -85,11 +85,29 @@ def report_html(report: dict, svg: str) -> str:
               ("weights", f"{num(t['weight_bytes'])} B"), ("code", f"{num(t.get('code_bytes'))} B"),
               ("arena (RAM)", f"{num(t['arena_bytes'])} B"),
               ("arena lower bound", f"{num(t['lower_bound_bytes'])} B"),
+              ("stack (worst call chain)", f"{num(t.get('stack_bytes'))} B"),
               ("MACs", num(t["macs"]))]
+    estimate = report.get("estimate")
+    if estimate is not None:
+        totals.append(("instructions (estimate)", num(estimate["instructions"])))
+        if estimate["ms"] is not None:
+            totals.append((f"latency at {estimate['clock_hz'] / 1e6:g} MHz (estimate)",
+                           f"{estimate['ms']:.2f} ms"))
+    app = report.get("application")
+    if app is not None:
+        totals.append((f"application flash on {app['board']} (estimate)",
+                       f"{num(app['flash_bytes'])} of {num(app['flash_limit'])} B"))
+        totals.append((f"application RAM on {app['board']} (estimate)",
+                       f"{num(app['ram_bytes'])} of {num(app['ram_limit'])} B"))
     rows = "".join(f"<tr><td>{k['step']}</td><td>{escape(k['op'])}</td>"
                    f"<td>{escape(str(k['node']))}</td><td>{num(k['macs'])}</td>"
-                   f"<td>{num(k['weight_bytes'])}</td><td>{num(k.get('scratch_bytes'))}</td></tr>"
+                   f"<td>{num(k['weight_bytes'])}</td><td>{num(k.get('scratch_bytes'))}</td>"
+                   f"<td>{num(k.get('estimated_instructions'))}</td></tr>"
                    for k in report["kernels"])
+    chart = ""
+    if estimate is not None:
+        chart = (f"<h2>Estimated instructions per kernel</h2><p>{escape(estimate['label'])}"
+                 f"</p>{_macs_chart(report['kernels'], 'estimated_instructions', '#48a')}")
     cells = "".join(f'<tr><th>{escape(a)}</th><td class="total">{escape(b)}</td></tr>'
                     for a, b in totals)
     return f"""<!DOCTYPE html>
@@ -99,12 +117,14 @@ def report_html(report: dict, svg: str) -> str:
 td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}td.total{{text-align:right}}</style>
 </head><body>
 <h1>{escape(report['name'])} for {escape(report['target'])}</h1>
-<p>model {escape(report['model'])}, edgec {__version__}, optimize
+<p>model {escape(report['model'])} (sha256 <code>{escape(report.get('model_sha256', '?'))}
+</code>), edgec {escape(report.get('edgec_version', __version__))}, optimize
 {escape(report['optimize']['mode'])}, kernels {escape(report['kernel_choice'])}</p>
 <h2>Totals</h2><table id="totals">{cells}</table>
 <h2>Memory plan</h2>{svg.split('?>')[-1]}
 <h2>MACs per kernel</h2>{_macs_chart(report['kernels'])}
+{chart}
 <h2>Kernels</h2><table><tr><th>step</th><th>op</th><th>node</th><th>MACs</th>
-<th>weight bytes</th><th>scratch bytes</th></tr>{rows}</table>
+<th>weight bytes</th><th>scratch bytes</th><th>est. instructions</th></tr>{rows}</table>
 </body></html>
 """

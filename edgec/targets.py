@@ -39,12 +39,18 @@ TARGET_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "clock_hz": (int, None, "CPU clock"),
     "leds": (list, [], "devicetree aliases of LEDs (led0, ...)"),
     "buttons": (list, [], "devicetree aliases of buttons (sw0, ...)"),
+    "pwm_leds": (list, [], "devicetree aliases of PWM LEDs whose node the board enables "
+                           "(pwm-led0, ...): the pwm action"),
+    "bluetooth": (bool, False, "a Bluetooth LE radio with Zephyr's controller: the ble action"),
     "emulator": (list, [], "[native] or the qemu-system-arm command line that runs the board"),
     "sensors": (dict, {}, "on-board sensors by kind"),
+    "model_flash": (dict, None, "where --model-partition apps put their two model slots: "
+                                "{node: flash node label, start: B, end: B, erase_block: B}"),
     "zephyr_overhead": (dict, {}, "Zephyr's own flash/RAM bytes in an edgec app, measured "
-                                  "from real builds: {replay|sensor: {flash: B, ram: B}}"),
+                                  "from real builds: {replay|sensor: {flash: B, ram: B}}; "
+                                  "ble: what the Bluetooth stack adds"),
 }
-OVERHEAD_KINDS = ("replay", "sensor")
+OVERHEAD_KINDS = ("replay", "sensor", "ble")
 
 SENSOR_KINDS = ("accel", "imu", "mic", "adc", "temperature", "camera")
 SENSOR_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
@@ -52,6 +58,7 @@ SENSOR_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "api": (str, REQUIRED, "Zephyr API: sensor, adc, dmic or video"),
     "alias": (str, None, "devicetree alias of the device (DT_ALIAS)"),
     "node": (str, None, "devicetree node label of the device (DT_NODELABEL)"),
+    "device": (str, None, "name of a device without a devicetree node (device_get_binding)"),
     "channels": (list, [], "sensor API channels, SENSOR_CHAN_ without the prefix"),
     "io_channels": (str, None, "ADC: the zephyr,user io-channels value"),
     "trigger": (bool, False, "the driver supports a data-ready trigger"),
@@ -95,8 +102,9 @@ def _check_sensor(kind: str, data, where: str) -> dict:
     if sensor["api"] not in SENSOR_APIS:
         raise EdgecError(f"{where} sensor '{kind}': unknown api '{sensor['api']}'",
                          f"valid apis: {', '.join(SENSOR_APIS)}")
-    if (sensor["alias"] is None) == (sensor["node"] is None) and sensor["api"] != "adc":
-        raise EdgecError(f"{where} sensor '{kind}': give exactly one of alias or node")
+    given = [k for k in ("alias", "node", "device") if sensor[k] is not None]
+    if len(given) != 1 and sensor["api"] != "adc":
+        raise EdgecError(f"{where} sensor '{kind}': give exactly one of alias, node or device")
     return sensor
 
 
@@ -116,7 +124,8 @@ def validate_target(data, where: str) -> dict:
 def _check_overhead(overhead: dict, where: str) -> None:
     """A board's measured overheads: a replay entry at least, each with flash and ram."""
     if "replay" not in overhead or set(overhead) - set(OVERHEAD_KINDS):
-        raise EdgecError(f"{where}: zephyr_overhead needs 'replay' (and may have 'sensor')",
+        raise EdgecError(f"{where}: zephyr_overhead needs 'replay' (and may have 'sensor', "
+                         "'ble')",
                          TARGET_SCHEMA["zephyr_overhead"][2])
     for kind, sizes in overhead.items():
         if not isinstance(sizes, dict) or sorted(sizes) != ["flash", "ram"] or not all(

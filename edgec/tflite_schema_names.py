@@ -17,6 +17,7 @@ ENUM_FIELDS = {
     "padding": tflite.Padding,
     "fused_activation_function": tflite.ActivationFunctionType,
     "weights_format": tflite.FullyConnectedOptionsWeightsFormat,
+    "mode": tflite.MirrorPadMode,
 }
 # Options fields holding a TensorType: the reader keeps the number, the writer also takes a
 # member name ("INT32").
@@ -47,12 +48,19 @@ OPTIONS_TABLES = {
     "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions",
     "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions",
     "SHAPE": "ShapeOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "SVDF": "SVDFOptions",
     "STRIDED_SLICE": "StridedSliceOptions",
     "PACK": "PackOptions",
     "GATHER": "GatherOptions",
     "CAST": "CastOptions",
     "SLICE": "SliceOptions",
     "LEAKY_RELU": "LeakyReluOptions",
+    "TRANSPOSE_CONV": "TransposeConvOptions",
+    "MIRROR_PAD": "MirrorPadOptions",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "RESIZE_BILINEAR": "ResizeBilinearOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions",
 }
 
 

@@ -62,7 +62,7 @@ FLOAT_MODELS = ("kws_dscnn_float32", "ic_resnet8_float32", "ad_fc_autoencoder_fl
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", FLOAT_MODELS)
-@pytest.mark.parametrize("edge", ["nan", "inf", "ninf"])
+@pytest.mark.parametrize("edge", ["nan", "inf", "ninf", "max", "nmax"])
 def test_shared_float_models_at_the_edges(tmp_path, model, edge):
     path = MODELS_DIR / "onnx" / f"{model}.onnx"
     if not path.exists():
@@ -72,3 +72,35 @@ def test_shared_float_models_at_the_edges(tmp_path, model, edge):
     dims = [d.dim_value or 1 for d in onnx.load(path).graph.input[0].type.tensor_type.shape.dim]
     code, log = _verify(path, np.full(dims, EDGES[edge], np.float32), tmp_path)
     assert code == 0, log
+
+
+@pytest.mark.parametrize("edge", ["max", "nmax"])
+def test_ad_float_model_at_3_4e38_sums_in_float32_like_onnxruntime(tmp_path, edge):
+    """+-3.4e38 inputs overflow a float32 sum: onnxruntime and the C give NaN (inf - inf),
+    so the reference sums FULLY_CONNECTED in float32 too (a float64 sum stayed finite)."""
+    path = MODELS_DIR / "onnx" / "ad_fc_autoencoder_float32.onnx"
+    if not path.exists():
+        pytest.skip("../shared/models is not beside the repo")
+    ort = pytest.importorskip("onnxruntime")
+    from edgec.frontends import load_model
+    from edgec.ir import interpret
+
+    x = np.full((1, 640), EDGES[edge], np.float32)
+    session = ort.InferenceSession(str(path))
+    (expected,) = session.run(None, {session.get_inputs()[0].name: x})
+    (ours,) = interpret(load_model(path), x).values()
+    assert np.isnan(expected).all()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+    code, log = _verify(path, x, tmp_path)
+    assert code == 0, log
+
+
+def test_float32_sum_order_is_the_c_order():
+    """The reference adds products one at a time in k order from 0 (as the C does): 3e38 +
+    3e38 overflows before -3e38 can cancel it, where a float64 sum gives 3e38."""
+    from edgec.ir.ops.fully_connected import float32_dot
+
+    rows = np.array([[3e38, 3e38, -3e38]], np.float32)
+    w = np.ones((1, 3), np.float32)
+    assert float32_dot(rows, w)[0, 0] == np.inf
+    assert float32_dot(rows[:, ::-1], w)[0, 0] == np.float32(3e38)

@@ -88,10 +88,15 @@ def test_dilated_conv_then_standalone_relu():
     assert "RELU" in _ops(graph), "a Relu whose input is also an output cannot fuse"
 
 
-def test_grouped_conv_is_refused():
+def test_grouped_conv_matches_onnxruntime_and_uneven_groups_are_refused():
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2, pads=[1, 0, 1, 1])]
+    graph = _check(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"],
+                          [_const("w", _weights(6, 2, 3, 2)), _const("b", _weights(6))]),
+                   (1, 4, 5, 5))
+    assert "CONV_2D" in _ops(graph)
     nodes = [helper.make_node("Conv", ["x", "w"], ["y"], group=2)]
-    with pytest.raises(EdgecError, match="group=2 with 4 input channels"):
-        load_onnx(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"], [_const("w", _weights(4, 2, 1, 1))]))
+    with pytest.raises(EdgecError, match="group=2 with 4 input and 3 output channels"):
+        load_onnx(_model(nodes, {"x": [1, 4, 5, 5]}, ["y"], [_const("w", _weights(3, 2, 1, 1))]))
 
 
 def test_batchnorm_folds_into_conv_and_else_becomes_mul_add():
@@ -265,9 +270,20 @@ def test_qdq_conv_becomes_an_int8_conv_with_fused_relu():
     np.testing.assert_allclose(interpret(graph, x)["y"], expected, atol=0.1 + 1e-6)
 
 
-def test_uint8_qdq_is_refused():
-    with pytest.raises(EdgecError, match="uint8 activations.*only int8 QDQ"):
-        load_onnx(_qdq_conv_model(TensorProto.UINT8))
+def test_uint8_qdq_runs_as_int8_with_shifted_zero_points():
+    """uint8 activations are int8 codes 128 higher: the same graph, zero points less 128,
+    within one output step of onnxruntime (as the int8 model)."""
+    import onnxruntime as ort
+
+    data = _qdq_conv_model(TensorProto.UINT8)
+    graph = load_onnx(data)
+    conv = next(n for n in graph.nodes if n.op == "CONV_2D")
+    assert graph.tensors[conv.inputs[0]].quant.zp == 3 - 128
+    assert graph.tensors[conv.outputs[0]].quant.zp == -128
+    x = RNG.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    np.testing.assert_allclose(interpret(graph, x)["y"], expected, atol=0.1 + 1e-6)
 
 
 def test_unsupported_op_names_op_node_and_supported_list():
@@ -326,3 +342,44 @@ def test_qdq_softmax_requantizes_to_the_graph_scale(out_scale, ops):
     actual = interpret(graph, x)["y"]
     assert actual.dtype == np.int8
     assert np.max(np.abs(actual.astype(int) - expected.astype(int))) <= 1
+
+
+@pytest.mark.parametrize("node", [
+    helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                     ceil_mode=1, dilations=[2, 1], pads=[1, 0, 0, 1]),
+    helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 2],
+                     ceil_mode=1, pads=[1, 1, 0, 0], count_include_pad=1),
+    helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 3], strides=[3, 2],
+                     ceil_mode=1, dilations=[2, 2])], ids=["max", "avg-include-pad", "avg"])
+def test_pools_with_ceil_mode_and_dilations_match_onnxruntime(node):
+    graph = _check(_model([node], {"x": [1, 2, 8, 7]}, ["y"], opset=19), (1, 2, 8, 7))
+    assert {"MAX_POOL_2D", "AVERAGE_POOL_2D"} & set(_ops(graph))
+
+
+@pytest.mark.parametrize("bounds", [(-0.5, 2.5), (0.25, None), (None, -0.1)])
+def test_qdq_clip_with_any_range_stays_int8_and_exact(bounds):
+    """DQ -> Clip(lo, hi) -> Q with the input's parameters: int8 MAXIMUM/MINIMUM by the bounds'
+    codes, equal to onnxruntime's codes."""
+    import onnxruntime as ort
+
+    lo, hi = bounds
+    consts = [_const("s", np.float32(0.02)), _const("z", np.int8(-5))]
+    names = ["xd", "lo" if lo is not None else "", "hi" if hi is not None else ""]
+    consts += [_const(n, np.float32(b)) for n, b in (("lo", lo), ("hi", hi)) if b is not None]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+             helper.make_node("Clip", names, ["c"]),
+             helper.make_node("QuantizeLinear", ["c", "s", "z"], ["y"])]
+    graph = helper.make_graph(nodes, "clip", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [2, 64])], [helper.make_tensor_value_info(
+            "y", TensorProto.INT8, [2, 64])], initializer=consts)
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    data.ir_version = 8
+    data = data.SerializeToString()
+    ir = load_onnx(data)
+    assert [n.op for n in ir.nodes if n.op in ("MAXIMUM", "MINIMUM")] and \
+        all(ir.tensors[t].dtype == "int8" for n in ir.nodes for t in n.outputs)
+    x = np.linspace(-3, 3, 128, dtype=np.float32).reshape(2, 64)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    np.testing.assert_array_equal(interpret(ir, x)[ir.outputs[0]], expected)

@@ -50,7 +50,7 @@ def test_a_failure_after_emitting_leaves_nothing(tmp_path, monkeypatch):
 
     def broken(*args, **kwargs):
         raise EdgecError("compiler exploded")
-    monkeypatch.setattr(edgec.build, "text_bytes", broken)
+    monkeypatch.setattr(edgec.build, "compile_facts", broken)
     out = tmp_path / "out"
     with pytest.raises(EdgecError, match="exploded"):
         build(INT8, out, BuildOptions(cache_dir=tmp_path / "cache"))

@@ -83,8 +83,8 @@ def test_cli_verify_with_input_file(tmp_path, capsys):
 def test_cli_verify_exits_1_on_mismatch(monkeypatch, capsys):
     real = edgec.verify.check.run_harness
 
-    def corrupt(exe, graph, samples):
-        outputs = real(exe, graph, samples)
+    def corrupt(exe, graph, samples, *args, **kwargs):
+        outputs = real(exe, graph, samples, *args, **kwargs)
         outputs[0][0] = outputs[0][0].copy()
         outputs[0][0][0, 7] ^= 1  # flip one bit of one output element
         return outputs

@@ -36,7 +36,8 @@ class TFLiteBuilder:
         self._writer = ModelWriter("edgec test model")
 
     def tensor(self, name: str, shape, dtype: str, data=None, scale=None, zero_point=None,
-               quantized_dimension: int = 0, shape_signature=None) -> int:
+               quantized_dimension: int = 0, shape_signature=None,
+               is_variable: bool = False) -> int:
         """Add a tensor and return its index. ``data`` makes it a constant (with a buffer).
 
         ``scale``/``zero_point`` may be scalars (per-tensor) or lists (per-axis along
@@ -48,7 +49,8 @@ class TFLiteBuilder:
             raw = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(shape)).tobytes()
         signature = None if shape_signature is None else tuple(shape_signature)
         t = TfliteTensor(name, shape, _type_name(dtype), raw,
-                         quantized_dimension=quantized_dimension, shape_signature=signature)
+                         quantized_dimension=quantized_dimension, shape_signature=signature,
+                         is_variable=is_variable)
         if scale is not None:
             t.scale = np.asarray([float(s) for s in np.atleast_1d(scale)], np.float32)
             t.zero_point = np.zeros(len(t.scale), np.int64) if zero_point is None else \

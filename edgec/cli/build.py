@@ -6,7 +6,7 @@ from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError, printable
 from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
-                           KernelChoice, Quantization)
+                           Constants, KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
 
 
@@ -45,17 +45,22 @@ def _add_common(parser) -> None:
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
+    parser.add_argument("--model-partition", action="store_true",
+                        help="keep weights and constants out of NAME.c, in the model image "
+                             "NAME.bin (a flash partition, replaceable over the air: "
+                             "docs/OTA.md)")
     _add_quantization(parser)
 
 
 # The PTQ options besides --calibrate, with their defaults; given without --calibrate they
 # would be silently ignored, so that is an error.
-_PTQ_DEFAULTS = {"observer": "minmax", "percentile": 99.99, "weights": "int8", "io": "float"}
+_PTQ_DEFAULTS = {"observer": "minmax", "percentile": 99.99, "weights": "int8", "io": "float",
+                 "activations": "int8"}
 
 
 def _add_quantization(parser) -> None:
     """``--calibrate`` and the options of ``edgec quantize``: PTQ of a float model first."""
-    from edgec.quantize import IO_MODES, OBSERVERS, WEIGHT_DTYPES
+    from edgec.quantize import ACTIVATION_DTYPES, IO_MODES, OBSERVERS, WEIGHT_DTYPES
 
     group = parser.add_argument_group("quantization (a float model, before compiling)")
     group.add_argument("--calibrate", metavar="DATA.npz",
@@ -71,6 +76,9 @@ def _add_quantization(parser) -> None:
     group.add_argument("--io", choices=IO_MODES,
                        help="float: the compiled model keeps float input and output "
                             "(default); int8: it takes and returns int8")
+    group.add_argument("--activations", choices=ACTIVATION_DTYPES,
+                       help="int16: TFLite's 16x8 mode, int16 activations with int8 weights "
+                            "and int64 biases (default int8)")
 
 
 def _quantization(args):
@@ -91,7 +99,9 @@ def build_options(args) -> BuildOptions:
                         optimize=args.optimize, kernels=args.kernels,
                         arena=getattr(args, "arena", Arena.STATIC),
                         ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
-                        quantization=_quantization(args))
+                        quantization=_quantization(args),
+                        constants=Constants.PARTITION if getattr(args, "model_partition", False)
+                        else Constants.INLINE)
 
 
 _FIT_WORDS = ("B of flash", "B of RAM", "does not fit", "--ram-limit", "arena")
@@ -176,8 +186,8 @@ class BuildCommand(Command):
 
 class VerifyCommand(Command):
     name = "verify"
-    help = ("compile the generated C for the host or an emulated Cortex-M target, run it and "
-            "compare it with the reference")
+    help = ("compile the generated C for the host or an emulated target (bare metal, or the "
+            "Zephyr app with --zephyr / native_sim), run it and compare it with the reference")
 
     def add_parser(self, subparsers):
         parser = super().add_parser(subparsers)
@@ -187,11 +197,32 @@ class VerifyCommand(Command):
         parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
         parser.add_argument("--input", "-i", metavar="IN.npy|IN.npz",
                             help="also run this input (.npz: one array per input name)")
+        parser.add_argument("--layers", action="store_true",
+                            help="also compare every intermediate tensor with the reference "
+                                 "and name the first node that differs (host, Cortex-M QEMU)")
+        parser.add_argument("--per-layer", action="store_true",
+                            help="on an emulated Cortex-M target: count each kernel's "
+                                 "instructions and print them as a table")
+        parser.add_argument("--json", metavar="FILE.json",
+                            help="also write the outcome (and the per-layer counts) as JSON")
+        zephyr = parser.add_argument_group(
+            "in the Zephyr application (always for native_sim)")
+        zephyr.add_argument("--zephyr", action="store_true",
+                            help="run the inputs through the generated Zephyr application "
+                                 "(replayed windows) on an emulated board: qemu_cortex_m3, "
+                                 "mps2_an386, qemu_riscv32")
+        zephyr.add_argument("--zephyr-base", metavar="DIR",
+                            help="the Zephyr tree (default: $ZEPHYR_BASE); its modules are "
+                                 "taken from DIR/../modules or $EDGEC_ZEPHYR_MODULES")
+        zephyr.add_argument("--build-dir", metavar="DIR",
+                            help="keep the Zephyr app and its build here and reuse it "
+                                 "(incremental; default: a temporary folder)")
         return parser
 
     def run(self, args, console):
         from edgec.frontends import load_model
         from edgec.verify import verify
+        from edgec.verify.outcome import outcome_json, per_layer_table, write_json
 
         if args.count < 0:
             raise EdgecError(f"--count must be at least 0, not {args.count}")
@@ -199,9 +230,22 @@ class VerifyCommand(Command):
         extra = [load_inputs(args.input, load_model(args.model).inputs)] if args.input else []
         if args.count == 0 and not extra:
             raise EdgecError("nothing to verify", "give --count N > 0 or --input FILE")
+        if (args.zephyr_base or args.build_dir) and not args.zephyr and \
+                args.target != "native_sim":
+            raise EdgecError("--zephyr-base and --build-dir are for the Zephyr application",
+                             "add --zephyr (or use --target native_sim)")
         result = verify(args.model, options, count=args.count, extra_inputs=extra,
-                        seed=args.seed, progress=_progress(console))
+                        seed=args.seed, progress=_progress(console), layers=args.layers,
+                        per_layer=args.per_layer, zephyr=args.zephyr,
+                        zephyr_base=args.zephyr_base, build_dir=args.build_dir)
         console.out(result.message)
+        if result.layers is not None:
+            console.out(result.layers.summary())
         if result.device is not None:  # an emulated target also measured the inference
             console.out(result.device.summary())
-        return 0 if result.ok else 1
+        if args.per_layer:
+            console.out(per_layer_table(result.per_layer))
+        if args.json:
+            write_json(args.json, outcome_json(result))
+        layers_ok = result.layers is None or result.layers.difference is None
+        return 0 if result.ok and layers_ok else 1

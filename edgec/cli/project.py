@@ -115,9 +115,29 @@ def prepare_project(args) -> Project | None:
 
 
 def finish_project(project: Project, result, console) -> None:
-    """Render the application around the model ``result`` and report what was written."""
-    paths, budget = render_app(project.config, project.target, result, project.out_dir)
+    """Render the application around the model ``result`` and report what was written. When
+    the application is refused (its memory budget, a stack_bytes below the model's need),
+    the model files this build wrote are removed again: a model folder without its app would
+    look like a finished build."""
+    try:
+        paths, budget = render_app(project.config, project.target, result, project.out_dir)
+    except EdgecError:
+        _remove_model(result)
+        raise
     console.out(f"wrote a Zephyr application for {project.target['zephyr_board']} to "
                 f"{project.out_dir} ({len(paths)} files, model in {MODEL_DIR}/)")
     console.out(f"estimated flash {budget['flash_bytes']:,} of {budget['flash_limit']:,} B, "
                 f"RAM {budget['ram_bytes']:,} of {budget['ram_limit']:,} B")
+
+
+def _remove_model(result) -> None:
+    """Delete the files ``result``'s build wrote (and its manifest), then its folder if that
+    is left empty; nothing else."""
+    from edgec.outdir import MANIFEST
+
+    for path in [*result.files, result.out_dir / MANIFEST]:
+        path.unlink(missing_ok=True)
+    try:
+        result.out_dir.rmdir()
+    except OSError:
+        pass  # other files live there: they are not edgec's to remove

@@ -17,10 +17,11 @@ def weight_bytes(graph) -> int:
 
 class QuantizeCommand(Command):
     name = "quantize"
-    help = "quantize a float model to int8 (int4 weights optional) and write a .tflite"
+    help = ("quantize a float model to int8 (int4 weights or int16 activations optional) and "
+            "write a .tflite")
 
     def add_parser(self, subparsers):
-        from edgec.quantize import INT4_OPS, IO_MODES, OBSERVERS, WEIGHT_DTYPES
+        from edgec.quantize import ACTIVATION_DTYPES, INT4_OPS, IO_MODES, OBSERVERS, WEIGHT_DTYPES
 
         parser = super().add_parser(subparsers)
         parser.add_argument("model", help="a float32 .tflite or .onnx file")
@@ -40,6 +41,9 @@ class QuantizeCommand(Command):
                             help="int4: 4-bit symmetric weights in [-7, 7] (W4A8); ternary: "
                                  "{-1,0,+1} (stored as int8 in the .tflite; packed 4 per byte by "
                                  "edgec build --calibrate ... --weights ternary)")
+        parser.add_argument("--activations", choices=ACTIVATION_DTYPES, default="int8",
+                            help="int16: TFLite's 16x8 mode, int16 activations with int8 "
+                                 "weights and int64 biases (default int8)")
         parser.add_argument("--int4-ops", type=_op_list, metavar="OP[,OP]",
                             help=f"ops given int4 weights (default: {','.join(INT4_OPS)})")
         return parser
@@ -52,8 +56,10 @@ class QuantizeCommand(Command):
         calibration = load_calibration(args.calibrate)
         quantized = quantize_graph(graph, calibration, observer=args.observer,
                                    percentile=args.percentile, io=args.io,
-                                   weights=args.weights, int4_ops=args.int4_ops)
+                                   weights=args.weights, int4_ops=args.int4_ops,
+                                   activations=args.activations)
         size = save_tflite(quantized, args.output)
         console.inf(f"wrote {args.output} ({size} bytes): weights {weight_bytes(graph)} B "
-                    f"float32 -> {weight_bytes(quantized)} B with {args.weights} weights")
+                    f"float32 -> {weight_bytes(quantized)} B with {args.weights} weights, "
+                    f"{args.activations} activations")
         return 0

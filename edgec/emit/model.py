@@ -15,6 +15,8 @@ from edgec import __version__
 from edgec.cdefs import MAX_LINE, CParam, wrap_list
 from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
 from edgec.emit.cnames import c_comment_text, check_identifier
+from edgec.emit.image import (HEADER_BYTES, LAYOUT_PLACEHOLDER, ConstantBlob, layout_hash,
+                              pack_image)
 from edgec.emit.kernels import CFunction, distinct_functions
 from edgec.templating import render
 from edgec.ir.graph import Graph, Tensor
@@ -34,6 +36,7 @@ class EmitOptions:
     model_file: str = ""  # file name only: the output must not depend on where it lies
     model_sha256: str = ""
     target: str = "host"
+    constants: str = "inline"  # or "partition": constants in NAME.bin (edgec.emit.image)
 
 
 @dataclass
@@ -43,8 +46,26 @@ class _Constants:
     prefix: str
     symbols: dict[str, str] = field(default_factory=dict)  # source key -> C symbol
     definitions: list[dict] = field(default_factory=list)
+    blob: ConstantBlob | None = None  # partition mode: the arrays go here, not into C
 
     weights: int = 0  # graph constants emitted so far (they are numbered)
+    states: list[dict] = field(default_factory=list)  # persistent state buffers
+    state_symbols: dict[str, str] = field(default_factory=dict)  # IR tensor -> C symbol
+
+    def state(self, name: str, t: Tensor) -> str:
+        """The static buffer holding stateful tensor ``name`` between calls (initialized to
+        its initial value, which ``NAME_reset`` copies back from a constant)."""
+        if name not in self.state_symbols:
+            symbol = f"{self.prefix}_state{len(self.states)}"
+            self.state_symbols[name] = symbol
+            self.states.append({
+                "symbol": symbol, "nbytes": t.nbytes,
+                "comment": c_comment_text(f"state of {name} {_shape_text(t)}", MAX_LINE - 6),
+                "text": array_definition(symbol, t.data, "static",
+                                         f"{self.prefix.upper()}_ALIGNED"),
+                "init": array_definition(f"{symbol}_initial", t.data, "static const"),
+            })
+        return self.state_symbols[name]
 
     def add(self, key: str, symbol: str, array, comment: str) -> str:
         """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
@@ -55,11 +76,17 @@ class _Constants:
             self.symbols[key] = symbol
             comment = c_comment_text(comment, MAX_LINE - 6)
             previous = self.definitions[-1]["group"] if self.definitions else None
+            if self.blob is None:
+                text = array_definition(symbol, array, attribute=f"{self.prefix.upper()}_ALIGNED")
+            else:  # a named place in the model image instead of the values
+                symbol = symbol.upper()
+                self.symbols[key] = symbol
+                text = (f"#define {symbol} ((const {c_type(array.dtype)} *)"
+                        f"({self.prefix}_constants + {self.blob.add(array)}u))")
             self.definitions.append({
                 "group": comment,
                 "comment": comment if comment != previous else None,
-                "text": array_definition(symbol, array,
-                                         attribute=f"{self.prefix.upper()}_ALIGNED"),
+                "text": text,
                 "array": array,
             })
         return self.symbols[key]
@@ -81,6 +108,10 @@ def _arg_expression(name: str, param: CParam, step: int, kernel: Kernel, graph: 
                     plan: MemoryPlan, consts: _Constants, prefix: str) -> str:
     """The C expression passed for kernel argument ``name`` (C parameter ``param``) at
     ``step``: a constant array by name, or the activation's place in the arena, typed."""
+    if name in kernel.states:
+        symbol = consts.state(name, graph.tensors[name])
+        return symbol if c_type(graph.tensors[name].data.dtype) == param.ctype else \
+            f"({param.ctype} *){symbol}"
     if name in kernel.constants:
         # The lowering names derived constants uniquely (k<i>_<op>_<what>), so the name
         # itself can be the symbol; a clash is caught by _Constants.add.
@@ -148,9 +179,10 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
     return entries
 
 
-def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
-    """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped."""
-    terms = ["inputs == NULL", "outputs == NULL"]
+def _null_check(n_inputs: int, n_outputs: int, extra: list[str]) -> list[str]:
+    """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped
+    (``extra`` conditions first)."""
+    terms = extra + ["inputs == NULL", "outputs == NULL"]
     terms += [f"inputs[{i}] == NULL" for i in range(n_inputs)]
     terms += [f"outputs[{i}] == NULL" for i in range(n_outputs)]
     lines, line = [], "if ("
@@ -163,13 +195,33 @@ def _null_check(n_inputs: int, n_outputs: int) -> list[str]:
     return lines + [line.rstrip()]
 
 
+def _with_layout_hash(files: dict[str, str], name: str, model_sha256: str,
+                      blob: ConstantBlob) -> dict[str, str]:
+    """Partition mode: put the layout hash (of the code without its frontmatter, which names
+    the model) into the sources and add the model image ``NAME.bin``."""
+    def body(text: str) -> str:
+        return text.split("*/\n", 1)[1]
+
+    digest = layout_hash(body(files[f"{name}.c"]), body(files[f"{name}.h"]))
+    literal = ",\n    ".join(", ".join(f"0x{b:02x}" for b in digest[i:i + 8])
+                              for i in range(0, 32, 8))
+    files = {k: v.replace(LAYOUT_PLACEHOLDER, literal) for k, v in files.items()}
+    model_hash = bytes.fromhex(model_sha256) if model_sha256 else bytes(32)
+    files[f"{name}.bin"] = pack_image(bytes(blob.data), model_hash, digest)
+    return files
+
+
 def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
-               options: EmitOptions) -> dict[str, str]:
-    """The generated files, by file name, for ``graph`` lowered to ``kernels`` and planned."""
+               options: EmitOptions) -> dict[str, str | bytes]:
+    """The generated files, by file name, for ``graph`` lowered to ``kernels`` and planned
+    (text, and in partition mode the model image ``NAME.bin`` as bytes)."""
     name = check_identifier(options.name)
     if options.arena not in ("static", "extern"):
         raise ValueError(f"arena must be 'static' or 'extern', not {options.arena!r}")
-    consts = _Constants(name)
+    if options.constants not in ("inline", "partition"):
+        raise ValueError(f"constants must be 'inline' or 'partition', not {options.constants!r}")
+    partition = options.constants == "partition"
+    consts = _Constants(name, blob=ConstantBlob.empty() if partition else None)
     by_step, functions = _functions(graph, kernels, plan, name)
     steps = []
     for step, kernel in enumerate(kernels):
@@ -178,7 +230,7 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
         else:
             lines = _call(step, by_step[step], kernel, graph, plan, consts, name)
         steps.append({"comment": c_comment_text(_node_comment(graph, step), MAX_LINE - 10),
-                      "lines": lines})
+                      "lines": lines, "step": step})
     inputs, outputs = _io(graph, plan, graph.inputs), _io(graph, plan, graph.outputs)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "options": options,
@@ -189,12 +241,20 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
                       for f in functions],
         "helpers": helper_source({h for f in functions for h in f.helpers}),
         "uses_math": any(f.math for f in functions)
-        or uses_math_macros(d["array"] for d in consts.definitions),
+        or (not partition and uses_math_macros(d["array"] for d in consts.definitions)),
         "invoke": len(inputs) == 1 and len(outputs) == 1,
-        "null_check": _null_check(len(inputs), len(outputs)),
+        "states": consts.states,
+        "null_check": _null_check(len(inputs), len(outputs),
+                                  [f"{name}_constants == NULL"] if partition else []),
+        "partition": partition, "layout_hash": LAYOUT_PLACEHOLDER,
+        "constants_bytes": len(consts.blob.data) if partition else 0,
+        "image_header_bytes": HEADER_BYTES,
     }
-    return {
+    files = {
         f"{name}.h": render("model.h.j2", context),
         f"{name}.c": render("model.c.j2", context),
         "CMakeLists.txt": render("CMakeLists.txt.j2", context),
     }
+    if partition:
+        files = _with_layout_hash(files, name, options.model_sha256, consts.blob)
+    return files

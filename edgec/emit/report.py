@@ -51,17 +51,22 @@ def io_entries(graph: Graph) -> dict:
 
 def format_report(report: dict) -> str:
     """``report`` (see ``edgec.build``) as the text of ``report.txt``."""
-    lines = [f"{'#':>3}  {'op':<18} {'MACs':>10} {'weights':>8}  node"]
+    estimated = report.get("estimate") is not None
+    lines = [f"{'#':>3}  {'op':<18} {'MACs':>10} {'weights':>8}"
+             + (f" {'est. instr':>11}" if estimated else "") + "  node"]
     for r in report["kernels"]:
         note = f"  [{r['memory']}]" if r["memory"] else ""
-        lines.append(f"{r['step']:>3}  {r['op']:<18} {r['macs']:>10,} {r['weight_bytes']:>8,}  "
-                     f"{r['node']}{note}")
+        est = f" {r['estimated_instructions']:>11,}" if estimated else ""
+        lines.append(f"{r['step']:>3}  {r['op']:<18} {r['macs']:>10,} {r['weight_bytes']:>8,}"
+                     f"{est}  {r['node']}{note}")
         lines.append(f"{'':>5}{', '.join(r['inputs'])} -> {', '.join(r['outputs'])}")
     t = report["totals"]
     code = (f"{t['code_bytes']:,} B" if t["code_bytes"] is not None else "not estimated")
     lines += [
         "",
         f"model      {report['model']} -> {report['name']} (target {report['target']})",
+        *([f"sha256     {report['model_sha256']}", f"edgec      {report['edgec_version']}"]
+          if "model_sha256" in report else []),
         *_quantization_lines(report.get("quantization")),
         *_optimize_lines(report.get("optimize")),
         *_kernel_choice_lines(report.get("kernel_choice", "auto")),
@@ -72,9 +77,41 @@ def format_report(report: dict) -> str:
         else "flash      weights only: code not estimated",
         f"arena      {t['arena_bytes']:,} B (op-by-op lower bound {t['lower_bound_bytes']:,} B, "
         f"no reuse {t['no_reuse_bytes']:,} B)",
+        *_stack_lines(report.get("stack")),
+        *_estimate_lines(report.get("estimate")),
+        *_application_lines(report.get("application")),
         f"build time {t['build_seconds']:.2f} s",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _stack_lines(stack: dict | None) -> list[str]:
+    if stack is None:
+        return ["stack      not measured (the compiler writes no call graph)"]
+    bound = "" if stack["bounded"] else " (NOT a bound: a dynamic frame or recursion)"
+    return [f"stack      {stack['bytes']:,} B{bound}, worst chain "
+            f"{' -> '.join(stack['chain'])} ({stack['method'].split(':')[0]})"]
+
+
+def _estimate_lines(estimate: dict | None) -> list[str]:
+    if estimate is None:
+        return []
+    ms = f", {estimate['ms']:.2f} ms at {estimate['clock_hz'] / 1e6:g} MHz" \
+        if estimate["ms"] is not None else ""
+    return [f"estimate   {estimate['instructions']:,} instructions per inference{ms} "
+            f"(ESTIMATE: cost model calibrated on {estimate['calibrated_on']} under QEMU)"]
+
+
+def _application_lines(app: dict | None) -> list[str]:
+    if app is None:
+        return []
+    f, r = app["flash"], app["ram"]
+    return [f"app flash  {app['flash_bytes']:,} of {app['flash_limit']:,} B on {app['board']} "
+            f"(weights {f['weights']:,} + model code {f['model_code']:,} + app "
+            f"{f['app_code']:,} + Zephyr {f['zephyr']:,}; estimate)",
+            f"app RAM    {app['ram_bytes']:,} of {app['ram_limit']:,} B (arena {r['arena']:,} "
+            f"+ app {r['app']:,}, thread stacks of {r['thread_stack_bytes']:,} B included, "
+            f"+ Zephyr {r['zephyr']:,}; estimate)"]
 
 
 def _quantization_lines(q: dict | None) -> list[str]:

@@ -36,6 +36,7 @@ class TfliteTensor:
     zero_point: np.ndarray | None = None
     quantized_dimension: int = 0
     shape_signature: tuple[int, ...] | None = None
+    is_variable: bool = False  # state a stateful operator keeps (LSTM, SVDF): no buffer
 
 
 @dataclass
@@ -139,6 +140,8 @@ def _write_tensor(fb, t: TfliteTensor, buffer: int) -> int:
         mod.AddQuantization(fb, quant)
     if signature is not None:
         mod.AddShapeSignature(fb, signature)
+    if t.is_variable:
+        mod.AddIsVariable(fb, True)
     return mod.End(fb)
 
 

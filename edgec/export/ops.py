@@ -100,6 +100,35 @@ def _depthwise_conv_2d(node, ctx):
     ctx.op("DEPTHWISE_CONV_2D", [source] + _rest(node, ctx), node.outputs, options)
 
 
+@emitter("TRANSPOSE_CONV")
+def _transpose_conv(node, ctx):
+    """Inputs (output shape, weights, x, bias?); SAME when the pads are TFLite's SAME pads of
+    the output, VALID when nothing is cropped before."""
+    a = node.attrs
+    w, y = ctx.graph.tensors[node.inputs[1]], ctx.graph.tensors[node.outputs[0]]
+    strides, pads = tuple(a["strides"]), tuple(a["pads"])
+    if tuple(a["dilations"]) != (1, 1):
+        raise EdgecError(f"node '{node.name}' (TRANSPOSE_CONV) has dilations "
+                         f"{list(a['dilations'])}", "TFLite's TRANSPOSE_CONV has no dilation")
+    same = tuple(same_padding(y.shape[1 + i], w.shape[1 + i], strides[i], 1)[0] for i in (0, 1))
+    if pads[:2] == (0, 0):
+        padding = "VALID"
+    elif pads[:2] == same:
+        padding = "SAME"
+    else:
+        raise EdgecError(f"node '{node.name}' (TRANSPOSE_CONV) has pads {pads}, which TFLite's "
+                         "SAME/VALID padding of the output cannot express",
+                         f"TFLite crops {same[0]} rows and {same[1]} columns (SAME) or none "
+                         "(VALID) before the output")
+    shape = ctx.params(f"{node.name}_output_shape", [int(d) for d in y.shape])
+    inputs = [shape, ctx.index(node.inputs[1]), ctx.index(node.inputs[0])]
+    if len(node.inputs) > 2 and node.inputs[2]:
+        inputs.append(ctx.index(node.inputs[2]))
+    ctx.op("TRANSPOSE_CONV", inputs, node.outputs,
+           {"padding": padding, "stride_h": strides[0], "stride_w": strides[1],
+            "fused_activation_function": a["activation"]})
+
+
 @emitter("FULLY_CONNECTED")
 def _fully_connected(node, ctx):
     options = {"fused_activation_function": node.attrs["activation"],
@@ -110,6 +139,9 @@ def _fully_connected(node, ctx):
 
 @emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool_2d(node, ctx):
+    if tuple(node.attrs["dilations"]) != (1, 1):
+        raise EdgecError(f"node '{node.name}' ({node.op}) has dilations "
+                         f"{list(node.attrs['dilations'])}", "TFLite's pools have no dilation")
     kernel_hw = tuple(node.attrs["filter"])
     source, options = _window_options(node, ctx, kernel_hw, dilated=False)
     options.update(filter_height=kernel_hw[0], filter_width=kernel_hw[1])
@@ -149,6 +181,35 @@ def _pad(node, ctx):
     ctx.op("PADV2", inputs, node.outputs)
 
 
+@emitter("MIRROR_PAD")
+def _mirror_pad(node, ctx):
+    mode = node.attrs["mode"]
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise EdgecError(f"node '{node.name}' (MIRROR_PAD) has mode {mode}",
+                         "TFLite's MIRROR_PAD has the modes REFLECT and SYMMETRIC only")
+    inputs = [ctx.index(node.inputs[0]),
+              ctx.params(f"{node.name}_paddings", [list(p) for p in node.attrs["pads"]])]
+    ctx.op("MIRROR_PAD", inputs, node.outputs, {"mode": mode})
+
+
+@emitter("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize(node, ctx):
+    if node.attrs["coordinate"]:
+        raise EdgecError(f"node '{node.name}' ({node.op}) uses ONNX's coordinate mode "
+                         f"{node.attrs['coordinate']}",
+                         "TFLite resizes with align_corners / half_pixel_centers only")
+    size = ctx.params(f"{node.name}_size", [int(v) for v in node.attrs["size"]])
+    ctx.op(node.op, [ctx.index(node.inputs[0]), size], node.outputs,
+           {"align_corners": bool(node.attrs["align_corners"]),
+            "half_pixel_centers": bool(node.attrs["half_pixel_centers"])})
+
+
+@emitter("BATCH_MATMUL")
+def _batch_matmul(node, ctx):
+    ctx.op("BATCH_MATMUL", node.inputs, node.outputs,
+           {"adj_x": bool(node.attrs["adj_x"]), "adj_y": bool(node.attrs["adj_y"])})
+
+
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
@@ -185,3 +246,42 @@ def _space_batch(node, ctx):
     block = ctx.params(f"{node.name}_block_shape", [int(b) for b in node.attrs["block_shape"]])
     amounts = ctx.params(f"{node.name}_{key}", [list(p) for p in node.attrs[key]])
     ctx.op(node.op, [ctx.index(node.inputs[0]), block, amounts], node.outputs)
+
+
+@emitter("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _lstm(node, ctx):
+    """The 24-input builtin; the initial states become the variable tensors TFLite resets to
+    their zero point, so only that initial value can be written."""
+    if not node.attrs["return_sequences"] or node.attrs["reverse"]:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns the last "
+                         "step only or runs backwards, which the TFLite builtin cannot",
+                         "export models whose LSTM runs forward and returns every step")
+    states = []
+    for name in node.inputs[13:15]:
+        t = ctx.graph.tensors[name]
+        zp = t.quant.zp if t.quant is not None else 0
+        if t.data is None or np.any(t.data != zp):
+            raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): initial state "
+                             f"'{name}' is not its zero point everywhere",
+                             "TFLite state tensors start at their zero point; a model with "
+                             "another initial state cannot be exported")
+        states.append(ctx.variable(name, t))
+    ins = node.inputs
+    inputs = [ins[0], *ins[1:9], -1, -1, -1, *ins[9:13], -1, -1, *states, -1, -1, -1, -1]
+    ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, node.outputs,
+           {"fused_activation_function": "TANH", "cell_clip": float(node.attrs["cell_clip"]),
+            "proj_clip": 0.0, "time_major": bool(node.attrs["time_major"])})
+
+
+@emitter("SVDF")
+def _svdf(node, ctx):
+    """SVDF with its state as the variable tensor TFLite resets to its zero point."""
+    name = node.inputs[4]
+    t = ctx.graph.tensors[name]
+    zp = t.quant.zp if t.quant is not None else 0
+    if t.data is None or np.any(t.data != zp):
+        raise EdgecError(f"node '{node.name}' (SVDF): initial state '{name}' is not its zero "
+                         "point everywhere", "TFLite state tensors start at their zero point")
+    ctx.op("SVDF", [*node.inputs[:4], ctx.variable(name, t)], node.outputs,
+           {"rank": int(node.attrs["rank"]),
+            "fused_activation_function": node.attrs["activation"]})

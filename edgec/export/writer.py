@@ -42,6 +42,13 @@ class ExportContext:
         """A new intermediate tensor of ``like``'s dtype and quantization."""
         return self._new(Tensor(self._unique(base), shape, like.dtype, None, like.quant))
 
+    def variable(self, base: str, like: Tensor) -> int:
+        """A new variable tensor (state a stateful operator keeps) shaped like ``like``."""
+        tensor = file_tensor(Tensor(self._unique(base), like.shape, like.dtype, None, like.quant))
+        tensor.is_variable = True
+        self._names.add(tensor.name)
+        return self.writer.add_tensor(tensor)
+
     def op(self, builtin: str, inputs, outputs, options: dict | None = None) -> None:
         """Append an operator; inputs and outputs are IR names or file indices. Its options
         table (``OPTIONS_TABLES``) is written only when ``options`` are given."""

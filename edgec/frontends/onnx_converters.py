@@ -7,6 +7,7 @@ import onnx
 
 import edgec.frontends.onnx_ops_math  # noqa: F401  (registration)
 import edgec.frontends.onnx_ops_nn  # noqa: F401  (registration)
+import edgec.frontends.onnx_ops_recurrent  # noqa: F401  (registration)
 import edgec.frontends.onnx_ops_shape  # noqa: F401  (registration)
 import edgec.frontends.onnx_qdq  # noqa: F401  (registration)
 from edgec.errors import EdgecError

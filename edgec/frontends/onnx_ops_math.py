@@ -1,4 +1,4 @@
-"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Relu, Clip,
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, PRelu, Relu, Clip,
 Sigmoid, Tanh, Softmax, Identity, Dropout."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 
-_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
+_BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
+           "PRelu": "PRELU"}
 
 
 @converter("Max", "Min")
@@ -29,9 +30,9 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
     binary(ctx, node)
 
 
-@converter("Add", "Sub", "Mul")
+@converter("Add", "Sub", "Mul", "PRelu")
 def binary(ctx: Context, node: onnx.NodeProto) -> None:
-    """Add/Sub/Mul -> ADD/SUB/MUL (numpy broadcasting); an Add of a per-channel constant
+    """Add/Sub/Mul/PRelu -> ADD/SUB/MUL/PRELU (numpy broadcasting); an Add of a per-channel constant
     right after a conv or fully-connected op becomes that op's bias."""
     if node.op_type == "Add" and _fold_bias(ctx, node):
         return
@@ -151,6 +152,8 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
                                                    activation))
     if standalone and activation not in ("RELU", "RELU6"):
         return
+    if not standalone and _clip_int8(ctx, node, float(lo), float(hi)):
+        return
     if not standalone and ctx.value(node.input[0]).kind in ("float", "deq"):
         _clip_float(ctx, node, float(lo), float(hi))
         return
@@ -158,6 +161,51 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
                          "supported ranges: [0, 6], [0, inf) and [-1, 1]")
     _activation(ctx, node, activation)
+
+
+def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool:
+    """Whether every reader of ``onnx_name`` is a QuantizeLinear with ``quant`` (int8 or the
+    equivalent uint8 parameters)."""
+    readers = ctx.consumers.get(onnx_name, [])
+    if not readers or onnx_name in ctx.graph_outputs:
+        return False
+    for q in readers:
+        if q.op_type != "QuantizeLinear" or len(q.input) < 3 or not ctx.is_const(q.input[1]) \
+                or q.input[2] not in ctx.consts:
+            return False
+        scale, zp = ctx.consts.get(q.input[1]), ctx.consts[q.input[2]]
+        if scale is None or np.asarray(scale).size != 1 or np.asarray(zp).size != 1:
+            return False
+        shift = 128 if zp.dtype == np.uint8 else 0
+        if (float(np.float32(scale.reshape(-1)[0])), int(zp.reshape(-1)[0]) - shift) != \
+                (float(quant.s), int(quant.zp)):
+            return False
+    return True
+
+
+def _clip_int8(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> bool:
+    """Clip of a dequantized int8 tensor requantized with the same parameters: MAXIMUM /
+    MINIMUM by the bounds' int8 codes, exact (quantization is monotonic and maps each code to
+    itself). Other cases are not handled here."""
+    v = ctx.value(node.input[0])
+    if v.kind != "deq" or not _requantized_alike(ctx, node.output[0], ctx.tensor(v).quant):
+        return False
+    q = ctx.tensor(v).quant
+    x = v.name
+    steps = [(op, bound) for op, bound in (("MAXIMUM", lo), ("MINIMUM", hi))
+             if np.isfinite(bound)]
+    shape = ctx.tensor(v).shape
+    for k, (op, bound) in enumerate(steps):
+        code = np.clip(np.round(np.float32(bound) / np.float32(q.s)) + q.zp, -128, 127)
+        c = ctx.const_tensor(f"{node.output[0]}_{op.lower()}_code",
+                             np.full((1,) * len(shape), code, np.int8),
+                             QuantParams(q.scale, q.zero_point))
+        out = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", shape, "int8",
+                             QuantParams(q.scale, q.zero_point))
+        ctx.add_node(op, [x, c], [out], {}, node.name or node.output[0])
+        x = out
+    ctx.values[node.output[0]] = Value(x, v.layout, "deq")
+    return True
 
 
 def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> None:

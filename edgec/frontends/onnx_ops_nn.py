@@ -1,4 +1,4 @@
-"""ONNX converters for the weighted and windowed ops: Conv, Gemm, MatMul,
+"""ONNX converters for the weighted and windowed ops: Conv, ConvTranspose, Gemm, MatMul,
 BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
 
 from __future__ import annotations
@@ -8,14 +8,13 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.frontends.onnx_common import (attrs, operand, quant_mode, require_2d_window,
-                                         window_pads)
+from edgec.frontends.onnx_common import (attrs, const_operand, operand, quant_mode,
+                                         require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
 from edgec.ir import QuantParams, get_op
-from edgec.ir.ops._window import conv_out_size
 
 
 def _weights_quantized(ctx: Context, node: onnx.NodeProto) -> bool:
@@ -65,16 +64,21 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
 @converter("Conv")
 @lift_1d
 def conv(ctx: Context, node: onnx.NodeProto) -> None:
-    """Conv -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels)."""
+    """Conv -> CONV_2D (group 1, or grouped: filters of C / group channels) or
+    DEPTHWISE_CONV_2D (group == input channels)."""
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
-    out_ch, _, kh, kw = ctx.shape(node.input[1])
+    w_shape = ctx.shape(node.input[1])
+    if len(w_shape) != 4:
+        raise EdgecError(f"Conv '{node.name}' has weights of rank {len(w_shape)} for an input "
+                         "of rank 4", "give weights of shape (out, in / group, kh, kw)")
+    out_ch, _, kh, kw = w_shape
     group = a.get("group", 1)
     quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
     ir_attrs = {"strides": strides, "dilations": dilations,
                 "pads": window_pads(a, (h, w), (kh, kw), strides, dilations)}
-    if group == 1:
+    if group == 1 or (group < c and c % group == 0 and out_ch % group == 0):
         op = "CONV_2D"
         weights = _weight_tensor(ctx, node.input[1], quantized, (0, 0),
                                  lambda x: x.transpose(0, 2, 3, 1))
@@ -84,11 +88,54 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
         weights = _weight_tensor(ctx, node.input[1], quantized, (0, 3),
                                  lambda x: x.transpose(1, 2, 3, 0))
     else:
-        raise EdgecError(f"Conv '{node.name}' has group={group} with {c} input channels",
-                         "only group=1 and depthwise (group = input channels) are supported")
+        raise EdgecError(f"Conv '{node.name}' has group={group} with {c} input and {out_ch} "
+                         "output channels", "group must divide both channel counts")
     bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized, out_ch)
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, op, [x, weights] + ([bias] if bias else []), ir_attrs, lay.NHWC, quantized)
+
+
+@converter("ConvTranspose")
+@lift_1d
+def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
+    """ConvTranspose (group 1) -> TRANSPOSE_CONV; weights (I, O, kH, kW) become
+    OHWI. The pads come from ``pads``, ``auto_pad`` or ``output_shape`` as the spec computes
+    them; what is cropped at the end beyond ``output_padding`` is the IR's bottom/right pad."""
+    a = attrs(node)
+    n, c, h, w = require_2d_window(ctx, node)
+    _, out_per_group, kh, kw = ctx.shape(node.input[1])
+    if a.get("group", 1) != 1:
+        raise EdgecError(f"ConvTranspose '{node.name}' has group={a.get('group', 1)}",
+                         "only group=1 is supported")
+    strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
+    out_hw = ctx.shape(node.output[0])[2:]
+    extra = tuple(a.get("output_padding", (0, 0)))
+    auto = a.get("auto_pad", "NOTSET")
+    begin, end = [], []
+    for i, (size, k, s, d) in enumerate(zip((h, w), (kh, kw), strides, dilations)):
+        full = (size - 1) * s + (k - 1) * d + 1 + extra[i]
+        total = full - out_hw[i]
+        if auto == "NOTSET" and "output_shape" not in a:
+            begin.append(int(a.get("pads", (0, 0, 0, 0))[i]))
+        elif auto == "VALID":
+            begin.append(0)
+        else:
+            begin.append(total // 2 if auto == "SAME_UPPER" else total - total // 2)
+        end.append(total - begin[-1] - extra[i])  # the crop at the end of the full result
+    if min(begin) < 0:
+        raise EdgecError(f"ConvTranspose '{node.name}' has output {list(out_hw)} larger than "
+                         "its input and kernel give", "check output_shape and pads")
+    quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
+    ir_attrs = {"strides": strides, "dilations": dilations,
+                "pads": (*begin, *(max(e, 0) for e in end)),
+                "output_padding": tuple(max(-e, 0) for e in end)}
+    weights = _weight_tensor(ctx, node.input[1], quantized, (1, 0),
+                             lambda x: x.transpose(1, 2, 3, 0))
+    bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized,
+                        out_per_group)
+    x = operand(ctx, node.input[0], lay.NHWC, quantized)
+    ctx.emit(node, "TRANSPOSE_CONV", [x, weights] + ([bias] if bias else []), ir_attrs,
+             lay.NHWC, quantized)
 
 
 def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,
@@ -108,21 +155,37 @@ def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,
 
 @converter("MatMul")
 def matmul(ctx: Context, node: onnx.NodeProto) -> None:
-    """MatMul by a constant 2-D matrix -> FULLY_CONNECTED (a following bias Add folds in)."""
+    """MatMul by a constant 2-D matrix -> FULLY_CONNECTED (a following bias Add folds in);
+    of two activations (or a constant first operand) -> BATCH_MATMUL."""
     w = node.input[1]
     if not ctx.is_const(w) or len(ctx.shape(w)) != 2:
-        raise EdgecError(f"MatMul '{node.name}' multiplies by a non-constant or non-2-D "
-                         "matrix", "only MatMul by a constant [K, N] weight is supported")
+        _batch_matmul(ctx, node, node.input[0], w, False, False)
+        return
     _fully_connected(ctx, node, node.input[0], w, "")
+
+
+def _batch_matmul(ctx: Context, node: onnx.NodeProto, a: str, b: str, adj_a: bool,
+                  adj_b: bool) -> None:
+    """BATCH_MATMUL of ``a`` and ``b`` in ONNX order (both at least 2-D)."""
+    if len(ctx.shape(a)) < 2 or len(ctx.shape(b)) < 2:
+        raise EdgecError(f"{node.op_type} '{node.name}' multiplies a 1-D operand by a "
+                         "non-constant one", "reshape the vector to a [1, K] or [K, 1] matrix")
+    acts = [i for i in (a, b) if not ctx.is_const(i)]
+    quantized = quant_mode(ctx, node, acts) and all(i in ctx.qconsts for i in (a, b)
+                                                    if ctx.is_const(i))
+    inputs = [operand(ctx, i, None, quantized) if i in acts
+              else const_operand(ctx, i, None, len(ctx.shape(i)), quantized) for i in (a, b)]
+    ctx.emit(node, "BATCH_MATMUL", inputs, {"adj_x": adj_a, "adj_y": adj_b}, None, quantized)
 
 
 @converter("Gemm")
 def gemm(ctx: Context, node: onnx.NodeProto) -> None:
-    """Gemm with a constant B -> FULLY_CONNECTED; alpha, beta and transB fold into constants."""
+    """Gemm with a constant B -> FULLY_CONNECTED; alpha, beta and transB fold into constants.
+    Gemm with a non-constant B (or transA) -> BATCH_MATMUL (alpha 1), then ADD of beta * C."""
     a = attrs(node)
     if a.get("transA", 0) or not ctx.is_const(node.input[1]):
-        raise EdgecError(f"Gemm '{node.name}' has transA=1 or a non-constant B",
-                         "only Gemm(A, constant B, C) is supported")
+        _gemm_of_activations(ctx, node, a)
+        return
     w = node.input[1]
     if a.get("transB", 0):
         _transpose_const(ctx, w, f"{w}_kn")
@@ -140,6 +203,25 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
         _gemm_matrix_bias(ctx, node, w, bias)
         return
     _fully_connected(ctx, node, node.input[0], w, bias)
+
+
+def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
+    if float(a.get("alpha", 1.0)) != 1.0:
+        raise EdgecError(f"Gemm '{node.name}' scales a product of two activations by alpha="
+                         f"{a.get('alpha')}", "fold alpha into an operand (Mul) before Gemm")
+    bias = node.input[2] if len(node.input) > 2 else ""
+    product = f"{node.output[0]}_gemm_product" if bias else node.output[0]
+    ctx.shapes[product] = ctx.shape(node.output[0])
+    mm = onnx.helper.make_node("Gemm", node.input[:2], [product], name=node.name)
+    _batch_matmul(ctx, mm, node.input[0], node.input[1], bool(a.get("transA", 0)),
+                  bool(a.get("transB", 0)))
+    if not bias:
+        return
+    beta = float(a.get("beta", 1.0))
+    if beta != 1.0:
+        ctx.consts[f"{bias}_beta"] = ctx.const(bias, "Gemm's C") * np.float32(beta)
+        bias = f"{bias}_beta"
+    binary(ctx, onnx.helper.make_node("Add", [product, bias], [node.output[0]], name=node.name))
 
 
 def _per_column(ctx: Context, bias: str, n: int) -> bool:
@@ -217,21 +299,26 @@ def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> boo
 
 
 def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
+    """IR pool attributes; ``ceil_mode`` windows past the pads become extra bottom/right pads
+    (their taps are skipped, so they count nowhere, as in ONNX)."""
     a = attrs(node)
     _, _, h, w = require_2d_window(ctx, node)
     kernel = tuple(a["kernel_shape"])
     strides = tuple(a.get("strides", (1, 1)))
-    if tuple(a.get("dilations", (1, 1))) != (1, 1) or len(node.output) > 1:
-        raise EdgecError(f"{node.op_type} '{node.name}' uses dilations or an indices output",
-                         "only plain 2-D pooling is supported")
-    pads = window_pads(a, (h, w), kernel, strides, (1, 1))
+    dilations = tuple(a.get("dilations", (1, 1)))
+    if len(node.output) > 1 and node.output[1]:
+        raise EdgecError(f"{node.op_type} '{node.name}' has an indices output",
+                         "export the pool without indices")
+    pads = list(window_pads(a, (h, w), kernel, strides, dilations))
     if a.get("ceil_mode", 0):
-        floor_shape = [conv_out_size(s, k, st, 1, p0, p1) for s, k, st, p0, p1 in
-                       zip((h, w), kernel, strides, pads[:2], pads[2:])]
-        if tuple(floor_shape) != ctx.shape(node.output[0])[2:]:
-            raise EdgecError(f"{node.op_type} '{node.name}' uses ceil_mode=1 where it changes "
-                             "the output size", "export with ceil_mode=0 or explicit padding")
-    return {"filter": kernel, "strides": strides, "pads": pads}
+        for axis, (size, k, st, d) in enumerate(zip((h, w), kernel, strides, dilations)):
+            out = ctx.shape(node.output[0])[2 + axis]
+            needed = (out - 1) * st + (k - 1) * d + 1 - (size + pads[axis] + pads[axis + 2])
+            pads[axis + 2] += max(needed, 0)
+    result = {"filter": kernel, "strides": strides, "pads": tuple(pads)}
+    if dilations != (1, 1):
+        result["dilations"] = dilations
+    return result
 
 
 @converter("MaxPool")
@@ -251,8 +338,14 @@ def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     ir_attrs = _pool_attrs(ctx, node)
     quantized = quant_mode(ctx, node, [node.input[0]])
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
-    if attrs(node).get("count_include_pad", 0) and any(ir_attrs["pads"]):
-        x = _explicit_pad(ctx, x, ir_attrs.pop("pads"))
+    a = attrs(node)
+    if a.get("count_include_pad", 0) and any(ir_attrs["pads"]):
+        # Explicit pads count as zeros; ceil_mode's extra pads beyond them do not.
+        _, _, h, w = ctx.shape(node.input[0])
+        explicit = window_pads(a, (h, w), ir_attrs["filter"], ir_attrs["strides"],
+                               ir_attrs.get("dilations", (1, 1)))
+        x = _explicit_pad(ctx, x, explicit)
+        ir_attrs["pads"] = (0, 0, *(p - e for p, e in zip(ir_attrs["pads"][2:], explicit[2:])))
     ctx.emit(node, "AVERAGE_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
 
 

@@ -1,5 +1,5 @@
 """ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-Concat, Pad, ReduceMean, Shape.
+Concat, Pad, Resize, ReduceMean, Shape.
 
 These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
 data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
@@ -14,6 +14,7 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs, keep_kind, operand, opset, quant_mode
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_registry import converter
+from edgec.ir.ops.resize import ONNX_COORDINATES, ONNX_ROUNDING
 
 
 @converter("Reshape", "Flatten", "Squeeze", "Unsqueeze")
@@ -61,27 +62,116 @@ def _scalar(value, node: onnx.NodeProto) -> float:
     return float(value.reshape(-1)[0])
 
 
+_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE"}  # ONNX mode -> MIRROR_PAD mode
+
+
 @converter("Pad")
 def pad(ctx: Context, node: onnx.NodeProto) -> None:
-    """Constant-mode Pad -> PAD, in the input's layout."""
+    """Pad -> PAD (mode constant) or MIRROR_PAD (reflect, edge), in the input's layout; an
+    ``axes`` input (opset 18) pads only those axes."""
     a = attrs(node)
-    if a.get("mode", "constant") != "constant" or (len(node.input) > 3 and node.input[3]):
-        raise EdgecError(f"Pad '{node.name}' uses mode '{a.get('mode')}' or an axes input",
-                         "only constant padding of all axes is supported")
+    mode = a.get("mode", "constant")
+    if isinstance(mode, bytes):
+        mode = mode.decode()
+    if mode != "constant" and mode not in _PAD_MODES:
+        raise EdgecError(f"Pad '{node.name}' uses mode '{mode}'",
+                         "modes: constant, reflect, edge")
     rank = len(ctx.shape(node.input[0]))
     pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+    if len(node.input) > 3 and node.input[3]:
+        axes = [int(x) % rank for x in ctx.const(node.input[3], "Pad's axes").reshape(-1)]
+        full = [0] * (2 * rank)
+        for k, axis in enumerate(axes):
+            full[axis], full[axis + rank] = pads[k], pads[k + len(axes)]
+        pads = full
+    if len(pads) != 2 * rank:
+        raise EdgecError(f"Pad '{node.name}' has {len(pads)} pads for a rank-{rank} input",
+                         "give a begin and an end pad per axis")
     fill = a.get("value", 0.0) if opset(ctx) < 11 else (
         _scalar(ctx.const(node.input[2], "Pad's value"), node)
         if len(node.input) > 2 and node.input[2] else 0.0)
     v = ctx.value(node.input[0])
+    order = lay.full(v.layout, rank)
+    ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
+    if mode != "constant":
+        keep_kind(ctx, v, node, "MIRROR_PAD", [v.name],
+                  {"pads": ir_pads, "mode": _PAD_MODES[mode]}, v.layout)
+        return
     if fill != 0.0 and v.kind != "float":
         raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",
                          "quantized padding must pad with 0.0 (the zero point)")
-    order = lay.full(v.layout, rank)
-    ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
     ir_attrs = {"pads": ir_pads} if fill == 0.0 else {"pads": ir_pads, "value": fill}
     keep_kind(ctx, v, node, "PAD", [v.name], ir_attrs, v.layout)
+
+
+# ONNX linear modes whose source coordinates are TFLite's (align_corners,
+# half_pixel_centers): an int8 (QDQ) linear resize runs TFLM's integer kernel with them.
+_TFLITE_LINEAR = {"asymmetric": (False, False), "align_corners": (True, False),
+                  "half_pixel": (False, True)}
+_RESIZE_OPS = {"nearest": "RESIZE_NEAREST_NEIGHBOR", "linear": "RESIZE_BILINEAR"}
+
+
+def _text(value, default: str) -> str:
+    value = default if value is None else value
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@converter("Resize")
+def resize(ctx: Context, node: onnx.NodeProto) -> None:
+    """Resize of H and W of an NCHW tensor -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with
+    ONNX's coordinates (``coordinate``, ``rounding``); an int8 linear resize takes TFLite's
+    flags instead (``_TFLITE_LINEAR``), which TFLM's integer kernel needs."""
+    a = attrs(node)
+    mode = _text(a.get("mode"), "nearest")
+    coord = _text(a.get("coordinate_transformation_mode"), "half_pixel")
+    rounding = _text(a.get("nearest_mode"), "round_prefer_floor") if mode == "nearest" else ""
+    shape, out = ctx.shape(node.input[0]), ctx.shape(node.output[0])
+    if len(shape) != 4 or tuple(out[:2]) != tuple(shape[:2]):
+        raise EdgecError(f"Resize '{node.name}' resizes {list(shape)} to {list(out)}",
+                         "only the H and W axes of an NCHW tensor can be resized")
+    if a.get("antialias", 0) or a.get("exclude_outside", 0) or \
+            _text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
+        raise EdgecError(f"Resize '{node.name}' uses antialias, exclude_outside or a "
+                         "keep_aspect_ratio_policy", "export a plain resize")
+    if mode not in _RESIZE_OPS or coord not in ONNX_COORDINATES or \
+            (rounding and rounding not in ONNX_ROUNDING):
+        raise EdgecError(f"Resize '{node.name}' uses mode {mode}, coordinate mode {coord}"
+                         + (f", nearest mode {rounding}" if rounding else ""),
+                         f"modes: nearest, linear; coordinate modes: "
+                         f"{', '.join(ONNX_COORDINATES)}; nearest modes: "
+                         f"{', '.join(ONNX_ROUNDING)}")
+    _check_resize_scales(ctx, node, shape, out)
+    v = ctx.value(node.input[0])
+    ir_attrs = {"size": tuple(int(d) for d in out[2:]), "coordinate": coord,
+                "rounding": rounding}
+    if mode == "linear" and v.kind != "float":
+        if coord not in _TFLITE_LINEAR:
+            raise EdgecError(f"Resize '{node.name}' resizes int8 values linearly with "
+                             f"coordinate mode {coord}",
+                             f"int8 linear resizing takes {', '.join(_TFLITE_LINEAR)}")
+        align, half = _TFLITE_LINEAR[coord]
+        ir_attrs = {"size": ir_attrs["size"], "align_corners": align,
+                    "half_pixel_centers": half}
+    x = ctx.in_layout(v, lay.NHWC, node.input[0])
+    keep_kind(ctx, Value(x, lay.NHWC, v.kind), node, _RESIZE_OPS[mode], [x], ir_attrs,
+              lay.NHWC)
+
+
+def _check_resize_scales(ctx: Context, node: onnx.NodeProto, shape, out) -> None:
+    """With ``scales`` (no ``sizes``), ONNX maps coordinates by the scale, TFLite by
+    ``in / out``: they agree when ``in * scale`` is the output size exactly."""
+    if len(node.input) > 3 and node.input[3]:
+        return
+    if len(node.input) < 3 or not node.input[2]:
+        scales = np.asarray(attrs(node).get("scales", []), np.float32)  # opset < 11
+    else:
+        scales = ctx.const(node.input[2], "Resize's scales").astype(np.float32).reshape(-1)
+    if scales.size == len(shape) and any(np.float32(i) * s != np.float32(o) for i, s, o in
+                                         zip(shape[2:], scales[2:], out[2:])):
+        raise EdgecError(f"Resize '{node.name}' scales {list(shape)} by {scales.tolist()}, "
+                         "which does not give whole output sizes",
+                         "export the resize with output sizes instead of scales")
 
 
 @converter("ReduceMean")

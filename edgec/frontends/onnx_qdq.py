@@ -7,6 +7,11 @@
 - QuantizeLinear of a ``pending`` op output gives that output its scale and zero point; of a
   float tensor it is a QUANTIZE op; of a ``deq`` value with other parameters, a requantizing
   QUANTIZE.
+- uint8 activations (onnxruntime's default QUInt8) become int8 with the zero point less 128:
+  every code is 128 lower, the real values are the same, and int8 kernels compute with
+  ``code - zero point`` only, so the results are exact. uint8 constants with zero point 128
+  (symmetric uint8 weights) likewise become int8 with zero point 0. A uint8 graph input or
+  output has no int8 twin and is refused.
 """
 
 from __future__ import annotations
@@ -43,15 +48,31 @@ def _params(ctx: Context, node: onnx.NodeProto) -> tuple[np.ndarray, np.ndarray,
     return scale.reshape(-1), zp, axis
 
 
-def _activation_quant(node: onnx.NodeProto, scale, zp) -> QuantParams:
-    if zp.dtype != np.int8:
+_UINT8_SHIFT = 128  # uint8 code - 128 = int8 code of the same real value
+
+
+def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> QuantParams:
+    if zp.dtype not in (np.int8, np.uint8):
         raise EdgecError(f"{node.op_type} '{node.name}' uses {zp.dtype} activations",
-                         "only int8 QDQ models are supported: quantize activations to int8 "
-                         "(e.g. onnxruntime's quantize_static(activation_type=QInt8))")
+                         "only int8 and uint8 QDQ models are supported: quantize activations "
+                         "to 8 bits (e.g. onnxruntime's quantize_static(activation_type=QInt8))")
     if scale.size != 1:
         raise EdgecError(f"{node.op_type} '{node.name}' quantizes an activation per axis",
                          "activations must be quantized per tensor")
-    return QuantParams(scale, zp.astype(np.int64).reshape(-1))
+    is_uint8 = zp.dtype == np.uint8  # also ONNX's default when there is no zero point
+    zp = zp.astype(np.int64).reshape(-1)
+    if is_uint8:
+        integer = node.output[0] if node.op_type == "QuantizeLinear" else node.input[0]
+        uint8_at_edge = [n for n in (integer,)
+                         if n in ctx.graph_outputs or n in {i.name for i in ctx.model.graph.input}]
+        if uint8_at_edge:
+            raise EdgecError(f"{node.op_type} '{node.name}' makes the uint8 tensor "
+                             f"'{uint8_at_edge[0]}' a graph input or output",
+                             "edgec runs uint8 QDQ as int8 inside the model; give the model "
+                             "float inputs and outputs (or quantize them to int8)")
+        zp = zp - _UINT8_SHIFT
+    return QuantParams(scale, zp)
+
 
 
 @converter("DequantizeLinear")
@@ -63,10 +84,13 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
         data = ctx.consts[x]
         if axis is not None:
             axis %= data.ndim
-        ctx.qconsts[node.output[0]] = QConst(data, scale, zp.astype(np.int64).reshape(-1), axis)
+        zp = zp.astype(np.int64).reshape(-1)
+        if data.dtype == np.uint8:  # the same reals as int8 codes 128 lower
+            data, zp = (data.astype(np.int16) - _UINT8_SHIFT).astype(np.int8), zp - _UINT8_SHIFT
+        ctx.qconsts[node.output[0]] = QConst(data, scale, zp, axis)
         return
     v = ctx.value(x)
-    quant = _activation_quant(node, scale, zp)
+    quant = _activation_quant(ctx, node, scale, zp)
     if v.kind not in ("int8", "deq"):
         raise EdgecError(f"DequantizeLinear '{node.name}' reads a {v.kind} tensor",
                          "its input must be an int8 tensor")
@@ -85,11 +109,11 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
 def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Give a quantized op its output scale, or quantize a float tensor (QUANTIZE)."""
     scale, zp, _ = _params(ctx, node)
-    quant = _activation_quant(node, scale, zp)
+    quant = _activation_quant(ctx, node, scale, zp)
     v = ctx.value(node.input[0])
     out = node.output[0]
     if v.kind == "pending":
-        ctx.tensor(v).quant = quant
+        set_quant(ctx, v.name, quant)  # and the op behind a pending RESHAPE (1-D windows)
         ctx.values[out] = Value(v.name, v.layout, "int8")
         return
     if v.kind == "deq" and ctx.tensor(v).quant == quant:

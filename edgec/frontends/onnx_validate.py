@@ -112,7 +112,7 @@ def _inline_external(t: onnx.TensorProto, base_dir: Path | None) -> None:
 # Ranks the converters assume of some inputs (position -> rank), beyond the ONNX schema.
 _RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4)}, "AveragePool": {0: (3, 4)},
           "GlobalAveragePool": {0: (4,)}, "GlobalMaxPool": {0: (4,)}, "Gemm": {0: (2,), 1: (2,)},
-          "MatMul": {1: (2,)}, "BatchNormalization": {1: (1,), 2: (1,), 3: (1,), 4: (1,)}}
+          "BatchNormalization": {1: (1,), 2: (1,), 3: (1,), 4: (1,)}}
 _WINDOW_HINT = "edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows"
 
 
@@ -130,6 +130,12 @@ def check_order(model: onnx.ModelProto) -> None:
         known.update(o for o in node.output if o)
 
 
+def _optional_first_output(schema) -> bool:
+    """Whether output 0 may be left out (LSTM's and GRU's Y when only Y_h is read)."""
+    return bool(schema.outputs) and schema.outputs[0].option == \
+        onnx.defs.OpSchema.FormalParameterOption.Optional
+
+
 def check_node(node: onnx.NodeProto, opset: int, shape) -> None:
     """``node`` has the inputs, outputs and attribute types its ONNX schema (at the model's
     opset) requires, and the ranks edgec's converter assumes. ``shape(name)`` gives a static
@@ -143,7 +149,7 @@ def check_node(node: onnx.NodeProto, opset: int, shape) -> None:
     if not schema.min_input <= len(present) <= schema.max_input \
             or any(not i for i in present[:schema.min_input]) \
             or not schema.min_output <= len(node.output) <= schema.max_output \
-            or not node.output or not node.output[0]:
+            or not node.output or not (node.output[0] or _optional_first_output(schema)):
         raise EdgecError(f"{what} has {len(present)} inputs and {len(node.output)} outputs; "
                          f"its schema takes {schema.min_input}..{schema.max_input} inputs, "
                          f"{schema.min_output}..{schema.max_output} outputs", _CORRUPT)

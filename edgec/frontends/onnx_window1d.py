@@ -1,7 +1,7 @@
-"""1-D window ops (PyTorch ``Conv1d``, ``MaxPool1d``, ``AvgPool1d``): an ONNX Conv, MaxPool
-or AveragePool on an (N, C, W) input runs as its 2-D form on (N, C, 1, W), with a RESHAPE
+"""1-D window ops (PyTorch ``Conv1d``, ``ConvTranspose1d``, ``MaxPool1d``, ``AvgPool1d``): an
+ONNX Conv, ConvTranspose, MaxPool or AveragePool on an (N, C, W) input runs as its 2-D form on (N, C, 1, W), with a RESHAPE
 on either side. Kernel, strides and dilations gain a leading 1, pads a leading 0 pair, and
-Conv weights (O, I, K) become (O, I, 1, K)."""
+Conv weights (O, I, K) become (O, I, 1, K) (ConvTranspose's (I, O, K) likewise)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import onnx
 from onnx import helper
 
 from edgec.errors import EdgecError
+from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs, keep_kind
-from edgec.frontends.onnx_context import Context, QConst
+from edgec.frontends.onnx_context import Context, QConst, Value
 
-_PER_AXIS = ("kernel_shape", "strides", "dilations")
+_PER_AXIS = ("kernel_shape", "strides", "dilations", "output_shape")
 
 
 def lift_1d(convert):
@@ -34,6 +35,12 @@ def lift_1d(convert):
         out = node.output[0]
         on, oc, ow = ctx.shape(out)
         ctx.shapes[f"{out}_h1"] = (on, oc, 1, ow)
+        readers = ctx.consumers.get(out, [])
+        if readers and out not in ctx.graph_outputs and \
+                all(r.op_type == "QuantizeLinear" for r in readers):
+            # A QDQ op: the 2-D form may run in int8; its output's scale comes from the
+            # QuantizeLinear behind the RESHAPE (``onnx_qdq.set_quant`` follows RESHAPEs).
+            ctx.consumers[f"{out}_h1"] = readers
         lifted = helper.make_node(node.op_type, inputs, [f"{out}_h1"], name=node.name,
                                   **_attrs_h1(attrs(node)))
         convert(ctx, lifted)
@@ -45,6 +52,15 @@ def lift_1d(convert):
 def _reshaped(ctx: Context, node: onnx.NodeProto, src: str, dst: str, shape) -> str:
     ctx.shapes[dst] = tuple(shape)
     v = ctx.value(src)
+    if v.kind == "pending" and v.layout == lay.NHWC:
+        # int8 awaiting its scale (it cannot be transposed yet): NHWC (N, 1, W, C) is
+        # (N, W, C) byte for byte, the ONNX (N, C, W) result in layout (0, 2, 1); the
+        # RESHAPE output awaits the scale too.
+        n, c, w = shape
+        out = ctx.new_tensor(dst, (n, w, c), "int8")
+        ctx.add_node("RESHAPE", [v.name], [out], {"shape": (n, w, c)}, node.name or dst)
+        ctx.values[dst] = Value(out, (0, 2, 1), "pending")
+        return dst
     x = ctx.in_layout(v, None, src)
     reshape = helper.make_node("Reshape", [src], [dst], name=node.name or dst)
     keep_kind(ctx, v, reshape, "RESHAPE", [x], {"shape": tuple(shape)}, None)
@@ -70,6 +86,8 @@ def _attrs_h1(a: dict) -> dict:
     for key in _PER_AXIS:
         if key in a:
             result[key] = [1, *a[key]]
+    if "output_padding" in a:
+        result["output_padding"] = [0, *a["output_padding"]]
     if "pads" in a:
         begin, end = a["pads"]
         result["pads"] = [0, begin, 0, end]

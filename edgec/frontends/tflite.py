@@ -190,6 +190,14 @@ class ImportContext:
         return tuple(int(d) for d in t.shape)
 
     def _unsupported(self, op: TfOp) -> EdgecError:
+        if op.builtin == "WHILE" and self.model.subgraph_count > 1:
+            return EdgecError(f"{self.where(op)} runs a loop over other subgraphs; the model "
+                              f"has {self.model.subgraph_count} subgraphs and edgec imports "
+                              "subgraph 0 only (Keras recurrent layers convert to such loops)",
+                              "an LSTM: convert the tf_keras (Keras 2) model, whose "
+                              "LSTM becomes the fused UNIDIRECTIONAL_SEQUENCE_LSTM edgec "
+                              "compiles; a GRU: export to ONNX (tf2onnx, torch.onnx), whose "
+                              "GRU edgec imports (float)")
         if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
             return EdgecError(f"{self.where(op)} runs another subgraph; the model has "
                               f"{self.model.subgraph_count} subgraphs and edgec imports "

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_schema import BUILTIN_NAMES, TfOp
-from edgec.ir.graph import Node, Tensor
+from edgec.ir.graph import Node, Tensor, storage_dtype
 from edgec.ir.registry import get_op, plain_ops
 from edgec.limits import check_window
 
@@ -24,8 +26,11 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
-                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2}
-RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4},
+                   "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
+                   "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
+                   "BATCH_MATMUL": 2}
+RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
+         "RESIZE_NEAREST_NEIGHBOR": {0: 4}, "RESIZE_BILINEAR": {0: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
 
 
@@ -99,6 +104,30 @@ def _depthwise_conv_2d(op, ctx):
     return [ctx.node(op, "DEPTHWISE_CONV_2D", op.inputs[:3], attrs)]
 
 
+@converter("TRANSPOSE_CONV")
+def _transpose_conv(op, ctx):
+    """Inputs (output shape, weights, x, bias?); TFLite pads as a CONV_2D from the output
+    (``ComputePaddingHeightWidth`` on the output size, the odd pixel ignored)."""
+    x, w, y = ctx.tensor(op.inputs[2]), ctx.tensor(op.inputs[1]), ctx.tensor(op.outputs[0])
+    o = op.options
+    strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
+    check_window(ctx.where(op), "strides", strides, low=1)
+    if len(y.shape) != 4 or y.shape[3] != w.shape[0]:
+        raise EdgecError(f"{ctx.where(op)}: output shape {list(y.shape)} does not match weights "
+                         f"{list(w.shape)}", "check the model file is not corrupt")
+    before, after = [], []  # after < 0: output rows past the full result
+    for axis in (0, 1):
+        k, out, size = w.shape[1 + axis], y.shape[1 + axis], x.shape[1 + axis]
+        before.append(same_padding(out, k, strides[axis], 1)[0]
+                      if o.get("padding") == "SAME" else 0)
+        after.append((size - 1) * strides[axis] + k - before[-1] - out)
+    attrs = {"strides": strides, "activation": _activation(op, ctx),
+             "pads": (*before, *(max(a, 0) for a in after)),
+             "output_padding": tuple(max(-a, 0) for a in after)}
+    bias = op.inputs[3] if len(op.inputs) > 3 else -1
+    return [ctx.node(op, "TRANSPOSE_CONV", [op.inputs[2], op.inputs[1], bias], attrs)]
+
+
 @converter("FULLY_CONNECTED")
 def _fully_connected(op, ctx):
     if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
@@ -146,6 +175,33 @@ def _pad(op, ctx):
     if op.builtin == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         value = ctx.const(op, 2).reshape(-1)[0].item()
     return [ctx.node(op, "PAD", op.inputs[:1], {"pads": pads, "value": value})]
+
+
+@converter("MIRROR_PAD")
+def _mirror_pad(op, ctx):
+    return [ctx.node(op, "MIRROR_PAD", op.inputs[:1],
+                     {"pads": _pairs(ctx, op, 1), "mode": op.options.get("mode", "REFLECT")})]
+
+
+@converter("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize(op, ctx):
+    size = ctx.const(op, 1).reshape(-1)
+    if size.size != 2 or size.dtype.kind not in "iu":
+        raise EdgecError(f"{ctx.where(op)}: the size input holds {size.size} {size.dtype} "
+                         "values, expected 2 integers", "check the model file is not corrupt")
+    check_window(ctx.where(op), "size", size, low=1)
+    o = op.options
+    return [ctx.node(op, op.builtin, op.inputs[:1],
+                     {"size": tuple(int(v) for v in size),
+                      "align_corners": bool(o.get("align_corners", False)),
+                      "half_pixel_centers": bool(o.get("half_pixel_centers", False))})]
+
+
+@converter("BATCH_MATMUL")
+def _batch_matmul(op, ctx):
+    return [ctx.node(op, "BATCH_MATMUL", op.inputs[:2],
+                     {"adj_x": bool(op.options.get("adj_x", False)),
+                      "adj_y": bool(op.options.get("adj_y", False))})]
 
 
 @converter("MEAN")
@@ -224,3 +280,64 @@ def _with_unit_h(ctx, name: str) -> str:
     new = ctx.graph.unique_name(f"{name}_h1")
     ctx.graph.add_tensor(Tensor(new, (n, 1, w, c), t.dtype, quant=t.quant))
     return new
+
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM's 24 inputs: the ones edgec takes, in the IR op's order
+# (x, input weights i f c o, recurrent weights i f c o, biases i f c o), then the two state
+# tensors; the others (peephole, projection, layer norm) must be absent.
+_LSTM_TAKEN = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15)
+_LSTM_STATES = (18, 19)
+_LSTM_ABSENT = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection",
+                17: "projection", 20: "layer norm", 21: "layer norm", 22: "layer norm",
+                23: "layer norm"}
+
+
+@converter("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _lstm(op, ctx):
+    """A standard LSTM; its variable state tensors become constants at their zero point (the
+    state starts there each inference, as a fresh TFLM interpreter's does)."""
+    ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
+    act = op.options.get("fused_activation_function", "TANH")
+    missing = [i for i in _LSTM_TAKEN + _LSTM_STATES if ins[i] < 0]
+    extra = sorted({_LSTM_ABSENT[i] for i in _LSTM_ABSENT if ins[i] >= 0})
+    if missing or extra or act != "TANH" or float(op.options.get("proj_clip", 0.0)) > 0:
+        what = ("CIFG (no input gate)" if ins[1] < 0 else
+                f"missing inputs {missing}" if missing else
+                f"{', '.join(extra)}" if extra else f"activation {act} / projection clip")
+        raise EdgecError(f"{ctx.where(op)} uses {what}, which edgec's LSTM does not support",
+                         "edgec compiles the standard (Keras) LSTM: input, forget, cell and "
+                         "output gates, tanh, no peephole, projection or layer norm")
+    states = [_initial_state(ctx, ins[i]) for i in _LSTM_STATES]
+    attrs = {"time_major": bool(op.options.get("time_major", False)),
+             "cell_clip": float(op.options.get("cell_clip", 0.0))}
+    node = ctx.node(op, "UNIDIRECTIONAL_SEQUENCE_LSTM", [ins[i] for i in _LSTM_TAKEN], attrs)
+    node.inputs.extend(states)
+    return [node]
+
+
+@converter("SVDF")
+def _svdf(op, ctx):
+    """SVDF; its variable state tensor becomes a constant holding the state before the
+    first inference (its zero point, as TFLM resets it). The state persists between
+    inferences (edgec.ir.ops.svdf)."""
+    ins = list(op.inputs) + [-1] * (5 - len(op.inputs))
+    if ins[4] < 0:
+        raise EdgecError(f"{ctx.where(op)} has no state tensor (input 4)",
+                         "check the model file is not corrupt")
+    attrs = {"rank": int(op.options.get("rank", 1)), "activation": _activation(op, ctx)}
+    node = ctx.node(op, "SVDF", ins[:4], attrs)
+    node.inputs.append(_initial_state(ctx, ins[4]))
+    return [node]
+
+
+def _initial_state(ctx, index: int) -> str:
+    """The IR constant for TFLite state tensor ``index``: itself when constant, else (a
+    variable) a new constant at its zero point, the value TFLM resets it to."""
+    ir = ctx.graph.tensors[ctx.name(index)]
+    if ir.is_const:
+        return ir.name
+    name = ctx.graph.unique_name(f"{ir.name}_initial")
+    zp = ir.quant.zp if ir.quant is not None else 0
+    ctx.graph.add_tensor(Tensor(name, ir.shape, ir.dtype,
+                                np.full(ir.shape, zp, storage_dtype(ir.dtype)), ir.quant))
+    return name

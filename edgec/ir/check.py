@@ -146,7 +146,9 @@ def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:
         return
     if len(x) != 4 or len(w) != 4:
         _fail(f"{what} needs rank-4 input and weights, has {list(x)} and {list(w)}")
-    if node.op == "CONV_2D":
+    if node.op == "CONV_2D":  # OHWI weights; I < C: grouped, C / I groups
+        ok, out = w[3] > 0 and x[3] % w[3] == 0 and w[0] % (x[3] // w[3]) == 0, w[0]
+    elif node.op == "TRANSPOSE_CONV":
         ok, out = w[3] == x[3], w[0]
     else:
         ok, out = w[0] == 1 and w[3] == x[3] * attrs["depth_multiplier"], w[3]

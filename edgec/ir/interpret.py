@@ -32,11 +32,16 @@ def check_inputs(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.nd
 
 
 def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | np.ndarray,
-              keep: bool = False) -> dict[str, np.ndarray]:
+              keep: bool = False, state: dict[str, np.ndarray] | None = None
+              ) -> dict[str, np.ndarray]:
     """Run ``graph`` on ``inputs`` with the numpy reference kernels.
 
     ``inputs`` maps input names to arrays (a list or a single array is taken in the order of
     ``graph.inputs``). Returns the graph outputs by name, or every tensor when ``keep``.
+    ``state`` carries stateful ops' state (``OpDef.updates_state``, e.g. SVDF's) from one
+    inference to the next, as the generated C keeps it: pass the same dict to consecutive
+    calls (empty at first: the state starts at its initial value). Without it every
+    inference starts from the initial state.
     """
     if not isinstance(inputs, dict):
         arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
@@ -44,6 +49,8 @@ def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | n
     values: dict[str, np.ndarray] = {
         name: t.data for name, t in graph.tensors.items() if t.data is not None}
     values.update(check_inputs(graph, inputs))
+    if state:
+        values.update(state)
     for node in graph.nodes:
         op = get_op(node.op)
         ins = [values[i] if i else None for i in node.inputs]
@@ -57,6 +64,9 @@ def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | n
                     f"kernel {node.op} ({node.name}) produced {r.dtype}{list(r.shape)}, "
                     f"tensor '{t.name}' is {t.dtype}{list(t.shape)}")
             values[t.name] = r
+        if op.updates_state is not None and state is not None:
+            for index, new in op.updates_state(call).items():
+                state[node.inputs[index]] = new
     if keep:
         return values
     return {name: values[name] for name in graph.outputs}

@@ -35,6 +35,7 @@ class Ptq(str, Enum):
     SHARED_INPUTS = "shared_inputs"  # inputs and output share one (the union of their ranges)
     FIXED = "fixed"  # TFLite fixes it: ``OpDef.fixed_quant``
     NOT_IN_FLOAT = "not_in_float"  # the op cannot appear in a float graph (QUANTIZE, ...)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (recurrent ops: LSTM, GRU, SVDF)
 
 
 class Channels(str, Enum):
@@ -97,12 +98,16 @@ class OpDef:
     keeps_channels: Callable[[Node, int], bool] | None = None  # (node, rank) for SAME
     ptq: Ptq = Ptq.CALIBRATE
     fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
+    fixed_quant_int16: tuple[float, int] | None = None  # the same for int16 activations
     weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
     identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output
     # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
     ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
+    # A stateful op (SVDF): (call) -> {input index: its value for the next inference}; the
+    # input holds the initial state (docs/IR.md "Recurrent state").
+    updates_state: Callable[[KernelCall], dict[int, np.ndarray]] | None = None
 
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:

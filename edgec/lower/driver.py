@@ -97,14 +97,15 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
                   plan.constants, scratch_bytes=plan.scratch_bytes,
                   macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
                   access=plan.access, params=params, math=tuple(record["math"]),
-                  helpers=plan.helpers + tuple(record.get("helpers", ())))
+                  helpers=plan.helpers + tuple(record.get("helpers", ())),
+                  states=tuple(p.source for p in plan.params if p.c_name in plan.states))
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> dict:
     """The kernel record of ``plan`` (parameters, body, math functions; TVM runs here)."""
     if plan.c_template is not None:
         return {"params": [p.to_json() for p in plan.signature], "body": plan.c_template(),
-                "math": []}
+                "math": list(plan.math)}
     from edgec.lower.c_printer import CPrintError, print_kernel
     from edgec.lower.tir import lower_built
 

@@ -46,6 +46,8 @@ class Kernel:
     params: list[CParam] = field(default_factory=list)
     math: tuple[str, ...] = ()
     helpers: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()  # args the kernel updates in place and that persist between
+    # calls (a stateful op's state): the emitter passes static buffers, reset by NAME_reset
 
     @property
     def c_source(self) -> str:

@@ -84,6 +84,8 @@ class KernelPlan:
     scratch_bytes: int = 0  # > 0: the C function takes one more pointer, arena scratch
     in_place: tuple[str, ...] = ()
     access: str = ""  # Kernel.access: "raster" when the C keeps edgec.plan.overlap's order
+    math: tuple[str, ...] = ()  # <math.h> functions a ``c_template`` body calls
+    states: tuple[str, ...] = ()  # C parameters holding state kept between calls (SVDF)
 
     def unrestricted(self, node: Node) -> frozenset[str]:
         """The C parameters printed without ``restrict``: the ``in_place`` inputs and, when

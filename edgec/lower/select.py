@@ -16,10 +16,13 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
     """The plan of the context's node: the first variant for one of ``prefer`` (in order),
     then of ``features`` (sorted), that accepts it, else the portable rule. ``prefer`` names
     memory variants (``"in_place"``) the build asks for node by node (``edgec.ram``). Nodes
-    with int4 or ternary weights always take the portable rule: the variants are written for
-    int8 weights and would unpack them into flash."""
-    if any(t is not None and t.dtype in ("int4", "ternary") for t in ctx.ins):
+    with ternary weights always take the portable rule: no variant reads them packed (an
+    int8 one would unpack them into flash). int4 weights reach the feature variants, which
+    decline them except the DSP conv (W4A8), but no memory variant."""
+    if any(t is not None and t.dtype == "ternary" for t in ctx.ins):
         features, prefer = frozenset(), ()
+    if any(t is not None and t.dtype == "int4" for t in ctx.ins):
+        prefer = ()
     for feature in (*prefer, *sorted(features)):
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)
         plan = None if variant is None else variant(ctx)

@@ -78,11 +78,12 @@ def mbqm(shape, x: IndexFn, mult: IndexFn, shift: IndexFn, name: str):
     return out, [out.op.name, hi.op.name, sh.op.name]
 
 
-def clamp_int8(value, lo, hi):
-    """``min(max(value, lo), hi)`` in int64, cast to int8 (lo, hi are int32 expressions)."""
+def clamp_int8(value, lo, hi, dtype: str = "int8"):
+    """``min(max(value, lo), hi)`` in int64, cast to int8 or ``dtype`` (lo, hi are int32
+    expressions within its range)."""
     from tvm import tirx
 
-    return tirx.min(tirx.max(value, i64(lo)), i64(hi)).astype("int8")
+    return tirx.min(tirx.max(value, i64(lo)), i64(hi)).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,9 @@ def mbqm32(shape, x: IndexFn, mult: IndexFn, shift: IndexFn, name: str, form: Fa
     return out, [out.op.name]
 
 
-def offset_clamp_int8(shape, q, offset: IndexFn, lo: IndexFn, hi: IndexFn, name: str):
-    """The int8 tensor ``y`` = ``clamp(q + offset, lo, hi)`` for int32 ``q``, computed as
+def offset_clamp_int8(shape, q, offset: IndexFn, lo: IndexFn, hi: IndexFn, name: str,
+                      dtype: str = "int8"):
+    """The int8 (or ``dtype``) tensor ``y`` = ``clamp(q + offset, lo, hi)`` for int32 ``q``, computed as
     ``clamp(q, lo - offset, hi - offset) + offset`` so no int32 sum can overflow (bounds and
     offset are int8-range values). The clamp is a stage of its own, ``name``, to attach next
     to ``y``: in one expression the simplifier moves the offset back inside (trap 6).
@@ -152,5 +154,5 @@ def offset_clamp_int8(shape, q, offset: IndexFn, lo: IndexFn, hi: IndexFn, name:
 
     clamped = te.compute(shape, lambda *i: tirx.min(tirx.max(q(*i), lo(*i) - offset(*i)),
                                                     hi(*i) - offset(*i)), name=name)
-    y = te.compute(shape, lambda *i: (clamped(*i) + offset(*i)).astype("int8"), name="y")
+    y = te.compute(shape, lambda *i: (clamped(*i) + offset(*i)).astype(dtype), name="y")
     return y, name

@@ -38,9 +38,14 @@ from edgec.passes.rewrite import run_node
 _INT32 = (-(1 << 31), (1 << 31) - 1)
 
 
-def is_source(node: Node) -> bool:
-    """Whether ``node`` is a layer whose all-zero filters start a trace (``Channels.LAYER``)."""
-    return get_op(node.op).channels is Channels.LAYER
+def is_source(node: Node, graph: Graph) -> bool:
+    """Whether ``node`` is a layer whose all-zero filters start a trace (``Channels.LAYER``);
+    a grouped CONV_2D is not (dropping a filter would break its groups)."""
+    if get_op(node.op).channels is not Channels.LAYER:
+        return False
+    if node.op == "CONV_2D" and node.inputs[1] in graph.tensors:
+        return graph.tensors[node.inputs[1]].shape[3] == graph.tensors[node.inputs[0]].shape[3]
+    return True
 
 Dead = dict[int, tuple[int, object]]  # channel -> (source channel, constant stored value)
 
@@ -117,7 +122,7 @@ def _attempt(graph: Graph, source: Node, channels: set[int]) -> tuple[Plan, set[
 def _follow(graph: Graph, node: Node, name: str, dead: Dead, plan: Plan):
     """``(dead channels of node's output or None, refused sources)``; records terminals."""
     everything = {s for s, _ in dead.values()}
-    if is_source(node):
+    if is_source(node, graph):
         terminal, refused = _terminal(graph, node, name, dead)
         if terminal is None:
             return None, everything

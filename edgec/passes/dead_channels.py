@@ -32,7 +32,7 @@ def remove_dead_channels(graph: Graph) -> Graph:
 def _one_round(graph: Graph) -> bool:
     changed = False
     for layer in list(graph.nodes):
-        if not is_source(layer):
+        if not is_source(layer, graph):
             continue
         dead = dead_filters(graph, layer)
         if len(dead) == graph.tensors[layer.outputs[0]].shape[-1]:

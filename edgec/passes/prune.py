@@ -38,7 +38,7 @@ def prune_structured(graph: Graph, ratio: float, scope: str = "layer") -> Graph:
         raise EdgecError(f"unknown pruning scope '{scope}'", f"use one of: {', '.join(SCOPES)}")
     result = graph.copy()
     candidates = {k: prunable_filters(result, k) for k, node in enumerate(result.nodes)
-                  if is_source(node)}
+                  if is_source(node, result)}
     chosen = _per_layer(result, candidates, ratio) if scope == "layer" \
         else _global(result, candidates, ratio)
     for index, channels in chosen.items():

@@ -33,6 +33,9 @@ class Action:
     log: bool = False
     uart: bool = False
     callback: bool = False
+    pwm: str | None = None  # a PWM LED alias, driven at `duty` while the rule holds
+    duty: float = 1.0
+    ble: bool = False  # advertise label and score (Bluetooth LE manufacturer data)
 
 
 @dataclass
@@ -53,7 +56,7 @@ class AppConfig:
     # {file: .npy, windows: N, runs: N}; with runs the app replays the samples that many
     # times, then says "EDGEC DONE" and ends (native_sim, QEMU) or stops (hardware)
     replay: dict = field(default_factory=dict)
-    stack_bytes: int = 4096
+    stack_bytes: int | None = None  # default: edgec.project.render.thread_stack_bytes
 
     @property
     def trigger(self) -> str | None:
@@ -131,15 +134,31 @@ def check_against_target(config: AppConfig, target: dict) -> dict | None:
         if sensor["unsupported"]:
             raise EdgecError(f"the {config.sensor} sensor of {name} ({sensor['part']}) cannot "
                              f"be used: {sensor['unsupported']}", "choose another sensor")
-        if sensor["api"] == "video":
-            raise EdgecError(f"camera capture is not generated yet ({name})",
-                             "use sensor: replay with recorded frames")
+        if sensor["api"] == "video" and (config.image is None
+                                         or config.image.get("channels", 3) != 3):
+            raise EdgecError(f"the {config.sensor} of {name} delivers RGB frames: give "
+                             "image: {height: H, width: W, channels: 3}",
+                             "then preprocess: [grayscale, {resize: {...}}, ...] to the "
+                             "model input")
     _check_trigger(config, target, sensor)
     for action in config.actions:
         if action.led is not None and action.led not in target["leds"]:
             leds = ", ".join(target["leds"]) or "none"
             raise EdgecError(f"action LED alias '{action.led}' does not exist on {name}",
                              f"{name} LED aliases: {leds}")
+        if action.pwm is not None and action.pwm not in target["pwm_leds"]:
+            if not target["pwm_leds"]:
+                raise EdgecError(f"target {name} has no PWM LED for the pwm action (no enabled "
+                                 "pwm-leds node in its devicetree)",
+                                 "use an led action, or a board with PWM LEDs "
+                                 "(nrf52840dk, arduino_nano_33_ble)")
+            raise EdgecError(f"action PWM alias '{action.pwm}' is not an enabled PWM LED on "
+                             f"{name}", f"{name} PWM LEDs: {', '.join(target['pwm_leds'])}")
+        if action.duty > 1.0:
+            raise EdgecError(f"action duty {action.duty:g} is above 1", "give 0 to 1")
+        if action.ble and not target["bluetooth"]:
+            raise EdgecError(f"target {name} has no Bluetooth LE radio for the ble action",
+                             "use a board with Bluetooth (nrf52840dk, arduino_nano_33_ble)")
     return sensor
 
 

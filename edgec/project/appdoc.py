@@ -102,7 +102,8 @@ def markdown(root: Path) -> str:
         " default, so no file is needed (the default replays generated samples). A file with"
         " an unknown key, a value of the wrong type, a non-finite number, a zero or negative"
         " rate or size, a window that does not give the model input after preprocessing, or a"
-        " `stack_bytes` below the minimum is refused with one error line (exit 2). The same"
+        " `stack_bytes` below the minimum or below what the model measurably needs is refused"
+        " with one error line (exit 2). The same"
         " definition is published as a JSON Schema: [`app.schema.json`](app.schema.json).",
         "",
         "YAML note: edgec reads `yes`, `no`, `on`, `off` as strings (only `true`/`false` are"

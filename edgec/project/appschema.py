@@ -21,6 +21,7 @@ LOOP_MODES = ("periodic", "event")
 TRIGGERS = ("data_ready", "button")
 DOC = "docs/APP_CONFIG.md"
 MIN_STACK_BYTES = 1024  # below this the inference thread cannot even run the app's own code
+DEFAULT_STACK_BYTES = 4096  # the smallest stack_bytes edgec picks by itself
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ ACTION = (
     Field("threshold", "number", 0.0, "minimum score of the top label", minimum=0.0),
     Field("led", "string", None, "devicetree LED alias switched on while the rule holds"),
     Field("log", "boolean", False, "print the label and score with printk"),
-    Field("uart", "boolean", False, "write one `label score` line to the console UART"),
+    Field("uart", "boolean", False, "write the result line `EDGEC,<index>,<label>,<permille>,"
+          "<cycles>` to the UART chosen as `zephyr,console` (native_sim: its console, stdout)"),
+    Field("pwm", "string", None, "devicetree PWM LED alias (`pwm-led0`, ...) driven at `duty` "
+          "while the rule holds (the first matching rule naming it wins; off when none "
+          "holds)"),
+    Field("duty", "number", 1.0, "the `pwm` duty cycle, 0 to 1", minimum=0.0),
+    Field("ble", "boolean", False, "advertise the label index and score in Bluetooth LE "
+          "manufacturer data (boards with Bluetooth: nrf52840dk, arduino_nano_33_ble)"),
     Field("callback", "boolean", False, "call the weak `<name>_on_result(label, score)`"),
 )
 APP = (
@@ -86,7 +94,10 @@ APP = (
           "rules applied to each result, in order", fields=ACTION, items="object"),
     Field("replay", "object", {}, "samples compiled into the firmware (`sensor: replay`)",
           fields=REPLAY),
-    Field("stack_bytes", "integer", 4096, "stack of the main and inference threads",
+    Field("stack_bytes", "integer", None, "stack of the main and inference threads "
+          f"(default: {DEFAULT_STACK_BYTES}, or more when the model needs it: the worst call "
+          f"chain the compiler measured for the model, `stack` in report.json, plus "
+          f"{MIN_STACK_BYTES} B for the app's own frames); less than that is an error",
           minimum=MIN_STACK_BYTES),
 )
 HINT = f"see {DOC}"

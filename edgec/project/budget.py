@@ -19,7 +19,7 @@ APP_OBJECTS_RAM = 1024
 
 def app_ram_bytes(context: dict) -> int:
     """Static RAM of the application: ring buffer, work buffers, model I/O, stacks, DMIC
-    blocks."""
+    blocks, camera frames."""
     floats = context["window"] * context["channels"] + sum(context["buffers"])
     floats += context["scratch"]
     io = (4 if context["input_ctype"] == "float" else 1) * context["input_size"]
@@ -28,13 +28,24 @@ def app_ram_bytes(context: dict) -> int:
                           if line.startswith("CONFIG_MAIN_STACK_SIZE=")))
     slab = 4 * context["dmic_block_bytes"] if context["sensor"] and context["sensor"]["api"] \
         == "dmic" else 0  # the DMIC driver's memory slab: 4 blocks
-    return 4 * floats + io + out + stacks + slab + APP_OBJECTS_RAM
+    frames = 0
+    if context.get("video_bytes"):  # the video pool
+        frames = (context["video_bytes"] + context["video_slack"]) * context["video_buffers"]
+    return 4 * floats + io + out + stacks + slab + frames + APP_OBJECTS_RAM
 
 
 def zephyr_overhead(target: dict, context: dict) -> dict:
-    """The board's measured Zephyr bytes for this kind of app (replay, or a sensor driver)."""
+    """The board's measured Zephyr bytes for this kind of app (replay, or a sensor driver),
+    plus the Bluetooth stack's (``ble``) when an action advertises."""
     kind = "replay" if context["sensor"] is None else "sensor"
-    return target["zephyr_overhead"][kind]
+    base = target["zephyr_overhead"][kind]
+    if not context.get("ble"):
+        return base
+    ble = target["zephyr_overhead"].get("ble")
+    if ble is None:
+        raise EdgecError(f"target {target['name']} has no measured Bluetooth overhead "
+                         "(zephyr_overhead.ble)", "measure a ble app's build and record it")
+    return {key: base[key] + ble[key] for key in ("flash", "ram")}
 
 
 def check_budget(target: dict, totals: dict, context: dict) -> dict:
@@ -59,4 +70,12 @@ def check_budget(target: dict, totals: dict, context: dict) -> dict:
             f"Zephyr), {name} has {target['ram_bytes']:,} B",
             "use a smaller model, a shorter window or a board with more RAM")
     return {"flash_bytes": flash, "ram_bytes": ram, "flash_limit": target["flash_bytes"],
-            "ram_limit": target["ram_bytes"]}
+            "ram_limit": target["ram_bytes"], "board": name,
+            "flash": {"weights": totals["weight_bytes"], "model_code": code,
+                      "app_code": APP_CODE_ESTIMATE + 4 * len(context["replay"] or []),
+                      "zephyr": zephyr["flash"]},
+            "ram": {"arena": totals["arena_bytes"], "app": app_ram_bytes(context),
+                    "thread_stack_bytes": context["stack_bytes"], "zephyr": zephyr["ram"]},
+            "method": "estimate: model exact (plan, emitted weights, -Os .text); app counted "
+                      "from its buffers, stacks and a code allowance; Zephyr measured per "
+                      "board (zephyr_overhead in the target file)"}

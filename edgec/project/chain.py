@@ -207,14 +207,15 @@ _PLANNERS = {
 def input_call(chain: Chain, tensor) -> str:
     """The C statement that turns the final buffer into model input ``tensor``."""
     source = _buf(chain, chain.current)
-    if tensor.dtype == "int8" and tensor.quant is not None and tensor.quant.per_tensor:
-        return (f"{chain.prefix}_pre_quantize_int8({source}, {tensor.size}, "
+    if tensor.dtype in ("int8", "int16") and tensor.quant is not None \
+            and tensor.quant.per_tensor:
+        return (f"{chain.prefix}_pre_quantize_{tensor.dtype}({source}, {tensor.size}, "
                 f"{c_float(tensor.quant.s)}, {tensor.quant.zp}, {chain.prefix}_input);")
     if tensor.dtype == "float32":
         return (f"for (i = 0; i < {tensor.size}; ++i) {{ {chain.prefix}_input[i] = "
                 f"{source}[i]; }}")
     raise EdgecError(f"the model input '{tensor.name}' is {tensor.dtype}; the application "
-                     "feeds int8 (per-tensor quantized) or float32 inputs")
+                     "feeds int8 or int16 (per-tensor quantized) or float32 inputs")
 
 
 def check_input_size(chain: Chain, tensor, described: str) -> None:
@@ -228,10 +229,10 @@ def check_input_size(chain: Chain, tensor, described: str) -> None:
 
 
 def float_range(tensor) -> tuple[float, float]:
-    """The real values an int8 input can represent (or [-1, 1] for a float input)."""
-    if tensor.dtype == "int8" and tensor.quant is not None:
-        s, zp = tensor.quant.s, tensor.quant.zp
-        return float((-128 - zp) * s), float((127 - zp) * s)
+    """The real values an int8 (int16) input can represent (or [-1, 1] for a float input)."""
+    if tensor.dtype in ("int8", "int16") and tensor.quant is not None:
+        s, zp, info = tensor.quant.s, tensor.quant.zp, np.iinfo(tensor.dtype)
+        return float((int(info.min) - zp) * s), float((int(info.max) - zp) * s)
     return -1.0, 1.0
 
 

@@ -25,13 +25,17 @@ class ModelIO:
     inputs: list[Tensor]
     outputs: list[Tensor]
     totals: dict  # report.json's totals: weight_bytes, code_bytes, arena_bytes, ...
+    image_bytes: int = 0  # --model-partition: bytes of the model image NAME.bin, else 0
 
     @classmethod
     def from_build(cls, result) -> "ModelIO":
         """From an ``edgec.build.BuildResult``."""
         graph = result.graph
+        image = result.out_dir / f"{result.name}.bin"
+        partition = result.report.get("constants") == "partition"
         return cls(result.name, [graph.tensors[n] for n in graph.inputs],
-                   [graph.tensors[n] for n in graph.outputs], result.report["totals"])
+                   [graph.tensors[n] for n in graph.outputs], result.report["totals"],
+                   image.stat().st_size if partition else 0)
 
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> "ModelIO":
@@ -48,7 +52,12 @@ class ModelIO:
                              f"({type(exc).__name__}: {exc})", hint) from exc
         if not inputs or not outputs:
             raise EdgecError(f"'{folder}/report.json' lists no model inputs or outputs", hint)
-        return cls(name, inputs, outputs, totals)
+        image = folder / f"{name}.bin"
+        if report.get("constants") == "partition" and not image.is_file():
+            raise EdgecError(f"'{folder}' holds a --model-partition build without {image.name}",
+                             hint)
+        size = image.stat().st_size if report.get("constants") == "partition" else 0
+        return cls(name, inputs, outputs, totals, size)
 
 
 def _tensor(entry: dict) -> Tensor:

@@ -22,16 +22,21 @@ from edgec.emit.cdata import c_float, c_string
 from edgec.templating import environment, render
 from edgec.errors import EdgecError
 from edgec.project.appconfig import SENSOR_CHANNELS, AppConfig, check_against_target
+from edgec.project.appschema import DEFAULT_STACK_BYTES, MIN_STACK_BYTES
 from edgec.project.budget import check_budget
 from edgec.project.chain import (Shape, check_input_size, float_range, generated_samples,
                                  input_call, plan_chain)
 from edgec.project.modelio import ModelIO
+from edgec.targets import load_target, target_names
 from edgec.resources import data_dir
 
 MODEL_DIR = "model"  # where the model's own sources go inside the application
 APP_DIR = data_dir("zephyr_app")  # the reference application
 DMIC_BLOCK_SAMPLES = 1600  # at most this many 16-bit samples per DMIC block (4 blocks)
 
+
+# The C types of the model inputs and outputs the application handles (else float).
+_APP_CTYPES = {"int8": "int8_t", "int16": "int16_t"}
 
 def _window_shape(config: AppConfig, tensor) -> tuple[Shape, str]:
     """The raw window shape and a description of it for error messages."""
@@ -86,7 +91,8 @@ def _labels(config: AppConfig, classes: int) -> list[str]:
     return labels
 
 
-def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict]:
+def _actions(config: AppConfig, labels: list[str], leds: list[str],
+             pwms: list[str]) -> list[dict]:
     rows = []
     for action in config.actions:
         if action.label != "any" and action.label not in labels:
@@ -96,7 +102,9 @@ def _actions(config: AppConfig, labels: list[str], leds: list[str]) -> list[dict
                      "threshold": c_float(action.threshold),
                      "led": -1 if action.led is None else leds.index(action.led),
                      "log": int(action.log), "uart": int(action.uart),
-                     "callback": int(action.callback)})
+                     "callback": int(action.callback),
+                     "pwm": -1 if action.pwm is None else pwms.index(action.pwm),
+                     "duty": c_float(action.duty), "ble": int(action.ble)})
     return rows
 
 
@@ -107,21 +115,64 @@ def _exit(config: AppConfig, target: dict) -> str | None:
         return None
     if target["emulator"] == ["native"]:
         return "posix"
-    return "semihost" if target["emulator"][:1] == ["qemu-system-arm"] else None
+    semihosting = ("qemu-system-arm", "qemu-system-riscv32")  # both started with -semihosting
+    return "semihost" if target["emulator"][:1] and target["emulator"][0] in semihosting \
+        else None
 
 
-def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str]) -> list:
-    lines = [f"CONFIG_MAIN_STACK_SIZE={config.stack_bytes}"]
+def thread_stack_bytes(config: AppConfig, model: ModelIO) -> int:
+    """The stack of the main and inference threads: ``stack_bytes`` when given, else
+    ``DEFAULT_STACK_BYTES`` or, when the model needs more, its need rounded up to 256 B. The
+    need is the worst call chain the compiler measured for the model (``totals.stack_bytes``
+    of report.json, ``edgec.emit.stackuse``) plus ``MIN_STACK_BYTES`` for the app's own
+    frames; a smaller ``stack_bytes`` is an error."""
+    model_stack = model.totals.get("stack_bytes")
+    need = MIN_STACK_BYTES + (model_stack or 0)
+    if config.stack_bytes is None:
+        return max(DEFAULT_STACK_BYTES, -(-need // 256) * 256)
+    if config.stack_bytes < need:
+        raise EdgecError(
+            f"app config: 'stack_bytes' {config.stack_bytes} is below what the model needs: "
+            f"{need} B ({model_stack} B for its worst call chain + {MIN_STACK_BYTES} B for "
+            "the app)", f"raise stack_bytes to at least {need}, or leave it out to get "
+            f"{max(DEFAULT_STACK_BYTES, -(-need // 256) * 256)}")
+    return config.stack_bytes
+
+
+VIDEO_BUFFERS = 2  # frames the camera app queues (one filled while the other is read)
+# Per buffer, beyond the frame: the video pool is a k_heap with 64-byte aligned blocks and
+# chunk headers (with exactly the frame size the second allocation fails).
+VIDEO_SLACK = 1024
+
+
+def video_frame_bytes(config: AppConfig) -> int:
+    """Bytes of one XRGB32 camera frame."""
+    return 4 * int(config.image["height"]) * int(config.image["width"])
+
+
+def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[str],
+             pwms: list[str], stack_bytes: int) -> list:
+    lines = [f"CONFIG_MAIN_STACK_SIZE={stack_bytes}"]
     if target["fpu"] and target["cpu"] != "posix":
         lines.append("CONFIG_FPU=y")
     if sensor is not None:
         lines += {"sensor": ["CONFIG_SENSOR=y"], "adc": ["CONFIG_ADC=y"],
-                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"]}[sensor["api"]]
+                  "dmic": ["CONFIG_AUDIO=y", "CONFIG_AUDIO_DMIC=y"],
+                  "video": []}[sensor["api"]]
         lines += sensor["kconfig"]
         if config.trigger == "data_ready":
             lines += sensor["trigger_kconfig"]
     if leds or config.trigger == "button":
         lines.append("CONFIG_GPIO=y")
+    if sensor is not None and sensor["api"] == "video":  # two XRGB32 frames in the pool
+        lines += [f"CONFIG_VIDEO_BUFFER_POOL_SZ_MAX={video_frame_bytes(config) + VIDEO_SLACK}",
+                  f"CONFIG_VIDEO_BUFFER_POOL_NUM_MAX={VIDEO_BUFFERS}"]
+    if pwms:
+        lines.append("CONFIG_PWM=y")
+    if any(a.uart for a in config.actions) and target["emulator"] != ["native"]:
+        lines.append("CONFIG_SERIAL=y")  # the uart action writes to the console UART
+    if any(a.ble for a in config.actions):  # advertising only: no connections
+        lines += ["CONFIG_BT=y", "CONFIG_BT_BROADCASTER=y"]
     if any(a.log for a in config.actions):
         lines += ["CONFIG_LOG=y", "CONFIG_EDGEC_APP_LOG_LEVEL_INF=y"]
     lines.append(f"CONFIG_EDGEC_APP_SAMPLE_PERIOD_US={max(1, round(1e6 / config.sample_rate))}")
@@ -129,6 +180,52 @@ def _kconfig(config: AppConfig, target: dict, sensor: dict | None, leds: list[st
     if _exit(config, target) == "semihost":
         lines.append("CONFIG_SEMIHOST=y")
     return list(dict.fromkeys(lines))
+
+
+# What a --model-partition app adds to prj.conf: the flash map, MCUmgr on a UART with the
+# model group (src/NAME_smp.c), CRC for the commit records.
+PARTITION_KCONFIG = [
+    "CONFIG_FLASH=y", "CONFIG_FLASH_MAP=y", "CONFIG_CRC=y", "CONFIG_BASE64=y",
+    "CONFIG_SERIAL=y", "CONFIG_NET_BUF=y", "CONFIG_ZCBOR=y", "CONFIG_MCUMGR=y",
+    "CONFIG_MCUMGR_TRANSPORT_UART=y", "CONFIG_UART_MCUMGR_RX_BUF_SIZE=256",
+    "CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE=1024", "CONFIG_MCUMGR_GRP_OS=y",
+    "CONFIG_MCUMGR_GRP_OS_ECHO=y", "CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS=y",
+]
+
+
+def _partition(target: dict, model: ModelIO) -> dict | None:
+    """The two model slots of a --model-partition app on ``target``, or None."""
+    if not model.image_bytes:
+        return None
+    flash = target.get("model_flash")
+    if not flash:
+        boards = ", ".join(n for n in target_names() if load_target(n).get("model_flash"))
+        raise EdgecError(f"--model-partition has no model slots on {target['name']} yet",
+                         f"boards with model slots (model_flash in targets/*.yaml): {boards}")
+    block = int(flash["erase_block"])
+    slot = -(-(model.image_bytes + 16) // block) * block  # image + commit record, whole blocks
+    start, end = int(flash["start"]), int(flash["end"])
+    if start + 2 * slot > end:
+        raise EdgecError(f"two model slots of {slot:,} B do not fit the {end - start:,} B "
+                         f"of flash {target['name']} sets aside for them",
+                         "make the model smaller (int8 or int4 weights, pruning)")
+    return {"node": flash["node"], "slots": [start, start + slot], "slot_bytes": slot,
+            "image_bytes": model.image_bytes}
+
+
+def _partition_overlay(partition: dict, native: bool) -> str:
+    """Devicetree for the model slots (and, on native_sim, a host-tty UART for MCUmgr)."""
+    parts = "".join(
+        f"\t\tedgec_model_{k}: partition@{at:x} {{\n\t\t\tlabel = \"edgec-model-{k}\";\n"
+        f"\t\t\treg = <0x{at:x} 0x{partition['slot_bytes']:x}>;\n\t\t}};\n"
+        for k, at in enumerate(partition["slots"]))
+    text = f"&{partition['node']} {{\n\tpartitions {{\n{parts}\t}};\n}};\n"
+    if native:  # the console PTY polls; MCUmgr needs an interrupt-driven UART on a host tty
+        text = ("/ {\n\tchosen {\n\t\tzephyr,uart-mcumgr = &edgec_smp_uart;\n\t};\n\n"
+                "\tedgec_smp_uart: edgec-smp-uart {\n"
+                "\t\tcompatible = \"zephyr,native-tty-uart\";\n\t\tstatus = \"okay\";\n"
+                "\t\tcurrent-speed = <115200>;\n\t};\n};\n\n") + text
+    return text
 
 
 def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
@@ -147,7 +244,15 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
     labels = _labels(config, out.size)
     leds = sorted({a.led for a in config.actions if a.led is not None},
                   key=target["leds"].index)
+    pwms = sorted({a.pwm for a in config.actions if a.pwm is not None},
+                  key=target["pwm_leds"].index)
     replay = _replay(config, shape, hop, tensor) if config.sensor == "replay" else None
+    stack_bytes = thread_stack_bytes(config, model)
+    partition = _partition(target, model)
+    native = target["emulator"] == ["native"]
+    overlay = _overlay(sensor)
+    if partition:
+        overlay = "\n".join(filter(None, [overlay, _partition_overlay(partition, native)]))
     return {
         "name": name, "NAME": name.upper(), "version": __version__, "target": target,
         "board": target["zephyr_board"], "sensor_kind": config.sensor, "sensor": sensor,
@@ -157,23 +262,30 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         "calls": chain.calls, "input_call": input_call(chain, tensor),
         "buffers": chain.buffer_floats, "scratch": chain.scratch_floats,
         "result_buffer": chain.current,
-        "input_ctype": "int8_t" if tensor.dtype == "int8" else "float",
+        "input_ctype": _APP_CTYPES.get(tensor.dtype, "float"),
         "input_size": tensor.size,
-        "output": {"ctype": "int8_t" if out.dtype == "int8" else "float", "size": out.size,
+        "output": {"ctype": _APP_CTYPES.get(out.dtype, "float"), "size": out.size,
                    "scale": c_float(out.quant.s) if out.quant is not None else None,
                    "zero_point": out.quant.zp if out.quant is not None else 0},
         "labels": labels, "label_literals": [c_string(label) for label in labels],
-        "actions": _actions(config, labels, leds), "leds": leds,
+        "actions": _actions(config, labels, leds, pwms), "leds": leds, "pwms": pwms,
+        "ble": any(a.ble for a in config.actions),
+        # the uart action writes to the chosen console UART; native_sim's console is stdout
+        "uart_device": any(a.uart for a in config.actions) and target["emulator"] != ["native"],
         "button": target["buttons"][0] if config.trigger == "button" else None,
         "replay": None if replay is None else [c_float(v) for v in replay.reshape(-1)],
         "replay_frames": 0 if replay is None else len(replay),
         "replay_runs": int(config.replay.get("runs", 0)), "exit": _exit(config, target),
-        "native": target["emulator"] == ["native"], "kconfig": _kconfig(config, target, sensor,
-                                                                          leds),
-        "overlay": _overlay(sensor), "emulator": target["emulator"],
-        "emulated": bool(target["emulator"]), "stack_bytes": config.stack_bytes,
+        "native": native, "partition": partition,
+        "kconfig": _kconfig(config, target, sensor, leds, pwms, stack_bytes)
+        + (PARTITION_KCONFIG if partition else []),
+        "overlay": overlay, "emulator": target["emulator"],
+        "emulated": bool(target["emulator"]), "stack_bytes": stack_bytes,
         "rate_hz": math.ceil(config.sample_rate),
         "dmic_block_bytes": 2 * min(hop, DMIC_BLOCK_SAMPLES),
+        "video_bytes": video_frame_bytes(config) if sensor and sensor["api"] == "video" else 0,
+        "video_slack": VIDEO_SLACK,
+        "video_buffers": VIDEO_BUFFERS, "image": config.image,
     }
 
 
@@ -199,6 +311,8 @@ APP_FILES = [
     ("project/user_README.md.j2", "src/user/README.md"),
 ]
 REPLAY_FILE = ("src/replay.c.j2", "src/{name}_replay.c")
+PARTITION_FILES = [("src/store.h.j2", "src/{name}_store.h"),
+                   ("src/store.c.j2", "src/{name}_store.c"), ("src/smp.c.j2", "src/{name}_smp.c")]
 OVERLAY_FILE = ("project/board.overlay.j2", "boards/{board}.overlay")
 PREPROCESS_FILES = [
     ("preprocess/preprocess.h.j2", "src/{name}_preprocess.h"),
@@ -219,6 +333,8 @@ def render_files(context: dict, app_dir: Path = APP_DIR) -> dict[str, str]:
     app = list(APP_FILES)
     if context["replay"] is not None:
         app.append(REPLAY_FILE)
+    if context.get("partition"):
+        app += PARTITION_FILES
     app.append(OVERLAY_FILE)  # always, even without content (see the template)
     env = _app_environment(Path(app_dir))
     files = {out.format(**names): env.get_template(template).render(**context)
@@ -251,4 +367,16 @@ def render_app(config: AppConfig, target: dict, result, out_dir: Path) -> tuple[
     """Write the application around ``result`` (an ``edgec.build.BuildResult`` whose files
     lie in ``out_dir / MODEL_DIR``) after checking the memory budget. Returns the paths
     written and the budget."""
-    return write_app(config, target, ModelIO.from_build(result), out_dir)
+    paths, budget = write_app(config, target, ModelIO.from_build(result), out_dir)
+    _save_budget(result, budget)
+    return paths, budget
+
+
+def _save_budget(result, budget: dict) -> None:
+    """The whole application's budget in the model's report files (``application``)."""
+    from edgec.build import report_files
+
+    result.report["application"] = budget
+    for file_name, text in report_files(result.report, result.plan,
+                                        len(result.graph.nodes)).items():
+        (result.out_dir / file_name).write_bytes(text.encode("ascii"))

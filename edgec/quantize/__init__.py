@@ -7,7 +7,8 @@ with int4 weights (W4A8).
 
 from edgec.quantize.calibration import load_calibration
 from edgec.quantize.observers import OBSERVERS, MinMaxObserver, PercentileObserver
-from edgec.quantize.ptq import INT4_OPS, IO_MODES, WEIGHT_DTYPES, quantize_graph
+from edgec.quantize.ptq import (ACTIVATION_DTYPES, INT4_OPS, IO_MODES, WEIGHT_DTYPES,
+                                quantize_graph)
 
-__all__ = ["INT4_OPS", "IO_MODES", "OBSERVERS", "WEIGHT_DTYPES", "MinMaxObserver",
+__all__ = ["ACTIVATION_DTYPES", "INT4_OPS", "IO_MODES", "OBSERVERS", "WEIGHT_DTYPES", "MinMaxObserver",
            "PercentileObserver", "load_calibration", "quantize_graph"]

@@ -6,6 +6,8 @@
 - Weights: symmetric per-channel (zero point 0) to ``[-qmax, qmax]``: 127 for int8, 7 for int4,
   1 for ternary ({-1, 0, +1} times the channel's scale).
 - Bias: int32 with scale ``input_scale * weight_scale`` (per channel) and zero point 0.
+- int16 activations (TFLite's 16x8 mode): symmetric per-tensor, zero point 0, the larger
+  magnitude of the range mapped to 32767; biases of conv-like ops int64.
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ def activation_quant(lo: float, hi: float) -> QuantParams:
     zero_point = from_min if from_min_error < from_max_error else from_max
     nudged = int(np.clip(np.round(zero_point), INT8_MIN, INT8_MAX))
     return QuantParams(np.float32(scale), nudged)
+
+
+def activation_quant_int16(lo: float, hi: float) -> QuantParams:
+    """Per-tensor symmetric int16 quantization covering ``[lo, hi]`` (TFLite's 16x8 rule:
+    scale ``max(|lo|, |hi|) / 32767``, zero point 0)."""
+    peak = max(abs(float(lo)), abs(float(hi)))
+    if peak <= _TINY:
+        return QuantParams(np.float32(_TINY), 0)
+    return QuantParams(np.float32(peak / 32767.0), 0)
+
+
+ACTIVATION_QUANT = {"int8": activation_quant, "int16": activation_quant_int16}
 
 
 def weight_quant(w: np.ndarray, axis: int | None, dtype: str) -> tuple[np.ndarray, QuantParams]:
@@ -76,26 +90,28 @@ def _least_error_scale(rows: np.ndarray, full_scale: np.ndarray, qmax: int,
     return candidates[np.arange(rows.shape[0]), np.argmin(error, axis=1)].astype(np.float32)
 
 
-def bias_quant(bias: np.ndarray, input_q: QuantParams,
-               weight_q: QuantParams) -> tuple[np.ndarray, QuantParams]:
-    """int32 bias with scale ``input_scale * weight_scale`` per output channel."""
+def bias_quant(bias: np.ndarray, input_q: QuantParams, weight_q: QuantParams,
+               dtype: str = "int32") -> tuple[np.ndarray, QuantParams]:
+    """int32 (or int64) bias with scale ``input_scale * weight_scale`` per output channel."""
     channels = bias.shape[0]
     weight_scale = np.broadcast_to(weight_q.scale, (channels,))
     scale = (np.float32(input_q.s) * weight_scale).astype(np.float32)
     values = round_half_away(np.asarray(bias, np.float64) / scale.astype(np.float64))
-    info = np.iinfo(np.int32)
-    data = np.clip(values, info.min, info.max).astype(np.int32)
+    info = np.iinfo(dtype)
+    data = np.clip(values, float(info.min), float(info.max)).astype(dtype)
     return data, QuantParams(scale, np.zeros(channels, np.int64), 0)
 
 
-def tensor_quant(data: np.ndarray) -> tuple[np.ndarray, QuantParams]:
+def tensor_quant(data: np.ndarray, dtype: str = "int8") -> tuple[np.ndarray, QuantParams]:
     """A float constant that an op reads like an activation (an ADD operand, ...):
-    per-tensor asymmetric int8 over its own range."""
-    q = activation_quant(float(np.min(data)), float(np.max(data)))
-    return quantize_array(data, q), q
+    per-tensor over its own range, as an activation of ``dtype`` would be."""
+    q = ACTIVATION_QUANT[dtype](float(np.min(data)), float(np.max(data)))
+    return quantize_array(data, q, dtype), q
 
 
-def quantize_array(x: np.ndarray, q: QuantParams) -> np.ndarray:
-    """Float values to int8 with per-tensor ``q`` (round half away from zero, clamped)."""
+def quantize_array(x: np.ndarray, q: QuantParams, dtype: str = "int8") -> np.ndarray:
+    """Float values to int8 (or int16) with per-tensor ``q`` (round half away from zero,
+    clamped)."""
     values = round_half_away(np.asarray(x, np.float32) / np.float32(q.s)) + q.zp
-    return np.clip(values, INT8_MIN, INT8_MAX).astype(np.int8)
+    info = np.iinfo(dtype)
+    return np.clip(values, info.min, info.max).astype(dtype)

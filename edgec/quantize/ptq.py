@@ -11,6 +11,10 @@ Steps (TFLite's conventions, see ``edgec.quantize.params``; each op's rule is it
 4. with ``io="float"`` (the default) a QUANTIZE reads each float input and a DEQUANTIZE
    writes each float output, so the model keeps its float interface; ``io="int8"`` makes
    the graph's inputs and outputs the int8 tensors themselves.
+
+``activations="int16"`` makes TFLite's 16x8 model instead: int16 activations, symmetric
+(zero point 0), int8 weights, int64 biases; the fixed output quantizations are the ops'
+``fixed_quant_int16`` (Q0.15 for LOGISTIC, TANH and SOFTMAX).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from edgec.ir.check import check_graph
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
 from edgec.quantize.calibration import check_calibration, collect_ranges
 from edgec.quantize.observers import observer_factory
-from edgec.quantize.params import (activation_quant, bias_quant, quantize_array, tensor_quant,
+from edgec.quantize.params import (ACTIVATION_QUANT, bias_quant, quantize_array, tensor_quant,
                                    weight_quant)
 from edgec.ir.registry import Ptq, get_op, registered_ops
 
@@ -34,6 +38,8 @@ INT4_OPS = tuple(name for name in registered_ops() if get_op(name).int4_weights)
 TERNARY_OPS = tuple(name for name in registered_ops() if get_op(name).ternary_weights)
 
 IO_MODES = ("float", "int8")
+ACTIVATION_DTYPES = ("int8", "int16")
+BIAS_DTYPE = {"int8": "int32", "int16": "int64"}  # per activation dtype
 WEIGHT_DTYPES = ("int8", "int4", "ternary")
 # The ops each sub-byte weight type exists for.
 SUB_BYTE_OPS = {"int4": INT4_OPS, "ternary": TERNARY_OPS}
@@ -41,7 +47,7 @@ SUB_BYTE_OPS = {"int4": INT4_OPS, "ternary": TERNARY_OPS}
 
 def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: str = "minmax",
                    percentile: float = 99.99, io: str = "float", weights: str = "int8",
-                   int4_ops: Iterable[str] | None = None) -> Graph:
+                   int4_ops: Iterable[str] | None = None, activations: str = "int8") -> Graph:
     """The int8 version of the float ``graph``, calibrated on ``calibration`` (one float array
     per input name, samples on axis 0).
 
@@ -51,23 +57,30 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     FULLY_CONNECTED) as int4, symmetric in [-7, 7], per channel except FULLY_CONNECTED (per
     tensor: TFLite Micro's int4 kernel takes nothing else). ``weights="ternary"`` stores them
     as {-1, 0, +1} times a per-channel scale (every op per channel), packed four per byte in C;
-    ``int4_ops`` then names the ternary ops.
+    ``int4_ops`` then names the ternary ops. ``activations="int16"``: TFLite's 16x8 mode
+    (int8 weights only; with ``io="int8"`` the graph's inputs and outputs are int16).
     """
-    _check_options(io, weights)
+    _check_options(io, weights, activations)
     int4 = _int4_ops(weights, int4_ops)
-    _check_float_graph(graph)
+    _check_float_graph(graph, activations)
     make_observer = observer_factory(observer, percentile)
     ranges = collect_ranges(graph, check_calibration(graph, calibration), make_observer)
-    quants = choose_activation_quant(graph, ranges)
-    return check_graph(_Rewriter(graph, quants, int4, io, weights).run())
+    quants = choose_activation_quant(graph, ranges, activations)
+    return check_graph(_Rewriter(graph, quants, int4, io, weights, activations).run())
 
 
-def _check_options(io: str, weights: str) -> None:
+def _check_options(io: str, weights: str, activations: str = "int8") -> None:
     if io not in IO_MODES:
         raise EdgecError(f"unknown I/O mode '{io}'", f"choose one of: {', '.join(IO_MODES)}")
     if weights not in WEIGHT_DTYPES:
         raise EdgecError(f"unknown weight type '{weights}'",
                          f"choose one of: {', '.join(WEIGHT_DTYPES)}")
+    if activations not in ACTIVATION_DTYPES:
+        raise EdgecError(f"unknown activation type '{activations}'",
+                         f"choose one of: {', '.join(ACTIVATION_DTYPES)}")
+    if activations == "int16" and weights != "int8":
+        raise EdgecError(f"{weights} weights with int16 activations: TFLite's 16x8 mode has "
+                         "int8 weights only", "drop --weights or use --activations int8")
 
 
 def _int4_ops(weights: str, int4_ops: Iterable[str] | None) -> set[str]:
@@ -86,7 +99,7 @@ def _int4_ops(weights: str, int4_ops: Iterable[str] | None) -> set[str]:
     return ops
 
 
-def _check_float_graph(graph: Graph) -> None:
+def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
     for name in graph.inputs:
         t = graph.tensors[name]
         if t.dtype != "float32":
@@ -94,24 +107,37 @@ def _check_float_graph(graph: Graph) -> None:
                              "quantized", "quantize a float32 model")
     for node in graph.nodes:
         op = get_op(node.op)
+        if op.ptq is Ptq.UNSUPPORTED:
+            raise EdgecError(f"node '{node.name}' is a {node.op}, which edgec's post-training "
+                             "quantization does not quantize",
+                             "build the float model, or quantize with the TFLite converter "
+                             "(its int8 LSTM and SVDF compile bit-exact with TFLM)")
         if op.ptq is Ptq.NOT_IN_FLOAT:
             raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
                              "(partly) quantized", "quantize a float32 model")
         if op.weight_axis is not None and not graph.tensors[node.inputs[1]].is_const:
             raise EdgecError(f"node '{node.name}' ({node.op}) has non-constant weights",
                              "post-training quantization needs constant weights")
+        if activations == "int16" and ("int16" not in op.kernels or (
+                op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None)):
+            with_it = [n for n in registered_ops() if activations in get_op(n).kernels]
+            raise EdgecError(f"node '{node.name}' ({node.op}) has no {activations} kernel",
+                             f"{activations} activations exist for: {', '.join(with_it)}")
 
 
-def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
-                            ) -> dict[str, QuantParams]:
-    """The int8 quantization of every non-constant float tensor, in execution order."""
+def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]],
+                            activations: str = "int8") -> dict[str, QuantParams]:
+    """The int8 (or int16) quantization of every non-constant float tensor, in execution
+    order."""
+    activation_quant = ACTIVATION_QUANT[activations]
     ranges = _shared_ranges(graph, dict(ranges))
     quants = {name: activation_quant(*ranges[name]) for name in graph.inputs}
     for node in graph.nodes:
         op = get_op(node.op)
         for out in node.outputs:
             if op.ptq is Ptq.FIXED:
-                quants[out] = QuantParams(*op.fixed_quant)
+                fixed = op.fixed_quant_int16 if activations == "int16" else op.fixed_quant
+                quants[out] = QuantParams(*fixed)
             elif op.ptq is Ptq.SAME_AS_INPUT:
                 quants[out] = quants[node.inputs[0]]
             else:
@@ -142,8 +168,9 @@ class _Rewriter:
     """Builds the int8 graph from the float one and the chosen activation quantization."""
 
     def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str,
-                 weights: str = "int4"):
+                 weights: str = "int4", activations: str = "int8"):
         self.src = graph
+        self.dtype = activations  # of every activation tensor
         self.quants = quants
         self.int4 = int4  # the ops whose weights take the sub-byte type ``weights``
         self.sub_byte = weights if weights in SUB_BYTE_OPS else "int4"
@@ -173,7 +200,7 @@ class _Rewriter:
             while new_name in self.src.tensors:
                 new_name += "_"
         t = self.src.tensors[name]
-        self.out.add_tensor(Tensor(new_name, t.shape, "int8", None, self.quants[name]))
+        self.out.add_tensor(Tensor(new_name, t.shape, self.dtype, None, self.quants[name]))
         self.renamed[name] = new_name
         return new_name
 
@@ -195,7 +222,7 @@ class _Rewriter:
         attrs = dict(node.attrs)
         if node.op == "PAD" and attrs["value"] is not None:
             q = self.quants[node.inputs[0]]
-            attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q)[0])
+            attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q, self.dtype)[0])
         return Node(node.op, inputs, outputs, attrs, node.name)
 
     def _operand(self, name: str) -> str:
@@ -207,8 +234,8 @@ class _Rewriter:
         t = self.src.tensors[name]
         if t.dtype != "float32":
             return self._const(name, t.data, t.dtype, t.quant)
-        data, q = tensor_quant(t.data)
-        return self._const(name, data, "int8", q)
+        data, q = tensor_quant(t.data, self.dtype)
+        return self._const(name, data, self.dtype, q)
 
     def _weighted_inputs(self, node: Node) -> list[str]:
         """(x, weights, bias?) of a conv-like node: weights int8/int4/ternary, bias int32."""
@@ -225,8 +252,9 @@ class _Rewriter:
             if not b.is_const:
                 raise EdgecError(f"node '{node.name}' ({node.op}) has a non-constant bias",
                                  "post-training quantization needs a constant bias")
-            b_data, b_q = bias_quant(b.data, self.quants[node.inputs[0]], w_q)
-            inputs.append(self._const(b.name, b_data, "int32", b_q))
+            bias_dtype = BIAS_DTYPE[self.dtype]
+            b_data, b_q = bias_quant(b.data, self.quants[node.inputs[0]], w_q, bias_dtype)
+            inputs.append(self._const(b.name, b_data, bias_dtype, b_q))
         return inputs + [""] * (len(node.inputs) - len(inputs))
 
     def _requantized(self, name: str, q: QuantParams, node: Node) -> str:
@@ -235,7 +263,7 @@ class _Rewriter:
             return name
         t = self.out.tensors[name]
         copy = self.out.unique_name(f"{name}_requantized")
-        self.out.add_tensor(Tensor(copy, t.shape, "int8", None, q))
+        self.out.add_tensor(Tensor(copy, t.shape, self.dtype, None, q))
         self.out.nodes.append(Node("QUANTIZE", [name], [copy], {}, f"{node.name}_{copy}"))
         return copy
 

@@ -4,7 +4,11 @@
   random inputs, the tool runner);
 - ``host``: the C compiled with a harness and run on the host;
 - ``cortexm``: the C linked into bare-metal firmware and run under QEMU, measured;
+- ``zephyr``: the inputs replayed through the generated Zephyr application on native_sim or
+  QEMU (``edgec verify --target native_sim``, ``--zephyr``);
 - ``compare``: the pass criteria (integers bit for bit, floats within ``FLOAT_RTOL``);
+- ``layers``: ``--layers``, every intermediate tensor against the reference;
+- ``outcome``: the ``--per-layer`` table and the ``--json`` outcome;
 - ``check``: ``verify``, what ``edgec verify`` runs.
 """
 
@@ -25,11 +29,12 @@ __all__ = ["FLOAT_RTOL", "VerifyResult", "compare", "compile_host", "harness_con
 class _CallableModule(types.ModuleType):
     """``edgec.verify(model, ...)`` is ``edgec.verify.verify(model, ...)`` (the Python API)."""
 
-    def __call__(self, model, *, count: int = 10, seed: int = 0, extra_inputs=(), **options):
+    def __call__(self, model, *, count: int = 10, seed: int = 0, extra_inputs=(),
+                 layers: bool = False, per_layer: bool = False, **options):
         from edgec.options import BuildOptions  # options: BuildOptions fields, by keyword
 
         return verify(model, BuildOptions(**options), count=count, seed=seed,
-                      extra_inputs=extra_inputs)
+                      extra_inputs=extra_inputs, layers=layers, per_layer=per_layer)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -26,6 +26,10 @@ class VerifyResult:
     device: object | None = None  # edgec.verify.cortexm.DeviceStats on an emulated target
     # verify --calibrate: the C against the float model (edgec.verify.float_ref)
     float_comparison: object | None = None
+    # verify --layers: the first intermediate tensor that differs (edgec.verify.layers)
+    layers: object | None = None
+    # verify --per-layer: rows of edgec.verify.outcome.per_layer_rows
+    per_layer: list[dict] | None = None
 
 
 def _differ(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -43,6 +47,30 @@ def _first_difference(k: int, name: str, expected: np.ndarray, actual: np.ndarra
     index = tuple(int(i) for i in np.unravel_index(flat, expected.shape))
     return (f"output '{name}' differs on input {k} at index {index}: expected "
             f"{expected.reshape(-1)[flat]}, got {actual.reshape(-1)[flat]}")
+
+
+def first_bad_element(expected: np.ndarray, actual: np.ndarray,
+                      floor: float = 0.0) -> tuple[int, str] | None:
+    """The flat index of the first element of ``actual`` that fails ``compare``'s criteria
+    against ``expected`` (``floor``: the float scale's lower bound, see the module
+    docstring), and a note on why; None when all pass."""
+    differ = _differ(expected, actual)
+    if expected.dtype.kind != "f" or not differ.any():
+        return (int(np.flatnonzero(differ)[0]), "") if differ.any() else None
+    e = expected.reshape(-1).astype(np.float64)
+    a = actual.reshape(-1).astype(np.float64)
+    special = ~np.isfinite(e) | ~np.isfinite(a)
+    if (differ & special).any():
+        return int(np.flatnonzero(differ & special)[0]), " (NaN or infinity where the " \
+            "other has none)"
+    finite = e[~special]
+    scale = max(float(np.max(np.abs(finite), initial=0.0)), floor, np.finfo(np.float32).tiny)
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.where(special, 0.0, np.abs(e - a)) / scale
+    if float(error.max()) <= FLOAT_RTOL:
+        return None
+    flat = int(np.flatnonzero(error > FLOAT_RTOL)[0])
+    return flat, f" (relative error {float(error[flat]):.3g} > {FLOAT_RTOL:g})"
 
 
 def term_scales(graph: Graph, values: dict[str, np.ndarray]) -> list[float]:

@@ -25,8 +25,10 @@ from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
-                         test_int4, test_lut, test_mean, test_pool, test_softmax,
+                         test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
+from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
+                         test_transpose_conv)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -189,11 +191,11 @@ def _pick(full: bool, everything, subset):
 
 def _window_cases(full: bool):
     """CONV_2D and DEPTHWISE_CONV_2D: the DSP geometries (padding, dilation, C % 4 == 0 in
-    place, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
+    place, the pair kernel's odd pixel and channel tails, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
     int4 weights."""
     dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
     acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6]),
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9]),
                                        corners):
         yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
@@ -210,7 +212,8 @@ def _window_cases(full: bool):
                 yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
                     lambda g, d, t, rng: test_conv._conv_graph(
                         rng, test_conv.GEOMETRIES[g], d, t, "", acts[g]), g, depthwise, dtype))
-        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [int(depthwise)]):
+        for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)),
+                       [1] if depthwise else [0, 4]):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
@@ -325,10 +328,97 @@ def _layout_cases(full: bool):
         yield Case(f"BATCH_TO_SPACE_ND/{dtype}", "random", partial(_batch_to_space, dtype))
 
 
+def _issue11_cases(full: bool):
+    """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
+    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), dilated pools."""
+    tc = test_transpose_conv
+    for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
+                                      ["int8", "float32"]):
+        yield Case(f"TRANSPOSE_CONV/{dtype}", f"geometry{g}", partial(
+            lambda g, d, rng: tc.transpose_conv_graph(rng, g, d, "", ("NONE", "RELU")[g % 2]),
+            g, dtype))
+    for c, dtype in itertools.product(_pick(full, range(len(test_prelu.CASES)), [0]),
+                                      ["int8", "float32"]):
+        yield Case(f"PRELU/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_prelu.prelu_graph(rng, c, d), c, dtype))
+    for dtype in LAYOUT_DTYPES:
+        for mode in _pick(full, ["REFLECT", "SYMMETRIC", "EDGE"],
+                          ["EDGE" if dtype == "int16" else "REFLECT"]):
+            yield Case(f"MIRROR_PAD/{dtype}", mode, partial(
+                lambda m, d, rng: test_mirror_pad.mirror_pad_graph(1, m, d), mode, dtype))
+    for op, dtype in itertools.product(["RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"],
+                                       ["int8", "float32"]):
+        for c in _pick(full, range(len(test_resize.CASES) - 1), [2 if dtype == "int8" else 1]):
+            yield Case(f"{op}/{dtype}", f"case{c}", partial(
+                lambda o, c, d, rng: test_resize.resize_graph(o, c, d), op, c, dtype))
+    for c, dtype in itertools.product(_pick(full, range(4), [2]), ["int8", "float32"]):
+        yield Case(f"BATCH_MATMUL/{dtype}", f"case{c}", partial(
+            lambda c, d, rng: test_batch_matmul.batch_matmul_graph(rng, c, d), c, dtype))
+    for dtype in ("int8", "float32"):
+        yield Case(f"CONV_2D/{dtype}", "grouped3", partial(
+            lambda d, rng: test_conv.grouped_conv_graph(rng, d, 3), dtype))
+        for op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            yield Case(f"{op}/{dtype}", "dilated", partial(
+                lambda o, d, rng: test_pool.dilated_pool_graph(rng, o, d), op, dtype))
+
+
+def _int16_cases(full: bool):
+    """16x8: every int16 rule once (``tests/lower/test_int16.py``'s graphs)."""
+    for rule, label in test_int16.CASES:
+        yield Case(rule, f"16x8-{label}", test_int16.GRAPHS[rule][label])
+
+
+def _lstm(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_lstm import build_lstm
+
+    return load_tflite(build_lstm(rng, **case))
+
+
+def _gru(linear: bool, rng) -> Graph:
+    """A float GRU, time-major [5, 2, 3] -> hidden 4, with biases and an initial state."""
+    steps, batch, features, hidden = 5, 2, 3, 4
+    consts = {"w": (3 * hidden, features), "r": (3 * hidden, hidden), "wb": (3 * hidden,),
+              "rb": (3 * hidden,), "h0": (batch, hidden)}
+    x = Tensor("x", (steps, batch, features), "float32")
+    ins = [x] + [Tensor(k, shape, "float32", rng.uniform(-0.7, 0.7, shape).astype(np.float32))
+                 for k, shape in consts.items()]
+    y = Tensor("y", (steps, batch, hidden), "float32")
+    return single_node_graph("GRU", ins, [y], {"time_major": True,
+                                               "linear_before_reset": linear})
+
+
+def _svdf(case: dict, rng) -> Graph:
+    from edgec.frontends.tflite import load_tflite
+    from tests.ops.test_svdf import build_svdf
+
+    return load_tflite(build_svdf(rng, **case))
+
+
+def _recurrent_cases(full: bool):
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
+    (all of them in the full grid) and a float one; GRU (float); SVDF, whose state carries
+    from sample to sample (``run_grid`` compares with a reference that carries it too)."""
+    from tests.ops.test_lstm import BUILT
+
+    for i in _pick(full, range(len(BUILT)), [1]):
+        yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int8", f"built{i}", partial(_lstm, BUILT[i]))
+    yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
+               partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
+    for linear in _pick(full, [False, True], [True]):
+        yield Case("GRU/float32", f"linear_before_reset{int(linear)}", partial(_gru, linear))
+    from tests.ops.test_svdf import CASES as SVDF_CASES
+
+    for i in _pick(full, range(len(SVDF_CASES)), [1]):
+        yield Case("SVDF/int8", f"case{i}", partial(_svdf, SVDF_CASES[i]))
+    yield Case("SVDF/float32", "relu", partial(_svdf, dict(dtype="float32", activation="RELU")))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
-           *_activation_cases(full), *_layout_cases(full)]
+           *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
+           *_int16_cases(full), *_recurrent_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 
@@ -352,8 +442,9 @@ def run_grid(grid: list[Case], config: Config, cache_dir=None,
         actual = run_models(results, samples)
     outcomes = []
     for case, graph, result, inputs, got in zip(grid, graphs, results, samples, actual):
-        expected = [[interpret(graph, dict(zip(graph.inputs, s)))[n] for n in graph.outputs]
-                    for s in inputs]
+        state: dict = {}  # stateful ops (SVDF) carry their state from sample to sample
+        expected = [[interpret(graph, dict(zip(graph.inputs, s)), state=state)[n]
+                     for n in graph.outputs] for s in inputs]
         verdict = compare(graph, expected, got)
         outcomes.append(Outcome(case, verdict.ok, verdict.message, _is_dsp(result.kernels)))
     return outcomes

@@ -75,3 +75,17 @@ def test_a_stack_overflow_stops_the_firmware(monkeypatch, cache_dir):
     with pytest.raises(EdgecError, match="status 3 .a processor fault or a stack overflow"):
         verify(model_path("kws_dscnn_int8"),
                BuildOptions(target="mps2_an386", cache_dir=cache_dir), count=1)
+
+
+@needs_qemu
+@pytest.mark.parametrize("name", ["lstm_classifier_int8", "lstm_seq_float"])
+def test_converter_lstm_model_on_mps2_an386(cache_dir, name):
+    """The TensorFlow converter's LSTM models (tests/models/recurrent) on the emulated M4F:
+    int8 bit-exact, float within tolerance."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "models" / "recurrent" / f"{name}.tflite"
+    result = verify(path, BuildOptions(target="mps2_an386", cache_dir=cache_dir), count=3,
+                    seed=2)
+    assert result.ok, result.message
+    assert result.device.median_instructions > 0

@@ -46,11 +46,11 @@ def _gcc_m32(tmp_path) -> bool:
                           capture_output=True).returncode == 0
 
 
-def test_kernels_are_not_cloned(tmp_path):
+def test_kernels_are_not_cloned_or_inlined(tmp_path):
     graph = _int16_output_graph(np.random.default_rng(0), (1, 10), 0.05)
     emit_graph(graph, tmp_path, "m", "host")
     c = (tmp_path / "m.c").read_text()
-    assert "#define M_KERNEL __attribute__((noclone))" in c
+    assert "#define M_KERNEL __attribute__((noclone, noinline))" in c
     assert "\nM_KERNEL static void m_softmax_10(" in c
     assert c.index("#define M_KERNEL __attr") < c.index("M_KERNEL static void")
 

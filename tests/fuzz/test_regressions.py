@@ -269,3 +269,22 @@ def test_app_config_on_a_host_build_is_refused_not_ignored(tmp_path):
     argv = ["build", str(ROOT_EXAMPLES / "digits_int8.tflite"), "-o", str(tmp_path / "out"),
             "--app", str(app)]
     assert main(argv) == 2 and not (tmp_path / "out" / "digits_int8.c").exists()
+
+
+def test_onnx_conv_weights_of_the_wrong_rank(tmp_path):
+    """Fuzz case 60064 (seed 1, init_dims on kws_dscnn_float32.onnx): a conv weight cut to
+    3-D on a 4-D input (ONNX shape inference lets it through there) was unpacked as four
+    dimensions."""
+    from tests.shared_models import MODELS_DIR
+
+    source = MODELS_DIR / "onnx" / "kws_dscnn_float32.onnx"
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    model = onnx.load(source)
+    init = next(i for i in model.graph.initializer
+                if i.name.endswith("conv2d_3/BiasAdd_weights_fused_bn"))
+    array = numpy_helper.to_array(init)
+    init.CopyFrom(numpy_helper.from_array(array.reshape(array.shape[:3]), init.name))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    _user_error(load_model, path, match="rank 3")

@@ -51,7 +51,8 @@ def _c_array(name: str, arr: np.ndarray) -> str:
     return f"static const {ctype} {name}[{max(1, flat.size)}] = {{{', '.join(items) or '0'}}};"
 
 
-def _program(kernel, arrays: list[np.ndarray], n_out: int, shares: dict[int, int]) -> str:
+def _program(kernel, arrays: list[np.ndarray], n_out: int, shares: dict[int, int],
+             scratch: np.ndarray | None = None) -> str:
     """The test program; argument ``i`` in ``shares`` gets the block of argument
     ``shares[i]`` instead of its own (an output computed in place over an input)."""
     from edgec.cdefs import C_TYPES
@@ -68,10 +69,18 @@ def _program(kernel, arrays: list[np.ndarray], n_out: int, shares: dict[int, int
         lines.append(f"    {ctype} *a{i} = malloc({arrays[i].nbytes});")
         lines.append(f"    memcpy(a{i}, data{i}, {arrays[i].nbytes});")
     pointers = [f"a{shares.get(i, i)}" for i in range(len(arrays))]
-    lines.append(f"    {kernel.func_name}({', '.join(pointers)});")
+    call = list(pointers)
+    if scratch is not None:  # the kernel's arena scratch, poisoned: it must not be read first
+        ctype = C_TYPES[scratch.dtype.name]
+        lines.append(f"    {ctype} *scratch = malloc({scratch.nbytes});")
+        lines.append(f"    memset(scratch, 0x5A, {scratch.nbytes});")
+        call.append("scratch")
+    lines.append(f"    {kernel.func_name}({', '.join(call)});")
     for i in range(len(arrays) - n_out, len(arrays)):
         lines.append(f"    fwrite({pointers[i]}, 1, {arrays[i].nbytes}, stdout);")
     lines += [f"    free(a{i});" for i in own]
+    if scratch is not None:
+        lines.append("    free(scratch);")
     lines.append("    return 0;\n}\n")
     return "\n".join(lines)
 
@@ -98,7 +107,7 @@ def run_kernel(kernel, graph: Graph, values: dict[str, np.ndarray],
         shares[kernel.args.index(output)] = kernel.args.index(in_place)
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = Path(tmp) / "k.c", Path(tmp) / "k"
-        src.write_text(_program(kernel, arrays, len(outputs), shares))
+        src.write_text(_program(kernel, arrays, len(outputs), shares, _scratch(kernel)))
         flags = WARNINGS + (SANITIZE if sanitize else ["-O2"])
         subprocess.run(["gcc", *flags, str(src), "-o", str(exe), "-lm"], check=True,
                        capture_output=True, text=True)
@@ -112,6 +121,16 @@ def run_kernel(kernel, graph: Graph, values: dict[str, np.ndarray],
         offset += nbytes
     assert offset == len(run.stdout), "kernel wrote an unexpected number of bytes"
     return result
+
+
+def _scratch(kernel) -> np.ndarray | None:
+    """An array of the kernel's scratch size and pointer type, or None without scratch."""
+    from edgec.cdefs import C_TYPES
+
+    if kernel.scratch_bytes <= 0:
+        return None
+    dtype = np.dtype(next(k for k, v in C_TYPES.items() if v == kernel.params[-1].ctype))
+    return np.zeros(-(-kernel.scratch_bytes // dtype.itemsize), dtype)
 
 
 def random_inputs(graph: Graph, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -73,3 +73,26 @@ def test_depthwise_under_sanitizers(cache_dir):
     rng = np.random.default_rng(12)
     graph = _conv_graph(rng, GEOMETRIES[2], True, "int8", "extreme", "NONE")
     check_against_reference(graph, cache_dir, rng, sanitize=True)
+
+
+def grouped_conv_graph(rng, dtype: str, groups: int = 3):
+    """A CONV_2D of 6 input channels in ``groups`` groups (filters of 6 / groups channels)."""
+    x_shape, w_shape = (1, 5, 6, 6), (groups * 2, 3, 2, 6 // groups)
+    attrs = dict(strides=(2, 1), dilations=(1, 2), pads=(1, 1, 1, 0), activation="RELU")
+    y_shape = window_output_shape(x_shape, (3, 2), (2, 1), (1, 2), (1, 1, 1, 0), w_shape[0])
+    if dtype == "float32":
+        wt = Tensor("w", w_shape, "float32", rng.normal(size=w_shape).astype(np.float32))
+        return single_node_graph("CONV_2D", [Tensor("x", x_shape, "float32"), wt],
+                                 [Tensor("y", y_shape, "float32")], attrs)
+    x = Tensor("x", x_shape, "int8", quant=act_q(rng))
+    wt = weight_tensor(rng, "w", w_shape, 0)
+    b = bias_tensor(rng, "b", w_shape[0])
+    return single_node_graph("CONV_2D", [x, wt, b], [Tensor("y", y_shape, "int8",
+                                                            quant=act_q(rng))], attrs)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("groups", [2, 3])
+def test_grouped_conv_matches_reference(cache_dir, dtype, groups):
+    rng = np.random.default_rng([groups, len(dtype)])
+    check_against_reference(grouped_conv_graph(rng, dtype, groups), cache_dir, rng)

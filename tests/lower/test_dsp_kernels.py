@@ -43,11 +43,13 @@ CONV_GEOMETRIES = [
     (9, 7, 16, 7, 3, 3, (2, 2), (1, 1), (0, 0, 1, 1)),
     (10, 4, 1, 6, 10, 4, (2, 2), (1, 1), (4, 1, 5, 1)),
     (5, 6, 12, 4, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
-    # Input channels a multiple of four: the compact kernel's in-place runs, clipped by the
-    # padding, one per tap when dilated across, none at all for a pixel in the padding.
+    # Input channels a multiple of four, windows clipped by the padding, dilated across, a
+    # pixel wholly in the padding.
     (8, 9, 4, 5, 3, 3, (1, 2), (2, 2), (2, 3, 1, 2)),
     (6, 7, 8, 6, 5, 5, (1, 1), (1, 1), (2, 2, 2, 2)),
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
+    # The int8-weight pair kernel's tails: an odd pixel count (9), channels 4 + 2 + 1.
+    (5, 5, 8, 7, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
@@ -163,6 +165,23 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
     activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
     graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
     check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", [0, 3, 4])
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 CONV_2D takes the DSP pair kernel (nibbles unpacked in registers) in both
+    modes."""
+    from tests.lower.test_int4 import CONV_GEOMETRIES as INT4_GEOMETRIES, conv_graph
+
+    graph = conv_graph(np.random.default_rng(geometry), INT4_GEOMETRIES[geometry], False)
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    (kernel,) = result.kernels
+    assert _is_compact(kernel) and "edgec_dot2x2_s4" in kernel.c_source
+    samples = random_inputs(graph, 3, geometry)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
 
 
 @needs_gcc

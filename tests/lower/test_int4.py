@@ -21,6 +21,8 @@ CONV_GEOMETRIES = [
     (7, 6, 5, 1, 3, 3, (2, 1), (1, 2), (0, 1, 2, 0)),
     (4, 4, 3, 1, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
     (5, 6, 7, 5, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    # The M4's int4 pair kernel: C % 4 == 0, an odd group count (9), 9 pixels, 4 + 2 channels.
+    (5, 5, 4, 6, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
 ]
 # (input shape, outputs, keep_num_dims): K * outputs is odd in the first two.
 FC_SHAPES = [((1, 7), 5, False), ((2, 3, 9), 3, True), ((3, 2, 2, 3), 4, False)]
@@ -76,7 +78,7 @@ ONE_OF_EACH = {
 def test_conv_matches_reference(cache_dir, depthwise, geometry):
     rng = np.random.default_rng([geometry, depthwise, 4])
     graph = conv_graph(rng, CONV_GEOMETRIES[geometry], depthwise,
-                       ["NONE", "RELU", "RELU6", "NONE"][geometry])
+                       ["NONE", "RELU", "RELU6", "NONE"][geometry % 4])
     check_against_reference(graph, cache_dir, rng)
 
 
@@ -120,9 +122,21 @@ def test_weights_reach_the_c_packed(cache_dir, make):
     assert "const uint8_t *restrict w" in kernel.c_source
 
 
-@pytest.mark.parametrize("make", ONE_OF_EACH.values(), ids=ONE_OF_EACH.keys())
-def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, make):
-    graph = make(np.random.default_rng(6))
+@pytest.mark.parametrize("name", sorted(set(ONE_OF_EACH) - {"conv"}))
+def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, name):
+    """Depthwise and fully connected int4 nodes keep the portable packed kernel on the M4;
+    CONV_2D takes the DSP int4 pair kernel (tests/lower/test_dsp_kernels.py)."""
+    graph = ONE_OF_EACH[name](np.random.default_rng(6))
     (portable,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
     (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0
+
+
+def test_dsp_conv_keeps_int4_weights_packed(cache_dir):
+    """The M4's int4 conv stores eight weights a word: half the int8 pair kernel's words."""
+    graph = ONE_OF_EACH["conv"](np.random.default_rng(6))
+    (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
+    w = graph.tensors[graph.nodes[0].inputs[1]]
+    o, k = w.shape[0], int(np.prod(w.shape[1:]))
+    (words,) = [v for name, v in dsp.constants.items() if name.endswith("_w")]
+    assert "edgec_dot2x2_s4" in dsp.c_source and words.size == o * -(-k // 8)

@@ -80,3 +80,23 @@ def test_macs_of_the_image_classification_model():
     """ResNet-8 (nine convolutions and a dense layer): 12,501,632 MACs on the MLPerf Tiny file."""
     total, ops = model_macs("ic_resnet8_int8.tflite")
     assert "CONV_2D" in ops and total == 12_501_632
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_int8_matches_tflm_and_float_litert(seed):
+    """Filters shallower than the input: TFLM's groups = input depth / filter depth."""
+    rng = np.random.default_rng(300 + seed)
+    groups = int(rng.integers(2, 4))
+    g = dict(n=1, h=int(rng.integers(3, 8)), w=int(rng.integers(3, 8)),
+             ic=groups * int(rng.integers(1, 4)), oc=groups * int(rng.integers(1, 4)))
+    g = conv_window(rng, g)
+    w_shape = (g["oc"], g["kh"], g["kw"], g["ic"] // groups)
+    activation = pick_activation(rng)
+    x_q, ws, y_q = conv_quant(rng, g["kh"] * g["kw"] * g["ic"] // groups, g["oc"],
+                              per_channel=True, activation=activation)
+    model = _model(g, "int8", int8_weights(rng, w_shape), int32_bias(rng, g["oc"]), activation,
+                   (x_q, ws, y_q))
+    assert_matches_tflm(model, [int8_data(rng, (g["n"], g["h"], g["w"], g["ic"]))])
+    model = _model(g, "float32", float_data(rng, w_shape), float_data(rng, (g["oc"],)),
+                   activation)
+    assert_float_matches_litert(model, [float_data(rng, (g["n"], g["h"], g["w"], g["ic"]))])

@@ -31,7 +31,7 @@ def test_generated_docs_are_current():
 
 def test_examples_cover_every_sensor_kind_and_load():
     kinds = {load_app_config(str(path)).sensor for path in EXAMPLES}
-    assert kinds >= {"replay", "accel", "imu", "mic", "adc", "temperature"}
+    assert kinds >= {"replay", "accel", "imu", "mic", "adc", "temperature", "camera"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

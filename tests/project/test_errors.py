@@ -30,6 +30,12 @@ def run(tmp_path, capsys, target, app=None, model=DIGITS):
     ("nrf52840", {"windw": 50}, "unknown key 'windw'"),
     ("native_sim", {"replay": {"runs": 0}}, "'replay.runs' must be positive"),
     ("native_sim", {"replay": {"loops": 2}}, "unknown key 'replay.loops'"),
+    ("disco_l475_iot1", {"actions": [{"ble": True}]}, "has no Bluetooth LE radio"),
+    ("qemu_cortex_m3", {"actions": [{"ble": True}]}, "has no Bluetooth LE radio"),
+    ("nucleo_l4r5zi", {"actions": [{"pwm": "pwm-led0"}]}, "has no PWM LED for the pwm action"),
+    ("arduino_nano_33_ble", {"actions": [{"pwm": "pwm-led3"}]},
+     "PWM LEDs: pwm-led0, pwm-led1, pwm-led2, pwm-led4"),
+    ("nrf52840dk", {"actions": [{"pwm": "pwm-led0", "duty": 1.5}]}, "duty 1.5 is above 1"),
 ])
 def test_bad_firmware_input(tmp_path, capsys, target, app, words):
     code, line = run(tmp_path, capsys, target, app)

@@ -145,3 +145,12 @@ def test_quantize_int8_rounds_half_away_and_saturates(lib):
     q = (x / F(0.1)).astype(F)
     expected = np.clip(np.sign(q) * np.floor(np.abs(q) + F(0.5)) + 3, -128, 127)
     np.testing.assert_array_equal(out, expected.astype(np.int8))
+
+
+def test_quantize_int16_rounds_half_away_and_saturates(lib):
+    x = np.array([0.0, 5e-5, -5e-5, 1.5e-4, -1.5e-4, 1.0, -1.0, 100.0, -100.0, 3e38], F)
+    out = np.zeros(x.size, np.int16)
+    lib.t_pre_quantize_int16(ptr(x), x.size, ctypes.c_float(1e-4), 0, ptr(out))
+    q = (x / F(1e-4)).astype(F)
+    expected = np.clip(np.sign(q) * np.floor(np.abs(q) + F(0.5)), -32768, 32767)
+    np.testing.assert_array_equal(out, expected.astype(np.int16))

@@ -10,14 +10,14 @@ import yaml
 from edgec.errors import EdgecError
 from edgec.project import (APP_DIR, ModelIO, parse_app_config, plan_app, render_app,
                            render_files)
-from edgec.project.render import APP_FILES, OVERLAY_FILE, REPLAY_FILE
+from edgec.project.render import APP_FILES, OVERLAY_FILE, PARTITION_FILES, REPLAY_FILE
 from edgec.cli import main
 from edgec.targets import load_target, target_for_board
 
 
 def test_every_reference_template_is_rendered():
     templates = {str(p.relative_to(APP_DIR)) for p in APP_DIR.rglob("*.j2")}
-    assert templates == {t for t, _ in APP_FILES + [REPLAY_FILE, OVERLAY_FILE]}
+    assert templates == {t for t, _ in APP_FILES + PARTITION_FILES + [REPLAY_FILE, OVERLAY_FILE]}
     assert not list((Path(APP_DIR).parents[0] / "templates").glob("zephyr/*"))
 
 

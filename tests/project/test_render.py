@@ -89,6 +89,39 @@ def test_host_shim_runs_the_loop_like_numpy(tmp_path, digits_build):
     assert all(",d9," in line for line in logged)
 
 
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_pwm_duty_per_label_and_ble_payload_on_the_host(tmp_path, digits_build):
+    """The pwm and ble actions in the portable core (host shim): each PWM LED takes the duty
+    of the first matching rule naming it (0 when none), ble gets label and permille."""
+    duties = {2: 0.25, 9: 0.75}
+    config = parse_app_config({"replay": {"windows": 6}, "actions": [
+        {"uart": True, "ble": True},
+        *({"label": f"class{k}", "pwm": "pwm-led0", "duty": d} for k, d in duties.items()),
+        {"label": "any", "pwm": "pwm-led0", "duty": 0.5, "threshold": 0.99}]})
+    out = tmp_path / "app"
+    shutil.copytree(digits_build.out_dir, out / "model")
+    render_app(config, load_target("nrf52840dk"), digits_build, out)
+    exe = tmp_path / "app_host"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    "-I", str(out / "src"), "-I", str(out / "model"), str(out / "host/main.c"),
+                    *(str(p) for p in sorted((out / "src").glob(f"{digits_build.name}_*.c"))),
+                    str(out / "model" / f"{digits_build.name}.c"), "-lm", "-o", str(exe)],
+                   check=True)
+    lines = subprocess.run([str(exe)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    results = [line.split(",") for line in lines if line.startswith("EDGEC,")]
+    pwm = [int(line.split()[2]) for line in lines if line.startswith("PWM 0 ")]
+    ble = [line.split()[1:] for line in lines if line.startswith("BLE ")]
+    assert len(results) == len(pwm) == len(ble) == 6
+    for (_, label, _, permille, _), duty, (ble_label, ble_permille) in zip(results, pwm, ble):
+        want = duties.get(int(label), 0.5 if int(permille) >= 990 else 0.0)
+        assert duty == round(want * 1000) and (ble_label, ble_permille) == (label, permille)
+    assert {int(r[1]) for r in results} & set(duties)  # some window hits a pwm label
+    main_c = (out / "src" / "main.c").read_text()
+    assert "PWM_DT_SPEC_GET(DT_ALIAS(pwm_led0))" in main_c and "bt_le_adv_start" in main_c
+    assert "CONFIG_BT_BROADCASTER=y" in (out / "prj.conf").read_text()
+
+
 SEMIHOST_EXIT = "semihost_exec((enum semihost_instr)0x18, (void *)0x20026);"
 
 

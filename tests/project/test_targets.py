@@ -7,7 +7,7 @@ from edgec.errors import EdgecError
 from edgec.targets import is_board, load_target, target_names, validate_target
 
 BOARDS = ["arduino_nano_33_ble", "disco_l475_iot1", "mps2_an386", "native_sim", "nrf52840dk",
-          "nucleo_l4r5zi", "qemu_cortex_m3", "rpi_pico"]
+          "nucleo_l4r5zi", "qemu_cortex_m3", "qemu_riscv32", "rpi_pico"]
 
 
 def test_every_board_is_described():
@@ -18,11 +18,24 @@ def test_every_board_is_described():
 
 
 def test_every_board_records_measured_zephyr_overheads():
-    """Budgets use them: replay apps on every board, sensor apps where a sensor is usable."""
+    """Budgets use them: replay apps on every board, sensor apps where a sensor is usable,
+    the Bluetooth stack where the board has a radio."""
     for name in BOARDS:
         t = load_target(name)
         usable = [k for k, s in t["sensors"].items() if not s["unsupported"]]
-        assert set(t["zephyr_overhead"]) == ({"replay", "sensor"} if usable else {"replay"})
+        kinds = {"replay"} | ({"sensor"} if usable else set()) | (
+            {"ble"} if t["bluetooth"] else set())
+        assert set(t["zephyr_overhead"]) == kinds
+
+
+def test_pwm_and_ble_only_where_the_board_has_them():
+    """The nRF52840 boards have Bluetooth and enabled pwm-leds nodes; nucleo_l4r5zi and
+    disco_l475_iot1 ship theirs disabled (test_zephyr.py reads the real devicetrees)."""
+    assert [n for n in BOARDS if load_target(n)["bluetooth"]] == [
+        "arduino_nano_33_ble", "nrf52840dk"]
+    assert {n: load_target(n)["pwm_leds"] for n in BOARDS if load_target(n)["pwm_leds"]} == {
+        "arduino_nano_33_ble": ["pwm-led0", "pwm-led1", "pwm-led2", "pwm-led4"],
+        "nrf52840dk": ["pwm-led0"]}
 
 
 def test_board_facts():

@@ -1,6 +1,7 @@
 """Generated applications built against a real Zephyr tree (``$ZEPHYR_BASE`` or the shared
 workspace, see zephyr_tools.py): every board with its replay app and every sensor kind it
-offers; native_sim, qemu_cortex_m3 and mps2/an386 run a bounded replay to the end and print
+offers; native_sim, qemu_cortex_m3, mps2/an386 and qemu_riscv32 run a bounded replay to the end
+and print
 what the reference interpreter computes. Driver and board facts the apps rely on are pinned
 from each build's own ``.config`` and devicetree. One build folder per board for the whole
 session (incremental rebuilds); ``-m 'not zephyr'`` deselects the group.
@@ -21,6 +22,9 @@ from tests.project.zephyr_tools import (devicetree, image_size, kconfig,
 pytestmark = zephyr
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
                                 reason="needs qemu-system-arm")
+needs_riscv = pytest.mark.skipif(
+    shutil.which("qemu-system-riscv32") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
+    reason="needs qemu-system-riscv32 (qemu-system-misc) and gcc-riscv64-unknown-elf")
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +40,12 @@ def check_memory(built: dict, kind: str, fresh: bool = False) -> None:
     """The budget edgec printed must cover what the link really used (flash and RAM), and the
     recorded Zephyr overhead must cover this build (``fresh``: and not be a stale guess)."""
     target = built["target"]
-    native = target["name"] == "native_sim"
-    image = image_size(built["build"], native)
+    image = image_size(built["build"], target)
     budget = built["budget"]
     assert image["flash"] <= budget["flash_bytes"] and image["ram"] <= budget["ram_bytes"], \
         (image, budget)
-    stack = built["config"].stack_bytes
-    measured = zephyr_overhead(built["build"], native, stack)
+    stack = built["context"]["stack_bytes"]
+    measured = zephyr_overhead(built["build"], target, stack)
     recorded = budget_overhead(target, built["context"])
     for key in ("flash", "ram"):
         assert measured[key] <= recorded[key], (kind, key, measured, recorded)
@@ -69,16 +72,17 @@ def check_partitions(built: dict) -> None:
     assert link_regions(built["build"]) == (target["flash_bytes"], target["ram_bytes"])
 
 
-EMULATED = [("native_sim", ()), ("qemu_cortex_m3", ("cmsis",)), ("mps2_an386", ("cmsis",))]
+EMULATED = [("native_sim", (), []), ("qemu_cortex_m3", ("cmsis",), [needs_qemu]),
+            ("mps2_an386", ("cmsis",), [needs_qemu]), ("qemu_riscv32", (), [needs_riscv])]
 
 
 @pytest.mark.parametrize("target", [
-    pytest.param(t, marks=[needs_modules(*hals)] + ([needs_qemu] if hals else []), id=t)
-    for t, hals in EMULATED])
+    pytest.param(t, marks=[needs_modules(*hals), *marks], id=t) for t, hals, marks in EMULATED])
 def test_emulated_replay_matches_reference(boards, digits_build, target):
     """Two passes over three replayed windows, then the program ends by itself (posix_exit,
-    semihosting) with status 0; every printed result equals the reference interpreter's, one
-    line per result."""
+    semihosting on Arm and RISC-V) with status 0; every printed result equals the reference
+    interpreter's, one line per result: the same labels and scores on every board (Cortex-M3
+    and RV32 alike)."""
     name = digits_build.name
     hook = (f'#include <zephyr/sys/printk.h>\n#include "{name}_app.h"\n'
             f"void {name}_on_result(int label, float score)\n"
@@ -98,7 +102,7 @@ def test_emulated_replay_matches_reference(boards, digits_build, target):
     assert conf["CONFIG_EDGEC_APP_SAMPLE_PERIOD_US"] == "10000"
     assert conf["CONFIG_EDGEC_APP_THRESHOLD_PERMILLE"] == "0"
     check_memory(built, "replay", fresh=True)
-    if target != "native_sim":
+    if target not in ("native_sim", "qemu_riscv32"):  # qemu_riscv32: all in RAM, no flash
         check_partitions(built)
     if target == "mps2_an386":  # its buttons sit on an FPGA register without interrupts
         edt = devicetree(built["build"])
@@ -203,3 +207,35 @@ def test_reference_app_builds_by_hand(tmp_path, digits_build):
     labels = [f"class{i}" for i in range(10)]
     assert printed_lines(run.stdout) == reference_lines(
         digits_build, ModelIO.from_build(digits_build), config, labels)
+
+
+# Actions only the nRF52840 boards offer: Bluetooth LE advertising (Zephyr's open-source
+# controller) and PWM LEDs, with the uart action on the console UART; built last so that the
+# Bluetooth build does not make the other apps of these boards rebuild.
+ACTION_APPS = [("nrf52840dk", ["pwm-led0"]), ("arduino_nano_33_ble", ["pwm-led0", "pwm-led4"])]
+
+
+@pytest.mark.parametrize("target, pwms", [
+    pytest.param(t, p, marks=needs_modules("cmsis", "nordic"), id=t) for t, p in ACTION_APPS])
+def test_ble_pwm_uart_app_builds(boards, digits_build, target, pwms):
+    actions = [{"uart": True, "ble": True}] + [
+        {"label": f"class{k}", "pwm": pwm, "duty": 0.25 * (k + 1)} for k, pwm in enumerate(pwms)]
+    built = boards.build(target, digits_build, {"replay": {"runs": 1}, "actions": actions},
+                         "ble+pwm+uart")
+    symbols = subprocess.run(["arm-none-eabi-nm", str(built["zephyr"] / "zephyr.elf")],
+                             capture_output=True, text=True, check=True).stdout
+    name = digits_build.name
+    for symbol in ("bt_enable", "bt_le_adv_start", "bt_le_adv_update_data", "pwm_nrfx_init0",
+                   f"{name}_port_ble", f"{name}_port_pwm", f"{name}_port_uart"):
+        assert f" {symbol}\n" in symbols, symbol
+    conf = kconfig(built["build"])
+    assert conf["CONFIG_BT_BROADCASTER"] == "y" and conf.get("CONFIG_BT_PERIPHERAL") is None
+    assert conf["CONFIG_BT_LL_SW_SPLIT"] == "y"  # Zephyr's own controller, in the tree
+    main_c = (built["app"] / "src" / "main.c").read_text()
+    assert "uart_poll_out" in main_c and "DT_CHOSEN(zephyr_console)" in main_c
+    edt = devicetree(built["build"])
+    for pwm in pwms:  # the alias's LED and its PWM instance are enabled
+        node = edt.get_node(pwm)
+        assert node.status == "okay" and node.parent.status == "okay"
+        assert node.props["pwms"].val[0].controller.status == "okay"
+    check_memory(built, "ble", fresh=True)

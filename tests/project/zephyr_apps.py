@@ -48,7 +48,7 @@ class BoardBuilds:
 def reference_lines(model, io: ModelIO, config, labels: list[str]) -> list[str]:
     """``EDGEC,<label>,<name>,<permille>`` for every window of one replay pass, from the
     reference interpreter on the replayed samples (the default app: no preprocessing, hop =
-    window, int8 input quantized as the app does)."""
+    window, int8 or int16 input quantized as the app does)."""
     graph = model.graph
     tensor = graph.tensors[graph.inputs[0]]
     samples = replay_samples(config, io).reshape(-1)
@@ -57,7 +57,8 @@ def reference_lines(model, io: ModelIO, config, labels: list[str]) -> list[str]:
         x = samples[start:start + size]
         q = (x / np.float32(tensor.quant.s)).astype(np.float32)
         q = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5)) + tensor.quant.zp
-        q = np.clip(q, -128, 127).astype(np.int8).reshape(tensor.shape)
+        info = np.iinfo(tensor.dtype)  # int8, or int16 for a 16x8 model
+        q = np.clip(q, info.min, info.max).astype(tensor.dtype).reshape(tensor.shape)
         out = next(iter(_interpret(graph, q).values())).reshape(-1)
         label = int(np.argmax(out))  # first maximum, as the app's strict > scan
         quant = graph.tensors[graph.outputs[0]].quant

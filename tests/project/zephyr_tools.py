@@ -64,34 +64,23 @@ def needs_modules(*names: str):
                               f"add to $ZEPHYR_BASE/../modules/hal/ or EDGEC_ZEPHYR_MODULES")
 
 
-def _env(native: bool) -> dict:
-    env = dict(os.environ, ZEPHYR_BASE=ZEPHYR_BASE or "")
-    env["ZEPHYR_TOOLCHAIN_VARIANT"] = "host" if native else env.get(
-        "ZEPHYR_TOOLCHAIN_VARIANT", "gnuarmemb")
-    env.setdefault("GNUARMEMB_TOOLCHAIN_PATH", "/usr")
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
-    return env
-
-
 def zephyr_build(app: Path, board: str, out: Path, *args: str) -> Path:
     """cmake (when ``out`` has no build yet) + ninja of ``app`` for ``board`` without the
-    Zephyr SDK (Debian toolchains: gnuarmemb + picolibc on Arm, the host compiler for
-    native_sim). A folder built before is reused: ninja reconfigures when CMakeLists.txt,
-    prj.conf or an overlay changed and recompiles only what changed. Returns ``out/zephyr``."""
-    native = board.startswith("native_sim")
-    cmake = ["cmake", "-G", "Ninja", "-S", str(app), "-B", str(out), f"-DBOARD={board}",
-             "-DBUILD_VERSION=v4.1.0", f"-DZEPHYR_MODULES={';'.join(modules())}",
-             f"-DUSER_CACHE_DIR={BUILD_ROOT / 'cache'}", *args]
-    if not native:
-        cmake.append("-DTOOLCHAIN_HAS_PICOLIBC=ON")
-    stamp = out / "edgec-cmake-args"
-    fresh = not (out / "build.ninja").is_file() or not stamp.is_file() or \
-        stamp.read_text() != "\n".join(cmake)
-    for cmd in ([cmake] if fresh else []) + [["ninja", "-C", str(out)]]:
-        done = subprocess.run(cmd, env=_env(native), capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    stamp.write_text("\n".join(cmake))
-    return out / "zephyr"
+    Zephyr SDK (edgec.project.zephyr: Debian toolchains, the RISC-V wrapper). A folder built
+    before is reused: ninja reconfigures when CMakeLists.txt, prj.conf or an overlay changed
+    and recompiles only what changed. Returns ``out/zephyr``."""
+    from edgec.errors import EdgecError
+    from edgec.project.zephyr import zephyr_build as build
+    from edgec.targets import target_for_board
+
+    env = {"EDGEC_ZEPHYR_MODULES": ";".join(modules()),
+           # zephyr_app/CMakeLists.txt runs this checkout's edgec
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    try:
+        return build(app, target_for_board(board), out, *args, base=Path(ZEPHYR_BASE),
+                     cache_dir=BUILD_ROOT / "cache", env=env)
+    except EdgecError as exc:
+        raise AssertionError(exc.full_message) from exc
 
 
 def write_tree(files: dict[str, bytes], root: Path) -> None:
@@ -126,6 +115,11 @@ def devicetree(build: Path):
         sys.path.pop(0)
 
 
+def size_tool(target: dict) -> str:
+    """Berkeley ``size`` for ``target``'s images."""
+    return {"gcc": "size"}.get(target["compiler"], target["compiler"].removesuffix("gcc") + "size")
+
+
 def _size(tool: str, files: list[Path]) -> tuple[int, int]:
     """(flash, RAM) bytes of ``files`` by Berkeley ``size``: text + data, data + bss."""
     out = subprocess.run([tool, *map(str, files)], capture_output=True, text=True,
@@ -134,22 +128,23 @@ def _size(tool: str, files: list[Path]) -> tuple[int, int]:
     return text + data, data + bss
 
 
-def image_size(build: Path, native: bool) -> dict[str, int]:
+def image_size(build: Path, target: dict) -> dict[str, int]:
     """Flash and RAM the linked image occupies (text + data, data + bss)."""
-    tool = "size" if native else "arm-none-eabi-size"
-    flash, ram = _size(tool, [build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")])
+    native = target["emulator"] == ["native"]
+    image = build / "zephyr" / ("zephyr.exe" if native else "zephyr.elf")
+    flash, ram = _size(size_tool(target), [image])
     return {"flash": flash, "ram": ram}
 
 
-def zephyr_overhead(build: Path, native: bool, stack_bytes: int) -> dict[str, int]:
+def zephyr_overhead(build: Path, target: dict, stack_bytes: int) -> dict[str, int]:
     """Flash and RAM of a linked app that are Zephyr's (kernel, drivers, console, logging,
     ISR and idle stacks): the image less every object of the app library (application core,
     preprocessing, model, the app's work-queue stack) and less main's stack, which edgec's
     budget counts with the application. Objects are sized before the linker drops unused
     functions, so this errs low by those bytes; the budget's APP_CODE_ESTIMATE (8 KiB,
     about twice the whole app core) covers them."""
-    tool = "size" if native else "arm-none-eabi-size"
-    image = image_size(build, native)
+    tool = size_tool(target)
+    image = image_size(build, target)
     app_flash, app_ram = _size(tool, sorted((build / "CMakeFiles" / "app.dir").rglob("*.obj")))
     return {"flash": image["flash"] - app_flash,
             "ram": image["ram"] - app_ram - APP_STACKS * stack_bytes}

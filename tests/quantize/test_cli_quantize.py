@@ -40,7 +40,8 @@ def quantize_args(tmp_path, cal: str, *extra: str) -> list[str]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--io", "int8", "--weights", "int4"],
-                                   ["--observer", "percentile", "--percentile", "99.9"]])
+                                   ["--observer", "percentile", "--percentile", "99.9"],
+                                   ["--activations", "int16"]])
 def test_quantize_writes_a_model_tflm_runs_like_edgec(tmp_path, capsys, extra):
     assert main(quantize_args(tmp_path, calibration(tmp_path, image=images(20)), *extra)) == 0
     assert "wrote" in capsys.readouterr().err

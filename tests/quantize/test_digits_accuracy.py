@@ -1,6 +1,7 @@
 """PTQ accuracy on real data: the digits CNN (examples/digits.onnx) on its seeded test split.
 
-Goals: int8 within 1 point of float, int4 weights (W4A8) within 3 points. Calibration on 100
+Goals: int8 (and 16x8: int16 activations) within 1 point of float, int4 weights (W4A8) within
+3 points. Calibration on 100
 training images keeps the test fast; benchmarks/accuracy.py measures the full comparison.
 """
 
@@ -40,9 +41,12 @@ def float_accuracy(digits):
     return accuracy(graph, x_test, y_test)
 
 
-@pytest.mark.parametrize("weights,allowed_drop", [("int8", 1.0), ("int4", 3.0)])
-def test_ptq_accuracy_on_digits(digits, float_accuracy, weights, allowed_drop):
+@pytest.mark.parametrize("weights,activations,allowed_drop", [("int8", "int8", 1.0),
+                                                             ("int4", "int8", 3.0),
+                                                             ("int8", "int16", 1.0)])
+def test_ptq_accuracy_on_digits(digits, float_accuracy, weights, activations, allowed_drop):
     graph, calibration, x_test, y_test = digits
-    quantized = quantize_graph(graph, {"image": calibration}, weights=weights)
+    quantized = quantize_graph(graph, {"image": calibration}, weights=weights,
+                               activations=activations)
     assert float_accuracy > 95.0
     assert accuracy(quantized, x_test, y_test) >= float_accuracy - allowed_drop

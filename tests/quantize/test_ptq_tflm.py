@@ -134,3 +134,36 @@ def test_int4_for_an_op_without_int4_kernel_is_refused(float_graph):
 def test_unknown_observer_is_refused(float_graph):
     with pytest.raises(EdgecError, match="unknown observer 'kl'"):
         quantize_graph(float_graph, calibration_inputs(float_graph, 2, seed=0), observer="kl")
+
+
+@pytest.mark.parametrize("io", ["float", "int8"])
+def test_int16_ptq_is_16x8_and_bit_exact_in_tflm(float_graph, io):
+    """--activations int16: TFLite's 16x8 model (int16 activations with zero point 0, int8
+    weights, int64 biases), bit-exact in TFLM like the int8 one."""
+    graph = quantize_graph(float_graph, calibration_inputs(float_graph, 24, seed=0), io=io,
+                           activations="int16")
+    for node in graph.nodes:
+        y = graph.tensors[node.outputs[0]]
+        if y.dtype != "float32":
+            assert (y.dtype, y.quant.zp) == ("int16", 0), node.name
+        if node.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and node.inputs[2:3] \
+                and node.inputs[2]:
+            assert graph.tensors[node.inputs[2]].dtype == "int64"
+            assert graph.tensors[node.inputs[1]].dtype == "int8"
+    samples = calibration_inputs(float_graph, 6, seed=1)["x"]
+    if io == "int8":  # integer I/O: the int16 tensors themselves
+        samples = [quantize_array(x, graph.tensors[graph.inputs[0]].quant, "int16")
+                   for x in samples]
+        exported = to_tflite_bytes(graph)
+        for x in samples:
+            expected = interpret(graph, x)
+            for name, actual in zip(graph.outputs, run_tflm(exported, [x])):
+                assert describe_mismatch(expected[name], actual, name) is None
+        return
+    assert_tflm_agrees(graph, samples)
+
+
+def test_int16_activations_need_int8_weights(float_graph):
+    with pytest.raises(EdgecError, match="16x8"):
+        quantize_graph(float_graph, calibration_inputs(float_graph, 4, seed=0), weights="int4",
+                       activations="int16")

@@ -1,5 +1,5 @@
 """PTQ of the MLPerf Tiny float32 ONNX models (random calibration): TFLite Micro runs the
-exported int8 and W4A8 models exactly as edgec's interpreter does."""
+exported int8, W4A8 and 16x8 (int16 activations) models exactly as edgec's interpreter does."""
 
 import numpy as np
 import pytest
@@ -14,9 +14,10 @@ from tests.shared_models import MODELS_DIR
 FLOAT_MODELS = ["kws_dscnn_float32", "ic_resnet8_float32", "ad_fc_autoencoder_float32"]
 
 
-@pytest.mark.parametrize("weights", ["int8", "int4"])
+@pytest.mark.parametrize("weights,activations", [("int8", "int8"), ("int4", "int8"),
+                                                 ("int8", "int16")])
 @pytest.mark.parametrize("name", FLOAT_MODELS)
-def test_quantized_shared_model_is_bit_exact_in_tflm(name, weights):
+def test_quantized_shared_model_is_bit_exact_in_tflm(name, weights, activations):
     path = MODELS_DIR / "onnx" / f"{name}.onnx"
     if not path.is_file():
         pytest.skip(f"{path} not available")
@@ -24,7 +25,7 @@ def test_quantized_shared_model_is_bit_exact_in_tflm(name, weights):
     shape = graph.tensors[graph.inputs[0]].shape
     rng = np.random.default_rng(0)
     calibration = {graph.inputs[0]: rng.normal(size=(6,) + shape).astype(np.float32)}
-    quantized = quantize_graph(graph, calibration, weights=weights)
+    quantized = quantize_graph(graph, calibration, weights=weights, activations=activations)
     exported = to_tflite_bytes(quantized)
     for _ in range(3):
         x = rng.normal(size=shape).astype(np.float32)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops._requant import optional_bias, requantize_int8
+from edgec.ir.ops._requant import (check_symmetric_int16, optional_bias, requantize_int8,
+                                   requantize_int16)
 from edgec.ir.ops._window import patches, window_output_shape
 from edgec.ir.ops.conv_2d import WINDOW_ATTRS
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
@@ -46,7 +47,8 @@ define_op("DEPTHWISE_CONV_2D", attrs={**WINDOW_ATTRS, "depth_multiplier": 1},
           infer_shapes=_shape, macs=_macs,
           doc="depthwise 2-D convolution, NHWC x [1,KH,KW,C*M] -> NHWC; inputs (x, w, bias?)",
           channels=Channels.DEPTHWISE, weight_axis=3, int4_weights=True, min_inputs=2,
-          ranks=(4, 4), requantizes=True, ternary_weights=True)
+          ranks=(4, 4), requantizes=True, ternary_weights=True,
+          dtypes=("float32", "int8", "int16"))
 
 
 def _expanded_windows(call, fill) -> np.ndarray:
@@ -70,6 +72,26 @@ def depthwise_conv_2d_int8(call):
         acc = wrap32(acc + bias.astype(np.int64))
     mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
     return [requantize_int8(acc, mult, shift, y_q, call.attrs["activation"])]
+
+
+@kernel("DEPTHWISE_CONV_2D", "int16")
+def depthwise_conv_2d_int16(call):
+    """16x8: as CONV_2D's int16 kernel with an int64 accumulator. A missing or int32 bias is
+    refused, as LiteRT refuses it (TFLM reads an int32 one as int64 and crashes without)."""
+    x_q, w_q, y_q = call.in_q(0), call.in_q(1), call.out_q()
+    check_symmetric_int16(call.node, x_q, y_q)
+    w, bias = call.inputs[1], optional_bias(call)
+    if bias is None or bias.dtype != np.int64:
+        found = "missing" if bias is None else bias.dtype
+        raise EdgecError(f"DEPTHWISE_CONV_2D '{call.node.name}': a 16x8 depthwise convolution "
+                         f"needs an int64 bias, this one is {found}",
+                         "convert with TFLite's 16x8 mode defaults (int64 bias)")
+    cols = _expanded_windows(call, x_q.zp).astype(np.int64) - x_q.zp
+    acc = np.einsum("nhwijc,ijc->nhwc", cols, w[0].astype(np.int64))
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    mult, shift = conv_multipliers(x_q.s, w_q.scale, y_q.s)
+    return [requantize_int16(acc, mult, shift, y_q, call.attrs["activation"], True)]
 
 
 @kernel("DEPTHWISE_CONV_2D", "float32")

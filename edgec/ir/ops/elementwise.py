@@ -12,6 +12,9 @@ results, which the exhaustive-grid tests in tests/ops/test_elementwise.py pin do
 int8 MUL follows ``reference_integer_ops::MulElementwise``: the product of the offset inputs
 times ``s1 * s2 / s_out`` (double) via ``MultiplyByQuantizedMultiplier``.
 
+int16 ADD, SUB and MUL are the same code in TFLM with int16 bounds and a left shift of 15
+(``reference_ops::AddGeneralParamScale``; LiteRT's power-of-two int16 path is not TFLM's).
+
 Float: the float32 result of ``a op b``, clamped by the activation.
 """
 
@@ -26,7 +29,8 @@ from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
 from edgec.ir.registry import Channels, define_op, kernel
 
-ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs (15 for int16)
+ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs
+ADD_SUB_LEFT_SHIFTS = {"int8": ADD_SUB_LEFT_SHIFT, "int16": 15}  # per input dtype
 
 
 def _shape(node, ins):
@@ -43,7 +47,7 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
               doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
               elementwise=True, channels=Channels.CONST_OPERAND, min_inputs=2,
-              requantizes=True)
+              requantizes=True, dtypes=("float32", "int8", "int16"))
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,11 @@ def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
     return quantize_multiplier(real)
 
 
-def add_sub_params(op: str, q1, q2, q_out, activation: str) -> AddSubParams:
-    """Prepare-time parameters of int8 ADD or SUB from the three tensors' quantization
-    (``op`` names the op in error messages)."""
-    left_shift = ADD_SUB_LEFT_SHIFT
+def add_sub_params(op: str, q1, q2, q_out, activation: str,
+                   dtype: str = "int8") -> AddSubParams:
+    """Prepare-time parameters of int8 or int16 ADD or SUB from the three tensors'
+    quantization (``op`` names the op in error messages)."""
+    left_shift = ADD_SUB_LEFT_SHIFTS[dtype]
     twice_max = 2.0 * max(q1.s, q2.s)
     real1 = q1.s / twice_max
     real2 = q2.s / twice_max
@@ -83,8 +88,15 @@ def add_sub_params(op: str, q1, q2, q_out, activation: str) -> AddSubParams:
     m1, sh1 = _smaller_than_one(real1, f"{op} input 1")
     m2, sh2 = _smaller_than_one(real2, f"{op} input 2")
     mo, sho = _smaller_than_one(real_out, f"{op} output")
-    lo, hi = activation_range(activation, q_out.s, q_out.zp)
+    lo, hi = activation_range(activation, q_out.s, q_out.zp, dtype)
     return AddSubParams(-q1.zp, m1, sh1, -q2.zp, m2, sh2, q_out.zp, mo, sho, left_shift, lo, hi)
+
+
+def check_int16_mul(node, q1, q2, q_out, dtype: str) -> None:
+    """TFLM's int16 MUL requires zero points 0 (its Prepare checks them)."""
+    if dtype == "int16" and (q1.zp, q2.zp, q_out.zp) != (0, 0, 0):
+        raise EdgecError(f"MUL '{node.name}': int16 zero points must be 0, found "
+                         f"{q1.zp}, {q2.zp} -> {q_out.zp}", "TFLite Micro requires the same")
 
 
 def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
@@ -93,35 +105,38 @@ def mul_multiplier(q1, q2, q_out) -> tuple[int, int]:
 
 
 def _add_sub_int8(call, sign: int) -> list[np.ndarray]:
+    dtype = call.out_tensors[0].dtype
     p = add_sub_params(call.node.op, call.in_q(0), call.in_q(1), call.out_q(),
-                       call.attrs["activation"])
+                       call.attrs["activation"], dtype)
     a = (call.inputs[0].astype(np.int64) + p.input1_offset) << p.left_shift
     b = (call.inputs[1].astype(np.int64) + p.input2_offset) << p.left_shift
     a = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift)
     b = multiply_by_quantized_multiplier(b, p.input2_multiplier, p.input2_shift)
     raw = wrap32(a + sign * b)
     out = multiply_by_quantized_multiplier(raw, p.output_multiplier, p.output_shift)
-    return [np.clip(out + p.output_offset, p.act_min, p.act_max).astype(np.int8)]
+    return [np.clip(out + p.output_offset, p.act_min, p.act_max).astype(dtype)]
 
 
-@kernel("ADD", "int8")
+@kernel("ADD", "int8", "int16")
 def add_int8(call):
     return _add_sub_int8(call, 1)
 
 
-@kernel("SUB", "int8")
+@kernel("SUB", "int8", "int16")
 def sub_int8(call):
     return _add_sub_int8(call, -1)
 
 
-@kernel("MUL", "int8")
+@kernel("MUL", "int8", "int16")
 def mul_int8(call):
     q1, q2, q_out = call.in_q(0), call.in_q(1), call.out_q()
+    check_int16_mul(call.node, q1, q2, q_out, call.out_tensors[0].dtype)
     mult, shift = mul_multiplier(q1, q2, q_out)
     prod = (call.inputs[0].astype(np.int64) - q1.zp) * (call.inputs[1].astype(np.int64) - q2.zp)
     out = multiply_by_quantized_multiplier(prod, mult, shift) + q_out.zp
-    lo, hi = activation_range(call.attrs["activation"], q_out.s, q_out.zp)
-    return [np.clip(out, lo, hi).astype(np.int8)]
+    dtype = call.out_tensors[0].dtype
+    lo, hi = activation_range(call.attrs["activation"], q_out.s, q_out.zp, dtype)
+    return [np.clip(out, lo, hi).astype(dtype)]
 
 
 _FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}

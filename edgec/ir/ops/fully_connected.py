@@ -7,6 +7,9 @@ Both requantize with conv's multipliers, ``input_scale * weight_scale / output_s
 double (the installed TFLM computes the per-tensor one this way too, although its source reads
 as if the scale product were rounded to float32 first; the tests pin this down), and the
 double-rounding ``MultiplyByQuantizedMultiplier``.
+
+int16 (16x8) takes the same two paths with an int64 accumulator and the int64
+``MultiplyByQuantizedMultiplier`` (``edgec.ir.int16``), or int32 ones when the bias is int32.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops._requant import optional_bias, requantize_int8
+from edgec.ir.ops._requant import (int64_accumulator, optional_bias, requantize_int8,
+                                   requantize_int16)
 from edgec.ir.quant import apply_float_activation, conv_multipliers, wrap32
 from edgec.ir.registry import Channels, define_op, kernel
 
@@ -40,7 +44,8 @@ define_op("FULLY_CONNECTED", attrs={"activation": "NONE", "keep_num_dims": False
           infer_shapes=_shape, macs=_macs,
           doc="dense layer, x[-1, K] x w[O, K]^T + bias; inputs (x, w, bias?)",
           channels=Channels.LAYER, weight_axis=0, int4_weights=True, min_inputs=2,
-          ranks=(None, 2), requantizes=True, ternary_weights=True)
+          ranks=(None, 2), requantizes=True, ternary_weights=True,
+          dtypes=("float32", "int8", "int16"))
 
 
 def int8_multipliers(in_q, w_q, out_q) -> tuple[np.ndarray, np.ndarray, int]:
@@ -65,11 +70,40 @@ def fully_connected_int8(call):
     return [out.reshape(call.out_tensors[0].shape)]
 
 
+@kernel("FULLY_CONNECTED", "int16")
+def fully_connected_int16(call):
+    x, w, bias = call.inputs[0], call.inputs[1], optional_bias(call)
+    x_q, y_q = call.in_q(0), call.out_q()
+    mult, shift, w_offset = int8_multipliers(x_q, call.in_q(1), y_q)
+    rows = x.reshape(-1, w.shape[1]).astype(np.float64) - x_q.zp
+    # float64 is exact: each |product| < 2**23 and K stays far below 2**30.
+    acc = (rows @ (w.astype(np.float64) - w_offset).T).astype(np.int64)
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    out = requantize_int16(acc, mult, shift, y_q, call.attrs["activation"],
+                           int64_accumulator(call))
+    return [out.reshape(call.out_tensors[0].shape)]
+
+
+def float32_dot(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``rows @ w.T`` summed in float32, one product at a time in ``k`` order from 0: what
+    LiteRT's and onnxruntime's float kernels do (float32 accumulators) and the order the
+    generated C sums in, so overflow to +-inf and inf - inf = NaN happen at the same places
+    (a float64 sum of 3.4e38-sized terms stays finite where float32 gives inf or NaN).
+    Finite results differ from a float64 sum by float32 rounding only."""
+    acc = np.zeros((rows.shape[0], w.shape[0]), np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(rows.shape[1]):
+            acc += rows[:, k:k + 1] * w[None, :, k]
+    return acc
+
+
 @kernel("FULLY_CONNECTED", "float32")
 def fully_connected_float(call):
     x, w, bias = call.inputs[0], call.inputs[1], optional_bias(call)
-    acc = x.reshape(-1, w.shape[1]).astype(np.float64) @ w.astype(np.float64).T
+    acc = float32_dot(x.reshape(-1, w.shape[1]).astype(np.float32), w.astype(np.float32))
     if bias is not None:
-        acc = acc + bias.astype(np.float64)
-    out = acc.astype(np.float32).reshape(call.out_tensors[0].shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            acc = acc + bias.astype(np.float32)
+    out = acc.reshape(call.out_tensors[0].shape)
     return [apply_float_activation(out, call.attrs["activation"])]

@@ -3,7 +3,8 @@
 int8 follows TFLite Micro's ``reference_ops::QuantizedMeanOrSum`` (the only int8 MEAN path in
 current TFLM, whatever the shapes): the int32 sum over the axes, minus ``input_zp * count``,
 scaled by ``input_scale / output_scale`` pre-divided by ``count``
-(``edgec.ir.quant.mean_multiplier``), plus the output zero point, clamped to int8.
+(``edgec.ir.quant.mean_multiplier``), plus the output zero point, clamped to int8 (int16 for
+int16 input: the same code in TFLM).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def _shape(node, ins):
 
 define_op("MEAN", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
           doc="average over axes", channels=Channels.SAME, requantizes=True,
+          dtypes=("float32", "int8", "int16"),
           keeps_channels=lambda node, rank: rank - 1 not in reduced_axes(node, rank))
 
 
-@kernel("MEAN", "int8")
+@kernel("MEAN", "int8", "int16")
 def mean_int8(call):
     x, x_q, y_q = call.inputs[0], call.in_q(0), call.out_q()
     axes = reduced_axes(call.node, x.ndim)
@@ -45,7 +47,9 @@ def mean_int8(call):
     total = x.astype(np.int64).sum(axis=axes)
     mult, shift = mean_multiplier(x_q.s, y_q.s, count)
     out = multiply_by_quantized_multiplier(wrap32(total - x_q.zp * count), mult, shift) + y_q.zp
-    return [np.clip(out, -128, 127).astype(np.int8).reshape(call.out_tensors[0].shape)]
+    dtype = call.out_tensors[0].dtype
+    info = np.iinfo(dtype)
+    return [np.clip(out, info.min, info.max).astype(dtype).reshape(call.out_tensors[0].shape)]
 
 
 @kernel("MEAN", "float32")

@@ -1,10 +1,11 @@
 """AVERAGE_POOL_2D and MAX_POOL_2D over NHWC windows; taps in the padding are skipped.
+``dilations`` (ONNX's; TFLite pools have none) space the taps as in a dilated convolution.
 
 int8 follows TFLite Micro's ``reference_integer_ops::AveragePool`` / ``MaxPool``: the input and
 output quantization must be equal, the average is the int32 sum of the raw values inside the
 image divided by their count with rounding half away from zero
 (``(sum +- count / 2) / count``, C division), and both results are clamped by the fused
-activation computed from the output quantization.
+activation computed from the output quantization. int16 is the same with int16 bounds.
 """
 
 from __future__ import annotations
@@ -16,26 +17,28 @@ from edgec.ir.ops._window import patches, valid_mask, window_output_shape
 from edgec.ir.quant import activation_range, apply_float_activation
 from edgec.ir.registry import REQUIRED, Channels, Ptq, define_op, kernel
 
-POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "NONE"}
+POOL_ATTRS = {"filter": REQUIRED, "strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+              "activation": "NONE"}
 
 
 def _shape(node, ins):
     x = ins[0]
     return [window_output_shape(x.shape, node.attrs["filter"], node.attrs["strides"],
-                                (1, 1), node.attrs["pads"], x.shape[3])]
+                                node.attrs["dilations"], node.attrs["pads"], x.shape[3])]
 
 
 for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
               doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
-              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,))
+              channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,),
+              dtypes=("float32", "int8", "int16"))
 
 
 def _windows(call, fill):
     """``([N, OH, OW, KH*KW, C] windows, [1, OH, OW, KH*KW, 1] inside-the-image mask)``."""
     a = call.attrs
     x = call.inputs[0]
-    args = (a["filter"], a["strides"], (1, 1), a["pads"])
+    args = (a["filter"], a["strides"], a["dilations"], a["pads"])
     cols = patches(x, *args, fill)
     mask = valid_mask(x.shape, *args)
     n, oh, ow = cols.shape[:3]
@@ -46,13 +49,14 @@ def _int8_clamp_range(call) -> tuple[int, int]:
     x_q, y_q = call.in_q(0), call.out_q()
     if abs(x_q.s - y_q.s) > 1e-6 or x_q.zp != y_q.zp:
         raise EdgecError(
-            f"node '{call.node.name}' ({call.node.op}): int8 pooling needs equal input and "
+            f"node '{call.node.name}' ({call.node.op}): integer pooling needs equal input and "
             f"output quantization, got {x_q} and {y_q}",
             "TFLite Micro has the same restriction; requantize with a QUANTIZE node")
-    return activation_range(call.attrs["activation"], y_q.s, y_q.zp)
+    return activation_range(call.attrs["activation"], y_q.s, y_q.zp,
+                            call.out_tensors[0].dtype)
 
 
-@kernel("AVERAGE_POOL_2D", "int8")
+@kernel("AVERAGE_POOL_2D", "int8", "int16")
 def average_pool_2d_int8(call):
     lo, hi = _int8_clamp_range(call)
     cols, mask = _windows(call, 0)
@@ -62,21 +66,28 @@ def average_pool_2d_int8(call):
     # both truncating toward zero: rounding half away from zero.
     half = count // 2
     rounded = np.where(total > 0, (total + half) // count, -((-total + half) // count))
-    return [np.clip(rounded, lo, hi).astype(np.int8)]
+    return [np.clip(rounded, lo, hi).astype(call.out_tensors[0].dtype)]
 
 
-@kernel("MAX_POOL_2D", "int8")
+@kernel("MAX_POOL_2D", "int8", "int16")
 def max_pool_2d_int8(call):
     lo, hi = _int8_clamp_range(call)
-    cols, _ = _windows(call, np.iinfo(np.int8).min)
-    return [np.clip(cols.max(axis=3), lo, hi).astype(np.int8)]
+    dtype = call.out_tensors[0].dtype
+    cols, _ = _windows(call, np.iinfo(dtype).min)
+    return [np.clip(cols.max(axis=3), lo, hi).astype(dtype)]
 
 
 @kernel("AVERAGE_POOL_2D", "float32")
 def average_pool_2d_float(call):
     cols, mask = _windows(call, 0.0)
-    out = cols.astype(np.float64).sum(axis=3) / mask.sum(axis=3)
-    return [apply_float_activation(out.astype(np.float32), call.attrs["activation"])]
+    # Summed in float32 in window order, as LiteRT and the generated C do: a window of
+    # 3.4e38-sized values overflows to inf there too (a float64 sum would stay finite).
+    acc = np.zeros(cols[:, :, :, 0].shape, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(cols.shape[3]):
+            acc += cols[:, :, :, k].astype(np.float32)
+        out = (acc / mask.sum(axis=3)).astype(np.float32)
+    return [apply_float_activation(out, call.attrs["activation"])]
 
 
 @kernel("MAX_POOL_2D", "float32")

@@ -8,6 +8,8 @@ TFLite Micro's reference kernels:
 - int8 -> int8 (``Requantize``): ``x - zp_in`` times ``(double)s_in / (double)s_out`` via
   ``MultiplyByQuantizedMultiplier``, plus ``zp_out``, clamped.
 - int8 -> float (``Dequantize``): ``(float)((double)scale * (x - zp))``.
+int16 takes the same three kernels: float -> int16, int8 <-> int16 and int16 -> int16
+requantization (``Requantize``, clamped to the output type), int16 -> float.
 Only per-tensor quantization, as in TFLM.
 """
 
@@ -21,12 +23,13 @@ from edgec.ir.quant import (INT32_MAX, INT32_MIN, multiply_by_quantized_multipli
 from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 define_op("QUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="float32 -> int8 quantization, or int8 -> int8 requantization",
+          doc="float32 -> int8/int16 quantization, or int8/int16 requantization",
           elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT,
+          dtypes=("float32", "int8", "int16"),
           identity_when=lambda node, rank: True,  # int8 -> int8 with equal quantization
           requantizes=True, retypes=True, converts=True)
 define_op("DEQUANTIZE", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="int8 -> float32: scale * (q - zero_point)", dtypes=("int8",),
+          doc="int8/int16 -> float32: scale * (q - zero_point)", dtypes=("int8", "int16"),
           elementwise=True, channels=Channels.SAME, ptq=Ptq.NOT_IN_FLOAT,
           requantizes=True, retypes=True, converts=True)
 
@@ -46,21 +49,31 @@ def quantize_float(call):
     rounded = round_half_away(np.nan_to_num(quotient, nan=0.0, posinf=INT32_MAX,
                                                   neginf=INT32_MIN))
     as_int32 = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64)
-    return [np.clip(as_int32 + q.zp, -128, 127).astype(np.int8)]
+    return [_clamped(as_int32 + q.zp, call)]
 
 
-@kernel("QUANTIZE", "int8")
+def _clamped(values: np.ndarray, call) -> np.ndarray:
+    """``values`` clamped to the output type's range and cast to it."""
+    dtype = call.out_tensors[0].dtype
+    if dtype not in ("int8", "int16"):
+        raise EdgecError(f"QUANTIZE '{call.node.name}' writes {dtype}",
+                         "edgec's QUANTIZE writes int8 or int16")
+    info = np.iinfo(dtype)
+    return np.clip(values, info.min, info.max).astype(dtype)
+
+
+@kernel("QUANTIZE", "int8", "int16")
 def requantize_int8(call):
     in_q = _per_tensor(call, call.in_q(0), "input")
     out_q = _per_tensor(call, call.out_q(), "output")
     mult, shift = quantize_multiplier(in_q.s / out_q.s)
     x = call.inputs[0].astype(np.int64) - in_q.zp
     out = multiply_by_quantized_multiplier(x, mult, shift) + out_q.zp
-    return [np.clip(out, -128, 127).astype(np.int8)]
+    return [_clamped(out, call)]
 
 
-@kernel("DEQUANTIZE", "int8")
+@kernel("DEQUANTIZE", "int8", "int16")
 def dequantize_int8(call):
     q = _per_tensor(call, call.in_q(0), "input")
-    # scale * (q - zp) is exact in double (24 x 9 bits), so one rounding to float32.
+    # scale * (q - zp) is exact in double (24 x 17 bits), so one rounding to float32.
     return [(q.s * (call.inputs[0].astype(np.float64) - q.zp)).astype(np.float32)]

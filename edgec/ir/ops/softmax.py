@@ -8,6 +8,10 @@ exp in Q0.31; their sum is kept in Q12.19, inverted with ``GetReciprocal``, and 
 ``exp * (1/sum)`` shifted down to the output type. Output int8 (scale 1/256, zero point -128)
 or int16 (scale 1/65536, zero point -32768), as TFLM requires.
 
+int16 input (output int16, scale 1/32768, zero point 0) follows ``SoftmaxInt16``: the
+difference to the row maximum scaled so that [-65535, 0] is [-10, 0], exp from a 513-entry
+table, the sum's reciprocal from a 1/(1 + x) table (``edgec.ir.int16.softmax_luts``).
+
 Float follows TFLM's float softmax: ``exp((x - max) * beta) / sum`` in float32.
 """
 
@@ -19,6 +23,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir import fixedpoint as fp
+from edgec.ir import int16
 from edgec.ir.quant import quantize_multiplier, rounding_divide_by_pot, wrap32
 from edgec.ir.registry import Ptq, define_op, kernel
 
@@ -29,7 +34,8 @@ OUTPUT_QUANT = {"int8": (-128, 1.0 / 256, 0.0), "int16": (-32768, 1.0 / 65536, 0
 
 define_op("SOFTMAX", attrs={"beta": 1.0}, infer_shapes=lambda node, ins: [ins[0].shape],
           doc="softmax over the last axis: exp(beta * x) / sum",
-          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128), requantizes=True, retypes=True)
+          ptq=Ptq.FIXED, fixed_quant=(1.0 / 256.0, -128), requantizes=True, retypes=True,
+          fixed_quant_int16=(1.0 / 32768.0, 0), dtypes=("float32", "int8", "int16"))
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,38 @@ def softmax_int8(call):
     unsat = rounding_divide_by_pot(fp.fp_mul(scale, exps), exponent)
     out = np.clip(unsat + info.min, info.min, info.max)
     return [np.where(live, out, info.min).astype(out_dtype)]
+
+
+def softmax_int16_params(beta: float, input_scale: float) -> tuple[int, int]:
+    """TFLM's int16 input multiplier and shift: ``input_scale * beta / (10 / 65535)``."""
+    return quantize_multiplier(float(np.float32(input_scale)) * float(np.float32(beta))
+                               / (10.0 / 65535.0))
+
+
+def softmax_int16_rows(x: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    """``SoftmaxInt16`` over the last axis of int16 ``x``."""
+    from edgec.ir.quant import multiply_by_quantized_multiplier
+
+    exp_lut, recip_lut = int16.softmax_luts()
+    x = x.astype(np.int64)
+    diff = x - x.max(axis=-1, keepdims=True)
+    scaled = multiply_by_quantized_multiplier(diff, mult, shift) + 32767
+    exps = int16.lut_lookup(np.clip(scaled, -32768, 32767), exp_lut)
+    sums = wrap32(exps.sum(axis=-1, keepdims=True))
+    headroom = fp.count_leading_zeros32(sums)
+    shifted = ((sums << (headroom - 1)) + (1 << 13)) >> 14
+    centred = np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767)
+    recip = int16.lut_lookup(centred, recip_lut)
+    right = 31 - headroom
+    out = (exps * recip + (np.int64(1) << (right - 1))) >> right
+    return np.clip(out, 0, 32767).astype(np.int16)
+
+
+@kernel("SOFTMAX", "int16")
+def softmax_int16(call):
+    int16.check_q015(call.node, call.in_q(0), call.out_q())
+    mult, shift = softmax_int16_params(call.attrs["beta"], call.in_q(0).s)
+    return [softmax_int16_rows(call.inputs[0], mult, shift)]
 
 
 @kernel("SOFTMAX", "float32")

@@ -29,10 +29,38 @@ The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` whe
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
 DSP kernels on x86 against ``edgec.ir.interpret``.
 
-``--optimize size`` (``ctx.optimize``) makes the conv, depthwise and fully connected variants
-keep int8 weights (the ``*_compact`` templates, ``_compact.h.j2``): half the weight flash and
-no int16 copies of inputs in the arena, for about a third more instructions. Same-shape int8
-ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
+``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the pair
+kernel (``conv.py``, ``conv_pair.c.j2``): two output pixels by two channels, each int8 weight
+word widened once by SXTB16 / SXTB16 ROR #8 and fed to both pixels (15 instructions per 16
+multiply-accumulates). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
+kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
+inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
+CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
+registers (``layout.blocked4``); int4 depthwise and fully connected keep the portable packed
+kernels. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
+compile time, in both modes.
+
+Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): yes. Measured on mps2-an386, instructions
+per inference speed / size: KWS 4,212,800 / 4,735,040, IC 14,674,920 / 15,921,080, AD
+258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
+multiply-accumulates against 15), and for a one-row FULLY_CONNECTED (AD) every int8 weight
+word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
+per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
+MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
+default where its weights fit half the flash (``edgec.build.choose_optimize``).
+
+Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
+why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
+already isolated helpers a TIR ``call_extern`` could invoke, but around them the kernels
+need (1) words of four int8 values reinterpreted from int8 buffers and scratch laid out as
+interleaved halfword pairs, which TE cannot state (a buffer has one dtype), (2) the
+requantization's 64-bit high-word form (``requant.py``), which TVM's simplifier rewrites,
+and (3) register-exact blocking: the 2x2 block is what fits in 13 registers; GCC spilled
+larger ones, and a schedule search over block shapes would explore only spilling variants.
+A TIR path would also need our printer to emit the asm helpers' call contract (pointer
+post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pairs) are
+fixed nests with no tuning freedom left once the block is fixed.
 """
 
 from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)

@@ -21,6 +21,11 @@ def compact(ctx) -> bool:
     return ctx.optimize in ("size", "ram")
 
 
+def int8_weights(ctx) -> bool:
+    """Whether the node's weights are int8 (int4 ones: only the conv variant takes them)."""
+    return ctx.ins[1].dtype == "int8"
+
+
 def int8_output(ctx) -> bool:
     """Whether the node writes int8 (the kernels' requantization produces nothing else)."""
     return ctx.outs[0].dtype == "int8"
@@ -33,7 +38,7 @@ def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
 
 
 def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
-                scratch_bytes: int, scratch_ctype: str = "int8_t", access: str = "",
+                scratch_bytes: int, scratch_ctype: str = "int8_t", helpers=None, access: str = "",
                 **geometry) -> KernelPlan:
     """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
 
@@ -41,6 +46,7 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     (of ``scratch_ctype`` elements); ``quant`` holds ``mult`` and
     ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
     ``geometry`` (shapes and attributes only, never quantization values) fills the template.
+    ``helpers``: the helper blocks (default: the compact ones too in size mode).
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
     layout of the scales is part of the cache key, their values are not. ``access`` is
     ``Kernel.access`` (``"raster"``: pixels in raster order, ``edgec.plan.overlap``).
@@ -59,14 +65,15 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", ctx.optimize, fast, templates.digest(path),
+    key = ("dsp", ctx.optimize, fast, bool(geometry.get("int4")), templates.digest(path),
            *(templates.digest(h) for h in HELPERS))
     signature = [CParam("x", "int8_t", const=True)]
     signature += [CParam(role, "int32_t", const=True) for role in ROLES]
     signature.append(CParam("y", "int8_t"))
     if scratch_bytes > 0:
         signature.append(CParam("scratch", scratch_ctype))
-    helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
+    if helpers is None:
+        helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, helpers=helpers, key=key,
                       scratch_bytes=scratch_bytes, access=access)

@@ -9,12 +9,26 @@ eight of weights feed eight SMLADs. The window is extended once and reused by ev
 channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
 registers than the M4 has: GCC spilled them and the kernel was slower.)
 
-Compact form (``--optimize size``, ``conv_compact.c.j2``): int8 weights (``layout.blocked8``)
-and no int16 window. With input channels a multiple of four the channel loop reads the input
-in place, one run per window row inside the image (one per inside tap when dilated across),
-widening four values with two SXTAB16 as it goes; no scratch. Other channel counts (a
-network's first layer, 1 or 3 channels) copy the window as int8: ``4 * ceil(K/4)`` bytes of
-scratch, half the speed form's.
+Size form (``--optimize size``, ``conv_pair.c.j2``): int8 weights, two output pixels at a
+time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
+(``4 * groups`` words: twice the speed form's scratch); per group of four reduction values
+the micro-kernel ``edgec_dot2x2_s8`` loads two int8 weight words (two output channels,
+``layout.blocked8(w, 2)``) with one LDRD, widens each once by SXTB16 and SXTB16 ROR #8 and
+feeds both pixels: 15 instructions per 16 multiply-accumulates (the speed form's int16
+weights: 13, the former one-pixel int8 kernel: 21). An odd last pixel is computed in both
+slots and stored once. Why not more pixels or channels per turn: the accumulators, four
+widened weight halves, an input pair and three pointers/counters already take 13 of the
+M4's 14 allocatable registers; 2x3 or 4x2 blocks need more. Each 2x2 block is requantized
+and stored at once (one packed clamp, a halfword per pixel), so only four accumulators are
+ever live (a 4x2 turn with one word store per pixel spilled them: 5% slower). The
+one-pixel int8 kernel it replaces read inputs in place (no scratch when ``cin % 4 == 0``) at
+21 instructions per 16 multiply-accumulates; it is in git history (``conv_compact.c.j2``)
+should a RAM mode want it back. Channels not a multiple of four (first layers) build the
+int8 window row by row in the scratch, then widen it four values at a time.
+
+int4 weights (W4A8, ``_int4_plan``, both modes): the same kernel with eight weights a word
+(``layout.blocked4``), unpacked in registers by AND 0xF0F0F0F0 (and LSL #4) before the same
+SXTB16 pair; 36 instructions per 32 multiply-accumulates against 30 for int8 weights.
 """
 
 from __future__ import annotations
@@ -25,10 +39,27 @@ from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_p
 from edgec.lower.registry import lowering_variant
 
 
+# The int4 kernel's accumulators hold 16 times the sum: |16 * sum| < 2**31 for K below this
+# (inputs minus zero point within [-255, 255], weights within [-8, 8]).
+INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)
+
+
+def _int4_plan(ctx, weights, bias, quant, geometry):
+    """The pair kernel with W4A8 weights (``layout.blocked4``), in both modes."""
+    k, groups, cin = geometry["k"], geometry["groups"], geometry["cin"]
+    if k > INT4_MAX_K:
+        return None
+    wgroups = groups + groups % 2
+    words = 4 * wgroups + (groups if cin % 4 else 0)
+    return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked4(weights, 2), bias, quant,
+                       scratch_bytes=4 * words, scratch_ctype="int32_t", int4=True,
+                       helpers=("dsp", "dsp_compact"), **geometry)
+
+
 @lowering_variant("CONV_2D", "dsp", "int8")
 def conv_2d_dsp(ctx):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
-    if not int8_output(ctx):
+    if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
         return None
     n, h, w, cin = ctx.ins[0].shape
     cout, kh, kw, _ = ctx.ins[1].shape
@@ -42,10 +73,12 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
+    if ctx.ins[1].dtype == "int4":
+        return _int4_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
-        scratch = 0 if cin % 4 == 0 else groups * 4
-        return kernel_plan(ctx, "conv_compact.c.j2", layout.blocked8(weights, 4), bias, quant,
-                           scratch_bytes=scratch, scratch=scratch > 0, access="raster",
+        words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
+        return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
+                           scratch_bytes=4 * words, scratch_ctype="int32_t", access="raster",
                            **geometry)
     return kernel_plan(ctx, "conv.c.j2", layout.blocked(weights, 4), bias, quant,
                        scratch_bytes=groups * 8, scratch_ctype="int32_t",

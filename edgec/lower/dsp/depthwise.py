@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
+from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
+                                    kernel_plan)
 from edgec.lower.registry import lowering_variant
 
 MAX_UNROLLED_TAPS = 16
@@ -27,7 +28,7 @@ MAX_UNROLLED_TAPS = 16
 @lowering_variant("DEPTHWISE_CONV_2D", "dsp", "int8")
 def depthwise_conv_2d_dsp(ctx):
     """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``), depth multiplier 1."""
-    if not int8_output(ctx) or ctx.attrs["depth_multiplier"] != 1:
+    if not (int8_output(ctx) and int8_weights(ctx)) or ctx.attrs["depth_multiplier"] != 1:
         return None
     n, h, w, c = ctx.ins[0].shape
     _, kh, kw, _ = ctx.ins[1].shape

@@ -18,7 +18,8 @@ from edgec.ir.ops.fully_connected import int8_multipliers
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
+from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
+                                    kernel_plan)
 from edgec.lower.registry import lowering_variant
 
 
@@ -33,7 +34,7 @@ def _quant(ctx, channels: int, mult, shift) -> dict:
 @lowering_variant("FULLY_CONNECTED", "dsp", "int8")
 def fully_connected_dsp(ctx):
     """int8 FULLY_CONNECTED (TFLM ``FullyConnected[PerChannel]``) without a weight offset."""
-    if not int8_output(ctx):
+    if not (int8_output(ctx) and int8_weights(ctx)):
         return None
     mult, shift, w_offset = int8_multipliers(ctx.ins[0].quant, ctx.ins[1].quant,
                                              ctx.outs[0].quant)

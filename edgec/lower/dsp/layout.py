@@ -8,6 +8,9 @@ weights are grouped by four along the reduction axis and put in that same lane o
 ``SWIZZLE``. A reduction length that is not a multiple of four is padded with zero weights
 (the kernels pad inputs with zeros too).
 
+int4 kernels (``blocked4``): eight weights a word, two groups of four in the high and low
+nibbles of the same bytes, unpacked by one AND (or a shift and an AND) per four weights.
+
 Compact kernels (``blocked8``, ``depthwise8``, the ``--optimize size`` mode): weights stay
 int8, four per word, and the kernels widen each weight word with SXTB16 and SXTB16 ROR #8, the
 same lane split SXTAB16 applies to the inputs. Both operands of every SMLAD then hold the
@@ -73,14 +76,35 @@ def groups8(rows: np.ndarray) -> np.ndarray:
     return padded.reshape(r, -1, 4)
 
 
+def _blocked_words(g: np.ndarray, block: int) -> np.ndarray:
+    """``[R, G, 4]`` int8 as words: for each block of ``block`` rows, word index by word
+    index, one word per row; the ``R % block`` last rows follow, each word by word."""
+    full = g.shape[0] // block * block
+    head = g[:full].reshape(-1, block, g.shape[1], 4).transpose(0, 2, 1, 3)
+    return np.concatenate([_bytes_as_words(head), _bytes_as_words(g[full:])])
+
+
 def blocked8(rows: np.ndarray, block: int) -> np.ndarray:
     """``[R, K]`` weights for the compact kernels computing ``block`` rows at once: for each
     block of rows, group by group, one word per row; the ``R % block`` last rows follow, one
     after another, each group by group. int8 kept: one int32 word per four weights."""
-    g = groups8(rows)
-    full = rows.shape[0] // block * block
-    head = g[:full].reshape(-1, block, g.shape[1], 4).transpose(0, 2, 1, 3)
-    return np.concatenate([_bytes_as_words(head), _bytes_as_words(g[full:])])
+    return _blocked_words(groups8(rows), block)
+
+
+def blocked4(rows: np.ndarray, block: int) -> np.ndarray:
+    """``[R, K]`` int4 weights (values in [-8, 7]) for the int4 pair kernel: eight per word,
+    K zero-padded to a multiple of eight. Byte ``j`` of a row's word for groups ``2p`` and
+    ``2p + 1`` holds weight ``j`` of group ``2p`` in its high nibble and weight ``j`` of group
+    ``2p + 1`` in its low nibble: ``word & 0xF0F0F0F0`` and ``(word << 4) & 0xF0F0F0F0`` are
+    then each four int8 bytes of 16 times a group's weights, in natural order, ready for
+    SXTB16 and SXTB16 ROR #8 (the kernel divides the sums by 16 exactly). Words blocked like
+    ``blocked8``."""
+    r, k = rows.shape
+    padded = np.zeros((r, -(-k // 8) * 8), np.int64)
+    padded[:, :k] = rows
+    pairs = padded.reshape(r, -1, 2, 4)
+    packed = ((pairs[:, :, 0] & 0xF) << 4) | (pairs[:, :, 1] & 0xF)
+    return _blocked_words(packed.astype(np.uint8).view(np.int8), block)
 
 
 def depthwise8(w: np.ndarray) -> np.ndarray:

@@ -16,8 +16,11 @@ import numpy as np
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, named_constants, padded,
-                                   placeholder, requantized_int8, sum_fits_int32)
+from edgec.lower.rules._te import (clamp_float, const_param, int16_accumulator,
+                                   int16_requant_params,
+                                   int16_requant_plan_parts, named_constants, padded,
+                                   placeholder, requantized_int8, requantized_int16,
+                                   sum_fits_int32)
 from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach, inline
 
@@ -49,9 +52,15 @@ def _window_sum(g, xpad, w, dtype: str):
             return xpad[n, i * sh + kh * dh, j * sw + kw * dw, c] * w(0, kh, kw, o).astype(dtype)
         return te.compute(g["y"], lambda *i: te.sum(tap(*i), axis=[kh, kw]), name="acc")
     ci = te.reduce_axis((0, g["w"][3]), "ci")
+    per_in = g["w"][3]
+    per_out = g["y"][3] // (g["x"][3] // per_in)  # output channels per group
+
+    def channel(o):  # the input channel read with ``ci`` by output channel ``o``
+        return ci if per_in == g["x"][3] else (o // per_out) * per_in + ci
 
     def conv_tap(n, i, j, o):
-        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, ci] * w(o, kh, kw, ci).astype(dtype)
+        return xpad[n, i * sh + kh * dh, j * sw + kw * dw, channel(o)] \
+            * w(o, kh, kw, ci).astype(dtype)
     return te.compute(g["y"], lambda *i: te.sum(conv_tap(*i), axis=[kh, kw, ci]), name="acc")
 
 
@@ -153,6 +162,50 @@ def depthwise_conv_2d_int8(ctx) -> KernelPlan:
     """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``): out channel c*M+m reads c;
     int8 or int4 weights."""
     return _int8_plan(ctx, depthwise=True)
+
+
+def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
+    """16x8: int16 inputs times int8 weights summed in int64 (int32 where the weights bound
+    the sum below 2**31: ``_te.int16_accumulator``), requantized by TFLite's int64
+    ``MultiplyByQuantizedMultiplier`` (``_te.requantized_int16``)."""
+    from edgec.ir.ops._requant import check_symmetric_int16
+
+    check_symmetric_int16(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
+    g = _geometry(ctx, depthwise)
+    w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
+    channels = g["y"][3]
+    sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
+    constants = int16_requant_plan_parts(ctx, channels, sums)
+    rows = np.moveaxis(w, 3, 0).reshape(channels, -1) if depthwise else w.reshape(channels, -1)
+    acc_dtype = int16_accumulator(rows)
+
+    def build() -> Built:
+        from tvm import tirx
+
+        x = placeholder(g["x"], "int16", "x")
+        wt = placeholder(g["w"], "int8", "w")
+        b = placeholder((channels,), "int64", "bias")
+        mult, shift = (placeholder((channels,), "int32", n) for n in ("mult", "shift"))
+        prm = placeholder((3,), "int32", "params")
+        xpad = padded(x, g["pads"], lambda: tirx.const(0, acc_dtype), acc_dtype)
+        acc = _window_sum(g, xpad, lambda *i: wt[i], acc_dtype)
+        y, stages = requantized_int16(acc, b, mult, shift, prm, 3)
+        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
+
+    return KernelPlan(int16_requant_params(ctx), named_constants(ctx, constants), build=build,
+                      key=("16x8", acc_dtype))
+
+
+@lowering_rule("CONV_2D", "int16")
+def conv_2d_int16(ctx) -> KernelPlan:
+    """16x8 CONV_2D (TFLM ``ConvPerChannel`` on int16, int64 bias)."""
+    return _int16_plan(ctx, depthwise=False)
+
+
+@lowering_rule("DEPTHWISE_CONV_2D", "int16")
+def depthwise_conv_2d_int16(ctx) -> KernelPlan:
+    """16x8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel`` on int16, int64 bias)."""
+    return _int16_plan(ctx, depthwise=True)
 
 
 @lowering_rule("CONV_2D", "float32")

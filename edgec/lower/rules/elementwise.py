@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.ops.elementwise import ADD_SUB_LEFT_SHIFT, add_sub_params, mul_multiplier
+from edgec.ir.ops.elementwise import (ADD_SUB_LEFT_SHIFTS, add_sub_params, check_int16_mul,
+                                      mul_multiplier)
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
@@ -62,8 +63,9 @@ def _int32_form(mult: int, shift: int) -> Fast:
 def _add_sub_int8(ctx, sign: int) -> KernelPlan:
     """int32 throughout: ``add_sub_params`` refuses multipliers of 1 or more, so nothing is
     shifted left, ``(x + offset) << 20`` stays below 2**28 and the scaled sum below 2**29."""
+    dtype = ctx.dtype
     p = add_sub_params(ctx.node.op, ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant,
-                       ctx.attrs["activation"])
+                       ctx.attrs["activation"], dtype)
     constants = consts.int32_array([
         p.input1_offset, p.input1_multiplier, p.input1_shift, p.input2_offset,
         p.input2_multiplier, p.input2_shift, p.output_offset, p.output_multiplier,
@@ -77,14 +79,14 @@ def _add_sub_int8(ctx, sign: int) -> KernelPlan:
     def build() -> Built:
         from tvm import tirx
 
-        a = placeholder(ctx.ins[0].shape, "int8", "a")
-        b = placeholder(ctx.ins[1].shape, "int8", "b")
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
         prm = placeholder((11,), "int32", "params")
         stages = []
 
         def scaled(read, first: int, name: str):
             value, names = mbqm32(shape, lambda *i: (read(*i).astype("int32") + prm[first])
-                                  * tirx.const(1 << ADD_SUB_LEFT_SHIFT, "int32"),
+                                  * tirx.const(1 << ADD_SUB_LEFT_SHIFTS[dtype], "int32"),
                                   lambda *i: prm[first + 1], lambda *i: prm[first + 2], name,
                                   forms[0])
             stages.extend(names)
@@ -95,46 +97,48 @@ def _add_sub_int8(ctx, sign: int) -> KernelPlan:
         out, names = mbqm32(shape, combine, lambda *i: prm[7], lambda *i: prm[8], "out",
                             forms[0])
         y, clamp = offset_clamp_int8(shape, out, lambda *i: prm[6], lambda *i: prm[9],
-                                     lambda *i: prm[10], "out_clamp")
+                                     lambda *i: prm[10], "out_clamp", dtype)
         return Built([a, b, prm, y], _schedule([clamp, *names, *stages], rank))
 
     return _plan(ctx, build, constants)
 
 
-@lowering_rule("ADD", "int8")
+@lowering_rule("ADD", "int8", "int16")
 def add_int8(ctx) -> KernelPlan:
-    """int8 ADD (TFLM ``reference_integer_ops::AddFunc``)."""
+    """int8 / int16 ADD (TFLM ``reference_integer_ops::AddFunc``)."""
     return _add_sub_int8(ctx, 1)
 
 
-@lowering_rule("SUB", "int8")
+@lowering_rule("SUB", "int8", "int16")
 def sub_int8(ctx) -> KernelPlan:
-    """int8 SUB (TFLM ``reference_ops::SubElementwise``)."""
+    """int8 / int16 SUB (TFLM ``reference_ops::SubElementwise``)."""
     return _add_sub_int8(ctx, -1)
 
 
-@lowering_rule("MUL", "int8")
+@lowering_rule("MUL", "int8", "int16")
 def mul_int8(ctx) -> KernelPlan:
-    """int8 MUL (TFLM ``reference_integer_ops::MulElementwise``)."""
+    """int8 / int16 MUL (TFLM ``reference_integer_ops::MulElementwise``)."""
+    dtype = ctx.dtype
     q1, q2, qo = ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant
+    check_int16_mul(ctx.node, q1, q2, qo, dtype)
     mult, shift = consts.requant_arrays(*mul_multiplier(q1, q2, qo), 1, ctx.node.name)
-    lo, hi = activation_range(ctx.attrs["activation"], qo.s, qo.zp)
+    lo, hi = activation_range(ctx.attrs["activation"], qo.s, qo.zp, dtype)
     constants = consts.int32_array([q1.zp, q2.zp, qo.zp, mult[0], shift[0], lo, hi])
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
 
     form = _int32_form(int(mult[0]), int(shift[0]))
 
     def build() -> Built:
-        a = placeholder(ctx.ins[0].shape, "int8", "a")
-        b = placeholder(ctx.ins[1].shape, "int8", "b")
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
         prm = placeholder((7,), "int32", "params")
         ra, rb = _broadcast(a, rank), _broadcast(b, rank)
-        # |(a - zp_a) * (b - zp_b)| <= 2**16: int32 throughout.
+        # |(a - zp_a) * (b - zp_b)| <= 2**16 (2**30 for int16, zero points 0): int32.
         out, names = mbqm32(shape, lambda *i: (ra(*i).astype("int32") - prm[0])
                             * (rb(*i).astype("int32") - prm[1]),
                             lambda *i: prm[3], lambda *i: prm[4], "out", form)
         y, clamp = offset_clamp_int8(shape, out, lambda *i: prm[2], lambda *i: prm[5],
-                                     lambda *i: prm[6], "out_clamp")
+                                     lambda *i: prm[6], "out_clamp", dtype)
         return Built([a, b, prm, y], _schedule([clamp, *names], rank))
 
     plan = _plan(ctx, build, constants)

@@ -16,8 +16,10 @@ from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
-from edgec.lower.rules._te import (clamp_float, const_param, named_constants, placeholder,
-                                   requantized_int8, sum_fits_int32)
+from edgec.lower.rules._te import (clamp_float, const_param, int16_accumulator,
+                                   int16_requant_params,
+                                   int16_requant_plan_parts, named_constants, placeholder,
+                                   requantized_int8, requantized_int16, sum_fits_int32)
 from edgec.lower.te_quant import fast_form
 from edgec.lower.tir import attach
 
@@ -98,6 +100,41 @@ def fully_connected_int8(ctx) -> KernelPlan:
         return Built([x, w, b, mult, shift, prm, y], _schedule(stages, out))
 
     return KernelPlan(_int4.requantized_params(ctx), named_constants(ctx, constants), build=build, key=(acc_dtype, subtract_offset, form))
+
+
+@lowering_rule("FULLY_CONNECTED", "int16")
+def fully_connected_int16(ctx) -> KernelPlan:
+    """16x8 FULLY_CONNECTED (TFLM ``FullyConnected[PerChannel]`` on int16, int64 bias): sums
+    of ``x * (w - weight_zp)`` (int64, or int32 where they cannot overflow it), TFLite's
+    int64 ``MultiplyByQuantizedMultiplier``."""
+    rows, k, out = _rows(ctx)
+    w_offset = int(ctx.ins[1].quant.zp) if ctx.ins[1].quant.per_tensor else 0
+    w = consts.constant_input(ctx, 1, "weights").astype(np.int64) - w_offset
+    constants = int16_requant_plan_parts(ctx, out, w.sum(axis=1))
+    w_dtype = "int8"
+    if w_offset:  # the weights with their zero point removed (|w| < 2**8), else the model's
+        constants["w"], w_dtype = w.astype(np.int16), "int16"
+    acc_dtype = int16_accumulator(w)
+
+    def build() -> Built:
+        from tvm import te
+
+        x = placeholder((rows, k), "int16", "x")
+        wt = placeholder((out, k), w_dtype, "w")
+        b = placeholder((out,), "int64", "bias")
+        mult, shift = (placeholder((out,), "int32", n) for n in ("mult", "shift"))
+        prm = placeholder((3,), "int32", "params")
+        r = te.reduce_axis((0, k), "r")
+        acc = te.compute((rows, out), lambda n, o: te.sum(
+            x[n, r].astype(acc_dtype) * wt[o, r].astype(acc_dtype), axis=[r]), name="acc")
+        y, stages = requantized_int16(acc, b, mult, shift, prm, 1)
+        return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, out))
+
+    params = int16_requant_params(ctx)
+    if w_offset:
+        params[1] = const_param(ctx, "w")
+    return KernelPlan(params, named_constants(ctx, constants), build=build,
+                      key=("16x8", w_dtype, acc_dtype))
 
 
 @lowering_rule("FULLY_CONNECTED", "float32")

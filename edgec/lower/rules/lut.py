@@ -23,6 +23,7 @@ from edgec.ir import get_op
 from edgec.ir.registry import KernelCall
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
 from edgec.lower.rules._te import const_param, placeholder
+from edgec.lower.tir import attach
 
 CODES = np.arange(-128, 128, dtype=np.int8)
 
@@ -81,3 +82,70 @@ def leaky_relu_int8(ctx) -> KernelPlan:
 def hard_swish_int8(ctx) -> KernelPlan:
     """int8 HARD_SWISH (TFLM ``reference_ops::HardSwish``, 16-bit fixed point) by table."""
     return table_plan(ctx)
+
+
+def _sigmoid_table_plan(ctx, pot_shifts: tuple[int, ...], fraction_bits: int, saturated: int,
+                        finish) -> KernelPlan:
+    """int16 LOGISTIC / TANH (``edgec.ir.int16``): the input scaled by ``params = [multiplier,
+    left shift, rounding]``, TFLite's 256-entry sigmoid table read at ``|v| >> fraction_bits``
+    and interpolated with the low bits, ``finish(v, r)`` giving the int32 output. A table of
+    all 65536 codes would cost 128 KiB of flash per node; this one is 1 KiB."""
+    from edgec.ir.int16 import check_q015, lut_input_params, sigmoid_table
+    from edgec.lower import consts
+
+    check_q015(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
+    mult, shift = lut_input_params(ctx.ins[0].quant.s, pot_shifts)
+    if mult == 0:
+        mult, shift = 3 << shift, 0
+    params = consts.int32_array([mult, shift, (1 << (shift - 1)) if shift > 0 else 0])
+    size = ctx.outs[0].size
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        x = placeholder((size,), "int16", "x")
+        table = placeholder((256,), "int32", "table")
+        prm = placeholder((3,), "int32", "params")
+        v = te.compute((size,), lambda i: (x[i].astype("int32") * prm[0] + prm[2]) >> prm[1],
+                       name="v")
+
+        def interpolated(i):
+            a = tirx.abs(v[i])
+            index = tirx.min(a >> fraction_bits, 254)
+            low = table[index]
+            frac = a & ((1 << fraction_bits) - 1)
+            value = low * (1 << fraction_bits) + frac * (table[index + 1] - low)
+            return tirx.Select(a >= (255 << fraction_bits), tirx.const(saturated, "int32"), value)
+
+        r = te.compute((size,), interpolated, name="r")
+        y = te.compute((size,), lambda i: finish(v[i], r[i]).astype("int16"), name="y")
+        return Built([x, table, prm, y], lambda sch: attach(sch, "y", 0, "r", "v"))
+
+    params_c = [Param("x", ctx.node.inputs[0]), const_param(ctx, "table"),
+                const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
+    constants = {f"{ctx.func_name}_table": sigmoid_table().astype(np.int32),
+                 f"{ctx.func_name}_params": params}
+    return KernelPlan(params_c, constants, build=build,
+                      in_place=same_layout_inputs(ctx, {"x": 0}))
+
+
+@lowering_rule("LOGISTIC", "int16")
+def logistic_int16(ctx) -> KernelPlan:
+    """int16 LOGISTIC (TFLM ``reference_integer_ops::Logistic``): interpolated sigmoid table."""
+    from tvm import tirx
+
+    def finish(v, r):
+        return tirx.Select(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1) >> 10
+
+    return _sigmoid_table_plan(ctx, (0,), 9, 0x7FFF << 10, finish)
+
+
+@lowering_rule("TANH", "int16")
+def tanh_int16(ctx) -> KernelPlan:
+    """int16 TANH (TFLM ``reference_integer_ops::Tanh``): 2 sigmoid(2x) - 1 from the table."""
+    from tvm import tirx
+
+    def finish(v, r):
+        return tirx.Select(v >= 0, r - (1 << 23) + (1 << 7), (1 << 23) - r + (1 << 7) - 1) >> 8
+
+    return _sigmoid_table_plan(ctx, (0, 1), 8, 0xFFFF << 8, finish)

@@ -9,6 +9,8 @@ dimensions, so one flat layout serves ``keep_dims`` either way.
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgec.ir.ops.mean import reduced_axes
 from edgec.ir.quant import mean_multiplier
 from edgec.lower import consts
@@ -49,9 +51,11 @@ def _schedule(out_rank: int, stages: list[str]):
     return schedule
 
 
-@lowering_rule("MEAN", "int8")
+@lowering_rule("MEAN", "int8", "int16")
 def mean_int8(ctx) -> KernelPlan:
-    """int8 MEAN (TFLM ``QuantizedMeanOrSum``)."""
+    """int8 / int16 MEAN (TFLM ``QuantizedMeanOrSum``)."""
+    dtype = ctx.dtype
+    lo, hi = (int(v) for v in (np.iinfo(dtype).min, np.iinfo(dtype).max))
     shape, axes, kept, count = _geometry(ctx)
     x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
     mult, shift = consts.requant_arrays(*mean_multiplier(x_q.s, y_q.s, count), 1, ctx.node.name)
@@ -60,13 +64,13 @@ def mean_int8(ctx) -> KernelPlan:
     def build() -> Built:
         from tvm import te
 
-        x = placeholder(shape, "int8", "x")
+        x = placeholder(shape, dtype, "x")
         prm = placeholder((4,), "int32", "params")
         acc, out_shape = _sum_stage(x, shape, axes, kept, "int32")
         q, names = mbqm(out_shape, lambda *i: wrap32(i64(acc(*i)) - i64(prm[0]) * c64(count)),
                         lambda *i: prm[2], lambda *i: prm[3], "rq")
-        y = te.compute(out_shape, lambda *i: clamp_int8(q(*i) + i64(prm[1]), c64(-128), c64(127)),
-                       name="y")
+        y = te.compute(out_shape, lambda *i: clamp_int8(q(*i) + i64(prm[1]), c64(lo), c64(hi),
+                                                        dtype), name="y")
         return Built([x, prm, y], _schedule(len(out_shape), names))
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),

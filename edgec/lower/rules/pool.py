@@ -8,6 +8,8 @@ the geometry, so the C computes it from the output position.
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
@@ -20,22 +22,30 @@ def _window_reduce(ctx, xpad, reducer):
     from tvm import te
 
     (fh, fw), (sh, sw) = ctx.attrs["filter"], ctx.attrs["strides"]
+    dh, dw = ctx.attrs["dilations"]
     kh, kw = te.reduce_axis((0, fh), "kh"), te.reduce_axis((0, fw), "kw")
     return te.compute(ctx.outs[0].shape, lambda n, i, j, c: reducer(
-        xpad[n, i * sh + kh, j * sw + kw, c], axis=[kh, kw]), name="acc")
+        xpad[n, i * sh + kh * dh, j * sw + kw * dw, c], axis=[kh, kw]), name="acc")
+
+
+def _taps_inside(start, size: int, taps: int, dilation: int):
+    """How many of ``taps`` taps ``dilation`` apart from ``start`` fall in ``[0, size)``."""
+    from tvm import tirx
+
+    if dilation == 1:
+        return tirx.min(start + taps, size) - tirx.max(start, 0)
+    first = tirx.floordiv(tirx.max(-start, 0) + (dilation - 1), dilation)
+    last = tirx.min(tirx.floordiv(size - 1 - start, dilation), taps - 1)
+    return tirx.max(last - first + 1, 0)
 
 
 def _tap_count(ctx, i, j):
     """How many taps of the window at output (i, j) fall inside the image (an int32 expr)."""
-    from tvm import tirx
-
     (fh, fw), (sh, sw) = ctx.attrs["filter"], ctx.attrs["strides"]
+    dh, dw = ctx.attrs["dilations"]
     top, left = ctx.attrs["pads"][:2]
     h, w = ctx.ins[0].shape[1:3]
-    h0, w0 = i * sh - top, j * sw - left
-    rows = tirx.min(h0 + fh, h) - tirx.max(h0, 0)
-    cols = tirx.min(w0 + fw, w) - tirx.max(w0, 0)
-    return rows * cols
+    return _taps_inside(i * sh - top, h, fh, dh) * _taps_inside(j * sw - left, w, fw, dw)
 
 
 def _schedule(sch):
@@ -55,17 +65,19 @@ def _plan(ctx, build, constants=None) -> KernelPlan:
 
 def _int8_params(ctx) -> dict:
     y_q = ctx.outs[0].quant
-    return {"params": consts.int32_array(activation_range(ctx.attrs["activation"], y_q.s, y_q.zp))}
+    return {"params": consts.int32_array(activation_range(ctx.attrs["activation"], y_q.s, y_q.zp,
+                                                          ctx.outs[0].dtype))}
 
 
-@lowering_rule("AVERAGE_POOL_2D", "int8")
+@lowering_rule("AVERAGE_POOL_2D", "int8", "int16")
 def average_pool_int8(ctx) -> KernelPlan:
-    """int8 AVERAGE_POOL_2D (TFLM ``reference_integer_ops::AveragePool``)."""
+    """int8 / int16 AVERAGE_POOL_2D (TFLM ``reference_integer_ops::AveragePool``)."""
+    dtype = ctx.dtype
     # The reference kernel checks that input and output quantization agree.
     def build() -> Built:
         from tvm import te, tirx
 
-        x = placeholder(ctx.ins[0].shape, "int8", "x")
+        x = placeholder(ctx.ins[0].shape, dtype, "x")
         prm = placeholder((2,), "int32", "params")
         xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(0, "int32"), "int32")
         acc = _window_reduce(ctx, xpad, te.sum)
@@ -75,7 +87,7 @@ def average_pool_int8(ctx) -> KernelPlan:
             half = tirx.truncdiv(count, 2)
             value = tirx.Select(total > 0, tirx.truncdiv(total + half, count),
                                 tirx.truncdiv(total - half, count))
-            return tirx.min(tirx.max(value, prm[0]), prm[1]).astype("int8")
+            return tirx.min(tirx.max(value, prm[0]), prm[1]).astype(dtype)
 
         y = te.compute(ctx.outs[0].shape, average, name="y")
         return Built([x, prm, y], _schedule)
@@ -83,18 +95,20 @@ def average_pool_int8(ctx) -> KernelPlan:
     return _plan(ctx, build, _int8_params(ctx))
 
 
-@lowering_rule("MAX_POOL_2D", "int8")
+@lowering_rule("MAX_POOL_2D", "int8", "int16")
 def max_pool_int8(ctx) -> KernelPlan:
-    """int8 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``)."""
+    """int8 / int16 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``)."""
+    dtype = ctx.dtype
+    lowest = int(np.iinfo(dtype).min)
     def build() -> Built:
         from tvm import te, tirx
 
-        x = placeholder(ctx.ins[0].shape, "int8", "x")
+        x = placeholder(ctx.ins[0].shape, dtype, "x")
         prm = placeholder((2,), "int32", "params")
-        xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(-128, "int32"), "int32")
+        xpad = padded(x, ctx.attrs["pads"], lambda: tirx.const(lowest, "int32"), "int32")
         acc = _window_reduce(ctx, xpad, te.max)
         y = te.compute(ctx.outs[0].shape, lambda *i: tirx.min(
-            tirx.max(acc(*i), prm[0]), prm[1]).astype("int8"), name="y")
+            tirx.max(acc(*i), prm[0]), prm[1]).astype(dtype), name="y")
         return Built([x, prm, y], _schedule)
 
     return _plan(ctx, build, _int8_params(ctx))

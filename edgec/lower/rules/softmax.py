@@ -70,6 +70,41 @@ def softmax_int8(ctx) -> KernelPlan:
                       key=(templates.digest(TEMPLATE),))
 
 
+TEMPLATE_INT16 = "softmax_int16.c.j2"
+
+
+@lowering_rule("SOFTMAX", "int16")
+def softmax_int16(ctx) -> KernelPlan:
+    """int16 SOFTMAX (TFLM ``SoftmaxInt16``), from the template; its two tables are derived
+    constants (``edgec.ir.int16.softmax_luts``, 1 KiB each)."""
+    from edgec.ir.int16 import check_q015, softmax_luts
+    from edgec.ir.ops.softmax import softmax_int16_params
+
+    check_q015(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
+    rows, depth = _rows(ctx)
+    if depth > 65536:
+        raise EdgecError(f"SOFTMAX '{ctx.node.name}' over {depth} values: more than 65536 "
+                         "would overflow TFLM's int32 sum of exps")
+    mult, shift = softmax_int16_params(ctx.attrs["beta"], ctx.ins[0].quant.s)
+    mult_a, shift_a = consts.requant_arrays(mult, shift, 1, ctx.node.name)
+    exp_lut, recip_lut = softmax_luts()
+    constants = {f"{ctx.func_name}_params": consts.int32_array([mult_a[0], shift_a[0]]),
+                 f"{ctx.func_name}_exp_lut": exp_lut, f"{ctx.func_name}_recip_lut": recip_lut}
+    helper = "mbqm_left" if shift > 0 else "mbqm"
+
+    def render() -> str:
+        return templates.render(TEMPLATE_INT16, rows=rows, depth=depth, mbqm=f"edgec_{helper}")
+
+    params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),
+              const_param(ctx, "exp_lut"), const_param(ctx, "recip_lut"),
+              Param("y", ctx.node.outputs[0])]
+    signature = [CParam("x", "int16_t", const=True), CParam("params", "int32_t", const=True),
+                 CParam("exp_lut", "int16_t", const=True),
+                 CParam("recip_lut", "int16_t", const=True), CParam("y", "int16_t")]
+    return KernelPlan(params, constants, c_template=render, signature=signature,
+                      helpers=(helper,), key=(templates.digest(TEMPLATE_INT16), helper))
+
+
 def _float_schedule(sch):
     inline(sch, "e")
     attach(sch, "y", 0, "total", "peak")

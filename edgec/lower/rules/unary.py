@@ -59,43 +59,48 @@ def _requantize(ctx, mult: int, shift: int, lo: int, hi: int) -> KernelPlan:
     def body(x, prm):
         q, names = mbqm((ctx.outs[0].size,), lambda i: i64(x[i]) - i64(prm[0]),
                         lambda i: prm[1], lambda i: prm[2], "rq")
-        return (lambda i: clamp_int8(q[i] + i64(prm[3]), prm[4], prm[5])), names
+        return (lambda i: clamp_int8(q[i] + i64(prm[3]), prm[4], prm[5], ctx.outs[0].dtype)), names
 
-    return _flat_plan(ctx, "int8", body, {"params": params})
+    return _flat_plan(ctx, ctx.dtype, body, {"params": params})
 
 
-@lowering_rule("RELU", "int8")
+@lowering_rule("RELU", "int8", "int16")
 def relu_int8(ctx) -> KernelPlan:
-    """int8 RELU (TFLM ``ReluQuantized``)."""
-    mult, shift, lo = relu_params(ctx.ins[0].quant, ctx.outs[0].quant)
-    return _requantize(ctx, mult, shift, lo, 127)
+    """int8 / int16 RELU (TFLM ``ReluQuantized``)."""
+    dtype = ctx.outs[0].dtype
+    mult, shift, lo = relu_params(ctx.ins[0].quant, ctx.outs[0].quant, dtype)
+    return _requantize(ctx, mult, shift, lo, int(np.iinfo(dtype).max))
 
 
-@lowering_rule("QUANTIZE", "int8")
+@lowering_rule("QUANTIZE", "int8", "int16")
 def requantize_int8(ctx) -> KernelPlan:
-    """int8 -> int8 QUANTIZE (TFLM ``Requantize``)."""
+    """int8 / int16 -> int8 / int16 QUANTIZE (TFLM ``Requantize``)."""
     mult, shift = quantize_multiplier(ctx.ins[0].quant.s / ctx.outs[0].quant.s)
-    return _requantize(ctx, mult, shift, -128, 127)
+    info = np.iinfo(ctx.outs[0].dtype)
+    return _requantize(ctx, mult, shift, int(info.min), int(info.max))
 
 
-@lowering_rule("RELU6", "int8")
+@lowering_rule("RELU6", "int8", "int16")
 def relu6_int8(ctx) -> KernelPlan:
-    """int8 RELU6 (TFLM ``Relu6Quantized``): a clamp to params = [lo, hi]."""
-    bounds = consts.int32_array(relu6_bounds(ctx.ins[0].quant))
+    """int8 / int16 RELU6 (TFLM ``Relu6Quantized``): a clamp to params = [lo, hi]."""
+    dtype = ctx.dtype
+    bounds = consts.int32_array(relu6_bounds(ctx.ins[0].quant, dtype))
 
     def body(x, prm):
         from tvm import tirx
 
         return (lambda i: tirx.min(tirx.max(x[i].astype("int32"), prm[0]), prm[1])
-                .astype("int8")), []
+                .astype(dtype)), []
 
-    return _flat_plan(ctx, "int8", body, {"params": bounds})
+    return _flat_plan(ctx, dtype, body, {"params": bounds})
 
 
 @lowering_rule("QUANTIZE", "float32")
 def quantize_float(ctx) -> KernelPlan:
-    """float32 -> int8 QUANTIZE (TFLM ``AffineQuantize``); scale = [s], params = [zp]."""
+    """float32 -> int8 / int16 QUANTIZE (TFLM ``AffineQuantize``); scale = [s], params = [zp]."""
     q = ctx.outs[0].quant
+    out_dtype = ctx.outs[0].dtype
+    lowest, highest = (int(v) for v in (np.iinfo(out_dtype).min, np.iinfo(out_dtype).max))
     scale = np.array([q.s], np.float32)
     zp = consts.int32_array([q.zp])
 
@@ -103,10 +108,10 @@ def quantize_float(ctx) -> KernelPlan:
         from tvm import te, tirx
 
         size = (ctx.outs[0].size,)
-        # Clamp first (one past the int8 range, so rounding at the edges is unchanged):
+        # Clamp first (one past the output range, so rounding at the edges is unchanged):
         # converting an out-of-range float to int is undefined in C. NaN goes to 0.
-        lo = (tirx.const(-129, "int32") - prm[0]).astype("float32")
-        hi = (tirx.const(128, "int32") - prm[0]).astype("float32")
+        lo = (tirx.const(lowest - 1, "int32") - prm[0]).astype("float32")
+        hi = (tirx.const(highest + 1, "int32") - prm[0]).astype("float32")
 
         def clamp(i):
             quotient = x[i] / s[0]
@@ -122,22 +127,22 @@ def quantize_float(ctx) -> KernelPlan:
             return whole + (frac >= half).astype("int32") - (frac <= -half).astype("int32")
 
         rounded = te.compute(size, round_half_away, name="rounded")
-        return (lambda i: tirx.min(tirx.max(rounded[i] + prm[0], -128), 127).astype("int8"),
+        return (lambda i: tirx.min(tirx.max(rounded[i] + prm[0], lowest), highest).astype(out_dtype),
                 [rounded.op.name, clamped.op.name])
 
     return _flat_plan(ctx, "float32", body, {"scale": scale, "params": zp})
 
 
-@lowering_rule("DEQUANTIZE", "int8")
+@lowering_rule("DEQUANTIZE", "int8", "int16")
 def dequantize_int8(ctx) -> KernelPlan:
-    """int8 -> float32 DEQUANTIZE; scale = [s], params = [zp]."""
+    """int8 / int16 -> float32 DEQUANTIZE; scale = [s], params = [zp]."""
     q = ctx.ins[0].quant
     scale, zp = np.array([q.s], np.float32), consts.int32_array([q.zp])
 
     def body(x, s, prm):
         return (lambda i: s[0] * (x[i].astype("int32") - prm[0]).astype("float32")), []
 
-    return _flat_plan(ctx, "int8", body, {"scale": scale, "params": zp})
+    return _flat_plan(ctx, ctx.dtype, body, {"scale": scale, "params": zp})
 
 
 def _float_unary(ctx, fn) -> KernelPlan:

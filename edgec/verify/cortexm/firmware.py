@@ -121,14 +121,19 @@ def _larger_targets_hint(target: dict) -> str:
 
 def build_firmware(result: BuildResult, harness_context: dict) -> Firmware:
     """Link ``result``'s model with the verification harness for ``result.target`` (the
-    harness owns the arena when ``result.options.arena`` says the model does not)."""
+    harness owns the arena when ``result.options.arena`` says the model does not). A
+    ``harness_context`` with ``layers`` or ``per_layer`` compiles the model with its per-step
+    hook on (``NAME_OBSERVE``: ``edgec.verify.layers``)."""
     target, out_dir = result.target, result.out_dir
     machine = emulated_machine(target)
     sources = write_support(out_dir, target, machine)
-    context = {**harness_context, "static_arena": result.options.static_arena}
+    context = {**harness_context, "static_arena": result.options.static_arena,
+               "steps": len(result.graph.nodes)}
     harness = _write(out_dir / f"{result.name}_harness.c",
                      render("cortexm/harness.c.j2", _context(target, machine, context)))
-    model = compile_objects([out_dir / f"{result.name}.c"], target, out_dir)
+    observe = context.get("layers") or context.get("per_layer")
+    model = compile_objects([out_dir / f"{result.name}.c"], target, out_dir,
+                            (f"-D{result.name.upper()}_OBSERVE",) if observe else ())
     support = compile_objects([harness, *sources], target, out_dir, HARNESS_FLAGS)
     elf, map_file = link(model + support, target, out_dir, f"{result.name}_firmware")
     return Firmware(elf, map_file, [obj.name for obj in support], machine)

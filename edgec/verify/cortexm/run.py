@@ -33,6 +33,9 @@ class DeviceStats:
     footprint: Footprint  # the model's part of the image
     firmware: tuple[int, int, int]  # text, data, bss of the whole image, harness included
     size_tool: str = "arm-none-eabi-size"  # what measured ``firmware``
+    # verify --per-layer: per step, the instructions of each call (one list per sample)
+    layer_instructions: list[list[int]] | None = None
+    resolution: int = 1  # instructions per timer tick: the counts' granularity
 
     @property
     def timed_runs(self) -> list[int]:
@@ -85,11 +88,14 @@ def _words(path: Path) -> list[int]:
 
 
 def run_samples(result: BuildResult, harness_context: dict, packed_inputs: bytes,
-                count: int) -> tuple[bytes, DeviceStats]:
+                count: int, layer_dump: list | None = None) -> tuple[bytes, DeviceStats]:
     """Run the ``count`` samples packed in ``packed_inputs`` through ``result``'s model on its
-    emulated target. Returns the packed outputs and the measurements."""
+    emulated target. Returns the packed outputs and the measurements. A ``harness_context``
+    with ``layers`` appends the layer dump's bytes to ``layer_dump``; with ``per_layer`` the
+    measurements hold per-step instruction counts."""
     firmware = build_firmware(result, harness_context)
     factor = firmware.machine.instructions_per_tick
+    steps = len(result.graph.nodes)
     with tempfile.TemporaryDirectory(prefix="edgec-qemu-") as tmp:
         work = Path(tmp)
         (work / "inputs.bin").write_bytes(packed_inputs)
@@ -98,12 +104,20 @@ def run_samples(result: BuildResult, harness_context: dict, packed_inputs: bytes
         outputs = (work / "outputs.bin").read_bytes()
         ticks = _words(work / "ticks.bin")
         stack = _words(work / "stack.bin")
-    if len(ticks) != count or len(stack) != 1:
+        per_step = _words(work / "layer_ticks.bin") if harness_context.get("per_layer") \
+            else None
+        if harness_context.get("layers") and layer_dump is not None:
+            layer_dump.append((work / "layers.bin").read_bytes())
+    if len(ticks) != count or len(stack) != 1 or (per_step is not None
+                                                    and len(per_step) != count * steps):
         raise EdgecError(f"the firmware timed {len(ticks)} of {count} samples",
                          "this is a bug in edgec's Cortex-M harness")
     stats = DeviceStats(result.target["name"], [t * factor for t in ticks], stack[0],
                         model_footprint(firmware.map_file, firmware.harness_objects),
-                        firmware_sizes(firmware.elf))
+                        firmware_sizes(firmware.elf), resolution=factor)
+    if per_step is not None:
+        stats.layer_instructions = [[t * factor for t in per_step[k * steps:(k + 1) * steps]]
+                                    for k in range(count)]
     return outputs, stats
 
 
@@ -119,12 +133,22 @@ def calibrate(target: dict, iterations: tuple[int, ...] = (100_000, 1_100_000)) 
     return 2 * (iterations[-1] - iterations[0]) / (ticks[-1] - ticks[0])
 
 
-def run_emulated(result: BuildResult, samples: list[list[np.ndarray]]):
-    """The outputs of ``samples`` on ``result``'s emulated target, and its measurements."""
+def run_emulated(result: BuildResult, samples: list[list[np.ndarray]], *,
+                 layers: list[dict] | None = None, per_layer: bool = False,
+                 layer_dump: list | None = None):
+    """The outputs of ``samples`` on ``result``'s emulated target, and its measurements.
+    ``layers`` (``edgec.verify.layers.layer_table``): the dump of those tensors is appended
+    to ``layer_dump``; ``per_layer``: count each step's instructions (a second firmware
+    when ``layers`` is given too: the dump's writes would be counted)."""
     in_layout, in_size = packed_layout(result.graph, result.graph.inputs)
     out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
-    blob, device = run_samples(result, harness_context(result),
-                               pack_samples(samples, in_layout, in_size), len(samples))
+    packed = pack_samples(samples, in_layout, in_size)
+    context = harness_context(result)
+    if layers:
+        blob, _ = run_samples(result, {**context, "layers": layers}, packed, len(samples),
+                              layer_dump)
+    blob, device = run_samples(result, {**context, "per_layer": per_layer}, packed,
+                               len(samples))
     if len(blob) != out_size * len(samples):
         raise EdgecError(f"the firmware wrote {len(blob)} bytes for {len(samples)} samples, "
                          f"expected {out_size * len(samples)}", "this is a bug in edgec")

@@ -1,0 +1,187 @@
+"""ONNX converters for the recurrent ops: LSTM -> UNIDIRECTIONAL_SEQUENCE_LSTM and
+GRU -> GRU, float, one IR node per direction (forward, reverse, or both: bidirectional).
+
+ONNX keeps the gates of all directions in one tensor (LSTM: W [dirs, 4H, I] in gate order
+i, o, f, c; GRU: W [dirs, 3H, I] in z, r, h, the order edgec's GRU keeps) and both biases in
+B [dirs, 2 x gates x H]. ``layout`` 0 is time-major X [T, B, I] and Y [T, dirs, B, H]; 1 is
+batch-major X [B, T, I] and Y [B, T, dirs, H]. Y becomes the op's per-step output reshaped;
+Y_h is a second node of the same op returning only the last step (Y_c, the final cell state,
+has no IR op: a model that reads it is refused); directions are concatenated. Refused with
+the reason: run-time weights or initial states, sequence_lens shorter than the sequence,
+peepholes, input_forget, clip and activations other than the defaults.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from edgec.errors import EdgecError
+from edgec.frontends.onnx_common import attrs
+from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_registry import converter
+
+_DEFAULT_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+_LSTM_GATES = (0, 2, 3, 1)  # ONNX i, o, f, c -> edgec i, f, c, o
+_DIRECTIONS = {"forward": [False], "reverse": [True], "bidirectional": [False, True]}
+
+
+def _input(node: onnx.NodeProto, i: int) -> str:
+    return node.input[i] if len(node.input) > i else ""
+
+
+def _refuse(node: onnx.NodeProto, what: str, hint: str) -> EdgecError:
+    return EdgecError(f"{node.op_type} '{node.name}' {what}, which edgec does not support",
+                      hint)
+
+
+def _directions(node: onnx.NodeProto, a: dict) -> list[bool]:
+    """One entry per ONNX direction: whether that direction runs backwards."""
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction not in _DIRECTIONS:
+        raise _refuse(node, f"has direction {direction!r}", "forward, reverse or bidirectional")
+    return _DIRECTIONS[direction]
+
+
+def _check(ctx: Context, node: onnx.NodeProto, steps: int) -> dict:
+    """The node's attributes after refusing what edgec cannot run."""
+    a = attrs(node)
+    names = [v.decode() if isinstance(v, bytes) else v for v in a.get("activations", [])]
+    default = _DEFAULT_ACTIVATIONS[node.op_type]
+    if names and names != default * (len(names) // len(default)):
+        raise _refuse(node, f"uses activations {names}", f"the default activations {default} "
+                      "only")
+    if "clip" in a or a.get("input_forget", 0):
+        raise _refuse(node, "uses clip or input_forget", "export without them")
+    for i, what in ((1, "W"), (2, "R")):
+        if not ctx.is_const(node.input[i]):
+            raise EdgecError(f"{node.op_type} '{node.name}': {what} ('{node.input[i]}') is "
+                             "computed at run time", "export the weights as initializers")
+    lens = _input(node, 4)
+    if lens and (not ctx.is_const(lens) or np.any(ctx.const(lens) != steps)):
+        raise _refuse(node, "has sequence_lens other than the whole sequence",
+                      f"give every sequence its full length {steps}")
+    return a
+
+
+def _states(ctx: Context, node: onnx.NodeProto, i: int, layout: int, dirs: int, batch: int,
+            hidden: int, what: str) -> list[np.ndarray]:
+    """The initial state input ``i`` per direction, [B, H] each (zeros when absent)."""
+    name = _input(node, i)
+    if not name:
+        return [np.zeros((batch, hidden), np.float32)] * dirs
+    if not ctx.is_const(name):
+        raise EdgecError(f"{node.op_type} '{node.name}': the initial {what} state "
+                         f"('{name}') is computed at run time",
+                         "edgec starts every sequence from a constant state; export "
+                         "initial_h / initial_c as initializers or leave them out")
+    value = ctx.const(name).astype(np.float32)
+    value = value.reshape(batch, dirs, hidden).swapaxes(0, 1) if layout else \
+        value.reshape(dirs, batch, hidden)
+    return [np.ascontiguousarray(value[d]) for d in range(dirs)]
+
+
+def _outputs(ctx: Context, node: onnx.NodeProto, op: str, per_direction: list[list[str]],
+             attrs_: dict, reverse: list[bool], layout: int, batch: int, hidden: int) -> None:
+    """Y (every step) and Y_h (last step) of the ONNX node: per direction one IR node and a
+    RESHAPE to its slice of the ONNX shape, then one CONCATENATION over the directions."""
+    if _input_out(node, 2) and (ctx.consumers.get(node.output[2]) or
+                                node.output[2] in ctx.graph_outputs):
+        raise _refuse(node, "has its final cell state Y_c read",
+                      "read Y or Y_h; the final cell state is not an output of edgec's LSTM")
+    x_shape = ctx.tensor(per_direction[0][0]).shape
+    for onnx_out, sequences in ((_input_out(node, 0), True), (_input_out(node, 1), False)):
+        if not onnx_out:
+            continue
+        onnx_shape = tuple(ctx.shape(onnx_out))
+        axis = (2 if layout else 1) if sequences else (1 if layout else 0)
+        piece_shape = onnx_shape[:axis] + (1,) + onnx_shape[axis + 1:]
+        pieces = []
+        for d, inputs in enumerate(per_direction):
+            shape = (x_shape[0], x_shape[1], hidden) if sequences else (batch, hidden)
+            suffix = ("seq" if sequences else "last") + ("_reverse" if reverse[d] else "")
+            out = ctx.new_tensor(f"{onnx_out}_{suffix}", shape, "float32")
+            ctx.add_node(op, inputs, [out], {**attrs_, "return_sequences": sequences,
+                                             "reverse": reverse[d]},
+                         f"{node.name or onnx_out}_{suffix}")
+            piece = ctx.new_tensor(onnx_out if len(per_direction) == 1 else f"{out}_dir",
+                                   piece_shape, "float32")
+            ctx.add_node("RESHAPE", [out], [piece], {"shape": piece_shape})
+            pieces.append(piece)
+        final = pieces[0]
+        if len(pieces) > 1:
+            final = ctx.new_tensor(onnx_out, onnx_shape, "float32")
+            ctx.add_node("CONCATENATION", pieces, [final], {"axis": axis})
+        ctx.values[onnx_out] = Value(final, None, "float")
+
+
+def _input_out(node: onnx.NodeProto, k: int) -> str:
+    return node.output[k] if len(node.output) > k else ""
+
+
+def _sequence(ctx: Context, node: onnx.NodeProto) -> tuple[str, int, int, int]:
+    """The float input in ONNX order, its layout attribute, batch and steps."""
+    v = ctx.as_float(ctx.value(node.input[0]), node.input[0])
+    x = ctx.in_layout(v, None, node.input[0])
+    layout = int(attrs(node).get("layout", 0))
+    t0, t1, _ = ctx.tensor(x).shape
+    steps, batch = (t1, t0) if layout else (t0, t1)
+    return x, layout, batch, steps
+
+
+@converter("LSTM")
+def lstm(ctx: Context, node: onnx.NodeProto) -> None:
+    """LSTM -> UNIDIRECTIONAL_SEQUENCE_LSTM per direction, float."""
+    x, layout, batch, steps = _sequence(ctx, node)
+    a = _check(ctx, node, steps)
+    reverse = _directions(node, a)
+    dirs, hidden = len(reverse), int(a["hidden_size"])
+    peep = _input(node, 7)
+    if peep and (not ctx.is_const(peep) or np.any(ctx.const(peep) != 0)):
+        raise _refuse(node, "uses peepholes (P)", "export an LSTM without peepholes")
+    w = ctx.const(node.input[1]).reshape(dirs, 4, hidden, -1).astype(np.float32)
+    r = ctx.const(node.input[2]).reshape(dirs, 4, hidden, hidden).astype(np.float32)
+    bias = _input(node, 3)
+    b = ctx.const(bias).reshape(dirs, 2, 4, hidden).sum(axis=1).astype(np.float32) if bias \
+        else np.zeros((dirs, 4, hidden), np.float32)
+    h0 = _states(ctx, node, 5, layout, dirs, batch, hidden, "h")
+    c0 = _states(ctx, node, 6, layout, dirs, batch, hidden, "c")
+    base = node.name or node.output[0] or node.output[1]
+    names = ("input", "forget", "cell", "output")
+    per_direction = []
+    for d in range(dirs):
+        tag = f"{base}_d{d}"
+        per_direction.append(
+            [x] + [ctx.const_tensor(f"{tag}_w_{names[i]}", w[d, g])
+                   for i, g in enumerate(_LSTM_GATES)]
+            + [ctx.const_tensor(f"{tag}_r_{names[i]}", r[d, g]) for i, g in enumerate(_LSTM_GATES)]
+            + [ctx.const_tensor(f"{tag}_b_{names[i]}", b[d, g]) for i, g in enumerate(_LSTM_GATES)]
+            + [ctx.const_tensor(f"{tag}_h0", h0[d]), ctx.const_tensor(f"{tag}_c0", c0[d])])
+    _outputs(ctx, node, "UNIDIRECTIONAL_SEQUENCE_LSTM", per_direction,
+             {"time_major": layout == 0}, reverse, layout, batch, hidden)
+
+
+@converter("GRU")
+def gru(ctx: Context, node: onnx.NodeProto) -> None:
+    """GRU -> GRU per direction, float."""
+    x, layout, batch, steps = _sequence(ctx, node)
+    a = _check(ctx, node, steps)
+    reverse = _directions(node, a)
+    dirs, hidden = len(reverse), int(a["hidden_size"])
+    w = ctx.const(node.input[1]).reshape(dirs, 3 * hidden, -1).astype(np.float32)
+    r = ctx.const(node.input[2]).reshape(dirs, 3 * hidden, hidden).astype(np.float32)
+    bias = _input(node, 3)
+    b = ctx.const(bias).reshape(dirs, 2, 3 * hidden).astype(np.float32) if bias \
+        else np.zeros((dirs, 2, 3 * hidden), np.float32)
+    h0 = _states(ctx, node, 5, layout, dirs, batch, hidden, "h")
+    base = node.name or node.output[0] or node.output[1]
+    per_direction = [[x, ctx.const_tensor(f"{base}_d{d}_w", w[d]),
+                      ctx.const_tensor(f"{base}_d{d}_r", r[d]),
+                      ctx.const_tensor(f"{base}_d{d}_wb", b[d, 0]),
+                      ctx.const_tensor(f"{base}_d{d}_rb", b[d, 1]),
+                      ctx.const_tensor(f"{base}_d{d}_h0", h0[d])] for d in range(dirs)]
+    _outputs(ctx, node, "GRU", per_direction,
+             {"time_major": layout == 0,
+              "linear_before_reset": bool(a.get("linear_before_reset", 0))},
+             reverse, layout, batch, hidden)

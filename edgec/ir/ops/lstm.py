@@ -1,0 +1,270 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM: a standard (Keras) LSTM layer over a whole sequence.
+
+Inputs (15; TFLite's 24 without the absent optional ones): ``x`` [B, T, I] (or [T, B, I]
+with ``time_major``), the four input weights [H, I] and four recurrent weights [H, H] in gate
+order input, forget, cell, output, the four gate biases [H], the initial hidden state [B, H]
+and the initial cell state [B, H]. Output: every step's hidden state, [B, T, H] ([T, B, H]),
+or with ``return_sequences`` false only the last one, [B, H] (what ONNX's Y_h and Keras's
+``return_sequences=False`` read; TFLite writes a slice after the op instead). ``reverse``
+visits the steps from the last to the first (ONNX's reverse direction; a bidirectional
+layer is a forward and a reverse node): output t is still the state after input t.
+No peephole, projection, layer norm or CIFG (the frontends refuse them).
+
+Per step: ``gate = act(W x_t + b + R h)`` (sigmoid for i, f, o; tanh for the cell gate g),
+``c = f * c + i * g`` (clipped to +-cell_clip when it is > 0), ``h = o * tanh(c)``.
+
+int8 follows TFLite Micro's integer LSTM ("8x8_16", ``lstm_eval.h`` ``LstmStep`` with the
+parameters of ``lstm_eval_common.cc`` ``PrepareGateParametersInteger``):
+- each gate's two fully connected products are int8 FULLY_CONNECTED kernels writing int16 in
+  Q3.12 (output scale 2**-12, zero point 0, clamp to int16): the input one with the gate bias,
+  multiplier ``input_scale * weight_scale / 2**-12``; the recurrent one without bias,
+  ``hidden_scale * weight_scale / 2**-12``; their sum saturates to int16;
+- sigmoid and tanh are TFLite's int16 ``Logistic``/``Tanh`` (the 256-entry table of
+  sigmoid(i/24) with linear interpolation): gates from Q3.12 (input multiplier 3), the
+  hidden tanh from the cell state, whose scale must be a power of two 2**p, with left shift
+  ``15 + p - 3`` (a negative one becomes a right shift after multiplying by 3); outputs Q0.15;
+- products are TFLite's int16 ``MulElementwise`` (``MultiplyByQuantizedMultiplier`` of the
+  int32 product): forget x cell -> cell scale (multiplier 2**-15), input x cell gate -> cell
+  scale (2**-30 / cell_scale), tanh x output gate -> the hidden state's int8 quantization
+  (2**-30 / hidden_scale, plus its zero point); the two cell terms add with int16 saturation;
+- the output at each step is the int8 hidden state, copied (TFLM ignores the output tensor's
+  quantization; the converter gives it the hidden state's).
+Float is the same formula in float32, TFLM's order of operations.
+
+The initial states are constants (zero from the converter): the state starts from them at
+every inference (per-sequence; TFLM would carry its variable tensors into the next Invoke
+unless reset). docs/IR.md "Recurrent state".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.quant import conv_multipliers, multiply_by_quantized_multiplier, quantize_multiplier
+from edgec.ir.registry import Ptq, define_op, kernel
+
+GATES = ("input", "forget", "cell", "output")
+X, W_IN, W_REC, BIAS, H0, C0 = 0, 1, 5, 9, 13, 14
+N_INPUTS = 15
+GATE_SCALE = 2.0 ** -12  # Q3.12: the fully connected outputs, activation inputs
+ACT_SCALE = 2.0 ** -15  # Q0.15: sigmoid / tanh outputs
+
+
+def sizes(node, x_shape) -> tuple[int, int, int]:
+    """(batch, steps, input size) of the input shape."""
+    if len(x_shape) != 3:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): input shape "
+                         f"{list(x_shape)} is not rank 3", "the input is [batch, time, features]")
+    b, t, i = x_shape
+    return (t, b, i) if node.attrs["time_major"] else (b, t, i)
+
+
+def _shape(node, ins):
+    x, w = ins[X], ins[W_IN]
+    _, _, features = sizes(node, x.shape)
+    if len(ins) != N_INPUTS or any(t is None for t in ins) or w.shape[1:] != (features,):
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) takes {N_INPUTS} "
+                         "inputs (x, 4 input weights, 4 recurrent weights, 4 biases, h0, c0) "
+                         f"with weights [H, {features}]")
+    if not node.attrs["return_sequences"]:
+        return [(sizes(node, x.shape)[0], w.shape[0])]
+    return [tuple(x.shape[:2]) + (w.shape[0],)]
+
+
+def _macs(node, ins, outs):
+    hidden = ins[W_IN].shape[0]
+    steps = ins[X].size // ins[X].shape[2]
+    return steps * 4 * hidden * (ins[X].shape[2] + hidden)
+
+
+define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
+          attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
+                 "reverse": False},
+          infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
+          ptq=Ptq.UNSUPPORTED,
+          doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
+              "b_i,f,c,o, h0, c0)")
+
+
+# -- int16 activations (TFLite reference_integer_ops Logistic / Tanh on int16) ------------
+
+# TFLite's sigmoid_table_uint16: sigmoid(i / 24) in unsigned 0.16 fixed point, i = 0..255.
+# Its values are round(65536 * sigmoid(i / 24)) except one more at these indices (the table
+# was not made by this formula; tests/ops/test_lstm.py checks the int16 LSTM against TFLM).
+_TABLE_PLUS_ONE = (4, 8, 12, 14, 15, 16, 17, 19, 20, 21, 22, 25, 27, 28, 29, 30, 31, 33, 34,
+                   35, 37, 39, 40, 41, 43, 44, 45, 46, 49, 50, 54, 62, 63, 64, 66, 82, 86, 93,
+                   100, 103, 112, 116, 135, 255)
+
+
+def _sigmoid_table() -> np.ndarray:
+    table = np.round(65536.0 / (1.0 + np.exp(-np.arange(256) / 24.0))).astype(np.int64)
+    table[list(_TABLE_PLUS_ONE)] += 1
+    return table
+
+
+SIGMOID_TABLE = _sigmoid_table()
+
+
+def _scaled(x, multiplier: int, left_shift: int) -> np.ndarray:
+    if multiplier == 0:  # power-of-two input scale
+        multiplier, left_shift = 3 << left_shift, 0
+    rounding = (1 << (left_shift - 1)) if left_shift > 0 else 0
+    return (np.asarray(x, np.int64) * multiplier + rounding) >> left_shift
+
+
+def _interpolate(a: np.ndarray, frac_bits: int) -> np.ndarray:
+    index = np.minimum(a >> frac_bits, 254)
+    lo, hi = SIGMOID_TABLE[index], SIGMOID_TABLE[index + 1]
+    return (lo << frac_bits) + (a & ((1 << frac_bits) - 1)) * (hi - lo)
+
+
+def sigmoid_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
+    """TFLite's int16 Logistic: Q0.15 output."""
+    v = _scaled(x, multiplier, left_shift)
+    a = np.abs(v)
+    r = np.where((a >> 9) >= 255, 0x7FFF << 10, _interpolate(a, 9))
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return (r >> 10).astype(np.int16)
+
+
+def tanh_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
+    """TFLite's int16 Tanh: Q0.15 output."""
+    v = _scaled(x, multiplier, left_shift)
+    a = np.abs(v)
+    r = np.where((a >> 8) >= 255, 0xFFFF << 8, _interpolate(a, 8))
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return (r >> 8).astype(np.int16)
+
+
+def cell_power(node, cell_q) -> int:
+    """p with cell scale 2**p (TFLite's CheckedLog2); other scales are refused."""
+    scale = cell_q.s if cell_q is not None else 0.0
+    p = round(math.log2(scale)) if scale > 0 else 0
+    if scale <= 0 or abs(math.log2(scale) - p) >= 1e-3:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): the int16 cell "
+                         f"state scale {scale} is not a power of two",
+                         "TFLite's integer LSTM needs a power-of-two cell state scale")
+    return p
+
+
+def tanh_shift(power: int) -> tuple[int, int]:
+    """(input multiplier, left shift) of the hidden state's tanh of a 2**power cell state."""
+    shift = 15 + power - 3
+    return (3, -shift) if shift < 0 else (0, shift)
+
+
+def int8_params(node, ins) -> dict[str, np.ndarray | int]:
+    """Every Prepare-time integer parameter of TFLM's int8 LSTM (shared with the lowering):
+    per gate (i, f, c, o) the input and recurrent multipliers/shifts, the three products'
+    multipliers/shifts, the zero points, the cell clip and the cell scale power."""
+    x_q, h_q, c_q = ins[X].quant, ins[H0].quant, ins[C0].quant
+    for t in ins[W_IN:BIAS]:
+        if t.quant is None or not t.quant.per_tensor or t.quant.zp != 0:
+            raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): weights "
+                             f"'{t.name}' are not per-tensor symmetric int8",
+                             "TFLite's integer LSTM takes per-tensor weights, zero point 0")
+    if h_q is None or x_q is None or ins[C0].dtype != "int16":
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): int8 needs "
+                         "quantized input and hidden state and an int16 cell state")
+    power = cell_power(node, c_q)
+    cell_scale = c_q.s
+    gate = [conv_multipliers(x_q.s, ins[W_IN + g].quant.scale, GATE_SCALE) for g in range(4)]
+    rec = [conv_multipliers(h_q.s, ins[W_REC + g].quant.scale, GATE_SCALE) for g in range(4)]
+    forget_cell = quantize_multiplier(ACT_SCALE * cell_scale / cell_scale)
+    input_cell = quantize_multiplier(ACT_SCALE * ACT_SCALE / cell_scale)
+    hidden = quantize_multiplier(ACT_SCALE * ACT_SCALE / h_q.s)
+    clip = node.attrs["cell_clip"]
+    qclip = int(min(max(clip / cell_scale, -32768.0), 32767.0)) if clip > 0 else 0
+    tanh_mult, tanh_left = tanh_shift(power)
+    return {"in_mult": [int(m[0][0]) for m in gate], "in_shift": [int(m[1][0]) for m in gate],
+            "rec_mult": [int(m[0][0]) for m in rec], "rec_shift": [int(m[1][0]) for m in rec],
+            "forget_cell": forget_cell, "input_cell": input_cell, "hidden": hidden,
+            "x_zp": x_q.zp, "h_zp": h_q.zp, "cell_clip": qclip,
+            "tanh_mult": tanh_mult, "tanh_left": tanh_left}
+
+
+def _fc_int16(x, w, zp, bias, mult, shift) -> np.ndarray:
+    acc = (x.astype(np.int64) - zp) @ w.astype(np.int64).T
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    return np.clip(multiply_by_quantized_multiplier(acc, mult, shift), -32768, 32767)
+
+
+def _mul(a, b, ms, lo, hi, zp=0) -> np.ndarray:
+    prod = a.astype(np.int64) * b.astype(np.int64)
+    return np.clip(multiply_by_quantized_multiplier(prod, ms[0], ms[1]) + zp, lo, hi)
+
+
+def by_batch(node, x) -> np.ndarray:
+    """The input as [B, T, I]."""
+    return np.swapaxes(x, 0, 1) if node.attrs["time_major"] else x
+
+
+def steps(node, count: int) -> range:
+    """The order the op visits the time steps: backwards with ``reverse``."""
+    return range(count - 1, -1, -1) if node.attrs["reverse"] else range(count)
+
+
+def to_output(node, ys: dict, h_last: np.ndarray) -> np.ndarray:
+    """Per-step results (time index -> [B, H]) in the op's output layout, or the state after
+    the last step visited alone."""
+    if not node.attrs["return_sequences"]:
+        return np.ascontiguousarray(h_last)
+    y = np.stack([ys[t] for t in range(len(ys))], axis=1)
+    return np.swapaxes(y, 0, 1) if node.attrs["time_major"] else y
+
+
+@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
+def lstm_int8(call):
+    p = int8_params(call.node, call.in_tensors)
+    ins = call.inputs
+    x = by_batch(call.node, ins[X])
+    h = ins[H0].reshape(x.shape[0], -1).astype(np.int64)
+    c = ins[C0].reshape(x.shape[0], -1).astype(np.int64)
+    ys = {}
+    for t in steps(call.node, x.shape[1]):
+        gates = []
+        for g in range(4):
+            a = _fc_int16(x[:, t], ins[W_IN + g], p["x_zp"], ins[BIAS + g],
+                          p["in_mult"][g], p["in_shift"][g])
+            b = _fc_int16(h, ins[W_REC + g], p["h_zp"], None, p["rec_mult"][g],
+                          p["rec_shift"][g])
+            s = np.clip(a + b, -32768, 32767)
+            gates.append(tanh_int16(s) if g == 2 else sigmoid_int16(s))
+        i, f, g, o = (v.astype(np.int64) for v in gates)
+        c = _mul(f, c, p["forget_cell"], -32768, 32767)
+        c = np.clip(c + _mul(i, g, p["input_cell"], -32768, 32767), -32768, 32767)
+        if p["cell_clip"] > 0:
+            c = np.clip(c, -p["cell_clip"], p["cell_clip"])
+        th = tanh_int16(c, p["tanh_mult"], p["tanh_left"]).astype(np.int64)
+        h = _mul(th, o, p["hidden"], -128, 127, p["h_zp"])
+        ys[t] = h.astype(np.int8)
+    return [to_output(call.node, ys, h.astype(np.int8))]
+
+
+def sigmoid_float(v: np.ndarray) -> np.ndarray:
+    return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
+
+
+@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
+def lstm_float(call):
+    ins = [None if a is None else a.astype(np.float32) for a in call.inputs]
+    x = by_batch(call.node, ins[X])
+    h = ins[H0].reshape(x.shape[0], -1)
+    c = ins[C0].reshape(x.shape[0], -1)
+    clip = np.float32(call.attrs["cell_clip"])
+    ys = {}
+    for t in steps(call.node, x.shape[1]):
+        pre = [(x[:, t] @ ins[W_IN + g].T + ins[BIAS + g]) + h @ ins[W_REC + g].T
+               for g in range(4)]
+        i, f, o = sigmoid_float(pre[0]), sigmoid_float(pre[1]), sigmoid_float(pre[3])
+        g = np.tanh(pre[2])
+        c = (f * c + i * g).astype(np.float32)
+        if clip > 0:
+            c = np.clip(c, -clip, clip)
+        h = (o * np.tanh(c)).astype(np.float32)
+        ys[t] = h
+    return [to_output(call.node, ys, h)]

@@ -1,0 +1,77 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, int8 and float32, as C templates
+(``templates/kernels/lstm_int8.c.j2``, ``lstm_float.c.j2``).
+
+Not TE: a step reads the hidden state the previous step wrote, so the sequence is a loop
+carrying state, and the int8 gates are TFLite's int16 table lookups with data-dependent
+interpolation. The int8 template follows ``edgec.ir.ops.lstm`` step by step, its int16
+sigmoid/tanh and dot product are the named helpers of ``lstm_int16.h.j2``, its requantizations
+``edgec_mbqm_left`` (``requant.h.j2``); every Prepare-time number (``lstm.int8_params``) is
+one int32 array. The scratch holds the cell state, the four gates and the hidden state of one
+step; the initial states are copied in at every call (per-sequence state, docs/IR.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.cdefs import C_TYPES, CParam
+from edgec.ir.ops import lstm
+from edgec.lower import consts, templates
+from edgec.lower.registry import KernelPlan, Param, lowering_rule
+from edgec.lower.rules._te import const_param
+
+INT8_TEMPLATE, FLOAT_TEMPLATE = "lstm_int8.c.j2", "lstm_float.c.j2"
+
+
+def _sizes(ctx) -> dict:
+    batch, steps, features = lstm.sizes(ctx.node, ctx.ins[lstm.X].shape)
+    return {"batch": batch, "steps": steps, "features": features,
+            "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
+            "return_sequences": bool(ctx.attrs["return_sequences"]),
+            "reverse": bool(ctx.attrs["reverse"])}
+
+
+def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
+    """x, wi0..3, wr0..3, b0..3, h0, c0 as C parameters (all read-only)."""
+    names = ["x"] + [f"wi{g}" for g in range(4)] + [f"wr{g}" for g in range(4)] \
+        + [f"b{g}" for g in range(4)] + ["h0", "c0"]
+    params = [Param(n, src) for n, src in zip(names, ctx.node.inputs)]
+    signature = [CParam(n, C_TYPES[t.dtype], const=True) for n, t in zip(names, ctx.ins)]
+    return params, signature
+
+
+@lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
+def lstm_int8(ctx) -> KernelPlan:
+    """TFLM's int8 LSTM (8x8_16: int16 gates and cell state)."""
+    p = lstm.int8_params(ctx.node, ctx.ins)
+    values = p["in_mult"] + p["in_shift"] + p["rec_mult"] + p["rec_shift"] \
+        + [*p["forget_cell"], *p["input_cell"], *p["hidden"]] \
+        + [p["x_zp"], p["h_zp"], p["cell_clip"], p["tanh_mult"], p["tanh_left"]]
+    sizes = _sizes(ctx)
+    params, signature = _tensor_params(ctx)
+    params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
+    signature += [CParam("params", "int32_t", const=True), CParam("y", "int8_t"),
+                  CParam("scratch", "int16_t")]
+    state = sizes["batch"] * sizes["hidden"]
+    return KernelPlan(params, {f"{ctx.func_name}_params": consts.int32_array(values)},
+                      c_template=lambda: templates.render(INT8_TEMPLATE, **sizes),
+                      signature=signature, helpers=("mbqm_left", "lstm_int16"),
+                      key=(templates.digest(INT8_TEMPLATE),
+                           templates.digest("lstm_int16.h.j2")),
+                      scratch_bytes=5 * 2 * state + state)
+
+
+@lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
+def lstm_float(ctx) -> KernelPlan:
+    """float32 LSTM, TFLM's order of operations."""
+    sizes = _sizes(ctx)
+    clip = float(np.float32(ctx.attrs["cell_clip"]))
+    literal = f"{clip:.9e}f" if clip > 0 else ""
+    params, signature = _tensor_params(ctx)
+    params.append(Param("y", ctx.node.outputs[0]))
+    signature += [CParam("y", "float"), CParam("scratch", "float")]
+    state = sizes["batch"] * sizes["hidden"]
+    return KernelPlan(params, c_template=lambda: templates.render(
+                          FLOAT_TEMPLATE, cell_clip=literal, **sizes),
+                      signature=signature, key=(templates.digest(FLOAT_TEMPLATE),),
+                      scratch_bytes=6 * 4 * state, math=("expf", "tanhf"))

@@ -1,0 +1,151 @@
+"""Calibrate the per-op cost model of ``edgec.estimate`` on an emulated core.
+
+    python -m edgec.tools.costfit [--target mps2_an386] [MODEL ...]
+
+Each model (default: the MLPerf Tiny models in ../shared/models and the examples) is built for
+the target with each kernel choice (auto, portable), run under QEMU with per-layer counting
+(``edgec verify --per-layer``'s harness) and its layers' measured instructions are fitted per
+``OP/dtype`` key (``edgec.estimate``). Writes ``targets/costs/<cpu>.json`` with the model,
+the measurements it came from and its accuracy: per model, the estimated total against the
+measured one, in-sample and leave-one-model-out (the model fitted without that model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgec.estimate import COSTS_VERSION, costs_path, cost_key, estimate_row, row_features
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "models"
+DEFAULT_MODELS = [ROOT / "examples" / "digits_int8.tflite", ROOT / "examples" / "digits.onnx",
+                  SHARED / "kws_dscnn_int8.tflite", SHARED / "ic_resnet8_int8.tflite",
+                  SHARED / "ad_fc_autoencoder_int8.tflite",
+                  SHARED / "onnx" / "kws_dscnn_float32.onnx",
+                  SHARED / "onnx" / "ic_resnet8_float32.onnx",
+                  SHARED / "onnx" / "ad_fc_autoencoder_float32.onnx"]
+CHOICES = ("auto", "portable")
+SAMPLES = 3
+# A line needs layers of different sizes: the largest at least this many times the smallest.
+SPREAD = 4.0
+
+
+def measure(model: Path, target: str, choice: str) -> list[dict]:
+    """The report's kernel rows of ``model`` with ``instructions``: the median of the timed
+    runs' per-layer counts (the first run is a warm-up)."""
+    from edgec.build import build
+    from edgec.errors import EdgecError
+    from edgec.options import BuildOptions
+    from edgec.verify import random_inputs
+    from edgec.verify.cortexm import run_emulated
+
+    with tempfile.TemporaryDirectory(prefix="edgec-costfit-") as tmp:
+        try:
+            result = build(model, tmp, BuildOptions(target=target, kernels=choice))
+            _, device = run_emulated(result, random_inputs(result.graph, SAMPLES, 1),
+                                     per_layer=True)
+        except EdgecError as exc:  # e.g. does not fit the emulated memory
+            print(f"  skipped {model.name} ({choice}): {exc.full_message}", file=sys.stderr)
+            return []
+    runs = device.layer_instructions[1:]
+    rows = []
+    for step, row in enumerate(result.report["kernels"]):
+        rows.append({**{k: row[k] for k in ("op", "inputs", "outputs", "macs", "memory")},
+                     "instructions": int(statistics.median(r[step] for r in runs))})
+    return rows
+
+
+def _line(points: list[tuple[int, int]]) -> tuple[float, float]:
+    """Instructions per unit and per call fitted to (units, instructions) points, minimizing
+    the RELATIVE error (small layers count as much as big ones); the ratio of the sums with
+    no per-call term when the points cannot fix a line with both terms non-negative."""
+    units = np.array([p[0] for p in points], float)
+    counts = np.array([p[1] for p in points], float)
+    ratio = float(counts.sum() / max(units.sum(), 1.0))
+    if units.max() < SPREAD * max(units.min(), 1.0):
+        return ratio, 0.0
+    weight = 1.0 / np.maximum(counts, 1.0)
+    (per_unit, per_call), *_ = np.linalg.lstsq(
+        np.stack([units, np.ones_like(units)], 1) * weight[:, None], counts * weight,
+        rcond=None)
+    if per_unit < 0 or per_call < 0:
+        return ratio, 0.0
+    return float(per_unit), float(per_call)
+
+
+def fit(rows: list[dict]) -> dict:
+    """Per key, and per kind for the fallbacks (``*/mac``, ``*/element``): a line through
+    the measured layers' (units, instructions)."""
+    points: dict[str, tuple[str, list]] = {}
+    for row in rows:
+        if row["memory"].startswith("aliased"):
+            continue
+        kind, amount = row_features(row)
+        for key in (cost_key(row), f"*/{kind}"):
+            points.setdefault(key, (kind, []))[1].append((amount, row["instructions"]))
+    per_unit = {}
+    for key, (kind, pts) in sorted(points.items()):
+        slope, call = _line(pts)
+        per_unit[key] = {"kind": kind, "instructions": round(slope, 4),
+                         "per_call": round(call, 1), "layers": len(pts)}
+    for kind in ("mac", "element"):  # a core measured without one kind still estimates it
+        per_unit.setdefault(f"*/{kind}", {"kind": kind, "instructions": 0.0, "per_call": 0.0,
+                                          "layers": 0})
+    return {"per_unit": per_unit}
+
+
+def _total(rows: list[dict], model: dict) -> int:
+    return sum(estimate_row(r, model) for r in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from edgec.targets import load_target
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="mps2_an386")
+    parser.add_argument("--refit", action="store_true",
+                        help="fit again from the measurements stored in the cost file")
+    parser.add_argument("models", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    target = load_target(args.target)
+    models = args.models or [m for m in DEFAULT_MODELS if m.is_file()]
+    stored = json.loads(costs_path(target["cpu"]).read_text())["measurements"] \
+        if args.refit else {}  # measurements do not depend on the cost file's version
+    out = {"version": COSTS_VERSION, "cpu": target["cpu"], "calibrated_on": target["name"],
+           "kernels": {}, "accuracy": {}, "measurements": {}}
+    for choice in CHOICES:
+        measured = stored.get(choice) or {m.name: measure(m, args.target, choice)
+                                          for m in models}
+        measured = {k: v for k, v in measured.items() if v}
+        out["measurements"][choice] = measured
+        model = fit([r for rows in measured.values() for r in rows])
+        out["kernels"][choice] = model
+        accuracy = {}
+        for name, rows in measured.items():
+            others = fit([r for n, rs in measured.items() if n != name for r in rs])
+            real = sum(r["instructions"] for r in rows)
+            accuracy[name] = {"measured": real, "estimated": _total(rows, model),
+                              "estimated_leave_one_out": _total(rows, others)}
+            a = accuracy[name]
+            print(f"{choice:<9} {name:<32} measured {real:>11,}  estimated "
+                  f"{a['estimated']:>11,} ({a['estimated'] / real - 1:+.1%})  leave-one-out "
+                  f"{a['estimated_leave_one_out']:>11,} "
+                  f"({a['estimated_leave_one_out'] / real - 1:+.1%})")
+        out["accuracy"][choice] = accuracy
+    path = costs_path(target["cpu"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=None, separators=(",", ":")).replace(
+        '},{', '},\n{') + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

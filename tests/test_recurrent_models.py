@@ -1,0 +1,51 @@
+"""The converter's recurrent models (tests/models/recurrent, made by make_models.py) end to
+end through the command line: ``edgec build`` writes C that compiles, ``edgec verify`` runs it
+on the host bit-exact (int8) or within tolerance (float) of the reference."""
+
+from pathlib import Path
+
+import pytest
+
+from edgec.cli import main
+
+MODELS = Path(__file__).resolve().parent / "models" / "recurrent"
+
+
+@pytest.mark.parametrize("name", ["lstm_classifier_int8", "lstm_seq_float"])
+def test_build_and_verify_an_lstm_model(tmp_path, capsys, name):
+    cache_dir = tmp_path / "cache"
+    model = MODELS / f"{name}.tflite"
+    out = tmp_path / "out"
+    assert main(["build", str(model), "-o", str(out), "--cache-dir", str(cache_dir),
+                 "--name", "rnn"]) == 0
+    source = (out / "rnn.c").read_text()
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in source
+    capsys.readouterr()
+    assert main(["verify", str(model), "--cache-dir", str(cache_dir), "--count", "3"]) == 0
+    said = capsys.readouterr().out
+    assert ("bit-exact on 3 inputs" if "int8" in name else "within") in said
+
+
+def test_keras_gru_while_loop_is_refused_naming_the_way_out():
+    """tf_keras's GRU converts to a WHILE loop (its int8 conversion crashes the converter):
+    refused with what to do instead, in one line."""
+    from edgec.errors import EdgecError
+    from edgec.frontends.tflite import load_tflite
+
+    with pytest.raises(EdgecError, match="WHILE.*ONNX") as info:
+        load_tflite((MODELS / "keras_gru_while_float.tflite").read_bytes())
+    assert "\n" not in str(info.value)
+
+
+def test_post_training_quantization_of_an_lstm_is_refused_in_one_line(tmp_path, capsys):
+    import numpy as np
+
+    model = MODELS / "lstm_seq_float.tflite"
+    data = tmp_path / "cal.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, **{"serving_default_input_1:0": rng.standard_normal((4, 1, 8, 3))
+                      .astype(np.float32)})
+    assert main(["build", str(model), "--calibrate", str(data), "-o", str(tmp_path / "o"),
+                 "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "post-training quantization does not quantize" in err and "TFLite converter" in err
