@@ -109,7 +109,7 @@ def test_int4_weights_are_packed_in_flash(builds):
 def test_report_says_how_the_model_was_quantized(builds):
     assert report(builds["int4"])["quantization"] == {
         "calibration": "digits.npz", "observer": "minmax", "percentile": 99.99,
-        "weights": "int4", "io": "float"}
+        "weights": "int4", "io": "float", "activations": "int8"}
     text = (builds["int4"] / "report.txt").read_text()
     assert "quantized  int4 weights, minmax ranges from digits.npz, float I/O" in text
 

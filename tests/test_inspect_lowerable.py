@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from edgec.cli import main
 from tests.tflite_builder import TFLiteBuilder
@@ -14,39 +13,38 @@ from tests.tflite_builder import TFLiteBuilder
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits_int8.tflite"
 
 
-def int16x8_model(path: Path) -> Path:
-    """int16 activations, int8 weights: FULLY_CONNECTED then RELU, neither lowerable."""
+def int32_model(path: Path) -> Path:
+    """int32 arithmetic (TFLite's unquantized int32 ADD, then MUL): neither lowerable."""
     b = TFLiteBuilder()
-    x = b.tensor("x", (1, 8), "int16", scale=0.05, zero_point=0)
-    w = b.tensor("w", (4, 8), "int8", data=np.ones((4, 8), np.int8), scale=0.02, zero_point=0)
-    y = b.tensor("y", (1, 4), "int16", scale=0.5, zero_point=0)
-    z = b.tensor("z", (1, 4), "int16", scale=0.5, zero_point=0)
-    b.op("FULLY_CONNECTED", [x, w, None], [y])
-    b.op("RELU", [y], [z])
+    x = b.tensor("x", (1, 8), "int32")
+    y = b.tensor("y", (1, 8), "int32")
+    z = b.tensor("z", (1, 8), "int32")
+    b.op("ADD", [x, x], [y])
+    b.op("MUL", [y, y], [z])
     path.write_bytes(b.build(inputs=[x], outputs=[z]))
     return path
 
 
 def test_inspect_lists_every_unlowerable_node_and_exits_2(tmp_path, capsys):
-    model = int16x8_model(tmp_path / "m.tflite")
+    model = int32_model(tmp_path / "m.tflite")
     code = main(["inspect", str(model), "--target", "mps2_an386"])
     captured = capsys.readouterr()
     line = captured.err.strip().splitlines()[-1]
     assert code == 2 and line.startswith("edgec: error: 2 node(s) cannot be lowered")
-    assert "#0 FULLY_CONNECTED/int16" in line and "#1 RELU/int16" in line
+    assert "#0 ADD/int32" in line and "#1 MUL/int32" in line
     assert captured.out.count("unsupported for mps2_an386:") == 2
 
 
 def test_build_names_the_same_nodes_before_lowering(tmp_path, capsys):
-    model = int16x8_model(tmp_path / "m.tflite")
+    model = int32_model(tmp_path / "m.tflite")
     code = main(["build", str(model), "-o", str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert code == 2 and "#0 FULLY_CONNECTED/int16" in err and "#1 RELU/int16" in err
+    assert code == 2 and "#0 ADD/int32" in err and "#1 MUL/int32" in err
     assert "kernel 1 of" not in err  # refused before any kernel is lowered
 
 
 def test_inspect_json_lists_them_and_a_good_model_passes(tmp_path, capsys):
-    model = int16x8_model(tmp_path / "m.tflite")
+    model = int32_model(tmp_path / "m.tflite")
     assert main(["inspect", str(model), "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert len(report["unsupported"]) == 2 and report["target"] == "host"

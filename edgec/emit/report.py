@@ -119,8 +119,9 @@ def _quantization_lines(q: dict | None) -> list[str]:
     if q is None:
         return []
     observer = q["observer"] + (f" {q['percentile']:g}" if q["observer"] == "percentile" else "")
-    return [f"quantized  {q['weights']} weights, {observer} ranges from {q['calibration']}, "
-            f"{q['io']} I/O"]
+    activations = ", int16 activations" if q.get("activations") == "int16" else ""
+    return [f"quantized  {q['weights']} weights{activations}, {observer} ranges from "
+            f"{q['calibration']}, {q['io']} I/O"]
 
 
 def _optimize_lines(choice: dict | None) -> list[str]:

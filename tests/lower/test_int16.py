@@ -15,7 +15,7 @@ def _q(rng, low=-4.0, high=-2.5) -> QuantParams:
     return QuantParams(np.float32(10 ** rng.uniform(low, high)), 0)
 
 
-def _conv_like(op: str, rng, weight_zp: int = 0, depth: int = 20):
+def _conv_like(op: str, rng, weight_zp: int = 0, depth: int = 20, bias_dtype: str = "int64"):
     x_q, y_q = _q(rng), _q(rng, -3.5, -2)
     activation = ["NONE", "RELU", "RELU6"][int(rng.integers(3))]
     if op == "FULLY_CONNECTED":
@@ -34,8 +34,8 @@ def _conv_like(op: str, rng, weight_zp: int = 0, depth: int = 20):
         else QuantParams(w_scale[0], weight_zp)
     w = Tensor("w", w_shape, "int8", data=rng.integers(-127, 128, w_shape).astype(np.int8),
                quant=w_q)
-    b = Tensor("b", (y_shape[-1],), "int64",
-               data=rng.integers(-(1 << 22), 1 << 22, y_shape[-1]).astype(np.int64),
+    b = Tensor("b", (y_shape[-1],), bias_dtype,
+               data=rng.integers(-(1 << 22), 1 << 22, y_shape[-1]).astype(bias_dtype),
                quant=QuantParams(np.float32(x_q.s) * np.resize(w_scale, y_shape[-1]),
                                  np.zeros(y_shape[-1], np.int64), 0))
     return single_node_graph(op, [Tensor("x", x_shape, "int16", quant=x_q), w, b],
@@ -89,13 +89,16 @@ def _quantize(src: str, dst: str, rng):
 
 # rule -> {label: builder(rng)}: every int16 lowering rule, and float -> int16 QUANTIZE.
 GRAPHS = {
-    "CONV_2D/int16": {"pad-stride2": lambda rng: _conv_like("CONV_2D", rng)},
+    "CONV_2D/int16": {"pad-stride2": lambda rng: _conv_like("CONV_2D", rng),
+                      "int32-bias": lambda rng: _conv_like("CONV_2D", rng, bias_dtype="int32")},
     "DEPTHWISE_CONV_2D/int16": {"m2": lambda rng: _conv_like("DEPTHWISE_CONV_2D", rng)},
     "FULLY_CONNECTED/int16": {"per-channel": lambda rng: _conv_like("FULLY_CONNECTED", rng),
                               "weight-zp": lambda rng: _conv_like("FULLY_CONNECTED", rng, 5),
                               # 640 taps: the sums may leave int32, so the kernel sums in int64
                               "int64-sums": lambda rng: _conv_like("FULLY_CONNECTED", rng,
-                                                                   depth=640)},
+                                                                   depth=640),
+                              "int32-bias": lambda rng: _conv_like("FULLY_CONNECTED", rng,
+                                                                   bias_dtype="int32")},
     **{f"{op}/int16": {"broadcast": (lambda o: lambda rng: _binary(o, rng))(op)}
        for op in ("ADD", "SUB", "MUL")},
     **{f"{op}/int16": {"pad-relu6": (lambda o: lambda rng: _pool(o, rng))(op)}

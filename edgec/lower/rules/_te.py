@@ -84,31 +84,32 @@ def clamp_float(value, bounds: tuple[float, float]):
     return value
 
 
-def int16_requant_plan_parts(ctx, channels: int, weight_sums: np.ndarray):
-    """The derived constants of a 16x8 conv-like node (``requantized_int16``): the bias as
-    int64 with ``input_zp * sum(w)`` folded in, per-channel 16-bit multipliers and total
-    right shifts of TFLite's int64 ``MultiplyByQuantizedMultiplier``, and
-    ``params = [output zp, act min, act max]``. An int32 bias (TFLM then accumulates in int32
-    and requantizes with the int32 form) has no lowering."""
-    from edgec.errors import EdgecError
+def int16_requant_plan_parts(ctx, channels: int, weight_sums: np.ndarray) -> tuple[dict, bool]:
+    """The derived constants of a 16x8 conv-like node (``requantized_int16``) and whether its
+    bias is int32. int64 bias (or none): the bias as int64 with ``input_zp * sum(w)`` folded
+    in, per-channel 16-bit multipliers and total right shifts of TFLite's int64
+    ``MultiplyByQuantizedMultiplier``. int32 bias (TFLM then sums in int32 and requantizes
+    with the int32, double-rounding form): the folded bias wrapped to int32, the multipliers
+    and shifts of that form. Both: ``params = [output zp, act min, act max]``."""
     from edgec.ir.quant import activation_range, conv_multipliers
     from edgec.lower import consts
 
     bias = consts.constant_input(ctx, 2, "bias")
-    if bias is not None and bias.dtype != np.int64:
-        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): no lowering for a 16x8 node "
-                         f"with a {bias.dtype} bias", "convert with TFLite's 16x8 defaults "
-                         "(int64 bias) or edgec quantize --activations int16")
+    int32_bias = bias is not None and bias.dtype == np.int32
     x_q, w_q, y_q = ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant
     mult, shift = consts.requant_arrays(*conv_multipliers(x_q.s, w_q.scale, y_q.s), channels,
                                         ctx.node.name)
+    lo, hi = activation_range(ctx.attrs["activation"], y_q.s, y_q.zp, "int16")
+    params = consts.int32_array([y_q.zp, lo, hi])
+    if int32_bias:
+        return {"bias": consts.folded_bias(bias, weight_sums, x_q.zp), "mult": mult,
+                "shift": shift, "params": params}, True
     mult, shift = mult.astype(np.int64), shift.astype(np.int64)
     reduced = np.where(mult < 0x7FFF0000, (mult + (1 << 15)) >> 16, 0x7FFF)
     base = np.zeros(channels, np.int64) if bias is None else bias.astype(np.int64)
-    lo, hi = activation_range(ctx.attrs["activation"], y_q.s, y_q.zp, "int16")
     return {"bias": base - x_q.zp * weight_sums.astype(np.int64),
             "mult": consts.int32_array(reduced), "shift": consts.int32_array(15 - shift),
-            "params": consts.int32_array([y_q.zp, lo, hi])}
+            "params": params}, False
 
 
 def int16_accumulator(weight_rows: np.ndarray) -> str:
@@ -126,15 +127,27 @@ def int16_requant_params(ctx) -> list[Param]:
             Param("y", ctx.node.outputs[0])]
 
 
-def requantized_int16(acc, bias, mult, shift, prm, channel_axis: int):
+def requantized_int16(acc, bias, mult, shift, prm, channel_axis: int,
+                      int32_bias: bool = False):
     """int16 output of a 16x8 conv-like kernel from ``acc`` (int32 or int64): TFLite's int64
     ``MultiplyByQuantizedMultiplier`` of ``acc + bias`` with the reduced multiplier ``mult``
     and total right shift ``shift`` (8 .. 46) per channel, rounding half up, cast to int32,
-    plus the output zero point ``prm[0]``, clamped to ``[prm[1], prm[2]]``.
+    plus the output zero point ``prm[0]``, clamped to ``[prm[1], prm[2]]``. With an
+    ``int32_bias`` the sum is wrapped to int32 and requantized by the int32 form (``mbqm``).
     Returns ``y`` and the stages to attach to it."""
     from tvm import te, tirx
 
     from edgec.lower.te_quant import c64, wrap32
+
+    def clamped(q):
+        return te.compute(acc.shape, lambda *i: tirx.min(tirx.max(
+            q(*i) + i64(prm[0]), i64(prm[1])), i64(prm[2])).astype("int16"), name="y")
+
+    if int32_bias:
+        q, stages = mbqm(acc.shape, lambda *i: i64(acc(*i)) + i64(bias[i[channel_axis]]),
+                         lambda *i: mult[i[channel_axis]], lambda *i: shift[i[channel_axis]],
+                         "rq")
+        return clamped(q), stages
 
     def scaled(*i):
         c = i[channel_axis]
@@ -143,6 +156,4 @@ def requantized_int16(acc, bias, mult, shift, prm, channel_axis: int):
         return wrap32(value >> total)
 
     q = te.compute(acc.shape, scaled, name="rq_q")
-    y = te.compute(acc.shape, lambda *i: tirx.min(tirx.max(q(*i) + i64(prm[0]), i64(prm[1])),
-                                                  i64(prm[2])).astype("int16"), name="y")
-    return y, [q.op.name]
+    return clamped(q), [q.op.name]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.errors import EdgecError
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _int4
@@ -171,11 +172,17 @@ def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
     from edgec.ir.ops._requant import check_symmetric_int16
 
     check_symmetric_int16(ctx.node, ctx.ins[0].quant, ctx.outs[0].quant)
+    bias = consts.constant_input(ctx, 2, "bias")
+    if depthwise and (bias is None or bias.dtype != np.int64):
+        raise EdgecError(f"DEPTHWISE_CONV_2D '{ctx.node.name}': a 16x8 depthwise convolution "
+                         "needs an int64 bias", "convert with TFLite's 16x8 mode defaults "
+                         "(int64 bias)")
     g = _geometry(ctx, depthwise)
     w = consts.constant_input(ctx, 1, "weights").astype(np.int64)
     channels = g["y"][3]
     sums = w.sum(axis=(0, 1, 2)) if depthwise else w.reshape(channels, -1).sum(axis=1)
-    constants = int16_requant_plan_parts(ctx, channels, sums)
+    constants, int32_bias = int16_requant_plan_parts(ctx, channels, sums)
+    bias_dtype = "int32" if int32_bias else "int64"
     rows = np.moveaxis(w, 3, 0).reshape(channels, -1) if depthwise else w.reshape(channels, -1)
     acc_dtype = int16_accumulator(rows)
 
@@ -184,16 +191,16 @@ def _int16_plan(ctx, depthwise: bool) -> KernelPlan:
 
         x = placeholder(g["x"], "int16", "x")
         wt = placeholder(g["w"], "int8", "w")
-        b = placeholder((channels,), "int64", "bias")
+        b = placeholder((channels,), bias_dtype, "bias")
         mult, shift = (placeholder((channels,), "int32", n) for n in ("mult", "shift"))
         prm = placeholder((3,), "int32", "params")
         xpad = padded(x, g["pads"], lambda: tirx.const(0, acc_dtype), acc_dtype)
         acc = _window_sum(g, xpad, lambda *i: wt[i], acc_dtype)
-        y, stages = requantized_int16(acc, b, mult, shift, prm, 3)
+        y, stages = requantized_int16(acc, b, mult, shift, prm, 3, int32_bias)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, g))
 
     return KernelPlan(int16_requant_params(ctx), named_constants(ctx, constants), build=build,
-                      key=("16x8", acc_dtype))
+                      key=("16x8", acc_dtype, bias_dtype))
 
 
 @lowering_rule("CONV_2D", "int16")

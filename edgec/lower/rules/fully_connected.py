@@ -110,7 +110,8 @@ def fully_connected_int16(ctx) -> KernelPlan:
     rows, k, out = _rows(ctx)
     w_offset = int(ctx.ins[1].quant.zp) if ctx.ins[1].quant.per_tensor else 0
     w = consts.constant_input(ctx, 1, "weights").astype(np.int64) - w_offset
-    constants = int16_requant_plan_parts(ctx, out, w.sum(axis=1))
+    constants, int32_bias = int16_requant_plan_parts(ctx, out, w.sum(axis=1))
+    bias_dtype = "int32" if int32_bias else "int64"
     w_dtype = "int8"
     if w_offset:  # the weights with their zero point removed (|w| < 2**8), else the model's
         constants["w"], w_dtype = w.astype(np.int16), "int16"
@@ -121,20 +122,20 @@ def fully_connected_int16(ctx) -> KernelPlan:
 
         x = placeholder((rows, k), "int16", "x")
         wt = placeholder((out, k), w_dtype, "w")
-        b = placeholder((out,), "int64", "bias")
+        b = placeholder((out,), bias_dtype, "bias")
         mult, shift = (placeholder((out,), "int32", n) for n in ("mult", "shift"))
         prm = placeholder((3,), "int32", "params")
         r = te.reduce_axis((0, k), "r")
         acc = te.compute((rows, out), lambda n, o: te.sum(
             x[n, r].astype(acc_dtype) * wt[o, r].astype(acc_dtype), axis=[r]), name="acc")
-        y, stages = requantized_int16(acc, b, mult, shift, prm, 1)
+        y, stages = requantized_int16(acc, b, mult, shift, prm, 1, int32_bias)
         return Built([x, wt, b, mult, shift, prm, y], _schedule(stages, out))
 
     params = int16_requant_params(ctx)
     if w_offset:
         params[1] = const_param(ctx, "w")
     return KernelPlan(params, named_constants(ctx, constants), build=build,
-                      key=("16x8", w_dtype, acc_dtype))
+                      key=("16x8", w_dtype, acc_dtype, bias_dtype))
 
 
 @lowering_rule("FULLY_CONNECTED", "float32")
