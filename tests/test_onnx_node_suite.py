@@ -1,10 +1,15 @@
-"""ONNX's backend node tests (../shared/onnx_node_tests/node) through import + reference.
+"""ONNX's backend node tests (../shared/onnx_node_tests/node) through import + reference, and
+the runs that pass the reference through ``edgec build`` + the generated C on the host.
 
 Every test runs as it is and frozen (see ``tests/onnx_node/runner.py``). Each run must pass
-or be refused with edgec's one-line error; none may be wrong or crash. ``baseline.json``
-lists the passing runs: a run that passed before and fails now is a regression, and a run
-that passes but is not listed means the baseline (and docs/OPS.md) needs regenerating:
+or be refused with edgec's one-line error; none may be wrong or crash, in the reference or in
+the C. ``baseline.json`` lists the passing runs and the C outcome of each: a run that passed
+before and fails now is a regression, and a run that passes but is not listed means the
+baseline (and docs/OPS.md) needs regenerating:
 ``python -m tests.onnx_node.runner --write-baseline && python -m edgec.tools.opsdoc``.
+
+The C path of the whole suite takes minutes (a build and a compile per run): CI runs it on
+``runner.c_subset`` (one run per operator, input dtypes and mode); ``-m slow`` runs it all.
 """
 
 import json
@@ -18,26 +23,63 @@ pytestmark = pytest.mark.skipif(not runner.SUITE.is_dir(),
 _REGEN = "python -m tests.onnx_node.runner --write-baseline && python -m edgec.tools.opsdoc"
 
 
+def _baseline() -> dict:
+    return json.loads(runner.BASELINE.read_text())
+
+
 @pytest.fixture(scope="module")
 def suite():
-    return runner.run_suite()
+    return runner.run_suite(c_only=runner.c_subset(_baseline()))
+
+
+def _bad(outcomes) -> list[str]:
+    bad = [f"{o.status} {o.test}:{o.mode} {o.detail[:160]}" for o in outcomes
+           if o.status not in ("pass", "refused")]
+    return bad + [f"{o.c_status} {o.test}:{o.mode} {o.c_detail[:240]}" for o in outcomes
+                  if o.c_status not in ("", "pass", "c-refused")]
+
+
+def _c_changes(outcomes, baseline: dict) -> list[str]:
+    before = baseline.get("c", {})
+    return [f"{o.test}:{o.mode}: C {before.get(f'{o.test}:{o.mode}', 'not run')} -> "
+            f"{o.c_status}" for o in outcomes
+            if o.c_status and o.c_status != before.get(f"{o.test}:{o.mode}")]
 
 
 def test_every_run_passes_or_is_refused(suite):
     outcomes, _ = suite
-    bad = [f"{o.status} {o.test}:{o.mode} {o.detail[:160]}" for o in outcomes
-           if o.status not in ("pass", "refused")]
+    bad = _bad(outcomes)
     assert not bad, "\n".join(bad)
 
 
 def test_no_regression_against_baseline(suite):
     outcomes, ops = suite
-    baseline = json.loads(runner.BASELINE.read_text())
+    baseline = _baseline()
     now = set(runner.baseline_of(outcomes, ops)["passing"])
     before = set(baseline["passing"])
     assert not sorted(before - now), f"regressed: {sorted(before - now)}"
     assert not sorted(now - before), f"newly passing, not in the baseline (run `{_REGEN}`): " \
         f"{sorted(now - before)}"
+    changed = _c_changes(outcomes, baseline)
+    assert not changed, f"C outcomes differ from the baseline (a regression, or run " \
+        f"`{_REGEN}`): {changed}"
+
+
+def test_c_subset_covers_every_operator_and_dtype(suite):
+    outcomes, _ = suite
+    ran = {o.key for o in outcomes if o.c_status}
+    keys = {o.key for o in outcomes if o.status == "pass"}
+    assert keys and ran == keys, f"no C run for {sorted(keys - ran)}"
+
+
+@pytest.mark.slow
+def test_c_path_of_every_passing_run():
+    outcomes, _ = runner.run_suite()
+    bad = _bad(outcomes)
+    assert not bad, "\n".join(bad)
+    assert all(o.c_status for o in outcomes if o.status == "pass")
+    changed = _c_changes(outcomes, _baseline())
+    assert not changed, f"C outcomes differ from the baseline (run `{_REGEN}`): {changed}"
 
 
 def test_matches_tolerates_magnitude_not_errors():

@@ -66,13 +66,17 @@ def render() -> str:
              "lowering and export registries and `tests/onnx_node/baseline.json`; do not edit.",
              "", f"ONNX node suite: {baseline['counts'].get('pass', 0)} of "
              f"{sum(baseline['counts'].values())} runs pass (plain and frozen), the rest are "
-             "refused with a one-line error; none wrong, none crashing.", "",
+             "refused with a one-line error; none wrong, none crashing. Of the passing runs, "
+             f"{baseline.get('c_counts', {}).get('pass', 0)} also pass through `edgec build` "
+             "and the generated C on the host (the node-test columns: reference passes, "
+             "C passes in brackets).", "",
              "| op | dtype | TFLite | ONNX | reference | lowering | DSP variants | export "
              "| ONNX node tests |", "|---|---|---|---|---|---|---|---|---|"]
     for name in registered_ops():
         op = get_op(name)
         types = onnx_types.get(name, [])
         passes = sum(per_op[t]["pass"] for t in types)
+        c_passes = sum(per_op[t].get("c_pass", 0) for t in types)
         runs = sum(per_op[t]["runs"] for t in types)
         for dtype in op.dtypes:
             lines.append(
@@ -82,12 +86,12 @@ def render() -> str:
                 f"| {'yes' if registered_rule(name, dtype) else 'no'} "
                 f"| {', '.join(_variants(name, dtype)) or '-'} "
                 f"| {'yes' if name in exports else 'no'} "
-                f"| {f'{passes}/{runs}' if runs else '-'} |")
+                f"| {f'{passes}/{runs} ({c_passes})' if runs else '-'} |")
     lines += ["", "## ONNX op types with a converter", "",
               "| ONNX op | node-test runs passing | imports to |", "|---|---|---|"]
     for onnx_op in supported_ops():
         entry = per_op.get(onnx_op, {"runs": 0, "pass": 0, "ir_ops": []})
-        lines.append(f"| {onnx_op} | {entry['pass']}/{entry['runs']} "
+        lines.append(f"| {onnx_op} | {entry['pass']}/{entry['runs']} ({entry.get('c_pass', 0)}) "
                      f"| {', '.join(entry['ir_ops']) or '-'} |")
     return "\n".join(lines) + "\n"
 

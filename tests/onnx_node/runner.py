@@ -12,8 +12,20 @@ Every run ends in one of four outcomes:
 - ``wrong``: imported and ran, but an output differs;
 - ``crash``: any other exception (the CLI's exit 3, an internal error).
 
-``python -m tests.onnx_node.runner [--write-baseline] [-k SUBSTRING]`` prints the counts;
-``--write-baseline`` stores the passing (test, mode) pairs in ``baseline.json``.
+Every run that passes the reference also goes through ``edgec build`` (host target): the
+generated C is compiled with the host harness (``edgec.verify.host``) and run on the test's
+inputs, compared with the expected outputs exactly as the reference was. Its outcome:
+- ``pass``: every output matches;
+- ``c-refused``: ``build`` raised its one-line ``EdgecError`` (no lowering for the case);
+- ``c-wrong``: the C ran, an output differs;
+- ``c-crash``: a multi-line or internal error in ``build``, the generated C does not compile,
+  or the compiled harness fails.
+One process builds every model, sharing one kernel cache folder.
+
+``python -m tests.onnx_node.runner [--write-baseline] [-k SUBSTRING] [--no-c] [--c-subset]``
+prints the counts; ``--write-baseline`` stores the passing (test, mode) pairs and the C
+outcome of each in ``baseline.json``. ``--c-subset`` runs the C path only on
+``c_subset``'s deterministic choice (one run per operator and input dtypes).
 """
 
 from __future__ import annotations
@@ -46,6 +58,9 @@ class Outcome:
     status: str  # pass | refused | wrong | crash | nodata
     detail: str = ""
     ir_ops: tuple[str, ...] = ()  # the edgec ops the imported graph holds (when it passed)
+    c_status: str = ""  # the C path's outcome (pass | c-refused | c-wrong | c-crash), "" not run
+    c_detail: str = ""
+    key: str = ""  # the C-subset key: operator and input dtypes
 
 
 def test_dirs(suite: Path = SUITE) -> list[Path]:
@@ -129,6 +144,18 @@ def _rounding(want: np.ndarray) -> float:
     return 0.0
 
 
+def _feed(graph, in_names: list[str], feeds: list) -> dict:
+    """``feeds`` by input name, cast to the graph's input dtype where that is exact (the
+    suite stores e.g. int64 data for an input the importer narrowed)."""
+    feed = {}
+    for n, v in zip(in_names, feeds):
+        t = graph.tensors[n]
+        v = np.asarray(v)
+        feed[n] = v.astype(t.dtype) if v.dtype != np.dtype(t.dtype) and np.array_equal(
+            v.astype(t.dtype), v) else v
+    return feed
+
+
 def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[str],
              out_names: list[str]) -> tuple[str, str, tuple[str, ...]]:
     from edgec.frontends.onnx import load_onnx
@@ -139,12 +166,7 @@ def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[
         ir_ops = tuple(sorted({n.op for n in graph.nodes}))
         if feeds is None:
             return "pass", "", ir_ops
-        feed = {}
-        for n, v in zip(in_names, feeds):
-            t = graph.tensors[n]
-            feed[n] = np.asarray(v).astype(t.dtype) if np.asarray(v).dtype != np.dtype(
-                t.dtype) and np.array_equal(np.asarray(v).astype(t.dtype), v) else v
-        results = interpret(graph, feed)
+        results = interpret(graph, _feed(graph, in_names, feeds))
     except EdgecError as e:
         text = str(e)
         if "\n" in text:
@@ -161,7 +183,67 @@ def _run_one(data: bytes, name: str, feeds: list, outputs: list, in_names: list[
     return "pass", "", ir_ops
 
 
-def run_test(test: Path, modes=MODES) -> list[Outcome]:
+def run_c(data: bytes, feeds: list[list], outputs: list[list], in_names: list[str],
+          out_names: list[str], work: Path, optimize: str | None = None) -> tuple[str, str]:
+    """The C path of one model: ``edgec build`` for the host into ``work``, the generated C
+    compiled with the host harness and run on every sample of ``feeds`` (one list of arrays
+    per data set, in ``in_names`` order), each output compared with ``outputs``.
+    ``optimize``: the build's ``--optimize`` (default: ``edgec build``'s rule)."""
+    from edgec.build import build, load_graph
+    from edgec.options import BuildOptions
+    from edgec.verify.host import compile_host, run_harness
+
+    work.mkdir(parents=True, exist_ok=True)
+    model = work / "model.onnx"
+    model.write_bytes(data)
+    try:
+        graph = load_graph(model)
+        result = build(model, work / "out", BuildOptions(name="model", optimize=optimize,
+                                                         cache_dir=work.parent / "kernel-cache"),
+                       loaded=graph, force=True)
+    except EdgecError as e:
+        text = str(e)
+        if "\n" in text or "bug in" in text:
+            return "c-crash", f"build: {text!r}"
+        return "c-refused", text
+    except Exception as e:  # noqa: BLE001 - every other exception is an internal error
+        return "c-crash", f"build: {type(e).__name__}: {e}"
+    try:
+        built = result.graph
+        samples = []
+        for sample in feeds:
+            feed = _feed(built, in_names, sample)
+            samples.append([np.ascontiguousarray(feed[n]).astype(built.tensors[n].dtype,
+                                                                  copy=False)
+                            for n in built.inputs])
+        exe = compile_host(result)
+        got = run_harness(exe, built, samples)
+    except EdgecError as e:
+        return "c-crash", str(e)[:400]
+    except Exception as e:  # noqa: BLE001
+        return "c-crash", f"{type(e).__name__}: {e}"
+    for k, (sample, wants) in enumerate(zip(got, outputs)):
+        results = dict(zip(built.outputs, sample))
+        for n, want in zip(out_names, wants):
+            if n not in results:
+                return "c-wrong", f"output {n} missing in the built graph"
+            diff = matches(results[n], np.asarray(want))
+            if diff:
+                return "c-wrong", f"data set {k}: {n}: {diff}"
+    return "pass", ""
+
+
+def subset_key(model: onnx.ModelProto, sets: list, mode: str) -> str:
+    """The C-subset key of a run: its operator and input dtypes (and mode)."""
+    dtypes = ",".join(str(np.asarray(a).dtype) for a in sets[0][0]) if sets else ""
+    return f"{op_of(model)}[{dtypes}]:{mode}"
+
+
+def run_test(test: Path, modes=MODES, c_path: Path | None = None,
+             c_only: set[str] | None = None, optimize: str | None = None) -> list[Outcome]:
+    """The outcomes of ``test`` in each mode; with ``c_path`` (a work folder) every run that
+    passes the reference also runs through the generated C (only the runs named in
+    ``c_only`` when given: ``test:mode``)."""
     model = onnx.load(str(test / "model.onnx"))
     sets = data_sets(test, model)
     if sets is None:  # sequence or optional values: edgec must refuse the model
@@ -187,47 +269,101 @@ def run_test(test: Path, modes=MODES) -> list[Outcome]:
                                                   outs, in_names, out_names)
             if status != "pass":
                 break
-        outcomes.append(Outcome(test.name, mode, status, detail, ir_ops))
+        outcome = Outcome(test.name, mode, status, detail, ir_ops,
+                          key=subset_key(model, sets, mode))
+        if status == "pass" and c_path is not None and (
+                c_only is None or f"{test.name}:{mode}" in c_only):
+            work = c_path / f"{test.name}-{mode}"
+            if mode == "plain":
+                outcome.c_status, outcome.c_detail = run_c(
+                    model.SerializeToString(), [ins for ins, _ in sets],
+                    [outs for _, outs in sets], in_names, out_names, work, optimize)
+            else:
+                for k, (ins, outs) in enumerate(sets):
+                    outcome.c_status, outcome.c_detail = run_c(
+                        freeze(model, ins).SerializeToString(), [ins[:1]], [outs],
+                        in_names[:1], out_names, work / str(k), optimize)
+                    if outcome.c_status != "pass":
+                        break
+        outcomes.append(outcome)
     return outcomes
 
 
-def run_suite(suite: Path = SUITE, select: str = "") -> tuple[list[Outcome], dict[str, str]]:
-    """Every outcome, and the operator of each test."""
+def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
+              c_only: set[str] | None = None,
+              optimize: str | None = None) -> tuple[list[Outcome], dict[str, str]]:
+    """Every outcome, and the operator of each test. ``c_path``: also run the generated C of
+    every run that passes the reference (of those in ``c_only`` when given), built with
+    ``optimize``."""
+    import tempfile
+
     outcomes, ops = [], {}
-    for test in test_dirs(suite):
-        if select and select not in test.name:
-            continue
-        ops[test.name] = op_of(onnx.load(str(test / "model.onnx"), load_external_data=False))
-        outcomes.extend(run_test(test))
+    with tempfile.TemporaryDirectory(prefix="edgec-node-c-") as tmp:
+        for test in test_dirs(suite):
+            if select and select not in test.name:
+                continue
+            ops[test.name] = op_of(onnx.load(str(test / "model.onnx"), load_external_data=False))
+            outcomes.extend(run_test(test, c_path=Path(tmp) if c_path else None,
+                                     c_only=c_only, optimize=optimize))
     return outcomes, ops
+
+
+def c_subset(baseline: dict) -> set[str]:
+    """The deterministic C-path subset CI runs: of the runs that passed the reference when
+    ``baseline`` was written, the first (by name) of each operator, input dtypes and mode,
+    and every run whose C failed then (so a fix or a regression shows)."""
+    chosen: dict[str, str] = {}
+    for run, key in sorted(baseline.get("keys", {}).items()):
+        chosen.setdefault(key, run)
+    failing = {run for run, status in baseline.get("c", {}).items() if status != "pass"}
+    return set(chosen.values()) | failing
 
 
 def baseline_of(outcomes: list[Outcome], ops: dict[str, str]) -> dict:
     passing = sorted(f"{o.test}:{o.mode}" for o in outcomes if o.status == "pass")
     per_op: dict[str, dict] = {}
     for o in outcomes:
-        entry = per_op.setdefault(ops[o.test], {"runs": 0, "pass": 0, "ir_ops": []})
+        entry = per_op.setdefault(ops[o.test], {"runs": 0, "pass": 0, "c_pass": 0,
+                                                "ir_ops": []})
         entry["runs"] += 1
         entry["pass"] += o.status == "pass"
+        entry["c_pass"] += o.c_status == "pass"
         entry["ir_ops"] = sorted(set(entry["ir_ops"]) | set(o.ir_ops))
     counts = Counter(o.status for o in outcomes)
-    return {"counts": dict(sorted(counts.items())), "per_op": dict(sorted(per_op.items())),
-            "passing": passing}
+    c_counts = Counter(o.c_status for o in outcomes if o.c_status)
+    return {"counts": dict(sorted(counts.items())), "c_counts": dict(sorted(c_counts.items())),
+            "per_op": dict(sorted(per_op.items())), "passing": passing,
+            "c": {f"{o.test}:{o.mode}": o.c_status for o in sorted(
+                outcomes, key=lambda o: (o.test, o.mode)) if o.c_status},
+            "keys": {f"{o.test}:{o.mode}": o.key for o in sorted(
+                outcomes, key=lambda o: (o.test, o.mode)) if o.status == "pass"}}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-k", default="", help="only tests whose name contains this")
     parser.add_argument("--write-baseline", action="store_true")
-    parser.add_argument("--show", default="wrong,crash", help="statuses to list")
+    parser.add_argument("--no-c", action="store_true", help="skip the C path")
+    parser.add_argument("--c-subset", action="store_true",
+                        help="the C path only on CI's subset of the stored baseline")
+    parser.add_argument("--optimize", default=None, help="the C builds' --optimize")
+    parser.add_argument("--show", default="wrong,crash,c-wrong,c-crash",
+                        help="statuses to list")
     args = parser.parse_args(argv)
-    outcomes, ops = run_suite(select=args.k)
+    only = c_subset(json.loads(BASELINE.read_text())) if args.c_subset else None
+    outcomes, ops = run_suite(select=args.k, c_path=not args.no_c, c_only=only,
+                             optimize=args.optimize)
     show = set(args.show.split(","))
     for o in outcomes:
         if o.status in show:
             print(f"{o.status:8} {o.test}:{o.mode} {o.detail[:200]}")
-    print(dict(Counter(o.status for o in outcomes)))
+        if o.c_status in show:
+            print(f"{o.c_status:8} {o.test}:{o.mode} {o.c_detail[:300]}")
+    print("reference:", dict(Counter(o.status for o in outcomes)))
+    print("C:", dict(Counter(o.c_status for o in outcomes if o.c_status)))
     if args.write_baseline:
+        if args.no_c or args.c_subset or args.k or args.optimize:
+            parser.error("--write-baseline needs the whole suite with the full C path")
         BASELINE.write_text(json.dumps(baseline_of(outcomes, ops), indent=1) + "\n")
     return 0
 
