@@ -1,12 +1,10 @@
 """Instructions per layer on QEMU's Cortex-M4F (mps2-an386, ``-icount shift=0``).
 
-The model is built as ``edgec verify`` builds it for the target, its C compiled with
-``<NAME>_PROFILE`` defined: the run then calls ``<name>_profile_step(k)`` before each step
-and after the last (``templates/model.c.j2``); the function defined here reads SysTick at
-each call and, after the last step, writes the readings to ``layers.bin``. Each reading costs
-a call and a SysTick read (a few dozen instructions, counted in the step that follows it).
-The verification harness runs two inferences (the second one's readings are kept) and its
-outputs are checked bit-exact against the reference interpreter first.
+The model is built as ``edgec verify`` builds it for the target and run as ``edgec verify
+--per-layer`` runs it: its C compiled with ``<NAME>_OBSERVE`` defined, so ``NAME_run`` calls
+the harness after every step (``templates/model.c.j2``, ``templates/cortexm/harness.c.j2``),
+which reads SysTick; the hook's own reads are not counted. Two inferences run on the same
+input and the second one's counts are kept.
 
 Used by ``benchmarks/run.py`` for the per-layer tables; alone:
 ``python benchmarks/layers.py kws_dscnn_int8 --optimize size``.
@@ -29,37 +27,9 @@ from edgec.analysis import node_macs  # noqa: E402
 from edgec.build import build  # noqa: E402
 from edgec.options import BuildOptions  # noqa: E402
 from edgec.verify import harness_context, pack_samples, packed_layout, random_inputs  # noqa
-from edgec.verify.cortexm import firmware as fw  # noqa: E402
-from edgec.verify.cortexm.machines import emulated_machine  # noqa: E402
-from edgec.verify.cortexm.qemu import run_elf  # noqa: E402
-from edgec.templating import render  # noqa: E402
 
 TARGET = "mps2_an386"
 MODELS_DIR = ROOT.parent / "shared" / "models"
-
-PROFILE_SOURCE = """\
-#include <stdint.h>
-
-#include "edgec_cortexm.h"
-
-/* SysTick at each step of {name}_run (benchmarks/layers.py); written after the last. */
-static uint32_t readings[{count}];
-
-void {name}_profile_step(int step);
-
-void {name}_profile_step(int step)
-{{
-    readings[step] = (uint32_t)edgec_ticks();
-    if (step == {count} - 1) {{
-        int handle = edgec_open("layers.bin", 1);
-        if (handle < 0 || edgec_write(handle, readings, sizeof readings) != sizeof readings) {{
-            edgec_fail("cannot write layers.bin", 2);
-        }}
-        edgec_close(handle);
-    }}
-}}
-"""
-
 
 def profile(model: Path, work: Path, optimize: str | None = None, seed: int = 7) -> list[dict]:
     """One row per step of ``model`` built for the M4: op, node name, MACs, instructions."""
@@ -68,36 +38,17 @@ def profile(model: Path, work: Path, optimize: str | None = None, seed: int = 7)
 
 
 def profile_result(result, seed: int = 7) -> list[dict]:
-    """``profile`` of a build for the M4 (``edgec.build`` or ``batch.emit_graph``)."""
-    target, out_dir, name = result.target, result.out_dir, result.name
-    machine = emulated_machine(target)
-    steps = len(result.graph.nodes)
-    support = fw.write_support(out_dir, target, machine)
-    context = {**harness_context(result), "static_arena": result.options.static_arena,
-               "version": "profile", "target": target["name"], "machine": machine.qemu_name,
-               "fpu": bool(target.get("fpu"))}
-    harness = out_dir / f"{name}_harness.c"
-    harness.write_text(render("cortexm/harness.c.j2", context))
-    prof = out_dir / f"{name}_profile.c"
-    prof.write_text(PROFILE_SOURCE.format(name=name, count=steps + 1))
-    objects = fw.compile_objects([out_dir / f"{name}.c"], target, out_dir,
-                                 (f"-D{name.upper()}_PROFILE",))
-    objects += fw.compile_objects([harness, prof, *support], target, out_dir, fw.HARNESS_FLAGS)
-    elf, _ = fw.link(objects, target, out_dir, f"{name}_profile")
+    """``profile`` of a build for the M4 (``edgec.build`` or ``batch.emit_graph``): the
+    instructions of each step as ``edgec verify --per-layer`` counts them (the model's
+    ``NAME_AFTER_STEP`` hook reads SysTick after every step; the second of two runs)."""
+    from edgec.verify.cortexm import run_emulated
+
     sample = random_inputs(result.graph, 1, seed)[0]
-    layout, size = packed_layout(result.graph, result.graph.inputs)
-    with tempfile.TemporaryDirectory(prefix="edgec-layers-") as tmp:
-        run = Path(tmp)
-        (run / "inputs.bin").write_bytes(pack_samples([sample] * 2, layout, size))
-        run_elf(target["emulator"], elf, run, 120)
-        readings = np.frombuffer((run / "layers.bin").read_bytes(), dtype="<u4")
-    ticks = np.diff(readings.astype(np.int64)) % (1 << 32)
-    factor = machine.instructions_per_tick
-    rows = []
-    for k, node in enumerate(result.graph.nodes):
-        rows.append({"step": k, "op": str(node.op), "node": node.name,
-                     "macs": node_macs(result.graph, k), "instructions": int(ticks[k] * factor)})
-    return rows
+    _, device = run_emulated(result, [sample, sample], per_layer=True)
+    counts = device.layer_instructions[-1]
+    return [{"step": k, "op": str(node.op), "node": node.name,
+             "macs": node_macs(result.graph, k), "instructions": int(counts[k])}
+            for k, node in enumerate(result.graph.nodes)]
 
 
 # W4A8 against int8 weights on the same layers (the same weight values, in [-8, 7]): a
@@ -190,7 +141,7 @@ def section(anchors: dict[str, int], command: str) -> str:
     parts = ["<!-- layers:begin -->", "## Instructions per layer (issue 15)", "",
              f"Measured by `{command}` (`benchmarks/layers.py`): each model built for "
              f"{TARGET} in `--optimize speed` (int16 weights in flash) and `size` (int8 "
-             "weights), its C compiled with `<NAME>_PROFILE` so the run reads SysTick before "
+             "weights), its C compiled with `<NAME>_OBSERVE` (as `edgec verify --per-layer`) so the run reads SysTick after "
              "every step (`-icount shift=0`: one tick per instruction; each reading adds a "
              "few dozen instructions to the step after it). \"before\" is main at "
              f"{before['commit']} measured the same way (`benchmarks/layers_before.json`).", ""]

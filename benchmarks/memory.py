@@ -17,6 +17,7 @@ Instructions are measured, never timed; the section says which command wrote it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -72,7 +73,8 @@ def make_mobilenet(path: Path) -> Path:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    path.write_bytes(converter.convert())
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        path.write_bytes(converter.convert())  # the converter prints every captured tensor
     return path
 
 

@@ -146,9 +146,15 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),
                                                keep_all=mode is Optimize.RAM)
-        if mode is Optimize.RAM:
-            speed = lower_graph(graph, replace(options, optimize=Optimize.SPEED))
+        if mode is Optimize.RAM:  # size's kernels, speed's where they need less
+            speed_options = replace(options, optimize=Optimize.SPEED)
+            speed = lower_graph(graph, speed_options)
             kernels, plan = mix_for_arena(graph, kernels, plan, speed)
+            alt, alt_plan, alt_variants = shrink_arena(graph, speed, plan_memory(graph, speed),
+                                                       node_lowerer(graph, speed_options),
+                                                       keep_all=True)
+            if alt_plan.arena_bytes < plan.arena_bytes:
+                kernels, plan, variants = alt, alt_plan, alt_variants
         return kernels, plan, memory_entry(graph, fast, plan, variants)
 
     first = options.optimize or Optimize.SPEED

@@ -45,7 +45,8 @@ TARGET_SCHEMA: dict[str, tuple[type | tuple, object, str]] = {
     "emulator": (list, [], "[native] or the qemu-system-arm command line that runs the board"),
     "sensors": (dict, {}, "on-board sensors by kind"),
     "model_flash": (dict, None, "where --model-partition apps put their two model slots: "
-                                "{node: flash node label, start: B, end: B, erase_block: B}"),
+                                "{node: flash node label, start: B, end: B, erase_block: B, "
+                                "smp_uart: the UART node label MCUmgr uses (boards)}"),
     "zephyr_overhead": (dict, {}, "Zephyr's own flash/RAM bytes in an edgec app, measured "
                                   "from real builds: {replay|sensor: {flash: B, ram: B}}; "
                                   "ble: what the Bluetooth stack adds"),

@@ -61,6 +61,8 @@ OPTIONS_TABLES = {
     "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
     "RESIZE_BILINEAR": "ResizeBilinearOptions",
     "BATCH_MATMUL": "BatchMatMulOptions",
+    "SPLIT": "SplitOptions",
+    "SPLIT_V": "SplitVOptions",
 }
 
 

@@ -121,3 +121,17 @@ def test_int8_converter_output_is_bit_exact_with_tflm_and_verifies(name, tmp_pat
     path.write_bytes(data)
     result = verify(path, count=1)
     assert result.ok, result.message
+
+
+def test_ptq_of_the_float_decoder_is_bit_exact_in_tflm():
+    """edgec's own PTQ of the float converter output: every new op quantized, exported and
+    run by TFLM with exactly edgec's outputs."""
+    from edgec.quantize import quantize_graph
+    from tests.quantize.test_ptq_tflm import assert_tflm_agrees
+
+    tf.keras.utils.set_random_seed(3)
+    graph = load_tflite(tf.lite.TFLiteConverter.from_keras_model(_decoder()).convert())
+    calibration = np.random.default_rng(0).uniform(-1, 1, (8, 1, 32, 32, 3)).astype(np.float32)
+    quantized = quantize_graph(graph, {graph.inputs[0]: calibration[:, 0]})
+    assert NETS["decoder"] <= {n.op for n in quantized.nodes}
+    assert_tflm_agrees(quantized, calibration[:2])

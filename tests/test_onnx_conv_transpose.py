@@ -33,11 +33,17 @@ def test_float_conv_transpose_matches_onnxruntime(case):
     assert "TRANSPOSE_CONV" in _ops(graph)
 
 
-def test_grouped_conv_transpose_is_refused():
-    w = RNG.standard_normal((4, 1, 3, 3)).astype(np.float32)
-    data = _model([helper.make_node("ConvTranspose", ["x", "w"], ["y"], group=2)],
-                  {"x": [1, 4, 3, 3]}, ["y"], [_const("w", w)])
-    with pytest.raises(EdgecError, match="group=2"):
+def test_grouped_conv_transpose_matches_onnxruntime_and_uneven_groups_are_refused():
+    w = RNG.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    b = RNG.standard_normal(6).astype(np.float32)
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], group=2, strides=[2, 1],
+                            pads=[1, 0, 0, 1])
+    graph = _check(_model([node], {"x": [1, 4, 3, 5]}, ["y"], [_const("w", w), _const("b", b)]),
+                   (1, 4, 3, 5))
+    assert _ops(graph).count("TRANSPOSE_CONV") == 2 and "STRIDED_SLICE" in _ops(graph)
+    data = _model([helper.make_node("ConvTranspose", ["x", "w"], ["y"], group=3)],
+                  {"x": [1, 4, 3, 3]}, ["y"], [_const("w", w[:, :1])])
+    with pytest.raises(EdgecError, match="group=3"):
         load_onnx(data)
 
 

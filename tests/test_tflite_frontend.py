@@ -106,8 +106,8 @@ def test_pool_same_padding_matches_tflm(op):
                        stride_w=2, filter_height=3, filter_width=2,
                        fused_activation_function="NONE")
     node = _only_node(model)
-    assert node.attrs == {"filter": (3, 2), "strides": (2, 2), "pads": (1, 0, 1, 0),
-                          "activation": "NONE"}
+    assert node.attrs == {"filter": (3, 2), "strides": (2, 2), "dilations": (1, 1),
+                          "pads": (1, 0, 1, 0), "activation": "NONE"}
     assert_matches_tflm(model, _random_inputs(model))
 
 

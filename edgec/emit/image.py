@@ -50,6 +50,11 @@ class ConstantBlob:
     def empty(cls) -> "ConstantBlob":
         return cls(bytearray())
 
+    def pad(self) -> None:
+        """End on a multiple of ``ALIGN`` bytes (the header is 96): an image is then whole
+        flash write blocks (up to 16 bytes) for any chunking in multiples of them."""
+        self.data.extend(bytes(-len(self.data) % ALIGN))
+
     def add(self, array: np.ndarray) -> int:
         """Append ``array`` (C order, little-endian) and return its offset."""
         offset = -len(self.data) % ALIGN + len(self.data)

@@ -231,6 +231,8 @@ def emit_model(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
             lines = _call(step, by_step[step], kernel, graph, plan, consts, name)
         steps.append({"comment": c_comment_text(_node_comment(graph, step), MAX_LINE - 10),
                       "lines": lines, "step": step})
+    if partition:
+        consts.blob.pad()
     inputs, outputs = _io(graph, plan, graph.inputs), _io(graph, plan, graph.outputs)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "options": options,

@@ -210,6 +210,21 @@ def _batch_matmul(node, ctx):
            {"adj_x": bool(node.attrs["adj_x"]), "adj_y": bool(node.attrs["adj_y"])})
 
 
+@emitter("STRIDED_SLICE")
+def _strided_slice(node, ctx):
+    """begin / end / strides constants; an end before index 0 (a negative stride reaching the
+    first element) is written as the end mask."""
+    a = node.attrs
+    begin, strides = [int(b) for b in a["begin"]], [int(s) for s in a["steps"]]
+    end = [b + s * (int(n) - 1) + (1 if s > 0 else -1) for b, s, n in zip(begin, strides,
+                                                                          a["size"])]
+    end_mask = sum(1 << i for i, e in enumerate(end) if e < 0)
+    end = [max(e, 0) for e in end]
+    inputs = [ctx.index(node.inputs[0]), ctx.params(f"{node.name}_begin", begin),
+              ctx.params(f"{node.name}_end", end), ctx.params(f"{node.name}_strides", strides)]
+    ctx.op("STRIDED_SLICE", inputs, node.outputs, {"end_mask": end_mask})
+
+
 @emitter("MEAN")
 def _mean(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])

@@ -98,15 +98,19 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("ConvTranspose")
 @lift_1d
 def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
-    """ConvTranspose (group 1) -> TRANSPOSE_CONV; weights (I, O, kH, kW) become
-    OHWI. The pads come from ``pads``, ``auto_pad`` or ``output_shape`` as the spec computes
-    them; what is cropped at the end beyond ``output_padding`` is the IR's bottom/right pad."""
+    """ConvTranspose -> TRANSPOSE_CONV; weights (I, O, kH, kW) become OHWI. The pads come
+    from ``pads``, ``auto_pad`` or ``output_shape`` as the spec computes them; what is
+    cropped at the end beyond ``output_padding`` is the IR's bottom/right pad. A float
+    ConvTranspose of G groups is G of them on STRIDED_SLICEs of the input channels, then a
+    CONCATENATION."""
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
     _, out_per_group, kh, kw = ctx.shape(node.input[1])
-    if a.get("group", 1) != 1:
-        raise EdgecError(f"ConvTranspose '{node.name}' has group={a.get('group', 1)}",
-                         "only group=1 is supported")
+    group = int(a.get("group", 1))
+    if group != 1 and (c % group or quant_mode(ctx, node, [node.input[0]])):
+        raise EdgecError(f"ConvTranspose '{node.name}' has group={group} with {c} input "
+                         "channels", "grouped ConvTranspose runs in float, with group "
+                         "dividing the input channels")
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
     out_hw = ctx.shape(node.output[0])[2:]
     extra = tuple(a.get("output_padding", (0, 0)))
@@ -125,10 +129,13 @@ def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
     if min(begin) < 0:
         raise EdgecError(f"ConvTranspose '{node.name}' has output {list(out_hw)} larger than "
                          "its input and kernel give", "check output_shape and pads")
-    quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     ir_attrs = {"strides": strides, "dilations": dilations,
                 "pads": (*begin, *(max(e, 0) for e in end)),
                 "output_padding": tuple(max(-e, 0) for e in end)}
+    if group != 1:
+        _grouped_conv_transpose(ctx, node, group, ir_attrs)
+        return
+    quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     weights = _weight_tensor(ctx, node.input[1], quantized, (1, 0),
                              lambda x: x.transpose(1, 2, 3, 0))
     bias = _bias_tensor(ctx, node.input[2] if len(node.input) > 2 else "", quantized,
@@ -136,6 +143,38 @@ def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, "TRANSPOSE_CONV", [x, weights] + ([bias] if bias else []), ir_attrs,
              lay.NHWC, quantized)
+
+
+def _grouped_conv_transpose(ctx: Context, node: onnx.NodeProto, group: int,
+                            ir_attrs: dict) -> None:
+    """Float ConvTranspose of ``group`` groups: input channels sliced per group (NHWC),
+    one TRANSPOSE_CONV each with its weights and bias, outputs concatenated on channels."""
+    x = operand(ctx, node.input[0], lay.NHWC, False)
+    xt = ctx.tensor(x)
+    per_in = xt.shape[3] // group
+    w = ctx.const(node.input[1], "the weight").astype(np.float32)
+    per_out = w.shape[1]
+    b = ctx.const(node.input[2], "the bias").astype(np.float32).reshape(-1) \
+        if len(node.input) > 2 and node.input[2] else None
+    out_shape = lay.permute_shape(ctx.shape(node.output[0]), lay.NHWC)
+    parts = []
+    for k in range(group):
+        n, h, wd, _ = xt.shape
+        xs = ctx.new_tensor(f"{x}_group{k}", (n, h, wd, per_in), "float32")
+        ctx.add_node("STRIDED_SLICE", [x], [xs], {"begin": (0, 0, 0, k * per_in),
+                                                    "size": (n, h, wd, per_in),
+                                                    "steps": (1, 1, 1, 1)},
+                     f"{node.name}_group{k}_in")
+        wk = ctx.const_tensor(f"{node.input[1]}_group{k}", np.ascontiguousarray(
+            w[k * per_in:(k + 1) * per_in].transpose(1, 2, 3, 0)))
+        inputs = [xs, wk]
+        if b is not None:
+            inputs.append(ctx.const_tensor(f"{node.input[2]}_group{k}",
+                                           b[k * per_out:(k + 1) * per_out].copy()))
+        yk = ctx.new_tensor(f"{node.output[0]}_group{k}", (*out_shape[:3], per_out), "float32")
+        ctx.add_node("TRANSPOSE_CONV", inputs, [yk], dict(ir_attrs), f"{node.name}_group{k}")
+        parts.append(yk)
+    ctx.emit(node, "CONCATENATION", parts, {"axis": 3}, lay.NHWC, False)
 
 
 def _fully_connected(ctx: Context, node: onnx.NodeProto, x_name: str, w_kn: str,

@@ -1,5 +1,5 @@
 """ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-Concat, Pad, Resize, ReduceMean, Shape.
+Concat, Pad, Resize, Slice, Split, ReduceMean, Shape.
 
 These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
 data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
@@ -172,6 +172,63 @@ def _check_resize_scales(ctx: Context, node: onnx.NodeProto, shape, out) -> None
         raise EdgecError(f"Resize '{node.name}' scales {list(shape)} by {scales.tolist()}, "
                          "which does not give whole output sizes",
                          "export the resize with output sizes instead of scales")
+
+
+def _slice_to_ir(ctx: Context, node: onnx.NodeProto, out: str, plan: dict) -> None:
+    """STRIDED_SLICE writing ONNX ``out``; ``plan`` maps ONNX axes to (begin, size, step),
+    the other axes are kept whole. In the input's layout."""
+    v = ctx.value(node.input[0])
+    shape = ctx.shape(node.input[0])
+    onnx_plan = [plan.get(d, (0, n, 1)) for d, n in enumerate(shape)]
+    if any(size < 1 for _, size, _ in onnx_plan):
+        raise EdgecError(f"{node.op_type} '{node.name}' makes an empty tensor",
+                         "edgec's tensors have at least one element")
+    ir_plan = [onnx_plan[d] for d in lay.full(v.layout, len(shape))]
+    part = onnx.helper.make_node(node.op_type, [node.input[0]], [out], name=node.name)
+    keep_kind(ctx, v, part, "STRIDED_SLICE", [v.name],
+              {"begin": tuple(p[0] for p in ir_plan), "size": tuple(p[1] for p in ir_plan),
+               "steps": tuple(p[2] for p in ir_plan)}, v.layout)
+
+
+@converter("Slice")
+def slice_(ctx: Context, node: onnx.NodeProto) -> None:
+    """Slice of an activation -> STRIDED_SLICE (ONNX's clamping of starts and ends)."""
+    shape = ctx.shape(node.input[0])
+    if opset(ctx) < 10:
+        a = attrs(node)
+        starts, ends = list(a["starts"]), list(a["ends"])
+        axes, steps = list(a.get("axes", range(len(starts)))), [1] * len(starts)
+    else:
+        starts, ends = (ctx.const(node.input[k], "Slice's starts/ends").reshape(-1).tolist()
+                        for k in (1, 2))
+        axes = (ctx.const(node.input[3], "Slice's axes").reshape(-1).tolist()
+                if len(node.input) > 3 and node.input[3] else list(range(len(starts))))
+        steps = (ctx.const(node.input[4], "Slice's steps").reshape(-1).tolist()
+                 if len(node.input) > 4 and node.input[4] else [1] * len(starts))
+    plan = {}
+    for b, e, axis, step in zip(starts, ends, axes, steps):
+        axis, n, b, e, step = int(axis) % len(shape), shape[int(axis) % len(shape)], int(b), \
+            int(e), int(step)
+        if step == 0:
+            raise EdgecError(f"Slice '{node.name}' has step 0", "steps must be non-zero")
+        b, e = b + n if b < 0 else b, e + n if e < 0 else e
+        b = min(max(b, 0), n) if step > 0 else min(max(b, 0), n - 1)
+        e = min(max(e, 0), n) if step > 0 else min(max(e, -1), n - 1)
+        plan[axis] = (b, max(0, -(-(e - b) // step)), step)
+    _slice_to_ir(ctx, node, node.output[0], plan)
+
+
+@converter("Split")
+def split(ctx: Context, node: onnx.NodeProto) -> None:
+    """Split of an activation -> one STRIDED_SLICE per output (sizes from the outputs)."""
+    shape = ctx.shape(node.input[0])
+    axis = int(attrs(node).get("axis", 0)) % len(shape)
+    start = 0
+    for out in node.output:
+        size = ctx.shape(out)[axis]
+        if out:
+            _slice_to_ir(ctx, node, out, {axis: (start, size, 1)})
+        start += size
 
 
 @converter("ReduceMean")

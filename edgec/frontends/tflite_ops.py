@@ -28,7 +28,7 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
                    "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
                    "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
-                   "BATCH_MATMUL": 2}
+                   "BATCH_MATMUL": 2, "STRIDED_SLICE": 4, "SLICE": 3, "SPLIT": 2, "SPLIT_V": 3}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
          "RESIZE_NEAREST_NEIGHBOR": {0: 4}, "RESIZE_BILINEAR": {0: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
@@ -202,6 +202,94 @@ def _batch_matmul(op, ctx):
     return [ctx.node(op, "BATCH_MATMUL", op.inputs[:2],
                      {"adj_x": bool(op.options.get("adj_x", False)),
                       "adj_y": bool(op.options.get("adj_y", False))})]
+
+
+def _slice_nodes(op, ctx, x_index: int, y_index: int, plan, name: str) -> list[Node]:
+    """STRIDED_SLICE of TFLite tensor ``x_index`` by ``plan`` ((begin, size, stride) per
+    axis) into ``y_index``, through a RESHAPE when the output drops (shrinks) axes."""
+    x, y = ctx.name(x_index), ctx.name(y_index)
+    attrs = {"begin": tuple(p[0] for p in plan), "size": tuple(p[1] for p in plan),
+             "steps": tuple(p[2] for p in plan)}
+    shape = tuple(p[1] for p in plan)
+    if shape == ctx.graph.tensors[y].shape:
+        return [Node("STRIDED_SLICE", [x], [y], attrs, name)]
+    t = ctx.graph.tensors[y]
+    mid = ctx.graph.unique_name(f"{y}_unshrunk")
+    ctx.graph.add_tensor(Tensor(mid, shape, t.dtype, quant=t.quant))
+    return [Node("STRIDED_SLICE", [x], [mid], attrs, name),
+            Node("RESHAPE", [mid], [y], {"shape": t.shape}, f"{name}_shrink")]
+
+
+def _resolve_strided(op, ctx, shape) -> list[tuple[int, int, int]]:
+    """TensorFlow's strided-slice rules (masks, negative indices, clamping) per axis."""
+    o = op.options
+    if o.get("ellipsis_mask", 0) or o.get("new_axis_mask", 0):
+        raise EdgecError(f"{ctx.where(op)} uses an ellipsis or new-axis mask",
+                         "export the slice with explicit begin/end per axis")
+    begin, end, strides = (ctx.const(op, k).reshape(-1).tolist() for k in (1, 2, 3))
+    if not len(begin) == len(end) == len(strides) <= len(shape):
+        raise EdgecError(f"{ctx.where(op)} has {len(begin)} begin, {len(end)} end and "
+                         f"{len(strides)} stride values for a rank-{len(shape)} input",
+                         "check the model file is not corrupt")
+    plan = []
+    for i, n in enumerate(shape):
+        if i >= len(begin):
+            plan.append((0, n, 1))
+            continue
+        b, e, s = int(begin[i]), int(end[i]), int(strides[i])
+        if s == 0:
+            raise EdgecError(f"{ctx.where(op)} has stride 0", "strides must be non-zero")
+        if o.get("shrink_axis_mask", 0) >> i & 1:
+            plan.append((b + n if b < 0 else b, 1, 1))
+            continue
+        if o.get("offset", False):
+            e = b + e
+        lo, hi = (0, n) if s > 0 else (-1, n - 1)
+        b = (0 if s > 0 else n - 1) if o.get("begin_mask", 0) >> i & 1 else \
+            min(max(b + n if b < 0 else b, lo), hi)
+        e = (n if s > 0 else -1) if o.get("end_mask", 0) >> i & 1 else \
+            min(max(e + n if e < 0 else e, lo), hi)
+        plan.append((b, max(0, -(-(e - b) // s)), s))
+    return plan
+
+
+@converter("STRIDED_SLICE", "SLICE")
+def _strided_slice(op, ctx):
+    shape = ctx.tensor(op.inputs[0]).shape
+    if op.builtin == "SLICE":
+        begin, size = (ctx.const(op, k).reshape(-1).tolist() for k in (1, 2))
+        plan = [(int(b), n - int(b) if sz == -1 else int(sz), 1)
+                for b, sz, n in zip(begin, size, shape)]
+    else:
+        plan = _resolve_strided(op, ctx, shape)
+    return _slice_nodes(op, ctx, op.inputs[0], op.outputs[0], plan,
+                        f"{op.builtin.lower()}_{op.index}")
+
+
+@converter("SPLIT", "SPLIT_V")
+def _split(op, ctx):
+    """One STRIDED_SLICE per output along the split axis."""
+    x_index = op.inputs[1] if op.builtin == "SPLIT" else op.inputs[0]
+    axis_input = 0 if op.builtin == "SPLIT" else 2
+    shape = ctx.tensor(x_index).shape
+    axis_value = ctx.const(op, axis_input).reshape(-1)
+    outs = [ctx.tensor(o).shape for o in op.outputs]
+    if axis_value.size != 1 or not shape or any(len(o) != len(shape) for o in outs):
+        raise EdgecError(f"{ctx.where(op)}: axis {axis_value.tolist()} or output ranks do not "
+                         f"fit a rank-{len(shape)} input", "check the model file is not corrupt")
+    axis = int(axis_value[0]) % len(shape)
+    sizes = [o[axis] for o in outs]
+    if sum(sizes) != shape[axis]:
+        raise EdgecError(f"{ctx.where(op)} splits {shape[axis]} into {sizes}",
+                         "check the model file is not corrupt")
+    nodes, start = [], 0
+    for k, (out, size) in enumerate(zip(op.outputs, sizes)):
+        plan = [(start if d == axis else 0, size if d == axis else n, 1)
+                for d, n in enumerate(shape)]
+        name = f"{op.builtin.lower()}_{op.index}_{k}"
+        nodes += _slice_nodes(op, ctx, x_index, out, plan, name)
+        start += size
+    return nodes
 
 
 @converter("MEAN")

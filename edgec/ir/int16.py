@@ -119,7 +119,7 @@ def _interpolate(abs_x: np.ndarray, fraction_bits: int, saturated: int) -> np.nd
     return np.where(index >= 255, saturated, (low << fraction_bits) + frac * (high - low))
 
 
-def logistic_int16(x, multiplier: int, left_shift: int) -> np.ndarray:
+def logistic_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
     """TFLM ``reference_integer_ops::Logistic`` on int16: output in Q0.15."""
     v = _scaled_input(x, multiplier, left_shift)
     r = _interpolate(np.abs(v), 9, 0x7FFF << 10)
@@ -127,7 +127,7 @@ def logistic_int16(x, multiplier: int, left_shift: int) -> np.ndarray:
     return (r >> 10).astype(np.int16)
 
 
-def tanh_int16(x, multiplier: int, left_shift: int) -> np.ndarray:
+def tanh_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
     """TFLM ``reference_integer_ops::Tanh`` on int16 (tanh(x) = 2 sigmoid(2x) - 1): Q0.15."""
     v = _scaled_input(x, multiplier, left_shift)
     r = _interpolate(np.abs(v), 8, 0xFFFF << 8)

@@ -210,7 +210,7 @@ def _partition(target: dict, model: ModelIO) -> dict | None:
                          f"of flash {target['name']} sets aside for them",
                          "make the model smaller (int8 or int4 weights, pruning)")
     return {"node": flash["node"], "slots": [start, start + slot], "slot_bytes": slot,
-            "image_bytes": model.image_bytes}
+            "image_bytes": model.image_bytes, "smp_uart": flash.get("smp_uart")}
 
 
 def _partition_overlay(partition: dict, native: bool) -> str:
@@ -225,6 +225,9 @@ def _partition_overlay(partition: dict, native: bool) -> str:
                 "\tedgec_smp_uart: edgec-smp-uart {\n"
                 "\t\tcompatible = \"zephyr,native-tty-uart\";\n\t\tstatus = \"okay\";\n"
                 "\t\tcurrent-speed = <115200>;\n\t};\n};\n\n") + text
+    elif partition["smp_uart"]:  # SMP frames share the board's UART with the console lines
+        text = (f"/ {{\n\tchosen {{\n\t\tzephyr,uart-mcumgr = &{partition['smp_uart']};"
+                "\n\t};\n};\n\n") + text
     return text
 
 

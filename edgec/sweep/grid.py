@@ -136,6 +136,8 @@ def class_machine(board: str) -> tuple[dict, str]:
 
 def expand(prune: list[float], weights: list[str], optimize: list[str],
            machines: list[str]) -> list[Point]:
-    """Every combination, in a stable order."""
-    return [Point(p, w, o, m) for p in prune for w in weights for o in optimize
-            for m in machines]
+    """Every combination, in the order the tasks start: the points of one pruned model and
+    weight type (which share its fine-tuning and its accuracy, computed once into the output
+    folder) are spread apart, so that workers starting together do not compute them twice."""
+    return [Point(p, w, o, m) for o in optimize for m in machines for p in prune
+            for w in weights]

@@ -126,13 +126,16 @@ def measure(task: Task) -> dict:
         timed = fit_samples(result.graph, samples[:max(1, inputs.timing_samples)])
         _, device = run_emulated(result, timed)
     totals = result.report["totals"]
+    stack = totals.get("stack_bytes")  # the build's own stack figure, when it states one
+    stack = device.stack_bytes if stack is None else stack
     return {
         "point": asdict(point), "model": str(model), "scores": scores,
         "macs": totals["macs"], "weight_bytes": totals["weight_bytes"],
         "report_flash_bytes": totals["flash_bytes"], "arena_bytes": totals["arena_bytes"],
         "optimize_mode": result.report["optimize"]["mode"],
         "flash_bytes": device.flash_bytes, "static_ram_bytes": device.footprint.static_ram_bytes,
-        "stack_bytes": totals.get("stack_bytes", device.stack_bytes),
-        "ram_bytes": device.ram_bytes, "instructions": device.median_instructions,
+        "stack_bytes": stack, "measured_stack_bytes": device.stack_bytes,
+        "ram_bytes": device.footprint.static_ram_bytes + stack,
+        "instructions": device.median_instructions,
         "seconds": round(time.perf_counter() - started, 3),
     }

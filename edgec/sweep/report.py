@@ -42,9 +42,11 @@ def board_rows(points, results: list[dict], boards: dict[str, dict], metric: Met
     from edgec.sweep.grid import CLASS_MACHINES
 
     rows = []
+    ordered = sorted(zip(points, results), key=lambda pr: (pr[0].prune, pr[0].weights,
+                                                           pr[0].optimize))
     for board, info in boards.items():
         machine = CLASS_MACHINES[info["cpu"]]
-        for point, r in zip(points, results):
+        for point, r in ordered:
             if point.machine != machine:
                 continue
             row = {"board": board, "prune": point.prune, "weights": point.weights,
@@ -187,7 +189,7 @@ def plot(rows: list[dict], board: str, metric: Metric, stem: Path) -> list[Path]
         ax.set_ylabel(metric.name)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="lower right")
+            ax.legend(fontsize=7, loc="best")
     figure.suptitle(f"edgec sweep on {board}")
     figure.tight_layout()
     paths = [stem.with_suffix(".svg"), stem.with_suffix(".png")]

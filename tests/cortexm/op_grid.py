@@ -28,7 +28,7 @@ from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_ful
                          test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
-                         test_transpose_conv)
+                         test_strided_slice, test_transpose_conv)
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -330,7 +330,8 @@ def _layout_cases(full: bool):
 
 def _issue11_cases(full: bool):
     """The ops of issue 11's missing-ops list: TRANSPOSE_CONV, PRELU, MIRROR_PAD, the two
-    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), dilated pools."""
+    resizes, BATCH_MATMUL, grouped CONV_2D (portable on the M4F too), dilated pools,
+    STRIDED_SLICE."""
     tc = test_transpose_conv
     for g, dtype in itertools.product(_pick(full, range(len(tc.GEOMETRIES)), [0, 4]),
                                       ["int8", "float32"]):
@@ -360,6 +361,9 @@ def _issue11_cases(full: bool):
         for op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             yield Case(f"{op}/{dtype}", "dilated", partial(
                 lambda o, d, rng: test_pool.dilated_pool_graph(rng, o, d), op, dtype))
+    for dtype in LAYOUT_DTYPES:
+        yield Case(f"STRIDED_SLICE/{dtype}", "negative-steps", partial(
+            lambda d, rng: test_strided_slice.strided_slice_graph(0, d), dtype))
 
 
 def _int16_cases(full: bool):

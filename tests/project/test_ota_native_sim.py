@@ -24,8 +24,9 @@ from edgec.project.appconfig import load_app_config
 from edgec.project.render import render_app
 from edgec.verify.harness import random_inputs
 from edgec.verify.zephyr import app_input, parse_output, samples_of
-from tests.project.zephyr_tools import BUILD_ROOT, write_tree, zephyr, zephyr_build
-from tests.test_model_partition import DIGITS, other_weights
+from tests.project.zephyr_tools import (BUILD_ROOT, devicetree, kconfig, needs_modules,
+                                        write_tree, zephyr, zephyr_build)
+from tests.test_model_partition import DIGITS, EXAMPLES, other_weights
 
 pytestmark = [*zephyr, pytest.mark.skipif(shutil.which("socat") is None,
                                           reason="needs socat (Debian package socat)")]
@@ -174,3 +175,27 @@ def test_models_swap_over_smp_and_survive_a_bad_image_and_a_cut_upload(ota, tmp_
         _assert_runs(device, booted, ota["expect_b"])
     finally:
         device.close()
+
+
+@needs_modules("cmsis", "nordic")
+def test_model_partition_app_builds_for_nrf52840dk(tmp_path):
+    """On hardware the slots go where targets/nrf52840dk.yaml says (MCUboot's image-1 area)
+    and MCUmgr shares the console UART: the app builds and links, with the partitions, the
+    chosen SMP UART and the MCUmgr options in its devicetree and .config."""
+    app = tmp_path / "app"
+    result = build(DIGITS, app / "model", BuildOptions(target="nrf52840dk",
+                                                        constants="partition"))
+    render_app(load_app_config(str(EXAMPLES / "apps" / "replay.yaml")), result.target, result,
+               app)
+    stable = BUILD_ROOT / "nrf52840dk-ota-app"
+    write_tree({str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()},
+               stable)
+    out = BUILD_ROOT / "nrf52840dk-ota"
+    zephyr_build(stable, "nrf52840dk/nrf52840", out)
+    conf, edt = kconfig(out), devicetree(out)
+    assert conf["CONFIG_MCUMGR"] == "y" and conf["CONFIG_MCUMGR_TRANSPORT_UART"] == "y"
+    slots = [edt.label2node[f"edgec_model_{k}"] for k in range(2)]
+    assert [s.regs[0].addr for s in slots] == [0x83000, 0x85000]
+    assert all(s.regs[0].size >= (app / "model" / "digits_int8.bin").stat().st_size + 16
+               for s in slots)
+    assert edt.chosen_node("zephyr,uart-mcumgr").labels == ["uart0"]

@@ -43,6 +43,7 @@ import math
 import numpy as np
 
 from edgec.errors import EdgecError
+from edgec.ir.int16 import logistic_int16, sigmoid_table, tanh_int16
 from edgec.ir.quant import conv_multipliers, multiply_by_quantized_multiplier, quantize_multiplier
 from edgec.ir.registry import Ptq, define_op, kernel
 
@@ -91,52 +92,10 @@ define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
 
 # -- int16 activations (TFLite reference_integer_ops Logistic / Tanh on int16) ------------
 
-# TFLite's sigmoid_table_uint16: sigmoid(i / 24) in unsigned 0.16 fixed point, i = 0..255.
-# Its values are round(65536 * sigmoid(i / 24)) except one more at these indices (the table
-# was not made by this formula; tests/ops/test_lstm.py checks the int16 LSTM against TFLM).
-_TABLE_PLUS_ONE = (4, 8, 12, 14, 15, 16, 17, 19, 20, 21, 22, 25, 27, 28, 29, 30, 31, 33, 34,
-                   35, 37, 39, 40, 41, 43, 44, 45, 46, 49, 50, 54, 62, 63, 64, 66, 82, 86, 93,
-                   100, 103, 112, 116, 135, 255)
-
-
-def _sigmoid_table() -> np.ndarray:
-    table = np.round(65536.0 / (1.0 + np.exp(-np.arange(256) / 24.0))).astype(np.int64)
-    table[list(_TABLE_PLUS_ONE)] += 1
-    return table
-
-
-SIGMOID_TABLE = _sigmoid_table()
-
-
-def _scaled(x, multiplier: int, left_shift: int) -> np.ndarray:
-    if multiplier == 0:  # power-of-two input scale
-        multiplier, left_shift = 3 << left_shift, 0
-    rounding = (1 << (left_shift - 1)) if left_shift > 0 else 0
-    return (np.asarray(x, np.int64) * multiplier + rounding) >> left_shift
-
-
-def _interpolate(a: np.ndarray, frac_bits: int) -> np.ndarray:
-    index = np.minimum(a >> frac_bits, 254)
-    lo, hi = SIGMOID_TABLE[index], SIGMOID_TABLE[index + 1]
-    return (lo << frac_bits) + (a & ((1 << frac_bits) - 1)) * (hi - lo)
-
-
-def sigmoid_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
-    """TFLite's int16 Logistic: Q0.15 output."""
-    v = _scaled(x, multiplier, left_shift)
-    a = np.abs(v)
-    r = np.where((a >> 9) >= 255, 0x7FFF << 10, _interpolate(a, 9))
-    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
-    return (r >> 10).astype(np.int16)
-
-
-def tanh_int16(x, multiplier: int = 0, left_shift: int = 0) -> np.ndarray:
-    """TFLite's int16 Tanh: Q0.15 output."""
-    v = _scaled(x, multiplier, left_shift)
-    a = np.abs(v)
-    r = np.where((a >> 8) >= 255, 0xFFFF << 8, _interpolate(a, 8))
-    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
-    return (r >> 8).astype(np.int16)
+# TFLite's int16 Logistic / Tanh, shared with the int16 LOGISTIC and TANH ops
+# (``edgec.ir.int16``: the table and its interpolation; multiplier 0 = power-of-two scale).
+SIGMOID_TABLE = sigmoid_table()
+sigmoid_int16 = logistic_int16
 
 
 def cell_power(node, cell_q) -> int:

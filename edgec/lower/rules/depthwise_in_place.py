@@ -23,7 +23,7 @@ from edgec.lower.registry import KernelPlan, Param, lowering_variant
 from edgec.lower.rules._te import const_param, named_constants, sum_fits_int32
 
 TEMPLATE = "depthwise_in_place.c.j2"
-ROLES = ("w", "bias", "mult", "shift", "params")
+ROLES = ("w", "bias", "rq", "params")
 
 
 def _accepts(ctx) -> bool:
@@ -52,7 +52,9 @@ def depthwise_in_place_int8(ctx) -> KernelPlan | None:
     geometry = dict(n=n, h=h, w=w, c=c, kh=kh, kw=kw, dh=dh, dw=dw, pt=pt, pl=pl,
                     ph=h + (kh - 1) * dh, pw=w + (kw - 1) * dw, mbqm=mbqm)
     per_channel = weights.reshape(kh * kw, c).T.astype(np.int8)  # [c][tap]
-    constants = {"w": per_channel.reshape(-1), "bias": bias, **quant}
+    rq = np.stack([quant["mult"], quant["shift"]], axis=1).astype(np.int32).reshape(-1)
+    constants = {"w": per_channel.reshape(-1), "bias": bias, "rq": rq,
+                 "params": quant["params"]}
     params = [Param("x", ctx.node.inputs[0])] + [const_param(ctx, r) for r in ROLES]
     params.append(Param("y", ctx.node.outputs[0]))
     signature = [CParam("x", "int8_t", const=True, restrict=False),
