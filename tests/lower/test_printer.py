@@ -98,9 +98,9 @@ def test_int_immediates_keep_their_width_and_extremes():
 def test_op_without_rule_names_op_node_and_supported_list(tmp_path):
     from edgec.lower import lower_graph
 
-    # Every op has an int8 rule; none lowers RELU on int16.
-    graph = single_node_graph("RELU", [Tensor("x", (2, 3), "int16")],
-                              [Tensor("y", (2, 3), "int16")], name="t0")
-    with pytest.raises(EdgecError, match=r"1 node\(s\) cannot be lowered: #0 RELU/int16 't0'"
+    # Every op has an int8 rule; none lowers RELU on int32.
+    graph = single_node_graph("RELU", [Tensor("x", (2, 3), "int32")],
+                              [Tensor("y", (2, 3), "int32")], name="t0")
+    with pytest.raises(EdgecError, match=r"1 node\(s\) cannot be lowered: #0 RELU/int32 't0'"
                                          r".*CONV_2D/int8"):
         lower_graph(graph, BuildOptions(cache_dir=tmp_path))

@@ -39,7 +39,9 @@ def test_shared_model_bit_exact(cache_dir, model):
     assert result.ok and result.message == "bit-exact on 2 inputs", result.message
     device = result.device
     assert len(device.instructions) == 2 and device.median_instructions > 0
-    assert device.footprint.bss >= LOWER_BOUNDS[model] and device.stack_bytes > 0
+    # the arena is the model's .bss; trailing writes and in-place kernels take it below the
+    # op-by-op bound (docs/MEMORY_PLAN.md), never below half of it on these models
+    assert device.footprint.bss >= LOWER_BOUNDS[model] // 2 and device.stack_bytes > 0
     text, data, bss = device.firmware
     assert device.footprint.text + device.footprint.rodata <= text
     assert device.footprint.bss <= bss and "riscv64-unknown-elf-size" in device.summary()
