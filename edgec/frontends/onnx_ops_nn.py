@@ -61,6 +61,15 @@ def _bias_tensor(ctx: Context, name: str, quantized: bool, size: int) -> str:
     return ctx.const_tensor(name, data)
 
 
+def _group(node: onnx.NodeProto, a: dict) -> int:
+    """The ``group`` attribute of a Conv or ConvTranspose: an integer of at least 1."""
+    group = a.get("group", 1)
+    if not isinstance(group, int) or group < 1:
+        raise EdgecError(f"{node.op_type} '{node.name}' has group={group!r}",
+                         "group is a positive integer (1: an ordinary convolution)")
+    return group
+
+
 @converter("Conv")
 @lift_1d
 def conv(ctx: Context, node: onnx.NodeProto) -> None:
@@ -73,7 +82,7 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Conv '{node.name}' has weights of rank {len(w_shape)} for an input "
                          "of rank 4", "give weights of shape (out, in / group, kh, kw)")
     out_ch, _, kh, kw = w_shape
-    group = a.get("group", 1)
+    group = _group(node, a)
     quantized = quant_mode(ctx, node, [node.input[0]]) and _weights_quantized(ctx, node)
     strides, dilations = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
     ir_attrs = {"strides": strides, "dilations": dilations,
@@ -106,7 +115,7 @@ def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
     a = attrs(node)
     n, c, h, w = require_2d_window(ctx, node)
     _, out_per_group, kh, kw = ctx.shape(node.input[1])
-    group = int(a.get("group", 1))
+    group = _group(node, a)
     if group != 1 and (c % group or quant_mode(ctx, node, [node.input[0]])):
         raise EdgecError(f"ConvTranspose '{node.name}' has group={group} with {c} input "
                          "channels", "grouped ConvTranspose runs in float, with group "

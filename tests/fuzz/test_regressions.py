@@ -288,3 +288,24 @@ def test_onnx_conv_weights_of_the_wrong_rank(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(model, path)
     _user_error(load_model, path, match="rank 3")
+
+
+@pytest.mark.parametrize("group", [0, -2])
+def test_onnx_conv_group_that_is_not_positive(tmp_path, group):
+    """Fuzz smoke, seed 7 case 52 (node_attr on ic_resnet8_float32.onnx): group=0 reached a
+    modulo by zero in the grouped-convolution check."""
+    from tests.shared_models import MODELS_DIR
+
+    source = MODELS_DIR / "onnx" / "ic_resnet8_float32.onnx"
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    model = onnx.load(source)
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    for attr in conv.attribute:
+        if attr.name == "group":
+            conv.attribute.remove(attr)
+            break
+    conv.attribute.append(helper.make_attribute("group", group))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    _user_error(load_model, path, match=f"group={group}")
