@@ -121,8 +121,11 @@ def zephyr_build(app: Path, target: dict, out: Path, *args: str, base: Path,
         cmake.append(f"-DUSER_CACHE_DIR={cache_dir}")
     env = {**os.environ, **(env or {}), "ZEPHYR_BASE": str(base), **env_vars}
     stamp = out / "edgec-cmake-args"
+    # the tree is part of the configuration: a folder configured against another one is
+    # configured again (its cached paths would point into the other tree)
+    stamp_text = "\n".join([*cmake, f"ZEPHYR_BASE={base.resolve()}"])
     fresh = not (out / "build.ninja").is_file() or not stamp.is_file() or \
-        stamp.read_text() != "\n".join(cmake)
+        stamp.read_text() != stamp_text
     for cmd in ([cmake] if fresh else []) + [["ninja", "-C", str(out)]]:
         try:
             done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -137,7 +140,7 @@ def zephyr_build(app: Path, target: dict, out: Path, *args: str, base: Path,
                              f"({cmd[0]}): {last.strip()}",
                              f"see the build folder {out}")
     out.mkdir(parents=True, exist_ok=True)
-    stamp.write_text("\n".join(cmake))
+    stamp.write_text(stamp_text)
     return out / "zephyr"
 
 

@@ -26,7 +26,8 @@ def _zephyr_base() -> str | None:
     given = os.environ.get("ZEPHYR_BASE")
     if given:
         return given
-    return str(SHARED) if (SHARED / "VERSION").is_file() else None
+    # resolved: a symlinked workspace would give Zephyr relative paths that do not exist
+    return str(SHARED.resolve()) if (SHARED / "VERSION").is_file() else None
 
 
 ZEPHYR_BASE = _zephyr_base()
