@@ -138,16 +138,16 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so. Memory
     variants that cost instructions (in-place kernels, ``edgec.ram``) are used where the arena
-    needs them, except when ``speed`` is asked for by name: then the fastest kernels run, with
-    only the free trailing writes."""
+    needs them (the default build) or wherever they help (``ram``); ``speed`` or ``size`` asked
+    for by name keeps that mode's kernels, with only the free trailing writes."""
     from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
     from edgec.ram import mix_for_arena, shrink_arena
 
     def lowered(mode: Optimize):
         mode_options = replace(options, optimize=mode)
         fast = lower_graph(graph, mode_options, progress=progress)
-        if options.optimize is Optimize.SPEED:  # asked for: the fastest kernels, no variant
-            plan = plan_memory(graph, fast)  # that trades instructions for arena
+        if options.optimize in (Optimize.SPEED, Optimize.SIZE):  # asked for by name: that
+            plan = plan_memory(graph, fast)  # mode's kernels, no variant costing instructions
             return fast, plan, memory_entry(graph, fast, plan, [])
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),

@@ -38,8 +38,8 @@ def _add_common(parser) -> None:
     parser.add_argument("--cache-dir", help="where lowered kernels are cached")
     parser.add_argument("--optimize", choices=OPTIMIZE_MODES,
                         help="speed: the fastest kernels (DSP: int16 weights, twice the int8 "
-                             "flash), no in-place variant; size: int8 weights and the least "
-                             "arena scratch; ram: the smallest arena (size's kernels, every "
+                             "flash); size: int8 weights and the least arena scratch (neither "
+                             "takes an in-place variant); ram: the smallest arena (size's kernels, every "
                              "in-place variant that helps, more instructions); default: speed's "
                              "kernels while their constants fit half the target's flash, else "
                              "size's, with in-place variants where the arena needs them")
