@@ -39,10 +39,11 @@ def _add_common(parser) -> None:
     parser.add_argument("--optimize", choices=OPTIMIZE_MODES,
                         help="speed: the fastest kernels (DSP: int16 weights, twice the int8 "
                              "flash); size: int8 weights and the least arena scratch (neither "
-                             "takes an in-place variant); ram: the smallest arena (size's kernels, every "
-                             "in-place variant that helps, more instructions); default: speed's "
-                             "kernels while their constants fit half the target's flash, else "
-                             "size's, with in-place variants where the arena needs them")
+                             "takes an in-place variant); ram: the smallest arena (size's "
+                             "kernels, every in-place variant that helps, more instructions); "
+                             "default: speed's kernels while their constants fit half the "
+                             "target's flash, else size's, with in-place variants where the "
+                             "arena needs them")
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
