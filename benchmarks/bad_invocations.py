@@ -66,6 +66,29 @@ INVOCATIONS += [
     ["passes", "{good}", "--dump-after", "nope"], ["targets", "extra"],
     ["inspect", "{good}", "{good}"], ["run", "{good}", "--input", "{x}", "--output", ""],
     ["build", "{good}", "-o", ""], ["inspect", ""],
+    # model images and updates over the air (docs/OTA.md)
+    ["package", "{good}"], ["package", "{garbage}", "-o", "{out}/m.bin"],
+    ["package", "{good}", "-o", "{out}/m.bin", "--like", "{missing}"],
+    ["package", "{good}", "-o", "{out}/m.bin", "--like", "{folder}"],
+    ["package", "{good}", "-o", "{missing}/m.bin"], ["push", "{garbage}", "--port", "{missing}"],
+    ["push", "{good}", "--port", "{missing}"], ["push", "{missing}", "--port", "{missing}"],
+    ["push", "{empty}", "--port", "{missing}"],
+    ["build", "{good}", "-o", "{out}", "--model-partition", "--target", "nucleo_l4r5zi"],
+    ["verify", "{good}", "--model-partition", "--target", "mps2_an386"],
+    # sweeps (docs/SWEEP.md)
+    ["sweep", "{good}"], ["sweep", "{garbage}", "--data", "{x}", "-o", "{out}/s"],
+    ["sweep", "{onnx}", "--data", "{missing}", "--calibrate", "{calib}", "-o", "{out}/s"],
+    ["sweep", "{onnx}", "--data", "{x}", "--calibrate", "{calib}", "-o", "{out}/s",
+     "--prune", "2"],
+    ["sweep", "{onnx}", "--data", "{x}", "--calibrate", "{calib}", "-o", "{out}/s",
+     "--weights", "int3"],
+    ["sweep", "{onnx}", "--data", "{x}", "--calibrate", "{calib}", "-o", "{out}/s",
+     "--targets", "nope"],
+    # verify in the Zephyr application without a tree, and the per-layer options
+    ["verify", "{good}", "--zephyr", "--target", "qemu_cortex_m3", "--zephyr-base",
+     "{missing}"],
+    ["verify", "{good}", "--per-layer"], ["verify", "{good}", "--layers", "--target",
+                                          "qemu_riscv32"],
 ]
 
 APP_CONFIGS = {
