@@ -105,15 +105,16 @@ def _checked(response, what: str):
     return response
 
 
+async def _device_state(client, State, timeout: float) -> DeviceModel:
+    r = _checked(await client.request(State(), timeout), "the model state request")
+    return DeviceModel(r.slot, r.seq, r.sha.hex() if r.sha else "")
+
+
 def device_model(port: str, timeout: float = 5.0) -> DeviceModel:
     """Ask the device which model it runs."""
     _, State = _messages()
-
-    async def work(client):
-        r = _checked(await client.request(State(), timeout), "the model state request")
-        return DeviceModel(r.slot, r.seq, r.sha.hex() if r.sha else "")
-
-    return asyncio.run(_session(port, timeout, work))
+    return asyncio.run(_session(port, timeout,
+                                lambda client: _device_state(client, State, timeout)))
 
 
 def push(image: bytes, port: str, timeout: float = 5.0, progress=None,
@@ -140,7 +141,6 @@ def push(image: bytes, port: str, timeout: float = 5.0, progress=None,
             off = r.off
             if progress:
                 progress(off, len(image))
-        r = _checked(await client.request(State(), timeout), "the model state request")
-        return DeviceModel(r.slot, r.seq, r.sha.hex() if r.sha else "")
+        return await _device_state(client, State, timeout)
 
     return asyncio.run(_session(port, timeout, work))

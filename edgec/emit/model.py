@@ -71,6 +71,8 @@ class _Constants:
         """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
         definitions it starts (consecutive definitions with one comment share it)."""
         if key not in self.symbols:
+            if self.blob is not None:  # a macro naming a place in the model image
+                symbol = symbol.upper()
             if symbol in self.symbols.values():
                 raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
@@ -78,9 +80,7 @@ class _Constants:
             previous = self.definitions[-1]["group"] if self.definitions else None
             if self.blob is None:
                 text = array_definition(symbol, array, attribute=f"{self.prefix.upper()}_ALIGNED")
-            else:  # a named place in the model image instead of the values
-                symbol = symbol.upper()
-                self.symbols[key] = symbol
+            else:
                 text = (f"#define {symbol} ((const {c_type(array.dtype)} *)"
                         f"({self.prefix}_constants + {self.blob.add(array)}u))")
             self.definitions.append({

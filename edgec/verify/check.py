@@ -12,7 +12,7 @@ from edgec.build import build, load_graph
 from edgec.ir import interpret
 from edgec.errors import EdgecError
 from edgec.ir.interpret import check_inputs
-from edgec.options import BuildOptions
+from edgec.options import BuildOptions, Constants
 from edgec.verify.compare import VerifyResult, compare, term_scales
 from edgec.verify.harness import random_inputs
 from edgec.verify.layers import first_layer_difference, layer_table, unpack_layers
@@ -39,7 +39,7 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     emulated = options.target != "host"
     target = load_target(options.target)
     if zephyr or target["emulator"] == ["native"]:
-        if layers or per_layer or options.constants.value == "partition":
+        if layers or per_layer or options.constants is Constants.PARTITION:
             raise EdgecError("--layers, --per-layer and --model-partition are not verified in "
                              "the Zephyr application", "verify on the host or on a QEMU target "
                              "without --zephyr")
@@ -49,9 +49,13 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
         from edgec.verify.cortexm import emulated_machine
         from edgec.verify.riscv import is_riscv
 
-        riscv = is_riscv(load_target(options.target))
+        if options.constants is Constants.PARTITION:
+            raise EdgecError(f"--model-partition is verified on the host, not on "
+                             f"{options.target}", "verify without --target, or without "
+                             "--model-partition (the kernels are the same)")
+        riscv = is_riscv(target)
         if not riscv:
-            emulated_machine(load_target(options.target))  # refuse before the slow build
+            emulated_machine(target)  # refuse before the slow build
         elif layers or per_layer:
             raise EdgecError("--layers and --per-layer run on the host and on the Cortex-M "
                              f"QEMU targets, not on '{options.target}'",
@@ -63,10 +67,6 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
     reference = load_graph(model, options.quantization)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
-    if emulated and options.constants.value == "partition":
-        raise EdgecError(f"--model-partition is verified on the host, not on {options.target}",
-                         "verify without --target, or without --model-partition (the kernels "
-                         "are the same)")
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
         result = build(model, tmp, options, progress=progress, loaded=reference)
         table = layer_table(result.graph, result.plan) if layers else None

@@ -13,6 +13,7 @@ from edgec.build import BuildResult
 from edgec.templating import render
 from edgec.errors import EdgecError
 from edgec.ir import Graph
+from edgec.options import Constants
 from edgec.verify.harness import (harness_context, pack_samples, packed_layout, run_tool,
                                   unpack_samples)
 
@@ -28,7 +29,7 @@ def render_harness(result: BuildResult, layers: list[dict] | None = None) -> str
 
 def model_image(result: BuildResult) -> Path | None:
     """The model image ``NAME.bin`` of a ``--model-partition`` build, else None."""
-    if result.options.constants.value != "partition":
+    if result.options.constants is not Constants.PARTITION:
         return None
     return result.out_dir / f"{result.name}.bin"
 

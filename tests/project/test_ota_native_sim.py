@@ -108,6 +108,15 @@ def _assert_runs(device: Device, after: int, expected: list[np.ndarray]):
         assert any(np.array_equal(y, e) for y in seen)
 
 
+def _stable_copy(app: Path, name: str) -> Path:
+    """``app`` copied to one folder under BUILD_ROOT that every run reuses, unchanged files
+    keeping their time stamps: the Zephyr build is incremental."""
+    stable = BUILD_ROOT / name
+    write_tree({str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()},
+               stable)
+    return stable
+
+
 @pytest.fixture(scope="module")
 def ota(tmp_path_factory):
     from edgec.cli.package import PackageCommand  # noqa: F401  (the command under test)
@@ -124,9 +133,7 @@ def ota(tmp_path_factory):
     result = build(DIGITS, app / "model", BuildOptions(target="native_sim",
                                                         constants="partition"))
     render_app(load_app_config(str(root / "app.yaml")), result.target, result, app)
-    stable = BUILD_ROOT / "native_sim-ota-app"  # one source folder: the build is incremental
-    write_tree({str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()},
-               stable)
+    stable = _stable_copy(app, "native_sim-ota-app")
     exe = zephyr_build(stable, "native_sim", BUILD_ROOT / "native_sim-ota",
                        "-DCONFIG_EDGEC_APP_PRINT_OUTPUT=y") / "zephyr.exe"
     b_model = other_weights(root / "b.tflite")
@@ -187,9 +194,7 @@ def test_model_partition_app_builds_for_nrf52840dk(tmp_path):
                                                         constants="partition"))
     render_app(load_app_config(str(EXAMPLES / "apps" / "replay.yaml")), result.target, result,
                app)
-    stable = BUILD_ROOT / "nrf52840dk-ota-app"
-    write_tree({str(p.relative_to(app)): p.read_bytes() for p in app.rglob("*") if p.is_file()},
-               stable)
+    stable = _stable_copy(app, "nrf52840dk-ota-app")
     out = BUILD_ROOT / "nrf52840dk-ota"
     zephyr_build(stable, "nrf52840dk/nrf52840", out)
     conf, edt = kconfig(out), devicetree(out)
