@@ -271,16 +271,21 @@ def test_app_config_on_a_host_build_is_refused_not_ignored(tmp_path):
     assert main(argv) == 2 and not (tmp_path / "out" / "digits_int8.c").exists()
 
 
+def _shared_onnx(name: str) -> onnx.ModelProto:
+    """A shared MLPerf Tiny ONNX model to mutate by hand (skip when ../shared lacks it)."""
+    from tests.shared_models import MODELS_DIR
+
+    source = MODELS_DIR / "onnx" / name
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    return onnx.load(source)
+
+
 def test_onnx_conv_weights_of_the_wrong_rank(tmp_path):
     """Fuzz case 60064 (seed 1, init_dims on kws_dscnn_float32.onnx): a conv weight cut to
     3-D on a 4-D input (ONNX shape inference lets it through there) was unpacked as four
     dimensions."""
-    from tests.shared_models import MODELS_DIR
-
-    source = MODELS_DIR / "onnx" / "kws_dscnn_float32.onnx"
-    if not source.is_file():
-        pytest.skip(f"{source} not found")
-    model = onnx.load(source)
+    model = _shared_onnx("kws_dscnn_float32.onnx")
     init = next(i for i in model.graph.initializer
                 if i.name.endswith("conv2d_3/BiasAdd_weights_fused_bn"))
     array = numpy_helper.to_array(init)
@@ -294,12 +299,7 @@ def test_onnx_conv_weights_of_the_wrong_rank(tmp_path):
 def test_onnx_conv_group_that_is_not_positive(tmp_path, group):
     """Fuzz smoke, seed 7 case 52 (node_attr on ic_resnet8_float32.onnx): group=0 reached a
     modulo by zero in the grouped-convolution check."""
-    from tests.shared_models import MODELS_DIR
-
-    source = MODELS_DIR / "onnx" / "ic_resnet8_float32.onnx"
-    if not source.is_file():
-        pytest.skip(f"{source} not found")
-    model = onnx.load(source)
+    model = _shared_onnx("ic_resnet8_float32.onnx")
     conv = next(n for n in model.graph.node if n.op_type == "Conv")
     for attr in conv.attribute:
         if attr.name == "group":
