@@ -48,7 +48,7 @@ def _macs(node, ins, outs):
 define_op("GRU", attrs={"time_major": False, "linear_before_reset": False,
                         "return_sequences": True, "reverse": False},
           infer_shapes=_shape, macs=_macs, min_inputs=6, dtypes=("float32",),
-          ptq=Ptq.UNSUPPORTED,
+          ptq=Ptq.DECOMPOSE,
           doc="GRU over a sequence (ONNX semantics); inputs (x, W [3H, I], R [3H, H], "
               "Wb [3H], Rb [3H], h0)",
           exempt={"frontend": "no TFLite builtin: GRU comes from ONNX",
