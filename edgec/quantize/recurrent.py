@@ -46,6 +46,7 @@ from edgec.ir.registry import Ptq, get_op
 from edgec.quantize.params import activation_quant, bias_quant, quantize_array, weight_quant
 
 LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+MAX_CONCAT_INPUTS = 10  # TFLM's CONCATENATION kMaxInputNum
 CELL_BITS_POWER_MAX = 10  # GetPowerOfTwoScale's loop bound: cell ranges up to 2**10
 
 
@@ -240,6 +241,17 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
         pieces = [b.node("RESHAPE", [states[t]], piece, f"t{t}_y", shape=list(piece))
                   for t in range(count)]
         shared += pieces
+        # TFLM's CONCATENATION takes at most 10 inputs: longer sequences join in rounds.
+        while len(pieces) > MAX_CONCAT_INPUTS:
+            chunks = [pieces[k:k + MAX_CONCAT_INPUTS]
+                      for k in range(0, len(pieces), MAX_CONCAT_INPUTS)]
+            pieces = []
+            for chunk in chunks:
+                shape = list(graph.tensors[chunk[0]].shape)
+                shape[axis] = sum(graph.tensors[c].shape[axis] for c in chunk)
+                pieces.append(chunk[0] if len(chunk) == 1 else
+                              b.node("CONCATENATION", chunk, tuple(shape), "y", axis=axis))
+            shared += pieces
         b.node("CONCATENATION", pieces, graph.tensors[node.outputs[0]].shape, "y",
                out=node.outputs[0], axis=axis)
         shared.append(node.outputs[0])
