@@ -16,6 +16,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from edgec.cli import main
 from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.onnx import load_onnx
@@ -23,6 +24,8 @@ from edgec.frontends.tflite import load_tflite
 from edgec.ir import interpret
 from edgec.quantize import quantize_graph
 from edgec.quantize.recurrent import cell_state_quant, decompose
+from tests.cortexm.toolchain import needs_qemu
+from tests.lower.harness import needs_gcc
 from tests.quantize.test_ptq_tflm import assert_tflm_agrees
 
 MODELS = Path(__file__).resolve().parents[1] / "models" / "recurrent"
@@ -194,6 +197,49 @@ def test_int16_activations_refuse_recurrent_ops_naming_them():
     x = graph.tensors[graph.inputs[0]]
     with pytest.raises(EdgecError, match="UNIDIRECTIONAL_SEQUENCE_LSTM.*no int16 kernel"):
         quantize_graph(graph, {x.name: signal(x.shape, 2, seed=0)}, activations="int16")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("lowering_cache")
+
+
+def _files(tmp_path, op: str, **extra) -> tuple[str, str]:
+    """An ONNX model and its calibration .npz on disk."""
+    model = tmp_path / f"{op.lower()}.onnx"
+    model.write_bytes(rnn_model(op, steps=8, hidden=6, **extra))
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, X=signal((1, 8, 3), 64, seed=1))
+    return str(model), str(cal)
+
+
+@needs_gcc
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_verify_calibrate_on_the_host(tmp_path, capsys, cache_dir, op):
+    model, cal = _files(tmp_path, op)
+    assert main(["verify", model, "--calibrate", cal, "-n", "3", "--cache-dir",
+                 str(cache_dir)]) == 0
+    assert "vs the quantized graph: max relative error 0 on 3 inputs" in capsys.readouterr().out
+
+
+@needs_qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_verify_calibrate_on_mps2_an386(tmp_path, capsys, cache_dir, op):
+    model, cal = _files(tmp_path, op)
+    assert main(["verify", model, "--calibrate", cal, "--target", "mps2_an386", "-n", "2",
+                 "--cache-dir", str(cache_dir)]) == 0
+    assert "vs the quantized graph: max relative error 0 on 2 inputs" in capsys.readouterr().out
+
+
+def test_quantize_cli_writes_the_lstm_tflm_runs(tmp_path):
+    model, cal = _files(tmp_path, "LSTM")
+    out = tmp_path / "lstm_int8.tflite"
+    assert main(["quantize", model, "--calibrate", cal, "-o", str(out)]) == 0
+    from tests.refs import assert_matches_tflm
+
+    x = signal((1, 8, 3), 1, seed=9)[0]
+    assert_matches_tflm(out.read_bytes(), [x])
 
 
 def accuracy_table() -> str:

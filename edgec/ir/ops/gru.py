@@ -11,7 +11,8 @@ initial state ``h0`` [B, H]. Per step:
 
 float32 only: TFLite has no GRU builtin and TFLM no integer GRU to be exact with (the
 converter writes Keras's GRU as a WHILE loop or unrolled ops, see docs/IR.md "Recurrent
-state").
+state"). Post-training quantization (``Ptq.DECOMPOSE``) rewrites it into float primitive ops
+per time step and quantizes those (``edgec.quantize.recurrent.decompose_gru``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ parameters of ``lstm_eval_common.cc`` ``PrepareGateParametersInteger``):
   (2**-30 / hidden_scale, plus its zero point); the two cell terms add with int16 saturation;
 - the output at each step is the int8 hidden state, copied (TFLM ignores the output tensor's
   quantization; the converter gives it the hidden state's).
-Float is the same formula in float32, TFLM's order of operations.
+Float is the same formula in float32, TFLM's order of operations. Post-training quantization
+(``Ptq.RECURRENT``, ``edgec.quantize.recurrent``) makes the int8 form from a float LSTM with
+the TFLite converter's scales, calibrating the states with ``run_float``.
 
 The initial states are constants (zero from the converter): the state starts from them at
 every inference (per-sequence; TFLM would carry its variable tensors into the next Invoke
