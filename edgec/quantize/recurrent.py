@@ -27,8 +27,9 @@ r), MUL, TANH (the candidate n), then ``h = n + z * (h - n)`` as SUB, MUL, ADD; 
 ``return_sequences`` the steps' states RESHAPE and CONCATENATE into the sequence. The float
 decomposition computes the GRU (to float rounding); ordinary PTQ then calibrates and
 quantizes every op of it, and every one of them is int8 bit-exact with TFLM, so the exported
-model is too. The hidden states of all steps share one int8 quantization (``share`` groups:
-the union of their ranges), so the recurrent weights and biases are stored once. Initial
+model is too. The hidden states of all steps share one int8 quantization (``share_ranges``:
+the union of their ranges), so the recurrent weights and biases are stored once; each other
+value (a gate's pre-activation, the candidate, ...) shares one across the steps as well. Initial
 state: zero only (ONNX's default; PTQ refuses another one).
 """
 
@@ -144,6 +145,7 @@ class _Builder:
 
     def __init__(self, graph: Graph, base: str):
         self.graph, self.base, self.nodes = graph, base, []
+        self.roles: dict[str, list[str]] = {}  # "zs", "n", ...: that value at every step
 
     def const(self, tag: str, data: np.ndarray) -> str:
         name = self.graph.unique_name(f"{self.base}_{tag}")
@@ -157,6 +159,7 @@ class _Builder:
             out = self.graph.unique_name(f"{self.base}_{tag}")
             self.graph.add_tensor(Tensor(out, out_shape, "float32"))
         self.nodes.append(Node(op, inputs, [out], attrs, out))
+        self.roles.setdefault(tag.split("_", 1)[-1], []).append(out)
         return out
 
 
@@ -255,10 +258,14 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
         b.node("CONCATENATION", pieces, graph.tensors[node.outputs[0]].shape, "y",
                out=node.outputs[0], axis=axis)
         shared.append(node.outputs[0])
-    return b.nodes, shared
+    # The same value at every step shares one quantization too (the union of the steps'
+    # ranges): one step's rare extreme no longer saturates, and every step gets the same
+    # tables and multipliers.
+    roles = [names for role, names in b.roles.items() if len(names) > 1 and role != "h"]
+    return b.nodes, [shared] + roles
 
 
-# op -> (graph, node) -> (float nodes replacing it, tensors sharing one quantization)
+# op -> (graph, node) -> (float nodes replacing it, groups of tensors sharing a quantization)
 DECOMPOSITIONS: dict[str, Callable[[Graph, Node], tuple[list[Node], list[str]]]] = {
     "GRU": decompose_gru}
 
@@ -280,7 +287,7 @@ def decompose(graph: Graph) -> tuple[Graph, list[list[str]]]:
                              f"decompositions exist for: {', '.join(sorted(DECOMPOSITIONS))}")
         replacement, shared = DECOMPOSITIONS[node.op](out, node)
         nodes += replacement
-        groups.append(shared)
+        groups += shared
     out.nodes = nodes
     out.remove_unused_tensors()
     return out, groups
