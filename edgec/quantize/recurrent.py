@@ -5,7 +5,10 @@
 (``tensorflow/lite/tools/optimize``: ``operator_property.cc``, ``quantize_model.cc``,
 ``quantization_utils.cc``):
 - calibration runs the float LSTM step by step (``lstm.run_float``) and observes the hidden
-  state and the cell state at every step, besides the op's output;
+  state and the cell state at every step. As in the converter (whose calibrator never resets
+  TFLite's variable state tensors), each calibration sample starts from the state the
+  previous one left (``collect_ranges``), so the ranges cover a stream of windows too; with
+  the converter's representative data this gives exactly the converter's int8 LSTM;
 - input: int8 from its calibrated range, as every activation;
 - hidden state (the variable state tensor and the output, which TFLite restricts to one
   scale): int8 over the range of every step's hidden state;
@@ -53,9 +56,13 @@ CELL_BITS_POWER_MAX = 10  # GetPowerOfTwoScale's loop bound: cell ranges up to 2
 
 # -- calibration of internal states ------------------------------------------------------
 
-def _lstm_internals(node: Node, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+def _lstm_internals(node: Node, inputs: list[np.ndarray]) -> tuple[dict, dict]:
     ys, h, cells = lstm_op.run_float(node, inputs)
-    return {"hidden": np.stack(list(ys.values())), "cell": np.stack(list(cells.values()))}
+    last = list(lstm_op.steps(node, len(cells)))[-1]
+    observed = {"hidden": np.stack(list(ys.values())), "cell": np.stack(list(cells.values()))}
+    shape = [a.shape for a in inputs]
+    return observed, {lstm_op.H0: h.reshape(shape[lstm_op.H0]),
+                      lstm_op.C0: cells[last].reshape(shape[lstm_op.C0])}
 
 
 def internal_key(node: Node, what: str) -> tuple[str, str]:
@@ -78,9 +85,7 @@ def cell_state_quant(lo: float, hi: float) -> QuantParams:
 
 def _lstm_quants(node: Node, ranges: dict) -> dict:
     """The int8 quantization of the hidden state and output, the int16 one of the cell."""
-    lo, hi = ranges[internal_key(node, "hidden")]
-    out_lo, out_hi = ranges[node.outputs[0]]
-    hidden = activation_quant(min(lo, out_lo), max(hi, out_hi))
+    hidden = activation_quant(*ranges[internal_key(node, "hidden")])
     cell = cell_state_quant(*ranges[internal_key(node, "cell")])
     return {node.outputs[0]: hidden, internal_key(node, "cell"): cell}
 
@@ -118,8 +123,9 @@ def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callab
 class RecurrentRule:
     """How PTQ quantizes a ``Ptq.RECURRENT`` op."""
 
-    # (node, float input arrays) -> {internal state: its values in one sample}
-    internals: Callable[[Node, list], dict[str, np.ndarray]]
+    # (node, float input arrays) -> ({internal state: its values in one sample},
+    # {initial state input index: the final state, the next sample's initial state})
+    internals: Callable[[Node, list], tuple[dict[str, np.ndarray], dict[int, np.ndarray]]]
     # (node, calibrated ranges) -> quantization of its outputs and internal keys
     quants: Callable[[Node, dict], dict]
     # (node, float graph, chosen quants, int8 input 0, add_const(base, data, dtype, quant))
