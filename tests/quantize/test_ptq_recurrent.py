@@ -275,14 +275,23 @@ def test_verify_calibrate_on_mps2_an386(tmp_path, capsys, cache_dir, op):
     assert "vs the quantized graph: max relative error 0 on 2 inputs" in capsys.readouterr().out
 
 
-def test_quantize_cli_writes_the_lstm_tflm_runs(tmp_path):
-    model, cal = _files(tmp_path, "LSTM")
-    out = tmp_path / "lstm_int8.tflite"
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_quantize_cli_writes_a_model_tflm_runs_like_edgec(tmp_path, op):
+    """``edgec quantize -o X.tflite``, read back by edgec's TFLite frontend, equals TFLM."""
+    model, cal = _files(tmp_path, op)
+    out = tmp_path / f"{op}_int8.tflite"
     assert main(["quantize", model, "--calibrate", cal, "-o", str(out)]) == 0
     from tests.refs import assert_matches_tflm
 
-    x = signal((1, 8, 3), 1, seed=9)[0]
-    assert_matches_tflm(out.read_bytes(), [x])
+    for seed in (9, 10):
+        assert_matches_tflm(out.read_bytes(), [signal((1, 8, 3), 1, seed=seed)[0]])
+
+
+def test_quantize_cli_refuses_a_bidirectional_lstm_file_in_one_line(tmp_path, capsys):
+    model, cal = _files(tmp_path, "LSTM", direction="bidirectional")
+    assert main(["quantize", model, "--calibrate", cal, "-o", str(tmp_path / "x.tflite")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "runs backwards" in err[0] and "edgec build" in err[0]
 
 
 def accuracy_table() -> str:
