@@ -215,11 +215,22 @@ class _Rewriter:
         self.out.add_tensor(Tensor(name, data.shape, dtype, data, quant))
         return name
 
+    def _shared_const(self, base: str, data: np.ndarray, dtype: str,
+                      quant: QuantParams | None) -> str:
+        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_h
+        are two LSTM nodes reading the same weights)."""
+        key = (base, dtype, None if quant is None else
+               (quant.scale.tobytes(), quant.zero_point.tobytes()))
+        if key not in self.shared:
+            self.shared[key] = self._const(base, data, dtype, quant)
+        return self.shared[key]
+
     def _node(self, node: Node) -> Node:
         op = get_op(node.op)
         if op.ptq is Ptq.RECURRENT:
             inputs = recurrent_rule(node).inputs(node, self.src, self.quants,
-                                                 self._operand(node.inputs[0]), self._const)
+                                                 self._operand(node.inputs[0]),
+                                                 self._shared_const)
         elif op.weight_axis is not None:
             inputs = self._weighted_inputs(node)
         else:

@@ -122,6 +122,15 @@ def test_ptq_lstm_is_tflm_integer_lstm_and_close_to_float(case):
         assert_tflm_agrees(graph, samples)
 
 
+def test_lstm_read_through_y_and_y_h_stores_its_constants_once():
+    float_graph, graph, _ = quantized(rnn_model("LSTM", outputs=("Y", "Y_h")))
+    lstms = [n for n in graph.nodes if n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert len(lstms) == 2 and lstms[0].inputs == lstms[1].inputs
+    assert sum(t.is_const for t in graph.tensors.values()) == 14
+    samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 3, seed=2)
+    assert_tflm_agrees(graph, samples)
+
+
 def test_ptq_reverse_lstm_is_the_forward_one_on_the_reversed_sequence_in_tflm():
     """The exporter writes only forward LSTMs (TFLite's builtin); the reverse int8 kernel is
     the forward one visiting steps backwards, checked against TFLM through a forward copy."""
