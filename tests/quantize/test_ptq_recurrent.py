@@ -251,6 +251,38 @@ def test_int16_activations_refuse_recurrent_ops_naming_them():
         quantize_graph(graph, {x.name: signal(x.shape, 2, seed=0)}, activations="int16")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_ptq_of_pytorch_exports_is_bit_exact_in_tflm(cell):
+    """torch.nn.LSTM / GRU (batch_first) with a Linear head on the sequence and on the last
+    hidden state, through the TorchScript ONNX exporter; skips without torch."""
+    import io
+
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(torch.nn, cell)(3, 8, batch_first=True)
+            self.head = torch.nn.Linear(8, 2)
+
+        def forward(self, x):
+            y, state = self.rnn(x)
+            h = state[0] if isinstance(state, tuple) else state
+            return self.head(y), self.head(h.squeeze(0))
+
+    torch.manual_seed(0)
+    buffer = io.BytesIO()
+    torch.onnx.export(Net().eval(), (torch.randn(1, 16, 3),), buffer, dynamo=False,
+                      opset_version=17)
+    float_graph = load_onnx(buffer.getvalue())
+    x = float_graph.tensors[float_graph.inputs[0]]
+    graph = quantize_graph(float_graph, {x.name: signal(x.shape, 128, seed=1)})
+    samples = signal(x.shape, 6, seed=2)
+    assert relative_error(float_graph, graph, samples) < 0.03
+    assert_tflm_agrees(graph, samples)
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("lowering_cache")
