@@ -149,6 +149,15 @@ def test_ptq_reverse_lstm_is_the_forward_one_on_the_reversed_sequence_in_tflm():
     assert relative_error(float_graph, graph, samples) < 0.03
 
 
+def test_every_recurrent_op_has_its_rule():
+    from edgec.ir.registry import Ptq, get_op, registered_ops
+    from edgec.quantize.recurrent import DECOMPOSITIONS, RECURRENT_RULES
+
+    for kind, table in ((Ptq.RECURRENT, RECURRENT_RULES), (Ptq.DECOMPOSE, DECOMPOSITIONS)):
+        ops = {name for name in registered_ops() if get_op(name).ptq is kind}
+        assert ops and ops == set(table), kind
+
+
 def test_cell_state_scale_is_the_converters_power_of_two():
     assert cell_state_quant(-0.3, 0.2).s == 2.0 ** -15  # pot 0: range up to 1
     assert cell_state_quant(-1.0, 0.5).s == 2.0 ** -15  # 2**0 >= 1 already
