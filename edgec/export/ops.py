@@ -266,11 +266,14 @@ def _space_batch(node, ctx):
 @emitter("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def _lstm(node, ctx):
     """The 24-input builtin; the initial states become the variable tensors TFLite resets to
-    their zero point, so only that initial value can be written."""
-    if not node.attrs["return_sequences"] or node.attrs["reverse"]:
-        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns the last "
-                         "step only or runs backwards, which the TFLite builtin cannot",
-                         "export models whose LSTM runs forward and returns every step")
+    their zero point, so only that initial value can be written. An LSTM returning its last
+    step only writes the whole sequence and a STRIDED_SLICE of the last step (shrinking the
+    time axis), as the TFLite converter does."""
+    if node.attrs["reverse"]:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) runs backwards, "
+                         "which the TFLite builtin cannot",
+                         "export models whose LSTMs run forward (not reverse or "
+                         "bidirectional); edgec build compiles the others")
     states = []
     for name in node.inputs[13:15]:
         t = ctx.graph.tensors[name]
@@ -283,9 +286,24 @@ def _lstm(node, ctx):
         states.append(ctx.variable(name, t))
     ins = node.inputs
     inputs = [ins[0], *ins[1:9], -1, -1, -1, *ins[9:13], -1, -1, *states, -1, -1, -1, -1]
-    ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, node.outputs,
+    outputs = node.outputs
+    x_shape = ctx.graph.tensors[ins[0]].shape
+    out = ctx.graph.tensors[node.outputs[0]]
+    if not node.attrs["return_sequences"]:
+        sequence_shape = x_shape[:2] + (out.shape[-1],)
+        outputs = [ctx.activation(f"{out.name}_sequence", sequence_shape, out)]
+    ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, outputs,
            {"fused_activation_function": "TANH", "cell_clip": float(node.attrs["cell_clip"]),
             "proj_clip": 0.0, "time_major": bool(node.attrs["time_major"])})
+    if not node.attrs["return_sequences"]:
+        time = 0 if node.attrs["time_major"] else 1
+        begin = [0, 0, 0]
+        begin[time] = x_shape[time] - 1
+        end = list(sequence_shape)
+        ctx.op("STRIDED_SLICE", [outputs[0], ctx.params(f"{node.name}_begin", begin),
+                                 ctx.params(f"{node.name}_end", end),
+                                 ctx.params(f"{node.name}_strides", [1, 1, 1])],
+               node.outputs, {"shrink_axis_mask": 1 << time})
 
 
 @emitter("SVDF")

@@ -35,7 +35,11 @@ class Ptq(str, Enum):
     SHARED_INPUTS = "shared_inputs"  # inputs and output share one (the union of their ranges)
     FIXED = "fixed"  # TFLite fixes it: ``OpDef.fixed_quant``
     NOT_IN_FLOAT = "not_in_float"  # the op cannot appear in a float graph (QUANTIZE, ...)
-    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (recurrent ops: LSTM, GRU, SVDF)
+    RECURRENT = "recurrent"  # a rule of ``edgec.quantize.recurrent`` quantizes the op from its
+    # calibrated internal states (the LSTM: TFLM's integer LSTM)
+    DECOMPOSE = "decompose"  # ``edgec.quantize.recurrent`` first rewrites the op into float
+    # primitive ops, which PTQ then quantizes one by one (the GRU)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (SVDF)
 
 
 class Channels(str, Enum):

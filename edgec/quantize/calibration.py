@@ -16,6 +16,8 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.graph import Graph
 from edgec.ir.interpret import interpret
+from edgec.ir.registry import Ptq, get_op
+from edgec.quantize.recurrent import internal_key, recurrent_rule
 
 _HINT = "write one float array per model input, keyed by input name, samples on axis 0"
 
@@ -60,14 +62,25 @@ def _sample_array(graph: Graph, name: str, array: np.ndarray) -> np.ndarray:
 
 
 def collect_ranges(graph: Graph, samples: list[dict[str, np.ndarray]],
-                   make_observer: Callable) -> dict[str, tuple[float, float]]:
-    """The observed ``(lo, hi)`` of every non-constant float32 tensor of ``graph``."""
+                   make_observer: Callable) -> dict:
+    """The observed ``(lo, hi)`` of every non-constant float32 tensor of ``graph``, and of
+    the internal states of its ``Ptq.RECURRENT`` ops (keyed ``recurrent.internal_key``).
+    Those ops' states carry from one sample to the next, as in the TFLite converter's
+    calibration (``edgec.quantize.recurrent``)."""
     watched = [n for n, t in graph.tensors.items() if t.dtype == "float32" and not t.is_const]
     observers = {name: make_observer() for name in watched}
+    recurrent = [n for n in graph.nodes if get_op(n.op).ptq is Ptq.RECURRENT]
+    carried: dict[str, np.ndarray] = {}  # recurrent states: one sample's final, next's initial
     for sample in samples:
-        values = interpret(graph, sample, keep=True)
-        for name, observer in observers.items():
-            observer.observe(values[name])
+        values = interpret(graph, sample, keep=True, state=dict(carried))
+        for name in watched:
+            observers[name].observe(values[name])
+        for node in recurrent:
+            arrays = [values[i] if i else None for i in node.inputs]
+            seen, final = recurrent_rule(node).internals(node, arrays)
+            for what, array in seen.items():
+                observers.setdefault(internal_key(node, what), make_observer()).observe(array)
+            carried.update({node.inputs[i]: state for i, state in final.items()})
     return {name: observer.range() for name, observer in observers.items()}
 
 

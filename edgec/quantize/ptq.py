@@ -28,6 +28,7 @@ from edgec.ir.check import check_graph
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
 from edgec.quantize.calibration import check_calibration, collect_ranges
 from edgec.quantize.observers import observer_factory
+from edgec.quantize.recurrent import decompose, recurrent_rule, share_ranges
 from edgec.quantize.params import (ACTIVATION_QUANT, bias_quant, quantize_array, tensor_quant,
                                    weight_quant)
 from edgec.ir.registry import Ptq, get_op, registered_ops
@@ -64,7 +65,9 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     int4 = _int4_ops(weights, int4_ops)
     _check_float_graph(graph, activations)
     make_observer = observer_factory(observer, percentile)
-    ranges = collect_ranges(graph, check_calibration(graph, calibration), make_observer)
+    samples = check_calibration(graph, calibration)
+    graph, groups = decompose(graph)
+    ranges = share_ranges(collect_ranges(graph, samples, make_observer), groups)
     quants = choose_activation_quant(graph, ranges, activations)
     return check_graph(_Rewriter(graph, quants, int4, io, weights, activations).run())
 
@@ -111,7 +114,7 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
             raise EdgecError(f"node '{node.name}' is a {node.op}, which edgec's post-training "
                              "quantization does not quantize",
                              "build the float model, or quantize with the TFLite converter "
-                             "(its int8 LSTM and SVDF compile bit-exact with TFLM)")
+                             "(its int8 SVDF compiles bit-exact with TFLM)")
         if op.ptq is Ptq.NOT_IN_FLOAT:
             raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
                              "(partly) quantized", "quantize a float32 model")
@@ -135,7 +138,9 @@ def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
     for node in graph.nodes:
         op = get_op(node.op)
         for out in node.outputs:
-            if op.ptq is Ptq.FIXED:
+            if op.ptq is Ptq.RECURRENT:
+                quants.update(recurrent_rule(node).quants(node, ranges))
+            elif op.ptq is Ptq.FIXED:
                 fixed = op.fixed_quant_int16 if activations == "int16" else op.fixed_quant
                 quants[out] = QuantParams(*fixed)
             elif op.ptq is Ptq.SAME_AS_INPUT:
@@ -177,6 +182,7 @@ class _Rewriter:
         self.io = io
         self.out = Graph(name=graph.name)
         self.renamed: dict[str, str] = {}  # float activation name -> its int8 tensor's name
+        self.shared: dict[tuple, str] = {}  # (float weight or bias, how) -> quantized const
 
     def run(self) -> Graph:
         for name in self.src.inputs:
@@ -209,9 +215,23 @@ class _Rewriter:
         self.out.add_tensor(Tensor(name, data.shape, dtype, data, quant))
         return name
 
+    def _shared_const(self, base: str, data: np.ndarray, dtype: str,
+                      quant: QuantParams | None) -> str:
+        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_h
+        are two LSTM nodes reading the same weights)."""
+        key = (base, dtype, None if quant is None else
+               (quant.scale.tobytes(), quant.zero_point.tobytes()))
+        if key not in self.shared:
+            self.shared[key] = self._const(base, data, dtype, quant)
+        return self.shared[key]
+
     def _node(self, node: Node) -> Node:
         op = get_op(node.op)
-        if op.weight_axis is not None:
+        if op.ptq is Ptq.RECURRENT:
+            inputs = recurrent_rule(node).inputs(node, self.src, self.quants,
+                                                 self._operand(node.inputs[0]),
+                                                 self._shared_const)
+        elif op.weight_axis is not None:
             inputs = self._weighted_inputs(node)
         else:
             inputs = [self._operand(name) for name in node.inputs]
@@ -244,8 +264,15 @@ class _Rewriter:
         # TFLite Micro's int4 FULLY_CONNECTED takes per-tensor weights only.
         axis = None if dtype == "int4" and node.op == "FULLY_CONNECTED" \
             else get_op(node.op).weight_axis
-        w_data, w_q = weight_quant(w.data, axis, dtype)
-        inputs = [self._operand(node.inputs[0]), self._const(w.name, w_data, dtype, w_q)]
+        # Nodes sharing a float weight (a GRU's steps) share its quantized copy, and a bias
+        # too when their inputs share a quantization.
+        w_key = (w.name, dtype, axis)
+        if w_key not in self.shared:
+            w_data, w_q = weight_quant(w.data, axis, dtype)
+            self.shared[w_key] = self._const(w.name, w_data, dtype, w_q)
+        w_name = self.shared[w_key]
+        w_q = self.out.tensors[w_name].quant
+        inputs = [self._operand(node.inputs[0]), w_name]
         bias = node.inputs[2] if len(node.inputs) > 2 else ""
         if bias:
             b = self.src.tensors[bias]
@@ -253,8 +280,12 @@ class _Rewriter:
                 raise EdgecError(f"node '{node.name}' ({node.op}) has a non-constant bias",
                                  "post-training quantization needs a constant bias")
             bias_dtype = BIAS_DTYPE[self.dtype]
-            b_data, b_q = bias_quant(b.data, self.quants[node.inputs[0]], w_q, bias_dtype)
-            inputs.append(self._const(b.name, b_data, bias_dtype, b_q))
+            in_q = self.quants[node.inputs[0]]
+            b_key = (b.name, w_key, in_q.s)
+            if b_key not in self.shared:
+                b_data, b_q = bias_quant(b.data, in_q, w_q, bias_dtype)
+                self.shared[b_key] = self._const(b.name, b_data, bias_dtype, b_q)
+            inputs.append(self.shared[b_key])
         return inputs + [""] * (len(node.inputs) - len(inputs))
 
     def _requantized(self, name: str, q: QuantParams, node: Node) -> str:

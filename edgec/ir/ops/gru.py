@@ -11,7 +11,8 @@ initial state ``h0`` [B, H]. Per step:
 
 float32 only: TFLite has no GRU builtin and TFLM no integer GRU to be exact with (the
 converter writes Keras's GRU as a WHILE loop or unrolled ops, see docs/IR.md "Recurrent
-state").
+state"). Post-training quantization (``Ptq.DECOMPOSE``) rewrites it into float primitive ops
+per time step and quantizes those (``edgec.quantize.recurrent.decompose_gru``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _macs(node, ins, outs):
 define_op("GRU", attrs={"time_major": False, "linear_before_reset": False,
                         "return_sequences": True, "reverse": False},
           infer_shapes=_shape, macs=_macs, min_inputs=6, dtypes=("float32",),
-          ptq=Ptq.UNSUPPORTED,
+          ptq=Ptq.DECOMPOSE,
           doc="GRU over a sequence (ONNX semantics); inputs (x, W [3H, I], R [3H, H], "
               "Wb [3H], Rb [3H], h0)",
           exempt={"frontend": "no TFLite builtin: GRU comes from ONNX",

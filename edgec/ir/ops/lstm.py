@@ -29,7 +29,9 @@ parameters of ``lstm_eval_common.cc`` ``PrepareGateParametersInteger``):
   (2**-30 / hidden_scale, plus its zero point); the two cell terms add with int16 saturation;
 - the output at each step is the int8 hidden state, copied (TFLM ignores the output tensor's
   quantization; the converter gives it the hidden state's).
-Float is the same formula in float32, TFLM's order of operations.
+Float is the same formula in float32, TFLM's order of operations. Post-training quantization
+(``Ptq.RECURRENT``, ``edgec.quantize.recurrent``) makes the int8 form from a float LSTM with
+the TFLite converter's scales, calibrating the states with ``run_float``.
 
 The initial states are constants (zero from the converter): the state starts from them at
 every inference (per-sequence; TFLM would carry its variable tensors into the next Invoke
@@ -85,7 +87,7 @@ define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
           attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
                  "reverse": False},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
-          ptq=Ptq.UNSUPPORTED,
+          ptq=Ptq.RECURRENT,
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
               "b_i,f,c,o, h0, c0)")
 
@@ -208,15 +210,17 @@ def sigmoid_float(v: np.ndarray) -> np.ndarray:
     return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
 
 
-@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
-def lstm_float(call):
-    ins = [None if a is None else a.astype(np.float32) for a in call.inputs]
-    x = by_batch(call.node, ins[X])
+def run_float(node, inputs) -> tuple[dict, np.ndarray, dict]:
+    """The float LSTM over the sequence: (hidden state per time index, the last hidden
+    state, cell state per time index). Post-training quantization calibrates the int16 cell
+    state and the int8 hidden state from these."""
+    ins = [None if a is None else a.astype(np.float32) for a in inputs]
+    x = by_batch(node, ins[X])
     h = ins[H0].reshape(x.shape[0], -1)
     c = ins[C0].reshape(x.shape[0], -1)
-    clip = np.float32(call.attrs["cell_clip"])
-    ys = {}
-    for t in steps(call.node, x.shape[1]):
+    clip = np.float32(node.attrs["cell_clip"])
+    ys, cells = {}, {}
+    for t in steps(node, x.shape[1]):
         pre = [(x[:, t] @ ins[W_IN + g].T + ins[BIAS + g]) + h @ ins[W_REC + g].T
                for g in range(4)]
         i, f, o = sigmoid_float(pre[0]), sigmoid_float(pre[1]), sigmoid_float(pre[3])
@@ -225,5 +229,11 @@ def lstm_float(call):
         if clip > 0:
             c = np.clip(c, -clip, clip)
         h = (o * np.tanh(c)).astype(np.float32)
-        ys[t] = h
+        ys[t], cells[t] = h, c
+    return ys, h, cells
+
+
+@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
+def lstm_float(call):
+    ys, h, _ = run_float(call.node, call.inputs)
     return [to_output(call.node, ys, h)]

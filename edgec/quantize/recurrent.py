@@ -1,0 +1,309 @@
+"""Post-training quantization of the recurrent ops (``OpDef.ptq`` RECURRENT or DECOMPOSE).
+
+**LSTM** (UNIDIRECTIONAL_SEQUENCE_LSTM, ``Ptq.RECURRENT``) becomes TFLite Micro's integer LSTM
+("8x8_16", ``edgec.ir.ops.lstm``), with the scales the TFLite converter chooses for it
+(``tensorflow/lite/tools/optimize``: ``operator_property.cc``, ``quantize_model.cc``,
+``quantization_utils.cc``):
+- calibration runs the float LSTM step by step (``lstm.run_float``) and observes the hidden
+  state and the cell state at every step. As in the converter (whose calibrator never resets
+  TFLite's variable state tensors), each calibration sample starts from the state the
+  previous one left (``collect_ranges``), so the ranges cover a stream of windows too; with
+  the converter's representative data this gives exactly the converter's int8 LSTM;
+- input: int8 from its calibrated range, as every activation;
+- hidden state (the variable state tensor and the output, which TFLite restricts to one
+  scale): int8 over the range of every step's hidden state;
+- cell state: int16, zero point 0, power-of-two scale ``2**pot / 32768`` with ``pot`` the
+  smallest in 0..10 with ``2**pot >= max|c|`` (``GetPowerOfTwoScale``): TFLM's kernel refuses
+  other cell scales;
+- the eight weights: int8, symmetric, per tensor (TFLM's integer LSTM takes no per-channel
+  weights); the four biases int32 at ``input_scale * weight_scale`` (TFLM adds them to the
+  input product before its ``input_scale * weight_scale / 2**-12`` requantization);
+- gate pre-activations are Q3.12 and gate outputs Q0.15 inside the kernel: TFLM fixes them,
+  they are no tensors, nothing to choose.
+The initial states become int8 / int16 constants (zero stays exactly zero).
+
+**GRU** (``Ptq.DECOMPOSE``): TFLite has no GRU builtin and TFLM no GRU kernel, so an int8 GRU
+is the TFLite converter's own answer for a Keras GRU: the cell unrolled per time step into
+primitive ops (``decompose_gru``): per step, STRIDED_SLICE of the input, six
+FULLY_CONNECTED (per gate one on the input, one on the hidden state), ADD, LOGISTIC (z and
+r), MUL, TANH (the candidate n), then ``h = n + z * (h - n)`` as SUB, MUL, ADD; with
+``return_sequences`` the steps' states RESHAPE and CONCATENATE into the sequence. The float
+decomposition computes the GRU (to float rounding); ordinary PTQ then calibrates and
+quantizes every op of it, and every one of them is int8 bit-exact with TFLM, so the exported
+model is too. The hidden states of all steps share one int8 quantization (``share_ranges``:
+the union of their ranges), so the recurrent weights and biases are stored once; each other
+value (a gate's pre-activation, the candidate, ...) shares one across the steps as well. Initial
+state: zero only (ONNX's default; PTQ refuses another one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.ir.graph import Graph, Node, QuantParams, Tensor
+from edgec.ir.ops import lstm as lstm_op
+from edgec.ir.registry import Ptq, get_op
+from edgec.quantize.params import activation_quant, bias_quant, quantize_array, weight_quant
+
+LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+MAX_CONCAT_INPUTS = 10  # TFLM's CONCATENATION kMaxInputNum
+CELL_BITS_POWER_MAX = 10  # GetPowerOfTwoScale's loop bound: cell ranges up to 2**10
+
+
+# -- calibration of internal states ------------------------------------------------------
+
+def _lstm_internals(node: Node, inputs: list[np.ndarray]) -> tuple[dict, dict]:
+    ys, h, cells = lstm_op.run_float(node, inputs)
+    last = list(lstm_op.steps(node, len(cells)))[-1]
+    observed = {"hidden": np.stack(list(ys.values())), "cell": np.stack(list(cells.values()))}
+    shape = [a.shape for a in inputs]
+    return observed, {lstm_op.H0: h.reshape(shape[lstm_op.H0]),
+                      lstm_op.C0: cells[last].reshape(shape[lstm_op.C0])}
+
+
+def internal_key(node: Node, what: str) -> tuple[str, str]:
+    """The key of a node's internal state in the calibrated ranges."""
+    return (node.name, what)
+
+
+# -- the LSTM ----------------------------------------------------------------------------
+
+def cell_state_quant(lo: float, hi: float) -> QuantParams:
+    """int16 cell state quantization: zero point 0, scale ``2**pot / 32768`` for the
+    smallest ``pot`` in 0..10 with ``2**pot >= max(|lo|, |hi|)`` (the TFLite converter's
+    ``GetPowerOfTwoScale``)."""
+    peak = np.float32(max(abs(lo), abs(hi)))
+    pot = 0
+    while pot < CELL_BITS_POWER_MAX and np.float32(2.0 ** pot) < peak:
+        pot += 1
+    return QuantParams(np.float32(2.0 ** pot / 32768.0), 0)
+
+
+def _lstm_quants(node: Node, ranges: dict) -> dict:
+    """The int8 quantization of the hidden state and output, the int16 one of the cell."""
+    hidden = activation_quant(*ranges[internal_key(node, "hidden")])
+    cell = cell_state_quant(*ranges[internal_key(node, "cell")])
+    return {node.outputs[0]: hidden, internal_key(node, "cell"): cell}
+
+
+def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable
+                 ) -> list[str]:
+    """The int8 LSTM's inputs: ``x`` (already int8), per-tensor int8 weights, int32 biases,
+    the initial states quantized."""
+    X, W_IN, BIAS, H0, C0 = lstm_op.X, lstm_op.W_IN, lstm_op.BIAS, lstm_op.H0, lstm_op.C0
+    x_q, hidden_q = quants[node.inputs[X]], quants[node.outputs[0]]
+    cell_q = quants[internal_key(node, "cell")]
+    tensors = [src.tensors[name] for name in node.inputs]
+    for t in tensors[W_IN:]:
+        if not t.is_const:
+            raise EdgecError(f"node '{node.name}' ({LSTM}): '{t.name}' is computed at run time",
+                             "post-training quantization needs constant weights, biases "
+                             "and initial states")
+    inputs, weight_qs = [x], []
+    for t in tensors[W_IN:BIAS]:
+        data, q = weight_quant(t.data, None, "int8")
+        weight_qs.append(q)
+        inputs.append(add_const(t.name, data, "int8", q))
+    for g, t in enumerate(tensors[BIAS:H0]):
+        data, q = bias_quant(np.asarray(t.data).reshape(-1), x_q, weight_qs[g], "int32")
+        inputs.append(add_const(t.name, data, "int32", q))
+    h0, c0 = tensors[H0], tensors[C0]
+    inputs.append(add_const(h0.name, quantize_array(h0.data, hidden_q, "int8"), "int8",
+                            hidden_q))
+    inputs.append(add_const(c0.name, quantize_array(c0.data, cell_q, "int16"), "int16",
+                            cell_q))
+    return inputs
+
+
+@dataclass(frozen=True)
+class RecurrentRule:
+    """How PTQ quantizes a ``Ptq.RECURRENT`` op."""
+
+    # (node, float input arrays) -> ({internal state: its values in one sample},
+    # {initial state input index: the final state, the next sample's initial state})
+    internals: Callable[[Node, list], tuple[dict[str, np.ndarray], dict[int, np.ndarray]]]
+    # (node, calibrated ranges) -> quantization of its outputs and internal keys
+    quants: Callable[[Node, dict], dict]
+    # (node, float graph, chosen quants, int8 input 0, add_const(base, data, dtype, quant))
+    # -> the quantized node's inputs
+    inputs: Callable[..., list[str]]
+
+
+RECURRENT_RULES: dict[str, RecurrentRule] = {
+    LSTM: RecurrentRule(_lstm_internals, _lstm_quants, _lstm_inputs)}
+
+
+def recurrent_rule(node: Node) -> RecurrentRule:
+    if node.op not in RECURRENT_RULES:
+        raise EdgecError(f"node '{node.name}' ({node.op}) has no recurrent quantization rule",
+                         f"rules exist for: {', '.join(sorted(RECURRENT_RULES))}")
+    return RECURRENT_RULES[node.op]
+
+
+# -- the GRU as primitive ops ------------------------------------------------------------
+
+class _Builder:
+    """Appends float tensors and nodes to ``graph`` under names derived from one base."""
+
+    def __init__(self, graph: Graph, base: str):
+        self.graph, self.base, self.nodes = graph, base, []
+        self.roles: dict[str, list[str]] = {}  # "zs", "n", ...: that value at every step
+
+    def const(self, tag: str, data: np.ndarray) -> str:
+        name = self.graph.unique_name(f"{self.base}_{tag}")
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        self.graph.add_tensor(Tensor(name, data.shape, "float32", data))
+        return name
+
+    def node(self, op: str, inputs: list[str], out_shape: tuple, tag: str,
+             out: str | None = None, **attrs) -> str:
+        if out is None:
+            out = self.graph.unique_name(f"{self.base}_{tag}")
+            self.graph.add_tensor(Tensor(out, out_shape, "float32"))
+        self.nodes.append(Node(op, inputs, [out], attrs, out))
+        self.roles.setdefault(tag.split("_", 1)[-1], []).append(out)
+        return out
+
+
+def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
+    """The float primitive ops computing the GRU ``node`` (added tensors go into ``graph``)
+    and the names of its hidden states, one per step (which share one quantization)."""
+    a = node.attrs
+    x_t, w_t, r_t, wb_t, rb_t, h0_t = (graph.tensors[n] for n in node.inputs[:6])
+    for t in (w_t, r_t, wb_t, rb_t, h0_t):
+        if not t.is_const:
+            raise EdgecError(f"node '{node.name}' (GRU): '{t.name}' is computed at run time",
+                             "post-training quantization needs constant weights")
+    if np.any(h0_t.data != 0):
+        raise EdgecError(f"node '{node.name}' (GRU): the initial state is not zero, which "
+                         "edgec's GRU quantization does not support",
+                         "export the GRU without initial_h (it starts from zero)")
+    batch, count, features = lstm_op.sizes(node, x_t.shape)
+    hidden = r_t.shape[1]
+    b = _Builder(graph, node.name or node.outputs[0])
+    gates = [slice(g * hidden, (g + 1) * hidden) for g in range(3)]
+    w = [b.const(f"w{k}", w_t.data[s]) for k, s in zip("zrh", gates)]
+    r = [b.const(f"r{k}", r_t.data[s]) for k, s in zip("zrh", gates)]
+    wb, rb = (np.asarray(t.data, np.float32) for t in (wb_t, rb_t))
+    x_bias = [b.const(f"wb{k}", wb[s]) for k, s in zip("zrh", gates)]
+    r_bias = [b.const(f"rb{k}", rb[s]) for k, s in zip("zrh", gates)]
+    # Step 0 starts from h = 0: the recurrent products are their biases alone, folded into
+    # the input products' biases (r * h = 0 without linear_before_reset).
+    first_bias = [b.const(f"b{k}", wb[s] + rb[s]) for k, s in zip("zrh", gates)]
+    lbr = a["linear_before_reset"]
+    if not lbr:
+        first_bias[2] = b.const("bh0", wb[gates[2]] + rb[gates[2]])
+    else:
+        first_bias[2] = x_bias[2]
+    vec = (batch, hidden)
+    h, states, order = None, {}, list(lstm_op.steps(node, count))
+    for i, t in enumerate(order):
+        tag = f"t{t}"
+        begin = [t, 0, 0] if a["time_major"] else [0, t, 0]
+        size = [1, batch, features] if a["time_major"] else [batch, 1, features]
+        xt = b.node("STRIDED_SLICE", [node.inputs[0]], tuple(size), f"{tag}_x", begin=begin,
+                    size=size, steps=[1, 1, 1])
+
+        def gate(g: int, name: str) -> str:
+            bias = first_bias[g] if h is None else x_bias[g]
+            pre = b.node("FULLY_CONNECTED", [xt, w[g], bias], vec, f"{tag}_{name}x")
+            if h is not None:
+                rec = b.node("FULLY_CONNECTED", [h, r[g], r_bias[g]], vec, f"{tag}_{name}h")
+                pre = b.node("ADD", [pre, rec], vec, f"{tag}_{name}s")
+            return b.node("LOGISTIC", [pre], vec, f"{tag}_{name}")
+
+        z = gate(0, "z")
+        pre_n = b.node("FULLY_CONNECTED", [xt, w[2], first_bias[2] if h is None else x_bias[2]],
+                       vec, f"{tag}_nx")
+        if lbr and (h is not None or np.any(rb[gates[2]] != 0)):
+            rr = gate(1, "r")
+            if h is None:
+                rec = b.const(f"{tag}_rbh", np.broadcast_to(rb[gates[2]], vec))
+            else:
+                rec = b.node("FULLY_CONNECTED", [h, r[2], r_bias[2]], vec, f"{tag}_nh")
+            pre_n = b.node("ADD", [pre_n, b.node("MUL", [rr, rec], vec, f"{tag}_nr")], vec,
+                           f"{tag}_ns")
+        elif not lbr and h is not None:
+            rr = gate(1, "r")
+            rh = b.node("MUL", [rr, h], vec, f"{tag}_rh")
+            rec = b.node("FULLY_CONNECTED", [rh, r[2], r_bias[2]], vec, f"{tag}_nh")
+            pre_n = b.node("ADD", [pre_n, rec], vec, f"{tag}_ns")
+        n = b.node("TANH", [pre_n], vec, f"{tag}_n")
+        last = i == len(order) - 1
+        out = node.outputs[0] if last and not a["return_sequences"] else None
+        if h is None:  # h = (1 - z) * n = n - z * n
+            h = b.node("SUB", [n, b.node("MUL", [z, n], vec, f"{tag}_zn")], vec, f"{tag}_h",
+                       out=out)
+        else:  # h = n + z * (h - n)
+            d = b.node("SUB", [h, n], vec, f"{tag}_d")
+            h = b.node("ADD", [n, b.node("MUL", [z, d], vec, f"{tag}_zd")], vec, f"{tag}_h",
+                       out=out)
+        states[t] = h
+    shared = list(states.values())
+    if a["return_sequences"]:
+        axis = 0 if a["time_major"] else 1
+        piece = (1, batch, hidden) if a["time_major"] else (batch, 1, hidden)
+        pieces = [b.node("RESHAPE", [states[t]], piece, f"t{t}_y", shape=list(piece))
+                  for t in range(count)]
+        shared += pieces
+        # TFLM's CONCATENATION takes at most 10 inputs: longer sequences join in rounds.
+        while len(pieces) > MAX_CONCAT_INPUTS:
+            chunks = [pieces[k:k + MAX_CONCAT_INPUTS]
+                      for k in range(0, len(pieces), MAX_CONCAT_INPUTS)]
+            pieces = []
+            for chunk in chunks:
+                shape = list(graph.tensors[chunk[0]].shape)
+                shape[axis] = sum(graph.tensors[c].shape[axis] for c in chunk)
+                pieces.append(chunk[0] if len(chunk) == 1 else
+                              b.node("CONCATENATION", chunk, tuple(shape), "y", axis=axis))
+            shared += pieces
+        b.node("CONCATENATION", pieces, graph.tensors[node.outputs[0]].shape, "y",
+               out=node.outputs[0], axis=axis)
+        shared.append(node.outputs[0])
+    # The same value at every step shares one quantization too (the union of the steps'
+    # ranges): one step's rare extreme no longer saturates, and every step gets the same
+    # tables and multipliers.
+    roles = [names for role, names in b.roles.items() if len(names) > 1 and role != "h"]
+    return b.nodes, [shared] + roles
+
+
+# op -> (graph, node) -> (float nodes replacing it, groups of tensors sharing a quantization)
+DECOMPOSITIONS: dict[str, Callable[[Graph, Node], tuple[list[Node], list[str]]]] = {
+    "GRU": decompose_gru}
+
+
+def decompose(graph: Graph) -> tuple[Graph, list[list[str]]]:
+    """``graph`` with every ``Ptq.DECOMPOSE`` op replaced by its float primitive ops, and
+    the groups of tensors that must share one quantization. Without such ops: ``graph``."""
+    if not any(get_op(n.op).ptq is Ptq.DECOMPOSE for n in graph.nodes):
+        return graph, []
+    out = graph.copy()
+    nodes, groups = [], []
+    for node in out.nodes:
+        if get_op(node.op).ptq is not Ptq.DECOMPOSE:
+            nodes.append(node)
+            continue
+        if node.op not in DECOMPOSITIONS:
+            raise EdgecError(f"node '{node.name}' ({node.op}) has no decomposition for "
+                             "post-training quantization",
+                             f"decompositions exist for: {', '.join(sorted(DECOMPOSITIONS))}")
+        replacement, shared = DECOMPOSITIONS[node.op](out, node)
+        nodes += replacement
+        groups += shared
+    out.nodes = nodes
+    out.remove_unused_tensors()
+    return out, groups
+
+
+def share_ranges(ranges: dict, groups: list[list[str]]) -> dict:
+    """Each group's tensors get the union of their calibrated ranges."""
+    ranges = dict(ranges)
+    for group in groups:
+        union = (min(ranges[n][0] for n in group), max(ranges[n][1] for n in group))
+        ranges.update({n: union for n in group})
+    return ranges
+
