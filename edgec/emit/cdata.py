@@ -57,6 +57,12 @@ def c_values(array: np.ndarray) -> list[str]:
                                                   else np.uint64).tolist()]
 
 
+def content_key(array) -> tuple:
+    """What makes two constant arrays the same C definition: element type and bytes."""
+    a = np.ascontiguousarray(array)
+    return (a.dtype.str, a.tobytes())
+
+
 def array_definition(symbol: str, array: np.ndarray, qualifiers: str = "static const",
                      attribute: str = "") -> str:
     """``static const int8_t symbol[n] ATTR = {...};`` for ``array`` (at least 1 element)."""

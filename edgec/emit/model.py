@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from edgec import __version__
 from edgec.cdefs import MAX_LINE, CParam, wrap_list
-from edgec.emit.cdata import array_definition, c_float, c_type, uses_math_macros
+from edgec.emit.cdata import (array_definition, c_float, c_type, content_key,
+                              uses_math_macros)
 from edgec.emit.cnames import c_comment_text, check_identifier
 from edgec.emit.image import (HEADER_BYTES, LAYOUT_PLACEHOLDER, ConstantBlob, layout_hash,
                               pack_image)
@@ -45,6 +46,7 @@ class _Constants:
 
     prefix: str
     symbols: dict[str, str] = field(default_factory=dict)  # source key -> C symbol
+    by_content: dict[tuple, str] = field(default_factory=dict)  # content_key -> C symbol
     definitions: list[dict] = field(default_factory=list)
     blob: ConstantBlob | None = None  # partition mode: the arrays go here, not into C
 
@@ -70,12 +72,17 @@ class _Constants:
     def add(self, key: str, symbol: str, array, comment: str) -> str:
         """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
         definitions it starts (consecutive definitions with one comment share it)."""
+        if key not in self.symbols and content_key(array) in self.by_content:
+            # The same bytes under another key (a table or weight repeated by unrolled steps,
+            # shared per-step quantization): one definition serves both.
+            self.symbols[key] = self.by_content[content_key(array)]
         if key not in self.symbols:
             if self.blob is not None:  # a macro naming a place in the model image
                 symbol = symbol.upper()
             if symbol in self.symbols.values():
                 raise ValueError(f"two constants would both be named {symbol}")
             self.symbols[key] = symbol
+            self.by_content[content_key(array)] = symbol
             comment = c_comment_text(comment, MAX_LINE - 6)
             previous = self.definitions[-1]["group"] if self.definitions else None
             if self.blob is None:

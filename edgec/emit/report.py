@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgec.emit.cdata import content_key
 from edgec.ir.graph import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan
@@ -149,13 +150,18 @@ def _kernel_choice_lines(choice: str) -> list[str]:
 
 
 def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:
-    """Bytes of the ``static const`` arrays the generated C holds (each weight once)."""
-    weights: set[str] = set()
-    total = 0
+    """Bytes of the ``static const`` arrays the generated C holds (each array once: the
+    emitter defines identical bytes once, ``edgec.emit.cdata.content_key``)."""
+    arrays: dict[tuple, int] = {}
     for step, kernel in enumerate(kernels):
         if step in plan.elided:
             continue
-        weights.update(a for a in kernel.args if a not in kernel.constants
-                       and a in graph.tensors and graph.tensors[a].is_const)
-        total += sum(int(c.nbytes) for c in kernel.constants.values())
-    return total + sum(graph.tensors[w].nbytes for w in weights)
+        for a in kernel.args:
+            if a in kernel.constants:
+                data = kernel.constants[a]
+            elif a in graph.tensors and graph.tensors[a].is_const:
+                data = graph.tensors[a].data
+            else:
+                continue
+            arrays[content_key(data)] = int(data.nbytes)
+    return sum(arrays.values())
