@@ -9,10 +9,13 @@ convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_fold import FOLDERS, can_fold
+from edgec.frontends.tflite_loop import LOOP_HINT, unroll_while
 from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
@@ -37,19 +40,29 @@ class ImportContext:
     def __init__(self, model: TfModel, name: str):
         self.model = model
         self.graph = Graph(name=name)
+        # Subgraph 0's tensors, then the copies made for inlined loop bodies (tflite_loop).
+        self.tensors: list[TfTensor] = list(model.tensors)
         self._names: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
         self._folded: dict[int, np.ndarray] = {}  # tensors computed at import
+        self.aliases: dict[int, int] = {}  # a WHILE output -> the tensor its last step wrote
+        self.empty: set[int] = set()  # tensors with no elements (slices of length 0)
+        self.subgraph_constants: dict[int, dict[int, int]] = {}  # loop weights, per subgraph
 
     # -- used by converters --------------------------------------------------------------
 
     def tensor(self, index: int) -> TfTensor:
         """The file's tensor ``index`` (shape, type, data, quantization)."""
-        return self.model.tensors[index]
+        return self.tensors[index]
 
     def where(self, op: TfOp) -> str:
         """How error messages name an operator: its index and first output tensor."""
         out = self.tensor(op.outputs[0]).name if op.outputs else "?"
-        return f"operator {op.index} ({op.builtin}, output '{out}')"
+        return f"operator {op.index}{_scope(op)} ({op.builtin}, output '{out}')"
+
+    def add_tensor(self, t: TfTensor) -> int:
+        """Append a tensor (a loop body's, copied for one step) and return its new index."""
+        self.tensors.append(replace(t, index=len(self.tensors)))
+        return len(self.tensors) - 1
 
     def const(self, op: TfOp, position: int) -> np.ndarray:
         """The value of ``op``'s input ``position``, which must be constant."""
@@ -81,8 +94,13 @@ class ImportContext:
     # -- the import itself ---------------------------------------------------------------
 
     def import_op(self, op: TfOp) -> None:
-        """Fold ``op`` into constants when possible, otherwise convert it to IR nodes."""
-        if self._fold(op):
+        """Fold ``op`` into constants when possible, otherwise convert it to IR nodes; a
+        WHILE loop with a trip count known at import is unrolled (``tflite_loop``)."""
+        op = self._resolved(op)
+        if op.builtin == "WHILE" and len(self.model.subgraphs) > 1:
+            unroll_while(self, op)
+            return
+        if self.fold(op):
             return
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
@@ -130,9 +148,25 @@ class ImportContext:
         """Set graph inputs and outputs and drop tensors nothing uses."""
         self.graph.inputs = [self.name(i) for i in self.model.inputs
                              if self.tensor(i).data is None]
-        self.graph.outputs = [self.name(i) for i in self.model.outputs]
+        self.graph.outputs = [self.name(self.aliases.get(i, i)) for i in self.model.outputs]
         self.graph.remove_unused_tensors()
         return self.graph
+
+    def _resolved(self, op: TfOp) -> TfOp:
+        """``op`` reading, for each WHILE output, the tensor the loop's last step wrote; a
+        CONCATENATION skips inputs without elements (a loop's first and last slices)."""
+        inputs = [self.aliases.get(i, i) for i in op.inputs]
+        if op.builtin == "CONCATENATION":
+            inputs = [i for i in inputs if i not in self.empty]
+        empty = [i for i in inputs if i in self.empty]
+        if empty:
+            raise EdgecError(f"{self.where(op)} reads '{self.tensor(empty[0]).name}', which "
+                             "has no elements", "edgec needs non-empty static tensors")
+        return op if inputs == op.inputs else replace(op, inputs=inputs)
+
+    def value(self, index: int) -> np.ndarray | None:
+        """The value of tensor ``index`` when known at import (a constant or folded)."""
+        return self._value(index)
 
     def _value(self, index: int) -> np.ndarray | None:
         if index < 0:
@@ -141,7 +175,8 @@ class ImportContext:
             return self._folded[index]
         return self.tensor(index).data
 
-    def _fold(self, op: TfOp) -> bool:
+    def fold(self, op: TfOp) -> bool:
+        """Evaluate ``op`` at import when ``tflite_fold`` can; whether it did."""
         ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
         present = [t for t in ins if t is not None]
         if len(op.outputs) != 1 or not present:
@@ -190,21 +225,24 @@ class ImportContext:
         return tuple(int(d) for d in t.shape)
 
     def _unsupported(self, op: TfOp) -> EdgecError:
-        if op.builtin == "WHILE" and self.model.subgraph_count > 1:
-            return EdgecError(f"{self.where(op)} runs a loop over other subgraphs; the model "
-                              f"has {self.model.subgraph_count} subgraphs and edgec imports "
-                              "subgraph 0 only (Keras recurrent layers convert to such loops)",
-                              "an LSTM: convert the tf_keras (Keras 2) model, whose "
-                              "LSTM becomes the fused UNIDIRECTIONAL_SEQUENCE_LSTM edgec "
-                              "compiles; a GRU: export to ONNX (tf2onnx, torch.onnx), whose "
-                              "GRU edgec imports (float)")
         if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
-            return EdgecError(f"{self.where(op)} runs another subgraph; the model has "
-                              f"{self.model.subgraph_count} subgraphs and edgec imports "
-                              "subgraph 0 only", "control flow (WHILE, IF, CALL_ONCE) is not "
-                              "supported; unroll or remove it before converting")
+            return EdgecError(f"{self.where(op)} runs another subgraph; edgec unrolls WHILE "
+                              "loops whose number of steps is known at import and supports no "
+                              "other control flow", LOOP_HINT)
+        if _scope(op):
+            return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
+                              LOOP_HINT)
         return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
                           f"supported operators: {', '.join(sorted(CONVERTERS))}")
+
+
+def _scope(op: TfOp) -> str:
+    """Where an inlined loop-body operator came from, for messages ("" in subgraph 0)."""
+    if not isinstance(op.index, str):
+        return ""
+    parts = op.index.split(".")
+    return f" (operator {parts[-1]} of the loop body, step {parts[-2]} of WHILE " \
+        f"operator {'.'.join(parts[:-2])})"
 
 
 def _same_quant(a: TfTensor, b: TfTensor) -> bool:
