@@ -8,8 +8,14 @@ Run once by hand (the tests read the committed files and need no TensorFlow):
 Keras 3 (``tf.keras`` in TensorFlow 2.21) is converted as a WHILE loop, and its int8
 calibration crashes the converter (segmentation fault in the calibrator); Keras 2's
 ``tf_keras`` LSTM becomes one UNIDIRECTIONAL_SEQUENCE_LSTM, float and full-integer int8.
-Its GRU stays a WHILE loop (float; int8 crashes the calibrator too): kept as the input of
-the test that edgec refuses it with the way out.
+Its GRU stays a WHILE loop (float; int8 crashes the calibrator too), which edgec unrolls.
+
+The ``keras3_*`` models are Keras 3's (``tf.keras``) recurrent layers as TensorFlow 2.21's
+converter writes them: ``unroll=False`` (the default) a WHILE loop (float only: the int8
+calibration of any WHILE loop crashes the converter, LSTM, GRU and SimpleRNN alike),
+``unroll=True`` the steps one after another (UNPACK, FULLY_CONNECTED, SPLIT, STRIDED_SLICE,
+LOGISTIC, TANH, MUL, ADD, SUB, PACK; float and full-integer int8). ``while_dynamic_float``
+is a ``tf.while_loop`` whose number of steps comes from the input: refused.
 Seeded: the same TensorFlow writes the same bytes.
 """
 
@@ -58,15 +64,69 @@ def convert(model, mode: str) -> bytes:
     return conv.convert()
 
 
-def main() -> int:
-    import tf_keras as keras
+# Keras 3 models: name -> (layer, unroll, return_sequences, modes).
+KERAS3 = {"keras3_lstm_loop": ("LSTM", False, False, ("float",)),
+          "keras3_gru_loop_seq": ("GRU", False, True, ("float",)),
+          "keras3_rnn_loop": ("SimpleRNN", False, False, ("float",)),
+          "keras3_lstm_unroll": ("LSTM", True, False, ("float", "int8")),
+          "keras3_gru_unroll_seq": ("GRU", True, True, ("float", "int8"))}
+UNITS = 8
 
+
+def _keras3_model(keras, layer: str, unroll: bool, sequences: bool, seed: int):
+    """A time-series classifier: the recurrent layer (random biases too, so none is
+    dropped as zero), the mean over steps when it returns every step, a Dense head."""
+    keras.utils.set_random_seed(seed)
+    x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
+    rnn = getattr(keras.layers, layer)(UNITS, unroll=unroll, return_sequences=sequences)
+    x = rnn(x)
+    if sequences:
+        x = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(4)(x))
+    rng = np.random.default_rng(seed)
+    for w in rnn.weights:
+        if "bias" in w.path:
+            w.assign(rng.uniform(-0.5, 0.5, w.shape).astype(np.float32))
+    return model
+
+
+def _dynamic_loop() -> bytes:
+    """A loop running as many steps as its second input says."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 4), tf.float32),
+                                  tf.TensorSpec((), tf.int32)])
+    def run(x, n):
+        return tf.while_loop(lambda i, y: i < n, lambda i, y: (i + 1, tf.tanh(y) + x),
+                             (tf.constant(0), x))[1]
+
+    return tf.lite.TFLiteConverter.from_concrete_functions(
+        [run.get_concrete_function()], run).convert()
+
+
+def _write(name: str, data: bytes) -> None:
+    path = HERE / f"{name}.tflite"
+    path.write_bytes(data)
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+
+
+def main() -> int:
+    import tensorflow as tf
+
+    for seed, (name, (layer, unroll, sequences, modes)) in enumerate(KERAS3.items()):
+        model = _keras3_model(tf.keras, layer, unroll, sequences, 20 + seed)
+        for mode in modes:
+            _write(f"{name}_{mode}", convert(model, mode))
+    _write("while_dynamic_float", _dynamic_loop())
+    try:
+        import tf_keras as keras
+    except ImportError:
+        print("tf_keras is not installed: its models are left as they are")
+        return 0
     for name, model in _models(keras).items():
-        # The GRU is a WHILE loop (the refusal test's input); its int8 conversion crashes.
+        # The GRU is a WHILE loop; its int8 conversion crashes the converter.
         for mode in ("float",) if name.endswith("while") else ("float", "int8"):
-            path = HERE / f"{name}_{mode}.tflite"
-            path.write_bytes(convert(model, mode))
-            print(f"wrote {path} ({path.stat().st_size} bytes)")
+            _write(f"{name}_{mode}", convert(model, mode))
     return 0
 
 
