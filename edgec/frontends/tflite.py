@@ -1,7 +1,8 @@
 """The TFLite frontend: ``.tflite`` bytes -> IR ``Graph`` (subgraph 0).
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
-``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
+``tflite_fold``; WHILE loops with a static number of steps are unrolled by ``tflite_loop``;
+every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
 The frontend only imports: the graph is the model as written, operator by operator. Rewrites
 (dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
 convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
