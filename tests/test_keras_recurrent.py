@@ -88,3 +88,12 @@ def test_a_loop_whose_steps_come_from_the_input_is_refused_in_one_line():
         load_tflite(_bytes("while_dynamic_float"))
     message = str(info.value)
     assert "\n" not in message and "unroll=True" in message and "WHILE" in message
+
+
+def test_a_loop_too_long_to_unroll_is_refused_with_the_bound(monkeypatch):
+    import edgec.frontends.tflite_loop as loop
+
+    monkeypatch.setattr(loop, "MAX_UNROLLED_OPS", 100)
+    with pytest.raises(EdgecError, match="runs more than 5 steps of 19 operators") as info:
+        load_tflite(_bytes("keras3_lstm_loop_float"))
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in str(info.value)

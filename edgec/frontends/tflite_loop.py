@@ -33,7 +33,9 @@ from edgec.frontends.tflite_schema import TfOp, TfSubgraph
 LOOP_HINT = ("for a Keras LSTM/GRU/SimpleRNN, build the layer with unroll=True and a fixed "
              "sequence length (keras.Input((steps, features), batch_size=1)): the converter "
              "then writes the steps without WHILE")
-MAX_STEPS = 4096  # more steps than any sensor window edgec targets; a bound for bad files
+# Unrolled, a loop must stay a graph a microcontroller's flash holds (and a bad file's
+# condition must not run forever): at most this many operators in all its steps.
+MAX_UNROLLED_OPS = 50_000
 
 
 def unroll_while(ctx, op: TfOp) -> None:
@@ -47,12 +49,16 @@ def unroll_while(ctx, op: TfOp) -> None:
         raise EdgecError(f"{ctx.where(op)}: its {len(carried)} inputs, {len(op.outputs)} "
                          "outputs and the condition's and body's inputs and outputs do not "
                          "match", "check the model file is not corrupt")
-    for step in range(MAX_STEPS + 1):
+    limit = MAX_UNROLLED_OPS // max(len(body.ops), 1)
+    for step in range(limit + 1):
         if not _condition(ctx, op, cond, carried, step):
             break
-        if step == MAX_STEPS:
-            raise EdgecError(f"{ctx.where(op)} runs more than {MAX_STEPS} steps; edgec unrolls "
-                             "loops at import", LOOP_HINT)
+        if step == limit:
+            raise EdgecError(f"{ctx.where(op)} runs more than {limit} steps of "
+                             f"{len(body.ops)} operators; edgec unrolls loops at import, up to "
+                             f"{MAX_UNROLLED_OPS} operators", "shorten the sequence, or keep "
+                             "the layer one operator: a tf_keras (Keras 2) LSTM converts to "
+                             "UNIDIRECTIONAL_SEQUENCE_LSTM")
         carried = _inline(ctx, op, body, carried, step, fold_only=False)
     for out, value in zip(op.outputs, carried):
         a, b = ctx.tensor(out), ctx.tensor(value)

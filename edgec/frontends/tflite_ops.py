@@ -365,7 +365,11 @@ def _gather(op, ctx):
 @converter("MEAN")
 def _mean(op, ctx):
     rank = len(ctx.tensor(op.inputs[0]).shape)
-    axes = tuple(sorted({int(a) % rank for a in ctx.const(op, 1).reshape(-1)}))
+    axes = ctx.const(op, 1).reshape(-1)
+    if not all(-rank <= int(a) < rank for a in axes):
+        raise EdgecError(f"{ctx.where(op)}: axes {axes.tolist()} for a rank-{rank} input",
+                         "check the model file is not corrupt")
+    axes = tuple(sorted({int(a) % rank for a in axes}))
     return [ctx.node(op, "MEAN", op.inputs[:1],
                      {"axes": axes, "keep_dims": bool(op.options.get("keep_dims", False))})]
 
