@@ -19,8 +19,9 @@ from tests.refs import assert_matches_tflm, run_edgec_tflite, run_litert
 
 MODELS = Path(__file__).resolve().parent / "models" / "recurrent"
 FLOAT = ["keras3_lstm_loop_float", "keras3_gru_loop_seq_float", "keras3_rnn_loop_float",
-         "keras_gru_while_float", "keras3_lstm_unroll_float", "keras3_gru_unroll_seq_float"]
-INT8 = ["keras3_lstm_unroll_int8", "keras3_gru_unroll_seq_int8"]
+         "keras3_bilstm_loop_float", "keras_gru_while_float", "keras3_lstm_unroll_float",
+         "keras3_gru_unroll_seq_float"]
+INT8 = ["keras3_lstm_unroll_int8", "keras3_gru_unroll_seq_int8", "keras3_stacked_unroll_int8"]
 
 
 def _bytes(name: str) -> bytes:
@@ -60,6 +61,18 @@ def test_int8_unrolled_model_is_bit_exact_with_tflm(name):
         assert_matches_tflm(data, _inputs(name, seed))
 
 
+def test_a_dynamic_batch_int8_model_matches_litert():
+    """batch_size=None: the converter makes the zero state with SHAPE, PACK and FILL, which
+    fold at import. TFLite Micro cannot prepare FILL with computed dims, so the reference is
+    LiteRT's BUILTIN_REF kernels (the same integer arithmetic for the other ops)."""
+    data = _bytes("keras3_lstm_unroll_anybatch_int8")
+    assert "FILL" in [op.builtin for op in read_model(data).ops]
+    assert "FILL" not in {n.op for n in load_tflite(data).nodes}
+    for seed in range(3):
+        x = _inputs("keras3_lstm_unroll_anybatch_int8", seed)
+        np.testing.assert_array_equal(run_edgec_tflite(data, x)[0], run_litert(data, x)[0])
+
+
 def test_the_loop_body_weights_are_one_tensor_for_every_step():
     """Eight steps of the LSTM body share its two weight matrices and bias: the graph holds
     as many constants of the body's shapes as the body does, not eight times as many."""
@@ -75,7 +88,7 @@ def test_the_loop_body_weights_are_one_tensor_for_every_step():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["keras3_lstm_loop_float", "keras3_gru_loop_seq_float",
-                                  *INT8])
+                                  "keras3_bilstm_loop_float", *INT8])
 def test_recurrent_model_builds_and_verifies_on_the_host(tmp_path, name):
     result = verify(MODELS / f"{name}.tflite", BuildOptions(cache_dir=tmp_path / "cache"),
                     count=2, seed=3)

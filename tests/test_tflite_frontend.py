@@ -473,3 +473,15 @@ def test_float_unpack_pack_and_a_filled_state_match_litert():
     data = RNG.standard_normal((3, 1, 4)).astype(np.float32)
     np.testing.assert_array_equal(run_edgec_tflite(model, [data])[0],
                                   run_litert(model, [data])[0])
+
+
+@pytest.mark.parametrize("axes", [[0], [1, 2], [-1]])
+def test_reverse_v2_is_a_backward_slice_bit_exact_with_tflm(axes):
+    b = TFLiteBuilder()
+    x = _q(b, "x", (3, 4, 2))
+    y = _q(b, "y", (3, 4, 2))
+    b.op("REVERSE_V2", [x, b.const("axes", axes)], [y])
+    model = b.build(inputs=[x], outputs=[y])
+    (node,) = load_tflite(model).nodes
+    assert node.op == "STRIDED_SLICE" and -1 in node.attrs["steps"]
+    assert_matches_tflm(model, _random_inputs(model))

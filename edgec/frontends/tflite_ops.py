@@ -29,7 +29,7 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
                    "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
                    "BATCH_MATMUL": 2, "STRIDED_SLICE": 4, "SLICE": 3, "SPLIT": 2, "SPLIT_V": 3,
-                   "GATHER": 2}
+                   "GATHER": 2, "REVERSE_V2": 2}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
          "RESIZE_NEAREST_NEIGHBOR": {0: 4}, "RESIZE_BILINEAR": {0: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
@@ -335,6 +335,21 @@ def _pack(op, ctx):
     nodes.append(Node("CONCATENATION", parts, [ctx.name(op.outputs[0])],
                       {"axis": axis, "activation": "NONE"}, name))
     return nodes
+
+
+@converter("REVERSE_V2")
+def _reverse_v2(op, ctx):
+    """REVERSE_V2 along constant axes: a STRIDED_SLICE with stride -1 on each (Keras
+    Bidirectional's backward layer reads its sequence reversed)."""
+    shape = ctx.tensor(op.inputs[0]).shape
+    axes = [int(a) for a in ctx.const(op, 1).reshape(-1)]
+    if not all(-len(shape) <= a < len(shape) for a in axes):
+        raise EdgecError(f"{ctx.where(op)}: axes {axes} for a rank-{len(shape)} input",
+                         "check the model file is not corrupt")
+    flip = {a % len(shape) for a in axes}
+    plan = [(n - 1, n, -1) if d in flip else (0, n, 1) for d, n in enumerate(shape)]
+    return _slice_nodes(op, ctx, op.inputs[0], op.outputs[0], plan,
+                        f"{op.builtin.lower()}_{op.index}")
 
 
 @converter("GATHER")

@@ -16,7 +16,9 @@ calibration of any WHILE loop crashes the converter, LSTM, GRU and SimpleRNN ali
 ``unroll=True`` the steps one after another (UNPACK, FULLY_CONNECTED, SPLIT, STRIDED_SLICE,
 LOGISTIC, TANH, MUL, ADD, SUB, PACK; float and full-integer int8). ``while_dynamic_float``
 is a ``tf.while_loop`` whose number of steps comes from the input: refused.
-Seeded: the same TensorFlow writes the same bytes.
+Seeded; the float files repeat byte for byte. The int8 ones may not: from run to run the
+converter sometimes keeps the first step's SPLIT in float (DEQUANTIZE ... QUANTIZE), so the
+committed files are one run's output (both forms import and match TFLite Micro).
 """
 
 from __future__ import annotations
@@ -64,27 +66,41 @@ def convert(model, mode: str) -> bytes:
     return conv.convert()
 
 
-# Keras 3 models: name -> (layer, unroll, return_sequences, modes).
-KERAS3 = {"keras3_lstm_loop": ("LSTM", False, False, ("float",)),
-          "keras3_gru_loop_seq": ("GRU", False, True, ("float",)),
-          "keras3_rnn_loop": ("SimpleRNN", False, False, ("float",)),
-          "keras3_lstm_unroll": ("LSTM", True, False, ("float", "int8")),
-          "keras3_gru_unroll_seq": ("GRU", True, True, ("float", "int8"))}
+# Keras 3 models: name -> (layers, unroll, return_sequences, modes, batch size). "A+B" stacks
+# two layers, "Bidirectional:A" wraps one; batch None leaves the batch dimension dynamic
+# (the converter then makes the zero state with SHAPE, PACK and FILL).
+KERAS3 = {"keras3_lstm_loop": ("LSTM", False, False, ("float",), 1),
+          "keras3_gru_loop_seq": ("GRU", False, True, ("float",), 1),
+          "keras3_rnn_loop": ("SimpleRNN", False, False, ("float",), 1),
+          "keras3_lstm_unroll": ("LSTM", True, False, ("float", "int8"), 1),
+          "keras3_gru_unroll_seq": ("GRU", True, True, ("float", "int8"), 1),
+          "keras3_bilstm_loop": ("Bidirectional:LSTM", False, False, ("float",), 1),
+          "keras3_stacked_unroll": ("LSTM+GRU", True, False, ("int8",), 1),
+          "keras3_lstm_unroll_anybatch": ("LSTM", True, False, ("int8",), None)}
 UNITS = 8
 
 
-def _keras3_model(keras, layer: str, unroll: bool, sequences: bool, seed: int):
-    """A time-series classifier: the recurrent layer (random biases too, so none is
-    dropped as zero), the mean over steps when it returns every step, a Dense head."""
+def _keras3_model(keras, layers: str, unroll: bool, sequences: bool, seed: int, batch):
+    """A time-series classifier: the recurrent layers (random biases too, so none is
+    dropped as zero), the mean over steps when they return every step, a Dense head."""
     keras.utils.set_random_seed(seed)
-    x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
-    rnn = getattr(keras.layers, layer)(UNITS, unroll=unroll, return_sequences=sequences)
-    x = rnn(x)
+    x = inputs = keras.Input((STEPS, FEATURES), batch_size=batch)
+    wrapper, _, names = layers.rpartition(":")
+    names = names.split("+")
+    recurrent = []
+    for k, name in enumerate(names):
+        last = k == len(names) - 1
+        rnn = getattr(keras.layers, name)(UNITS, unroll=unroll,
+                                          return_sequences=sequences or not last)
+        if wrapper:
+            rnn = getattr(keras.layers, wrapper)(rnn)
+        x = rnn(x)
+        recurrent.append(rnn)
     if sequences:
         x = keras.layers.GlobalAveragePooling1D()(x)
     model = keras.Model(inputs, keras.layers.Dense(4)(x))
     rng = np.random.default_rng(seed)
-    for w in rnn.weights:
+    for w in (w for rnn in recurrent for w in rnn.weights):
         if "bias" in w.path:
             w.assign(rng.uniform(-0.5, 0.5, w.shape).astype(np.float32))
     return model
@@ -113,8 +129,8 @@ def _write(name: str, data: bytes) -> None:
 def main() -> int:
     import tensorflow as tf
 
-    for seed, (name, (layer, unroll, sequences, modes)) in enumerate(KERAS3.items()):
-        model = _keras3_model(tf.keras, layer, unroll, sequences, 20 + seed)
+    for seed, (name, (layers, unroll, sequences, modes, batch)) in enumerate(KERAS3.items()):
+        model = _keras3_model(tf.keras, layers, unroll, sequences, 20 + seed, batch)
         for mode in modes:
             _write(f"{name}_{mode}", convert(model, mode))
     _write("while_dynamic_float", _dynamic_loop())
