@@ -48,6 +48,8 @@ class ImportContext:
         self.aliases: dict[int, int] = {}  # a WHILE output -> the tensor its last step wrote
         self.empty: set[int] = set()  # tensors with no elements (slices of length 0)
         self.subgraph_constants: dict[int, dict[int, int]] = {}  # loop weights, per subgraph
+        self.open_subgraphs: set[int] = set()  # those of the loops being unrolled
+        self.unrolled_ops = 0  # operators imported from loop subgraphs so far
 
     # -- used by converters --------------------------------------------------------------
 
@@ -58,7 +60,7 @@ class ImportContext:
     def where(self, op: TfOp) -> str:
         """How error messages name an operator: its index and first output tensor."""
         out = self.tensor(op.outputs[0]).name if op.outputs else "?"
-        return f"operator {op.index}{_scope(op)} ({op.builtin}, output '{out}')"
+        return f"{_label(op)} ({op.builtin}, output '{out}')"
 
     def add_tensor(self, t: TfTensor) -> int:
         """Append a tensor (a loop body's, copied for one step) and return its new index."""
@@ -138,7 +140,7 @@ class ImportContext:
         if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
                for t in ins[1:]):
             raise EdgecError(
-                f"{op.builtin} (operator {op.index}) takes float "
+                f"{op.builtin} ({_label(op)}) takes float "
                 "activations with int8 weights: a dynamic-range (hybrid) model, which edgec "
                 "does not compile",
                 "convert for full-integer int8 (converter.optimizations = [tf.lite.Optimize."
@@ -230,20 +232,20 @@ class ImportContext:
             return EdgecError(f"{self.where(op)} runs another subgraph; edgec unrolls WHILE "
                               "loops whose number of steps is known at import and supports no "
                               "other control flow", LOOP_HINT)
-        if _scope(op):
+        if isinstance(op.index, str):
             return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
                               LOOP_HINT)
         return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
                           f"supported operators: {', '.join(sorted(CONVERTERS))}")
 
 
-def _scope(op: TfOp) -> str:
-    """Where an inlined loop-body operator came from, for messages ("" in subgraph 0)."""
+def _label(op: TfOp) -> str:
+    """How messages name an operator: its index, or where in which loop it came from."""
     if not isinstance(op.index, str):
-        return ""
-    parts = op.index.split(".")
-    return f" (operator {parts[-1]} of the loop body, step {parts[-2]} of WHILE " \
-        f"operator {'.'.join(parts[:-2])})"
+        return f"operator {op.index}"
+    *loop, step, index = op.index.split(".")
+    return f"operator {index} of the loop body at step {step} of WHILE operator " \
+        f"{'.'.join(loop)}"
 
 
 def _same_quant(a: TfTensor, b: TfTensor) -> bool:

@@ -33,15 +33,16 @@ from edgec.frontends.tflite_schema import TfOp, TfSubgraph
 LOOP_HINT = ("for a Keras LSTM/GRU/SimpleRNN, build the layer with unroll=True and a fixed "
              "sequence length (keras.Input((steps, features), batch_size=1)): the converter "
              "then writes the steps without WHILE")
-# Unrolled, a loop must stay a graph a microcontroller's flash holds (and a bad file's
-# condition must not run forever): at most this many operators in all its steps.
+# Unrolled, loops must stay a graph a microcontroller's flash holds (and a bad file's
+# condition must not run forever): at most this many operators (condition, body and one per
+# step) in all steps of all loops of a model.
 MAX_UNROLLED_OPS = 50_000
 
 
 def unroll_while(ctx, op: TfOp) -> None:
     """Import WHILE ``op`` as its body repeated for every step its condition allows."""
-    cond, body = (_subgraph(ctx, op, key) for key in ("cond_subgraph_index",
-                                                       "body_subgraph_index"))
+    keys = ("cond_subgraph_index", "body_subgraph_index")
+    cond, body = (_subgraph(ctx, op, key) for key in keys)
     carried = list(op.inputs)
     if len(op.outputs) != len(carried) or len(cond.outputs) != 1 or any(
             len(g.inputs) != len(carried) for g in (cond, body)) \
@@ -49,17 +50,23 @@ def unroll_while(ctx, op: TfOp) -> None:
         raise EdgecError(f"{ctx.where(op)}: its {len(carried)} inputs, {len(op.outputs)} "
                          "outputs and the condition's and body's inputs and outputs do not "
                          "match", "check the model file is not corrupt")
-    limit = MAX_UNROLLED_OPS // max(len(body.ops), 1)
-    for step in range(limit + 1):
-        if not _condition(ctx, op, cond, carried, step):
-            break
-        if step == limit:
-            raise EdgecError(f"{ctx.where(op)} runs more than {limit} steps of "
-                             f"{len(body.ops)} operators; edgec unrolls loops at import, up to "
-                             f"{MAX_UNROLLED_OPS} operators", "shorten the sequence, or keep "
-                             "the layer one operator: a tf_keras (Keras 2) LSTM converts to "
+    running = {int(op.options[key]) for key in keys}
+    if running & ctx.open_subgraphs:
+        raise EdgecError(f"{ctx.where(op)} runs a subgraph that is already running (a "
+                         "recursive loop)", "check the model file is not corrupt")
+    ctx.open_subgraphs |= running
+    step = 0
+    while _condition(ctx, op, cond, carried, step):
+        ctx.unrolled_ops += len(cond.ops) + len(body.ops) + 1
+        if ctx.unrolled_ops > MAX_UNROLLED_OPS:
+            raise EdgecError(f"{ctx.where(op)}: unrolled to step {step}, the model already "
+                             f"holds {MAX_UNROLLED_OPS} loop operators; edgec unrolls loops "
+                             "at import", "shorten the sequence, or keep the layer one "
+                             "operator: a tf_keras (Keras 2) LSTM converts to "
                              "UNIDIRECTIONAL_SEQUENCE_LSTM")
         carried = _inline(ctx, op, body, carried, step, fold_only=False)
+        step += 1
+    ctx.open_subgraphs -= running
     for out, value in zip(op.outputs, carried):
         a, b = ctx.tensor(out), ctx.tensor(value)
         if a.shape != b.shape or a.type_name != b.type_name:
