@@ -110,3 +110,11 @@ def test_a_loop_too_long_to_unroll_is_refused_with_the_bound(monkeypatch):
     with pytest.raises(EdgecError, match="unrolled to step 4, the model already holds 100 loop operators") as info:
         load_tflite(_bytes("keras3_lstm_loop_float"))
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in str(info.value)
+
+
+def test_a_stateful_keras_layer_is_refused_naming_the_setting():
+    """stateful=True keeps the state in resource variables (CALL_ONCE, VAR_HANDLE,
+    READ_VARIABLE, ASSIGN_VARIABLE): refused in one line naming stateful=False."""
+    with pytest.raises(EdgecError, match="resource variables.*stateful=True") as info:
+        load_tflite(_bytes("keras3_lstm_stateful_float"))
+    assert "stateful=False" in str(info.value) and "\n" not in str(info.value)

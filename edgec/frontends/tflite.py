@@ -22,8 +22,10 @@ from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
 
-# Operators that run other subgraphs; edgec imports subgraph 0 only.
+# Operators that run other subgraphs; edgec unrolls WHILE loops (tflite_loop) only.
 _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
+# Operators of resource variables (state kept between inferences: Keras stateful=True).
+_VARIABLES = {"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
@@ -228,6 +230,11 @@ class ImportContext:
         return tuple(int(d) for d in t.shape)
 
     def _unsupported(self, op: TfOp) -> EdgecError:
+        if op.builtin in _VARIABLES:
+            return EdgecError(f"{self.where(op)}: the model keeps state between inferences in "
+                              "resource variables (a Keras layer with stateful=True), which "
+                              "edgec does not import", "convert the layer with stateful=False "
+                              "(the default): each inference then starts from the zero state")
         if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
             return EdgecError(f"{self.where(op)} runs another subgraph; edgec unrolls WHILE "
                               "loops whose number of steps is known at import and supports no "

@@ -15,7 +15,8 @@ converter writes them: ``unroll=False`` (the default) a WHILE loop (float only: 
 calibration of any WHILE loop crashes the converter, LSTM, GRU and SimpleRNN alike),
 ``unroll=True`` the steps one after another (UNPACK, FULLY_CONNECTED, SPLIT, STRIDED_SLICE,
 LOGISTIC, TANH, MUL, ADD, SUB, PACK; float and full-integer int8). ``while_dynamic_float``
-is a ``tf.while_loop`` whose number of steps comes from the input: refused.
+is a ``tf.while_loop`` whose number of steps comes from the input: refused, and so is
+``keras3_lstm_stateful_float`` (``stateful=True``: resource variables, CALL_ONCE).
 Seeded; the float files repeat byte for byte. The int8 ones may not: from run to run the
 converter sometimes keeps the first step's SPLIT in float (DEQUANTIZE ... QUANTIZE), so the
 committed files are one run's output (both forms import and match TFLite Micro).
@@ -134,6 +135,11 @@ def main() -> int:
         for mode in modes:
             _write(f"{name}_{mode}", convert(model, mode))
     _write("while_dynamic_float", _dynamic_loop())
+    keras = tf.keras
+    keras.utils.set_random_seed(40)
+    x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
+    x = keras.layers.LSTM(4, stateful=True, unroll=True)(x)
+    _write("keras3_lstm_stateful_float", convert(keras.Model(inputs, x), "float"))
     try:
         import tf_keras as keras
     except ImportError:
