@@ -4,7 +4,8 @@ The TensorFlow converter writes a Keras recurrent layer (LSTM, GRU, SimpleRNN; `
 False, the default) as one WHILE operator: its ``cond`` subgraph compares two step counters
 with the sequence length (LESS, LESS, LOGICAL_AND), its ``body`` subgraph computes one time
 step, and the loop-carried tensors (the counters, the states, the input sequence, the output
-buffer of ``return_sequences=True``) are the inputs and outputs of both. The counters start
+buffer of ``return_sequences=True``) are the inputs and outputs of both (the converter
+lowers TensorFlow's TensorList ops to these plain tensors). The counters start
 as constants and the body adds a constant to them, so ``tflite_fold`` evaluates them; the
 body reads the input step with GATHER at the counter and writes the output buffer with
 SLICE / CONCATENATION at offsets computed from it, all constants once the counter is.
@@ -16,7 +17,9 @@ stand for the last step's. Body tensors whose shape depends on the step (the buf
 slices, shape signature -1) get the shape their operator gives with the step's constants;
 a slice with no elements (the first and the last step's) is left out of the CONCATENATION
 that reads it. The body's constants (weights) are shared by every step. The graph holds the
-loop as unrolled operators, exactly as the body computes them, step after step.
+loop as unrolled operators, exactly as the body computes them, step after step; the
+``slice_concat`` pass then turns the buffer's step-by-step rebuilding into one
+concatenation of the rows.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from edgec.frontends.tflite_schema import TfOp, TfSubgraph
 
 # What to do instead, for every loop edgec cannot unroll.
 LOOP_HINT = ("for a Keras LSTM/GRU/SimpleRNN, build the layer with unroll=True and a fixed "
-             "sequence length (keras.Input((steps, features), batch_size=1)): the converter "
+             "sequence length (keras.Input((steps, features))): the converter "
              "then writes the steps without WHILE")
 # Unrolled, loops must stay a graph a microcontroller's flash holds (and a bad file's
 # condition must not run forever): at most this many operators (condition, body and one per

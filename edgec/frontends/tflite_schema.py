@@ -35,7 +35,7 @@ _ENUM_NAMES = {key: enum_names(cls) for key, cls in ENUM_FIELDS.items()}
 
 @dataclass
 class TfTensor:
-    """One tensor of subgraph 0, as stored in the file."""
+    """One tensor of a subgraph, as stored in the file."""
 
     index: int
     name: str
