@@ -4,9 +4,10 @@ A WHILE loop unrolled at import (``edgec.frontends.tflite_loop``) writes a
 ``return_sequences`` buffer step by step: step t concatenates the previous buffer's first t
 rows, the new row and its remaining rows, both slices read from the previous step's buffer,
 so T steps copy the buffer T times. Here a slice (step 1 along the concatenation's axis)
-becomes the pieces it covers: an input it covers whole, else a slice of that input, joined
-by a CONCATENATION when there are several; a CONCATENATION reading another along the same
-axis reads that one's inputs. The intermediate buffers then have no readers and go, and the
+within one input becomes a slice of that input (or the input itself, when whole), and a
+slice covering several whole inputs their CONCATENATION; a CONCATENATION reading another
+along the same axis reads that one's inputs. None copies more than the slice did (a slice
+across parts of several inputs stays). The intermediate buffers then have no readers and go, and the
 last step's buffer is one concatenation of the T rows. Values are moved, never changed: the
 pieces share the concatenation's quantization (CONCATENATION requires it).
 """
@@ -70,6 +71,8 @@ def _slice_pieces(graph: Graph, node: Node, concat: Node, producers: dict[str, N
             pieces.append(_piece(graph, node, name, plan, axis, lo - offset, hi - lo))
         offset += length
     slices = [p for p in pieces if isinstance(p, Node)]
+    if len(pieces) > 1 and slices:
+        return  # parts of several inputs: slicing each and joining them copies more
     names = [p.outputs[0] if isinstance(p, Node) else p for p in pieces]
     index = graph.nodes.index(node)
     if len(pieces) == 1 and slices:  # one slice of one input: that slice alone
