@@ -63,6 +63,8 @@ OPTIONS_TABLES = {
     "BATCH_MATMUL": "BatchMatMulOptions",
     "SPLIT": "SplitOptions",
     "SPLIT_V": "SplitVOptions",
+    "UNPACK": "UnpackOptions",
+    "FILL": "FillOptions",
 }
 
 

@@ -366,7 +366,7 @@ def test_control_flow_into_other_subgraphs_is_reported():
     out = TfTensor(1, "loop_out", (1,), None, "BOOL", None, None, None, 0)
     op = TfOp(0, "WHILE", [0], [1], {"cond_subgraph_index": 1, "body_subgraph_index": 2})
     ctx = ImportContext(TfModel([cond, out], [op], [0], [1], 3, ""), "loop")
-    with pytest.raises(EdgecError, match="3 subgraphs and edgec imports subgraph 0 only"):
+    with pytest.raises(EdgecError, match="runs another subgraph.*unroll=True"):
         ctx.import_op(op)
 
 
@@ -397,3 +397,91 @@ def test_per_channel_scales_that_fit_no_axis_are_refused():
     with pytest.raises(EdgecError, match="does not fit its shape") as info:
         load_tflite(b.build(inputs=[x], outputs=[y]))
     assert "bug" not in str(info.value)
+
+
+# -- the ops of the converter's unrolled recurrent layers -------------------------------
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_unpack_becomes_slices_bit_exact_with_tflm(axis):
+    shape = (3, 2, 4)
+    b = TFLiteBuilder()
+    x = _q(b, "x", shape)
+    rest = tuple(n for d, n in enumerate(shape) if d != axis % 3)
+    ys = [_q(b, f"y{k}", rest) for k in range(shape[axis])]
+    b.op("UNPACK", [x], ys, num=shape[axis], axis=axis)
+    model = b.build(inputs=[x], outputs=ys)
+    assert {n.op for n in load_tflite(model).nodes} == {"STRIDED_SLICE", "RESHAPE"}
+    assert_matches_tflm(model, _random_inputs(model))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_pack_at_run_time_is_bit_exact_with_tflm(axis):
+    b = TFLiteBuilder()
+    xs = [_q(b, f"x{k}", (2, 4)) for k in range(3)]
+    out = [2, 4]
+    out.insert(axis, 3)
+    y = _q(b, "y", out)
+    b.op("PACK", xs, [y], values_count=3, axis=axis)
+    model = b.build(inputs=xs, outputs=[y])
+    assert [n.op for n in load_tflite(model).nodes].count("CONCATENATION") == 1
+    assert_matches_tflm(model, _random_inputs(model))
+
+
+@pytest.mark.parametrize("indices,axis", [(2, 0), ([1, 2, 3], 1), ([3, 1], 1), ([0], 2)])
+def test_gather_at_constant_indices_is_bit_exact_with_tflm(indices, axis):
+    shape = (4, 5, 3)
+    idx = np.asarray(indices, np.int32)
+    out = shape[:axis] + idx.shape + shape[axis + 1:]
+    b = TFLiteBuilder()
+    x = _q(b, "x", shape)
+    i = b.tensor("i", idx.shape, "int32", data=idx)
+    y = _q(b, "y", out)
+    b.op("GATHER", [x, i], [y], axis=axis)
+    model = b.build(inputs=[x], outputs=[y])
+    assert "STRIDED_SLICE" in {n.op for n in load_tflite(model).nodes}
+    assert_matches_tflm(model, _random_inputs(model))
+
+
+def test_gather_at_unevenly_spaced_indices_is_refused():
+    b = TFLiteBuilder()
+    x = _q(b, "x", (5, 2))
+    i = b.tensor("i", (3,), "int32", data=np.array([0, 1, 3], np.int32))
+    y = _q(b, "y", (3, 2))
+    b.op("GATHER", [x, i], [y], axis=0)
+    with pytest.raises(EdgecError, match="evenly spaced"):
+        load_tflite(b.build(inputs=[x], outputs=[y]))
+
+
+def test_float_unpack_pack_and_a_filled_state_match_litert():
+    """A constant FILL (the converter's zero state) folds; UNPACK and PACK run."""
+    from tests.refs import run_edgec_tflite, run_litert
+
+    b = TFLiteBuilder()
+    x = b.tensor("x", (3, 1, 4), "float32")
+    steps = [b.tensor(f"s{k}", (1, 4), "float32") for k in range(3)]
+    b.op("UNPACK", [x], steps, num=3, axis=0)
+    state = b.tensor("state", (1, 4), "float32")
+    value = b.tensor("v", (), "float32", data=np.float32(0.5))
+    b.op("FILL", [b.const("dims", [1, 4]), value], [state])
+    summed = [b.tensor(f"a{k}", (1, 4), "float32") for k in range(3)]
+    for s, a in zip(steps, summed):
+        b.op("ADD", [s, state], [a])
+    y = b.tensor("y", (1, 3, 4), "float32")
+    b.op("PACK", summed, [y], values_count=3, axis=1)
+    model = b.build(inputs=[x], outputs=[y])
+    assert "FILL" not in {n.op for n in load_tflite(model).nodes}
+    data = RNG.standard_normal((3, 1, 4)).astype(np.float32)
+    np.testing.assert_array_equal(run_edgec_tflite(model, [data])[0],
+                                  run_litert(model, [data])[0])
+
+
+@pytest.mark.parametrize("axes", [[0], [1, 2], [-1]])
+def test_reverse_v2_is_a_backward_slice_bit_exact_with_tflm(axes):
+    b = TFLiteBuilder()
+    x = _q(b, "x", (3, 4, 2))
+    y = _q(b, "y", (3, 4, 2))
+    b.op("REVERSE_V2", [x, b.const("axes", axes)], [y])
+    model = b.build(inputs=[x], outputs=[y])
+    (node,) = load_tflite(model).nodes
+    assert node.op == "STRIDED_SLICE" and -1 in node.attrs["steps"]
+    assert_matches_tflm(model, _random_inputs(model))

@@ -1,7 +1,8 @@
 """The TFLite frontend: ``.tflite`` bytes -> IR ``Graph`` (subgraph 0).
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
-``tflite_fold``; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
+``tflite_fold``; WHILE loops with a static number of steps are unrolled by ``tflite_loop``;
+every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
 The frontend only imports: the graph is the model as written, operator by operator. Rewrites
 (dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
 convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
@@ -9,17 +10,22 @@ convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.frontends.tflite_fold import FOLDERS, can_fold
+from edgec.frontends.tflite_loop import LOOP_HINT, unroll_while
 from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
 
-# Operators that run other subgraphs; edgec imports subgraph 0 only.
+# Operators that run other subgraphs; edgec unrolls WHILE loops (tflite_loop) only.
 _CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
+# Operators of resource variables (state kept between inferences: Keras stateful=True).
+_VARIABLES = {"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
@@ -37,19 +43,31 @@ class ImportContext:
     def __init__(self, model: TfModel, name: str):
         self.model = model
         self.graph = Graph(name=name)
+        # Subgraph 0's tensors, then the copies made for inlined loop bodies (tflite_loop).
+        self.tensors: list[TfTensor] = list(model.tensors)
         self._names: dict[int, str] = {}  # TFLite tensor index -> IR tensor name
         self._folded: dict[int, np.ndarray] = {}  # tensors computed at import
+        self.aliases: dict[int, int] = {}  # a WHILE output -> the tensor its last step wrote
+        self.empty: set[int] = set()  # tensors with no elements (slices of length 0)
+        self.subgraph_constants: dict[int, dict[int, int]] = {}  # loop weights, per subgraph
+        self.open_subgraphs: set[int] = set()  # those of the loops being unrolled
+        self.unrolled_ops = 0  # operators imported from loop subgraphs so far
 
     # -- used by converters --------------------------------------------------------------
 
     def tensor(self, index: int) -> TfTensor:
         """The file's tensor ``index`` (shape, type, data, quantization)."""
-        return self.model.tensors[index]
+        return self.tensors[index]
 
     def where(self, op: TfOp) -> str:
         """How error messages name an operator: its index and first output tensor."""
         out = self.tensor(op.outputs[0]).name if op.outputs else "?"
-        return f"operator {op.index} ({op.builtin}, output '{out}')"
+        return f"{_label(op)} ({op.builtin}, output '{out}')"
+
+    def add_tensor(self, t: TfTensor) -> int:
+        """Append a tensor (a loop body's, copied for one step) and return its new index."""
+        self.tensors.append(replace(t, index=len(self.tensors)))
+        return len(self.tensors) - 1
 
     def const(self, op: TfOp, position: int) -> np.ndarray:
         """The value of ``op``'s input ``position``, which must be constant."""
@@ -81,8 +99,13 @@ class ImportContext:
     # -- the import itself ---------------------------------------------------------------
 
     def import_op(self, op: TfOp) -> None:
-        """Fold ``op`` into constants when possible, otherwise convert it to IR nodes."""
-        if self._fold(op):
+        """Fold ``op`` into constants when possible, otherwise convert it to IR nodes; a
+        WHILE loop with a trip count known at import is unrolled (``tflite_loop``)."""
+        op = self._resolved(op)
+        if op.builtin == "WHILE" and len(self.model.subgraphs) > 1:
+            unroll_while(self, op)
+            return
+        if self.fold(op):
             return
         convert = CONVERTERS.get(op.builtin)
         if convert is None:
@@ -119,7 +142,7 @@ class ImportContext:
         if any(t is not None and t.type_name == "INT8" and self._value(t.index) is not None
                for t in ins[1:]):
             raise EdgecError(
-                f"{op.builtin} (operator {op.index}) takes float "
+                f"{op.builtin} ({_label(op)}) takes float "
                 "activations with int8 weights: a dynamic-range (hybrid) model, which edgec "
                 "does not compile",
                 "convert for full-integer int8 (converter.optimizations = [tf.lite.Optimize."
@@ -130,9 +153,25 @@ class ImportContext:
         """Set graph inputs and outputs and drop tensors nothing uses."""
         self.graph.inputs = [self.name(i) for i in self.model.inputs
                              if self.tensor(i).data is None]
-        self.graph.outputs = [self.name(i) for i in self.model.outputs]
+        self.graph.outputs = [self.name(self.aliases.get(i, i)) for i in self.model.outputs]
         self.graph.remove_unused_tensors()
         return self.graph
+
+    def _resolved(self, op: TfOp) -> TfOp:
+        """``op`` reading, for each WHILE output, the tensor the loop's last step wrote; a
+        CONCATENATION skips inputs without elements (a loop's first and last slices)."""
+        inputs = [self.aliases.get(i, i) for i in op.inputs]
+        if op.builtin == "CONCATENATION":
+            inputs = [i for i in inputs if i not in self.empty]
+        empty = [i for i in inputs if i in self.empty]
+        if empty:
+            raise EdgecError(f"{self.where(op)} reads '{self.tensor(empty[0]).name}', which "
+                             "has no elements", "edgec needs non-empty static tensors")
+        return op if inputs == op.inputs else replace(op, inputs=inputs)
+
+    def value(self, index: int) -> np.ndarray | None:
+        """The value of tensor ``index`` when known at import (a constant or folded)."""
+        return self._value(index)
 
     def _value(self, index: int) -> np.ndarray | None:
         if index < 0:
@@ -141,7 +180,8 @@ class ImportContext:
             return self._folded[index]
         return self.tensor(index).data
 
-    def _fold(self, op: TfOp) -> bool:
+    def fold(self, op: TfOp) -> bool:
+        """Evaluate ``op`` at import when ``tflite_fold`` can; whether it did."""
         ins = [self.tensor(i) if i >= 0 else None for i in op.inputs]
         present = [t for t in ins if t is not None]
         if len(op.outputs) != 1 or not present:
@@ -190,21 +230,29 @@ class ImportContext:
         return tuple(int(d) for d in t.shape)
 
     def _unsupported(self, op: TfOp) -> EdgecError:
-        if op.builtin == "WHILE" and self.model.subgraph_count > 1:
-            return EdgecError(f"{self.where(op)} runs a loop over other subgraphs; the model "
-                              f"has {self.model.subgraph_count} subgraphs and edgec imports "
-                              "subgraph 0 only (Keras recurrent layers convert to such loops)",
-                              "an LSTM: convert the tf_keras (Keras 2) model, whose "
-                              "LSTM becomes the fused UNIDIRECTIONAL_SEQUENCE_LSTM edgec "
-                              "compiles; a GRU: export to ONNX (tf2onnx, torch.onnx), whose "
-                              "GRU edgec imports (float)")
+        if op.builtin in _VARIABLES:
+            return EdgecError(f"{self.where(op)}: the model keeps state between inferences in "
+                              "resource variables (a Keras layer with stateful=True), which "
+                              "edgec does not import", "convert the layer with stateful=False "
+                              "(the default): each inference then starts from the zero state")
         if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
-            return EdgecError(f"{self.where(op)} runs another subgraph; the model has "
-                              f"{self.model.subgraph_count} subgraphs and edgec imports "
-                              "subgraph 0 only", "control flow (WHILE, IF, CALL_ONCE) is not "
-                              "supported; unroll or remove it before converting")
+            return EdgecError(f"{self.where(op)} runs another subgraph; edgec unrolls WHILE "
+                              "loops whose number of steps is known at import and supports no "
+                              "other control flow", LOOP_HINT)
+        if isinstance(op.index, str):
+            return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
+                              LOOP_HINT)
         return EdgecError(f"unsupported TFLite operator {op.builtin} at {self.where(op)}",
                           f"supported operators: {', '.join(sorted(CONVERTERS))}")
+
+
+def _label(op: TfOp) -> str:
+    """How messages name an operator: its index, or where in which loop it came from."""
+    if not isinstance(op.index, str):
+        return f"operator {op.index}"
+    *loop, step, index = op.index.split(".")
+    return f"operator {index} of the loop body at step {step} of WHILE operator " \
+        f"{'.'.join(loop)}"
 
 
 def _same_quant(a: TfTensor, b: TfTensor) -> bool:

@@ -1,7 +1,8 @@
 """Import-time evaluation of TFLite operators whose inputs are all constant.
 
-Converters emit small shape computations (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE) even for
-fully static models. edgec's shapes are static, so such chains are evaluated here in numpy and
+Converters emit small shape computations (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE, FILL of
+a zero state) even for fully static models, and loop counters and conditions (ADD, LESS,
+LOGICAL_AND: ``tflite_loop``). edgec's shapes are static, so such chains are evaluated here in numpy and
 their results become constants; the op that consumes them reads them as attributes.
 
 ``FOLDERS`` maps a builtin name to ``(op, values, tensors) -> np.ndarray`` where ``values``
@@ -25,6 +26,9 @@ DATA_MOVEMENT = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "STRIDED_SLIC
                  "GATHER", "PACK", "CONCATENATION"}
 # Ops that need only their input's static shape, not its value.
 SHAPE_ONLY = {"SHAPE"}
+# Ops that copy a value as it is, whatever the quantization (as TFLite Micro does).
+RAW_COPY = {"FILL"}
+_INTEGER_TYPES = ("INT32", "INT64", "BOOL")
 
 
 def folder(*builtins: str):
@@ -101,6 +105,29 @@ def _cast(op, values, tensors):
     return values[0]  # the caller converts to the output tensor's dtype
 
 
+@folder("FILL")
+def _fill(op, values, tensors):
+    # TFLite Micro's FILL copies the value's bytes whatever the output's quantization.
+    return np.full(tuple(int(d) for d in values[0].reshape(-1)), values[1].reshape(-1)[0])
+
+
+# Integer and boolean operators of loop conditions (counters against the sequence length).
+_LOGIC = {"LESS": np.less, "LESS_EQUAL": np.less_equal, "GREATER": np.greater,
+          "GREATER_EQUAL": np.greater_equal, "EQUAL": np.equal, "NOT_EQUAL": np.not_equal,
+          "LOGICAL_AND": np.logical_and, "LOGICAL_OR": np.logical_or,
+          "MINIMUM": np.minimum, "MAXIMUM": np.maximum}
+
+
+@folder(*_LOGIC)
+def _logic(op, values, tensors):
+    return _LOGIC[op.builtin](values[0], values[1])
+
+
+@folder("LOGICAL_NOT")
+def _logical_not(op, values, tensors):
+    return np.logical_not(values[0])
+
+
 @folder("ADD", "SUB", "MUL", "FLOOR_DIV")
 def _integer_arithmetic(op, values, tensors):
     fn = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "FLOOR_DIV": np.floor_divide}
@@ -119,4 +146,6 @@ def can_fold(op: TfOp, const_inputs: list[bool], in_types: list[str], out_type: 
         return False
     if op.builtin in DATA_MOVEMENT:
         return same_quant
-    return out_type in ("INT32", "INT64") and all(t in ("INT32", "INT64") for t in in_types)
+    if op.builtin in RAW_COPY:
+        return True
+    return out_type in _INTEGER_TYPES and all(t in _INTEGER_TYPES for t in in_types)

@@ -28,7 +28,8 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
                    "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
                    "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
-                   "BATCH_MATMUL": 2, "STRIDED_SLICE": 4, "SLICE": 3, "SPLIT": 2, "SPLIT_V": 3}
+                   "BATCH_MATMUL": 2, "STRIDED_SLICE": 4, "SLICE": 3, "SPLIT": 2, "SPLIT_V": 3,
+                   "GATHER": 2, "REVERSE_V2": 2}
 RANKS = {"CONV_2D": {0: 4, 1: 4}, "DEPTHWISE_CONV_2D": {0: 4, 1: 4}, "TRANSPOSE_CONV": {1: 4, 2: 4},
          "RESIZE_NEAREST_NEIGHBOR": {0: 4}, "RESIZE_BILINEAR": {0: 4},
          "FULLY_CONNECTED": {1: 2}, "AVERAGE_POOL_2D": {0: 4}, "MAX_POOL_2D": {0: 4}}
@@ -292,10 +293,98 @@ def _split(op, ctx):
     return nodes
 
 
+@converter("UNPACK")
+def _unpack(op, ctx):
+    """One STRIDED_SLICE (plus a RESHAPE dropping the axis) per output: the converter's
+    unrolled recurrent layers split the sequence into steps this way."""
+    shape = ctx.tensor(op.inputs[0]).shape
+    axis = int(op.options.get("axis", 0))
+    if not shape or not -len(shape) <= axis < len(shape) \
+            or len(op.outputs) != shape[axis % len(shape)]:
+        raise EdgecError(f"{ctx.where(op)}: {len(op.outputs)} outputs along axis {axis} of a "
+                         f"{list(shape)} input", "check the model file is not corrupt")
+    axis %= len(shape)
+    nodes = []
+    for k, out in enumerate(op.outputs):
+        plan = [(k if d == axis else 0, 1 if d == axis else n, 1) for d, n in enumerate(shape)]
+        nodes += _slice_nodes(op, ctx, op.inputs[0], out, plan,
+                              f"{op.builtin.lower()}_{op.index}_{k}")
+    return nodes
+
+
+@converter("PACK")
+def _pack(op, ctx):
+    """PACK computed at run time (constant ones fold at import): each input RESHAPEd to
+    hold the new axis, then one CONCATENATION along it (int8: the inputs share the output's
+    quantization, as TFLite Micro's PACK requires)."""
+    out = ctx.tensor(op.outputs[0])
+    axis = int(op.options.get("axis", 0))
+    if not -len(out.shape) <= axis < len(out.shape):
+        raise EdgecError(f"{ctx.where(op)}: axis {axis} for a rank-{len(out.shape)} output",
+                         "check the model file is not corrupt")
+    axis %= len(out.shape)
+    name = f"{op.builtin.lower()}_{op.index}"
+    nodes, parts = [], []
+    for k, index in enumerate(op.inputs):
+        x = ctx.graph.tensors[ctx.name(index)]
+        shape = x.shape[:axis] + (1,) + x.shape[axis:]
+        part = ctx.graph.unique_name(f"{x.name}_packed")
+        ctx.graph.add_tensor(Tensor(part, shape, x.dtype, quant=x.quant))
+        nodes.append(Node("RESHAPE", [x.name], [part], {"shape": shape}, f"{name}_{k}"))
+        parts.append(part)
+    nodes.append(Node("CONCATENATION", parts, [ctx.name(op.outputs[0])],
+                      {"axis": axis, "activation": "NONE"}, name))
+    return nodes
+
+
+@converter("REVERSE_V2")
+def _reverse_v2(op, ctx):
+    """REVERSE_V2 along constant axes: a STRIDED_SLICE with stride -1 on each (Keras
+    Bidirectional's backward layer reads its sequence reversed)."""
+    shape = ctx.tensor(op.inputs[0]).shape
+    axes = [int(a) for a in ctx.const(op, 1).reshape(-1)]
+    if not all(-len(shape) <= a < len(shape) for a in axes):
+        raise EdgecError(f"{ctx.where(op)}: axes {axes} for a rank-{len(shape)} input",
+                         "check the model file is not corrupt")
+    flip = {a % len(shape) for a in axes}
+    plan = [(n - 1, n, -1) if d in flip else (0, n, 1) for d, n in enumerate(shape)]
+    return _slice_nodes(op, ctx, op.inputs[0], op.outputs[0], plan,
+                        f"{op.builtin.lower()}_{op.index}")
+
+
+@converter("GATHER")
+def _gather(op, ctx):
+    """GATHER at indices known at import (a loop's step counter, unrolled) from data
+    computed at run time: a STRIDED_SLICE when the indices are evenly spaced."""
+    shape = ctx.tensor(op.inputs[0]).shape
+    indices = ctx.const(op, 1)
+    axis = int(op.options.get("axis", 0))
+    flat = [int(i) for i in indices.reshape(-1)]
+    if not -len(shape) <= axis < len(shape) or int(op.options.get("batch_dims", 0)) != 0:
+        raise EdgecError(f"{ctx.where(op)} gathers along axis {axis} with batch_dims "
+                         f"{op.options.get('batch_dims', 0)} from a rank-{len(shape)} input",
+                         "edgec takes GATHER with batch_dims 0 along an existing axis")
+    axis %= len(shape)
+    steps = {b - a for a, b in zip(flat, flat[1:])}
+    if indices.dtype.kind not in "iu" or not flat or len(steps) > 1 or 0 in steps \
+            or not all(0 <= i < shape[axis] for i in flat):
+        raise EdgecError(f"{ctx.where(op)} gathers indices {flat[:8]} from an axis of "
+                         f"{shape[axis]}", "edgec takes GATHER at constant, in-range, evenly "
+                         "spaced indices")
+    step = steps.pop() if steps else 1
+    plan = [(flat[0], len(flat), step) if d == axis else (0, n, 1) for d, n in enumerate(shape)]
+    return _slice_nodes(op, ctx, op.inputs[0], op.outputs[0], plan,
+                        f"{op.builtin.lower()}_{op.index}")
+
+
 @converter("MEAN")
 def _mean(op, ctx):
     rank = len(ctx.tensor(op.inputs[0]).shape)
-    axes = tuple(sorted({int(a) % rank for a in ctx.const(op, 1).reshape(-1)}))
+    axes = ctx.const(op, 1).reshape(-1)
+    if not all(-rank <= int(a) < rank for a in axes):
+        raise EdgecError(f"{ctx.where(op)}: axes {axes.tolist()} for a rank-{rank} input",
+                         "check the model file is not corrupt")
+    axes = tuple(sorted({int(a) % rank for a in axes}))
     return [ctx.node(op, "MEAN", op.inputs[:1],
                      {"axes": axes, "keep_dims": bool(op.options.get("keep_dims", False))})]
 

@@ -35,7 +35,7 @@ _ENUM_NAMES = {key: enum_names(cls) for key, cls in ENUM_FIELDS.items()}
 
 @dataclass
 class TfTensor:
-    """One tensor of subgraph 0, as stored in the file."""
+    """One tensor of a subgraph, as stored in the file."""
 
     index: int
     name: str
@@ -55,9 +55,11 @@ class TfTensor:
 
 @dataclass
 class TfOp:
-    """One operator of subgraph 0: builtin name, tensor indices (-1 = absent), options."""
+    """One operator: builtin name, tensor indices (-1 = absent), options. ``index`` is its
+    position in subgraph 0, or (an operator of a loop body inlined at import) a dotted path
+    such as ``"1.3.5"``: operator 5 of the body, step 3 of the WHILE at operator 1."""
 
-    index: int
+    index: int | str
     builtin: str
     inputs: list[int]
     outputs: list[int]
@@ -65,8 +67,19 @@ class TfOp:
 
 
 @dataclass
+class TfSubgraph:
+    """A subgraph other than 0 (a WHILE loop's condition or body), indices local to it."""
+
+    name: str
+    tensors: list[TfTensor]
+    ops: list[TfOp]
+    inputs: list[int]
+    outputs: list[int]
+
+
+@dataclass
 class TfModel:
-    """Subgraph 0 of a model plus what is needed to judge the other subgraphs."""
+    """Subgraph 0 of a model; ``subgraphs`` holds every subgraph (0 first, as read)."""
 
     tensors: list[TfTensor]
     ops: list[TfOp]
@@ -74,6 +87,7 @@ class TfModel:
     outputs: list[int]
     subgraph_count: int
     description: str
+    subgraphs: list[TfSubgraph] = field(default_factory=list)
 
 
 def read_model(data: bytes, name: str = "model") -> TfModel:
@@ -97,13 +111,21 @@ def _read(data: bytes) -> TfModel:
     if model.SubgraphsLength() < 1:
         raise ValueError("the model has no subgraph")
     codes = [_builtin_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
-    sg = model.Subgraphs(0)
+    subgraphs = [_read_subgraph(model, data, model.Subgraphs(k), codes)
+                 for k in range(model.SubgraphsLength())]
+    main = subgraphs[0]
+    description = model.Description()
+    return TfModel(main.tensors, main.ops, main.inputs, main.outputs, len(subgraphs),
+                   description.decode() if description else "", subgraphs)
+
+
+def _read_subgraph(model, data: bytes, sg, codes: list[str]) -> TfSubgraph:
     tensors = [_read_tensor(model, data, sg.Tensors(i), i) for i in range(sg.TensorsLength())]
     ops = [_read_op(sg.Operators(i), i, codes) for i in range(sg.OperatorsLength())]
     _check_indices(len(tensors), ops, sg)
-    description = model.Description()
-    return TfModel(tensors, ops, _ints(sg.InputsAsNumpy()), _ints(sg.OutputsAsNumpy()),
-                   model.SubgraphsLength(), description.decode() if description else "")
+    name = sg.Name()
+    return TfSubgraph(name.decode() if name else "", tensors, ops,
+                      _ints(sg.InputsAsNumpy()), _ints(sg.OutputsAsNumpy()))
 
 
 def _check_indices(count: int, ops: list[TfOp], sg) -> None:

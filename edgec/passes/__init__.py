@@ -16,12 +16,15 @@ from edgec.passes.dilated_conv import fold_dilated_conv
 from edgec.passes.identity import remove_identities
 from edgec.passes.pad_fusion import fuse_pads
 from edgec.passes.scale_shift import fold_scale_shift
+from edgec.passes.slice_concat import fold_slice_concat
 
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
     # SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND becomes one convolution with dilations.
     ("dilated_conv", fold_dilated_conv),
+    # Slices of concatenations read the pieces (an unrolled loop's output buffer: one copy).
+    ("slice_concat", fold_slice_concat),
     # Nodes whose inputs are all constants become constants (evaluated by their kernels).
     ("constant_fold", fold_constants),
     # Identity RESHAPE / TRANSPOSE / QUANTIZE / PAD go, layout chains merge, dead nodes go.

@@ -26,6 +26,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.check import check_graph
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
+from edgec.passes.constant_fold import fold_constants
 from edgec.quantize.calibration import check_calibration, collect_ranges
 from edgec.quantize.observers import observer_factory
 from edgec.quantize.recurrent import decompose, recurrent_rule, share_ranges
@@ -63,6 +64,9 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     """
     _check_options(io, weights, activations)
     int4 = _int4_ops(weights, int4_ops)
+    # A node reading constants only (a WHILE loop's first step on the zero state, unrolled
+    # at import) has no calibrated range: evaluate it first, as the passes would.
+    graph = fold_constants(graph)
     _check_float_graph(graph, activations)
     make_observer = observer_factory(observer, percentile)
     samples = check_calibration(graph, calibration)

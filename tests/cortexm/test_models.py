@@ -91,3 +91,20 @@ def test_converter_lstm_model_on_mps2_an386(cache_dir, name):
                     seed=2)
     assert result.ok, result.message
     assert result.device.median_instructions > 0
+
+
+@needs_qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["keras3_lstm_unroll_int8", "keras3_gru_unroll_seq_int8",
+                                  "keras3_lstm_loop_float", "keras3_gru_loop_seq_float"])
+def test_keras3_recurrent_model_on_mps2_an386(cache_dir, name):
+    """Keras 3 LSTM / GRU as the converter writes them (unrolled steps, int8; WHILE loops
+    unrolled at import, float) on the emulated M4F: int8 bit-exact, float within tolerance."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "models" / "recurrent" / f"{name}.tflite"
+    result = verify(path, BuildOptions(target="mps2_an386", cache_dir=cache_dir), count=2,
+                    seed=2)
+    assert result.ok, result.message
+    assert ("bit-exact" if "int8" in name else "within") in result.message
+    assert result.device.median_instructions > 0
