@@ -82,7 +82,8 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
         if v.kind == "pending":
             return False
         bias = bias + ctx.tensor(prod.inputs[2]).data
-    prod.inputs[2:] = [ctx.const_tensor(c, np.ascontiguousarray(bias), quant)]
+    bias_ir = ctx.const_tensor(c, np.ascontiguousarray(bias), quant)
+    prod.inputs[2:] = [ctx.int16_bias(bias_ir) if ctx.tensor(v).dtype == "int16" else bias_ir]
     ctx.values[node.output[0]] = v
     return True
 
@@ -176,7 +177,7 @@ def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool
         scale, zp = ctx.consts.get(q.input[1]), ctx.consts[q.input[2]]
         if scale is None or np.asarray(scale).size != 1 or np.asarray(zp).size != 1:
             return False
-        shift = 128 if zp.dtype == np.uint8 else 0
+        shift = {np.dtype(np.uint8): 128, np.dtype(np.uint16): 1 << 15}.get(zp.dtype, 0)
         if (float(np.float32(scale.reshape(-1)[0])), int(zp.reshape(-1)[0]) - shift) != \
                 (float(quant.s), int(quant.zp)):
             return False
@@ -194,13 +195,14 @@ def _clip_int8(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> bool
     x = v.name
     steps = [(op, bound) for op, bound in (("MAXIMUM", lo), ("MINIMUM", hi))
              if np.isfinite(bound)]
-    shape = ctx.tensor(v).shape
+    shape, dtype = ctx.tensor(v).shape, ctx.tensor(v).dtype
+    info = np.iinfo(dtype)
     for k, (op, bound) in enumerate(steps):
-        code = np.clip(np.round(np.float32(bound) / np.float32(q.s)) + q.zp, -128, 127)
+        code = np.clip(np.round(np.float32(bound) / np.float32(q.s)) + q.zp, info.min, info.max)
         c = ctx.const_tensor(f"{node.output[0]}_{op.lower()}_code",
-                             np.full((1,) * len(shape), code, np.int8),
+                             np.full((1,) * len(shape), code, dtype),
                              QuantParams(q.scale, q.zero_point))
-        out = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", shape, "int8",
+        out = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", shape, dtype,
                              QuantParams(q.scale, q.zero_point))
         ctx.add_node(op, [x, c], [out], {}, node.name or node.output[0])
         x = out
@@ -223,14 +225,33 @@ def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> Non
 
 @converter("Sigmoid")
 def sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
-    """Sigmoid -> LOGISTIC."""
-    _unary(ctx, node, "LOGISTIC")
+    """Sigmoid -> LOGISTIC (quantized: then requantized to the QuantizeLinear's scale)."""
+    _fixed_output(ctx, node, "LOGISTIC", ctx.value(node.input[0]).layout)
 
 
 @converter("Tanh")
 def tanh(ctx: Context, node: onnx.NodeProto) -> None:
-    """Tanh -> TANH."""
-    _unary(ctx, node, "TANH")
+    """Tanh -> TANH (quantized: then requantized to the QuantizeLinear's scale)."""
+    _fixed_output(ctx, node, "TANH", ctx.value(node.input[0]).layout)
+
+
+def _fixed_output(ctx: Context, node: onnx.NodeProto, op: str, layout) -> None:
+    """``op`` on input 0 in ``layout``. TFLite fixes the output quantization of quantized
+    LOGISTIC, TANH and SOFTMAX (int8 and int16 alike: ``OpDef.fixed_quant``); a QDQ graph may
+    ask for another (onnxruntime calibrates int16 ones): the op writes TFLite's, and a
+    QUANTIZE requantizes it to the QuantizeLinear's (dropped when they are equal)."""
+    x = node.input[0]
+    quantized = quant_mode(ctx, node, [x])
+    x_ir = operand(ctx, x, layout, quantized)
+    if not quantized:
+        ctx.emit(node, op, [x_ir], {}, layout, False)
+        return
+    dtype = ctx.tensor(x_ir).dtype
+    scale, zp = get_op(op).fixed_quant_int16 if dtype == "int16" else get_op(op).fixed_quant
+    fixed = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", ctx.tensor(x_ir).shape, dtype,
+                           QuantParams(np.float32(scale), zp))
+    ctx.add_node(op, [x_ir], [fixed], {}, node.name or node.output[0])
+    ctx.emit(node, "QUANTIZE", [fixed], {}, layout, True)
 
 
 @converter("HardSwish")
@@ -266,17 +287,9 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     v = ctx.value(x)
     order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
     layout = lay.normalize(order)
-    quantized = quant_mode(ctx, node, [x])
-    x_ir = operand(ctx, x, layout, quantized)
-    if not quantized:
-        ctx.emit(node, "SOFTMAX", [x_ir], {}, layout, False)
-        return
     # TFLite's int8 softmax writes scale 1/256, zero point -128 only; a QDQ graph may ask for
-    # another scale (onnxruntime picks 1/255): requantize to it (a no-op QUANTIZE is dropped).
-    probs = ctx.new_tensor(f"{node.output[0]}_softmax", ctx.tensor(x_ir).shape, "int8",
-                           QuantParams(np.float32(1 / 256), -128))
-    ctx.add_node("SOFTMAX", [x_ir], [probs], {}, node.name or node.output[0])
-    ctx.emit(node, "QUANTIZE", [probs], {}, layout, True)
+    # another scale (onnxruntime picks 1/255): requantized to it.
+    _fixed_output(ctx, node, "SOFTMAX", layout)
 
 
 @converter("Identity", "Dropout")
