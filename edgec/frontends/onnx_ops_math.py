@@ -24,9 +24,16 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
     if len(node.input) == 1:
         bind_alias(ctx, node.input[0], node.output[0])
         return
-    if len(node.input) != 2:
-        raise EdgecError(f"{node.op_type} '{node.name}' has {len(node.input)} inputs",
-                         f"edgec converts {node.op_type} of one or two inputs; chain them")
+    if len(node.input) > 2:  # a chain of two-input ones, left to right
+        partial = f"{node.output[0]}_{node.op_type.lower()}{len(node.input) - 1}"
+        head = onnx.helper.make_node(node.op_type, node.input[:-1], [partial],
+                                     name=f"{node.name}_{len(node.input) - 1}")
+        ctx.shapes[partial] = tuple(np.broadcast_shapes(*(ctx.shape(i)
+                                                          for i in node.input[:-1])))
+        ctx.consumers[partial] = [node]
+        max_min(ctx, head)
+        node = onnx.helper.make_node(node.op_type, [partial, node.input[-1]],
+                                     list(node.output), name=node.name)
     binary(ctx, node)
 
 
