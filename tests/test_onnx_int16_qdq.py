@@ -1,7 +1,10 @@
 """int16 QDQ ONNX models (onnxruntime's quantizer with ``activation_type=QInt16``/``QUInt16``
 and int8 weights) run as TFLite's 16x8 mode: every op int16, bit-exact with TFLite Micro on
 the exported model, within a few output steps of onnxruntime (which computes in float
-between its Q/DQ pairs), built and verified on the host. Asymmetric int16 is refused."""
+between its Q/DQ pairs), built and verified on the host and on the emulated Cortex-M4F.
+Asymmetric int16 is refused."""
+
+import shutil
 
 import numpy as np
 import onnx
@@ -11,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import interpret
+from edgec.options import BuildOptions
 from edgec.verify import verify
 from tests.quantize.test_ptq_tflm import assert_tflm_agrees
 
@@ -94,6 +98,7 @@ def _steps(graph, data: bytes, inputs) -> int:
     return worst
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activations", ["QInt16", "QUInt16"])
 def test_int16_qdq_is_16x8_bit_exact_with_tflm_and_close_to_onnxruntime(activations, tmp_path):
     data = _quantized(tmp_path, getattr(quantization.QuantType, activations))
@@ -109,6 +114,14 @@ def test_int16_qdq_is_16x8_bit_exact_with_tflm_and_close_to_onnxruntime(activati
     path.write_bytes(data)
     result = verify(path, count=2)
     assert result.ok, result.message
+    if activations == "QInt16":
+        _verify_on_mps2_an386(path)
+
+
+def _verify_on_mps2_an386(path) -> None:
+    if shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+        result = verify(path, BuildOptions(target="mps2_an386"), count=2)
+        assert result.ok and result.message.startswith("max relative error 0 "), result.message
 
 
 def test_asymmetric_int16_activations_are_refused_with_the_setting(tmp_path):

@@ -2,16 +2,18 @@
 ``dynamo=False``, and dynamo, ``dynamo=True``, which needs onnxscript): Conv1d, grouped and
 transposed convolutions, LeakyReLU, PReLU, upsampling, a product of two activations, LSTM and
 GRU (with PyTorch's ``out[:, -1]``, a Gather), within 1e-5 of onnxruntime and verified on the
-host. torch and onnxscript are the optional extra ``edgec[torch]``; without torch the tests
+host and (where QEMU is installed) on the emulated Cortex-M4F, mps2_an386. torch and onnxscript are the optional extra ``edgec[torch]``; without torch the tests
 skip, without onnxscript the dynamo ones do."""
 
 import io
+import shutil
 
 import numpy as np
 import pytest
 
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import interpret
+from edgec.options import BuildOptions
 from edgec.verify import verify
 
 torch = pytest.importorskip("torch")
@@ -105,3 +107,6 @@ def test_torch_export_matches_onnxruntime_and_verifies(name, exporter, tmp_path)
     path.write_bytes(data)
     result = verify(path, count=2)
     assert result.ok, result.message
+    if shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+        result = verify(path, BuildOptions(target="mps2_an386"), count=1)
+        assert result.ok, result.message
