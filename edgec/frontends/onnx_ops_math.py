@@ -1,5 +1,5 @@
-"""ONNX converters for elementwise math and activations: Add, Sub, Mul, PRelu, Relu, Clip,
-Sigmoid, Tanh, Softmax, Identity, Dropout."""
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Neg, PRelu, Relu,
+Clip, Sigmoid, HardSigmoid, Tanh, Softmax, Identity, Dropout, float-to-float Cast."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "M
            "PRelu": "PRELU"}
 
 
-@converter("Max", "Min")
+@converter("Max", "Min", "Sum")
 def max_min(ctx: Context, node: onnx.NodeProto) -> None:
-    """Max/Min of two inputs -> MAXIMUM/MINIMUM (one input is Identity)."""
+    """Max/Min/Sum of two inputs -> MAXIMUM/MINIMUM/ADD (one input is Identity; more are
+    chained left to right, as ONNX's reference sums)."""
     if len(node.input) == 1:
         bind_alias(ctx, node.input[0], node.output[0])
         return
@@ -34,7 +35,58 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
         max_min(ctx, head)
         node = onnx.helper.make_node(node.op_type, [partial, node.input[-1]],
                                      list(node.output), name=node.name)
+    if node.op_type == "Sum":
+        node = onnx.helper.make_node("Add", list(node.input), list(node.output), name=node.name)
     binary(ctx, node)
+
+
+@converter("Cast", "CastLike")
+def cast(ctx: Context, node: onnx.NodeProto) -> None:
+    """Cast/CastLike of a float32 activation to float32 is its input; a constant cast like an
+    activation (CastLike's target is not constant) becomes float32. Other casts are
+    refused."""
+    if node.op_type == "Cast":
+        target = attrs(node).get("to")
+    else:
+        like = node.input[1]
+        target = (helper_dtype(ctx.const(like).dtype) if ctx.is_const(like)
+                  else helper_dtype(np.float32) if ctx.value(like).kind in ("float", "deq")
+                  else None)
+    if ctx.is_const(node.input[0]) and target == onnx.TensorProto.FLOAT:
+        ctx.consts[node.output[0]] = np.asarray(ctx.const(node.input[0])).astype(np.float32)
+        return
+    v = None if ctx.is_const(node.input[0]) else ctx.value(node.input[0])
+    if target != onnx.TensorProto.FLOAT or v is None or v.kind not in ("float", "deq"):
+        raise EdgecError(f"{node.op_type} '{node.name}' converts a tensor to another type",
+                         "edgec computes in float32 (or quantized int8/int16); export the "
+                         "model without casts of activations")
+    bind_alias(ctx, node.input[0], node.output[0])
+
+
+def helper_dtype(dtype) -> int:
+    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+@converter("Neg")
+def neg(ctx: Context, node: onnx.NodeProto) -> None:
+    """Neg -> float MUL by -1 (exact: it flips the sign bit)."""
+    binary_with_const(ctx, node, "MUL", node.input[0], np.array([-1.0], np.float32),
+                      node.output[0])
+
+
+@converter("HardSigmoid")
+def hard_sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
+    """HardSigmoid -> float MUL by alpha, ADD of beta, MAXIMUM 0, MINIMUM 1: ONNX's
+    ``clip(alpha * x + beta, 0, 1)`` rounded to float32 after each step, as its reference."""
+    a = attrs(node)
+    x, out = node.input[0], node.output[0]
+    steps = [("MUL", a.get("alpha", 0.2)), ("ADD", a.get("beta", 0.5)), ("MAXIMUM", 0.0),
+             ("MINIMUM", 1.0)]
+    for k, (op, c) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_hard_sigmoid{k}"
+        ctx.shapes.setdefault(target, ctx.shape(x))
+        binary_with_const(ctx, node, op, x, np.array([c], np.float32), target)
+        x = target
 
 
 @converter("Add", "Sub", "Mul", "PRelu")

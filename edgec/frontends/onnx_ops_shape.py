@@ -1,5 +1,5 @@
 """ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-Concat, Gather, Pad, Resize, Slice, Split, ReduceMean, Shape.
+Concat, Gather, Expand, Tile, Pad, Resize, Slice, Split, ReduceMean, Shape.
 
 These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
 data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
@@ -275,6 +275,55 @@ def gather(ctx: Context, node: onnx.NodeProto) -> None:
         parts = [joined.output[0]]
     last = ctx.value(parts[0])
     keep_kind(ctx, last, node, "RESHAPE", [last.name], {"shape": ctx.shape(out)}, None)
+
+
+@converter("Expand")
+def expand(ctx: Context, node: onnx.NodeProto) -> None:
+    """Expand to a constant shape -> float MUL by ones of the output shape (exact: x * 1 is
+    x, signed zeros and NaNs included)."""
+    ctx.const(node.input[1], "Expand's shape")
+    out_shape = ctx.shape(node.output[0])
+    x = node.input[0]
+    if out_shape == ctx.shape(x):
+        v = ctx.value(x)
+        keep_kind(ctx, v, node, "RESHAPE", [ctx.in_layout(v, None, x)],
+                  {"shape": out_shape}, None)
+        return
+    v = ctx.as_float(ctx.value(x), x)
+    ranked = (1,) * (len(out_shape) - len(ctx.shape(x))) + ctx.shape(x)
+    x_ir = ctx.in_layout(v, None, x)
+    if ranked != ctx.shape(x):  # the input first gets the output's rank
+        ranked_ir = ctx.new_tensor(f"{node.output[0]}_ranked", ranked, "float32")
+        ctx.add_node("RESHAPE", [x_ir], [ranked_ir], {"shape": ranked}, node.name)
+        x_ir = ranked_ir
+    ones = ctx.const_tensor(f"{node.output[0]}_ones", np.ones(out_shape, np.float32))
+    out = ctx.new_tensor(node.output[0], out_shape, "float32")
+    ctx.add_node("MUL", [x_ir, ones], [out], {}, node.name or node.output[0])
+    ctx.values[node.output[0]] = Value(out, None, "float")
+
+
+@converter("Tile")
+def tile(ctx: Context, node: onnx.NodeProto) -> None:
+    """Tile by constant repeats -> one CONCATENATION of copies per repeated axis (in ONNX
+    order)."""
+    repeats = [int(r) for r in ctx.const(node.input[1], "Tile's repeats").reshape(-1)]
+    shape = ctx.shape(node.input[0])
+    if len(repeats) != len(shape) or min(repeats) < 1:
+        raise EdgecError(f"Tile '{node.name}' repeats {repeats} a {len(shape)}-D tensor",
+                         "give one repeat count of at least 1 per axis")
+    v = ctx.value(node.input[0])
+    current, cur_shape = ctx.in_layout(v, None, node.input[0]), list(shape)
+    axes = [d for d, r in enumerate(repeats) if r > 1]
+    if not axes:
+        keep_kind(ctx, v, node, "RESHAPE", [current], {"shape": tuple(shape)}, None)
+        return
+    for k, d in enumerate(axes):
+        cur_shape[d] *= repeats[d]
+        name = node.output[0] if k == len(axes) - 1 else f"{node.output[0]}_tile{k}"
+        ctx.shapes[name] = tuple(cur_shape)
+        step = onnx.helper.make_node("Concat", [], [name], name=node.name)
+        keep_kind(ctx, v, step, "CONCATENATION", [current] * repeats[d], {"axis": d}, None)
+        current = ctx.value(name).name
 
 
 @converter("ReduceMean")
