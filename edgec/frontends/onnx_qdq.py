@@ -73,15 +73,13 @@ _ACTIVATION_TYPES = {np.dtype(np.int8): ("int8", 0), np.dtype(np.uint8): ("int8"
 
 
 def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> tuple[QuantParams, str]:
-    """The IR quantization and dtype (int8 or int16) of a Q/DQ node on an activation."""
+    """The IR quantization and dtype (int8 or int16) of a per-tensor Q/DQ node (or one
+    channel of a per-axis one) on an activation."""
     if zp.dtype not in _ACTIVATION_TYPES:
         raise EdgecError(f"{node.op_type} '{node.name}' uses {zp.dtype} activations",
                          "quantize activations to int8/uint8 (e.g. onnxruntime's "
                          "quantize_static(activation_type=QInt8)) or to symmetric int16 "
                          "(QInt16 with extra_options={'ActivationSymmetric': True})")
-    if scale.size != 1:
-        raise EdgecError(f"{node.op_type} '{node.name}' quantizes an activation per axis",
-                         "activations must be quantized per tensor")
     dtype, shift = _ACTIVATION_TYPES[zp.dtype]  # uint8: also ONNX's default (no zero point)
     zp = zp.astype(np.int64).reshape(-1)
     if shift:
@@ -89,9 +87,9 @@ def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> tuple[Qu
         uint_at_edge = [n for n in (integer,)
                         if n in ctx.graph_outputs or n in {i.name for i in ctx.model.graph.input}]
         if uint_at_edge:
-            raise EdgecError(f"{node.op_type} '{node.name}' makes the {zp_name(shift)} tensor "
+            raise EdgecError(f"{node.op_type} '{node.name}' makes the {_uint_name(shift)} tensor "
                              f"'{uint_at_edge[0]}' a graph input or output",
-                             f"edgec runs {zp_name(shift)} QDQ as {dtype} inside the model; give "
+                             f"edgec runs {_uint_name(shift)} QDQ as {dtype} inside the model; give "
                              f"the model float inputs and outputs (or quantize them to {dtype})")
         zp = zp - shift
     if dtype == "int16" and np.any(zp != 0):
@@ -102,7 +100,7 @@ def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> tuple[Qu
     return QuantParams(scale, zp), dtype
 
 
-def zp_name(shift: int) -> str:
+def _uint_name(shift: int) -> str:
     return "uint8" if shift == _UINT8_SHIFT else "uint16"
 
 
