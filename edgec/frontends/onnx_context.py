@@ -6,8 +6,8 @@ dequantization of an int8/int32 array: a ``QConst``) or an activation, a ``Value
 - ``float``: a float32 IR tensor;
 - ``int8``: an int8 (or int16: TFLite's 16x8 mode) IR tensor (a QuantizeLinear output, an
   integer graph input, or a shape op on one);
-- ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8/int16 IR tensor; ops reading
-  it in a Q/DQ sandwich become int8 ops on that tensor;
+- ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8/int16 IR tensor; ops
+  reading it in a Q/DQ sandwich become int8 (int16) ops on that tensor;
 - ``pending``: the int8 output of a quantized op whose scale the next QuantizeLinear gives.
 """
 
