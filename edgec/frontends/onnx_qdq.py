@@ -87,10 +87,11 @@ def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> tuple[Qu
         uint_at_edge = [n for n in (integer,)
                         if n in ctx.graph_outputs or n in {i.name for i in ctx.model.graph.input}]
         if uint_at_edge:
-            raise EdgecError(f"{node.op_type} '{node.name}' makes the {_uint_name(shift)} tensor "
+            uint = _uint_name(shift)
+            raise EdgecError(f"{node.op_type} '{node.name}' makes the {uint} tensor "
                              f"'{uint_at_edge[0]}' a graph input or output",
-                             f"edgec runs {_uint_name(shift)} QDQ as {dtype} inside the model; give "
-                             f"the model float inputs and outputs (or quantize them to {dtype})")
+                             f"edgec runs {uint} QDQ as {dtype} inside the model; give the "
+                             f"model float inputs and outputs (or quantize them to {dtype})")
         zp = zp - shift
     if dtype == "int16" and np.any(zp != 0):
         raise EdgecError(f"{node.op_type} '{node.name}' quantizes an activation to 16 bits "
