@@ -1,7 +1,8 @@
 """Keras Conv1D time-series classifiers (with and without dilation, 'same' and 'causal'
 padding) through the TensorFlow converter: int8 (full-integer, representative dataset)
 bit-exact with TFLM, float within 1e-5 of LiteRT, both built and verified on the host and
-on the emulated Cortex-M4F (mps2_an386, reusing the converted models); the converter's dynamic-range (hybrid) output is refused with the setting to use instead."""
+on the emulated Cortex-M4F (mps2_an386, reusing the converted models); the converter's
+dynamic-range (hybrid) output is refused with the setting to use instead."""
 
 import numpy as np
 import pytest

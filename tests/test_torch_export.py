@@ -2,8 +2,9 @@
 ``dynamo=False``, and dynamo, ``dynamo=True``, which needs onnxscript): Conv1d, grouped and
 transposed convolutions, LeakyReLU, PReLU, upsampling, a product of two activations, LSTM and
 GRU (with PyTorch's ``out[:, -1]``, a Gather), within 1e-5 of onnxruntime and verified on the
-host and (where QEMU is installed) on the emulated Cortex-M4F, mps2_an386. torch and onnxscript are the optional extra ``edgec[torch]``; without torch the tests
-skip, without onnxscript the dynamo ones do."""
+host and (where QEMU is installed) on the emulated Cortex-M4F, mps2_an386. torch and
+onnxscript are the optional extra ``edgec[torch]``; without torch the tests skip, without
+onnxscript the dynamo ones do."""
 
 import io
 import shutil
