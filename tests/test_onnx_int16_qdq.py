@@ -26,8 +26,8 @@ SHAPE = (1, 3, 8, 8)
 MAX_STEPS = 4
 
 
-def _float_model() -> onnx.ModelProto:
-    """Conv, Relu, depthwise Conv, residual Add, MaxPool, GlobalAveragePool, Gemm, then
+def _float_model(leaky: bool = False) -> onnx.ModelProto:
+    """Conv, Relu (LeakyRelu when ``leaky``: no 16x8 form), depthwise Conv, residual Add, MaxPool, GlobalAveragePool, Gemm, then
     Sigmoid and Softmax(Tanh) heads: the ops TFLite's 16x8 mode has."""
     rng = np.random.default_rng(0)
 
@@ -36,7 +36,8 @@ def _float_model() -> onnx.ModelProto:
                                        name)
 
     nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("LeakyRelu", ["c1"], ["r1"], alpha=0.1) if leaky
+             else helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=8),
              helper.make_node("Add", ["c2", "r1"], ["a1"]),
              helper.make_node("MaxPool", ["a1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
@@ -62,7 +63,7 @@ def _samples(n: int, seed: int) -> list[np.ndarray]:
     return [rng.standard_normal(SHAPE).astype(np.float32) for _ in range(n)]
 
 
-def _quantized(tmp_path, activation_type, symmetric: bool = True) -> bytes:
+def _quantized(tmp_path, activation_type, symmetric: bool = True, leaky: bool = False) -> bytes:
     class Reader(quantization.CalibrationDataReader):
         def __init__(self):
             self.samples = iter(_samples(16, 0))
@@ -71,7 +72,7 @@ def _quantized(tmp_path, activation_type, symmetric: bool = True) -> bytes:
             return next(({"x": x} for x in self.samples), None)
 
     src, dst = tmp_path / "float.onnx", tmp_path / "int16.onnx"
-    onnx.save(_float_model(), src)
+    onnx.save(_float_model(leaky), src)
     quantization.quantize_static(
         str(src), str(dst), Reader(), quant_format=quantization.QuantFormat.QDQ,
         activation_type=activation_type, weight_type=quantization.QuantType.QInt8,
@@ -129,3 +130,9 @@ def test_asymmetric_int16_activations_are_refused_with_the_setting(tmp_path):
     with pytest.raises(EdgecError, match="16 bits with zero point") as info:
         load_onnx(data)
     assert "ActivationSymmetric" in info.value.hint
+
+
+def test_an_op_without_a_16x8_form_is_refused_at_import(tmp_path):
+    data = _quantized(tmp_path, quantization.QuantType.QInt16, leaky=True)
+    with pytest.raises(EdgecError, match="LEAKY_RELU has no int16 .TFLite 16x8. form"):
+        load_onnx(data)

@@ -20,7 +20,7 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.ir import Graph, Node, QuantParams, Tensor
+from edgec.ir import Graph, Node, QuantParams, Tensor, get_op
 
 
 @dataclass
@@ -142,6 +142,11 @@ class Context:
         out = onnx_node.output[0]
         shape = lay.permute_shape(self.shape(out), layout)
         dtype = self.quantized_dtype(inputs) if quantized else "float32"
+        if dtype == "int16" and "int16" not in get_op(op).dtypes:
+            raise EdgecError(f"{onnx_node.op_type} '{onnx_node.name or out}' computes with int16 "
+                             f"activations; {op} has no int16 (TFLite 16x8) form",
+                             "quantize this op's activations to 8 bits, or leave it in float "
+                             "(no QuantizeLinear/DequantizeLinear around it)")
         ir_name = self.new_tensor(out, shape, dtype)
         if dtype == "int16":
             inputs = [self.int16_bias(i) if k == 2 else i for k, i in enumerate(inputs)]
