@@ -1,5 +1,6 @@
-"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Neg, PRelu, Relu,
-Clip, Sigmoid, HardSigmoid, Tanh, Softmax, Identity, Dropout, float-to-float Cast."""
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
+Div by a constant, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
+Dropout, float-to-float Cast."""
 
 from __future__ import annotations
 
@@ -65,6 +66,76 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
 
 def helper_dtype(dtype) -> int:
     return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+@converter("Mean")
+def mean(ctx: Context, node: onnx.NodeProto) -> None:
+    """Mean of n inputs -> their Sum, then a float MUL by 1/n (within 2 ulp of ONNX's
+    division by n)."""
+    if len(node.input) == 1:
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
+    total = f"{node.output[0]}_sum"
+    ctx.shapes[total] = ctx.shape(node.output[0])
+    ctx.consumers[total] = [node]
+    max_min(ctx, onnx.helper.make_node("Sum", list(node.input), [total], name=node.name))
+    binary_with_const(ctx, node, "MUL", total,
+                      np.array([1.0 / len(node.input)], np.float32), node.output[0])
+
+
+@converter("Div")
+def div(ctx: Context, node: onnx.NodeProto) -> None:
+    """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
+    the division); a division by an activation is refused."""
+    x, y = node.input
+    if not ctx.is_const(y) or ctx.is_const(x):
+        raise EdgecError(f"Div '{node.name}' divides by an activation",
+                         "edgec divides by constants only (a MUL by the reciprocal)")
+    divisor = np.asarray(ctx.const(y, "the divisor"))
+    if divisor.dtype.kind != "f":
+        raise EdgecError(f"Div '{node.name}' divides by {divisor.dtype} values",
+                         "edgec divides float tensors by float constants")
+    with np.errstate(divide="ignore"):
+        reciprocal = (np.float32(1) / divisor.astype(np.float32)).astype(np.float32)
+    out_shape = ctx.shape(node.output[0])
+    if np.broadcast_shapes(ctx.shape(x), reciprocal.shape) != ctx.shape(x):
+        raise EdgecError(f"Div '{node.name}' broadcasts its input to {list(out_shape)}",
+                         "the divisor must broadcast to the dividend's shape")
+    binary_with_const(ctx, node, "MUL", x, reciprocal, node.output[0])
+
+
+@converter("Abs")
+def abs_(ctx: Context, node: onnx.NodeProto) -> None:
+    """Abs -> MAXIMUM of x and -x (a float MUL by -1)."""
+    x, out = node.input[0], node.output[0]
+    negated = f"{out}_negated"
+    ctx.shapes[negated] = ctx.shape(x)
+    binary_with_const(ctx, node, "MUL", x, np.array([-1.0], np.float32), negated)
+    v = ctx.as_float(ctx.value(x), x)
+    n = ctx.value(negated)
+    ir = ctx.new_tensor(out, ctx.tensor(n).shape, "float32")
+    ctx.add_node("MAXIMUM", [ctx.in_layout(v, n.layout, x), n.name], [ir], {},
+                 node.name or out)
+    ctx.values[out] = Value(ir, n.layout, "float")
+
+
+@converter("Swish")
+def swish(ctx: Context, node: onnx.NodeProto) -> None:
+    """Swish -> x * LOGISTIC(alpha * x), in float."""
+    x, out = node.input[0], node.output[0]
+    alpha = float(np.float32(attrs(node).get("alpha", 1.0)))
+    scaled = x
+    if alpha != 1.0:
+        scaled = f"{out}_alpha"
+        ctx.shapes[scaled] = ctx.shape(x)
+        binary_with_const(ctx, node, "MUL", x, np.array([alpha], np.float32), scaled)
+    s = ctx.as_float(ctx.value(scaled), scaled)
+    gate = ctx.new_tensor(f"{out}_sigmoid", ctx.tensor(s).shape, "float32")
+    ctx.add_node("LOGISTIC", [s.name], [gate], {}, node.name or out)
+    v = ctx.as_float(ctx.value(x), x)
+    ir = ctx.new_tensor(out, ctx.tensor(s).shape, "float32")
+    ctx.add_node("MUL", [ctx.in_layout(v, s.layout, x), gate], [ir], {}, node.name or out)
+    ctx.values[out] = Value(ir, s.layout, "float")
 
 
 @converter("Neg")
