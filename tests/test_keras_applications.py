@@ -4,13 +4,15 @@ MobileNetV3-Small (HARD_SWISH, squeeze-excite MULs), an EfficientNet-Lite-style 
 (MBConv blocks with ReLU6, no squeeze-excite) and a decoder of the ops issue 11 added
 (PReLU, Conv2DTranspose, nearest and bilinear resizing, reflection padding), all int8
 through the TensorFlow converter: bit-exact with TFLite Micro, built and verified on the
-host."""
+host and on the emulated Cortex-M4F (mps2_an386; each model is converted once per module)."""
 
 import numpy as np
 import pytest
 
 from edgec.frontends.tflite import load_tflite
+from edgec.options import BuildOptions
 from edgec.verify import verify
+from tests.cortexm.toolchain import needs_qemu
 from tests.refs import assert_matches_tflm
 
 tf = pytest.importorskip("tensorflow")
@@ -105,22 +107,43 @@ NETS = {"mobilenet_v2": {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD"},
                     "RESIZE_BILINEAR"}}
 
 
+_CONVERTED: dict[str, tuple[bytes, tuple[int, ...]]] = {}
+
+
+def _converted(name: str) -> tuple[bytes, tuple[int, ...]]:
+    """The int8 converter output of net ``name`` and its input shape (made once)."""
+    if name not in _CONVERTED:
+        tf.keras.utils.set_random_seed(len(name))
+        model = _applications(name)
+        x = np.random.default_rng(1).uniform(-1, 1, (8, *model.input_shape[1:]))
+        _bn_from_data(model, x.astype(np.float32))
+        _CONVERTED[name] = (_int8(model), (1, *model.input_shape[1:]))
+    return _CONVERTED[name]
+
+
 @pytest.mark.parametrize("name", sorted(NETS))
 def test_int8_converter_output_is_bit_exact_with_tflm_and_verifies(name, tmp_path):
-    tf.keras.utils.set_random_seed(len(name))
-    model = _applications(name)
-    x = np.random.default_rng(1).uniform(-1, 1, (8, *model.input_shape[1:])).astype(np.float32)
-    _bn_from_data(model, x)
-    data = _int8(model)
+    data, shape = _converted(name)
     assert NETS[name] <= {n.op for n in load_tflite(data).nodes}
     rng = np.random.default_rng(2)
-    outputs = [assert_matches_tflm(data, [rng.integers(-128, 128, (1, *model.input_shape[1:]))
-                                          .astype(np.int8)])[0] for _ in range(2)]
+    outputs = [assert_matches_tflm(data, [rng.integers(-128, 128, shape).astype(np.int8)])[0]
+               for _ in range(2)]
     assert len(np.unique(np.concatenate([o.ravel() for o in outputs]))) > 3
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(data)
     result = verify(path, count=1)
     assert result.ok, result.message
+
+
+@needs_qemu
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_int8_converter_output_verifies_on_mps2_an386(name, tmp_path):
+    data, _ = _converted(name)
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(data)
+    result = verify(path, BuildOptions(target="mps2_an386"), count=1)
+    assert result.ok, result.message
+    assert result.message == "bit-exact on 1 input"
 
 
 def test_ptq_of_the_float_decoder_is_bit_exact_in_tflm():

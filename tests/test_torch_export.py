@@ -1,15 +1,20 @@
-"""PyTorch models through ``torch.onnx.export`` (the TorchScript exporter; the dynamo one
-needs onnxscript): Conv1d, grouped and transposed convolutions, LeakyReLU, PReLU, upsampling and a
-product of two activations, within 1e-5 of onnxruntime and verified
-on the host. torch is the optional extra ``edgec[torch]``; without it the tests skip."""
+"""PyTorch models through ``torch.onnx.export`` with both exporters (TorchScript,
+``dynamo=False``, and dynamo, ``dynamo=True``, which needs onnxscript): Conv1d, grouped and
+transposed convolutions, LeakyReLU, PReLU, upsampling, a product of two activations, LSTM and
+GRU (with PyTorch's ``out[:, -1]``, a Gather), within 1e-5 of onnxruntime and verified on the
+host and (where QEMU is installed) on the emulated Cortex-M4F, mps2_an386. torch and
+onnxscript are the optional extra ``edgec[torch]``; without torch the tests skip, without
+onnxscript the dynamo ones do."""
 
 import io
+import shutil
 
 import numpy as np
 import pytest
 
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import interpret
+from edgec.options import BuildOptions
 from edgec.verify import verify
 
 torch = pytest.importorskip("torch")
@@ -51,19 +56,46 @@ class Image2d(torch.nn.Module):
         return torch.matmul(flat, flat.transpose(1, 2)) * (1.0 / flat.shape[-1])
 
 
-MODELS = {"signal1d": (Signal1d, (1, 3, 32)), "image2d": (Image2d, (1, 4, 6, 7))}
+class Recurrent(torch.nn.Module):
+    """A sensor-window classifier: Conv1d, LeakyReLU, an LSTM or GRU over the time steps
+    (batch first), a Linear on the last step's output."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(3, 8, 3, padding=1)
+        self.act = torch.nn.LeakyReLU(0.2)
+        self.rnn = cell(8, 12, batch_first=True)
+        self.fc = torch.nn.Linear(12, 4)
+
+    def forward(self, x):
+        steps, _ = self.rnn(self.act(self.conv(x)).transpose(1, 2))
+        return self.fc(steps[:, -1])
 
 
+MODELS = {"signal1d": (Signal1d, (1, 3, 32)), "image2d": (Image2d, (1, 4, 6, 7)),
+          "lstm": (lambda: Recurrent(torch.nn.LSTM), (1, 3, 16)),
+          "gru": (lambda: Recurrent(torch.nn.GRU), (1, 3, 16))}
+
+
+def _export(model, shape, exporter: str) -> bytes:
+    example = (torch.randn(*shape),)
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+        return torch.onnx.export(model, example, dynamo=True).model_proto.SerializeToString()
+    buffer = io.BytesIO()
+    torch.onnx.export(model, example, buffer, dynamo=False, opset_version=17)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_torch_export_matches_onnxruntime_and_verifies(name, tmp_path):
+def test_torch_export_matches_onnxruntime_and_verifies(name, exporter, tmp_path):
     import onnxruntime as ort
 
     make, shape = MODELS[name]
     torch.manual_seed(0)
     model = make().eval()
-    buffer = io.BytesIO()
-    torch.onnx.export(model, (torch.randn(*shape),), buffer, dynamo=False, opset_version=17)
-    data = buffer.getvalue()
+    data = _export(model, shape, exporter)
     graph = load_onnx(data)
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     for seed in range(2):
@@ -76,3 +108,6 @@ def test_torch_export_matches_onnxruntime_and_verifies(name, tmp_path):
     path.write_bytes(data)
     result = verify(path, count=2)
     assert result.ok, result.message
+    if shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+        result = verify(path, BuildOptions(target="mps2_an386"), count=1)
+        assert result.ok, result.message

@@ -28,6 +28,7 @@ from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
+           onnx.TensorProto.INT16: "int16",
            onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
            onnx.TensorProto.INT64: "int64"}
 _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
@@ -133,10 +134,10 @@ def _bind_inputs(ctx: Context) -> None:
         if inp.name in ctx.consts:
             continue  # an initializer listed as input (old exporters): a constant
         dtype = _DTYPES.get(inp.type.tensor_type.elem_type)
-        if dtype not in ("float32", "int8"):
+        if dtype not in ("float32", "int8", "int16"):
             raise EdgecError(f"input '{inp.name}' has element type "
                              f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
-                             "model inputs must be float32 or int8")
+                             "model inputs must be float32, int8 or int16")
         ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
         ctx.graph.inputs.append(ir)
         ctx.values[inp.name] = Value(ir, None, "float" if dtype == "float32" else "int8")

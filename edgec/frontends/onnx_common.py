@@ -36,13 +36,19 @@ def feeds_quantize(ctx: Context, onnx_name: str) -> bool:
     if not users or onnx_name in ctx.graph_outputs:
         return False
     if all(u.op_type == "QuantizeLinear" for u in users):
-        return True
+        # A per-axis QuantizeLinear is float fake quantization (onnx_qdq): the op is float.
+        return not any(_per_axis_scale(ctx, u) for u in users)
     if len(users) != 1:
         return False
     user = users[0]
     if user.op_type in _Q_PASSTHROUGH or (user.op_type == "Add" and _is_bias_add(ctx, user)):
         return feeds_quantize(ctx, user.output[0])
     return False
+
+
+def _per_axis_scale(ctx: Context, q: onnx.NodeProto) -> bool:
+    scale = ctx.consts.get(q.input[1]) if len(q.input) > 1 else None
+    return scale is not None and np.asarray(scale).size > 1
 
 
 def _is_bias_add(ctx: Context, node: onnx.NodeProto) -> bool:

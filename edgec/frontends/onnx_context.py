@@ -4,10 +4,10 @@ An ONNX tensor is either a constant (a numpy array in ONNX layout, possibly the
 dequantization of an int8/int32 array: a ``QConst``) or an activation, a ``Value``:
 
 - ``float``: a float32 IR tensor;
-- ``int8``: an int8 IR tensor (a QuantizeLinear output, an int8 graph input, or a shape op on
-  one);
-- ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8 IR tensor; ops reading
-  it in a Q/DQ sandwich become int8 ops on that tensor;
+- ``int8``: an int8 (or int16: TFLite's 16x8 mode) IR tensor (a QuantizeLinear output, an
+  integer graph input, or a shape op on one);
+- ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8/int16 IR tensor; ops
+  reading it in a Q/DQ sandwich become int8 (int16) ops on that tensor;
 - ``pending``: the int8 output of a quantized op whose scale the next QuantizeLinear gives.
 """
 
@@ -20,7 +20,7 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.ir import Graph, Node, QuantParams, Tensor
+from edgec.ir import Graph, Node, QuantParams, Tensor, get_op
 
 
 @dataclass
@@ -69,6 +69,9 @@ class Context:
         self.graph_outputs = {o.name for o in model.graph.output}
         self._relayouts: dict[tuple[str, object], str] = {}
         self._dequantized: dict[str, str] = {}
+        # Per-axis QuantizeLinear outputs held as their float fake-quantization (onnx_qdq):
+        # ONNX name -> (scale, zero point, ONNX axis).
+        self.fake_quantized: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
 
     # --- ONNX side -------------------------------------------------------------------------
     def shape(self, onnx_name: str) -> tuple[int, ...]:
@@ -134,15 +137,37 @@ class Context:
              layout, quantized: bool) -> Node:
         """Add ``op`` computing the (first) output of ``onnx_node`` in ``layout``.
 
-        The output is float32, or int8 awaiting its scale from the next QuantizeLinear
-        (``quantized``)."""
+        The output is float32, or int8 (int16 when an activation input is int16: TFLite's
+        16x8 ops) awaiting its scale from the next QuantizeLinear (``quantized``)."""
         out = onnx_node.output[0]
         shape = lay.permute_shape(self.shape(out), layout)
-        ir_name = self.new_tensor(out, shape, "int8" if quantized else "float32")
+        dtype = self.quantized_dtype(inputs) if quantized else "float32"
+        if dtype == "int16" and "int16" not in get_op(op).dtypes:
+            raise EdgecError(f"{onnx_node.op_type} '{onnx_node.name or out}' computes with int16 "
+                             f"activations; {op} has no int16 (TFLite 16x8) form",
+                             "quantize this op's activations to 8 bits, or leave it in float "
+                             "(no QuantizeLinear/DequantizeLinear around it)")
+        ir_name = self.new_tensor(out, shape, dtype)
+        if dtype == "int16":
+            inputs = [self.int16_bias(i) if k == 2 else i for k, i in enumerate(inputs)]
         node = self.add_node(op, inputs, [ir_name], attrs, onnx_node.name or out)
         kind = "pending" if quantized else "float"
         self.values[out] = Value(ir_name, lay.normalize(layout), kind)
         return node
+
+    def quantized_dtype(self, inputs: list[str]) -> str:
+        """The integer type of a quantized op on IR tensors ``inputs``: int16 when an
+        activation (non-constant) input is int16, else int8."""
+        acts = [self.tensor(i) for i in inputs if i and self.tensor(i).data is None]
+        return "int16" if any(t.dtype == "int16" for t in acts) else "int8"
+
+    def int16_bias(self, name: str) -> str:
+        """The int64 twin of an int32 bias of a 16x8 op (TFLite's 16x8 form, which TFLM's
+        depthwise convolution requires: the same values, accumulated in int64)."""
+        t = self.tensor(name) if name else None
+        if t is None or t.dtype != "int32" or t.data is None:
+            return name
+        return self.const_tensor(f"{name}_int64", t.data.astype(np.int64), _copy_quant(t.quant))
 
     # --- layout and dtype conversions -------------------------------------------------------
     def in_layout(self, value: Value, layout, onnx_name: str = "") -> str:
@@ -175,8 +200,9 @@ class Context:
         if value.kind == "float":
             return value
         if value.kind != "deq":
-            raise EdgecError(f"tensor '{onnx_name or value.name}' is int8 where a float is "
-                             "expected", "dequantize it with DequantizeLinear first")
+            raise EdgecError(f"tensor '{onnx_name or value.name}' is {self.tensor(value).dtype}"
+                             " where a float is expected",
+                             "dequantize it with DequantizeLinear first")
         if value.name not in self._dequantized:
             t = self.tensor(value)
             out = self.new_tensor(f"{value.name}_dequant", t.shape, "float32")

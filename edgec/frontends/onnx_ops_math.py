@@ -1,5 +1,6 @@
-"""ONNX converters for elementwise math and activations: Add, Sub, Mul, PRelu, Relu, Clip,
-Sigmoid, Tanh, Softmax, Identity, Dropout."""
+"""ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
+Div by a constant, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
+Dropout, float-to-float Cast."""
 
 from __future__ import annotations
 
@@ -18,16 +19,145 @@ _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "M
            "PRelu": "PRELU"}
 
 
-@converter("Max", "Min")
+@converter("Max", "Min", "Sum")
 def max_min(ctx: Context, node: onnx.NodeProto) -> None:
-    """Max/Min of two inputs -> MAXIMUM/MINIMUM (one input is Identity)."""
+    """Max/Min/Sum of two inputs -> MAXIMUM/MINIMUM/ADD (one input is Identity; more are
+    chained left to right, as ONNX's reference sums)."""
     if len(node.input) == 1:
         bind_alias(ctx, node.input[0], node.output[0])
         return
-    if len(node.input) != 2:
-        raise EdgecError(f"{node.op_type} '{node.name}' has {len(node.input)} inputs",
-                         f"edgec converts {node.op_type} of one or two inputs; chain them")
+    if len(node.input) > 2:  # a chain of two-input ones, left to right
+        partial = f"{node.output[0]}_{node.op_type.lower()}{len(node.input) - 1}"
+        head = onnx.helper.make_node(node.op_type, node.input[:-1], [partial],
+                                     name=f"{node.name}_{len(node.input) - 1}")
+        ctx.shapes[partial] = tuple(np.broadcast_shapes(*(ctx.shape(i)
+                                                          for i in node.input[:-1])))
+        ctx.consumers[partial] = [node]
+        max_min(ctx, head)
+        node = onnx.helper.make_node(node.op_type, [partial, node.input[-1]],
+                                     list(node.output), name=node.name)
+    if node.op_type == "Sum":
+        node = onnx.helper.make_node("Add", list(node.input), list(node.output), name=node.name)
     binary(ctx, node)
+
+
+@converter("Cast", "CastLike")
+def cast(ctx: Context, node: onnx.NodeProto) -> None:
+    """Cast/CastLike of a float32 activation to float32 is its input; a constant cast like an
+    activation (CastLike's target is not constant) becomes float32. Other casts are
+    refused."""
+    if node.op_type == "Cast":
+        target = attrs(node).get("to")
+    else:
+        like = node.input[1]
+        target = (helper_dtype(ctx.const(like).dtype) if ctx.is_const(like)
+                  else helper_dtype(np.float32) if ctx.value(like).kind in ("float", "deq")
+                  else None)
+    if ctx.is_const(node.input[0]) and target == onnx.TensorProto.FLOAT:
+        ctx.consts[node.output[0]] = np.asarray(ctx.const(node.input[0])).astype(np.float32)
+        return
+    v = None if ctx.is_const(node.input[0]) else ctx.value(node.input[0])
+    if target != onnx.TensorProto.FLOAT or v is None or v.kind not in ("float", "deq"):
+        raise EdgecError(f"{node.op_type} '{node.name}' converts a tensor to another type",
+                         "edgec computes in float32 (or quantized int8/int16); export the "
+                         "model without casts of activations")
+    bind_alias(ctx, node.input[0], node.output[0])
+
+
+def helper_dtype(dtype) -> int:
+    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+@converter("Mean")
+def mean(ctx: Context, node: onnx.NodeProto) -> None:
+    """Mean of n inputs -> their Sum, then a float MUL by 1/n (within 2 ulp of ONNX's
+    division by n)."""
+    if len(node.input) == 1:
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
+    total = f"{node.output[0]}_sum"
+    ctx.shapes[total] = ctx.shape(node.output[0])
+    ctx.consumers[total] = [node]
+    max_min(ctx, onnx.helper.make_node("Sum", list(node.input), [total], name=node.name))
+    binary_with_const(ctx, node, "MUL", total,
+                      np.array([1.0 / len(node.input)], np.float32), node.output[0])
+
+
+@converter("Div")
+def div(ctx: Context, node: onnx.NodeProto) -> None:
+    """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
+    the division); a division by an activation is refused."""
+    x, y = node.input
+    if not ctx.is_const(y) or ctx.is_const(x):
+        raise EdgecError(f"Div '{node.name}' divides by an activation",
+                         "edgec divides by constants only (a MUL by the reciprocal)")
+    divisor = np.asarray(ctx.const(y, "the divisor"))
+    if divisor.dtype.kind != "f":
+        raise EdgecError(f"Div '{node.name}' divides by {divisor.dtype} values",
+                         "edgec divides float tensors by float constants")
+    with np.errstate(divide="ignore"):
+        reciprocal = (np.float32(1) / divisor.astype(np.float32)).astype(np.float32)
+    out_shape = ctx.shape(node.output[0])
+    if np.broadcast_shapes(ctx.shape(x), reciprocal.shape) != ctx.shape(x):
+        raise EdgecError(f"Div '{node.name}' broadcasts its input to {list(out_shape)}",
+                         "the divisor must broadcast to the dividend's shape")
+    binary_with_const(ctx, node, "MUL", x, reciprocal, node.output[0])
+
+
+@converter("Abs")
+def abs_(ctx: Context, node: onnx.NodeProto) -> None:
+    """Abs -> MAXIMUM of x and -x (a float MUL by -1)."""
+    x, out = node.input[0], node.output[0]
+    negated = f"{out}_negated"
+    ctx.shapes[negated] = ctx.shape(x)
+    binary_with_const(ctx, node, "MUL", x, np.array([-1.0], np.float32), negated)
+    v = ctx.as_float(ctx.value(x), x)
+    n = ctx.value(negated)
+    ir = ctx.new_tensor(out, ctx.tensor(n).shape, "float32")
+    ctx.add_node("MAXIMUM", [ctx.in_layout(v, n.layout, x), n.name], [ir], {},
+                 node.name or out)
+    ctx.values[out] = Value(ir, n.layout, "float")
+
+
+@converter("Swish")
+def swish(ctx: Context, node: onnx.NodeProto) -> None:
+    """Swish -> x * LOGISTIC(alpha * x), in float."""
+    x, out = node.input[0], node.output[0]
+    alpha = float(np.float32(attrs(node).get("alpha", 1.0)))
+    scaled = x
+    if alpha != 1.0:
+        scaled = f"{out}_alpha"
+        ctx.shapes[scaled] = ctx.shape(x)
+        binary_with_const(ctx, node, "MUL", x, np.array([alpha], np.float32), scaled)
+    s = ctx.as_float(ctx.value(scaled), scaled)
+    gate = ctx.new_tensor(f"{out}_sigmoid", ctx.tensor(s).shape, "float32")
+    ctx.add_node("LOGISTIC", [s.name], [gate], {}, node.name or out)
+    v = ctx.as_float(ctx.value(x), x)
+    ir = ctx.new_tensor(out, ctx.tensor(s).shape, "float32")
+    ctx.add_node("MUL", [ctx.in_layout(v, s.layout, x), gate], [ir], {}, node.name or out)
+    ctx.values[out] = Value(ir, s.layout, "float")
+
+
+@converter("Neg")
+def neg(ctx: Context, node: onnx.NodeProto) -> None:
+    """Neg -> float MUL by -1 (exact: it flips the sign bit)."""
+    binary_with_const(ctx, node, "MUL", node.input[0], np.array([-1.0], np.float32),
+                      node.output[0])
+
+
+@converter("HardSigmoid")
+def hard_sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
+    """HardSigmoid -> float MUL by alpha, ADD of beta, MAXIMUM 0, MINIMUM 1: ONNX's
+    ``clip(alpha * x + beta, 0, 1)`` rounded to float32 after each step, as its reference."""
+    a = attrs(node)
+    x, out = node.input[0], node.output[0]
+    steps = [("MUL", a.get("alpha", 0.2)), ("ADD", a.get("beta", 0.5)), ("MAXIMUM", 0.0),
+             ("MINIMUM", 1.0)]
+    for k, (op, c) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_hard_sigmoid{k}"
+        ctx.shapes.setdefault(target, ctx.shape(x))
+        binary_with_const(ctx, node, op, x, np.array([c], np.float32), target)
+        x = target
 
 
 @converter("Add", "Sub", "Mul", "PRelu")
@@ -82,7 +212,8 @@ def _fold_bias(ctx: Context, node: onnx.NodeProto) -> bool:
         if v.kind == "pending":
             return False
         bias = bias + ctx.tensor(prod.inputs[2]).data
-    prod.inputs[2:] = [ctx.const_tensor(c, np.ascontiguousarray(bias), quant)]
+    bias_ir = ctx.const_tensor(c, np.ascontiguousarray(bias), quant)
+    prod.inputs[2:] = [ctx.int16_bias(bias_ir) if ctx.tensor(v).dtype == "int16" else bias_ir]
     ctx.values[node.output[0]] = v
     return True
 
@@ -176,7 +307,7 @@ def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool
         scale, zp = ctx.consts.get(q.input[1]), ctx.consts[q.input[2]]
         if scale is None or np.asarray(scale).size != 1 or np.asarray(zp).size != 1:
             return False
-        shift = 128 if zp.dtype == np.uint8 else 0
+        shift = {np.dtype(np.uint8): 128, np.dtype(np.uint16): 1 << 15}.get(zp.dtype, 0)
         if (float(np.float32(scale.reshape(-1)[0])), int(zp.reshape(-1)[0]) - shift) != \
                 (float(quant.s), int(quant.zp)):
             return False
@@ -194,13 +325,14 @@ def _clip_int8(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> bool
     x = v.name
     steps = [(op, bound) for op, bound in (("MAXIMUM", lo), ("MINIMUM", hi))
              if np.isfinite(bound)]
-    shape = ctx.tensor(v).shape
+    shape, dtype = ctx.tensor(v).shape, ctx.tensor(v).dtype
+    info = np.iinfo(dtype)
     for k, (op, bound) in enumerate(steps):
-        code = np.clip(np.round(np.float32(bound) / np.float32(q.s)) + q.zp, -128, 127)
+        code = np.clip(np.round(np.float32(bound) / np.float32(q.s)) + q.zp, info.min, info.max)
         c = ctx.const_tensor(f"{node.output[0]}_{op.lower()}_code",
-                             np.full((1,) * len(shape), code, np.int8),
+                             np.full((1,) * len(shape), code, dtype),
                              QuantParams(q.scale, q.zero_point))
-        out = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", shape, "int8",
+        out = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", shape, dtype,
                              QuantParams(q.scale, q.zero_point))
         ctx.add_node(op, [x, c], [out], {}, node.name or node.output[0])
         x = out
@@ -223,14 +355,33 @@ def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> Non
 
 @converter("Sigmoid")
 def sigmoid(ctx: Context, node: onnx.NodeProto) -> None:
-    """Sigmoid -> LOGISTIC."""
-    _unary(ctx, node, "LOGISTIC")
+    """Sigmoid -> LOGISTIC (quantized: then requantized to the QuantizeLinear's scale)."""
+    _fixed_output(ctx, node, "LOGISTIC", ctx.value(node.input[0]).layout)
 
 
 @converter("Tanh")
 def tanh(ctx: Context, node: onnx.NodeProto) -> None:
-    """Tanh -> TANH."""
-    _unary(ctx, node, "TANH")
+    """Tanh -> TANH (quantized: then requantized to the QuantizeLinear's scale)."""
+    _fixed_output(ctx, node, "TANH", ctx.value(node.input[0]).layout)
+
+
+def _fixed_output(ctx: Context, node: onnx.NodeProto, op: str, layout) -> None:
+    """``op`` on input 0 in ``layout``. TFLite fixes the output quantization of quantized
+    LOGISTIC, TANH and SOFTMAX (int8 and int16 alike: ``OpDef.fixed_quant``); a QDQ graph may
+    ask for another (onnxruntime calibrates int16 ones): the op writes TFLite's, and a
+    QUANTIZE requantizes it to the QuantizeLinear's (dropped when they are equal)."""
+    x = node.input[0]
+    quantized = quant_mode(ctx, node, [x])
+    x_ir = operand(ctx, x, layout, quantized)
+    if not quantized:
+        ctx.emit(node, op, [x_ir], {}, layout, False)
+        return
+    dtype = ctx.tensor(x_ir).dtype
+    scale, zp = get_op(op).fixed_quant_int16 if dtype == "int16" else get_op(op).fixed_quant
+    fixed = ctx.new_tensor(f"{node.output[0]}_{op.lower()}", ctx.tensor(x_ir).shape, dtype,
+                           QuantParams(np.float32(scale), zp))
+    ctx.add_node(op, [x_ir], [fixed], {}, node.name or node.output[0])
+    ctx.emit(node, "QUANTIZE", [fixed], {}, layout, True)
 
 
 @converter("HardSwish")
@@ -266,17 +417,9 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     v = ctx.value(x)
     order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
     layout = lay.normalize(order)
-    quantized = quant_mode(ctx, node, [x])
-    x_ir = operand(ctx, x, layout, quantized)
-    if not quantized:
-        ctx.emit(node, "SOFTMAX", [x_ir], {}, layout, False)
-        return
     # TFLite's int8 softmax writes scale 1/256, zero point -128 only; a QDQ graph may ask for
-    # another scale (onnxruntime picks 1/255): requantize to it (a no-op QUANTIZE is dropped).
-    probs = ctx.new_tensor(f"{node.output[0]}_softmax", ctx.tensor(x_ir).shape, "int8",
-                           QuantParams(np.float32(1 / 256), -128))
-    ctx.add_node("SOFTMAX", [x_ir], [probs], {}, node.name or node.output[0])
-    ctx.emit(node, "QUANTIZE", [probs], {}, layout, True)
+    # another scale (onnxruntime picks 1/255): requantized to it.
+    _fixed_output(ctx, node, "SOFTMAX", layout)
 
 
 @converter("Identity", "Dropout")

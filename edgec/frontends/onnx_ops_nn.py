@@ -8,9 +8,9 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.frontends.onnx_common import (attrs, const_operand, operand, quant_mode,
+from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operand, quant_mode,
                                          require_2d_window, window_pads)
-from edgec.frontends.onnx_context import Context, QConst
+from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
@@ -212,12 +212,47 @@ def matmul(ctx: Context, node: onnx.NodeProto) -> None:
     _fully_connected(ctx, node, node.input[0], w, "")
 
 
+def _as_matrix(ctx: Context, node: onnx.NodeProto, name: str, shape) -> str:
+    """ONNX value ``name`` (a vector) reshaped to the matrix ``shape``, as a new name."""
+    new = f"{name}_matrix"
+    ctx.shapes[new] = tuple(shape)
+    if ctx.is_const(name):
+        if name in ctx.qconsts:
+            qc = ctx.qconsts[name]
+            ctx.qconsts[new] = QConst(qc.data.reshape(shape), qc.scale, qc.zero_point,
+                                      None if qc.axis is None else 0)
+        else:
+            ctx.consts[new] = ctx.const(name).reshape(shape)
+        return new
+    v = ctx.value(name)
+    x = ctx.in_layout(v, None, name)
+    keep_kind(ctx, Value(x, None, v.kind),
+              onnx.helper.make_node("Reshape", [name], [new], name=node.name), "RESHAPE", [x],
+              {"shape": tuple(shape)}, None)
+    return new
+
+
 def _batch_matmul(ctx: Context, node: onnx.NodeProto, a: str, b: str, adj_a: bool,
                   adj_b: bool) -> None:
-    """BATCH_MATMUL of ``a`` and ``b`` in ONNX order (both at least 2-D)."""
+    """BATCH_MATMUL of ``a`` and ``b`` in ONNX order. A 1-D operand is made a matrix as
+    numpy's matmul says ([1, K] first, [K, 1] second), and the added axis dropped after."""
     if len(ctx.shape(a)) < 2 or len(ctx.shape(b)) < 2:
-        raise EdgecError(f"{node.op_type} '{node.name}' multiplies a 1-D operand by a "
-                         "non-constant one", "reshape the vector to a [1, K] or [K, 1] matrix")
+        if not ctx.shape(node.output[0]):
+            raise EdgecError(f"{node.op_type} '{node.name}' multiplies two vectors into a "
+                             "scalar", "reshape the vectors to [1, K] and [K, 1] matrices")
+        a2 = _as_matrix(ctx, node, a, (1, *ctx.shape(a))) if len(ctx.shape(a)) < 2 else a
+        b2 = _as_matrix(ctx, node, b, (*ctx.shape(b), 1)) if len(ctx.shape(b)) < 2 else b
+        product = f"{node.output[0]}_matrix_product"
+        ctx.shapes[product] = np.matmul(np.empty(ctx.shape(a2), np.int8),
+                                        np.empty(ctx.shape(b2), np.int8)).shape
+        mm = onnx.helper.make_node(node.op_type, [a2, b2], [product], name=node.name)
+        ctx.consumers[product] = [node]
+        _batch_matmul(ctx, mm, a2, b2, adj_a, adj_b)
+        v = ctx.value(product)
+        x = ctx.in_layout(v, None, product)
+        keep_kind(ctx, Value(x, None, v.kind), node, "RESHAPE", [x],
+                  {"shape": ctx.shape(node.output[0])}, None)
+        return
     acts = [i for i in (a, b) if not ctx.is_const(i)]
     quantized = quant_mode(ctx, node, acts) and all(i in ctx.qconsts for i in (a, b)
                                                     if ctx.is_const(i))
@@ -254,15 +289,19 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
-    if float(a.get("alpha", 1.0)) != 1.0:
-        raise EdgecError(f"Gemm '{node.name}' scales a product of two activations by alpha="
-                         f"{a.get('alpha')}", "fold alpha into an operand (Mul) before Gemm")
+    """BATCH_MATMUL; an alpha other than 1 is a float MUL of the product (ONNX's
+    ``alpha * (A @ B)``), then the ADD of beta * C."""
+    alpha = float(np.float32(a.get("alpha", 1.0)))
     bias = node.input[2] if len(node.input) > 2 else ""
-    product = f"{node.output[0]}_gemm_product" if bias else node.output[0]
+    product = f"{node.output[0]}_gemm_product" if bias or alpha != 1.0 else node.output[0]
     ctx.shapes[product] = ctx.shape(node.output[0])
     mm = onnx.helper.make_node("Gemm", node.input[:2], [product], name=node.name)
     _batch_matmul(ctx, mm, node.input[0], node.input[1], bool(a.get("transA", 0)),
                   bool(a.get("transB", 0)))
+    if alpha != 1.0:
+        scaled = f"{node.output[0]}_gemm_alpha" if bias else node.output[0]
+        binary_with_const(ctx, node, "MUL", product, np.array([alpha], np.float32), scaled)
+        product = scaled
     if not bias:
         return
     beta = float(a.get("beta", 1.0))

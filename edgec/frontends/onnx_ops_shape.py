@@ -1,5 +1,5 @@
 """ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-Concat, Pad, Resize, Slice, Split, ReduceMean, Shape.
+Concat, Gather, Expand, Tile, Pad, Resize, Slice, Split, ReduceMean, Shape.
 
 These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
 data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
@@ -11,7 +11,8 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.frontends.onnx_common import attrs, keep_kind, operand, opset, quant_mode
+from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operand, opset,
+                                         quant_mode)
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir.ops.resize import ONNX_COORDINATES, ONNX_ROUNDING
@@ -39,16 +40,16 @@ def transpose(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Concat")
 def concat(ctx: Context, node: onnx.NodeProto) -> None:
-    """Concat -> CONCATENATION, in the layout of the first activation input."""
+    """Concat -> CONCATENATION, in the layout of the first activation input; constant inputs
+    become constant tensors in that layout (int8 ones keep their quantization)."""
     rank = len(ctx.shape(node.output[0]))
     axis = attrs(node)["axis"] % rank
     acts = [i for i in node.input if not ctx.is_const(i)]
-    if len(acts) != len(node.input):
-        raise EdgecError(f"Concat '{node.name}' mixes constants and activations",
-                         "only activations can be concatenated")
     layout = ctx.value(acts[0]).layout
-    quantized = quant_mode(ctx, node, acts)
-    inputs = [operand(ctx, i, layout, quantized) for i in acts]
+    quantized = quant_mode(ctx, node, acts) and all(
+        i in ctx.qconsts for i in node.input if ctx.is_const(i))
+    inputs = [operand(ctx, i, layout, quantized) if i in acts
+              else const_operand(ctx, i, layout, rank, quantized) for i in node.input]
     ctx.emit(node, "CONCATENATION", inputs, {"axis": lay.ir_axis(axis, layout, rank)}, layout,
              quantized)
 
@@ -184,6 +185,7 @@ def _slice_to_ir(ctx: Context, node: onnx.NodeProto, out: str, plan: dict) -> No
         raise EdgecError(f"{node.op_type} '{node.name}' makes an empty tensor",
                          "edgec's tensors have at least one element")
     ir_plan = [onnx_plan[d] for d in lay.full(v.layout, len(shape))]
+    ctx.shapes.setdefault(out, tuple(p[1] for p in onnx_plan))
     part = onnx.helper.make_node(node.op_type, [node.input[0]], [out], name=node.name)
     keep_kind(ctx, v, part, "STRIDED_SLICE", [v.name],
               {"begin": tuple(p[0] for p in ir_plan), "size": tuple(p[1] for p in ir_plan),
@@ -229,6 +231,99 @@ def split(ctx: Context, node: onnx.NodeProto) -> None:
         if out:
             _slice_to_ir(ctx, node, out, {axis: (start, size, 1)})
         start += size
+
+
+@converter("Gather")
+def gather(ctx: Context, node: onnx.NodeProto) -> None:
+    """Gather of an activation by constant indices (PyTorch's ``x[:, -1]``) -> STRIDED_SLICE:
+    one when the indices step evenly, else one per index joined by CONCATENATION; then a
+    RESHAPE to the output shape (a scalar index drops the axis). In ONNX order."""
+    shape = ctx.shape(node.input[0])
+    axis = int(attrs(node).get("axis", 0)) % len(shape)
+    indices = np.asarray(ctx.const(node.input[1], "Gather's indices"))
+    if indices.dtype.kind not in "iu" or indices.size == 0:
+        raise EdgecError(f"Gather '{node.name}' has {indices.size} {indices.dtype} indices",
+                         "gather by constant integer indices")
+    n = shape[axis]
+    flat = [int(i) for i in indices.reshape(-1)]
+    if any(not -n <= i < n for i in flat):
+        raise EdgecError(f"Gather '{node.name}' has an index outside [-{n}, {n - 1}]",
+                         f"indices of axis {axis} are in [-{n}, {n - 1}]")
+    flat = [i % n for i in flat]
+    steps = {b - a for a, b in zip(flat, flat[1:])}
+    if len(flat) == 1 or (len(steps) == 1 and steps.pop() > 0):
+        runs = [(flat[0], len(flat), flat[1] - flat[0] if len(flat) > 1 else 1)]
+    else:
+        runs = [(i, 1, 1) for i in flat]
+    out = node.output[0]
+    v = ctx.value(node.input[0])
+    ctx.values[f"{out}_onnx_order"] = Value(ctx.in_layout(v, None, node.input[0]), None, v.kind)
+    ctx.shapes[f"{out}_onnx_order"] = shape
+    parts = []
+    for k, run in enumerate(runs):
+        part = f"{out}_gather{k}"
+        sliced = onnx.helper.make_node("Gather", [f"{out}_onnx_order"], [part], name=node.name)
+        _slice_to_ir(ctx, sliced, part, {axis: run})
+        parts.append(part)
+    if len(parts) > 1:
+        joined = onnx.helper.make_node("Concat", parts, [f"{out}_gathered"], name=node.name,
+                                       axis=axis)
+        ctx.shapes[joined.output[0]] = shape[:axis] + (len(flat),) + shape[axis + 1:]
+        pv = ctx.value(parts[0])
+        keep_kind(ctx, pv, joined, "CONCATENATION", [ctx.value(p).name for p in parts],
+                  {"axis": axis}, None)
+        parts = [joined.output[0]]
+    last = ctx.value(parts[0])
+    keep_kind(ctx, last, node, "RESHAPE", [last.name], {"shape": ctx.shape(out)}, None)
+
+
+@converter("Expand")
+def expand(ctx: Context, node: onnx.NodeProto) -> None:
+    """Expand to a constant shape -> float MUL by ones of the output shape (exact: x * 1 is
+    x, signed zeros and NaNs included)."""
+    ctx.const(node.input[1], "Expand's shape")
+    out_shape = ctx.shape(node.output[0])
+    x = node.input[0]
+    if out_shape == ctx.shape(x):
+        v = ctx.value(x)
+        keep_kind(ctx, v, node, "RESHAPE", [ctx.in_layout(v, None, x)],
+                  {"shape": out_shape}, None)
+        return
+    v = ctx.as_float(ctx.value(x), x)
+    ranked = (1,) * (len(out_shape) - len(ctx.shape(x))) + ctx.shape(x)
+    x_ir = ctx.in_layout(v, None, x)
+    if ranked != ctx.shape(x):  # the input first gets the output's rank
+        ranked_ir = ctx.new_tensor(f"{node.output[0]}_ranked", ranked, "float32")
+        ctx.add_node("RESHAPE", [x_ir], [ranked_ir], {"shape": ranked}, node.name)
+        x_ir = ranked_ir
+    ones = ctx.const_tensor(f"{node.output[0]}_ones", np.ones(out_shape, np.float32))
+    out = ctx.new_tensor(node.output[0], out_shape, "float32")
+    ctx.add_node("MUL", [x_ir, ones], [out], {}, node.name or node.output[0])
+    ctx.values[node.output[0]] = Value(out, None, "float")
+
+
+@converter("Tile")
+def tile(ctx: Context, node: onnx.NodeProto) -> None:
+    """Tile by constant repeats -> one CONCATENATION of copies per repeated axis (in ONNX
+    order)."""
+    repeats = [int(r) for r in ctx.const(node.input[1], "Tile's repeats").reshape(-1)]
+    shape = ctx.shape(node.input[0])
+    if len(repeats) != len(shape) or min(repeats) < 1:
+        raise EdgecError(f"Tile '{node.name}' repeats {repeats} a {len(shape)}-D tensor",
+                         "give one repeat count of at least 1 per axis")
+    v = ctx.value(node.input[0])
+    current, cur_shape = ctx.in_layout(v, None, node.input[0]), list(shape)
+    axes = [d for d, r in enumerate(repeats) if r > 1]
+    if not axes:
+        keep_kind(ctx, v, node, "RESHAPE", [current], {"shape": tuple(shape)}, None)
+        return
+    for k, d in enumerate(axes):
+        cur_shape[d] *= repeats[d]
+        name = node.output[0] if k == len(axes) - 1 else f"{node.output[0]}_tile{k}"
+        ctx.shapes[name] = tuple(cur_shape)
+        step = onnx.helper.make_node("Concat", [], [name], name=node.name)
+        keep_kind(ctx, v, step, "CONCATENATION", [current] * repeats[d], {"axis": d}, None)
+        current = ctx.value(name).name
 
 
 @converter("ReduceMean")

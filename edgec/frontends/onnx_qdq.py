@@ -12,6 +12,23 @@
   ``code - zero point`` only, so the results are exact. uint8 constants with zero point 128
   (symmetric uint8 weights) likewise become int8 with zero point 0. A uint8 graph input or
   output has no int8 twin and is refused.
+- int16 and uint16 activations (onnxruntime's ``QuantType.QInt16``/``QUInt16``) become int16
+  IR tensors, uint16 with the zero point less 32768, and run as TFLite's 16x8 mode
+  (``edgec.ir.int16``): symmetric int16 activations, int8 weights, int32 biases. An int16
+  op takes int16 activations and writes int16 (the dtype of its first activation input);
+  a zero point other than 0, or a Q/DQ that mixes 8 and 16 bits on one tensor, is refused.
+  onnxruntime computes such a model in float between its Q/DQ pairs; edgec computes it in
+  integers as TFLite Micro does, so the two differ by rounding (docs/QUANTIZATION.md).
+- Per-axis QuantizeLinear of an activation (a 1-D scale and ``axis``) must be read only by
+  DequantizeLinear nodes with the same parameters: the pair is per-channel fake quantization,
+  run in float. The tensor is cut into one STRIDED_SLICE per channel, each quantized with its
+  own scale and zero point (QUANTIZE) and dequantized (DEQUANTIZE), and the channels joined
+  again (CONCATENATION); ops on either side compute in float (an op whose output goes to a
+  per-axis QuantizeLinear is not made an int8 op: TFLite's int8 kernels take per-tensor
+  activations only). This is exact: QUANTIZE and DEQUANTIZE compute ``x / scale`` and
+  ``scale * (q - zp)`` in float32 as QuantizeLinear and DequantizeLinear do; the one
+  difference is the rounding of exact halves (TFLite rounds them away from zero, ONNX to
+  even), as in the per-tensor QUANTIZE. A per-axis quantized graph output or input is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +38,7 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.limits import check_scales
+from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
@@ -49,30 +67,42 @@ def _params(ctx: Context, node: onnx.NodeProto) -> tuple[np.ndarray, np.ndarray,
 
 
 _UINT8_SHIFT = 128  # uint8 code - 128 = int8 code of the same real value
+# The IR dtype of each activation type, and what to subtract from its codes (uint -> int).
+_ACTIVATION_TYPES = {np.dtype(np.int8): ("int8", 0), np.dtype(np.uint8): ("int8", 128),
+                     np.dtype(np.int16): ("int16", 0), np.dtype(np.uint16): ("int16", 1 << 15)}
 
 
-def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> QuantParams:
-    if zp.dtype not in (np.int8, np.uint8):
+def _activation_quant(ctx: Context, node: onnx.NodeProto, scale, zp) -> tuple[QuantParams, str]:
+    """The IR quantization and dtype (int8 or int16) of a per-tensor Q/DQ node (or one
+    channel of a per-axis one) on an activation."""
+    if zp.dtype not in _ACTIVATION_TYPES:
         raise EdgecError(f"{node.op_type} '{node.name}' uses {zp.dtype} activations",
-                         "only int8 and uint8 QDQ models are supported: quantize activations "
-                         "to 8 bits (e.g. onnxruntime's quantize_static(activation_type=QInt8))")
-    if scale.size != 1:
-        raise EdgecError(f"{node.op_type} '{node.name}' quantizes an activation per axis",
-                         "activations must be quantized per tensor")
-    is_uint8 = zp.dtype == np.uint8  # also ONNX's default when there is no zero point
+                         "quantize activations to int8/uint8 (e.g. onnxruntime's "
+                         "quantize_static(activation_type=QInt8)) or to symmetric int16 "
+                         "(QInt16 with extra_options={'ActivationSymmetric': True})")
+    dtype, shift = _ACTIVATION_TYPES[zp.dtype]  # uint8: also ONNX's default (no zero point)
     zp = zp.astype(np.int64).reshape(-1)
-    if is_uint8:
+    if shift:
         integer = node.output[0] if node.op_type == "QuantizeLinear" else node.input[0]
-        uint8_at_edge = [n for n in (integer,)
-                         if n in ctx.graph_outputs or n in {i.name for i in ctx.model.graph.input}]
-        if uint8_at_edge:
-            raise EdgecError(f"{node.op_type} '{node.name}' makes the uint8 tensor "
-                             f"'{uint8_at_edge[0]}' a graph input or output",
-                             "edgec runs uint8 QDQ as int8 inside the model; give the model "
-                             "float inputs and outputs (or quantize them to int8)")
-        zp = zp - _UINT8_SHIFT
-    return QuantParams(scale, zp)
+        uint_at_edge = [n for n in (integer,)
+                        if n in ctx.graph_outputs or n in {i.name for i in ctx.model.graph.input}]
+        if uint_at_edge:
+            uint = _uint_name(shift)
+            raise EdgecError(f"{node.op_type} '{node.name}' makes the {uint} tensor "
+                             f"'{uint_at_edge[0]}' a graph input or output",
+                             f"edgec runs {uint} QDQ as {dtype} inside the model; give the "
+                             f"model float inputs and outputs (or quantize them to {dtype})")
+        zp = zp - shift
+    if dtype == "int16" and np.any(zp != 0):
+        raise EdgecError(f"{node.op_type} '{node.name}' quantizes an activation to 16 bits "
+                         f"with zero point {int(zp[0]) + shift}",
+                         "edgec runs int16 activations as TFLite's 16x8 mode, which is "
+                         "symmetric: quantize with extra_options={'ActivationSymmetric': True}")
+    return QuantParams(scale, zp), dtype
 
+
+def _uint_name(shift: int) -> str:
+    return "uint8" if shift == _UINT8_SHIFT else "uint16"
 
 
 @converter("DequantizeLinear")
@@ -90,11 +120,15 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
         ctx.qconsts[node.output[0]] = QConst(data, scale, zp, axis)
         return
     v = ctx.value(x)
-    quant = _activation_quant(ctx, node, scale, zp)
+    if axis is not None:
+        _dequantize_per_axis(ctx, node, scale, zp, axis)
+        return
+    quant, dtype = _activation_quant(ctx, node, scale, zp)
     if v.kind not in ("int8", "deq"):
         raise EdgecError(f"DequantizeLinear '{node.name}' reads a {v.kind} tensor",
-                         "its input must be an int8 tensor")
+                         "its input must be an int8 or int16 tensor")
     tensor = ctx.tensor(v)
+    _check_dtype(node, tensor.name, tensor.dtype, dtype)
     if tensor.quant is None:
         set_quant(ctx, v.name, quant)
     elif tensor.quant != quant:
@@ -108,24 +142,98 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("QuantizeLinear")
 def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Give a quantized op its output scale, or quantize a float tensor (QUANTIZE)."""
-    scale, zp, _ = _params(ctx, node)
-    quant = _activation_quant(ctx, node, scale, zp)
+    scale, zp, axis = _params(ctx, node)
+    if axis is not None:
+        _quantize_per_axis(ctx, node, scale, zp, axis)
+        return
+    quant, dtype = _activation_quant(ctx, node, scale, zp)
     v = ctx.value(node.input[0])
     out = node.output[0]
     if v.kind == "pending":
+        _check_dtype(node, v.name, ctx.tensor(v).dtype, dtype)
         set_quant(ctx, v.name, quant)  # and the op behind a pending RESHAPE (1-D windows)
         ctx.values[out] = Value(v.name, v.layout, "int8")
         return
-    if v.kind == "deq" and ctx.tensor(v).quant == quant:
+    if v.kind == "deq" and ctx.tensor(v).quant == quant and ctx.tensor(v).dtype == dtype:
         ctx.values[out] = Value(v.name, v.layout, "int8")
         return
     if v.kind not in ("float", "deq"):
-        raise EdgecError(f"QuantizeLinear '{node.name}' reads an int8 tensor",
+        raise EdgecError(f"QuantizeLinear '{node.name}' reads an integer tensor",
                          "its input must be a float tensor")
     src = ctx.tensor(v)
-    ir = ctx.new_tensor(out, src.shape, "int8", quant)
+    ir = ctx.new_tensor(out, src.shape, dtype, quant)
     ctx.add_node("QUANTIZE", [v.name], [ir], {}, node.name or out)
     ctx.values[out] = Value(ir, v.layout, "int8")
+
+
+def _same_params(ctx: Context, a: onnx.NodeProto, b: onnx.NodeProto) -> bool:
+    def params(n):
+        scale, zp, axis = _params(ctx, n)
+        rank = len(ctx.shape(n.input[0]))
+        return scale.tobytes(), zp.dtype, zp.tobytes(), None if axis is None else axis % rank
+    return params(a) == params(b)
+
+
+def _quantize_per_axis(ctx: Context, node: onnx.NodeProto, scale, zp, axis: int) -> None:
+    """Per-axis QuantizeLinear of an activation: its float fake quantization (with the
+    DequantizeLinear that must follow), one QUANTIZE/DEQUANTIZE pair per channel."""
+    out = node.output[0]
+    readers = ctx.consumers.get(out, [])
+    if out in ctx.graph_outputs or not readers or any(
+            r.op_type != "DequantizeLinear" or not _same_params(ctx, node, r) for r in readers):
+        raise EdgecError(f"QuantizeLinear '{node.name}' quantizes an activation per axis and "
+                         "its integers are used as they are",
+                         "edgec runs per-axis activation quantization as float fake "
+                         "quantization: follow it with a DequantizeLinear of the same "
+                         "parameters only (or quantize activations per tensor)")
+    x = node.input[0]
+    v = ctx.as_float(ctx.value(x), x)
+    shape = ctx.shape(x)
+    axis %= len(shape)
+    if zp.size not in (1, shape[axis]) or scale.size != shape[axis]:
+        raise EdgecError(f"QuantizeLinear '{node.name}' has {scale.size} scales for "
+                         f"{shape[axis]} channels on axis {axis}",
+                         "give one scale and zero point per channel (blocked quantization "
+                         "is not supported)")
+    zp = np.broadcast_to(zp.reshape(-1), scale.shape)
+    t = ctx.tensor(v)
+    ir_axis = lay.full(v.layout, len(shape)).index(axis)
+    parts = []
+    for c in range(shape[axis]):
+        quant, dtype = _activation_quant(ctx, node, scale[c:c + 1], zp[c:c + 1])
+        begin = tuple(c if d == ir_axis else 0 for d in range(len(t.shape)))
+        size = tuple(1 if d == ir_axis else n for d, n in enumerate(t.shape))
+        part = ctx.new_tensor(f"{out}_c{c}", size, "float32")
+        ctx.add_node("STRIDED_SLICE", [v.name], [part],
+                     {"begin": begin, "size": size, "steps": (1,) * len(size)})
+        q = ctx.new_tensor(f"{out}_c{c}_q", size, dtype, quant)
+        ctx.add_node("QUANTIZE", [part], [q], {}, node.name or out)
+        parts.append(ctx.new_tensor(f"{out}_c{c}_fq", size, "float32"))
+        ctx.add_node("DEQUANTIZE", [q], [parts[-1]], {}, node.name or out)
+    joined = ctx.new_tensor(f"{out}_fq", t.shape, "float32")
+    ctx.add_node("CONCATENATION", parts, [joined], {"axis": ir_axis}, node.name or out)
+    ctx.values[out] = Value(joined, v.layout, "float")
+    ctx.fake_quantized[out] = (scale, zp, axis)
+
+
+def _dequantize_per_axis(ctx: Context, node: onnx.NodeProto, scale, zp, axis: int) -> None:
+    """DequantizeLinear after a per-axis QuantizeLinear: the fake quantization it made."""
+    x = node.input[0]
+    if x not in ctx.fake_quantized:
+        raise EdgecError(f"DequantizeLinear '{node.name}' dequantizes the activation '{x}' "
+                         "per axis", "edgec runs per-axis activation quantization as float "
+                         "fake quantization: give the model a float input and a per-axis "
+                         "QuantizeLinear before this node (or quantize per tensor)")
+    ctx.values[node.output[0]] = ctx.values[x]
+
+
+def _check_dtype(node: onnx.NodeProto, tensor: str, actual: str, wanted: str) -> None:
+    """A Q/DQ node must agree with the integer type of the tensor it gives parameters to."""
+    if actual != wanted:
+        raise EdgecError(f"{node.op_type} '{node.name}' treats '{tensor}' as {wanted}, but "
+                         f"it is computed in {actual}",
+                         "quantize all activations to the same width (8 bits, or 16 bits "
+                         "as TFLite's 16x8 mode: int16 activations, int8 weights)")
 
 
 def set_quant(ctx: Context, name: str, quant: QuantParams) -> None:
@@ -134,7 +242,7 @@ def set_quant(ctx: Context, name: str, quant: QuantParams) -> None:
     todo = [name]
     while todo:
         t = ctx.tensor(todo.pop())
-        if t.quant is not None or t.dtype != "int8":
+        if t.quant is not None or t.dtype not in ("int8", "int16"):
             continue
         t.quant = QuantParams(quant.scale, quant.zero_point)
         for node in ctx.graph.nodes:

@@ -57,7 +57,7 @@ def _reshaped(ctx: Context, node: onnx.NodeProto, src: str, dst: str, shape) -> 
         # (N, W, C) byte for byte, the ONNX (N, C, W) result in layout (0, 2, 1); the
         # RESHAPE output awaits the scale too.
         n, c, w = shape
-        out = ctx.new_tensor(dst, (n, w, c), "int8")
+        out = ctx.new_tensor(dst, (n, w, c), ctx.tensor(v).dtype)
         ctx.add_node("RESHAPE", [v.name], [out], {"shape": (n, w, c)}, node.name or dst)
         ctx.values[dst] = Value(out, (0, 2, 1), "pending")
         return dst

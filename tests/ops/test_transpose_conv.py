@@ -1,11 +1,15 @@
 """TRANSPOSE_CONV: random single-op models against TFLite Micro (int8) and LiteRT (float);
-Keras Conv2DTranspose / Conv1DTranspose through the TensorFlow converter (slow)."""
+Keras Conv2DTranspose / Conv1DTranspose through the TensorFlow converter (slow), verified
+on the host and, where QEMU is installed, on the emulated Cortex-M4F (mps2_an386)."""
+
+import shutil
 
 import numpy as np
 import pytest
 
 from edgec.export import to_tflite_bytes
 from edgec.frontends.tflite import load_tflite
+from edgec.options import BuildOptions
 from tests.ops import (assert_float_matches_litert, conv_quant, float_data, int8_data,
                        int8_weights, int32_bias, pick_activation, window_out)
 from tests.refs import assert_matches_tflm, run_tflm
@@ -140,3 +144,6 @@ def test_keras_conv_transpose_int8_and_float_verify(tmp_path):
             path.write_bytes(data)
             result = verify(path, count=2)
             assert result.ok, result.message
+            if shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+                result = verify(path, BuildOptions(target="mps2_an386"), count=1)
+                assert result.ok, result.message
