@@ -26,8 +26,9 @@ from tests.lower.test_dsp_kernels import (ARM_FLAGS, CONV_GEOMETRIES, DEPTHWISE_
 
 # "": random scales; "big": a real multiplier near 1 (total shift below 16: the exact
 # form); "bias": int64 biases near 2**40 (exact form: the fast sum could leave int64 for
-# some channels); "tiny": outputs saturate (a multiplier that big takes the exact form too).
-CORNERS = ["", "big", "bias", "tiny"]
+# some channels); "tiny": outputs saturate (a multiplier that big takes the exact form too);
+# "huge": a real multiplier below 2**-17 (total shift above 32: the fast form's extra shift).
+CORNERS = ["", "big", "bias", "tiny", "huge"]
 
 
 def _q(scale: float) -> QuantParams:
@@ -42,6 +43,8 @@ def _scales(rng, corner: str, fan_in: int):
         y_s = x_s * float(w_s[0]) * 0.7
     elif corner == "tiny":
         y_s *= 1e-3
+    elif corner == "huge":
+        y_s *= 1e4
     return x_s, y_s
 
 
@@ -137,6 +140,18 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
     check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
 
 
+@needs_gcc
+@pytest.mark.parametrize("optimize", MODES)
+def test_fully_connected_with_zero_points(tmp_path, cache_dir, optimize):
+    """A FULLY_CONNECTED input zero point (folded into the bias) and output zero point (the
+    unpacked stores)."""
+    rng = np.random.default_rng(21)
+    graph = fc_graph(rng, (2, 37, 9), "", True, "RELU")
+    graph.tensors["x"].quant = QuantParams(graph.tensors["x"].quant.s, -300)
+    graph.tensors["y"].quant = QuantParams(graph.tensors["y"].quant.s, 1234)
+    check_dsp_on_host(graph, tmp_path, cache_dir, 21, optimize)
+
+
 def test_corners_choose_the_forms_they_are_meant_to():
     """The test corners reach what they are named for: "big" and "bias" the exact form,
     random scales the fast one; K = 3000 of int8 weights several int32 chunks."""
@@ -147,7 +162,8 @@ def test_corners_choose_the_forms_they_are_meant_to():
         ctx = make_context(graph, graph.nodes[0], "k")
         return int16.requant(ctx, graph.tensors["w"].data)[2]
 
-    assert form("") and not form("big") and not form("bias")
+    assert form("") == "high" and form("huge") == "fast"
+    assert form("big") == form("bias") == "exact"
     rows = np.full((2, 3000), -128, np.int8)
     assert int16.chunks(750, rows) == [(0, 126), (126, 126), (252, 126), (378, 126),
                                        (504, 126), (630, 120)]

@@ -130,9 +130,10 @@ def exact_rows(mult, total, bias) -> np.ndarray:
     return table.astype(np.int32)
 
 
-def requant(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``rq`` (flattened), ``params = [act min - zp, act max - zp, zp]`` and whether the form
-    is fast, for a node whose channels' weights are ``rows`` ([channels, taps], int8)."""
+def requant(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """``rq`` (flattened), ``params = [act min - zp, act max - zp, zp]`` and the form for a
+    node whose channels' weights are ``rows`` ([channels, taps], int8): ``"high"`` (fast, every
+    ``s`` 0: the high word is the result), ``"fast"`` or ``"exact"``."""
     from edgec.lower.rules._te import int16_requant_plan_parts
 
     w = rows.astype(np.int64)
@@ -142,15 +143,19 @@ def requant(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     bound = (1 << 15) * np.abs(w).sum(axis=1)
     table = fast_rows(constants["mult"], constants["shift"], constants["bias"], bound)
     if table is not None:
-        return table.reshape(-1), params, True
+        return table.reshape(-1), params, "fast" if table[:, 1].any() else "high"
     return exact_rows(constants["mult"], constants["shift"], constants["bias"]).reshape(-1), \
-        params, False
+        params, "exact"
 
 
-def _plan(ctx, template: str, weights, rq, params, scratch_bytes: int, key: tuple,
+def _plan(ctx, template: str, weights, rq, params, form: str, scratch_bytes: int,
           **geometry) -> KernelPlan:
     """The plan of a 16x8 kernel rendered from ``templates/kernels/dsp/<template>``: C
-    parameters ``x, w, rq, params, y, scratch``."""
+    parameters ``x, w, rq, params, y, scratch``. ``geometry`` (shapes, attributes, the int32
+    chunks) fills the template with ``form`` (``requant``), ``packed`` (output zero point 0:
+    two outputs clamped and stored per word) and ``compact`` (int8 weights)."""
+    packed = int(params[2]) == 0
+    geometry.update(form=form, packed=packed, compact=compact(ctx))
     arrays = {"w": weights, "rq": rq, "params": params}
     names = {role: f"{ctx.func_name}_{role}" for role in ROLES}
     path = f"dsp/{template}"
@@ -164,7 +169,8 @@ def _plan(ctx, template: str, weights, rq, params, scratch_bytes: int, key: tupl
     signature = [CParam("x", "int16_t", const=True)]
     signature += [CParam(role, "int32_t", const=True) for role in ROLES]
     signature += [CParam("y", "int16_t"), CParam("scratch", "int32_t")]
-    key = ("dsp16", *key, templates.digest(path), *(templates.digest(h) for h in HELPERS))
+    key = ("dsp16", ctx.optimize, form, packed, tuple(geometry.get("chunks", ())),
+           templates.digest(path), *(templates.digest(h) for h in HELPERS))
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, key=key,
                       helpers=("dsp", "dsp_compact", "dsp_int16") if compact(ctx)
@@ -191,16 +197,15 @@ def conv_2d_dsp16(ctx):
     rows = consts.constant_input(ctx, 1, "weights").reshape(cout, -1)
     k = kh * kw * cin
     groups = -(-k // 4)
-    rq, params, fast = requant(ctx, rows)
+    rq, params, form = requant(ctx, rows)
     a = ctx.attrs
     size = compact(ctx)
     geometry = dict(n=n, h=h, w=w, cin=cin, oh=oh, ow=ow, cout=cout, kh=kh, kw=kw,
                     sh=a["strides"][0], sw=a["strides"][1], dh=a["dilations"][0],
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k,
-                    groups=groups, chunks=chunks(groups, rows), fast=fast, compact=size)
+                    groups=groups, chunks=chunks(groups, rows))
     weights = layout.blocked8(rows, 4) if size else blocked16(rows, 4)
-    return _plan(ctx, "conv_16x8.c.j2", weights, rq, params, 8 * groups,
-                 (ctx.optimize, fast, tuple(geometry["chunks"])), **geometry)
+    return _plan(ctx, "conv_16x8.c.j2", weights, rq, params, form, 8 * groups, **geometry)
 
 
 @lowering_variant("DEPTHWISE_CONV_2D", "dsp", "int16")
@@ -218,14 +223,14 @@ def depthwise_conv_2d_dsp16(ctx):
     rows = wt.reshape(-1, c).T
     if len(chunks(-(-rows.shape[1] // 4), rows)) > 1:
         return None
-    rq, params, fast = requant(ctx, rows)
+    rq, params, form = requant(ctx, rows)
     a = ctx.attrs
     size = compact(ctx)
     geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=a["strides"][0],
                     sw=a["strides"][1], dh=a["dilations"][0], dw=a["dilations"][1],
-                    pt=a["pads"][0], pl=a["pads"][1], taps=kh * kw, fast=fast, compact=size)
-    return _plan(ctx, "depthwise_16x8.c.j2", depthwise16(wt, size), rq, params,
-                 -(-2 * c // 4) * 4, (ctx.optimize, fast), **geometry)
+                    pt=a["pads"][0], pl=a["pads"][1], taps=kh * kw)
+    return _plan(ctx, "depthwise_16x8.c.j2", depthwise16(wt, size), rq, params, form,
+                 -(-2 * c // 4) * 4, **geometry)
 
 
 @lowering_variant("FULLY_CONNECTED", "dsp", "int16")
@@ -237,10 +242,10 @@ def fully_connected_dsp16(ctx):
     cout, k = ctx.ins[1].shape
     groups = -(-k // 4)
     rows = consts.constant_input(ctx, 1, "weights")
-    rq, params, fast = requant(ctx, rows)
+    rq, params, form = requant(ctx, rows)
     size = compact(ctx)
     geometry = dict(rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups,
-                    chunks=chunks(groups, rows), fast=fast, compact=size)
+                    chunks=chunks(groups, rows))
     weights = layout.blocked8(rows, 4) if size else blocked16(rows, 4)
-    return _plan(ctx, "fully_connected_16x8.c.j2", weights, rq, params, 8 * groups,
-                 (ctx.optimize, fast, tuple(geometry["chunks"])), **geometry)
+    return _plan(ctx, "fully_connected_16x8.c.j2", weights, rq, params, form, 8 * groups,
+                 **geometry)
