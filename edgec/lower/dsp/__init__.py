@@ -58,7 +58,7 @@ size mode: int8 weights widened by SXTB16, the window reordered by PKHBT/PKHTB).
 sums are int32 partial sums (at most 126 groups of four: exact) added by one SMLAL each into
 the 64-bit requantization, whose int64 bias and rounding are folded into one constant. Shared
 models quantized 16x8 by edgec (``--activations int16``), mps2-an386 instructions per
-inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,923,960 / 5,323,660, IC
+inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,923,700 / 5,323,660, IC
 40,147,720 -> 15,185,860 / 22,103,320, AD 860,920 -> 292,400 / 413,120.
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
