@@ -369,7 +369,7 @@ def _issue11_cases(full: bool):
 def _int16_cases(full: bool):
     """16x8: every int16 rule once (``tests/lower/test_int16.py``'s graphs); the 16x8 DSP
     kernels on ``tests/lower/test_dsp_int16.py``'s geometries and requantization corners
-    (several int32 chunks: FULLY_CONNECTED geometry 5)."""
+    (several int32 chunks: FULLY_CONNECTED geometry 5), ADD, SUB and MUL."""
     for rule, label in test_int16.CASES:
         yield Case(rule, f"16x8-{label}", test_int16.GRAPHS[rule][label])
     dsp, acts = test_dsp_int16, test_dsp_int16.ACTIVATIONS
@@ -390,6 +390,12 @@ def _int16_cases(full: bool):
         yield Case("FULLY_CONNECTED/int16", f"dsp16-{g}{corner}", partial(
             lambda g, c, rng: dsp.fc_graph(rng, dsp.FC16_GEOMETRIES[g], c, True,
                                            acts[(g + 2) % 4]), g, corner))
+    for op, g, corner in itertools.product(
+            ("ADD", "SUB", "MUL"), _pick(full, range(len(dsp.ELEMENTWISE_SHAPES)), [0]),
+            _pick(full, ["", "equal", "huge", "zp"], ["huge"])):
+        yield Case(f"{op}/int16", f"dsp16-{g}{corner}", partial(
+            lambda o, g, c, rng: dsp.elementwise_graph(rng, o, dsp.ELEMENTWISE_SHAPES[g], c,
+                                                       "RELU"), op, g, corner))
 
 
 def _lstm(case: dict, rng) -> Graph:

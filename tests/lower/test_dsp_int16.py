@@ -18,7 +18,7 @@ import pytest
 
 from edgec.ir import QuantParams, Tensor
 from edgec.ir.ops._window import window_output_shape
-from edgec.lower.dsp import int16
+from edgec.lower.dsp import elementwise16, int16
 from tests.lower.harness import needs_gcc, single_node_graph
 from tests.lower.test_dsp_kernels import (ARM_FLAGS, CONV_GEOMETRIES, DEPTHWISE_GEOMETRIES,
                                           DSP_TARGET, FC_GEOMETRIES, MODES, _emit,
@@ -205,7 +205,9 @@ def test_dsp16_c_compiles_for_cortex_m4(tmp_path, cache_dir, optimize):
     graphs = [window_graph(rng, CONV_GEOMETRIES[3], False, "", "RELU"),
               window_graph(rng, CONV_GEOMETRIES[0], False, "big", "NONE"),
               window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),
-              fc_graph(rng, FC16_GEOMETRIES[-1], "", True, "NONE")]
+              fc_graph(rng, FC16_GEOMETRIES[-1], "", True, "NONE"),
+              elementwise_graph(rng, "SUB", (3, 5), "huge", "RELU"),
+              elementwise_graph(rng, "MUL", (3, 5), "", "NONE")]
     for i, graph in enumerate(graphs):
         out = tmp_path / str(i)
         out.mkdir()
@@ -213,3 +215,57 @@ def test_dsp16_c_compiles_for_cortex_m4(tmp_path, cache_dir, optimize):
         assert all("dsp_int16" in k.helpers for k in result.kernels)
         subprocess.run([gcc, *ARM_FLAGS, "-O2", "-I", str(out), str(out / "m.c"), "-o",
                         str(out / "m.o")], check=True)
+
+
+# ADD / SUB / MUL operand shapes: an even element count or not.
+ELEMENTWISE_SHAPES = [(1, 5, 7, 3), (1, 8, 8, 16), (13,)]
+
+
+def elementwise_graph(rng, op: str, shape, corner: str, activation: str):
+    """A 16x8 ADD, SUB or MUL of two ``shape`` tensors. ``corner`` "equal": both inputs share
+    a scale (both multipliers exactly 1/2); "huge": an output scale so large that the output
+    multiplier takes the step-by-step form (ADD, SUB); "zp": ADD/SUB zero points (TFLM's MUL
+    requires 0)."""
+    scales = 10 ** rng.uniform(-4, -2.5, 3)
+    if corner == "equal":
+        scales[1] = scales[0]
+    elif corner == "huge" and op != "MUL":
+        scales[2] = max(scales[:2]) * 2000
+    zps = [0, 0, 0]
+    if corner == "zp" and op != "MUL":
+        zps = [int(v) for v in rng.integers(-200, 200, 3)]
+    if op == "MUL":
+        scales[2] = scales[0] * scales[1] * float(rng.uniform(2000, 20000))
+    qa, qb, qy = (QuantParams(np.float32(s), z) for s, z in zip(scales, zps))
+    return single_node_graph(op, [Tensor("a", shape, "int16", quant=qa),
+                                  Tensor("b", shape, "int16", quant=qb)],
+                             [Tensor("y", shape, "int16", quant=qy)],
+                             dict(activation=activation))
+
+
+@needs_gcc
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("corner", ["", "equal", "huge", "zp"])
+@pytest.mark.parametrize("shape", range(len(ELEMENTWISE_SHAPES)))
+def test_elementwise_matches_reference(tmp_path, cache_dir, shape, corner, op):
+    rng = np.random.default_rng([shape, len(corner), 14, len(op)])
+    graph = elementwise_graph(rng, op, ELEMENTWISE_SHAPES[shape], corner,
+                              ["NONE", "RELU", "RELU6"][shape % 3])
+    check_dsp_on_host(graph, tmp_path, cache_dir, shape, "speed")
+
+
+def test_elementwise_corners_reach_both_forms():
+    """Every ADD has an input multiplier of exactly 1/2 (the larger scale's: "half"), the
+    other input and the output take the fast form, except a huge output scale (the exact
+    form)."""
+    from edgec.lower.registry import make_context
+
+    def forms(corner):
+        graph = elementwise_graph(np.random.default_rng(3), "ADD", (2, 6), corner, "NONE")
+        plan = elementwise16.add_dsp16(make_context(graph, graph.nodes[0], "k"))
+        text = plan.c_template()
+        return tuple(f"edgec_mbqm_{f}(" in text for f in ("fast", "half", "right"))
+
+    assert forms("") == (True, True, False)
+    assert forms("equal") == (True, True, False)
+    assert forms("huge") == (True, True, True)

@@ -74,4 +74,5 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected, int16  # noqa: F401  (registration)
+from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)
