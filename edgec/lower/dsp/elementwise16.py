@@ -59,16 +59,17 @@ def _plan(ctx) -> KernelPlan | None:
         if rows is None:
             return None
         params = [p.input1_offset, p.input2_offset, p.output_offset, p.act_min, p.act_max]
+    offsets = any(params[:2])
     arrays = {"rq": consts.int32_array(rows), "params": consts.int32_array(params)}
     names = {role: f"{ctx.func_name}_{role}" for role in arrays}
 
     def render() -> str:
-        return templates.render(TEMPLATE, forms=forms, size=y.size, op=op)
+        return templates.render(TEMPLATE, forms=forms, size=y.size, op=op, offsets=offsets)
 
     c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp16", tuple(forms), templates.digest(TEMPLATE),
+    key = ("dsp16", tuple(forms), offsets, templates.digest(TEMPLATE),
            *(templates.digest(h) for h in HELPERS))
     signature = [CParam("a", "int16_t", const=True, restrict=False),
                  CParam("b", "int16_t", const=True, restrict=False)]
