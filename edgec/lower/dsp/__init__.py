@@ -59,7 +59,9 @@ sums are int32 partial sums (at most 126 groups of four: exact) added by one SML
 the 64-bit requantization, whose int64 bias and rounding are folded into one constant. Shared
 models quantized 16x8 by edgec (``--activations int16``), mps2-an386 instructions per
 inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,923,700 / 5,323,660, IC
-40,147,720 -> 15,185,860 / 22,103,320, AD 860,920 -> 292,400 / 413,120.
+40,147,720 -> 14,135,480 / 22,103,320 (before the 16x8 ADD kernel: 15,185,860), AD 860,920
+-> 292,400 / 413,120. Same-shape 16x8 ADD, SUB and MUL (``elementwise16.py``) compute TFLM's
+arithmetic per element (int8's 256-entry tables would need 65,536 entries).
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
 why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
