@@ -130,16 +130,20 @@ def exact_rows(mult, total, bias) -> np.ndarray:
     return table.astype(np.int32)
 
 
-def requant(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+def requant(ctx, rows: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, str]:
     """``rq`` (flattened), ``params = [act min - zp, act max - zp, zp]`` and the form for a
     node whose channels' weights are ``rows`` ([channels, taps], int8): ``"high"`` (fast, every
-    ``s`` 0: the high word is the result), ``"fast"`` or ``"exact"``."""
+    ``s`` 0: the high word is the result), ``"fast"`` or ``"exact"``; ``rq`` None when a total
+    shift is below 1 (TFLite's rounding term would shift by a negative amount: the portable
+    rule keeps whatever the reference does)."""
     from edgec.lower.rules._te import int16_requant_plan_parts
 
     w = rows.astype(np.int64)
     constants, _ = int16_requant_plan_parts(ctx, w.shape[0], w.sum(axis=1))
     zp, lo, hi = (int(v) for v in constants["params"])
     params = consts.int32_array([lo - zp, hi - zp, zp])
+    if int(np.min(constants["shift"])) < 1:  # a real multiplier of 2**15 or more: portable
+        return None, params, ""
     bound = (1 << 15) * np.abs(w).sum(axis=1)
     table = fast_rows(constants["mult"], constants["shift"], constants["bias"], bound)
     if table is not None:
@@ -198,6 +202,8 @@ def conv_2d_dsp16(ctx):
     k = kh * kw * cin
     groups = -(-k // 4)
     rq, params, form = requant(ctx, rows)
+    if rq is None:
+        return None
     a = ctx.attrs
     size = compact(ctx)
     geometry = dict(n=n, h=h, w=w, cin=cin, oh=oh, ow=ow, cout=cout, kh=kh, kw=kw,
@@ -224,6 +230,8 @@ def depthwise_conv_2d_dsp16(ctx):
     if len(chunks(-(-rows.shape[1] // 4), rows)) > 1:
         return None
     rq, params, form = requant(ctx, rows)
+    if rq is None:
+        return None
     a = ctx.attrs
     size = compact(ctx)
     geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=a["strides"][0],
@@ -243,6 +251,8 @@ def fully_connected_dsp16(ctx):
     groups = -(-k // 4)
     rows = consts.constant_input(ctx, 1, "weights")
     rq, params, form = requant(ctx, rows)
+    if rq is None:
+        return None
     size = compact(ctx)
     geometry = dict(rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups,
                     chunks=chunks(groups, rows))
