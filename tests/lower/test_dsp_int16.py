@@ -269,3 +269,17 @@ def test_elementwise_corners_reach_both_forms():
     assert forms("") == (True, True, False)
     assert forms("equal") == (True, True, False)
     assert forms("huge") == (True, True, True)
+
+
+@needs_gcc
+def test_size_conv_takes_the_pair_kernel_where_it_applies(tmp_path, cache_dir):
+    """--optimize size: input channels a multiple of four (an odd pixel count and channel
+    count here) take the two-pixel kernel, others the one-pixel one; both bit-exact."""
+    rng = np.random.default_rng(8)
+    for geometry, pair in ((CONV_GEOMETRIES[9], True), (CONV_GEOMETRIES[0], False)):
+        graph = window_graph(rng, geometry, False, "", "RELU")
+        out = tmp_path / str(pair)
+        out.mkdir()
+        (kernel,) = _emit(graph, DSP_TARGET, out, cache_dir, "size").kernels
+        assert ("edgec_dot2x2_s8(" in kernel.c_source) == pair
+        check_dsp_on_host(graph, out, cache_dir, 8, "size")
