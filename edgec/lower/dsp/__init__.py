@@ -57,11 +57,10 @@ as they lie in memory (the same ``edgec_dot4`` loop, weights as natural-order in
 size mode: int8 weights widened by SXTB16, the window reordered by PKHBT/PKHTB). TFLM's int64
 sums are int32 partial sums (at most 126 groups of four: exact) added by one SMLAL each into
 the 64-bit requantization, whose int64 bias and rounding are folded into one constant. Shared
-models quantized 16x8 by edgec (``--activations int16``), mps2-an386 instructions per
-inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,923,700 / 5,323,660, IC
-40,147,720 -> 14,135,480 / 22,103,320 (before the 16x8 ADD kernel: 15,185,860), AD 860,920
--> 292,400 / 413,120. Same-shape 16x8 ADD, SUB and MUL (``elementwise16.py``) compute TFLM's
-arithmetic per element (int8's 256-entry tables would need 65,536 entries).
+models quantized 16x8 by edgec (``python benchmarks/int16.py``), mps2-an386 instructions per
+inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,731,900 / 4,486,500, IC
+40,147,720 -> 13,805,460 / 16,818,660, AD 860,920 -> 285,800 / 406,840. Same-shape 16x8 ADD, SUB and MUL (``elementwise16.py``)
+compute TFLM's arithmetic per element (int8's 256-entry tables would need 65,536 entries).
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
 why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
