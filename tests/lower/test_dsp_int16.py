@@ -283,3 +283,16 @@ def test_size_conv_takes_the_pair_kernel_where_it_applies(tmp_path, cache_dir):
         (kernel,) = _emit(graph, DSP_TARGET, out, cache_dir, "size").kernels
         assert ("edgec_dot2x2_s8(" in kernel.c_source) == pair
         check_dsp_on_host(graph, out, cache_dir, 8, "size")
+
+
+@needs_gcc
+@pytest.mark.parametrize("op", ["CONV_2D", "FULLY_CONNECTED"])
+def test_without_bias(tmp_path, cache_dir, op):
+    """No bias input (TFLM then adds nothing): R holds the rounding alone."""
+    rng = np.random.default_rng(31)
+    graph = (window_graph(rng, CONV_GEOMETRIES[2], False, "", "NONE") if op == "CONV_2D"
+             else fc_graph(rng, (2, 24, 5), "", True, "NONE"))
+    node = graph.nodes[0]
+    node.inputs = node.inputs[:2]
+    del graph.tensors["b"]
+    check_dsp_on_host(graph, tmp_path, cache_dir, 31, "speed")
