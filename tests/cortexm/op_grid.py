@@ -24,8 +24,8 @@ import numpy as np
 from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
-from tests.lower import (test_conv, test_dsp_kernels, test_elementwise, test_fully_connected,
-                         test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
+from tests.lower import (test_conv, test_dsp_int16, test_dsp_kernels, test_elementwise,
+                         test_fully_connected, test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
                          test_space_batch, test_ternary, test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
                          test_strided_slice, test_transpose_conv)
@@ -367,9 +367,35 @@ def _issue11_cases(full: bool):
 
 
 def _int16_cases(full: bool):
-    """16x8: every int16 rule once (``tests/lower/test_int16.py``'s graphs)."""
+    """16x8: every int16 rule once (``tests/lower/test_int16.py``'s graphs); the 16x8 DSP
+    kernels on ``tests/lower/test_dsp_int16.py``'s geometries and requantization corners
+    (several int32 chunks: FULLY_CONNECTED geometry 5), ADD, SUB and MUL."""
     for rule, label in test_int16.CASES:
         yield Case(rule, f"16x8-{label}", test_int16.GRAPHS[rule][label])
+    dsp, acts = test_dsp_int16, test_dsp_int16.ACTIVATIONS
+    corners = _pick(full, dsp.CORNERS, ["", "huge"])
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9]),
+                                       corners):
+        yield Case("CONV_2D/int16", f"dsp16-{g}{corner}", partial(
+            lambda g, c, rng: dsp.window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
+                                               acts[g % 4]), g, corner))
+    for g, corner in itertools.product(
+            _pick(full, range(len(dsp.DEPTHWISE_GEOMETRIES)), [0, 4]), corners):
+        yield Case("DEPTHWISE_CONV_2D/int16", f"dsp16-{g}{corner}", partial(
+            lambda g, c, rng: dsp.window_graph(rng, dsp.DEPTHWISE_GEOMETRIES[g], True, c,
+                                               acts[(g + 1) % 4]), g, corner))
+    for g, corner in itertools.product(
+            _pick(full, range(len(dsp.FC16_GEOMETRIES)), [1, 5]),
+            _pick(full, dsp.CORNERS, ["big"])):
+        yield Case("FULLY_CONNECTED/int16", f"dsp16-{g}{corner}", partial(
+            lambda g, c, rng: dsp.fc_graph(rng, dsp.FC16_GEOMETRIES[g], c, True,
+                                           acts[(g + 2) % 4]), g, corner))
+    for op, g, corner in itertools.product(
+            ("ADD", "SUB", "MUL"), _pick(full, range(len(dsp.ELEMENTWISE_SHAPES)), [0]),
+            _pick(full, ["", "equal", "huge", "zp"], ["huge"])):
+        yield Case(f"{op}/int16", f"dsp16-{g}{corner}", partial(
+            lambda o, g, c, rng: dsp.elementwise_graph(rng, o, dsp.ELEMENTWISE_SHAPES[g], c,
+                                                       "RELU"), op, g, corner))
 
 
 def _lstm(case: dict, rng) -> Graph:

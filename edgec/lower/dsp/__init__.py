@@ -50,6 +50,18 @@ per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's
 MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
 default where its weights fit half the flash (``edgec.build.choose_optimize``).
 
+16x8 (int16 activations, int8 weights, int64 bias; ``int16.py``, ``*_16x8.c.j2``,
+``_int16.h.j2``, ``_gemv16.j2``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, registered
+with ``lowering_variant(op, "dsp", "int16")``. Zero points are 0, so int16 pairs feed SMLAD
+as they lie in memory (the same ``edgec_dot4`` loop, weights as natural-order int16 pairs;
+size mode: int8 weights widened by SXTB16, the window reordered by PKHBT/PKHTB). TFLM's int64
+sums are int32 partial sums (at most 126 groups of four: exact) added by one SMLAL each into
+the 64-bit requantization, whose int64 bias and rounding are folded into one constant. Shared
+models quantized 16x8 by edgec (``python benchmarks/int16.py``), mps2-an386 instructions per
+inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,731,900 / 4,486,500, IC
+40,147,720 -> 13,805,460 / 16,818,660, AD 860,920 -> 285,800 / 406,840. Same-shape 16x8 ADD, SUB and MUL (``elementwise16.py``)
+compute TFLM's arithmetic per element (int8's 256-entry tables would need 65,536 entries).
+
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
 why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
 already isolated helpers a TIR ``call_extern`` could invoke, but around them the kernels
@@ -64,3 +76,4 @@ fixed nests with no tuning freedom left once the block is fixed.
 """
 
 from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)
