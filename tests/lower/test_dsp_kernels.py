@@ -185,6 +185,48 @@ def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
 
 
 @needs_gcc
+@pytest.mark.parametrize("geometry", range(3))
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_depthwise_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 DEPTHWISE_CONV_2D takes its DSP kernel (two channel groups a word) in both
+    modes."""
+    from tests.lower.test_int4 import DSP_DEPTHWISE_GEOMETRIES, conv_graph
+
+    rng = np.random.default_rng([geometry, 41])
+    graph = conv_graph(rng, DSP_DEPTHWISE_GEOMETRIES[geometry], True,
+                       ["RELU", "NONE", "RELU6"][geometry])
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_dw_tap_s4lo", geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("shape", range(3))
+@pytest.mark.parametrize("per_channel", [False, True], ids=["per_tensor", "per_channel"])
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_fully_connected_matches_reference(tmp_path, cache_dir, shape, per_channel,
+                                                optimize):
+    """W4A8 FULLY_CONNECTED takes its DSP kernel (a pair of groups a word) in both modes."""
+    from tests.lower.test_int4 import DSP_FC_SHAPES, fc_graph
+
+    rng = np.random.default_rng([shape, per_channel, 42])
+    graph = fc_graph(rng, *DSP_FC_SHAPES[shape], per_channel=per_channel)
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_dot4_s4", shape)
+
+
+def _check_int4(graph, tmp_path, cache_dir, optimize, helper, seed):
+    """The graph's one kernel is the int4 DSP one calling ``helper``, and it matches the
+    reference on the host bit for bit; weights take fewer bytes than int8 ones
+    (``test_int4_layouts_unpack_to_the_weights`` checks the packing)."""
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    (kernel,) = result.kernels
+    assert _is_dsp(kernel) and helper in kernel.c_source
+    weights = next(v for k, v in kernel.constants.items() if k.endswith("_w"))
+    assert weights.nbytes < graph.tensors["w"].size
+    samples = random_inputs(graph, 3, seed)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
+
+
+@needs_gcc
 @pytest.mark.parametrize("op", ["ADD", "SUB"])
 @pytest.mark.parametrize("corner", ["", "tiny", "huge"])
 @pytest.mark.parametrize("shape", range(len(ELEMENTWISE_SHAPES)))
@@ -240,6 +282,12 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
               _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU"),
               _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU")]
+    from tests.lower import test_int4
+
+    graphs += [test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[4], False),
+               test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[0], True),
+               test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[1], True),
+               test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[1], per_channel=True)]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()

@@ -26,6 +26,16 @@ CONV_GEOMETRIES = [
 ]
 # (input shape, outputs, keep_num_dims): K * outputs is odd in the first two.
 FC_SHAPES = [((1, 7), 5, False), ((2, 3, 9), 3, True), ((3, 2, 2, 3), 4, False)]
+# The M4's int4 depthwise kernel (depth multiplier 1): group pairs and an odd last group
+# (C = 20), a rolled tap loop (5x5) with a C % 4 tail (C = 14), a stride and asymmetric pads.
+DSP_DEPTHWISE_GEOMETRIES = [
+    (6, 5, 20, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (5, 4, 14, 1, 5, 5, (2, 1), (1, 1), (2, 2, 1, 2)),
+    (7, 7, 8, 1, 3, 3, (2, 2), (1, 1), (0, 1, 1, 0)),
+]
+# The M4's int4 fully connected kernel: whole pairs of groups only (K = 64), an eight-value
+# tail with channel blocks and a channel tail (K = 45, 9 outputs), two rows.
+DSP_FC_SHAPES = [((1, 64), 8, False), ((1, 45), 9, False), ((2, 3, 21), 6, True)]
 
 
 def int4_weights(rng, shape, axis: int | None) -> Tensor:

@@ -36,8 +36,9 @@ multiply-accumulates). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel 
 kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
 inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
 CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
-registers (``layout.blocked4``); int4 depthwise and fully connected keep the portable packed
-kernels. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
+registers (``layout.blocked4``); int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their own
+kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, helpers in
+``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
 compile time, in both modes.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
@@ -63,4 +64,4 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import add, conv, depthwise, fully_connected, int4  # noqa: F401  (registration)

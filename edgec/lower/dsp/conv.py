@@ -35,13 +35,9 @@ from __future__ import annotations
 
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
+from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
+                                    kernel_plan)
 from edgec.lower.registry import lowering_variant
-
-
-# The int4 kernel's accumulators hold 16 times the sum: |16 * sum| < 2**31 for K below this
-# (inputs minus zero point within [-255, 255], weights within [-8, 8]).
-INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)
 
 
 def _int4_plan(ctx, weights, bias, quant, geometry):
