@@ -71,6 +71,12 @@ def conv_2d_dsp(ctx):
     quant = consts.conv_requant(ctx, cout)
     if ctx.ins[1].dtype == "int4":
         return _int4_plan(ctx, weights, bias, quant, geometry)
+    if ctx.optimize == "size" and cin % 4 == 0 and geometry["dh"] == 1:
+        cols = (ow - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
+        return kernel_plan(ctx, "conv_rows.c.j2", layout.blocked8(weights, 2), bias, quant,
+                           scratch_bytes=2 * kh * cols * cin, scratch_ctype="int32_t",
+                           access="raster", helpers=("dsp", "dsp_compact", "dsp_rows"),
+                           **geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
