@@ -52,6 +52,22 @@ def _int4_plan(ctx, weights, bias, quant, geometry):
                        helpers=("dsp", "dsp_compact"), **geometry)
 
 
+def _rows_blocks(geometry) -> dict:
+    """How conv_rows.c.j2 splits an output row: ``triples`` three-pixel blocks (where a run
+    has four groups or more and the third pixel's offset fits LDRD's immediate; a row of
+    3t + 1 pixels takes t - 1 triples and two pairs rather than a pair repeating a pixel),
+    pairs for the rest; ``wide``: the weights widened once per row and channel pair, for
+    rows of four blocks or more (measured: narrower rows lose more to the widening)."""
+    ow, cin, sw = geometry["ow"], geometry["cin"], geometry["sw"]
+    run_groups = (geometry["kw"] * cin if geometry["dw"] == 1 else cin) // 4
+    step = 2 * sw * cin if ow > 1 else 0
+    triples = 0
+    if run_groups >= 4 and 2 * step <= 1020 and ow >= 3:
+        triples = ow // 3 - (1 if ow % 3 == 1 else 0)
+    blocks = triples + (ow - 3 * triples + 1) // 2
+    return {"triples": triples, "wide": blocks >= 4}
+
+
 @lowering_variant("CONV_2D", "dsp", "int8")
 def conv_2d_dsp(ctx):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
@@ -73,10 +89,12 @@ def conv_2d_dsp(ctx):
         return _int4_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and cin % 4 == 0 and geometry["dh"] == 1:
         cols = (ow - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
+        blocks = _rows_blocks(geometry)
         return kernel_plan(ctx, "conv_rows.c.j2", layout.blocked8(weights, 2), bias, quant,
-                           scratch_bytes=2 * kh * cols * cin, scratch_ctype="int32_t",
+                           scratch_bytes=2 * kh * cols * cin + 16 * groups * blocks["wide"],
+                           scratch_ctype="int32_t",
                            access="raster", helpers=("dsp", "dsp_compact", "dsp_rows"),
-                           **geometry)
+                           **blocks, **geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
