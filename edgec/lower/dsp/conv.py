@@ -33,6 +33,8 @@ SXTB16 pair; 36 instructions per 32 multiply-accumulates against 30 for int8 wei
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgec.lower import consts
 from edgec.lower.dsp import layout
 from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
@@ -53,19 +55,42 @@ def _int4_plan(ctx, weights, bias, quant, geometry):
 
 
 def _rows_blocks(geometry) -> dict:
-    """How conv_rows.c.j2 splits an output row: ``triples`` three-pixel blocks (where a run
-    has four groups or more and the third pixel's offset fits LDRD's immediate; a row of
+    """How conv_rows.c.j2 splits an output row: ``triples`` three-pixel blocks (where the
+    third pixel's offset fits LDRD's immediate, and with in-kernel widening where a run has
+    four groups or more; a row of
     3t + 1 pixels takes t - 1 triples and two pairs rather than a pair repeating a pixel),
     pairs for the rest; ``wide``: the weights widened once per row and channel pair, for
     rows of four blocks or more (measured: narrower rows lose more to the widening)."""
-    ow, cin, sw = geometry["ow"], geometry["cin"], geometry["sw"]
+    ow, cin, sw = geometry["ow"], geometry["c4"], geometry["sw"]
     run_groups = (geometry["kw"] * cin if geometry["dw"] == 1 else cin) // 4
     step = 2 * sw * cin if ow > 1 else 0
     triples = 0
-    if run_groups >= 4 and 2 * step <= 1020 and ow >= 3:
+    if 2 * step <= 1020 and ow >= 3:
         triples = ow // 3 - (1 if ow % 3 == 1 else 0)
     blocks = triples + (ow - 3 * triples + 1) // 2
-    return {"triples": triples, "wide": blocks >= 4}
+    wide = blocks >= 4
+    if run_groups < 4 and not wide:  # the in-kernel-widening triple form loops by four groups
+        triples = 0
+        blocks = (ow + 1) // 2
+        wide = blocks >= 4
+    return {"triples": triples, "wide": wide}
+
+
+def _rows_plan(ctx, weights, bias, quant, geometry):
+    """The row-buffered kernel (``conv_rows.c.j2``, size mode): ``cin`` padded to ``c4``, a
+    multiple of four, with zero weights (and input zero points, which widen to zero)."""
+    cout, kh, kw, cin = ctx.ins[1].shape
+    c4 = -(-cin // 4) * 4
+    padded = np.zeros((cout, kh, kw, c4), weights.dtype)
+    padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
+    geometry = {**geometry, "c4": c4, "groups": kh * kw * c4 // 4}
+    cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
+    blocks = _rows_blocks(geometry)
+    scratch = 2 * kh * cols * c4 + 16 * geometry["groups"] * blocks["wide"]
+    return kernel_plan(ctx, "conv_rows.c.j2", layout.blocked8(padded.reshape(cout, -1), 2),
+                       bias, quant, scratch_bytes=scratch, scratch_ctype="int32_t",
+                       access="raster", helpers=("dsp", "dsp_compact", "dsp_rows"), **blocks,
+                       **geometry)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
@@ -87,14 +112,9 @@ def conv_2d_dsp(ctx):
     quant = consts.conv_requant(ctx, cout)
     if ctx.ins[1].dtype == "int4":
         return _int4_plan(ctx, weights, bias, quant, geometry)
-    if ctx.optimize == "size" and cin % 4 == 0 and geometry["dh"] == 1:
-        cols = (ow - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
-        blocks = _rows_blocks(geometry)
-        return kernel_plan(ctx, "conv_rows.c.j2", layout.blocked8(weights, 2), bias, quant,
-                           scratch_bytes=2 * kh * cols * cin + 16 * groups * blocks["wide"],
-                           scratch_ctype="int32_t",
-                           access="raster", helpers=("dsp", "dsp_compact", "dsp_rows"),
-                           **blocks, **geometry)
+    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
+    if ctx.optimize == "size" and geometry["dh"] == 1 and not pointwise_strided:
+        return _rows_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,
