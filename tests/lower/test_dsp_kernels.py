@@ -50,6 +50,16 @@ CONV_GEOMETRIES = [
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
     # The int8-weight pair kernel's tails: an odd pixel count (9), channels 4 + 2 + 1.
     (5, 5, 8, 7, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
+    # The size-mode row kernel (conv_rows.c.j2): rows of 13 pixels (three triples and two
+    # pairs, the weights widened per row), 12-group runs, an odd channel; three channels
+    # padded to four, rows of 14 (four triples and a pair) with 3-group runs; rows of 8 (two
+    # triples and a pair, in-kernel widening, a 6-group run: two groups before the loop);
+    # one output column (the pair repeats its pixel); dilated across with triples.
+    (12, 13, 16, 7, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 14, 3, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (9, 10, 8, 4, 3, 3, (1, 1), (1, 1), (0, 0, 1, 0)),
+    (5, 3, 8, 2, 3, 3, (2, 2), (1, 1), (1, 0, 1, 0)),
+    (6, 12, 16, 4, 3, 2, (1, 1), (1, 3), (1, 1, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
