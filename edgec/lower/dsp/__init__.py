@@ -29,27 +29,32 @@ The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` whe
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
 DSP kernels on x86 against ``edgec.ir.interpret``.
 
-``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the pair
-kernel (``conv.py``, ``conv_pair.c.j2``): two output pixels by two channels, each int8 weight
-word widened once by SXTB16 / SXTB16 ROR #8 and fed to both pixels (15 instructions per 16
-multiply-accumulates). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
+``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the row
+kernel (``conv.py``, ``conv_rows.c.j2``): input rows widened once into a kh-row ring, three
+pixels by two channels per micro-kernel call over the whole window, each channel pair's
+weights widened once per output row where the row is wide enough (17 instructions per 24
+multiply-accumulates; 20 where the weights are widened in the loop); strided 1x1 convs,
+dilated rows and ``--optimize ram`` keep the pair kernel (``conv_pair.c.j2``: two output
+pixels by two channels, 15 instructions per 16). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
 kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
 inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
 CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
 registers (``layout.blocked4``); int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their own
 kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, helpers in
-``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
-compile time, in both modes.
+``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8
+ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
-benchmarks/run.py --layers``, docs/BENCHMARKS.md): yes. Measured on mps2-an386, instructions
-per inference speed / size: KWS 4,212,800 / 4,735,040, IC 14,674,920 / 15,921,080, AD
-258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, still for KWS and
+AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions per
+inference speed / size: KWS 4,213,720 / 4,623,880, IC 14,687,940 / 13,570,900 (the row
+kernel: size mode is now faster with half the weight flash), AD 258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
 multiply-accumulates against 15), and for a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
 per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
 MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
-default where its weights fit half the flash (``edgec.build.choose_optimize``).
+default where its weights fit half the flash (``edgec.build.choose_optimize``); for IC that
+choice now costs instructions as well as flash.
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
 why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
@@ -64,4 +69,5 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected, int4  # noqa: F401  (registration)
+from edgec.lower.dsp import (add, conv, depthwise, fully_connected,  # noqa: F401  (registration)
+                             int4)

@@ -9,7 +9,24 @@ eight of weights feed eight SMLADs. The window is extended once and reused by ev
 channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
 registers than the M4 has: GCC spilled them and the kernel was slower.)
 
-Size form (``--optimize size``, ``conv_pair.c.j2``): int8 weights, two output pixels at a
+Size form (``--optimize size``, ``conv_rows.c.j2``, ``_rows_plan``): int8 weights read from
+widened input rows. The scratch holds the kh input rows of the current output row widened to
+int16 once each (a ring: row iy in slot (iy + pt) % kh, zero columns for the padding; input
+channels padded to a multiple of four with zero weights), so a pixel's window is kh runs of
+kw * cin / 4 groups read in place: no per-pixel window copy (the pair kernel below spent
+about a third of its instructions outside the multiply loop, most of it building windows).
+Three pixels by two output channels per micro-kernel call, all runs of the window in one asm
+statement (``_rows.h.j2``, 14 registers: six accumulators, four weight halves, an input pair,
+two pointers; the loops end on the weight pointer compared with ends kept in memory). Rows of
+four pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
+output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
+multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
+24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
+size mode: 15,922,480 -> 13,571,920 instructions, below speed mode's 14,688,760 with int16
+weights. Strided 1x1 convs keep the pair kernel (rows would widen columns no pixel reads),
+and so do dilated rows (dh > 1) and ``--optimize ram`` (the rows take more scratch).
+
+Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
 (``4 * groups`` words: twice the speed form's scratch); per group of four reduction values
 the micro-kernel ``edgec_dot2x2_s8`` loads two int8 weight words (two output channels,
