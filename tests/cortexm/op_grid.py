@@ -217,6 +217,11 @@ def _window_cases(full: bool):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
+        if not depthwise:
+            rows4 = test_int4.DSP_CONV_GEOMETRIES
+            for g in _pick(full, range(len(rows4)), [0, 2]):
+                yield Case(f"{op}/int8", f"int4-rows{g}", partial(
+                    lambda g, rng: test_int4.conv_graph(rng, rows4[g], False), g))
         if depthwise:
             dsp4 = test_int4.DSP_DEPTHWISE_GEOMETRIES
             for g in _pick(full, range(len(dsp4)), [0, 1]):

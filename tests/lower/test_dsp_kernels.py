@@ -197,6 +197,19 @@ def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
 @needs_gcc
 @pytest.mark.parametrize("geometry", range(3))
 @pytest.mark.parametrize("optimize", MODES)
+def test_int4_conv_on_rows_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 CONV_2D on wide rows takes the row kernel, its weights unpacked once per row."""
+    from tests.lower.test_int4 import DSP_CONV_GEOMETRIES, conv_graph
+
+    rng = np.random.default_rng([geometry, 43])
+    graph = conv_graph(rng, DSP_CONV_GEOMETRIES[geometry], False,
+                       ["RELU", "NONE", "RELU6"][geometry])
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_widen_pair_s4", geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(3))
+@pytest.mark.parametrize("optimize", MODES)
 def test_int4_depthwise_matches_reference(tmp_path, cache_dir, geometry, optimize):
     """W4A8 DEPTHWISE_CONV_2D takes its DSP kernel (two channel groups a word) in both
     modes."""

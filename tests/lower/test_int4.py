@@ -33,6 +33,14 @@ DSP_DEPTHWISE_GEOMETRIES = [
     (5, 4, 14, 1, 5, 5, (2, 1), (1, 1), (2, 2, 1, 2)),
     (7, 7, 8, 1, 3, 3, (2, 2), (1, 1), (0, 1, 1, 0)),
 ]
+# The M4's int4 conv on the row kernel (rows of four pixel blocks or more, even cout): 12-group
+# runs and 9 groups a window (an odd pair of groups); three channels padded to four, 3-group
+# runs.
+DSP_CONV_GEOMETRIES = [
+    (6, 13, 16, 4, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (5, 12, 4, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 14, 3, 2, 3, 3, (1, 1), (1, 1), (0, 1, 2, 1)),
+]
 # The M4's int4 fully connected kernel: whole pairs of groups only (K = 64), an eight-value
 # tail with channel blocks and a channel tail (K = 45, 9 outputs), two rows.
 DSP_FC_SHAPES = [((1, 64), 8, False), ((1, 45), 9, False), ((2, 3, 21), 6, True)]

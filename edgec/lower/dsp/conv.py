@@ -43,7 +43,10 @@ one-pixel int8 kernel it replaces read inputs in place (no scratch when ``cin % 
 should a RAM mode want it back. Channels not a multiple of four (first layers) build the
 int8 window row by row in the scratch, then widen it four values at a time.
 
-int4 weights (W4A8, ``_int4_plan``, both modes): the same kernel with eight weights a word
+int4 weights (W4A8, both modes): rows wide enough for the row kernel's widened weights (and
+an even cout) take it, the weights unpacked from nibbles once per output row and channel pair
+(``edgec_widen_pair_s4``, 16 times the weights; the sums are divided exactly): the same inner
+loop as int8 weights. Other int4 convs (``_int4_plan``) take the pair kernel with eight weights a word
 (``layout.blocked4``), unpacked in registers by AND 0xF0F0F0F0 (and LSL #4) before the same
 SXTB16 pair; 36 instructions per 32 multiply-accumulates against 30 for int8 weights.
 """
@@ -93,21 +96,27 @@ def _rows_blocks(geometry) -> dict:
     return {"triples": triples, "wide": wide}
 
 
-def _rows_plan(ctx, weights, bias, quant, geometry):
-    """The row-buffered kernel (``conv_rows.c.j2``, size mode): ``cin`` padded to ``c4``, a
-    multiple of four, with zero weights (and input zero points, which widen to zero)."""
+def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
+    """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
+    in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
+    input zero points, which widen to zero)."""
     cout, kh, kw, cin = ctx.ins[1].shape
     c4 = -(-cin // 4) * 4
     padded = np.zeros((cout, kh, kw, c4), weights.dtype)
     padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
-    geometry = {**geometry, "c4": c4, "groups": kh * kw * c4 // 4}
+    groups = kh * kw * c4 // 4
+    geometry = {**geometry, "c4": c4, "groups": groups, "int4": int4,
+                "wpairs": -(-groups // 2)}
     cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
     blocks = _rows_blocks(geometry)
-    scratch = 2 * kh * cols * c4 + 16 * geometry["groups"] * blocks["wide"]
-    return kernel_plan(ctx, "conv_rows.c.j2", layout.blocked8(padded.reshape(cout, -1), 2),
-                       bias, quant, scratch_bytes=scratch, scratch_ctype="int32_t",
-                       access="raster", helpers=("dsp", "dsp_compact", "dsp_rows"), **blocks,
-                       **geometry)
+    wide_groups = 2 * geometry["wpairs"] if int4 else groups
+    scratch = 2 * kh * cols * c4 + 16 * wide_groups * blocks["wide"]
+    arrange = layout.blocked4 if int4 else layout.blocked8
+    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows") if int4 else (
+        "dsp", "dsp_compact", "dsp_rows")
+    return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
+                       quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
+                       helpers=helpers, **blocks, **geometry)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
@@ -127,10 +136,16 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
-    if ctx.ins[1].dtype == "int4":
-        return _int4_plan(ctx, weights, bias, quant, geometry)
     pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
-    if ctx.optimize == "size" and geometry["dh"] == 1 and not pointwise_strided:
+    rows = geometry["dh"] == 1 and not pointwise_strided
+    if ctx.ins[1].dtype == "int4":
+        c4 = -(-cin // 4) * 4
+        wide = _rows_blocks({**geometry, "c4": c4})["wide"]
+        if (rows and wide and cout % 2 == 0 and ctx.optimize != "ram"
+                and kh * kw * c4 <= INT4_MAX_K):
+            return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
+        return _int4_plan(ctx, weights, bias, quant, geometry)
+    if ctx.optimize == "size" and rows:
         return _rows_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
