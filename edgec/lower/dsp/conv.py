@@ -18,7 +18,7 @@ about a third of its instructions outside the multiply loop, most of it building
 Three pixels by two output channels per micro-kernel call, all runs of the window in one asm
 statement (``_rows.h.j2``, 14 registers: six accumulators, four weight halves, an input pair,
 two pointers; the loops end on the weight pointer compared with ends kept in memory). Rows of
-four pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
+three pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
 output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
 multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
 24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
@@ -80,7 +80,7 @@ def _rows_blocks(geometry) -> dict:
     four groups or more; a row of
     3t + 1 pixels takes t - 1 triples and two pairs rather than a pair repeating a pixel),
     pairs for the rest; ``wide``: the weights widened once per row and channel pair, for
-    rows of four blocks or more (measured: narrower rows lose more to the widening)."""
+    rows of three blocks or more (measured: narrower rows lose more to the widening)."""
     ow, cin, sw = geometry["ow"], geometry["c4"], geometry["sw"]
     run_groups = (geometry["kw"] * cin if geometry["dw"] == 1 else cin) // 4
     step = 2 * sw * cin if ow > 1 else 0
@@ -88,11 +88,11 @@ def _rows_blocks(geometry) -> dict:
     if 2 * step <= 1020 and ow >= 3:
         triples = ow // 3 - (1 if ow % 3 == 1 else 0)
     blocks = triples + (ow - 3 * triples + 1) // 2
-    wide = blocks >= 4
+    wide = blocks >= 3
     if run_groups < 4 and not wide:  # the in-kernel-widening triple form loops by four groups
         triples = 0
         blocks = (ow + 1) // 2
-        wide = blocks >= 4
+        wide = blocks >= 3
     return {"triples": triples, "wide": wide}
 
 
