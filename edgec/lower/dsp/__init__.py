@@ -34,20 +34,22 @@ kernel (``conv.py``, ``conv_rows.c.j2``): input rows widened once into a kh-row 
 pixels by two channels per micro-kernel call over the whole window, each channel pair's
 weights widened once per output row where the row is wide enough (17 instructions per 24
 multiply-accumulates; 20 where the weights are widened in the loop); strided 1x1 convs,
-dilated rows and ``--optimize ram`` keep the pair kernel (``conv_pair.c.j2``: two output
-pixels by two channels, 15 instructions per 16). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
-kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
-inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
-CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
-registers (``layout.blocked4``); int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their own
-kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, helpers in
+dilated rows, one- or two-channel inputs and ``--optimize ram`` keep the pair kernel
+(``conv_pair.c.j2``: two output pixels by two channels, 15 instructions per 16).
+DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8 kernels (``_compact.h.j2``):
+their weights are used once per pixel (depthwise) or once per inference (a one-row
+FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8) CONV_2D weights take
+the row kernel on rows wide enough (nibbles unpacked once per output row and channel pair)
+and the pair kernel otherwise, eight weights a word unpacked in registers
+(``layout.blocked4``), in both modes; int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their
+own kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, helpers in
 ``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8
 ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
 benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, still for KWS and
 AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions per
-inference speed / size: KWS 4,213,720 / 4,623,880, IC 14,687,940 / 13,570,900 (the row
+inference speed / size: KWS 4,213,720 / 4,623,880, IC 14,687,940 / 13,278,120 (the row
 kernel: size mode is now faster with half the weight flash), AD 258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
 multiply-accumulates against 15), and for a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD

@@ -22,9 +22,11 @@ three pixel blocks or more (``_rows_blocks``) first widen the channel pair's wei
 output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
 multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
 24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
-size mode: 15,922,480 -> 13,571,920 instructions, below speed mode's 14,688,760 with int16
+size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights. Strided 1x1 convs keep the pair kernel (rows would widen columns no pixel reads),
-and so do dilated rows (dh > 1) and ``--optimize ram`` (the rows take more scratch).
+and so do dilated rows (dh > 1), inputs whose channel padding would add more than a third of
+the MACs (one or two channels: KWS's first layer) and ``--optimize ram`` (the rows take more
+scratch).
 
 Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
@@ -137,7 +139,8 @@ def conv_2d_dsp(ctx):
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
     pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
-    rows = geometry["dh"] == 1 and not pointwise_strided
+    padding = -cin % 4  # rows pad channels to a multiple of four: at most a third more MACs
+    rows = geometry["dh"] == 1 and not pointwise_strided and 3 * padding <= cin
     if ctx.ins[1].dtype == "int4":
         c4 = -(-cin // 4) * 4
         wide = _rows_blocks({**geometry, "c4": c4})["wide"]
