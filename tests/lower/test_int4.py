@@ -140,14 +140,19 @@ def test_weights_reach_the_c_packed(cache_dir, make):
     assert "const uint8_t *restrict w" in kernel.c_source
 
 
-@pytest.mark.parametrize("name", sorted(set(ONE_OF_EACH) - {"conv"}))
-def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, name):
-    """Depthwise and fully connected int4 nodes keep the portable packed kernel on the M4;
-    CONV_2D takes the DSP int4 pair kernel (tests/lower/test_dsp_kernels.py)."""
-    graph = ONE_OF_EACH[name](np.random.default_rng(6))
-    (portable,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
+@pytest.mark.parametrize("name", ["depthwise", "fully_connected"])
+def test_dsp_targets_take_the_int4_dsp_kernels(cache_dir, name):
+    """Depthwise and fully connected int4 nodes take their DSP kernels on the M4 (bit for bit
+    in tests/lower/test_dsp_kernels.py), the weights still two a byte: with whole pairs of
+    channel groups (C = 8) or of input groups (K = 64), exactly the packed tensor's bytes."""
+    rng = np.random.default_rng(6)
+    graph = (conv_graph(rng, DSP_DEPTHWISE_GEOMETRIES[2], True) if name == "depthwise"
+             else fc_graph(rng, *DSP_FC_SHAPES[0]))
     (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
-    assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0
+    helper = "edgec_dw_tap_s4hi" if name == "depthwise" else "edgec_dot4_s4"
+    assert "dsp_int4" in dsp.helpers and helper in dsp.c_source
+    (words,) = [v for k, v in dsp.constants.items() if k.endswith("_w")]
+    assert words.nbytes == graph.tensors["w"].size // 2
 
 
 def test_dsp_conv_keeps_int4_weights_packed(cache_dir):
