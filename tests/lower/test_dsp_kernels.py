@@ -320,3 +320,31 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
+
+
+ARM_SYSROOT = Path("/usr/lib/arm-none-eabi")
+
+
+@pytest.mark.skipif(shutil.which("clang") is None or not (ARM_SYSROOT / "include").is_dir(),
+                    reason="no clang or no Arm C library headers")
+@pytest.mark.parametrize("optimize", MODES)
+def test_cortex_m4_build_with_clang(tmp_path, cache_dir, optimize):
+    """clang allocates fewer registers to one asm statement than GCC: the 14-register
+    micro-kernels (the row kernel's triples, the int4 fully connected loop) must fall back
+    to their C forms under clang, warning-free."""
+    from tests.lower import test_int4
+
+    rng = np.random.default_rng(9)
+    graphs = [_window_graph(rng, CONV_GEOMETRIES[10], False, "", "RELU"),
+              test_int4.conv_graph(rng, test_int4.DSP_CONV_GEOMETRIES[0], False),
+              test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[1], per_channel=True)]
+    flags = ["--target=arm-none-eabi", "-isystem", str(ARM_SYSROOT / "include"), "-O2",
+             *[f for f in ARM_FLAGS if not f.startswith("-mfpu")], "-mfpu=fpv4-sp-d16"]
+    for index, graph in enumerate(graphs):
+        out = tmp_path / str(index)
+        out.mkdir()
+        _emit(graph, DSP_TARGET, out, cache_dir, optimize)
+        done = subprocess.run(["clang", *flags, "-I", str(out), str(out / "m.c"), "-o",
+                               str(out / "m.o")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
