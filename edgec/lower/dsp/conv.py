@@ -98,12 +98,31 @@ def _rows_blocks(geometry) -> dict:
     return {"triples": triples, "wide": wide}
 
 
+# Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
+POINTWISE_ROW = 32
+
+
+def _pointwise_rows(geometry) -> dict:
+    """A 1x1 conv with unit strides and no padding reads each pixel alone, so its NHWC image
+    is also one of r times fewer, r times longer rows (r dividing the height): rows of up to
+    ``POINTWISE_ROW`` pixels give the row kernel's triples and once-per-row weights room
+    (DS-CNN's 25x5 maps: rows of 25 pixels instead of 5)."""
+    g = geometry
+    if (g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) != (1, 1, 1, 1, 0, 0) or (
+            g["oh"], g["ow"]) != (g["h"], g["w"]):
+        return geometry
+    r = max(d for d in range(1, g["h"] + 1) if g["h"] % d == 0 and d * g["w"] <= POINTWISE_ROW
+            or d == 1)
+    return {**g, "h": g["h"] // r, "oh": g["oh"] // r, "w": g["w"] * r, "ow": g["ow"] * r}
+
+
 def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
     in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
     input zero points, which widen to zero)."""
     cout, kh, kw, cin = ctx.ins[1].shape
     c4 = -(-cin // 4) * 4
+    geometry = _pointwise_rows(geometry)
     padded = np.zeros((cout, kh, kw, c4), weights.dtype)
     padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
     groups = kh * kw * c4 // 4
@@ -143,7 +162,7 @@ def conv_2d_dsp(ctx):
     rows = geometry["dh"] == 1 and not pointwise_strided and 3 * padding <= cin
     if ctx.ins[1].dtype == "int4":
         c4 = -(-cin // 4) * 4
-        wide = _rows_blocks({**geometry, "c4": c4})["wide"]
+        wide = _rows_blocks({**_pointwise_rows(geometry), "c4": c4})["wide"]
         if (rows and wide and cout % 2 == 0 and ctx.optimize != "ram"
                 and kh * kw * c4 <= INT4_MAX_K):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
