@@ -47,11 +47,13 @@ own kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, he
 ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
-benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, still for KWS and
-AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions per
-inference speed / size: KWS 4,213,720 / 4,623,880, IC 14,687,940 / 13,278,120 (the row
-kernel: size mode is now faster with half the weight flash), AD 258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
-multiply-accumulates against 15), and for a one-row FULLY_CONNECTED (AD) every int8 weight
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, barely for KWS,
+still for AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions
+per inference speed / size: KWS 4,213,720 / 4,348,480 (3% for twice the weight flash), IC
+14,687,940 / 13,278,120 (the row kernel: size mode is faster with half the weight flash),
+AD 258,480 / 391,840. In the pair kernel the int16 weights needed no widening (13
+instructions per 16 multiply-accumulates against 15); the row kernel widens them once per
+output row instead. For a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
 per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
 MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the

@@ -23,10 +23,14 @@ output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
 multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
 24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
-weights. Strided 1x1 convs keep the pair kernel (rows would widen columns no pixel reads),
-and so do dilated rows (dh > 1), inputs whose channel padding would add more than a third of
-the MACs (one or two channels: KWS's first layer) and ``--optimize ram`` (the rows take more
-scratch).
+weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
+(``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
+37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs keep the pair kernel (rows would
+widen columns no pixel reads), and so do dilated rows (dh > 1), inputs whose channel padding
+would add more than a third of the MACs (one or two channels: KWS's first layer) and
+``--optimize ram`` (the rows take more scratch). The 14-register asm needs GCC with the
+frame pointer omitted (its default from -O1); clang and builds defining
+``EDGEC_DSP_FRAME_POINTER`` take the micro-kernels' C forms.
 
 Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
