@@ -192,10 +192,10 @@ def _pick(full: bool, everything, subset):
 def _window_cases(full: bool):
     """CONV_2D and DEPTHWISE_CONV_2D: the DSP geometries (padding, dilation, C % 4 == 0 in
     place, the pair kernel's odd pixel and channel tails, the rolled depthwise tap loop), depth multipliers the DSP kernel declines, float,
-    int4 weights."""
+    int4 weights (the M4's int4 depthwise kernel's group pairs, odd group, tail, rolled taps)."""
     dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
     acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9]),
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9, 10, 11]),
                                        corners):
         yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,
@@ -217,6 +217,16 @@ def _window_cases(full: bool):
             yield Case(f"{op}/int8", f"int4-{g}", partial(
                 lambda g, d, rng: test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
                 g, depthwise))
+        if not depthwise:
+            rows4 = test_int4.DSP_CONV_GEOMETRIES
+            for g in _pick(full, range(len(rows4)), [0, 2]):
+                yield Case(f"{op}/int8", f"int4-rows{g}", partial(
+                    lambda g, rng: test_int4.conv_graph(rng, rows4[g], False), g))
+        if depthwise:
+            dsp4 = test_int4.DSP_DEPTHWISE_GEOMETRIES
+            for g in _pick(full, range(len(dsp4)), [0, 1]):
+                yield Case(f"{op}/int8", f"int4-dsp{g}", partial(
+                    lambda g, rng: test_int4.conv_graph(rng, dsp4[g], True), g))
         for g in _pick(full, range(len(test_int4.CONV_GEOMETRIES)), [2 + int(depthwise)]):
             yield Case(f"{op}/int8", f"ternary-{g}", partial(
                 lambda g, d, rng: test_ternary.conv_graph(rng, test_int4.CONV_GEOMETRIES[g], d),
@@ -225,7 +235,7 @@ def _window_cases(full: bool):
 
 def _fully_connected_cases(full: bool):
     """The DSP geometries per channel and per tensor, a weight zero point (DSP declines),
-    float, int4 weights."""
+    float, int4 weights (the portable shapes and the M4's int4 kernel's)."""
     dsp, acts = test_dsp_kernels, ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"]
     for g, corner, per_channel in itertools.product(
             _pick(full, range(len(dsp.FC_GEOMETRIES)), [1, 4]),
@@ -245,6 +255,10 @@ def _fully_connected_cases(full: bool):
         yield Case("FULLY_CONNECTED/int8", f"int4-{s}", partial(
             lambda s, rng: test_int4.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=s % 2),
             s))
+    for s in _pick(full, range(len(test_int4.DSP_FC_SHAPES)), [1, 2]):
+        yield Case("FULLY_CONNECTED/int8", f"int4-dsp{s}", partial(
+            lambda s, rng: test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[s],
+                                              per_channel=s % 2), s))
     for s in _pick(full, range(len(test_int4.FC_SHAPES)), [1]):
         yield Case("FULLY_CONNECTED/int8", f"ternary-{s}", partial(
             lambda s, rng: test_ternary.fc_graph(rng, *test_int4.FC_SHAPES[s], per_channel=True),

@@ -50,6 +50,16 @@ CONV_GEOMETRIES = [
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
     # The int8-weight pair kernel's tails: an odd pixel count (9), channels 4 + 2 + 1.
     (5, 5, 8, 7, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
+    # The size-mode row kernel (conv_rows.c.j2): rows of 13 pixels (three triples and two
+    # pairs, the weights widened per row), 12-group runs, an odd channel; three channels
+    # padded to four, rows of 14 (four triples and a pair) with 3-group runs; rows of 8 (two
+    # triples and a pair, in-kernel widening, a 6-group run: two groups before the loop);
+    # one output column (the pair repeats its pixel); dilated across with triples.
+    (12, 13, 16, 7, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 14, 3, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (9, 10, 8, 4, 3, 3, (1, 1), (1, 1), (0, 0, 1, 0)),
+    (5, 3, 8, 2, 3, 3, (2, 2), (1, 1), (1, 0, 1, 0)),
+    (6, 12, 16, 4, 3, 2, (1, 1), (1, 3), (1, 1, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
@@ -185,6 +195,61 @@ def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
 
 
 @needs_gcc
+@pytest.mark.parametrize("geometry", range(3))
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_conv_on_rows_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 CONV_2D on wide rows takes the row kernel, its weights unpacked once per row."""
+    from tests.lower.test_int4 import DSP_CONV_GEOMETRIES, conv_graph
+
+    rng = np.random.default_rng([geometry, 43])
+    graph = conv_graph(rng, DSP_CONV_GEOMETRIES[geometry], False,
+                       ["RELU", "NONE", "RELU6"][geometry])
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_widen_pair_s4", geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(3))
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_depthwise_matches_reference(tmp_path, cache_dir, geometry, optimize):
+    """W4A8 DEPTHWISE_CONV_2D takes its DSP kernel (two channel groups a word) in both
+    modes."""
+    from tests.lower.test_int4 import DSP_DEPTHWISE_GEOMETRIES, conv_graph
+
+    rng = np.random.default_rng([geometry, 41])
+    graph = conv_graph(rng, DSP_DEPTHWISE_GEOMETRIES[geometry], True,
+                       ["RELU", "NONE", "RELU6"][geometry])
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_dw_tap_s4lo", geometry)
+
+
+@needs_gcc
+@pytest.mark.parametrize("shape", range(3))
+@pytest.mark.parametrize("per_channel", [False, True], ids=["per_tensor", "per_channel"])
+@pytest.mark.parametrize("optimize", MODES)
+def test_int4_fully_connected_matches_reference(tmp_path, cache_dir, shape, per_channel,
+                                                optimize):
+    """W4A8 FULLY_CONNECTED takes its DSP kernel (a pair of groups a word) in both modes."""
+    from tests.lower.test_int4 import DSP_FC_SHAPES, fc_graph
+
+    rng = np.random.default_rng([shape, per_channel, 42])
+    graph = fc_graph(rng, *DSP_FC_SHAPES[shape], per_channel=per_channel)
+    _check_int4(graph, tmp_path, cache_dir, optimize, "edgec_dot4_s4", shape)
+
+
+def _check_int4(graph, tmp_path, cache_dir, optimize, helper, seed):
+    """The graph's one kernel is the int4 DSP one calling ``helper``, and it matches the
+    reference on the host bit for bit; weights take fewer bytes than int8 ones
+    (``test_int4_layouts_unpack_to_the_weights`` checks the packing)."""
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    (kernel,) = result.kernels
+    assert _is_dsp(kernel) and helper in kernel.c_source
+    weights = next(v for k, v in kernel.constants.items() if k.endswith("_w"))
+    assert weights.nbytes < graph.tensors["w"].size
+    samples = random_inputs(graph, 3, seed)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
+
+
+@needs_gcc
 @pytest.mark.parametrize("op", ["ADD", "SUB"])
 @pytest.mark.parametrize("corner", ["", "tiny", "huge"])
 @pytest.mark.parametrize("shape", range(len(ELEMENTWISE_SHAPES)))
@@ -240,6 +305,12 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
               _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU"),
               _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU")]
+    from tests.lower import test_int4
+
+    graphs += [test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[4], False),
+               test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[0], True),
+               test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[1], True),
+               test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[1], per_channel=True)]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()
@@ -247,5 +318,33 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
         done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
                                str(out / "m.c"), "-o", str(out / "m.o")],
                               capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+
+
+ARM_SYSROOT = Path("/usr/lib/arm-none-eabi")
+
+
+@pytest.mark.skipif(shutil.which("clang") is None or not (ARM_SYSROOT / "include").is_dir(),
+                    reason="no clang or no Arm C library headers")
+@pytest.mark.parametrize("optimize", MODES)
+def test_cortex_m4_build_with_clang(tmp_path, cache_dir, optimize):
+    """clang allocates fewer registers to one asm statement than GCC: the 14-register
+    micro-kernels (the row kernel's triples, the int4 fully connected loop) must fall back
+    to their C forms under clang, warning-free."""
+    from tests.lower import test_int4
+
+    rng = np.random.default_rng(9)
+    graphs = [_window_graph(rng, CONV_GEOMETRIES[10], False, "", "RELU"),
+              test_int4.conv_graph(rng, test_int4.DSP_CONV_GEOMETRIES[0], False),
+              test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[1], per_channel=True)]
+    flags = ["--target=arm-none-eabi", "-isystem", str(ARM_SYSROOT / "include"), "-O2",
+             *[f for f in ARM_FLAGS if not f.startswith("-mfpu")], "-mfpu=fpv4-sp-d16"]
+    for index, graph in enumerate(graphs):
+        out = tmp_path / str(index)
+        out.mkdir()
+        _emit(graph, DSP_TARGET, out, cache_dir, optimize)
+        done = subprocess.run(["clang", *flags, "-I", str(out), str(out / "m.c"), "-o",
+                               str(out / "m.o")], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""

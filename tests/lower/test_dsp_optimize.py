@@ -40,9 +40,9 @@ def test_a_target_without_flash_budget_defaults_to_speed():
 
 
 def test_size_mode_halves_dsp_weights(cache_dir):
-    """int8 weights in size mode; the conv's pair kernel widens two windows into the
-    scratch (twice the speed form's one), the fully connected kernel reads its row in
-    place."""
+    """int8 weights in size mode; the conv's row kernel widens kh input rows into the
+    scratch (geometry 3: 3 rows of 7 padded columns by 16 channels, int16), the fully
+    connected kernel reads its row in place."""
     graphs = [_window_graph(np.random.default_rng(1), CONV_GEOMETRIES[3], False, "", "RELU"),
               _fc_graph(np.random.default_rng(2), (1, 64, 12), "", True, "NONE")]
     for graph in graphs:
@@ -54,8 +54,7 @@ def test_size_mode_halves_dsp_weights(cache_dir):
                            for kernel in (speed, size))
         assert w_speed.nbytes == 2 * w_size.nbytes
         assert speed.scratch_bytes > 0
-        assert size.scratch_bytes == (2 * speed.scratch_bytes if graph.nodes[0].op == "CONV_2D"
-                                      else 0)
+        assert size.scratch_bytes == (3 * 7 * 16 * 2 if graph.nodes[0].op == "CONV_2D" else 0)
 
 
 def test_the_host_ignores_the_mode(cache_dir):
@@ -99,3 +98,33 @@ def test_compact_layouts_keep_int8_in_natural_order():
     np.testing.assert_array_equal(data[:60].reshape(15, 4), w.reshape(15, 6)[:, :4])
     np.testing.assert_array_equal(data[60:90], w.reshape(15, 6)[:, 4:].T.reshape(-1))
     assert data.size == 92  # the tail padded to a whole word
+
+
+def _nibble_halves(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the int4 kernels unpack from weight words: the high and the low nibbles' groups,
+    as int8 (``word & 0xF0F0F0F0`` and ``(word << 4) & 0xF0F0F0F0``, divided by 16)."""
+    u = np.ascontiguousarray(words, "<i4").view(np.uint32)
+    hi = (u & 0xF0F0F0F0).view(np.int8) // 16
+    lo = ((u << 4) & 0xF0F0F0F0).view(np.int8) // 16
+    return hi.reshape(-1, 4), lo.reshape(-1, 4)
+
+
+def test_int4_layouts_unpack_to_the_weights():
+    rng = np.random.default_rng(5)
+    w = rng.integers(-8, 8, (1, 3, 3, 22))  # 9 taps, 5 groups (two pairs + one), 2 tail
+    words = layout.depthwise4(w)
+    taps = w.reshape(9, 22)
+    hi, lo = _nibble_halves(words[:27])  # three pairs of groups, nine taps each
+    for p in range(3):
+        np.testing.assert_array_equal(hi[9 * p:9 * p + 9], taps[:, 8 * p:8 * p + 4])
+        expect_lo = taps[:, 8 * p + 4:8 * p + 8] if p < 2 else np.zeros((9, 4))
+        np.testing.assert_array_equal(lo[9 * p:9 * p + 9], expect_lo)
+    tail = np.ascontiguousarray(words[27:], "<i4").view(np.int8)
+    np.testing.assert_array_equal(tail[:18], taps[:, 20:].T.reshape(-1))
+    assert words.size == 27 + 5  # half the int8 bytes of the groups, the tail int8
+    rows = rng.integers(-8, 8, (5, 13))  # K = 13: two pairs of groups, zero-padded
+    words = layout.blocked4(rows, 4)
+    hi, lo = _nibble_halves(words)
+    np.testing.assert_array_equal(hi[:4], rows[:4, 0:4])  # pair 0, channels 0..3
+    np.testing.assert_array_equal(lo[4:8, :1], rows[:4, 12:13])  # pair 1, second group
+    np.testing.assert_array_equal(hi[8:], rows[4:, [0, 1, 2, 3, 8, 9, 10, 11]].reshape(2, 4))

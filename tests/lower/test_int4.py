@@ -26,6 +26,24 @@ CONV_GEOMETRIES = [
 ]
 # (input shape, outputs, keep_num_dims): K * outputs is odd in the first two.
 FC_SHAPES = [((1, 7), 5, False), ((2, 3, 9), 3, True), ((3, 2, 2, 3), 4, False)]
+# The M4's int4 depthwise kernel (depth multiplier 1): group pairs and an odd last group
+# (C = 20), a rolled tap loop (5x5) with a C % 4 tail (C = 14), a stride and asymmetric pads.
+DSP_DEPTHWISE_GEOMETRIES = [
+    (6, 5, 20, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (5, 4, 14, 1, 5, 5, (2, 1), (1, 1), (2, 2, 1, 2)),
+    (7, 7, 8, 1, 3, 3, (2, 2), (1, 1), (0, 1, 1, 0)),
+]
+# The M4's int4 conv on the row kernel (rows of four pixel blocks or more, even cout): 12-group
+# runs and 9 groups a window (an odd pair of groups); three channels padded to four, 3-group
+# runs.
+DSP_CONV_GEOMETRIES = [
+    (6, 13, 16, 4, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (5, 12, 4, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (7, 14, 3, 2, 3, 3, (1, 1), (1, 1), (0, 1, 2, 1)),
+]
+# The M4's int4 fully connected kernel: whole pairs of groups only (K = 64), an eight-value
+# tail with channel blocks and a channel tail (K = 45, 9 outputs), two rows.
+DSP_FC_SHAPES = [((1, 64), 8, False), ((1, 45), 9, False), ((2, 3, 21), 6, True)]
 
 
 def int4_weights(rng, shape, axis: int | None) -> Tensor:
@@ -122,14 +140,19 @@ def test_weights_reach_the_c_packed(cache_dir, make):
     assert "const uint8_t *restrict w" in kernel.c_source
 
 
-@pytest.mark.parametrize("name", sorted(set(ONE_OF_EACH) - {"conv"}))
-def test_dsp_targets_keep_the_packed_portable_kernel(cache_dir, name):
-    """Depthwise and fully connected int4 nodes keep the portable packed kernel on the M4;
-    CONV_2D takes the DSP int4 pair kernel (tests/lower/test_dsp_kernels.py)."""
-    graph = ONE_OF_EACH[name](np.random.default_rng(6))
-    (portable,) = lower_graph(graph, BuildOptions(cache_dir=cache_dir))
+@pytest.mark.parametrize("name", ["depthwise", "fully_connected"])
+def test_dsp_targets_take_the_int4_dsp_kernels(cache_dir, name):
+    """Depthwise and fully connected int4 nodes take their DSP kernels on the M4 (bit for bit
+    in tests/lower/test_dsp_kernels.py), the weights still two a byte: with whole pairs of
+    channel groups (C = 8) or of input groups (K = 64), exactly the packed tensor's bytes."""
+    rng = np.random.default_rng(6)
+    graph = (conv_graph(rng, DSP_DEPTHWISE_GEOMETRIES[2], True) if name == "depthwise"
+             else fc_graph(rng, *DSP_FC_SHAPES[0]))
     (dsp,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
-    assert dsp.c_source == portable.c_source and dsp.scratch_bytes == 0
+    helper = "edgec_dw_tap_s4hi" if name == "depthwise" else "edgec_dot4_s4"
+    assert "dsp_int4" in dsp.helpers and helper in dsp.c_source
+    (words,) = [v for k, v in dsp.constants.items() if k.endswith("_w")]
+    assert words.nbytes == graph.tensors["w"].size // 2
 
 
 def test_dsp_conv_keeps_int4_weights_packed(cache_dir):

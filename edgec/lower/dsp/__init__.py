@@ -29,26 +29,36 @@ The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` whe
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
 DSP kernels on x86 against ``edgec.ir.interpret``.
 
-``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the pair
-kernel (``conv.py``, ``conv_pair.c.j2``): two output pixels by two channels, each int8 weight
-word widened once by SXTB16 / SXTB16 ROR #8 and fed to both pixels (15 instructions per 16
-multiply-accumulates). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
-kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
-inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
-CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
-registers (``layout.blocked4``); int4 depthwise and fully connected keep the portable packed
-kernels. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
-compile time, in both modes.
+``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the row
+kernel (``conv.py``, ``conv_rows.c.j2``): input rows widened once into a kh-row ring, three
+pixels by two channels per micro-kernel call over the whole window, each channel pair's
+weights widened once per output row where the row is wide enough (17 instructions per 24
+multiply-accumulates; 20 where the weights are widened in the loop); strided 1x1 convs,
+dilated rows, one- or two-channel inputs and ``--optimize ram`` keep the pair kernel
+(``conv_pair.c.j2``: two output pixels by two channels, 15 instructions per 16).
+DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8 kernels (``_compact.h.j2``):
+their weights are used once per pixel (depthwise) or once per inference (a one-row
+FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8) CONV_2D weights take
+the row kernel on rows wide enough (nibbles unpacked once per output row and channel pair)
+and the pair kernel otherwise, eight weights a word unpacked in registers
+(``layout.blocked4``), in both modes; int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their
+own kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, helpers in
+``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8
+ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
-benchmarks/run.py --layers``, docs/BENCHMARKS.md): yes. Measured on mps2-an386, instructions
-per inference speed / size: KWS 4,212,800 / 4,735,040, IC 14,674,920 / 15,921,080, AD
-258,480 / 391,840. The int16 inner loop needs no widening (13 instructions per 16
-multiply-accumulates against 15), and for a one-row FULLY_CONNECTED (AD) every int8 weight
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, barely for KWS,
+still for AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions
+per inference speed / size: KWS 4,213,720 / 4,348,480 (3% for twice the weight flash), IC
+14,687,940 / 13,278,120 (the row kernel: size mode is faster with half the weight flash),
+AD 258,480 / 391,840. In the pair kernel the int16 weights needed no widening (13
+instructions per 16 multiply-accumulates against 15); the row kernel widens them once per
+output row instead. For a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
 per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
 MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
-default where its weights fit half the flash (``edgec.build.choose_optimize``).
+default where its weights fit half the flash (``edgec.build.choose_optimize``); for IC that
+choice now costs instructions as well as flash.
 
 16x8 (int16 activations, int8 weights, int64 bias; ``int16.py``, ``*_16x8.c.j2``,
 ``_int16.h.j2``, ``_gemv16.j2``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, registered
@@ -59,8 +69,8 @@ sums are int32 partial sums (at most 126 groups of four: exact) added by one SML
 the 64-bit requantization, whose int64 bias and rounding are folded into one constant. Shared
 models quantized 16x8 by edgec (``python benchmarks/int16.py``), mps2-an386 instructions per
 inference, portable -> DSP speed / size: KWS 11,248,500 -> 3,731,900 / 4,486,500, IC
-40,147,720 -> 13,805,460 / 16,818,660, AD 860,920 -> 285,800 / 406,840. Same-shape 16x8 ADD, SUB and MUL (``elementwise16.py``)
-compute TFLM's arithmetic per element (int8's 256-entry tables would need 65,536 entries).
+40,147,720 -> 13,805,460 / 16,818,660, AD 860,920 -> 285,800 / 406,840. Same-shape 16x8
+ADD, SUB and MUL (``elementwise16.py``) compute TFLM's arithmetic per element (int8's 256-entry tables would need 65,536 entries).
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and
 why: all of them, for now. The micro-kernels (``edgec_dot2x2_s8``, ``edgec_dot2x2_s4``) are
@@ -75,5 +85,6 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import (add, conv, depthwise, fully_connected,  # noqa: F401  (registration)
+                             int4)
 from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)

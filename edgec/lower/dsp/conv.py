@@ -9,7 +9,30 @@ eight of weights feed eight SMLADs. The window is extended once and reused by ev
 channel. (Two pixels by two channels would load fewer words per SMLAD but needs more
 registers than the M4 has: GCC spilled them and the kernel was slower.)
 
-Size form (``--optimize size``, ``conv_pair.c.j2``): int8 weights, two output pixels at a
+Size form (``--optimize size``, ``conv_rows.c.j2``, ``_rows_plan``): int8 weights read from
+widened input rows. The scratch holds the kh input rows of the current output row widened to
+int16 once each (a ring: row iy in slot (iy + pt) % kh, zero columns for the padding; input
+channels padded to a multiple of four with zero weights), so a pixel's window is kh runs of
+kw * cin / 4 groups read in place: no per-pixel window copy (the pair kernel below spent
+about a third of its instructions outside the multiply loop, most of it building windows).
+Three pixels by two output channels per micro-kernel call, all runs of the window in one asm
+statement (``_rows.h.j2``, 14 registers: six accumulators, four weight halves, an input pair,
+two pointers; the loops end on the weight pointer compared with ends kept in memory). Rows of
+three pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
+output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
+multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
+24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
+size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
+weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
+(``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
+37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs keep the pair kernel (rows would
+widen columns no pixel reads), and so do dilated rows (dh > 1), inputs whose channel padding
+would add more than a third of the MACs (one or two channels: KWS's first layer) and
+``--optimize ram`` (the rows take more scratch). The 14-register asm needs GCC with the
+frame pointer omitted (its default from -O1); clang and builds defining
+``EDGEC_DSP_FRAME_POINTER`` take the micro-kernels' C forms.
+
+Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
 (``4 * groups`` words: twice the speed form's scratch); per group of four reduction values
 the micro-kernel ``edgec_dot2x2_s8`` loads two int8 weight words (two output channels,
@@ -26,22 +49,23 @@ one-pixel int8 kernel it replaces read inputs in place (no scratch when ``cin % 
 should a RAM mode want it back. Channels not a multiple of four (first layers) build the
 int8 window row by row in the scratch, then widen it four values at a time.
 
-int4 weights (W4A8, ``_int4_plan``, both modes): the same kernel with eight weights a word
+int4 weights (W4A8, both modes): rows wide enough for the row kernel's widened weights (and
+an even cout) take it, the weights unpacked from nibbles once per output row and channel pair
+(``edgec_widen_pair_s4``, 16 times the weights; the sums are divided exactly): the same inner
+loop as int8 weights. Other int4 convs (``_int4_plan``) take the pair kernel with eight weights a word
 (``layout.blocked4``), unpacked in registers by AND 0xF0F0F0F0 (and LSL #4) before the same
 SXTB16 pair; 36 instructions per 32 multiply-accumulates against 30 for int8 weights.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgec.lower import consts
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.common import bias_or_zeros, compact, int8_output, kernel_plan
+from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
+                                    kernel_plan)
 from edgec.lower.registry import lowering_variant
-
-
-# The int4 kernel's accumulators hold 16 times the sum: |16 * sum| < 2**31 for K below this
-# (inputs minus zero point within [-255, 255], weights within [-8, 8]).
-INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)
 
 
 def _int4_plan(ctx, weights, bias, quant, geometry):
@@ -54,6 +78,70 @@ def _int4_plan(ctx, weights, bias, quant, geometry):
     return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked4(weights, 2), bias, quant,
                        scratch_bytes=4 * words, scratch_ctype="int32_t", int4=True,
                        helpers=("dsp", "dsp_compact"), **geometry)
+
+
+def _rows_blocks(geometry) -> dict:
+    """How conv_rows.c.j2 splits an output row: ``triples`` three-pixel blocks (where the
+    third pixel's offset fits LDRD's immediate, and with in-kernel widening where a run has
+    four groups or more; a row of
+    3t + 1 pixels takes t - 1 triples and two pairs rather than a pair repeating a pixel),
+    pairs for the rest; ``wide``: the weights widened once per row and channel pair, for
+    rows of three blocks or more (measured: narrower rows lose more to the widening)."""
+    ow, cin, sw = geometry["ow"], geometry["c4"], geometry["sw"]
+    run_groups = (geometry["kw"] * cin if geometry["dw"] == 1 else cin) // 4
+    step = 2 * sw * cin if ow > 1 else 0
+    triples = 0
+    if 2 * step <= 1020 and ow >= 3:
+        triples = ow // 3 - (1 if ow % 3 == 1 else 0)
+    blocks = triples + (ow - 3 * triples + 1) // 2
+    wide = blocks >= 3
+    if run_groups < 4 and not wide:  # the in-kernel-widening triple form loops by four groups
+        triples = 0
+        blocks = (ow + 1) // 2
+        wide = blocks >= 3
+    return {"triples": triples, "wide": wide}
+
+
+# Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
+POINTWISE_ROW = 32
+
+
+def _pointwise_rows(geometry) -> dict:
+    """A 1x1 conv with unit strides and no padding reads each pixel alone, so its NHWC image
+    is also one of r times fewer, r times longer rows (r dividing the height): rows of up to
+    ``POINTWISE_ROW`` pixels give the row kernel's triples and once-per-row weights room
+    (DS-CNN's 25x5 maps: rows of 25 pixels instead of 5)."""
+    g = geometry
+    if (g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) != (1, 1, 1, 1, 0, 0) or (
+            g["oh"], g["ow"]) != (g["h"], g["w"]):
+        return geometry
+    r = max(d for d in range(1, g["h"] + 1) if g["h"] % d == 0 and d * g["w"] <= POINTWISE_ROW
+            or d == 1)
+    return {**g, "h": g["h"] // r, "oh": g["oh"] // r, "w": g["w"] * r, "ow": g["ow"] * r}
+
+
+def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
+    """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
+    in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
+    input zero points, which widen to zero)."""
+    cout, kh, kw, cin = ctx.ins[1].shape
+    c4 = -(-cin // 4) * 4
+    geometry = _pointwise_rows(geometry)
+    padded = np.zeros((cout, kh, kw, c4), weights.dtype)
+    padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
+    groups = kh * kw * c4 // 4
+    geometry = {**geometry, "c4": c4, "groups": groups, "int4": int4,
+                "wpairs": -(-groups // 2)}
+    cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
+    blocks = _rows_blocks(geometry)
+    wide_groups = 2 * geometry["wpairs"] if int4 else groups
+    scratch = 2 * kh * cols * c4 + 16 * wide_groups * blocks["wide"]
+    arrange = layout.blocked4 if int4 else layout.blocked8
+    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows") if int4 else (
+        "dsp", "dsp_compact", "dsp_rows")
+    return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
+                       quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
+                       helpers=helpers, **blocks, **geometry)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
@@ -73,8 +161,18 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
+    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
+    padding = -cin % 4  # rows pad channels to a multiple of four: at most a third more MACs
+    rows = geometry["dh"] == 1 and not pointwise_strided and 3 * padding <= cin
     if ctx.ins[1].dtype == "int4":
+        c4 = -(-cin // 4) * 4
+        wide = _rows_blocks({**_pointwise_rows(geometry), "c4": c4})["wide"]
+        if (rows and wide and cout % 2 == 0 and ctx.optimize != "ram"
+                and kh * kw * c4 <= INT4_MAX_K):
+            return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
         return _int4_plan(ctx, weights, bias, quant, geometry)
+    if ctx.optimize == "size" and rows:
+        return _rows_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,

@@ -12,12 +12,14 @@ portable rule.
 Compact form (``--optimize size``): int8 weights, one word per tap and four channels
 (``layout.depthwise8``), widened by SXTB16 and SXTB16 ROR #8 into the lanes SXTAB16 gives the
 inputs: two more instructions per tap. The scratch stays: ``C`` bytes of zero points.
+
+int4 weights (W4A8): ``edgec.lower.dsp.int4`` (``depthwise_s4.c.j2``), in both modes.
 """
 
 from __future__ import annotations
 
 from edgec.lower import consts
-from edgec.lower.dsp import layout
+from edgec.lower.dsp import int4, layout
 from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -28,6 +30,8 @@ MAX_UNROLLED_TAPS = 16
 @lowering_variant("DEPTHWISE_CONV_2D", "dsp", "int8")
 def depthwise_conv_2d_dsp(ctx):
     """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``), depth multiplier 1."""
+    if ctx.ins[1].dtype == "int4":
+        return int4.depthwise_plan(ctx)
     if not (int8_output(ctx) and int8_weights(ctx)) or ctx.attrs["depth_multiplier"] != 1:
         return None
     n, h, w, c = ctx.ins[0].shape

@@ -10,6 +10,8 @@ Compact form (``--optimize size``, ``fully_connected_compact.c.j2``): int8 weigh
 (``layout.blocked8``), the row read in place and widened as the channel loop goes (each row
 word is widened once per four output channels instead of once per row), the ``k % 4`` last
 values through a four-byte stack copy; no scratch.
+
+int4 weights (W4A8): ``edgec.lower.dsp.int4`` (``fully_connected_s4.c.j2``), in both modes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from edgec.ir.ops.fully_connected import int8_multipliers
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
-from edgec.lower.dsp import layout
+from edgec.lower.dsp import int4, layout
 from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -34,6 +36,8 @@ def _quant(ctx, channels: int, mult, shift) -> dict:
 @lowering_variant("FULLY_CONNECTED", "dsp", "int8")
 def fully_connected_dsp(ctx):
     """int8 FULLY_CONNECTED (TFLM ``FullyConnected[PerChannel]``) without a weight offset."""
+    if ctx.ins[1].dtype == "int4":
+        return int4.fully_connected_plan(ctx, _quant)
     if not (int8_output(ctx) and int8_weights(ctx)):
         return None
     mult, shift, w_offset = int8_multipliers(ctx.ins[0].quant, ctx.ins[1].quant,

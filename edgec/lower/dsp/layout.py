@@ -117,3 +117,31 @@ def depthwise8(w: np.ndarray) -> np.ndarray:
     tail = taps[full:].reshape(-1)
     tail = np.concatenate([tail, np.zeros(-tail.size % 4, np.int8)])
     return np.concatenate([_bytes_as_words(head), _bytes_as_words(tail)])
+
+
+def _nibble_pairs(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """int4 values (in [-8, 7]) ``hi`` and ``lo`` of one shape as the bytes
+    ``hi << 4 | lo & 0xF``: ``byte & 0xF0`` is then 16 times ``hi`` and ``(byte << 4) & 0xF0``
+    16 times ``lo``, each a signed int8 (SXTB16-ready)."""
+    packed = ((hi.astype(np.int64) & 0xF) << 4) | (lo.astype(np.int64) & 0xF)
+    return packed.astype(np.uint8).view(np.int8)
+
+
+def depthwise4(w: np.ndarray) -> np.ndarray:
+    """``[1, KH, KW, C]`` int4 weights for the int4 depthwise kernel: channel groups of four
+    in pairs, per pair tap by tap one word whose byte ``j`` holds channel ``j`` of the first
+    group in its high nibble and of the second in its low nibble (an odd last group: zero low
+    nibbles), so ``word & 0xF0F0F0F0`` and ``(word << 4) & 0xF0F0F0F0`` are each four
+    channels' weights times 16 in natural order, like ``depthwise8``'s word. Then the
+    ``C % 4`` last channels as int8, tap by tap, zero-padded to a whole word (as
+    ``depthwise8``)."""
+    taps = w.reshape(-1, w.shape[-1]).T.astype(np.int64)  # [C, T]
+    groups = taps.shape[0] // 4
+    pairs = -(-groups // 2)
+    head = np.zeros((pairs * 8, taps.shape[1]), np.int64)
+    head[:groups * 4] = taps[:groups * 4]
+    head = head.reshape(pairs, 2, 4, taps.shape[1]).transpose(0, 3, 1, 2)  # [P, T, half, 4]
+    packed = _nibble_pairs(head[:, :, 0], head[:, :, 1])
+    tail = taps[groups * 4:].reshape(-1).astype(np.int8)
+    tail = np.concatenate([tail, np.zeros(-tail.size % 4, np.int8)])
+    return np.concatenate([_bytes_as_words(packed), _bytes_as_words(tail)])
