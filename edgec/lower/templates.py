@@ -20,6 +20,7 @@ KERNEL_DIR = "kernels"
 # Shared helper blocks kernels declare (``Kernel.helpers``), in the order they build on each
 # other; the emitter writes each one once per generated file, before the kernels.
 HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.j2", {}),
+           "dsp_plane": ("dsp/_depthwise_plane.h.j2", {}),
            "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True}),
            "lstm_int16": ("lstm_int16.h.j2", {"table": [int(v) for v in SIGMOID_TABLE]})}
 

@@ -63,4 +63,5 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
+                             fully_connected)

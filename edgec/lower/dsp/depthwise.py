@@ -17,12 +17,15 @@ inputs: two more instructions per tap. The scratch stays: ``C`` bytes of zero po
 from __future__ import annotations
 
 from edgec.lower import consts
-from edgec.lower.dsp import layout
+from edgec.lower.dsp import depthwise_plane, layout
 from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
 
 MAX_UNROLLED_TAPS = 16
+# The optimize modes whose DEPTHWISE_CONV_2D takes the plane kernel where it applies
+# (``depthwise_plane.py``: 3x3, stride 1 or 2), in place when the shapes allow.
+PLANE_MODES = ("speed", "size", "ram")
 
 
 @lowering_variant("DEPTHWISE_CONV_2D", "dsp", "int8")
@@ -30,6 +33,10 @@ def depthwise_conv_2d_dsp(ctx):
     """int8 DEPTHWISE_CONV_2D (TFLM ``DepthwiseConvPerChannel``), depth multiplier 1."""
     if not (int8_output(ctx) and int8_weights(ctx)) or ctx.attrs["depth_multiplier"] != 1:
         return None
+    if ctx.optimize in PLANE_MODES:
+        plan = depthwise_plane.plane_plan(ctx, in_place=depthwise_plane.can_be_in_place(ctx))
+        if plan is not None:
+            return plan
     n, h, w, c = ctx.ins[0].shape
     _, kh, kw, _ = ctx.ins[1].shape
     _, oh, ow, _ = ctx.outs[0].shape

@@ -1,0 +1,98 @@
+"""int8 DEPTHWISE_CONV_2D 3x3 channel by channel through an int16 plane
+(``templates/kernels/dsp/depthwise_plane.c.j2``), in place where the shapes allow.
+
+Depthwise sums run over taps, not channels, so SMLAD needs two taps of one channel in one
+word. NHWC puts a pixel's neighbours ``C`` bytes apart; the kernel therefore copies one input
+channel at a time into the arena scratch as an int16 plane (raw values, a border of input
+zero points written once), where two horizontally adjacent values are one word. The 3x3
+weights of the channel become six halfword pairs ``{w_r0, w_r1}``, ``{w_r1, w_r2}`` held in
+registers (from int8 weights in flash, nine bytes a channel, ``[channel][tap]``), and a pair
+of output pixels takes per kernel row two plane words (three at stride 2), one SMLAD and one
+SMLABT for the left pixel, one SMLATB and one SMLAD for the right (stride 2: two SMLAD-style
+pairs shifted by two values): four multiply instructions for six multiply-accumulates. The
+bias has the input zero point folded in (``consts.folded_bias``), so the border adds nothing,
+as TFLite's skipped taps do; the per-channel requantization row is read once per channel.
+
+In place (``KernelPlan.in_place``, same contract as the portable ``depthwise_in_place``
+rule): channel ``ch`` of the output depends on channel ``ch`` of the input alone, which the
+kernel has copied into the plane before writing any of channel ``ch``; so when the output has
+the input's shape (stride 1, ``SAME``) it may overwrite the input. The planner's replay
+checker (``tests/plan/replay.py``) accepts such a write only as a declared in-place pair
+(same bytes, the input's last reader). Scratch: ``2 * ph * pw`` bytes (378 for a 25x5
+input), the arena's only addition; the output order is channel by channel, not raster, so
+the kernel declares no ``Kernel.access`` (no trailing write).
+
+Taken for depth multiplier 1, a 3x3 kernel, dilation 1, stride 1 or 2 (both axes alike), int8
+weights and output; everything else keeps ``depthwise.py``'s kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.lower import consts
+from edgec.lower.dsp.common import bias_or_zeros, int8_output, int8_weights, kernel_plan
+from edgec.lower.registry import KernelPlan, lowering_variant
+from edgec.lower.rules._te import sum_fits_int32
+
+TEMPLATE = "depthwise_plane.c.j2"
+MAX_UNROLLED = 16  # wider output rows loop over their pixels (a C loop, ~3 more each)
+TAP_BOUND = 9 << 14  # |x * w| <= 128 * 128 per tap: the raw sum's magnitude bound
+
+
+def applies(ctx) -> bool:
+    """Whether the plane kernel handles the node (3x3, stride 1 or 2, dilation 1, depth
+    multiplier 1, int8 weights and output)."""
+    a = ctx.attrs
+    return (int8_output(ctx) and int8_weights(ctx) and ctx.ins[0].dtype == "int8"
+            and a["depth_multiplier"] == 1 and tuple(ctx.ins[1].shape[1:3]) == (3, 3)
+            and tuple(a["dilations"]) == (1, 1) and tuple(a["strides"]) in ((1, 1), (2, 2))
+            and len(ctx.ins[0].shape) == 4)
+
+
+def can_be_in_place(ctx) -> bool:
+    """Whether the output may overwrite the input: same shape (stride 1, ``SAME``)."""
+    return ctx.ins[0].shape == ctx.outs[0].shape and tuple(ctx.attrs["strides"]) == (1, 1)
+
+
+def plane_size(h: int, w: int, oh: int, ow: int, s: int, pt: int, pl: int) -> tuple[int, int]:
+    """``(ph, pw)``: the plane holds the padded input and every window, and the windows of
+    a last pair of pixels when ``ow`` is odd (its right pixel is computed and dropped); its
+    width is even (aligned word loads)."""
+    ph = max((oh - 1) * s + 3, pt + h)
+    last = 2 * ((ow + 1) // 2) - 2  # the last pair's left pixel
+    pw = max(last * s + (4 if s == 1 else 6), pl + w)
+    return ph, pw + pw % 2
+
+
+def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
+    """The plane kernel's plan for the node (None when it does not apply or the folded bias
+    could overflow int32); ``in_place``: declare the input overwritable."""
+    if not applies(ctx) or (in_place and not can_be_in_place(ctx)):
+        return None
+    n, h, w, c = ctx.ins[0].shape
+    _, oh, ow, _ = ctx.outs[0].shape
+    s = ctx.attrs["strides"][0]
+    pt, pl = ctx.attrs["pads"][:2]
+    ph, pw = plane_size(h, w, oh, ow, s, pt, pl)
+    weights = consts.constant_input(ctx, 1, "weights")
+    quant = consts.conv_requant(ctx, c)
+    bias = consts.folded_bias(bias_or_zeros(consts.constant_input(ctx, 2, "bias"), c),
+                              weights.astype(np.int64).sum(axis=(0, 1, 2)),
+                              int(quant["params"][0]))
+    if not sum_fits_int32(TAP_BOUND, bias):
+        return None
+    per_channel = weights.reshape(9, c).T.astype(np.int8).reshape(-1)  # [channel][tap]
+    lo, hi = (int(v) for v in quant["params"][2:4])
+    geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, sh=s, sw=s, pt=pt, pl=pl, ph=ph, pw=pw,
+                    unroll=ow <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
+    scratch = 4 * (ow + ow % 2) + 2 * ph * pw  # a row of int32 sums, the int16 plane
+    return kernel_plan(ctx, TEMPLATE, per_channel, bias, quant, scratch_bytes=scratch,
+                       scratch_ctype="int32_t", helpers=("dsp", "dsp_plane"),
+                       w_ctype="int8_t", in_place=in_place, **geometry)
+
+
+@lowering_variant("DEPTHWISE_CONV_2D", "in_place:dsp", "int8")
+def depthwise_in_place_dsp(ctx) -> KernelPlan | None:
+    """int8 DEPTHWISE_CONV_2D overwriting its input, on DSP targets (``edgec.ram``)."""
+    return plane_plan(ctx, in_place=True)

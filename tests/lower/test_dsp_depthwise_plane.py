@@ -1,0 +1,109 @@
+"""The plane DEPTHWISE_CONV_2D DSP kernel (``edgec/lower/dsp/depthwise_plane.py``) on the host
+with the intrinsic stand-ins, bit-exact against the reference interpreter: random shapes,
+scales, zero points, paddings, strides and activations; out of place and in place (the output
+given the input's pointer), under AddressSanitizer and UBSan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgec.ir import Tensor, interpret
+from edgec.ir.ops._window import window_output_shape
+from edgec.lower import consts, lower_graph, node_lowerer
+from edgec.lower.dsp import depthwise_plane
+from edgec.lower.rules._te import sum_fits_int32
+from edgec.options import BuildOptions
+from tests.lower.harness import needs_gcc, run_kernel, single_node_graph
+from tests.lower.quantgen import act_q, bias_tensor, weight_tensor
+
+TARGET = "mps2_an386"
+ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+CORNERS = ["", "tiny", "huge", "extreme"]
+SEEDS = range(24)
+
+
+def _random_geometry(rng):
+    """(h, w, c, strides, pads): SAME or VALID or asymmetric pads, stride 1 or 2."""
+    s = int(rng.integers(1, 3))
+    h, w = (int(v) for v in rng.integers(1, 12, 2))
+    c = int(rng.integers(1, 20))
+    kind = rng.integers(0, 3)
+    if kind == 0:  # VALID
+        h, w = max(h, 3), max(w, 3)
+        pads = (0, 0, 0, 0)
+    elif kind == 1:  # TFLite SAME
+        oh, ow = -(-h // s), -(-w // s)
+        ph, pw = max((oh - 1) * s + 3 - h, 0), max((ow - 1) * s + 3 - w, 0)
+        pads = (ph // 2, pw // 2, ph - ph // 2, pw - pw // 2)
+    else:  # anything that leaves a window
+        pads = tuple(int(v) for v in rng.integers(0, 3, 4))
+        h, w = max(h, 3 - pads[0] - pads[2]), max(w, 3 - pads[1] - pads[3])
+    return h, w, c, (s, s), pads
+
+
+def depthwise_graph(rng, geometry, corner: str = "", activation: str = "NONE"):
+    """A one-node int8 3x3 DEPTHWISE_CONV_2D graph (random scales and zero points)."""
+    h, w, c, strides, pads = geometry
+    attrs = dict(strides=strides, dilations=(1, 1), pads=pads, activation=activation,
+                 depth_multiplier=1)
+    y_shape = window_output_shape((1, h, w, c), (3, 3), strides, (1, 1), pads, c)
+    x = Tensor("x", (1, h, w, c), "int8", quant=act_q(rng))
+    wt = weight_tensor(rng, "w", (1, 3, 3, c), 3, per_channel=corner != "huge")
+    b = bias_tensor(rng, "b", c, corner)
+    y = Tensor("y", y_shape, "int8", quant=act_q(rng, corner))
+    return single_node_graph("DEPTHWISE_CONV_2D", [x, wt, b], [y], attrs)
+
+
+def _is_plane(kernel) -> bool:
+    return "EDGEC_DW3_PAIR" in kernel.body
+
+
+def _bias_fits(graph) -> bool:
+    """Whether the bias with the input zero point folded in keeps the sums in int32 (else
+    the plane kernel declines the node)."""
+    w, b = graph.tensors["w"].data.astype(np.int64), graph.tensors["b"].data
+    folded = consts.folded_bias(b, w.sum(axis=(0, 1, 2)), graph.tensors["x"].quant.zp)
+    return sum_fits_int32(depthwise_plane.TAP_BOUND, folded)
+
+
+def _check(graph, kernel, rng, in_place: bool) -> None:
+    x = rng.integers(-128, 128, graph.tensors["x"].shape).astype(np.int8)
+    expected = interpret(graph, {"x": x})["y"]
+    actual = run_kernel(kernel, graph, {"x": x}, sanitize=True,
+                        in_place="x" if in_place else None)["y"]
+    np.testing.assert_array_equal(actual, expected)
+
+
+@needs_gcc
+@pytest.mark.parametrize("seed", SEEDS)
+def test_plane_kernel_matches_reference(cache_dir, seed):
+    rng = np.random.default_rng([seed, 15])
+    geometry = _random_geometry(rng)
+    graph = depthwise_graph(rng, geometry, CORNERS[seed % 4], ACTIVATIONS[seed // 4 % 4])
+    (kernel,) = lower_graph(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
+                                                optimize="size"))
+    assert _is_plane(kernel) == _bias_fits(graph), geometry
+    same = graph.tensors["x"].shape == graph.tensors["y"].shape and geometry[3] == (1, 1)
+    assert kernel.in_place == (["x"] if same and _is_plane(kernel) else [])
+    _check(graph, kernel, rng, in_place=False)
+    if same:
+        _check(graph, kernel, rng, in_place=True)
+
+
+@needs_gcc
+@pytest.mark.parametrize("optimize", ["speed", "size"])
+@pytest.mark.parametrize("seed", range(8))
+def test_in_place_variant_on_dsp_targets(cache_dir, seed, optimize):
+    """The memory variant the build asks for (``edgec.ram``) is the DSP plane kernel."""
+    rng = np.random.default_rng([seed, 16])
+    h, w, c = (int(v) for v in rng.integers(1, 30, 3))
+    graph = depthwise_graph(rng, (h, w, c, (1, 1), (1, 1, 1, 1)), CORNERS[seed % 4],
+                            ACTIVATIONS[seed % 4])
+    lower = node_lowerer(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
+                                             optimize=optimize))
+    kernel = lower(0, ("in_place",))
+    assert _is_plane(kernel) == _bias_fits(graph)
+    assert kernel.in_place == (["x"] if _bias_fits(graph) else [])  # the portable one too
+    _check(graph, kernel, rng, in_place=bool(kernel.in_place))
