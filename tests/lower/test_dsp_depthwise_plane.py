@@ -57,7 +57,7 @@ def depthwise_graph(rng, geometry, corner: str = "", activation: str = "NONE"):
 
 
 def _is_plane(kernel) -> bool:
-    return "EDGEC_DW3_PAIR" in kernel.body
+    return "dsp_plane" in kernel.helpers
 
 
 def _bias_fits(graph) -> bool:

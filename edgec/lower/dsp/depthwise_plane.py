@@ -36,7 +36,7 @@ from edgec.lower.registry import KernelPlan, lowering_variant
 from edgec.lower.rules._te import sum_fits_int32
 
 TEMPLATE = "depthwise_plane.c.j2"
-MAX_UNROLLED = 16  # wider output rows loop over their pixels (a C loop, ~3 more each)
+MAX_UNROLLED = 16  # wider rows loop over their pixels (a C loop, ~3 instructions more each)
 TAP_BOUND = 9 << 14  # |x * w| <= 128 * 128 per tap: the raw sum's magnitude bound
 
 
@@ -56,12 +56,11 @@ def can_be_in_place(ctx) -> bool:
 
 
 def plane_size(h: int, w: int, oh: int, ow: int, s: int, pt: int, pl: int) -> tuple[int, int]:
-    """``(ph, pw)``: the plane holds the padded input and every window, and the windows of
-    a last pair of pixels when ``ow`` is odd (its right pixel is computed and dropped); its
-    width is even (aligned word loads)."""
+    """``(ph, pw)``: the plane holds the padded input and every window; its width is even
+    (aligned word loads) with one value to spare (the odd last pixel's second word reads one
+    past its window)."""
     ph = max((oh - 1) * s + 3, pt + h)
-    last = 2 * ((ow + 1) // 2) - 2  # the last pair's left pixel
-    pw = max(last * s + (4 if s == 1 else 6), pl + w)
+    pw = max((ow - 1) * s + 4, pl + w)
     return ph, pw + pw % 2
 
 
@@ -85,7 +84,7 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
     per_channel = weights.reshape(9, c).T.astype(np.int8).reshape(-1)  # [channel][tap]
     lo, hi = (int(v) for v in quant["params"][2:4])
     geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, sh=s, sw=s, pt=pt, pl=pl, ph=ph, pw=pw,
-                    unroll=ow <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
+                    unroll=max(ow, w) <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
     scratch = 4 * (ow + ow % 2) + 2 * ph * pw  # a row of int32 sums, the int16 plane
     return kernel_plan(ctx, TEMPLATE, per_channel, bias, quant, scratch_bytes=scratch,
                        scratch_ctype="int32_t", helpers=("dsp", "dsp_plane"),
