@@ -22,6 +22,17 @@ TARGET = "mps2_an386"
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 CORNERS = ["", "tiny", "huge", "extreme"]
 SEEDS = range(24)
+# (h, w, c, strides, pads) for the op grid on QEMU (tests/cortexm/op_grid.py) and here: KWS's
+# layer (in place), stride 2 SAME and VALID, rows wider than the unrolled limit (the C loop
+# over pairs), an odd last pixel at stride 2, one column.
+PLANE_GEOMETRIES = [
+    (25, 5, 16, (1, 1), (1, 1, 1, 1)),
+    (9, 7, 13, (2, 2), (0, 0, 1, 1)),
+    (8, 6, 5, (2, 2), (0, 0, 0, 0)),
+    (6, 40, 3, (1, 1), (1, 1, 1, 1)),
+    (7, 35, 6, (2, 2), (1, 1, 1, 1)),
+    (5, 1, 4, (1, 1), (1, 1, 1, 1)),
+]
 
 
 def _random_geometry(rng):
@@ -89,6 +100,19 @@ def test_plane_kernel_matches_reference(cache_dir, seed):
     assert kernel.in_place == (["x"] if same and _is_plane(kernel) else [])
     _check(graph, kernel, rng, in_place=False)
     if same:
+        _check(graph, kernel, rng, in_place=True)
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(len(PLANE_GEOMETRIES)))
+def test_plane_geometries(cache_dir, geometry):
+    rng = np.random.default_rng([geometry, 17])
+    graph = depthwise_graph(rng, PLANE_GEOMETRIES[geometry], "", ACTIVATIONS[geometry % 4])
+    (kernel,) = lower_graph(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
+                                                optimize="speed"))
+    assert _is_plane(kernel)
+    _check(graph, kernel, rng, in_place=False)
+    if kernel.in_place:
         _check(graph, kernel, rng, in_place=True)
 
 
