@@ -32,9 +32,14 @@ DSP kernels on x86 against ``edgec.ir.interpret``.
 ``--optimize size`` (``ctx.optimize``) keeps weights int8. CONV_2D then takes the pair
 kernel (``conv.py``, ``conv_pair.c.j2``): two output pixels by two channels, each int8 weight
 word widened once by SXTB16 / SXTB16 ROR #8 and fed to both pixels (15 instructions per 16
-multiply-accumulates). DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8
-kernels (``_compact.h.j2``): their weights are used once per pixel (depthwise) or once per
-inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8)
+multiply-accumulates). FULLY_CONNECTED keeps the one-pixel int8 kernel
+(``_compact.h.j2``): its weights are used once per inference (a one-row FULLY_CONNECTED), so
+no blocking shares a widened weight. A 3x3 DEPTHWISE_CONV_2D (stride 1 or 2) takes the plane
+kernel in every mode (``depthwise_plane.py``): one channel at a time copied into an int16
+plane in scratch, where two adjacent values are one SMLAD operand and the channel's nine
+weights stay in registers as six halfword pairs; in place where the output has the input's
+shape (the in-place arena at no instruction cost). Other depthwise shapes keep the one-pixel
+kernels. int4 (W4A8)
 CONV_2D weights take the pair kernel in both modes, eight weights a word unpacked in
 registers (``layout.blocked4``); int4 depthwise and fully connected keep the portable packed
 kernels. Same-shape int8 ADD and SUB (``add.py``) use per-input lookup tables built at
