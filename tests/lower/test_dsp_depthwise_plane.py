@@ -131,3 +131,13 @@ def test_in_place_variant_on_dsp_targets(cache_dir, seed, optimize):
     assert _is_plane(kernel) == _bias_fits(graph)
     assert kernel.in_place == (["x"] if _bias_fits(graph) else [])  # the portable one too
     _check(graph, kernel, rng, in_place=bool(kernel.in_place))
+
+
+def test_hosts_take_the_portable_in_place_variant(cache_dir):
+    """``in_place:dsp`` is tried only on targets with the DSP extension."""
+    rng = np.random.default_rng(3)
+    graph = depthwise_graph(rng, (6, 5, 8, (1, 1), (1, 1, 1, 1)))
+    host = node_lowerer(graph, BuildOptions(target="host", cache_dir=cache_dir))(0, ("in_place",))
+    dsp = node_lowerer(graph, BuildOptions(target=TARGET, cache_dir=cache_dir))(0, ("in_place",))
+    assert host.in_place == dsp.in_place == ["x"]
+    assert not _is_plane(host) and _is_plane(dsp)

@@ -55,13 +55,12 @@ def can_be_in_place(ctx) -> bool:
     return ctx.ins[0].shape == ctx.outs[0].shape and tuple(ctx.attrs["strides"]) == (1, 1)
 
 
-def plane_size(h: int, w: int, oh: int, ow: int, s: int, pt: int, pl: int) -> tuple[int, int]:
-    """``(ph, pw)``: the plane holds the padded input and every window; its width is even
-    (aligned word loads) with one value to spare (the odd last pixel's second word reads one
-    past its window)."""
-    ph = max((oh - 1) * s + 3, pt + h)
+def plane_width(w: int, ow: int, s: int, pl: int) -> int:
+    """The int16 values of a plane row: the padded input row and every window, even (aligned
+    word loads), with one value to spare (the odd last pixel's second word reads one past its
+    window)."""
     pw = max((ow - 1) * s + 4, pl + w)
-    return ph, pw + pw % 2
+    return pw + pw % 2
 
 
 def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
@@ -73,7 +72,7 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
     _, oh, ow, _ = ctx.outs[0].shape
     s = ctx.attrs["strides"][0]
     pt, pl = ctx.attrs["pads"][:2]
-    ph, pw = plane_size(h, w, oh, ow, s, pt, pl)
+    pw = plane_width(w, ow, s, pl)
     weights = consts.constant_input(ctx, 1, "weights")
     quant = consts.conv_requant(ctx, c)
     bias = consts.folded_bias(bias_or_zeros(consts.constant_input(ctx, 2, "bias"), c),
@@ -83,9 +82,9 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
         return None
     per_channel = weights.reshape(9, c).T.astype(np.int8).reshape(-1)  # [channel][tap]
     lo, hi = (int(v) for v in quant["params"][2:4])
-    geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, sh=s, sw=s, pt=pt, pl=pl, ph=ph, pw=pw,
+    geometry = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, sh=s, sw=s, pt=pt, pl=pl, pw=pw,
                     unroll=max(ow, w) <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
-    scratch = 4 * (ow + ow % 2) + 2 * ph * pw  # a row of int32 sums, the int16 plane
+    scratch = 4 * (ow + ow % 2) + 2 * 3 * pw  # a row of int32 sums, the ring of plane rows
     return kernel_plan(ctx, TEMPLATE, per_channel, bias, quant, scratch_bytes=scratch,
                        scratch_ctype="int32_t", helpers=("dsp", "dsp_plane"),
                        w_ctype="int8_t", in_place=in_place, **geometry)
