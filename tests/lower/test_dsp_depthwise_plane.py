@@ -23,9 +23,12 @@ ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 CORNERS = ["", "tiny", "huge", "extreme"]
 SEEDS = range(24)
 # (h, w, c, strides, pads) for the op grid on QEMU (tests/cortexm/op_grid.py) and here: KWS's
-# layer (in place), stride 2 SAME and VALID, rows wider than the unrolled limit (the C loop
-# over pairs), an odd last pixel at stride 2, one column.
+# layer (in place, the whole plane), stride 2 with the whole plane, then with the ring of
+# three rows: a KWS-like layer, stride 2 SAME and VALID, rows wider than the unrolled limit
+# (the C loop over pairs), an odd last pixel at stride 2, one column.
 PLANE_GEOMETRIES = [
+    (25, 5, 64, (1, 1), (1, 1, 1, 1)),
+    (10, 9, 48, (2, 2), (0, 0, 1, 1)),
     (25, 5, 16, (1, 1), (1, 1, 1, 1)),
     (9, 7, 13, (2, 2), (0, 0, 1, 1)),
     (8, 6, 5, (2, 2), (0, 0, 0, 0)),
@@ -111,6 +114,7 @@ def test_plane_geometries(cache_dir, geometry):
     (kernel,) = lower_graph(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
                                                 optimize="speed"))
     assert _is_plane(kernel)
+    assert ("ring of the three plane rows" in kernel.body) == (geometry >= 2)
     _check(graph, kernel, rng, in_place=False)
     if kernel.in_place:
         _check(graph, kernel, rng, in_place=True)
