@@ -8,6 +8,11 @@ fast kernel every node whose swap the arena does not need (in the default build)
 them all (``--optimize ram``, which wants the smallest arena whatever the instructions; it
 also mixes in the speed mode's kernel of any node where that one needs less: ``mix_for_arena``).
 Planning is cheap next to lowering, so every decision is a fresh ``plan_memory``.
+
+A memory variant may have a target-specific form, tried first (``"in_place:dsp"``, the DSP
+plane depthwise, ``edgec.lower.dsp.depthwise_plane``). Where a node's fastest kernel is
+already in place (that same DSP kernel for 3x3 depthwise), lowering with the variant changes
+nothing and the node needs no swap.
 """
 
 from __future__ import annotations
