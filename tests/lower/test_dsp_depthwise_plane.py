@@ -97,7 +97,7 @@ def test_plane_kernel_matches_reference(cache_dir, seed):
     geometry = _random_geometry(rng)
     graph = depthwise_graph(rng, geometry, CORNERS[seed % 4], ACTIVATIONS[seed // 4 % 4])
     (kernel,) = lower_graph(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
-                                                optimize="size"))
+                                                optimize="speed"))
     assert _is_plane(kernel) == _bias_fits(graph), geometry
     same = graph.tensors["x"].shape == graph.tensors["y"].shape and geometry[3] == (1, 1)
     assert kernel.in_place == (["x"] if same and _is_plane(kernel) else [])
@@ -145,3 +145,20 @@ def test_hosts_take_the_portable_in_place_variant(cache_dir):
     dsp = node_lowerer(graph, BuildOptions(target=TARGET, cache_dir=cache_dir))(0, ("in_place",))
     assert host.in_place == dsp.in_place == ["x"]
     assert not _is_plane(host) and _is_plane(dsp)
+
+
+@pytest.mark.parametrize("optimize", ["speed", "size", "ram"])
+def test_out_of_place_shapes_take_the_plane_kernel_in_speed_mode_only(cache_dir, optimize):
+    """In place, the plane kernel is taken in every mode; out of place (stride 2) only in
+    speed mode, where the raster kernel is its memory variant (``raster:dsp``, edgec.ram)."""
+    rng = np.random.default_rng(5)
+    options = BuildOptions(target=TARGET, cache_dir=cache_dir, optimize=optimize)
+    same = depthwise_graph(rng, (8, 6, 16, (1, 1), (1, 1, 1, 1)))
+    half = depthwise_graph(rng, (8, 6, 16, (2, 2), (0, 0, 1, 1)))
+    (kernel,) = lower_graph(same, options)
+    assert _is_plane(kernel) and kernel.in_place == ["x"]
+    (kernel,) = lower_graph(half, options)
+    assert _is_plane(kernel) == (optimize == "speed") and kernel.in_place == []
+    assert kernel.access == ("" if optimize == "speed" else "raster")
+    variant = node_lowerer(half, options)(0, ("in_place", "raster"))
+    assert variant.access == "raster" and not _is_plane(variant)
