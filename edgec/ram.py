@@ -13,7 +13,7 @@ Planning is cheap next to lowering, so every decision is a fresh ``plan_memory``
 A memory variant may have a target-specific form, tried first (``"in_place:dsp"``, the DSP
 plane depthwise, ``edgec.lower.dsp.depthwise_plane``). ``"raster"`` variants give a node a
 raster kernel (``Kernel.access``) instead of a faster one that is not, so that its output may
-trail its dying input (``"raster:dsp"``: a stride-2 depthwise in the speed build). Where a
+trail its dying input (``"raster:dsp"``: a depthwise the DSP plane kernel takes). Where a
 node's fastest kernel is already in place (that same DSP kernel for 3x3 depthwise), lowering
 with the variant changes nothing and the node needs no swap.
 """
@@ -26,7 +26,7 @@ from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
 
-MEMORY_VARIANTS = ("in_place", "raster")
+MEMORY_VARIANTS = ("raster", "in_place")  # tried in this order
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
 
 

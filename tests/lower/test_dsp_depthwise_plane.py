@@ -131,7 +131,7 @@ def test_in_place_variant_on_dsp_targets(cache_dir, seed, optimize):
                             ACTIVATIONS[seed % 4])
     lower = node_lowerer(graph, BuildOptions(target=TARGET, cache_dir=cache_dir,
                                              optimize=optimize))
-    kernel = lower(0, ("in_place",))
+    kernel = lower(0, ("in_place",))  # the in-place variant alone
     assert _is_plane(kernel) == _bias_fits(graph)
     assert kernel.in_place == (["x"] if _bias_fits(graph) else [])  # the portable one too
     _check(graph, kernel, rng, in_place=bool(kernel.in_place))
@@ -160,5 +160,8 @@ def test_out_of_place_shapes_take_the_plane_kernel_in_speed_mode_only(cache_dir,
     (kernel,) = lower_graph(half, options)
     assert _is_plane(kernel) == (optimize == "speed") and kernel.in_place == []
     assert kernel.access == ("" if optimize == "speed" else "raster")
-    variant = node_lowerer(half, options)(0, ("in_place", "raster"))
-    assert variant.access == "raster" and not _is_plane(variant)
+    for graph in (same, half):  # the memory variant: the raster kernel, if plane is taken
+        (kernel,) = lower_graph(graph, options)
+        variant = node_lowerer(graph, options)(0, ("raster", "in_place"))
+        assert variant.access == "raster" and not _is_plane(variant)
+        assert (variant.body != kernel.body) == _is_plane(kernel)

@@ -58,11 +58,15 @@ def depthwise_conv_2d_dsp(ctx):
 
 @lowering_variant("DEPTHWISE_CONV_2D", "raster:dsp", "int8")
 def raster_dsp(ctx):
-    """The memory variant (``edgec.ram``) of a node the plane kernel takes out of place: this
-    file's raster kernel, whose output may trail its dying input."""
-    if not _accepts(ctx) or depthwise_plane.can_be_in_place(ctx) or not _plane_first(ctx):
+    """The memory variant (``edgec.ram``) of a node the plane kernel takes: this file's
+    raster kernel, whose output may trail its dying input. In place the plane kernel needs no
+    more than its input's bytes and a small scratch, but its output sits exactly on its input,
+    which may place the tensors around it worse than a trailing write (MobileNetV2: the
+    default build keeps the raster kernel where that makes the arena smaller)."""
+    if not (_accepts(ctx) and _plane_first(ctx)):
         return None
-    if depthwise_plane.plane_plan(ctx, in_place=False) is None:
+    in_place = depthwise_plane.can_be_in_place(ctx)
+    if depthwise_plane.plane_plan(ctx, in_place=in_place) is None:
         return None
     return raster_plan(ctx)
 
