@@ -50,9 +50,8 @@ benchmarks/run.py --layers``, docs/BENCHMARKS.md): yes. Measured on mps2-an386, 
 per inference speed / size: KWS 3,870,800 / 4,266,400 (with the plane depthwise, the
 same kernel in both), IC 14,674,920 / 15,921,080, AD 258,480 / 391,840. The int16 inner
 loop needs no widening (13 instructions per 16 multiply-accumulates against 15), and for a
-one-row FULLY_CONNECTED (AD) every int8 weight
-word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
-per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
+one-row FULLY_CONNECTED (AD) every int8 weight word is used once and costs its load (a
+quarter of an LDM at best), 2 SXTB16 and 2 SMLAD per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
 MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
 default where its weights fit half the flash (``edgec.build.choose_optimize``).
 
