@@ -117,11 +117,15 @@ def _modes(result: BuildResult) -> str:
     parts = []
     if m["trailing_writes"]:
         parts.append(f"{len(m['trailing_writes'])} trailing writes")
-    plain = len(m["in_place"]) - len(m["in_place_variants"])
+    swapped_in_place = [s for s in m["in_place_variants"] if s in m["in_place"]]
+    raster = len(m["in_place_variants"]) - len(swapped_in_place)
+    plain = len(m["in_place"]) - len(swapped_in_place)
     if plain:
         parts.append(f"{plain} in place")
-    if m["in_place_variants"]:
-        parts.append(f"{len(m['in_place_variants'])} in-place depthwise")
+    if swapped_in_place:
+        parts.append(f"{len(swapped_in_place)} in-place depthwise")
+    if raster:
+        parts.append(f"{raster} raster depthwise")
     return ", ".join(parts) or "none"
 
 

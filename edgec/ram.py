@@ -2,12 +2,20 @@
 
 Lowering picks each node's fastest kernel; some ops also have a memory variant
 (``lowering_variant(op, "in_place", dtype)``: a depthwise convolution overwriting its input
-channel by channel) that costs no MAC but more instructions. ``shrink_arena`` lowers every
+channel by channel; ``"raster"``: a kernel whose output may trail its input) that costs no
+MAC but more instructions. ``shrink_arena`` lowers every
 node that has one, keeps the swap when it makes the arena smaller, then gives back to the
 fast kernel every node whose swap the arena does not need (in the default build), or keeps
 them all (``--optimize ram``, which wants the smallest arena whatever the instructions; it
 also mixes in the speed mode's kernel of any node where that one needs less: ``mix_for_arena``).
 Planning is cheap next to lowering, so every decision is a fresh ``plan_memory``.
+
+A memory variant may have a target-specific form, tried first (``"in_place:dsp"``, the DSP
+plane depthwise, ``edgec.lower.dsp.depthwise_plane``). ``"raster"`` variants give a node a
+raster kernel (``Kernel.access``) instead of a faster one that is not, so that its output may
+trail its dying input (``"raster:dsp"``: a depthwise the DSP plane kernel takes). Where a
+node's fastest kernel is already in place (that same DSP kernel for 3x3 depthwise), lowering
+with the variant changes nothing and the node needs no swap.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
 
-MEMORY_VARIANTS = ("in_place",)
+MEMORY_VARIANTS = ("raster", "in_place")  # tried in this order
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
 
 

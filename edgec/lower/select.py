@@ -13,9 +13,11 @@ from edgec.lower.registry import (KernelPlan, LoweringContext, Rule, registered_
 
 def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
               prefer: tuple[str, ...] = ()) -> KernelPlan:
-    """The plan of the context's node: the first variant for one of ``prefer`` (in order),
-    then of ``features`` (sorted), that accepts it, else the portable rule. ``prefer`` names
-    memory variants (``"in_place"``) the build asks for node by node (``edgec.ram``). Nodes
+    """The plan of the context's node: the first variant that accepts it among, in order, the
+    target-specific forms of the ``prefer`` variants (``"in_place:dsp"`` for ``"in_place"``
+    on a target with ``dsp``), the ``prefer`` variants, the ``features`` (sorted); else the
+    portable rule. ``prefer`` names memory variants (``"in_place"``) the build asks for node
+    by node (``edgec.ram``). Nodes
     with ternary weights always take the portable rule: no variant reads them packed (an
     int8 one would unpack them into flash). int4 weights reach the feature variants, which
     decline them except the DSP conv (W4A8), but no memory variant."""
@@ -23,7 +25,8 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
         features, prefer = frozenset(), ()
     if any(t is not None and t.dtype == "int4" for t in ctx.ins):
         prefer = ()
-    for feature in (*prefer, *sorted(features)):
+    tried = [f"{p}:{f}" for p in prefer for f in sorted(features)] + list(prefer)
+    for feature in (*tried, *sorted(features)):
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)
         plan = None if variant is None else variant(ctx)
         if plan is not None:

@@ -24,9 +24,10 @@ import numpy as np
 from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
-from tests.lower import (test_conv, test_dsp_int16, test_dsp_kernels, test_elementwise,
-                         test_fully_connected, test_int4, test_int16, test_lut, test_mean, test_pool, test_softmax,
-                         test_space_batch, test_ternary, test_unary)
+from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_int16, test_dsp_kernels,
+                         test_elementwise, test_fully_connected, test_int4, test_int16, test_lut,
+                         test_mean, test_pool, test_softmax, test_space_batch, test_ternary,
+                         test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
                          test_strided_slice, test_transpose_conv)
 from tests.lower.harness import single_node_graph
@@ -205,6 +206,11 @@ def _window_cases(full: bool):
         yield Case("DEPTHWISE_CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.DEPTHWISE_GEOMETRIES[g], True, c,
                                                 acts[(g + 1) % 4]), g, corner))
+    plane = test_dsp_depthwise_plane  # the 3x3 plane kernel: stride 1 and 2, wide rows
+    for g in _pick(full, range(len(plane.PLANE_GEOMETRIES)), [0, 1, 3, 6]):
+        yield Case("DEPTHWISE_CONV_2D/int8", f"plane{g}", partial(
+            lambda g, rng: plane.depthwise_graph(rng, plane.PLANE_GEOMETRIES[g], "",
+                                                 acts[g % 4]), g))
     for depthwise in (False, True):
         op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
         for g in _pick(full, range(len(test_conv.GEOMETRIES)), [2]):

@@ -207,3 +207,36 @@ def test_in_place_depthwise_bit_exact(tmp_path, window, dilation, y_scale):
     assert result.kernels[0].in_place == ["x"] and result.kernels[0].scratch_bytes > 0
     outcome = verify(model, BuildOptions(optimize="ram"), count=3, extra_flags=SANITIZE)
     assert outcome.ok, outcome.message
+
+
+def expand_then_stride2_model(path):
+    """x -> conv 1x1 (4 -> 32 channels) -> e -> DW 3x3 stride 2 -> d -> conv 1x1 -> y: a
+    MobileNetV2 block whose peak is the stride-2 depthwise, its input dying into it."""
+    rng = np.random.default_rng(16)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 12, 10, 4), "int8", scale=0.05, zero_point=-5)
+    e = b.tensor("e", (1, 12, 10, 32), "int8", scale=0.04, zero_point=-128)
+    d = b.tensor("d", (1, 6, 5, 32), "int8", scale=0.05, zero_point=-128)
+    y = b.tensor("y", (1, 6, 5, 8), "int8", scale=0.1, zero_point=3)
+    _conv(b, rng, "k0", x, e, (32, 1, 1, 4), 0.05)
+    _conv(b, rng, "k1", e, d, (32, 3, 3, 32), 0.04, op="DEPTHWISE_CONV_2D", stride=2)
+    _conv(b, rng, "k2", d, y, (8, 1, 1, 32), 0.05)
+    path.write_bytes(b.build(inputs=[x], outputs=[y]))
+    return path
+
+
+@needs_qemu
+def test_default_build_swaps_in_the_raster_depthwise(tmp_path):
+    """The speed build's stride-2 depthwise is the DSP plane kernel (no trailing write); the
+    default build takes its raster memory variant (``raster:dsp``, edgec.ram) for a smaller
+    arena, replays clean and stays bit-exact on the M4."""
+    model = expand_then_stride2_model(tmp_path / "block.tflite")
+    speed = build(model, tmp_path / "speed", BuildOptions(target="mps2_an386", optimize="speed"))
+    default = build(model, tmp_path / "default", BuildOptions(target="mps2_an386"))
+    step = [n.op for n in default.graph.nodes].index("DEPTHWISE_CONV_2D")
+    assert speed.kernels[step].access == "" and default.kernels[step].access == "raster"
+    assert default.plan.arena_bytes < speed.plan.arena_bytes
+    assert step in default.report["optimize"]["memory"]["in_place_variants"]
+    assert replay(default.graph, default.plan, default.kernels)[1] == []
+    outcome = verify(model, BuildOptions(target="mps2_an386"), count=3)
+    assert outcome.ok, outcome.message

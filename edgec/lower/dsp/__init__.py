@@ -36,9 +36,13 @@ weights widened once per output row where the row is wide enough (17 instruction
 multiply-accumulates; 20 where the weights are widened in the loop); strided 1x1 convs,
 dilated rows, one- or two-channel inputs and ``--optimize ram`` keep the pair kernel
 (``conv_pair.c.j2``: two output pixels by two channels, 15 instructions per 16).
-DEPTHWISE_CONV_2D and FULLY_CONNECTED keep the one-pixel int8 kernels (``_compact.h.j2``):
-their weights are used once per pixel (depthwise) or once per inference (a one-row
-FULLY_CONNECTED), so no blocking shares a widened weight. int4 (W4A8) CONV_2D weights take
+FULLY_CONNECTED keeps the one-pixel int8 kernel (``_compact.h.j2``): its weights are used
+once per inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. A 3x3
+DEPTHWISE_CONV_2D (stride 1 or 2) takes the plane kernel in every mode
+(``depthwise_plane.py``): one channel at a time copied into an int16 plane in scratch, where
+two adjacent values are one SMLAD operand and the channel's nine weights stay in registers as
+six halfword pairs; in place where the output has the input's shape (the in-place arena at no
+instruction cost). Other depthwise shapes keep the one-pixel kernels. int4 (W4A8) CONV_2D weights take
 the row kernel on rows wide enough (nibbles unpacked once per output row and channel pair)
 and the pair kernel otherwise, eight weights a word unpacked in registers
 (``layout.blocked4``), in both modes; int4 DEPTHWISE_CONV_2D and FULLY_CONNECTED take their
@@ -49,7 +53,8 @@ ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in b
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
 benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, barely for KWS,
 still for AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions
-per inference speed / size: KWS 4,213,720 / 4,348,480 (3% for twice the weight flash), IC
+per inference speed / size: KWS 3,870,800 / 4,266,400 before the row kernel (the plane depthwise in both), 4,348,480 in
+size mode with the row kernel before the plane depthwise, IC
 14,687,940 / 13,278,120 (the row kernel: size mode is faster with half the weight flash),
 AD 258,480 / 391,840. In the pair kernel the int16 weights needed no widening (13
 instructions per 16 multiply-accumulates against 15); the row kernel widens them once per
@@ -85,6 +90,6 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import (add, conv, depthwise, fully_connected,  # noqa: F401  (registration)
-                             int4)
+from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
+                             fully_connected, int4)
 from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)

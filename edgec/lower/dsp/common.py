@@ -6,13 +6,13 @@ import numpy as np
 
 from edgec.cdefs import CParam
 from edgec.lower import templates
-from edgec.lower.dsp.requant import requant_table
+from edgec.lower.dsp.requant import RQ_WIDTH, requant_table
 from edgec.lower.registry import KernelPlan, Param
 
 # Templates the kernel templates build on: the shared helper blocks (emitted once per file,
 # the compact ones for the --optimize size kernels) and the imported macros.
 HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2", "dsp/_gemv_compact.j2",
-           "dsp/_int4.h.j2", "dsp/_rows.h.j2")
+           "dsp/_int4.h.j2", "dsp/_rows.h.j2", "dsp/_depthwise_plane.h.j2")
 # The int4 kernels' accumulators hold 16 times the sum: |16 * sum| < 2**31 for reduction
 # lengths K up to this (inputs minus zero point within [-255, 255], weights within [-8, 8]).
 INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)
@@ -45,13 +45,14 @@ def bias_or_zeros(bias: np.ndarray | None, channels: int) -> np.ndarray:
 
 def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant: dict,
                 scratch_bytes: int, scratch_ctype: str = "int8_t", helpers=None, access: str = "",
-                **geometry) -> KernelPlan:
+                w_ctype: str = "int32_t", in_place: bool = False, **geometry) -> KernelPlan:
     """The plan of a DSP kernel rendered from ``templates/kernels/dsp/<template>``.
 
     C parameters: ``x, w, bias, rq, params, y`` and, when ``scratch_bytes`` > 0, ``scratch``
     (of ``scratch_ctype`` elements); ``quant`` holds ``mult`` and
     ``shift`` per channel and ``params = [input zp, output zp, act min, act max]``.
-    ``geometry`` (shapes and attributes only, never quantization values) fills the template.
+    ``geometry`` (shapes and attributes only, never quantization values, but flags derived
+    from them may be: it is part of the cache key) fills the template.
     ``helpers``: the helper blocks (default: the compact ones too in size mode).
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
     layout of the scales is part of the cache key, their values are not. ``access`` is
@@ -66,20 +67,24 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     path = f"dsp/{template}"
 
     def render() -> str:
-        return templates.render(path, fast=fast, per_tensor=per_tensor, **geometry)
+        return templates.render(path, fast=fast, per_tensor=per_tensor, rq_width=RQ_WIDTH,
+                                **geometry)
 
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", ctx.optimize, fast, bool(geometry.get("int4")), templates.digest(path),
+    key = ("dsp", ctx.optimize, fast, bool(geometry.get("int4")), in_place, w_ctype,
+           repr(sorted(geometry.items())), templates.digest(path),
            *(templates.digest(h) for h in HELPERS))
-    signature = [CParam("x", "int8_t", const=True)]
-    signature += [CParam(role, "int32_t", const=True) for role in ROLES]
-    signature.append(CParam("y", "int8_t"))
+    signature = [CParam("x", "int8_t", const=True, restrict=not in_place)]
+    signature += [CParam(role, w_ctype if role == "w" else "int32_t", const=True)
+                  for role in ROLES]
+    signature.append(CParam("y", "int8_t", restrict=not in_place))
     if scratch_bytes > 0:
         signature.append(CParam("scratch", scratch_ctype))
     if helpers is None:
         helpers = ("dsp", "dsp_compact") if compact(ctx) else ("dsp",)
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, helpers=helpers, key=key,
-                      scratch_bytes=scratch_bytes, access=access)
+                      scratch_bytes=scratch_bytes, access=access,
+                      in_place=("x",) if in_place else ())
