@@ -15,7 +15,9 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
               prefer: tuple[str, ...] = ()) -> KernelPlan:
     """The plan of the context's node: the first variant for one of ``prefer`` (in order),
     then of ``features`` (sorted), that accepts it, else the portable rule. ``prefer`` names
-    memory variants (``"in_place"``) the build asks for node by node (``edgec.ram``). Nodes
+    memory variants (``"in_place"``, ``"no_scratch"``) the build asks for node by node
+    (``edgec.ram``); one registered as ``"<feature>+<variant>"`` applies only with that
+    feature (the DSP FULLY_CONNECTED without scratch: ``"dsp+no_scratch"``). Nodes
     with ternary weights always take the portable rule: no variant reads them packed (an
     int8 one would unpack them into flash). int4 weights reach the feature variants, which
     decline them except the DSP conv (W4A8), but no memory variant."""
@@ -23,7 +25,9 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
         features, prefer = frozenset(), ()
     if any(t is not None and t.dtype == "int4" for t in ctx.ins):
         prefer = ()
-    for feature in (*prefer, *sorted(features)):
+    # A memory variant that needs a CPU feature is registered as "<feature>+<variant>".
+    preferred = [name for p in prefer for name in (p, *(f"{f}+{p}" for f in sorted(features)))]
+    for feature in (*preferred, *sorted(features)):
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)
         plan = None if variant is None else variant(ctx)
         if plan is not None:

@@ -20,7 +20,7 @@ from edgec.build import BuildResult
 from edgec.emit import EmitOptions, emit_model
 from edgec.ir import Tensor, interpret
 from edgec.ir.ops._window import window_output_shape
-from edgec.lower import lower_graph
+from edgec.lower import lower_graph, node_lowerer
 from edgec.options import BuildOptions
 from edgec.plan import plan_memory
 from edgec.targets import load_target
@@ -100,9 +100,14 @@ def _elementwise_graph(rng, op: str, a_shape, b_shape, corner: str, activation: 
     return single_node_graph(op, [a, b], [y], dict(activation=activation))
 
 
-def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed") -> BuildResult:
-    kernels = lower_graph(graph,
-                          BuildOptions(target=target, cache_dir=cache_dir, optimize=optimize))
+def _emit(graph, target: str, out_dir: Path, cache_dir, optimize: str = "speed",
+          prefer: tuple[str, ...] = ()) -> BuildResult:
+    options = BuildOptions(target=target, cache_dir=cache_dir, optimize=optimize)
+    if prefer:  # the memory variants, as edgec.ram asks for them
+        lower = node_lowerer(graph, options)
+        kernels = [lower(step, prefer) for step in range(len(graph.nodes))]
+    else:
+        kernels = lower_graph(graph, options)
     plan = plan_memory(graph, kernels)
     files = emit_model(graph, kernels, plan, EmitOptions("m"))
     for name, text in files.items():
@@ -165,6 +170,28 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
     activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
     graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
     check_dsp_on_host(graph, tmp_path, cache_dir, geometry, optimize)
+
+
+@needs_gcc
+@pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
+@pytest.mark.parametrize("corner", ["", "huge"])
+@pytest.mark.parametrize("geometry", [0, 1, 3, 4])
+def test_fully_connected_without_scratch_matches_reference(tmp_path, cache_dir, geometry,
+                                                           corner, per_channel):
+    """The memory variant of the speed kernel (``dsp+no_scratch``): the row widened in
+    registers, no arena scratch; rows not a multiple of four values keep the scratch."""
+    rng = np.random.default_rng([geometry, len(corner), 7, per_channel])
+    activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "speed", prefer=("no_scratch",))
+    (kernel,) = result.kernels
+    k = FC_GEOMETRIES[geometry][1]
+    assert _is_dsp(kernel) and not _is_compact(kernel)
+    assert (kernel.scratch_bytes == 0) == (k % 4 == 0)
+    assert ("edgec_dot4_x8(" in kernel.c_source) == (k % 4 == 0 and k >= 8)
+    samples = random_inputs(graph, 3, geometry)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
 
 
 @needs_gcc

@@ -65,7 +65,8 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     c_params = [Param("x", ctx.node.inputs[0])]
     c_params += [Param(role, names[role]) for role in ROLES]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", ctx.optimize, fast, bool(geometry.get("int4")), templates.digest(path),
+    key = ("dsp", ctx.optimize, fast, bool(geometry.get("int4")),
+           bool(geometry.get("in_registers")), templates.digest(path),
            *(templates.digest(h) for h in HELPERS))
     signature = [CParam("x", "int8_t", const=True)]
     signature += [CParam(role, "int32_t", const=True) for role in ROLES]
