@@ -229,7 +229,7 @@ def test_saturation_corners_take_the_exact_requantization(tmp_path, cache_dir):
     for corner, fast in [("", True), ("tiny", False)]:
         graph = _fc_graph(rng, FC_GEOMETRIES[0], corner, True, "NONE")
         (kernel,) = lower_graph(graph, BuildOptions(target=DSP_TARGET, cache_dir=cache_dir))
-        assert ("edgec_scale_fast(a0" in kernel.c_source) == fast
+        assert ("edgec_scale4_fast(a0" in kernel.c_source) == fast
 
 
 @pytest.mark.parametrize("target, dsp", [("mps2_an386", True), ("host", False),
@@ -257,8 +257,10 @@ def test_narrow_variants_fall_back_to_the_portable_rule(cache_dir):
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no Arm toolchain")
 @pytest.mark.parametrize("optimize", MODES)
-@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("opt", ["-O0", "-O2", "-Os"])
 def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
+    if opt == "-O0" and optimize == "size":
+        pytest.skip("known: GCC 12 at -O0 finds no registers for _compact.h.j2's pair asm")
     rng = np.random.default_rng(8)
     graphs = [_window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
               _window_graph(rng, CONV_GEOMETRIES[3], False, "tiny", "NONE"),
