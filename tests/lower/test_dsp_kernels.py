@@ -61,6 +61,10 @@ DEPTHWISE_GEOMETRIES = [
 ]
 # (rows, K, O)
 FC_GEOMETRIES = [(1, 64, 12), (1, 13, 7), (3, 5, 1), (2, 8, 9), (1, 640, 20)]
+# The FULLY_CONNECTED without scratch: FC_GEOMETRIES (a row not a multiple of four values
+# keeps the scratch) and outputs with room for the widened row (cout >= 2k; AD's last layer).
+NO_SCRATCH_FC_GEOMETRIES = [FC_GEOMETRIES[i] for i in (0, 1, 3, 4)] + [(2, 16, 40),
+                                                                      (1, 128, 640)]
 # ADD / SUB operand shapes: a multiple of four elements or not.
 ELEMENTWISE_SHAPES = [(1, 5, 7, 3), (1, 8, 8, 16), (13,)]
 
@@ -175,17 +179,21 @@ def test_fully_connected_matches_reference(tmp_path, cache_dir, geometry, corner
 @needs_gcc
 @pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
 @pytest.mark.parametrize("corner", ["", "huge"])
-@pytest.mark.parametrize("geometry", [0, 1, 3, 4])
+@pytest.mark.parametrize("geometry", range(len(NO_SCRATCH_FC_GEOMETRIES)))
 def test_fully_connected_without_scratch_matches_reference(tmp_path, cache_dir, geometry,
                                                            corner, per_channel):
     """The memory variant of the speed kernel (``dsp+no_scratch``): the row widened in
-    registers, no arena scratch; rows not a multiple of four values keep the scratch."""
+    registers, no arena scratch (where the output row has room, the widened row borrows its
+    first 2k bytes for the channels after them); rows not a multiple of four values keep
+    the scratch."""
     rng = np.random.default_rng([geometry, len(corner), 7, per_channel])
     activation = ["RELU", "NONE", "RELU6", "RELU_N1_TO_1"][geometry % 4]
-    graph = _fc_graph(rng, FC_GEOMETRIES[geometry], corner, per_channel, activation)
+    rows, k, cout = NO_SCRATCH_FC_GEOMETRIES[geometry]
+    graph = _fc_graph(rng, (rows, k, cout), corner, per_channel, activation)
     result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "speed", prefer=("no_scratch",))
     (kernel,) = result.kernels
-    k = FC_GEOMETRIES[geometry][1]
+    assert ("int32_t *wide" in kernel.c_source) == (k % 4 == 0 and cout % 4 == 0
+                                                    and cout >= 2 * k)
     assert _is_dsp(kernel) and not _is_compact(kernel)
     assert (kernel.scratch_bytes == 0) == (k % 4 == 0)
     assert ("edgec_dot4_x8(" in kernel.c_source) == (k % 4 == 0 and k >= 8)
@@ -268,11 +276,13 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
               _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU"),
-              _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU")]
+              _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU"),
+              _fc_graph(rng, (1, 16, 40), "", False, "NONE")]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()
-        _emit(graph, DSP_TARGET, out, cache_dir, optimize)
+        prefer = ("no_scratch",) if index == len(graphs) - 1 else ()
+        _emit(graph, DSP_TARGET, out, cache_dir, optimize, prefer=prefer)
         done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
                                str(out / "m.c"), "-o", str(out / "m.o")],
                               capture_output=True, text=True)
