@@ -97,6 +97,16 @@ def _fc_graph(rng, geometry, corner: str, per_channel: bool, activation: str):
     return single_node_graph("FULLY_CONNECTED", [x, w, b], [y], dict(activation=activation))
 
 
+def _pool_graph(rng, geometry, activation: str = "NONE"):
+    h, w, c, kh, kw, strides, pads = geometry
+    q = act_q(rng)
+    y_shape = window_output_shape((1, h, w, c), (kh, kw), strides, (1, 1), pads, c)
+    return single_node_graph("AVERAGE_POOL_2D", [Tensor("x", (1, h, w, c), "int8", quant=q)],
+                             [Tensor("y", y_shape, "int8", quant=q)],
+                             dict(filter=(kh, kw), strides=strides, pads=pads,
+                                  activation=activation))
+
+
 def _elementwise_graph(rng, op: str, a_shape, b_shape, corner: str, activation: str):
     a = Tensor("a", a_shape, "int8", quant=act_q(rng))
     b = Tensor("b", b_shape, "int8", quant=act_q(rng))
@@ -219,6 +229,32 @@ def test_int4_conv_matches_reference(tmp_path, cache_dir, geometry, optimize):
         np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
 
 
+# AVERAGE_POOL_2D (H, W, C, KH, KW, strides, pads): KWS's and IC's global pools, padded
+# windows (edges with fewer taps), and two the variant declines (C % 4, 256 taps).
+POOL_GEOMETRIES = [(25, 5, 64, 25, 5, (1, 1), (0, 0, 0, 0)),
+                   (8, 8, 16, 8, 8, (8, 8), (0, 0, 0, 0)),
+                   (7, 9, 8, 3, 3, (2, 2), (1, 1, 1, 1)),
+                   (6, 5, 12, 2, 3, (1, 2), (0, 1, 1, 1)),
+                   (15, 15, 4, 15, 15, (1, 1), (0, 0, 0, 0)),
+                   (5, 5, 6, 2, 2, (2, 2), (0, 0, 1, 1)),
+                   (16, 16, 4, 16, 16, (1, 1), (0, 0, 0, 0))]
+
+
+@needs_gcc
+@pytest.mark.parametrize("activation", ["NONE", "RELU6"])
+@pytest.mark.parametrize("geometry", range(len(POOL_GEOMETRIES)))
+def test_average_pool_matches_reference(tmp_path, cache_dir, geometry, activation):
+    h, w, c, kh, kw, strides, pads = POOL_GEOMETRIES[geometry]
+    rng = np.random.default_rng([geometry, 9, activation == "NONE"])
+    graph = _pool_graph(rng, POOL_GEOMETRIES[geometry], activation)
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir)
+    (kernel,) = result.kernels
+    assert _is_dsp(kernel) == (c % 4 == 0 and kh * kw <= 255)
+    samples = random_inputs(graph, 3, geometry)
+    for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
+        np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
+
+
 @needs_gcc
 @pytest.mark.parametrize("op", ["ADD", "SUB"])
 @pytest.mark.parametrize("corner", ["", "tiny", "huge"])
@@ -277,11 +313,13 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _window_graph(rng, DEPTHWISE_GEOMETRIES[4], True, "", "NONE"),
               _fc_graph(rng, FC_GEOMETRIES[1], "", True, "RELU"),
               _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU"),
-              _fc_graph(rng, (1, 16, 40), "", False, "NONE")]
+              _fc_graph(rng, (1, 16, 40), "", False, "NONE"),
+              _pool_graph(rng, POOL_GEOMETRIES[2]),
+              _pool_graph(rng, POOL_GEOMETRIES[0])]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()
-        prefer = ("no_scratch",) if index == len(graphs) - 1 else ()
+        prefer = ("no_scratch",) if index == len(graphs) - 3 else ()
         _emit(graph, DSP_TARGET, out, cache_dir, optimize, prefer=prefer)
         done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
                                str(out / "m.c"), "-o", str(out / "m.o")],

@@ -63,4 +63,4 @@ post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pa
 fixed nests with no tuning freedom left once the block is fixed.
 """
 
-from edgec.lower.dsp import add, conv, depthwise, fully_connected  # noqa: F401  (registration)
+from edgec.lower.dsp import add, conv, depthwise, fully_connected, pool  # noqa: F401  (registration)
