@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgec.ir.quant import multiply_by_quantized_multiplier, quantize_multipliers
 from edgec.lower.dsp import layout
-from edgec.lower.dsp.requant import FAST_MAX_RIGHT, requant_table
+from edgec.lower.dsp.requant import FAST_MAX_RIGHT, MMLA_MAX_SUM, mmla_row, requant_table
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -110,7 +111,11 @@ int main(void)
             return 1;
         }
         for (i = 0; i < n; ++i) {
+#if defined(MMLA)
+            out[i] = edgec_scale_mmla(2 * acc[i], head[0], head[1], head[2]);
+#else
             out[i] = edgec_scale_fast(acc[i], head, &o);
+#endif
         }
         fwrite(out, sizeof out[0], (size_t)n, stdout);
     }
@@ -119,17 +124,25 @@ int main(void)
 """
 
 
-@pytest.fixture(scope="module")
-def scale_fast_exe(tmp_path_factory):
+def _compile_scale_main(folder, *defines) -> Path:
     from edgec.lower.templates import helper_source
     from tests.lower.harness import WARNINGS
     if shutil.which("gcc") is None:
         pytest.skip("gcc not installed")
-    folder = tmp_path_factory.mktemp("scale_fast")
     (folder / "main.c").write_text(_SCALE_MAIN % helper_source(["dsp"]))
-    subprocess.run(["gcc", *WARNINGS, "-O2", "-fwrapv", "-o", str(folder / "main"),
+    subprocess.run(["gcc", *WARNINGS, "-O2", *defines, "-o", str(folder / "main"),
                     str(folder / "main.c")], check=True)
     return folder / "main"
+
+
+@pytest.fixture(scope="module")
+def scale_fast_exe(tmp_path_factory):
+    return _compile_scale_main(tmp_path_factory.mktemp("scale_fast"))
+
+
+@pytest.fixture(scope="module")
+def scale_mmla_exe(tmp_path_factory):
+    return _compile_scale_main(tmp_path_factory.mktemp("scale_mmla"), "-DMMLA")
 
 
 def _run_scale_fast(exe, cases) -> list[np.ndarray]:
@@ -182,3 +195,29 @@ def test_scale_fast_c_helper_is_exact_for_every_accumulator_in_the_unsaturated_b
         expected.append(_reference(acc, m, right, zp))
     for got, want in zip(_run_scale_fast(scale_fast_exe, cases), expected):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_scale_mmla_equals_reference_for_doubled_sums(scale_mmla_exe, seed):
+    """The ADD kernel's SMMLAR form: every accumulator of the unsaturated band (exhaustive
+    for small shifts), plus random ones over all of |acc| < 2**30 and the band's edges."""
+    rng = np.random.default_rng(200 + seed)
+    cases, expected = [], []
+    for _ in range(30):
+        right = int(rng.integers(1, FAST_MAX_RIGHT + 1))
+        m = int(rng.choice([1 << 30, INT32_MAX, int(rng.integers(1 << 30, 1 << 31))]))
+        zp = int(rng.integers(-128, 128))
+        reach = min((300 << (31 + right)) // m, 1 << 16)
+        acc = np.concatenate([np.arange(-reach, reach + 1), _accumulators(rng, m, right),
+                              rng.integers(-MMLA_MAX_SUM + 1, MMLA_MAX_SUM, 5000),
+                              [-MMLA_MAX_SUM + 1, MMLA_MAX_SUM - 1]]).astype(np.int64)
+        acc = acc[np.abs(acc) < MMLA_MAX_SUM]
+        cases.append((mmla_row(m, -right, zp), acc))
+        expected.append(_reference(acc, m, right, zp))
+    for got, want in zip(_run_scale_fast(scale_mmla_exe, cases), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_mmla_row_needs_the_fast_form():
+    assert mmla_row(1 << 30, 0, 0) is None and mmla_row(1 << 29, -3, 0) is None
+    np.testing.assert_array_equal(mmla_row(3 << 29, -4, -5), [3 << 29, 8 - 5 * 16, 4, 0])
