@@ -50,6 +50,10 @@ CONV_GEOMETRIES = [
     (3, 3, 4, 5, 1, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
     # The int8-weight pair kernel's tails: an odd pixel count (9), channels 4 + 2 + 1.
     (5, 5, 8, 7, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
+    # Channels not a multiple of four in window rows of whole groups (kw * cin % 4 == 0):
+    # rows inside widened a word at a time, rows reaching the padding value by value.
+    (9, 8, 2, 5, 3, 2, (2, 1), (1, 1), (1, 1, 1, 0)),
+    (7, 7, 3, 4, 3, 4, (1, 1), (1, 1), (1, 2, 1, 1)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
