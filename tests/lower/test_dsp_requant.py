@@ -113,6 +113,8 @@ int main(void)
         for (i = 0; i < n; ++i) {
 #if defined(MMLA)
             out[i] = edgec_scale_mmla(2 * acc[i], head[0], head[1], head[2]);
+#elif defined(NONNEG)
+            out[i] = edgec_scale_fast_nonneg(acc[i], head, &o);
 #else
             out[i] = edgec_scale_fast(acc[i], head, &o);
 #endif
@@ -138,6 +140,11 @@ def _compile_scale_main(folder, *defines) -> Path:
 @pytest.fixture(scope="module")
 def scale_fast_exe(tmp_path_factory):
     return _compile_scale_main(tmp_path_factory.mktemp("scale_fast"))
+
+
+@pytest.fixture(scope="module")
+def scale_nonneg_exe(tmp_path_factory):
+    return _compile_scale_main(tmp_path_factory.mktemp("scale_nonneg"), "-DNONNEG")
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +228,27 @@ def test_scale_mmla_equals_reference_for_doubled_sums(scale_mmla_exe, seed):
 def test_mmla_row_needs_the_fast_form():
     assert mmla_row(1 << 30, 0, 0) is None and mmla_row(1 << 29, -3, 0) is None
     np.testing.assert_array_equal(mmla_row(3 << 29, -4, -5), [3 << 29, 8 - 5 * 16, 4, 0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_scale_fast_nonneg_equals_reference_above_a_floor_at_the_zero_point(scale_nonneg_exe,
+                                                                            seed):
+    """Without the sign correction the results differ from the reference only where both are
+    at most the zero point: equal once clamped to a floor at (or above) it."""
+    rng = np.random.default_rng(300 + seed)
+    cases, expected, floors = [], [], []
+    for _ in range(40):
+        right = int(rng.integers(1, FAST_MAX_RIGHT + 1))
+        m = int(rng.choice([1 << 30, INT32_MAX, int(rng.integers(1 << 30, 1 << 31))]))
+        zp = int(rng.integers(-128, 128))
+        reach = min((300 << (31 + right)) // m, 1 << 16)
+        acc = np.concatenate([np.arange(-reach, reach + 1), _accumulators(rng, m, right),
+                              rng.integers(INT32_MIN, INT32_MAX, 2000)]).astype(np.int64)
+        table, fast = requant_table([m], [-right], zp)
+        cases.append((table[0], acc))
+        expected.append(_reference(acc, m, right, zp))
+        floors.append(zp)
+    outs = _run_scale_fast(scale_nonneg_exe, cases)
+    for got, want, floor, (_, acc) in zip(outs, expected, floors, cases):
+        np.testing.assert_array_equal(np.maximum(got, floor), np.maximum(want, floor))
+        assert np.all(got[acc >= 0] == want[acc >= 0])

@@ -13,6 +13,13 @@ nudge with truncating division is the same floor); RoundingDivideByPOT of ``q`` 
 merge, and ``+ zp`` moves inside the floor. The sum stays below 2**63 for ``r <= 23``. On the
 M4 that is SMLAL, AND, SUBS, SBC and one ASR of the high word by ``r - 1``.
 
+Where the activation clamp's floor is at or above the zero point (ReLU, or any activation
+with zero point -128: most int8 models), the ``- (acc < 0) * 2**31`` term can be dropped: for
+``acc <= -1`` both forms give at most ``floor(zp + 1/2) = zp`` (``acc * m <= -2**30`` cancels
+the first rounding term), which the clamp raises to the floor. The four-channel helpers then
+skip two instructions per value (``edgec_scale4_fast_nonneg``; ``common.kernel_plan`` passes
+``fast="nonneg"``).
+
 For a sum known at compile time to stay below 2**30 in magnitude, and passed doubled
 (``s2 = 2 * acc``: the ADD kernel's tables hold doubled values), one SMMLAR does the first
 rounding and adds the zero point: ``t = K + floor((s2 * m + 2**31) / 2**32)`` is
