@@ -111,7 +111,9 @@ int main(void)
             return 1;
         }
         for (i = 0; i < n; ++i) {
-#if defined(MMLA)
+#if defined(MMLA) && defined(NONNEG)
+            out[i] = edgec_scale_mmla_nonneg(2 * acc[i], head[0], head[1], head[2]);
+#elif defined(MMLA)
             out[i] = edgec_scale_mmla(2 * acc[i], head[0], head[1], head[2]);
 #elif defined(NONNEG)
             out[i] = edgec_scale_fast_nonneg(acc[i], head, &o);
@@ -145,6 +147,12 @@ def scale_fast_exe(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scale_nonneg_exe(tmp_path_factory):
     return _compile_scale_main(tmp_path_factory.mktemp("scale_nonneg"), "-DNONNEG")
+
+
+@pytest.fixture(scope="module")
+def scale_mmla_nonneg_exe(tmp_path_factory):
+    return _compile_scale_main(tmp_path_factory.mktemp("scale_mmla_nonneg"), "-DMMLA",
+                               "-DNONNEG")
 
 
 @pytest.fixture(scope="module")
@@ -204,10 +212,13 @@ def test_scale_fast_c_helper_is_exact_for_every_accumulator_in_the_unsaturated_b
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("nonneg", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_scale_mmla_equals_reference_for_doubled_sums(scale_mmla_exe, seed):
+def test_scale_mmla_equals_reference_for_doubled_sums(scale_mmla_exe, scale_mmla_nonneg_exe,
+                                                      seed, nonneg):
     """The ADD kernel's SMMLAR form: every accumulator of the unsaturated band (exhaustive
-    for small shifts), plus random ones over all of |acc| < 2**30 and the band's edges."""
+    for small shifts), plus random ones over all of |acc| < 2**30 and the band's edges;
+    ``nonneg`` without the sign correction, equal after a clamp at the zero point."""
     rng = np.random.default_rng(200 + seed)
     cases, expected = [], []
     for _ in range(30):
@@ -221,7 +232,11 @@ def test_scale_mmla_equals_reference_for_doubled_sums(scale_mmla_exe, seed):
         acc = acc[np.abs(acc) < MMLA_MAX_SUM]
         cases.append((mmla_row(m, -right, zp), acc))
         expected.append(_reference(acc, m, right, zp))
-    for got, want in zip(_run_scale_fast(scale_mmla_exe, cases), expected):
+    exe = scale_mmla_nonneg_exe if nonneg else scale_mmla_exe
+    for got, want, (row, _) in zip(_run_scale_fast(exe, cases), expected, cases):
+        if nonneg:  # equal once clamped to a floor at the zero point (row[1] >> row[2])
+            floor = int(row[1]) >> int(row[2])
+            got, want = np.maximum(got, floor), np.maximum(want, floor)
         np.testing.assert_array_equal(got, want)
 
 
