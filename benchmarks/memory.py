@@ -122,6 +122,8 @@ def _modes(result: BuildResult) -> str:
         parts.append(f"{plain} in place")
     if m["in_place_variants"]:
         parts.append(f"{len(m['in_place_variants'])} in-place depthwise")
+    if m.get("no_scratch_variants"):
+        parts.append(f"{len(m['no_scratch_variants'])} FULLY_CONNECTED without scratch")
     return ", ".join(parts) or "none"
 
 

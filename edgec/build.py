@@ -131,7 +131,9 @@ def memory_entry(graph: Graph, fast: list[Kernel], plan: MemoryPlan,
     return {"arena_bytes": plan.arena_bytes,
             "without_memory_modes_bytes": plan_memory(graph, plain).arena_bytes,
             "trailing_writes": sorted(plan.overlaps), "in_place": sorted(plan.in_place),
-            "in_place_variants": variants, "extra_macs": 0}
+            "in_place_variants": [s for s in variants if s in plan.in_place],
+            "no_scratch_variants": [s for s in variants if s not in plan.in_place],
+            "extra_macs": 0}
 
 
 def _lower(graph: Graph, target: dict, options: BuildOptions, progress):

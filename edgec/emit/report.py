@@ -136,8 +136,9 @@ def _optimize_lines(choice: dict | None) -> list[str]:
             f"memory     arena {m['arena_bytes']:,} B, {m['without_memory_modes_bytes']:,} B "
             f"without in-place and trailing writes; {len(m['trailing_writes'])} trailing "
             f"write(s), {len(m['in_place'])} in place ({len(m['in_place_variants'])} by an "
-            f"in-place kernel variant, slower than the fast kernel); extra MACs "
-            f"{m['extra_macs']:,}")
+            f"in-place kernel variant, slower than the fast kernel); "
+            f"{len(m.get('no_scratch_variants', []))} by a kernel variant without scratch; "
+            f"extra MACs {m['extra_macs']:,}")
     return lines
 
 
