@@ -101,11 +101,11 @@ def _fc_graph(rng, geometry, corner: str, per_channel: bool, activation: str):
     return single_node_graph("FULLY_CONNECTED", [x, w, b], [y], dict(activation=activation))
 
 
-def _pool_graph(rng, geometry, activation: str = "NONE"):
+def _pool_graph(rng, geometry, activation: str = "NONE", op: str = "AVERAGE_POOL_2D"):
     h, w, c, kh, kw, strides, pads = geometry
     q = act_q(rng)
     y_shape = window_output_shape((1, h, w, c), (kh, kw), strides, (1, 1), pads, c)
-    return single_node_graph("AVERAGE_POOL_2D", [Tensor("x", (1, h, w, c), "int8", quant=q)],
+    return single_node_graph(op, [Tensor("x", (1, h, w, c), "int8", quant=q)],
                              [Tensor("y", y_shape, "int8", quant=q)],
                              dict(filter=(kh, kw), strides=strides, pads=pads,
                                   activation=activation))
@@ -245,15 +245,16 @@ POOL_GEOMETRIES = [(25, 5, 64, 25, 5, (1, 1), (0, 0, 0, 0)),
 
 
 @needs_gcc
+@pytest.mark.parametrize("op", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
 @pytest.mark.parametrize("activation", ["NONE", "RELU6"])
 @pytest.mark.parametrize("geometry", range(len(POOL_GEOMETRIES)))
-def test_average_pool_matches_reference(tmp_path, cache_dir, geometry, activation):
+def test_pool_matches_reference(tmp_path, cache_dir, geometry, activation, op):
     h, w, c, kh, kw, strides, pads = POOL_GEOMETRIES[geometry]
     rng = np.random.default_rng([geometry, 9, activation == "NONE"])
-    graph = _pool_graph(rng, POOL_GEOMETRIES[geometry], activation)
+    graph = _pool_graph(rng, POOL_GEOMETRIES[geometry], activation, op)
     result = _emit(graph, DSP_TARGET, tmp_path, cache_dir)
     (kernel,) = result.kernels
-    assert _is_dsp(kernel) == (c % 4 == 0 and kh * kw <= 255)
+    assert _is_dsp(kernel) == (c % 4 == 0 and (kh * kw <= 255 or op == "MAX_POOL_2D"))
     samples = random_inputs(graph, 3, geometry)
     for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
         np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])
@@ -319,11 +320,12 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _elementwise_graph(rng, "ADD", (1, 5, 7, 3), (1, 5, 7, 3), "", "RELU"),
               _fc_graph(rng, (1, 16, 40), "", False, "NONE"),
               _pool_graph(rng, POOL_GEOMETRIES[2]),
-              _pool_graph(rng, POOL_GEOMETRIES[0])]
+              _pool_graph(rng, POOL_GEOMETRIES[0]),
+              _pool_graph(rng, POOL_GEOMETRIES[3], "RELU6", "MAX_POOL_2D")]
     for index, graph in enumerate(graphs):
         out = tmp_path / str(index)
         out.mkdir()
-        prefer = ("no_scratch",) if index == len(graphs) - 3 else ()
+        prefer = ("no_scratch",) if index == len(graphs) - 4 else ()
         _emit(graph, DSP_TARGET, out, cache_dir, optimize, prefer=prefer)
         done = subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, opt, "-I", str(out),
                                str(out / "m.c"), "-o", str(out / "m.o")],

@@ -3,7 +3,8 @@
 int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED get kernels built on SMLAD (two 16x16
 multiply-accumulates per instruction) and SXTAB16 (two int8 lanes sign-extended and offset by
 the input zero point in one instruction), with TFLite's requantization fused in; int8
-AVERAGE_POOL_2D (``pool.py``) sums four channels a word in halfword lanes with SXTAB16, and
+AVERAGE_POOL_2D (``pool.py``) sums four channels a word in halfword lanes with SXTAB16,
+MAX_POOL_2D keeps four lane maxima a word with SSUB8/SEL, and
 same-shape ADD/SUB (``add.py``) use compile-time tables. They are
 registered with ``lowering_variant(op, "dsp", "int8")`` and chosen for targets whose YAML says
 ``dsp: true``; a node a variant does not handle (depth multiplier above 1, a FULLY_CONNECTED
