@@ -118,7 +118,8 @@ def _modes(result: BuildResult) -> str:
     if m["trailing_writes"]:
         parts.append(f"{len(m['trailing_writes'])} trailing writes")
     swapped_in_place = [s for s in m["in_place_variants"] if s in m["in_place"]]
-    raster = len(m["in_place_variants"]) - len(swapped_in_place)
+    no_scratch = m.get("no_scratch_variants", [])
+    raster = len(m["in_place_variants"]) - len(swapped_in_place) - len(no_scratch)
     plain = len(m["in_place"]) - len(swapped_in_place)
     if plain:
         parts.append(f"{plain} in place")
@@ -126,6 +127,8 @@ def _modes(result: BuildResult) -> str:
         parts.append(f"{len(swapped_in_place)} in-place depthwise")
     if raster:
         parts.append(f"{raster} raster depthwise")
+    if no_scratch:
+        parts.append(f"{len(no_scratch)} FULLY_CONNECTED without scratch")
     return ", ".join(parts) or "none"
 
 

@@ -2,8 +2,9 @@
 
 Lowering picks each node's fastest kernel; some ops also have a memory variant
 (``lowering_variant(op, "in_place", dtype)``: a depthwise convolution overwriting its input
-channel by channel; ``"raster"``: a kernel whose output may trail its input) that costs no
-MAC but more instructions. ``shrink_arena`` lowers every
+channel by channel; ``"raster"``: a kernel whose output may trail its input;
+``"no_scratch:dsp"``: the DSP FULLY_CONNECTED widening its row in registers instead of an int16
+copy in the arena) that costs no MAC but more instructions. ``shrink_arena`` lowers every
 node that has one, keeps the swap when it makes the arena smaller, then gives back to the
 fast kernel every node whose swap the arena does not need (in the default build), or keeps
 them all (``--optimize ram``, which wants the smallest arena whatever the instructions; it
@@ -26,7 +27,7 @@ from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
 
-MEMORY_VARIANTS = ("raster", "in_place")  # tried in this order
+MEMORY_VARIANTS = ("raster", "in_place", "no_scratch")  # tried in this order
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
 
 

@@ -137,8 +137,8 @@ def _optimize_lines(choice: dict | None) -> list[str]:
             f"memory     arena {m['arena_bytes']:,} B, {m['without_memory_modes_bytes']:,} B "
             f"without in-place and trailing writes; {len(m['trailing_writes'])} trailing "
             f"write(s), {len(m['in_place'])} in place; {len(m['in_place_variants'])} "
-            f"step(s) with a memory kernel variant (edgec.ram), slower than the fast kernel; "
-            f"extra MACs "
+            f"step(s) with a memory kernel variant (edgec.ram), slower than the fast kernel, "
+            f"{len(m.get('no_scratch_variants', []))} of them without scratch; extra MACs "
             f"{m['extra_macs']:,}")
     return lines
 

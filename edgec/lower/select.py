@@ -15,9 +15,10 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
               prefer: tuple[str, ...] = ()) -> KernelPlan:
     """The plan of the context's node: the first variant that accepts it among, in order, the
     target-specific forms of the ``prefer`` variants (``"in_place:dsp"`` for ``"in_place"``
-    on a target with ``dsp``), the ``prefer`` variants, the ``features`` (sorted); else the
-    portable rule. ``prefer`` names memory variants (``"in_place"``) the build asks for node
-    by node (``edgec.ram``). Nodes
+    on a target with ``dsp``; a memory variant that needs a CPU feature is registered only in
+    that form, e.g. ``"no_scratch:dsp"``), the ``prefer`` variants, the ``features`` (sorted);
+    else the portable rule. ``prefer`` names memory variants (``"raster"``, ``"in_place"``,
+    ``"no_scratch"``) the build asks for node by node (``edgec.ram``). Nodes
     with ternary weights always take the portable rule: no variant reads them packed (an
     int8 one would unpack them into flash). int4 weights reach the feature variants, which
     decline them except the DSP conv (W4A8), but no memory variant."""

@@ -292,6 +292,12 @@ def _activation_cases(full: bool):
             yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
                 lambda o, d, g, rng: test_pool._pool_graph(rng, o, test_pool.GEOMETRIES[g], d),
                 op, dtype, g))
+    dsp = test_dsp_kernels  # the DSP pools (four channels a word) and their fallbacks
+    for op, g in itertools.product(["AVERAGE_POOL_2D", "MAX_POOL_2D"],
+                                   _pick(full, range(len(dsp.POOL_GEOMETRIES)), [0, 2, 3, 6])):
+        yield Case(f"{op}/int8", f"dsp{g}", partial(
+            lambda o, g, rng: dsp._pool_graph(rng, dsp.POOL_GEOMETRIES[g],
+                                              ["NONE", "RELU6"][g % 2], o), op, g))
     sm = test_softmax
     for s in _pick(full, range(len(sm.SHAPES)), [1]):
         for scale in _pick(full, [0.0039, 0.05, 0.25, 2.0], [0.05]):

@@ -2,7 +2,10 @@
 
 int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED get kernels built on SMLAD (two 16x16
 multiply-accumulates per instruction) and SXTAB16 (two int8 lanes sign-extended and offset by
-the input zero point in one instruction), with TFLite's requantization fused in. They are
+the input zero point in one instruction), with TFLite's requantization fused in; int8
+AVERAGE_POOL_2D (``pool.py``) sums four channels a word in halfword lanes with SXTAB16,
+MAX_POOL_2D keeps four lane maxima a word with SSUB8/SEL, and
+same-shape ADD/SUB (``add.py``) use compile-time tables. They are
 registered with ``lowering_variant(op, "dsp", "int8")`` and chosen for targets whose YAML says
 ``dsp: true``; a node a variant does not handle (depth multiplier above 1, a FULLY_CONNECTED
 weight zero point) keeps the portable TE rule, like TFLM's CMSIS-NN kernels falling back to
@@ -12,18 +15,24 @@ Why whole C templates (``templates/kernels/dsp/``) parameterised from Python, no
 schedules calling a micro-kernel: the speed comes from what TE cannot state. The inner loop
 reinterprets four int8 values as one 32-bit word and keeps the halfword lanes in the order
 SXTAB16 produces them; the weights are packed at compile time to match (``layout.py``); the
-requantization is one 64-bit multiply-accumulate and an arithmetic shift (``requant.py``),
-exact but not expressible without a 64-bit high-word extract TVM would not keep. TVM 0.27 has
+requantization is one 64-bit multiply-accumulate (SMLAL), a sign correction on the high
+word (BIC, ADD ASR #31; dropped where the activation floor is at or above the output zero
+point), an arithmetic shift and SSAT (``requant.py``), four channels per asm block with one
+LDM per row and BFI packing (``edgec_scale4_fast``): exact for every int32 accumulator, but
+not expressible without a 64-bit high-word extract TVM would not keep. TVM 0.27 has
 no ``tensorize`` path to an unpacked C printer for such intrinsics (TVM_NOTES), and the outer
 loops here are a fixed nest over pixels and channel blocks that gains nothing from a
 scheduler. Python computes every parameter once (weights, multipliers, rounding constants);
 the C only receives arrays, so one C text serves every node with the same shapes.
 
-Intrinsics come from ``<arm_acle.h>``; four helpers are GNU inline asm instead, each because
+Intrinsics come from ``<arm_acle.h>``; some helpers are GNU inline asm instead, each because
 GCC 12 (at -O2 and -Os alike) produced measurably more instructions from the C: SXTAB16 with
-its ROR #8 operand (GCC does not fold the rotate), the four-channel SMLAD loop and the
-depthwise tap (GCC split the paired LDRD loads and spilled the loop counter), and SSUB8+SEL
-(the GE flags must not be separated).
+its ROR #8 operand (GCC does not fold the rotate), the four-channel SMLAD loops
+(``edgec_dot4``, ``edgec_dot4_x8``) and the depthwise tap (GCC split the paired LDRD loads
+and spilled the loop counter), SSUB8+SEL (the GE flags must not be separated), BFI packing
+(GCC built it from eight masks and shifts), the four-channel requantization (one LDM per
+row; GCC loaded each row in three) and SMMLAR (no ACLE intrinsic). The ones with fixed or
+many registers fall back to the same arithmetic in C at -O0, where GCC finds no registers.
 
 The same C compiles for the host: ``_intrinsics.h.j2`` uses ``<arm_acle.h>`` when
 ``__ARM_FEATURE_DSP`` is defined and bit-identical plain C otherwise, so the tests run the
@@ -50,13 +59,14 @@ own kernels (``int4.py``: ``depthwise_s4.c.j2``, ``fully_connected_s4.c.j2``, he
 ``_int4.h.j2``), two groups of four weights a word, one AND per four weights. Same-shape int8
 ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in both modes.
 
+The speed FULLY_CONNECTED copies its input row to int16 scratch; its memory variant
+(``no_scratch:dsp``, ``edgec.ram``) widens the row in registers per four channels instead,
+and the default build takes it where the copy would raise the arena's peak (AD: 768 B).
+
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
-benchmarks/run.py --layers``, docs/BENCHMARKS.md): not for IC any more, barely for KWS,
-still for AD. Measured on mps2-an386 (``edgec verify --optimize speed|size``), instructions
-per inference speed / size: KWS 3,870,800 / 4,266,400 before the row kernel (the plane depthwise in both), 4,348,480 in
-size mode with the row kernel before the plane depthwise, IC
-14,687,940 / 13,278,120 (the row kernel: size mode is faster with half the weight flash),
-AD 258,480 / 391,840. In the pair kernel the int16 weights needed no widening (13
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): see the numbers there; with the row kernel
+(size) against int16 weights (speed) it no longer does for IC, barely for KWS, and still does
+for AD. In the pair kernel the int16 weights needed no widening (13
 instructions per 16 multiply-accumulates against 15); the row kernel widens them once per
 output row instead. For a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
@@ -91,5 +101,5 @@ fixed nests with no tuning freedom left once the block is fixed.
 """
 
 from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
-                             fully_connected, int4)
+                             fully_connected, int4, pool)
 from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)

@@ -5,8 +5,9 @@ m, shift)``, a function of the int8 value alone. Python evaluates it for all 256
 each input at compile time (``edgec.ir.quant.multiply_by_quantized_multiplier``, the
 interpreter's own arithmetic, so the tables are exact by construction; SUB negates the second
 table, which is exact too: the scaled values stay far inside int32). Per element the kernel
-then does two table loads, one add and the output requantization (``requant.py``'s one
-64-bit multiply-accumulate when the output multiplier allows, TFLM's steps otherwise), four
+then does two table loads, one add and the output requantization (``requant.py``'s SMMLAR
+form on doubled tables when the output multiplier allows, which it does when every sum stays
+below 2**30: four instructions and SSAT; TFLM's steps otherwise), four
 elements per loaded word with a packed clamp and word store. Cost: two 1 KB tables of flash per
 node. Broadcasting keeps the portable rule. The output may overwrite either input (in place).
 """
@@ -20,7 +21,7 @@ from edgec.ir.quant import multiply_by_quantized_multiplier
 from edgec.cdefs import CParam
 from edgec.lower import consts, templates
 from edgec.lower.dsp.common import HELPERS
-from edgec.lower.dsp.requant import requant_table
+from edgec.lower.dsp.requant import MMLA_MAX_SUM, mmla_row, requant_table
 from edgec.lower.registry import KernelPlan, Param, lowering_variant
 
 TEMPLATE = "dsp/add.c.j2"
@@ -42,17 +43,23 @@ def _plan(ctx, sign: int) -> KernelPlan | None:
                              sign * _table(p.input2_offset, p.input2_multiplier,
                                            p.input2_shift)])
     rq, fast = requant_table([p.output_multiplier], [p.output_shift], p.output_offset)
+    row = mmla_row(p.output_multiplier, p.output_shift, p.output_offset)
+    halves = np.abs(tables.reshape(2, 256)).max(axis=1)
+    mmla = row is not None and int(halves.sum()) < MMLA_MAX_SUM
+    if mmla:  # every sum below 2**30: doubled tables, the SMMLAR form
+        tables, rq = 2 * tables, row
+    nonneg = mmla and p.act_min >= p.output_offset
     arrays = {"tables": consts.int32_array(tables), "rq": rq.reshape(-1),
               "params": consts.int32_array([0, p.output_offset, p.act_min, p.act_max])}
     names = {role: f"{ctx.func_name}_{role}" for role in arrays}
 
     def render() -> str:
-        return templates.render(TEMPLATE, fast=fast, size=y.size)
+        return templates.render(TEMPLATE, fast=fast, mmla=mmla, nonneg=nonneg, size=y.size)
 
     c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", fast, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
+    key = ("dsp", fast, mmla, nonneg, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
     # Both inputs have the output's shape: a, b and y are not restrict (in place).
     signature = [CParam("a", "int8_t", const=True, restrict=False),
                  CParam("b", "int8_t", const=True, restrict=False)]

@@ -54,6 +54,8 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     ``geometry`` (shapes and attributes only, never quantization values, but flags derived
     from them may be: it is part of the cache key) fills the template.
     ``helpers``: the helper blocks (default: the compact ones too in size mode).
+    Templates receive ``fast``: False (the exact form), True, or ``"nonneg"`` (the fast form
+    where the activation's floor is at or above the output zero point, ``requant.py``).
     Per-tensor weight scales get one ``rq`` row shared by every channel (``per_tensor``): the
     layout of the scales is part of the cache key, their values are not. ``access`` is
     ``Kernel.access`` (``"raster"``: pixels in raster order, ``edgec.plan.overlap``).
@@ -62,6 +64,8 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     per_tensor = ctx.ins[1].quant.scale.size == 1
     rows = slice(0, 1) if per_tensor else slice(None)
     rq, fast = requant_table(quant["mult"][rows], quant["shift"][rows], int(params[1]))
+    if fast and int(params[2]) >= int(params[1]):  # floor at or above the zero point
+        fast = "nonneg"  # the four-channel requantization drops its sign correction
     arrays = {"w": weights, "bias": bias, "rq": rq.reshape(-1), "params": params}
     names = {role: f"{ctx.func_name}_{role}" for role in ROLES}
     path = f"dsp/{template}"

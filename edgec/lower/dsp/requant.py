@@ -13,6 +13,21 @@ nudge with truncating division is the same floor); RoundingDivideByPOT of ``q`` 
 merge, and ``+ zp`` moves inside the floor. The sum stays below 2**63 for ``r <= 23``. On the
 M4 that is SMLAL, AND, SUBS, SBC and one ASR of the high word by ``r - 1``.
 
+Where the activation clamp's floor is at or above the zero point (ReLU, or any activation
+with zero point -128: most int8 models), the ``- (acc < 0) * 2**31`` term can be dropped: for
+``acc <= -1`` both forms give at most ``floor(zp + 1/2) = zp`` (``acc * m <= -2**30`` cancels
+the first rounding term), which the clamp raises to the floor. The four-channel helpers then
+skip two instructions per value (``edgec_scale4_fast_nonneg``; ``common.kernel_plan`` passes
+``fast="nonneg"``).
+
+For a sum known at compile time to stay below 2**30 in magnitude, and passed doubled
+(``s2 = 2 * acc``: the ADD kernel's tables hold doubled values), one SMMLAR does the first
+rounding and adds the zero point: ``t = K + floor((s2 * m + 2**31) / 2**32)`` is
+``K + SRDHM(acc, m)`` with ``K = 2**(r-1) + zp * 2**r``, and the second rounding is
+``(t - (acc < 0)) >> r``: RoundingDivideByPOT's ``q < 0`` is ``acc < 0`` but for ``acc = -1,
+m = 2**30`` (``q = 0``), where both give 0 for ``r >= 1``. Its row is ``[m, K, r, 0]``
+(``mmla_row``); four instructions and SSAT per value (``edgec_scale_mmla``).
+
 Nodes with any other channel (a left shift, ``r = 0``, a zero multiplier) take the exact
 form, the same arithmetic as ``edgec.ir.quant`` step by step. Both read a per-channel row
 ``rq[c] = [m, a, b, c]``: fast ``[m, r - 1, R low word, R high word]``, exact
@@ -48,3 +63,15 @@ def requant_table(mult, shift, output_zp: int) -> tuple[np.ndarray, bool]:
     table[:, 2] = (words & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
     table[:, 3] = words >> 32
     return table.astype(np.int32), True
+
+
+MMLA_MAX_SUM = 1 << 30  # |acc| below this: 2 * acc fits int32
+
+
+def mmla_row(mult: int, shift: int, output_zp: int) -> np.ndarray | None:
+    """The ``[m, K, r, 0]`` row of the doubled-sum SMMLAR form, ``None`` when the
+    (multiplier, shift) pair does not allow the fast form."""
+    if not fast_applies([mult], [shift]):
+        return None
+    right = -int(shift)
+    return np.array([mult, (1 << (right - 1)) + output_zp * (1 << right), right, 0], np.int32)
