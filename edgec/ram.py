@@ -12,11 +12,12 @@ Planning is cheap next to lowering, so every decision is a fresh ``plan_memory``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
-from edgec.plan import MemoryPlan, plan_memory
+from edgec.plan import MemoryPlan, plan_memory, quick_arena
 
 MEMORY_VARIANTS = ("in_place",)
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
@@ -69,3 +70,68 @@ def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: L
                 trial, trial_plan = back, back_plan
                 chosen.discard(step)
     return trial, trial_plan, sorted(chosen)
+
+
+# Band counts the patch search tries (each at most the cut tensor's height).
+BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24)
+PATCH_BUDGET = 1.3  # at most this many times the graph's MACs (--patch-budget)
+
+
+def stand_in_kernels(patched: Graph, graph: Graph, kernels: list[Kernel]) -> list[Kernel]:
+    """Kernels for planning ``patched`` (``edgec.passes.patch``) without lowering it: each
+    band node borrows its original node's memory facts (scratch, raster access, in-place
+    inputs), views and joins get empty ones. Good enough to compare cuts; the build lowers
+    the chosen one for real."""
+    by_name = {node.name: kernel for node, kernel in zip(graph.nodes, kernels)}
+    out = []
+    for node in patched.nodes:
+        original = by_name.get(node.name.split("@p")[0]) if "@p" in node.name else None
+        if original is None or original.op != node.op:
+            original = by_name.get(node.name)
+        if original is None or original.op != node.op:
+            out.append(Kernel(node.name, node.op, "", "", list(node.inputs + node.outputs)))
+            continue
+        src = next(n for n in graph.nodes if n.name == original.node_name)
+        in_place = [node.inputs[src.inputs.index(t)] for t in original.in_place
+                    if t in src.inputs]
+        out.append(replace(original, node_name=node.name, in_place=in_place,
+                           args=list(node.inputs + node.outputs)))
+    return out
+
+
+def patch_candidates(graph: Graph, budget: float = PATCH_BUDGET,
+                     bands: int | None = None) -> list[tuple[int, int, int]]:
+    """``(cut, bands, macs)`` of every prefix rewrite within ``budget`` times the graph's
+    MACs (``bands`` fixed when given), fewest MACs first."""
+    from edgec.passes.patch import band_rows, patch_graph, patch_macs, patchable_cuts
+
+    base = patch_macs(graph)
+    found = []
+    for cut in patchable_cuts(graph):
+        height = graph.tensors[graph.nodes[cut].outputs[0]].shape[1]
+        for count in (bands,) if bands else BAND_COUNTS:
+            if count > height or len(band_rows(height, count)) < 2:
+                continue
+            macs = patch_macs(patch_graph(graph, cut, count))
+            if macs <= budget * base or bands:
+                found.append((cut, count, macs))
+    return sorted(found, key=lambda c: (c[2], c[0], c[1]))
+
+
+def choose_patch(graph: Graph, kernels: list[Kernel], budget: float = PATCH_BUDGET,
+                 bands: int | None = None) -> tuple[tuple[int, int] | None, list[dict]]:
+    """The prefix rewrite (cut step, band count) whose placement, with ``kernels``' memory
+    facts (``stand_in_kernels``) and every trailing write (``quick_arena``), has the
+    smallest arena within ``budget`` times the MACs (ties to fewer MACs), or None when none
+    beats the graph as it is; and every candidate tried (cut, bands, macs, arena)."""
+    from edgec.passes.patch import patch_graph
+
+    best_arena = quick_arena(graph, kernels)
+    best, tried = None, []
+    for cut, count, macs in patch_candidates(graph, budget, bands):
+        patched = patch_graph(graph, cut, count)
+        arena = quick_arena(patched, stand_in_kernels(patched, graph, kernels))
+        tried.append({"cut": cut, "bands": count, "macs": macs, "arena_bytes": arena})
+        if arena < best_arena:
+            best, best_arena = (cut, count), arena
+    return best, tried

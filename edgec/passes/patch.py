@@ -104,7 +104,7 @@ def patchable_cuts(graph: Graph) -> list[int]:
                 return cuts
         producers[node.outputs[0]] = k
         cut = node.outputs[0]
-        if graph.tensors[cut].shape[1] < 2 or cut in graph.outputs:
+        if graph.tensors[cut].shape[1] < 2:
             continue
         inner = [n.outputs[0] for n in graph.nodes[:k]]
         if any(t in graph.outputs or last_reader.get(t, -1) > k for t in inner):

@@ -220,6 +220,17 @@ def _view_spans(graph: Graph, spans: dict[str, tuple[int, int]]) -> dict[str, tu
     return spans
 
 
+def _reach(graph: Graph, spans: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """The last step at which each tensor's bytes are read, directly or through views of it
+    (a group may die only when every view of its tensors has died)."""
+    reach = {name: last for name, (_, last) in spans.items()}
+    views = [(node.inputs[0], node.outputs[0]) for node in graph.nodes
+             if view_offset(graph, node) is not None]
+    for src, out in reversed(views):
+        reach[src] = max(reach[src], reach[out])
+    return reach
+
+
 def _join_inputs(graph: Graph, node: Node, life: Lifetimes, step: int,
                  spans: dict[str, tuple[int, int]]) -> bool:
     """Place a join's output over its inputs (``gather_offsets``) when their groups are
@@ -262,42 +273,55 @@ def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None,
     """Group the activations of ``graph`` into shared buffers (see the module docstring);
     the steps in ``no_overlap`` write no trailing output."""
     spans = _view_spans(graph, tensor_lifetimes(graph))
+    reach = _reach(graph, spans)
     life = Lifetimes(no_overlap=no_overlap)
     for name in graph.inputs:
         _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+        life.last[name] = max(life.last[name], reach[name])
     for step, node in enumerate(graph.nodes):
-        # An elided copy is never called, so its kernel's qualifiers do not matter.
-        kernel = kernels[step] if kernels else None
-        offset = view_offset(graph, node)
-        if offset is not None:
-            src, out = node.inputs[0], node.outputs[0]
-            life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
-                      rel=life.rel[src] + offset)
-            life.elided.add(step)
-            continue
-        if _join_inputs(graph, node, life, step, spans):
-            continue
-        source = _alias_source(graph, node, life, step, kernel)
-        if source is not None:
-            out = node.outputs[0]
-            life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out],
-                      rel=life.rel[source])
-            if get_op(node.op).alias:
-                life.elided.add(step)
-            else:
-                life.in_place[step] = source
-            continue
-        lead = None if step in no_overlap else _trailing_lead(graph, node, life, step,
-                                                               kernel, align)
-        if lead is not None:
-            src, out = node.inputs[0], node.outputs[0]
-            life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
-                      rel=life.rel[src] - lead)
-            life.overlaps[step] = (src, lead)
-            continue
-        for name in node.outputs:
-            _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+        _group_outputs(graph, node, life, step, kernels[step] if kernels else None, spans,
+                       align)
+        for name in node.outputs:  # a group lives while views of its tensors do
+            group = life.group_of[name]
+            life.last[group] = max(life.last[group], reach[name])
     return life
+
+
+def _group_outputs(graph: Graph, node: Node, life: Lifetimes, step: int,
+                   kernel: Kernel | None, spans: dict[str, tuple[int, int]],
+                   align: int) -> None:
+    """Put ``node``'s outputs into a group: a view, a join, an alias, an in-place or a
+    trailing write, or a group of their own."""
+    # An elided copy is never called, so its kernel's qualifiers do not matter.
+    offset = view_offset(graph, node)
+    if offset is not None:
+        src, out = node.inputs[0], node.outputs[0]
+        life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[src] + offset)
+        life.elided.add(step)
+        return
+    if _join_inputs(graph, node, life, step, spans):
+        return
+    source = _alias_source(graph, node, life, step, kernel)
+    if source is not None:
+        out = node.outputs[0]
+        life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[source])
+        if get_op(node.op).alias:
+            life.elided.add(step)
+        else:
+            life.in_place[step] = source
+        return
+    lead = None if step in life.no_overlap else _trailing_lead(graph, node, life, step,
+                                                                kernel, align)
+    if lead is not None:
+        src, out = node.inputs[0], node.outputs[0]
+        life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[src] - lead)
+        life.overlaps[step] = (src, lead)
+        return
+    for name in node.outputs:
+        _new_group(life, name, graph.tensors[name].nbytes, spans[name])
 
 
 def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:

@@ -1,0 +1,193 @@
+"""Patch-based execution (``edgec.passes.patch``): the prefix run in row bands is bit-exact
+with the unsplit graph (reference interpreter, host C, QEMU), and the planner places the row
+slices and the join without copies (checked by the replay)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from edgec.errors import EdgecError
+from edgec.ir import QuantParams, interpret
+from edgec.options import BuildOptions
+from edgec.passes.patch import band_rows, patch_graph, patch_macs, patchable_cuts
+from edgec.plan import plan_memory
+from tests.passes.graphs import GraphMaker, q, random_inputs
+from tests.plan.replay import replay
+
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+
+
+def _layer(m: GraphMaker, rng, x: str, name: str, op: str, k: int, stride: int, same: bool,
+           cout: int) -> str:
+    """One int8 window layer on ``x`` (TFLite's SAME pads when ``same``)."""
+    t = m.graph.tensors[x]
+    _, h, w, cin = t.shape
+
+    def pads(size):
+        out = -(-size // stride) if same else (size - k) // stride + 1
+        total = max((out - 1) * stride + k - size, 0) if same else 0
+        return total // 2, total - total // 2
+
+    (top, bottom), (left, right) = pads(h), pads(w)
+    attrs = {"strides": (stride, stride), "pads": (top, left, bottom, right)}
+    if op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        return m.node(op, [x], name, t.quant, filter=(k, k), **attrs)
+    if op == "DEPTHWISE_CONV_2D":
+        cout, shape, axis = cin, (1, k, k, cin), 3
+        attrs["depth_multiplier"] = 1
+    else:
+        shape, axis = (cout, k, k, cin), 0
+    w_scale = rng.uniform(0.004, 0.02, cout).astype(np.float32)
+    wq = QuantParams(w_scale, np.zeros(cout, np.int64), axis)
+    wt = m.const(f"{name}_w", rng.integers(-127, 128, shape), "int8", wq)
+    bias = m.const(f"{name}_b", rng.integers(-800, 800, cout), "int32",
+                   QuantParams(t.quant.s * w_scale, np.zeros(cout, np.int64), 0))
+    act = rng.choice(["NONE", "RELU", "RELU6"])
+    return m.node(op, [x, wt, bias], name, q(float(rng.uniform(0.02, 0.08)),
+                                             int(rng.integers(-20, 20))),
+                  activation=str(act), **attrs)
+
+
+def random_stack(seed: int):
+    """A random int8 stack of convolutions (kernel 1 or 3), depthwise convolutions, pools,
+    strides 1 and 2, SAME and VALID, with a residual ADD, then a 1x1 head."""
+    rng = np.random.default_rng(seed)
+    m = GraphMaker()
+    h, w = (int(v) for v in rng.integers(9, 20, 2))
+    x = m.input("x", (1, h, w, int(rng.integers(1, 4))), "int8", q(0.05, -3))
+    ops = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"]
+    for i in range(int(rng.integers(3, 6))):
+        op = ops[int(rng.integers(len(ops)))] if i else "CONV_2D"
+        k = int(rng.choice([1, 3])) if op == "CONV_2D" else int(rng.choice([2, 3]))
+        room = min(m.graph.tensors[x].shape[1:3]) > 4
+        stride = int(rng.choice([1, 2])) if room else 1
+        y = _layer(m, rng, x, f"l{i}", op, k, stride, bool(rng.integers(2)) or not room,
+                   int(rng.integers(2, 9)))
+        if i and rng.integers(2) and m.graph.tensors[y].shape == m.graph.tensors[x].shape:
+            y = m.node("ADD", [y, x], f"add{i}", q(0.1, 2))
+        x = y
+    head = _layer(m, rng, x, "head", "CONV_2D", 1, 1, True, 3)
+    return m.done(head)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bands_are_bit_exact_with_the_reference(seed):
+    graph = random_stack(seed)
+    feed = random_inputs(graph, seed)
+    expected = interpret(graph, feed)
+    cuts = patchable_cuts(graph)
+    assert cuts, "every prefix of a window stack can run in bands"
+    for cut in cuts:
+        height = graph.tensors[graph.nodes[cut].outputs[0]].shape[1]
+        for bands in sorted({2, 3, height} & set(range(2, height + 1))):
+            patched = patch_graph(graph, cut, bands)
+            got = interpret(patched, feed)
+            assert np.array_equal(got["head"], expected["head"]), (cut, bands)
+            assert patch_macs(patched) >= patch_macs(graph)
+            plan = plan_memory(patched)
+            assert replay(patched, plan)[1] == []
+            views = [s for s, n in enumerate(patched.nodes)
+                     if n.op in ("STRIDED_SLICE", "CONCATENATION")]
+            assert set(views) <= plan.elided  # every row slice and the join: no copy
+
+
+def test_band_rows_cover_the_height():
+    assert band_rows(10, 3) == [(0, 4), (4, 7), (7, 10)]
+    assert band_rows(4, 4) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+def test_halo_rows_and_pads_of_each_band():
+    """A 3x3 SAME stride-1 conv in two bands: each band reads one halo row and pads only on
+    its outer edge."""
+    rng = np.random.default_rng(0)
+    m = GraphMaker()
+    x = m.input("x", (1, 8, 5, 2), "int8", q(0.05))
+    y = _layer(m, rng, x, "c", "CONV_2D", 3, 1, True, 4)
+    graph = m.done(y)
+    patched = patch_graph(graph, 0, 2)
+    slices = [n for n in patched.nodes if n.op == "STRIDED_SLICE"]
+    convs = [n for n in patched.nodes if n.op == "CONV_2D"]
+    assert [n.attrs["begin"][1] for n in slices] == [0, 3]
+    assert [n.attrs["size"][1] for n in slices] == [5, 5]
+    assert [n.attrs["pads"] for n in convs] == [(1, 1, 0, 1), (0, 1, 1, 1)]
+    assert patch_macs(patched) == patch_macs(graph)  # 1 halo row per band, no output twice
+
+
+def test_prefix_refused_where_a_tensor_is_read_after_the_cut():
+    rng = np.random.default_rng(1)
+    m = GraphMaker()
+    x = m.input("x", (1, 8, 8, 2), "int8", q(0.05))
+    a = _layer(m, rng, x, "a", "CONV_2D", 3, 1, True, 2)
+    b = _layer(m, rng, a, "b", "CONV_2D", 1, 1, True, 2)
+    c = m.node("ADD", [b, a], "c", q(0.1))
+    graph = m.done(c)
+    assert patchable_cuts(graph) == [0, 2]  # cutting at b would leave a read after it
+    with pytest.raises(EdgecError, match="patchable cut steps: \\[0, 2\\]"):
+        patch_graph(graph, 1, 2)
+    with pytest.raises(EdgecError, match="use 1 to 8 bands"):
+        patch_graph(graph, 2, 9)
+
+
+def test_replay_catches_a_slice_out_of_place():
+    graph = patch_graph(random_stack(3), 1, 2)
+    plan = plan_memory(graph)
+    step = next(s for s, n in enumerate(graph.nodes) if n.op == "STRIDED_SLICE"
+                and n.attrs["begin"][1])
+    plan.offsets[graph.nodes[step].outputs[0]] += 16
+    assert any("is not at" in p for p in replay(graph, plan)[1])
+
+
+def test_replay_catches_a_join_input_out_of_place():
+    graph = patch_graph(random_stack(4), 1, 2)
+    plan = plan_memory(graph)
+    join = next(n for n in graph.nodes if n.op == "CONCATENATION")
+    plan.offsets[join.inputs[1]] -= 16
+    assert any("is not at" in p for p in replay(graph, plan)[1])
+
+
+def test_patch_option_values():
+    assert BuildOptions(patch="4").patch == 4
+    assert BuildOptions(patch="off").patch == "off"
+    for bad in ("1", "x", "2.5", True):
+        with pytest.raises(EdgecError, match="patch must be auto, off or a band count"):
+            BuildOptions(patch=bad)
+    with pytest.raises(EdgecError, match="patch budget"):
+        BuildOptions(patch_budget=0.5)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from tests.plan.test_below_bound import every_mode_model
+
+    return every_mode_model(tmp_path_factory.mktemp("patch") / "every_mode.tflite")
+
+
+def test_build_with_bands_has_no_copy(tmp_path, model):
+    from edgec.build import build
+
+    result = build(model, tmp_path, BuildOptions(patch=4))
+    plan, graph = result.plan, result.graph
+    entry = result.report["optimize"]["memory"]
+    assert entry["patch"]["chosen"]["bands"] == 4
+    assert entry["extra_macs"] == entry["patch"]["chosen"]["extra_macs"] > 0
+    views = [s for s, n in enumerate(graph.nodes) if n.op in ("STRIDED_SLICE",
+                                                             "CONCATENATION")]
+    assert views and set(views) <= plan.elided
+    source = (tmp_path / f"{result.name}.c").read_text()
+    for step in views:
+        assert f"{result.kernels[step].func_name}(" not in source.split("_run(")[-1]
+    assert replay(graph, plan, result.kernels) == (plan.in_place, [])
+
+
+@needs_gcc
+@pytest.mark.parametrize("options", [{"patch": 3}, {"patch": 5, "optimize": "ram"},
+                                     {"optimize": "ram"}], ids=str)
+def test_bands_bit_exact_on_host_under_sanitizers(model, options):
+    from edgec.verify import verify
+    from tests.plan.test_below_bound import SANITIZE
+
+    outcome = verify(model, BuildOptions(**options), count=3, extra_flags=SANITIZE)
+    assert outcome.ok, outcome.message
