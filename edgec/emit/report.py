@@ -140,6 +140,12 @@ def _optimize_lines(choice: dict | None) -> list[str]:
             f"write(s), {len(m['in_place'])} in place ({len(m['in_place_variants'])} by an "
             f"in-place kernel variant, slower than the fast kernel); extra MACs "
             f"{m['extra_macs']:,}")
+        chosen = (m.get("patch") or {}).get("chosen")
+        if chosen:
+            lines.append(
+                f"patch      nodes 0-{chosen['cut']} in {chosen['bands']} row bands: "
+                f"{chosen['extra_macs']:,} extra MACs (x{chosen['macs_ratio']:.3f}), arena "
+                f"{m['patch']['arena_without_bytes']:,} B without")
     return lines
 
 

@@ -40,7 +40,7 @@ def _view(node, ins, outs) -> int | None:
     """The byte offset of the output inside input 0 when it is one contiguous range of it:
     every axis before some axis ``d`` takes one element, axis ``d`` a run with step 1, every
     later axis whole (rows of an NHWC tensor with N = 1); else None."""
-    x, y = ins[0], outs[0]
+    x = ins[0]
     if x is None or x.is_const or not x.size or x.nbytes != x.size * (x.nbytes // x.size):
         return None
     plan = slice_plan(node, x.shape)
