@@ -17,7 +17,7 @@ from typing import Callable
 
 from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
-from edgec.plan import MemoryPlan, plan_memory, quick_arena
+from edgec.plan import MemoryPlan, plan_memory
 
 MEMORY_VARIANTS = ("in_place",)
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
@@ -99,39 +99,59 @@ def stand_in_kernels(patched: Graph, graph: Graph, kernels: list[Kernel]) -> lis
     return out
 
 
+def _bottleneck(graph: Graph, cut: int) -> bool:
+    """Whether the cut tensor is no larger than its node's input and smaller than the next
+    node's output: cutting anywhere else moves a larger tensor into the join."""
+    node = graph.nodes[cut]
+    size = graph.tensors[node.outputs[0]].nbytes
+    if size > graph.tensors[node.inputs[0]].nbytes:
+        return False
+    nxt = graph.nodes[cut + 1] if cut + 1 < len(graph.nodes) else None
+    return nxt is None or size < graph.tensors[nxt.outputs[0]].nbytes
+
+
 def patch_candidates(graph: Graph, budget: float = PATCH_BUDGET,
                      bands: int | None = None) -> list[tuple[int, int, int]]:
-    """``(cut, bands, macs)`` of every prefix rewrite within ``budget`` times the graph's
-    MACs (``bands`` fixed when given), fewest MACs first."""
-    from edgec.passes.patch import band_rows, patch_graph, patch_macs, patchable_cuts
+    """``(cut, bands, macs)`` of the prefix rewrites worth planning: cuts at a bottleneck
+    tensor (``_bottleneck``), band counts within ``budget`` times the graph's MACs (or
+    ``bands`` when given, at every cut); by cut, then bands."""
+    from edgec.passes.patch import patch_graph, patch_macs, patchable_cuts
 
     base = patch_macs(graph)
     found = []
     for cut in patchable_cuts(graph):
+        if not bands and not _bottleneck(graph, cut):
+            continue
         height = graph.tensors[graph.nodes[cut].outputs[0]].shape[1]
         for count in (bands,) if bands else BAND_COUNTS:
-            if count > height or len(band_rows(height, count)) < 2:
+            if count > height:
                 continue
             macs = patch_macs(patch_graph(graph, cut, count))
-            if macs <= budget * base or bands:
-                found.append((cut, count, macs))
-    return sorted(found, key=lambda c: (c[2], c[0], c[1]))
+            if macs > budget * base and not bands:
+                break  # more bands, more halos
+            found.append((cut, count, macs))
+    return found
 
 
 def choose_patch(graph: Graph, kernels: list[Kernel], budget: float = PATCH_BUDGET,
                  bands: int | None = None) -> tuple[tuple[int, int] | None, list[dict]]:
-    """The prefix rewrite (cut step, band count) whose placement, with ``kernels``' memory
-    facts (``stand_in_kernels``) and every trailing write (``quick_arena``), has the
-    smallest arena within ``budget`` times the MACs (ties to fewer MACs), or None when none
-    beats the graph as it is; and every candidate tried (cut, bands, macs, arena)."""
+    """The prefix rewrite (cut step, band count) whose plan, with ``kernels``' memory facts
+    (``stand_in_kernels``), has the smallest arena within ``budget`` times the MACs (ties to
+    fewer MACs), or None when none beats ``kernels``' own plan; and every candidate planned
+    (cut, bands, macs, arena). At each cut the band counts go up until the arena stops
+    shrinking."""
     from edgec.passes.patch import patch_graph
 
-    best_arena = quick_arena(graph, kernels)
-    best, tried = None, []
+    best_arena = plan_memory(graph, kernels).arena_bytes
+    best, tried, best_macs = None, [], None
+    previous: dict[int, int] = {}
     for cut, count, macs in patch_candidates(graph, budget, bands):
+        if cut in previous and previous[cut] < 0:
+            continue  # this cut stopped improving
         patched = patch_graph(graph, cut, count)
-        arena = quick_arena(patched, stand_in_kernels(patched, graph, kernels))
+        arena = plan_memory(patched, stand_in_kernels(patched, graph, kernels)).arena_bytes
         tried.append({"cut": cut, "bands": count, "macs": macs, "arena_bytes": arena})
-        if arena < best_arena:
-            best, best_arena = (cut, count), arena
+        previous[cut] = -1 if cut in previous and arena >= previous[cut] else arena
+        if arena < best_arena or (arena == best_arena and best and macs < best_macs):
+            best, best_arena, best_macs = (cut, count), arena, macs
     return best, tried

@@ -203,14 +203,17 @@ ORDERS: dict[str, Callable[[Buffer], tuple]] = {
 }
 
 
-def best_offsets(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
+def best_offsets(buffers: Sequence[Buffer],
+                 orders: Sequence[str] | None = None) -> tuple[list[int], str]:
     """Greedy placement under each order of ``ORDERS``; the smallest arena wins.
 
     Returns the offsets and the name of the winning order (ties go to the earlier order, so
-    the result is deterministic).
+    the result is deterministic). ``orders`` limits the orders tried to those named.
     """
     best: tuple[int, list[int], str] | None = None
     for name, key in ORDERS.items():
+        if orders is not None and name not in orders:
+            continue
         order = sorted(range(len(buffers)), key=lambda i: (key(buffers[i]), i))
         offsets = greedy_offsets(buffers, order)
         size = arena_bytes(buffers, offsets)
