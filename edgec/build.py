@@ -205,7 +205,7 @@ def patch_wanted(options: BuildOptions, target: dict, mode: str, arena: int) -> 
     target's RAM."""
     if options.patch == "off":
         return False
-    if isinstance(options.patch, int) or mode == Optimize.RAM.value:
+    if isinstance(options.patch, int) or Optimize.RAM in (options.optimize, mode):
         return True
     ram = target.get("ram_bytes")
     return options.optimize is None and ram is not None and arena > ram

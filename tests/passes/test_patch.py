@@ -221,3 +221,15 @@ def test_mobilenet_v2_in_bands_below_46k_on_mps2_an386(tmp_path):
     reference = load_graph(path)
     sample = random_inputs_for(reference, 1, 7)[0]
     _run(result, sample, reference)  # exits unless bit-exact on the emulated M4
+
+
+def test_patch_wanted_follows_the_mode_and_the_ram():
+    from edgec.build import patch_wanted
+
+    small, big = {"ram_bytes": 1000}, {"ram_bytes": 10**6}
+    assert patch_wanted(BuildOptions(optimize="ram"), big, "size", 5000)
+    assert patch_wanted(BuildOptions(), small, "speed", 5000)  # default build over the RAM
+    assert not patch_wanted(BuildOptions(), big, "speed", 5000)
+    assert not patch_wanted(BuildOptions(optimize="size"), small, "size", 5000)
+    assert patch_wanted(BuildOptions(optimize="size", patch=3), big, "size", 5000)
+    assert not patch_wanted(BuildOptions(optimize="ram", patch="off"), small, "size", 5000)
