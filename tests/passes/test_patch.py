@@ -233,3 +233,50 @@ def test_patch_wanted_follows_the_mode_and_the_ram():
     assert not patch_wanted(BuildOptions(optimize="size"), small, "size", 5000)
     assert patch_wanted(BuildOptions(optimize="size", patch=3), big, "size", 5000)
     assert not patch_wanted(BuildOptions(optimize="ram", patch="off"), small, "size", 5000)
+
+
+def views_model(path):
+    """Rows of the input sliced (one slice also a graph output) into two convolutions whose
+    outputs are joined along H, then a 1x1 convolution: every slice and the join are views
+    in any build, not only in row bands."""
+    from tests.plan.test_below_bound import _conv
+    from tests.tflite_builder import TFLiteBuilder
+
+    rng = np.random.default_rng(5)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 9, 6, 4), "int8", scale=0.05, zero_point=-5)
+    top = b.tensor("top", (1, 5, 6, 4), "int8", scale=0.05, zero_point=-5)
+    low = b.tensor("low", (1, 6, 6, 4), "int8", scale=0.05, zero_point=-5)
+    for name, out, begin, end in (("s0", top, 0, 5), ("s1", low, 3, 9)):
+        consts = [b.tensor(f"{name}_{k}", (4,), "int32", data=np.array(v, np.int32))
+                  for k, v in (("b", (0, begin, 0, 0)), ("e", (1, end, 6, 4)),
+                               ("s", (1, 1, 1, 1)))]
+        b.op("STRIDED_SLICE", [x, *consts], [out])
+    a = b.tensor("a", (1, 5, 6, 8), "int8", scale=0.04, zero_point=-128)
+    c = b.tensor("c", (1, 6, 6, 8), "int8", scale=0.04, zero_point=-128)
+    j = b.tensor("j", (1, 11, 6, 8), "int8", scale=0.04, zero_point=-128)
+    y = b.tensor("y", (1, 11, 6, 3), "int8", scale=0.1, zero_point=2)
+    _conv(b, rng, "ka", top, a, (8, 3, 3, 4), 0.05)
+    _conv(b, rng, "kc", low, c, (8, 3, 3, 4), 0.05)
+    b.op("CONCATENATION", [a, c], [j], axis=1, fused_activation_function="NONE")
+    _conv(b, rng, "ky", j, y, (3, 1, 1, 8), 0.04)
+    path.write_bytes(b.build(inputs=[x], outputs=[y, top]))
+    return path
+
+
+@needs_gcc
+@pytest.mark.parametrize("optimize", [None, "ram"])
+def test_slices_and_joins_are_views_bit_exact(tmp_path, optimize):
+    from edgec.build import build
+    from edgec.verify import verify
+    from tests.plan.test_below_bound import SANITIZE
+
+    path = views_model(tmp_path / "views.tflite")
+    result = build(path, tmp_path / "out", BuildOptions(optimize=optimize, patch="off"))
+    ops = [n.op for n in result.graph.nodes]
+    views = {s for s, op in enumerate(ops) if op in ("STRIDED_SLICE", "CONCATENATION")}
+    assert len(views) == 3 and views <= result.plan.elided
+    assert replay(result.graph, result.plan, result.kernels) == (result.plan.in_place, [])
+    outcome = verify(path, BuildOptions(optimize=optimize, patch="off"), count=3,
+                     extra_flags=SANITIZE)
+    assert outcome.ok, outcome.message
