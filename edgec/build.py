@@ -205,7 +205,7 @@ def patch_wanted(options: BuildOptions, target: dict, mode: str, arena: int) -> 
     target's RAM."""
     if options.patch == "off":
         return False
-    if isinstance(options.patch, int) or Optimize.RAM in (options.optimize, mode):
+    if isinstance(options.patch, (int, tuple)) or Optimize.RAM in (options.optimize, mode):
         return True
     ram = target.get("ram_bytes")
     return options.optimize is None and ram is not None and arena > ram
@@ -223,9 +223,12 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     from edgec.ram import choose_patch
 
     forced = options.patch if isinstance(options.patch, int) else None
-    best, tried = choose_patch(graph, kernels, options.patch_budget, forced)
+    if isinstance(options.patch, tuple):  # CUT:N, no search
+        best, tried, forced = options.patch, [], options.patch[1]
+    else:
+        best, tried = choose_patch(graph, kernels, options.patch_budget, forced)
     base_macs = patch_macs(graph)
-    entry = {"asked": options.patch, "budget": options.patch_budget,
+    entry = {"asked": _options_entry(options)["patch"], "budget": options.patch_budget,
              "arena_without_bytes": plan.arena_bytes, "candidates": tried, "chosen": None}
     if best is None and forced and tried:
         best = (min(tried, key=lambda t: t["arena_bytes"])["cut"], forced)
@@ -265,7 +268,8 @@ def _options_entry(options: BuildOptions) -> dict:
     return {"target": options.target, "name": options.name,
             "optimize": options.optimize.value if options.optimize else None,
             "kernels": options.kernels.value, "arena": options.arena.value,
-            "ram_limit": options.ram_limit, "patch": options.patch,
+            "ram_limit": options.ram_limit,
+            "patch": list(options.patch) if isinstance(options.patch, tuple) else options.patch,
             "patch_budget": options.patch_budget,
             "quantization": _quantization_entry(options.quantization)}
 

@@ -56,11 +56,22 @@ class Constants(StrEnum):
 PATCH_MODES = ("auto", "off")  # or a band count
 
 
-def check_patch(value) -> str | int:
+def check_patch(value) -> str | int | tuple[int, int]:
     """``--patch``: ``auto`` (row bands in ``--optimize ram``, and in the default build when
-    the arena exceeds the target's RAM), ``off``, or a band count (always, that many)."""
+    the arena exceeds the target's RAM), ``off``, a band count (always, that many), or
+    ``CUT:N`` (N bands of nodes 0 to CUT, no search)."""
     if isinstance(value, str) and value in PATCH_MODES:
         return value
+    if isinstance(value, tuple) or (isinstance(value, str) and ":" in value):
+        parts = value if isinstance(value, tuple) else value.split(":")
+        try:
+            cut, bands = (int(str(p).strip()) for p in parts)
+        except ValueError:
+            cut, bands = -1, 0
+        if len(parts) != 2 or cut < 0 or bands < 2:
+            raise EdgecError(f"patch CUT:N needs a node index and a band count of at least 2, "
+                             f"not {value!r}", "e.g. --patch 5:12")
+        return cut, bands
     try:
         bands = int(value)
     except (TypeError, ValueError):
@@ -118,7 +129,7 @@ class BuildOptions:
     cache_dir: str | os.PathLike | None = None
     quantization: Quantization | None = None
     constants: Constants = Constants.INLINE
-    patch: str | int = "auto"
+    patch: str | int | tuple[int, int] = "auto"
     patch_budget: float = 1.3
 
     def __post_init__(self):

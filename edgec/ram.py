@@ -114,13 +114,13 @@ def patch_candidates(graph: Graph, budget: float = PATCH_BUDGET,
                      bands: int | None = None) -> list[tuple[int, int, int]]:
     """``(cut, bands, macs)`` of the prefix rewrites worth planning: cuts at a bottleneck
     tensor (``_bottleneck``), band counts within ``budget`` times the graph's MACs (or
-    ``bands`` when given, at every cut); by cut, then bands."""
+    ``bands`` when given, whatever the MACs); by cut, then bands."""
     from edgec.passes.patch import patch_graph, patch_macs, patchable_cuts
 
     base = patch_macs(graph)
     found = []
     for cut in patchable_cuts(graph):
-        if not bands and not _bottleneck(graph, cut):
+        if not _bottleneck(graph, cut):
             continue
         height = graph.tensors[graph.nodes[cut].outputs[0]].shape[1]
         for count in (bands,) if bands else BAND_COUNTS:

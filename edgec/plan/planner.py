@@ -113,6 +113,9 @@ def _lowest_fit_parts(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
     raise AssertionError("no offset fits")  # the highest candidate always does
 
 
+VECTOR_PARTS = 400  # from this many parts on, numpy beats the part-by-part loop
+
+
 class _PlacedParts:
     """The parts placed so far as arrays (absolute start and end, first and last step), for
     ``_lowest_fit_parts`` on graphs of hundreds of buffers (row bands, ``passes.patch``)."""
@@ -180,8 +183,9 @@ class _PlacedParts:
 def greedy_offsets(buffers: Sequence[Buffer], order: Sequence[int]) -> list[int]:
     """Place ``buffers`` in the given order (indices), each at its lowest possible offset."""
     offsets = [0] * len(buffers)
-    if any(b.parts for b in buffers):
-        placed_parts = _PlacedParts(sum(len(b.regions()) for b in buffers))
+    parts = sum(len(b.regions()) for b in buffers)
+    if parts > VECTOR_PARTS and any(b.parts for b in buffers):
+        placed_parts = _PlacedParts(parts)
         for i in order:
             offsets[i] = placed_parts.lowest_fit(buffers[i])
             placed_parts.add(buffers[i], offsets[i])

@@ -152,8 +152,9 @@ def test_replay_catches_a_join_input_out_of_place():
 def test_patch_option_values():
     assert BuildOptions(patch="4").patch == 4
     assert BuildOptions(patch="off").patch == "off"
-    for bad in ("1", "x", "2.5", True):
-        with pytest.raises(EdgecError, match="patch must be auto, off or a band count"):
+    assert BuildOptions(patch="5:12").patch == (5, 12)
+    for bad in ("1", "x", "2.5", True, "5:1", "a:3", "1:2:3"):
+        with pytest.raises(EdgecError, match="patch (must be auto|CUT:N needs)"):
             BuildOptions(patch=bad)
     with pytest.raises(EdgecError, match="patch budget"):
         BuildOptions(patch_budget=0.5)
@@ -181,6 +182,11 @@ def test_build_with_bands_has_no_copy(tmp_path, model):
     for step in views:
         assert f"{result.kernels[step].func_name}(" not in source.split("_run(")[-1]
     assert replay(graph, plan, result.kernels) == (plan.in_place, [])
+    fixed = build(model, tmp_path / "fixed", BuildOptions(patch="2:3"))
+    chosen = fixed.report["optimize"]["memory"]["patch"]["chosen"]
+    assert (chosen["cut"], chosen["bands"]) == (2, 3) and chosen["extra_macs"] > 0
+    with pytest.raises(EdgecError, match="patchable cut steps"):
+        build(model, tmp_path / "bad", BuildOptions(patch="7:3"))
 
 
 @needs_gcc
