@@ -49,7 +49,6 @@ class _Constants:
     blob: ConstantBlob | None = None  # partition mode: the arrays go here, not into C
 
     weights: int = 0  # graph constants emitted so far (they are numbered)
-    by_content: dict[tuple, str] = field(default_factory=dict)  # derived array -> symbol
     states: list[dict] = field(default_factory=list)  # persistent state buffers
     state_symbols: dict[str, str] = field(default_factory=dict)  # IR tensor -> C symbol
 
@@ -68,15 +67,9 @@ class _Constants:
             })
         return self.state_symbols[name]
 
-    def add(self, key: str, symbol: str, array, comment: str, shared: bool = False) -> str:
+    def add(self, key: str, symbol: str, array, comment: str) -> str:
         """Define ``array`` as ``symbol`` once per ``key``; ``comment`` heads the group of
-        definitions it starts (consecutive definitions with one comment share it). A
-        ``shared`` array (a kernel's derived constants) equal to one defined before, in
-        dtype, shape and bytes, reuses its symbol: kernels of one layer in several row bands
-        (``edgec.passes.patch``) derive the same arrays."""
-        content = (array.dtype.str, array.shape, array.tobytes()) if shared else None
-        if key not in self.symbols and content in self.by_content:
-            self.symbols[key] = self.by_content[content]
+        definitions it starts (consecutive definitions with one comment share it)."""
         if key not in self.symbols:
             if self.blob is not None:  # a macro naming a place in the model image
                 symbol = symbol.upper()
@@ -96,8 +89,6 @@ class _Constants:
                 "text": text,
                 "array": array,
             })
-            if content is not None:
-                self.by_content[content] = self.symbols[key]
         return self.symbols[key]
 
 
@@ -127,8 +118,7 @@ def _arg_expression(name: str, param: CParam, step: int, kernel: Kernel, graph: 
         c_name = re.sub(r"\W", "_", name)
         array = kernel.constants[name]
         symbol = consts.add(f"{step}:{name}", f"{prefix}_{c_name}", array,
-                            f"node {step} '{graph.nodes[step].name}': derived constants",
-                            shared=True)
+                            f"node {step} '{graph.nodes[step].name}': derived constants")
     elif name in graph.tensors and graph.tensors[name].is_const:
         t = graph.tensors[name]
         array = t.data

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from edgec.ir.graph import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan
@@ -157,16 +155,13 @@ def _kernel_choice_lines(choice: str) -> list[str]:
 
 
 def emitted_constant_bytes(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> int:
-    """Bytes of the ``static const`` arrays the generated C holds (each weight once, each
-    distinct derived array once, as ``edgec.emit.model`` defines them)."""
+    """Bytes of the ``static const`` arrays the generated C holds (each weight once)."""
     weights: set[str] = set()
-    derived: dict[tuple, int] = {}
+    total = 0
     for step, kernel in enumerate(kernels):
         if step in plan.elided:
             continue
         weights.update(a for a in kernel.args if a not in kernel.constants
                        and a in graph.tensors and graph.tensors[a].is_const)
-        for c in kernel.constants.values():
-            c = np.asarray(c)
-            derived[c.dtype.str, c.shape, c.tobytes()] = int(c.nbytes)
-    return sum(derived.values()) + sum(graph.tensors[w].nbytes for w in weights)
+        total += sum(int(c.nbytes) for c in kernel.constants.values())
+    return total + sum(graph.tensors[w].nbytes for w in weights)
