@@ -122,16 +122,21 @@ def choose_optimize(requested: str | None, target: dict, speed_weight_bytes: int
     return {"mode": "speed" if fits else "size", "requested": None, "reason": reason}
 
 
-def memory_entry(graph: Graph, fast: list[Kernel], plan: MemoryPlan,
+def memory_entry(graph: Graph, fast: list[Kernel], kernels: list[Kernel], plan: MemoryPlan,
                  variants: list[int]) -> dict:
     """What the memory modes did and cost: the arena with them and without them (``fast``,
-    the kernels lowering chose, and no trailing write), the steps using each, the MACs they
-    add (none: every mode computes each output once)."""
+    the kernels lowering chose, and no trailing write), the steps using each (``variants``:
+    every step lowered with a memory variant, in place, raster or without scratch; of them,
+    ``no_scratch_variants`` the ones that are not in place and dropped scratch the fast kernel
+    had), the MACs they add (none: every mode computes each output once)."""
     plain = [replace(k, access="") for k in fast]
+    no_scratch = [s for s in variants if s not in plan.in_place
+                  and kernels[s].scratch_bytes < fast[s].scratch_bytes]
     return {"arena_bytes": plan.arena_bytes,
             "without_memory_modes_bytes": plan_memory(graph, plain).arena_bytes,
             "trailing_writes": sorted(plan.overlaps), "in_place": sorted(plan.in_place),
-            "in_place_variants": variants, "extra_macs": 0}
+            "in_place_variants": list(variants), "no_scratch_variants": no_scratch,
+            "extra_macs": 0}
 
 
 def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
@@ -148,7 +153,7 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
         fast = lower_graph(graph, mode_options, progress=progress)
         if options.optimize in (Optimize.SPEED, Optimize.SIZE):  # asked for by name: that
             plan = plan_memory(graph, fast)  # mode's kernels, no variant costing instructions
-            return fast, plan, memory_entry(graph, fast, plan, [])
+            return fast, plan, memory_entry(graph, fast, fast, plan, [])
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),
                                                keep_all=mode is Optimize.RAM)
@@ -161,7 +166,7 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
                                                        keep_all=True)
             if alt_plan.arena_bytes < plan.arena_bytes:
                 kernels, plan, variants = alt, alt_plan, alt_variants
-        return kernels, plan, memory_entry(graph, fast, plan, variants)
+        return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
 
     first = options.optimize or Optimize.SPEED
     kernels, plan, memory = lowered(first)
@@ -185,7 +190,7 @@ def _lower_patched(graph: Graph, options: BuildOptions, mode: str, progress):
     fast = lower_graph(graph, mode_options, progress=progress)
     if options.optimize in (Optimize.SPEED, Optimize.SIZE):
         plan = plan_memory(graph, fast)
-        return fast, plan, memory_entry(graph, fast, plan, [])
+        return fast, plan, memory_entry(graph, fast, fast, plan, [])
     kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                            node_lowerer(graph, mode_options), keep_all=True)
     if options.optimize is Optimize.RAM:
@@ -196,7 +201,7 @@ def _lower_patched(graph: Graph, options: BuildOptions, mode: str, progress):
                                                    keep_all=True)
         if alt_plan.arena_bytes < plan.arena_bytes:
             kernels, plan, variants = alt, alt_plan, alt_variants
-    return kernels, plan, memory_entry(graph, fast, plan, variants)
+    return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
 
 
 def patch_wanted(options: BuildOptions, target: dict, mode: str, arena: int) -> bool:
