@@ -9,7 +9,9 @@ against the reference interpreter on one seeded input):
 - *before*: the kernels lowering picks, planned without trailing writes or in-place variants
   (the planner as it was: every window op's output in bytes of its own);
 - the default build and each ``--optimize`` mode: arena, MACs, instructions, flash;
-- the op-by-op lower bound, and which memory modes each build used.
+- the op-by-op lower bound, and which memory modes each build used;
+- the MACs each build adds: patch-based execution (``--optimize ram``: the first layers in
+  row bands, ``edgec.passes.patch``) recomputes the halo rows.
 
 Instructions are measured, never timed; the section says which command wrote it.
 """
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.sections import write_section  # noqa: E402
-from edgec.build import BuildResult, build  # noqa: E402
+from edgec.build import BuildResult, build, load_graph  # noqa: E402
 from edgec.emit import EmitOptions, emit_model  # noqa: E402
 from edgec.options import OPTIMIZE_MODES, BuildOptions  # noqa: E402
 from edgec.plan import plan_memory  # noqa: E402
@@ -78,15 +80,16 @@ def make_mobilenet(path: Path) -> Path:
     return path
 
 
-def _run(result: BuildResult, sample) -> object:
-    """Device measurements of ``result`` on one input run four times; bit-exact or exit."""
+def _run(result: BuildResult, sample, reference) -> object:
+    """Device measurements of ``result`` on one input run four times; bit-exact with the
+    ``reference`` graph (the model before any row bands) or exit."""
     from edgec.ir import interpret
 
     layout, size = packed_layout(result.graph, result.graph.inputs)
     out_layout, out_size = packed_layout(result.graph, result.graph.outputs)
     outputs, stats = run_samples(result, harness_context(result),
                                  pack_samples([sample] * 4, layout, size), 4)
-    expected = interpret(result.graph, dict(zip(result.graph.inputs, sample)))
+    expected = interpret(reference, dict(zip(reference.inputs, sample)))
     for entry in out_layout:
         got = outputs[entry["at"]:entry["at"] + entry["nbytes"]]
         if got != expected[entry["name"]].tobytes():
@@ -115,6 +118,11 @@ def _before(result: BuildResult, work: Path) -> BuildResult:
 def _modes(result: BuildResult) -> str:
     m = result.report["optimize"]["memory"]
     parts = []
+    chosen = (m.get("patch") or {}).get("chosen")
+    if chosen:
+        parts.append(f"{chosen['bands']} row bands up to node {chosen['cut']} "
+                     f"(×{chosen['macs_ratio']:.3f} MACs; "
+                     f"{m['patch']['arena_without_bytes']:,} B without)")
     if m["trailing_writes"]:
         parts.append(f"{len(m['trailing_writes'])} trailing writes")
     swapped_in_place = [s for s in m["in_place_variants"] if s in m["in_place"]]
@@ -132,17 +140,24 @@ def _modes(result: BuildResult) -> str:
     return ", ".join(parts) or "none"
 
 
+def _extra_macs(result: BuildResult) -> int:
+    return result.report["optimize"]["memory"].get("extra_macs", 0)
+
+
 def measure(name: str, model: Path, work: Path) -> dict:
     """Arena, MACs, instructions and flash of one model: before, default, every mode."""
     print(f"{name}: default build", flush=True)
     default = build(model, work / "default", BuildOptions(target=TARGET))
     sample = random_inputs(default.graph, 1, SEED)[0]
+    reference = load_graph(model)
     row = {"name": name, "bound": default.plan.lower_bound,
            "macs": default.report["totals"]["macs"], "builds": {}}
     before = _before(default, work / "before")
-    row["builds"]["before"] = (before.plan.arena_bytes, _run(before, sample), "")
-    row["builds"]["default"] = (default.plan.arena_bytes, _run(default, sample),
-                                f"{default.report['optimize']['mode']}; {_modes(default)}")
+    row["builds"]["before"] = (before.plan.arena_bytes, _run(before, sample, reference), "",
+                               0)
+    row["builds"]["default"] = (default.plan.arena_bytes, _run(default, sample, reference),
+                                f"{default.report['optimize']['mode']}; {_modes(default)}",
+                                _extra_macs(default))
     PICTURES.mkdir(parents=True, exist_ok=True)
     (PICTURES / f"{name}.svg").write_text(memory_plan_svg(default.plan,
                                                           len(default.graph.nodes)))
@@ -151,7 +166,8 @@ def measure(name: str, model: Path, work: Path) -> dict:
     for mode in OPTIMIZE_MODES:
         print(f"{name}: --optimize {mode}", flush=True)
         result = build(model, work / mode, BuildOptions(target=TARGET, optimize=mode))
-        row["builds"][mode] = (result.plan.arena_bytes, _run(result, sample), _modes(result))
+        row["builds"][mode] = (result.plan.arena_bytes, _run(result, sample, reference),
+                               _modes(result), _extra_macs(result))
     return row
 
 
@@ -161,25 +177,30 @@ def section(rows: list[dict], command: str, minutes: float) -> str:
              "(`-icount shift=0`, SysTick around the inference call, median of three runs "
              "after a warm-up, one seeded input, outputs bit-exact with the reference "
              "interpreter). *before*: the same kernels planned without trailing writes or "
-             "in-place variants (the planner before issue 15). Every mode computes each "
-             "output once: no extra MACs. The MobileNetV2 is alpha 0.35, 96x96x3, int8, "
+             "in-place variants (the planner before issue 15). *extra MACs*: the halo rows "
+             "that row bands recompute (patch-based execution of the first layers, "
+             "`--patch`, tried by `--optimize ram` under `--patch-budget 1.3`); every other "
+             "mode computes each output once. The MobileNetV2 is alpha 0.35, 96x96x3, int8, "
              "random seeded weights, converted by the TensorFlow converter inside the "
              "benchmark (`make_mobilenet`). Arena over time: `docs/memory/<model>.svg` "
              "(default build) and `<model>_before.svg`.", "",
-             "| model | build | arena | vs bound | instructions | flash | memory modes |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | build | arena | vs bound | instructions | extra MACs | flash | "
+             "memory modes |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        for build_name, (arena, stats, modes) in r["builds"].items():
+        for build_name, (arena, stats, modes, extra) in r["builds"].items():
             lines.append(f"| {r['name']} | {build_name} | {arena:,} B | "
                          f"{arena / r['bound']:.2f} | {stats.median_instructions:,} | "
+                         f"{extra:,} ({extra / r['macs']:+.1%}) | "
                          f"{stats.flash_bytes:,} B | {modes} |")
-    lines += ["", "| model | MACs | op-by-op bound | default arena | target (met) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| model | MACs | op-by-op bound | default arena | ram arena | target "
+              "(met by default / ram) |", "|---|---|---|---|---|---|"]
     for r in rows:
-        arena = r["builds"]["default"][0]
+        arena, ram = r["builds"]["default"][0], r["builds"]["ram"][0]
         target = TARGETS[r["name"]]
         lines.append(f"| {r['name']} | {r['macs']:,} | {r['bound']:,} B | {arena:,} B | "
-                     f"≤ {target:,} ({'yes' if arena <= target else 'no'}) |")
+                     f"{ram:,} B | ≤ {target:,} ({'yes' if arena <= target else 'no'} / "
+                     f"{'yes' if ram <= target else 'no'}) |")
     return "\n".join(lines + ["", END])
 
 

@@ -139,7 +139,7 @@ def memory_entry(graph: Graph, fast: list[Kernel], kernels: list[Kernel], plan: 
             "extra_macs": 0}
 
 
-def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
+def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so. Memory
     variants that cost instructions (in-place kernels, ``edgec.ram``) are used where the arena
@@ -178,6 +178,82 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
     return kernels, plan, choice
 
 
+def _lower_patched(graph: Graph, options: BuildOptions, mode: str, progress):
+    """Kernels and plan of a graph in row bands (``edgec.passes.patch``): ``mode``'s kernels
+    and, unless ``speed`` or ``size`` was asked for by name, every in-place variant when they
+    lower the arena together (``ram``: also speed's kernels with theirs, when smaller). No
+    step-by-step search: the bands multiply the steps, and each trial is a plan."""
+    from edgec.lower import lower_graph, node_lowerer
+    from edgec.ram import shrink_arena
+
+    mode_options = replace(options, optimize=Optimize(mode))
+    fast = lower_graph(graph, mode_options, progress=progress)
+    if options.optimize in (Optimize.SPEED, Optimize.SIZE):
+        plan = plan_memory(graph, fast)
+        return fast, plan, memory_entry(graph, fast, fast, plan, [])
+    kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
+                                           node_lowerer(graph, mode_options), keep_all=True)
+    if options.optimize is Optimize.RAM:
+        speed_options = replace(options, optimize=Optimize.SPEED)
+        speed = lower_graph(graph, speed_options)
+        alt, alt_plan, alt_variants = shrink_arena(graph, speed, plan_memory(graph, speed),
+                                                   node_lowerer(graph, speed_options),
+                                                   keep_all=True)
+        if alt_plan.arena_bytes < plan.arena_bytes:
+            kernels, plan, variants = alt, alt_plan, alt_variants
+    return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
+
+
+def patch_wanted(options: BuildOptions, target: dict, mode: str, arena: int) -> bool:
+    """Whether the build tries row bands (``BuildOptions.patch``): a band count always;
+    ``auto`` in ``--optimize ram``, and in the default build when ``arena`` exceeds the
+    target's RAM."""
+    if options.patch == "off":
+        return False
+    if isinstance(options.patch, (int, tuple)) or Optimize.RAM in (options.optimize, mode):
+        return True
+    ram = target.get("ram_bytes")
+    return options.optimize is None and ram is not None and arena > ram
+
+
+def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
+    """``_lower_graph``, then, where ``patch_wanted``, the same on the graph with its first
+    layers in row bands (``edgec.passes.patch``; cut and band count by ``edgec.ram.
+    choose_patch``), kept when its arena is smaller (or the band count was asked for).
+    Returns the graph compiled, kernels, plan and the optimize choice."""
+    kernels, plan, choice = _lower_graph(graph, target, options, progress)
+    if not patch_wanted(options, target, choice["mode"], plan.arena_bytes):
+        return graph, kernels, plan, choice
+    from edgec.passes.patch import patch_graph, patch_macs
+    from edgec.ram import choose_patch
+
+    forced = options.patch if isinstance(options.patch, int) else None
+    if isinstance(options.patch, tuple):  # CUT:N, no search
+        best, tried, forced = options.patch, [], options.patch[1]
+    else:
+        best, tried = choose_patch(graph, kernels, options.patch_budget, forced)
+    base_macs = patch_macs(graph)
+    entry = {"asked": _options_entry(options)["patch"], "budget": options.patch_budget,
+             "arena_without_bytes": plan.arena_bytes, "candidates": tried, "chosen": None}
+    if best is None and forced and tried:
+        best = (min(tried, key=lambda t: t["arena_bytes"])["cut"], forced)
+    if best is not None:
+        patched = patch_graph(graph, *best)
+        p_kernels, p_plan, p_memory = _lower_patched(patched, options, choice["mode"],
+                                                     progress)
+        if p_plan.arena_bytes < plan.arena_bytes or forced:
+            macs = patch_macs(patched)
+            entry["chosen"] = {"cut": best[0], "cut_tensor": graph.nodes[best[0]].outputs[0],
+                               "bands": best[1], "macs": macs, "extra_macs": macs - base_macs,
+                               "macs_ratio": round(macs / base_macs, 4)}
+            p_memory["extra_macs"] = macs - base_macs
+            p_plan.lower_bound = plan.lower_bound  # the model's op-by-op bound, not the bands'
+            graph, kernels, plan = patched, p_kernels, p_plan
+            choice = {**choice, "memory": p_memory}
+    choice["memory"]["patch"] = entry
+    return graph, kernels, plan, choice
+
+
 def _write(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
     paths = []
     for file_name, text in files.items():
@@ -198,6 +274,8 @@ def _options_entry(options: BuildOptions) -> dict:
             "optimize": options.optimize.value if options.optimize else None,
             "kernels": options.kernels.value, "arena": options.arena.value,
             "ram_limit": options.ram_limit,
+            "patch": list(options.patch) if isinstance(options.patch, tuple) else options.patch,
+            "patch_budget": options.patch_budget,
             "quantization": _quantization_entry(options.quantization)}
 
 
@@ -291,7 +369,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
     folder = OutputFolder(out_dir, name, force)
     graph = run_passes(loaded if loaded is not None
                        else load_graph(model, options.quantization))
-    lowered, plan, choice = _lower(graph, target_info, options, progress)
+    graph, lowered, plan, choice = _lower(graph, target_info, options, progress)
     check_ram_limit(plan, options.ram_limit)
     emit_options = EmitOptions(name, options.arena.value, model.name,
                                hashlib.sha256(model.read_bytes()).hexdigest(), options.target,

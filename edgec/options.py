@@ -53,6 +53,35 @@ class Constants(StrEnum):
     PARTITION = "partition"
 
 
+PATCH_MODES = ("auto", "off")  # or a band count
+
+
+def check_patch(value) -> str | int | tuple[int, int]:
+    """``--patch``: ``auto`` (row bands in ``--optimize ram``, and in the default build when
+    the arena exceeds the target's RAM), ``off``, a band count (always, that many), or
+    ``CUT:N`` (N bands of nodes 0 to CUT, no search)."""
+    if isinstance(value, str) and value in PATCH_MODES:
+        return value
+    if isinstance(value, tuple) or (isinstance(value, str) and ":" in value):
+        parts = value if isinstance(value, tuple) else value.split(":")
+        try:
+            cut, bands = (int(str(p).strip()) for p in parts)
+        except ValueError:
+            cut, bands = -1, 0
+        if len(parts) != 2 or cut < 0 or bands < 2:
+            raise EdgecError(f"patch CUT:N needs a node index and a band count of at least 2, "
+                             f"not {value!r}", "e.g. --patch 5:12")
+        return cut, bands
+    try:
+        bands = int(value)
+    except (TypeError, ValueError):
+        bands = 0
+    if isinstance(value, bool) or bands < 2 or str(value).strip() != str(bands):
+        raise EdgecError(f"patch must be auto, off or a band count of at least 2, not {value!r}",
+                         "e.g. --patch auto, --patch off or --patch 8")
+    return bands
+
+
 OPTIMIZE_MODES = tuple(m.value for m in Optimize)
 KERNEL_CHOICES = tuple(k.value for k in KernelChoice)
 ARENA_MODES = tuple(a.value for a in Arena)
@@ -87,7 +116,9 @@ class BuildOptions:
     prefix (default: the model file's stem); ``optimize`` (None: ``edgec.build``'s default
     rule picks); ``kernels``; ``arena``; ``ram_limit``, the most arena bytes allowed;
     ``cache_dir`` of lowered kernels; ``quantization``, PTQ of a float model first;
-    ``constants``, where weights and constants live (``Constants``)."""
+    ``constants``, where weights and constants live (``Constants``); ``patch``, whether the
+    first layers run in row bands (``check_patch``, ``edgec.passes.patch``) and
+    ``patch_budget``, the most MACs that may cost, as a multiple of the model's."""
 
     target: str = "host"
     name: str | None = None
@@ -98,8 +129,15 @@ class BuildOptions:
     cache_dir: str | os.PathLike | None = None
     quantization: Quantization | None = None
     constants: Constants = Constants.INLINE
+    patch: str | int | tuple[int, int] = "auto"
+    patch_budget: float = 1.3
 
     def __post_init__(self):
+        object.__setattr__(self, "patch", check_patch(self.patch))
+        if not isinstance(self.patch_budget, (int, float)) or not self.patch_budget >= 1:
+            raise EdgecError(f"patch budget must be a number >= 1, not {self.patch_budget!r}",
+                             "it bounds the MACs of a row-band rewrite as a multiple of the "
+                             "model's, e.g. --patch-budget 1.3")
         if self.optimize is not None:
             object.__setattr__(self, "optimize", _enum(Optimize, self.optimize, "optimize"))
         object.__setattr__(self, "kernels", _enum(KernelChoice, self.kernels, "kernels"))

@@ -21,6 +21,7 @@ with the variant changes nothing and the node needs no swap.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from edgec.ir import Graph
@@ -78,3 +79,88 @@ def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: L
                 trial, trial_plan = back, back_plan
                 chosen.discard(step)
     return trial, trial_plan, sorted(chosen)
+
+
+# Band counts the patch search tries (each at most the cut tensor's height).
+BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24)
+PATCH_BUDGET = 1.3  # at most this many times the graph's MACs (--patch-budget)
+
+
+def stand_in_kernels(patched: Graph, graph: Graph, kernels: list[Kernel]) -> list[Kernel]:
+    """Kernels for planning ``patched`` (``edgec.passes.patch``) without lowering it: each
+    band node borrows its original node's memory facts (scratch, raster access, in-place
+    inputs), views and joins get empty ones. Good enough to compare cuts; the build lowers
+    the chosen one for real."""
+    by_name = {node.name: kernel for node, kernel in zip(graph.nodes, kernels)}
+    out = []
+    for node in patched.nodes:
+        original = by_name.get(node.name.split("@p")[0]) if "@p" in node.name else None
+        if original is None or original.op != node.op:
+            original = by_name.get(node.name)
+        if original is None or original.op != node.op:
+            out.append(Kernel(node.name, node.op, "", "", list(node.inputs + node.outputs)))
+            continue
+        src = next(n for n in graph.nodes if n.name == original.node_name)
+        in_place = [node.inputs[src.inputs.index(t)] for t in original.in_place
+                    if t in src.inputs]
+        out.append(replace(original, node_name=node.name, in_place=in_place,
+                           args=list(node.inputs + node.outputs)))
+    return out
+
+
+def _bottleneck(graph: Graph, cut: int) -> bool:
+    """Whether the cut tensor is no larger than its node's input and smaller than the next
+    node's output: cutting anywhere else moves a larger tensor into the join."""
+    node = graph.nodes[cut]
+    size = graph.tensors[node.outputs[0]].nbytes
+    if size > graph.tensors[node.inputs[0]].nbytes:
+        return False
+    nxt = graph.nodes[cut + 1] if cut + 1 < len(graph.nodes) else None
+    return nxt is None or size < graph.tensors[nxt.outputs[0]].nbytes
+
+
+def patch_candidates(graph: Graph, budget: float = PATCH_BUDGET,
+                     bands: int | None = None) -> list[tuple[int, int, int]]:
+    """``(cut, bands, macs)`` of the prefix rewrites worth planning: cuts at a bottleneck
+    tensor (``_bottleneck``), band counts within ``budget`` times the graph's MACs (or
+    ``bands`` when given, whatever the MACs); by cut, then bands."""
+    from edgec.passes.patch import patch_graph, patch_macs, patchable_cuts
+
+    base = patch_macs(graph)
+    found = []
+    for cut in patchable_cuts(graph):
+        if not _bottleneck(graph, cut):
+            continue
+        height = graph.tensors[graph.nodes[cut].outputs[0]].shape[1]
+        for count in (bands,) if bands else BAND_COUNTS:
+            if count > height:
+                continue
+            macs = patch_macs(patch_graph(graph, cut, count))
+            if macs > budget * base and not bands:
+                break  # more bands, more halos
+            found.append((cut, count, macs))
+    return found
+
+
+def choose_patch(graph: Graph, kernels: list[Kernel], budget: float = PATCH_BUDGET,
+                 bands: int | None = None) -> tuple[tuple[int, int] | None, list[dict]]:
+    """The prefix rewrite (cut step, band count) whose plan, with ``kernels``' memory facts
+    (``stand_in_kernels``), has the smallest arena within ``budget`` times the MACs (ties to
+    fewer MACs), or None when none beats ``kernels``' own plan; and every candidate planned
+    (cut, bands, macs, arena). At each cut the band counts go up until the arena stops
+    shrinking."""
+    from edgec.passes.patch import patch_graph
+
+    best_arena = plan_memory(graph, kernels).arena_bytes
+    best, tried, best_macs = None, [], None
+    previous: dict[int, int] = {}
+    for cut, count, macs in patch_candidates(graph, budget, bands):
+        if cut in previous and previous[cut] < 0:
+            continue  # this cut stopped improving
+        patched = patch_graph(graph, cut, count)
+        arena = plan_memory(patched, stand_in_kernels(patched, graph, kernels)).arena_bytes
+        tried.append({"cut": cut, "bands": count, "macs": macs, "arena_bytes": arena})
+        previous[cut] = -1 if cut in previous and arena >= previous[cut] else arena
+        if arena < best_arena or (arena == best_arena and best and macs < best_macs):
+            best, best_arena, best_macs = (cut, count), arena, macs
+    return best, tried

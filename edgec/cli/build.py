@@ -44,6 +44,15 @@ def _add_common(parser) -> None:
                              "default: speed's kernels while their constants fit half the "
                              "target's flash, else size's, with in-place variants where the "
                              "arena needs them")
+    parser.add_argument("--patch", default="auto", metavar="auto|off|N|CUT:N",
+                        help="run the first layers in N row bands with recomputed halos "
+                             "(less arena, more MACs); auto: in --optimize ram, and in the "
+                             "default build when the arena exceeds the target's RAM, with the "
+                             "cut and band count the arena search picks; CUT:N: nodes 0 to "
+                             "CUT in N bands, no search (default: auto)")
+    parser.add_argument("--patch-budget", type=float, default=1.3, metavar="X",
+                        help="the most MACs row bands may cost, as a multiple of the "
+                             "model's (default 1.3)")
     parser.add_argument("--kernels", choices=KERNEL_CHOICES, default="auto",
                         help="auto: the target's CPU features pick optimized kernels (DSP); "
                              "portable: plain C99 kernels only (default: auto)")
@@ -102,6 +111,7 @@ def build_options(args) -> BuildOptions:
                         arena=getattr(args, "arena", Arena.STATIC),
                         ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
                         quantization=_quantization(args),
+                        patch=args.patch, patch_budget=args.patch_budget,
                         constants=Constants.PARTITION if getattr(args, "model_partition", False)
                         else Constants.INLINE)
 

@@ -140,6 +140,12 @@ def _optimize_lines(choice: dict | None) -> list[str]:
             f"step(s) with a memory kernel variant (edgec.ram), slower than the fast kernel, "
             f"{len(m.get('no_scratch_variants', []))} of them without scratch; extra MACs "
             f"{m['extra_macs']:,}")
+        chosen = (m.get("patch") or {}).get("chosen")
+        if chosen:
+            lines.append(
+                f"patch      nodes 0-{chosen['cut']} in {chosen['bands']} row bands: "
+                f"{chosen['extra_macs']:,} extra MACs (x{chosen['macs_ratio']:.3f}), arena "
+                f"{m['patch']['arena_without_bytes']:,} B without")
     return lines
 
 

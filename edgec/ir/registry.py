@@ -98,6 +98,12 @@ class OpDef:
     converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
+    # (node, ins, outs) -> byte offset at which the output is a contiguous range of input 0's
+    # bytes (a slice along the outermost non-unit axis), or None for this node (``view``);
+    # (node, ins, outs) -> byte offset of each input inside the output (a join along the
+    # outermost non-unit axis), or None (``gathers``). The planner may alias them: no copy.
+    view: Callable[[Node, list, list], int | None] | None = None
+    gathers: Callable[[Node, list, list], list[int] | None] | None = None
     channels: Channels = Channels.OPAQUE
     keeps_channels: Callable[[Node, int], bool] | None = None  # (node, rank) for SAME
     ptq: Ptq = Ptq.CALIBRATE

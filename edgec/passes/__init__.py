@@ -1,6 +1,9 @@
 """Graph -> Graph rewrites. Each pass returns a new graph and never mutates its input.
 
-``PIPELINE`` is the order passes run in, read top to bottom like a recipe.
+``PIPELINE`` is the order passes run in, read top to bottom like a recipe. ``patch``
+(row bands of the first layers) is not in it: it trades MACs for arena, so the build runs
+it where ``--patch`` / ``--optimize ram`` ask, at the cut the arena search picks
+(``edgec.build``, ``edgec.ram.choose_patch``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,15 @@ Two rewrites shrink the arena before any placement:
   (``overlaps``). The lead is rounded up to the alignment; the join is taken only when the
   group grows by less than the output's size (and ``plan_memory`` drops every join the
   arena does not need: a group keeps its size for its whole life).
+- a view (``OpDef.view``: a STRIDED_SLICE that is one contiguous byte range of its input,
+  rows of an NHWC tensor with N = 1) is its input's bytes at an offset, living from the
+  step that wrote the input (the kernel is not called). A tensor read only through views
+  needs its own bytes at the step that writes it only: each view keeps its own range alive,
+  so the rows the early views alone read are free once those views die (patch-based
+  execution, ``edgec.passes.patch``);
+- a join (``OpDef.gathers``: a CONCATENATION along the outermost non-unit axis) is its
+  inputs' bytes: each input's group moves into the join's at the input's offset in the
+  output, when no two parts of the merged groups would clash (the kernel is not called).
 Tensors sharing bytes form one group, which becomes one planner ``Buffer`` whose lifetime is
 the union of its members' and whose size spans every member at its offset in the group
 (``rel``). Kernel scratch is a buffer living for its one step.
@@ -54,6 +63,27 @@ class Lifetimes:
     no_overlap: frozenset[int] = frozenset()  # steps told to write no trailing output
     span: dict[str, tuple[int, int]] = field(default_factory=dict)  # tensor -> its own life
     nbytes: dict[str, int] = field(default_factory=dict)  # tensor -> its own bytes
+
+    def merge(self, leader: str, into: str, shift: int) -> None:
+        """Move every member of ``leader``'s group into ``into``'s, ``shift`` bytes further
+        than their offset in their own group (may be negative: ``into``'s members move up)."""
+        if shift < 0:
+            for member, group in self.group_of.items():
+                if group == into:
+                    self.rel[member] -= shift
+            self.size[into] -= shift
+            shift = 0
+        for member, group in list(self.group_of.items()):
+            if group == leader:
+                self.group_of[member] = into
+                self.rel[member] += shift
+                self.size[into] = max(self.size[into], self.rel[member] + self.nbytes[member])
+        self.first[into] = min(self.first[into], self.first.pop(leader))
+        self.last[into] = max(self.last[into], self.last.pop(leader))
+        del self.size[leader]
+
+    def members(self, leader: str) -> list[str]:
+        return [t for t, g in self.group_of.items() if g == leader]
 
     def join(self, tensor: str, leader: str, nbytes: int, step: int, last: int,
              rel: int) -> None:
@@ -144,38 +174,154 @@ def _trailing_lead(graph: Graph, node: Node, life: Lifetimes, step: int,
     return lead if grown < out.nbytes else None
 
 
+def view_offset(graph: Graph, node: Node) -> int | None:
+    """The byte offset of ``node``'s output inside its input 0 when the node is a view
+    (``OpDef.view``) of an activation, else None."""
+    view = get_op(node.op).view
+    if view is None or len(node.outputs) != 1 or not node.inputs or not node.inputs[0]:
+        return None
+    ins = graph.input_tensors(node)
+    if ins[0].is_const:
+        return None
+    return view(node, ins, graph.output_tensors(node))
+
+
+def gather_offsets(graph: Graph, node: Node) -> list[int] | None:
+    """The byte offset of each input of ``node`` inside its output when the node is a join
+    (``OpDef.gathers``) of distinct activations, else None."""
+    gathers = get_op(node.op).gathers
+    if gathers is None or len(node.outputs) != 1 or len(set(node.inputs)) != len(node.inputs):
+        return None
+    if any(not name or graph.tensors[name].is_const for name in node.inputs):
+        return None
+    return gathers(node, graph.input_tensors(node), graph.output_tensors(node))
+
+
+def _view_spans(graph: Graph, spans: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """``spans`` with views living from their source's write, and a tensor read only by
+    views (and not a graph output) living at its own write only."""
+    spans = dict(spans)
+    readers: dict[str, list[bool]] = {}
+    for node in graph.nodes:
+        is_view = view_offset(graph, node) is not None
+        for i, name in enumerate(node.inputs):
+            if name:
+                readers.setdefault(name, []).append(is_view and i == 0)
+    order = {name: -1 for name in graph.inputs}
+    for step, node in enumerate(graph.nodes):
+        for name in node.outputs:
+            order[name] = step
+        if view_offset(graph, node) is not None:
+            src, out = node.inputs[0], node.outputs[0]
+            spans[out] = (spans[src][0], max(spans[out][1], spans[src][0]))
+    for name, is_view in readers.items():
+        if name in spans and all(is_view) and name not in graph.outputs:
+            spans[name] = (spans[name][0], spans[name][0])
+    return spans
+
+
+def _reach(graph: Graph, spans: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """The last step at which each tensor's bytes are read, directly or through views of it
+    (a group may die only when every view of its tensors has died)."""
+    reach = {name: last for name, (_, last) in spans.items()}
+    views = [(node.inputs[0], node.outputs[0]) for node in graph.nodes
+             if view_offset(graph, node) is not None]
+    for src, out in reversed(views):
+        reach[src] = max(reach[src], reach[out])
+    return reach
+
+
+def _join_inputs(graph: Graph, node: Node, life: Lifetimes, step: int,
+                 spans: dict[str, tuple[int, int]]) -> bool:
+    """Place a join's output over its inputs (``gather_offsets``) when their groups are
+    distinct, hold no graph output and no two of their parts would clash; True if done."""
+    offsets = gather_offsets(graph, node)
+    if offsets is None:
+        return False
+    groups = [life.group_of[name] for name in node.inputs]
+    pinned = {life.group_of[o] for o in graph.outputs if o in life.group_of}
+    if len(set(groups)) != len(groups) or pinned & set(groups):
+        return False
+    out = node.outputs[0]
+    shifts = [off - life.rel[name] for name, off in zip(node.inputs, offsets)]
+    low = min(min(shifts), 0)
+    placed = [(life.rel[t] + s - low, life.nbytes[t], *life.span[t], g)
+              for g, s in zip(groups, shifts) for t in life.members(g)]
+    mine = (-low, graph.tensors[out].nbytes, *spans[out], None)
+    joined = set(node.inputs)
+    for i, a in enumerate(placed):
+        for b in placed[i + 1:]:
+            if a[4] != b[4] and _clash(a, b):
+                return False
+    for t, a in zip([t for g in groups for t in life.members(g)], placed):
+        if t not in joined and _clash(a, mine):
+            return False
+    _new_group(life, out, graph.tensors[out].nbytes, spans[out])
+    for g, name, off in zip(groups, node.inputs, offsets):
+        life.merge(g, out, life.rel[out] + off - life.rel[name])
+    life.elided.add(step)
+    return True
+
+
+def _clash(a, b) -> bool:
+    (ra, sa, fa, la, _), (rb, sb, fb, lb, _) = a, b
+    return sa > 0 and sb > 0 and fa <= lb and fb <= la and ra < rb + sb and rb < ra + sa
+
+
 def build_lifetimes(graph: Graph, kernels: list[Kernel] | None = None,
                     align: int = 16, no_overlap: frozenset[int] = frozenset()) -> Lifetimes:
     """Group the activations of ``graph`` into shared buffers (see the module docstring);
     the steps in ``no_overlap`` write no trailing output."""
-    spans = tensor_lifetimes(graph)
+    spans = _view_spans(graph, tensor_lifetimes(graph))
+    reach = _reach(graph, spans)
     life = Lifetimes(no_overlap=no_overlap)
     for name in graph.inputs:
         _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+        life.last[name] = max(life.last[name], reach[name])
     for step, node in enumerate(graph.nodes):
-        # An elided copy is never called, so its kernel's qualifiers do not matter.
-        kernel = kernels[step] if kernels else None
-        source = _alias_source(graph, node, life, step, kernel)
-        if source is not None:
-            out = node.outputs[0]
-            life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out],
-                      rel=life.rel[source])
-            if get_op(node.op).alias:
-                life.elided.add(step)
-            else:
-                life.in_place[step] = source
-            continue
-        lead = None if step in no_overlap else _trailing_lead(graph, node, life, step,
-                                                               kernel, align)
-        if lead is not None:
-            src, out = node.inputs[0], node.outputs[0]
-            life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
-                      rel=life.rel[src] - lead)
-            life.overlaps[step] = (src, lead)
-            continue
-        for name in node.outputs:
-            _new_group(life, name, graph.tensors[name].nbytes, spans[name])
+        _group_outputs(graph, node, life, step, kernels[step] if kernels else None, spans,
+                       align)
+        for name in node.outputs:  # a group lives while views of its tensors do
+            group = life.group_of[name]
+            life.last[group] = max(life.last[group], reach[name])
     return life
+
+
+def _group_outputs(graph: Graph, node: Node, life: Lifetimes, step: int,
+                   kernel: Kernel | None, spans: dict[str, tuple[int, int]],
+                   align: int) -> None:
+    """Put ``node``'s outputs into a group: a view, a join, an alias, an in-place or a
+    trailing write, or a group of their own."""
+    # An elided copy is never called, so its kernel's qualifiers do not matter.
+    offset = view_offset(graph, node)
+    if offset is not None:
+        src, out = node.inputs[0], node.outputs[0]
+        life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[src] + offset)
+        life.elided.add(step)
+        return
+    if _join_inputs(graph, node, life, step, spans):
+        return
+    source = _alias_source(graph, node, life, step, kernel)
+    if source is not None:
+        out = node.outputs[0]
+        life.join(out, life.group_of[source], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[source])
+        if get_op(node.op).alias:
+            life.elided.add(step)
+        else:
+            life.in_place[step] = source
+        return
+    lead = None if step in life.no_overlap else _trailing_lead(graph, node, life, step,
+                                                                kernel, align)
+    if lead is not None:
+        src, out = node.inputs[0], node.outputs[0]
+        life.join(out, life.group_of[src], graph.tensors[out].nbytes, *spans[out],
+                  rel=life.rel[src] - lead)
+        life.overlaps[step] = (src, lead)
+        return
+    for name in node.outputs:
+        _new_group(life, name, graph.tensors[name].nbytes, spans[name])
 
 
 def _new_group(life: Lifetimes, name: str, nbytes: int, span: tuple[int, int]) -> None:

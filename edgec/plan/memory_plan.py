@@ -63,13 +63,19 @@ class MemoryPlan:
         return "\n".join(rows)
 
 
-def _place(graph: Graph, kernels, align: int, no_overlap: frozenset[int]):
+def _place(graph: Graph, kernels, align: int, no_overlap: frozenset[int],
+           orders: tuple[str, ...] | None = None):
     life = build_lifetimes(graph, kernels, align, no_overlap)
     buffers = planner_buffers(life, kernels, align)
-    return (life, buffers, *best_offsets(buffers))
+    return (life, buffers, *best_offsets(buffers, orders))
 
 
 MAX_PASSES = 3
+# Both searches place the graph once per raster step (and pass): on graphs with more steps
+# than this (row bands, ``edgec.passes.patch``) each trial tries only the placement order
+# that won the first placement, and the chosen trailing writes are placed again under every
+# order at the end.
+MAX_SEARCH_STEPS = 100
 
 
 def _choose_trailing_writes(graph: Graph, kernels, align: int):
@@ -83,25 +89,32 @@ def _choose_trailing_writes(graph: Graph, kernels, align: int):
         return arena_bytes(placed[1], placed[2])
 
     dropped = _place(graph, kernels, align, frozenset())
+    orders = (dropped[3],) if len(graph.nodes) > MAX_SEARCH_STEPS else None
     for step in sorted(dropped[0].overlaps):
-        trial = _place(graph, kernels, align, frozenset({step}) | dropped[0].no_overlap)
+        trial = _place(graph, kernels, align, frozenset({step}) | dropped[0].no_overlap,
+                       orders)
         if arena(trial) <= arena(dropped):
             dropped = trial
-    added = _add_trailing_writes(graph, kernels, align)
-    return added if arena(added) < arena(dropped) else dropped
+    added = _add_trailing_writes(graph, kernels, align, orders is not None)
+    best = added if arena(added) < arena(dropped) else dropped
+    if orders is not None:
+        best = _place(graph, kernels, align, best[0].no_overlap)
+    return best
 
 
-def _add_trailing_writes(graph: Graph, kernels, align: int):
+def _add_trailing_writes(graph: Graph, kernels, align: int, one_order: bool = False):
     """Trailing writes added one at a time where they make the arena smaller."""
     candidates = [step for step, k in enumerate(kernels or []) if k.access in ACCESS]
     best = _place(graph, kernels, align, frozenset(candidates))
+    orders = (best[3],) if one_order else None
     enabled: set[int] = set()
     for _ in range(MAX_PASSES):
         changed = False
         for step in candidates:
             if step in enabled:
                 continue
-            trial = _place(graph, kernels, align, frozenset(candidates) - enabled - {step})
+            trial = _place(graph, kernels, align, frozenset(candidates) - enabled - {step},
+                           orders)
             if arena_bytes(trial[1], trial[2]) < arena_bytes(best[1], best[2]):
                 best, changed = trial, True
                 enabled.add(step)

@@ -25,6 +25,7 @@ and read pixel by pixel, independently, instead of trusting it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -85,6 +86,7 @@ def window_of(node, ins, outs) -> Window | None:
                   int(pads[1]), elems[0], elems[1])
 
 
+@lru_cache(maxsize=4096)
 def raster_lead(win: Window, access: str = "raster") -> int:
     """The smallest ``lead`` (bytes, may be negative) such that an output placed ``lead``
     bytes below its input never overwrites an input byte a raster kernel (``access``) still

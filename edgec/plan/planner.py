@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 
 Part = tuple[int, int, int, int]  # (offset in the buffer, bytes, first step, last step)
 
@@ -111,9 +113,83 @@ def _lowest_fit_parts(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
     raise AssertionError("no offset fits")  # the highest candidate always does
 
 
+VECTOR_PARTS = 400  # from this many parts on, numpy beats the part-by-part loop
+
+
+class _PlacedParts:
+    """The parts placed so far as arrays (absolute start and end, first and last step), for
+    ``_lowest_fit_parts`` on graphs of hundreds of buffers (row bands, ``passes.patch``)."""
+
+    CHUNK = 32  # candidate offsets tested at once
+
+    def __init__(self, capacity: int):
+        self.lo = np.zeros(capacity, np.int64)
+        self.hi = np.zeros(capacity, np.int64)
+        self.first = np.zeros(capacity, np.int64)
+        self.last = np.zeros(capacity, np.int64)
+        self.n = 0
+
+    def add(self, buffer: Buffer, offset: int) -> None:
+        for rel, size, first, last in buffer.regions():
+            n = self.n
+            self.lo[n], self.hi[n] = offset + rel, offset + rel + size
+            self.first[n], self.last[n] = first, last
+            self.n += 1
+
+    def lowest_fit(self, buffer: Buffer) -> int:
+        """What ``_lowest_fit_parts`` returns, vectorized: the candidates are 0 and every
+        offset putting one of ``buffer``'s parts just above a placed part living with it;
+        the lowest where no part of ``buffer`` shares a byte with a placed part at a step."""
+        n = self.n
+        lo, hi, first, last = self.lo[:n], self.hi[:n], self.first[:n], self.last[:n]
+        regions = buffer.regions()
+        if len(regions) == 1:  # most buffers: one part, every candidate tested at once
+            rel, size, f, la = regions[0]
+            together = (first <= la) & (f <= last)
+            raw = hi[together] - rel
+            candidates = np.unique(np.maximum(0, -(-raw // buffer.align) * buffer.align))
+            candidates = np.concatenate([[0], candidates]) if not candidates.size or \
+                candidates[0] else candidates
+            keep = together & (hi > lo)
+            if size <= 0 or not keep.any():
+                return int(candidates[0])
+            plo, phi = lo[keep], hi[keep]
+            start = candidates[:, None] + rel
+            free = ~((start < phi[None, :]) & (plo[None, :] < start + size)).any(axis=1)
+            return int(candidates[np.argmax(free)])
+        mine = np.array(regions, np.int64).reshape(-1, 4)
+        together = (first[None, :] <= mine[:, 3:4]) & (mine[:, 2:3] <= last[None, :])
+        raw = (hi[None, :] - mine[:, 0:1])[together]
+        candidates = np.unique(np.concatenate(
+            [[0], np.maximum(0, -(-raw // buffer.align) * buffer.align)]))
+        clash = together & (mine[:, 1:2] > 0) & ((hi - lo) > 0)[None, :]
+        cols = clash.any(axis=0)
+        rows = clash.any(axis=1)
+        if not cols.any():
+            return int(candidates[0])
+        clash, plo, phi = clash[rows][:, cols], lo[cols], hi[cols]
+        rel, size = mine[rows, 0], mine[rows, 1]
+        for at in range(0, candidates.size, self.CHUNK):
+            base = candidates[at:at + self.CHUNK]
+            start = base[:, None, None] + rel[None, :, None]
+            hit = clash[None] & (start < phi[None, None, :]) & (plo[None, None, :]
+                                                                 < start + size[None, :, None])
+            free = ~hit.any(axis=(1, 2))
+            if free.any():
+                return int(base[np.argmax(free)])
+        raise AssertionError("no offset fits")  # the highest candidate always does
+
+
 def greedy_offsets(buffers: Sequence[Buffer], order: Sequence[int]) -> list[int]:
     """Place ``buffers`` in the given order (indices), each at its lowest possible offset."""
     offsets = [0] * len(buffers)
+    parts = sum(len(b.regions()) for b in buffers)
+    if parts > VECTOR_PARTS and any(b.parts for b in buffers):
+        placed_parts = _PlacedParts(parts)
+        for i in order:
+            offsets[i] = placed_parts.lowest_fit(buffers[i])
+            placed_parts.add(buffers[i], offsets[i])
+        return offsets
     placed: list[tuple[int, Buffer]] = []
     for i in order:
         offsets[i] = _lowest_fit(buffers[i], placed)
@@ -131,14 +207,17 @@ ORDERS: dict[str, Callable[[Buffer], tuple]] = {
 }
 
 
-def best_offsets(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
+def best_offsets(buffers: Sequence[Buffer],
+                 orders: Sequence[str] | None = None) -> tuple[list[int], str]:
     """Greedy placement under each order of ``ORDERS``; the smallest arena wins.
 
     Returns the offsets and the name of the winning order (ties go to the earlier order, so
-    the result is deterministic).
+    the result is deterministic). ``orders`` limits the orders tried to those named.
     """
     best: tuple[int, list[int], str] | None = None
     for name, key in ORDERS.items():
+        if orders is not None and name not in orders:
+            continue
         order = sorted(range(len(buffers)), key=lambda i: (key(buffers[i]), i))
         offsets = greedy_offsets(buffers, order)
         size = arena_bytes(buffers, offsets)

@@ -71,3 +71,30 @@ def test_greedy_fills_gap_below_larger_buffers():
 def test_buffer_rejects_inverted_lifetime():
     with pytest.raises(ValueError):
         Buffer("bad", 4, 3, 2)
+
+
+def test_vectorized_fit_matches_the_part_by_part_one():
+    """``_PlacedParts.lowest_fit`` (graphs of many parts) returns what ``_lowest_fit`` does."""
+    import random
+
+    from edgec.plan.planner import _PlacedParts, _lowest_fit
+
+    rng = random.Random(1)
+    for _ in range(300):
+        buffers = []
+        for i in range(rng.randint(1, 25)):
+            first = rng.randint(0, 10)
+            last = first + rng.randint(0, 6)
+            size, parts = rng.choice([0, 16, 40, 64, 100, 256]), ()
+            if rng.random() < 0.5:
+                starts = sorted(rng.randint(first, last) for _ in range(rng.randint(1, 4)))
+                parts = tuple((rng.randint(0, 80), rng.choice([0, 8, 30, 64]), s,
+                               min(s + rng.randint(0, 3), last)) for s in starts)
+                size = max(r + n for r, n, _, _ in parts)
+            buffers.append(Buffer(f"b{i}", size, first, last, rng.choice([1, 4, 16]), parts))
+        placed, arrays = [], _PlacedParts(sum(len(b.regions()) for b in buffers))
+        for b in buffers:
+            offset = _lowest_fit(b, placed)
+            assert arrays.lowest_fit(b) == offset
+            placed.append((offset, b))
+            arrays.add(b, offset)

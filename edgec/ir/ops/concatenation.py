@@ -34,7 +34,26 @@ def _shape(node, ins):
     return [first[:axis] + (sum(s[axis] for s in shapes),) + first[axis + 1:]]
 
 
-define_op("CONCATENATION", attrs={"axis": REQUIRED, "activation": "NONE"},
+def _gathers(node, ins, outs) -> list[int] | None:
+    """The byte offset of each input inside the output when each is one contiguous range of
+    it (every axis before ``axis`` has one element) and the join moves bytes only (no
+    activation, equal quantization); else None."""
+    y = outs[0]
+    if node.attrs["activation"] != "NONE" or any(t is None or t.is_const for t in ins):
+        return None
+    if not y.size or y.nbytes % y.size or any(t.quant != y.quant for t in ins):
+        return None
+    axis = _axis(node, len(y.shape))
+    if any(d != 1 for d in y.shape[:axis]):
+        return None
+    offsets, at = [], 0
+    for t in ins:
+        offsets.append(at)
+        at += t.nbytes
+    return offsets
+
+
+define_op("CONCATENATION", gathers=_gathers, attrs={"axis": REQUIRED, "activation": "NONE"},
           infer_shapes=_shape, doc="join the inputs along axis", dtypes=MOVE_DTYPES,
           channels=Channels.CONCAT, ptq=Ptq.SHARED_INPUTS,
           identity_when=lambda node, rank: len(node.inputs) == 1

@@ -36,7 +36,28 @@ def _shape(node, ins):
     return [tuple(size for _, size, _ in slice_plan(node, ins[0].shape))]
 
 
-define_op("STRIDED_SLICE", attrs={"begin": REQUIRED, "size": REQUIRED, "steps": REQUIRED},
+def _view(node, ins, outs) -> int | None:
+    """The byte offset of the output inside input 0 when it is one contiguous range of it:
+    every axis before some axis ``d`` takes one element, axis ``d`` a run with step 1, every
+    later axis whole (rows of an NHWC tensor with N = 1); else None."""
+    x = ins[0]
+    if x is None or x.is_const or not x.size or x.nbytes != x.size * (x.nbytes // x.size):
+        return None
+    plan = slice_plan(node, x.shape)
+    strides, step = [], x.nbytes // x.size
+    for n in reversed(x.shape):
+        strides.insert(0, step)
+        step *= n
+    axis = 0
+    while axis < len(plan) and plan[axis][1] == 1:
+        axis += 1
+    for d, (n, (b, size, s)) in enumerate(zip(x.shape, plan)):
+        if d > axis and (b, size, s) != (0, n, 1) or d == axis and s != 1:
+            return None
+    return sum(b * st for (b, _, _), st in zip(plan, strides))
+
+
+define_op("STRIDED_SLICE", view=_view, attrs={"begin": REQUIRED, "size": REQUIRED, "steps": REQUIRED},
           infer_shapes=_shape, dtypes=MOVE_DTYPES, ptq=Ptq.SAME_AS_INPUT,
           channels=Channels.SAME,
           keeps_channels=lambda node, rank: (int(node.attrs["begin"][-1]),
