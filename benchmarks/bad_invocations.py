@@ -89,6 +89,17 @@ INVOCATIONS += [
      "{missing}"],
     ["verify", "{good}", "--per-layer"], ["verify", "{good}", "--layers", "--target",
                                           "qemu_riscv32"],
+    # row bands (patch-based execution): bad counts, cuts and budgets
+    ["build", "{good}", "-o", "{out}", "--patch", "foo"],
+    ["build", "{good}", "-o", "{out}", "--patch", "0"],
+    ["build", "{good}", "-o", "{out}", "--patch", "999:2"],
+    ["build", "{good}", "-o", "{out}", "--patch", "3:1"],
+    ["build", "{good}", "-o", "{out}", "--patch", "2:x"],
+    ["build", "{good}", "-o", "{out}", "--patch-budget", "-1"],
+    ["build", "{good}", "-o", "{out}", "--patch-budget", "abc"],
+    # int16 activations on a recurrent model's post-training quantization
+    ["quantize", "{good}", "--activations", "int16", "--calibrate", "{missing}", "-o",
+     "{out}/m.tflite"],
 ]
 
 APP_CONFIGS = {
