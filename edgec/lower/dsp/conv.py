@@ -99,7 +99,18 @@ def _rows_blocks(geometry) -> dict:
         triples = 0
         blocks = (ow + 1) // 2
         wide = blocks >= 3
-    return {"triples": triples, "wide": wide}
+    nruns = geometry["kh"] if geometry["dw"] == 1 else geometry["kh"] * geometry["kw"]
+    calls = geometry["n"] * geometry["oh"] * triples * (geometry["cout"] // 2)
+    unrolled = wide and (run_groups < 4 or nruns == 1 and run_groups <= 16
+                         or run_groups <= 12 and calls >= UNROLL_CALLS)
+    return {"triples": triples, "wide": wide, "unrolled": unrolled}
+
+
+# Three-pixel calls of a kernel from which its runs of up to 12 groups are unrolled whole: each
+# unrolled group adds 16 instructions (~60 B) of code and saves the loop's 3 per four groups
+# and the run's 4; IC's 32x32 maps (2,560 calls) repay it, its 16x16 ones are left looping to
+# keep IC's size-mode code under 16 KB.
+UNROLL_CALLS = 2048
 
 
 # Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
