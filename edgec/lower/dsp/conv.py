@@ -19,9 +19,16 @@ Three pixels by two output channels per micro-kernel call, all runs of the windo
 statement (``_rows.h.j2``, 14 registers: six accumulators, four weight halves, an input pair,
 two pointers; the loops end on the weight pointer compared with ends kept in memory). Rows of
 three pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
-output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
-multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
-24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
+output row into the scratch (``edgec_widen_pair``): 16 instructions per 24
+multiply-accumulates (``EDGEC_DOT3X2_WIDE``: the four widened weight words of a group by one
+LDM, its operands pinned to r8-r11 since LDM lists registers in ascending order; 17 with two
+LDRDs); narrower rows widen them in the loop, 20 per 24 (``EDGEC_DOT3X2_WINDOW``). The rest
+of a row goes two pixels at a time (11 per 16 with the LDM). Runs of a window short enough
+(``_rows_blocks``: a 1x1 conv's single run of up to 16 groups; runs of up to 12 groups in
+kernels making at least ``UNROLL_CALLS`` three-pixel calls) are unrolled whole, the loop
+only over the runs (``EDGEC_DOT3X2_WIDE_SHORT``, ``EDGEC_DOT2X2_WIDE_BODY``). With both,
+mps2_an386 size mode: KWS 3,471,920 -> 3,292,380 instructions (its 1x1 convs 543,760 ->
+498,600 each), IC 12,532,200 -> 11,795,640. Before them, IC (resnet8) in
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
