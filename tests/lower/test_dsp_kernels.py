@@ -64,6 +64,9 @@ CONV_GEOMETRIES = [
     # rows inside widened a word at a time, rows reaching the padding value by value.
     (9, 8, 2, 5, 3, 2, (2, 1), (1, 1), (1, 1, 1, 0)),
     (7, 7, 3, 4, 3, 4, (1, 1), (1, 1), (1, 2, 1, 1)),
+    # A 1x1 conv read as rows of 30 pixels, 8-group runs unrolled whole, an even cout (the
+    # size mode's one-run micro-kernels, EDGEC_DOT3X2_WIDE_ONE and EDGEC_DOT2X2_WIDE_BODY).
+    (5, 6, 32, 6, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
@@ -379,7 +382,8 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
     registers there for the large asm helpers, which give way to their C forms
     (``__OPTIMIZE__`` undefined)."""
     rng = np.random.default_rng(8)
-    graphs = [_window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
+    graphs = [_window_graph(rng, CONV_GEOMETRIES[-1], False, "", "RELU"),
+              _window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
               _window_graph(rng, CONV_GEOMETRIES[3], False, "tiny", "NONE"),
               _window_graph(rng, CONV_GEOMETRIES[6], False, "", "RELU"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),

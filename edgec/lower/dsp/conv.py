@@ -27,8 +27,8 @@ of a row goes two pixels at a time (11 per 16 with the LDM). Runs of a window sh
 (``_rows_blocks``: a 1x1 conv's single run of up to 16 groups; runs of up to 12 groups in
 kernels making at least ``UNROLL_CALLS`` three-pixel calls) are unrolled whole, the loop
 only over the runs (``EDGEC_DOT3X2_WIDE_SHORT``, ``EDGEC_DOT2X2_WIDE_BODY``). With both,
-mps2_an386 size mode: KWS 3,471,920 -> 3,292,380 instructions (its 1x1 convs 543,760 ->
-498,600 each), IC 12,532,200 -> 11,795,640. Before them, IC (resnet8) in
+mps2_an386 size mode: KWS 3,471,920 -> 3,265,500 instructions (its 1x1 convs 543,760 ->
+491,880 each), IC 12,532,200 -> 11,795,640. Before them, IC (resnet8) in
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
