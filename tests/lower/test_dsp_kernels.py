@@ -171,6 +171,25 @@ def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int, optimize: str) -> N
 
 
 @needs_gcc
+@pytest.mark.parametrize("geometry", [10, 11, 12, 14, 17])
+def test_conv_rows_ring_matches_reference(tmp_path, monkeypatch, geometry):
+    """The row kernel's ring of kh widened rows, as wide rows too big to widen whole take it
+    (the test geometries are small enough for ``whole``: WHOLE_BYTES set to 0 here; a cache
+    of its own, the kernel cache keys not covering the constant's value)."""
+    from edgec.lower.dsp import conv
+
+    monkeypatch.setattr(conv, "WHOLE_BYTES", 0)
+    rng = np.random.default_rng([geometry, 0, 1])
+    activation = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _window_graph(rng, CONV_GEOMETRIES[geometry], False, "", activation)
+    cache = tmp_path / "cache"
+    out = tmp_path / "out"
+    out.mkdir()
+    check_dsp_on_host(graph, out, cache, geometry, "size")
+    assert "widened once for the row" in (out / "m.c").read_text()
+
+
+@needs_gcc
 @pytest.mark.parametrize("corner", CORNERS)
 @pytest.mark.parametrize("geometry", range(len(CONV_GEOMETRIES)))
 @pytest.mark.parametrize("optimize", MODES)
