@@ -122,6 +122,8 @@ def _rows_blocks(geometry) -> dict:
 # input row once and loop over the channel pairs outermost (``whole`` in conv_rows.c.j2): a
 # pair's weights widened once per image instead of once per output row.
 WHOLE_BYTES = 13_000
+# ... and at most this many input rows (the kernel keeps an int32 per row on the stack).
+WHOLE_ROWS = 64
 
 
 # Three-pixel calls of a kernel from which its runs of up to 12 groups are unrolled whole: each
@@ -165,7 +167,7 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     blocks = _rows_blocks(geometry)
     wide_groups = 2 * geometry["wpairs"] if int4 else groups
     ring = (geometry["oh"] - 1) * geometry["sh"] + kh
-    whole = bool(blocks["wide"] and cout >= 2 and ring > kh
+    whole = bool(blocks["wide"] and cout >= 2 and kh < ring <= WHOLE_ROWS
                  and 2 * ring * cols * c4 <= WHOLE_BYTES)
     scratch = 2 * (ring if whole else kh) * cols * c4 + 16 * wide_groups * blocks["wide"]
     arrange = layout.blocked4 if int4 else layout.blocked8
