@@ -3,7 +3,8 @@
 The key hashes the op, input dtype, tensor shapes and dtypes, attributes, quantization layout
 (per-tensor or per-axis, never the values), the parameters that may compute in place (they
 lose ``restrict``), the rule's own key, the edgec and TVM versions and the source of
-``edgec/lower`` itself (so editing a rule invalidates its entries). The value is a JSON
+``edgec/lower`` and the kernel templates (so editing a rule or a template invalidates its
+entries). The value is a JSON
 record: the C parameters (``CParam``), the function body (which never names the function) and
 the <math.h> functions it calls; constants are recomputed in Python on every build, since they
 carry the quantization values. An entry on disk starts with a header line naming its key and
@@ -23,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 import edgec
+from edgec.templating import template_dir
 
 log = logging.getLogger("edgec.lower")
 
@@ -41,6 +43,11 @@ def _code_version() -> str:
     lower = Path(__file__).parent
     for path in sorted(lower.rglob("*.py")) + [lower.parent / "cdefs.py"]:
         digest.update(path.relative_to(lower.parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    # the kernel templates shape the text as much as the Python that fills them
+    kernels = template_dir() / "kernels"
+    for path in sorted(kernels.rglob("*.j2")):
+        digest.update(path.relative_to(kernels).as_posix().encode())
         digest.update(path.read_bytes())
     return f"edgec {edgec.__version__} tvm {metadata.version('apache-tvm')} {digest.hexdigest()}"
 

@@ -196,7 +196,7 @@ def _window_cases(full: bool):
     int4 weights (the M4's int4 depthwise kernel's group pairs, odd group, tail, rolled taps)."""
     dsp, corners = test_dsp_kernels, _pick(full, test_dsp_kernels.CORNERS, [""])
     acts = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9, 10, 11]),
+    for g, corner in itertools.product(_pick(full, range(len(dsp.CONV_GEOMETRIES)), [0, 6, 9, 10, 11, 17]),
                                        corners):
         yield Case("CONV_2D/int8", f"dsp{g}{corner}", partial(
             lambda g, c, rng: dsp._window_graph(rng, dsp.CONV_GEOMETRIES[g], False, c,

@@ -64,6 +64,9 @@ CONV_GEOMETRIES = [
     # rows inside widened a word at a time, rows reaching the padding value by value.
     (9, 8, 2, 5, 3, 2, (2, 1), (1, 1), (1, 1, 1, 0)),
     (7, 7, 3, 4, 3, 4, (1, 1), (1, 1), (1, 2, 1, 1)),
+    # A 1x1 conv read as rows of 30 pixels, 8-group runs unrolled whole, an even cout (the
+    # size mode's one-run micro-kernels, EDGEC_DOT3X2_WIDE_ONE and EDGEC_DOT2X2_WIDE_BODY).
+    (5, 6, 32, 6, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
 ]
 # (H, W, C, KH, KW, strides, dilations, pads)
 DEPTHWISE_GEOMETRIES = [
@@ -165,6 +168,25 @@ def check_dsp_on_host(graph, tmp_path, cache_dir, seed: int, optimize: str) -> N
         expected = interpret(graph, dict(zip(graph.inputs, sample)))
         for name, got in zip(graph.outputs, outputs):
             np.testing.assert_array_equal(got, expected[name])
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", [10, 11, 12, 14, 17])
+def test_conv_rows_ring_matches_reference(tmp_path, monkeypatch, geometry):
+    """The row kernel's ring of kh widened rows, as wide rows too big to widen whole take it
+    (the test geometries are small enough for ``whole``: WHOLE_BYTES set to 0 here; a cache
+    of its own, the kernel cache keys not covering the constant's value)."""
+    from edgec.lower.dsp import conv
+
+    monkeypatch.setattr(conv, "WHOLE_BYTES", 0)
+    rng = np.random.default_rng([geometry, 0, 1])
+    activation = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"][geometry % 4]
+    graph = _window_graph(rng, CONV_GEOMETRIES[geometry], False, "", activation)
+    cache = tmp_path / "cache"
+    out = tmp_path / "out"
+    out.mkdir()
+    check_dsp_on_host(graph, out, cache, geometry, "size")
+    assert "widened once for the row" in (out / "m.c").read_text()
 
 
 @needs_gcc
@@ -379,7 +401,8 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
     registers there for the large asm helpers, which give way to their C forms
     (``__OPTIMIZE__`` undefined)."""
     rng = np.random.default_rng(8)
-    graphs = [_window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
+    graphs = [_window_graph(rng, CONV_GEOMETRIES[-1], False, "", "RELU"),
+              _window_graph(rng, CONV_GEOMETRIES[0], False, "", "RELU"),
               _window_graph(rng, CONV_GEOMETRIES[3], False, "tiny", "NONE"),
               _window_graph(rng, CONV_GEOMETRIES[6], False, "", "RELU"),
               _window_graph(rng, DEPTHWISE_GEOMETRIES[3], True, "", "RELU6"),

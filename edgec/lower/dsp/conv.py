@@ -19,9 +19,21 @@ Three pixels by two output channels per micro-kernel call, all runs of the windo
 statement (``_rows.h.j2``, 14 registers: six accumulators, four weight halves, an input pair,
 two pointers; the loops end on the weight pointer compared with ends kept in memory). Rows of
 three pixel blocks or more (``_rows_blocks``) first widen the channel pair's weights once per
-output row into the scratch (``edgec_widen_pair``): 17 instructions per 24
-multiply-accumulates (``EDGEC_DOT3X2_WIDE``); narrower rows widen them in the loop, 20 per
-24 (``EDGEC_DOT3X2_WINDOW``). The rest of a row goes two pixels at a time. IC (resnet8) in
+output row into the scratch (``edgec_widen_pair``): 16 instructions per 24
+multiply-accumulates (``EDGEC_DOT3X2_WIDE``: the four widened weight words of a group by one
+LDM, its operands pinned to r8-r11 since LDM lists registers in ascending order; 17 with two
+LDRDs); narrower rows widen them in the loop, 20 per 24 (``EDGEC_DOT3X2_WINDOW``). The rest
+of a row goes two pixels at a time (11 per 16 with the LDM). Runs of a window short enough
+(``_rows_blocks``: a 1x1 conv's single run of up to 16 groups; runs of up to 12 groups in
+kernels making at least ``UNROLL_CALLS`` three-pixel calls) are unrolled whole, the loop
+only over the runs (``EDGEC_DOT3X2_WIDE_SHORT``, ``EDGEC_DOT2X2_WIDE_BODY``). Wide rows
+whose whole widened image fits ``WHOLE_BYTES`` of scratch (``whole``: IC's 8x8x64 3x3 conv,
+12.8 KB, and its first layer) widen every input row once and put the channel pairs
+outermost, so each pair's weights are widened once per image instead of once per output row
+(IC's 8x8x64 conv 2,076,520 -> 1,820,000 instructions; the size-mode arena unchanged at
+37,152 B; 24,000 would take the 16x16x32 convs too, -255,000 more, for a 47,040 B arena).
+With all of these, mps2_an386 size mode: KWS 3,471,920 -> 3,265,500 instructions (its 1x1
+convs 543,760 -> 491,880 each), IC 12,532,200 -> 11,521,140. Before them, IC (resnet8) in
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
@@ -99,7 +111,26 @@ def _rows_blocks(geometry) -> dict:
         triples = 0
         blocks = (ow + 1) // 2
         wide = blocks >= 3
-    return {"triples": triples, "wide": wide}
+    nruns = geometry["kh"] if geometry["dw"] == 1 else geometry["kh"] * geometry["kw"]
+    calls = geometry["n"] * geometry["oh"] * triples * (geometry["cout"] // 2)
+    unrolled = wide and (run_groups < 4 or nruns == 1 and run_groups <= 16
+                         or run_groups <= 12 and calls >= UNROLL_CALLS)
+    return {"triples": triples, "wide": wide, "unrolled": unrolled}
+
+
+# Wide rows whose whole widened image takes at most this many bytes of scratch widen every
+# input row once and loop over the channel pairs outermost (``whole`` in conv_rows.c.j2): a
+# pair's weights widened once per image instead of once per output row.
+WHOLE_BYTES = 13_000
+# ... and at most this many input rows (the kernel keeps an int32 per row on the stack).
+WHOLE_ROWS = 64
+
+
+# Three-pixel calls of a kernel from which its runs of up to 12 groups are unrolled whole: each
+# unrolled group adds 16 instructions (~60 B) of code and saves the loop's 3 per four groups
+# and the run's 4; IC's 32x32 maps (2,560 calls) repay it, its 16x16 ones are left looping to
+# keep IC's size-mode code under 16 KB.
+UNROLL_CALLS = 2048
 
 
 # Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
@@ -135,13 +166,16 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
     blocks = _rows_blocks(geometry)
     wide_groups = 2 * geometry["wpairs"] if int4 else groups
-    scratch = 2 * kh * cols * c4 + 16 * wide_groups * blocks["wide"]
+    ring = (geometry["oh"] - 1) * geometry["sh"] + kh
+    whole = bool(blocks["wide"] and cout >= 2 and kh < ring <= WHOLE_ROWS
+                 and 2 * ring * cols * c4 <= WHOLE_BYTES)
+    scratch = 2 * (ring if whole else kh) * cols * c4 + 16 * wide_groups * blocks["wide"]
     arrange = layout.blocked4 if int4 else layout.blocked8
     helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows") if int4 else (
         "dsp", "dsp_compact", "dsp_rows")
     return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
-                       helpers=helpers, **blocks, **geometry)
+                       helpers=helpers, whole=whole, **blocks, **geometry)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
