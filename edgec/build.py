@@ -57,19 +57,23 @@ class BuildResult:
     options: BuildOptions = field(default_factory=BuildOptions)
 
 
-def load_graph(model: str | os.PathLike, quantization: Quantization | None = None) -> Graph:
+def load_graph(model: str | os.PathLike, quantization: Quantization | None = None,
+               recurrent_state: str = "reset") -> Graph:
     """The IR of ``model``, quantized when ``quantization`` is given (bad calibration data
-    raises the one-line ``EdgecError`` of ``edgec quantize``)."""
+    raises the one-line ``EdgecError`` of ``edgec quantize``); with ``recurrent_state``
+    ``carry`` its recurrent layers keep their state between inferences
+    (``edgec.passes.recurrent_state``)."""
     from edgec.frontends import load_model  # lazy: frontends pull in heavy readers
+    from edgec.passes.recurrent_state import carry_recurrent_state
     from edgec.quantize import load_calibration, quantize_graph
 
     graph = load_model(model)
-    if quantization is None:
-        return graph
-    q = quantization
-    return quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
-                          percentile=q.percentile, io=q.io, weights=q.weights,
-                          activations=q.activations)
+    if quantization is not None:
+        q = quantization
+        graph = quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
+                               percentile=q.percentile, io=q.io, weights=q.weights,
+                               activations=q.activations)
+    return carry_recurrent_state(graph) if recurrent_state == "carry" else graph
 
 
 def load_target(name: str) -> dict:
@@ -276,6 +280,7 @@ def _options_entry(options: BuildOptions) -> dict:
             "ram_limit": options.ram_limit,
             "patch": list(options.patch) if isinstance(options.patch, tuple) else options.patch,
             "patch_budget": options.patch_budget,
+            "recurrent_state": options.recurrent_state.value,
             "quantization": _quantization_entry(options.quantization)}
 
 
@@ -368,7 +373,7 @@ def build(model: str | os.PathLike, out_dir: str | os.PathLike,
     prepare_out_dir(out_dir)
     folder = OutputFolder(out_dir, name, force)
     graph = run_passes(loaded if loaded is not None
-                       else load_graph(model, options.quantization))
+                       else load_graph(model, options.quantization, options.recurrent_state))
     graph, lowered, plan, choice = _lower(graph, target_info, options, progress)
     check_ram_limit(plan, options.ram_limit)
     emit_options = EmitOptions(name, options.arena.value, model.name,

@@ -53,6 +53,15 @@ class Constants(StrEnum):
     PARTITION = "partition"
 
 
+class RecurrentState(StrEnum):
+    """``reset``: recurrent layers (LSTM, GRU) start every call from their initial state;
+    ``carry``: they keep their final state for the next call, as TFLite Micro keeps an LSTM's
+    variable tensors, until ``NAME_reset()`` (``edgec.passes.recurrent_state``)."""
+
+    RESET = "reset"
+    CARRY = "carry"
+
+
 PATCH_MODES = ("auto", "off")  # or a band count
 
 
@@ -85,6 +94,7 @@ def check_patch(value) -> str | int | tuple[int, int]:
 OPTIMIZE_MODES = tuple(m.value for m in Optimize)
 KERNEL_CHOICES = tuple(k.value for k in KernelChoice)
 ARENA_MODES = tuple(a.value for a in Arena)
+RECURRENT_STATES = tuple(r.value for r in RecurrentState)
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,8 @@ class BuildOptions:
     ``cache_dir`` of lowered kernels; ``quantization``, PTQ of a float model first;
     ``constants``, where weights and constants live (``Constants``); ``patch``, whether the
     first layers run in row bands (``check_patch``, ``edgec.passes.patch``) and
-    ``patch_budget``, the most MACs that may cost, as a multiple of the model's."""
+    ``patch_budget``, the most MACs that may cost, as a multiple of the model's;
+    ``recurrent_state``, whether recurrent layers carry their state between calls."""
 
     target: str = "host"
     name: str | None = None
@@ -131,6 +142,7 @@ class BuildOptions:
     constants: Constants = Constants.INLINE
     patch: str | int | tuple[int, int] = "auto"
     patch_budget: float = 1.3
+    recurrent_state: RecurrentState = RecurrentState.RESET
 
     def __post_init__(self):
         object.__setattr__(self, "patch", check_patch(self.patch))
@@ -143,6 +155,8 @@ class BuildOptions:
         object.__setattr__(self, "kernels", _enum(KernelChoice, self.kernels, "kernels"))
         object.__setattr__(self, "arena", _enum(Arena, self.arena, "arena"))
         object.__setattr__(self, "constants", _enum(Constants, self.constants, "constants"))
+        object.__setattr__(self, "recurrent_state",
+                           _enum(RecurrentState, self.recurrent_state, "recurrent state"))
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 

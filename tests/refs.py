@@ -46,6 +46,42 @@ def run_tflm(model_bytes: bytes, inputs) -> list[np.ndarray]:
             for i in range(_main_subgraph(model_bytes).OutputsLength())]
 
 
+def run_tflm_stream(model_bytes: bytes, stream) -> list[list[np.ndarray]]:
+    """Consecutive inferences of one TFLite Micro interpreter, never reset: its variable
+    tensors (an LSTM's hidden and cell states, an SVDF's state) carry from one to the next.
+    ``stream``: one list of input arrays per inference."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(bytes(model_bytes),
+                                            arena_size=_tflm_arena_size(model_bytes))
+    outs = []
+    for inputs in stream:
+        for i, x in enumerate(inputs):
+            interp.set_input(np.ascontiguousarray(x), i)
+        interp.invoke()
+        outs.append([np.array(interp.get_output(i), copy=True)
+                     for i in range(_main_subgraph(model_bytes).OutputsLength())])
+    return outs
+
+
+def run_litert_stream(model_bytes: bytes, stream) -> list[list[np.ndarray]]:
+    """Consecutive inferences of one LiteRT interpreter (BUILTIN_REF), never reset: its
+    variable tensors carry from one to the next."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_content=bytes(model_bytes),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    outs = []
+    for inputs in stream:
+        for detail, x in zip(interp.get_input_details(), inputs):
+            interp.set_tensor(detail["index"], np.ascontiguousarray(x))
+        interp.invoke()
+        outs.append([np.array(interp.get_tensor(d["index"]), copy=True)
+                     for d in interp.get_output_details()])
+    return outs
+
+
 def run_litert(model_bytes: bytes, inputs, reference: bool = True) -> list[np.ndarray]:
     """Run the model once with LiteRT; ``reference`` selects the BUILTIN_REF kernels."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType

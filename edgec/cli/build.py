@@ -6,7 +6,7 @@ from edgec.cli.command import Command, load_inputs
 from edgec.cli.project import add_project_arguments, finish_project, prepare_project
 from edgec.errors import EdgecError, printable
 from edgec.options import (ARENA_MODES, KERNEL_CHOICES, OPTIMIZE_MODES, Arena, BuildOptions,
-                           Constants, KernelChoice, Quantization)
+                           RECURRENT_STATES, Constants, KernelChoice, Quantization)
 from edgec.quantize.observers import percentile_arg
 
 
@@ -60,6 +60,11 @@ def _add_common(parser) -> None:
                         help="keep weights and constants out of NAME.c, in the model image "
                              "NAME.bin (a flash partition, replaceable over the air: "
                              "docs/OTA.md)")
+    parser.add_argument("--recurrent-state", choices=RECURRENT_STATES, default="reset",
+                        help="reset: LSTM and GRU layers start every call from their initial "
+                             "state; carry: they keep their final state for the next call "
+                             "(a stream of windows, as TFLite Micro's LSTM) until NAME_reset() "
+                             "(default: reset)")
     _add_quantization(parser)
 
 
@@ -112,6 +117,7 @@ def build_options(args) -> BuildOptions:
                         ram_limit=getattr(args, "ram_limit", None), cache_dir=args.cache_dir,
                         quantization=_quantization(args),
                         patch=args.patch, patch_budget=args.patch_budget,
+                        recurrent_state=getattr(args, "recurrent_state", "reset"),
                         constants=Constants.PARTITION if getattr(args, "model_partition", False)
                         else Constants.INLINE)
 

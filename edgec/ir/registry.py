@@ -118,6 +118,10 @@ class OpDef:
     # A stateful op (SVDF): (call) -> {input index: its value for the next inference}; the
     # input holds the initial state (docs/IR.md "Recurrent state").
     updates_state: Callable[[KernelCall], dict[int, np.ndarray]] | None = None
+    # A recurrent op whose state is per sequence unless asked to carry it (``--recurrent-state
+    # carry``, ``edgec.passes.recurrent_state``): the inputs holding its initial states; the
+    # op then takes the attribute ``carry_state`` and its ``updates_state`` returns them.
+    carries_state: tuple[int, ...] = ()
 
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:

@@ -64,7 +64,7 @@ def verify(model: str | os.PathLike, options: BuildOptions = BuildOptions(), *,
         raise EdgecError("--per-layer counts instructions on an emulated Cortex-M target",
                          "add --target mps2_an386 (or another Cortex-M QEMU target)")
 
-    reference = load_graph(model, options.quantization)
+    reference = load_graph(model, options.quantization, options.recurrent_state)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
@@ -121,7 +121,7 @@ def _verify_zephyr(model, options, target, count, extra_inputs, seed, progress, 
 
     check_zephyr_target(target)
     base = find_zephyr_base(zephyr_base)  # refuse before the slow build
-    reference = load_graph(model, options.quantization)
+    reference = load_graph(model, options.quantization, options.recurrent_state)
     samples = [[check_inputs(reference, x)[n] for n in reference.inputs] for x in extra_inputs]
     samples += random_inputs(reference, count, seed)
     with tempfile.TemporaryDirectory(prefix="edgec-verify-") as tmp:
@@ -134,7 +134,8 @@ def _verify_zephyr(model, options, target, count, extra_inputs, seed, progress, 
     flat = samples_of(reference, samples)
     fed = [[app_input(reference, flat[k * window:(k + 1) * window])]
            for k in range(len(samples))]
-    runs = [interpret(reference, s, keep=True) for s in fed]
+    state: dict = {}  # a stateful model's app keeps its state from sample to sample
+    runs = [interpret(reference, s, keep=True, state=state) for s in fed]
     expected = [[run[n] for n in reference.outputs] for run in runs]
     outcome = compare(reference, expected, [[a] for a in actual],
                       [term_scales(reference, run) for run in runs])

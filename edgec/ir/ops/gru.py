@@ -11,7 +11,8 @@ initial state ``h0`` [B, H]. Per step:
 
 float32 only: TFLite has no GRU builtin and TFLM no integer GRU to be exact with (the
 converter writes Keras's GRU as a WHILE loop or unrolled ops, see docs/IR.md "Recurrent
-state"). Post-training quantization (``Ptq.DECOMPOSE``) rewrites it into float primitive ops
+state"). The state is per sequence, or with ``carry_state`` kept for the next inference
+(as the LSTM's). Post-training quantization (``Ptq.DECOMPOSE``) rewrites it into float primitive ops
 per time step and quantizes those (``edgec.quantize.recurrent.decompose_gru``).
 """
 
@@ -47,17 +48,32 @@ def _macs(node, ins, outs):
 
 
 define_op("GRU", attrs={"time_major": False, "linear_before_reset": False,
-                        "return_sequences": True, "reverse": False},
+                        "return_sequences": True, "reverse": False, "carry_state": False},
           infer_shapes=_shape, macs=_macs, min_inputs=6, dtypes=("float32",),
-          ptq=Ptq.DECOMPOSE,
+          ptq=Ptq.DECOMPOSE, carries_state=(H0,),
+          updates_state=lambda call: _final_state(call),
           doc="GRU over a sequence (ONNX semantics); inputs (x, W [3H, I], R [3H, H], "
               "Wb [3H], Rb [3H], h0)",
           exempt={"frontend": "no TFLite builtin: GRU comes from ONNX",
                   "export": "no TFLite builtin to write it as"})
 
 
+def _final_state(call) -> dict[int, np.ndarray]:
+    """With ``carry_state`` (``--recurrent-state carry``): the hidden state after the
+    sequence, the next inference's initial state; else none (per sequence)."""
+    if not call.attrs["carry_state"]:
+        return {}
+    return {H0: _run(call)[1].reshape(call.inputs[H0].shape)}
+
+
 @kernel("GRU", "float32")
 def gru_float(call):
+    ys, h = _run(call)
+    return [to_output(call.node, ys, h)]
+
+
+def _run(call) -> tuple[dict, np.ndarray]:
+    """(hidden state per time index, the last hidden state)."""
     x = by_batch(call.node, call.inputs[X].astype(np.float32))
     w, r, wb, rb = (call.inputs[i].astype(np.float32) for i in (W, R, WB, RB))
     hidden = r.shape[1]
@@ -74,4 +90,4 @@ def gru_float(call):
             n = np.tanh(xw[2] + ((rr * h) @ r[gates[2]].T + rb[gates[2]]))
         h = ((np.float32(1) - z) * n + z * h).astype(np.float32)
         ys[t] = h
-    return [to_output(call.node, ys, h)]
+    return ys, h

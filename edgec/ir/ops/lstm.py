@@ -34,8 +34,9 @@ Float is the same formula in float32, TFLM's order of operations. Post-training 
 the TFLite converter's scales, calibrating the states with ``run_float``.
 
 The initial states are constants (zero from the converter): the state starts from them at
-every inference (per-sequence; TFLM would carry its variable tensors into the next Invoke
-unless reset). docs/IR.md "Recurrent state".
+every inference (per sequence), or with ``carry_state`` (``--recurrent-state carry``) the
+final hidden and cell states are kept for the next inference (``updates_state``), as TFLM
+carries its variable tensors into the next Invoke unless reset. docs/IR.md "Recurrent state".
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ def _macs(node, ins, outs):
 
 define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
           attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
-                 "reverse": False},
+                 "reverse": False, "carry_state": False},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
-          ptq=Ptq.RECURRENT,
+          ptq=Ptq.RECURRENT, carries_state=(H0, C0),
+          updates_state=lambda call: _final_states(call),
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
               "b_i,f,c,o, h0, c0)")
 
@@ -178,8 +180,9 @@ def to_output(node, ys: dict, h_last: np.ndarray) -> np.ndarray:
     return np.swapaxes(y, 0, 1) if node.attrs["time_major"] else y
 
 
-@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
-def lstm_int8(call):
+def _run_int8(call) -> tuple[dict, np.ndarray, np.ndarray]:
+    """TFLM's integer LSTM over the sequence: (int8 hidden state per time index, the last
+    hidden state, the last cell state)."""
     p = int8_params(call.node, call.in_tensors)
     ins = call.inputs
     x = by_batch(call.node, ins[X])
@@ -203,7 +206,13 @@ def lstm_int8(call):
         th = tanh_int16(c, p["tanh_mult"], p["tanh_left"]).astype(np.int64)
         h = _mul(th, o, p["hidden"], -128, 127, p["h_zp"])
         ys[t] = h.astype(np.int8)
-    return [to_output(call.node, ys, h.astype(np.int8))]
+    return ys, h.astype(np.int8), c.astype(np.int16)
+
+
+@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
+def lstm_int8(call):
+    ys, h, _ = _run_int8(call)
+    return [to_output(call.node, ys, h)]
 
 
 def sigmoid_float(v: np.ndarray) -> np.ndarray:
@@ -231,6 +240,19 @@ def run_float(node, inputs) -> tuple[dict, np.ndarray, dict]:
         h = (o * np.tanh(c)).astype(np.float32)
         ys[t], cells[t] = h, c
     return ys, h, cells
+
+
+def _final_states(call) -> dict[int, np.ndarray]:
+    """With ``carry_state``: the hidden and cell states after the sequence, the next
+    inference's initial states (TFLM's variable tensors); else none (per sequence)."""
+    if not call.attrs["carry_state"]:
+        return {}
+    if call.in_tensors[X].dtype == "float32":
+        _, h, cells = run_float(call.node, call.inputs)
+        c = list(cells.values())[-1]  # the cell state after the last step visited
+    else:
+        _, h, c = _run_int8(call)
+    return {H0: h.reshape(call.inputs[H0].shape), C0: c.reshape(call.inputs[C0].shape)}
 
 
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")

@@ -7,7 +7,9 @@ interpolation. The int8 template follows ``edgec.ir.ops.lstm`` step by step, its
 sigmoid/tanh and dot product are the named helpers of ``lstm_int16.h.j2``, its requantizations
 ``edgec_mbqm_left`` (``requant.h.j2``); every Prepare-time number (``lstm.int8_params``) is
 one int32 array. The scratch holds the cell state, the four gates and the hidden state of one
-step; the initial states are copied in at every call (per-sequence state, docs/IR.md).
+step; the initial states are copied in at every call (per-sequence state), or with
+``carry_state`` h0 and c0 are persistent state buffers (``KernelPlan.states``) that the
+kernel reads at the start and writes the final states back to (docs/IR.md "Recurrent state").
 """
 
 from __future__ import annotations
@@ -28,16 +30,26 @@ def _sizes(ctx) -> dict:
     return {"batch": batch, "steps": steps, "features": features,
             "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
             "return_sequences": bool(ctx.attrs["return_sequences"]),
-            "reverse": bool(ctx.attrs["reverse"])}
+            "reverse": bool(ctx.attrs["reverse"]), "carry": bool(ctx.attrs["carry_state"])}
+
+
+STATES = ("h0", "c0")
 
 
 def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
-    """x, wi0..3, wr0..3, b0..3, h0, c0 as C parameters (all read-only)."""
+    """x, wi0..3, wr0..3, b0..3, h0, c0 as C parameters (read-only, but for carried
+    states)."""
     names = ["x"] + [f"wi{g}" for g in range(4)] + [f"wr{g}" for g in range(4)] \
-        + [f"b{g}" for g in range(4)] + ["h0", "c0"]
+        + [f"b{g}" for g in range(4)] + list(STATES)
+    carry = bool(ctx.attrs["carry_state"])
     params = [Param(n, src) for n, src in zip(names, ctx.node.inputs)]
-    signature = [CParam(n, C_TYPES[t.dtype], const=True) for n, t in zip(names, ctx.ins)]
+    signature = [CParam(n, C_TYPES[t.dtype], const=not (carry and n in STATES))
+                 for n, t in zip(names, ctx.ins)]
     return params, signature
+
+
+def _states(ctx) -> tuple[str, ...]:
+    return STATES if ctx.attrs["carry_state"] else ()
 
 
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
@@ -58,7 +70,7 @@ def lstm_int8(ctx) -> KernelPlan:
                       signature=signature, helpers=("mbqm_left", "lstm_int16"),
                       key=(templates.digest(INT8_TEMPLATE),
                            templates.digest("lstm_int16.h.j2")),
-                      scratch_bytes=5 * 2 * state + state)
+                      scratch_bytes=5 * 2 * state + state, states=_states(ctx))
 
 
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
@@ -74,4 +86,5 @@ def lstm_float(ctx) -> KernelPlan:
     return KernelPlan(params, c_template=lambda: templates.render(
                           FLOAT_TEMPLATE, cell_clip=literal, **sizes),
                       signature=signature, key=(templates.digest(FLOAT_TEMPLATE),),
-                      scratch_bytes=6 * 4 * state, math=("expf", "tanhf"))
+                      scratch_bytes=6 * 4 * state, math=("expf", "tanhf"),
+                      states=_states(ctx))
