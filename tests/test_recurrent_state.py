@@ -17,6 +17,7 @@ from edgec.cli import main
 from edgec.errors import EdgecError
 from edgec.ir import interpret
 from edgec.passes.recurrent_state import carry_recurrent_state
+from tests.cortexm.toolchain import needs_qemu
 from tests.refs import run_litert_stream, run_tflm_stream
 from tests.test_onnx_recurrent import recurrent_model
 
@@ -123,6 +124,8 @@ def test_generated_c_carries_lstm_state_and_reset_restarts(tmp_path, model):
     want = np.stack([w.reshape(-1) for w in _edgec_stream(graph, xs)])
     if xs[0].dtype == np.int8:
         np.testing.assert_array_equal(got[:3], want)
+        tflm = run_tflm_stream(path.read_bytes(), [[x] for x in xs])
+        np.testing.assert_array_equal(got[:3], np.stack([o[0].reshape(-1) for o in tflm]))
         np.testing.assert_array_equal(got[3], got[0])
     else:
         np.testing.assert_allclose(got[:3], want, atol=1e-5)
@@ -165,3 +168,21 @@ def test_carried_states_get_their_own_buffers():
     carried = carry_recurrent_state(graph)
     h0, c0 = carried.nodes[0].inputs[13:15]
     assert h0 != c0 and graph.nodes[0].attrs["carry_state"] is False
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_verify_on_host_streams_the_carried_state():
+    from edgec.options import BuildOptions
+    from edgec.verify import verify
+
+    result = verify(MODELS / "lstm_seq_float.tflite",
+                    BuildOptions(recurrent_state="carry"), count=3)
+    assert result.ok, result.message
+
+
+@needs_qemu
+@pytest.mark.slow
+def test_cli_verify_carry_on_mps2_an386(capsys):
+    assert main(["verify", str(MODELS / "lstm_seq_int8.tflite"), "--recurrent-state", "carry",
+                 "--target", "mps2_an386", "-n", "3"]) == 0
+    assert "bit-exact on 3 inputs" in capsys.readouterr().out
