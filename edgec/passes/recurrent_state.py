@@ -37,7 +37,7 @@ def carry_recurrent_state(graph: Graph) -> Graph:
         node.attrs["carry_state"] = True
         for index in op.carries_state:
             t = result.tensors[node.inputs[index]]
-            name = result.unique_name(f"{node.name}_state{index}")
+            name = result.unique_name(f"{t.name}_carried")
             result.add_tensor(Tensor(name, t.shape, t.dtype, t.data.copy(), copy.deepcopy(t.quant)))
             node.inputs[index] = name
     return result
