@@ -41,7 +41,13 @@ def test_kws_source_shape(built):
     kernels = [line for line in lines if re.match(rf"{name.upper()}_KERNEL static void ", line)]
     assert max(len(line) for line in lines) <= 120
     assert 1 <= len(kernels) <= 7, kernels
-    assert len(lines) <= 2000
+    # Most lines are the shared DSP helper blocks (each intrinsic with its bit-identical C
+    # stand-in for the host, about 700 lines since the requantization and depthwise helpers
+    # of issue 15); the kernels themselves are about 300 lines.
+    assert len(lines) <= 2600
+    kernel_lines = lines[next(i for i, line in enumerate(lines)
+                              if re.match(rf"{name.upper()}_KERNEL static void ", line)):]
+    assert len(kernel_lines) <= 600
     assert "(void *)" not in source.read_text()
 
 
