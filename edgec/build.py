@@ -165,11 +165,8 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
             speed_options = replace(options, optimize=Optimize.SPEED)
             speed = lower_graph(graph, speed_options)
             kernels, plan = mix_for_arena(graph, kernels, plan, speed)
-            alt, alt_plan, alt_variants = shrink_arena(graph, speed, plan_memory(graph, speed),
-                                                       node_lowerer(graph, speed_options),
-                                                       keep_all=True)
-            if alt_plan.arena_bytes < plan.arena_bytes:
-                kernels, plan, variants = alt, alt_plan, alt_variants
+            kernels, plan, variants = _smaller_with_speed(graph, speed, speed_options,
+                                                          (kernels, plan, variants))
         return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
 
     first = options.optimize or Optimize.SPEED
@@ -199,13 +196,21 @@ def _lower_patched(graph: Graph, options: BuildOptions, mode: str, progress):
                                            node_lowerer(graph, mode_options), keep_all=True)
     if options.optimize is Optimize.RAM:
         speed_options = replace(options, optimize=Optimize.SPEED)
-        speed = lower_graph(graph, speed_options)
-        alt, alt_plan, alt_variants = shrink_arena(graph, speed, plan_memory(graph, speed),
-                                                   node_lowerer(graph, speed_options),
-                                                   keep_all=True)
-        if alt_plan.arena_bytes < plan.arena_bytes:
-            kernels, plan, variants = alt, alt_plan, alt_variants
+        kernels, plan, variants = _smaller_with_speed(
+            graph, lower_graph(graph, speed_options), speed_options, (kernels, plan, variants))
     return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
+
+
+def _smaller_with_speed(graph: Graph, speed: list[Kernel], speed_options: BuildOptions,
+                        current: tuple) -> tuple:
+    """``(kernels, plan, variant steps)``: ``current``, or speed's kernels with every memory
+    variant that helps (``edgec.ram.shrink_arena``) where their arena is smaller (``ram``)."""
+    from edgec.lower import node_lowerer
+    from edgec.ram import shrink_arena
+
+    alt = shrink_arena(graph, speed, plan_memory(graph, speed),
+                       node_lowerer(graph, speed_options), keep_all=True)
+    return alt if alt[1].arena_bytes < current[1].arena_bytes else current
 
 
 def patch_wanted(options: BuildOptions, target: dict, mode: str, arena: int) -> bool:
