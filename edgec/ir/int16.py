@@ -30,11 +30,16 @@ LUT_STEPS = 512  # a 513-entry table: 512 segments and the end point
 def multiply_by_quantized_multiplier_int64(x, multiplier, shift) -> np.ndarray:
     """TFLite ``MultiplyByQuantizedMultiplier(int64_t x, ...)``: one rounding with the
     multiplier reduced to 16 bits; the result is cast to int32 (wraps). Broadcasts."""
-    x = np.asarray(x, np.int64)
+    reduced, total = reduced_multiplier(multiplier, shift)
+    return wrap32((np.asarray(x, np.int64) * reduced + (np.int64(1) << (total - 1))) >> total)
+
+
+def reduced_multiplier(multiplier, shift) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 ``MultiplyByQuantizedMultiplier``'s 16-bit multiplier (rounded, saturating
+    at 0x7FFF) and total right shift ``15 - shift``, as C kernels precompute them."""
     m = np.asarray(multiplier, np.int64)
     reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
-    total = 15 - np.asarray(shift, np.int64)
-    return wrap32((x * reduced + (np.int64(1) << (total - 1))) >> total)
+    return reduced, 15 - np.asarray(shift, np.int64)
 
 
 def requantize_conv_int16(acc, multiplier, shift, accumulate_int64: bool) -> np.ndarray:

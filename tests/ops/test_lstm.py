@@ -47,18 +47,22 @@ def test_converter_float_lstm_matches_litert(name):
 
 
 def build_lstm(rng, *, steps=5, batch=1, features=4, hidden=5, time_major=False,
-               cell_scale=2.0 ** -11, cell_clip=0.0, dtype="int8", h_zp=-3) -> bytes:
-    """One UNIDIRECTIONAL_SEQUENCE_LSTM with random weights, state tensors variable."""
+               cell_scale=2.0 ** -11, cell_clip=0.0, dtype="int8", h_zp=-3,
+               x_scale=0.05, h_scale=1 / 128, w_scale=(0.003, 0.02)) -> bytes:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM with random weights, state tensors variable; int8,
+    int16 (16x8: int16 activations with zero point 0, int64 biases) or float32."""
     b = TFLiteBuilder()
     shape = (steps, batch, features) if time_major else (batch, steps, features)
     out_shape = shape[:2] + (hidden,)
-    q = dtype == "int8"
-    x = b.tensor("x", shape, dtype, scale=0.05 if q else None, zero_point=4 if q else None)
+    q = dtype != "float32"
+    wide = dtype == "int16"
+    x_zp, h_zp = (0, 0) if wide else (4, h_zp)
+    x = b.tensor("x", shape, dtype, scale=x_scale if q else None, zero_point=x_zp if q else None)
     weights = []
     for k in range(8):
         cols = features if k < 4 else hidden
         if q:
-            scale = float(rng.uniform(0.003, 0.02))
+            scale = float(rng.uniform(*w_scale))
             data = rng.integers(-127, 128, (hidden, cols))
             weights.append(b.tensor(f"w{k}", (hidden, cols), "int8", data=data, scale=scale))
         else:
@@ -67,16 +71,18 @@ def build_lstm(rng, *, steps=5, batch=1, features=4, hidden=5, time_major=False,
     biases = []
     for k in range(4):
         if q:
-            data = rng.integers(-3000, 3000, hidden)
-            biases.append(b.tensor(f"b{k}", (hidden,), "int32", data=data, scale=0.05 * 0.01))
+            span = 3000 * 256 if wide else 3000
+            data = rng.integers(-span, span, hidden)
+            biases.append(b.tensor(f"b{k}", (hidden,), "int64" if wide else "int32", data=data,
+                                   scale=x_scale * 0.01))
         else:
             biases.append(b.tensor(f"b{k}", (hidden,), "float32",
                                    data=rng.uniform(-0.5, 0.5, hidden)))
-    h = b.tensor("h", (batch, hidden), dtype, scale=1 / 128 if q else None,
+    h = b.tensor("h", (batch, hidden), dtype, scale=h_scale if q else None,
                  zero_point=h_zp if q else None, is_variable=True)
     c = b.tensor("c", (batch, hidden), "int16" if q else "float32",
                  scale=cell_scale if q else None, zero_point=0 if q else None, is_variable=True)
-    y = b.tensor("y", out_shape, dtype, scale=1 / 128 if q else None,
+    y = b.tensor("y", out_shape, dtype, scale=h_scale if q else None,
                  zero_point=h_zp if q else None)
     ins = [x, *weights, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1]
     b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], fused_activation_function="TANH",
@@ -102,6 +108,45 @@ def test_built_int8_lstm_matches_tflm(case):
         x = rng.integers(-128, 128, shape).astype(np.int8)
         np.testing.assert_array_equal(interpret(graph, [x])[graph.outputs[0]],
                                       run_tflm(data, [x])[0])
+
+
+# 16x8: int16 input (several scales), int16 hidden state (1/32768 as the PTQ picks for
+# |h| < 1, or coarser), int64 biases, cell scales on both sides of the hidden tanh's shift,
+# clipping, time-major batches. The int64 requantization (16-bit multiplier, one rounding)
+# differs from int8's int32 one in the last bit often enough that these cases tell them apart.
+BUILT_16X8 = [
+    dict(x_scale=2.0 ** -12, h_scale=1 / 32768),
+    dict(x_scale=2.5e-4, h_scale=1 / 32768, cell_scale=2.0 ** -15, time_major=True, batch=2),
+    dict(x_scale=1e-3, h_scale=3e-5, cell_scale=2.0 ** -14, cell_clip=0.6, steps=7),
+    dict(x_scale=3e-4, h_scale=1 / 16384, cell_scale=2.0 ** -12, batch=2, features=40,
+         hidden=12, w_scale=(0.01, 0.05)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BUILT_16X8)))
+def test_built_16x8_lstm_matches_tflm(case):
+    rng = np.random.default_rng(40 + case)
+    data = build_lstm(rng, dtype="int16", **BUILT_16X8[case])
+    graph = load_tflite(data)
+    shape = graph.tensors[graph.inputs[0]].shape
+    for k in range(8):
+        span = 32768 if k % 2 else 4096  # full range, and small signals
+        x = rng.integers(-span, span, shape).astype(np.int16)
+        np.testing.assert_array_equal(interpret(graph, [x])[graph.outputs[0]],
+                                      run_tflm(data, [x])[0])
+
+
+def test_16x8_lstm_with_int32_biases_is_refused():
+    """TFLM reads a 16x8 LSTM's biases as int64 whatever their type: int32 ones are refused."""
+    rng = np.random.default_rng(5)
+    graph = load_tflite(build_lstm(rng, dtype="int16", x_scale=2.0 ** -12, h_scale=1 / 32768))
+    node = graph.nodes[0]
+    for name in node.inputs[9:13]:
+        t = graph.tensors[name]
+        t.data, t.dtype = t.data.astype(np.int32), "int32"
+    x = np.zeros(graph.tensors[graph.inputs[0]].shape, np.int16)
+    with pytest.raises(EdgecError, match="int64 biases"):
+        interpret(graph, [x])
 
 
 @pytest.mark.parametrize("time_major", [False, True])

@@ -29,6 +29,12 @@ parameters of ``lstm_eval_common.cc`` ``PrepareGateParametersInteger``):
   (2**-30 / hidden_scale, plus its zero point); the two cell terms add with int16 saturation;
 - the output at each step is the int8 hidden state, copied (TFLM ignores the output tensor's
   quantization; the converter gives it the hidden state's).
+int16 (TFLM's "16x8" LSTM, ``EvalLstm<int16_t, int8_t, int16_t, int64_t>``) is the same with
+int16 input, hidden state and output, int8 weights and int64 biases: each gate product
+accumulates in int64 and requantizes to Q3.12 with TFLite's int64
+``MultiplyByQuantizedMultiplier`` (the multiplier reduced to 16 bits, one rounding:
+``edgec.ir.int16``); the hidden state's product clamps to int16. The TFLite converter cannot
+write this op in 16x8 ("not yet supported"); ``edgec quantize --activations int16`` makes it.
 Float is the same formula in float32, TFLM's order of operations. Post-training quantization
 (``Ptq.RECURRENT``, ``edgec.quantize.recurrent``) makes the int8 form from a float LSTM with
 the TFLite converter's scales, calibrating the states with ``run_float``.
@@ -46,7 +52,8 @@ import math
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.int16 import logistic_int16, sigmoid_table, tanh_int16
+from edgec.ir.int16 import (logistic_int16, multiply_by_quantized_multiplier_int64,
+                            sigmoid_table, tanh_int16)
 from edgec.ir.quant import conv_multipliers, multiply_by_quantized_multiplier, quantize_multiplier
 from edgec.ir.registry import Ptq, define_op, kernel
 
@@ -119,19 +126,31 @@ def tanh_shift(power: int) -> tuple[int, int]:
     return (3, -shift) if shift < 0 else (0, shift)
 
 
-def int8_params(node, ins) -> dict[str, np.ndarray | int]:
-    """Every Prepare-time integer parameter of TFLM's int8 LSTM (shared with the lowering):
-    per gate (i, f, c, o) the input and recurrent multipliers/shifts, the three products'
-    multipliers/shifts, the zero points, the cell clip and the cell scale power."""
+# The integer LSTMs by activation dtype: (bias dtype, hidden state range).
+INTEGER = {"int8": ("int32", (-128, 127)), "int16": ("int64", (-32768, 32767))}
+
+
+def integer_params(node, ins) -> dict[str, np.ndarray | int]:
+    """Every Prepare-time integer parameter of TFLM's integer LSTM, int8 or 16x8 (shared with
+    the lowering): per gate (i, f, c, o) the input and recurrent multipliers/shifts, the
+    three products' multipliers/shifts, the zero points, the cell clip and the cell scale
+    power."""
     x_q, h_q, c_q = ins[X].quant, ins[H0].quant, ins[C0].quant
+    dtype = ins[X].dtype
+    bias_dtype, _ = INTEGER[dtype]
     for t in ins[W_IN:BIAS]:
-        if t.quant is None or not t.quant.per_tensor or t.quant.zp != 0:
+        if t.dtype != "int8" or t.quant is None or not t.quant.per_tensor or t.quant.zp != 0:
             raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): weights "
                              f"'{t.name}' are not per-tensor symmetric int8",
                              "TFLite's integer LSTM takes per-tensor weights, zero point 0")
-    if h_q is None or x_q is None or ins[C0].dtype != "int16":
-        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): int8 needs "
-                         "quantized input and hidden state and an int16 cell state")
+    if h_q is None or x_q is None or ins[C0].dtype != "int16" or ins[H0].dtype != dtype:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): {dtype} needs "
+                         f"quantized {dtype} input and hidden state and an int16 cell state")
+    bad_bias = [t.name for t in ins[BIAS:H0] if t.dtype != bias_dtype]
+    if bad_bias:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): {dtype} "
+                         f"activations take {bias_dtype} biases, '{bad_bias[0]}' is not",
+                         f"TFLite Micro reads the biases of a {dtype} LSTM as {bias_dtype}")
     power = cell_power(node, c_q)
     cell_scale = c_q.s
     gate = [conv_multipliers(x_q.s, ins[W_IN + g].quant.scale, GATE_SCALE) for g in range(4)]
@@ -149,10 +168,14 @@ def int8_params(node, ins) -> dict[str, np.ndarray | int]:
             "tanh_mult": tanh_mult, "tanh_left": tanh_left}
 
 
-def _fc_int16(x, w, zp, bias, mult, shift) -> np.ndarray:
+def _fc_int16(x, w, zp, bias, mult, shift, int64: bool) -> np.ndarray:
+    """One gate product in Q3.12: TFLM's integer FullyConnected, its accumulator int32 (int8,
+    int32 bias) or int64 (16x8, int64 bias; then the int64 requantization)."""
     acc = (x.astype(np.int64) - zp) @ w.astype(np.int64).T
     if bias is not None:
         acc = acc + bias.astype(np.int64)
+    if int64:
+        return np.clip(multiply_by_quantized_multiplier_int64(acc, mult, shift), -32768, 32767)
     return np.clip(multiply_by_quantized_multiplier(acc, mult, shift), -32768, 32767)
 
 
@@ -180,10 +203,13 @@ def to_output(node, ys: dict, h_last: np.ndarray) -> np.ndarray:
     return np.swapaxes(y, 0, 1) if node.attrs["time_major"] else y
 
 
-def _run_int8(call) -> tuple[dict, np.ndarray, np.ndarray]:
-    """TFLM's integer LSTM over the sequence: (int8 hidden state per time index, the last
-    hidden state, the last cell state)."""
-    p = int8_params(call.node, call.in_tensors)
+def _run_integer(call) -> tuple[dict, np.ndarray, np.ndarray]:
+    """TFLM's integer LSTM (int8 or 16x8) over the sequence: (hidden state per time index,
+    the last hidden state, the last cell state)."""
+    p = integer_params(call.node, call.in_tensors)
+    dtype = call.in_tensors[X].dtype
+    lo, hi = INTEGER[dtype][1]
+    wide = dtype == "int16"
     ins = call.inputs
     x = by_batch(call.node, ins[X])
     h = ins[H0].reshape(x.shape[0], -1).astype(np.int64)
@@ -193,9 +219,9 @@ def _run_int8(call) -> tuple[dict, np.ndarray, np.ndarray]:
         gates = []
         for g in range(4):
             a = _fc_int16(x[:, t], ins[W_IN + g], p["x_zp"], ins[BIAS + g],
-                          p["in_mult"][g], p["in_shift"][g])
+                          p["in_mult"][g], p["in_shift"][g], wide)
             b = _fc_int16(h, ins[W_REC + g], p["h_zp"], None, p["rec_mult"][g],
-                          p["rec_shift"][g])
+                          p["rec_shift"][g], wide)
             s = np.clip(a + b, -32768, 32767)
             gates.append(tanh_int16(s) if g == 2 else sigmoid_int16(s))
         i, f, g, o = (v.astype(np.int64) for v in gates)
@@ -204,14 +230,21 @@ def _run_int8(call) -> tuple[dict, np.ndarray, np.ndarray]:
         if p["cell_clip"] > 0:
             c = np.clip(c, -p["cell_clip"], p["cell_clip"])
         th = tanh_int16(c, p["tanh_mult"], p["tanh_left"]).astype(np.int64)
-        h = _mul(th, o, p["hidden"], -128, 127, p["h_zp"])
-        ys[t] = h.astype(np.int8)
-    return ys, h.astype(np.int8), c.astype(np.int16)
+        h = _mul(th, o, p["hidden"], lo, hi, p["h_zp"])
+        ys[t] = h.astype(dtype)
+    return ys, h.astype(dtype), c.astype(np.int16)
+
+
+@kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int16")
+def lstm_int16(call):
+    """TFLM's 16x8 LSTM."""
+    ys, h, _ = _run_integer(call)
+    return [to_output(call.node, ys, h)]
 
 
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
 def lstm_int8(call):
-    ys, h, _ = _run_int8(call)
+    ys, h, _ = _run_integer(call)
     return [to_output(call.node, ys, h)]
 
 
@@ -251,7 +284,7 @@ def _final_states(call) -> dict[int, np.ndarray]:
         _, h, cells = run_float(call.node, call.inputs)
         c = list(cells.values())[-1]  # the cell state after the last step visited
     else:
-        _, h, c = _run_int8(call)
+        _, h, c = _run_integer(call)
     return {H0: h.reshape(call.inputs[H0].shape), C0: c.reshape(call.inputs[C0].shape)}
 
 

@@ -5,7 +5,7 @@ Not TE: a step reads the hidden state the previous step wrote, so the sequence i
 carrying state, and the int8 gates are TFLite's int16 table lookups with data-dependent
 interpolation. The int8 template follows ``edgec.ir.ops.lstm`` step by step, its int16
 sigmoid/tanh and dot product are the named helpers of ``lstm_int16.h.j2``, its requantizations
-``edgec_mbqm_left`` (``requant.h.j2``); every Prepare-time number (``lstm.int8_params``) is
+``edgec_mbqm_left`` (``requant.h.j2``); every Prepare-time number (``lstm.integer_params``) is
 one int32 array. The scratch holds the cell state, the four gates and the hidden state of one
 step; the initial states are copied in at every call (per-sequence state), or with
 ``carry_state`` h0 and c0 are persistent state buffers (``KernelPlan.states``) that the
@@ -55,7 +55,7 @@ def _states(ctx) -> tuple[str, ...]:
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
 def lstm_int8(ctx) -> KernelPlan:
     """TFLM's int8 LSTM (8x8_16: int16 gates and cell state)."""
-    p = lstm.int8_params(ctx.node, ctx.ins)
+    p = lstm.integer_params(ctx.node, ctx.ins)
     values = p["in_mult"] + p["in_shift"] + p["rec_mult"] + p["rec_shift"] \
         + [*p["forget_cell"], *p["input_cell"], *p["hidden"]] \
         + [p["x_zp"], p["h_zp"], p["cell_clip"], p["tanh_mult"], p["tanh_left"]]
