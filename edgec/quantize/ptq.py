@@ -71,6 +71,9 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     make_observer = observer_factory(observer, percentile)
     samples = check_calibration(graph, calibration)
     graph, groups = decompose(graph)
+    if activations == "int16":
+        for node in graph.nodes:
+            _check_int16_kernel(node)
     ranges = share_ranges(collect_ranges(graph, samples, make_observer), groups)
     quants = choose_activation_quant(graph, ranges, activations)
     return check_graph(_Rewriter(graph, quants, int4, io, weights, activations).run())
@@ -125,11 +128,17 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
         if op.weight_axis is not None and not graph.tensors[node.inputs[1]].is_const:
             raise EdgecError(f"node '{node.name}' ({node.op}) has non-constant weights",
                              "post-training quantization needs constant weights")
-        if activations == "int16" and ("int16" not in op.kernels or (
-                op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None)):
-            with_it = [n for n in registered_ops() if activations in get_op(n).kernels]
-            raise EdgecError(f"node '{node.name}' ({node.op}) has no {activations} kernel",
-                             f"{activations} activations exist for: {', '.join(with_it)}")
+        # A decomposed op (the GRU) is checked by its primitive ops after decomposition.
+        if activations == "int16" and op.ptq is not Ptq.DECOMPOSE:
+            _check_int16_kernel(node)
+
+
+def _check_int16_kernel(node: Node) -> None:
+    op = get_op(node.op)
+    if "int16" not in op.kernels or (op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None):
+        with_it = [n for n in registered_ops() if "int16" in get_op(n).kernels]
+        raise EdgecError(f"node '{node.name}' ({node.op}) has no int16 kernel",
+                         f"int16 activations exist for: {', '.join(with_it)}")
 
 
 def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]],
@@ -143,7 +152,7 @@ def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
         op = get_op(node.op)
         for out in node.outputs:
             if op.ptq is Ptq.RECURRENT:
-                quants.update(recurrent_rule(node).quants(node, ranges))
+                quants.update(recurrent_rule(node).quants(node, ranges, activations))
             elif op.ptq is Ptq.FIXED:
                 fixed = op.fixed_quant_int16 if activations == "int16" else op.fixed_quant
                 quants[out] = QuantParams(*fixed)
@@ -234,7 +243,7 @@ class _Rewriter:
         if op.ptq is Ptq.RECURRENT:
             inputs = recurrent_rule(node).inputs(node, self.src, self.quants,
                                                  self._operand(node.inputs[0]),
-                                                 self._shared_const)
+                                                 self._shared_const, self.dtype)
         elif op.weight_axis is not None:
             inputs = self._weighted_inputs(node)
         else:

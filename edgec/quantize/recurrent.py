@@ -21,6 +21,10 @@
 - gate pre-activations are Q3.12 and gate outputs Q0.15 inside the kernel: TFLM fixes them,
   they are no tensors, nothing to choose.
 The initial states become int8 / int16 constants (zero stays exactly zero).
+With ``activations="int16"`` the LSTM becomes TFLM's 16x8 one instead (the TFLite converter
+refuses it: "Quantization to 16x8-bit not yet supported for op UNIDIRECTIONAL_SEQUENCE_LSTM"):
+input and hidden state symmetric int16 (zero point 0, ``max|v| / 32767``, the 16x8 rule of
+every activation), the cell state as above, int8 per-tensor weights, int64 biases.
 
 **GRU** (``Ptq.DECOMPOSE``): TFLite has no GRU builtin and TFLM no GRU kernel, so an int8 GRU
 is the TFLite converter's own answer for a Keras GRU: the cell unrolled per time step into
@@ -47,7 +51,7 @@ from edgec.errors import EdgecError
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
 from edgec.ir.ops import lstm as lstm_op
 from edgec.ir.registry import Ptq, get_op
-from edgec.quantize.params import activation_quant, bias_quant, quantize_array, weight_quant
+from edgec.quantize.params import ACTIVATION_QUANT, bias_quant, quantize_array, weight_quant
 
 LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 MAX_CONCAT_INPUTS = 10  # TFLM's CONCATENATION kMaxInputNum
@@ -83,17 +87,18 @@ def cell_state_quant(lo: float, hi: float) -> QuantParams:
     return QuantParams(np.float32(2.0 ** pot / 32768.0), 0)
 
 
-def _lstm_quants(node: Node, ranges: dict) -> dict:
-    """The int8 quantization of the hidden state and output, the int16 one of the cell."""
-    hidden = activation_quant(*ranges[internal_key(node, "hidden")])
+def _lstm_quants(node: Node, ranges: dict, activations: str = "int8") -> dict:
+    """The int8 (int16) quantization of the hidden state and output, the int16 one of the
+    cell."""
+    hidden = ACTIVATION_QUANT[activations](*ranges[internal_key(node, "hidden")])
     cell = cell_state_quant(*ranges[internal_key(node, "cell")])
     return {node.outputs[0]: hidden, internal_key(node, "cell"): cell}
 
 
-def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable
-                 ) -> list[str]:
-    """The int8 LSTM's inputs: ``x`` (already int8), per-tensor int8 weights, int32 biases,
-    the initial states quantized."""
+def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable,
+                 activations: str = "int8") -> list[str]:
+    """The integer LSTM's inputs: ``x`` (already int8 / int16), per-tensor int8 weights,
+    int32 (16x8: int64) biases, the initial states quantized."""
     X, W_IN, BIAS, H0, C0 = lstm_op.X, lstm_op.W_IN, lstm_op.BIAS, lstm_op.H0, lstm_op.C0
     x_q, hidden_q = quants[node.inputs[X]], quants[node.outputs[0]]
     cell_q = quants[internal_key(node, "cell")]
@@ -108,12 +113,13 @@ def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callab
         data, q = weight_quant(t.data, None, "int8")
         weight_qs.append(q)
         inputs.append(add_const(t.name, data, "int8", q))
+    bias_dtype = lstm_op.INTEGER[activations][0]
     for g, t in enumerate(tensors[BIAS:H0]):
-        data, q = bias_quant(np.asarray(t.data).reshape(-1), x_q, weight_qs[g], "int32")
-        inputs.append(add_const(t.name, data, "int32", q))
+        data, q = bias_quant(np.asarray(t.data).reshape(-1), x_q, weight_qs[g], bias_dtype)
+        inputs.append(add_const(t.name, data, bias_dtype, q))
     h0, c0 = tensors[H0], tensors[C0]
-    inputs.append(add_const(h0.name, quantize_array(h0.data, hidden_q, "int8"), "int8",
-                            hidden_q))
+    inputs.append(add_const(h0.name, quantize_array(h0.data, hidden_q, activations),
+                            activations, hidden_q))
     inputs.append(add_const(c0.name, quantize_array(c0.data, cell_q, "int16"), "int16",
                             cell_q))
     return inputs
@@ -126,10 +132,11 @@ class RecurrentRule:
     # (node, float input arrays) -> ({internal state: its values in one sample},
     # {initial state input index: the final state, the next sample's initial state})
     internals: Callable[[Node, list], tuple[dict[str, np.ndarray], dict[int, np.ndarray]]]
-    # (node, calibrated ranges) -> quantization of its outputs and internal keys
-    quants: Callable[[Node, dict], dict]
-    # (node, float graph, chosen quants, int8 input 0, add_const(base, data, dtype, quant))
-    # -> the quantized node's inputs
+    # (node, calibrated ranges, activation dtype) -> quantization of its outputs and
+    # internal keys
+    quants: Callable[[Node, dict, str], dict]
+    # (node, float graph, chosen quants, int8/int16 input 0, add_const(base, data, dtype,
+    # quant), activation dtype) -> the quantized node's inputs
     inputs: Callable[..., list[str]]
 
 

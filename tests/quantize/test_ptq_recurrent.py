@@ -253,11 +253,49 @@ def test_gru_with_a_nonzero_initial_state_is_refused():
         quantize_graph(graph, {x.name: signal(x.shape, 2, seed=0)})
 
 
-def test_int16_activations_refuse_recurrent_ops_naming_them():
-    graph = load_onnx(rnn_model("LSTM"))
-    x = graph.tensors[graph.inputs[0]]
-    with pytest.raises(EdgecError, match="UNIDIRECTIONAL_SEQUENCE_LSTM.*no int16 kernel"):
-        quantize_graph(graph, {x.name: signal(x.shape, 2, seed=0)}, activations="int16")
+def quantized_16x8(data: bytes, calibration_count: int = 128):
+    float_graph = load_onnx(data)
+    x = float_graph.tensors[float_graph.inputs[0]]
+    time_axis = 1 if float_graph.nodes[0].attrs.get("time_major") is False else 0
+    cal = {x.name: signal(x.shape, calibration_count, seed=1, time_axis=time_axis)}
+    return float_graph, quantize_graph(float_graph, cal, activations="int16"), time_axis
+
+
+@pytest.mark.parametrize("case", range(4))  # the forward cases (TFLite exports no reverse)
+def test_ptq_16x8_lstm_is_tflm_16x8_lstm_and_closer_to_float(case):
+    """--activations int16: TFLM's 16x8 LSTM (int16 input and hidden state, zero point 0,
+    int64 biases), exported and run in TFLM bit for bit; closer to float than int8."""
+    data = rnn_model("LSTM", **LSTM_CASES[case])
+    float_graph, graph, time_axis = quantized_16x8(data)
+    lstms = [n for n in graph.nodes if n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert lstms
+    for node in lstms:
+        t = graph.input_tensors(node)
+        assert [x.dtype for x in t] == ["int16"] + ["int8"] * 8 + ["int64"] * 4 \
+            + ["int16", "int16"]
+        assert t[0].quant.zp == 0 and t[13].quant.zp == 0
+        assert graph.tensors[node.outputs[0]].quant == t[13].quant
+    samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 6, seed=2,
+                     time_axis=time_axis)
+    error16 = relative_error(float_graph, graph, samples)
+    _, int8_graph, _ = quantized(data)
+    assert error16 < 0.01
+    assert error16 < 0.7 * relative_error(float_graph, int8_graph, samples)
+    assert_tflm_agrees(graph, samples)
+
+
+@pytest.mark.parametrize("case", [0, 1, 2, 4])
+def test_ptq_16x8_gru_is_int16_primitive_ops_bit_exact_in_tflm(case):
+    """A GRU decomposes into ops that all have 16x8 kernels in TFLM."""
+    data = rnn_model("GRU", **GRU_CASES[case])
+    float_graph, graph, time_axis = quantized_16x8(data)
+    assert "GRU" not in {n.op for n in graph.nodes}
+    assert {graph.tensors[n.outputs[0]].dtype for n in graph.nodes
+            if n.op != "DEQUANTIZE"} == {"int16"}
+    samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 6, seed=2,
+                     time_axis=time_axis)
+    assert relative_error(float_graph, graph, samples) < 0.01
+    assert_tflm_agrees(graph, samples)
 
 
 @pytest.mark.slow

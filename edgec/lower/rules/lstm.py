@@ -1,12 +1,13 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM, int8 and float32, as C templates
-(``templates/kernels/lstm_int8.c.j2``, ``lstm_float.c.j2``).
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, int8, int16 (16x8) and float32, as C templates
+(``templates/kernels/lstm_integer.c.j2``, ``lstm_float.c.j2``).
 
 Not TE: a step reads the hidden state the previous step wrote, so the sequence is a loop
 carrying state, and the int8 gates are TFLite's int16 table lookups with data-dependent
-interpolation. The int8 template follows ``edgec.ir.ops.lstm`` step by step, its int16
-sigmoid/tanh and dot product are the named helpers of ``lstm_int16.h.j2``, its requantizations
-``edgec_mbqm_left`` (``requant.h.j2``); every Prepare-time number (``lstm.integer_params``) is
-one int32 array. The scratch holds the cell state, the four gates and the hidden state of one
+interpolation. The integer template (int8 and 16x8) follows ``edgec.ir.ops.lstm`` step by
+step, its int16 sigmoid/tanh and dot products are the named helpers of ``lstm_int16.h.j2``,
+its requantizations ``edgec_mbqm_left`` (``requant.h.j2``) and, for 16x8's int64 gate sums,
+``edgec_mbqm64`` with the 16-bit multipliers precomputed; every Prepare-time number
+(``lstm.integer_params``) is one int32 array. The scratch holds the cell state, the four gates and the hidden state of one
 step; the initial states are copied in at every call (per-sequence state), or with
 ``carry_state`` h0 and c0 are persistent state buffers (``KernelPlan.states``) that the
 kernel reads at the start and writes the final states back to (docs/IR.md "Recurrent state").
@@ -17,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.cdefs import C_TYPES, CParam
+from edgec.ir.int16 import reduced_multiplier
 from edgec.ir.ops import lstm
 from edgec.lower import consts, templates
 from edgec.lower.registry import KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import const_param
 
-INT8_TEMPLATE, FLOAT_TEMPLATE = "lstm_int8.c.j2", "lstm_float.c.j2"
+INTEGER_TEMPLATE, FLOAT_TEMPLATE = "lstm_integer.c.j2", "lstm_float.c.j2"
 
 
 def _sizes(ctx) -> dict:
@@ -55,22 +57,38 @@ def _states(ctx) -> tuple[str, ...]:
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
 def lstm_int8(ctx) -> KernelPlan:
     """TFLM's int8 LSTM (8x8_16: int16 gates and cell state)."""
+    return _integer_plan(ctx, wide=False)
+
+
+@lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "int16")
+def lstm_int16(ctx) -> KernelPlan:
+    """TFLM's 16x8 LSTM (int16 activations, int8 weights, int64 biases)."""
+    return _integer_plan(ctx, wide=True)
+
+
+def _integer_plan(ctx, wide: bool) -> KernelPlan:
     p = lstm.integer_params(ctx.node, ctx.ins)
-    values = p["in_mult"] + p["in_shift"] + p["rec_mult"] + p["rec_shift"] \
-        + [*p["forget_cell"], *p["input_cell"], *p["hidden"]] \
+    gates = p["in_mult"] + p["in_shift"] + p["rec_mult"] + p["rec_shift"]
+    if wide:  # the int64 requantization's 16-bit multipliers and total shifts
+        mult, total = reduced_multiplier(p["in_mult"] + p["rec_mult"],
+                                         p["in_shift"] + p["rec_shift"])
+        gates = [*mult[:4], *total[:4], *mult[4:], *total[4:]]
+    values = gates + [*p["forget_cell"], *p["input_cell"], *p["hidden"]] \
         + [p["x_zp"], p["h_zp"], p["cell_clip"], p["tanh_mult"], p["tanh_left"]]
     sizes = _sizes(ctx)
+    act = C_TYPES[ctx.ins[lstm.X].dtype]
     params, signature = _tensor_params(ctx)
     params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
-    signature += [CParam("params", "int32_t", const=True), CParam("y", "int8_t"),
+    signature += [CParam("params", "int32_t", const=True), CParam("y", act),
                   CParam("scratch", "int16_t")]
     state = sizes["batch"] * sizes["hidden"]
     return KernelPlan(params, {f"{ctx.func_name}_params": consts.int32_array(values)},
-                      c_template=lambda: templates.render(INT8_TEMPLATE, **sizes),
+                      c_template=lambda: templates.render(INTEGER_TEMPLATE, wide=wide, **sizes),
                       signature=signature, helpers=("mbqm_left", "lstm_int16"),
-                      key=(templates.digest(INT8_TEMPLATE),
+                      key=(templates.digest(INTEGER_TEMPLATE),
                            templates.digest("lstm_int16.h.j2")),
-                      scratch_bytes=5 * 2 * state + state, states=_states(ctx))
+                      scratch_bytes=5 * 2 * state + (2 if wide else 1) * state,
+                      states=_states(ctx))
 
 
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
