@@ -454,13 +454,16 @@ def _svdf(case: dict, rng) -> Graph:
 
 
 def _recurrent_cases(full: bool):
-    """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 models of tests/ops/test_lstm.py
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 and 16x8 models of tests/ops/test_lstm.py
     (all of them in the full grid) and a float one; GRU (float); SVDF, whose state carries
     from sample to sample (``run_grid`` compares with a reference that carries it too)."""
-    from tests.ops.test_lstm import BUILT
+    from tests.ops.test_lstm import BUILT, BUILT_16X8
 
     for i in _pick(full, range(len(BUILT)), [1]):
         yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int8", f"built{i}", partial(_lstm, BUILT[i]))
+    for i in _pick(full, range(len(BUILT_16X8)), [1]):
+        yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int16", f"built{i}",
+                   partial(_lstm, dict(dtype="int16", **BUILT_16X8[i])))
     yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
                partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
     for linear in _pick(full, [False, True], [True]):

@@ -345,30 +345,38 @@ def _files(tmp_path, op: str, **extra) -> tuple[str, str]:
 
 
 @needs_gcc
-@pytest.mark.parametrize("op", ["LSTM", "GRU"])
-def test_verify_calibrate_on_the_host(tmp_path, capsys, cache_dir, op):
+@pytest.mark.parametrize("op,activations", [("LSTM", "int8"), ("GRU", "int8"),
+                                            ("LSTM", "int16"), ("GRU", "int16")])
+def test_verify_calibrate_on_the_host(tmp_path, capsys, cache_dir, op, activations):
     model, cal = _files(tmp_path, op)
-    assert main(["verify", model, "--calibrate", cal, "-n", "3", "--cache-dir",
-                 str(cache_dir)]) == 0
+    assert main(["verify", model, "--calibrate", cal, "--activations", activations, "-n", "3",
+                 "--cache-dir", str(cache_dir)]) == 0
     assert "vs the quantized graph: max relative error 0 on 3 inputs" in capsys.readouterr().out
 
 
 @needs_qemu
 @pytest.mark.slow
-@pytest.mark.parametrize("op", ["LSTM", "GRU"])
-def test_verify_calibrate_on_mps2_an386(tmp_path, capsys, cache_dir, op):
+@pytest.mark.parametrize("op,activations", [("LSTM", "int8"), ("GRU", "int8"),
+                                            ("LSTM", "int16")])
+def test_verify_calibrate_on_mps2_an386(tmp_path, capsys, cache_dir, op, activations):
     model, cal = _files(tmp_path, op)
-    assert main(["verify", model, "--calibrate", cal, "--target", "mps2_an386", "-n", "2",
-                 "--cache-dir", str(cache_dir)]) == 0
+    assert main(["verify", model, "--calibrate", cal, "--activations", activations,
+                 "--target", "mps2_an386", "-n", "2", "--cache-dir", str(cache_dir)]) == 0
     assert "vs the quantized graph: max relative error 0 on 2 inputs" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("op", ["LSTM", "GRU"])
-def test_quantize_cli_writes_a_model_tflm_runs_like_edgec(tmp_path, op):
+@pytest.mark.parametrize("op,activations", [("LSTM", "int8"), ("GRU", "int8"),
+                                            ("LSTM", "int16")])
+def test_quantize_cli_writes_a_model_tflm_runs_like_edgec(tmp_path, op, activations):
     """``edgec quantize -o X.tflite``, read back by edgec's TFLite frontend, equals TFLM."""
     model, cal = _files(tmp_path, op)
-    out = tmp_path / f"{op}_int8.tflite"
-    assert main(["quantize", model, "--calibrate", cal, "-o", str(out)]) == 0
+    out = tmp_path / f"{op}_{activations}.tflite"
+    assert main(["quantize", model, "--calibrate", cal, "--activations", activations,
+                 "-o", str(out)]) == 0
+    if activations == "int16":
+        graph = load_tflite(out.read_bytes())
+        lstm = next(n for n in graph.nodes if n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+        assert graph.tensors[lstm.inputs[0]].dtype == "int16"
     from tests.refs import assert_matches_tflm
 
     for seed in (9, 10):
