@@ -37,7 +37,11 @@ quantizes every op of it, and every one of them is int8 bit-exact with TFLM, so 
 model is too. The hidden states of all steps share one int8 quantization (``share_ranges``:
 the union of their ranges), so the recurrent weights and biases are stored once; each other
 value (a gate's pre-activation, the candidate, ...) shares one across the steps as well. Initial
-state: zero only (ONNX's default; PTQ refuses another one).
+state: zero (ONNX's default) is folded into the first step's biases; a constant non-zero one
+is a constant the first step reads as the later ones read the previous state (its FULLY_CONNECTED
+products fold at build time; the exported file computes them, as TFLM does any op on
+constants), quantized over its own range; a run-time one (a graph input) is an activation
+calibrated like every input.
 """
 
 from __future__ import annotations
@@ -181,17 +185,22 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
     and the names of its hidden states, one per step (which share one quantization)."""
     a = node.attrs
     x_t, w_t, r_t, wb_t, rb_t, h0_t = (graph.tensors[n] for n in node.inputs[:6])
-    for t in (w_t, r_t, wb_t, rb_t, h0_t):
+    for t in (w_t, r_t, wb_t, rb_t):
         if not t.is_const:
             raise EdgecError(f"node '{node.name}' (GRU): '{t.name}' is computed at run time",
                              "post-training quantization needs constant weights")
-    if np.any(h0_t.data != 0):
-        raise EdgecError(f"node '{node.name}' (GRU): the initial state is not zero, which "
-                         "edgec's GRU quantization does not support",
-                         "export the GRU without initial_h (it starts from zero)")
     batch, count, features = lstm_op.sizes(node, x_t.shape)
     hidden = r_t.shape[1]
     b = _Builder(graph, node.name or node.outputs[0])
+    # The state before the first step: zero (folded into the first step's biases, below),
+    # another constant, or a run-time input, which the first step then reads as the later
+    # steps read the previous state.
+    h, h0 = None, None
+    if not h0_t.is_const:
+        h = node.inputs[5]
+    elif np.any(h0_t.data != 0):
+        h0 = np.asarray(h0_t.data, np.float32).reshape(batch, hidden)
+        h = b.const("h0", h0)
     gates = [slice(g * hidden, (g + 1) * hidden) for g in range(3)]
     w = [b.const(f"w{k}", w_t.data[s]) for k, s in zip("zrh", gates)]
     r = [b.const(f"r{k}", r_t.data[s]) for k, s in zip("zrh", gates)]
@@ -207,7 +216,7 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
     else:
         first_bias[2] = x_bias[2]
     vec = (batch, hidden)
-    h, states, order = None, {}, list(lstm_op.steps(node, count))
+    states, order = {}, list(lstm_op.steps(node, count))
     for i, t in enumerate(order):
         tag = f"t{t}"
         begin = [t, 0, 0] if a["time_major"] else [0, t, 0]
@@ -215,12 +224,18 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
         xt = b.node("STRIDED_SLICE", [node.inputs[0]], tuple(size), f"{tag}_x", begin=begin,
                     size=size, steps=[1, 1, 1])
 
+        def recurrent(g: int, name: str) -> str:
+            """``R_g h + rb_g``: a FULLY_CONNECTED, or a constant when h is the constant h0
+            (PTQ quantizes no op on constants alone)."""
+            if i == 0 and h0 is not None:
+                return b.const(f"{tag}_{name}h", h0 @ r_t.data[gates[g]].T + rb[gates[g]])
+            return b.node("FULLY_CONNECTED", [h, r[g], r_bias[g]], vec, f"{tag}_{name}h")
+
         def gate(g: int, name: str) -> str:
             bias = first_bias[g] if h is None else x_bias[g]
             pre = b.node("FULLY_CONNECTED", [xt, w[g], bias], vec, f"{tag}_{name}x")
             if h is not None:
-                rec = b.node("FULLY_CONNECTED", [h, r[g], r_bias[g]], vec, f"{tag}_{name}h")
-                pre = b.node("ADD", [pre, rec], vec, f"{tag}_{name}s")
+                pre = b.node("ADD", [pre, recurrent(g, name)], vec, f"{tag}_{name}s")
             return b.node("LOGISTIC", [pre], vec, f"{tag}_{name}")
 
         z = gate(0, "z")
@@ -231,7 +246,7 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
             if h is None:
                 rec = b.const(f"{tag}_rbh", np.broadcast_to(rb[gates[2]], vec))
             else:
-                rec = b.node("FULLY_CONNECTED", [h, r[2], r_bias[2]], vec, f"{tag}_nh")
+                rec = recurrent(2, "n")
             pre_n = b.node("ADD", [pre_n, b.node("MUL", [rr, rec], vec, f"{tag}_nr")], vec,
                            f"{tag}_ns")
         elif not lbr and h is not None:

@@ -232,9 +232,10 @@ def test_ptq_gru_is_int8_primitive_ops_bit_exact_in_tflm(case):
     assert_tflm_agrees(graph, samples)
 
 
-@pytest.mark.parametrize("linear", [0, 1])
-def test_gru_decomposition_computes_the_float_gru(linear):
-    graph = load_onnx(rnn_model("GRU", layout=0, batch=2, linear_before_reset=linear))
+@pytest.mark.parametrize("linear,initial_h", [(0, None), (1, None), (0, 0.4), (1, -0.3)])
+def test_gru_decomposition_computes_the_float_gru(linear, initial_h):
+    graph = load_onnx(rnn_model("GRU", layout=0, batch=2, linear_before_reset=linear,
+                                initial_h=initial_h))
     ops, groups = decompose(graph)
     assert "GRU" not in {n.op for n in ops.nodes}
     gru_out = next(n for n in graph.nodes if n.op == "GRU").outputs[0]
@@ -246,11 +247,39 @@ def test_gru_decomposition_computes_the_float_gru(linear):
                                    interpret(graph, x)[graph.outputs[0]], rtol=1e-5, atol=1e-6)
 
 
-def test_gru_with_a_nonzero_initial_state_is_refused():
-    graph = load_onnx(rnn_model("GRU", initial_h=0.5))
-    x = graph.tensors[graph.inputs[0]]
-    with pytest.raises(EdgecError, match="initial state is not zero"):
-        quantize_graph(graph, {x.name: signal(x.shape, 2, seed=0)})
+GRU_STATE_CASES = [dict(), dict(linear_before_reset=1),
+                   dict(layout=0, batch=2, outputs=("Y_h",)),
+                   dict(direction="bidirectional", hidden=5),
+                   dict(direction="reverse", linear_before_reset=1)]
+
+
+def _initial_h(case: dict) -> np.ndarray:
+    """A non-zero initial state differing per unit (broadcast over batch and direction)."""
+    return np.random.default_rng(11).uniform(-0.9, 0.9, case.get("hidden", 8))
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+@pytest.mark.parametrize("case", range(len(GRU_STATE_CASES)))
+def test_ptq_gru_with_a_constant_initial_state_is_bit_exact_in_tflm(case, activations):
+    """The first step reads the constant state as later steps read the previous one (its
+    recurrent products become constants); exported, TFLM runs it as edgec does."""
+    extra = GRU_STATE_CASES[case]
+    float_graph = load_onnx(rnn_model("GRU", initial_h=_initial_h(extra), **extra))
+    x = float_graph.tensors[float_graph.inputs[0]]
+    time_axis = 0 if extra.get("layout", 1) == 0 else 1
+    graph = quantize_graph(float_graph, {x.name: signal(x.shape, 128, seed=1,
+                                                        time_axis=time_axis)},
+                           activations=activations)
+    samples = signal(x.shape, 6, seed=2, time_axis=time_axis)
+    assert relative_error(float_graph, graph, samples) < (0.05 if activations == "int8"
+                                                          else 0.01)
+    assert_tflm_agrees(graph, samples)
+    # the state matters: starting from zero gives other outputs
+    zero = quantize_graph(load_onnx(rnn_model("GRU", **extra)),
+                          {x.name: signal(x.shape, 128, seed=1, time_axis=time_axis)},
+                          activations=activations)
+    assert not np.array_equal(interpret(zero, samples[0])[zero.outputs[0]],
+                              interpret(graph, samples[0])[graph.outputs[0]])
 
 
 def quantized_16x8(data: bytes, calibration_count: int = 128):
