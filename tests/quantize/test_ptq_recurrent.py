@@ -17,7 +17,6 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgec.cli import main
-from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.onnx import load_onnx
 from edgec.frontends.tflite import load_tflite
