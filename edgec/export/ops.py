@@ -268,12 +268,10 @@ def _lstm(node, ctx):
     """The 24-input builtin; the initial states become the variable tensors TFLite resets to
     their zero point, so only that initial value can be written. An LSTM returning its last
     step only writes the whole sequence and a STRIDED_SLICE of the last step (shrinking the
-    time axis), as the TFLite converter does."""
-    if node.attrs["reverse"]:
-        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) runs backwards, "
-                         "which the TFLite builtin cannot",
-                         "export models whose LSTMs run forward (not reverse or "
-                         "bidirectional); edgec build compiles the others")
+    time axis), as the TFLite converter does. The builtin runs forward only: a reverse LSTM
+    (ONNX's reverse direction, the backward half of a bidirectional one) is the forward one
+    on the sequence reversed by REVERSE_V2 along time, its sequence output reversed back by
+    another (TFLM's REVERSE_V2 takes int8, int16 and float32)."""
     states = []
     for name in node.inputs[13:15]:
         t = ctx.graph.tensors[name]
@@ -285,25 +283,39 @@ def _lstm(node, ctx):
                              "another initial state cannot be exported")
         states.append(ctx.variable(name, t))
     ins = node.inputs
-    inputs = [ins[0], *ins[1:9], -1, -1, -1, *ins[9:13], -1, -1, *states, -1, -1, -1, -1]
-    outputs = node.outputs
-    x_shape = ctx.graph.tensors[ins[0]].shape
+    time = 0 if node.attrs["time_major"] else 1
+    x_tensor = ctx.graph.tensors[ins[0]]
+    x_shape = x_tensor.shape
     out = ctx.graph.tensors[node.outputs[0]]
+    sequence_shape = x_shape[:2] + (out.shape[-1],)
+    x = ins[0]
+    if node.attrs["reverse"]:
+        x = ctx.activation(f"{x_tensor.name}_reversed", x_shape, x_tensor)
+        _reverse(ctx, node, ins[0], x, time)
+    inputs = [x, *ins[1:9], -1, -1, -1, *ins[9:13], -1, -1, *states, -1, -1, -1, -1]
+    outputs = node.outputs
     if not node.attrs["return_sequences"]:
-        sequence_shape = x_shape[:2] + (out.shape[-1],)
         outputs = [ctx.activation(f"{out.name}_sequence", sequence_shape, out)]
+    elif node.attrs["reverse"]:
+        outputs = [ctx.activation(f"{out.name}_reversed", sequence_shape, out)]
     ctx.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, outputs,
            {"fused_activation_function": "TANH", "cell_clip": float(node.attrs["cell_clip"]),
             "proj_clip": 0.0, "time_major": bool(node.attrs["time_major"])})
-    if not node.attrs["return_sequences"]:
-        time = 0 if node.attrs["time_major"] else 1
-        begin = [0, 0, 0]
-        begin[time] = x_shape[time] - 1
-        end = list(sequence_shape)
-        ctx.op("STRIDED_SLICE", [outputs[0], ctx.params(f"{node.name}_begin", begin),
-                                 ctx.params(f"{node.name}_end", end),
-                                 ctx.params(f"{node.name}_strides", [1, 1, 1])],
-               node.outputs, {"shrink_axis_mask": 1 << time})
+    if node.attrs["return_sequences"]:
+        if node.attrs["reverse"]:
+            _reverse(ctx, node, outputs[0], node.outputs[0], time)
+        return
+    begin = [0, 0, 0]
+    begin[time] = x_shape[time] - 1
+    ctx.op("STRIDED_SLICE", [outputs[0], ctx.params(f"{node.name}_begin", begin),
+                             ctx.params(f"{node.name}_end", list(sequence_shape)),
+                             ctx.params(f"{node.name}_strides", [1, 1, 1])],
+           node.outputs, {"shrink_axis_mask": 1 << time})
+
+
+def _reverse(ctx, node, source, target, axis: int) -> None:
+    """REVERSE_V2 of ``source`` along ``axis`` into ``target`` (names or file indices)."""
+    ctx.op("REVERSE_V2", [source, ctx.params(f"{node.name}_time_axis", [axis])], [target])
 
 
 @emitter("SVDF")

@@ -3,7 +3,7 @@ integer LSTM, a float GRU int8 primitive ops per step; both exported to .tflite 
 Micro bit for bit as edgec's reference runs them, and stay close to the float model on a
 sensor-like test signal (sums of sines with noise).
 
-``python -m tests.quantize.test_ptq_recurrent`` prints the accuracy table of
+``python -m tests.quantize.test_ptq_recurrent`` prints the accuracy table (int8 and 16x8) of
 docs/QUANTIZATION.md "Recurrent layers".
 """
 
@@ -117,8 +117,7 @@ def test_ptq_lstm_is_tflm_integer_lstm_and_close_to_float(case):
     samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 6, seed=2,
                      time_axis=time_axis)
     assert relative_error(float_graph, graph, samples) < 0.03
-    if not any(n.attrs["reverse"] for n in lstms):
-        assert_tflm_agrees(graph, samples)
+    assert_tflm_agrees(graph, samples)
 
 
 def test_lstm_read_through_y_and_y_h_stores_its_constants_once():
@@ -130,21 +129,23 @@ def test_lstm_read_through_y_and_y_h_stores_its_constants_once():
     assert_tflm_agrees(graph, samples)
 
 
-def test_ptq_reverse_lstm_is_the_forward_one_on_the_reversed_sequence_in_tflm():
-    """The exporter writes only forward LSTMs (TFLite's builtin); the reverse int8 kernel is
-    the forward one visiting steps backwards, checked against TFLM through a forward copy."""
-    float_graph, graph, _ = quantized(rnn_model("LSTM", direction="reverse"))
-    forward = graph.copy()
-    node = next(n for n in forward.nodes if n.op == "UNIDIRECTIONAL_SEQUENCE_LSTM")
-    node.attrs["reverse"] = False
-    samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 4, seed=3)
-    exported = to_tflite_bytes(forward)
-    from tests.refs import run_tflm
+@pytest.mark.parametrize("outputs", [("Y",), ("Y_h",)])
+def test_ptq_reverse_lstm_exports_as_reverse_v2_around_the_forward_builtin(outputs):
+    """TFLite's LSTM builtin runs forward only: the exported reverse LSTM is REVERSE_V2 of
+    the sequence, the forward builtin, and (for the sequence) REVERSE_V2 back; TFLM runs the
+    file as edgec's reverse kernel runs the graph, and the file imports back to it."""
+    from edgec.frontends.tflite_schema import read_model
 
+    float_graph, graph, _ = quantized(rnn_model("LSTM", direction="reverse", outputs=outputs))
+    exported = to_tflite_bytes(graph)
+    ops = [op.builtin for op in read_model(exported).ops]
+    assert ops.count("REVERSE_V2") == (2 if outputs == ("Y",) else 1)
+    samples = signal(float_graph.tensors[float_graph.inputs[0]].shape, 4, seed=3)
+    assert_tflm_agrees(graph, samples)
+    back = load_tflite(exported)
     for x in samples:
-        want = run_tflm(exported, [x[:, ::-1].copy()])[0]
-        got = interpret(graph, x)[graph.outputs[0]]
-        np.testing.assert_array_equal(got, want[:, ::-1])
+        np.testing.assert_array_equal(interpret(back, x)[back.outputs[0]],
+                                      interpret(graph, x)[graph.outputs[0]])
     assert relative_error(float_graph, graph, samples) < 0.03
 
 
@@ -289,7 +290,7 @@ def quantized_16x8(data: bytes, calibration_count: int = 128):
     return float_graph, quantize_graph(float_graph, cal, activations="int16"), time_axis
 
 
-@pytest.mark.parametrize("case", range(4))  # the forward cases (TFLite exports no reverse)
+@pytest.mark.parametrize("case", range(len(LSTM_CASES)))
 def test_ptq_16x8_lstm_is_tflm_16x8_lstm_and_closer_to_float(case):
     """--activations int16: TFLM's 16x8 LSTM (int16 input and hidden state, zero point 0,
     int64 biases), exported and run in TFLM bit for bit; closer to float than int8."""
@@ -411,28 +412,41 @@ def test_quantize_cli_writes_a_model_tflm_runs_like_edgec(tmp_path, op, activati
         assert_matches_tflm(out.read_bytes(), [signal((1, 8, 3), 1, seed=seed)[0]])
 
 
-def test_quantize_cli_refuses_a_bidirectional_lstm_file_in_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_quantize_cli_writes_a_bidirectional_lstm_tflm_runs_like_edgec(tmp_path, activations):
+    """Two LSTMs (the backward one between REVERSE_V2s) and a CONCATENATION in the file."""
+    from edgec.frontends.tflite_schema import read_model
+    from tests.refs import assert_matches_tflm
+
     model, cal = _files(tmp_path, "LSTM", direction="bidirectional")
-    assert main(["quantize", model, "--calibrate", cal, "-o", str(tmp_path / "x.tflite")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "runs backwards" in err[0] and "edgec build" in err[0]
+    out = tmp_path / "bilstm.tflite"
+    assert main(["quantize", model, "--calibrate", cal, "--activations", activations,
+                 "-o", str(out)]) == 0
+    ops = [op.builtin for op in read_model(out.read_bytes()).ops]
+    assert ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 2 and ops.count("REVERSE_V2") == 2
+    for seed in (9, 10):
+        assert_matches_tflm(out.read_bytes(), [signal((1, 8, 3), 1, seed=seed)[0]])
 
 
 def accuracy_table() -> str:
-    """The accuracy of PTQ int8 vs float on the test signal (docs/QUANTIZATION.md)."""
-    rows = ["| model | max abs error / output range | mean abs error / output range | int8 "
-            "nodes |", "|---|---|---|---|"]
+    """The accuracy of PTQ int8 and 16x8 vs float on the test signal (docs/QUANTIZATION.md)."""
+    rows = ["| model | activations | max abs error / output range | mean abs error / output "
+            "range | nodes |", "|---|---|---|---|---|"]
     for op, extra in (("LSTM", {}), ("LSTM", {"outputs": ("Y_h",)}), ("GRU", {}),
                       ("GRU", {"linear_before_reset": 1})):
         data = rnn_model(op, steps=32, hidden=16, features=3, **extra)
-        float_graph, graph, _ = quantized(data, calibration_count=200)
-        x = float_graph.tensors[float_graph.inputs[0]]
-        test = signal(x.shape, 100, seed=7)
-        worst = relative_error(float_graph, graph, test)
-        mean = relative_error(float_graph, graph, test, mean=True)
         what = f"{op} 32 steps x 3 -> 16 ({'Y_h' if 'outputs' in extra else 'Y'}" + \
             (", linear_before_reset" if extra.get("linear_before_reset") else "") + ")"
-        rows.append(f"| {what} | {worst:.4f} | {mean:.4f} | {len(graph.nodes)} |")
+        for activations in ("int8", "int16"):
+            float_graph = load_onnx(data)
+            x = float_graph.tensors[float_graph.inputs[0]]
+            graph = quantize_graph(float_graph, {x.name: signal(x.shape, 200, seed=1)},
+                                   activations=activations)
+            test = signal(x.shape, 100, seed=7)
+            worst = relative_error(float_graph, graph, test)
+            mean = relative_error(float_graph, graph, test, mean=True)
+            label = "int8" if activations == "int8" else "16x8"
+            rows.append(f"| {what} | {label} | {worst:.4f} | {mean:.4f} | {len(graph.nodes)} |")
     return "\n".join(rows)
 
 
