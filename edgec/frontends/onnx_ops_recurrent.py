@@ -7,8 +7,9 @@ B [dirs, 2 x gates x H]. ``layout`` 0 is time-major X [T, B, I] and Y [T, dirs, 
 batch-major X [B, T, I] and Y [B, T, dirs, H]. Y becomes the op's per-step output reshaped;
 Y_h is a second node of the same op returning only the last step (Y_c, the final cell state,
 has no IR op: a model that reads it is refused); directions are concatenated. Refused with
-the reason: run-time weights or initial states, sequence_lens shorter than the sequence,
-peepholes, input_forget, clip and activations other than the defaults.
+the reason: run-time weights or LSTM initial states (a GRU's initial_h may be a graph input),
+sequence_lens shorter than the sequence, peepholes, input_forget, clip and activations other
+than the defaults.
 """
 
 from __future__ import annotations
@@ -66,20 +67,47 @@ def _check(ctx: Context, node: onnx.NodeProto, steps: int) -> dict:
 
 
 def _states(ctx: Context, node: onnx.NodeProto, i: int, layout: int, dirs: int, batch: int,
-            hidden: int, what: str) -> list[np.ndarray]:
-    """The initial state input ``i`` per direction, [B, H] each (zeros when absent)."""
+            hidden: int, what: str, run_time: bool = False) -> list:
+    """The initial state input ``i`` per direction, [B, H] each (zeros when absent). With
+    ``run_time`` (the GRU) a state computed at run time (a graph input) is taken too: per
+    direction the IR tensor of its [B, H] slice."""
     name = _input(node, i)
     if not name:
         return [np.zeros((batch, hidden), np.float32)] * dirs
+    if not ctx.is_const(name) and run_time:
+        return _run_time_states(ctx, node, name, layout, dirs, batch, hidden)
     if not ctx.is_const(name):
         raise EdgecError(f"{node.op_type} '{node.name}': the initial {what} state "
                          f"('{name}') is computed at run time",
-                         "edgec starts every sequence from a constant state; export "
+                         "edgec starts an LSTM from a constant state; export "
                          "initial_h / initial_c as initializers or leave them out")
     value = ctx.const(name).astype(np.float32)
     value = value.reshape(batch, dirs, hidden).swapaxes(0, 1) if layout else \
         value.reshape(dirs, batch, hidden)
     return [np.ascontiguousarray(value[d]) for d in range(dirs)]
+
+
+def _run_time_states(ctx: Context, node: onnx.NodeProto, name: str, layout: int, dirs: int,
+                     batch: int, hidden: int) -> list[str]:
+    """The run-time state ``name`` ([dirs, B, H], or [B, dirs, H] with layout 1) as one
+    [B, H] tensor per direction: a STRIDED_SLICE per direction (when there are two), then a
+    RESHAPE."""
+    source = ctx.in_layout(ctx.as_float(ctx.value(name), name), None, name)
+    axis = 1 if layout else 0
+    full = (batch, dirs, hidden) if layout else (dirs, batch, hidden)
+    states = []
+    for d in range(dirs):
+        piece = source
+        if dirs > 1:
+            begin, size = [0, 0, 0], list(full)
+            begin[axis], size[axis] = d, 1
+            piece = ctx.new_tensor(f"{name}_d{d}", tuple(size), "float32")
+            ctx.add_node("STRIDED_SLICE", [source], [piece],
+                         {"begin": begin, "size": size, "steps": [1, 1, 1]})
+        state = ctx.new_tensor(f"{name}_d{d}_state", (batch, hidden), "float32")
+        ctx.add_node("RESHAPE", [piece], [state], {"shape": (batch, hidden)})
+        states.append(state)
+    return states
 
 
 def _outputs(ctx: Context, node: onnx.NodeProto, op: str, per_direction: list[list[str]],
@@ -174,12 +202,13 @@ def gru(ctx: Context, node: onnx.NodeProto) -> None:
     bias = _input(node, 3)
     b = ctx.const(bias).reshape(dirs, 2, 3 * hidden).astype(np.float32) if bias \
         else np.zeros((dirs, 2, 3 * hidden), np.float32)
-    h0 = _states(ctx, node, 5, layout, dirs, batch, hidden, "h")
+    h0 = _states(ctx, node, 5, layout, dirs, batch, hidden, "h", run_time=True)
     base = node.name or node.output[0] or node.output[1]
     per_direction = [[x, ctx.const_tensor(f"{base}_d{d}_w", w[d]),
                       ctx.const_tensor(f"{base}_d{d}_r", r[d]),
                       ctx.const_tensor(f"{base}_d{d}_wb", b[d, 0]),
                       ctx.const_tensor(f"{base}_d{d}_rb", b[d, 1]),
+                      h0[d] if isinstance(h0[d], str) else
                       ctx.const_tensor(f"{base}_d{d}_h0", h0[d])] for d in range(dirs)]
     _outputs(ctx, node, "GRU", per_direction,
              {"time_major": layout == 0,

@@ -37,6 +37,10 @@ def carry_recurrent_state(graph: Graph) -> Graph:
         node.attrs["carry_state"] = True
         for index in op.carries_state:
             t = result.tensors[node.inputs[index]]
+            if not t.is_const:
+                raise EdgecError(f"node '{node.name}' ({node.op}) reads its initial state "
+                                 f"'{t.name}' at run time: there is no state to carry",
+                                 "build it with --recurrent-state reset")
             name = result.unique_name(f"{t.name}_carried")
             result.add_tensor(Tensor(name, t.shape, t.dtype, t.data.copy(), copy.deepcopy(t.quant)))
             node.inputs[index] = name

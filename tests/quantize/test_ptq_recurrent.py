@@ -17,11 +17,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgec.cli import main
+from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.onnx import load_onnx
 from edgec.frontends.tflite import load_tflite
 from edgec.ir import interpret
 from edgec.quantize import quantize_graph
+from edgec.quantize.params import quantize_array
 from edgec.quantize.recurrent import cell_state_quant, decompose
 from tests.cortexm.toolchain import needs_qemu
 from tests.lower.harness import needs_gcc
@@ -32,7 +34,8 @@ MODELS = Path(__file__).resolve().parents[1] / "models" / "recurrent"
 
 def rnn_model(op: str, *, steps=12, batch=1, features=3, hidden=8, layout=1, outputs=("Y",),
               seed=0, initial_h=None, **attributes) -> bytes:
-    """One ONNX LSTM or GRU with random weights (fixed seed), no initial state."""
+    """One ONNX LSTM or GRU with random weights (fixed seed); ``initial_h``: none, a
+    constant (broadcast to the state's shape) or ``"input"`` (a graph input)."""
     rng = np.random.default_rng(seed)
     gates = 4 if op == "LSTM" else 3
     dirs = 2 if attributes.get("direction") == "bidirectional" else 1
@@ -41,8 +44,12 @@ def rnn_model(op: str, *, steps=12, batch=1, features=3, hidden=8, layout=1, out
              "R": rng.uniform(-0.5, 0.5, (dirs, gates * hidden, hidden)),
              "B": rng.uniform(-0.4, 0.4, (dirs, 2 * gates * hidden))}
     names = ["X", "W", "R", "B"]
-    if initial_h is not None:
-        state = (batch, dirs, hidden) if layout else (dirs, batch, hidden)
+    state = (batch, dirs, hidden) if layout else (dirs, batch, hidden)
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, x_shape)]
+    if isinstance(initial_h, str):  # "input": a graph input
+        inputs.append(helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, state))
+        names += ["", "initial_h"]
+    elif initial_h is not None:
         inits["initial_h"] = np.full(state, initial_h)
         names += ["", "initial_h"]
     node = helper.make_node(op, names, ["Y" if "Y" in outputs else "", "Y_h"],
@@ -50,7 +57,7 @@ def rnn_model(op: str, *, steps=12, batch=1, features=3, hidden=8, layout=1, out
     shapes = {"Y": (batch, steps, dirs, hidden) if layout else (steps, dirs, batch, hidden),
               "Y_h": (batch, dirs, hidden) if layout else (dirs, batch, hidden)}
     graph = helper.make_graph(
-        [node], "rnn", [helper.make_tensor_value_info("X", TensorProto.FLOAT, x_shape)],
+        [node], "rnn", inputs,
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, shapes[o]) for o in outputs],
         [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
@@ -280,6 +287,52 @@ def test_ptq_gru_with_a_constant_initial_state_is_bit_exact_in_tflm(case, activa
                           activations=activations)
     assert not np.array_equal(interpret(zero, samples[0])[zero.outputs[0]],
                               interpret(graph, samples[0])[graph.outputs[0]])
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+@pytest.mark.parametrize("case", [0, 2, 3])
+def test_ptq_gru_with_a_run_time_initial_state_is_bit_exact_in_tflm(case, activations):
+    """initial_h as a graph input: calibrated like every input; the first step reads it as
+    the later ones read the previous state; the float GRU matches onnxruntime, the exported
+    int model (two inputs) runs in TFLM as in edgec."""
+    import onnxruntime as ort
+
+    extra = GRU_STATE_CASES[case]
+    data = rnn_model("GRU", initial_h="input", **extra)
+    float_graph = load_onnx(data)
+    assert float_graph.inputs == ["X", "initial_h"]
+    time_axis = 0 if extra.get("layout", 1) == 0 else 1
+    x_shape, h_shape = (float_graph.tensors[n].shape for n in float_graph.inputs)
+    xs = signal(x_shape, 128, seed=1, time_axis=time_axis)
+    hs = np.random.default_rng(2).uniform(-0.9, 0.9, (128,) + h_shape).astype(np.float32)
+    # onnxruntime's GRU takes layout 0 only; with layout 1 the reference is the same GRU
+    # with that state as a constant
+    session = ort.InferenceSession(data) if time_axis == 0 else None
+    for x, h in zip(xs[:3], hs[:3]):
+        got = interpret(float_graph, [x, h])[float_graph.outputs[0]]
+        if session is not None:
+            want = session.run(None, {"X": x, "initial_h": h})[0]
+        else:
+            fixed = load_onnx(rnn_model("GRU", initial_h=h, **extra))
+            want = interpret(fixed, [x])[fixed.outputs[0]]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    graph = quantize_graph(float_graph, {"X": xs, "initial_h": hs}, activations=activations,
+                           io="int8")
+    exported = to_tflite_bytes(graph)
+    from tests.refs import run_tflm
+
+    for x, h in zip(xs[:4], hs[:4]):
+        q = [quantize_array(v, graph.tensors[n].quant, activations)
+             for v, n in zip((x, h), graph.inputs)]
+        np.testing.assert_array_equal(run_tflm(exported, q)[0],
+                                      interpret(graph, q)[graph.outputs[0]])
+
+
+def test_carrying_a_run_time_initial_state_is_refused_in_one_line():
+    from edgec.passes.recurrent_state import carry_recurrent_state
+
+    with pytest.raises(EdgecError, match="initial state 'initial_h.*at run time"):
+        carry_recurrent_state(load_onnx(rnn_model("GRU", initial_h="input")))
 
 
 def quantized_16x8(data: bytes, calibration_count: int = 128):
