@@ -1,4 +1,5 @@
-"""TFLM's 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM end to end, on models edgec's PTQ makes.
+"""TFLM's 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM end to end, on models edgec's PTQ makes; and the
+converter's own 16x8 recurrent models (Keras 3 ``unroll=True``, primitive int16 ops).
 
 The TensorFlow converter cannot write this op in 16x8 (TensorFlow 2.21, old and new
 quantizer: "Quantization to 16x8-bit not yet supported for op: 'UNIDIRECTIONAL_SEQUENCE_LSTM'"),
@@ -6,7 +7,9 @@ so the test models are the converter's float Keras LSTMs (tests/models/recurrent
 by ``quantize_graph(activations="int16", io="int8")`` (int16 model inputs and outputs) and
 exported: the file imports back as the same 16x8 LSTM, TFLite Micro runs it exactly as
 edgec's reference does (one inference, and a stream with the state carried, TFLM never
-reset), and the generated C does too on the host and on the emulated Cortex-M4.
+reset), and the generated C does too on the host and on the emulated Cortex-M4. The
+converter does write a Keras 3 ``unroll=True`` LSTM or GRU in 16x8 (tests/models/recurrent/
+make_models_16x8.py): those import and are bit-exact with TFLM too.
 """
 
 import shutil
@@ -114,3 +117,29 @@ def test_cli_verify_16x8_lstm_on_mps2_an386(tmp_path, capsys):
     assert main(["verify", str(path), "--target", "mps2_an386", "-n", "2",
                  "--cache-dir", str(tmp_path / "cache")]) == 0
     assert "bit-exact on 2 inputs" in capsys.readouterr().out
+
+
+CONVERTER_16X8 = ["keras3_lstm_unroll_16x8", "keras3_gru_unroll_16x8"]
+
+
+@pytest.mark.parametrize("name", CONVERTER_16X8)
+def test_converter_16x8_unrolled_model_is_bit_exact_with_tflm(name):
+    from edgec.frontends.tflite_schema import read_model
+
+    data = (MODELS / f"{name}.tflite").read_bytes()
+    assert "UNPACK" in [op.builtin for op in read_model(data).ops]
+    graph = load_tflite(data)
+    outputs = []
+    for x in _inputs(graph, np.random.default_rng(4), 8):
+        got = interpret(graph, [x])[graph.outputs[0]]
+        np.testing.assert_array_equal(got, run_tflm(data, [x])[0])
+        outputs.append(got)
+    assert len(np.unique(np.stack(outputs))) > 20
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+@pytest.mark.parametrize("name", CONVERTER_16X8)
+def test_converter_16x8_unrolled_model_verifies_on_the_host(tmp_path, capsys, name):
+    assert main(["verify", str(MODELS / f"{name}.tflite"), "-n", "3",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "bit-exact on 3 inputs" in capsys.readouterr().out
