@@ -74,7 +74,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.lower import consts
-from edgec.lower.dsp import layout
+from edgec.lower.dsp import conv_plane, layout
 from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -205,6 +205,8 @@ def conv_2d_dsp(ctx):
                 and kh * kw * c4 <= INT4_MAX_K):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
         return _int4_plan(ctx, weights, bias, quant, geometry)
+    if ctx.optimize == "size" and (one := conv_plane.plan(ctx, weights, bias, quant, geometry)):
+        return one  # one input channel: the int16 plane kernel (conv_plane.py)
     if ctx.optimize == "size" and rows:
         return _rows_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):
