@@ -45,6 +45,7 @@ import numpy as np
 
 from edgec.lower import consts
 from edgec.lower.dsp.common import bias_or_zeros, int8_output, int8_weights, kernel_plan
+from edgec.lower.dsp.requant import MMLA_MAX_SUM, mmla_row
 from edgec.lower.registry import KernelPlan, lowering_variant
 from edgec.lower.rules._te import sum_fits_int32
 
@@ -104,9 +105,28 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
                     ring=ring,
                     unroll=max(ow, w) <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
     scratch = 4 * (ow + ow % 2) + 2 * (3 if ring else ph) * pw  # a row of sums, the plane
-    return kernel_plan(ctx, TEMPLATE, per_channel, bias, quant, scratch_bytes=scratch,
-                       scratch_ctype="int32_t", helpers=("dsp", "dsp_plane"),
-                       w_ctype="int8_t", in_place=in_place, **geometry)
+    table = _mmla_table(ctx, quant, bias)
+    plan = kernel_plan(ctx, TEMPLATE, per_channel, 2 * bias if table is not None else bias,
+                       quant, scratch_bytes=scratch, scratch_ctype="int32_t",
+                       helpers=("dsp", "dsp_plane"), w_ctype="int8_t", in_place=in_place,
+                       mmla=table is not None, **geometry)
+    if table is not None:
+        plan.constants[f"{ctx.func_name}_rq"] = table
+    return plan
+
+
+def _mmla_table(ctx, quant, bias) -> np.ndarray | None:
+    """The requantization rows ``[m, K, r, 0]`` of the SMMLAR form (``requant.mmla_row``),
+    or None when a channel does not allow it or a sum could reach 2**30 (the kernel then
+    doubles taps and bias, so the sums are the doubled accumulators the form takes): per
+    output SMMLAR, ASR and SSAT (KWS's layers: 197,400 -> see the module docstring)."""
+    rows = 1 if ctx.ins[1].quant.scale.size == 1 else len(bias)
+    table = [mmla_row(int(quant["mult"][i]), int(quant["shift"][i]), int(quant["params"][1]))
+             for i in range(rows)]
+    if any(row is None for row in table) or (
+            int(np.abs(bias.astype(np.int64)).max(initial=0)) + TAP_BOUND >= MMLA_MAX_SUM):
+        return None
+    return np.stack(table).reshape(-1).astype(np.int32)
 
 
 @lowering_variant("DEPTHWISE_CONV_2D", "in_place:dsp", "int8")
