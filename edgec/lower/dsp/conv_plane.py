@@ -10,18 +10,26 @@ an even horizontal stride every window starts on a word. Per pair of output chan
 weights are widened once (``kh * kw`` halfword pairs, by SXTB16 from words stored so that
 SXTB16 and SXTB16 ROR #8 give two ready pairs: ``weights``), then every output row takes
 blocks of three pixels (two of two where the row leaves four or a pair) by two channels: per
-kernel row two LDRDs of widened weights, one LDR per distinct input word (a pixel's second
-word is its right neighbour's first at stride 2) and 12 SMLADs, all kernel rows in one asm
-statement with the plane's row pitch as immediate offsets (18 instructions per 24
-multiply-accumulates for a 10x4 kernel; the pair kernel took 1.54 per MAC). The sums are
-requantized two pixels by two channels at a time (``edgec_scale2x2_fast``) and stored as a
-halfword per pixel.
+kernel row one LDM of widened weights (LDRD for kw <= 2), one LDR per distinct input word
+(a pixel's second word is its right neighbour's first at stride 2, ``schedule``) and 12
+SMLADs, all kernel rows in one asm statement with the plane's row pitch as immediate
+offsets (13 registers; GCC with the frame pointer omitted, else -O0, clang, builds defining
+``EDGEC_DSP_FRAME_POINTER`` and the host take the same loop in C). The sums are requantized
+two pixels by two channels at a time (``edgec_scale2x2_fast``) and stored as a halfword per
+pixel. KWS's first layer (10x4 kernel, stride 2, 64 channels, 25x5 output,
+320,000 MACs), mps2_an386: 492,160 instructions on the pair kernel -> 333,080 (1.04 per
+MAC; the multiply-accumulates alone 0.71: 17 instructions per 24 with the four weight words
+of a kernel row by one LDM into r8-r11).
 
 Taken in size mode for one input channel, int8 weights, no dilation, an even horizontal
 stride (aligned words), ``kw <= 4`` (padded to even with zero taps), an even ``cout`` and a
 plane of at most ``PLANE_BYTES``. Scratch: the plane and ``2 * kh * kp`` widened weights.
 The output is written channel pair by channel pair, not in raster order: no
 ``Kernel.access`` (the input is all read, into the plane, before the first write).
+
+A C template like the other DSP kernels (``edgec.lower.dsp`` says why), for two more
+reasons: a plane word is two int16 values read as one SMLAD operand, and the block's asm
+takes the plane's pitch as immediate offsets.
 """
 
 from __future__ import annotations
