@@ -20,8 +20,10 @@ the channel's row in registers (against SMLAL on a copied 64-bit rounding consta
 SSAT). On GCC the unrolled rows start their sums from the bias in the asm
 (``EDGEC_DW3_B``: SMLAD / SMLATB with the bias as addend) and store them by sp-relative STRDs
 to a small array on the stack, the register count staying at 11 (a twelfth, a sum pointer
-beside the bias, was more than GCC found in some kernels). KWS's layers (25x5x64, in place,
-whole plane): 197,400 -> 165,560 instructions each; clang, the looped rows and the host
+beside the bias, was more than GCC found in some kernels); with the whole plane and rows of
+up to 10 pixels (30 asm operands) two output rows go in one statement, the weights loaded
+once for both. KWS's layers (25x5x64, in place, whole plane): 197,400 -> 162,500
+instructions each; clang, the looped rows and the host
 take the former path (sums from zero to the scratch, the bias added in C).
 
 In place (``KernelPlan.in_place``, same contract as the portable ``depthwise_in_place``
