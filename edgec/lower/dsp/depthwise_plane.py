@@ -22,7 +22,7 @@ SSAT). On GCC the unrolled rows start their sums from the bias in the asm
 to a small array on the stack, the register count staying at 11 (a twelfth, a sum pointer
 beside the bias, was more than GCC found in some kernels); with the whole plane and rows of
 up to 10 pixels (30 asm operands) two output rows go in one statement, the weights loaded
-once for both. KWS's layers (25x5x64, in place, whole plane): 197,400 -> 162,500
+once for both. KWS's layers (25x5x64, in place, whole plane): 197,400 -> 162,520
 instructions each; clang, the looped rows and the host
 take the former path (sums from zero to the scratch, the bias added in C).
 
