@@ -30,6 +30,7 @@ from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_int16, te
                          test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
                          test_strided_slice, test_transpose_conv)
+from tests.lower import test_dsp_conv_plane
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -211,6 +212,10 @@ def _window_cases(full: bool):
         yield Case("DEPTHWISE_CONV_2D/int8", f"plane{g}", partial(
             lambda g, rng: plane.depthwise_graph(rng, plane.PLANE_GEOMETRIES[g], "",
                                                  acts[g % 4]), g))
+    conv_plane = test_dsp_conv_plane  # size mode's one-input-channel kernel (asm on the M4)
+    for g in _pick(full, range(len(conv_plane.PLANE_GEOMETRIES)), [0, 1, 2, 4, 6, 7]):
+        yield Case("CONV_2D/int8", f"conv-plane{g}", partial(
+            lambda g, rng: conv_plane.plane_graph(rng, g), g))
     for depthwise in (False, True):
         op = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
         for g in _pick(full, range(len(test_conv.GEOMETRIES)), [2]):

@@ -414,8 +414,12 @@ def test_cortex_m4_build_is_warning_free(tmp_path, cache_dir, opt, optimize):
               _pool_graph(rng, POOL_GEOMETRIES[0]),
               _pool_graph(rng, POOL_GEOMETRIES[3], "RELU6", "MAX_POOL_2D")]
     no_scratch_index = len(graphs) - 4  # the FULLY_CONNECTED without its row copy
-    from tests.lower import test_int4
+    from tests.lower import test_dsp_conv_plane, test_dsp_depthwise_plane as dw_plane, test_int4
 
+    # the one-channel plane conv (size mode), the plane depthwise whole and as a ring of rows
+    graphs += [test_dsp_conv_plane.plane_graph(rng, 0), test_dsp_conv_plane.plane_graph(rng, 2),
+               dw_plane.depthwise_graph(rng, dw_plane.PLANE_GEOMETRIES[0], "", "RELU"),
+               dw_plane.depthwise_graph(rng, dw_plane.PLANE_GEOMETRIES[3], "", "NONE")]
     graphs += [test_int4.conv_graph(rng, test_int4.CONV_GEOMETRIES[4], False),
                test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[0], True),
                test_int4.conv_graph(rng, test_int4.DSP_DEPTHWISE_GEOMETRIES[1], True),
@@ -445,7 +449,11 @@ def test_cortex_m4_build_with_clang(tmp_path, cache_dir, optimize):
     from tests.lower import test_int4
 
     rng = np.random.default_rng(9)
+    from tests.lower import test_dsp_conv_plane, test_dsp_depthwise_plane as dw_plane
+
     graphs = [_window_graph(rng, CONV_GEOMETRIES[10], False, "", "RELU"),
+              test_dsp_conv_plane.plane_graph(rng, 0),
+              dw_plane.depthwise_graph(rng, dw_plane.PLANE_GEOMETRIES[0], "", "RELU"),
               test_int4.conv_graph(rng, test_int4.DSP_CONV_GEOMETRIES[0], False),
               test_int4.fc_graph(rng, *test_int4.DSP_FC_SHAPES[1], per_channel=True)]
     flags = ["--target=arm-none-eabi", "-isystem", str(ARM_SYSROOT / "include"), "-O2",

@@ -39,7 +39,8 @@ weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 p
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
 37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs keep the pair kernel (rows would
 widen columns no pixel reads), and so do dilated rows (dh > 1), inputs whose channel padding
-would add more than a third of the MACs (one or two channels: KWS's first layer) and
+would add more than a third of the MACs (two channels; one input channel takes the plane
+kernel, ``conv_plane.py``, where it applies: KWS's first layer 492,160 -> 333,080) and
 ``--optimize ram`` (the rows take more scratch). The 14-register asm needs GCC with the
 frame pointer omitted (its default from -O1); clang and builds defining
 ``EDGEC_DSP_FRAME_POINTER`` take the micro-kernels' C forms.
@@ -74,7 +75,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.lower import consts
-from edgec.lower.dsp import layout
+from edgec.lower.dsp import conv_plane, layout
 from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -205,6 +206,8 @@ def conv_2d_dsp(ctx):
                 and kh * kw * c4 <= INT4_MAX_K):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
         return _int4_plan(ctx, weights, bias, quant, geometry)
+    if ctx.optimize == "size" and (one := conv_plane.plan(ctx, weights, bias, quant, geometry)):
+        return one  # one input channel: the int16 plane kernel (conv_plane.py)
     if ctx.optimize == "size" and rows:
         return _rows_plan(ctx, weights, bias, quant, geometry)
     if compact(ctx):

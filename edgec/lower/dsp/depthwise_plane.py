@@ -13,6 +13,19 @@ pairs shifted by two values): four multiply instructions for six multiply-accumu
 bias has the input zero point folded in (``consts.folded_bias``), so the border adds nothing,
 as TFLite's skipped taps do; the per-channel requantization row is read once per channel.
 
+Requantization (``_mmla_table``): where every channel allows the fast form and the sums stay
+below 2**30, the taps and the bias are stored doubled, so a sum is the doubled accumulator the
+SMMLAR form takes (``requant.py``, ``[m, K, r, 0]`` rows): SMMLAR, ASR, SSAT per output with
+the channel's row in registers (against SMLAL on a copied 64-bit rounding constant, ASR,
+SSAT). On GCC the unrolled rows start their sums from the bias in the asm
+(``EDGEC_DW3_B``: SMLAD / SMLATB with the bias as addend) and store them by sp-relative STRDs
+to a small array on the stack, the register count staying at 11 (a twelfth, a sum pointer
+beside the bias, was more than GCC found in some kernels); with the whole plane and rows of
+up to 10 pixels (30 asm operands) two output rows go in one statement, the weights loaded
+once for both. KWS's layers (25x5x64, in place, whole plane): 197,400 -> 162,520
+instructions each; clang, the looped rows and the host
+take the former path (sums from zero to the scratch, the bias added in C).
+
 In place (``KernelPlan.in_place``, same contract as the portable ``depthwise_in_place``
 rule): channel ``ch`` of the output depends on channel ``ch`` of the input alone, and every
 input row of channel ``ch`` is copied into the scratch before the output row over it is
@@ -45,6 +58,7 @@ import numpy as np
 
 from edgec.lower import consts
 from edgec.lower.dsp.common import bias_or_zeros, int8_output, int8_weights, kernel_plan
+from edgec.lower.dsp.requant import MMLA_MAX_SUM, mmla_row
 from edgec.lower.registry import KernelPlan, lowering_variant
 from edgec.lower.rules._te import sum_fits_int32
 
@@ -104,9 +118,28 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
                     ring=ring,
                     unroll=max(ow, w) <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
     scratch = 4 * (ow + ow % 2) + 2 * (3 if ring else ph) * pw  # a row of sums, the plane
-    return kernel_plan(ctx, TEMPLATE, per_channel, bias, quant, scratch_bytes=scratch,
-                       scratch_ctype="int32_t", helpers=("dsp", "dsp_plane"),
-                       w_ctype="int8_t", in_place=in_place, **geometry)
+    table = _mmla_table(ctx, quant, bias)
+    plan = kernel_plan(ctx, TEMPLATE, per_channel, 2 * bias if table is not None else bias,
+                       quant, scratch_bytes=scratch, scratch_ctype="int32_t",
+                       helpers=("dsp", "dsp_plane"), w_ctype="int8_t", in_place=in_place,
+                       mmla=table is not None, **geometry)
+    if table is not None:
+        plan.constants[f"{ctx.func_name}_rq"] = table
+    return plan
+
+
+def _mmla_table(ctx, quant, bias) -> np.ndarray | None:
+    """The requantization rows ``[m, K, r, 0]`` of the SMMLAR form (``requant.mmla_row``),
+    or None when a channel does not allow it or a sum could reach 2**30 (the kernel then
+    doubles taps and bias, so the sums are the doubled accumulators the form takes): per
+    output SMMLAR, ASR and SSAT (KWS's layers: 197,400 -> see the module docstring)."""
+    rows = 1 if ctx.ins[1].quant.scale.size == 1 else len(bias)
+    table = [mmla_row(int(quant["mult"][i]), int(quant["shift"][i]), int(quant["params"][1]))
+             for i in range(rows)]
+    if any(row is None for row in table) or (
+            int(np.abs(bias.astype(np.int64)).max(initial=0)) + TAP_BOUND >= MMLA_MAX_SUM):
+        return None
+    return np.stack(table).reshape(-1).astype(np.int32)
 
 
 @lowering_variant("DEPTHWISE_CONV_2D", "in_place:dsp", "int8")
