@@ -123,6 +123,14 @@ class OpDef:
     # op then takes the attribute ``carry_state`` and its ``updates_state`` returns them.
     carries_state: tuple[int, ...] = ()
 
+    def stateful(self, node: Node) -> bool:
+        """``node`` reads or writes persistent state (``updates_state``; a recurrent op only
+        with ``carry_state``): it runs every inference, so passes neither fold it (a state
+        input is a constant only in the IR, where it holds the initial value) nor drop it
+        when nothing reads its outputs."""
+        return self.updates_state is not None and (
+            not self.carries_state or bool(node.attrs.get("carry_state")))
+
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:
             raise EdgecError(
