@@ -158,3 +158,24 @@ def test_cli_verify_stateful_int8_on_mps2_an386(capsys):
     assert main(["verify", str(_path("keras3_lstm_stateful_int8")), "--target", "mps2_an386",
                  "-n", "3"]) == 0
     assert "bit-exact on 3 inputs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["keras3_gru_stateful_int8", "keras3_lstm_stateful_float"])
+def test_export_writes_resource_variables_that_tflm_streams(name):
+    """The exported file initialises each variable in a CALL_ONCE subgraph, as the
+    converter does; it reads back to the same graph and TFLM keeps its state over a
+    stream exactly as the reference."""
+    from edgec.export import to_tflite_bytes
+
+    graph = load_graph(_path(name))
+    data = to_tflite_bytes(graph)
+    model = read_model(data)
+    assert model.ops[0].builtin == "CALL_ONCE" and model.subgraph_count == 2
+    assert [op.builtin for op in model.subgraphs[1].ops] == \
+        ["VAR_HANDLE", "ASSIGN_VARIABLE"] * VARIABLES[name.split("_")[1]]
+    again = load_tflite(data)
+    assert [n.op for n in again.nodes] == [n.op for n in graph.nodes]
+    xs = _stream(graph, np.random.default_rng(34), 3)
+    tflm = [o[0] for o in run_tflm_stream(data, [[x] for x in xs])]
+    for k, (g, w) in enumerate(zip(_edgec_stream(graph, xs), tflm)):
+        _close(g, w, name.endswith("int8"), f"inference {k}")
