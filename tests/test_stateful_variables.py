@@ -179,3 +179,39 @@ def test_export_writes_resource_variables_that_tflm_streams(name):
     tflm = [o[0] for o in run_tflm_stream(data, [[x] for x in xs])]
     for k, (g, w) in enumerate(zip(_edgec_stream(graph, xs), tflm)):
         _close(g, w, name.endswith("int8"), f"inference {k}")
+
+
+@pytest.mark.parametrize("layer", ["lstm", "gru"])
+def test_edgec_ptq_keeps_the_variables_float_and_tflm_agrees(layer):
+    """edgec's PTQ of the float stateful model (calibrated on one stream of windows): the
+    variables stay float with QUANTIZE / DEQUANTIZE around them, as the converter writes
+    them; over a stream the int8 graph follows the float one, and its export runs bit-exact
+    in TFLite Micro (its own state kept between Invokes)."""
+    import sys
+
+    from edgec.export import to_tflite_bytes
+    from edgec.quantize import quantize_graph
+
+    sys.path.insert(0, str(MODELS))
+    from make_models import samples
+
+    graph = load_graph(_path(f"keras3_{layer}_stateful_float"))
+    calibration = {graph.inputs[0]: np.concatenate(samples(32, 1))}
+    q = run_passes(quantize_graph(graph, calibration, io="int8"))
+    variables = {n.inputs[0] for n in q.nodes if n.op in ("READ_VARIABLE", "ASSIGN_VARIABLE")}
+    assert len(variables) == VARIABLES[layer]
+    assert all(q.tensors[v].dtype == "float32" for v in variables)
+    xs_float = samples(6, 5)
+    x_q = q.tensors[q.inputs[0]].quant
+    xs = [np.clip(np.round(x / x_q.s) + x_q.zp, -128, 127).astype(np.int8) for x in xs_float]
+    got = _edgec_stream(q, xs)
+    out_q = q.tensors[q.outputs[0]].quant
+    want = _edgec_stream(graph, xs_float)
+    for g, w in zip(got, want):  # within four output steps of the float stream
+        real = (g.astype(np.float32) - out_q.zp) * out_q.s
+        assert np.abs(real - w).max() < 4 * out_q.s
+    fresh = [interpret(q, [x])[q.outputs[0]] for x in xs]
+    assert any(not np.array_equal(f, g) for f, g in zip(fresh[1:], got[1:]))
+    tflm = [o[0] for o in run_tflm_stream(to_tflite_bytes(q), [[x] for x in xs])]
+    for k, (g, w) in enumerate(zip(got, tflm)):
+        np.testing.assert_array_equal(g, w, err_msg=f"inference {k}")

@@ -39,6 +39,9 @@ class Ptq(str, Enum):
     # calibrated internal states (the LSTM: TFLM's integer LSTM)
     DECOMPOSE = "decompose"  # ``edgec.quantize.recurrent`` first rewrites the op into float
     # primitive ops, which PTQ then quantizes one by one (the GRU)
+    FLOAT_STATE = "float_state"  # the op reads or writes a variable, which stays float:
+    # QUANTIZE after the read, DEQUANTIZE before the assignment (as the TFLite converter
+    # writes an int8 Keras stateful=True layer; READ_VARIABLE, ASSIGN_VARIABLE)
     UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (SVDF)
 
 

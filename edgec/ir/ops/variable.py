@@ -18,6 +18,9 @@ from call to call. Both ops name the variable as input 0:
   are never folded (``constant_fold``) nor dropped as dead (``rewrite.drop_dead_nodes``).
 
 Value and variable have one shape, dtype and quantization: both ops only move bytes.
+Post-training quantization (``Ptq.FLOAT_STATE``) keeps a float variable float, with
+QUANTIZE after the read and DEQUANTIZE before the assignment, as the TensorFlow converter
+writes a full-integer stateful layer; calibration runs its samples as one stream.
 """
 
 from __future__ import annotations
@@ -47,11 +50,11 @@ def _assign_shape(node, ins):
 
 
 define_op("READ_VARIABLE", infer_shapes=_read_shape, dtypes=MOVE_DTYPES, alias=False,
-          ptq=Ptq.UNSUPPORTED, updates_state=lambda call: {},
+          ptq=Ptq.FLOAT_STATE, updates_state=lambda call: {},
           doc="the current value of a variable (state kept between inferences); input "
               "(variable)")
 define_op("ASSIGN_VARIABLE", infer_shapes=_assign_shape, dtypes=MOVE_DTYPES, min_inputs=2,
-          ptq=Ptq.UNSUPPORTED,
+          ptq=Ptq.FLOAT_STATE,
           updates_state=lambda call: {VARIABLE: np.array(call.inputs[VALUE], copy=True)},
           doc="the variable holds value from here on, and in the next inference; inputs "
               "(variable, value)")
