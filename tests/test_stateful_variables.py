@@ -215,3 +215,67 @@ def test_edgec_ptq_keeps_the_variables_float_and_tflm_agrees(layer):
     tflm = [o[0] for o in run_tflm_stream(to_tflite_bytes(q), [[x] for x in xs])]
     for k, (g, w) in enumerate(zip(got, tflm)):
         np.testing.assert_array_equal(g, w, err_msg=f"inference {k}")
+
+
+def _variable_model(init: str) -> bytes:
+    """x + v -> y, v = y, z = 2 * v (read after the assignment), in resource variables;
+    ``init``: "const" (CALL_ONCE assigns a
+    constant), "none" (no CALL_ONCE) or "computed" (the initialisation adds two tensors)."""
+    from edgec.export.flatbuffer import ModelWriter, TfliteOp, TfliteTensor
+
+    w = ModelWriter()
+    zeros = np.zeros((1, 2), np.float32).tobytes()
+    shared = {"container": b"", "shared_name": b"acc"}
+    if init != "none":
+        tensors = [TfliteTensor("zero", (1, 2), "FLOAT32", zeros),
+                   TfliteTensor("handle", (), "RESOURCE"), TfliteTensor("sum", (1, 2), "FLOAT32")]
+        ops = [TfliteOp("VAR_HANDLE", [], [1], "VarHandleOptions", shared)]
+        if init == "computed":
+            ops.append(TfliteOp("ADD", [0, 0], [2], "AddOptions", {}))
+        ops.append(TfliteOp("ASSIGN_VARIABLE", [1, 2 if init == "computed" else 0], []))
+        index = w.add_subgraph("init", tensors, ops)
+        w.add_op(TfliteOp("CALL_ONCE", [], [], "CallOnceOptions",
+                          {"init_subgraph_index": index}))
+    x = w.add_tensor(TfliteTensor("x", (1, 2), "FLOAT32"))
+    handle = w.add_tensor(TfliteTensor("acc", (), "RESOURCE"))
+    r = w.add_tensor(TfliteTensor("r", (1, 2), "FLOAT32"))
+    y = w.add_tensor(TfliteTensor("y", (1, 2), "FLOAT32"))
+    w.add_op(TfliteOp("VAR_HANDLE", [], [handle], "VarHandleOptions", shared))
+    w.add_op(TfliteOp("READ_VARIABLE", [handle], [r]))
+    w.add_op(TfliteOp("ADD", [x, r], [y], "AddOptions", {}))
+    w.add_op(TfliteOp("ASSIGN_VARIABLE", [handle, y], []))
+    # read again after the assignment: the new value (z = 2 * v)
+    r2 = w.add_tensor(TfliteTensor("r2", (1, 2), "FLOAT32"))
+    z = w.add_tensor(TfliteTensor("z", (1, 2), "FLOAT32"))
+    w.add_op(TfliteOp("READ_VARIABLE", [handle], [r2]))
+    w.add_op(TfliteOp("ADD", [r2, r2], [z], "AddOptions", {}))
+    return w.build([x], [y, z])
+
+
+def test_a_handwritten_accumulator_matches_tflm():
+    data = _variable_model("const")
+    graph = load_tflite(data)
+    assert [n.op for n in graph.nodes] == ["READ_VARIABLE", "ADD", "ASSIGN_VARIABLE", "ADD"]
+    xs = [np.full((1, 2), k, np.float32) for k in (1, 2, 3)]
+    want = run_tflm_stream(data, [[x] for x in xs])
+    np.testing.assert_array_equal(np.stack([o[0] for o in want]).reshape(3, 2),
+                                  [[1, 1], [3, 3], [6, 6]])
+    np.testing.assert_array_equal(np.stack([o[1] for o in want]).reshape(3, 2),
+                                  [[2, 2], [6, 6], [12, 12]])
+    state: dict = {}
+    for x, (y, z) in zip(xs, want):
+        got = interpret(graph, [x], state=state)
+        np.testing.assert_array_equal(got[graph.outputs[0]], y)
+        np.testing.assert_array_equal(got[graph.outputs[1]], z)
+
+
+@pytest.mark.parametrize("init, message", [
+    ("none", "never initialises"), ("computed", "computes an initial value")])
+def test_variables_without_a_constant_initial_value_are_refused(tmp_path, init, message):
+    data = _variable_model(init)
+    with pytest.raises(EdgecError, match=message) as info:
+        load_tflite(data)
+    assert "stateful=True" in str(info.value) and "\n" not in str(info.value)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    assert main(["build", str(path), "-o", str(tmp_path / "out")]) == 2
