@@ -28,9 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.registry import MOVE_DTYPES, Ptq, define_op, kernel
+from edgec.ir.registry import Ptq, define_op, kernel
 
 VARIABLE, VALUE = 0, 1
+# The converter's variables are float (int8 models too); int8 and int16 for quantized state.
+DTYPES = ("float32", "int8", "int16")
 
 
 def _read_shape(node, ins):
@@ -49,22 +51,22 @@ def _assign_shape(node, ins):
     return [var.shape]
 
 
-define_op("READ_VARIABLE", infer_shapes=_read_shape, dtypes=MOVE_DTYPES, alias=False,
+define_op("READ_VARIABLE", infer_shapes=_read_shape, dtypes=DTYPES, alias=False,
           ptq=Ptq.FLOAT_STATE, updates_state=lambda call: {},
           doc="the current value of a variable (state kept between inferences); input "
               "(variable)")
-define_op("ASSIGN_VARIABLE", infer_shapes=_assign_shape, dtypes=MOVE_DTYPES, min_inputs=2,
+define_op("ASSIGN_VARIABLE", infer_shapes=_assign_shape, dtypes=DTYPES, min_inputs=2,
           ptq=Ptq.FLOAT_STATE,
           updates_state=lambda call: {VARIABLE: np.array(call.inputs[VALUE], copy=True)},
           doc="the variable holds value from here on, and in the next inference; inputs "
               "(variable, value)")
 
 
-@kernel("READ_VARIABLE", *MOVE_DTYPES)
+@kernel("READ_VARIABLE", *DTYPES)
 def read_variable(call):
     return [np.array(call.inputs[VARIABLE], copy=True)]
 
 
-@kernel("ASSIGN_VARIABLE", *MOVE_DTYPES)
+@kernel("ASSIGN_VARIABLE", *DTYPES)
 def assign_variable(call):
     return [np.array(call.inputs[VALUE], copy=True)]

@@ -9,8 +9,7 @@ state use.
 from __future__ import annotations
 
 from edgec.cdefs import C_TYPES, CParam
-from edgec.ir.ops.variable import VALUE, VARIABLE
-from edgec.ir.registry import MOVE_DTYPES
+from edgec.ir.ops.variable import DTYPES, VALUE, VARIABLE
 from edgec.lower import templates
 from edgec.lower.registry import KernelPlan, Param, lowering_rule
 
@@ -32,13 +31,13 @@ def _plan(ctx, assign: bool) -> KernelPlan:
                       states=("state",))
 
 
-@lowering_rule("READ_VARIABLE", *MOVE_DTYPES)
+@lowering_rule("READ_VARIABLE", *DTYPES)
 def read_variable(ctx) -> KernelPlan:
     """y = the variable's current value."""
     return _plan(ctx, assign=False)
 
 
-@lowering_rule("ASSIGN_VARIABLE", *MOVE_DTYPES)
+@lowering_rule("ASSIGN_VARIABLE", *DTYPES)
 def assign_variable(ctx) -> KernelPlan:
     """The variable (and y) = value."""
     return _plan(ctx, assign=True)
