@@ -4,7 +4,8 @@ ASSIGN_VARIABLE), which edgec imports as IR variables (``edgec/ir/ops/variable.p
 kept between calls by the persistent-state mechanism of SVDF and carried LSTM / GRU. The
 models (tests/models/recurrent/keras3_{lstm,gru}_stateful_{float,int8}, made by
 make_models.py: Keras 3, ``unroll=True``, batch 1; int8 full-integer, which keeps the
-variables float with QUANTIZE / DEQUANTIZE around them) are stateful by construction: no
+variables float with QUANTIZE / DEQUANTIZE around them; ``keras3_lstm_stateful_loop_float``
+the default WHILE loop, unrolled at import) are stateful by construction: no
 flag. Over a stream of inferences never reset, the reference interpreter equals TFLite
 Micro (int8 bit for bit; float within 1e-5) and LiteRT; the generated C on the host equals
 the reference and, after ``NAME_reset()``, a fresh start."""
@@ -29,12 +30,19 @@ from tests.test_recurrent_state import _edgec_stream, _run_c, _stream
 
 MODELS = Path(__file__).parent / "models" / "recurrent"
 NAMES = [f"keras3_{layer}_stateful_{mode}" for layer in ("lstm", "gru")
-         for mode in ("float", "int8")]
+         for mode in ("float", "int8")] + ["keras3_lstm_stateful_loop_float"]
 VARIABLES = {"lstm": 2, "gru": 1}  # LSTM: h and c; GRU: h
 
 
 def _path(name: str) -> Path:
     return MODELS / f"{name}.tflite"
+
+
+def test_the_loop_form_reads_before_and_assigns_after_the_while():
+    builtins = [op.builtin for op in read_model(_path(NAMES[-1]).read_bytes()).ops]
+    assert builtins.index("READ_VARIABLE") < builtins.index("WHILE") < \
+        builtins.index("ASSIGN_VARIABLE")
+    assert "WHILE" not in {n.op for n in load_tflite(_path(NAMES[-1]).read_bytes()).nodes}
 
 
 def _close(got, want, int8: bool, what: str):

@@ -18,7 +18,7 @@ LOGISTIC, TANH, MUL, ADD, SUB, PACK; float and full-integer int8). ``while_dynam
 is a ``tf.while_loop`` whose number of steps comes from the input: refused. The
 ``keras3_{lstm,gru}_stateful_{float,int8}`` models are layers with ``stateful=True``
 (resource variables: CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE; the int8 ones
-keep the variables float).
+keep the variables float), ``keras3_lstm_stateful_loop_float`` the same as a WHILE loop.
 Seeded; the float files repeat byte for byte. The int8 ones may not: from run to run the
 converter sometimes keeps the first step's SPLIT in float (DEQUANTIZE ... QUANTIZE), so the
 committed files are one run's output (both forms import and match TFLite Micro).
@@ -109,13 +109,13 @@ def _keras3_model(keras, layers: str, unroll: bool, sequences: bool, seed: int, 
     return model
 
 
-def _stateful_model(keras, layer: str, seed: int):
-    """A ``stateful=True`` layer (batch 1, unrolled: the int8 calibration of a loop crashes
-    the converter) of 4 units with random biases and a Dense head: the converter keeps its
+def _stateful_model(keras, layer: str, seed: int, unroll: bool = True):
+    """A ``stateful=True`` layer (batch 1, by default unrolled: the int8 calibration of a
+    loop crashes the converter) of 4 units with random biases and a Dense head: the converter keeps its
     state in resource variables (CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE)."""
     keras.utils.set_random_seed(seed)
     x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
-    rnn = getattr(keras.layers, layer)(4, stateful=True, unroll=True)
+    rnn = getattr(keras.layers, layer)(4, stateful=True, unroll=unroll)
     model = keras.Model(inputs, keras.layers.Dense(3)(rnn(x)))
     rng = np.random.default_rng(seed)
     for w in rnn.weights:
@@ -156,6 +156,9 @@ def main() -> int:
         model = _stateful_model(tf.keras, layer, seed)
         for mode in ("float", "int8"):
             _write(f"keras3_{layer.lower()}_stateful_{mode}", convert(model, mode))
+    # the default unroll=False: a WHILE loop between the reads and the assignments (float)
+    _write("keras3_lstm_stateful_loop_float",
+           convert(_stateful_model(tf.keras, "LSTM", 43, unroll=False), "float"))
     try:
         import tf_keras as keras
     except ImportError:
