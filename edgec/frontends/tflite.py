@@ -2,7 +2,8 @@
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
 ``tflite_fold``; WHILE loops with a static number of steps are unrolled by ``tflite_loop``;
-every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
+resource variables (CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE) are
+``tflite_variables``'; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
 The frontend only imports: the graph is the model as written, operator by operator. Rewrites
 (dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
 convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
