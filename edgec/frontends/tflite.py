@@ -20,7 +20,7 @@ from edgec.frontends.tflite_fold import FOLDERS, can_fold
 from edgec.frontends.tflite_loop import LOOP_HINT, unroll_while
 from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
-from edgec.frontends.tflite_variables import import_variable_op
+from edgec.frontends.tflite_variables import Variables, import_variable_op
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
 
@@ -53,6 +53,7 @@ class ImportContext:
         self.subgraph_constants: dict[int, dict[int, int]] = {}  # loop weights, per subgraph
         self.open_subgraphs: set[int] = set()  # those of the loops being unrolled
         self.unrolled_ops = 0  # operators imported from loop subgraphs so far
+        self.variables = Variables()  # resource variables (tflite_variables)
 
     # -- used by converters --------------------------------------------------------------
 

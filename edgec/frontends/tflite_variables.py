@@ -44,8 +44,6 @@ class Variables:
 
 
 def _variables(ctx) -> Variables:
-    if not hasattr(ctx, "variables"):
-        ctx.variables = Variables()
     return ctx.variables
 
 
