@@ -287,3 +287,12 @@ def test_variables_without_a_constant_initial_value_are_refused(tmp_path, init, 
     path = tmp_path / "m.tflite"
     path.write_bytes(data)
     assert main(["build", str(path), "-o", str(tmp_path / "out")]) == 2
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_verify_layers_compares_each_tensor_along_the_stream(capsys):
+    """``--layers`` dumps every tensor of every sample; the reference it compares with runs
+    the samples as one stream too (from the second sample on, the read variable is the
+    previous sample's state, not the initial value)."""
+    assert main(["verify", str(_path("keras3_gru_stateful_int8")), "-n", "3", "--layers"]) == 0
+    assert "intermediate tensors equal the reference on 3 inputs" in capsys.readouterr().out
