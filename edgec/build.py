@@ -320,6 +320,7 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
             "arena_bytes": plan.arena_bytes,
             "lower_bound_bytes": plan.lower_bound,
             "no_reuse_bytes": plan.linear_bytes,
+            "state_bytes": state_bytes(graph, kernels),
             "stack_bytes": stack.bytes if stack is not None else None,
             "build_seconds": round(seconds, 3),
         },
@@ -331,6 +332,12 @@ def _report(model: Path, name: str, target: dict, result: tuple, seconds: float,
     if estimated is not None:
         report["estimate"] = {k: v for k, v in estimated.items() if k != "per_layer"}
     return report
+
+
+def state_bytes(graph: Graph, kernels) -> int:
+    """Bytes of persistent state (``Kernel.states``: the static ``NAME_stateN`` buffers the
+    C keeps between calls, outside the arena), each state tensor once."""
+    return sum(graph.tensors[name].nbytes for name in {s for k in kernels for s in k.states})
 
 
 def _stack_entry(graph: Graph, name: str) -> str:

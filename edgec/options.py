@@ -56,7 +56,8 @@ class Constants(StrEnum):
 class RecurrentState(StrEnum):
     """``reset``: recurrent layers (LSTM, GRU) start every call from their initial state;
     ``carry``: they keep their final state for the next call, as TFLite Micro keeps an LSTM's
-    variable tensors, until ``NAME_reset()`` (``edgec.passes.recurrent_state``)."""
+    variable tensors, until ``NAME_reset()`` (``edgec.passes.recurrent_state``). Fused ops
+    only: a model's resource variables (Keras ``stateful=True``) always carry."""
 
     RESET = "reset"
     CARRY = "carry"

@@ -85,6 +85,7 @@ def report_html(report: dict, svg: str) -> str:
               ("weights", f"{num(t['weight_bytes'])} B"), ("code", f"{num(t.get('code_bytes'))} B"),
               ("arena (RAM)", f"{num(t['arena_bytes'])} B"),
               ("arena lower bound", f"{num(t['lower_bound_bytes'])} B"),
+              ("state (kept between calls)", f"{num(t.get('state_bytes', 0))} B"),
               ("stack (worst call chain)", f"{num(t.get('stack_bytes'))} B"),
               ("MACs", num(t["macs"]))]
     estimate = report.get("estimate")

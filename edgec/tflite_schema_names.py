@@ -65,6 +65,8 @@ OPTIONS_TABLES = {
     "SPLIT_V": "SplitVOptions",
     "UNPACK": "UnpackOptions",
     "FILL": "FillOptions",
+    "CALL_ONCE": "CallOnceOptions",
+    "VAR_HANDLE": "VarHandleOptions",
 }
 
 

@@ -112,14 +112,6 @@ def test_a_loop_too_long_to_unroll_is_refused_with_the_bound(monkeypatch):
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in str(info.value)
 
 
-def test_a_stateful_keras_layer_is_refused_naming_the_setting():
-    """stateful=True keeps the state in resource variables (CALL_ONCE, VAR_HANDLE,
-    READ_VARIABLE, ASSIGN_VARIABLE): refused in one line naming stateful=False."""
-    with pytest.raises(EdgecError, match="resource variables.*stateful=True") as info:
-        load_tflite(_bytes("keras3_lstm_stateful_float"))
-    assert "stateful=False" in str(info.value) and "\n" not in str(info.value)
-
-
 @pytest.mark.parametrize("name", ["keras3_lstm_loop_float", "keras3_gru_loop_seq_float"])
 def test_edgec_quantizes_a_loop_the_converter_cannot(name):
     """The converter's int8 calibration crashes on WHILE loops; edgec's post-training

@@ -93,12 +93,12 @@ int main(void)
 """
 
 
-def _run_c(tmp_path, model: Path, xs, name="rnn"):
-    """The generated C (built with --recurrent-state carry) over ``xs`` then, after
-    ``NAME_reset()``, ``xs[0]`` again."""
+def _run_c(tmp_path, model: Path, xs, name="rnn", flags=("--recurrent-state", "carry")):
+    """The generated C (built with ``flags``, by default --recurrent-state carry) over ``xs``
+    then, after ``NAME_reset()``, ``xs[0]`` again."""
     out = tmp_path / "out"
     assert main(["build", str(model), "-o", str(out), "--cache-dir", str(tmp_path / "cache"),
-                 "--name", name, "--recurrent-state", "carry"]) == 0
+                 "--name", name, *flags]) == 0
     assert f"void {name}_reset(void);" in (out / f"{name}.h").read_text()
     feed = list(xs) + [xs[0]]
     dtype = xs[0].dtype

@@ -64,7 +64,8 @@ def _add_common(parser) -> None:
                         help="reset: LSTM and GRU layers start every call from their initial "
                              "state; carry: they keep their final state for the next call "
                              "(a stream of windows, as TFLite Micro's LSTM) until NAME_reset() "
-                             "(default: reset)")
+                             "(default: reset). Fused LSTM/GRU ops only: a Keras layer with "
+                             "stateful=True (resource variables) always keeps its state")
     _add_quantization(parser)
 
 

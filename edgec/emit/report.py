@@ -78,6 +78,8 @@ def format_report(report: dict) -> str:
         else "flash      weights only: code not estimated",
         f"arena      {t['arena_bytes']:,} B (op-by-op lower bound {t['lower_bound_bytes']:,} B, "
         f"no reuse {t['no_reuse_bytes']:,} B)",
+        *([f"state      {t['state_bytes']:,} B (kept between calls, outside the arena; "
+           "NAME_reset() restores it)"] if t.get("state_bytes") else []),
         *_stack_lines(report.get("stack")),
         *_estimate_lines(report.get("estimate")),
         *_application_lines(report.get("application")),

@@ -1,4 +1,6 @@
-"""Serialising one TFLite subgraph with the ``tflite`` package's generated builder functions.
+"""Serialising a TFLite model with the ``tflite`` package's generated builder functions:
+subgraph 0, and further subgraphs an operator runs (``add_subgraph``: the CALL_ONCE that
+initialises resource variables).
 
 ``ModelWriter`` collects tensors and operators in TFLite's terms (builtin names, options as
 snake_case fields, tensor types by schema name) and ``build`` writes the ``.tflite`` bytes. It
@@ -53,12 +55,26 @@ class TfliteOp:
 
 
 class ModelWriter:
-    """Builds subgraph 0 of a TFLite model tensor by tensor and operator by operator."""
+    """Builds subgraph 0 of a TFLite model tensor by tensor and operator by operator (and
+    whole further subgraphs, ``add_subgraph``)."""
 
     def __init__(self, description: str = "edgec"):
         self.tensors: list[TfliteTensor] = []
         self.ops: list[TfliteOp] = []
         self.description = description
+        # subgraphs 1, 2, ...: (name, tensors, operators, inputs, outputs)
+        self.subgraphs: list[tuple[str, list[TfliteTensor], list[TfliteOp], list[int],
+                                   list[int]]] = []
+
+    def add_subgraph(self, name: str, tensors: list[TfliteTensor], ops: list[TfliteOp],
+                     inputs: list[int] = (), outputs: list[int] = ()) -> int:
+        """Append a whole subgraph (indices local to it); return its subgraph index."""
+        for op in ops:
+            if not hasattr(tflite.BuiltinOperator, op.builtin):
+                raise ValueError(f"unknown TFLite builtin operator {op.builtin}")
+        # kept by reference: the caller may append to ``tensors`` and ``ops`` until ``build``
+        self.subgraphs.append((name, tensors, ops, list(inputs), list(outputs)))
+        return len(self.subgraphs)
 
     def add_tensor(self, tensor: TfliteTensor) -> int:
         """Append ``tensor``; return its index."""
@@ -73,17 +89,23 @@ class ModelWriter:
     def build(self, inputs: list[int], outputs: list[int]) -> bytes:
         """The model's flatbuffer bytes with the given subgraph inputs and outputs."""
         fb = flatbuffers.Builder(1024)
-        builtins = list(dict.fromkeys(op.builtin for op in self.ops))
-        buffers, buffer_of = _write_buffers(fb, self.tensors)
-        tensors = [_write_tensor(fb, t, buffer_of.get(i, 0)) for i, t in enumerate(self.tensors)]
-        operators = [_write_op(fb, op, builtins.index(op.builtin)) for op in self.ops]
-        subgraph = _write_subgraph(fb, tensors, operators, inputs, outputs)
+        graphs = [("main", self.tensors, self.ops, inputs, outputs), *self.subgraphs]
+        builtins = list(dict.fromkeys(op.builtin for g in graphs for op in g[2]))
+        every_tensor = [t for g in graphs for t in g[1]]
+        buffers, buffer_of = _write_buffers(fb, every_tensor)
+        subgraphs, first = [], 0
+        for name, graph_tensors, ops, ins, outs in graphs:
+            tensors = [_write_tensor(fb, t, buffer_of.get(first + i, 0))
+                       for i, t in enumerate(graph_tensors)]
+            operators = [_write_op(fb, op, builtins.index(op.builtin)) for op in ops]
+            subgraphs.append(_write_subgraph(fb, tensors, operators, ins, outs, name))
+            first += len(graph_tensors)
         codes = [_write_opcode(fb, name, self._version(name))
                  for name in builtins]
         description = fb.CreateString(self.description)
         model = _module("Model")
         vectors = [_offsets(fb, model.StartOperatorCodesVector, codes),
-                   _offsets(fb, model.StartSubgraphsVector, [subgraph]),
+                   _offsets(fb, model.StartSubgraphsVector, subgraphs),
                    _offsets(fb, model.StartBuffersVector, buffers)]
         model.Start(fb)
         model.AddVersion(fb, 3)
@@ -95,7 +117,8 @@ class ModelWriter:
         return bytes(fb.Output())
 
     def _version(self, builtin: str) -> int:
-        return max(op.version for op in self.ops if op.builtin == builtin)
+        ops = self.ops + [op for g in self.subgraphs for op in g[2]]
+        return max(op.version for op in ops if op.builtin == builtin)
 
 
 def _module(table: str):
@@ -177,6 +200,8 @@ def _write_options(fb, table: str, options: dict[str, Any]) -> int:
     mod = _module(table)
     vectors = {key: fb.CreateNumpyVector(np.asarray(value, np.int32))
                for key, value in options.items() if hasattr(mod, f"Start{_camel(key)}Vector")}
+    vectors.update({key: fb.CreateString(value) for key, value in options.items()
+                    if isinstance(value, bytes)})  # string fields (VarHandleOptions)
     mod.Start(fb)
     for key, value in options.items():
         adder = getattr(mod, f"Add{_camel(key)}", None)
@@ -187,13 +212,13 @@ def _write_options(fb, table: str, options: dict[str, Any]) -> int:
     return mod.End(fb)
 
 
-def _write_subgraph(fb, tensors, operators, inputs, outputs) -> int:
+def _write_subgraph(fb, tensors, operators, inputs, outputs, label: str = "main") -> int:
     mod = _module("SubGraph")
     t_vec = _offsets(fb, mod.StartTensorsVector, tensors)
     o_vec = _offsets(fb, mod.StartOperatorsVector, operators)
     in_vec = fb.CreateNumpyVector(np.asarray(inputs, np.int32))
     out_vec = fb.CreateNumpyVector(np.asarray(outputs, np.int32))
-    name = fb.CreateString("main")
+    name = fb.CreateString(label)
     mod.Start(fb)
     mod.AddTensors(fb, t_vec)
     mod.AddInputs(fb, in_vec)

@@ -330,3 +330,19 @@ def _svdf(node, ctx):
     ctx.op("SVDF", [*node.inputs[:4], ctx.variable(name, t)], node.outputs,
            {"rank": int(node.attrs["rank"]),
             "fused_activation_function": node.attrs["activation"]})
+
+
+
+@emitter("READ_VARIABLE")
+def _read_variable(node, ctx):
+    """READ_VARIABLE of the variable's VAR_HANDLE (``ExportContext.variable_handle``: the
+    converter's form of a Keras stateful=True layer, CALL_ONCE initialising the variables)."""
+    ctx.op("READ_VARIABLE", [ctx.variable_handle(node.inputs[0])], node.outputs)
+
+
+@emitter("ASSIGN_VARIABLE")
+def _assign_variable(node, ctx):
+    """ASSIGN_VARIABLE (no outputs in TFLite): a reader of the IR node's output reads the
+    assigned value itself."""
+    ctx.op("ASSIGN_VARIABLE", [ctx.variable_handle(node.inputs[0]), node.inputs[1]], [])
+    ctx.alias(node.outputs[0], node.inputs[1])

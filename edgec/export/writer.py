@@ -21,6 +21,8 @@ class ExportContext:
         self.writer = ModelWriter(f"edgec export of {graph.name}")
         self._indices: dict[str, int] = {}
         self._names: set[str] = set(graph.tensors)
+        self._handles: dict[str, int] = {}  # IR variable -> its VAR_HANDLE's tensor
+        self._init: tuple[list[TfliteTensor], list[TfliteOp]] | None = None
 
     def index(self, name: str) -> int:
         """The file index of IR tensor ``name`` (-1 for an absent input), added on first use."""
@@ -29,6 +31,42 @@ class ExportContext:
         if name not in self._indices:
             self._indices[name] = self.writer.add_tensor(file_tensor(self.graph.tensors[name]))
         return self._indices[name]
+
+    def variable_handle(self, name: str) -> int:
+        """The resource tensor naming IR variable ``name`` in subgraph 0. On first use the
+        variable's initialisation (subgraph 1, run by the CALL_ONCE that starts subgraph 0,
+        as the TensorFlow converter writes a Keras stateful=True layer) assigns its initial
+        value, and a VAR_HANDLE in subgraph 0 names it by the same shared_name."""
+        if name in self._handles:
+            return self._handles[name]
+        if self._init is None:
+            self._init = ([], [])
+            index = self.writer.add_subgraph("variables_init", *self._init)
+            self.writer.ops.insert(0, TfliteOp("CALL_ONCE", [], [], "CallOnceOptions",
+                                               {"init_subgraph_index": index}))
+        tensors, ops = self._init
+        shared = {"container": b"", "shared_name": name.encode()}
+        tensors += [file_tensor(self.graph.tensors[name]),
+                    TfliteTensor(f"{name}_handle", (), "RESOURCE")]
+        value, resource = len(tensors) - 2, len(tensors) - 1
+        ops += [TfliteOp("VAR_HANDLE", [], [resource], "VarHandleOptions", shared),
+                TfliteOp("ASSIGN_VARIABLE", [resource, value], [])]
+        handle = self.writer.add_tensor(
+            TfliteTensor(self.unique(f"{name}_handle"), (), "RESOURCE"))
+        self.op("VAR_HANDLE", [], [handle], shared)
+        self._handles[name] = handle
+        return handle
+
+    def alias(self, name: str, source: str) -> None:
+        """Let IR tensor ``name`` be the file tensor of ``source`` (an IR output the file's
+        operator does not write, e.g. ASSIGN_VARIABLE's)."""
+        self._indices[name] = self.index(source)
+
+    def unique(self, base: str) -> str:
+        """A file tensor name not used yet, derived from ``base``."""
+        name = self._unique(base)
+        self._names.add(name)
+        return name
 
     def params(self, base: str, values) -> int:
         """A new int32 constant holding an op parameter (shape, pads, axes, ...)."""

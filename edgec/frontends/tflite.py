@@ -2,7 +2,8 @@
 
 Reading the flatbuffer is ``tflite_schema``; constant shape computations are evaluated by
 ``tflite_fold``; WHILE loops with a static number of steps are unrolled by ``tflite_loop``;
-every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
+resource variables (CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE) are
+``tflite_variables``'; every other operator goes through its converter in ``tflite_ops.CONVERTERS``.
 The frontend only imports: the graph is the model as written, operator by operator. Rewrites
 (dilated convolutions written as SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND become one
 convolution, among others) are ``edgec.passes.PIPELINE``'s, run once by ``edgec build``.
@@ -19,13 +20,13 @@ from edgec.frontends.tflite_fold import FOLDERS, can_fold
 from edgec.frontends.tflite_loop import LOOP_HINT, unroll_while
 from edgec.frontends.tflite_ops import CONVERTERS, RANKS, REQUIRED_INPUTS
 from edgec.frontends.tflite_schema import TfModel, TfOp, TfTensor, read_model
+from edgec.frontends.tflite_variables import Variables, import_variable_op
 from edgec.ir import Graph, Node, QuantParams, Tensor, check_graph
 from edgec.ir.graph import storage_dtype
 
-# Operators that run other subgraphs; edgec unrolls WHILE loops (tflite_loop) only.
-_CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CALL"}
-# Operators of resource variables (state kept between inferences: Keras stateful=True).
-_VARIABLES = {"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"}
+# Operators that run other subgraphs; edgec unrolls WHILE loops (tflite_loop) only (and
+# takes CALL_ONCE initialising resource variables, tflite_variables).
+_CONTROL_FLOW = {"WHILE", "IF", "CALL"}
 
 
 def load_tflite(data: bytes, name: str = "model") -> Graph:
@@ -52,6 +53,7 @@ class ImportContext:
         self.subgraph_constants: dict[int, dict[int, int]] = {}  # loop weights, per subgraph
         self.open_subgraphs: set[int] = set()  # those of the loops being unrolled
         self.unrolled_ops = 0  # operators imported from loop subgraphs so far
+        self.variables = Variables()  # resource variables (tflite_variables)
 
     # -- used by converters --------------------------------------------------------------
 
@@ -102,6 +104,8 @@ class ImportContext:
         """Fold ``op`` into constants when possible, otherwise convert it to IR nodes; a
         WHILE loop with a trip count known at import is unrolled (``tflite_loop``)."""
         op = self._resolved(op)
+        if import_variable_op(self, op):
+            return
         if op.builtin == "WHILE" and len(self.model.subgraphs) > 1:
             unroll_while(self, op)
             return
@@ -230,11 +234,6 @@ class ImportContext:
         return tuple(int(d) for d in t.shape)
 
     def _unsupported(self, op: TfOp) -> EdgecError:
-        if op.builtin in _VARIABLES:
-            return EdgecError(f"{self.where(op)}: the model keeps state between inferences in "
-                              "resource variables (a Keras layer with stateful=True), which "
-                              "edgec does not import", "convert the layer with stateful=False "
-                              "(the default): each inference then starts from the zero state")
         if op.builtin in _CONTROL_FLOW and self.model.subgraph_count > 1:
             return EdgecError(f"{self.where(op)} runs another subgraph; edgec unrolls WHILE "
                               "loops whose number of steps is known at import and supports no "

@@ -39,6 +39,9 @@ class Ptq(str, Enum):
     # calibrated internal states (the LSTM: TFLM's integer LSTM)
     DECOMPOSE = "decompose"  # ``edgec.quantize.recurrent`` first rewrites the op into float
     # primitive ops, which PTQ then quantizes one by one (the GRU)
+    FLOAT_STATE = "float_state"  # the op reads or writes a variable, which stays float:
+    # QUANTIZE after the read, DEQUANTIZE before the assignment (as the TFLite converter
+    # writes an int8 Keras stateful=True layer; READ_VARIABLE, ASSIGN_VARIABLE)
     UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (SVDF)
 
 
@@ -122,6 +125,14 @@ class OpDef:
     # carry``, ``edgec.passes.recurrent_state``): the inputs holding its initial states; the
     # op then takes the attribute ``carry_state`` and its ``updates_state`` returns them.
     carries_state: tuple[int, ...] = ()
+
+    def stateful(self, node: Node) -> bool:
+        """``node`` reads or writes persistent state (``updates_state``; a recurrent op only
+        with ``carry_state``): it runs every inference, so passes neither fold it (a state
+        input is a constant only in the IR, where it holds the initial value) nor drop it
+        when nothing reads its outputs."""
+        return self.updates_state is not None and (
+            not self.carries_state or bool(node.attrs.get("carry_state")))
 
     def kernel_for(self, dtype: str) -> KernelFn:
         if dtype not in self.kernels:

@@ -2,13 +2,15 @@
 with the reference interpreter's kernel and its outputs become constants.
 
 Exact by construction: the folded values are the ones the interpreter would compute at run
-time. A node that writes a graph output is kept, so that every output stays computed by a
+time. A stateful node (``OpDef.stateful``: its state input is constant only in the IR) and a
+node that writes a graph output are kept, so that every output stays computed by a
 node (the generated C fills its output buffers from kernels).
 """
 
 from __future__ import annotations
 
 from edgec.ir.graph import Graph
+from edgec.ir.registry import get_op
 from edgec.passes.rewrite import run_node
 
 
@@ -20,7 +22,8 @@ def fold_constants(graph: Graph) -> Graph:
     for node in list(result.nodes):
         names = [i for i in node.inputs if i]
         if not names or any(not result.tensors[i].is_const for i in names) \
-                or any(o in result.outputs for o in node.outputs):
+                or any(o in result.outputs for o in node.outputs) \
+                or get_op(node.op).stateful(node):
             continue
         values = run_node(result, node, [result.tensors[i].data if i else None
                                          for i in node.inputs])

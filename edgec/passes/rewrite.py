@@ -59,13 +59,15 @@ def bypass(graph: Graph, node: Node, source: str) -> bool:
 
 
 def drop_dead_nodes(graph: Graph) -> bool:
-    """Remove nodes none of whose outputs is read or is a graph output (to a fixed point)."""
+    """Remove nodes none of whose outputs is read or is a graph output (to a fixed point);
+    a stateful node (``OpDef.stateful``, e.g. ASSIGN_VARIABLE) always stays."""
     changed = False
     while True:
         used = set(graph.outputs)
         for node in graph.nodes:
             used.update(i for i in node.inputs if i)
-        dead = [n for n in graph.nodes if not any(o in used for o in n.outputs)]
+        dead = [n for n in graph.nodes if not any(o in used for o in n.outputs)
+                and not get_op(n.op).stateful(n)]
         if not dead:
             return changed
         graph.nodes = [n for n in graph.nodes if n not in dead]

@@ -66,13 +66,16 @@ def collect_ranges(graph: Graph, samples: list[dict[str, np.ndarray]],
     """The observed ``(lo, hi)`` of every non-constant float32 tensor of ``graph``, and of
     the internal states of its ``Ptq.RECURRENT`` ops (keyed ``recurrent.internal_key``).
     Those ops' states carry from one sample to the next, as in the TFLite converter's
-    calibration (``edgec.quantize.recurrent``)."""
+    calibration (``edgec.quantize.recurrent``), and so do variables (the samples are one
+    stream, as the generated C runs them)."""
     watched = [n for n, t in graph.tensors.items() if t.dtype == "float32" and not t.is_const]
     observers = {name: make_observer() for name in watched}
     recurrent = [n for n in graph.nodes if get_op(n.op).ptq is Ptq.RECURRENT]
     carried: dict[str, np.ndarray] = {}  # recurrent states: one sample's final, next's initial
     for sample in samples:
-        values = interpret(graph, sample, keep=True, state=dict(carried))
+        state = dict(carried)
+        values = interpret(graph, sample, keep=True, state=state)
+        carried.update(state)  # variables (ASSIGN_VARIABLE) carry as in the generated C
         for name in watched:
             observers[name].observe(values[name])
         for node in recurrent:

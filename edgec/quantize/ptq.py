@@ -201,7 +201,10 @@ class _Rewriter:
         for name in self.src.inputs:
             self._activation(name)
         for node in self.src.nodes:
-            self.out.nodes.append(self._node(node))
+            if get_op(node.op).ptq is Ptq.FLOAT_STATE:
+                self.out.nodes.extend(self._float_state(node))
+            else:
+                self.out.nodes.append(self._node(node))
         if self.io == "float":
             self._float_edges()
         else:
@@ -257,6 +260,32 @@ class _Rewriter:
             q = self.quants[node.inputs[0]]
             attrs["value"] = int(quantize_array(np.array([attrs["value"]]), q, self.dtype)[0])
         return Node(node.op, inputs, outputs, attrs, node.name)
+
+    def _float_state(self, node: Node) -> list[Node]:
+        """READ_VARIABLE / ASSIGN_VARIABLE of a variable that stays float (``Ptq.
+        FLOAT_STATE``): the read's output is quantized to its calibrated quantization, the
+        assigned value dequantized (the TensorFlow converter's int8 stateful layers)."""
+        v = self.src.tensors[node.inputs[0]]
+        variable = self._shared_const(v.name, v.data, "float32", None)
+        nodes = []
+        inputs = [variable]
+        for name in node.inputs[1:]:  # ASSIGN_VARIABLE's value
+            value = self._float_copy(name)
+            nodes.append(Node("DEQUANTIZE", [self._operand(name)], [value], {},
+                              f"{node.name}_dequantize"))
+            inputs.append(value)
+        out = node.outputs[0]
+        float_out = self._float_copy(out)
+        nodes.append(Node(node.op, inputs, [float_out], dict(node.attrs), node.name))
+        nodes.append(Node("QUANTIZE", [float_out], [self._activation(out)], {},
+                          f"{node.name}_quantize"))
+        return nodes
+
+    def _float_copy(self, name: str) -> str:
+        """A new float32 tensor shaped like float activation ``name``."""
+        copy = self.out.unique_name(f"{name}_float")
+        self.out.add_tensor(Tensor(copy, self.src.tensors[name].shape, "float32"))
+        return copy
 
     def _operand(self, name: str) -> str:
         """The int8 version of an input: a renamed activation or a quantized constant."""

@@ -105,10 +105,12 @@ def _floor(graph: Graph, step: int, values: dict[str, np.ndarray]) -> float:
 def first_layer_difference(graph: Graph, table: list[dict], samples: list[list[np.ndarray]],
                            actual: list[dict[str, np.ndarray]]) -> LayerReport:
     """Compare the dumped tensors ``actual`` (per sample) with the reference run of
-    ``graph`` on ``samples``; the difference at the earliest step over all samples wins."""
+    ``graph`` on ``samples`` (one stream: state carries, as in the C); the difference at the
+    earliest step over all samples wins."""
     best: LayerDifference | None = None
+    state: dict = {}  # a stateful model's C keeps its state from sample to sample
     for k, (sample, got) in enumerate(zip(samples, actual)):
-        values = interpret(graph, sample, keep=True)
+        values = interpret(graph, sample, keep=True, state=state)
         for e in table:
             if best is not None and e["step"] >= best.step:
                 break

@@ -480,11 +480,42 @@ def _recurrent_cases(full: bool):
     yield Case("SVDF/float32", "relu", partial(_svdf, dict(dtype="float32", activation="RELU")))
 
 
+def _delay_line(dtype: str, rng) -> Graph:
+    """A variable as a delay line: y = the variable (READ_VARIABLE), then the variable = x
+    (ASSIGN_VARIABLE, its output a second graph output): each sample's y is the previous
+    sample's x, the first one's the variable's random initial value."""
+    from edgec.ir import Node, QuantParams, check_graph
+
+    shape = (1, 5)
+    quant = None if dtype == "float32" else QuantParams(0.05, 3)
+    info = None if dtype == "float32" else np.iinfo(dtype)
+    initial = rng.uniform(-2, 2, shape).astype(np.float32) if info is None else \
+        rng.integers(info.min, info.max + 1, shape).astype(dtype)
+    g = Graph(name="delay")
+    g.add_tensor(Tensor("v", shape, dtype, initial, quant))
+    for name in ("x", "y", "v_assigned"):
+        g.add_tensor(Tensor(name, shape, dtype, None, quant))
+    g.nodes = [Node("READ_VARIABLE", ["v"], ["y"], name="read"),
+               Node("ASSIGN_VARIABLE", ["v", "x"], ["v_assigned"], name="assign")]
+    g.inputs, g.outputs = ["x"], ["y", "v_assigned"]
+    return check_graph(g)
+
+
+def _variable_cases(full: bool):
+    """READ_VARIABLE and ASSIGN_VARIABLE: a delay line per dtype, its state carried from
+    sample to sample (``run_grid``'s reference carries it too)."""
+    from edgec.ir.ops.variable import DTYPES
+
+    for dtype in DTYPES:
+        for op in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
+            yield Case(f"{op}/{dtype}", "delay_line", partial(_delay_line, dtype))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
-           *_int16_cases(full), *_recurrent_cases(full)]
+           *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 
@@ -508,7 +539,7 @@ def run_grid(grid: list[Case], config: Config, cache_dir=None,
         actual = run_models(results, samples)
     outcomes = []
     for case, graph, result, inputs, got in zip(grid, graphs, results, samples, actual):
-        state: dict = {}  # stateful ops (SVDF) carry their state from sample to sample
+        state: dict = {}  # stateful ops (SVDF, variables) carry their state sample to sample
         expected = [[interpret(graph, dict(zip(graph.inputs, s)), state=state)[n]
                      for n in graph.outputs] for s in inputs]
         verdict = compare(graph, expected, got)

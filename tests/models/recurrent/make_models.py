@@ -15,8 +15,10 @@ converter writes them: ``unroll=False`` (the default) a WHILE loop (float only: 
 calibration of any WHILE loop crashes the converter, LSTM, GRU and SimpleRNN alike),
 ``unroll=True`` the steps one after another (UNPACK, FULLY_CONNECTED, SPLIT, STRIDED_SLICE,
 LOGISTIC, TANH, MUL, ADD, SUB, PACK; float and full-integer int8). ``while_dynamic_float``
-is a ``tf.while_loop`` whose number of steps comes from the input: refused, and so is
-``keras3_lstm_stateful_float`` (``stateful=True``: resource variables, CALL_ONCE).
+is a ``tf.while_loop`` whose number of steps comes from the input: refused. The
+``keras3_{lstm,gru}_stateful_{float,int8}`` models are layers with ``stateful=True``
+(resource variables: CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE; the int8 ones
+keep the variables float), ``keras3_lstm_stateful_loop_float`` the same as a WHILE loop.
 Seeded; the float files repeat byte for byte. The int8 ones may not: from run to run the
 converter sometimes keeps the first step's SPLIT in float (DEQUANTIZE ... QUANTIZE), so the
 committed files are one run's output (both forms import and match TFLite Micro).
@@ -107,6 +109,21 @@ def _keras3_model(keras, layers: str, unroll: bool, sequences: bool, seed: int, 
     return model
 
 
+def _stateful_model(keras, layer: str, seed: int, unroll: bool = True):
+    """A ``stateful=True`` layer (batch 1, by default unrolled: the int8 calibration of a
+    loop crashes the converter) of 4 units with random biases and a Dense head: the converter keeps its
+    state in resource variables (CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE)."""
+    keras.utils.set_random_seed(seed)
+    x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
+    rnn = getattr(keras.layers, layer)(4, stateful=True, unroll=unroll)
+    model = keras.Model(inputs, keras.layers.Dense(3)(rnn(x)))
+    rng = np.random.default_rng(seed)
+    for w in rnn.weights:
+        if "bias" in w.path:
+            w.assign(rng.uniform(-0.5, 0.5, w.shape).astype(np.float32))
+    return model
+
+
 def _dynamic_loop() -> bytes:
     """A loop running as many steps as its second input says."""
     import tensorflow as tf
@@ -135,11 +152,13 @@ def main() -> int:
         for mode in modes:
             _write(f"{name}_{mode}", convert(model, mode))
     _write("while_dynamic_float", _dynamic_loop())
-    keras = tf.keras
-    keras.utils.set_random_seed(40)
-    x = inputs = keras.Input((STEPS, FEATURES), batch_size=1)
-    x = keras.layers.LSTM(4, stateful=True, unroll=True)(x)
-    _write("keras3_lstm_stateful_float", convert(keras.Model(inputs, x), "float"))
+    for seed, layer in ((41, "LSTM"), (42, "GRU")):
+        model = _stateful_model(tf.keras, layer, seed)
+        for mode in ("float", "int8"):
+            _write(f"keras3_{layer.lower()}_stateful_{mode}", convert(model, mode))
+    # the default unroll=False: a WHILE loop between the reads and the assignments (float)
+    _write("keras3_lstm_stateful_loop_float",
+           convert(_stateful_model(tf.keras, "LSTM", 43, unroll=False), "float"))
     try:
         import tf_keras as keras
     except ImportError:
