@@ -268,15 +268,22 @@ _CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N
 def clip(ctx: Context, node: onnx.NodeProto) -> None:
     """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU; other
     ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
-    (so a lower bound above the upper gives the upper, as ONNX says)."""
+    (so a lower bound above the upper gives the upper, as ONNX says); no bounds -> the input;
+    bounds computed at run time -> ``_clip_run_time``."""
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
     else:
+        if any(i and not ctx.is_const(i) for i in node.input[1:3]):
+            _clip_run_time(ctx, node)
+            return
         bound = [float(ctx.const(i, "a Clip bound")) if i else None for i in
                  list(node.input[1:3]) + [""] * (3 - len(node.input))]
         lo = -np.inf if bound[0] is None else bound[0]
         hi = np.inf if bound[1] is None else bound[1]
+    if np.isneginf(lo) and np.isposinf(hi):  # no bounds: the input, whatever its type
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
     standalone = activation in ("RELU", "RELU6") or (
         activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
@@ -292,6 +299,26 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
                          "supported ranges: [0, 6], [0, inf) and [-1, 1]")
     _activation(ctx, node, activation)
+
+
+def _clip_run_time(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip with a bound computed at run time (a float tensor of one value) -> float MAXIMUM
+    by the lower bound, then MINIMUM by the upper one (a constant bound is a constant operand
+    of the same ops), as ``min(max(x, lo), hi)``: a lower bound above the upper gives the
+    upper, as ONNX says."""
+    x, out = node.input[0], node.output[0]
+    steps = [(op, b) for op, b in (("Max", node.input[1] if len(node.input) > 1 else ""),
+                                   ("Min", node.input[2] if len(node.input) > 2 else "")) if b]
+    for k, (op, bound) in enumerate(steps):
+        if ctx.is_const(bound) and np.asarray(ctx.const(bound)).dtype.kind != "f" or \
+                not ctx.is_const(bound) and ctx.value(bound).kind not in ("float", "deq"):
+            raise EdgecError(f"Clip '{node.name}' has an integer bound ('{bound}')",
+                             "edgec clips float tensors by float bounds")
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        ctx.shapes.setdefault(target, ctx.shape(out))
+        ctx.consumers.setdefault(target, [node])
+        binary(ctx, onnx.helper.make_node(op, [x, bound], [target], name=node.name))
+        x = target
 
 
 def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool:
