@@ -86,11 +86,11 @@ def mean(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Div")
 def div(ctx: Context, node: onnx.NodeProto) -> None:
     """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
-    the division); a division by an activation is refused."""
+    the division); a division by an activation (or of a constant) -> float DIV."""
     x, y = node.input
     if not ctx.is_const(y) or ctx.is_const(x):
-        raise EdgecError(f"Div '{node.name}' divides by an activation",
-                         "edgec divides by constants only (a MUL by the reciprocal)")
+        _float_div(ctx, node)
+        return
     divisor = np.asarray(ctx.const(y, "the divisor"))
     if divisor.dtype.kind != "f":
         raise EdgecError(f"Div '{node.name}' divides by {divisor.dtype} values",
@@ -102,6 +102,20 @@ def div(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Div '{node.name}' broadcasts its input to {list(out_shape)}",
                          "the divisor must broadcast to the dividend's shape")
     binary_with_const(ctx, node, "MUL", x, reciprocal, node.output[0])
+
+
+def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
+    """Float DIV of two tensors (numpy broadcasting), at least one computed at run time."""
+    acts = [i for i in node.input if not ctx.is_const(i)]
+    for i in node.input:
+        if ctx.is_const(i) and np.asarray(ctx.const(i)).dtype.kind != "f":
+            raise EdgecError(f"Div '{node.name}' divides {np.asarray(ctx.const(i)).dtype} "
+                             "values", "edgec divides float tensors")
+    rank = len(ctx.shape(node.output[0]))
+    layout = _common_layout(ctx, acts, rank)
+    inputs = [operand(ctx, i, layout, False) if i in acts
+              else const_operand(ctx, i, layout, rank, False) for i in node.input]
+    ctx.emit(node, "DIV", inputs, {}, layout, False)
 
 
 @converter("Abs")
