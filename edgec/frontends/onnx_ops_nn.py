@@ -14,6 +14,7 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
+from edgec.frontends.onnx_window3d import lift_3d
 from edgec.ir import QuantParams, get_op
 
 
@@ -409,6 +410,7 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 
 
 @converter("MaxPool")
+@lift_3d
 @lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """MaxPool -> MAX_POOL_2D."""
@@ -419,6 +421,7 @@ def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 @converter("AveragePool")
+@lift_3d
 @lift_1d
 def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """AveragePool -> AVERAGE_POOL_2D; count_include_pad=1 pads explicitly first."""

@@ -110,10 +110,12 @@ def _inline_external(t: onnx.TensorProto, base_dir: Path | None) -> None:
 
 
 # Ranks the converters assume of some inputs (position -> rank), beyond the ONNX schema.
-_RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4)}, "AveragePool": {0: (3, 4)},
+_RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4, 5)},
+          "AveragePool": {0: (3, 4, 5)},
           "GlobalAveragePool": {0: (4,)}, "GlobalMaxPool": {0: (4,)}, "Gemm": {0: (2,), 1: (2,)},
           "BatchNormalization": {1: (1,), 2: (1,), 3: (1,), 4: (1,)}}
-_WINDOW_HINT = "edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows"
+_WINDOW_HINT = ("edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows (pools also "
+                "3-D (N, C, D, H, W))")
 
 
 def check_order(model: onnx.ModelProto) -> None:
