@@ -236,11 +236,9 @@ def _as_matrix(ctx: Context, node: onnx.NodeProto, name: str, shape) -> str:
 def _batch_matmul(ctx: Context, node: onnx.NodeProto, a: str, b: str, adj_a: bool,
                   adj_b: bool) -> None:
     """BATCH_MATMUL of ``a`` and ``b`` in ONNX order. A 1-D operand is made a matrix as
-    numpy's matmul says ([1, K] first, [K, 1] second), and the added axis dropped after."""
+    numpy's matmul says ([1, K] first, [K, 1] second), and the added axis dropped after (two
+    vectors give a [1, 1] product reshaped to ONNX's scalar)."""
     if len(ctx.shape(a)) < 2 or len(ctx.shape(b)) < 2:
-        if not ctx.shape(node.output[0]):
-            raise EdgecError(f"{node.op_type} '{node.name}' multiplies two vectors into a "
-                             "scalar", "reshape the vectors to [1, K] and [K, 1] matrices")
         a2 = _as_matrix(ctx, node, a, (1, *ctx.shape(a))) if len(ctx.shape(a)) < 2 else a
         b2 = _as_matrix(ctx, node, b, (*ctx.shape(b), 1)) if len(ctx.shape(b)) < 2 else b
         product = f"{node.output[0]}_matrix_product"
