@@ -289,7 +289,7 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
 
 def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
     """BATCH_MATMUL; an alpha other than 1 is a float MUL of the product (ONNX's
-    ``alpha * (A @ B)``), then the ADD of beta * C."""
+    ``alpha * (A @ B)``), then the ADD of beta * C (C constant, or computed at run time)."""
     alpha = float(np.float32(a.get("alpha", 1.0)))
     bias = node.input[2] if len(node.input) > 2 else ""
     product = f"{node.output[0]}_gemm_product" if bias or alpha != 1.0 else node.output[0]
@@ -304,8 +304,12 @@ def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
     if not bias:
         return
     beta = float(a.get("beta", 1.0))
-    if beta != 1.0:
+    if beta != 1.0 and ctx.is_const(bias):
         ctx.consts[f"{bias}_beta"] = ctx.const(bias, "Gemm's C") * np.float32(beta)
+        bias = f"{bias}_beta"
+    elif beta != 1.0:  # C computed at run time: a float MUL by beta
+        binary_with_const(ctx, node, "MUL", bias, np.array([beta], np.float32),
+                          f"{bias}_beta")
         bias = f"{bias}_beta"
     binary(ctx, onnx.helper.make_node("Add", [product, bias], [node.output[0]], name=node.name))
 
