@@ -466,13 +466,12 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Identity", "Dropout")
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
     """Identity and inference-mode Dropout are another name for their input. Dropout's mask
-    output is dropped when nothing reads it; training mode (a ratio above 0) is refused."""
-    if len(node.output) > 1 and node.output[1] and (
-            ctx.consumers.get(node.output[1]) or node.output[1] in ctx.graph_outputs):
-        raise EdgecError(f"Dropout '{node.name}' has its mask output used",
-                         "export the model in inference mode")
+    output keeps every element in inference mode: a constant of trues (a model output of it
+    is filled by the run function); training mode (a ratio above 0) is refused."""
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
         _check_inference_dropout(ctx, node)
+    if len(node.output) > 1 and node.output[1]:
+        ctx.consts[node.output[1]] = np.ones(ctx.shape(node.input[0]), bool)
     bind_alias(ctx, node.input[0], node.output[0])
 
 
