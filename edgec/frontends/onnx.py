@@ -9,6 +9,10 @@ Decisions a user sees:
   NHWC (and a rank-4 output one back), so ``interpret(graph, x)`` equals onnxruntime on ``x``.
 - A QDQ model whose input is int8 (as tf2onnx writes them) takes int8; a float input followed
   by QuantizeLinear stays float and is quantized by a QUANTIZE op inside the graph.
+- An output that does not depend on the inputs (a Shape of a static tensor, an
+  inference-mode Dropout's mask) is a constant the run function copies into that output's
+  buffer, so the C API keeps one buffer per ONNX output: int64 values as int32, bools as
+  uint8 0/1 (``_constant_output``). An empty one is refused.
 """
 
 from __future__ import annotations
