@@ -135,3 +135,13 @@ def test_clip_with_any_constant_range(lo, hi):
     node = helper.make_node("Clip", inputs, ["y"])
     data = _model([node], {"x": [2, 3, 4]}, ["y"], consts)
     _check_vs_ort(data, RNG.standard_normal((2, 3, 4)).astype(np.float32) * 2)
+
+
+def test_sequence_and_optional_inputs_are_refused_naming_them():
+    seq = helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("Identity", ["s"], ["t"])], "g", [seq],
+                              [helper.make_tensor_sequence_value_info("t", TensorProto.FLOAT,
+                                                                      None)])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(EdgecError, match="input 's' is a sequence, not a tensor"):
+        load_onnx(data.SerializeToString())

@@ -34,6 +34,13 @@ def check_model(model: onnx.ModelProto, base_dir: Path | None) -> dict[str, np.n
     if len(model.graph.node) > MAX_NODES:
         raise EdgecError(f"the ONNX model has {len(model.graph.node)} nodes, above the limit "
                          f"of {MAX_NODES}", "edgec's limits are listed in docs/LIMITS.md")
+    for value in [*model.graph.input, *model.graph.output]:
+        kind = value.type.WhichOneof("value")
+        if kind not in (None, "tensor_type"):
+            what = "input" if value in model.graph.input else "output"
+            raise EdgecError(f"model {what} '{value.name}' is a{'n' if kind[0] == 'o' else ''} "
+                             f"{kind.removesuffix('_type')}, not a tensor",
+                             "edgec compiles models whose inputs and outputs are tensors")
     return {init.name: tensor_array(init, base_dir) for init in model.graph.initializer}
 
 
