@@ -194,3 +194,18 @@ def test_an_empty_constant_output_is_refused():
     node = helper.make_node("Shape", ["x"], ["shape"], start=2, end=1)
     with pytest.raises(EdgecError, match="empty constant"):
         load_onnx(_model([node], {"x": [2, 3]}, {"shape": TensorProto.INT64}))
+
+
+@needs_gcc
+@pytest.mark.parametrize("run_time", [("s", "b", "m", "v"), ("m", "v"), ("s",)])
+def test_batch_normalization_with_run_time_parameters(tmp_path, run_time):
+    params = {k: RNG.standard_normal(3).astype(np.float32) for k in "sbmv"}
+    params["v"] = np.abs(params["v"]) + 0.1
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                            epsilon=1e-3)
+    inputs = {"x": [2, 3, 4, 5], **{k: [3] for k in run_time}}
+    consts = [(k, v) for k, v in params.items() if k not in run_time]
+    feeds = [RNG.standard_normal((2, 3, 4, 5)).astype(np.float32),
+             *(params[k] for k in run_time)]
+    graph = _check(_model([node], inputs, {"y": TensorProto.FLOAT}, consts), feeds, tmp_path)
+    assert ("SQRT" in {n.op for n in graph.nodes}) == ("v" in run_time)

@@ -1,5 +1,5 @@
 """ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
-Div by a constant, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
+Div, Sqrt, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
 Dropout, float-to-float Cast."""
 
 from __future__ import annotations
@@ -116,6 +116,14 @@ def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
     inputs = [operand(ctx, i, layout, False) if i in acts
               else const_operand(ctx, i, layout, rank, False) for i in node.input]
     ctx.emit(node, "DIV", inputs, {}, layout, False)
+
+
+@converter("Sqrt")
+def sqrt(ctx: Context, node: onnx.NodeProto) -> None:
+    """Sqrt -> float SQRT."""
+    x = node.input[0]
+    layout = ctx.value(x).layout
+    ctx.emit(node, "SQRT", [operand(ctx, x, layout, False)], {}, layout, False)
 
 
 @converter("Abs")

@@ -12,7 +12,7 @@ from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operan
                                          require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
-from edgec.frontends.onnx_registry import converter
+from edgec.frontends.onnx_registry import converter, registered_converter
 from edgec.frontends.onnx_window1d import lift_1d
 from edgec.frontends.onnx_window3d import lift_3d
 from edgec.ir import QuantParams, get_op
@@ -353,6 +353,9 @@ def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
                          "(batch statistics, running-mean outputs)",
                          "export the model in inference mode (model.eval() in PyTorch)")
     x = node.input[0]
+    if not all(ctx.is_const(i) for i in node.input[1:5]):
+        _batch_norm_run_time(ctx, node)
+        return
     gamma, beta, mean, var = (ctx.const(i, "a BatchNormalization parameter").astype(np.float64)
                               for i in node.input[1:5])
     scale = gamma / np.sqrt(var + float(attrs(node).get("epsilon", 1e-5)))
@@ -365,6 +368,48 @@ def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
                       f"{node.output[0]}_scaled")
     binary_with_const(ctx, node, "ADD", f"{node.output[0]}_scaled",
                       shift.astype(np.float32).reshape(per_channel), node.output[0])
+
+
+def _batch_norm_run_time(ctx: Context, node: onnx.NodeProto) -> None:
+    """BatchNormalization with statistics or parameters computed at run time: ONNX's
+    ``(x - mean) / sqrt(var + epsilon) * scale + B`` as float SUB, ADD, SQRT, DIV, MUL and
+    ADD, each parameter a ``[C, 1, ...]`` view broadcast over the spatial axes."""
+    x, out = node.input[0], node.output[0]
+    rank = len(ctx.shape(x))
+    scale, bias, mean, var = (_per_channel_view(ctx, node, i, rank) for i in node.input[1:5])
+    eps = np.float32(attrs(node).get("epsilon", 1e-5))
+    if ctx.is_const(var):
+        ctx.consts[f"{out}_std"] = np.sqrt(ctx.const(var).astype(np.float32) + eps)
+    else:
+        ctx.consts[f"{out}_epsilon"] = np.array(eps, np.float32)
+        _step(ctx, node, "Add", [var, f"{out}_epsilon"], f"{out}_var_eps",
+              ctx.shape(var))
+        _step(ctx, node, "Sqrt", [f"{out}_var_eps"], f"{out}_std", ctx.shape(var))
+    shape = ctx.shape(out)
+    _step(ctx, node, "Sub", [x, mean], f"{out}_centered", shape)
+    _step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
+    _step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
+    _step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
+
+
+def _per_channel_view(ctx: Context, node: onnx.NodeProto, name: str, rank: int) -> str:
+    """A ``[C]`` parameter as ``[C, 1, ...]`` (ONNX order), constant or computed."""
+    shape = (ctx.shape(name)[0],) + (1,) * (rank - 2)
+    new = f"{name}_per_channel"
+    if ctx.is_const(name):
+        ctx.consts[new] = ctx.const(name).astype(np.float32).reshape(shape)
+    else:
+        _step(ctx, node, "Reshape", [name], new, shape)
+    return new
+
+
+def _step(ctx: Context, node: onnx.NodeProto, op_type: str, inputs: list[str], out: str,
+          shape) -> None:
+    """Convert one synthesized ONNX node of ``node``'s decomposition."""
+    ctx.shapes[out] = tuple(shape)
+    ctx.consumers.setdefault(out, [node])
+    registered_converter(op_type)(ctx, onnx.helper.make_node(op_type, inputs, [out],
+                                                             name=node.name))
 
 
 def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> bool:
