@@ -8,9 +8,11 @@ per axis: ``edgec.frontends.onnx_resize``), and model outputs that are constants
 a static tensor, Dropout's mask)."""
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
@@ -36,11 +38,14 @@ def _feeds(inputs: dict) -> list:
     return [RNG.standard_normal(s).astype(np.float32) for s in inputs.values()]
 
 
-def _check(data: bytes, feeds: list, tmp_path=None, c: bool = True):
-    """Reference (and, with ``tmp_path``, the host C) against onnxruntime."""
-    session = ort.InferenceSession(data)
-    names = [i.name for i in session.get_inputs()]
-    out_names = [o.name for o in session.get_outputs()]
+def _check(data: bytes, feeds: list, tmp_path=None, c: bool = True, onnx_reference=False):
+    """Reference (and, with ``tmp_path``, the host C) against onnxruntime (or ONNX's own
+    reference runtime, for what onnxruntime does not run)."""
+    model = onnx.load_model_from_string(data)
+    init = {i.name for i in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in init]
+    out_names = [o.name for o in model.graph.output]
+    session = ReferenceEvaluator(model) if onnx_reference else ort.InferenceSession(data)
     want = session.run(None, dict(zip(names, feeds)))
     graph = load_onnx(data)
     got = interpret(graph, dict(zip(names, feeds)))
@@ -209,3 +214,27 @@ def test_batch_normalization_with_run_time_parameters(tmp_path, run_time):
              *(params[k] for k in run_time)]
     graph = _check(_model([node], inputs, {"y": TensorProto.FLOAT}, consts), feeds, tmp_path)
     assert ("SQRT" in {n.op for n in graph.nodes}) == ("v" in run_time)
+
+
+@needs_gcc
+@pytest.mark.parametrize("direction,layout", [("forward", 0), ("bidirectional", 1),
+                                              ("reverse", 0)])
+def test_lstm_with_peepholes_unrolled(tmp_path, direction, layout):
+    """Against onnxruntime; batch-major (layout 1), which it does not run, against ONNX's
+    reference runtime."""
+    dirs, hidden, size, steps, batch = (2 if direction == "bidirectional" else 1), 3, 4, 3, 2
+
+    def weights(*shape):
+        return (RNG.standard_normal(shape) * 0.5).astype(np.float32)
+    consts = [("W", weights(dirs, 4 * hidden, size)), ("R", weights(dirs, 4 * hidden, hidden)),
+              ("B", weights(dirs, 8 * hidden)), ("P", weights(dirs, 3 * hidden)),
+              ("h0", weights(*((batch, dirs, hidden) if layout else (dirs, batch, hidden)))),
+              ("c0", weights(*((batch, dirs, hidden) if layout else (dirs, batch, hidden))))]
+    node = helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0", "P"],
+                            ["y", "y_h", "y_c"], hidden_size=hidden, direction=direction,
+                            layout=layout)
+    x_shape = [batch, steps, size] if layout else [steps, batch, size]
+    outputs = {n: TensorProto.FLOAT for n in ("y", "y_h", "y_c")}
+    graph = _check(_model([node], {"x": x_shape}, outputs, consts), _feeds({"x": x_shape}),
+                   tmp_path, c=direction == "bidirectional", onnx_reference=layout == 1)
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in {n.op for n in graph.nodes}

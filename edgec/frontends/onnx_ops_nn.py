@@ -12,7 +12,8 @@ from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operan
                                          require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
-from edgec.frontends.onnx_registry import converter, registered_converter
+from edgec.frontends.onnx_decompose import step
+from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
 from edgec.frontends.onnx_window3d import lift_3d
 from edgec.ir import QuantParams, get_op
@@ -382,14 +383,13 @@ def _batch_norm_run_time(ctx: Context, node: onnx.NodeProto) -> None:
         ctx.consts[f"{out}_std"] = np.sqrt(ctx.const(var).astype(np.float32) + eps)
     else:
         ctx.consts[f"{out}_epsilon"] = np.array(eps, np.float32)
-        _step(ctx, node, "Add", [var, f"{out}_epsilon"], f"{out}_var_eps",
-              ctx.shape(var))
-        _step(ctx, node, "Sqrt", [f"{out}_var_eps"], f"{out}_std", ctx.shape(var))
+        step(ctx, node, "Add", [var, f"{out}_epsilon"], f"{out}_var_eps", ctx.shape(var))
+        step(ctx, node, "Sqrt", [f"{out}_var_eps"], f"{out}_std", ctx.shape(var))
     shape = ctx.shape(out)
-    _step(ctx, node, "Sub", [x, mean], f"{out}_centered", shape)
-    _step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
-    _step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
-    _step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
+    step(ctx, node, "Sub", [x, mean], f"{out}_centered", shape)
+    step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
+    step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
+    step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
 
 
 def _per_channel_view(ctx: Context, node: onnx.NodeProto, name: str, rank: int) -> str:
@@ -399,17 +399,8 @@ def _per_channel_view(ctx: Context, node: onnx.NodeProto, name: str, rank: int) 
     if ctx.is_const(name):
         ctx.consts[new] = ctx.const(name).astype(np.float32).reshape(shape)
     else:
-        _step(ctx, node, "Reshape", [name], new, shape)
+        step(ctx, node, "Reshape", [name], new, shape)
     return new
-
-
-def _step(ctx: Context, node: onnx.NodeProto, op_type: str, inputs: list[str], out: str,
-          shape) -> None:
-    """Convert one synthesized ONNX node of ``node``'s decomposition."""
-    ctx.shapes[out] = tuple(shape)
-    ctx.consumers.setdefault(out, [node])
-    registered_converter(op_type)(ctx, onnx.helper.make_node(op_type, inputs, [out],
-                                                             name=node.name))
 
 
 def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> bool:
