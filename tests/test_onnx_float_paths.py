@@ -238,3 +238,10 @@ def test_lstm_with_peepholes_unrolled(tmp_path, direction, layout):
     graph = _check(_model([node], {"x": x_shape}, outputs, consts), _feeds({"x": x_shape}),
                    tmp_path, c=direction == "bidirectional", onnx_reference=layout == 1)
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in {n.op for n in graph.nodes}
+
+
+def test_a_model_without_inputs_is_refused():
+    node = helper.make_node("Constant", [], ["y"], value=numpy_helper.from_array(
+        np.ones(3, np.float32)))
+    with pytest.raises(EdgecError, match="has no inputs"):
+        load_onnx(_model([node], {}, {"y": TensorProto.FLOAT}))

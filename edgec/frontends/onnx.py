@@ -149,6 +149,9 @@ def _bind_inputs(ctx: Context) -> None:
 
 
 def _bind_outputs(ctx: Context) -> None:
+    if not ctx.graph.inputs:
+        raise EdgecError("the model has no inputs: every output is a constant",
+                         "edgec compiles models that compute their outputs from an input")
     for out in ctx.model.graph.output:
         if ctx.is_const(out.name):
             ctx.graph.outputs.append(_constant_output(ctx, out.name))
