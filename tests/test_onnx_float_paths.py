@@ -245,3 +245,16 @@ def test_a_model_without_inputs_is_refused():
         np.ones(3, np.float32)))
     with pytest.raises(EdgecError, match="has no inputs"):
         load_onnx(_model([node], {}, {"y": TensorProto.FLOAT}))
+
+
+@needs_gcc
+@pytest.mark.parametrize("extra", [dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                                   dict(kernel_shape=[2, 3], strides=[2, 1], storage_order=1),
+                                   dict(kernel_shape=[2, 2], dilations=[2, 2], ceil_mode=1,
+                                        strides=[2, 2])])
+def test_max_pool_indices(tmp_path, extra):
+    inputs = {"x": [2, 3, 6, 7]}
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], **extra)
+    graph = _check(_model([node], inputs, {"y": TensorProto.FLOAT, "i": TensorProto.INT64}),
+                   _feeds(inputs), tmp_path)
+    assert graph.tensors[graph.outputs[1]].dtype == "int32"

@@ -432,9 +432,6 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
     kernel = tuple(a["kernel_shape"])
     strides = tuple(a.get("strides", (1, 1)))
     dilations = tuple(a.get("dilations", (1, 1)))
-    if len(node.output) > 1 and node.output[1]:
-        raise EdgecError(f"{node.op_type} '{node.name}' has an indices output",
-                         "export the pool without indices")
     pads = list(window_pads(a, (h, w), kernel, strides, dilations))
     if a.get("ceil_mode", 0):
         for axis, (size, k, st, d) in enumerate(zip((h, w), kernel, strides, dilations)):
@@ -451,11 +448,24 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 @lift_3d
 @lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
-    """MaxPool -> MAX_POOL_2D."""
+    """MaxPool -> MAX_POOL_2D; its Indices output -> MAX_POOL_2D_INDICES (float, int32)."""
     ir_attrs = _pool_attrs(ctx, node)
     quantized = quant_mode(ctx, node, [node.input[0]])
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
+    if len(node.output) > 1 and node.output[1]:
+        _max_pool_indices(ctx, node, ir_attrs)
+
+
+def _max_pool_indices(ctx: Context, node: onnx.NodeProto, ir_attrs: dict) -> None:
+    """ONNX's flat NCHW indices of the maxima (int64 in ONNX, int32 here: an index of a
+    tensor edgec holds fits), from the float input in NHWC."""
+    x = operand(ctx, node.input[0], lay.NHWC, False)
+    out = node.output[1]
+    ir = ctx.new_tensor(out, ctx.shape(out), "int32")
+    attrs_ = dict(ir_attrs, storage_order=int(attrs(node).get("storage_order", 0)))
+    ctx.add_node("MAX_POOL_2D_INDICES", [x], [ir], attrs_, node.name or out)
+    ctx.values[out] = Value(ir, None, "index")
 
 
 @converter("AveragePool")
