@@ -258,3 +258,16 @@ def test_max_pool_indices(tmp_path, extra):
     graph = _check(_model([node], inputs, {"y": TensorProto.FLOAT, "i": TensorProto.INT64}),
                    _feeds(inputs), tmp_path)
     assert graph.tensors[graph.outputs[1]].dtype == "int32"
+
+
+@needs_gcc
+@pytest.mark.parametrize("extra", [dict(), dict(strides=[2, 1, 2], pads=[1, 0, 1, 0, 1, 1],
+                                               dilations=[1, 2, 1], output_padding=[1, 0, 1])])
+def test_3d_conv_transpose_as_2d_ones(tmp_path, extra):
+    w = (RNG.standard_normal((2, 3, 3, 2, 3)) * 0.5).astype(np.float32)
+    b = RNG.standard_normal(3).astype(np.float32)
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **extra)
+    inputs = {"x": [1, 2, 3, 4, 5]}
+    graph = _check(_model([node], inputs, {"y": TensorProto.FLOAT}, [("w", w), ("b", b)]),
+                   _feeds(inputs), tmp_path)
+    assert [n.op for n in graph.nodes].count("TRANSPOSE_CONV") == 3

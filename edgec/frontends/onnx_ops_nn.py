@@ -15,7 +15,7 @@ from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
 from edgec.frontends.onnx_decompose import step
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
-from edgec.frontends.onnx_window3d import lift_3d
+from edgec.frontends.onnx_window3d import lift_3d, lift_3d_transpose
 from edgec.ir import QuantParams, get_op
 
 
@@ -107,6 +107,7 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 @converter("ConvTranspose")
+@lift_3d_transpose
 @lift_1d
 def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
     """ConvTranspose -> TRANSPOSE_CONV; weights (I, O, kH, kW) become OHWI. The pads come
