@@ -33,6 +33,7 @@ OPTIONS_TABLES = {
     "ADD": "AddOptions",
     "SUB": "SubOptions",
     "MUL": "MulOptions",
+    "DIV": "DivOptions",
     "CONCATENATION": "ConcatenationOptions",
     "RESHAPE": "ReshapeOptions",
     "SQUEEZE": "SqueezeOptions",

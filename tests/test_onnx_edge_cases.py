@@ -71,11 +71,16 @@ def test_dropout_training_mode_with_zero_ratio_is_identity():
     np.testing.assert_array_equal(interpret(graph, x)["y"], x)
 
 
-def test_extra_output_names_its_producer():
+def test_dropout_mask_output_is_a_constant_of_trues():
     node = helper.make_node("Dropout", ["x"], ["y", "mask"])
-    data = _model([node], {"x": [2, 3]}, ["y", "mask"])
-    with pytest.raises(EdgecError, match="mask output"):
-        load_onnx(data)
+    graph = load_onnx(_model([node], {"x": [2, 3]}, ["y", "mask"]))
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    got = interpret(graph, x)
+    np.testing.assert_array_equal(got["y"], x)
+    assert got["mask"].dtype == np.uint8 and got["mask"].shape == (2, 3) and got["mask"].all()
+
+
+def test_extra_output_names_its_producer():
     bn = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
                           ["y", "rm", "rv"], training_mode=1)
     ones = np.ones(3, np.float32)
@@ -130,3 +135,13 @@ def test_clip_with_any_constant_range(lo, hi):
     node = helper.make_node("Clip", inputs, ["y"])
     data = _model([node], {"x": [2, 3, 4]}, ["y"], consts)
     _check_vs_ort(data, RNG.standard_normal((2, 3, 4)).astype(np.float32) * 2)
+
+
+def test_sequence_and_optional_inputs_are_refused_naming_them():
+    seq = helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("Identity", ["s"], ["t"])], "g", [seq],
+                              [helper.make_tensor_sequence_value_info("t", TensorProto.FLOAT,
+                                                                      None)])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(EdgecError, match="input 's' is a sequence, not a tensor"):
+        load_onnx(data.SerializeToString())

@@ -148,7 +148,7 @@ def _pool_2d(node, ctx):
     ctx.op(node.op, [source], node.outputs, options)
 
 
-@emitter("ADD", "SUB", "MUL")
+@emitter("ADD", "SUB", "MUL", "DIV")
 def _binary(node, ctx):
     ctx.op(node.op, node.inputs, node.outputs,
            {"fused_activation_function": node.attrs["activation"]})

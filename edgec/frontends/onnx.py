@@ -9,10 +9,15 @@ Decisions a user sees:
   NHWC (and a rank-4 output one back), so ``interpret(graph, x)`` equals onnxruntime on ``x``.
 - A QDQ model whose input is int8 (as tf2onnx writes them) takes int8; a float input followed
   by QuantizeLinear stays float and is quantized by a QUANTIZE op inside the graph.
+- An output that does not depend on the inputs (a Shape of a static tensor, an
+  inference-mode Dropout's mask) is a constant the run function copies into that output's
+  buffer, so the C API keeps one buffer per ONNX output: int64 values as int32, bools as
+  uint8 0/1 (``_constant_output``). An empty one is refused.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import shape_inference
@@ -144,10 +149,13 @@ def _bind_inputs(ctx: Context) -> None:
 
 
 def _bind_outputs(ctx: Context) -> None:
+    if not ctx.graph.inputs:
+        raise EdgecError("the model has no inputs: every output is a constant",
+                         "edgec compiles models that compute their outputs from an input")
     for out in ctx.model.graph.output:
         if ctx.is_const(out.name):
-            raise EdgecError(f"output '{out.name}' is a constant",
-                             "a model output must depend on the input")
+            ctx.graph.outputs.append(_constant_output(ctx, out.name))
+            continue
         if out.name not in ctx.values:
             _unproduced_output(ctx, out.name)
         v = ctx.value(out.name)
@@ -159,6 +167,33 @@ def _bind_outputs(ctx: Context) -> None:
         if v.kind == "deq":
             v = ctx.as_float(v, out.name)
         ctx.graph.outputs.append(v.name)
+
+
+# A constant output's values in the IR dtype that holds them exactly: ONNX's int64 shapes as
+# int32 (as the importer narrows int64 elsewhere), bools as uint8 0/1.
+_CONSTANT_DTYPES = {"float32": "float32", "float64": "float32", "float16": "float32",
+                    "int8": "int8", "uint8": "uint8", "int16": "int16", "int32": "int32",
+                    "int64": "int32", "bool": "uint8"}
+
+
+def _constant_output(ctx: Context, name: str) -> str:
+    """A model output that does not depend on the inputs (a Shape of a static tensor, an
+    inference-mode Dropout's mask): a constant the generated run function copies into the
+    output buffer (a RESHAPE of it), so the C API keeps one buffer per ONNX output."""
+    data = np.asarray(ctx.const(name))
+    dtype = _CONSTANT_DTYPES.get(data.dtype.name)
+    exact = dtype is not None and np.array_equal(data.astype(dtype).astype(data.dtype), data)
+    if data.size == 0:
+        raise EdgecError(f"output '{name}' is an empty constant (shape {list(data.shape)})",
+                         "edgec's tensors have at least one element; drop the output")
+    if not exact:
+        raise EdgecError(f"output '{name}' is a constant {data.dtype} tensor of shape "
+                         f"{list(data.shape)}, which edgec cannot hold",
+                         "make the output depend on the input, or drop it")
+    const = ctx.const_tensor(f"{name}_value", data.astype(dtype))
+    ir = ctx.new_tensor(name, data.shape, dtype)
+    ctx.add_node("RESHAPE", [const], [ir], {"shape": tuple(data.shape)}, f"{name}_constant")
+    return ir
 
 
 def _unproduced_output(ctx: Context, name: str) -> None:

@@ -29,7 +29,7 @@ class Value:
 
     name: str
     layout: tuple[int, ...] | None
-    kind: str  # float | int8 | deq | pending
+    kind: str  # float | int8 | deq | pending | index (int32 positions: MaxPool's Indices)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
-Div by a constant, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
+Div, Sqrt, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
 Dropout, float-to-float Cast."""
 
 from __future__ import annotations
@@ -86,11 +86,11 @@ def mean(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Div")
 def div(ctx: Context, node: onnx.NodeProto) -> None:
     """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
-    the division); a division by an activation is refused."""
+    the division); a division by an activation (or of a constant) -> float DIV."""
     x, y = node.input
     if not ctx.is_const(y) or ctx.is_const(x):
-        raise EdgecError(f"Div '{node.name}' divides by an activation",
-                         "edgec divides by constants only (a MUL by the reciprocal)")
+        _float_div(ctx, node)
+        return
     divisor = np.asarray(ctx.const(y, "the divisor"))
     if divisor.dtype.kind != "f":
         raise EdgecError(f"Div '{node.name}' divides by {divisor.dtype} values",
@@ -102,6 +102,28 @@ def div(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Div '{node.name}' broadcasts its input to {list(out_shape)}",
                          "the divisor must broadcast to the dividend's shape")
     binary_with_const(ctx, node, "MUL", x, reciprocal, node.output[0])
+
+
+def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
+    """Float DIV of two tensors (numpy broadcasting), at least one computed at run time."""
+    acts = [i for i in node.input if not ctx.is_const(i)]
+    for i in node.input:
+        if ctx.is_const(i) and np.asarray(ctx.const(i)).dtype.kind != "f":
+            raise EdgecError(f"Div '{node.name}' divides {np.asarray(ctx.const(i)).dtype} "
+                             "values", "edgec divides float tensors")
+    rank = len(ctx.shape(node.output[0]))
+    layout = _common_layout(ctx, acts, rank)
+    inputs = [operand(ctx, i, layout, False) if i in acts
+              else const_operand(ctx, i, layout, rank, False) for i in node.input]
+    ctx.emit(node, "DIV", inputs, {}, layout, False)
+
+
+@converter("Sqrt")
+def sqrt(ctx: Context, node: onnx.NodeProto) -> None:
+    """Sqrt -> float SQRT."""
+    x = node.input[0]
+    layout = ctx.value(x).layout
+    ctx.emit(node, "SQRT", [operand(ctx, x, layout, False)], {}, layout, False)
 
 
 @converter("Abs")
@@ -268,15 +290,22 @@ _CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N
 def clip(ctx: Context, node: onnx.NodeProto) -> None:
     """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU; other
     ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
-    (so a lower bound above the upper gives the upper, as ONNX says)."""
+    (so a lower bound above the upper gives the upper, as ONNX says); no bounds -> the input;
+    bounds computed at run time -> ``_clip_run_time``."""
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
     else:
+        if any(i and not ctx.is_const(i) for i in node.input[1:3]):
+            _clip_run_time(ctx, node)
+            return
         bound = [float(ctx.const(i, "a Clip bound")) if i else None for i in
                  list(node.input[1:3]) + [""] * (3 - len(node.input))]
         lo = -np.inf if bound[0] is None else bound[0]
         hi = np.inf if bound[1] is None else bound[1]
+    if np.isneginf(lo) and np.isposinf(hi):  # no bounds: the input, whatever its type
+        bind_alias(ctx, node.input[0], node.output[0])
+        return
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
     standalone = activation in ("RELU", "RELU6") or (
         activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
@@ -292,6 +321,26 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
                          "supported ranges: [0, 6], [0, inf) and [-1, 1]")
     _activation(ctx, node, activation)
+
+
+def _clip_run_time(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip with a bound computed at run time (a float tensor of one value) -> float MAXIMUM
+    by the lower bound, then MINIMUM by the upper one (a constant bound is a constant operand
+    of the same ops), as ``min(max(x, lo), hi)``: a lower bound above the upper gives the
+    upper, as ONNX says."""
+    x, out = node.input[0], node.output[0]
+    steps = [(op, b) for op, b in (("Max", node.input[1] if len(node.input) > 1 else ""),
+                                   ("Min", node.input[2] if len(node.input) > 2 else "")) if b]
+    for k, (op, bound) in enumerate(steps):
+        if ctx.is_const(bound) and np.asarray(ctx.const(bound)).dtype.kind != "f" or \
+                not ctx.is_const(bound) and ctx.value(bound).kind not in ("float", "deq"):
+            raise EdgecError(f"Clip '{node.name}' has an integer bound ('{bound}')",
+                             "edgec clips float tensors by float bounds")
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        ctx.shapes.setdefault(target, ctx.shape(out))
+        ctx.consumers.setdefault(target, [node])
+        binary(ctx, onnx.helper.make_node(op, [x, bound], [target], name=node.name))
+        x = target
 
 
 def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool:
@@ -425,13 +474,12 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Identity", "Dropout")
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
     """Identity and inference-mode Dropout are another name for their input. Dropout's mask
-    output is dropped when nothing reads it; training mode (a ratio above 0) is refused."""
-    if len(node.output) > 1 and node.output[1] and (
-            ctx.consumers.get(node.output[1]) or node.output[1] in ctx.graph_outputs):
-        raise EdgecError(f"Dropout '{node.name}' has its mask output used",
-                         "export the model in inference mode")
+    output keeps every element in inference mode: a constant of trues (a model output of it
+    is filled by the run function); training mode (a ratio above 0) is refused."""
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
         _check_inference_dropout(ctx, node)
+    if len(node.output) > 1 and node.output[1]:
+        ctx.consts[node.output[1]] = np.ones(ctx.shape(node.input[0]), bool)
     bind_alias(ctx, node.input[0], node.output[0])
 
 

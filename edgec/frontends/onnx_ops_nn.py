@@ -12,8 +12,10 @@ from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operan
                                          require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
+from edgec.frontends.onnx_decompose import step
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
+from edgec.frontends.onnx_window3d import lift_3d, lift_3d_transpose
 from edgec.ir import QuantParams, get_op
 
 
@@ -105,6 +107,7 @@ def conv(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 @converter("ConvTranspose")
+@lift_3d_transpose
 @lift_1d
 def conv_transpose(ctx: Context, node: onnx.NodeProto) -> None:
     """ConvTranspose -> TRANSPOSE_CONV; weights (I, O, kH, kW) become OHWI. The pads come
@@ -235,11 +238,9 @@ def _as_matrix(ctx: Context, node: onnx.NodeProto, name: str, shape) -> str:
 def _batch_matmul(ctx: Context, node: onnx.NodeProto, a: str, b: str, adj_a: bool,
                   adj_b: bool) -> None:
     """BATCH_MATMUL of ``a`` and ``b`` in ONNX order. A 1-D operand is made a matrix as
-    numpy's matmul says ([1, K] first, [K, 1] second), and the added axis dropped after."""
+    numpy's matmul says ([1, K] first, [K, 1] second), and the added axis dropped after (two
+    vectors give a [1, 1] product reshaped to ONNX's scalar)."""
     if len(ctx.shape(a)) < 2 or len(ctx.shape(b)) < 2:
-        if not ctx.shape(node.output[0]):
-            raise EdgecError(f"{node.op_type} '{node.name}' multiplies two vectors into a "
-                             "scalar", "reshape the vectors to [1, K] and [K, 1] matrices")
         a2 = _as_matrix(ctx, node, a, (1, *ctx.shape(a))) if len(ctx.shape(a)) < 2 else a
         b2 = _as_matrix(ctx, node, b, (*ctx.shape(b), 1)) if len(ctx.shape(b)) < 2 else b
         product = f"{node.output[0]}_matrix_product"
@@ -290,7 +291,7 @@ def gemm(ctx: Context, node: onnx.NodeProto) -> None:
 
 def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
     """BATCH_MATMUL; an alpha other than 1 is a float MUL of the product (ONNX's
-    ``alpha * (A @ B)``), then the ADD of beta * C."""
+    ``alpha * (A @ B)``), then the ADD of beta * C (C constant, or computed at run time)."""
     alpha = float(np.float32(a.get("alpha", 1.0)))
     bias = node.input[2] if len(node.input) > 2 else ""
     product = f"{node.output[0]}_gemm_product" if bias or alpha != 1.0 else node.output[0]
@@ -305,8 +306,12 @@ def _gemm_of_activations(ctx: Context, node: onnx.NodeProto, a: dict) -> None:
     if not bias:
         return
     beta = float(a.get("beta", 1.0))
-    if beta != 1.0:
+    if beta != 1.0 and ctx.is_const(bias):
         ctx.consts[f"{bias}_beta"] = ctx.const(bias, "Gemm's C") * np.float32(beta)
+        bias = f"{bias}_beta"
+    elif beta != 1.0:  # C computed at run time: a float MUL by beta
+        binary_with_const(ctx, node, "MUL", bias, np.array([beta], np.float32),
+                          f"{bias}_beta")
         bias = f"{bias}_beta"
     binary(ctx, onnx.helper.make_node("Add", [product, bias], [node.output[0]], name=node.name))
 
@@ -350,6 +355,9 @@ def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
                          "(batch statistics, running-mean outputs)",
                          "export the model in inference mode (model.eval() in PyTorch)")
     x = node.input[0]
+    if not all(ctx.is_const(i) for i in node.input[1:5]):
+        _batch_norm_run_time(ctx, node)
+        return
     gamma, beta, mean, var = (ctx.const(i, "a BatchNormalization parameter").astype(np.float64)
                               for i in node.input[1:5])
     scale = gamma / np.sqrt(var + float(attrs(node).get("epsilon", 1e-5)))
@@ -362,6 +370,38 @@ def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
                       f"{node.output[0]}_scaled")
     binary_with_const(ctx, node, "ADD", f"{node.output[0]}_scaled",
                       shift.astype(np.float32).reshape(per_channel), node.output[0])
+
+
+def _batch_norm_run_time(ctx: Context, node: onnx.NodeProto) -> None:
+    """BatchNormalization with statistics or parameters computed at run time: ONNX's
+    ``(x - mean) / sqrt(var + epsilon) * scale + B`` as float SUB, ADD, SQRT, DIV, MUL and
+    ADD, each parameter a ``[C, 1, ...]`` view broadcast over the spatial axes."""
+    x, out = node.input[0], node.output[0]
+    rank = len(ctx.shape(x))
+    scale, bias, mean, var = (_per_channel_view(ctx, node, i, rank) for i in node.input[1:5])
+    eps = np.float32(attrs(node).get("epsilon", 1e-5))
+    if ctx.is_const(var):
+        ctx.consts[f"{out}_std"] = np.sqrt(ctx.const(var).astype(np.float32) + eps)
+    else:
+        ctx.consts[f"{out}_epsilon"] = np.array(eps, np.float32)
+        step(ctx, node, "Add", [var, f"{out}_epsilon"], f"{out}_var_eps", ctx.shape(var))
+        step(ctx, node, "Sqrt", [f"{out}_var_eps"], f"{out}_std", ctx.shape(var))
+    shape = ctx.shape(out)
+    step(ctx, node, "Sub", [x, mean], f"{out}_centered", shape)
+    step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
+    step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
+    step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
+
+
+def _per_channel_view(ctx: Context, node: onnx.NodeProto, name: str, rank: int) -> str:
+    """A ``[C]`` parameter as ``[C, 1, ...]`` (ONNX order), constant or computed."""
+    shape = (ctx.shape(name)[0],) + (1,) * (rank - 2)
+    new = f"{name}_per_channel"
+    if ctx.is_const(name):
+        ctx.consts[new] = ctx.const(name).astype(np.float32).reshape(shape)
+    else:
+        step(ctx, node, "Reshape", [name], new, shape)
+    return new
 
 
 def _fold_into_producer(ctx: Context, node: onnx.NodeProto, scale, shift) -> bool:
@@ -393,9 +433,6 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
     kernel = tuple(a["kernel_shape"])
     strides = tuple(a.get("strides", (1, 1)))
     dilations = tuple(a.get("dilations", (1, 1)))
-    if len(node.output) > 1 and node.output[1]:
-        raise EdgecError(f"{node.op_type} '{node.name}' has an indices output",
-                         "export the pool without indices")
     pads = list(window_pads(a, (h, w), kernel, strides, dilations))
     if a.get("ceil_mode", 0):
         for axis, (size, k, st, d) in enumerate(zip((h, w), kernel, strides, dilations)):
@@ -409,16 +446,31 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 
 
 @converter("MaxPool")
+@lift_3d
 @lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
-    """MaxPool -> MAX_POOL_2D."""
+    """MaxPool -> MAX_POOL_2D; its Indices output -> MAX_POOL_2D_INDICES (float, int32)."""
     ir_attrs = _pool_attrs(ctx, node)
     quantized = quant_mode(ctx, node, [node.input[0]])
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)
+    if len(node.output) > 1 and node.output[1]:
+        _max_pool_indices(ctx, node, ir_attrs)
+
+
+def _max_pool_indices(ctx: Context, node: onnx.NodeProto, ir_attrs: dict) -> None:
+    """ONNX's flat NCHW indices of the maxima (int64 in ONNX, int32 here: an index of a
+    tensor edgec holds fits), from the float input in NHWC."""
+    x = operand(ctx, node.input[0], lay.NHWC, False)
+    out = node.output[1]
+    ir = ctx.new_tensor(out, ctx.shape(out), "int32")
+    attrs_ = dict(ir_attrs, storage_order=int(attrs(node).get("storage_order", 0)))
+    ctx.add_node("MAX_POOL_2D_INDICES", [x], [ir], attrs_, node.name or out)
+    ctx.values[out] = Value(ir, None, "index")
 
 
 @converter("AveragePool")
+@lift_3d
 @lift_1d
 def average_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """AveragePool -> AVERAGE_POOL_2D; count_include_pad=1 pads explicitly first."""

@@ -8,8 +8,8 @@ batch-major X [B, T, I] and Y [B, T, dirs, H]. Y becomes the op's per-step outpu
 Y_h is a second node of the same op returning only the last step (Y_c, the final cell state,
 has no IR op: a model that reads it is refused); directions are concatenated. Refused with
 the reason: run-time weights or LSTM initial states (a GRU's initial_h may be a graph input),
-sequence_lens shorter than the sequence, peepholes, input_forget, clip and activations other
-than the defaults.
+sequence_lens shorter than the sequence, input_forget, clip and activations other than the
+defaults. An LSTM with peepholes is unrolled into primitive ops (``onnx_lstm_unrolled``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import onnx
 from edgec.errors import EdgecError
 from edgec.frontends.onnx_common import attrs
 from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_lstm_unrolled import lstm_unrolled
 from edgec.frontends.onnx_registry import converter
 
 _DEFAULT_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
@@ -166,8 +167,14 @@ def lstm(ctx: Context, node: onnx.NodeProto) -> None:
     reverse = _directions(node, a)
     dirs, hidden = len(reverse), int(a["hidden_size"])
     peep = _input(node, 7)
-    if peep and (not ctx.is_const(peep) or np.any(ctx.const(peep) != 0)):
-        raise _refuse(node, "uses peepholes (P)", "export an LSTM without peepholes")
+    if peep and not ctx.is_const(peep):
+        raise EdgecError(f"LSTM '{node.name}': the peepholes P ('{peep}') are computed at run "
+                         "time", "export the weights as initializers")
+    if peep and np.any(ctx.const(peep) != 0):
+        initial = [_states(ctx, node, i, layout, dirs, batch, hidden, what)
+                   for i, what in ((5, "h"), (6, "c"))]
+        lstm_unrolled(ctx, node, x, layout, batch, steps, reverse, hidden, initial)
+        return
     w = ctx.const(node.input[1]).reshape(dirs, 4, hidden, -1).astype(np.float32)
     r = ctx.const(node.input[2]).reshape(dirs, 4, hidden, hidden).astype(np.float32)
     bias = _input(node, 3)

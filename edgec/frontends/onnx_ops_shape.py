@@ -15,6 +15,7 @@ from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operan
                                          quant_mode)
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_registry import converter
+from edgec.frontends.onnx_resize import resize_separable
 from edgec.ir.ops.resize import ONNX_COORDINATES, ONNX_ROUNDING
 
 
@@ -122,28 +123,31 @@ def _text(value, default: str) -> str:
 def resize(ctx: Context, node: onnx.NodeProto) -> None:
     """Resize of H and W of an NCHW tensor -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with
     ONNX's coordinates (``coordinate``, ``rounding``); an int8 linear resize takes TFLite's
-    flags instead (``_TFLITE_LINEAR``), which TFLM's integer kernel needs."""
+    flags instead (``_TFLITE_LINEAR``), which TFLM's integer kernel needs. Every other float
+    resize (cubic, antialias, other axes or coordinate modes, scales that do not give whole
+    sizes ...) is a constant MatMul per axis (``onnx_resize``)."""
     a = attrs(node)
     mode = _text(a.get("mode"), "nearest")
     coord = _text(a.get("coordinate_transformation_mode"), "half_pixel")
     rounding = _text(a.get("nearest_mode"), "round_prefer_floor") if mode == "nearest" else ""
+    _check_static_parameters(ctx, node)
     shape, out = ctx.shape(node.input[0]), ctx.shape(node.output[0])
-    if len(shape) != 4 or tuple(out[:2]) != tuple(shape[:2]):
-        raise EdgecError(f"Resize '{node.name}' resizes {list(shape)} to {list(out)}",
-                         "only the H and W axes of an NCHW tensor can be resized")
-    if a.get("antialias", 0) or a.get("exclude_outside", 0) or \
-            _text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
-        raise EdgecError(f"Resize '{node.name}' uses antialias, exclude_outside or a "
-                         "keep_aspect_ratio_policy", "export a plain resize")
-    if mode not in _RESIZE_OPS or coord not in ONNX_COORDINATES or \
-            (rounding and rounding not in ONNX_ROUNDING):
-        raise EdgecError(f"Resize '{node.name}' uses mode {mode}, coordinate mode {coord}"
-                         + (f", nearest mode {rounding}" if rounding else ""),
-                         f"modes: nearest, linear; coordinate modes: "
-                         f"{', '.join(ONNX_COORDINATES)}; nearest modes: "
-                         f"{', '.join(ONNX_ROUNDING)}")
-    _check_resize_scales(ctx, node, shape, out)
     v = ctx.value(node.input[0])
+    if len(shape) != 4 or tuple(out[:2]) != tuple(shape[:2]) or \
+            a.get("antialias", 0) or a.get("exclude_outside", 0) or \
+            _text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch" or \
+            mode not in _RESIZE_OPS or coord not in ONNX_COORDINATES or \
+            (rounding and rounding not in ONNX_ROUNDING) or \
+            not _whole_scales(ctx, node, shape, out):
+        if v.kind in ("float", "deq"):
+            resize_separable(ctx, node)
+            return
+        raise EdgecError(f"Resize '{node.name}' of int8 values uses mode {mode}, coordinate "
+                         f"mode {coord}{f', nearest mode {rounding}' if rounding else ''} "
+                         f"(from {list(shape)} to {list(out)})",
+                         "int8 resizes are TFLite's: H and W of NCHW, whole scales, modes "
+                         f"nearest, linear; coordinate modes: {', '.join(ONNX_COORDINATES)}; "
+                         "no antialias, exclude_outside or keep_aspect_ratio_policy")
     ir_attrs = {"size": tuple(int(d) for d in out[2:]), "coordinate": coord,
                 "rounding": rounding}
     if mode == "linear" and v.kind != "float":
@@ -159,20 +163,29 @@ def resize(ctx: Context, node: onnx.NodeProto) -> None:
               lay.NHWC)
 
 
-def _check_resize_scales(ctx: Context, node: onnx.NodeProto, shape, out) -> None:
+def _check_static_parameters(ctx: Context, node: onnx.NodeProto) -> None:
+    """Scales or sizes computed at run time give a run-time output shape."""
+    if opset(ctx) < 11:
+        return
+    for k, what in ((2, "scales"), (3, "sizes")):
+        if len(node.input) > k and node.input[k] and not ctx.is_const(node.input[k]):
+            raise EdgecError(f"Resize '{node.name}' takes its {what} at run time, so its "
+                             "output shape is not known when compiling",
+                             f"export the model with constant {what} (edgec's tensors have "
+                             "static shapes)")
+
+
+def _whole_scales(ctx: Context, node: onnx.NodeProto, shape, out) -> bool:
     """With ``scales`` (no ``sizes``), ONNX maps coordinates by the scale, TFLite by
     ``in / out``: they agree when ``in * scale`` is the output size exactly."""
     if len(node.input) > 3 and node.input[3]:
-        return
+        return True
     if len(node.input) < 3 or not node.input[2]:
         scales = np.asarray(attrs(node).get("scales", []), np.float32)  # opset < 11
     else:
         scales = ctx.const(node.input[2], "Resize's scales").astype(np.float32).reshape(-1)
-    if scales.size == len(shape) and any(np.float32(i) * s != np.float32(o) for i, s, o in
-                                         zip(shape[2:], scales[2:], out[2:])):
-        raise EdgecError(f"Resize '{node.name}' scales {list(shape)} by {scales.tolist()}, "
-                         "which does not give whole output sizes",
-                         "export the resize with output sizes instead of scales")
+    return not (scales.size == len(shape) and any(
+        np.float32(i) * s != np.float32(o) for i, s, o in zip(shape[2:], scales[2:], out[2:])))
 
 
 def _slice_to_ir(ctx: Context, node: onnx.NodeProto, out: str, plan: dict) -> None:

@@ -34,6 +34,13 @@ def check_model(model: onnx.ModelProto, base_dir: Path | None) -> dict[str, np.n
     if len(model.graph.node) > MAX_NODES:
         raise EdgecError(f"the ONNX model has {len(model.graph.node)} nodes, above the limit "
                          f"of {MAX_NODES}", "edgec's limits are listed in docs/LIMITS.md")
+    for value in [*model.graph.input, *model.graph.output]:
+        kind = value.type.WhichOneof("value")
+        if kind not in (None, "tensor_type"):
+            what = "input" if value in model.graph.input else "output"
+            raise EdgecError(f"model {what} '{value.name}' is a{'n' if kind[0] == 'o' else ''} "
+                             f"{kind.removesuffix('_type')}, not a tensor",
+                             "edgec compiles models whose inputs and outputs are tensors")
     return {init.name: tensor_array(init, base_dir) for init in model.graph.initializer}
 
 
@@ -110,10 +117,12 @@ def _inline_external(t: onnx.TensorProto, base_dir: Path | None) -> None:
 
 
 # Ranks the converters assume of some inputs (position -> rank), beyond the ONNX schema.
-_RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4)}, "AveragePool": {0: (3, 4)},
+_RANKS = {"Conv": {0: (3, 4), 1: (3, 4)}, "MaxPool": {0: (3, 4, 5)},
+          "AveragePool": {0: (3, 4, 5)},
           "GlobalAveragePool": {0: (4,)}, "GlobalMaxPool": {0: (4,)}, "Gemm": {0: (2,), 1: (2,)},
           "BatchNormalization": {1: (1,), 2: (1,), 3: (1,), 4: (1,)}}
-_WINDOW_HINT = "edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows"
+_WINDOW_HINT = ("edgec converts 1-D (N, C, W) and 2-D (N, C, H, W) windows (pools also "
+                "3-D (N, C, D, H, W))")
 
 
 def check_order(model: onnx.ModelProto) -> None:

@@ -24,6 +24,7 @@ CONVERTERS: dict[str, Converter] = {}
 # and the rank of some of them (position -> rank). Checked before the converter runs.
 REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
+                   "DIV": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
                    "PADV2": 2, "MEAN": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
                    "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
@@ -150,7 +151,7 @@ def _pool_2d(op, ctx):
     return [ctx.node(op, op.builtin, op.inputs[:1], attrs)]
 
 
-@converter("ADD", "SUB", "MUL")
+@converter("ADD", "SUB", "MUL", "DIV")
 def _binary(op, ctx):
     return [ctx.node(op, op.builtin, op.inputs[:2], {"activation": _activation(op, ctx)})]
 

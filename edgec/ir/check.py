@@ -123,7 +123,9 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
                   "parameters")
     if op.converts:
         x, y = graph.tensors[node.inputs[0]].dtype, graph.tensors[node.outputs[0]].dtype
-        if y == "float32" if node.op == "QUANTIZE" else (y != "float32" or x == "float32"):
+        # DEQUANTIZE writes float from integers; every other converting op (QUANTIZE,
+        # MAX_POOL_2D_INDICES) writes integers
+        if (y != "float32" or x == "float32") if node.op == "DEQUANTIZE" else y == "float32":
             _fail(f"{what} reads {x} and writes {y}")
         return
     if len({t.dtype == "float32" for t in tensors}) > 1:

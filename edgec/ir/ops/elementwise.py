@@ -1,4 +1,4 @@
-"""ADD, SUB, MUL: two inputs with numpy broadcasting, a fused activation.
+"""ADD, SUB, MUL (and float DIV): two inputs with numpy broadcasting, a fused activation.
 
 int8 ADD and SUB follow TFLite Micro's ``reference_integer_ops::AddFunc`` and
 ``reference_ops::SubElementwise``: both inputs, minus their zero points, are shifted left by 20
@@ -15,7 +15,8 @@ times ``s1 * s2 / s_out`` (double) via ``MultiplyByQuantizedMultiplier``.
 int16 ADD, SUB and MUL are the same code in TFLM with int16 bounds and a left shift of 15
 (``reference_ops::AddGeneralParamScale``; LiteRT's power-of-two int16 path is not TFLM's).
 
-Float: the float32 result of ``a op b``, clamped by the activation.
+Float: the float32 result of ``a op b``, clamped by the activation. DIV is float only (TFLite's
+DIV; edgec's PTQ does not quantize it: TFLM's int8 DIV is not reproduced).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.registry import Channels, define_op, kernel
+from edgec.ir.registry import Channels, Ptq, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs
 ADD_SUB_LEFT_SHIFTS = {"int8": ADD_SUB_LEFT_SHIFT, "int16": 15}  # per input dtype
@@ -48,6 +49,10 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
               doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
               elementwise=True, channels=Channels.CONST_OPERAND, min_inputs=2,
               requantizes=True, dtypes=("float32", "int8", "int16"))
+
+define_op("DIV", attrs={"activation": "NONE"}, infer_shapes=_shape,
+          doc="elementwise a / b (float32) with numpy broadcasting and a fused activation",
+          elementwise=True, min_inputs=2, dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
 
 
 @dataclass(frozen=True)
@@ -139,13 +144,15 @@ def mul_int8(call):
     return [np.clip(out, lo, hi).astype(dtype)]
 
 
-_FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}
+_FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "DIV": np.divide}
 
 
+@kernel("DIV", "float32")
 @kernel("ADD", "float32")
 @kernel("SUB", "float32")
 @kernel("MUL", "float32")
 def binary_float(call):
     a, b = (x.astype(np.float32) for x in call.inputs)
-    out = _FLOAT_FNS[call.node.op](a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 is +-inf or NaN, as in C
+        out = _FLOAT_FNS[call.node.op](a, b)
     return [apply_float_activation(out, call.attrs["activation"])]

@@ -180,6 +180,12 @@ def mul_float(ctx) -> KernelPlan:
     return _float_plan(ctx, lambda a, b: a * b)
 
 
+@lowering_rule("DIV", "float32")
+def div_float(ctx) -> KernelPlan:
+    """float32 DIV (IEEE division: x / 0 is +-inf, 0 / 0 NaN, as the reference)."""
+    return _float_plan(ctx, lambda a, b: a / b)
+
+
 
 
 def _select_plan(ctx, dtype: str, pick) -> KernelPlan:

@@ -195,6 +195,16 @@ def tanh_float(ctx) -> KernelPlan:
     return _float_unary(ctx, fn)
 
 
+@lowering_rule("SQRT", "float32")
+def sqrt_float(ctx) -> KernelPlan:
+    """float32 SQRT via ``sqrtf`` (correctly rounded, as numpy's)."""
+    def fn(v):
+        from tvm import tirx
+
+        return tirx.sqrt(v)
+    return _float_unary(ctx, fn)
+
+
 @lowering_rule("LEAKY_RELU", "float32")
 def leaky_relu_float(ctx) -> KernelPlan:
     """float32 LEAKY_RELU: ``x > 0 ? x : x * alpha``."""
