@@ -23,8 +23,9 @@ REQUIRED = object()  # marks an attribute without a default
 
 # The dtypes an op declares by default: its reference kernels and lowering rules cover these.
 NUMERIC_DTYPES = ("float32", "int8")
-# Ops that only move bytes declare these.
-MOVE_DTYPES = ("float32", "int8", "uint8", "int16", "int32")
+# Ops that only move bytes declare these: float32, quantized int8/uint8/int16, plain integers.
+MOVE_DTYPES = ("float32", "int8", "uint8", "int16", "plain_int8", "plain_uint8", "plain_int16",
+               "uint16", "int32", "uint32", "int64", "uint64")
 
 
 class Ptq(str, Enum):

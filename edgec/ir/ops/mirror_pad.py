@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 MODES = {"REFLECT": "reflect", "SYMMETRIC": "symmetric", "EDGE": "edge"}  # -> numpy's name
@@ -59,7 +59,7 @@ def source_index(i: int, n: int, mode: str) -> int:
     return i
 
 
-@kernel("MIRROR_PAD", *DTYPES)
+@kernel("MIRROR_PAD", *KERNEL_KEYS)
 def mirror_pad_any(call):
     x = call.inputs[0]
     pads = pads_of(call.node, x.shape)
