@@ -299,7 +299,11 @@ _CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N
 def clip(ctx: Context, node: onnx.NodeProto) -> None:
     """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU; other
     ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
-    (so a lower bound above the upper gives the upper, as ONNX says)."""
+    (so a lower bound above the upper gives the upper, as ONNX says); on plain integers,
+    MAXIMUM / MINIMUM by the integer bounds."""
+    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):
+        _clip_plain_int(ctx, node)
+        return
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
@@ -323,6 +327,23 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         raise EdgecError(f"Clip '{node.name}' clamps to [{lo}, {hi}]",
                          "supported ranges: [0, 6], [0, inf) and [-1, 1]")
     _activation(ctx, node, activation)
+
+
+def _clip_plain_int(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given)."""
+    x, out = node.input[0], node.output[0]
+    steps = [(op, bound) for op, bound in zip(("MAXIMUM", "MINIMUM"), list(node.input[1:3]))
+             if bound]
+    for bound in (b for _, b in steps):
+        ctx.const(bound, "a Clip bound")
+    if not steps:
+        bind_alias(ctx, x, out)
+        return
+    for k, (op, bound) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        ctx.shapes.setdefault(target, ctx.shape(x))
+        plain_int_op(ctx, node, op, [x, bound], target)
+        x = target
 
 
 def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool:
