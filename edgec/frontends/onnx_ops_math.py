@@ -10,7 +10,7 @@ import onnx
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_activation,
-                                         opset, operand, quant_mode)
+                                         opset, operand, plain_int_op, quant_mode)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
@@ -177,34 +177,6 @@ def binary(ctx: Context, node: onnx.NodeProto) -> None:
     inputs = [operand(ctx, i, layout, quantized) if i in acts
               else const_operand(ctx, i, layout, rank, quantized) for i in node.input]
     ctx.emit(node, _BINARY[node.op_type], inputs, {}, layout, quantized)
-
-
-def plain_int_op(ctx: Context, node: onnx.NodeProto, op: str, inputs: list[str],
-                 out: str = "") -> None:
-    """``op`` on plain integers (docs/IR.md "Plain integers"), numpy broadcasting: every
-    activation input a plain integer tensor of one dtype, constants converted to it (ONNX
-    gives them the same type); the output ``out`` (default: the node's) is plain too."""
-    out = out or node.output[0]
-    acts = [i for i in inputs if not ctx.is_const(i)]
-    dtypes = {ctx.tensor(ctx.value(a)).dtype for a in acts}
-    if not all(ctx.plain_int(a) for a in acts) or len(dtypes) != 1:
-        raise EdgecError(f"{node.op_type} '{node.name}' mixes plain integers with other "
-                         f"tensors ({', '.join(sorted(dtypes))})",
-                         "give every input the same integer type")
-    dtype = dtypes.pop()
-    rank = len(ctx.shape(out))
-    layout = _common_layout(ctx, acts, rank)
-    names = []
-    for i in inputs:
-        if i in acts:
-            names.append(ctx.in_layout(ctx.value(i), layout, i))
-            continue
-        data = np.asarray(ctx.const(i))
-        data = data.reshape((1,) * (rank - data.ndim) + data.shape).astype(dtype)
-        names.append(ctx.const_tensor(f"{out}_{i}", data.transpose(layout) if layout else data))
-    ir = ctx.new_tensor(out, lay.permute_shape(ctx.shape(out), layout), dtype)
-    ctx.add_node(op, names, [ir], {}, node.name or out)
-    ctx.values[out] = Value(ir, lay.normalize(layout), "int")
 
 
 def _common_layout(ctx: Context, acts: list[str], rank: int):

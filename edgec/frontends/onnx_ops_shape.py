@@ -12,7 +12,7 @@ import onnx
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operand, opset,
-                                         quant_mode)
+                                         plain_int_op, quant_mode)
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir.ops.resize import ONNX_COORDINATES, ONNX_ROUNDING
@@ -45,6 +45,10 @@ def concat(ctx: Context, node: onnx.NodeProto) -> None:
     rank = len(ctx.shape(node.output[0]))
     axis = attrs(node)["axis"] % rank
     acts = [i for i in node.input if not ctx.is_const(i)]
+    if any([ctx.plain_int(a) for a in acts]):
+        plain_int_op(ctx, node, "CONCATENATION", list(node.input), ir_attrs=lambda layout: {
+            "axis": lay.ir_axis(axis, layout, rank)})
+        return
     layout = ctx.value(acts[0]).layout
     quantized = quant_mode(ctx, node, acts) and all(
         i in ctx.qconsts for i in node.input if ctx.is_const(i))

@@ -116,6 +116,9 @@ class OpDef:
     # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
     ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
+    # The dispatch keys (``graph.kernel_key``) the TFLite builtin computes as edgec does, when
+    # not all of ``dtypes`` (TFLite's ADD takes no plain uint16): export refuses the others.
+    tflite_dtypes: tuple[str, ...] | None = None
     # A stateful op (SVDF): (call) -> {input index: its value for the next inference}; the
     # input holds the initial state (docs/IR.md "Recurrent state").
     updates_state: Callable[[KernelCall], dict[int, np.ndarray]] | None = None

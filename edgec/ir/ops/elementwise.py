@@ -52,7 +52,8 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
               doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
               elementwise=True, channels=Channels.CONST_OPERAND, min_inputs=2,
-              requantizes=True, dtypes=("float32", "int8", "int16", *PLAIN_INT_KEYS))
+              requantizes=True, dtypes=("float32", "int8", "int16", *PLAIN_INT_KEYS),
+              tflite_dtypes=("float32", "int8", "int16", "int32", "int64"))
 
 
 @dataclass(frozen=True)

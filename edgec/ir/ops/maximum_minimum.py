@@ -21,6 +21,8 @@ _FUNCS = {"MAXIMUM": np.maximum, "MINIMUM": np.minimum}
 for _op in _FUNCS:
     define_op(_op, infer_shapes=_shape, min_inputs=2, elementwise=True,
               ptq=Ptq.SHARED_INPUTS, dtypes=("float32", "int8", *PLAIN_INT_KEYS),
+              tflite_dtypes=("float32", "int8", "plain_int8", "plain_uint8", "plain_int16",
+                             "int32", "int64"),
               doc=f"elementwise {_op.lower()} of two tensors with numpy broadcasting")
 
 
