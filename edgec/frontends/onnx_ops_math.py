@@ -106,8 +106,18 @@ def div(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Abs")
 def abs_(ctx: Context, node: onnx.NodeProto) -> None:
-    """Abs -> MAXIMUM of x and -x (a float MUL by -1)."""
+    """Abs -> MAXIMUM of x and -x (a float MUL by -1; plain integers: 0 - x, so the type's
+    minimum stays itself, as numpy's abs)."""
     x, out = node.input[0], node.output[0]
+    if ctx.plain_int(x) and ctx.tensor(ctx.value(x)).dtype.startswith("u"):
+        bind_alias(ctx, x, out)  # unsigned: its own absolute value
+        return
+    if ctx.plain_int(x):
+        negated = f"{out}_negated"
+        ctx.shapes[negated] = ctx.shape(x)
+        _negate_plain_int(ctx, node, x, negated)
+        plain_int_op(ctx, node, "MAXIMUM", [x, negated])
+        return
     negated = f"{out}_negated"
     ctx.shapes[negated] = ctx.shape(x)
     binary_with_const(ctx, node, "MUL", x, np.array([-1.0], np.float32), negated)
@@ -140,9 +150,19 @@ def swish(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Neg")
 def neg(ctx: Context, node: onnx.NodeProto) -> None:
-    """Neg -> float MUL by -1 (exact: it flips the sign bit)."""
+    """Neg -> float MUL by -1 (exact: it flips the sign bit); plain integers: SUB from 0
+    (wrapping, as numpy's negative)."""
+    if ctx.plain_int(node.input[0]):
+        _negate_plain_int(ctx, node, node.input[0], node.output[0])
+        return
     binary_with_const(ctx, node, "MUL", node.input[0], np.array([-1.0], np.float32),
                       node.output[0])
+
+
+def _negate_plain_int(ctx: Context, node: onnx.NodeProto, x: str, out: str) -> None:
+    zero = f"{out}_zero"
+    ctx.consts[zero] = np.zeros((), ctx.tensor(ctx.value(x)).dtype)
+    plain_int_op(ctx, node, "SUB", [zero, x], out)
 
 
 @converter("HardSigmoid")

@@ -96,6 +96,7 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
     fill = a.get("value", 0.0) if opset(ctx) < 11 else (
         _scalar(ctx.const(node.input[2], "Pad's value"), node)
         if len(node.input) > 2 and node.input[2] else 0.0)
+    plain = ctx.plain_int(node.input[0])
     v = ctx.value(node.input[0])
     order = lay.full(v.layout, rank)
     ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
@@ -103,7 +104,9 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
         keep_kind(ctx, v, node, "MIRROR_PAD", [v.name],
                   {"pads": ir_pads, "mode": _PAD_MODES[mode]}, v.layout)
         return
-    if fill != 0.0 and v.kind != "float":
+    if plain and len(node.input) > 2 and node.input[2]:
+        fill = int(np.asarray(ctx.const(node.input[2])).reshape(-1)[0])  # exact, any width
+    if fill != 0.0 and v.kind not in ("float", "int"):
         raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",
                          "quantized padding must pad with 0.0 (the zero point)")
     ir_attrs = {"pads": ir_pads} if fill == 0.0 else {"pads": ir_pads, "value": fill}
@@ -284,7 +287,7 @@ def gather(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Expand")
 def expand(ctx: Context, node: onnx.NodeProto) -> None:
     """Expand to a constant shape -> float MUL by ones of the output shape (exact: x * 1 is
-    x, signed zeros and NaNs included)."""
+    x, signed zeros and NaNs included); plain integers: their MUL by ones."""
     ctx.const(node.input[1], "Expand's shape")
     out_shape = ctx.shape(node.output[0])
     x = node.input[0]
@@ -292,6 +295,11 @@ def expand(ctx: Context, node: onnx.NodeProto) -> None:
         v = ctx.value(x)
         keep_kind(ctx, v, node, "RESHAPE", [ctx.in_layout(v, None, x)],
                   {"shape": out_shape}, None)
+        return
+    if ctx.plain_int(x):
+        ones = f"{node.output[0]}_ones"
+        ctx.consts[ones] = np.ones(out_shape, ctx.tensor(ctx.value(x)).dtype)
+        plain_int_op(ctx, node, "MUL", [x, ones])
         return
     v = ctx.as_float(ctx.value(x), x)
     ranked = (1,) * (len(out_shape) - len(ctx.shape(x))) + ctx.shape(x)

@@ -253,3 +253,83 @@ def test_mixed_integer_types_are_refused_in_one_line():
     with pytest.raises(EdgecError) as e:
         load_onnx(model.SerializeToString())
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64"])
+@pytest.mark.parametrize("op", ["Neg", "Abs"])
+def test_neg_and_abs_of_plain_integers_match_onnx(op, dtype):
+    if op == "Neg" and dtype == "uint8":
+        pytest.skip("ONNX's Neg has no unsigned types")
+    graph = helper.make_graph(
+        [helper.make_node(op, ["a"], ["y"])], "unary",
+        [helper.make_tensor_value_info("a", _elem(dtype), (3, 4))],
+        [helper.make_tensor_value_info("y", _elem(dtype), (3, 4))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    a = extreme_values(dtype, (3, 4), np.random.default_rng(5))
+    got = interpret(load_onnx(model.SerializeToString()), {"a": a})["y"]
+    np.testing.assert_array_equal(got, onnx_reference(model, {"a": a}))
+
+
+def movers_model(dtype: str) -> onnx.ModelProto:
+    """ONNX's data-movement ops on one plain integer input of shape (2, 3, 4)."""
+    e = _elem(dtype)
+    i64 = TensorProto.INT64
+    inits = [helper.make_tensor("shape", i64, (2,), [4, 6]),
+             helper.make_tensor("axes0", i64, (1,), [0]),
+             helper.make_tensor("starts", i64, (2,), [0, 1]),
+             helper.make_tensor("ends", i64, (2,), [2, 3]),
+             helper.make_tensor("axes01", i64, (2,), [0, 1]),
+             helper.make_tensor("split", i64, (2,), [1, 3]),
+             helper.make_tensor("indices", i64, (2,), [2, 0]),
+             helper.make_tensor("repeats", i64, (3,), [1, 2, 1]),
+             helper.make_tensor("expand", i64, (4,), [2, 2, 3, 4]),
+             helper.make_tensor("pads", i64, (6,), [0, 0, 1, 0, 0, 1]),
+             helper.make_tensor("fill", e, (), [7])]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["reshaped"]),
+             helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+             helper.make_node("Unsqueeze", ["x", "axes0"], ["unsq"]),
+             helper.make_node("Squeeze", ["unsq", "axes0"], ["sq"]),
+             helper.make_node("Transpose", ["x"], ["tr"], perm=[1, 0, 2]),
+             helper.make_node("Slice", ["x", "starts", "ends", "axes01"], ["sliced"]),
+             helper.make_node("Split", ["x", "split"], ["part0", "part1"], axis=2),
+             helper.make_node("Gather", ["x", "indices"], ["gathered"], axis=1),
+             helper.make_node("Tile", ["x", "repeats"], ["tiled"]),
+             helper.make_node("Expand", ["x", "expand"], ["expanded"]),
+             helper.make_node("Pad", ["x", "pads", "fill"], ["padded"]),
+             helper.make_node("Pad", ["x", "pads"], ["edged"], mode="edge"),
+             helper.make_node("Identity", ["x"], ["same"])]
+    shapes = {"reshaped": (4, 6), "flat": (2, 12), "sq": (2, 3, 4), "tr": (3, 2, 4),
+              "sliced": (2, 2, 4), "part0": (2, 3, 1), "part1": (2, 3, 3),
+              "gathered": (2, 2, 4), "tiled": (2, 6, 4), "expanded": (2, 2, 3, 4),
+              "padded": (2, 3, 6), "edged": (2, 3, 6), "same": (2, 3, 4)}
+    graph = helper.make_graph(nodes, "movers", [helper.make_tensor_value_info("x", e, (2, 3, 4))],
+                              [helper.make_tensor_value_info(n, e, s) for n, s in shapes.items()],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint32", "int64"])
+def test_data_movement_of_plain_integers_matches_onnx(dtype):
+    from onnx.reference import ReferenceEvaluator
+
+    model = movers_model(dtype)
+    x = extreme_values(dtype, (2, 3, 4), np.random.default_rng(11))
+    got = interpret(load_onnx(model.SerializeToString()), {"x": x})
+    wants = ReferenceEvaluator(model).run(None, {"x": x})
+    for out, want in zip(model.graph.output, wants):
+        np.testing.assert_array_equal(got[out.name], want, err_msg=out.name)
+        assert got[out.name].dtype == np.dtype(dtype)
+
+
+@pytest.mark.slow
+def test_data_movement_of_plain_integers_in_c(tmp_path):
+    from onnx.reference import ReferenceEvaluator
+    from tests.onnx_node.runner import run_c
+
+    model = movers_model("int64")
+    x = extreme_values("int64", (2, 3, 4), np.random.default_rng(12))
+    wants = ReferenceEvaluator(model).run(None, {"x": x})
+    names = [o.name for o in model.graph.output]
+    status, detail = run_c(model.SerializeToString(), [[x]], [wants], ["x"], names,
+                           tmp_path / "c")
+    assert status == "pass", detail
