@@ -14,6 +14,8 @@ from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
+from edgec.ir.graph import INT_DTYPES
+from edgec.ir.ops.cast import cast_values
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
            "PRelu": "PRELU"}
@@ -44,17 +46,21 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Cast", "CastLike")
 def cast(ctx: Context, node: onnx.NodeProto) -> None:
     """Cast/CastLike of a float32 activation to float32 is its input; a constant cast like an
-    activation (CastLike's target is not constant) becomes float32. Other casts are
-    refused."""
+    activation (CastLike's target is not constant) becomes float32. Between float32 and plain
+    integers (docs/IR.md "Plain integers") -> CAST (constants are cast at import). Other
+    casts are refused."""
     if node.op_type == "Cast":
         target = attrs(node).get("to")
     else:
         like = node.input[1]
         target = (helper_dtype(ctx.const(like).dtype) if ctx.is_const(like)
                   else helper_dtype(np.float32) if ctx.value(like).kind in ("float", "deq")
+                  else helper_dtype(ctx.tensor(ctx.value(like)).dtype) if ctx.plain_int(like)
                   else None)
     if ctx.is_const(node.input[0]) and target == onnx.TensorProto.FLOAT:
         ctx.consts[node.output[0]] = np.asarray(ctx.const(node.input[0])).astype(np.float32)
+        return
+    if _cast_plain(ctx, node, target):
         return
     v = None if ctx.is_const(node.input[0]) else ctx.value(node.input[0])
     if target != onnx.TensorProto.FLOAT or v is None or v.kind not in ("float", "deq"):
@@ -62,6 +68,36 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
                          "edgec computes in float32 (or quantized int8/int16); export the "
                          "model without casts of activations")
     bind_alias(ctx, node.input[0], node.output[0])
+
+
+def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
+    """A Cast between float32 and plain integers, or of an integer constant: CAST (or
+    nothing, to the same type). Not handled (False): anything else."""
+    dtype = _IR_DTYPES.get(target)
+    x = node.input[0]
+    if dtype is None:
+        return False
+    if ctx.is_const(x):
+        data = np.asarray(ctx.const(x))
+        if data.dtype.kind not in "iuf" or x in ctx.qconsts:
+            return False
+        ctx.consts[node.output[0]] = cast_values(data, dtype)
+        return True
+    v = ctx.value(x)
+    if not ctx.plain_int(x) and v.kind != "float":
+        return False
+    if ctx.tensor(v).dtype == dtype:
+        bind_alias(ctx, x, node.output[0])
+        return True
+    out = ctx.new_tensor(node.output[0], ctx.tensor(v).shape, dtype)
+    ctx.add_node("CAST", [v.name], [out], {}, node.name or node.output[0])
+    ctx.values[node.output[0]] = Value(out, v.layout, "float" if dtype == "float32" else "int")
+    return True
+
+
+# ONNX element types CAST converts between (float32 and the plain integers).
+_IR_DTYPES = {onnx.helper.np_dtype_to_tensor_dtype(np.dtype(d)): d
+              for d in ("float32", *INT_DTYPES)}
 
 
 def helper_dtype(dtype) -> int:

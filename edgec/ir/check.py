@@ -118,6 +118,9 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
     tensors = [graph.tensors[n] for n in (*node.inputs, *node.outputs) if n in graph.tensors]
     op = get_op(node.op)
     first = graph.tensors[node.inputs[0]]
+    if op.casts:
+        _check_cast(node, tensors, what)
+        return
     if kernel_key(first) in PLAIN_INT_KEYS and not op.converts:
         _check_plain(node, first, tensors, what)
         return
@@ -146,6 +149,15 @@ def _check_plain(node, first, tensors, what: str) -> None:
             kind = "quantized " if t.quant is not None else ""
             _fail(f"{what} reads plain {first.dtype} '{first.name}' and {kind}{t.dtype} "
                   f"'{t.name}'")
+
+
+def _check_cast(node, tensors, what: str) -> None:
+    """A cast reads and writes float32 or plain integers (quantized codes are not values)."""
+    for t in tensors:
+        if t.quant is not None or (t.dtype != "float32" and kernel_key(t) not in PLAIN_INT_KEYS):
+            kind = "quantized " if t.quant is not None else ""
+            _fail(f"{what} casts {kind}{t.dtype} '{t.name}'; it casts float32 and plain "
+                  "integers")
 
 
 def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:

@@ -97,6 +97,8 @@ class OpDef:
     requantizes: bool = False  # the integer kernel computes with scales and zero points
     retypes: bool = False  # the output dtype may differ from input 0's (int8 -> int16 ...)
     converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
+    casts: bool = False  # the output is input 0's values in another type, float32 or plain
+    # integers, none quantized (CAST)
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
     # (node, ins, outs) -> byte offset at which the output is a contiguous range of input 0's

@@ -333,3 +333,91 @@ def test_data_movement_of_plain_integers_in_c(tmp_path):
     status, detail = run_c(model.SerializeToString(), [[x]], [wants], ["x"], names,
                            tmp_path / "c")
     assert status == "pass", detail
+
+
+CASTS = [("float32", d) for d in INT_DTYPES] + [(d, "float32") for d in INT_DTYPES] + [
+    ("int64", "int8"), ("uint8", "int16"), ("int32", "uint16"), ("uint64", "int32")]
+
+
+def cast_model(src: str, dst: str, shape=(3, 5)) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=_elem(dst))], "cast",
+        [helper.make_tensor_value_info("x", _elem(src), shape)],
+        [helper.make_tensor_value_info("y", _elem(dst), shape)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+
+
+def cast_inputs(src: str, dst: str, rng) -> np.ndarray:
+    """Values ONNX defines the cast of: in range (floats to integers), any (integers)."""
+    if src != "float32":
+        return extreme_values(src, (3, 5), rng)
+    info = np.iinfo(dst)
+    x = rng.uniform(max(float(info.min), -1e6), min(float(info.max), 1e6), (3, 5))
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("src,dst", CASTS)
+def test_cast_matches_onnxruntime_and_the_onnx_reference(src, dst):
+    model = cast_model(src, dst)
+    x = cast_inputs(src, dst, np.random.default_rng(21))
+    got = interpret(load_onnx(model.SerializeToString()), {"x": x})["y"]
+    assert got.dtype == np.dtype(dst)
+    np.testing.assert_array_equal(got, onnx_reference(model, {"x": x}))
+    runtime = onnxruntime_or_none(model, {"x": x})
+    if runtime is not None:
+        np.testing.assert_array_equal(got, runtime)
+
+
+def test_cast_of_floats_beyond_the_range_saturates_and_nan_is_zero():
+    from edgec.ir.ops.cast import cast_values
+
+    x = np.array([np.nan, -1e20, 1e20, -2.9, 2.9, 127.9, -128.9, np.inf], np.float32)
+    assert cast_values(x, "int8").tolist() == [0, -128, 127, -2, 2, 127, -128, 127]
+    assert cast_values(x, "uint16").tolist() == [0, 0, 65535, 0, 2, 127, 0, 65535]
+    assert cast_values(x, "int64").tolist()[1:3] == [-2**63, 2**63 - 1]
+
+
+@pytest.mark.slow
+def test_cast_in_c_matches_the_reference_including_saturation(tmp_path):
+    """Every cast of CASTS in one model, fed values beyond the ranges, NaN and infinities
+    (which C would convert undefined: the kernel must test them first)."""
+    from tests.onnx_node.runner import run_c
+
+    nodes, inputs, outputs = [], [], []
+    for src in sorted({s for s, _ in CASTS}):
+        inputs.append(helper.make_tensor_value_info(f"x_{src}", _elem(src), (16,)))
+    for src, dst in CASTS:
+        y = f"{src}_to_{dst}"
+        nodes.append(helper.make_node("Cast", [f"x_{src}"], [y], to=_elem(dst)))
+        outputs.append(helper.make_tensor_value_info(y, _elem(dst), (16,)))
+    model = helper.make_model(helper.make_graph(nodes, "casts", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 19)])
+    rng = np.random.default_rng(4)
+    feeds = {}
+    for i in inputs:
+        src = i.name[2:]
+        if src == "float32":
+            feeds[i.name] = np.array([np.nan, np.inf, -np.inf, 3e38, -3e38, 2.0**31, -2.0**31,
+                                      2.0**63, 255.9, -0.9, 0.9, -128.5, 65535.5, 1e10, -7.5,
+                                      4294967296.0], np.float32)
+        else:
+            feeds[i.name] = extreme_values(src, (16,), rng)
+    graph = load_onnx(model.SerializeToString())
+    want = interpret(graph, feeds)
+    names = [o.name for o in outputs]
+    in_names = [i.name for i in inputs]
+    status, detail = run_c(model.SerializeToString(), [[feeds[n] for n in in_names]],
+                           [[want[n] for n in names]], in_names, names, tmp_path / "c")
+    assert status == "pass", detail
+
+
+@pytest.mark.parametrize("src,dst", [("int32", "float32"), ("float32", "int32"),
+                                     ("uint8", "float32"), ("int16", "int32")])
+def test_cast_exports_to_tflite_cast_and_matches_litert(src, dst):
+    from edgec.export.writer import export_graph
+    from tests.refs import run_litert
+
+    graph = load_onnx(cast_model(src, dst).SerializeToString())
+    x = cast_inputs(src, dst, np.random.default_rng(2))
+    want = interpret(graph, [x])["y"]
+    np.testing.assert_array_equal(run_litert(export_graph(graph), [x])[0], want)
