@@ -67,7 +67,7 @@ def _scalar(value, node: onnx.NodeProto) -> float:
     return float(value.reshape(-1)[0])
 
 
-_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE"}  # ONNX mode -> MIRROR_PAD mode
+_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE", "wrap": "WRAP"}  # ONNX -> MIRROR_PAD
 
 
 @converter("Pad")
@@ -80,7 +80,7 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
         mode = mode.decode()
     if mode != "constant" and mode not in _PAD_MODES:
         raise EdgecError(f"Pad '{node.name}' uses mode '{mode}'",
-                         "modes: constant, reflect, edge")
+                         "modes: constant, reflect, edge, wrap")
     rank = len(ctx.shape(node.input[0]))
     pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
