@@ -421,3 +421,19 @@ def test_cast_exports_to_tflite_cast_and_matches_litert(src, dst):
     x = cast_inputs(src, dst, np.random.default_rng(2))
     want = interpret(graph, [x])["y"]
     np.testing.assert_array_equal(run_litert(export_graph(graph), [x])[0], want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_max_pool_of_plain_integers_matches_onnx(dtype):
+    graph = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                          strides=[2, 2])], "pool",
+        [helper.make_tensor_value_info("x", _elem(dtype), (1, 2, 7, 6))],
+        [helper.make_tensor_value_info("y", _elem(dtype), (1, 2, 4, 3))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = extreme_values(dtype, (1, 2, 7, 6), np.random.default_rng(9))
+    got = interpret(load_onnx(model.SerializeToString()), {"x": x})["y"]
+    np.testing.assert_array_equal(got, onnx_reference(model, {"x": x}))
+    runtime = onnxruntime_or_none(model, {"x": x})
+    if runtime is not None:
+        np.testing.assert_array_equal(got, runtime)
