@@ -84,9 +84,25 @@ class Context:
         if onnx_name in self.qconsts:
             return tuple(self.qconsts[onnx_name].data.shape)
         if onnx_name not in self.shapes:
+            runtime = self._runtime_integer_inputs(onnx_name)
+            if runtime:
+                raise EdgecError(f"tensor '{onnx_name}' has no static shape: it depends on the "
+                                 f"run-time values of integer input '{runtime[0]}'",
+                                 f"make '{runtime[0]}' a constant (an initializer): edgec "
+                                 "compiles fixed shapes")
             raise EdgecError(f"tensor '{onnx_name}' has no static shape",
                              "export the model with fixed input shapes")
         return self.shapes[onnx_name]
+
+    def _runtime_integer_inputs(self, onnx_name: str) -> list[str]:
+        """The integer graph inputs read by the node writing ``onnx_name`` (a shape, axes or
+        sizes fed at run time)."""
+        producer = next((n for n in self.model.graph.node if onnx_name in n.output), None)
+        if producer is None:
+            return []
+        return [i for i in producer.input if i in self.values and i in
+                {g.name for g in self.model.graph.input} and self.values[i].kind in ("int", "int8")
+                and self.tensor(self.values[i]).quant is None]
 
     def is_const(self, onnx_name: str) -> bool:
         return onnx_name in self.consts or onnx_name in self.qconsts
