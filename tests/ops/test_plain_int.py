@@ -437,3 +437,35 @@ def test_max_pool_of_plain_integers_matches_onnx(dtype):
     runtime = onnxruntime_or_none(model, {"x": x})
     if runtime is not None:
         np.testing.assert_array_equal(got, runtime)
+
+
+def test_a_shape_fed_at_run_time_is_refused_naming_the_input():
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])], "runtime_shape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, (2, 6)),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, (2,))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(EdgecError, match="run-time values of integer input 'shape'") as e:
+        load_onnx(model.SerializeToString())
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int64"])
+def test_clip_of_plain_integers_matches_onnx(dtype):
+    graph = helper.make_graph(
+        [helper.make_node("Clip", ["x", "lo", "hi"], ["y"]),
+         helper.make_node("Clip", ["x", "", "hi"], ["z"])], "clip",
+        [helper.make_tensor_value_info("x", _elem(dtype), (3, 4))],
+        [helper.make_tensor_value_info("y", _elem(dtype), (3, 4)),
+         helper.make_tensor_value_info("z", _elem(dtype), (3, 4))],
+        [helper.make_tensor("lo", _elem(dtype), (), [3]),
+         helper.make_tensor("hi", _elem(dtype), (), [90])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = extreme_values(dtype, (3, 4), np.random.default_rng(13))
+    from onnx.reference import ReferenceEvaluator
+
+    got = interpret(load_onnx(model.SerializeToString()), {"x": x})
+    y, z = ReferenceEvaluator(model).run(None, {"x": x})
+    np.testing.assert_array_equal(got["y"], y)
+    np.testing.assert_array_equal(got["z"], z)
