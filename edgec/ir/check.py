@@ -121,7 +121,7 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
     if op.casts:
         _check_cast(node, tensors, what)
         return
-    if kernel_key(first) in PLAIN_INT_KEYS and not op.converts:
+    if kernel_key(first) in PLAIN_INT_KEYS and kernel_key(first) in op.dtypes:
         _check_plain(node, first, tensors, what)
         return
     for t in tensors if op.requantizes else ():
