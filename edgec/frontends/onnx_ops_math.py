@@ -327,11 +327,7 @@ _CLIP_RANGES = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU", (-1.0, 1.0): "RELU_N
 def clip(ctx: Context, node: onnx.NodeProto) -> None:
     """Clip(0, 6) / Clip(0, inf) / Clip(-1, 1) -> a fused activation, RELU6 or RELU; other
     ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
-    (so a lower bound above the upper gives the upper, as ONNX says); on plain integers,
-    MAXIMUM / MINIMUM by the integer bounds."""
-    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):
-        _clip_plain_int(ctx, node)
-        return
+    (so a lower bound above the upper gives the upper, as ONNX says)."""
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
@@ -341,6 +337,9 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         lo = -np.inf if bound[0] is None else bound[0]
         hi = np.inf if bound[1] is None else bound[1]
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
+    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):  # integer bounds, exactly
+        _clip_plain_int(ctx, node)
+        return
     standalone = activation in ("RELU", "RELU6") or (
         activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
                                                    activation))

@@ -16,10 +16,6 @@ int16 ADD, SUB and MUL are the same code in TFLM with int16 bounds and a left sh
 (``reference_ops::AddGeneralParamScale``; LiteRT's power-of-two int16 path is not TFLM's).
 
 Float: the float32 result of ``a op b``, clamped by the activation.
-
-Plain integers (ONNX integer tensors, ``kernel_key`` ``plain_int8`` ... ``uint64``; docs/IR.md
-"Plain integers"): numpy's (and ONNX's) arithmetic in the tensor's type, wrapping around at
-its width; no activation.
 """
 
 from __future__ import annotations
@@ -29,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgec.errors import EdgecError
+from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.registry import Channels, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs
@@ -165,6 +161,9 @@ def check_no_activation(call) -> None:
                          "apply the clamp as a separate MAXIMUM / MINIMUM")
 
 
+# Plain integers (ONNX integer tensors, ``kernel_key`` ``plain_int8`` ... ``uint64``; docs/IR.md
+# "Plain integers"): numpy's (and ONNX's) arithmetic in the tensor's type, wrapping around at
+# its width; no activation.
 @kernel("ADD", *PLAIN_INT_KEYS)
 @kernel("SUB", *PLAIN_INT_KEYS)
 @kernel("MUL", *PLAIN_INT_KEYS)
