@@ -32,7 +32,7 @@ class Value:
 
     name: str
     layout: tuple[int, ...] | None
-    kind: str  # float | int8 | deq | pending | int
+    kind: str  # float | int8 | deq | pending
 
 
 @dataclass

@@ -356,23 +356,6 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
     _activation(ctx, node, activation)
 
 
-def _clip_plain_int(ctx: Context, node: onnx.NodeProto) -> None:
-    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given)."""
-    x, out = node.input[0], node.output[0]
-    steps = [(op, bound) for op, bound in zip(("MAXIMUM", "MINIMUM"), list(node.input[1:3]))
-             if bound]
-    for bound in (b for _, b in steps):
-        ctx.const(bound, "a Clip bound")
-    if not steps:
-        bind_alias(ctx, x, out)
-        return
-    for k, (op, bound) in enumerate(steps):
-        target = out if k == len(steps) - 1 else f"{out}_clip_low"
-        ctx.shapes.setdefault(target, ctx.shape(x))
-        plain_int_op(ctx, node, op, [x, bound], target)
-        x = target
-
-
 def _requantized_alike(ctx: Context, onnx_name: str, quant: QuantParams) -> bool:
     """Whether every reader of ``onnx_name`` is a QuantizeLinear with ``quant`` (int8 or the
     equivalent uint8 parameters)."""
@@ -429,6 +412,23 @@ def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> Non
     for k, (op, bound) in enumerate(steps):
         target = out if k == len(steps) - 1 else f"{out}_clip_low"
         binary_with_const(ctx, node, op, x, np.array([bound], np.float32), target)
+        x = target
+
+
+def _clip_plain_int(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given)."""
+    x, out = node.input[0], node.output[0]
+    steps = [(op, bound) for op, bound in zip(("MAXIMUM", "MINIMUM"), list(node.input[1:3]))
+             if bound]
+    for bound in (b for _, b in steps):
+        ctx.const(bound, "a Clip bound")
+    if not steps:
+        bind_alias(ctx, x, out)
+        return
+    for k, (op, bound) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        ctx.shapes.setdefault(target, ctx.shape(x))
+        plain_int_op(ctx, node, op, [x, bound], target)
         x = target
 
 

@@ -411,9 +411,9 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 @converter("MaxPool")
 @lift_1d
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
-    """MaxPool -> MAX_POOL_2D (of plain integers too: docs/IR.md "Plain integers")."""
+    """MaxPool -> MAX_POOL_2D."""
     ir_attrs = _pool_attrs(ctx, node)
-    if ctx.plain_int(node.input[0]):
+    if ctx.plain_int(node.input[0]):  # of plain integers: docs/IR.md "Plain integers"
         v = ctx.value(node.input[0])
         x = ctx.in_layout(v, lay.NHWC, node.input[0])
         keep_kind(ctx, Value(x, lay.NHWC, "int"), node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC)
