@@ -8,7 +8,8 @@ from edgec.errors import EdgecError
 from edgec.export.flatbuffer import ModelWriter, TfliteOp, TfliteTensor
 from edgec.export.ops import EMITTERS
 from edgec.ir.int4 import pack_int4
-from edgec.ir.graph import Graph, QuantParams, Tensor
+from edgec.ir.graph import PLAIN_INT_KEYS, Graph, QuantParams, Tensor, kernel_key
+from edgec.ir.registry import get_op
 from edgec.tflite_schema_names import OPTIONS_TABLES, TENSOR_TYPES
 
 
@@ -127,6 +128,7 @@ def export_graph(graph: Graph) -> bytes:
     ctx = ExportContext(graph)
     inputs = [ctx.index(name) for name in graph.inputs]
     for node in graph.nodes:
+        _check_tflite_dtype(graph, node)
         emit = EMITTERS.get(node.op)
         if emit is None:
             raise EdgecError(f"node '{node.name}': op {node.op} has no TFLite export",
@@ -134,3 +136,16 @@ def export_graph(graph: Graph) -> bytes:
         emit(node, ctx)
     outputs = [ctx.index(name) for name in graph.outputs]
     return ctx.writer.build(inputs, outputs)
+
+
+def _check_tflite_dtype(graph: Graph, node) -> None:
+    """Refuse a node whose input type TFLite's builtin does not compute as edgec does
+    (``OpDef.tflite_dtypes``), e.g. an ADD of plain uint16 integers."""
+    allowed = get_op(node.op).tflite_dtypes
+    first = graph.tensors[node.inputs[0]]
+    if allowed is not None and kernel_key(first) not in allowed:
+        what = f"plain {first.dtype} integers" if kernel_key(first) in PLAIN_INT_KEYS \
+            else f"{first.dtype} tensors"
+        raise EdgecError(f"node '{node.name}' ({node.op}) computes on {what}, which TFLite's "
+                         f"{node.op} does not take",
+                         f"TFLite's {node.op} takes {', '.join(allowed)}; build the C instead")

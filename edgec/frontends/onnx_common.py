@@ -153,3 +153,34 @@ def keep_kind(ctx: Context, v: Value, onnx_node: onnx.NodeProto, op: str, inputs
     ir_name = ctx.new_tensor(out, shape, src.dtype, quant)
     ctx.add_node(op, inputs, [ir_name], attrs_, onnx_node.name or out)
     ctx.values[out] = Value(ir_name, lay.normalize(layout), v.kind)
+
+
+def plain_int_op(ctx: Context, node: onnx.NodeProto, op: str, inputs: list[str],
+                 out: str = "", ir_attrs=None) -> None:
+    """``op`` on plain integers (docs/IR.md "Plain integers"), numpy broadcasting: every
+    activation input a plain integer tensor of one dtype, constants converted to it (ONNX
+    gives them the same type); the output ``out`` (default: the node's) is plain too.
+    ``ir_attrs(layout)`` gives the IR attributes in the layout chosen (the first full-rank
+    activation's)."""
+    out = out or node.output[0]
+    acts = [i for i in inputs if not ctx.is_const(i)]
+    dtypes = {ctx.tensor(ctx.value(a)).dtype for a in acts}
+    if not all(ctx.plain_int(a) for a in acts) or len(dtypes) != 1:
+        raise EdgecError(f"{node.op_type} '{node.name}' mixes plain integers with other "
+                         f"tensors ({', '.join(sorted(dtypes))})",
+                         "give every input the same integer type")
+    dtype = dtypes.pop()
+    rank = len(ctx.shape(out))
+    layout = None if any(len(ctx.shape(a)) != rank for a in acts) else next(
+        (ctx.value(a).layout for a in acts if ctx.value(a).layout is not None), None)
+    names = []
+    for i in inputs:
+        if i in acts:
+            names.append(ctx.in_layout(ctx.value(i), layout, i))
+            continue
+        data = np.asarray(ctx.const(i))
+        data = data.reshape((1,) * (rank - data.ndim) + data.shape).astype(dtype)
+        names.append(ctx.const_tensor(f"{out}_{i}", data.transpose(layout) if layout else data))
+    ir = ctx.new_tensor(out, lay.permute_shape(ctx.shape(out), layout), dtype)
+    ctx.add_node(op, names, [ir], ir_attrs(layout) if ir_attrs else {}, node.name or out)
+    ctx.values[out] = Value(ir, lay.normalize(layout), "int")

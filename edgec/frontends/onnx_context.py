@@ -8,7 +8,10 @@ dequantization of an int8/int32 array: a ``QConst``) or an activation, a ``Value
   integer graph input, or a shape op on one);
 - ``deq``: an ONNX *float* value that is ``DequantizeLinear`` of an int8/int16 IR tensor; ops
   reading it in a Q/DQ sandwich become int8 (int16) ops on that tensor;
-- ``pending``: the int8 output of a quantized op whose scale the next QuantizeLinear gives.
+- ``pending``: the int8 output of a quantized op whose scale the next QuantizeLinear gives;
+- ``int``: plain integers (an integer graph input, or an integer op on them: docs/IR.md
+  "Plain integers"); an int8 / int16 graph input is ``int8`` until an op reads it as plain
+  integers (``plain_int``) or a DequantizeLinear gives it a scale.
 """
 
 from __future__ import annotations
@@ -81,9 +84,25 @@ class Context:
         if onnx_name in self.qconsts:
             return tuple(self.qconsts[onnx_name].data.shape)
         if onnx_name not in self.shapes:
+            runtime = self._runtime_integer_inputs(onnx_name)
+            if runtime:
+                raise EdgecError(f"tensor '{onnx_name}' has no static shape: it depends on the "
+                                 f"run-time values of integer input '{runtime[0]}'",
+                                 f"make '{runtime[0]}' a constant (an initializer): edgec "
+                                 "compiles fixed shapes")
             raise EdgecError(f"tensor '{onnx_name}' has no static shape",
                              "export the model with fixed input shapes")
         return self.shapes[onnx_name]
+
+    def _runtime_integer_inputs(self, onnx_name: str) -> list[str]:
+        """The integer graph inputs read by the node writing ``onnx_name`` (a shape, axes or
+        sizes fed at run time)."""
+        producer = next((n for n in self.model.graph.node if onnx_name in n.output), None)
+        if producer is None:
+            return []
+        return [i for i in producer.input if i in self.values and i in
+                {g.name for g in self.model.graph.input} and self.values[i].kind in ("int", "int8")
+                and self.tensor(self.values[i]).quant is None]
 
     def is_const(self, onnx_name: str) -> bool:
         return onnx_name in self.consts or onnx_name in self.qconsts
@@ -154,6 +173,17 @@ class Context:
         kind = "pending" if quantized else "float"
         self.values[out] = Value(ir_name, lay.normalize(layout), kind)
         return node
+
+    def plain_int(self, onnx_name: str) -> bool:
+        """Whether activation ``onnx_name`` holds plain integers: an ``int`` value, or an
+        ``int8`` one without quantization (an int8 / int16 graph input), which reading it as
+        plain integers makes ``int`` (a later DequantizeLinear of it is then refused)."""
+        if self.is_const(onnx_name):
+            return False
+        v = self.value(onnx_name)
+        if v.kind == "int8" and self.tensor(v).quant is None:
+            self.values[onnx_name] = v = Value(v.name, v.layout, "int")
+        return v.kind == "int"
 
     def quantized_dtype(self, inputs: list[str]) -> str:
         """The integer type of a quantized op on IR tensors ``inputs``: int16 when an

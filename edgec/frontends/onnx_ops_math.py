@@ -10,10 +10,12 @@ import onnx
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_activation,
-                                         opset, operand, quant_mode)
+                                         opset, operand, plain_int_op, quant_mode)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
+from edgec.ir.graph import INT_DTYPES
+from edgec.ir.ops.cast import cast_values
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
            "PRelu": "PRELU"}
@@ -44,17 +46,21 @@ def max_min(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Cast", "CastLike")
 def cast(ctx: Context, node: onnx.NodeProto) -> None:
     """Cast/CastLike of a float32 activation to float32 is its input; a constant cast like an
-    activation (CastLike's target is not constant) becomes float32. Other casts are
-    refused."""
+    activation (CastLike's target is not constant) becomes float32. Between float32 and plain
+    integers (docs/IR.md "Plain integers") -> CAST (constants are cast at import). Other
+    casts are refused."""
     if node.op_type == "Cast":
         target = attrs(node).get("to")
     else:
         like = node.input[1]
         target = (helper_dtype(ctx.const(like).dtype) if ctx.is_const(like)
                   else helper_dtype(np.float32) if ctx.value(like).kind in ("float", "deq")
+                  else helper_dtype(ctx.tensor(ctx.value(like)).dtype) if ctx.plain_int(like)
                   else None)
     if ctx.is_const(node.input[0]) and target == onnx.TensorProto.FLOAT:
         ctx.consts[node.output[0]] = np.asarray(ctx.const(node.input[0])).astype(np.float32)
+        return
+    if _cast_plain(ctx, node, target):
         return
     v = None if ctx.is_const(node.input[0]) else ctx.value(node.input[0])
     if target != onnx.TensorProto.FLOAT or v is None or v.kind not in ("float", "deq"):
@@ -62,6 +68,36 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
                          "edgec computes in float32 (or quantized int8/int16); export the "
                          "model without casts of activations")
     bind_alias(ctx, node.input[0], node.output[0])
+
+
+def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
+    """A Cast between float32 and plain integers, or of an integer constant: CAST (or
+    nothing, to the same type). Not handled (False): anything else."""
+    dtype = _IR_DTYPES.get(target)
+    x = node.input[0]
+    if dtype is None:
+        return False
+    if ctx.is_const(x):
+        data = np.asarray(ctx.const(x))
+        if data.dtype.kind not in "iuf" or x in ctx.qconsts:
+            return False
+        ctx.consts[node.output[0]] = cast_values(data, dtype)
+        return True
+    v = ctx.value(x)
+    if not ctx.plain_int(x) and v.kind != "float":
+        return False
+    if ctx.tensor(v).dtype == dtype:
+        bind_alias(ctx, x, node.output[0])
+        return True
+    out = ctx.new_tensor(node.output[0], ctx.tensor(v).shape, dtype)
+    ctx.add_node("CAST", [v.name], [out], {}, node.name or node.output[0])
+    ctx.values[node.output[0]] = Value(out, v.layout, "float" if dtype == "float32" else "int")
+    return True
+
+
+# ONNX element types CAST converts between (float32 and the plain integers).
+_IR_DTYPES = {onnx.helper.np_dtype_to_tensor_dtype(np.dtype(d)): d
+              for d in ("float32", *INT_DTYPES)}
 
 
 def helper_dtype(dtype) -> int:
@@ -128,8 +164,18 @@ def sqrt(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Abs")
 def abs_(ctx: Context, node: onnx.NodeProto) -> None:
-    """Abs -> MAXIMUM of x and -x (a float MUL by -1)."""
+    """Abs -> MAXIMUM of x and -x (a float MUL by -1; plain integers: 0 - x, so the type's
+    minimum stays itself, as numpy's abs)."""
     x, out = node.input[0], node.output[0]
+    if ctx.plain_int(x) and ctx.tensor(ctx.value(x)).dtype.startswith("u"):
+        bind_alias(ctx, x, out)  # unsigned: its own absolute value
+        return
+    if ctx.plain_int(x):
+        negated = f"{out}_negated"
+        ctx.shapes[negated] = ctx.shape(x)
+        _negate_plain_int(ctx, node, x, negated)
+        plain_int_op(ctx, node, "MAXIMUM", [x, negated])
+        return
     negated = f"{out}_negated"
     ctx.shapes[negated] = ctx.shape(x)
     binary_with_const(ctx, node, "MUL", x, np.array([-1.0], np.float32), negated)
@@ -162,9 +208,19 @@ def swish(ctx: Context, node: onnx.NodeProto) -> None:
 
 @converter("Neg")
 def neg(ctx: Context, node: onnx.NodeProto) -> None:
-    """Neg -> float MUL by -1 (exact: it flips the sign bit)."""
+    """Neg -> float MUL by -1 (exact: it flips the sign bit); plain integers: SUB from 0
+    (wrapping, as numpy's negative)."""
+    if ctx.plain_int(node.input[0]):
+        _negate_plain_int(ctx, node, node.input[0], node.output[0])
+        return
     binary_with_const(ctx, node, "MUL", node.input[0], np.array([-1.0], np.float32),
                       node.output[0])
+
+
+def _negate_plain_int(ctx: Context, node: onnx.NodeProto, x: str, out: str) -> None:
+    zero = f"{out}_zero"
+    ctx.consts[zero] = np.zeros((), ctx.tensor(ctx.value(x)).dtype)
+    plain_int_op(ctx, node, "SUB", [zero, x], out)
 
 
 @converter("HardSigmoid")
@@ -189,6 +245,9 @@ def binary(ctx: Context, node: onnx.NodeProto) -> None:
     if node.op_type == "Add" and _fold_bias(ctx, node):
         return
     acts = [i for i in node.input if not ctx.is_const(i)]
+    if node.op_type != "PRelu" and any([ctx.plain_int(a) for a in acts]):
+        plain_int_op(ctx, node, _BINARY[node.op_type], list(node.input))
+        return
     quantized = quant_mode(ctx, node, acts) and all(
         i in ctx.qconsts for i in node.input if ctx.is_const(i))
     rank = len(ctx.shape(node.output[0]))
@@ -307,6 +366,9 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         bind_alias(ctx, node.input[0], node.output[0])
         return
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
+    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):  # integer bounds, exactly
+        _clip_plain_int(ctx, node)
+        return
     standalone = activation in ("RELU", "RELU6") or (
         activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
                                                    activation))
@@ -399,6 +461,23 @@ def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> Non
     for k, (op, bound) in enumerate(steps):
         target = out if k == len(steps) - 1 else f"{out}_clip_low"
         binary_with_const(ctx, node, op, x, np.array([bound], np.float32), target)
+        x = target
+
+
+def _clip_plain_int(ctx: Context, node: onnx.NodeProto) -> None:
+    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given)."""
+    x, out = node.input[0], node.output[0]
+    steps = [(op, bound) for op, bound in zip(("MAXIMUM", "MINIMUM"), list(node.input[1:3]))
+             if bound]
+    for bound in (b for _, b in steps):
+        ctx.const(bound, "a Clip bound")
+    if not steps:
+        bind_alias(ctx, x, out)
+        return
+    for k, (op, bound) in enumerate(steps):
+        target = out if k == len(steps) - 1 else f"{out}_clip_low"
+        ctx.shapes.setdefault(target, ctx.shape(x))
+        plain_int_op(ctx, node, op, [x, bound], target)
         x = target
 
 

@@ -451,6 +451,11 @@ def _pool_attrs(ctx: Context, node: onnx.NodeProto) -> dict:
 def max_pool(ctx: Context, node: onnx.NodeProto) -> None:
     """MaxPool -> MAX_POOL_2D; its Indices output -> MAX_POOL_2D_INDICES (float, int32)."""
     ir_attrs = _pool_attrs(ctx, node)
+    if ctx.plain_int(node.input[0]):  # of plain integers: docs/IR.md "Plain integers"
+        v = ctx.value(node.input[0])
+        x = ctx.in_layout(v, lay.NHWC, node.input[0])
+        keep_kind(ctx, Value(x, lay.NHWC, "int"), node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC)
+        return
     quantized = quant_mode(ctx, node, [node.input[0]])
     x = operand(ctx, node.input[0], lay.NHWC, quantized)
     ctx.emit(node, "MAX_POOL_2D", [x], ir_attrs, lay.NHWC, quantized)

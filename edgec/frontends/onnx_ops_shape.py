@@ -12,7 +12,7 @@ import onnx
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operand, opset,
-                                         quant_mode)
+                                         plain_int_op, quant_mode)
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_resize import resize_separable
@@ -46,6 +46,10 @@ def concat(ctx: Context, node: onnx.NodeProto) -> None:
     rank = len(ctx.shape(node.output[0]))
     axis = attrs(node)["axis"] % rank
     acts = [i for i in node.input if not ctx.is_const(i)]
+    if any([ctx.plain_int(a) for a in acts]):
+        plain_int_op(ctx, node, "CONCATENATION", list(node.input), ir_attrs=lambda layout: {
+            "axis": lay.ir_axis(axis, layout, rank)})
+        return
     layout = ctx.value(acts[0]).layout
     quantized = quant_mode(ctx, node, acts) and all(
         i in ctx.qconsts for i in node.input if ctx.is_const(i))
@@ -64,7 +68,7 @@ def _scalar(value, node: onnx.NodeProto) -> float:
     return float(value.reshape(-1)[0])
 
 
-_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE"}  # ONNX mode -> MIRROR_PAD mode
+_PAD_MODES = {"reflect": "REFLECT", "edge": "EDGE", "wrap": "WRAP"}  # ONNX -> MIRROR_PAD
 
 
 @converter("Pad")
@@ -77,7 +81,7 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
         mode = mode.decode()
     if mode != "constant" and mode not in _PAD_MODES:
         raise EdgecError(f"Pad '{node.name}' uses mode '{mode}'",
-                         "modes: constant, reflect, edge")
+                         "modes: constant, reflect, edge, wrap")
     rank = len(ctx.shape(node.input[0]))
     pads = a["pads"] if opset(ctx) < 11 else ctx.const(node.input[1], "Pad's pads")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
@@ -93,6 +97,7 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
     fill = a.get("value", 0.0) if opset(ctx) < 11 else (
         _scalar(ctx.const(node.input[2], "Pad's value"), node)
         if len(node.input) > 2 and node.input[2] else 0.0)
+    plain = ctx.plain_int(node.input[0])
     v = ctx.value(node.input[0])
     order = lay.full(v.layout, rank)
     ir_pads = tuple((pads[p], pads[p + rank]) for p in order)
@@ -100,7 +105,9 @@ def pad(ctx: Context, node: onnx.NodeProto) -> None:
         keep_kind(ctx, v, node, "MIRROR_PAD", [v.name],
                   {"pads": ir_pads, "mode": _PAD_MODES[mode]}, v.layout)
         return
-    if fill != 0.0 and v.kind != "float":
+    if plain and len(node.input) > 2 and node.input[2]:
+        fill = int(np.asarray(ctx.const(node.input[2])).reshape(-1)[0])  # exact, any width
+    if fill != 0.0 and v.kind not in ("float", "int"):
         raise EdgecError(f"Pad '{node.name}' pads a quantized tensor with {fill}",
                          "quantized padding must pad with 0.0 (the zero point)")
     ir_attrs = {"pads": ir_pads} if fill == 0.0 else {"pads": ir_pads, "value": fill}
@@ -293,7 +300,7 @@ def gather(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Expand")
 def expand(ctx: Context, node: onnx.NodeProto) -> None:
     """Expand to a constant shape -> float MUL by ones of the output shape (exact: x * 1 is
-    x, signed zeros and NaNs included)."""
+    x, signed zeros and NaNs included); plain integers: their MUL by ones."""
     ctx.const(node.input[1], "Expand's shape")
     out_shape = ctx.shape(node.output[0])
     x = node.input[0]
@@ -301,6 +308,11 @@ def expand(ctx: Context, node: onnx.NodeProto) -> None:
         v = ctx.value(x)
         keep_kind(ctx, v, node, "RESHAPE", [ctx.in_layout(v, None, x)],
                   {"shape": out_shape}, None)
+        return
+    if ctx.plain_int(x):
+        ones = f"{node.output[0]}_ones"
+        ctx.consts[ones] = np.ones(out_shape, ctx.tensor(ctx.value(x)).dtype)
+        plain_int_op(ctx, node, "MUL", [x, ones])
         return
     v = ctx.as_float(ctx.value(x), x)
     ranked = (1,) * (len(out_shape) - len(ctx.shape(x))) + ctx.shape(x)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES, Graph, storage_dtype
+from edgec.ir.graph import DTYPES, PLAIN_INT_KEYS, Graph, kernel_key, storage_dtype
 from edgec.ir.registry import get_op
 from edgec.limits import MAX_MACS, MAX_NODES, check_scales, check_shape, check_window
 
@@ -117,6 +117,13 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
             check_window(what, key, _flat(attrs[key]), low)
     tensors = [graph.tensors[n] for n in (*node.inputs, *node.outputs) if n in graph.tensors]
     op = get_op(node.op)
+    first = graph.tensors[node.inputs[0]]
+    if op.casts:
+        _check_cast(node, tensors, what)
+        return
+    if kernel_key(first) in PLAIN_INT_KEYS and kernel_key(first) in op.dtypes:
+        _check_plain(node, first, tensors, what)
+        return
     for t in tensors if op.requantizes else ():
         if t.dtype in _QUANTIZED and t.quant is None:
             _fail(f"{what} reads or writes {t.dtype} tensor '{t.name}' without quantization "
@@ -130,11 +137,29 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
         return
     if len({t.dtype == "float32" for t in tensors}) > 1:
         _fail(f"{what} mixes float32 and integer tensors")
-    first = graph.tensors[node.inputs[0]]
     for o in node.outputs:
         if not op.retypes and graph.tensors[o].dtype != first.dtype:
             _fail(f"{what} reads {first.dtype} but writes {graph.tensors[o].dtype} '{o}'")
     _check_weights(graph, node, attrs, what)
+
+
+def _check_plain(node, first, tensors, what: str) -> None:
+    """A node on plain integers (docs/IR.md "Plain integers") reads and writes only plain
+    integers of one dtype: no quantized tensor, no other type, meets them."""
+    for t in tensors:
+        if t.dtype != first.dtype or t.quant is not None:
+            kind = "quantized " if t.quant is not None else ""
+            _fail(f"{what} reads plain {first.dtype} '{first.name}' and {kind}{t.dtype} "
+                  f"'{t.name}'")
+
+
+def _check_cast(node, tensors, what: str) -> None:
+    """A cast reads and writes float32 or plain integers (quantized codes are not values)."""
+    for t in tensors:
+        if t.quant is not None or (t.dtype != "float32" and kernel_key(t) not in PLAIN_INT_KEYS):
+            kind = "quantized " if t.quant is not None else ""
+            _fail(f"{what} casts {kind}{t.dtype} '{t.name}'; it casts float32 and plain "
+                  "integers")
 
 
 def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:

@@ -16,12 +16,40 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "int4", "ternary")
+DTYPES = ("float32", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+          "bool", "int4", "ternary")
+
+# Plain integers (ONNX integer tensors: numpy's arithmetic, wrapping at the type's width, no
+# scale). int8, uint8 and int16 tensors hold quantized values when they have ``quant`` and
+# plain integers when ``quant`` is None; the wider integer dtypes are always plain.
+INT_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+QUANTIZABLE_DTYPES = ("int8", "uint8", "int16")
+PLAIN_PREFIX = "plain_"
+# The dispatch keys (``kernel_key``) of plain integer tensors: ops that compute on plain
+# integers declare these in ``OpDef.dtypes``, with kernels and lowering rules under them.
+PLAIN_INT_KEYS = tuple(PLAIN_PREFIX + d if d in QUANTIZABLE_DTYPES else d for d in INT_DTYPES)
+# Every dispatch key: the dtypes plus the plain forms of the quantizable ones.
+KERNEL_KEYS = DTYPES + tuple(PLAIN_PREFIX + d for d in QUANTIZABLE_DTYPES)
 
 # IR dtypes whose values numpy holds in a wider array: int4 constants are int8 arrays with
 # values in [-8, 7] (files and C pack them two per byte, see docs/IR.md "int4 weights"),
 # ternary constants int8 arrays in [-1, 1] (C packs them four per byte, "Ternary weights").
 STORAGE_DTYPES = {"int4": "int8", "ternary": "int8"}
+
+
+def kernel_key(tensor: "Tensor") -> str:
+    """The key reference kernels and lowering rules are chosen by (from an op's first
+    input): the dtype, except ``plain_int8`` / ``plain_uint8`` / ``plain_int16`` for those
+    dtypes without quantization, so a kernel written for quantized values never receives
+    plain integers (docs/IR.md "Plain integers")."""
+    if tensor.dtype in QUANTIZABLE_DTYPES and tensor.quant is None:
+        return PLAIN_PREFIX + tensor.dtype
+    return tensor.dtype
+
+
+def key_dtype(key: str) -> str:
+    """The tensor dtype of a dispatch key (``plain_int8`` -> ``int8``)."""
+    return key[len(PLAIN_PREFIX):] if key.startswith(PLAIN_PREFIX) else key
 
 
 def storage_dtype(dtype: str) -> str:

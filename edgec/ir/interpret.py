@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import Graph
+from edgec.ir.graph import Graph, kernel_key
 from edgec.ir.registry import KernelCall, get_op
 
 
@@ -56,7 +56,7 @@ def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | n
         ins = [values[i] if i else None for i in node.inputs]
         call = KernelCall(node, ins, graph.input_tensors(node), graph.output_tensors(node))
         first = next(t for t in call.in_tensors if t is not None)
-        results = op.kernel_for(first.dtype)(call)
+        results = op.kernel_for(kernel_key(first))(call)
         for t, r in zip(call.out_tensors, results):
             r = np.asarray(r)
             if r.dtype != np.dtype(t.dtype) or tuple(r.shape) != t.shape:

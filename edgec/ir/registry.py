@@ -23,8 +23,9 @@ REQUIRED = object()  # marks an attribute without a default
 
 # The dtypes an op declares by default: its reference kernels and lowering rules cover these.
 NUMERIC_DTYPES = ("float32", "int8")
-# Ops that only move bytes declare these.
-MOVE_DTYPES = ("float32", "int8", "uint8", "int16", "int32")
+# Ops that only move bytes declare these: float32, quantized int8/uint8/int16, plain integers.
+MOVE_DTYPES = ("float32", "int8", "uint8", "int16", "plain_int8", "plain_uint8", "plain_int16",
+               "uint16", "int32", "uint32", "int64", "uint64")
 
 
 class Ptq(str, Enum):
@@ -99,6 +100,8 @@ class OpDef:
     requantizes: bool = False  # the integer kernel computes with scales and zero points
     retypes: bool = False  # the output dtype may differ from input 0's (int8 -> int16 ...)
     converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
+    casts: bool = False  # the output is input 0's values in another type, float32 or plain
+    # integers, none quantized (CAST)
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
     # (node, ins, outs) -> byte offset at which the output is a contiguous range of input 0's
@@ -118,6 +121,9 @@ class OpDef:
     # repeats input 0 when their shape, dtype and quantization agree (``passes.identity``)
     ternary_weights: bool = False  # edgec's packed kernels take ternary weights (docs/IR.md)
     exempt: dict[str, str] = field(default_factory=dict)  # completeness check -> reason
+    # The dispatch keys (``graph.kernel_key``) the TFLite builtin computes as edgec does, when
+    # not all of ``dtypes`` (TFLite's ADD takes no plain uint16): export refuses the others.
+    tflite_dtypes: tuple[str, ...] | None = None
     # A stateful op (SVDF): (call) -> {input index: its value for the next inference}; the
     # input holds the initial state (docs/IR.md "Recurrent state").
     updates_state: Callable[[KernelCall], dict[int, np.ndarray]] | None = None

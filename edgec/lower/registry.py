@@ -22,6 +22,7 @@ import numpy as np
 
 from edgec.cdefs import CParam
 from edgec.ir import Graph, Node, Tensor, get_op
+from edgec.ir.graph import kernel_key
 from edgec.ir.registry import check_op_names
 
 
@@ -39,8 +40,9 @@ class LoweringContext:
 
     @property
     def dtype(self) -> str:
-        """The dtype kernels are chosen by: the first present input's."""
-        return next(t for t in self.ins if t is not None).dtype
+        """The key kernels are chosen by: the first present input's ``kernel_key`` (its dtype,
+        or ``plain_int8`` ... for an int8, uint8 or int16 tensor without quantization)."""
+        return kernel_key(next(t for t in self.ins if t is not None))
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import edgec.lower.dsp  # noqa: F401  (registers the DSP variants)
 import edgec.lower.rules  # noqa: F401  (registers the portable rules)
 from edgec.errors import EdgecError
+from edgec.ir.graph import kernel_key
 from edgec.lower.registry import (KernelPlan, LoweringContext, Rule, registered_keys,
                                   registered_rule, registered_variant)
 
@@ -57,7 +58,7 @@ def unlowerable(graph) -> list[str]:
     missing = []
     for index, node in enumerate(graph.nodes):
         ins = [graph.tensors[name] for name in node.inputs if name]
-        dtype = ins[0].dtype if ins else "none"
+        dtype = kernel_key(ins[0]) if ins else "none"
         if registered_rule(node.op, dtype) is None:
             name = f" '{node.name}'" if node.name else ""
             missing.append(f"#{index} {node.op}/{dtype}{name}")

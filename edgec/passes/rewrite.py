@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.graph import Graph, Node, QuantParams, Tensor
+from edgec.ir.graph import Graph, Node, QuantParams, Tensor, kernel_key
 from edgec.ir.registry import KernelCall, get_op
 
 
@@ -79,7 +79,7 @@ def run_node(graph: Graph, node: Node, arrays: list[np.ndarray | None]) -> list[
     the interpreter would run it; the arrays must have the input tensors' shapes."""
     call = KernelCall(node, arrays, graph.input_tensors(node), graph.output_tensors(node))
     first = next(t for t in call.in_tensors if t is not None)
-    return [np.asarray(r) for r in get_op(node.op).kernel_for(first.dtype)(call)]
+    return [np.asarray(r) for r in get_op(node.op).kernel_for(kernel_key(first))(call)]
 
 
 def add_constant(graph: Graph, base: str, data: np.ndarray,

@@ -113,8 +113,9 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
     for name in graph.inputs:
         t = graph.tensors[name]
         if t.dtype != "float32":
-            raise EdgecError(f"model input '{name}' is {t.dtype}: the model is already "
-                             "quantized", "quantize a float32 model")
+            raise EdgecError(f"model input '{name}' is {t.dtype}, not float32: the model is "
+                             "already quantized or computes on plain integers",
+                             "quantize a float32 model")
     for node in graph.nodes:
         op = get_op(node.op)
         if op.ptq is Ptq.UNSUPPORTED:

@@ -19,9 +19,17 @@ def mirror_pad_graph(case: int, mode: str, dtype: str):
                              {"pads": pads, "mode": mode})
 
 
-@pytest.mark.parametrize("mode", ["REFLECT", "SYMMETRIC", "EDGE"])
+@pytest.mark.parametrize("mode", ["REFLECT", "SYMMETRIC", "EDGE", "WRAP"])
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
 def test_c_kernel_matches_reference(cache_dir, mode, dtype):
     rng = np.random.default_rng(len(mode))
     check_against_reference(mirror_pad_graph(1 if mode == "REFLECT" else 3, mode, dtype),
                             cache_dir, rng)
+
+
+def test_wrap_pads_beyond_the_input_periodically(cache_dir):
+    """WRAP may pad more than the input's length (numpy's and ONNX's ``wrap``)."""
+    graph = single_node_graph("MIRROR_PAD", [Tensor("x", (1, 3, 2), "int32")],
+                              [Tensor("y", (1, 3 + 4 + 5, 2 + 3), "int32")],
+                              {"pads": ((0, 0), (4, 5), (2, 1)), "mode": "WRAP"})
+    check_against_reference(graph, cache_dir, np.random.default_rng(0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.quant import activation_range, apply_float_activation
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
@@ -83,7 +83,7 @@ def concatenation_float(call):
     return [apply_float_activation(_joined(call), call.attrs["activation"])]
 
 
-@kernel("CONCATENATION", *(d for d in DTYPES if d not in ("int8", "float32")))
+@kernel("CONCATENATION", *(d for d in KERNEL_KEYS if d not in ("int8", "float32")))
 def concatenation_any(call):
     if call.attrs["activation"] != "NONE":
         raise EdgecError(f"node '{call.node.name}' (CONCATENATION): a fused activation on "

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgec.errors import EdgecError
+from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
 from edgec.ir.registry import Channels, Ptq, define_op, kernel
@@ -48,7 +49,8 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
     define_op(_op, attrs={"activation": "NONE"}, infer_shapes=_shape,
               doc=f"elementwise {_what} with numpy broadcasting and a fused activation",
               elementwise=True, channels=Channels.CONST_OPERAND, min_inputs=2,
-              requantizes=True, dtypes=("float32", "int8", "int16"))
+              requantizes=True, dtypes=("float32", "int8", "int16", *PLAIN_INT_KEYS),
+              tflite_dtypes=("float32", "int8", "int16", "int32", "int64"))
 
 define_op("DIV", attrs={"activation": "NONE"}, infer_shapes=_shape,
           doc="elementwise a / b (float32) with numpy broadcasting and a fused activation",
@@ -156,3 +158,24 @@ def binary_float(call):
     with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 is +-inf or NaN, as in C
         out = _FLOAT_FNS[call.node.op](a, b)
     return [apply_float_activation(out, call.attrs["activation"])]
+
+
+def check_no_activation(call) -> None:
+    """Plain integer ops have no fused activation (ONNX has none to fuse into them)."""
+    if call.attrs.get("activation", "NONE") != "NONE":
+        raise EdgecError(f"node '{call.node.name}' ({call.node.op}): a fused activation on "
+                         f"plain {call.out_tensors[0].dtype} integers is not supported",
+                         "apply the clamp as a separate MAXIMUM / MINIMUM")
+
+
+# Plain integers (ONNX integer tensors, ``kernel_key`` ``plain_int8`` ... ``uint64``; docs/IR.md
+# "Plain integers"): numpy's (and ONNX's) arithmetic in the tensor's type, wrapping around at
+# its width; no activation.
+@kernel("ADD", *PLAIN_INT_KEYS)
+@kernel("SUB", *PLAIN_INT_KEYS)
+@kernel("MUL", *PLAIN_INT_KEYS)
+def binary_plain_int(call):
+    check_no_activation(call)
+    dtype = call.out_tensors[0].dtype
+    a, b = (x.astype(dtype) for x in call.inputs)
+    return [_FLOAT_FNS[call.node.op](a, b).astype(dtype)]  # numpy wraps integer overflow

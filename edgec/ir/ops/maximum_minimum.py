@@ -4,6 +4,7 @@ int8 compares the stored codes, as TFLite Micro's ``maximum_minimum`` kernel doe
 the real maximum only when both inputs and the output share one quantization (the TFLite
 converter writes them so, and edgec's PTQ gives them one), so other int8 models are refused.
 Float: ``fmaxf``/``fminf`` semantics of numpy's ``maximum``/``minimum`` in float32.
+Plain integers (docs/IR.md "Plain integers"): the larger / smaller value.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
+from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.ops.elementwise import _shape
 from edgec.ir.registry import Ptq, define_op, kernel
 
@@ -18,7 +20,9 @@ _FUNCS = {"MAXIMUM": np.maximum, "MINIMUM": np.minimum}
 
 for _op in _FUNCS:
     define_op(_op, infer_shapes=_shape, min_inputs=2, elementwise=True,
-              ptq=Ptq.SHARED_INPUTS,
+              ptq=Ptq.SHARED_INPUTS, dtypes=("float32", "int8", *PLAIN_INT_KEYS),
+              tflite_dtypes=("float32", "int8", "plain_int8", "plain_uint8", "plain_int16",
+                             "int32", "int64"),
               doc=f"elementwise {_op.lower()} of two tensors with numpy broadcasting")
 
 
@@ -42,3 +46,11 @@ def max_min_int8(call):
 def max_min_float(call):
     a, b = (x.astype(np.float32) for x in call.inputs[:2])
     return [_FUNCS[call.node.op](a, b).astype(np.float32)]
+
+
+@kernel("MAXIMUM", *PLAIN_INT_KEYS)
+@kernel("MINIMUM", *PLAIN_INT_KEYS)
+def max_min_plain_int(call):
+    dtype = call.out_tensors[0].dtype
+    a, b = (x.astype(dtype) for x in call.inputs[:2])
+    return [_FUNCS[call.node.op](a, b).astype(dtype)]

@@ -2,9 +2,10 @@
 
 ``mode`` REFLECT mirrors about the edge element (``[a b c]`` padded by 2 on the left gives
 ``c b | a b c``), SYMMETRIC about the edge (``b a | a b c``), EDGE repeats the edge element
-(``a a | a b c``; ONNX ``Pad`` mode ``edge``, not a TFLite mode). A pad may reach at most
+(``a a | a b c``; ONNX ``Pad`` mode ``edge``, not a TFLite mode), WRAP continues periodically
+(``b c | a b c``; ONNX ``Pad`` mode ``wrap``, not a TFLite mode). A pad may reach at most
 ``n - 1`` (REFLECT) or ``n`` (SYMMETRIC) elements beyond the edge, as TFLite and ONNX allow;
-EDGE any number. Values move, nothing is rescaled: int8 output shares the input's
+EDGE and WRAP any number. Values move, nothing is rescaled: int8 output shares the input's
 quantization (TFLM's ``mirror_pad`` copies codes).
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
-MODES = {"REFLECT": "reflect", "SYMMETRIC": "symmetric", "EDGE": "edge"}  # -> numpy's name
+MODES = {"REFLECT": "reflect", "SYMMETRIC": "symmetric", "EDGE": "edge",
+         "WRAP": "wrap"}  # -> numpy's name
 
 
 def pads_of(node, shape) -> list[tuple[int, int]]:
@@ -45,13 +47,16 @@ def _shape(node, ins):
 
 
 define_op("MIRROR_PAD", attrs={"pads": REQUIRED, "mode": "REFLECT"}, infer_shapes=_shape,
-          doc="padding by mirrored (REFLECT, SYMMETRIC) or repeated (EDGE) input values",
+          doc="padding by mirrored (REFLECT, SYMMETRIC), repeated (EDGE) or periodic (WRAP) "
+          "input values",
           dtypes=MOVE_DTYPES, ptq=Ptq.SAME_AS_INPUT, channels=Channels.SAME,
           keeps_channels=lambda node, rank: tuple(node.attrs["pads"][-1]) == (0, 0))
 
 
 def source_index(i: int, n: int, mode: str) -> int:
     """The input index that output position ``i`` (relative to the input's start) copies."""
+    if mode == "WRAP":
+        return i % n
     if i < 0:
         return {"REFLECT": -i, "SYMMETRIC": -i - 1, "EDGE": 0}[mode]
     if i >= n:
@@ -59,7 +64,7 @@ def source_index(i: int, n: int, mode: str) -> int:
     return i
 
 
-@kernel("MIRROR_PAD", *DTYPES)
+@kernel("MIRROR_PAD", *KERNEL_KEYS)
 def mirror_pad_any(call):
     x = call.inputs[0]
     pads = pads_of(call.node, x.shape)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -36,7 +36,7 @@ define_op("PAD", attrs={"pads": REQUIRED, "value": None}, infer_shapes=_shape,
                                                for v in pair))
 
 
-@kernel("PAD", *DTYPES)
+@kernel("PAD", *KERNEL_KEYS)
 def pad_any(call):
     x = call.inputs[0]
     value = call.attrs["value"]

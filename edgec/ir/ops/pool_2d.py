@@ -6,6 +6,9 @@ output quantization must be equal, the average is the int32 sum of the raw value
 image divided by their count with rounding half away from zero
 (``(sum +- count / 2) / count``, C division), and both results are clamped by the fused
 activation computed from the output quantization. int16 is the same with int16 bounds.
+
+MAX_POOL_2D also takes plain int8 / uint8 / int16 (ONNX MaxPool of integers; docs/IR.md
+"Plain integers"): the largest value of each window, no activation.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ def _shape(node, ins):
                                 node.attrs["dilations"], node.attrs["pads"], x.shape[3])]
 
 
-for _name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+PLAIN_MAX_POOL = ("plain_int8", "plain_uint8", "plain_int16")
+
+for _name, _plain in (("AVERAGE_POOL_2D", ()), ("MAX_POOL_2D", PLAIN_MAX_POOL)):
     define_op(_name, attrs=dict(POOL_ATTRS), infer_shapes=_shape,
               doc=f"{_name.split('_')[0].lower()} over 2-D windows of NHWC x; padded taps skipped",
               channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT, ranks=(4,),
-              dtypes=("float32", "int8", "int16"))
+              dtypes=("float32", "int8", "int16", *_plain),
+              tflite_dtypes=("float32", "int8", "int16"))
 
 
 def _windows(call, fill):
@@ -75,6 +81,16 @@ def max_pool_2d_int8(call):
     dtype = call.out_tensors[0].dtype
     cols, _ = _windows(call, np.iinfo(dtype).min)
     return [np.clip(cols.max(axis=3), lo, hi).astype(dtype)]
+
+
+@kernel("MAX_POOL_2D", *PLAIN_MAX_POOL)
+def max_pool_2d_plain(call):
+    if call.attrs["activation"] != "NONE":
+        raise EdgecError(f"node '{call.node.name}' (MAX_POOL_2D): a fused activation on plain "
+                         "integers is not supported", "clamp with MAXIMUM / MINIMUM")
+    dtype = call.out_tensors[0].dtype
+    cols, _ = _windows(call, np.iinfo(dtype).min)
+    return [cols.max(axis=3).astype(dtype)]
 
 
 @kernel("AVERAGE_POOL_2D", "float32")

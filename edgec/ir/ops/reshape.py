@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -29,6 +29,6 @@ define_op("RESHAPE", attrs={"shape": REQUIRED}, infer_shapes=_shape,
           identity_when=lambda node, rank: True)
 
 
-@kernel("RESHAPE", *DTYPES)
+@kernel("RESHAPE", *KERNEL_KEYS)
 def reshape_any(call):
     return [call.inputs[0].reshape(call.out_tensors[0].shape)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -54,7 +54,7 @@ define_op("BATCH_TO_SPACE_ND", attrs={"block_shape": REQUIRED, "crops": REQUIRED
           dtypes=MOVE_DTYPES, channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT)
 
 
-@kernel("SPACE_TO_BATCH_ND", *DTYPES)
+@kernel("SPACE_TO_BATCH_ND", *KERNEL_KEYS)
 def space_to_batch_nd(call):
     x = call.inputs[0]
     (bh, bw), ((t, b), (l, r)) = _params(call.node, "paddings")
@@ -66,7 +66,7 @@ def space_to_batch_nd(call):
     return [np.ascontiguousarray(blocks).reshape(call.out_tensors[0].shape)]
 
 
-@kernel("BATCH_TO_SPACE_ND", *DTYPES)
+@kernel("BATCH_TO_SPACE_ND", *KERNEL_KEYS)
 def batch_to_space_nd(call):
     x = call.inputs[0]
     (bh, bw), ((t, _), (l, _)) = _params(call.node, "crops")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -65,7 +65,7 @@ define_op("STRIDED_SLICE", view=_view, attrs={"begin": REQUIRED, "size": REQUIRE
           doc="elements begin + steps * i (i < size) of each axis")
 
 
-@kernel("STRIDED_SLICE", *DTYPES)
+@kernel("STRIDED_SLICE", *KERNEL_KEYS)
 def strided_slice_any(call):
     x = call.inputs[0]
     axes = [b + s * np.arange(size) for b, size, s in slice_plan(call.node, x.shape)]

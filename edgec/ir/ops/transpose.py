@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import DTYPES
+from edgec.ir.graph import KERNEL_KEYS
 from edgec.ir.registry import MOVE_DTYPES, REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -32,7 +32,7 @@ define_op("TRANSPOSE", attrs={"perm": REQUIRED}, infer_shapes=_shape,
           == list(range(rank)))
 
 
-@kernel("TRANSPOSE", *DTYPES)
+@kernel("TRANSPOSE", *KERNEL_KEYS)
 def transpose_any(call):
     x = call.inputs[0]
     return [np.ascontiguousarray(np.transpose(x, _perm(call.node, x.ndim)))]

@@ -6,12 +6,21 @@ offset inputs shifted left by 20 bits, each brought to the common scale by its o
 offset, clamped. int8 MUL: ``(a - zp_a) * (b - zp_b)`` scaled to the output. All multipliers,
 shifts, offsets and bounds are the int32 array ``params``; the C computes in int32
 (``te_quant.mbqm32``), which these multipliers' ranges allow.
+
+Plain integers (docs/IR.md "Plain integers"): ADD, SUB, MUL in the unsigned type of the
+operands' width, at least 32 bits, cast back to the tensor's type. C's unsigned arithmetic
+wraps (signed overflow would be undefined, and int8 / int16 operands would be promoted to
+``int``, where 65535 * 65535 overflows); the conversion back keeps the low bits, numpy's
+wrap-around (gcc and clang convert out-of-range values to signed types modulo 2^N).
+MAXIMUM / MINIMUM compare the values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from edgec.errors import EdgecError
+from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.ops.elementwise import (ADD_SUB_LEFT_SHIFTS, add_sub_params, check_int16_mul,
                                       mul_multiplier)
 from edgec.ir.quant import activation_range
@@ -217,13 +226,49 @@ def _tvm_min(a, b):
     return te.min(a, b)
 
 
-@lowering_rule("MAXIMUM", "int8", "float32")
+@lowering_rule("MAXIMUM", "int8", "float32", *PLAIN_INT_KEYS)
 def maximum(ctx) -> KernelPlan:
-    """MAXIMUM: the larger code (int8) or value (float32)."""
-    return _select_plan(ctx, ctx.dtype, _tvm_max)
+    """MAXIMUM: the larger code (int8), value (float32) or integer (plain integers)."""
+    return _select_plan(ctx, ctx.outs[0].dtype, _tvm_max)
 
 
-@lowering_rule("MINIMUM", "int8", "float32")
+@lowering_rule("MINIMUM", "int8", "float32", *PLAIN_INT_KEYS)
 def minimum(ctx) -> KernelPlan:
-    """MINIMUM: the smaller code (int8) or value (float32)."""
-    return _select_plan(ctx, ctx.dtype, _tvm_min)
+    """MINIMUM: the smaller code (int8), value (float32) or integer (plain integers)."""
+    return _select_plan(ctx, ctx.outs[0].dtype, _tvm_min)
+
+
+def wrapping_type(dtype: str) -> str:
+    """The unsigned C type plain integer arithmetic on ``dtype`` runs in: ``dtype``'s width,
+    at least 32 bits (no promotion to ``int``), so it wraps as numpy does."""
+    return "uint64" if dtype.endswith("64") else "uint32"
+
+
+_PLAIN_COMBINE = {"ADD": lambda a, b: a + b, "SUB": lambda a, b: a - b,
+                  "MUL": lambda a, b: a * b}
+
+
+@lowering_rule("ADD", *PLAIN_INT_KEYS)
+@lowering_rule("SUB", *PLAIN_INT_KEYS)
+@lowering_rule("MUL", *PLAIN_INT_KEYS)
+def binary_plain_int(ctx) -> KernelPlan:
+    """ADD / SUB / MUL of plain integers, wrapping around at the type's width."""
+    if ctx.attrs["activation"] != "NONE":
+        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): a fused activation on plain "
+                         "integers has no lowering", "apply the clamp as MAXIMUM / MINIMUM")
+    dtype = ctx.outs[0].dtype
+    wide = wrapping_type(dtype)
+    combine = _PLAIN_COMBINE[ctx.node.op]
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te
+
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        y = te.compute(shape, lambda *i: combine(ra(*i).astype(wide), rb(*i).astype(wide))
+                       .astype(dtype), name="y")
+        return Built([a, b, y], _schedule([], rank))
+
+    return _plan(ctx, build)

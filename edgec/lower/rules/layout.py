@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.quant import activation_range
+from edgec.ir.registry import MOVE_DTYPES
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import clamp_float, const_param, named_constants, placeholder
 
-ANY_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
+ANY_DTYPES = MOVE_DTYPES
 
 
 def _plan(ctx, inputs: list[Param], build, constants: dict) -> KernelPlan:
@@ -84,7 +85,8 @@ def concatenation(ctx) -> KernelPlan:
     axis = int(ctx.attrs["axis"]) % rank
     activation, dtype = ctx.attrs["activation"], y_t.dtype
     constants = {}
-    if dtype == "int8":
+    quantized = ctx.dtype == "int8"  # plain int8 (``plain_int8``) has no activation to clamp
+    if quantized:
         lo_hi = activation_range(activation, y_t.quant.s, y_t.quant.zp)
         constants["params"] = consts.int32_array(lo_hi)
     offsets = np.cumsum([0] + [t.shape[axis] for t in ctx.ins]).tolist()
@@ -103,7 +105,7 @@ def concatenation(ctx) -> KernelPlan:
             value = read(len(xs) - 1)
             for k in range(len(xs) - 2, -1, -1):
                 value = tirx.if_then_else(i[axis] < offsets[k + 1], read(k), value)
-            if dtype == "int8":
+            if quantized:
                 return tirx.min(tirx.max(value.astype("int32"), extra[0][0]), extra[0][1]) \
                     .astype("int8")
             if dtype == "float32":

@@ -13,6 +13,8 @@ def _source(i, before: int, n: int, mode: str):
     from tvm import tirx
 
     u = i - before
+    if mode == "WRAP":  # u + k * n >= 0 for every output index: C's % is the modulo
+        return tirx.truncmod(u + (-(-before // n)) * n, n)
     low = {"REFLECT": -u, "SYMMETRIC": -u - 1, "EDGE": tirx.const(0, "int32")}[mode]
     high = {"REFLECT": 2 * n - 2 - u, "SYMMETRIC": 2 * n - 1 - u,
             "EDGE": tirx.const(n - 1, "int32")}[mode]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.ir.ops.pool_2d import PLAIN_MAX_POOL
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
@@ -95,10 +96,11 @@ def average_pool_int8(ctx) -> KernelPlan:
     return _plan(ctx, build, _int8_params(ctx))
 
 
-@lowering_rule("MAX_POOL_2D", "int8", "int16")
+@lowering_rule("MAX_POOL_2D", "int8", "int16", *PLAIN_MAX_POOL)
 def max_pool_int8(ctx) -> KernelPlan:
-    """int8 / int16 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``)."""
-    dtype = ctx.dtype
+    """int8 / int16 MAX_POOL_2D (TFLM ``reference_integer_ops::MaxPool``); plain integers
+    clamp to their type's range (no activation: the reference refuses one)."""
+    dtype = ctx.outs[0].dtype
     lowest = int(np.iinfo(dtype).min)
     def build() -> Built:
         from tvm import te, tirx
@@ -111,6 +113,9 @@ def max_pool_int8(ctx) -> KernelPlan:
             tirx.max(acc(*i), prm[0]), prm[1]).astype(dtype), name="y")
         return Built([x, prm, y], _schedule)
 
+    if ctx.outs[0].quant is None:
+        info = np.iinfo(dtype)
+        return _plan(ctx, build, {"params": consts.int32_array([info.min, info.max])})
     return _plan(ctx, build, _int8_params(ctx))
 
 

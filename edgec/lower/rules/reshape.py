@@ -6,10 +6,11 @@ planner may alias output to input and drop the call.
 
 from __future__ import annotations
 
+from edgec.ir.registry import MOVE_DTYPES
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import placeholder
 
-COPY_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
+COPY_DTYPES = MOVE_DTYPES
 
 
 @lowering_rule("RESHAPE", *COPY_DTYPES)

@@ -1,0 +1,48 @@
+"""CAST: input 0's values in the output tensor's type, between float32 and plain integers
+(docs/IR.md "Plain integers"); ONNX's Cast / CastLike, TFLite's CAST.
+
+- integer -> integer: the value modulo 2^bits of the output type (numpy's ``astype``, C's
+  conversion on gcc and clang);
+- integer -> float32: rounded to the nearest float32 (ties to even);
+- float32 -> integer: truncated toward zero (ONNX's rule); edgec fixes what ONNX leaves
+  undefined: NaN gives 0 and values beyond the type's range saturate to its bounds (C's
+  conversion of such values is undefined, so the kernel tests them first).
+
+Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.ir.graph import PLAIN_INT_KEYS
+from edgec.ir.registry import Ptq, define_op, kernel
+
+define_op("CAST", infer_shapes=lambda node, ins: [ins[0].shape],
+          doc="the values of x in the output's type (float32 <-> plain integers)",
+          dtypes=("float32", *PLAIN_INT_KEYS), casts=True, ptq=Ptq.UNSUPPORTED)
+
+
+def float_to_int_bounds(dtype: str) -> tuple[float, float]:
+    """``(low, high)``: a truncated float ``t`` fits ``dtype`` when ``low <= t < high``; both
+    are powers of two (or 0), exact in float32."""
+    info = np.iinfo(dtype)
+    return float(info.min), float(info.max) + 1.0
+
+
+def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
+    """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
+    if x.dtype.kind != "f" or np.dtype(dtype).kind == "f":
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    low, high = float_to_int_bounds(dtype)
+    t = np.trunc(x.astype(np.float64))
+    inside = np.where(np.isnan(t) | (t < low) | (t >= high), 0.0, t).astype(dtype)
+    return np.where(np.isnan(t), np.zeros((), dtype),
+                    np.where(t >= high, np.array(info.max, dtype),
+                             np.where(t < low, np.array(info.min, dtype), inside)))
+
+
+@kernel("CAST", "float32", *PLAIN_INT_KEYS)
+def cast_any(call):
+    return [cast_values(call.inputs[0], call.out_tensors[0].dtype)]
