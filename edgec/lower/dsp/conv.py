@@ -75,6 +75,7 @@ import numpy as np
 
 from edgec.lower import consts
 from edgec.lower.dsp import layout
+from edgec.lower.dsp.requant import conv_acc_bound
 from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -171,11 +172,17 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
                  and 2 * ring * cols * c4 <= WHOLE_BYTES)
     scratch = 2 * (ring if whole else kh) * cols * c4 + 16 * wide_groups * blocks["wide"]
     arrange = layout.blocked4 if int4 else layout.blocked8
-    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows") if int4 else (
-        "dsp", "dsp_compact", "dsp_rows")
+    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows", "dsp_rows_out") if int4 else (
+        "dsp", "dsp_compact", "dsp_rows", "dsp_rows_out")
+    params = quant["params"]
+    # The int8 sums' bound (the SMMLAR requantization below 2**30, _rows_out.h.j2); whether
+    # the activation range is narrower than int8 (else SSAT clamps and stores need no clamp).
+    bound = None if int4 else conv_acc_bound(weights, bias, int(params[0]))
+    clamp = bool(int(params[2]) > -128 or int(params[3]) < 127)
     return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
-                       helpers=helpers, whole=whole, **blocks, **geometry)
+                       helpers=helpers, whole=whole, acc_bound=bound, clamp=clamp, **blocks,
+                       **geometry)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
