@@ -152,13 +152,23 @@ def _pointwise_rows(geometry) -> dict:
     return {**g, "h": g["h"] // r, "oh": g["oh"] // r, "w": g["w"] * r, "ow": g["ow"] * r}
 
 
+def _strided_pointwise(geometry) -> dict:
+    """A 1x1 conv with a column stride (no left padding) widens only the pixels it reads:
+    ``xstep`` input pixels apart into consecutive columns of a row, which the kernel then
+    reads with unit stride (IC's 1x1 stride-2 shortcuts: 16 of 32 pixels a row)."""
+    g = geometry
+    if (g["kh"], g["kw"], g["pl"]) != (1, 1, 0) or g["sw"] == 1:
+        return geometry
+    return {**g, "xstep": g["sw"], "sw": 1}
+
+
 def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
     in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
     input zero points, which widen to zero)."""
     cout, kh, kw, cin = ctx.ins[1].shape
     c4 = -(-cin // 4) * 4
-    geometry = _pointwise_rows(geometry)
+    geometry = _strided_pointwise(_pointwise_rows(geometry))
     padded = np.zeros((cout, kh, kw, c4), weights.dtype)
     padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
     groups = kh * kw * c4 // 4
@@ -202,12 +212,13 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
-    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
+    # a strided 1x1 conv with left padding: its rows would widen unused columns
+    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1 and geometry["pl"] > 0
     padding = -cin % 4  # rows pad channels to a multiple of four: at most a third more MACs
     rows = geometry["dh"] == 1 and not pointwise_strided and 3 * padding <= cin
     if ctx.ins[1].dtype == "int4":
         c4 = -(-cin // 4) * 4
-        wide = _rows_blocks({**_pointwise_rows(geometry), "c4": c4})["wide"]
+        wide = _rows_blocks({**_strided_pointwise(_pointwise_rows(geometry)), "c4": c4})["wide"]
         if (rows and wide and cout % 2 == 0 and ctx.optimize != "ram"
                 and kh * kw * c4 <= INT4_MAX_K):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
