@@ -162,10 +162,14 @@ def _strided_pointwise(geometry) -> dict:
     return {**g, "xstep": g["sw"], "sw": 1}
 
 
-def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
+def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
+               bands: int | None = None):
     """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
     in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
-    input zero points, which widen to zero)."""
+    input zero points, which widen to zero). ``bands`` (the room variants, ``edgec.room``):
+    the output rows in that many bands, each band's input rows widened together and each
+    channel pair's weights once per band; ``None`` when the kernel does not gain from it
+    (1x1 windows, rows too narrow for widened weights, no channel pair, one band already)."""
     cout, kh, kw, cin = ctx.ins[1].shape
     c4 = -(-cin // 4) * 4
     geometry = _strided_pointwise(_pointwise_rows(geometry))
@@ -177,10 +181,19 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
     blocks = _rows_blocks(geometry)
     wide_groups = 2 * geometry["wpairs"] if int4 else groups
-    ring = (geometry["oh"] - 1) * geometry["sh"] + kh
+    oh, sh = geometry["oh"], geometry["sh"]
+    ring = (oh - 1) * sh + kh
     whole = bool(blocks["wide"] and cout >= 2 and kh < ring <= WHOLE_ROWS
                  and 2 * ring * cols * c4 <= WHOLE_BYTES)
-    scratch = 2 * (ring if whole else kh) * cols * c4 + 16 * wide_groups * blocks["wide"]
+    band = oh if whole else 1
+    if bands is not None:
+        wanted = -(-oh // bands)
+        if (not blocks["wide"] or cout < 2 or kh * kw == 1 or wanted <= band
+                or (wanted - 1) * sh + kh > WHOLE_ROWS):
+            return None
+        band = wanted
+    ring = (band - 1) * sh + kh
+    scratch = 2 * ring * cols * c4 + 16 * wide_groups * blocks["wide"]
     arrange = layout.blocked4 if int4 else layout.blocked8
     helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows", "dsp_rows_out") if int4 else (
         "dsp", "dsp_compact", "dsp_rows", "dsp_rows_out")
@@ -191,13 +204,31 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     clamp = bool(int(params[2]) > -128 or int(params[3]) < 127)
     return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
-                       helpers=helpers, whole=whole, acc_bound=bound, clamp=clamp, **blocks,
+                       helpers=helpers, band=band, acc_bound=bound, clamp=clamp, **blocks,
                        **geometry)
 
 
+def _room_variant(bands: int):
+    """The room variant ``room<bands>`` (``edgec.room``): the size-mode row kernel in
+    ``bands`` bands of output rows, where that is not its default already."""
+
+    def conv_2d_dsp_room(ctx):
+        if ctx.optimize != "size" or ctx.ins[1].dtype != "int8":
+            return None
+        return conv_2d_dsp(ctx, bands)
+
+    conv_2d_dsp_room.__name__ = f"conv_2d_dsp_room{bands}"
+    return lowering_variant("CONV_2D", f"room{bands}:dsp", "int8")(conv_2d_dsp_room)
+
+
+for _bands in (1, 2, 3, 4, 6, 8):  # edgec.room.ROOM_VARIANTS
+    _room_variant(_bands)
+
+
 @lowering_variant("CONV_2D", "dsp", "int8")
-def conv_2d_dsp(ctx):
-    """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
+def conv_2d_dsp(ctx, bands: int | None = None):
+    """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension; ``bands``:
+    the room variants' row kernel (``None`` where it declines)."""
     if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
         return None
     n, h, w, cin = ctx.ins[0].shape
@@ -224,7 +255,9 @@ def conv_2d_dsp(ctx):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
         return _int4_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and rows:
-        return _rows_plan(ctx, weights, bias, quant, geometry)
+        return _rows_plan(ctx, weights, bias, quant, geometry, bands=bands)
+    if bands is not None:
+        return None
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,

@@ -1,0 +1,46 @@
+"""Scratch where the arena has room: kernels that spend more scratch to run faster, taken
+only where the plan's arena stays as it is.
+
+Some kernels can trade scratch for instructions: the size-mode row convolution
+(``edgec.lower.dsp.conv``) widens a channel pair's int8 weights once per band of output
+rows, so holding more widened input rows (longer bands) widens them fewer times. Which
+trade is free depends on the plan, which lowering does not see: the arena's peak is set by
+some steps and others leave bytes unused below it. So those kernels register *room
+variants* (``lowering_variant(op, "room<k>:dsp", dtype)``, ``ROOM_VARIANTS``; ``room1`` the
+most scratch, each next one about half as much), and ``use_room`` tries them step by step,
+most scratch first, keeping the first one whose plan has an arena no larger than before.
+Planning is cheap next to lowering: every trial is a fresh ``plan_memory``. A variant that
+declines the node leaves its kernel unchanged (no trial).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from edgec.ir import Graph
+from edgec.lower.kernel import Kernel
+from edgec.plan import MemoryPlan, plan_memory
+
+ROOM_VARIANTS = ("room1", "room2", "room3", "room4", "room6", "room8")  # most scratch first
+Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
+
+
+def use_room(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
+             lower: Lower) -> tuple[list[Kernel], MemoryPlan, list[int]]:
+    """``(kernels, plan, steps)``: ``kernels`` with, step by step, the first room variant
+    (``ROOM_VARIANTS``) that keeps the arena at most ``plan.arena_bytes``; the steps that took
+    one. The arena never grows."""
+    kernels, chosen = list(kernels), []
+    for step in range(len(graph.nodes)):
+        for variant in ROOM_VARIANTS:
+            kernel = lower(step, (variant,))
+            if kernel.body == kernels[step].body or kernel.scratch_bytes <= kernels[step].scratch_bytes:
+                continue  # declined, or no more scratch than the kernel has
+            trial = list(kernels)
+            trial[step] = kernel
+            trial_plan = plan_memory(graph, trial)
+            if trial_plan.arena_bytes <= plan.arena_bytes:
+                kernels, plan = trial, trial_plan
+                chosen.append(step)
+                break
+    return kernels, plan, chosen
