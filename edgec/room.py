@@ -9,8 +9,9 @@ some steps and others leave bytes unused below it. So those kernels register *ro
 variants* (``lowering_variant(op, "room<k>:dsp", dtype)``, ``ROOM_VARIANTS``; ``room1`` the
 most scratch, each next one about half as much), and ``use_room`` tries them step by step,
 most scratch first, keeping the first one whose plan has an arena no larger than before.
-Planning is cheap next to lowering: every trial is a fresh ``plan_memory``. A variant that
-declines the node leaves its kernel unchanged (no trial).
+Every trial is a fresh ``plan_memory``; a variant that declines the node leaves its kernel
+unchanged, and one needing more bytes than the step leaves free below the arena (``room_at``,
+a bound the placement can only miss) is not tried.
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ ROOM_VARIANTS = ("room1", "room2", "room3", "room4", "room6", "room8")  # most s
 Lower = Callable[[int, tuple[str, ...]], Kernel]  # (step, preferred variants) -> kernel
 
 
+def room_at(plan: MemoryPlan, step: int) -> int:
+    """The arena's bytes not held at ``step`` by any buffer live then (its parts live then,
+    each counted once per buffer as the span they cover): at most what a bigger scratch of
+    that step could take without growing the arena."""
+    held = 0
+    for buffer in plan.buffers:
+        live = [(start, start + size) for start, size, first, last in buffer.regions()
+                if first <= step <= last and size > 0]
+        if live:
+            held += max(end for _, end in live) - min(start for start, _ in live)
+    return plan.arena_bytes - held
+
+
 def use_room(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
              lower: Lower) -> tuple[list[Kernel], MemoryPlan, list[int]]:
     """``(kernels, plan, steps)``: ``kernels`` with, step by step, the first room variant
@@ -34,8 +48,9 @@ def use_room(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
     for step in range(len(graph.nodes)):
         for variant in ROOM_VARIANTS:
             kernel = lower(step, (variant,))
-            if kernel.body == kernels[step].body or kernel.scratch_bytes <= kernels[step].scratch_bytes:
-                continue  # declined, or no more scratch than the kernel has
+            extra = kernel.scratch_bytes - kernels[step].scratch_bytes
+            if kernel.body == kernels[step].body or not 0 < extra <= room_at(plan, step):
+                continue  # declined, no more scratch than the kernel has, or no room for it
             trial = list(kernels)
             trial[step] = kernel
             trial_plan = plan_memory(graph, trial)
