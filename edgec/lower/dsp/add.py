@@ -49,17 +49,22 @@ def _plan(ctx, sign: int) -> KernelPlan | None:
     if mmla:  # every sum below 2**30: doubled tables, the SMMLAR form
         tables, rq = 2 * tables, row
     nonneg = mmla and p.act_min >= p.output_offset
+    # the SMMLAR form's right shift as a literal (SSAT shifts), no clamp for all of int8
+    shift = int(row[2]) if mmla else None
+    clamp = p.act_min > -128 or p.act_max < 127
     arrays = {"tables": consts.int32_array(tables), "rq": rq.reshape(-1),
               "params": consts.int32_array([0, p.output_offset, p.act_min, p.act_max])}
     names = {role: f"{ctx.func_name}_{role}" for role in arrays}
 
     def render() -> str:
-        return templates.render(TEMPLATE, fast=fast, mmla=mmla, nonneg=nonneg, size=y.size)
+        return templates.render(TEMPLATE, fast=fast, mmla=mmla, nonneg=nonneg, size=y.size,
+                                shift=shift, clamp=clamp)
 
     c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", fast, mmla, nonneg, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
+    key = ("dsp", fast, mmla, nonneg, shift, clamp, templates.digest(TEMPLATE),
+           templates.digest(HELPERS[0]))
     # Both inputs have the output's shape: a, b and y are not restrict (in place).
     signature = [CParam("a", "int8_t", const=True, restrict=False),
                  CParam("b", "int8_t", const=True, restrict=False)]
