@@ -53,3 +53,82 @@ def test_banded_rows_match_reference(tmp_path, cache_dir, monkeypatch, geometry,
     assert ("widened once for the image" if variant == "room1"
             else "widened once for the band") in text
     assert result.kernels[0].scratch_bytes > plain.scratch_bytes
+
+
+# Strided 1x1 convs on the row kernel (xstep): channels a multiple of four or padded to it,
+# an odd input width (the last pixel read is the last column), a vertical stride alone.
+STRIDED_POINTWISE = [
+    (8, 8, 16, 6, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
+    (7, 9, 8, 5, 1, 1, (2, 2), (1, 1), (0, 0, 0, 0)),
+    (9, 11, 3, 4, 1, 1, (3, 2), (1, 1), (0, 0, 0, 0)),
+    (6, 13, 12, 4, 1, 1, (1, 3), (1, 1), (0, 0, 0, 0)),
+]
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(len(STRIDED_POINTWISE)))
+def test_strided_pointwise_rows_match_reference(tmp_path, cache_dir, geometry):
+    rng = np.random.default_rng([geometry, 5])
+    activation = ["NONE", "RELU", "RELU6", "NONE"][geometry]
+    graph = _window_graph(rng, STRIDED_POINTWISE[geometry], False, "", activation)
+    result = _check(graph, tmp_path, cache_dir, seed=geometry)
+    assert "dsp_rows" in result.kernels[0].helpers  # the row kernel, not the pair kernel
+    cin, sw = STRIDED_POINTWISE[geometry][2], STRIDED_POINTWISE[geometry][6][1]
+    if sw > 1:  # each row widens the pixels it reads, sw apart
+        assert f"src += {sw * cin}" in result.kernels[0].c_source
+
+
+def test_left_padded_strided_pointwise_keeps_the_pair_kernel(cache_dir):
+    rng = np.random.default_rng(6)
+    graph = _window_graph(rng, (6, 6, 8, 4, 1, 1, (2, 2), (1, 1), (0, 1, 0, 1)), False, "",
+                          "NONE")
+    from edgec.lower import lower_graph
+    from edgec.options import BuildOptions
+
+    (kernel,) = lower_graph(graph, BuildOptions(target="mps2_an386", cache_dir=cache_dir,
+                                                optimize="size"))
+    assert "dsp_rows" not in kernel.helpers
+
+
+def test_conv_acc_bound_is_the_largest_sum():
+    """The bound equals the extreme sum over every int8 input (brute force on a tiny K)."""
+    from itertools import product
+
+    from edgec.lower.dsp.requant import conv_acc_bound
+
+    rng = np.random.default_rng(7)
+    w = rng.integers(-127, 128, (3, 3))
+    bias = np.array([5, -70000, 123], np.int64)
+    for zp in (-128, 0, 77, 127):
+        xs = np.array(list(product([-128, 127], repeat=3)), np.int64) - zp
+        sums = xs @ w.T + bias
+        assert conv_acc_bound(w, bias, zp) == int(np.abs(sums).max())
+
+
+@needs_gcc
+@pytest.mark.parametrize("corner", ["", "extreme"])
+def test_bounded_sums_take_the_smmlar_requantization(tmp_path, cache_dir, corner):
+    """Row kernels whose sums stay below 2^30 requantize by SMMLAR (rq rows {m, K, r, 0});
+    a bias next to INT32_MAX keeps the 64-bit form. Both exact."""
+    rng = np.random.default_rng([len(corner), 8])
+    graph = _window_graph(rng, (6, 13, 16, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)), False,
+                          corner, "RELU")
+    result = _check(graph, tmp_path, cache_dir)
+    text = (tmp_path / "m.c").read_text()
+    assert ("edgec_scale_mmla_row" in result.kernels[0].c_source) == (corner == "")
+    assert "EDGEC_DSP_ROWS_OUT" in text
+
+
+@needs_gcc
+@pytest.mark.parametrize("activation", ["NONE", "RELU6"])
+def test_add_takes_the_literal_shift(tmp_path, cache_dir, activation):
+    """The int8 ADD's SMMLAR form with its right shift as SSAT's literal; clamped only when
+    the activation range is narrower than int8."""
+    from tests.lower.test_dsp_kernels import _elementwise_graph
+
+    rng = np.random.default_rng(9)
+    graph = _elementwise_graph(rng, "ADD", (1, 6, 6, 8), (1, 6, 6, 8), "", activation)
+    result = _check(graph, tmp_path, cache_dir)
+    source = result.kernels[0].c_source
+    assert "EDGEC_SSAT8(t0 >> " in source
+    assert ("edgec_store_word" in source) == (activation == "RELU6")
