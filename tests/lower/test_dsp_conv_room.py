@@ -5,6 +5,9 @@ reference interpreter (the DSP C with the intrinsics' plain-C stand-ins)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -132,3 +135,34 @@ def test_add_takes_the_literal_shift(tmp_path, cache_dir, activation):
     source = result.kernels[0].c_source
     assert "EDGEC_SSAT8(t0 >> " in source
     assert ("edgec_store_word" in source) == (activation == "RELU6")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no Arm toolchain")
+@pytest.mark.parametrize("opt", ["-O0", "-O2", "-Os"])
+def test_banded_and_strided_rows_build_warning_free_for_the_m4(tmp_path, cache_dir,
+                                                               monkeypatch, opt):
+    """The banded rows (room2), a strided 1x1 conv and an int8 ADD with the literal shift
+    compile for the M4 without a warning, at -O0 too (the asm helpers' C forms), and
+    under clang (its own register allocation: the C forms of the 14-register kernels)."""
+    from edgec.lower.dsp import conv
+    from tests.lower.test_dsp_kernels import ARM_FLAGS, ARM_SYSROOT, _elementwise_graph
+
+    monkeypatch.setattr(conv, "WHOLE_BYTES", 0)
+    rng = np.random.default_rng(10)
+    cases = [(_window_graph(rng, BAND_GEOMETRIES[0], False, "", "RELU"), ("room2",)),
+             (_window_graph(rng, STRIDED_POINTWISE[0], False, "", "NONE"), ()),
+             (_elementwise_graph(rng, "ADD", (1, 6, 6, 8), (1, 6, 6, 8), "", "NONE"), ())]
+    clang = shutil.which("clang") is not None and (ARM_SYSROOT / "include").is_dir()
+    for index, (graph, prefer) in enumerate(cases):
+        out = tmp_path / str(index)
+        out.mkdir()
+        _emit(graph, "mps2_an386", out, cache_dir, "size", prefer=prefer)
+        commands = [["arm-none-eabi-gcc", *ARM_FLAGS, opt]]
+        if clang and opt == "-O2":
+            commands.append(["clang", "--target=arm-none-eabi", "-isystem",
+                             str(ARM_SYSROOT / "include"), *ARM_FLAGS, opt])
+        for command in commands:
+            done = subprocess.run([*command, "-I", str(out), str(out / "m.c"), "-o",
+                                   str(out / "m.o")], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            assert done.stderr == ""

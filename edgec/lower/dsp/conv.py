@@ -37,12 +37,33 @@ convs 543,760 -> 491,880 each), IC 12,532,200 -> 11,521,140. Before them, IC (re
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
-37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs keep the pair kernel (rows would
-widen columns no pixel reads), and so do dilated rows (dh > 1), inputs whose channel padding
-would add more than a third of the MACs (one or two channels: KWS's first layer) and
-``--optimize ram`` (the rows take more scratch). The 14-register asm needs GCC with the
-frame pointer omitted (its default from -O1); clang and builds defining
-``EDGEC_DSP_FRAME_POINTER`` take the micro-kernels' C forms.
+37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs without left padding take the rows
+too, each row widening only the pixels read, ``xstep`` apart, into consecutive columns read
+with unit stride (``_strided_pointwise``; IC's 1x1 stride-2 shortcuts 252,360 -> 205,040 and
+190,320 -> 146,280 instructions against the pair kernel); left-padded ones keep the pair
+kernel, and so do dilated rows (dh > 1), inputs whose channel padding would add more than a
+third of the MACs (one or two channels: KWS's first layer) and ``--optimize ram`` (the rows
+take more scratch). The 14-register asm needs GCC with the frame pointer omitted (its
+default from -O1); clang and builds defining ``EDGEC_DSP_FRAME_POINTER`` take the
+micro-kernels' C forms.
+
+Bands (``edgec.room``): the room variants ``room<k>`` (k = 1, 2, 3, 4, 6, 8) of a 3x3 (any
+window but 1x1) wide-row conv take ``band = ceil(oh / k)`` output rows at a time: the ring
+holds a band's ``(band - 1) * sh + kh`` input rows, all widened first, then each channel
+pair's weights are widened once per band and its outputs computed over the band (k = 1: the
+whole image). The build takes the first of them, most scratch first, whose plan keeps the
+arena as it is: IC's 16x16x32 convs take bands of 3 and 6 rows and its 16x16 -> 8x8 conv the
+whole image where the 32x32 convs' peak leaves room (1,087,920 -> 1,058,840, 1,993,720 ->
+1,883,440 and 1,072,680 -> 949,960 instructions), the arena still 37,152 B.
+
+Outputs (``_rows_out.h.j2``): where every channel's sum is bounded below 2^30 at compile time
+(``requant.conv_acc_bound``: bias plus the extreme input times each weight, inputs minus zero
+point within [-128 - zp, 127 - zp]), the requantization is the doubled-sum SMMLAR form of
+``requant.py`` (ADD, SMMLAR, ASR, SSAT; rq rows ``{m, K, r, 0}``) instead of the 64-bit one,
+and where the activation range is all of int8 (``clamp`` false: SSAT clamps) each pixel's two
+channels are stored as one halfword with no clamp, every value computed before the first
+store (one row load per channel for the block). IC size mode: 11,522,080 -> 11,261,480
+instructions, its size-mode code 15,920 -> 14,700 B.
 
 Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
