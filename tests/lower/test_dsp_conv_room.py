@@ -58,6 +58,25 @@ def test_banded_rows_match_reference(tmp_path, cache_dir, monkeypatch, geometry,
     assert result.kernels[0].scratch_bytes > plain.scratch_bytes
 
 
+# Whole images with short windows (3 runs of 3 groups: three channels padded to four) whose
+# runs all lie within LDRD's offset from the first: EDGEC_DOT3X2_WIDE_WINDOW; a stride.
+WINDOW_GEOMETRIES = [
+    (7, 14, 3, 6, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),
+    (9, 15, 4, 5, 3, 3, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (9, 19, 3, 4, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),
+]
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(len(WINDOW_GEOMETRIES)))
+def test_fixed_offset_window_matches_reference(tmp_path, cache_dir, geometry):
+    rng = np.random.default_rng([geometry, 11])
+    activation = ["RELU", "NONE", "RELU6"][geometry]
+    graph = _window_graph(rng, WINDOW_GEOMETRIES[geometry], False, "", activation)
+    result = _check(graph, tmp_path, cache_dir, seed=geometry)
+    assert "EDGEC_DOT3X2_WIDE_WINDOW(rows[0]" in result.kernels[0].c_source
+
+
 # Strided 1x1 convs on the row kernel (xstep): channels a multiple of four or padded to it,
 # an odd input width (the last pixel read is the last column), a vertical stride alone.
 STRIDED_POINTWISE = [
@@ -141,7 +160,8 @@ def test_add_takes_the_literal_shift(tmp_path, cache_dir, activation):
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-Os"])
 def test_banded_and_strided_rows_build_warning_free_for_the_m4(tmp_path, cache_dir,
                                                                monkeypatch, opt):
-    """The banded rows (room2), a strided 1x1 conv and an int8 ADD with the literal shift
+    """The banded rows (room2), a window at fixed offsets, a strided 1x1 conv and an int8
+    ADD with the literal shift
     compile for the M4 without a warning, at -O0 too (the asm helpers' C forms), and
     under clang (its own register allocation: the C forms of the 14-register kernels)."""
     from edgec.lower.dsp import conv
@@ -150,6 +170,7 @@ def test_banded_and_strided_rows_build_warning_free_for_the_m4(tmp_path, cache_d
     monkeypatch.setattr(conv, "WHOLE_BYTES", 0)
     rng = np.random.default_rng(10)
     cases = [(_window_graph(rng, BAND_GEOMETRIES[0], False, "", "RELU"), ("room2",)),
+             (_window_graph(rng, WINDOW_GEOMETRIES[0], False, "", "RELU"), ()),
              (_window_graph(rng, STRIDED_POINTWISE[0], False, "", "NONE"), ()),
              (_elementwise_graph(rng, "ADD", (1, 6, 6, 8), (1, 6, 6, 8), "", "NONE"), ())]
     clang = shutil.which("clang") is not None and (ARM_SYSROOT / "include").is_dir()

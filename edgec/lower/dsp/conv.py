@@ -65,6 +65,15 @@ channels are stored as one halfword with no clamp, every value computed before t
 store (one row load per channel for the block). IC size mode: 11,522,080 -> 11,261,480
 instructions, its size-mode code 15,920 -> 14,700 B.
 
+Windows at fixed offsets (``window``): in a whole image the kh runs of a window lie a row
+apart; where all of a window's LDRD offsets fit the immediate (at most 1020 bytes) and it
+has at most ``WINDOW_GROUPS`` groups, the triples take it unrolled whole from one pointer
+(``EDGEC_DOT3X2_WIDE_WINDOW``, ``_rows_out.h.j2``): no run pointers, nothing per run (IC's
+first conv, three runs of three groups 272 bytes apart: 664,800 -> 592,600 instructions, for
+some 380 bytes of code). The channel pairs' weight widening is one function in the file
+(``edgec_widen_pair_call``), not inlined per kernel: a few instructions per widening (IC
++8,800), some 80 bytes of code less per kernel (IC size-mode code 16,320 -> 15,520 B).
+
 Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
 (``4 * groups`` words: twice the speed form's scratch); per group of four reduction values
@@ -155,6 +164,16 @@ WHOLE_ROWS = 64
 UNROLL_CALLS = 2048
 
 
+# Groups of a window unrolled whole at fixed offsets (``window`` in _rows_plan): each one
+# adds 16 instructions (~64 B) of code once.
+WINDOW_GROUPS = 12
+
+
+def sw_step(geometry) -> int:
+    """Bytes between the widened inputs of two neighbouring output pixels of a row."""
+    return 2 * geometry["sw"] * geometry["c4"] if geometry["ow"] > 1 else 0
+
+
 # Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
 POINTWISE_ROW = 32
 
@@ -215,6 +234,14 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
         band = wanted
     ring = (band - 1) * sh + kh
     scratch = 2 * ring * cols * c4 + 16 * wide_groups * blocks["wide"]
+    # The whole image (one band) with a short window whose runs, rows apart, all lie within
+    # LDRD's immediate offset: the window unrolled whole at fixed offsets, no run pointers
+    # (EDGEC_DOT3X2_WIDE_WINDOW; IC's first conv, 3 runs of 3 groups, rows 272 B apart).
+    run_groups = kw * c4 // 4
+    window = bool(band == oh > 1 and blocks["unrolled"] and blocks["triples"] and not int4
+                  and geometry["dw"] == 1 and kh > 1 and kh * run_groups <= WINDOW_GROUPS
+                  and 4 * (kh - 1) * (cols * c4 // 2) + 8 * (run_groups - 1)
+                  + 2 * sw_step(geometry) <= 1020)
     arrange = layout.blocked4 if int4 else layout.blocked8
     helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows", "dsp_rows_out") if int4 else (
         "dsp", "dsp_compact", "dsp_rows", "dsp_rows_out")
@@ -225,8 +252,8 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
     clamp = bool(int(params[2]) > -128 or int(params[3]) < 127)
     return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
-                       helpers=helpers, band=band, acc_bound=bound, clamp=clamp, **blocks,
-                       **geometry)
+                       helpers=helpers, band=band, acc_bound=bound, clamp=clamp,
+                       window=window, **blocks, **geometry)
 
 
 def _room_variant(bands: int):
