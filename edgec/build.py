@@ -151,12 +151,15 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
     for by name keeps that mode's kernels, with only the free trailing writes."""
     from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
     from edgec.ram import mix_for_arena, shrink_arena
+    from edgec.room import use_room
 
     def lowered(mode: Optimize):
         mode_options = replace(options, optimize=mode)
         fast = lower_graph(graph, mode_options, progress=progress)
         if options.optimize in (Optimize.SPEED, Optimize.SIZE):  # asked for by name: that
             plan = plan_memory(graph, fast)  # mode's kernels, no variant costing instructions
+            # and kernels spending scratch where the arena has room (edgec.room)
+            fast, plan, _ = use_room(graph, fast, plan, node_lowerer(graph, mode_options))
             return fast, plan, memory_entry(graph, fast, fast, plan, [])
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),
@@ -167,6 +170,7 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
             kernels, plan = mix_for_arena(graph, kernels, plan, speed)
             kernels, plan, variants = _smaller_with_speed(graph, speed, speed_options,
                                                           (kernels, plan, variants))
+        kernels, plan, _ = use_room(graph, kernels, plan, node_lowerer(graph, mode_options))
         return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
 
     first = options.optimize or Optimize.SPEED

@@ -42,7 +42,9 @@ DSP kernels on x86 against ``edgec.ir.interpret``.
 kernel (``conv.py``, ``conv_rows.c.j2``): input rows widened once into a kh-row ring, three
 pixels by two channels per micro-kernel call over the whole window, each channel pair's
 weights widened once per output row where the row is wide enough (17 instructions per 24
-multiply-accumulates; 20 where the weights are widened in the loop); strided 1x1 convs,
+multiply-accumulates; 20 where the weights are widened in the loop; bands of output rows
+sharing one widening of the weights where the arena has room, ``edgec.room``; strided 1x1
+convs widen only the pixels they read); left-padded strided 1x1 convs,
 dilated rows, one- or two-channel inputs and ``--optimize ram`` keep the pair kernel
 (``conv_pair.c.j2``: two output pixels by two channels, 15 instructions per 16).
 FULLY_CONNECTED keeps the one-pixel int8 kernel (``_compact.h.j2``): its weights are used

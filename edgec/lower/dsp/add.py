@@ -8,7 +8,11 @@ table, which is exact too: the scaled values stay far inside int32). Per element
 then does two table loads, one add and the output requantization (``requant.py``'s SMMLAR
 form on doubled tables when the output multiplier allows, which it does when every sum stays
 below 2**30: four instructions and SSAT; TFLM's steps otherwise), four
-elements per loaded word with a packed clamp and word store. Cost: two 1 KB tables of flash per
+elements per loaded word with a packed clamp and word store. In the SMMLAR form the right
+shift is a literal of the C (``shift``: part of the kernel key), so SSAT shifts and saturates
+in one instruction, the bytes are loaded one by one (LDRB: no lane extraction) and, where the
+activation range is all of int8, the word is stored unclamped: 9 instructions per element
+instead of 10.75 (IC's three ADDs 308,440 -> 258,120). Cost: two 1 KB tables of flash per
 node. Broadcasting keeps the portable rule. The output may overwrite either input (in place).
 """
 
@@ -49,17 +53,22 @@ def _plan(ctx, sign: int) -> KernelPlan | None:
     if mmla:  # every sum below 2**30: doubled tables, the SMMLAR form
         tables, rq = 2 * tables, row
     nonneg = mmla and p.act_min >= p.output_offset
+    # the SMMLAR form's right shift as a literal (SSAT shifts), no clamp for all of int8
+    shift = int(row[2]) if mmla else None
+    clamp = p.act_min > -128 or p.act_max < 127
     arrays = {"tables": consts.int32_array(tables), "rq": rq.reshape(-1),
               "params": consts.int32_array([0, p.output_offset, p.act_min, p.act_max])}
     names = {role: f"{ctx.func_name}_{role}" for role in arrays}
 
     def render() -> str:
-        return templates.render(TEMPLATE, fast=fast, mmla=mmla, nonneg=nonneg, size=y.size)
+        return templates.render(TEMPLATE, fast=fast, mmla=mmla, nonneg=nonneg, size=y.size,
+                                shift=shift, clamp=clamp)
 
     c_params = [Param("a", ctx.node.inputs[0]), Param("b", ctx.node.inputs[1])]
     c_params += [Param(role, names[role]) for role in arrays]
     c_params.append(Param("y", ctx.node.outputs[0]))
-    key = ("dsp", fast, mmla, nonneg, templates.digest(TEMPLATE), templates.digest(HELPERS[0]))
+    key = ("dsp", fast, mmla, nonneg, shift, clamp, templates.digest(TEMPLATE),
+           templates.digest(HELPERS[0]))
     # Both inputs have the output's shape: a, b and y are not restrict (in place).
     signature = [CParam("a", "int8_t", const=True, restrict=False),
                  CParam("b", "int8_t", const=True, restrict=False)]

@@ -37,13 +37,43 @@ convs 543,760 -> 491,880 each), IC 12,532,200 -> 11,521,140. Before them, IC (re
 size mode: 15,922,480 -> 13,279,160 instructions, below speed mode's 14,689,080 with int16
 weights; KWS (DS-CNN) 4,736,080 -> 4,348,480, its 1x1 convs read as rows of 25 pixels
 (``_pointwise_rows``). The price is scratch: kh widened rows (size-mode arena IC 33,888 ->
-37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs keep the pair kernel (rows would
-widen columns no pixel reads), and so do dilated rows (dh > 1), inputs whose channel padding
-would add more than a third of the MACs (two channels; one input channel takes the plane
-kernel, ``conv_plane.py``, where it applies: KWS's first layer 492,160 -> 333,080) and
-``--optimize ram`` (the rows take more scratch). The 14-register asm needs GCC with the
-frame pointer omitted (its default from -O1); clang and builds defining
-``EDGEC_DSP_FRAME_POINTER`` take the micro-kernels' C forms.
+37,152 B, KWS 10,048 -> 13,056 B). Strided 1x1 convs without left padding take the rows
+too, each row widening only the pixels read, ``xstep`` apart, into consecutive columns read
+with unit stride (``_strided_pointwise``; IC's 1x1 stride-2 shortcuts 252,360 -> 205,040 and
+190,320 -> 146,280 instructions against the pair kernel); left-padded ones keep the pair
+kernel, and so do dilated rows (dh > 1), inputs whose channel padding would add more than a
+third of the MACs (two channels; one input channel takes the plane kernel, ``conv_plane.py``,
+where it applies: KWS's first layer 492,160 -> 333,080) and ``--optimize ram`` (the rows
+take more scratch). The 14-register asm needs GCC with the frame pointer omitted (its
+default from -O1); clang and builds defining ``EDGEC_DSP_FRAME_POINTER`` take the
+micro-kernels' C forms.
+
+Bands (``edgec.room``): the room variants ``room<k>`` (k = 1, 2, 3, 4, 6, 8) of a 3x3 (any
+window but 1x1) wide-row conv take ``band = ceil(oh / k)`` output rows at a time: the ring
+holds a band's ``(band - 1) * sh + kh`` input rows, all widened first, then each channel
+pair's weights are widened once per band and its outputs computed over the band (k = 1: the
+whole image). The build takes the first of them, most scratch first, whose plan keeps the
+arena as it is: IC's 16x16x32 convs take bands of 3 and 6 rows and its 16x16 -> 8x8 conv the
+whole image where the 32x32 convs' peak leaves room (1,087,920 -> 1,058,840, 1,993,720 ->
+1,883,440 and 1,072,680 -> 949,960 instructions), the arena still 37,152 B.
+
+Outputs (``_rows_out.h.j2``): where every channel's sum is bounded below 2^30 at compile time
+(``requant.conv_acc_bound``: bias plus the extreme input times each weight, inputs minus zero
+point within [-128 - zp, 127 - zp]), the requantization is the doubled-sum SMMLAR form of
+``requant.py`` (ADD, SMMLAR, ASR, SSAT; rq rows ``{m, K, r, 0}``) instead of the 64-bit one,
+and where the activation range is all of int8 (``clamp`` false: SSAT clamps) each pixel's two
+channels are stored as one halfword with no clamp, every value computed before the first
+store (one row load per channel for the block). IC size mode: 11,522,080 -> 11,261,480
+instructions, its size-mode code 15,920 -> 14,700 B.
+
+Windows at fixed offsets (``window``): in a whole image the kh runs of a window lie a row
+apart; where all of a window's LDRD offsets fit the immediate (at most 1020 bytes) and it
+has at most ``WINDOW_GROUPS`` groups, the triples take it unrolled whole from one pointer
+(``EDGEC_DOT3X2_WIDE_WINDOW``, ``_rows_out.h.j2``): no run pointers, nothing per run (IC's
+first conv, three runs of three groups 272 bytes apart: 664,800 -> 592,600 instructions, for
+some 380 bytes of code). The channel pairs' weight widening is one function in the file
+(``edgec_widen_pair_call``), not inlined per kernel: a few instructions per widening (IC
++8,800), some 80 bytes of code less per kernel (IC size-mode code 16,320 -> 15,520 B).
 
 Pair form (``conv_pair.c.j2``): int8 weights, two output pixels at a
 time. Both pixels' windows are widened into the scratch as int16, interleaved group by group
@@ -76,6 +106,7 @@ import numpy as np
 
 from edgec.lower import consts
 from edgec.lower.dsp import conv_plane, layout
+from edgec.lower.dsp.requant import conv_acc_bound
 from edgec.lower.dsp.common import (INT4_MAX_K, bias_or_zeros, compact, int8_output,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -134,6 +165,16 @@ WHOLE_ROWS = 64
 UNROLL_CALLS = 2048
 
 
+# Groups of a window unrolled whole at fixed offsets (``window`` in _rows_plan): each one
+# adds 16 instructions (~64 B) of code once.
+WINDOW_GROUPS = 12
+
+
+def sw_step(geometry) -> int:
+    """Bytes between the widened inputs of two neighbouring output pixels of a row."""
+    return 2 * geometry["sw"] * geometry["c4"] if geometry["ow"] > 1 else 0
+
+
 # Pseudo-rows of a 1x1 stride-1 unpadded conv: at most this many pixels.
 POINTWISE_ROW = 32
 
@@ -152,13 +193,27 @@ def _pointwise_rows(geometry) -> dict:
     return {**g, "h": g["h"] // r, "oh": g["oh"] // r, "w": g["w"] * r, "ow": g["ow"] * r}
 
 
-def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
+def _strided_pointwise(geometry) -> dict:
+    """A 1x1 conv with a column stride (no left padding) widens only the pixels it reads:
+    ``xstep`` input pixels apart into consecutive columns of a row, which the kernel then
+    reads with unit stride (IC's 1x1 stride-2 shortcuts: 16 of 32 pixels a row)."""
+    g = geometry
+    if (g["kh"], g["kw"], g["pl"]) != (1, 1, 0) or g["sw"] == 1:
+        return geometry
+    return {**g, "xstep": g["sw"], "sw": 1}
+
+
+def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
+               bands: int | None = None):
     """The row-buffered kernel (``conv_rows.c.j2``; size mode, and int4 weights on wide rows
     in both modes): ``cin`` padded to ``c4``, a multiple of four, with zero weights (and
-    input zero points, which widen to zero)."""
+    input zero points, which widen to zero). ``bands`` (the room variants, ``edgec.room``):
+    the output rows in that many bands, each band's input rows widened together and each
+    channel pair's weights once per band; ``None`` when the kernel does not gain from it
+    (1x1 windows, rows too narrow for widened weights, no channel pair, one band already)."""
     cout, kh, kw, cin = ctx.ins[1].shape
     c4 = -(-cin // 4) * 4
-    geometry = _pointwise_rows(geometry)
+    geometry = _strided_pointwise(_pointwise_rows(geometry))
     padded = np.zeros((cout, kh, kw, c4), weights.dtype)
     padded[..., :cin] = weights.reshape(cout, kh, kw, cin)
     groups = kh * kw * c4 // 4
@@ -167,21 +222,62 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False):
     cols = (geometry["ow"] - 1) * geometry["sw"] + (kw - 1) * geometry["dw"] + 1
     blocks = _rows_blocks(geometry)
     wide_groups = 2 * geometry["wpairs"] if int4 else groups
-    ring = (geometry["oh"] - 1) * geometry["sh"] + kh
+    oh, sh = geometry["oh"], geometry["sh"]
+    ring = (oh - 1) * sh + kh
     whole = bool(blocks["wide"] and cout >= 2 and kh < ring <= WHOLE_ROWS
                  and 2 * ring * cols * c4 <= WHOLE_BYTES)
-    scratch = 2 * (ring if whole else kh) * cols * c4 + 16 * wide_groups * blocks["wide"]
+    band = oh if whole else 1
+    if bands is not None:
+        wanted = -(-oh // bands)
+        if (not blocks["wide"] or cout < 2 or kh * kw == 1 or wanted <= band
+                or (wanted - 1) * sh + kh > WHOLE_ROWS):
+            return None
+        band = wanted
+    ring = (band - 1) * sh + kh
+    scratch = 2 * ring * cols * c4 + 16 * wide_groups * blocks["wide"]
+    # The whole image (one band) with a short window whose runs, rows apart, all lie within
+    # LDRD's immediate offset: the window unrolled whole at fixed offsets, no run pointers
+    # (EDGEC_DOT3X2_WIDE_WINDOW; IC's first conv, 3 runs of 3 groups, rows 272 B apart).
+    run_groups = kw * c4 // 4
+    window = bool(band == oh > 1 and blocks["unrolled"] and blocks["triples"] and not int4
+                  and geometry["dw"] == 1 and kh > 1 and kh * run_groups <= WINDOW_GROUPS
+                  and 4 * (kh - 1) * (cols * c4 // 2) + 8 * (run_groups - 1)
+                  + 2 * sw_step(geometry) <= 1020)
     arrange = layout.blocked4 if int4 else layout.blocked8
-    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows") if int4 else (
-        "dsp", "dsp_compact", "dsp_rows")
+    helpers = ("dsp", "dsp_compact", "dsp_int4", "dsp_rows", "dsp_rows_out") if int4 else (
+        "dsp", "dsp_compact", "dsp_rows", "dsp_rows_out")
+    params = quant["params"]
+    # The int8 sums' bound (the SMMLAR requantization below 2**30, _rows_out.h.j2); whether
+    # the activation range is narrower than int8 (else SSAT clamps and stores need no clamp).
+    bound = None if int4 else conv_acc_bound(weights, bias, int(params[0]))
+    clamp = bool(int(params[2]) > -128 or int(params[3]) < 127)
     return kernel_plan(ctx, "conv_rows.c.j2", arrange(padded.reshape(cout, -1), 2), bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t", access="raster",
-                       helpers=helpers, whole=whole, **blocks, **geometry)
+                       helpers=helpers, band=band, acc_bound=bound, clamp=clamp,
+                       window=window, **blocks, **geometry)
+
+
+def _room_variant(bands: int):
+    """The room variant ``room<bands>`` (``edgec.room``): the size-mode row kernel in
+    ``bands`` bands of output rows, where that is not its default already."""
+
+    def conv_2d_dsp_room(ctx):
+        if ctx.optimize != "size" or ctx.ins[1].dtype != "int8":
+            return None
+        return conv_2d_dsp(ctx, bands)
+
+    conv_2d_dsp_room.__name__ = f"conv_2d_dsp_room{bands}"
+    return lowering_variant("CONV_2D", f"room{bands}:dsp", "int8")(conv_2d_dsp_room)
+
+
+for _bands in (1, 2, 3, 4, 6, 8):  # edgec.room.ROOM_VARIANTS
+    _room_variant(_bands)
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
-def conv_2d_dsp(ctx):
-    """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension."""
+def conv_2d_dsp(ctx, bands: int | None = None):
+    """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension; ``bands``:
+    the room variants' row kernel (``None`` where it declines)."""
     if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
         return None
     n, h, w, cin = ctx.ins[0].shape
@@ -196,12 +292,13 @@ def conv_2d_dsp(ctx):
                     dw=a["dilations"][1], pt=a["pads"][0], pl=a["pads"][1], k=k, groups=groups)
     bias = bias_or_zeros(consts.constant_input(ctx, 2, "bias"), cout)
     quant = consts.conv_requant(ctx, cout)
-    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1  # rows would widen unused columns
+    # a strided 1x1 conv with left padding: its rows would widen unused columns
+    pointwise_strided = kh * kw == 1 and geometry["sw"] > 1 and geometry["pl"] > 0
     padding = -cin % 4  # rows pad channels to a multiple of four: at most a third more MACs
     rows = geometry["dh"] == 1 and not pointwise_strided and 3 * padding <= cin
     if ctx.ins[1].dtype == "int4":
         c4 = -(-cin // 4) * 4
-        wide = _rows_blocks({**_pointwise_rows(geometry), "c4": c4})["wide"]
+        wide = _rows_blocks({**_strided_pointwise(_pointwise_rows(geometry)), "c4": c4})["wide"]
         if (rows and wide and cout % 2 == 0 and ctx.optimize != "ram"
                 and kh * kw * c4 <= INT4_MAX_K):
             return _rows_plan(ctx, weights, bias, quant, geometry, int4=True)
@@ -209,7 +306,9 @@ def conv_2d_dsp(ctx):
     if ctx.optimize == "size" and (one := conv_plane.plan(ctx, weights, bias, quant, geometry)):
         return one  # one input channel: the int16 plane kernel (conv_plane.py)
     if ctx.optimize == "size" and rows:
-        return _rows_plan(ctx, weights, bias, quant, geometry)
+        return _rows_plan(ctx, weights, bias, quant, geometry, bands=bands)
+    if bands is not None:
+        return None
     if compact(ctx):
         words = 4 * groups + (groups if cin % 4 else 0)  # two int16 windows (+ an int8 one)
         return kernel_plan(ctx, "conv_pair.c.j2", layout.blocked8(weights, 2), bias, quant,

@@ -75,3 +75,21 @@ def mmla_row(mult: int, shift: int, output_zp: int) -> np.ndarray | None:
         return None
     right = -int(shift)
     return np.array([mult, (1 << (right - 1)) + output_zp * (1 << right), right, 0], np.int32)
+
+
+def mmla_table(mult, shift, output_zp: int) -> np.ndarray | None:
+    """The ``[channels, 4]`` int32 table of ``mmla_row`` rows, ``None`` unless every channel
+    allows the fast form."""
+    rows = [mmla_row(int(m), int(s), output_zp) for m, s in zip(np.ravel(mult), np.ravel(shift))]
+    return None if any(r is None for r in rows) else np.stack(rows).astype(np.int32)
+
+
+def conv_acc_bound(weights: np.ndarray, bias: np.ndarray, input_zp: int) -> int:
+    """The largest ``|bias + sum(w * (x - input_zp))|`` over int8 inputs x, any channel
+    (weights ``[channels, K]``): below ``MMLA_MAX_SUM``, a kernel's accumulators may take the
+    doubled-sum SMMLAR requantization."""
+    w = np.asarray(weights, np.int64).reshape(len(bias), -1)
+    lo, hi = -128 - int(input_zp), 127 - int(input_zp)  # x - zp
+    top = np.where(w > 0, w * hi, w * lo).sum(axis=1) + np.asarray(bias, np.int64)
+    bottom = np.where(w > 0, w * lo, w * hi).sum(axis=1) + np.asarray(bias, np.int64)
+    return int(max(np.abs(top).max(initial=0), np.abs(bottom).max(initial=0)))
