@@ -119,13 +119,13 @@ def plane_plan(ctx, in_place: bool) -> KernelPlan | None:
                     unroll=max(ow, w) <= MAX_UNROLLED, clamp=(lo, hi) != (-128, 127))
     scratch = 4 * (ow + ow % 2) + 2 * (3 if ring else ph) * pw  # a row of sums, the plane
     table = _mmla_table(ctx, quant, bias)
-    plan = kernel_plan(ctx, TEMPLATE, per_channel, 2 * bias if table is not None else bias,
+    # kernel_plan takes the SMMLAR rows (and tells the template ``mmla``) exactly where
+    # _mmla_table found them: every channel fast, every sum bounded below MMLA_MAX_SUM
+    bound = int(np.abs(bias.astype(np.int64)).max(initial=0)) + TAP_BOUND
+    return kernel_plan(ctx, TEMPLATE, per_channel, 2 * bias if table is not None else bias,
                        quant, scratch_bytes=scratch, scratch_ctype="int32_t",
                        helpers=("dsp", "dsp_plane"), w_ctype="int8_t", in_place=in_place,
-                       mmla=table is not None, **geometry)
-    if table is not None:
-        plan.constants[f"{ctx.func_name}_rq"] = table
-    return plan
+                       acc_bound=bound if table is not None else None, **geometry)
 
 
 def _mmla_table(ctx, quant, bias) -> np.ndarray | None:
