@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgec.cli import main
 from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.tflite import load_tflite
@@ -21,6 +22,8 @@ from edgec.ir import interpret
 from edgec.quantize import quantize_graph
 from edgec.quantize.params import quantize_array
 from edgec.quantize.recurrent import svdf_time_weight_quant
+from tests.cortexm.toolchain import needs_qemu
+from tests.lower.harness import needs_gcc
 from tests.ops.test_svdf import tflm_stream
 from tests.tflite_builder import TFLiteBuilder
 
@@ -148,6 +151,52 @@ def test_int16_activations_are_refused_for_svdf():
     cal = {float_graph.inputs[0]: frames(8, 10, 0)}
     with pytest.raises(EdgecError, match="SVDF"):
         quantize_graph(float_graph, cal, activations="int16")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("lowering_cache")
+
+
+def _files(tmp_path) -> tuple[str, str]:
+    """The float model and its calibration stream (.npz) on disk."""
+    model = tmp_path / "kws_svdf.tflite"
+    model.write_bytes(kws_svdf_model(0))
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, frame=frames(200, 10, seed=1))
+    return str(model), str(cal)
+
+
+@needs_gcc
+def test_verify_calibrate_on_the_host(tmp_path, capsys, cache_dir):
+    model, cal = _files(tmp_path)
+    assert main(["verify", model, "--calibrate", cal, "-n", "3",
+                 "--cache-dir", str(cache_dir)]) == 0
+    assert "vs the quantized graph: max relative error 0 on 3 inputs" in capsys.readouterr().out
+
+
+@needs_qemu
+@pytest.mark.slow
+def test_verify_calibrate_on_mps2_an386(tmp_path, capsys, cache_dir):
+    model, cal = _files(tmp_path)
+    assert main(["verify", model, "--calibrate", cal, "--target", "mps2_an386", "-n", "2",
+                 "--cache-dir", str(cache_dir)]) == 0
+    assert "vs the quantized graph: max relative error 0 on 2 inputs" in capsys.readouterr().out
+
+
+def test_quantize_cli_writes_a_model_tflm_streams_like_edgec(tmp_path):
+    """``edgec quantize -o X.tflite`` with int8 I/O: TFLM streams it as edgec's reference."""
+    model, cal = _files(tmp_path)
+    out = tmp_path / "kws_int8.tflite"
+    assert main(["quantize", model, "--calibrate", cal, "--io", "int8", "-o", str(out)]) == 0
+    graph = load_tflite(out.read_bytes())
+    assert _svdf(graph).inputs and graph.tensors[_svdf(graph).inputs[4]].dtype == "int16"
+    in_q = graph.tensors[graph.inputs[0]].quant
+    xs = [quantize_array(x, in_q) for x in frames(12, 10, seed=3)]
+    state: dict = {}
+    for x, want in zip(xs, tflm_stream(out.read_bytes(), xs)):
+        np.testing.assert_array_equal(interpret(graph, [x], state=state)[graph.outputs[0]],
+                                      want)
 
 
 def accuracy_report() -> str:
