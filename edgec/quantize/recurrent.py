@@ -26,6 +26,16 @@ refuses it: "Quantization to 16x8-bit not yet supported for op UNIDIRECTIONAL_SE
 input and hidden state symmetric int16 (zero point 0, ``max|v| / 32767``, the 16x8 rule of
 every activation), the cell state as above, int8 per-tensor weights, int64 biases.
 
+**SVDF** (``Ptq.RECURRENT``) becomes TFLM's integer SVDF with the converter's scheme
+(``operator_property.cc`` SVDF, the MLIR converter's ``ConvertSvdfStatsToQDQs``): calibration
+runs the float SVDF (``svdf.run_float``) and observes its state, carried from one sample to
+the next as the LSTM's; input and output int8 (the output's range clipped to the fused
+activation's, which TFLM's integer kernel does not apply: NONE, RELU, RELU6; others are
+refused); feature weights int8 symmetric per tensor; time weights int16 at ``max|w| / 512``
+(the converter's 10 bits); state int16 symmetric (``max|s| / 32767``, zero point 0); bias
+int32 at ``state_scale * time_scale`` (zero when the float SVDF has none: the installed TFLM
+crashes without a bias). No 16x8 form (TFLM has none).
+
 **GRU** (``Ptq.DECOMPOSE``): TFLite has no GRU builtin and TFLM no GRU kernel, so an int8 GRU
 is the TFLite converter's own answer for a Keras GRU: the cell unrolled per time step into
 primitive ops (``decompose_gru``): per step, STRIDED_SLICE of the input, six

@@ -6,7 +6,7 @@ exported file runs in TFLite Micro over a stream of frames (the state carries) b
 edgec's reference runs it, and stays close to the float model.
 
 ``python -m tests.quantize.test_ptq_svdf`` prints the accuracy numbers of
-docs/QUANTIZATION.md "SVDF".
+docs/QUANTIZATION.md "SVDF" (table rows in CASES order).
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ requantizes by ``state_scale * time_scale / output_scale``, plus the output zero
 clamped to int8. Both scales are computed in float32 (TFLM's Prepare multiplies and divides
 floats, then widens). The int8 kernel applies no fused activation (TFLM ignores it).
 
+Post-training quantization turns a float SVDF into the int8 one (``edgec.quantize.recurrent``,
+``run_float`` calibrates the state).
+
 ``updates_state`` gives the state after the inference: ``edgec.ir.interpret(state=...)`` and
 the generated C (a static buffer, ``<prefix>_reset()``) carry it to the next one.
 """
