@@ -39,7 +39,7 @@ class Ptq(str, Enum):
     # calibrated internal states (the LSTM: TFLM's integer LSTM)
     DECOMPOSE = "decompose"  # ``edgec.quantize.recurrent`` first rewrites the op into float
     # primitive ops, which PTQ then quantizes one by one (the GRU)
-    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (SVDF)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (no op at present)
 
 
 class Channels(str, Enum):
