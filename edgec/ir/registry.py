@@ -43,7 +43,7 @@ class Ptq(str, Enum):
     FLOAT_STATE = "float_state"  # the op reads or writes a variable, which stays float:
     # QUANTIZE after the read, DEQUANTIZE before the assignment (as the TFLite converter
     # writes an int8 Keras stateful=True layer; READ_VARIABLE, ASSIGN_VARIABLE)
-    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (SVDF)
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (DIV, SQRT, CAST, ...)
 
 
 class Channels(str, Enum):

@@ -26,6 +26,16 @@ refuses it: "Quantization to 16x8-bit not yet supported for op UNIDIRECTIONAL_SE
 input and hidden state symmetric int16 (zero point 0, ``max|v| / 32767``, the 16x8 rule of
 every activation), the cell state as above, int8 per-tensor weights, int64 biases.
 
+**SVDF** (``Ptq.RECURRENT``) becomes TFLM's integer SVDF with the converter's scheme
+(``operator_property.cc`` SVDF, the MLIR converter's ``ConvertSvdfStatsToQDQs``): calibration
+runs the float SVDF (``svdf.run_float``) and observes its state, carried from one sample to
+the next as the LSTM's; input and output int8 (the output's range clipped to the fused
+activation's, which TFLM's integer kernel does not apply: NONE, RELU, RELU6; others are
+refused); feature weights int8 symmetric per tensor; time weights int16 at ``max|w| / 512``
+(the converter's 10 bits); state int16 symmetric (``max|s| / 32767``, zero point 0); bias
+int32 at ``state_scale * time_scale`` (zero when the float SVDF has none: the installed TFLM
+crashes without a bias). No 16x8 form (TFLM has none).
+
 **GRU** (``Ptq.DECOMPOSE``): TFLite has no GRU builtin and TFLM no GRU kernel, so an int8 GRU
 is the TFLite converter's own answer for a Keras GRU: the cell unrolled per time step into
 primitive ops (``decompose_gru``): per step, STRIDED_SLICE of the input, six
@@ -54,8 +64,11 @@ import numpy as np
 from edgec.errors import EdgecError
 from edgec.ir.graph import Graph, Node, QuantParams, Tensor
 from edgec.ir.ops import lstm as lstm_op
+from edgec.ir.ops import svdf as svdf_op
 from edgec.ir.registry import Ptq, get_op
-from edgec.quantize.params import ACTIVATION_QUANT, bias_quant, quantize_array, weight_quant
+from edgec.ir.quant import round_half_away
+from edgec.quantize.params import ACTIVATION_QUANT, activation_quant_int16, bias_quant, \
+    quantize_array, weight_quant
 
 LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 MAX_CONCAT_INPUTS = 10  # TFLM's CONCATENATION kMaxInputNum
@@ -129,6 +142,75 @@ def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callab
     return inputs
 
 
+# -- SVDF ----------------------------------------------------------------------------------
+
+SVDF = "SVDF"
+SVDF_TIME_RANGE = 512  # the converter's 10-bit time weights: max|w| maps to 512
+# TFLM's integer SVDF applies no fused activation: these are exact as the output range's
+# clamp (ReLU: the zero point is -128, values below 0 clamp to it).
+SVDF_CLAMPS = {"NONE": (-np.inf, np.inf), "RELU": (0.0, np.inf), "RELU6": (0.0, 6.0)}
+
+
+def _svdf_internals(node: Node, inputs: list[np.ndarray]) -> tuple[dict, dict]:
+    attrs = get_op(SVDF).full_attrs(node)
+    _, state = svdf_op.run_float(attrs, inputs)
+    return {"state": state}, {svdf_op.STATE: state}
+
+
+def _svdf_quants(node: Node, ranges: dict, activations: str = "int8") -> dict:
+    """int8 output over its range; the state int16 symmetric over every value it held."""
+    if activations != "int8":
+        raise EdgecError(f"node '{node.name}' (SVDF) has no {activations} kernel",
+                         "TFLM's integer SVDF takes int8 activations: use --activations int8")
+    activation = get_op(SVDF).full_attrs(node)["activation"]
+    if activation not in SVDF_CLAMPS:
+        raise EdgecError(f"node '{node.name}' (SVDF) has fused activation {activation}, which "
+                         "TFLM's integer SVDF does not apply",
+                         f"int8 SVDF takes the activations {', '.join(SVDF_CLAMPS)} (the "
+                         "output's int8 range clamps them); apply the others as a separate op")
+    lo, hi = ranges[node.outputs[0]]
+    bound_lo, bound_hi = SVDF_CLAMPS[activation]
+    state = activation_quant_int16(*ranges[internal_key(node, "state")])
+    return {node.outputs[0]: ACTIVATION_QUANT["int8"](max(lo, bound_lo), min(hi, bound_hi)),
+            internal_key(node, "state"): state}
+
+
+def svdf_time_weight_quant(w: np.ndarray) -> tuple[np.ndarray, QuantParams]:
+    """int16 time weights at scale ``max|w| / 512`` (the converter's ``number_of_bits =
+    10``: 6 bits stay free for the sum over the memory)."""
+    peak = np.float32(np.max(np.abs(np.asarray(w, np.float32))))
+    scale = np.float32(peak / np.float32(SVDF_TIME_RANGE)) if peak > 0 else np.float32(1.0)
+    values = round_half_away(np.asarray(w, np.float32) / scale)
+    return np.clip(values, -32767, 32767).astype(np.int16), QuantParams(scale, 0)
+
+
+def _svdf_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable,
+                 activations: str = "int8") -> list[str]:
+    """TFLM's integer SVDF inputs: int8 feature weights (symmetric, per tensor), int16 time
+    weights, int32 bias at ``state_scale * time_scale``, the int16 initial state."""
+    tensors = [src.tensors[name] if name else None for name in node.inputs]
+    for t in tensors[svdf_op.WF:]:
+        if t is not None and not t.is_const:
+            raise EdgecError(f"node '{node.name}' (SVDF): '{t.name}' is computed at run time",
+                             "post-training quantization needs constant weights, bias and "
+                             "initial state")
+    state_q = quants[internal_key(node, "state")]
+    wf_t, wt_t, bias_t, state_t = tensors[svdf_op.WF:]
+    wf, wf_q = weight_quant(wf_t.data, None, "int8")
+    wt, wt_q = svdf_time_weight_quant(wt_t.data)
+    inputs = [x, add_const(wf_t.name, wf, "int8", wf_q), add_const(wt_t.name, wt, "int16", wt_q)]
+    # Without a bias, a zero one: the installed TFLM's integer SVDF reads the bias
+    # unconditionally (it crashes on a model without one).
+    units = wt_t.shape[0] // int(get_op(SVDF).full_attrs(node)["rank"])
+    bias = np.zeros(units, np.float32) if bias_t is None else np.asarray(bias_t.data)
+    data, q = bias_quant(bias.reshape(-1), state_q, wt_q, "int32")
+    inputs.append(add_const(f"{node.name}_bias" if bias_t is None else bias_t.name, data,
+                            "int32", q))
+    inputs.append(add_const(state_t.name, quantize_array(state_t.data, state_q, "int16"),
+                            "int16", state_q))
+    return inputs
+
+
 @dataclass(frozen=True)
 class RecurrentRule:
     """How PTQ quantizes a ``Ptq.RECURRENT`` op."""
@@ -145,7 +227,8 @@ class RecurrentRule:
 
 
 RECURRENT_RULES: dict[str, RecurrentRule] = {
-    LSTM: RecurrentRule(_lstm_internals, _lstm_quants, _lstm_inputs)}
+    LSTM: RecurrentRule(_lstm_internals, _lstm_quants, _lstm_inputs),
+    SVDF: RecurrentRule(_svdf_internals, _svdf_quants, _svdf_inputs)}
 
 
 def recurrent_rule(node: Node) -> RecurrentRule:

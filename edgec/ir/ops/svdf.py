@@ -20,6 +20,9 @@ requantizes by ``state_scale * time_scale / output_scale``, plus the output zero
 clamped to int8. Both scales are computed in float32 (TFLM's Prepare multiplies and divides
 floats, then widens). The int8 kernel applies no fused activation (TFLM ignores it).
 
+Post-training quantization turns a float SVDF into the int8 one (``edgec.quantize.recurrent``,
+``run_float`` calibrates the state).
+
 ``updates_state`` gives the state after the inference: ``edgec.ir.interpret(state=...)`` and
 the generated C (a static buffer, ``<prefix>_reset()``) carry it to the next one.
 """
@@ -88,18 +91,23 @@ def _int8(call) -> tuple[np.ndarray, np.ndarray]:
             state.reshape(ins[STATE].shape).astype(st_t.dtype))
 
 
-def _float(call) -> tuple[np.ndarray, np.ndarray]:
-    ins = call.inputs
+def run_float(attrs: dict, ins: list) -> tuple[np.ndarray, np.ndarray]:
+    """One float inference: ``(output, state after it)`` from the float input arrays
+    (post-training quantization calibrates the state with it)."""
     batch, filters, memory = ins[X].shape[0], ins[WT].shape[0], ins[WT].shape[1]
     state = ins[STATE].reshape(batch, filters, memory).astype(np.float32)
     state = np.concatenate([state[:, :, 1:], state[:, :, :1]], axis=2)
     state[:, :, -1] = (ins[X].astype(np.float64) @ ins[WF].astype(np.float64).T)
     scratch = np.einsum("bfm,fm->bf", state.astype(np.float64), ins[WT].astype(np.float64))
-    units = scratch.reshape(batch, -1, int(call.attrs["rank"])).sum(axis=2)
+    units = scratch.reshape(batch, -1, int(attrs["rank"])).sum(axis=2)
     if ins[BIAS] is not None:
         units = units + ins[BIAS].astype(np.float64)
-    y = apply_float_activation(units.astype(np.float32), call.attrs["activation"])
+    y = apply_float_activation(units.astype(np.float32), attrs["activation"])
     return y, state.reshape(ins[STATE].shape)
+
+
+def _float(call) -> tuple[np.ndarray, np.ndarray]:
+    return run_float(call.attrs, call.inputs)
 
 
 def _run(call) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +116,7 @@ def _run(call) -> tuple[np.ndarray, np.ndarray]:
 
 define_op("SVDF", attrs={"rank": 1, "activation": "NONE"}, infer_shapes=_shape, macs=_macs,
           min_inputs=3, requantizes=True,
-          ptq=Ptq.UNSUPPORTED,
+          ptq=Ptq.RECURRENT,
           doc="stateful rank-decomposed time filter; inputs (x, w_feature, w_time, bias?, "
               "state)",
           updates_state=lambda call: {STATE: _run(call)[1]})
