@@ -122,7 +122,7 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
             raise EdgecError(f"node '{node.name}' is a {node.op}, which edgec's post-training "
                              "quantization does not quantize",
                              "build the float model, or quantize it with the TFLite "
-                             "converter (DIV and SQRT stay float)")
+                             "converter")
         if op.ptq is Ptq.NOT_IN_FLOAT:
             raise EdgecError(f"node '{node.name}' is a {node.op}: the model is already "
                              "(partly) quantized", "quantize a float32 model")
