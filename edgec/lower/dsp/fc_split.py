@@ -49,7 +49,7 @@ from edgec.lower.dsp.common import kernel_plan
 
 # Groups of four per run: |o1's sum| <= 4 * 127 * 128 * 128 < 2**23, so 256 times it fits.
 RUN_GROUPS = 127
-BLOCK = 8  # output channels per micro-kernel call (four pairs)
+BLOCK = 4  # output channels per micro-kernel call (two pairs)
 HELPERS = ("dsp", "dsp_compact", "dsp_split")
 
 
@@ -66,7 +66,7 @@ def split_words(weights: np.ndarray, cout_padded: int, groups: int) -> np.ndarra
     half = half.reshape(half.shape[0], groups, 2, 2)  # [pair, group, (0,1)|(2,3), ...]
     # value j of the group: j = 0, 1 low halves, j = 2, 3 high halves; word 0: (0, 2), 1: (1, 3)
     words = half[:, :, 0, :] | (half[:, :, 1, :] << 16)  # [pair, group, word]
-    blocks = words.reshape(cout_padded // BLOCK, 4, groups, 2).transpose(0, 2, 1, 3)
+    blocks = words.reshape(cout_padded // BLOCK, BLOCK // 2, groups, 2).transpose(0, 2, 1, 3)
     return blocks.reshape(-1).astype(np.uint32).view(np.int32)
 
 
