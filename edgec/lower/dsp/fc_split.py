@@ -44,36 +44,57 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.ir.quant import wrap32
 from edgec.lower import consts
 from edgec.lower.dsp.common import kernel_plan
 
-# Groups of four per run: |o1's sum| <= 4 * 127 * 128 * 128 < 2**23, so 256 times it fits.
-RUN_GROUPS = 127
+# |256 * o1's sum| < 2**31: the sum (with the bias where it is folded in) within +-LIMIT.
+LIMIT = 2 ** 23 - 1
 BLOCK = 4  # output channels per micro-kernel call (two pairs)
 HELPERS = ("dsp", "dsp_compact", "dsp_split")
 
 
-def split_words(weights: np.ndarray, cout_padded: int, groups: int) -> np.ndarray:
-    """``[O, K]`` int8 weights as split words: for each block of eight channels, group by
+def signed_form(weights: np.ndarray, cout_padded: int) -> bool:
+    """Whether every halfword ``256 * w(o1) + w(o2)`` fits int16 (it does unless
+    ``w(o1) = -128`` meets a negative ``w(o2)``): then the words hold it as it is, SXTB16
+    isolates ``w(o2)`` and no input sum is needed. Otherwise the biased form."""
+    w = np.zeros((cout_padded, weights.shape[1]), np.int64)
+    w[:weights.shape[0]] = weights
+    return not np.any((w[0::2] == -128) & (w[1::2] < 0))
+
+
+def split_words(weights: np.ndarray, cout_padded: int, groups: int, signed: bool) -> np.ndarray:
+    """``[O, K]`` int8 weights as split words: for each block of four channels, group by
     group, pair by pair (channels 2p, 2p + 1 of the block), the word of values 0 and 2 then
-    the word of values 1 and 3. Padded channels and values are zero weights."""
+    the word of values 1 and 3; each halfword ``256 * w(o1) + w(o2)`` (``signed``) or
+    ``256 * w(o1) + (w(o2) + 128)``. Padded channels and values are zero weights."""
     cout, k = weights.shape
     w = np.zeros((cout_padded, 4 * groups), np.int64)
     w[:cout, :k] = weights
-    hi = w[0::2] & 0xFF  # o1: the signed high byte of each halfword
-    lo = w[1::2] + 128  # o2: biased to unsigned, the low byte
-    half = (hi << 8) | lo  # [pairs, 4 * groups]
+    half = (256 * w[0::2] + (w[1::2] if signed else w[1::2] + 128)) & 0xFFFF  # [pair, 4G]
     half = half.reshape(half.shape[0], groups, 2, 2)  # [pair, group, (0,1)|(2,3), ...]
-    # value j of the group: j = 0, 1 low halves, j = 2, 3 high halves; word 0: (0, 2), 1: (1, 3)
+    # values 0, 1 in the low halves, 2, 3 in the high ones; word 0: (0, 2), word 1: (1, 3)
     words = half[:, :, 0, :] | (half[:, :, 1, :] << 16)  # [pair, group, word]
     blocks = words.reshape(cout_padded // BLOCK, BLOCK // 2, groups, 2).transpose(0, 2, 1, 3)
     return blocks.reshape(-1).astype(np.uint32).view(np.int32)
 
 
-def runs(groups: int) -> list[int]:
-    """The reduction's runs, in groups: as few as ``RUN_GROUPS`` allows, as even as can be."""
-    n = -(-groups // RUN_GROUPS)
-    return [groups // n + (i < groups % n) for i in range(n)]
+def runs(weights: np.ndarray, groups: int, start_bound: np.ndarray) -> list[tuple[int, int]]:
+    """The reduction's runs ``(first group, groups)``: greedily as long as every o1
+    channel's sum stays within LIMIT (``128 * sum |w|`` over the run's values, plus
+    ``start_bound``, the folded bias's magnitude per pair, in the first run)."""
+    cout, k = weights.shape
+    w = np.zeros((2 * start_bound.size, 4 * groups), np.int64)
+    w[:cout, :k] = weights
+    per_group = 128 * np.abs(w[0::2]).reshape(-1, groups, 4).sum(axis=2)  # [pair, group]
+    out, first, bound = [], 0, start_bound.astype(np.int64)
+    for g in range(groups):
+        if np.any(bound + per_group[:, g] > LIMIT):
+            out.append((first, g - first))
+            first, bound = g, np.zeros_like(bound)
+        bound = bound + per_group[:, g]
+    out.append((first, groups - first))
+    return out
 
 
 def plan(ctx, weights: np.ndarray, bias: np.ndarray | None, quant: dict, wide: bool):
@@ -81,17 +102,21 @@ def plan(ctx, weights: np.ndarray, bias: np.ndarray | None, quant: dict, wide: b
     cout, k = weights.shape
     groups = -(-k // 4)
     cout_padded = -(-cout // BLOCK) * BLOCK
-    folded = consts.folded_bias(bias, weights.astype(np.int64).sum(axis=1),
-                                int(quant["params"][0]))
     pad = cout_padded - cout
+    folded = np.pad(consts.folded_bias(bias, weights.astype(np.int64).sum(axis=1),
+                                       int(quant["params"][0])), (0, pad)).astype(np.int64)
+    signed = signed_form(weights, cout_padded)
+    # o1's bias rides in the accumulator a (256 times it) when it leaves room for the sums
+    fold = bool(np.abs(folded[0::2]).max() <= LIMIT // 2)
+    lengths = runs(weights, groups, np.abs(folded[0::2]) if fold else np.zeros(cout_padded // 2))
+    if fold:  # a starts at 256 * bias(o1) + bias(o2): a - b = 256 * (bias(o1) + sum)
+        folded[0::2] = 256 * folded[0::2] + folded[1::2]
     quant = dict(quant, mult=np.pad(quant["mult"], (0, pad), mode="edge"),
                  shift=np.pad(quant["shift"], (0, pad), mode="edge"))
-    lengths = runs(groups)
-    starts = [sum(lengths[:i]) for i in range(len(lengths))]
     return kernel_plan(ctx, "fully_connected_split.c.j2",
-                       split_words(weights, cout_padded, groups),
-                       np.pad(folded, (0, pad)), quant,
+                       split_words(weights, cout_padded, groups, signed),
+                       wrap32(folded).astype(np.int32), quant,
                        scratch_bytes=8 * groups if wide else 0, scratch_ctype="int32_t",
                        helpers=HELPERS, rows=ctx.ins[0].size // k, k=k, cout=cout,
-                       cout_padded=cout_padded, groups=groups, wide=wide,
-                       runs=list(zip(starts, lengths)))
+                       cout_padded=cout_padded, groups=groups, wide=wide, signed=signed,
+                       fold=fold, runs=lengths)
