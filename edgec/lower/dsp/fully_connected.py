@@ -6,10 +6,9 @@ words: per four row values, two words of row and eight of weights feed eight SML
 are int16 pairs in SXTAB16 lane order, four channels interleaved (``layout.blocked``). Weights
 with a zero point (TFLM's per-tensor path subtracts it) keep the portable rule.
 
-Compact form (``--optimize size``, ``fully_connected_compact.c.j2``): int8 weights
-(``layout.blocked8``), the row read in place and widened as the channel loop goes (each row
-word is widened once per four output channels instead of once per row), the ``k % 4`` last
-values through a four-byte stack copy; no scratch.
+``--optimize size``: int8 weights as split words (``fc_split.py``,
+``fully_connected_split.c.j2``): two output channels per word, 3 instructions per 4
+multiply-accumulates; the row widened into scratch, or (``no_scratch``) read in place.
 
 int4 weights (W4A8): ``edgec.lower.dsp.int4`` (``fully_connected_s4.c.j2``), in both modes.
 """
