@@ -28,9 +28,12 @@ from tests.lower.harness import needs_gcc, single_node_graph
 from tests.lower.test_dsp_kernels import ARM_FLAGS, ARM_SYSROOT, DSP_TARGET, _emit
 
 # (rows, K, O): K odd / not a multiple of 4 / below 4, O odd / below 4, K needing several
-# loop turns and runs (640: AD's first layer), one-group rows.
+# loop turns and runs (640: AD's first layer), one-group rows; then outputs longer than the
+# widened row (in place, it borrows the output row: AD's last layer 128 -> 640, an odd K and
+# O, rows of 41 outputs not word-aligned after the first).
 GEOMETRIES = [(1, 64, 12), (1, 13, 7), (3, 5, 1), (2, 8, 9), (1, 640, 20), (1, 3, 5),
-              (1, 131, 6), (2, 36, 4), (1, 128, 18), (1, 1000, 3)]
+              (1, 131, 6), (2, 36, 4), (1, 128, 18), (1, 1000, 3),
+              (2, 8, 40), (1, 13, 39), (1, 128, 640), (3, 6, 41)]
 
 
 def _weights(rng, shape, kind: str) -> np.ndarray:
@@ -73,8 +76,9 @@ def _check(graph, tmp_path, cache_dir, seed: int, wide: bool):
     result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "size", prefer=prefer)
     (kernel,) = result.kernels
     assert "dsp_split" in kernel.helpers
-    k = graph.tensors["w"].shape[1]
+    o, k = graph.tensors["w"].shape
     assert kernel.scratch_bytes == (8 * -(-k // 4) if wide else 0)
+    assert ("int32_t *wide" in kernel.c_source) == (not wide and 8 * -(-k // 4) < o)
     samples = _samples(graph, seed)
     for sample, (got,) in zip(samples, run_harness(compile_host(result), graph, samples)):
         np.testing.assert_array_equal(got, interpret(graph, {"x": sample[0]})["y"])

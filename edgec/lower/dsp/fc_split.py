@@ -4,40 +4,47 @@
 A one-row FULLY_CONNECTED uses each weight once, so the usual int8 form (SXTB16 twice and
 SMLAD twice per weight word) costs at least one instruction per multiply-accumulate. Here
 one word holds two output channels' weights for two reduction values j < j' (values 0 and 2,
-or 1 and 3, of a group of four: the lanes SXTB16 and SXTB16 ROR #8 make of an input word)::
-
-    [byte3 byte2 byte1 byte0] = [w(o1, j'), w(o2, j') + 128, w(o1, j), w(o2, j) + 128]
-
-Each halfword is ``256 * w(o1) + u(o2)`` with ``u = w(o2) + 128`` unsigned, so against the
+or 1 and 3, of a group of four: the lanes SXTB16 and SXTB16 ROR #8 make of an input word):
+the halfwords ``h(j) = 256 * w(o1, j) + w(o2, j)`` (low) and ``h(j')`` (high). Against the
 int16 pair X = {x_j, x_j'}::
 
-    a += SMLAD(X, word)          = 256 * (o1's two products) + (x_j u(o2, j) + x_j' u(o2, j'))
-    b += SMLAD(X, UXTB16(word))  =                               x_j u(o2, j) + x_j' u(o2, j')
+    a += SMLAD(X, word)          = 256 * (o1's two products) + (o2's two products)
+    b += SMLAD(X, SXTB16(word))  =                               o2's two products
 
-Started equal, ``a - b`` is 256 times o1's sum and ``b`` is o2's sum plus 128 times the
-inputs' sum (computed once per row): 3 instructions per 4 multiply-accumulates instead of 4.
-The inputs are the raw int8 values (the input zero point is folded into the bias,
-``consts.folded_bias``), so ``|o1's sum| <= 128 * 128 * K``; ``256 *`` that stays within
-int32 for K <= 511, so the reduction runs in runs of at most ``RUN_GROUPS`` groups of four,
-``a - b`` taken (shifted right by 8, exact) and ``a`` reset to ``b`` after each. Both wrap
-mod 2**32 like TFLite's accumulator, so a bias anywhere in int32 is exact.
+so ``b`` is o2's sum and ``a - b`` 256 times o1's: 3 instructions per 4 multiply-accumulates
+instead of 4. ``h`` fits int16 unless ``w(o1) = -128`` meets a negative ``w(o2)`` (trained
+weights stay within [-127, 127]); such a layer takes the biased form, ``h = 256 * w(o1) +
+(w(o2) + 128)`` with UXTB16 isolating the unsigned low bytes, ``b`` then o2's sum plus 128
+times the inputs' sum (computed once per row, USADA8). The inputs are the raw int8 values
+(the input zero point folded into the bias, ``consts.folded_bias``); o1's bias rides in
+``a`` (it starts at ``256 * bias(o1) + bias(o2)``, ``b`` at ``bias(o2)``) where it is small
+enough. ``256 * o1's sum`` must stay within int32: the reduction is cut into runs over which
+every o1 channel's ``128 * sum |w|`` (plus its bias in the first run) stays below 2**23
+(``runs``: one run for AD, two for worst-case K = 640), ``a - b`` taken (shifted right by 8,
+exact) and ``a`` reset to ``b`` after each. Everything wraps mod 2**32 like TFLite's
+accumulator, so a bias anywhere in int32 is exact.
 
-The micro-kernel (``EDGEC_SPLIT8``) computes eight output channels (four pairs) at once: per
-group of four inputs one LDR and two SXTB16 (``no_scratch``: the int8 row read in place) or
-one LDRD (the row widened once into scratch as int16 pairs, ``8 * ceil(K / 4)`` bytes), then
-per pair an LDRD of its two words, two SMLAD, two UXTB16 and two SMLAD: 31 (in place) or 29
-(widened) instructions per 32 multiply-accumulates. Output channels are padded to a multiple
-of eight with zero weights (the padded outputs are computed, not stored); K is padded to a
-multiple of four with zero bytes against zero inputs (the row's ``K % 4`` last values through
-a four-byte stack copy). Weights with a zero point keep the portable rule.
+The micro-kernel (``EDGEC_SPLIT4``, asm with every register named for the LDM lists)
+computes four output channels (two pairs) over a run: per two groups the inputs as four
+int16 pairs (the row widened once into scratch, ``8 * ceil(K / 4)`` bytes: one LDM; in place,
+``no_scratch``: LDRD and four SXTB16), two LDM of four weight words and 24 SMLAD/SXTB16: 27
+(widened) or 31 (in place) instructions per 32 multiply-accumulates, sixteen groups a loop
+turn (3 instructions of loop control). Without scratch, where the output row is longer than
+the widened row (AD's last layer), the row is widened into the output's first bytes for the
+channels after them. Output channels are padded to a multiple of four with zero weights (the
+padded outputs are computed, not stored); K to a multiple of four with zero bytes against
+zero inputs (the row's ``K % 4`` last values through a four-byte stack copy). Weights with a
+zero point keep the portable rule.
 
-Why 3 per 4 is the floor of this arithmetic on Armv7E-M with int8 weights (the instruction
-count, ``-icount``): a multiply instruction takes at most two 16-bit lanes (SMLAD), an int8
-input against a 16-bit lane carries at most two int8 weights, and two weights in one lane
-overlap (the low one's sum is as wide as the high one's), so the low weights' sum needs
-its own multiply, on operands isolated by one more instruction (UXTB16 of the word): per
-word of four weights, SMLAD + UXTB16 + SMLAD. Loads, widening and requantization come on
-top (``python benchmarks/layers.py``).
+Why 3 per 4 is the floor on Armv7E-M with int8 weights, counting instructions (``-icount``):
+a multiply instruction has at most two 16-bit lanes (SMLAD; the 32x32 multiplies have one),
+an int8 input against a 16-bit lane carries at most two int8 weights, and two weights in one
+lane overlap (the low one's sum is as wide as the high one's and spills into the high one's
+bits), so the low weights' sum needs its own multiply, on operands isolated by one more
+instruction (SXTB16 of the word): per word of four weights, SMLAD + SXTB16 + SMLAD. Loads,
+input widening, loop control and requantization come on top: with 14 registers (four
+accumulators, four input pairs, four weight words, two pointers) 27 per 32, plus per four
+outputs about 45 (bias loads, ``a - b``, the requantization and clamp, the loop).
 """
 
 from __future__ import annotations
@@ -98,7 +105,10 @@ def runs(weights: np.ndarray, groups: int, start_bound: np.ndarray) -> list[tupl
 
 
 def plan(ctx, weights: np.ndarray, bias: np.ndarray | None, quant: dict, wide: bool):
-    """The kernel plan: ``wide`` widens the row into scratch first (two words a group)."""
+    """The kernel plan: ``wide`` widens the row into scratch first (two words a group);
+    otherwise (``no_scratch``), where the output row is longer than the widened row, the
+    widened row borrows the output row's first bytes for the channels after them
+    (``borrow``)."""
     cout, k = weights.shape
     groups = -(-k // 4)
     cout_padded = -(-cout // BLOCK) * BLOCK
@@ -119,4 +129,4 @@ def plan(ctx, weights: np.ndarray, bias: np.ndarray | None, quant: dict, wide: b
                        scratch_bytes=8 * groups if wide else 0, scratch_ctype="int32_t",
                        helpers=HELPERS, rows=ctx.ins[0].size // k, k=k, cout=cout,
                        cout_padded=cout_padded, groups=groups, wide=wide, signed=signed,
-                       fold=fold, runs=lengths)
+                       fold=fold, runs=lengths, borrow=not wide and 8 * groups < cout)
