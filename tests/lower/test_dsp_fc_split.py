@@ -195,3 +195,22 @@ def test_cortex_m4_builds(tmp_path, cache_dir):
                 done = subprocess.run(["clang", *clang_flags, "-I", str(out), str(out / "m.c"),
                                        "-o", str(out / "m.o")], capture_output=True, text=True)
                 assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_default_size_build_keeps_the_arena_bound(tmp_path):
+    """Where the default build chooses size (AD's speed weights exceed half of the
+    nRF52840's 1 MB flash), the split kernel's row scratch would raise AD's 768 B arena on
+    the first and last layers: those take the in-place variant (the last one widening its
+    row into its longer output row), the others keep the faster widened row."""
+    from edgec.build import build
+    from edgec.options import BuildOptions
+    from tests.shared_models import MODELS_DIR
+
+    path = MODELS_DIR / "ad_fc_autoencoder_int8.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    result = build(path, tmp_path, BuildOptions(target="nrf52840dk"))
+    assert result.plan.arena_bytes == 768
+    assert all("dsp_split" in k.helpers for k in result.kernels)
+    assert [k.scratch_bytes > 0 for k in result.kernels] == [False] + [True] * 8 + [False]
+    assert "int32_t *wide" in result.kernels[-1].c_source
