@@ -73,8 +73,10 @@ memory variant reading the int8 row in place.
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
 benchmarks/run.py --layers``, docs/BENCHMARKS.md): with the row kernel (size) against int16
 weights (speed) it no longer does for IC, barely for KWS; for AD's one-row FULLY_CONNECTEDs the
-split-word kernel (248,960 instructions with int8 weights, 276,944 B of flash) now beats
-speed mode too (250,920 with int16 weights, 537,864 B). In the pair kernel the int16 weights
+split-word kernel now beats speed mode too (``edgec verify --optimize size``: 247,480
+instructions, 276,980 B of flash; ``--optimize speed``: 251,200, 537,928 B; at the 768 B
+arena, where the first and last layers read their rows in place: 261,040 against speed's
+264,560). In the pair kernel the int16 weights
 needed no widening (13 instructions per 16 multiply-accumulates against 15); the row kernel
 widens them once per output row instead. AD's 200,000 is out of reach with int8 weights on
 this ISA: the split word's 3 instructions per 4 multiply-accumulates alone are 198,144 for
