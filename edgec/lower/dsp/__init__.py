@@ -107,7 +107,11 @@ and (3) register-exact blocking: the 2x2 block is what fits in 13 registers; GCC
 larger ones, and a schedule search over block shapes would explore only spilling variants.
 A TIR path would also need our printer to emit the asm helpers' call contract (pointer
 post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pairs) are
-fixed nests with no tuning freedom left once the block is fixed.
+fixed nests with no tuning freedom left once the block is fixed. The split-word FULLY_CONNECTED
+(``EDGEC_SPLIT4``) adds a fourth reason: its speed is the LDM of four weight words and of
+four input pairs, whose register lists must ascend, so the asm names every register (r0-r12,
+lr); the weights' layout (two channels' bytes interleaved in one word) is no tensor TE can
+describe either.
 """
 
 from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
