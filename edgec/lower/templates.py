@@ -23,6 +23,7 @@ HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.
            "dsp_int16": ("dsp/_int16.h.j2", {}),
            "dsp_int4": ("dsp/_int4.h.j2", {}), "dsp_rows": ("dsp/_rows.h.j2", {}),
            "dsp_rows_out": ("dsp/_rows_out.h.j2", {}),
+           "dsp_split": ("dsp/_split.h.j2", {}),
            "dsp_plane": ("dsp/_depthwise_plane.h.j2", {}),
            "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True}),
            "lstm_int16": ("lstm_int16.h.j2", {"table": [int(v) for v in SIGMOID_TABLE]})}

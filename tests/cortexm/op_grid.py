@@ -24,8 +24,9 @@ import numpy as np
 from edgec.verify.cortexm.batch import emit_graph, run_models
 from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
-from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_int16, test_dsp_kernels,
-                         test_elementwise, test_fully_connected, test_int4, test_int16, test_lut,
+from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_fc_split, test_dsp_int16,
+                         test_dsp_kernels, test_elementwise, test_fully_connected, test_int4,
+                         test_int16, test_lut,
                          test_mean, test_pool, test_softmax, test_space_batch, test_ternary,
                          test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
@@ -255,6 +256,11 @@ def _fully_connected_cases(full: bool):
                    partial(lambda g, c, p, rng: dsp._fc_graph(rng, dsp.FC_GEOMETRIES[g], c, p,
                                                               acts[g % 4]),
                            g, corner, per_channel))
+    split = test_dsp_fc_split  # --optimize size: split weight words, both forms, long runs
+    for g, kind in itertools.product(_pick(full, range(len(split.GEOMETRIES)), [4, 11]),
+                                     _pick(full, ["", "min", "max", "mixed"], ["mixed"])):
+        yield Case("FULLY_CONNECTED/int8", f"split{g}{kind}", partial(
+            lambda g, k, rng: split.fc_graph(rng, split.GEOMETRIES[g], k), g, kind))
     fc = test_fully_connected
     for s in _pick(full, range(len(fc.SHAPES)), [1]):
         yield Case("FULLY_CONNECTED/int8", f"offset{s}",

@@ -42,7 +42,8 @@ def test_a_target_without_flash_budget_defaults_to_speed():
 def test_size_mode_halves_dsp_weights(cache_dir):
     """int8 weights in size mode; the conv's row kernel widens kh input rows into the
     scratch (geometry 3: 3 rows of 7 padded columns by 16 channels, int16), the fully
-    connected kernel reads its row in place."""
+    connected kernel (split words) widens its row of 64 into scratch, int16 (its memory
+    variant reads it in place: tests/lower/test_dsp_fc_split.py)."""
     graphs = [_window_graph(np.random.default_rng(1), CONV_GEOMETRIES[3], False, "", "RELU"),
               _fc_graph(np.random.default_rng(2), (1, 64, 12), "", True, "NONE")]
     for graph in graphs:
@@ -54,7 +55,7 @@ def test_size_mode_halves_dsp_weights(cache_dir):
                            for kernel in (speed, size))
         assert w_speed.nbytes == 2 * w_size.nbytes
         assert speed.scratch_bytes > 0
-        assert size.scratch_bytes == (3 * 7 * 16 * 2 if graph.nodes[0].op == "CONV_2D" else 0)
+        assert size.scratch_bytes == (3 * 7 * 16 * 2 if graph.nodes[0].op == "CONV_2D" else 64 * 2)
 
 
 def test_the_host_ignores_the_mode(cache_dir):

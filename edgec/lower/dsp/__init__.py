@@ -47,8 +47,13 @@ sharing one widening of the weights where the arena has room, ``edgec.room``; st
 convs widen only the pixels they read); left-padded strided 1x1 convs,
 dilated rows, one- or two-channel inputs and ``--optimize ram`` keep the pair kernel
 (``conv_pair.c.j2``: two output pixels by two channels, 15 instructions per 16).
-FULLY_CONNECTED keeps the one-pixel int8 kernel (``_compact.h.j2``): its weights are used
-once per inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight. A 3x3
+FULLY_CONNECTED takes the split-word kernel (``fc_split.py``): its weights are used once per
+inference (a one-row FULLY_CONNECTED), so no blocking shares a widened weight; instead one
+word holds two output channels' weights for two inputs (halfwords ``256 * w(o1) + w(o2)``),
+one SMLAD accumulates both channels and SXTB16 + SMLAD the low one alone: 3 instructions per
+4 multiply-accumulates, 27 per 32 with the loads (the row widened once into scratch; 31 per
+32 reading it in place, the ``no_scratch:dsp`` variant the default build takes where the
+scratch would raise the arena). A 3x3
 DEPTHWISE_CONV_2D (stride 1 or 2) takes the plane kernel in every mode
 (``depthwise_plane.py``): one channel at a time copied into an int16 plane in scratch, where
 two adjacent values are one SMLAD operand and the channel's nine weights stay in registers as
@@ -63,19 +68,24 @@ ADD and SUB (``add.py``) use per-input lookup tables built at compile time, in b
 
 The speed FULLY_CONNECTED copies its input row to int16 scratch; its memory variant
 (``no_scratch:dsp``, ``edgec.ram``) widens the row in registers per four channels instead,
-and the default build takes it where the copy would raise the arena's peak (AD: 768 B).
+and the default build takes it where the copy would raise the arena's peak (AD: 768 B). The
+size one (split words) widens its row into scratch (8 bytes per four inputs) and has the same
+memory variant reading the int8 row in place.
 
 Whether speed mode (int16 weights) still earns its flash (issue 15; ``python
-benchmarks/run.py --layers``, docs/BENCHMARKS.md): see the numbers there; with the row kernel
-(size) against int16 weights (speed) it no longer does for IC, barely for KWS, and still does
-for AD. In the pair kernel the int16 weights needed no widening (13
-instructions per 16 multiply-accumulates against 15); the row kernel widens them once per
-output row instead. For a one-row FULLY_CONNECTED (AD) every int8 weight
-word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
-per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
-MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
-default where its weights fit half the flash (``edgec.build.choose_optimize``); for IC that
-choice now costs instructions as well as flash.
+benchmarks/run.py --layers``, docs/BENCHMARKS.md): with the row kernel (size) against int16
+weights (speed) it no longer does for IC, barely for KWS; for AD's one-row FULLY_CONNECTEDs the
+split-word kernel now beats speed mode too (``edgec verify --optimize size``: 247,480
+instructions, 276,980 B of flash; ``--optimize speed``: 251,200, 537,928 B; at the 768 B
+arena, where the first and last layers read their rows in place: 261,040 against speed's
+264,560). In the pair kernel the int16 weights
+needed no widening (13 instructions per 16 multiply-accumulates against 15); the row kernel
+widens them once per output row instead. AD's 200,000 is out of reach with int8 weights on
+this ISA: the split word's 3 instructions per 4 multiply-accumulates alone are 198,144 for
+AD's 264,192 (``fc_split.py`` says why no int8 form needs fewer), before any load,
+widening or requantization (1,672 outputs). Speed mode stays the default where its weights
+fit half the flash (``edgec.build.choose_optimize``); for IC that choice now costs
+instructions as well as flash.
 
 16x8 (int16 activations, int8 weights, int64 bias; ``int16.py``, ``*_16x8.c.j2``,
 ``_int16.h.j2``, ``_gemv16.j2``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, registered
@@ -99,7 +109,11 @@ and (3) register-exact blocking: the 2x2 block is what fits in 13 registers; GCC
 larger ones, and a schedule search over block shapes would explore only spilling variants.
 A TIR path would also need our printer to emit the asm helpers' call contract (pointer
 post-increment through ``int32_t **``). The outer loops (pixel pairs, channel pairs) are
-fixed nests with no tuning freedom left once the block is fixed.
+fixed nests with no tuning freedom left once the block is fixed. The split-word FULLY_CONNECTED
+(``EDGEC_SPLIT4``) adds a fourth reason: its speed is the LDM of four weight words and of
+four input pairs, whose register lists must ascend, so the asm names every register (r0-r12,
+lr); the weights' layout (two channels' bytes interleaved in one word) is no tensor TE can
+describe either.
 """
 
 from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)

@@ -13,7 +13,7 @@ from edgec.lower.registry import KernelPlan, Param
 # the compact ones for the --optimize size kernels) and the imported macros.
 HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2", "dsp/_gemv_compact.j2",
            "dsp/_int4.h.j2", "dsp/_rows.h.j2", "dsp/_rows_out.h.j2",
-           "dsp/_depthwise_plane.h.j2")
+           "dsp/_depthwise_plane.h.j2", "dsp/_split.h.j2")
 # The int4 kernels' accumulators hold 16 times the sum: |16 * sum| < 2**31 for reduction
 # lengths K up to this (inputs minus zero point within [-255, 255], weights within [-8, 8]).
 INT4_MAX_K = (2 ** 31 - 1) // (16 * 255 * 8)

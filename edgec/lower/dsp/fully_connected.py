@@ -6,10 +6,9 @@ words: per four row values, two words of row and eight of weights feed eight SML
 are int16 pairs in SXTAB16 lane order, four channels interleaved (``layout.blocked``). Weights
 with a zero point (TFLM's per-tensor path subtracts it) keep the portable rule.
 
-Compact form (``--optimize size``, ``fully_connected_compact.c.j2``): int8 weights
-(``layout.blocked8``), the row read in place and widened as the channel loop goes (each row
-word is widened once per four output channels instead of once per row), the ``k % 4`` last
-values through a four-byte stack copy; no scratch.
+``--optimize size``: int8 weights as split words (``fc_split.py``,
+``fully_connected_split.c.j2``): two output channels per word, 3 instructions per 4
+multiply-accumulates; the row widened into scratch, or (``no_scratch``) read in place.
 
 int4 weights (W4A8): ``edgec.lower.dsp.int4`` (``fully_connected_s4.c.j2``), in both modes.
 """
@@ -19,7 +18,7 @@ from __future__ import annotations
 from edgec.ir.ops.fully_connected import int8_multipliers
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
-from edgec.lower.dsp import int4, layout
+from edgec.lower.dsp import fc_split, int4, layout
 from edgec.lower.dsp.common import (bias_or_zeros, compact, int8_output, int8_weights,
                                     kernel_plan)
 from edgec.lower.registry import lowering_variant
@@ -47,11 +46,12 @@ def fully_connected_dsp(ctx):
 
 @lowering_variant("FULLY_CONNECTED", "no_scratch:dsp", "int8")
 def fully_connected_dsp_no_scratch(ctx):
-    """The speed kernel without its row scratch (a memory variant, ``edgec.ram``): the row
+    """The kernel without its row scratch (a memory variant, ``edgec.ram``). Speed: the row
     read in place and widened in registers once per four output channels (32 instructions
-    per 32 multiply-accumulates against 27 plus the one widening pass). Rows of a multiple
-    of four values; ``--optimize size`` has no scratch to save."""
-    if not _accepts(ctx) or compact(ctx) or ctx.ins[1].shape[1] % 4:
+    per 32 multiply-accumulates against 27 plus the one widening pass), rows of a multiple
+    of four values. ``--optimize size``: the split-word kernel reading the int8 row in place
+    (``fc_split.py``: 31 instructions per 32 against 29)."""
+    if not _accepts(ctx) or (not compact(ctx) and ctx.ins[1].shape[1] % 4):
         return None
     return _plan(ctx, in_registers=True)
 
@@ -68,8 +68,8 @@ def _plan(ctx, in_registers: bool):
     quant = _quant(ctx, cout, mult, shift)
     geometry = dict(rows=ctx.ins[0].size // k, k=k, cout=cout, groups=groups)
     if compact(ctx):
-        return kernel_plan(ctx, "fully_connected_compact.c.j2", layout.blocked8(weights, 4),
-                           bias, quant, scratch_bytes=0, **geometry)
+        return fc_split.plan(ctx, weights, consts.constant_input(ctx, 2, "bias"), quant,
+                             wide=not in_registers)
     return kernel_plan(ctx, "fully_connected.c.j2", layout.blocked(weights, 4), bias, quant,
                        scratch_bytes=0 if in_registers else groups * 8,
                        scratch_ctype="int32_t", in_registers=in_registers, **geometry)
