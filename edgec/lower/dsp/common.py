@@ -11,7 +11,7 @@ from edgec.lower.registry import KernelPlan, Param
 
 # Templates the kernel templates build on: the shared helper blocks (emitted once per file,
 # the compact ones for the --optimize size kernels) and the imported macros.
-HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2", "dsp/_gemv_compact.j2",
+HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_gemv.j2", "dsp/_compact.h.j2",
            "dsp/_int4.h.j2", "dsp/_rows.h.j2", "dsp/_rows_out.h.j2",
            "dsp/_depthwise_plane.h.j2", "dsp/_split.h.j2")
 # The int4 kernels' accumulators hold 16 times the sum: |16 * sum| < 2**31 for reduction

@@ -14,7 +14,7 @@ the reduction so the scaled sums fit in int32; longer ones keep the portable ker
   unpacking AND added: 11 instructions a tap and four channels against 10. The first group
   of a pair reads its tap words for the high nibbles, the second reads them again for the
   low ones (no register is left to keep nine words).
-- FULLY_CONNECTED (``fully_connected_s4.c.j2``): ``fully_connected_compact.c.j2`` with
+- FULLY_CONNECTED (``fully_connected_s4.c.j2``): the former int8 compact FC form with
   ``edgec_dot4_s4``: the row read in place, four channels at a time, per pair of input groups
   the four weight words ANDed for the first group and read again and ANDed shifted for the
   second: 52 instructions per 32 multiply-accumulates against 44.
