@@ -5,7 +5,7 @@ A cost model belongs to a core (``cpu`` of the target file) and a kernel choice 
 the target's DSP kernels where it has them; ``portable``), and is stored as
 ``targets/costs/<cpu>.json``, written by ``python -m edgec.tools.costfit`` from measurements
 on the emulated core of that class (Cortex-M4 boards from ``mps2_an386``, Cortex-M3 from
-``lm3s6965evb``). Per key ``OP/dtype`` it holds a line: instructions per MAC (ops that have
+``lm3s6965evb``). Per key ``OP/dtype`` (and ``OP/dtype@form`` per kernel form, ``cost_keys``) it holds a line: instructions per MAC (ops that have
 MACs) or per output element (the others) plus a fixed cost per call, fitted to every
 measured layer with that key so that the relative error is smallest
 (``edgec.tools.costfit``). A key never measured falls back to the line of all layers of its
@@ -68,6 +68,15 @@ def cost_key(row: dict) -> str:
     return key
 
 
+def cost_keys(row: dict) -> list[str]:
+    """The keys a row's line is looked up by, most specific first: ``OP/dtype@form`` for a
+    kernel with a form (``Kernel.form``: the DSP template, or the variant that made it), then
+    ``cost_key``. Every mode's kernels of one op are separate lines: the build compares them
+    step by step (``edgec.choice``)."""
+    base = cost_key(row)
+    return [f"{base}@{row['kernel']}", base] if row.get("kernel") else [base]
+
+
 def elements(row: dict) -> int:
     """Output elements of a report kernel row."""
     total = 0
@@ -91,9 +100,9 @@ def estimate_row(row: dict, costs: dict) -> int:
     if row.get("memory", "").startswith("aliased"):
         return 0
     kind, amount = row_features(row)
-    per = costs["per_unit"].get(cost_key(row))
-    if per is None or per["kind"] != kind:
-        per = costs["per_unit"][f"*/{kind}"]
+    per = next((costs["per_unit"][k] for k in cost_keys(row)
+                if k in costs["per_unit"] and costs["per_unit"][k]["kind"] == kind),
+               costs["per_unit"][f"*/{kind}"])
     return int(round(per["instructions"] * amount + per.get("per_call", 0.0)))
 
 

@@ -81,6 +81,37 @@ def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: L
     return trial, trial_plan, sorted(chosen)
 
 
+# ``--optimize speed`` or ``size`` by name takes memory kernels only while together they cost at
+# most this share of the mode's estimated instructions (``free_variants``).
+FREE_MARGIN = 0.01
+
+
+def free_variants(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
+                  alternatives: list[Lower], estimate: Callable[[int, Kernel], int],
+                  margin: float = FREE_MARGIN) -> tuple[list[Kernel], MemoryPlan, list[int]]:
+    """``shrink_arena`` for a mode asked for by name: per step, of the kernels
+    ``alternatives`` lower (each ``lower(step, MEMORY_VARIANTS)``: the mode's memory
+    variants, and for ``size`` the int8 kernels ``ram`` lowers, with less scratch) the one
+    with other memory facts and the fewest estimated instructions (``estimate(step,
+    kernel)``); the ones the arena needs are kept when together they add at most ``margin``
+    of the estimated total, else none is."""
+    total = sum(estimate(s, k) for s, k in enumerate(kernels))
+    best: dict[int, Kernel] = {}
+    for step, kernel in enumerate(kernels):
+        found = [alt for lower in alternatives
+                 for alt in (lower(step, MEMORY_VARIANTS), lower(step, ()))
+                 if (alt.scratch_bytes, alt.in_place, alt.access)
+                 != (kernel.scratch_bytes, kernel.in_place, kernel.access)]
+        if found:
+            best[step] = min(found, key=lambda k: estimate(step, k))
+    trial, trial_plan, steps = shrink_arena(graph, kernels, plan,
+                                            lambda s, prefer: best.get(s, kernels[s]))
+    extra = sum(estimate(s, trial[s]) - estimate(s, kernels[s]) for s in steps)
+    if not steps or extra > margin * total:
+        return kernels, plan, []
+    return trial, trial_plan, steps
+
+
 # Band counts the patch search tries (each at most the cut tensor's height).
 BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24)
 PATCH_BUDGET = 1.3  # at most this many times the graph's MACs (--patch-budget)
