@@ -196,7 +196,7 @@ def _named_variants(graph: Graph, target: dict, options: BuildOptions, fast: lis
     mode's memory variants; for size also ``ram``'s int8 kernels, which keep less scratch)
     where together they cost at most ``edgec.ram.FREE_MARGIN`` of the mode's estimated
     instructions (``edgec.ram.free_variants``); none without a cost model."""
-    from edgec.choice import kernel_row
+    from edgec.choice import kernel_row, known
     from edgec.estimate import estimate_row
     from edgec.lower import node_lowerer
     from edgec.ram import free_variants
@@ -207,8 +207,12 @@ def _named_variants(graph: Graph, target: dict, options: BuildOptions, fast: lis
     lowers = [node_lowerer(graph, options)]
     if options.optimize is Optimize.SIZE:
         lowers.append(node_lowerer(graph, replace(options, optimize=Optimize.RAM)))
-    return free_variants(graph, fast, plan, lowers,
-                         lambda s, k: estimate_row(kernel_row(graph, s, k), costs))
+
+    def estimate(step: int, kernel: Kernel) -> int | None:
+        row = kernel_row(graph, step, kernel)
+        return estimate_row(row, costs) if known(row, costs) else None
+
+    return free_variants(graph, fast, plan, lowers, estimate)
 
 
 def _cost_model(target: dict, options: BuildOptions) -> dict | None:
@@ -230,9 +234,9 @@ def _per_step(graph: Graph, target: dict, options: BuildOptions, choice: dict,
     plan stays within ``base``'s arena (the one-mode default: its kernels with the memory
     variants the arena needs). Returns ``(kernels, plan, choice, memory entry)``; ``base``
     unchanged where there is no cost model or only one kernel per step."""
-    from edgec.choice import candidates, choose, summary
+    from edgec.choice import Planner, candidates, choose, summary
     from edgec.lower import lower_graph, node_lowerer
-    from edgec.ram import MEMORY_VARIANTS, shrink_arena
+    from edgec.ram import MEMORY_VARIANTS
 
     kernels, plan, memory = base
     costs = _cost_model(target, options)
@@ -246,18 +250,14 @@ def _per_step(graph: Graph, target: dict, options: BuildOptions, choice: dict,
         fast = lower_graph(graph, mode_options)
         lower = node_lowerer(graph, mode_options)
         lowered[mode.value] = (fast, [lower(s, MEMORY_VARIANTS) for s in range(len(fast))])
-        if mode is Optimize.RAM:
-            continue
-        fast_plan = plan_memory(graph, fast)  # more starts: the other one-mode default and
-        others = [_named_variants(graph, target, mode_options, fast, fast_plan)]  # the
-        if mode.value != choice["mode"]:  # named modes, where they fit the budget
-            others.append(shrink_arena(graph, fast, fast_plan, lower))
-        starts += [k for k, p, _ in others if p.arena_bytes <= plan.arena_bytes]
+        if mode is not Optimize.RAM and plan_memory(graph, fast).arena_bytes <= plan.arena_bytes:
+            starts.append(fast)  # a mode's own kernels where they fit: a start too
     cands = candidates(graph, lowered, costs)
     if all(len(c) == 1 for c in cands):
         return kernels, plan, choice, memory
     budget = plan.arena_bytes
-    best = min((choose(graph, cands, start, budget) for start in starts),
+    planner = Planner(graph)
+    best = min((choose(graph, cands, start, budget, planner) for start in starts),
                key=lambda c: (c.estimate, emitted_constant_bytes(graph, c.kernels, c.plan)))
     chosen = best.kernels
     new_plan = plan_memory(graph, chosen)  # the plan of exactly these kernels

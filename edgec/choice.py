@@ -7,7 +7,8 @@ variant (``edgec.ram``: raster, in place, no scratch). They differ in instructio
 constant bytes (flash) and in memory facts (scratch, in-place inputs, raster access), and
 only the memory facts change the plan. ``candidates`` lists them per step with their
 estimated instructions (``edgec.estimate``: the cost model's line for the kernel's form,
-``Kernel.form``) and constant bytes; ``choose`` starts from a combination whose arena is
+``Kernel.form``; a form the model has no line for is never chosen over the start's kernel)
+and constant bytes; ``choose`` starts from a combination whose arena is
 within the budget (the default build as it was: one mode's kernels with the memory variants
 the arena needs) and, step by step, most estimated instructions saved first, takes the
 faster candidate (int8 weights where they are no slower) when the planned arena stays within
@@ -25,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgec.emit.report import emitted_constant_bytes
-from edgec.estimate import estimate_row
+from edgec.emit.report import _shapes, emitted_constant_bytes, window
+from edgec.estimate import cost_keys, estimate_row
 from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
@@ -44,6 +45,7 @@ class Candidate:
     estimate: int
     constant_bytes: int
     modes: list[str] = field(default_factory=list)  # every mode that lowers this kernel
+    known: bool = True  # the cost model has a line for this kernel's form (``known``)
 
     @property
     def label(self) -> str:
@@ -52,20 +54,11 @@ class Candidate:
 
     def as_json(self) -> dict:
         return {"modes": list(self.modes), "memory_variant": self.variant,
+                "cost_line": "own" if self.known else "the op's (form not measured)",
                 "kernel": self.kernel.form, "estimated_instructions": self.estimate,
                 "constant_bytes": self.constant_bytes,
                 "scratch_bytes": int(self.kernel.scratch_bytes),
                 "in_place": bool(self.kernel.in_place), "access": self.kernel.access}
-
-
-def _shapes(graph: Graph, names) -> list[str]:
-    out = []
-    for name in names:
-        if not name:
-            continue
-        t = graph.tensors[name]
-        out.append(f"{t.dtype}[{','.join(str(d) for d in t.shape)}]")
-    return out
 
 
 def kernel_row(graph: Graph, step: int, kernel: Kernel) -> dict:
@@ -73,7 +66,7 @@ def kernel_row(graph: Graph, step: int, kernel: Kernel) -> dict:
     node = graph.nodes[step]
     return {"op": node.op, "inputs": _shapes(graph, node.inputs),
             "outputs": _shapes(graph, node.outputs), "macs": int(kernel.macs),
-            "memory": "", "kernel": kernel.form}
+            "memory": "", "kernel": kernel.form, "window": window(graph, node)}
 
 
 def _constant_bytes(graph: Graph, kernel: Kernel) -> int:
@@ -86,6 +79,13 @@ def same_memory(a: Kernel, b: Kernel) -> bool:
     """Whether two kernels of one step plan alike: same scratch, in-place inputs, access."""
     return (a.scratch_bytes == b.scratch_bytes and list(a.in_place) == list(b.in_place)
             and a.access == b.access)
+
+
+def known(row: dict, cost_model: dict) -> bool:
+    """Whether the cost model has a line for the row's own kernel form (or the row's kernel
+    has none): a form never measured would be estimated by its op's line, which says
+    nothing about how it compares with the op's other kernels."""
+    return cost_keys(row)[0] in cost_model["per_unit"]
 
 
 def _same_kernel(a: Kernel, b: Kernel) -> bool:
@@ -108,10 +108,10 @@ def candidates(graph: Graph, lowered: dict[str, tuple[list[Kernel], list[Kernel]
                     if mode not in same.modes:
                         same.modes.append(mode)
                     continue
-                found.append(Candidate(
-                    kernel, mode, variant,
-                    estimate_row(kernel_row(graph, step, kernel), cost_model),
-                    _constant_bytes(graph, kernel), [mode]))
+                row = kernel_row(graph, step, kernel)
+                found.append(Candidate(kernel, mode, variant, estimate_row(row, cost_model),
+                                       _constant_bytes(graph, kernel), [mode],
+                                       known(row, cost_model)))
         out.append(sorted(found, key=_rank))
     return out
 
@@ -144,22 +144,38 @@ class Choice:
         return sum(c.estimate for c in self.chosen)
 
 
+class Planner:
+    """``plan_memory`` remembered by the kernels' memory facts: kernels that differ only in
+    their C plan alike, and the starts of one build try many of the same combinations."""
+
+    def __init__(self, graph: Graph):
+        self.graph, self.plans, self.memo = graph, 0, {}
+
+    def __call__(self, kernels: list[Kernel]) -> MemoryPlan:
+        key = tuple((k.scratch_bytes, tuple(k.in_place), k.access) for k in kernels)
+        if key not in self.memo:
+            self.plans += 1
+            self.memo[key] = plan_memory(self.graph, kernels)
+        return self.memo[key]
+
+
 def choose(graph: Graph, cands: list[list[Candidate]], start: list[Kernel],
-           budget: int) -> Choice:
+           budget: int, planner: Planner | None = None) -> Choice:
     """From ``start`` (kernels whose plan fits ``budget`` bytes of arena), step by step, the
     most estimated instructions saved first, the fastest candidate whose plan still fits
     (``_rank``: at equal estimates int8 weights, then no memory variant)."""
+    plan_of = planner or Planner(graph)
     chosen = [find(c, k) for c, k in zip(cands, start)]
-    plan = plan_memory(graph, [c.kernel for c in chosen])
+    plan = plan_of([c.kernel for c in chosen])
     why = ["start" for _ in chosen]
-    plans = 1
+    plans = plan_of.plans
     if plan.arena_bytes > budget:
         raise ValueError(f"the start combination's arena {plan.arena_bytes} B exceeds the "
                          f"budget {budget} B")
     gain = {s: chosen[s].estimate - cands[s][0].estimate for s in range(len(cands))}
     for step in sorted(range(len(cands)), key=lambda s: (-gain[s], s)):
         current = chosen[step]
-        better = [c for c in cands[step] if _rank(c) < _rank(current)]
+        better = [c for c in cands[step] if c.known and _rank(c) < _rank(current)]
         refused = []
         for cand in better:
             if same_memory(cand.kernel, current.kernel):
@@ -167,8 +183,7 @@ def choose(graph: Graph, cands: list[list[Candidate]], start: list[Kernel],
             else:
                 trial = [c.kernel for c in chosen]
                 trial[step] = cand.kernel
-                trial_plan = plan_memory(graph, trial)
-                plans += 1
+                trial_plan = plan_of(trial)
                 if trial_plan.arena_bytes > budget:
                     refused.append(f"{cand.label} ({cand.estimate:,}) needs "
                                    f"{trial_plan.arena_bytes:,} B")
@@ -178,7 +193,7 @@ def choose(graph: Graph, cands: list[list[Candidate]], start: list[Kernel],
                 plan = trial_plan
             break
         why[step] = _why(cands[step], chosen[step], refused, budget)
-    return Choice(chosen, plan, why, plans)
+    return Choice(chosen, plan, why, plan_of.plans - plans + 1)
 
 
 def _why(cands: list[Candidate], pick: Candidate, refused: list[str], budget: int) -> str:

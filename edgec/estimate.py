@@ -57,15 +57,40 @@ NARROW_CHANNELS = 4
 
 
 def cost_key(row: dict) -> str:
-    """``OP/dtype`` of a report kernel row (the dtype of its first input), ``/narrow`` added
-    for a CONV_2D over fewer than ``NARROW_CHANNELS`` input channels."""
+    """``OP/dtype`` of a report kernel row (the dtype of its first input), ``/narrowC``
+    added for a CONV_2D over C < ``NARROW_CHANNELS`` input channels (one, two and three
+    channels run differently shaped inner loops: KWS's first layer has 1, IC's 3), and
+    ``/1x1`` for a pointwise CONV_2D (the row's ``window``: no window to walk),
+    ``/strided`` for a strided CONV_2D or DEPTHWISE_CONV_2D (``_strided``)."""
     first = row["inputs"][0] if row["inputs"] else "none"
     key = f"{row['op']}/{first.split('[')[0]}"
     if row["op"] == "CONV_2D" and "[" in first:
         channels = first[first.index("[") + 1:-1].split(",")[-1]
         if channels.strip().isdigit() and int(channels) < NARROW_CHANNELS:
-            key += "/narrow"
+            key += f"/narrow{int(channels)}"
+    if row["op"] == "CONV_2D" and row.get("window") == "1x1":
+        key += "/1x1"
+    if row["op"] in STRIDED_OPS and _strided(first, row["outputs"][0]):
+        key += "/strided"
     return key
+
+
+# Window ops whose strided layers have their own key: a kernel built for stride 1 may do
+# more per output at stride 2 (the depthwise plane kernel), another less.
+STRIDED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+
+
+def _dims(shape: str) -> list[int]:
+    inside = shape[shape.index("[") + 1:-1] if "[" in shape else ""
+    return [int(d) for d in inside.split(",") if d.strip().isdigit()]
+
+
+def _strided(first: str, output: str) -> bool:
+    """Whether an NHWC window op's output is at most half its input in height or width (a
+    stride of 2 or more: a stride-1 window shrinks a side by its size - 1 only)."""
+    x, y = _dims(first), _dims(output)
+    return len(x) == len(y) == 4 and any(2 * o <= i and i > 4 for i, o in zip(x[1:3],
+                                                                              y[1:3]))
 
 
 def cost_keys(row: dict) -> list[str]:

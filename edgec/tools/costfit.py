@@ -74,7 +74,7 @@ def measure(model: Path, target: str, choice: str, optimize: str | None = None) 
     rows = []
     for step, row in enumerate(result.report["kernels"]):
         rows.append({**{k: row[k] for k in ("op", "inputs", "outputs", "macs", "memory",
-                                            "kernel")},
+                                            "kernel", "window")},
                      "instructions": int(statistics.median(r[step] for r in runs))})
     return rows
 
