@@ -208,11 +208,9 @@ def _named_variants(graph: Graph, target: dict, options: BuildOptions, fast: lis
     if options.optimize is Optimize.SIZE:
         lowers.append(node_lowerer(graph, replace(options, optimize=Optimize.RAM)))
 
-    def estimate(step: int, kernel: Kernel) -> int | None:
-        row = kernel_row(graph, step, kernel)
-        return estimate_row(row, costs) if known(row, costs) else None
-
-    return free_variants(graph, fast, plan, lowers, estimate)
+    return free_variants(graph, fast, plan, lowers,
+                         lambda s, k: estimate_row(kernel_row(graph, s, k), costs),
+                         known=lambda s, k: known(kernel_row(graph, s, k), costs))
 
 
 def _cost_model(target: dict, options: BuildOptions) -> dict | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgec.emit.report import _shapes, emitted_constant_bytes, window
-from edgec.estimate import cost_keys, estimate_row
+from edgec.estimate import cost_keys, estimate_row, row_features
 from edgec.ir import Graph
 from edgec.lower.kernel import Kernel
 from edgec.plan import MemoryPlan, plan_memory
@@ -81,11 +81,22 @@ def same_memory(a: Kernel, b: Kernel) -> bool:
             and a.access == b.access)
 
 
+# A line is trusted this far beyond the sizes of the layers it was fitted on.
+EXTRAPOLATE = 2.0
+
+
 def known(row: dict, cost_model: dict) -> bool:
     """Whether the cost model has a line for the row's own kernel form (or the row's kernel
-    has none): a form never measured would be estimated by its op's line, which says
-    nothing about how it compares with the op's other kernels."""
-    return cost_keys(row)[0] in cost_model["per_unit"]
+    has none) fitted on layers of about its size (``units``, within ``EXTRAPOLATE`` times):
+    a form never measured would be estimated by its op's line, which says nothing about how
+    it compares with the op's other kernels, and a line through two large layers says
+    little about a small one's fixed costs."""
+    line = cost_model["per_unit"].get(cost_keys(row)[0])
+    if line is None:
+        return False
+    low, high = line.get("units", (0, float("inf")))
+    amount = row_features(row)[1]
+    return low / EXTRAPOLATE <= amount <= high * EXTRAPOLATE
 
 
 def _same_kernel(a: Kernel, b: Kernel) -> bool:
@@ -97,7 +108,7 @@ def _same_kernel(a: Kernel, b: Kernel) -> bool:
 def candidates(graph: Graph, lowered: dict[str, tuple[list[Kernel], list[Kernel]]],
                cost_model: dict) -> list[list[Candidate]]:
     """Per step, the distinct kernels of ``lowered`` (mode -> (its kernels, the same with
-    memory variants preferred)), cheapest estimate first."""
+    memory variants preferred)), best first (``_rank``)."""
     out = []
     for step in range(len(graph.nodes)):
         found: list[Candidate] = []
@@ -117,8 +128,10 @@ def candidates(graph: Graph, lowered: dict[str, tuple[list[Kernel], list[Kernel]
 
 
 def _rank(c: Candidate) -> tuple:
-    """Faster first; at equal estimates fewer constant bytes (int8 weights), no variant."""
-    return (c.estimate, c.constant_bytes, c.variant)
+    """Kernels the cost model knows first (``known``: an unknown one's estimate is its op's
+    line, which cannot rank it), then faster first; at equal estimates fewer constant bytes
+    (int8 weights), no variant."""
+    return (not c.known, c.estimate, c.constant_bytes, c.variant)
 
 
 def find(cands: list[Candidate], kernel: Kernel) -> Candidate:
@@ -172,7 +185,8 @@ def choose(graph: Graph, cands: list[list[Candidate]], start: list[Kernel],
     if plan.arena_bytes > budget:
         raise ValueError(f"the start combination's arena {plan.arena_bytes} B exceeds the "
                          f"budget {budget} B")
-    gain = {s: chosen[s].estimate - cands[s][0].estimate for s in range(len(cands))}
+    gain = {s: chosen[s].estimate - cands[s][0].estimate if chosen[s].known else 1 << 40
+            for s in range(len(cands))}  # an unknown start kernel: its step first
     for step in sorted(range(len(cands)), key=lambda s: (-gain[s], s)):
         current = chosen[step]
         better = [c for c in cands[step] if c.known and _rank(c) < _rank(current)]
@@ -206,6 +220,9 @@ def _why(cands: list[Candidate], pick: Candidate, refused: list[str], budget: in
     if refused:
         return (f"fastest within the {budget:,} B arena budget; refused: "
                 + "; ".join(refused))
+    if any(not c.known for c in cands):
+        return ("fastest the cost model has a line for (the others' forms were not measured "
+                "at this size)")
     return "kept"
 
 

@@ -6,7 +6,8 @@ the target's DSP kernels where it has them; ``portable``), and is stored as
 ``targets/costs/<cpu>.json``, written by ``python -m edgec.tools.costfit`` from measurements
 on the emulated core of that class (Cortex-M4 boards from ``mps2_an386``, Cortex-M3 from
 ``lm3s6965evb``). Per key ``OP/dtype`` (and ``OP/dtype@form`` per kernel form, ``cost_keys``) it holds a line: instructions per MAC (ops that have
-MACs) or per output element (the others) plus a fixed cost per call, fitted to every
+MACs) or per output element (the others) plus a fixed cost per call (and, for a MAC key whose layers
+differ in reduction length, ``per_output`` instructions per output element), fitted to every
 measured layer with that key so that the relative error is smallest
 (``edgec.tools.costfit``). A key never measured falls back to the line of all layers of its
 kind (``*/mac``, ``*/element``).
@@ -128,7 +129,8 @@ def estimate_row(row: dict, costs: dict) -> int:
     per = next((costs["per_unit"][k] for k in cost_keys(row)
                 if k in costs["per_unit"] and costs["per_unit"][k]["kind"] == kind),
                costs["per_unit"][f"*/{kind}"])
-    return int(round(per["instructions"] * amount + per.get("per_call", 0.0)))
+    per_output = per.get("per_output", 0.0) * elements(row) if kind == "mac" else 0.0
+    return int(round(per["instructions"] * amount + per_output + per.get("per_call", 0.0)))
 
 
 def estimates(report: dict, target: dict) -> dict | None:

@@ -87,27 +87,29 @@ FREE_MARGIN = 0.01
 
 
 def free_variants(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
-                  alternatives: list[Lower], estimate: Callable[[int, Kernel], int | None],
-                  margin: float = FREE_MARGIN) -> tuple[list[Kernel], MemoryPlan, list[int]]:
+                  alternatives: list[Lower], estimate: Callable[[int, Kernel], int],
+                  margin: float = FREE_MARGIN,
+                  known: Callable[[int, Kernel], bool] = lambda step, kernel: True
+                  ) -> tuple[list[Kernel], MemoryPlan, list[int]]:
     """``shrink_arena`` for a mode asked for by name: per step, of the kernels
     ``alternatives`` lower (each ``lower(step, MEMORY_VARIANTS)``: the mode's memory
     variants, and for ``size`` the int8 kernels ``ram`` lowers, with less scratch) the one
     with other memory facts and the fewest estimated instructions (``estimate(step,
-    kernel)``, None where the cost model does not know the kernel: never taken; each alone
+    kernel)``; an alternative the cost model does not ``know`` is never taken; each alone
     within ``margin``). Rounds of swaps at the steps around the arena's peak
     (``peak_region``) while the arena shrinks, then each swap the arena does not need given
     back (a plan per round and per swap, not per step: MobileNetV2's plans take seconds);
     kept when together they add at most ``margin`` of the estimated total, else none is."""
-    total = sum(estimate(s, k) or 0 for s, k in enumerate(kernels))
+    total = sum(estimate(s, k) for s, k in enumerate(kernels))
     best: dict[int, Kernel] = {}
     for step, kernel in enumerate(kernels):
         found = [alt for lower in alternatives
                  for alt in (lower(step, MEMORY_VARIANTS), lower(step, ()))
                  if (alt.scratch_bytes, alt.in_place, alt.access)
                  != (kernel.scratch_bytes, kernel.in_place, kernel.access)
-                 and estimate(step, alt) is not None]
+                 and known(step, alt)]
         cheapest = min(found, key=lambda k: estimate(step, k), default=None)
-        if cheapest is not None and (estimate(step, cheapest) - (estimate(step, kernel) or 0)
+        if cheapest is not None and (estimate(step, cheapest) - estimate(step, kernel)
                                      <= margin * total):  # alone within the margin
             best[step] = cheapest
     trial, trial_plan, steps = list(kernels), plan, []
@@ -128,7 +130,7 @@ def free_variants(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
         if back_plan.arena_bytes <= trial_plan.arena_bytes:
             trial, trial_plan = back, back_plan
             steps.remove(step)
-    extra = sum(estimate(s, trial[s]) - (estimate(s, kernels[s]) or 0) for s in steps)
+    extra = sum(estimate(s, trial[s]) - estimate(s, kernels[s]) for s in steps)
     if not steps or extra > margin * total:
         return kernels, plan, []
     return trial, trial_plan, steps

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgec.estimate import COSTS_VERSION, costs_path, cost_keys, estimate_row, row_features
+from edgec.estimate import (COSTS_VERSION, costs_path, cost_keys, elements, estimate_row,
+                            row_features)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "models"
@@ -97,6 +98,24 @@ def _line(points: list[tuple[int, int]]) -> tuple[float, float]:
     return float(per_unit), float(per_call)
 
 
+def _plane(points: list[tuple[int, int, int]]) -> tuple[float, float, float] | None:
+    """Instructions per MAC, per output element and per call fitted to (MACs, outputs,
+    instructions) points (relative error, as ``_line``): layers of one kernel form whose
+    reduction lengths (MACs per output) differ pay the per-output work (requantization,
+    loop set-up) at different rates per MAC. None when the points cannot fix three
+    non-negative terms (fewer than four layers, one reduction length, or a negative one)."""
+    if len(points) < 4:
+        return None
+    macs, outs, counts = (np.array([p[i] for p in points], float) for i in range(3))
+    ratios = macs / np.maximum(outs, 1.0)
+    if ratios.max() < 2 * ratios.min():
+        return None
+    weight = 1.0 / np.maximum(counts, 1.0)
+    terms, *_ = np.linalg.lstsq(np.stack([macs, outs, np.ones_like(macs)], 1) * weight[:, None],
+                                counts * weight, rcond=None)
+    return None if (terms < 0).any() else tuple(float(t) for t in terms)
+
+
 def fit(rows: list[dict]) -> dict:
     """Per key, and per kind for the fallbacks (``*/mac``, ``*/element``): a line through
     the measured layers' (units, instructions)."""
@@ -106,12 +125,20 @@ def fit(rows: list[dict]) -> dict:
             continue
         kind, amount = row_features(row)
         for key in (*cost_keys(row), f"*/{kind}"):
-            points.setdefault(key, (kind, []))[1].append((amount, row["instructions"]))
+            points.setdefault(key, (kind, []))[1].append((amount, row["instructions"],
+                                                          elements(row)))
     per_unit = {}
     for key, (kind, pts) in sorted(points.items()):
-        slope, call = _line(pts)
+        plane = _plane([(a, e, c) for a, c, e in pts]) if kind == "mac" else None
+        units = [min(a for a, _, _ in pts), max(a for a, _, _ in pts)]  # the layers it saw
+        if plane is not None:
+            per_unit[key] = {"kind": kind, "instructions": round(plane[0], 4),
+                             "per_output": round(plane[1], 4), "per_call": round(plane[2], 1),
+                             "layers": len(pts), "units": units}
+            continue
+        slope, call = _line([(a, c) for a, c, _ in pts])
         per_unit[key] = {"kind": kind, "instructions": round(slope, 4),
-                         "per_call": round(call, 1), "layers": len(pts)}
+                         "per_call": round(call, 1), "layers": len(pts), "units": units}
     for kind in ("mac", "element"):  # a core measured without one kind still estimates it
         per_unit.setdefault(f"*/{kind}", {"kind": kind, "instructions": 0.0, "per_call": 0.0,
                                           "layers": 0})

@@ -71,9 +71,12 @@ instructions per 16 multiply-accumulates against 15); the row kernel widens them
 output row instead. For a one-row FULLY_CONNECTED (AD) every int8 weight
 word is used once and costs its load (a quarter of an LDM at best), 2 SXTB16 and 2 SMLAD
 per 4 multiply-accumulates: at least 1.06 instructions per MAC, 280,000 for AD's 264,192
-MACs, so int8 weights cannot meet AD's 200,000 on this ISA. Speed mode stays the
-default where its weights fit half the flash (``edgec.build.choose_optimize``); for IC that
-choice now costs instructions as well as flash.
+MACs, so int8 weights cannot meet AD's 200,000 on this ISA. The default build chooses
+between the modes' kernels step by step (``edgec.choice``: the fastest by the cost model
+within the one-mode default's arena), so IC takes the row kernel where its ring fits.
+
+int8 SOFTMAX (``softmax.py``) reads exp(max - x) from a table computed at compile time with
+the interpreter's arithmetic (TFLM's gemmlowp exp of the 256 possible differences), plain C.
 
 16x8 (int16 activations, int8 weights, int64 bias; ``int16.py``, ``*_16x8.c.j2``,
 ``_int16.h.j2``, ``_gemv16.j2``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, registered
