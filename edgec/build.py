@@ -7,7 +7,12 @@ report.
 
 Every choice is one ``BuildOptions`` (``edgec.options``). ``optimize`` (``--optimize
 speed|size``) picks between kernel variants that trade speed for flash and arena (today the
-DSP kernels: int16 or int8 weights); without it, ``choose_optimize`` applies the default rule. Targets without such variants (the host) build the same C either way.
+DSP kernels: int16 or int8 weights), taking only the memory kernels that cost at most
+``edgec.ram.FREE_MARGIN`` of the estimate; without it, ``choose_optimize`` says which modes'
+kernels may be used (both while speed's constants fit half the flash, else size's) and
+``_per_step`` picks among them step by step (``edgec.choice``: the fastest kernels by the
+cost model whose plan stays within the arena the one-mode default build needs). Targets
+without such variants (the host) build the same C either way.
 ``kernels="portable"`` (``--kernels portable``) ignores the target's CPU features, so a DSP
 core gets the host's plain C99 kernels: the baseline the DSP variants are measured against.
 """
@@ -147,8 +152,10 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
     """Kernels, memory plan and the optimize choice (``choose_optimize``): lowered for speed
     first unless ``size`` is asked for, again for size when the default rule says so. Memory
     variants that cost instructions (in-place kernels, ``edgec.ram``) are used where the arena
-    needs them (the default build) or wherever they help (``ram``); ``speed`` or ``size`` asked
-    for by name keeps that mode's kernels, with only the free trailing writes."""
+    needs them (the default build's start) or wherever they help (``ram``); ``speed`` or
+    ``size`` asked for by name keeps that mode's kernels, with the trailing writes and the
+    memory kernels the arena needs where they cost at most ``edgec.ram.FREE_MARGIN`` of the
+    estimate. The default build then chooses step by step (``_per_step``)."""
     from edgec.lower import lower_graph, node_lowerer  # lazy: lowering is a heavy import
     from edgec.ram import mix_for_arena, shrink_arena
     from edgec.room import use_room
@@ -157,10 +164,11 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
         mode_options = replace(options, optimize=mode)
         fast = lower_graph(graph, mode_options, progress=progress)
         if options.optimize in (Optimize.SPEED, Optimize.SIZE):  # asked for by name: that
-            plan = plan_memory(graph, fast)  # mode's kernels, no variant costing instructions
+            plan = plan_memory(graph, fast)  # mode's kernels, memory kernels nearly free
+            kernels, plan, variants = _named_variants(graph, target, mode_options, fast, plan)
             # and kernels spending scratch where the arena has room (edgec.room)
-            fast, plan, _ = use_room(graph, fast, plan, node_lowerer(graph, mode_options))
-            return fast, plan, memory_entry(graph, fast, fast, plan, [])
+            kernels, plan, _ = use_room(graph, kernels, plan, node_lowerer(graph, mode_options))
+            return kernels, plan, memory_entry(graph, fast, kernels, plan, variants)
         kernels, plan, variants = shrink_arena(graph, fast, plan_memory(graph, fast),
                                                node_lowerer(graph, mode_options),
                                                keep_all=mode is Optimize.RAM)
@@ -179,8 +187,110 @@ def _lower_graph(graph: Graph, target: dict, options: BuildOptions, progress):
                              emitted_constant_bytes(graph, kernels, plan))
     if choice["mode"] != first:
         kernels, plan, memory = lowered(Optimize(choice["mode"]))
+    if options.optimize is None:
+        kernels, plan, choice, memory = _per_step(graph, target, options, choice,
+                                                  (kernels, plan, memory))
     choice["memory"] = memory
     return kernels, plan, choice
+
+
+def _named_variants(graph: Graph, target: dict, options: BuildOptions, fast: list[Kernel],
+                    plan: MemoryPlan) -> tuple:
+    """``--optimize speed`` or ``size`` by name: the memory kernels the arena needs (the
+    mode's memory variants; for size also ``ram``'s int8 kernels, which keep less scratch)
+    where together they cost at most ``edgec.ram.FREE_MARGIN`` of the mode's estimated
+    instructions (``edgec.ram.free_variants``); none without a cost model."""
+    from edgec.choice import kernel_row, known
+    from edgec.estimate import estimate_row
+    from edgec.lower import node_lowerer
+    from edgec.ram import free_variants
+
+    costs = _cost_model(target, options)
+    if costs is None:
+        return fast, plan, []
+    lowers = [node_lowerer(graph, options)]
+    if options.optimize is Optimize.SIZE:
+        lowers.append(node_lowerer(graph, replace(options, optimize=Optimize.RAM)))
+
+    return free_variants(graph, fast, plan, lowers,
+                         lambda s, k: estimate_row(kernel_row(graph, s, k), costs),
+                         known=lambda s, k: known(kernel_row(graph, s, k), costs))
+
+
+def _cost_model(target: dict, options: BuildOptions) -> dict | None:
+    """The cost model's lines for this target's core and kernel choice, or None."""
+    from edgec.estimate import BORROWED, load_costs
+
+    cpu = target.get("cpu") or ""
+    costs = load_costs(BORROWED.get(cpu, cpu))
+    if costs is None or options.kernels.value not in costs["kernels"]:
+        return None
+    return costs["kernels"][options.kernels.value]
+
+
+def _per_step(graph: Graph, target: dict, options: BuildOptions, choice: dict,
+              base: tuple) -> tuple:
+    """The default build's kernels step by step (``edgec.choice``): every kernel the modes
+    ``choose_optimize`` allows (both while speed's constants fit its flash share, else size
+    alone) lowers, with and without memory variants, the fastest by the cost model whose
+    plan stays within ``base``'s arena (the one-mode default: its kernels with the memory
+    variants the arena needs). Returns ``(kernels, plan, choice, memory entry)``; ``base``
+    unchanged where there is no cost model or only one kernel per step."""
+    from edgec.choice import Planner, candidates, choose, summary
+    from edgec.lower import lower_graph, node_lowerer
+    from edgec.ram import MEMORY_VARIANTS
+    from edgec.room import use_room
+
+    kernels, plan, memory = base
+    costs = _cost_model(target, options)
+    if costs is None:
+        return kernels, plan, choice, memory
+    modes = ([Optimize.SPEED, Optimize.SIZE] if choice["mode"] == "speed"
+             else [Optimize.SIZE]) + [Optimize.RAM]  # ram: int8, the least scratch
+    lowered, starts = {}, [kernels]
+    for mode in modes:
+        mode_options = replace(options, optimize=mode)
+        fast = lower_graph(graph, mode_options)
+        lower = node_lowerer(graph, mode_options)
+        lowered[mode.value] = (fast, [lower(s, MEMORY_VARIANTS) for s in range(len(fast))])
+        if mode is not Optimize.RAM and plan_memory(graph, fast).arena_bytes <= plan.arena_bytes:
+            starts.append(fast)  # a mode's own kernels where they fit: a start too
+    cands = candidates(graph, lowered, costs)
+    if all(len(c) == 1 for c in cands):
+        return kernels, plan, choice, memory
+    budget = plan.arena_bytes
+    planner = Planner(graph)
+    best = min((choose(graph, cands, start, budget, planner) for start in starts),
+               key=lambda c: (c.estimate, emitted_constant_bytes(graph, c.kernels, c.plan)))
+    chosen = best.kernels
+    new_plan = plan_memory(graph, chosen)  # the plan of exactly these kernels
+    assert new_plan.arena_bytes <= budget, "per-step choice over its arena budget"
+    # steps that took size's kernel spend scratch where the arena has room (edgec.room)
+    chosen, new_plan, _ = use_room(graph, chosen, new_plan,
+                                   node_lowerer(graph, replace(options, optimize=Optimize.SIZE)))
+    before = sum(find_estimate(cands[s], k) for s, k in enumerate(kernels))
+    int16 = sum(1 for c in best.chosen if c.modes == ["speed"])
+    int8 = sum(1 for c in best.chosen if "speed" not in c.modes)
+    fast = [lowered[c.mode][0][s] for s, c in enumerate(best.chosen)]
+    variants = [s for s, c in enumerate(best.chosen)
+                if c.variant and not c.kernel.body == fast[s].body]
+    entry = {
+        "mode": "per-step", "requested": None, "base": choice["mode"],
+        "reason": (f"default: per step the fastest kernel by the cost model within the "
+                   f"{budget:,} B arena of the {choice['mode']} build; {int8} step(s) with "
+                   f"size's or ram's kernel (int8 weights), {int16} with speed's (int16 "
+                   f"weights), the rest the same in every mode; estimate {best.estimate:,} instructions "
+                   f"({before:,} with {choice['mode']}'s kernels)"),
+        "modes_allowed": [m.value for m in modes], "flash_rule": choice["reason"],
+        "budget_bytes": budget, "estimate": best.estimate, "estimate_base": before,
+        "plans": best.plans, "steps": summary(graph, cands, best)}
+    return chosen, new_plan, entry, memory_entry(graph, fast, chosen, new_plan, variants)
+
+
+def find_estimate(cands: list, kernel: Kernel) -> int:
+    from edgec.choice import find
+
+    return find(cands, kernel).estimate
 
 
 def _lower_patched(graph: Graph, options: BuildOptions, mode: str, progress):
@@ -252,7 +362,8 @@ def _lower(graph: Graph, target: dict, options: BuildOptions, progress):
         best = (min(tried, key=lambda t: t["arena_bytes"])["cut"], forced)
     if best is not None:
         patched = patch_graph(graph, *best)
-        p_kernels, p_plan, p_memory = _lower_patched(patched, options, choice["mode"],
+        p_kernels, p_plan, p_memory = _lower_patched(patched, options,
+                                                     choice.get("base", choice["mode"]),
                                                      progress)
         if p_plan.arena_bytes < plan.arena_bytes or forced:
             macs = patch_macs(patched)

@@ -5,8 +5,9 @@ A cost model belongs to a core (``cpu`` of the target file) and a kernel choice 
 the target's DSP kernels where it has them; ``portable``), and is stored as
 ``targets/costs/<cpu>.json``, written by ``python -m edgec.tools.costfit`` from measurements
 on the emulated core of that class (Cortex-M4 boards from ``mps2_an386``, Cortex-M3 from
-``lm3s6965evb``). Per key ``OP/dtype`` it holds a line: instructions per MAC (ops that have
-MACs) or per output element (the others) plus a fixed cost per call, fitted to every
+``lm3s6965evb``). Per key ``OP/dtype`` (and ``OP/dtype@form`` per kernel form, ``cost_keys``) it holds a line: instructions per MAC (ops that have
+MACs) or per output element (the others) plus a fixed cost per call (and, for a MAC key whose layers
+differ in reduction length, ``per_output`` instructions per output element), fitted to every
 measured layer with that key so that the relative error is smallest
 (``edgec.tools.costfit``). A key never measured falls back to the line of all layers of its
 kind (``*/mac``, ``*/element``).
@@ -57,15 +58,49 @@ NARROW_CHANNELS = 4
 
 
 def cost_key(row: dict) -> str:
-    """``OP/dtype`` of a report kernel row (the dtype of its first input), ``/narrow`` added
-    for a CONV_2D over fewer than ``NARROW_CHANNELS`` input channels."""
+    """``OP/dtype`` of a report kernel row (the dtype of its first input), ``/narrowC``
+    added for a CONV_2D over C < ``NARROW_CHANNELS`` input channels (one, two and three
+    channels run differently shaped inner loops: KWS's first layer has 1, IC's 3), and
+    ``/1x1`` for a pointwise CONV_2D (the row's ``window``: no window to walk),
+    ``/strided`` for a strided CONV_2D or DEPTHWISE_CONV_2D (``_strided``)."""
     first = row["inputs"][0] if row["inputs"] else "none"
     key = f"{row['op']}/{first.split('[')[0]}"
     if row["op"] == "CONV_2D" and "[" in first:
         channels = first[first.index("[") + 1:-1].split(",")[-1]
         if channels.strip().isdigit() and int(channels) < NARROW_CHANNELS:
-            key += "/narrow"
+            key += f"/narrow{int(channels)}"
+    if row["op"] == "CONV_2D" and row.get("window") == "1x1":
+        key += "/1x1"
+    if row["op"] in STRIDED_OPS and _strided(first, row["outputs"][0]):
+        key += "/strided"
     return key
+
+
+# Window ops whose strided layers have their own key: a kernel built for stride 1 may do
+# more per output at stride 2 (the depthwise plane kernel), another less.
+STRIDED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+
+
+def _dims(shape: str) -> list[int]:
+    inside = shape[shape.index("[") + 1:-1] if "[" in shape else ""
+    return [int(d) for d in inside.split(",") if d.strip().isdigit()]
+
+
+def _strided(first: str, output: str) -> bool:
+    """Whether an NHWC window op's output is at most half its input in height or width (a
+    stride of 2 or more: a stride-1 window shrinks a side by its size - 1 only)."""
+    x, y = _dims(first), _dims(output)
+    return len(x) == len(y) == 4 and any(2 * o <= i and i > 4 for i, o in zip(x[1:3],
+                                                                              y[1:3]))
+
+
+def cost_keys(row: dict) -> list[str]:
+    """The keys a row's line is looked up by, most specific first: ``OP/dtype@form`` for a
+    kernel with a form (``Kernel.form``: the DSP template, or the variant that made it), then
+    ``cost_key``. Every mode's kernels of one op are separate lines: the build compares them
+    step by step (``edgec.choice``)."""
+    base = cost_key(row)
+    return [f"{base}@{row['kernel']}", base] if row.get("kernel") else [base]
 
 
 def elements(row: dict) -> int:
@@ -91,10 +126,11 @@ def estimate_row(row: dict, costs: dict) -> int:
     if row.get("memory", "").startswith("aliased"):
         return 0
     kind, amount = row_features(row)
-    per = costs["per_unit"].get(cost_key(row))
-    if per is None or per["kind"] != kind:
-        per = costs["per_unit"][f"*/{kind}"]
-    return int(round(per["instructions"] * amount + per.get("per_call", 0.0)))
+    per = next((costs["per_unit"][k] for k in cost_keys(row)
+                if k in costs["per_unit"] and costs["per_unit"][k]["kind"] == kind),
+               costs["per_unit"][f"*/{kind}"])
+    per_output = per.get("per_output", 0.0) * elements(row) if kind == "mac" else 0.0
+    return int(round(per["instructions"] * amount + per_output + per.get("per_call", 0.0)))
 
 
 def estimates(report: dict, target: dict) -> dict | None:

@@ -81,6 +81,72 @@ def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: L
     return trial, trial_plan, sorted(chosen)
 
 
+# ``--optimize speed`` or ``size`` by name takes memory kernels only while together they cost at
+# most this share of the mode's estimated instructions (``free_variants``).
+FREE_MARGIN = 0.01
+
+
+def free_variants(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
+                  alternatives: list[Lower], estimate: Callable[[int, Kernel], int],
+                  margin: float = FREE_MARGIN,
+                  known: Callable[[int, Kernel], bool] = lambda step, kernel: True
+                  ) -> tuple[list[Kernel], MemoryPlan, list[int]]:
+    """``shrink_arena`` for a mode asked for by name: per step, of the kernels
+    ``alternatives`` lower (each ``lower(step, MEMORY_VARIANTS)``: the mode's memory
+    variants, and for ``size`` the int8 kernels ``ram`` lowers, with less scratch) the one
+    with other memory facts and the fewest estimated instructions (``estimate(step,
+    kernel)``; an alternative the cost model does not ``know`` is never taken; each alone
+    within ``margin``). Rounds of swaps at the steps around the arena's peak
+    (``peak_region``) while the arena shrinks, then each swap the arena does not need given
+    back (a plan per round and per swap, not per step: MobileNetV2's plans take seconds);
+    kept when together they add at most ``margin`` of the estimated total, else none is."""
+    total = sum(estimate(s, k) for s, k in enumerate(kernels))
+    best: dict[int, Kernel] = {}
+    for step, kernel in enumerate(kernels):
+        found = [alt for lower in alternatives
+                 for alt in (lower(step, MEMORY_VARIANTS), lower(step, ()))
+                 if (alt.scratch_bytes, alt.in_place, alt.access)
+                 != (kernel.scratch_bytes, kernel.in_place, kernel.access)
+                 and known(step, alt)]
+        cheapest = min(found, key=lambda k: estimate(step, k), default=None)
+        if cheapest is not None and (estimate(step, cheapest) - estimate(step, kernel)
+                                     <= margin * total):  # alone within the margin
+            best[step] = cheapest
+    trial, trial_plan, steps = list(kernels), plan, []
+    while True:  # swap in the alternatives around the peak, until the arena stops shrinking
+        region = peak_region(trial_plan)
+        swap = [s for s in sorted(best) if s in region and s not in steps]
+        if not swap:
+            break
+        attempt = [best[s] if s in swap else k for s, k in enumerate(trial)]
+        attempt_plan = plan_memory(graph, attempt)
+        if attempt_plan.arena_bytes >= trial_plan.arena_bytes:
+            break
+        trial, trial_plan, steps = attempt, attempt_plan, sorted(steps + swap)
+    for step in list(steps):  # give back the swaps the arena does not need
+        back = list(trial)
+        back[step] = kernels[step]
+        back_plan = plan_memory(graph, back)
+        if back_plan.arena_bytes <= trial_plan.arena_bytes:
+            trial, trial_plan = back, back_plan
+            steps.remove(step)
+    extra = sum(estimate(s, trial[s]) - estimate(s, kernels[s]) for s in steps)
+    if not steps or extra > margin * total:
+        return kernels, plan, []
+    return trial, trial_plan, steps
+
+
+def peak_region(plan: MemoryPlan) -> set[int]:
+    """The steps during which a buffer reaching the arena's top lives: a kernel elsewhere
+    can change the arena only by moving the buffers below, which ``free_variants`` leaves
+    to the next round."""
+    steps: set[int] = set()
+    for buffer, offset in zip(plan.buffers, plan.buffer_offsets):
+        if offset + buffer.size >= plan.arena_bytes:
+            steps.update(range(buffer.first, buffer.last + 1))
+    return steps
+
+
 # Band counts the patch search tries (each at most the cut tensor's height).
 BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24)
 PATCH_BUDGET = 1.3  # at most this many times the graph's MACs (--patch-budget)

@@ -13,6 +13,15 @@ def _shapes(graph: Graph, names) -> list[str]:
             if n and not graph.tensors[n].is_const]
 
 
+def window(graph: Graph, node) -> str:
+    """``KHxKW`` of a CONV_2D or DEPTHWISE_CONV_2D (from its weights), else empty: the cost
+    model tells pointwise convolutions apart (``edgec.estimate.cost_key``)."""
+    if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or len(node.inputs) < 2:
+        return ""
+    shape = graph.tensors[node.inputs[1]].shape
+    return f"{shape[1]}x{shape[2]}" if len(shape) == 4 else ""
+
+
 def kernel_rows(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> list[dict]:
     """One row per kernel: op, source node, shapes, MACs, bytes of constants it reads."""
     rows = []
@@ -24,7 +33,8 @@ def kernel_rows(graph: Graph, kernels: list[Kernel], plan: MemoryPlan) -> list[d
             "step": step, "op": node.op, "node": node.name, "function": kernel.func_name,
             "inputs": _shapes(graph, node.inputs), "outputs": _shapes(graph, node.outputs),
             "macs": int(kernel.macs), "weight_bytes": int(weights),
-            "scratch_bytes": int(kernel.scratch_bytes),
+            "scratch_bytes": int(kernel.scratch_bytes), "kernel": kernel.form,
+            "window": window(graph, node),
             "memory": "aliased (not called)" if step in plan.elided
             else "in place" if step in plan.in_place
             else f"trails its input by {plan.overlaps[step][1]} B" if step in plan.overlaps
@@ -133,6 +143,17 @@ def _optimize_lines(choice: dict | None) -> list[str]:
     if choice is None:
         return []
     lines = [f"optimize   {choice['mode']} ({choice['reason']})"]
+    for step in choice.get("steps", []):  # the default build's per-step choice
+        if len(step["candidates"]) < 2:
+            continue
+        c = step["chosen"]
+        lines.append(f"choice     step {step['step']} {step['op']}: "
+                     f"{'/'.join(c['modes'])} {c['kernel'] or 'portable'}"
+                     f"{' (memory variant)' if c['memory_variant'] else ''}, est. "
+                     f"{c['estimated_instructions']:,} of {len(step['candidates'])} candidates "
+                     f"{min(x['estimated_instructions'] for x in step['candidates']):,}.."
+                     f"{max(x['estimated_instructions'] for x in step['candidates']):,}: "
+                     f"{step['why']}")
     m = choice.get("memory")
     if m:
         lines.append(

@@ -98,7 +98,8 @@ def lower_node(graph: Graph, node: Node, func_name: str, cache: KernelCache,
                   macs=op.macs(node, ctx.ins, ctx.outs), in_place=plan.in_place_tensors(),
                   access=plan.access, params=params, math=tuple(record["math"]),
                   helpers=plan.helpers + tuple(record.get("helpers", ())),
-                  states=tuple(p.source for p in plan.params if p.c_name in plan.states))
+                  states=tuple(p.source for p in plan.params if p.c_name in plan.states),
+                  form=plan.form)
 
 
 def render(plan: KernelPlan, ctx: LoweringContext) -> dict:

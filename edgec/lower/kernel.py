@@ -48,6 +48,8 @@ class Kernel:
     helpers: tuple[str, ...] = ()
     states: tuple[str, ...] = ()  # args the kernel updates in place and that persist between
     # calls (a stateful op's state): the emitter passes static buffers, reset by NAME_reset
+    form: str = ""  # which kernel: the template of a DSP variant (``dsp/conv_rows.c.j2``),
+    # empty for the portable rules; the cost model has a line per form (``edgec.estimate``)
 
     @property
     def c_source(self) -> str:

@@ -88,6 +88,7 @@ class KernelPlan:
     access: str = ""  # Kernel.access: "raster" when the C keeps edgec.plan.overlap's order
     math: tuple[str, ...] = ()  # <math.h> functions a ``c_template`` body calls
     states: tuple[str, ...] = ()  # C parameters holding state kept between calls (SVDF)
+    form: str = ""  # Kernel.form: which kernel this is, for the per-kernel cost model
 
     def unrestricted(self, node: Node) -> frozenset[str]:
         """The C parameters printed without ``restrict``: the ``in_place`` inputs and, when

@@ -32,8 +32,18 @@ def plan_node(ctx: LoweringContext, features: frozenset[str] = frozenset(),
         variant = registered_variant(ctx.node.op, ctx.dtype, feature)
         plan = None if variant is None else variant(ctx)
         if plan is not None:
+            plan.form = _form(plan.form, feature, feature in tried)
             return plan
     return find_rule(ctx)(ctx)
+
+
+def _form(form: str, feature: str, memory: bool) -> str:
+    """``Kernel.form``, the cost model's name for a kernel: the variant's own (a DSP
+    template) or the feature that chose it, and the memory variant's name when one was
+    asked for and taken (``dsp/fully_connected.c.j2 no_scratch:dsp``)."""
+    if not memory:
+        return form or feature
+    return f"{form} {feature}" if form and form != feature else feature
 
 
 def supported() -> list[str]:

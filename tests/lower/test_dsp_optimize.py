@@ -74,8 +74,11 @@ def test_build_falls_back_to_size_when_speed_would_crowd_the_flash(tmp_path, mon
     monkeypatch.setattr(edgec.build, "load_target", small_board)
     result = build(DIGITS, tmp_path, BuildOptions(target="mps2_an386", cache_dir=cache_dir))
     choice = json.loads((tmp_path / "report.json").read_text())["optimize"]
-    assert choice["mode"] == "size" and choice["requested"] is None
-    assert "> 50% of 4,096 B flash" in choice["reason"]
+    assert choice["requested"] is None and choice["base"] == "size"
+    assert "> 50% of 4,096 B flash" in choice["flash_rule"]
+    assert "speed" not in choice["modes_allowed"]  # per step among int8-weight kernels only
+    assert all("speed" not in s["chosen"]["modes"] or len(s["chosen"]["modes"]) > 1
+               for s in choice["steps"])
     assert "EDGEC_DSP_COMPACT" in (tmp_path / f"{result.name}.c").read_text()
 
 
@@ -83,7 +86,8 @@ def test_cli_states_the_mode(tmp_path, capsys, cache_dir):
     args = ["build", str(DIGITS), "--target", "mps2_an386", "-o", str(tmp_path),
             "--cache-dir", str(cache_dir)]
     assert main(args) == 0
-    assert "optimize speed (default: speed build's" in capsys.readouterr().out
+    out = capsys.readouterr().out  # the default picks per step among the modes' kernels
+    assert "optimize per-step (default: per step the fastest kernel by the cost model" in out
     assert main(args + ["--optimize", "size"]) == 0
     assert "optimize size (asked for)" in capsys.readouterr().out
 

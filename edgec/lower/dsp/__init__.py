@@ -83,9 +83,12 @@ needed no widening (13 instructions per 16 multiply-accumulates against 15); the
 widens them once per output row instead. AD's 200,000 is out of reach with int8 weights on
 this ISA: the split word's 3 instructions per 4 multiply-accumulates alone are 198,144 for
 AD's 264,192 (``fc_split.py`` says why no int8 form needs fewer), before any load,
-widening or requantization (1,672 outputs). Speed mode stays the default where its weights
-fit half the flash (``edgec.build.choose_optimize``); for IC that choice now costs
-instructions as well as flash.
+widening or requantization (1,672 outputs). The default build chooses
+between the modes' kernels step by step (``edgec.choice``: the fastest by the cost model
+within the one-mode default's arena), so IC takes the row kernel where its ring fits.
+
+int8 SOFTMAX (``softmax.py``) reads exp(max - x) from a table computed at compile time with
+the interpreter's arithmetic (TFLM's gemmlowp exp of the 256 possible differences), plain C.
 
 16x8 (int16 activations, int8 weights, int64 bias; ``int16.py``, ``*_16x8.c.j2``,
 ``_int16.h.j2``, ``_gemv16.j2``): CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, registered
@@ -117,5 +120,5 @@ describe either.
 """
 
 from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
-                             fully_connected, int4, pool)
+                             fully_connected, int4, pool, softmax)
 from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)

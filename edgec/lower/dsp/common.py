@@ -99,4 +99,5 @@ def kernel_plan(ctx, template: str, weights: np.ndarray, bias: np.ndarray, quant
     return KernelPlan(c_params, {names[r]: arrays[r] for r in ROLES}, c_template=render,
                       signature=signature, helpers=helpers, key=key,
                       scratch_bytes=scratch_bytes, access=access,
-                      in_place=("x",) if in_place else ())
+                      in_place=("x",) if in_place else (),
+                      form=path + (" int8" if compact(ctx) else ""))

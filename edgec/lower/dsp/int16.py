@@ -183,7 +183,7 @@ def _plan(ctx, template: str, weights, rq, params, form: str, scratch_bytes: int
                       signature=signature, key=key,
                       helpers=("dsp", "dsp_compact", "dsp_int16") if compact(ctx)
                       else ("dsp", "dsp_int16"),
-                      scratch_bytes=scratch_bytes)
+                      scratch_bytes=scratch_bytes, form=path)
 
 
 def _accepts(ctx) -> bool:
