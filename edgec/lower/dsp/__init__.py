@@ -103,3 +103,4 @@ fixed nests with no tuning freedom left once the block is fixed.
 from edgec.lower.dsp import (add, conv, depthwise, depthwise_plane,  # noqa: F401  (registration)
                              fully_connected, int4, pool)
 from edgec.lower.dsp import elementwise16, int16  # noqa: F401  (registration)
+from edgec.lower.dsp import lstm  # noqa: F401  (registration)

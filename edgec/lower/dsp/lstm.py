@@ -1,0 +1,93 @@
+"""int8 and 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM with the gate products on SMLAD
+(``templates/kernels/dsp/lstm.c.j2``, helpers ``_lstm.h.j2``).
+
+The portable kernel (``edgec.lower.rules.lstm``) spends ~11 instructions per
+multiply-accumulate in its byte-at-a-time gate dot products. Here the four gates' input
+weights are one ``[4 * hidden, features]`` matrix and the recurrent ones one ``[4 * hidden,
+hidden]`` matrix, as int16 pairs in SXTAB16 lane order, four rows interleaved
+(``layout.blocked``; 4 * hidden rows are always whole blocks of four), the reduction
+zero-padded to a multiple of eight. Per step and batch row the input vector and the hidden
+state are widened once into scratch (minus their zero points), and ``edgec_dot4`` (the speed
+FULLY_CONNECTED's loop: 27 instructions per 32 multiply-accumulates) computes four gate rows
+a pass. The sums are the portable kernel's int32 ones (int8: exact as TFLM's; SMLAD wraps as
+int32 addition does), so everything after them, the requantizations, the int16
+sigmoid/tanh and the cell update, is the portable kernel's code (``lstm_int16.h.j2``,
+``_lstm_state.j2``).
+
+Declined (portable kernel): weights that are not constants, 16x8 with a nonzero zero
+point (TFLM's 16x8 has none; ``x - zp`` could leave int16) or with gate sums that could
+leave int32 (the portable kernel sums those in int64, ``rules.lstm.narrow_sums``), and
+``--optimize size``/``ram``, which keep weights int8 (int16 weights double their bytes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgec.cdefs import CParam
+from edgec.ir.ops import lstm
+from edgec.lower import templates
+from edgec.lower.dsp import layout
+from edgec.lower.dsp.common import compact
+from edgec.lower.registry import KernelPlan, Param, lowering_variant
+from edgec.lower.rules import lstm as portable
+from edgec.lower.rules._te import const_param
+
+TEMPLATE = "dsp/lstm.c.j2"
+HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_lstm.h.j2", "lstm_int16.h.j2", "requant.h.j2",
+           "_lstm_state.j2")
+
+
+def _pairs(k: int) -> int:
+    """SMLAD loop passes of eight values for a reduction of ``k`` (at least one)."""
+    return max(1, -(-k // 8))
+
+
+def _matrix(weights: list[np.ndarray], pairs: int) -> np.ndarray:
+    """The four gates' ``[hidden, k]`` weights as one zero-padded ``[4 * hidden, 8 * pairs]``
+    matrix in the kernel's words."""
+    rows = np.concatenate(weights).astype(np.int16)
+    padded = np.zeros((rows.shape[0], 8 * pairs), np.int16)
+    padded[:, :rows.shape[1]] = rows
+    return layout.blocked(padded, 4)
+
+
+@lowering_variant("UNIDIRECTIONAL_SEQUENCE_LSTM", "dsp", "int8", "int16")
+def lstm_dsp(ctx):
+    """TFLM's integer LSTM (8x8_16 or 16x8) with SMLAD gate products."""
+    wide = ctx.ins[lstm.X].dtype == "int16"
+    w_in = [t.data for t in ctx.ins[lstm.W_IN:lstm.W_IN + 4]]
+    w_rec = [t.data for t in ctx.ins[lstm.W_REC:lstm.W_REC + 4]]
+    if compact(ctx) or any(w is None for w in w_in + w_rec):
+        return None
+    values = portable.integer_values(ctx, wide)
+    x_zp, h_zp = int(values[22]), int(values[23])
+    if wide and (x_zp or h_zp or not portable.narrow_sums(ctx, lstm.W_IN, x_zp)
+                 or not portable.narrow_sums(ctx, lstm.W_REC, h_zp)):
+        return None
+    sizes = portable.sizes_of(ctx)
+    x_pairs, h_pairs = _pairs(sizes["features"]), _pairs(sizes["hidden"])
+    params, signature = portable.tensor_params(ctx)
+    keep = [0, *range(9, len(params))]  # x, b0..b3, h0, c0: the weights become wi, wr
+    params = [params[i] for i in keep][:1] + [const_param(ctx, "wi"), const_param(ctx, "wr")] \
+        + [params[i] for i in keep][1:]
+    signature = [signature[i] for i in keep][:1] \
+        + [CParam("wi", "int32_t", const=True), CParam("wr", "int32_t", const=True)] \
+        + [signature[i] for i in keep][1:]
+    act = signature[0].ctype
+    params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
+    signature += [CParam("params", "int32_t", const=True), CParam("y", act),
+                  CParam("scratch", "int32_t")]
+    constants = {f"{ctx.func_name}_wi": _matrix(w_in, x_pairs),
+                 f"{ctx.func_name}_wr": _matrix(w_rec, h_pairs),
+                 f"{ctx.func_name}_params": values}
+    state = sizes["batch"] * sizes["hidden"]
+    geometry = dict(wide=wide, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
+    return KernelPlan(params, constants,
+                      c_template=lambda: templates.render(TEMPLATE, **geometry),
+                      signature=signature, helpers=("dsp", "mbqm_left", "lstm_int16", "dsp_lstm"),
+                      key=("dsp", repr(sorted(geometry.items())), templates.digest(TEMPLATE),
+                           *(templates.digest(h) for h in HELPERS)),
+                      scratch_bytes=16 * (x_pairs + h_pairs) + 10 * state
+                      + (2 if wide else 1) * state,
+                      states=portable.states_of(ctx))

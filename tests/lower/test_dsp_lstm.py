@@ -1,0 +1,72 @@
+"""The DSP integer LSTM (``edgec/lower/dsp/lstm.py``, ``dsp/lstm.c.j2``) on the host with the
+intrinsics' plain-C stand-ins against the reference interpreter, int8 and 16x8 bit-exact:
+odd feature and hidden sizes (padded reductions, hidden not a multiple of four), batches,
+time-major, clipping, zero points; the cases it declines; the ARM build (-O2, -Os, -O0)."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from edgec.frontends.tflite import load_tflite
+from tests.lower.test_dsp_kernels import (ARM_FLAGS, ARM_SYSROOT, DSP_TARGET, _emit, _is_dsp,
+                                          check_dsp_on_host)
+from tests.lower.harness import needs_gcc
+from tests.ops.test_lstm import BUILT, BUILT_16X8, build_lstm
+
+pytestmark = needs_gcc
+
+# hidden 5, 3, 7, 13, 16, 1; features 4, 3, 9, 17, 8, 1: reductions not a multiple of 4 or 8
+SHAPES = [dict(features=3, hidden=3), dict(features=9, hidden=7, batch=2, h_zp=17),
+          dict(features=17, hidden=13, time_major=True, batch=3, steps=4),
+          dict(features=8, hidden=16, steps=6, h_zp=0), dict(features=1, hidden=1, steps=3),
+          dict(features=12, hidden=20, cell_clip=0.5, cell_scale=2.0 ** -13)]
+INT8_CASES = BUILT + SHAPES
+INT16_CASES = BUILT_16X8[:4] + [{k: v for k, v in s.items() if k != "h_zp"} | dict(
+    x_scale=3e-4, h_scale=1 / 32768) for s in SHAPES]
+
+
+@pytest.mark.parametrize("case", range(len(INT8_CASES)))
+def test_int8_lstm_dsp_matches_reference(tmp_path, cache_dir, case):
+    graph = load_tflite(build_lstm(np.random.default_rng([case, 8]), **INT8_CASES[case]))
+    check_dsp_on_host(graph, tmp_path, cache_dir, case, "speed")
+
+
+@pytest.mark.parametrize("case", range(len(INT16_CASES)))
+def test_16x8_lstm_dsp_matches_reference(tmp_path, cache_dir, case):
+    graph = load_tflite(build_lstm(np.random.default_rng([case, 16]), dtype="int16",
+                                   **INT16_CASES[case]))
+    check_dsp_on_host(graph, tmp_path, cache_dir, case, "speed")
+
+
+@pytest.mark.parametrize("dtype,case,optimize", [("int16", BUILT_16X8[4], "speed"),
+                                                 ("int8", BUILT[0], "size")])
+def test_declined_cases_keep_the_portable_kernel(tmp_path, cache_dir, dtype, case, optimize):
+    """16x8 sums that could leave int32 (1100 features) and size mode (int8 weights)."""
+    graph = load_tflite(build_lstm(np.random.default_rng(3), dtype=dtype, **case))
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+    assert not any(_is_dsp(k) for k in result.kernels)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("level", ["-O2", "-Os", "-O0"])
+def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level):
+    """The real intrinsics and asm: -Wall -Wextra -Werror clean with arm-none-eabi-gcc (and
+    clang where installed) at every level the asm helpers distinguish."""
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    graph = load_tflite(build_lstm(np.random.default_rng(1), dtype=dtype, features=9,
+                                   hidden=7, batch=2))
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "speed")
+    assert all(_is_dsp(k) for k in result.kernels)
+    compilers = [[gcc]]
+    if shutil.which("clang") and (ARM_SYSROOT / "include").is_dir():
+        compilers.append(["clang", "--target=arm-none-eabi", "-isystem",
+                          str(ARM_SYSROOT / "include")])
+    for cc in compilers:
+        done = subprocess.run([*cc, *ARM_FLAGS, level, "-I", str(tmp_path),
+                               str(tmp_path / "m.c"), "-o", str(tmp_path / "m.o")],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
