@@ -52,6 +52,32 @@ def _matrix(weights: list[np.ndarray], pairs: int) -> np.ndarray:
     return layout.blocked(padded, 4)
 
 
+def _gate_rows(ctx, x_zp: int, h_zp: int) -> np.ndarray | None:
+    """The int8 gate requantizations as ``edgec_lstm_mbqm`` rows ``[m, 2^(left + 1), K, D,
+    right]`` (four input gates, then four recurrent), or None where a sum times
+    ``2^(left + 1)`` could leave int32 (the generic ``edgec_mbqm_left`` then)."""
+    p = lstm.integer_params(ctx.node, ctx.ins)
+    sides = [(lstm.W_IN, p["in_mult"], p["in_shift"], x_zp, True),
+             (lstm.W_REC, p["rec_mult"], p["rec_shift"], h_zp, False)]
+    rows = []
+    for first, mults, shifts, zp, biased in sides:
+        peak = max(abs(-128 - zp), abs(127 - zp))
+        for g in range(4):
+            w = ctx.ins[first + g].data.astype(np.int64)
+            bound = peak * np.abs(w).sum(axis=1)
+            if biased:
+                bias = ctx.ins[lstm.BIAS + g].data
+                if bias is None:
+                    return None
+                bound = bound + np.abs(bias.astype(np.int64))
+            left, right = max(int(shifts[g]), 0), max(-int(shifts[g]), 0)
+            if int(bound.max(initial=0)) << (left + 1) >= 1 << 31 or right > 30:
+                return None
+            rows.append([int(mults[g]), 1 << (left + 1), (1 << (right - 1)) if right else 0,
+                         -1 if right else 0, right])
+    return np.asarray(rows, np.int64).astype(np.int32).reshape(-1)
+
+
 @lowering_variant("UNIDIRECTIONAL_SEQUENCE_LSTM", "dsp", "int8", "int16")
 def lstm_dsp(ctx):
     """TFLM's integer LSTM (8x8_16 or 16x8) with SMLAD gate products."""
@@ -75,14 +101,20 @@ def lstm_dsp(ctx):
         + [CParam("wi", "int32_t", const=True), CParam("wr", "int32_t", const=True)] \
         + [signature[i] for i in keep][1:]
     act = signature[0].ctype
-    params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
-    signature += [CParam("params", "int32_t", const=True), CParam("y", act),
-                  CParam("scratch", "int32_t")]
+    gq = None if wide else _gate_rows(ctx, x_zp, h_zp)
     constants = {f"{ctx.func_name}_wi": _matrix(w_in, x_pairs),
                  f"{ctx.func_name}_wr": _matrix(w_rec, h_pairs),
                  f"{ctx.func_name}_params": values}
+    params.append(const_param(ctx, "params"))
+    signature.append(CParam("params", "int32_t", const=True))
+    if gq is not None:
+        constants[f"{ctx.func_name}_gq"] = gq
+        params.append(const_param(ctx, "gq"))
+        signature.append(CParam("gq", "int32_t", const=True))
+    params.append(Param("y", ctx.node.outputs[0]))
+    signature += [CParam("y", act), CParam("scratch", "int32_t")]
     state = sizes["batch"] * sizes["hidden"]
-    geometry = dict(wide=wide, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
+    geometry = dict(wide=wide, fast=gq is not None, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
     return KernelPlan(params, constants,
                       c_template=lambda: templates.render(TEMPLATE, **geometry),
                       signature=signature, helpers=("dsp", "mbqm_left", "lstm_int16", "dsp_lstm"),
