@@ -70,3 +70,53 @@ def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level):
                                str(tmp_path / "m.c"), "-o", str(tmp_path / "m.o")],
                               capture_output=True, text=True)
         assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_generic_requantization_forms(tmp_path, cache_dir, monkeypatch, dtype):
+    """Where no edgec_lstm_mbqm row applies (sums too wide for the SMMLAR form), the gates
+    and the cell update keep the portable requantizations: still bit-exact."""
+    from edgec.lower.dsp import lstm as dsp_lstm
+
+    monkeypatch.setattr(dsp_lstm, "_gate_rows", lambda *args: None)
+    monkeypatch.setattr(dsp_lstm, "_cell_rows", lambda *args: None)
+    case = INT8_CASES[7] if dtype == "int8" else INT16_CASES[5]
+    graph = load_tflite(build_lstm(np.random.default_rng(11), dtype=dtype, **case))
+    check_dsp_on_host(graph, tmp_path, cache_dir / "generic", 11, "speed")
+    text = (tmp_path / "m.c").read_text()
+    assert "_gq" not in text and "edgec_mbqm_left(forget" in text
+
+
+def _smmlar(a, b, k):
+    return k + ((a * b + (1 << 31)) >> 32)
+
+
+def test_mbqm_rows_equal_tflite_requantization():
+    """edgec_lstm_mbqm's rows (Python model of the C) against TFLite's int32 and 16x8 int64
+    requantizations, at the bounds the rule accepts and across left and right shifts."""
+    from edgec.ir.int16 import multiply_by_quantized_multiplier_int64, reduced_multiplier
+    from edgec.ir.quant import multiply_by_quantized_multiplier
+    from edgec.lower.dsp.lstm import _mbqm64_row, _mbqm_row
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(300):
+        mult = int(rng.integers(1 << 30, 1 << 31))
+        shift = int(rng.integers(-20, 5))
+        bound = int(rng.integers(1, 1 << 29)) >> max(shift, 0)
+        accs = np.array([0, 1, -1, bound, -bound, *rng.integers(-bound, bound + 1, 40)],
+                        np.int64)
+        row = _mbqm_row(mult, shift, bound)
+        if row is not None:
+            m, f, k, d, r = row
+            got = [(_smmlar(int(a) * f, m, k) + ((int(a) * f >> 31) & d)) >> r for a in accs]
+            assert got == multiply_by_quantized_multiplier(accs, mult, shift).tolist()
+            checked += 1
+        reduced, total = (int(v[0]) for v in reduced_multiplier([mult], [shift]))
+        row = _mbqm64_row(reduced, total, bound)
+        if row is not None:
+            m, f, _, _, _ = row
+            got = [_smmlar(int(a) * f, m, 0) for a in accs]
+            assert got == multiply_by_quantized_multiplier_int64(accs, mult, shift).tolist()
+            checked += 1
+    assert checked > 300

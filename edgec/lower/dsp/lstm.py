@@ -52,30 +52,61 @@ def _matrix(weights: list[np.ndarray], pairs: int) -> np.ndarray:
     return layout.blocked(padded, 4)
 
 
-def _gate_rows(ctx, x_zp: int, h_zp: int) -> np.ndarray | None:
-    """The int8 gate requantizations as ``edgec_lstm_mbqm`` rows ``[m, 2^(left + 1), K, D,
-    right]`` (four input gates, then four recurrent), or None where a sum times
-    ``2^(left + 1)`` could leave int32 (the generic ``edgec_mbqm_left`` then)."""
-    p = lstm.integer_params(ctx.node, ctx.ins)
-    sides = [(lstm.W_IN, p["in_mult"], p["in_shift"], x_zp, True),
-             (lstm.W_REC, p["rec_mult"], p["rec_shift"], h_zp, False)]
+def _mbqm_row(mult: int, shift: int, bound: int) -> list[int] | None:
+    """The ``edgec_lstm_mbqm`` row of TFLite's int32 requantization of sums up to ``bound`` in
+    magnitude, or None where a sum times ``2^(left + 1)`` could leave int32."""
+    left, right = max(shift, 0), max(-shift, 0)
+    if bound << (left + 1) >= 1 << 31 or right > 30:
+        return None
+    return [mult, 1 << (left + 1), (1 << (right - 1)) if right else 0, -1 if right else 0,
+            right]
+
+
+def _mbqm64_row(reduced: int, total: int, bound: int) -> list[int] | None:
+    """The row of the 16x8 int64 requantization ``(x * reduced + 2^(total-1)) >> total`` of
+    sums up to ``bound``: ``reduced << k`` times ``x << (32 - total - k)`` in one SMMLAR."""
+    if not 1 <= total <= 32 or reduced <= 0:
+        return None
+    k = min(32 - total, 30 - int(reduced).bit_length() + 1)
+    j = 32 - total - k
+    if k < 0 or bound << j >= 1 << 31:
+        return None
+    return [reduced << k, 1 << j, 0, 0, 0]
+
+
+def _gate_rows(ctx, values: np.ndarray, wide: bool) -> list[list[int]] | None:
+    """The eight gate requantizations (four input gates, then four recurrent) as
+    ``edgec_lstm_mbqm`` rows, or None where one of them cannot take it."""
+    x_zp, h_zp = int(values[22]), int(values[23])
+    lo, hi = (-32768, 32767) if wide else (-128, 127)
     rows = []
-    for first, mults, shifts, zp, biased in sides:
-        peak = max(abs(-128 - zp), abs(127 - zp))
+    for side, (first, zp) in enumerate([(lstm.W_IN, x_zp), (lstm.W_REC, h_zp)]):
+        peak = max(abs(lo - zp), abs(hi - zp))
         for g in range(4):
-            w = ctx.ins[first + g].data.astype(np.int64)
-            bound = peak * np.abs(w).sum(axis=1)
-            if biased:
+            bound = peak * np.abs(ctx.ins[first + g].data.astype(np.int64)).sum(axis=1)
+            if side == 0:
                 bias = ctx.ins[lstm.BIAS + g].data
                 if bias is None:
                     return None
                 bound = bound + np.abs(bias.astype(np.int64))
-            left, right = max(int(shifts[g]), 0), max(-int(shifts[g]), 0)
-            if int(bound.max(initial=0)) << (left + 1) >= 1 << 31 or right > 30:
+            mult, shift = int(values[8 * side + g]), int(values[8 * side + 4 + g])
+            bound = int(bound.max(initial=0))
+            row = _mbqm64_row(mult, shift, bound) if wide else _mbqm_row(mult, shift, bound)
+            if row is None:
                 return None
-            rows.append([int(mults[g]), 1 << (left + 1), (1 << (right - 1)) if right else 0,
-                         -1 if right else 0, right])
-    return np.asarray(rows, np.int64).astype(np.int32).reshape(-1)
+            rows.append(row)
+    return rows
+
+
+# |forget * cell|, |input * cell gate|, |tanh * output|: a sigmoid (0..32767) times an int16
+CELL_BOUND = 32768 * 32767
+
+
+def _cell_rows(values: np.ndarray) -> list[list[int]] | None:
+    """The cell update's three requantizations (params 16..21) as ``edgec_lstm_mbqm`` rows."""
+    rows = [_mbqm_row(int(values[16 + 2 * k]), int(values[17 + 2 * k]), CELL_BOUND)
+            for k in range(3)]
+    return None if any(r is None for r in rows) else rows
 
 
 @lowering_variant("UNIDIRECTIONAL_SEQUENCE_LSTM", "dsp", "int8", "int16")
@@ -101,7 +132,10 @@ def lstm_dsp(ctx):
         + [CParam("wi", "int32_t", const=True), CParam("wr", "int32_t", const=True)] \
         + [signature[i] for i in keep][1:]
     act = signature[0].ctype
-    gq = None if wide else _gate_rows(ctx, x_zp, h_zp)
+    gate_rows, cell_rows = _gate_rows(ctx, values, wide), _cell_rows(values)
+    gq = (gate_rows or []) + (cell_rows or [])
+    cell = None if cell_rows is None else 5 * len(gate_rows or [])
+    gq = np.asarray(gq, np.int64).astype(np.int32).reshape(-1) if gq else None
     constants = {f"{ctx.func_name}_wi": _matrix(w_in, x_pairs),
                  f"{ctx.func_name}_wr": _matrix(w_rec, h_pairs),
                  f"{ctx.func_name}_params": values}
@@ -114,7 +148,7 @@ def lstm_dsp(ctx):
     params.append(Param("y", ctx.node.outputs[0]))
     signature += [CParam("y", act), CParam("scratch", "int32_t")]
     state = sizes["batch"] * sizes["hidden"]
-    geometry = dict(wide=wide, fast=gq is not None, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
+    geometry = dict(wide=wide, fast=gate_rows is not None, cell=cell, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
     return KernelPlan(params, constants,
                       c_template=lambda: templates.render(TEMPLATE, **geometry),
                       signature=signature, helpers=("dsp", "mbqm_left", "lstm_int16", "dsp_lstm"),
