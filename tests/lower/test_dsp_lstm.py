@@ -27,31 +27,32 @@ INT16_CASES = BUILT_16X8[:4] + [{k: v for k, v in s.items() if k != "h_zp"} | di
     x_scale=3e-4, h_scale=1 / 32768) for s in SHAPES]
 
 
+@pytest.mark.parametrize("optimize", ["speed", "size"])
 @pytest.mark.parametrize("case", range(len(INT8_CASES)))
-def test_int8_lstm_dsp_matches_reference(tmp_path, cache_dir, case):
+def test_int8_lstm_dsp_matches_reference(tmp_path, cache_dir, case, optimize):
     graph = load_tflite(build_lstm(np.random.default_rng([case, 8]), **INT8_CASES[case]))
-    check_dsp_on_host(graph, tmp_path, cache_dir, case, "speed")
+    check_dsp_on_host(graph, tmp_path, cache_dir, case, optimize)
 
 
+@pytest.mark.parametrize("optimize", ["speed", "size"])
 @pytest.mark.parametrize("case", range(len(INT16_CASES)))
-def test_16x8_lstm_dsp_matches_reference(tmp_path, cache_dir, case):
+def test_16x8_lstm_dsp_matches_reference(tmp_path, cache_dir, case, optimize):
     graph = load_tflite(build_lstm(np.random.default_rng([case, 16]), dtype="int16",
                                    **INT16_CASES[case]))
-    check_dsp_on_host(graph, tmp_path, cache_dir, case, "speed")
+    check_dsp_on_host(graph, tmp_path, cache_dir, case, optimize)
 
 
-@pytest.mark.parametrize("dtype,case,optimize", [("int16", BUILT_16X8[4], "speed"),
-                                                 ("int8", BUILT[0], "size")])
-def test_declined_cases_keep_the_portable_kernel(tmp_path, cache_dir, dtype, case, optimize):
-    """16x8 sums that could leave int32 (1100 features) and size mode (int8 weights)."""
-    graph = load_tflite(build_lstm(np.random.default_rng(3), dtype=dtype, **case))
-    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
+def test_wide_16x8_sums_keep_the_portable_kernel(tmp_path, cache_dir):
+    """16x8 sums that could leave int32 (1100 features): TFLM's int64 sums, portable."""
+    graph = load_tflite(build_lstm(np.random.default_rng(3), dtype="int16", **BUILT_16X8[4]))
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "speed")
     assert not any(_is_dsp(k) for k in result.kernels)
 
 
+@pytest.mark.parametrize("optimize", ["speed", "size"])
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
 @pytest.mark.parametrize("level", ["-O2", "-Os", "-O0"])
-def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level):
+def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level, optimize):
     """The real intrinsics and asm: -Wall -Wextra -Werror clean with arm-none-eabi-gcc (and
     clang where installed) at every level the asm helpers distinguish."""
     gcc = shutil.which("arm-none-eabi-gcc")
@@ -59,7 +60,7 @@ def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level):
         pytest.skip("arm-none-eabi-gcc not installed")
     graph = load_tflite(build_lstm(np.random.default_rng(1), dtype=dtype, features=9,
                                    hidden=7, batch=2))
-    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, "speed")
+    result = _emit(graph, DSP_TARGET, tmp_path, cache_dir, optimize)
     assert all(_is_dsp(k) for k in result.kernels)
     compilers = [[gcc]]
     if shutil.which("clang") and (ARM_SYSROOT / "include").is_dir():

@@ -34,7 +34,7 @@ from edgec.lower.rules import lstm as portable
 from edgec.lower.rules._te import const_param
 
 TEMPLATE = "dsp/lstm.c.j2"
-HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_lstm.h.j2", "lstm_int16.h.j2", "requant.h.j2",
+HELPERS = ("dsp/_intrinsics.h.j2", "dsp/_compact.h.j2", "dsp/_lstm.h.j2", "lstm_int16.h.j2", "requant.h.j2",
            "_lstm_state.j2")
 
 
@@ -43,13 +43,14 @@ def _pairs(k: int) -> int:
     return max(1, -(-k // 8))
 
 
-def _matrix(weights: list[np.ndarray], pairs: int) -> np.ndarray:
+def _matrix(weights: list[np.ndarray], pairs: int, int8: bool) -> np.ndarray:
     """The four gates' ``[hidden, k]`` weights as one zero-padded ``[4 * hidden, 8 * pairs]``
-    matrix in the kernel's words."""
+    matrix in the kernel's words: int16 pairs (``layout.blocked``) or, ``int8``, four int8
+    weights a word (``layout.blocked8``)."""
     rows = np.concatenate(weights).astype(np.int16)
     padded = np.zeros((rows.shape[0], 8 * pairs), np.int16)
     padded[:, :rows.shape[1]] = rows
-    return layout.blocked(padded, 4)
+    return layout.blocked8(padded, 4) if int8 else layout.blocked(padded, 4)
 
 
 def _mbqm_row(mult: int, shift: int, bound: int) -> list[int] | None:
@@ -115,7 +116,7 @@ def lstm_dsp(ctx):
     wide = ctx.ins[lstm.X].dtype == "int16"
     w_in = [t.data for t in ctx.ins[lstm.W_IN:lstm.W_IN + 4]]
     w_rec = [t.data for t in ctx.ins[lstm.W_REC:lstm.W_REC + 4]]
-    if compact(ctx) or any(w is None for w in w_in + w_rec):
+    if any(w is None for w in w_in + w_rec):
         return None
     values = portable.integer_values(ctx, wide)
     x_zp, h_zp = int(values[22]), int(values[23])
@@ -136,8 +137,8 @@ def lstm_dsp(ctx):
     gq = (gate_rows or []) + (cell_rows or [])
     cell = None if cell_rows is None else 5 * len(gate_rows or [])
     gq = np.asarray(gq, np.int64).astype(np.int32).reshape(-1) if gq else None
-    constants = {f"{ctx.func_name}_wi": _matrix(w_in, x_pairs),
-                 f"{ctx.func_name}_wr": _matrix(w_rec, h_pairs),
+    constants = {f"{ctx.func_name}_wi": _matrix(w_in, x_pairs, compact(ctx)),
+                 f"{ctx.func_name}_wr": _matrix(w_rec, h_pairs, compact(ctx)),
                  f"{ctx.func_name}_params": values}
     params.append(const_param(ctx, "params"))
     signature.append(CParam("params", "int32_t", const=True))
@@ -148,10 +149,11 @@ def lstm_dsp(ctx):
     params.append(Param("y", ctx.node.outputs[0]))
     signature += [CParam("y", act), CParam("scratch", "int32_t")]
     state = sizes["batch"] * sizes["hidden"]
-    geometry = dict(wide=wide, fast=gate_rows is not None, cell=cell, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
+    geometry = dict(wide=wide, compact=compact(ctx), fast=gate_rows is not None, cell=cell, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
     return KernelPlan(params, constants,
                       c_template=lambda: templates.render(TEMPLATE, **geometry),
-                      signature=signature, helpers=("dsp", "mbqm_left", "lstm_int16", "dsp_lstm"),
+                      signature=signature, helpers=("dsp", "dsp_compact", "mbqm_left", "lstm_int16", "dsp_lstm") if compact(ctx)
+                      else ("dsp", "mbqm_left", "lstm_int16", "dsp_lstm"),
                       key=("dsp", repr(sorted(geometry.items())), templates.digest(TEMPLATE),
                            *(templates.digest(h) for h in HELPERS)),
                       scratch_bytes=16 * (x_pairs + h_pairs) + 10 * state
