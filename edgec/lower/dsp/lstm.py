@@ -4,20 +4,32 @@
 The portable kernel (``edgec.lower.rules.lstm``) spends ~11 instructions per
 multiply-accumulate in its byte-at-a-time gate dot products. Here the four gates' input
 weights are one ``[4 * hidden, features]`` matrix and the recurrent ones one ``[4 * hidden,
-hidden]`` matrix, as int16 pairs in SXTAB16 lane order, four rows interleaved
-(``layout.blocked``; 4 * hidden rows are always whole blocks of four), the reduction
-zero-padded to a multiple of eight. Per step and batch row the input vector and the hidden
-state are widened once into scratch (minus their zero points), and ``edgec_dot4`` (the speed
-FULLY_CONNECTED's loop: 27 instructions per 32 multiply-accumulates) computes four gate rows
-a pass. The sums are the portable kernel's int32 ones (int8: exact as TFLM's; SMLAD wraps as
-int32 addition does), so everything after them, the requantizations, the int16
-sigmoid/tanh and the cell update, is the portable kernel's code (``lstm_int16.h.j2``,
-``_lstm_state.j2``).
+hidden]`` matrix, four rows interleaved (4 * hidden rows are always whole blocks of four),
+the reduction zero-padded to a multiple of eight. Per step and batch row the input vector
+and the hidden state are widened once into scratch (minus their zero points, SXTAB16 lane
+order), and four gate rows take one pass: speed mode ``edgec_dot4`` over int16 weight pairs
+(``layout.blocked``; the speed FULLY_CONNECTED's loop, 27 instructions per 32
+multiply-accumulates), ``--optimize size``/``ram`` ``edgec_lstm_dot4_s8`` over int8 weights
+(``layout.blocked8``, widened by SXTB16). The sums are the portable kernel's int32 ones
+(int8: exact as TFLM's; SMLAD wraps as int32 addition does).
+
+After the sums, TFLM's integer steps as in the portable kernel (its helpers,
+``lstm_int16.h.j2``, and the shared cell update, ``_lstm_state.j2``), with two exact
+shortcuts: saturation by SSAT, and each requantization whose sums the weights and biases
+bound tightly enough as one SMMLAR (``edgec_lstm_mbqm``): int8 gates and the cell update
+take TFLite's int32 MultiplyByQuantizedMultiplier in requant.py's SMMLAR form (the sum
+doubled and left-shifted must fit int32); 16x8 gates take the int64 form
+``(x * reduced + 2^(t-1)) >> t`` as SMMLAR of ``x << j`` and ``reduced << k`` with ``j + k
+= 32 - t``. Requantizations that do not fit keep ``edgec_mbqm_left`` / ``edgec_mbqm64``.
 
 Declined (portable kernel): weights that are not constants, 16x8 with a nonzero zero
 point (TFLM's 16x8 has none; ``x - zp`` could leave int16) or with gate sums that could
-leave int32 (the portable kernel sums those in int64, ``rules.lstm.narrow_sums``), and
-``--optimize size``/``ram``, which keep weights int8 (int16 weights double their bytes).
+leave int32 (the portable kernel sums those in int64, ``rules.lstm.narrow_sums``).
+
+mps2-an386 (``edgec verify lstm.onnx --calibrate cal.npz --activations int8|int16
+--per-layer``; ONNX LSTM 32 steps x 8 features -> 16 hidden), LSTM kernel instructions,
+portable -> speed / size: int8 560,960 -> 226,400 / 261,720; 16x8 553,400 -> 222,880 /
+259,360.
 """
 
 from __future__ import annotations
