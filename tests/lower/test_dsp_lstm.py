@@ -73,16 +73,17 @@ def test_lstm_dsp_compiles_for_cortex_m4(tmp_path, cache_dir, dtype, level, opti
         assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
+@pytest.mark.parametrize("case", [4, 7])  # hidden 3 and 16 (the rows-of-one-gate loop)
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
-def test_generic_requantization_forms(tmp_path, cache_dir, monkeypatch, dtype):
+def test_generic_requantization_forms(tmp_path, cache_dir, monkeypatch, dtype, case):
     """Where no edgec_lstm_mbqm row applies (sums too wide for the SMMLAR form), the gates
     and the cell update keep the portable requantizations: still bit-exact."""
     from edgec.lower.dsp import lstm as dsp_lstm
 
     monkeypatch.setattr(dsp_lstm, "_gate_rows", lambda *args: None)
     monkeypatch.setattr(dsp_lstm, "_cell_rows", lambda *args: None)
-    case = INT8_CASES[7] if dtype == "int8" else INT16_CASES[5]
-    graph = load_tflite(build_lstm(np.random.default_rng(11), dtype=dtype, **case))
+    shape = INT8_CASES[case] if dtype == "int8" else INT16_CASES[case]
+    graph = load_tflite(build_lstm(np.random.default_rng(11), dtype=dtype, **shape))
     check_dsp_on_host(graph, tmp_path, cache_dir / "generic", 11, "speed")
     text = (tmp_path / "m.c").read_text()
     assert "_gq" not in text and "edgec_mbqm_left(forget" in text
