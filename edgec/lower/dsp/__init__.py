@@ -91,7 +91,7 @@ int8 and 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM (``lstm.py``, ``lstm.c.j2``, ``_lstm.
 the four gates' input and recurrent products as two matrices of 4 * hidden rows, four rows
 a pass over the step's input and hidden state widened once into scratch (``edgec_dot4`` on
 int16 weights; size mode int8 weights widened by SXTB16), the rest TFLM's integer steps
-with SSAT and one-SMMLAR requantizations where the weights bound the sums (2.5x fewer
+with SSAT and one-SMMLAR requantizations where the weights bound the sums (2.6x fewer
 instructions than the portable kernel on an ONNX LSTM 32 x 8 -> 16, int8 and 16x8).
 
 Which kernels stay C templates rather than TIR schedules with a tensorized micro-kernel, and

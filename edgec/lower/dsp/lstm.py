@@ -21,6 +21,8 @@ take TFLite's int32 MultiplyByQuantizedMultiplier in requant.py's SMMLAR form (t
 doubled and left-shifted must fit int32); 16x8 gates take the int64 form
 ``(x * reduced + 2^(t-1)) >> t`` as SMMLAR of ``x << j`` and ``reduced << k`` with ``j + k
 = 32 - t``. Requantizations that do not fit keep ``edgec_mbqm_left`` / ``edgec_mbqm64``.
+Where hidden % 4 == 0 the four rows of a pass belong to one gate, and the sigmoid or tanh is
+chosen once per pass (6 % fewer instructions than deciding per row).
 
 Declined (portable kernel): weights that are not constants, 16x8 with a nonzero zero
 point (TFLM's 16x8 has none; ``x - zp`` could leave int16) or with gate sums that could
@@ -28,8 +30,8 @@ leave int32 (the portable kernel sums those in int64, ``rules.lstm.narrow_sums``
 
 mps2-an386 (``edgec verify lstm.onnx --calibrate cal.npz --activations int8|int16
 --per-layer``; ONNX LSTM 32 steps x 8 features -> 16 hidden), LSTM kernel instructions,
-portable -> speed / size: int8 560,960 -> 226,400 / 261,720; 16x8 553,400 -> 222,880 /
-259,360.
+portable -> speed / size: int8 560,960 -> 212,400 / 252,960; 16x8 553,400 -> 211,440 /
+253,840.
 """
 
 from __future__ import annotations
