@@ -466,7 +466,7 @@ def _svdf(case: dict, rng) -> Graph:
 
 def _recurrent_cases(full: bool):
     """UNIDIRECTIONAL_SEQUENCE_LSTM: the hand-built int8 and 16x8 models of tests/ops/test_lstm.py
-    (all of them in the full grid) and a float one; GRU (float); SVDF, whose state carries
+    (all of them in the full grid, with odd sizes for the DSP kernel) and a float one; GRU (float); SVDF, whose state carries
     from sample to sample (``run_grid`` compares with a reference that carries it too)."""
     from tests.ops.test_lstm import BUILT, BUILT_16X8
 
@@ -475,6 +475,12 @@ def _recurrent_cases(full: bool):
     for i in _pick(full, range(len(BUILT_16X8)), [1]):
         yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/int16", f"built{i}",
                    partial(_lstm, dict(dtype="int16", **BUILT_16X8[i])))
+    # the DSP kernel's padded reductions and gate rows crossing blocks of four (hidden 7)
+    odd = dict(features=9, hidden=7, batch=2, steps=4)
+    for dtype in _pick(full, ["int8", "int16"], []):
+        zp = dict(h_zp=17) if dtype == "int8" else dict(x_scale=3e-4, h_scale=1 / 32768)
+        yield Case(f"UNIDIRECTIONAL_SEQUENCE_LSTM/{dtype}", "odd_sizes",
+                   partial(_lstm, dict(dtype=dtype, **odd, **zp)))
     yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
                partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
     for linear in _pick(full, [False, True], [True]):

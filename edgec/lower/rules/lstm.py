@@ -25,9 +25,10 @@ from edgec.lower.registry import KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import const_param
 
 INTEGER_TEMPLATE, FLOAT_TEMPLATE = "lstm_integer.c.j2", "lstm_float.c.j2"
+STATE_MACROS = "_lstm_state.j2"  # the update after the gates, shared with the DSP kernel
 
 
-def _sizes(ctx) -> dict:
+def sizes_of(ctx) -> dict:
     batch, steps, features = lstm.sizes(ctx.node, ctx.ins[lstm.X].shape)
     return {"batch": batch, "steps": steps, "features": features,
             "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
@@ -38,7 +39,7 @@ def _sizes(ctx) -> dict:
 STATES = ("h0", "c0")
 
 
-def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
+def tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
     """x, wi0..3, wr0..3, b0..3, h0, c0 as C parameters (read-only, but for carried
     states)."""
     names = ["x"] + [f"wi{g}" for g in range(4)] + [f"wr{g}" for g in range(4)] \
@@ -50,7 +51,7 @@ def _tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
     return params, signature
 
 
-def _states(ctx) -> tuple[str, ...]:
+def states_of(ctx) -> tuple[str, ...]:
     return STATES if ctx.attrs["carry_state"] else ()
 
 
@@ -66,7 +67,8 @@ def lstm_int16(ctx) -> KernelPlan:
     return _integer_plan(ctx, wide=True)
 
 
-def _integer_plan(ctx, wide: bool) -> KernelPlan:
+def integer_values(ctx, wide: bool) -> np.ndarray:
+    """The integer kernels' ``params`` array (the template's header lists it)."""
     p = lstm.integer_params(ctx.node, ctx.ins)
     gates = p["in_mult"] + p["in_shift"] + p["rec_mult"] + p["rec_shift"]
     if wide:  # the int64 requantization's 16-bit multipliers and total shifts
@@ -75,26 +77,31 @@ def _integer_plan(ctx, wide: bool) -> KernelPlan:
         gates = [*mult[:4], *total[:4], *mult[4:], *total[4:]]
     values = gates + [*p["forget_cell"], *p["input_cell"], *p["hidden"]] \
         + [p["x_zp"], p["h_zp"], p["cell_clip"], p["tanh_mult"], p["tanh_left"]]
-    sizes = _sizes(ctx)
+    return consts.int32_array(values)
+
+
+def _integer_plan(ctx, wide: bool) -> KernelPlan:
+    values = integer_values(ctx, wide)
+    sizes = sizes_of(ctx)
     act = C_TYPES[ctx.ins[lstm.X].dtype]
-    params, signature = _tensor_params(ctx)
+    params, signature = tensor_params(ctx)
     params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
     signature += [CParam("params", "int32_t", const=True), CParam("y", act),
                   CParam("scratch", "int16_t")]
     state = sizes["batch"] * sizes["hidden"]
-    return KernelPlan(params, {f"{ctx.func_name}_params": consts.int32_array(values)},
+    return KernelPlan(params, {f"{ctx.func_name}_params": values},
                       c_template=lambda: templates.render(
                           INTEGER_TEMPLATE, wide=wide, **sizes,
-                          x_narrow=_narrow_sums(ctx, lstm.W_IN, p["x_zp"]),
-                          h_narrow=_narrow_sums(ctx, lstm.W_REC, p["h_zp"])),
+                          x_narrow=narrow_sums(ctx, lstm.W_IN, int(values[22])),
+                          h_narrow=narrow_sums(ctx, lstm.W_REC, int(values[23]))),
                       signature=signature, helpers=("mbqm_left", "lstm_int16"),
                       key=(templates.digest(INTEGER_TEMPLATE),
-                           templates.digest("lstm_int16.h.j2")),
+                           templates.digest(STATE_MACROS), templates.digest("lstm_int16.h.j2")),
                       scratch_bytes=5 * 2 * state + (2 if wide else 1) * state,
-                      states=_states(ctx))
+                      states=states_of(ctx))
 
 
-def _narrow_sums(ctx, first: int, zp: int) -> bool:
+def narrow_sums(ctx, first: int, zp: int) -> bool:
     """Whether no 16x8 gate sum of the four weights from input ``first`` on can leave int32
     (int16 values minus ``zp`` times a weight row): then the C sums in int32, the same sums
     as TFLM's int64 ones, cheaper on 32-bit cores (on the M4 1.2x -> 1.0x int8's)."""
@@ -109,10 +116,10 @@ def _narrow_sums(ctx, first: int, zp: int) -> bool:
 @lowering_rule("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
 def lstm_float(ctx) -> KernelPlan:
     """float32 LSTM, TFLM's order of operations."""
-    sizes = _sizes(ctx)
+    sizes = sizes_of(ctx)
     clip = float(np.float32(ctx.attrs["cell_clip"]))
     literal = f"{clip:.9e}f" if clip > 0 else ""
-    params, signature = _tensor_params(ctx)
+    params, signature = tensor_params(ctx)
     params.append(Param("y", ctx.node.outputs[0]))
     signature += [CParam("y", "float"), CParam("scratch", "float")]
     state = sizes["batch"] * sizes["hidden"]
@@ -120,4 +127,4 @@ def lstm_float(ctx) -> KernelPlan:
                           FLOAT_TEMPLATE, cell_clip=literal, **sizes),
                       signature=signature, key=(templates.digest(FLOAT_TEMPLATE),),
                       scratch_bytes=6 * 4 * state, math=("expf", "tanhf"),
-                      states=_states(ctx))
+                      states=states_of(ctx))
