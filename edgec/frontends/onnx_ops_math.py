@@ -122,8 +122,12 @@ def mean(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Div")
 def div(ctx: Context, node: onnx.NodeProto) -> None:
     """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
-    the division); a division by an activation (or of a constant) -> float DIV."""
+    the division); a division by an activation (or of a constant) -> float DIV. Plain
+    integers -> integer DIV (truncating toward zero; x / 0 is 0, docs/IR.md)."""
     x, y = node.input
+    if any(ctx.plain_int(i) for i in node.input):
+        plain_int_op(ctx, node, "DIV", [x, y])
+        return
     if not ctx.is_const(y) or ctx.is_const(x):
         _float_div(ctx, node)
         return
