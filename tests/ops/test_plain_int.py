@@ -471,6 +471,31 @@ def test_clip_of_plain_integers_matches_onnx(dtype):
     np.testing.assert_array_equal(got["z"], z)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int64"])
+def test_clip_of_plain_integers_by_run_time_bounds_matches_onnx(dtype):
+    """Bounds fed at run time (the node tests' plain mode), one of them alone, and a lower
+    bound above the upper (ONNX: the upper)."""
+    graph = helper.make_graph(
+        [helper.make_node("Clip", ["x", "lo", "hi"], ["y"]),
+         helper.make_node("Clip", ["x", "", "hi"], ["z"])], "clip",
+        [helper.make_tensor_value_info("x", _elem(dtype), (3, 4)),
+         helper.make_tensor_value_info("lo", _elem(dtype), ()),
+         helper.make_tensor_value_info("hi", _elem(dtype), ())],
+        [helper.make_tensor_value_info("y", _elem(dtype), (3, 4)),
+         helper.make_tensor_value_info("z", _elem(dtype), (3, 4))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = extreme_values(dtype, (3, 4), np.random.default_rng(17))
+    edgec_graph = load_onnx(model.SerializeToString())
+    for lo, hi in ((3, 90), (90, 3)):
+        feeds = {"x": x, "lo": np.array(lo, dtype), "hi": np.array(hi, dtype)}
+        got = interpret(edgec_graph, feeds)
+        np.testing.assert_array_equal(got["y"], onnx_reference(model, feeds))
+        ort = onnxruntime_or_none(model, feeds)
+        if ort is not None:
+            np.testing.assert_array_equal(got["y"], ort)
+        np.testing.assert_array_equal(got["z"], np.minimum(x, np.array(hi, dtype)))
+
+
 # -- integer Div: truncation toward zero, x / 0 == 0, MIN / -1 == MIN -----------------------
 def div_operands(dtype: str, rng, shape=(6, 16)) -> tuple[np.ndarray, np.ndarray]:
     """Dividends over the whole range (MIN, MAX, 0, negatives) against divisors with 0, 1,
