@@ -20,8 +20,9 @@ quantize DIV (TFLM's int8 DIV is not reproduced).
 
 Plain integer DIV (ONNX's Div on integer tensors) truncates toward zero, as C99's ``/``, ONNX's
 reference evaluator and onnxruntime. The two cases C leaves undefined get a defined answer:
-``x / 0`` is 0 (the ONNX reference evaluator's answer, numpy's; onnxruntime traps or gives
-garbage) and ``MIN / -1`` is MIN (the true quotient wrapped around, as ``0 - MIN`` wraps).
+``x / 0`` is 0 (the ONNX reference evaluator's answer; onnxruntime fails the run) and
+``MIN / -1`` is MIN (the true quotient wrapped around, as ``0 - MIN`` wraps; the reference
+evaluator's answer; onnxruntime's int32 / int64 division dies of SIGFPE there).
 """
 
 from __future__ import annotations
