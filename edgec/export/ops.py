@@ -150,8 +150,22 @@ def _pool_2d(node, ctx):
 
 @emitter("ADD", "SUB", "MUL", "DIV")
 def _binary(node, ctx):
+    if node.op == "DIV" and ctx.graph.tensors[node.inputs[0]].dtype == "int32":
+        _check_int32_divisor(node, ctx)
     ctx.op(node.op, node.inputs, node.outputs,
            {"fused_activation_function": node.attrs["activation"]})
+
+
+def _check_int32_divisor(node, ctx) -> None:
+    """TFLite's int32 DIV truncates toward zero as edgec's does, but fails on a zero divisor
+    (edgec gives 0) and leaves ``MIN / -1`` to C++: export it only by a constant divisor
+    without 0 and -1, where the two agree on every dividend."""
+    divisor = ctx.graph.tensors[node.inputs[1]].data
+    if divisor is None or np.any((np.asarray(divisor) == 0) | (np.asarray(divisor) == -1)):
+        raise EdgecError(f"node '{node.name}' (DIV) divides int32 by "
+                         + ("a run-time tensor" if divisor is None else "0 or -1")
+                         + ", where TFLite's DIV differs from edgec's (x / 0 is 0)",
+                         "divide by a constant without 0 and -1, or build the C instead")
 
 
 @emitter("CONCATENATION")

@@ -122,8 +122,12 @@ def mean(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("Div")
 def div(ctx: Context, node: onnx.NodeProto) -> None:
     """Div of an activation by a constant -> a float MUL by its reciprocal (within 2 ulp of
-    the division); a division by an activation (or of a constant) -> float DIV."""
+    the division); a division by an activation (or of a constant) -> float DIV. Plain
+    integers -> integer DIV (truncating toward zero; x / 0 is 0, docs/IR.md)."""
     x, y = node.input
+    if any(ctx.plain_int(i) for i in node.input):
+        plain_int_op(ctx, node, "DIV", [x, y])
+        return
     if not ctx.is_const(y) or ctx.is_const(x):
         _float_div(ctx, node)
         return
@@ -351,6 +355,9 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
     ranges on float values -> MAXIMUM by the lower bound, then MINIMUM by the upper one
     (so a lower bound above the upper gives the upper, as ONNX says); no bounds -> the input;
     bounds computed at run time -> ``_clip_run_time``."""
+    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):  # integer bounds, exactly
+        _clip_plain_int(ctx, node)
+        return
     if opset(ctx) < 11:
         a = attrs(node)
         lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
@@ -366,9 +373,6 @@ def clip(ctx: Context, node: onnx.NodeProto) -> None:
         bind_alias(ctx, node.input[0], node.output[0])
         return
     activation = _CLIP_RANGES.get((float(lo), float(hi)))
-    if opset(ctx) >= 11 and ctx.plain_int(node.input[0]):  # integer bounds, exactly
-        _clip_plain_int(ctx, node)
-        return
     standalone = activation in ("RELU", "RELU6") or (
         activation is not None and fuse_activation(ctx, node.input[0], node.output[0],
                                                    activation))
@@ -465,12 +469,11 @@ def _clip_float(ctx: Context, node: onnx.NodeProto, lo: float, hi: float) -> Non
 
 
 def _clip_plain_int(ctx: Context, node: onnx.NodeProto) -> None:
-    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given)."""
+    """Clip of plain integers: MAXIMUM by ``min``, then MINIMUM by ``max`` (each if given, a
+    constant or a run-time tensor of the same integer type)."""
     x, out = node.input[0], node.output[0]
     steps = [(op, bound) for op, bound in zip(("MAXIMUM", "MINIMUM"), list(node.input[1:3]))
              if bound]
-    for bound in (b for _, b in steps):
-        ctx.const(bound, "a Clip bound")
     if not steps:
         bind_alias(ctx, x, out)
         return

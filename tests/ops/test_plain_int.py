@@ -469,3 +469,166 @@ def test_clip_of_plain_integers_matches_onnx(dtype):
     y, z = ReferenceEvaluator(model).run(None, {"x": x})
     np.testing.assert_array_equal(got["y"], y)
     np.testing.assert_array_equal(got["z"], z)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int64"])
+def test_clip_of_plain_integers_by_run_time_bounds_matches_onnx(dtype):
+    """Bounds fed at run time (the node tests' plain mode), one of them alone, and a lower
+    bound above the upper (ONNX: the upper)."""
+    graph = helper.make_graph(
+        [helper.make_node("Clip", ["x", "lo", "hi"], ["y"]),
+         helper.make_node("Clip", ["x", "", "hi"], ["z"])], "clip",
+        [helper.make_tensor_value_info("x", _elem(dtype), (3, 4)),
+         helper.make_tensor_value_info("lo", _elem(dtype), ()),
+         helper.make_tensor_value_info("hi", _elem(dtype), ())],
+        [helper.make_tensor_value_info("y", _elem(dtype), (3, 4)),
+         helper.make_tensor_value_info("z", _elem(dtype), (3, 4))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = extreme_values(dtype, (3, 4), np.random.default_rng(17))
+    edgec_graph = load_onnx(model.SerializeToString())
+    for lo, hi in ((3, 90), (90, 3)):
+        feeds = {"x": x, "lo": np.array(lo, dtype), "hi": np.array(hi, dtype)}
+        got = interpret(edgec_graph, feeds)
+        np.testing.assert_array_equal(got["y"], onnx_reference(model, feeds))
+        ort = onnxruntime_or_none(model, feeds)
+        if ort is not None:
+            np.testing.assert_array_equal(got["y"], ort)
+        np.testing.assert_array_equal(got["z"], np.minimum(x, np.array(hi, dtype)))
+
+
+# -- integer Div: truncation toward zero, x / 0 == 0, MIN / -1 == MIN -----------------------
+def div_operands(dtype: str, rng, shape=(6, 16)) -> tuple[np.ndarray, np.ndarray]:
+    """Dividends over the whole range (MIN, MAX, 0, negatives) against divisors with 0, 1,
+    -1, small values of both signs and the extremes, every divisor meeting MIN and MAX."""
+    info = np.iinfo(dtype)
+    a = extreme_values(dtype, shape, rng)
+    a[0], a[1] = info.min, info.max  # rows: MIN and MAX meet every divisor
+    small = [-7, 7, -1, 1, 0, 5] if dtype.startswith("i") else [7, 1, 0, 5, 6, 2]
+    a[2] = np.resize(np.array(small, dtype), shape[-1])
+    divisors = [0, 1, 2, 3, 7, info.max] + ([-1, -2, -3, -7, info.min] if info.min else [])
+    b = np.resize(np.array(divisors, dtype), shape[-1])
+    return a, b
+
+
+def exact_trunc_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Python integers: the true quotient rounded toward zero, wrapped to the type; 0 for
+    a zero divisor. Independent of numpy's integer division."""
+    dtype = a.dtype
+    bits = np.iinfo(dtype).bits
+    out = []
+    for x, d in zip(np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)).reshape(-1)
+                    .tolist(), np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape))
+                    .reshape(-1).tolist()):
+        q = 0 if d == 0 else (abs(x) // abs(d)) * (1 if (x < 0) == (d < 0) else -1)
+        q %= 1 << bits
+        if dtype.kind == "i" and q >= 1 << (bits - 1):
+            q -= 1 << bits
+        out.append(q)
+    return np.array(out, dtype=object).astype(dtype).reshape(
+        np.broadcast_shapes(a.shape, b.shape))
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_div_truncates_toward_zero_as_onnx_and_onnxruntime(dtype):
+    model = binary_model("Div", dtype, (6, 16), (16,))
+    a, b = div_operands(dtype, np.random.default_rng(11))
+    graph = load_onnx(model.SerializeToString())
+    got = interpret(graph, {"a": a, "b": b})["y"]
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, exact_trunc_div(a, b))
+    np.testing.assert_array_equal(got, onnx_reference(model, {"a": a, "b": b}))
+    # onnxruntime: C++'s "/", where it is defined (not x / 0, not MIN / -1): the rest agrees.
+    info = np.iinfo(dtype)
+    defined = (b != 0) & ~((a == info.min) & (b == -1)) if info.min else (b != 0) & (a == a)
+    assert (~defined).any() and (got[(a == info.min) & (b == -1)] == info.min).all()
+    nonzero = b != 0
+    # (it fails the run on a zero divisor and dies of SIGFPE on int32 / int64 MIN / -1)
+    ort = onnxruntime_or_none(model, {"a": np.where(defined, a, np.zeros((), dtype)),
+                                      "b": np.where(nonzero, b, np.ones((), dtype))})
+    if ort is not None:
+        np.testing.assert_array_equal(ort[np.broadcast_to(defined, ort.shape)],
+                                      got[np.broadcast_to(defined, got.shape)])
+
+
+def test_div_defines_what_c_leaves_undefined():
+    """Negative operands truncate (-7 / 2 == -3, 7 / -2 == -3), x / 0 == 0, MIN / -1 == MIN."""
+    cases = [("int8", -7, 2, -3), ("int8", 7, -2, -3), ("int32", -7, -2, 3),
+             ("int16", 5, 0, 0), ("uint64", 2**64 - 1, 0, 0), ("int8", -128, -1, -128),
+             ("int32", -2**31, -1, -2**31), ("int64", -2**63, -1, -2**63),
+             ("uint8", 255, 2, 127), ("uint64", 2**64 - 1, 3, (2**64 - 1) // 3)]
+    for dtype, x, y, want in cases:
+        graph = load_onnx(binary_model("Div", dtype, (1,), (1,)).SerializeToString())
+        got = interpret(graph, {"a": np.array([x], dtype), "b": np.array([y], dtype)})["y"]
+        assert got.tolist() == [want], (dtype, x, y)
+
+
+@pytest.mark.slow
+def test_div_in_c_matches_the_reference_for_every_dtype(tmp_path):
+    """Every dtype in one build, every divisor meeting MIN and MAX: the C, compiled with
+    UBSan aborting on any undefined behaviour, gives the reference's answers, including
+    x / 0 and MIN / -1."""
+    from tests.onnx_node.runner import run_c
+
+    nodes, inputs, outputs, feeds, wants = [], [], [], {}, []
+    rng = np.random.default_rng(5)
+    for dtype in INT_DTYPES:
+        a, b, y = f"a_{dtype}", f"b_{dtype}", f"div_{dtype}"
+        inputs += [helper.make_tensor_value_info(a, _elem(dtype), (6, 16)),
+                   helper.make_tensor_value_info(b, _elem(dtype), (16,))]
+        nodes.append(helper.make_node("Div", [a, b], [y]))
+        outputs.append(helper.make_tensor_value_info(y, _elem(dtype), (6, 16)))
+        feeds[a], feeds[b] = div_operands(dtype, rng)
+        wants.append(exact_trunc_div(feeds[a], feeds[b]))
+    model = helper.make_model(helper.make_graph(nodes, "div_ints", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    graph = load_onnx(model.SerializeToString())
+    got = interpret(graph, feeds)
+    for out, want in zip(outputs, wants):
+        np.testing.assert_array_equal(got[out.name], want, err_msg=out.name)
+    in_names = [i.name for i in inputs]
+    status, detail = run_c(model.SerializeToString(), [[feeds[n] for n in in_names]],
+                           [wants], in_names, [o.name for o in outputs], tmp_path / "c",
+                           cflags=("-fsanitize=undefined", "-fno-sanitize-recover=all"))
+    assert status == "pass", detail
+
+
+def test_int32_div_by_a_constant_exports_to_tflite_and_matches_litert():
+    from edgec.export.writer import export_graph
+    from tests.refs import run_litert
+
+    graph = helper.make_graph(
+        [helper.make_node("Div", ["a", "c"], ["y"])], "div_const",
+        [helper.make_tensor_value_info("a", TensorProto.INT32, (6, 4))],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, (6, 4))],
+        [helper.make_tensor("c", TensorProto.INT32, (4,), [3, -2, 7, -2**31])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    edgec_graph = load_onnx(model.SerializeToString())
+    a = extreme_values("int32", (6, 4), np.random.default_rng(2))
+    a[1] = [-7, 7, -1, 2**31 - 1]
+    want = interpret(edgec_graph, [a])["y"]
+    np.testing.assert_array_equal(want, onnx_reference(model, {"a": a}))
+    exported = export_graph(edgec_graph)
+    np.testing.assert_array_equal(run_litert(exported, [a])[0], want)
+    from edgec.frontends.tflite import load_tflite  # and back: TFLite's int32 DIV imports
+
+    np.testing.assert_array_equal(interpret(load_tflite(exported), [a])["y"], want)
+
+
+@pytest.mark.parametrize("dtype,divisor", [("int32", None), ("int32", [2, 0]),
+                                           ("int32", [-1, 3]), ("int64", [2, 3]),
+                                           ("uint8", [2, 3])])
+def test_div_export_refuses_what_tflite_computes_differently(dtype, divisor):
+    from edgec.export.writer import export_graph
+
+    if divisor is None:
+        model = binary_model("Div", dtype, (3, 2), (2,))
+    else:
+        model = helper.make_model(helper.make_graph(
+            [helper.make_node("Div", ["a", "c"], ["y"])], "div_const",
+            [helper.make_tensor_value_info("a", _elem(dtype), (3, 2))],
+            [helper.make_tensor_value_info("y", _elem(dtype), (3, 2))],
+            [helper.make_tensor("c", _elem(dtype), (2,), divisor)]),
+            opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(EdgecError) as e:
+        export_graph(load_onnx(model.SerializeToString()))
+    assert "\n" not in str(e.value) and "DIV" in str(e.value)

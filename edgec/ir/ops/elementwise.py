@@ -15,8 +15,14 @@ times ``s1 * s2 / s_out`` (double) via ``MultiplyByQuantizedMultiplier``.
 int16 ADD, SUB and MUL are the same code in TFLM with int16 bounds and a left shift of 15
 (``reference_ops::AddGeneralParamScale``; LiteRT's power-of-two int16 path is not TFLM's).
 
-Float: the float32 result of ``a op b``, clamped by the activation. DIV is float only (TFLite's
-DIV; edgec's PTQ does not quantize it: TFLM's int8 DIV is not reproduced).
+Float: the float32 result of ``a op b``, clamped by the activation. edgec's PTQ does not
+quantize DIV (TFLM's int8 DIV is not reproduced).
+
+Plain integer DIV (ONNX's Div on integer tensors) truncates toward zero, as C99's ``/``, ONNX's
+reference evaluator and onnxruntime. The two cases C leaves undefined get a defined answer:
+``x / 0`` is 0 (the ONNX reference evaluator's answer; onnxruntime fails the run) and
+``MIN / -1`` is MIN (the true quotient wrapped around, as ``0 - MIN`` wraps; the reference
+evaluator's answer; onnxruntime's int32 / int64 division dies of SIGFPE there).
 """
 
 from __future__ import annotations
@@ -53,8 +59,10 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
               tflite_dtypes=("float32", "int8", "int16", "int32", "int64"))
 
 define_op("DIV", attrs={"activation": "NONE"}, infer_shapes=_shape,
-          doc="elementwise a / b (float32) with numpy broadcasting and a fused activation",
-          elementwise=True, min_inputs=2, dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
+          doc="elementwise a / b with numpy broadcasting (float32, fused activation; plain "
+              "integers truncate toward zero, x / 0 is 0)",
+          elementwise=True, min_inputs=2, dtypes=("float32", *PLAIN_INT_KEYS),
+          ptq=Ptq.UNSUPPORTED, tflite_dtypes=("float32", "int32"))
 
 
 @dataclass(frozen=True)
@@ -179,3 +187,27 @@ def binary_plain_int(call):
     dtype = call.out_tensors[0].dtype
     a, b = (x.astype(dtype) for x in call.inputs)
     return [_FLOAT_FNS[call.node.op](a, b).astype(dtype)]  # numpy wraps integer overflow
+
+
+def trunc_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer ``a / b`` truncated toward zero in ``a``'s type (same dtype, broadcast), with
+    ``x / 0 == 0`` and ``MIN / -1 == MIN``: the division only ever sees a divisor other than
+    0 and -1; -1 is a wrapping negation."""
+    dtype = a.dtype
+    a, b = np.broadcast_arrays(a, b.astype(dtype))
+    zero = b == 0
+    minus_one = (b == -1) if dtype.kind == "i" else np.zeros(b.shape, bool)
+    safe = np.where(zero | minus_one, np.ones((), dtype), b)
+    q = a // safe  # floor; a truncated quotient is one more when the signs differ and r != 0
+    q = q + ((a % safe != 0) & ((a < 0) != (safe < 0))).astype(dtype)
+    with np.errstate(over="ignore"):
+        negated = np.zeros((), dtype) - a  # wraps: 0 - MIN == MIN
+    return np.where(zero, np.zeros((), dtype), np.where(minus_one, negated, q)).astype(dtype)
+
+
+@kernel("DIV", *PLAIN_INT_KEYS)
+def div_plain_int(call):
+    check_no_activation(call)
+    dtype = call.out_tensors[0].dtype
+    a, b = (np.asarray(x).astype(dtype) for x in call.inputs)
+    return [trunc_div(a, b)]

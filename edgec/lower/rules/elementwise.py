@@ -12,7 +12,10 @@ operands' width, at least 32 bits, cast back to the tensor's type. C's unsigned 
 wraps (signed overflow would be undefined, and int8 / int16 operands would be promoted to
 ``int``, where 65535 * 65535 overflows); the conversion back keeps the low bits, numpy's
 wrap-around (gcc and clang convert out-of-range values to signed types modulo 2^N).
-MAXIMUM / MINIMUM compare the values.
+MAXIMUM / MINIMUM compare the values. DIV truncates toward zero (C99's ``/``) with the answers
+the reference defines where C's are undefined: the quotient is computed by a divisor that is
+never 0 nor -1 (those read as 1), ``x / 0`` selects 0 and ``x / -1`` selects the wrapping
+negation ``0 - x`` in the unsigned type, so no C expression the kernel evaluates is undefined.
 """
 
 from __future__ import annotations
@@ -269,6 +272,45 @@ def binary_plain_int(ctx) -> KernelPlan:
         ra, rb = _broadcast(a, rank), _broadcast(b, rank)
         y = te.compute(shape, lambda *i: combine(ra(*i).astype(wide), rb(*i).astype(wide))
                        .astype(dtype), name="y")
+        return Built([a, b, y], _schedule([], rank))
+
+    return _plan(ctx, build)
+
+
+@lowering_rule("DIV", *PLAIN_INT_KEYS)
+def div_plain_int(ctx) -> KernelPlan:
+    """DIV of plain integers: truncated toward zero, ``x / 0 == 0``, ``MIN / -1 == MIN``."""
+    if ctx.attrs["activation"] != "NONE":
+        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): a fused activation on plain "
+                         "integers has no lowering", "apply the clamp as MAXIMUM / MINIMUM")
+    dtype = ctx.outs[0].dtype
+    signed = not dtype.startswith("u")
+    wide = wrapping_type(dtype)
+    # The type the quotient is computed in: the operands' (int8 / int16 promoted to int32).
+    calc = ("int64" if dtype.endswith("64") else "int32") if signed else wide
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        zero, one = tirx.const(0, calc), tirx.const(1, calc)
+
+        def quotient(*i):
+            x, d = ra(*i).astype(calc), rb(*i).astype(calc)
+            if not signed:
+                q = tirx.truncdiv(x, tirx.Select(d == zero, one, d))
+                return tirx.Select(d == zero, zero, q).astype(dtype)
+            minus_one = tirx.const(-1, calc)
+            special = tirx.Or(d == zero, d == minus_one)
+            q = tirx.truncdiv(x, tirx.Select(special, one, d))
+            negated = (tirx.const(0, wide) - x.astype(wide)).astype(calc)
+            return tirx.Select(d == zero, zero,
+                               tirx.Select(d == minus_one, negated, q)).astype(dtype)
+
+        y = te.compute(shape, quotient, name="y")
         return Built([a, b, y], _schedule([], rank))
 
     return _plan(ctx, build)
