@@ -1,0 +1,161 @@
+"""SUM and REDUCE_MAX: random axes, keep_dims and quantizations against TFLite Micro (int8,
+bit-exact) and LiteRT (float); ONNX ReduceSum / ReduceMax against onnxruntime."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgec.errors import EdgecError
+from edgec.frontends.onnx import load_onnx
+from edgec.ir import interpret
+from edgec.ir.ops.reduce import sum_multiplier
+from tests.ops import act_quant, assert_float_matches_litert, float_data, int8_data
+from tests.refs import assert_matches_tflm, run_edgec_tflite
+from tests.tflite_builder import TFLiteBuilder
+
+
+def _out_shape(shape, axes, keep_dims: bool):
+    rank = len(shape)
+    reduced = {a % rank for a in axes}
+    if keep_dims:
+        return tuple(1 if i in reduced else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in reduced)
+
+
+def _model(op, shape, axes, keep_dims: bool, dtype: str, in_q=None, out_q=None):
+    b = TFLiteBuilder()
+    q_in = dict(zip(("scale", "zero_point"), in_q)) if in_q else {}
+    q_out = dict(zip(("scale", "zero_point"), out_q)) if out_q else {}
+    x = b.tensor("x", shape, dtype, **q_in)
+    y = b.tensor("y", _out_shape(shape, axes, keep_dims), dtype, **q_out)
+    b.op(op, [x, b.const("axes", list(axes))], [y], keep_dims=keep_dims)
+    return b.build(inputs=[x], outputs=[y])
+
+
+def _random_case(rng):
+    shape = tuple(int(d) for d in rng.integers(1, 8, int(rng.integers(1, 5))))
+    rank = len(shape)
+    axes = [int(a) for a in rng.choice(rank, int(rng.integers(1, rank + 1)), replace=False)]
+    return shape, [a - rank if rng.integers(0, 2) else a for a in axes], bool(rng.integers(0, 2))
+
+
+def _sum_quant(rng, seed: int):
+    """Input and output quantization, covering every fixed-point branch: a sum scale above the
+    input's (right shift, the usual case), equal scales (shift 1, multiplier 2**30), and a
+    smaller output scale (left shift of the int32 sum, saturating)."""
+    in_q = act_quant(rng)
+    kind = seed % 4
+    if kind == 0:
+        return in_q, in_q
+    if kind == 1:
+        return in_q, (float(np.float32(in_q[0] * 10.0 ** rng.uniform(0.3, 1.5))),
+                      int(rng.integers(-128, 128)))
+    if kind == 2:
+        return in_q, (float(np.float32(in_q[0] * 10.0 ** rng.uniform(-1.5, 0.0))),
+                      int(rng.integers(-128, 128)))
+    return in_q, act_quant(rng)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_sum_int8_matches_tflm(seed):
+    rng = np.random.default_rng(seed)
+    shape, axes, keep = _random_case(rng)
+    in_q, out_q = _sum_quant(rng, seed)
+    model = _model("SUM", shape, axes, keep, "int8", in_q, out_q)
+    assert_matches_tflm(model, [int8_data(rng, shape)])
+
+
+def test_sum_int8_long_reduction_and_both_shift_signs():
+    rng = np.random.default_rng(40)
+    x = int8_data(rng, (1, 32, 32, 4))
+    for out_q in [(0.05 * 1024 / 40, 3), (0.05 * 3, -7), (0.05 / 3, 0)]:
+        assert_matches_tflm(_model("SUM", (1, 32, 32, 4), [1, 2], True, "int8", (0.05, -20),
+                                   out_q), [x])
+
+
+def test_sum_int8_saturates_at_both_ends():
+    rng = np.random.default_rng(41)
+    x = int8_data(rng, (2, 9, 5))
+    out = assert_matches_tflm(_model("SUM", (2, 9, 5), [1], False, "int8", (0.1, 0),
+                                     (0.02, 0)), [x])[0]
+    assert (out == 127).any() and (out == -128).any()
+
+
+def test_sum_multiplier_is_not_divided_by_the_count():
+    assert sum_multiplier(0.5, 0.5) == (1 << 30, 1)
+    assert sum_multiplier(0.5, 2.0) == (1 << 30, -1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sum_float_matches_litert(seed):
+    rng = np.random.default_rng(100 + seed)
+    shape, axes, keep = _random_case(rng)
+    assert_float_matches_litert(_model("SUM", shape, axes, keep, "float32"),
+                                [float_data(rng, shape)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_reduce_max_int8_matches_tflm(seed):
+    rng = np.random.default_rng(200 + seed)
+    shape, axes, keep = _random_case(rng)
+    q = act_quant(rng)
+    assert_matches_tflm(_model("REDUCE_MAX", shape, axes, keep, "int8", q, q),
+                        [int8_data(rng, shape)])
+
+
+def test_reduce_max_int8_refuses_two_quantizations():
+    model = _model("REDUCE_MAX", (2, 3), [1], False, "int8", (0.1, 0), (0.2, 0))
+    with pytest.raises(EdgecError, match="share one quantization"):
+        run_edgec_tflite(model, [np.zeros((2, 3), np.int8)])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reduce_max_float_matches_litert(seed):
+    rng = np.random.default_rng(300 + seed)
+    shape, axes, keep = _random_case(rng)
+    assert_float_matches_litert(_model("REDUCE_MAX", shape, axes, keep, "float32"),
+                                [float_data(rng, shape)])
+
+
+def _onnx(op_type, shape, opset, axes=None, as_input=False, **kw) -> bytes:
+    inputs, inits = ["x"], []
+    if axes is not None and as_input:
+        inputs.append("axes")
+        inits.append(numpy_helper.from_array(np.array(axes, np.int64), "axes"))
+    elif axes is not None:
+        kw["axes"] = axes
+    graph = helper.make_graph([helper.make_node(op_type, inputs, ["y"], **kw)], "t",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+ONNX_CASES = [  # op, opset, axes, axes as an input, attributes
+    ("ReduceSum", 13, [1], True, {"keepdims": 0}),
+    ("ReduceSum", 13, [-1, 0], True, {}),
+    ("ReduceSum", 11, [2, 1], False, {"keepdims": 1}),
+    ("ReduceSum", 13, None, False, {"keepdims": 0}),
+    ("ReduceSum", 13, [], True, {"noop_with_empty_axes": 1}),
+    ("ReduceMax", 18, [1, 2], True, {"keepdims": 0}),
+    ("ReduceMax", 13, [-2], False, {}),
+    ("ReduceMax", 18, None, False, {"keepdims": 1}),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ONNX_CASES)))
+def test_onnx_matches_onnxruntime(case):
+    import onnxruntime as ort
+
+    op_type, opset, axes, as_input, kw = ONNX_CASES[case]
+    shape = (2, 3, 4, 5)
+    data = _onnx(op_type, shape, opset, axes, as_input, **kw)
+    x = np.random.default_rng(case).standard_normal(shape).astype(np.float32)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    graph = load_onnx(data)
+    actual = interpret(graph, [x])[graph.outputs[0]]
+    np.testing.assert_allclose(actual.reshape(expected.shape), expected, rtol=1e-5, atol=1e-5)
+    assert actual.shape == expected.shape
