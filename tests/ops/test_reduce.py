@@ -159,3 +159,40 @@ def test_onnx_matches_onnxruntime(case):
     actual = interpret(graph, [x])[graph.outputs[0]]
     np.testing.assert_allclose(actual.reshape(expected.shape), expected, rtol=1e-5, atol=1e-5)
     assert actual.shape == expected.shape
+
+
+def test_ptq_calibrates_sum_and_keeps_the_input_quantization_for_max():
+    """Float CONV -> SUM (calibrated: its range is the sums') and REDUCE_MAX (the input's
+    quantization), quantized by edgec, exported, bit-exact in TFLite Micro."""
+    from edgec.export import to_tflite_bytes
+    from edgec.frontends.tflite_schema import read_model
+    from edgec.quantize import quantize_graph
+    from edgec.quantize.params import quantize_array
+    from tests.quantize.float_graphs import FloatGraphBuilder, calibration_inputs
+    from tests.refs import describe_mismatch, run_tflm
+
+    b = FloatGraphBuilder("reductions")
+    x = b.input("x", (1, 6, 6, 3))
+    c = b.node("CONV_2D", [x, b.const("w", (8, 3, 3, 3)), b.const("b", (8,))], "c")
+    s = b.node("SUM", [c], "s", axes=(1, 2), keep_dims=True)
+    m = b.node("REDUCE_MAX", [c], "m", axes=(-1,), keep_dims=False)
+    t = b.node("SUM", [m], "t", axes=(1,), keep_dims=False)
+    float_graph = b.finish(s, t)
+    graph = quantize_graph(float_graph, calibration_inputs(float_graph, 24, seed=0), io="int8")
+    q = graph.tensors
+    assert q["m"].quant == q["c"].quant
+    assert q["s"].quant.s > 2 * q["c"].quant.s, "sums of 16 values need a wider range"
+    exported = to_tflite_bytes(graph)
+    ops = {op.builtin for op in read_model(exported).ops}
+    assert {"SUM", "REDUCE_MAX"} <= ops
+    for sample in calibration_inputs(float_graph, 6, seed=1)["x"]:
+        xq = quantize_array(sample, q["x"].quant)
+        expected = interpret(graph, xq)
+        for name, actual in zip(graph.outputs, run_tflm(exported, [xq])):
+            assert describe_mismatch(expected[name], actual, name) is None
+    # And close to the float graph.
+    sample = calibration_inputs(float_graph, 1, seed=2)["x"][0]
+    want = interpret(float_graph, sample)["s"]
+    got = interpret(graph, quantize_array(sample, q["x"].quant))["s"]
+    assert np.abs((got.astype(np.float32) - q["s"].quant.zp) * q["s"].quant.s - want).max() \
+        < 3 * float(q["s"].quant.s) + 0.05 * np.abs(want).max()

@@ -81,6 +81,9 @@ def reduce_max_float(call):
 
 
 def _max(call):
+    """The largest value, starting from the lowest finite one as TFLM's ``ReduceGeneric`` with
+    ``numeric_limits<T>::lowest()`` (float: -inf inputs give -FLT_MAX)."""
     x = call.inputs[0]
-    axes = reduced_axes(call.node, x.ndim)
-    return x.max(axis=axes).astype(x.dtype).reshape(call.out_tensors[0].shape)
+    out = np.maximum(x.max(axis=reduced_axes(call.node, x.ndim)), np.finfo(x.dtype).min
+                     if x.dtype.kind == "f" else np.iinfo(x.dtype).min)
+    return out.astype(x.dtype).reshape(call.out_tensors[0].shape)

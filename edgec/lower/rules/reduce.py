@@ -3,11 +3,14 @@
 int8 SUM is MEAN's kernel (``quantized_sum_plan``: TFLM ``QuantizedMeanOrSum``) with the
 multiplier of ``input_scale / output_scale`` not divided by the count. REDUCE_MAX keeps the
 largest value (int8: stored code, input and output share one quantization) in an accumulator
-starting at the dtype's lowest value (float: -inf). The output keeps the order of the kept
-dimensions, so one flat layout serves ``keep_dims`` either way.
+starting at the dtype's lowest finite value, TFLM's ``numeric_limits<T>::lowest()`` (-inf
+inputs give -FLT_MAX, as in TFLite). The output keeps the order of the kept dimensions, so one
+flat layout serves ``keep_dims`` either way.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from edgec.ir.ops.reduce import sum_multiplier
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
@@ -51,8 +54,8 @@ def reduce_max(ctx) -> KernelPlan:
         x = placeholder(shape, dtype, "x")
         reduce = {a: te.reduce_axis((0, shape[a]), f"r{a}") for a in axes}
         out_shape = tuple(shape[d] for d in kept) or (1,)
-        lowest = tirx.const(float("-inf"), "float32") if dtype == "float32" else \
-            tirx.const(-128, "int8")
+        lowest = tirx.const(float(np.finfo(np.float32).min), "float32") \
+            if dtype == "float32" else tirx.const(-128, "int8")
         largest = te.comm_reducer(lambda a, b: tirx.max(a, b), lambda t: lowest, name="largest")
 
         def value(*i):
