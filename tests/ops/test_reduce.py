@@ -196,3 +196,51 @@ def test_ptq_calibrates_sum_and_keeps_the_input_quantization_for_max():
     got = interpret(graph, quantize_array(sample, q["x"].quant))["s"]
     assert np.abs((got.astype(np.float32) - q["s"].quant.zp) * q["s"].quant.s - want).max() \
         < 3 * float(q["s"].quant.s) + 0.05 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("op_type, ir_op", [("ReduceSum", "SUM"), ("ReduceMax", "REDUCE_MAX")])
+def test_onnx_qdq_becomes_the_int8_op(op_type, ir_op):
+    """Q/DQ around ReduceSum / ReduceMax: the int8 IR op, within one output step of
+    onnxruntime (which computes in float between the Q/DQ pairs)."""
+    import onnxruntime as ort
+
+    out_scale = 0.3 if op_type == "ReduceSum" else 0.05
+    consts = [numpy_helper.from_array(np.float32(0.05), "xs"),
+              numpy_helper.from_array(np.int8(3), "xz"),
+              numpy_helper.from_array(np.float32(out_scale), "ys"),
+              numpy_helper.from_array(np.int8(3 if op_type == "ReduceMax" else -5), "yz"),
+              numpy_helper.from_array(np.array([1, 3], np.int64), "ax")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node(op_type, ["xd", "ax"], ["r"], keepdims=0)
+             if op_type == "ReduceSum" else  # opset 13: ReduceSum's axes are an input
+             helper.make_node(op_type, ["xd"], ["r"], axes=[1, 3], keepdims=0),
+             helper.make_node("QuantizeLinear", ["r", "ys", "yz"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"])]
+    graph = helper.make_graph(nodes, "t",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                             (1, 4, 3, 5))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=consts)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    data = model.SerializeToString()
+    g = load_onnx(data)
+    node = next(n for n in g.nodes if n.op == ir_op)
+    assert g.tensors[node.inputs[0]].dtype == "int8" == g.tensors[node.outputs[0]].dtype
+    x = np.random.default_rng(9).standard_normal((1, 4, 3, 5)).astype(np.float32) * 1.5
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    np.testing.assert_allclose(interpret(g, x)[g.outputs[0]].reshape(expected.shape), expected,
+                               atol=out_scale + 1e-6)
+
+
+def test_reduce_max_float_of_only_minus_infinity_is_the_lowest_float_as_litert():
+    from tests.refs import run_litert
+
+    x = np.full((2, 3), -np.inf, np.float32)
+    x[1, 2] = -1.5
+    model = _model("REDUCE_MAX", (2, 3), [1], False, "float32")
+    want = run_litert(model, [x])[0]
+    np.testing.assert_array_equal(run_edgec_tflite(model, [x])[0], want)
+    assert want[0] == np.finfo(np.float32).min
