@@ -7,12 +7,13 @@ SUM int8 follows TFLite Micro's ``EvalSumHelper``, which calls
 count, unlike MEAN); Eval takes the int32 sum of the raw values over the axes, minus
 ``input_zp * count`` (int32, wrapping), MultiplyByQuantizedMultiplier (double rounding; a
 positive shift multiplies the int32 first, wrapping), plus the output zero point, clamped to
-int8.
+int8 (int16: the same code, clamped to int16).
 
 REDUCE_MAX int8 follows TFLM's ``EvalMaxHelper``: the largest stored code over the axes, which
 is the largest value only with one quantization for input and output; TFLM refuses other
 models (``TF_LITE_ENSURE_EQ`` on scale and zero point), and so does edgec. PTQ gives the output
-the input's quantization.
+the input's quantization. No int16 REDUCE_MAX: the TFLite Micro release edgec checks against
+refuses it ("Only float32 and int8 types are supported").
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _keeps_channels(node, rank: int) -> bool:
 
 define_op("SUM", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
           doc="sum over axes", channels=Channels.SAME, requantizes=True,
-          keeps_channels=_keeps_channels)
+          dtypes=("float32", "int8", "int16"), keeps_channels=_keeps_channels)
 define_op("REDUCE_MAX", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
           doc="maximum over axes", channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT,
           keeps_channels=_keeps_channels)
@@ -47,7 +48,7 @@ def reduced_count(shape, axes) -> int:
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
-@kernel("SUM", "int8")
+@kernel("SUM", "int8", "int16")
 def sum_int8(call):
     x, x_q, y_q = call.inputs[0], call.in_q(0), call.out_q()
     axes = reduced_axes(call.node, x.ndim)
@@ -55,7 +56,9 @@ def sum_int8(call):
     total = wrap32(x.astype(np.int64).sum(axis=axes))
     mult, shift = sum_multiplier(x_q.s, y_q.s)
     out = multiply_by_quantized_multiplier(wrap32(total - x_q.zp * count), mult, shift) + y_q.zp
-    return [np.clip(out, -128, 127).astype(np.int8).reshape(call.out_tensors[0].shape)]
+    dtype = call.out_tensors[0].dtype
+    info = np.iinfo(dtype)
+    return [np.clip(out, info.min, info.max).astype(dtype).reshape(call.out_tensors[0].shape)]
 
 
 @kernel("SUM", "float32")

@@ -18,9 +18,9 @@ from edgec.lower.rules._te import placeholder
 from edgec.lower.rules.mean import _geometry, _schedule, _sum_stage, quantized_sum_plan
 
 
-@lowering_rule("SUM", "int8")
+@lowering_rule("SUM", "int8", "int16")
 def sum_int8(ctx) -> KernelPlan:
-    """int8 SUM (TFLM ``QuantizedMeanOrSum``, ``compute_sum``)."""
+    """int8 / int16 SUM (TFLM ``QuantizedMeanOrSum``, ``compute_sum``)."""
     return quantized_sum_plan(ctx, sum_multiplier(ctx.ins[0].quant.s, ctx.outs[0].quant.s))
 
 
@@ -55,7 +55,7 @@ def reduce_max(ctx) -> KernelPlan:
         reduce = {a: te.reduce_axis((0, shape[a]), f"r{a}") for a in axes}
         out_shape = tuple(shape[d] for d in kept) or (1,)
         lowest = tirx.const(float(np.finfo(np.float32).min), "float32") \
-            if dtype == "float32" else tirx.const(-128, "int8")
+            if dtype == "float32" else tirx.const(int(np.iinfo(dtype).min), dtype)
         largest = te.comm_reducer(lambda a, b: tirx.max(a, b), lambda t: lowest, name="largest")
 
         def value(*i):
