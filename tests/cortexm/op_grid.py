@@ -26,11 +26,12 @@ from edgec.ir import Graph, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_int16, test_dsp_kernels,
                          test_elementwise, test_fully_connected, test_int4, test_int16, test_lut,
-                         test_mean, test_pool, test_reduce, test_softmax, test_space_batch,
-                         test_ternary, test_unary)
+                         test_mean, test_pool, test_softmax, test_space_batch, test_ternary,
+                         test_unary)
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
                          test_strided_slice, test_transpose_conv)
 from tests.lower import test_dsp_conv_plane
+from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
