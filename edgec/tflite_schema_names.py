@@ -43,6 +43,7 @@ OPTIONS_TABLES = {
     "PADV2": "PadV2Options",
     "MEAN": "ReducerOptions",
     "SUM": "ReducerOptions",
+    "REDUCE_MAX": "ReducerOptions",
     "SOFTMAX": "SoftmaxOptions",
     "QUANTIZE": "QuantizeOptions",
     "DEQUANTIZE": "DequantizeOptions",

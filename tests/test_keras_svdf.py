@@ -42,14 +42,12 @@ def keras_svdf_like(seed: int = 0):
     next_state = keras.layers.Concatenate(axis=2, name="next_state")([older, newest])
     time_w = rng.uniform(-0.5, 0.5, (FILTERS, MEMORY)).astype(np.float32)
     bias = rng.uniform(-0.3, 0.3, FILTERS // RANK).astype(np.float32)
-    # The sums over the memory and over the rank filters of a unit are means with the
-    # counts folded into the time weights: reduce_sum becomes SUM, which edgec does not
-    # import yet (reduce_mean becomes MEAN).
-    folded = time_w * np.float32(MEMORY * RANK)
-    filtered = keras.layers.Lambda(lambda s: tf.reduce_mean(s * folded, axis=-1),
+    # The sums over the memory and over the rank filters of a unit: reduce_sum, which the
+    # converter writes as SUM.
+    filtered = keras.layers.Lambda(lambda s: tf.reduce_sum(s * time_w, axis=-1),
                                    name="time_filter")(next_state)
     units = keras.layers.Reshape((FILTERS // RANK, RANK))(filtered)
-    units = keras.layers.Lambda(lambda u: tf.nn.relu(tf.reduce_mean(u, axis=-1) + bias),
+    units = keras.layers.Lambda(lambda u: tf.nn.relu(tf.reduce_sum(u, axis=-1) + bias),
                                 name="rank_sum")(units)
     probs = keras.layers.Dense(CLASSES, activation="softmax", name="classes")(units)
     return keras.Model([frame, state], [probs, next_state])
@@ -103,7 +101,7 @@ def test_converter_writes_the_svdf_structure_without_svdf(models):
     for data in models.values():
         ops = _names(data)
         assert "SVDF" not in ops
-        assert {"FULLY_CONNECTED", "CONCATENATION", "MEAN"} <= set(ops), ops
+        assert {"FULLY_CONNECTED", "CONCATENATION", "SUM"} <= set(ops), ops
 
 
 @pytest.mark.slow

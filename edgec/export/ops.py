@@ -239,10 +239,10 @@ def _strided_slice(node, ctx):
     ctx.op("STRIDED_SLICE", inputs, node.outputs, {"end_mask": end_mask})
 
 
-@emitter("MEAN")
-def _mean(node, ctx):
+@emitter("MEAN", "SUM", "REDUCE_MAX")
+def _reduce(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
-    ctx.op("MEAN", [ctx.index(node.inputs[0]), axes], node.outputs,
+    ctx.op(node.op, [ctx.index(node.inputs[0]), axes], node.outputs,
            {"keep_dims": bool(node.attrs["keep_dims"])})
 
 

@@ -1,5 +1,6 @@
 """ONNX converters for data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-Concat, Gather, Expand, Tile, Pad, Resize, Slice, Split, ReduceMean, Shape.
+Concat, Gather, Expand, Tile, Pad, Resize, Slice, Split, ReduceMean, ReduceSum, ReduceMax,
+Shape.
 
 These keep the kind of their input: on an int8 (or dequantized int8) tensor they move int8
 data, as TFLite's RESHAPE/CONCATENATION/PAD do between quantized ops."""
@@ -351,24 +352,35 @@ def tile(ctx: Context, node: onnx.NodeProto) -> None:
         current = ctx.value(name).name
 
 
-@converter("ReduceMean")
-def reduce_mean(ctx: Context, node: onnx.NodeProto) -> None:
-    """ReduceMean -> MEAN over the corresponding IR axes."""
+# Reductions: IR op, and the first opset taking the axes as an input instead of an attribute.
+_REDUCTIONS = {"ReduceMean": ("MEAN", 18), "ReduceSum": ("SUM", 13), "ReduceMax": ("REDUCE_MAX", 18)}
+
+
+@converter(*_REDUCTIONS)
+def reduce(ctx: Context, node: onnx.NodeProto) -> None:
+    """ReduceMean / ReduceSum / ReduceMax -> MEAN / SUM / REDUCE_MAX over the corresponding IR
+    axes; no axes reduce all of them, or (``noop_with_empty_axes``) pass the input through."""
+    op, axes_input_from = _REDUCTIONS[node.op_type]
     a = attrs(node)
     rank = len(ctx.shape(node.input[0]))
-    if opset(ctx) >= 18 and len(node.input) > 1 and node.input[1]:
-        axes = [int(i) for i in ctx.const(node.input[1], "ReduceMean's axes").reshape(-1)]
+    if opset(ctx) >= axes_input_from and len(node.input) > 1 and node.input[1]:
+        axes = [int(i) for i in ctx.const(node.input[1], f"{node.op_type}'s axes").reshape(-1)]
     else:
-        axes = list(a.get("axes", range(rank)))
+        axes = list(a.get("axes", []))
+    v = ctx.value(node.input[0])
     if not axes and a.get("noop_with_empty_axes", 0):
-        raise EdgecError(f"ReduceMean '{node.name}' reduces nothing", "remove the node")
+        x = ctx.in_layout(v, None, node.input[0])
+        keep_kind(ctx, v, node, "RESHAPE", [x], {"shape": ctx.shape(node.output[0])}, None)
+        return
+    if any(not -rank <= int(x) < rank for x in axes):
+        raise EdgecError(f"{node.op_type} '{node.name}': axes {axes} for a rank-{rank} input",
+                         f"use axes in [{-rank}, {rank - 1}]")
     axes = sorted({int(x) % rank for x in (axes or range(rank))})
     keep = bool(a.get("keepdims", 1))
-    v = ctx.value(node.input[0])
     layout = v.layout if keep else lay.drop_axes(v.layout, axes, rank)
     quantized = quant_mode(ctx, node, [node.input[0]])
     ir_axes = tuple(sorted(lay.ir_axis(x, v.layout, rank) for x in axes))
-    ctx.emit(node, "MEAN", [operand(ctx, node.input[0], v.layout, quantized)],
+    ctx.emit(node, op, [operand(ctx, node.input[0], v.layout, quantized)],
              {"axes": ir_axes, "keep_dims": keep}, layout, quantized)
 
 

@@ -32,6 +32,7 @@ from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_fc_split,
 from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_resize,
                          test_strided_slice, test_transpose_conv)
 from tests.lower import test_dsp_conv_plane
+from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
 from tests.lower.quantgen import act_q
 
@@ -297,7 +298,7 @@ def _elementwise_cases(full: bool):
 
 def _activation_cases(full: bool):
     """Pooling, SOFTMAX (int8 and int16 outputs), LOGISTIC, TANH and HARD_SWISH (tables and float),
-    RELU, RELU6, QUANTIZE, DEQUANTIZE, MEAN."""
+    RELU, RELU6, QUANTIZE, DEQUANTIZE, MEAN, SUM, REDUCE_MAX."""
     for op, dtype in itertools.product(["AVERAGE_POOL_2D", "MAX_POOL_2D"], ["int8", "float32"]):
         for g in _pick(full, range(len(test_pool.GEOMETRIES)), [2]):
             yield Case(f"{op}/{dtype}", f"geometry{g}", partial(
@@ -348,6 +349,11 @@ def _activation_cases(full: bool):
     for case, dtype in itertools.product(_pick(full, range(len(test_mean.CASES)), [0]),
                                          ["int8", "float32"]):
         yield Case(f"MEAN/{dtype}", f"case{case}", partial(_mean, case, dtype))
+    for op, case, dtype in itertools.product(["SUM", "REDUCE_MAX"],
+                                             _pick(full, range(len(test_reduce.CASES)), [0, 3]),
+                                             ["int8", "float32"]):
+        yield Case(f"{op}/{dtype}", f"case{case}", partial(
+            lambda o, c, d, rng: test_reduce.reduce_graph(o, c, d, rng), op, case, dtype))
 
 
 def _layout_cases(full: bool):

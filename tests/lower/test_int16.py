@@ -63,6 +63,12 @@ def _mean(rng):
                              {"axes": (1, 2), "keep_dims": False})
 
 
+def _sum(rng):
+    return single_node_graph("SUM", [Tensor("x", (2, 4, 5), "int16", quant=_q(rng))],
+                             [Tensor("y", (2, 1, 5), "int16", quant=_q(rng, -3.5, -2))],
+                             {"axes": (1,), "keep_dims": True})
+
+
 def _lut(op: str, scale: float | None, rng):
     q = _q(rng, -4, -2) if scale is None else QuantParams(np.float32(scale), 0)
     return single_node_graph(op, [Tensor("x", (4, 33), "int16", quant=q)],
@@ -104,6 +110,7 @@ GRAPHS = {
     **{f"{op}/int16": {"pad-relu6": (lambda o: lambda rng: _pool(o, rng))(op)}
        for op in ("AVERAGE_POOL_2D", "MAX_POOL_2D")},
     "MEAN/int16": {"hw": _mean},
+    "SUM/int16": {"rows": _sum},
     "LOGISTIC/int16": {"pot": lambda rng: _lut("LOGISTIC", 2.0 ** -12, rng),
                        "scaled": lambda rng: _lut("LOGISTIC", None, rng)},
     "TANH/int16": {"pot-shift1": lambda rng: _lut("TANH", 2.0 ** -11, rng),

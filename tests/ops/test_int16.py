@@ -130,6 +130,18 @@ def test_mean_matches_tflm():
     assert_matches_tflm(b.build(inputs=[x], outputs=[y]), [_int16(rng, (1, 5, 6, 4))])
 
 
+@pytest.mark.parametrize("out_scale", [3e-3, 2e-4, 5e-5])
+def test_sum_matches_tflm(out_scale):
+    """SUM: QuantizedMeanOrSum on int16 (right shifts, equal scales, a left shift)."""
+    rng = np.random.default_rng(6)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 5, 6, 4), "int16", scale=2e-4, zero_point=0)
+    axes = b.const("axes", [1, -1])
+    y = b.tensor("y", (1, 1, 6, 1), "int16", scale=out_scale, zero_point=0)
+    b.op("SUM", [x, axes], [y], keep_dims=True)
+    assert_matches_tflm(b.build(inputs=[x], outputs=[y]), [_int16(rng, (1, 5, 6, 4), 4000)])
+
+
 @pytest.mark.parametrize("in_dtype,out_dtype", [("float32", "int16"), ("int16", "int8"),
                                                 ("int8", "int16"), ("int16", "int16")])
 def test_quantize_matches_tflm(in_dtype, out_dtype):

@@ -54,11 +54,18 @@ def _schedule(out_rank: int, stages: list[str]):
 @lowering_rule("MEAN", "int8", "int16")
 def mean_int8(ctx) -> KernelPlan:
     """int8 / int16 MEAN (TFLM ``QuantizedMeanOrSum``)."""
+    x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
+    return quantized_sum_plan(ctx, mean_multiplier(x_q.s, y_q.s, _geometry(ctx)[3]))
+
+
+def quantized_sum_plan(ctx, requant: tuple[int, int]) -> KernelPlan:
+    """TFLM ``QuantizedMeanOrSum`` with the multiplier and shift ``requant`` (MEAN's is
+    pre-divided by the count, SUM's is not)."""
     dtype = ctx.dtype
     lo, hi = (int(v) for v in (np.iinfo(dtype).min, np.iinfo(dtype).max))
     shape, axes, kept, count = _geometry(ctx)
     x_q, y_q = ctx.ins[0].quant, ctx.outs[0].quant
-    mult, shift = consts.requant_arrays(*mean_multiplier(x_q.s, y_q.s, count), 1, ctx.node.name)
+    mult, shift = consts.requant_arrays(*requant, 1, ctx.node.name)
     params = consts.int32_array([x_q.zp, y_q.zp, mult[0], shift[0]])
 
     def build() -> Built:
