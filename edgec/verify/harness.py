@@ -70,9 +70,16 @@ def random_inputs(graph: Graph, count: int, seed: int = 0) -> list[list[np.ndarr
             if np.dtype(t.dtype).kind == "f":
                 sample.append(rng.standard_normal(t.shape).astype(t.dtype))
             else:
-                info = np.iinfo(t.dtype) if t.dtype != "bool" else np.iinfo(np.uint8)
-                high = 1 if t.dtype == "bool" else int(info.max)
-                sample.append(rng.integers(int(info.min), high + 1, t.shape).astype(t.dtype))
+                if t.dtype == "bool":
+                    sample.append(rng.integers(0, 2, t.shape).astype(bool))
+                    continue
+                info = np.iinfo(t.dtype)
+                if info.max < np.iinfo(np.int64).max:
+                    sample.append(rng.integers(int(info.min), int(info.max) + 1,
+                                               t.shape).astype(t.dtype))
+                else:  # int64 and uint64: the whole range, drawn in the dtype itself
+                    sample.append(rng.integers(info.min, info.max, t.shape, dtype=t.dtype,
+                                               endpoint=True))
         samples.append(sample)
     return samples
 

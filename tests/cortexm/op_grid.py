@@ -34,6 +34,9 @@ from tests.lower import (test_batch_matmul, test_mirror_pad, test_prelu, test_re
 from tests.lower import test_dsp_conv_plane
 from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
+from edgec.ir.check import check_graph
+from edgec.ir.graph import PLAIN_INT_KEYS, key_dtype
+from edgec.lower.select import supported
 from tests.lower.quantgen import act_q
 
 
@@ -529,11 +532,71 @@ def _variable_cases(full: bool):
             yield Case(f"{op}/{dtype}", "delay_line", partial(_delay_line, dtype))
 
 
+def _plain(make, key: str, rng) -> Graph:
+    """``make``'s graph on plain integers of dispatch key ``key`` (``plain_int8`` ...): built
+    for the key's dtype, then every quantization and fused activation removed."""
+    graph = make(key_dtype(key), rng)
+    for tensor in graph.tensors.values():
+        tensor.quant = None
+    for node in graph.nodes:
+        if "activation" in node.attrs:
+            node.attrs["activation"] = "NONE"
+    return check_graph(graph)
+
+
+def _cast(src: str, dst: str, rng) -> Graph:
+    return single_node_graph("CAST", [Tensor("x", (3, 11), src)], [Tensor("y", (3, 11), dst)])
+
+
+def _unary_float(op: str, rng) -> Graph:
+    return single_node_graph(op, [Tensor("x", (3, 11), "float32")],
+                             [Tensor("y", (3, 11), "float32")])
+
+
+def _max_pool_indices(storage_order: int, rng) -> Graph:
+    attrs = dict(filter=(3, 2), strides=(2, 1), pads=(1, 0, 1, 1), storage_order=storage_order)
+    return single_node_graph("MAX_POOL_2D_INDICES", [Tensor("x", (1, 7, 6, 3), "float32")],
+                             [Tensor("y", (1, 3, 4, 6), "int32")], attrs)
+
+
+def _plain_int_cases(full: bool):
+    """Plain (unquantized) integers on every integer dtype: the arithmetic (wrap-around,
+    DIV truncating with x / 0 = 0), MAXIMUM / MINIMUM, the byte movers, MAX_POOL_2D, CAST
+    both ways; and the float-only DIV, SQRT and MAX_POOL_2D_INDICES."""
+    supported_rules = set(supported())
+    movers = {
+        "PAD": lambda d, rng: _pad(d, 5, rng),
+        "TRANSPOSE": lambda d, rng: _transpose(d, (2, 0, 3, 1), rng),
+        "CONCATENATION": lambda d, rng: _concatenation(d, -1, rng),
+        "RESHAPE": _reshape, "SPACE_TO_BATCH_ND": _space_to_batch,
+        "BATCH_TO_SPACE_ND": _batch_to_space,
+        "STRIDED_SLICE": lambda d, rng: test_strided_slice.strided_slice_graph(0, d),
+        "MIRROR_PAD": lambda d, rng: test_mirror_pad.mirror_pad_graph(1, "REFLECT", d),
+        "MAX_POOL_2D": lambda d, rng: test_pool.dilated_pool_graph(rng, "MAX_POOL_2D", d)}
+    for key in PLAIN_INT_KEYS:
+        for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM"):
+            yield Case(f"{op}/{key}", "broadcast", partial(
+                _plain, lambda d, rng, o=op: _max_min(o, d, rng), key))
+        for op, make in movers.items():
+            if f"{op}/{key}" in supported_rules:
+                yield Case(f"{op}/{key}", "plain", partial(_plain, make, key))
+        dtype = key_dtype(key)
+        yield Case(f"CAST/{key}", "to_float32", partial(_plain, lambda d, rng: _cast(
+            d, "float32", rng), key))
+        yield Case("CAST/float32", f"to_{key}", partial(_cast, "float32", dtype))
+    yield Case("DIV/float32", "broadcast", partial(_max_min, "DIV", "float32"))
+    yield Case("SQRT/float32", "normal", partial(_unary_float, "SQRT"))
+    for order in _pick(full, [0, 1], [1]):
+        yield Case("MAX_POOL_2D_INDICES/float32", f"storage_order{order}",
+                   partial(_max_pool_indices, order))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
-           *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full)]
+           *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full),
+           *_plain_int_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 

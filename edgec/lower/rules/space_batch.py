@@ -25,11 +25,13 @@ def _block_and_pads(ctx, key: str) -> tuple[tuple[int, int], tuple[int, int]]:
 @lowering_rule("SPACE_TO_BATCH_ND", *ANY_DTYPES)
 def space_to_batch_nd(ctx) -> KernelPlan:
     """``y[b, i, j, k] = x[n, i * bh + ph - top, j * bw + pw - left, k]``, or ``fill`` where
-    that lies in the padding."""
+    that lies in the padding (no ``fill`` parameter without padding: the C would not read
+    it, and an unused parameter fails ``-Werror``)."""
     x_t, y_t = ctx.ins[0], ctx.outs[0]
     (bh, bw), (top, left) = _block_and_pads(ctx, "paddings")
     n, h, w, _ = x_t.shape
     fill = np.array([y_t.quant.zp if y_t.quant is not None else 0], dtype=x_t.dtype)
+    padded = any(int(p) for pair in ctx.attrs["paddings"] for p in pair)
 
     def build() -> Built:
         from tvm import te, tirx
@@ -41,12 +43,17 @@ def space_to_batch_nd(ctx) -> KernelPlan:
             phase = b // n
             row = i * bh + phase // bw - top
             col = j * bw + phase % bw - left
+            if not padded:
+                return x[b % n, row, col, k]
             inside = tirx.all(row >= 0, row < h, col >= 0, col < w)
             return tirx.if_then_else(inside, x[b % n, row, col, k], f[0])
 
         y = te.compute(y_t.shape, value_at, name="y")
-        return Built([x, f, y], lambda sch: None)
+        return Built([x, f, y] if padded else [x, y], lambda sch: None)
 
+    if not padded:
+        return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
+                          build=build)
     params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "fill"),
               Param("y", ctx.node.outputs[0])]
     return KernelPlan(params, {f"{ctx.func_name}_fill": fill}, build=build)
