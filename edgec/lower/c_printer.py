@@ -293,6 +293,7 @@ def _float_imm(p: _Printer, e) -> str:
     if v != v:
         raise CPrintError("NaN immediate")
     if v in (float("inf"), float("-inf")):
+        p.math.add("INFINITY")  # a <math.h> macro: the emitter includes the header
         return "INFINITY" if v > 0 else "(-INFINITY)"
     # Hex floats are exact: the float32 value round-trips byte for byte.
     return f"({v.hex()}f)" if v < 0 else f"{v.hex()}f"
