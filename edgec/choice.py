@@ -108,12 +108,14 @@ def _same_kernel(a: Kernel, b: Kernel) -> bool:
 def candidates(graph: Graph, lowered: dict[str, tuple[list[Kernel], list[Kernel]]],
                cost_model: dict) -> list[list[Candidate]]:
     """Per step, the distinct kernels of ``lowered`` (mode -> (its kernels, the same with
-    memory variants preferred)), best first (``_rank``)."""
+    memory variants preferred[, the same where the arena had room for more scratch,
+    ``edgec.room``])), best first (``_rank``)."""
     out = []
     for step in range(len(graph.nodes)):
         found: list[Candidate] = []
-        for mode, (fast, variants) in lowered.items():
-            for kernel, variant in ((fast[step], False), (variants[step], True)):
+        for mode, (fast, variants, *rooms) in lowered.items():
+            kinds = [(fast[step], False), (variants[step], True)]
+            for kernel, variant in kinds + [(room[step], False) for room in rooms]:
                 same = next((c for c in found if _same_kernel(c.kernel, kernel)), None)
                 if same is not None:
                     if mode not in same.modes:

@@ -257,12 +257,49 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
                        window=window, **blocks, **geometry)
 
 
+def widened_pairs(weights: np.ndarray) -> np.ndarray:
+    """``[cout, cin]`` int8 weights (cout even, cin a multiple of four) as
+    ``edgec_widen_pair`` leaves them in the scratch, for every channel pair: per pair, group
+    by group, the words SXTB16 and SXTB16 ROR #8 make of channel o's group word, then of
+    channel o + 1's (int16 halves: weights 0 and 2, then 1 and 3 of the group)."""
+    cout, cin = weights.shape
+    g = weights.astype(np.int16).reshape(cout // 2, 2, cin // 4, 4)
+    halves = g[..., [0, 2, 1, 3]]  # [pair, channel, group, 4]
+    words = halves.transpose(0, 2, 1, 3).reshape(-1)  # pair, group, channel, halves
+    return words.astype("<i2").view("<i4").copy()
+
+
+def _pointwise3_plan(ctx, weights, bias, quant, geometry):
+    """The 1x1 conv (unit strides, no padding, ``cin`` a multiple of four, ``cout`` even)
+    three pixels at a time with int16 weights widened at compile time
+    (``conv_pointwise3.c.j2``): 384 B of scratch for 64 channels, so the default build takes
+    it where the arena has that room at the step (KWS's 1x1 convs; ``edgec.room``)."""
+    g = geometry
+    if ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) != (1, 1, 1, 1, 0, 0)
+            or (g["oh"], g["ow"]) != (g["h"], g["w"]) or g["cin"] % 4 or g["cout"] % 2
+            or 4 * g["cin"] > 1020):  # LDRD offsets of the third pixel
+        return None
+    params = quant["params"]
+    return kernel_plan(ctx, "conv_pointwise3.c.j2", widened_pairs(weights), bias, quant,
+                       scratch_bytes=6 * g["cin"], scratch_ctype="int32_t",
+                       access="raster_buffered",
+                       helpers=("dsp", "dsp_compact", "dsp_rows", "dsp_rows_out"),
+                       acc_bound=conv_acc_bound(weights, bias, int(params[0])),
+                       pixels=g["n"] * g["h"] * g["w"], cin=g["cin"], cout=g["cout"],
+                       groups=g["cin"] // 4)
+
+
 def _room_variant(bands: int):
     """The room variant ``room<bands>`` (``edgec.room``): the size-mode row kernel in
-    ``bands`` bands of output rows, where that is not its default already."""
+    ``bands`` bands of output rows, where that is not its default already; in speed mode,
+    ``room1`` is the three-pixel 1x1 kernel (``_pointwise3_plan``)."""
 
     def conv_2d_dsp_room(ctx):
-        if ctx.optimize != "size" or ctx.ins[1].dtype != "int8":
+        if ctx.ins[1].dtype != "int8":
+            return None
+        if ctx.optimize == "speed" and bands == 1:
+            return conv_2d_dsp(ctx, pointwise3=True)
+        if ctx.optimize != "size":
             return None
         return conv_2d_dsp(ctx, bands)
 
@@ -275,7 +312,7 @@ for _bands in (1, 2, 3, 4, 6, 8):  # edgec.room.ROOM_VARIANTS
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
-def conv_2d_dsp(ctx, bands: int | None = None):
+def conv_2d_dsp(ctx, bands: int | None = None, pointwise3: bool = False):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension; ``bands``:
     the room variants' row kernel (``None`` where it declines)."""
     if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
@@ -305,6 +342,8 @@ def conv_2d_dsp(ctx, bands: int | None = None):
         return _int4_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and (one := conv_plane.plan(ctx, weights, bias, quant, geometry)):
         return one  # one input channel: the int16 plane kernel (conv_plane.py)
+    if pointwise3:
+        return _pointwise3_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and rows:
         return _rows_plan(ctx, weights, bias, quant, geometry, bands=bands)
     if bands is not None:
