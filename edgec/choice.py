@@ -3,7 +3,8 @@
 A DSP core has, per step, several kernels computing the same output bit for bit: the speed
 mode's (int16 weights, windows widened into scratch), the size mode's (int8 weights; the row
 conv kernel keeps a ring of widened input rows), and each of those lowered with a memory
-variant (``edgec.ram``: raster, in place, no scratch). They differ in instructions, in
+variant (``edgec.ram``: raster, in place, no scratch), and the start's room kernels
+(``edgec.room``: more scratch where the arena has room, e.g. speed's three-pixel 1x1 conv). They differ in instructions, in
 constant bytes (flash) and in memory facts (scratch, in-place inputs, raster access), and
 only the memory facts change the plan. ``candidates`` lists them per step with their
 estimated instructions (``edgec.estimate``: the cost model's line for the kernel's form,

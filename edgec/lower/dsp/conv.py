@@ -57,6 +57,19 @@ arena as it is: IC's 16x16x32 convs take bands of 3 and 6 rows and its 16x16 -> 
 whole image where the 32x32 convs' peak leaves room (1,087,920 -> 1,058,840, 1,993,720 ->
 1,883,440 and 1,072,680 -> 949,960 instructions), the arena still 37,152 B.
 
+Three-pixel 1x1 form (``conv_pointwise3.c.j2``, ``_pointwise3_plan``; speed mode's room
+variant ``room1``): a 1x1 conv with unit strides and no padding (cin a multiple of four, cout
+even) widens three pixels at a time into the scratch (384 B for 64 channels) and reads each
+channel pair's weights widened to int16 at compile time from flash (``widened_pairs``, the
+layout ``edgec_widen_pair`` writes), the row kernel's EDGEC_DOT3X2_WIDE_ONE inner loop (16
+instructions per 24 multiply-accumulates) without rows of scratch or per-row weight
+widening. Its pixels are widened before any of their outputs is stored (``raster_buffered``),
+so the output still overwrites its input. The default build takes it where the step has the
+room (``edgec.room``): KWS's 1x1 convs, 456 B for scratch below its 8,456 B arena, which the row
+kernel's 3,456 B cannot use; KWS default build 3,330,680 -> 2,885,360 instructions, arena
+8,456 B unchanged. int8 weights do not fit that room at this speed: widening a pair's weights
+per three pixels, or in the micro-kernel (20 per 24), is no faster than the speed kernel.
+
 Outputs (``_rows_out.h.j2``): where every channel's sum is bounded below 2^30 at compile time
 (``requant.conv_acc_bound``: bias plus the extreme input times each weight, inputs minus zero
 point within [-128 - zp, 127 - zp]), the requantization is the doubled-sum SMMLAR form of
