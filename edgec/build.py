@@ -253,6 +253,8 @@ def _per_step(graph: Graph, target: dict, options: BuildOptions, choice: dict,
         fast = lower_graph(graph, mode_options)
         lower = node_lowerer(graph, mode_options)
         lowered[mode.value] = (fast, [lower(s, MEMORY_VARIANTS) for s in range(len(fast))])
+        if mode.value == choice["mode"]:  # the start's room kernels (edgec.room) too
+            lowered[mode.value] += (kernels,)
         if mode is not Optimize.RAM and plan_memory(graph, fast).arena_bytes <= plan.arena_bytes:
             starts.append(fast)  # a mode's own kernels where they fit: a start too
     cands = candidates(graph, lowered, costs)

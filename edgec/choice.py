@@ -3,7 +3,8 @@
 A DSP core has, per step, several kernels computing the same output bit for bit: the speed
 mode's (int16 weights, windows widened into scratch), the size mode's (int8 weights; the row
 conv kernel keeps a ring of widened input rows), and each of those lowered with a memory
-variant (``edgec.ram``: raster, in place, no scratch). They differ in instructions, in
+variant (``edgec.ram``: raster, in place, no scratch), and the start's room kernels
+(``edgec.room``: more scratch where the arena has room, e.g. speed's three-pixel 1x1 conv). They differ in instructions, in
 constant bytes (flash) and in memory facts (scratch, in-place inputs, raster access), and
 only the memory facts change the plan. ``candidates`` lists them per step with their
 estimated instructions (``edgec.estimate``: the cost model's line for the kernel's form,
@@ -108,12 +109,14 @@ def _same_kernel(a: Kernel, b: Kernel) -> bool:
 def candidates(graph: Graph, lowered: dict[str, tuple[list[Kernel], list[Kernel]]],
                cost_model: dict) -> list[list[Candidate]]:
     """Per step, the distinct kernels of ``lowered`` (mode -> (its kernels, the same with
-    memory variants preferred)), best first (``_rank``)."""
+    memory variants preferred[, the same where the arena had room for more scratch,
+    ``edgec.room``])), best first (``_rank``)."""
     out = []
     for step in range(len(graph.nodes)):
         found: list[Candidate] = []
-        for mode, (fast, variants) in lowered.items():
-            for kernel, variant in ((fast[step], False), (variants[step], True)):
+        for mode, (fast, variants, *rooms) in lowered.items():
+            kinds = [(fast[step], False), (variants[step], True)]
+            for kernel, variant in kinds + [(room[step], False) for room in rooms]:
                 same = next((c for c in found if _same_kernel(c.kernel, kernel)), None)
                 if same is not None:
                     if mode not in same.modes:

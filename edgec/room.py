@@ -7,7 +7,9 @@ rows, so holding more widened input rows (longer bands) widens them fewer times.
 trade is free depends on the plan, which lowering does not see: the arena's peak is set by
 some steps and others leave bytes unused below it. So those kernels register *room
 variants* (``lowering_variant(op, "room<k>:dsp", dtype)``, ``ROOM_VARIANTS``; ``room1`` the
-most scratch, each next one about half as much), and ``use_room`` tries them step by step,
+most scratch, each next one about half as much; in speed mode ``room1`` is the three-pixel
+1x1 conv, 384 B of scratch for 64 channels against the window kernel's 128 B), and
+``use_room`` tries them step by step,
 most scratch first, keeping the first one whose plan has an arena no larger than before.
 Every trial is a fresh ``plan_memory``; a variant that declines the node leaves its kernel
 unchanged, and one needing more bytes than the step leaves free below the arena in the

@@ -187,3 +187,33 @@ def test_banded_and_strided_rows_build_warning_free_for_the_m4(tmp_path, cache_d
                                    str(out / "m.o")], capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
             assert done.stderr == ""
+
+
+# 1x1 convs for speed mode's room1 (conv_pointwise3.c.j2): pixels a multiple of three, one
+# and two left over; per-channel and per-tensor-like activations; 64 channels as KWS.
+POINTWISE3_GEOMETRIES = [
+    (5, 5, 64, 64, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (3, 3, 8, 6, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (2, 4, 4, 2, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (1, 1, 12, 4, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+]
+
+
+@needs_gcc
+@pytest.mark.parametrize("geometry", range(len(POINTWISE3_GEOMETRIES)))
+def test_pointwise3_matches_reference(tmp_path, cache_dir, geometry):
+    """Speed mode's room1 variant of a 1x1 conv: three pixels widened at a time, weights
+    widened at compile time; a last chunk of one or two pixels (5x5: 25 = 8 * 3 + 1, 2x4:
+    8 = 2 * 3 + 2, 1x1: one pixel alone)."""
+    rng = np.random.default_rng([geometry, 17])
+    activation = ["NONE", "RELU", "RELU6", "NONE"][geometry]
+    graph = _window_graph(rng, POINTWISE3_GEOMETRIES[geometry], False, "", activation)
+    result = _emit(graph, "mps2_an386", tmp_path, cache_dir, "speed", prefer=("room1",))
+    kernel = result.kernels[0]
+    assert kernel.form.startswith("dsp/conv_pointwise3.c.j2")
+    assert kernel.scratch_bytes == 6 * POINTWISE3_GEOMETRIES[geometry][2]
+    samples = random_inputs(graph, 3, geometry)
+    for sample, outputs in zip(samples, run_harness(compile_host(result), graph, samples)):
+        expected = interpret(graph, dict(zip(graph.inputs, sample)))
+        for name, got in zip(graph.outputs, outputs):
+            np.testing.assert_array_equal(got, expected[name])

@@ -55,7 +55,8 @@ def test_room_at_is_the_free_span_of_the_present_plan(cache_dir):
 
 def test_steps_with_another_kernel_and_other_modes_stay(cache_dir):
     """A step whose kernel is not the mode's default (here: speed mode's kernels lowered in
-    ram mode) is left alone; no mode but size has room variants."""
+    ram mode) is left alone; speed's only room variant is the 1x1 unit-stride conv's, which
+    IC does not have."""
     graph, kernels, plan, _ = _ic(cache_dir, "speed")
     ram_lower = node_lowerer(graph, BuildOptions(target="mps2_an386", optimize="ram",
                                                  cache_dir=cache_dir))
@@ -63,3 +64,22 @@ def test_steps_with_another_kernel_and_other_modes_stay(cache_dir):
     assert steps == [] and same == kernels and same_plan is plan
     graph, kernels, plan, lower = _ic(cache_dir, "speed")
     assert use_room(graph, kernels, plan, lower)[2] == []
+
+
+def test_speed_room_takes_the_three_pixel_pointwise_conv_on_kws(cache_dir):
+    """KWS in speed mode: its four 1x1 convs (25x5x64, trailing their input) have 328 B
+    free below the arena at their step, enough for the three-pixel kernel's 384 B of
+    scratch instead of the window kernel's 128 B (``conv_pointwise3.c.j2``); the arena stays
+    and the plan (output over the input, ``raster_buffered``) replays clean."""
+    graph = load_graph(model_path("kws_dscnn_int8"))
+    options = BuildOptions(target="mps2_an386", optimize="speed", cache_dir=cache_dir)
+    kernels = lower_graph(graph, options)
+    plan = plan_memory(graph, kernels)
+    roomy, roomy_plan, steps = use_room(graph, kernels, plan, node_lowerer(graph, options))
+    assert steps == [2, 4, 6, 8]
+    assert roomy_plan.arena_bytes == plan.arena_bytes
+    for step in steps:
+        assert roomy[step].form == "dsp/conv_pointwise3.c.j2 room1:dsp"
+        assert roomy[step].scratch_bytes == 384 and roomy[step].access == "raster_buffered"
+        assert step in roomy_plan.overlaps  # the output still trails its input
+    assert replay(graph, roomy_plan, roomy)[1] == []

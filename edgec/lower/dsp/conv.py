@@ -57,6 +57,19 @@ arena as it is: IC's 16x16x32 convs take bands of 3 and 6 rows and its 16x16 -> 
 whole image where the 32x32 convs' peak leaves room (1,087,920 -> 1,058,840, 1,993,720 ->
 1,883,440 and 1,072,680 -> 949,960 instructions), the arena still 37,152 B.
 
+Three-pixel 1x1 form (``conv_pointwise3.c.j2``, ``_pointwise3_plan``; speed mode's room
+variant ``room1``): a 1x1 conv with unit strides and no padding (cin a multiple of four, cout
+even) widens three pixels at a time into the scratch (384 B for 64 channels) and reads each
+channel pair's weights widened to int16 at compile time from flash (``widened_pairs``, the
+layout ``edgec_widen_pair`` writes), the row kernel's EDGEC_DOT3X2_WIDE_ONE inner loop (16
+instructions per 24 multiply-accumulates) without rows of scratch or per-row weight
+widening. Its pixels are widened before any of their outputs is stored (``raster_buffered``),
+so the output still overwrites its input. The default build takes it where the step has the
+room (``edgec.room``): KWS's 1x1 convs, 456 B for scratch below its 8,456 B arena, which the row
+kernel's 3,456 B cannot use; KWS default build 3,330,680 -> 2,885,360 instructions, arena
+8,456 B unchanged. int8 weights do not fit that room at this speed: widening a pair's weights
+per three pixels, or in the micro-kernel (20 per 24), is no faster than the speed kernel.
+
 Outputs (``_rows_out.h.j2``): where every channel's sum is bounded below 2^30 at compile time
 (``requant.conv_acc_bound``: bias plus the extreme input times each weight, inputs minus zero
 point within [-128 - zp, 127 - zp]), the requantization is the doubled-sum SMMLAR form of
@@ -257,12 +270,49 @@ def _rows_plan(ctx, weights, bias, quant, geometry, int4: bool = False,
                        window=window, **blocks, **geometry)
 
 
+def widened_pairs(weights: np.ndarray) -> np.ndarray:
+    """``[cout, cin]`` int8 weights (cout even, cin a multiple of four) as
+    ``edgec_widen_pair`` leaves them in the scratch, for every channel pair: per pair, group
+    by group, the words SXTB16 and SXTB16 ROR #8 make of channel o's group word, then of
+    channel o + 1's (int16 halves: weights 0 and 2, then 1 and 3 of the group)."""
+    cout, cin = weights.shape
+    g = weights.astype(np.int16).reshape(cout // 2, 2, cin // 4, 4)
+    halves = g[..., [0, 2, 1, 3]]  # [pair, channel, group, 4]
+    words = halves.transpose(0, 2, 1, 3).reshape(-1)  # pair, group, channel, halves
+    return words.astype("<i2").view("<i4").copy()
+
+
+def _pointwise3_plan(ctx, weights, bias, quant, geometry):
+    """The 1x1 conv (unit strides, no padding, ``cin`` a multiple of four, ``cout`` even)
+    three pixels at a time with int16 weights widened at compile time
+    (``conv_pointwise3.c.j2``): 384 B of scratch for 64 channels, so the default build takes
+    it where the arena has that room at the step (KWS's 1x1 convs; ``edgec.room``)."""
+    g = geometry
+    if ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) != (1, 1, 1, 1, 0, 0)
+            or (g["oh"], g["ow"]) != (g["h"], g["w"]) or g["cin"] % 4 or g["cout"] % 2
+            or 4 * g["cin"] > 1020):  # LDRD offsets of the third pixel
+        return None
+    params = quant["params"]
+    return kernel_plan(ctx, "conv_pointwise3.c.j2", widened_pairs(weights), bias, quant,
+                       scratch_bytes=6 * g["cin"], scratch_ctype="int32_t",
+                       access="raster_buffered",
+                       helpers=("dsp", "dsp_compact", "dsp_rows", "dsp_rows_out"),
+                       acc_bound=conv_acc_bound(weights, bias, int(params[0])),
+                       pixels=g["n"] * g["h"] * g["w"], cin=g["cin"], cout=g["cout"],
+                       groups=g["cin"] // 4)
+
+
 def _room_variant(bands: int):
     """The room variant ``room<bands>`` (``edgec.room``): the size-mode row kernel in
-    ``bands`` bands of output rows, where that is not its default already."""
+    ``bands`` bands of output rows, where that is not its default already; in speed mode,
+    ``room1`` is the three-pixel 1x1 kernel (``_pointwise3_plan``)."""
 
     def conv_2d_dsp_room(ctx):
-        if ctx.optimize != "size" or ctx.ins[1].dtype != "int8":
+        if ctx.ins[1].dtype != "int8":
+            return None
+        if ctx.optimize == "speed" and bands == 1:
+            return conv_2d_dsp(ctx, pointwise3=True)
+        if ctx.optimize != "size":
             return None
         return conv_2d_dsp(ctx, bands)
 
@@ -275,7 +325,7 @@ for _bands in (1, 2, 3, 4, 6, 8):  # edgec.room.ROOM_VARIANTS
 
 
 @lowering_variant("CONV_2D", "dsp", "int8")
-def conv_2d_dsp(ctx, bands: int | None = None):
+def conv_2d_dsp(ctx, bands: int | None = None, pointwise3: bool = False):
     """int8 CONV_2D (TFLM ``ConvPerChannel``) for cores with the DSP extension; ``bands``:
     the room variants' row kernel (``None`` where it declines)."""
     if not int8_output(ctx) or ctx.ins[1].shape[3] != ctx.ins[0].shape[3]:  # grouped: portable
@@ -305,6 +355,8 @@ def conv_2d_dsp(ctx, bands: int | None = None):
         return _int4_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and (one := conv_plane.plan(ctx, weights, bias, quant, geometry)):
         return one  # one input channel: the int16 plane kernel (conv_plane.py)
+    if pointwise3:
+        return _pointwise3_plan(ctx, weights, bias, quant, geometry)
     if ctx.optimize == "size" and rows:
         return _rows_plan(ctx, weights, bias, quant, geometry, bands=bands)
     if bands is not None:
