@@ -220,8 +220,10 @@ def check_op_names(names, where: str) -> None:
 
 def plain_ops() -> list[str]:
     """Ops without attributes: each imports from and exports to the TFLite builtin of the
-    same name with nothing to translate (e.g. TANH, HARD_SWISH)."""
-    return [name for name in registered_ops() if not _OPS[name].attrs]
+    same name with nothing to translate (e.g. TANH, HARD_SWISH). An op exempt from export
+    (no TFLite builtin, e.g. ERF) is not one."""
+    return [name for name in registered_ops()
+            if not _OPS[name].attrs and "export" not in _OPS[name].exempt]
 
 
 def registered_ops() -> list[str]:
