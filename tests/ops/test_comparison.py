@@ -169,3 +169,52 @@ def test_c_kernel_matches_reference(op, dtype, tmp_path):
         out = Tensor("y", (2, 3, 4), "bool")
     check_against_reference(single_node_graph(op, ins, [out]), tmp_path,
                             np.random.default_rng(3), sanitize=True)
+
+
+_CMP_OPS = ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"]
+
+
+def _int8_model(op, shapes, quants) -> bytes:
+    b = TFLiteBuilder()
+    ins = [b.tensor(n, s, "int8", scale=q[0], zero_point=q[1])
+           for n, s, q in zip("ab", shapes, quants)]
+    y = b.tensor("y", np.broadcast_shapes(*shapes), "bool")
+    b.op(op, ins, [y])
+    return b.build(inputs=ins, outputs=[y])
+
+
+@pytest.mark.parametrize("op", _CMP_OPS)
+@pytest.mark.parametrize("seed", range(4))
+def test_int8_matches_tflm(op, seed):
+    """Random scales (equal ones, close ones whose rescaled values tie, far ones) and every
+    code pair, against TFLM's comparison with scaling."""
+    rng = np.random.default_rng(seed)
+    s1 = float(rng.uniform(1e-3, 0.99))
+    s2 = [s1, s1 * (1 + 1e-7), float(rng.uniform(1e-3, 0.99)), s1 / 3][seed]
+    quants = [(s1, int(rng.integers(-128, 128))), (s2, int(rng.integers(-128, 128)))]
+    a = np.arange(-128, 128, dtype=np.int8).reshape(1, 256, 1)
+    b = rng.integers(-128, 128, (1, 1, 7)).astype(np.int8)
+    b[0, 0, 0] = quants[1][1]
+    from tests.refs import assert_matches_tflm
+
+    assert_matches_tflm(_int8_model(op, [a.shape, b.shape], quants), [a, b])
+
+
+def test_int8_scale_of_one_or_more_is_refused():
+    model = _int8_model("LESS", [(4,), (4,)], [(1.5, 0), (0.5, 0)])
+    graph = load_tflite(model)
+    with pytest.raises(EdgecError, match="not below 1"):
+        interpret(graph, {"a": np.zeros(4, np.int8), "b": np.zeros(4, np.int8)})
+
+
+@needs_gcc
+@pytest.mark.parametrize("op", ["LESS", "EQUAL", "GREATER_EQUAL"])
+def test_int8_c_kernel_matches_reference(op, tmp_path):
+    from edgec.ir import QuantParams
+
+    qa, qb = QuantParams(np.array([0.0371], np.float32), np.array([-7])), \
+        QuantParams(np.array([0.0123], np.float32), np.array([20]))
+    graph = single_node_graph(op, [Tensor("a", (2, 16, 8), "int8", quant=qa),
+                                   Tensor("b", (16, 1), "int8", quant=qb)],
+                              [Tensor("y", (2, 16, 8), "bool")])
+    check_against_reference(graph, tmp_path, np.random.default_rng(1), sanitize=True)

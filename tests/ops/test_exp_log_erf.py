@@ -72,8 +72,8 @@ _ONNX_CASES = {
     "Pow1": ([helper.make_node("Pow", ["x", "e"], ["y"])], (("e", np.float32(1.0)),)),
     # The exact GELU as PyTorch exports it.
     "Gelu": ([helper.make_node("Div", ["x", "s"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
-              helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", ["x", "a"], ["m"]),
-              helper.make_node("Mul", ["m", "half"], ["y"])],
+              helper.make_node("Add", ["e", "one"], ["a"]),
+              helper.make_node("Mul", ["x", "a"], ["m"]), helper.make_node("Mul", ["m", "half"], ["y"])],
              (("s", np.float32(np.sqrt(2))), ("one", np.float32(1)), ("half", np.float32(0.5)))),
 }
 

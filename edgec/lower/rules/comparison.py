@@ -7,10 +7,11 @@ their own type. SELECT_V2 copies the chosen element, no arithmetic."""
 from __future__ import annotations
 
 from edgec.ir.graph import PLAIN_INT_KEYS, key_dtype
-from edgec.ir.ops.comparison import COMPARISONS
+from edgec.ir.ops.comparison import COMPARISONS, LEFT_SHIFT, comparison_params
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
 from edgec.lower.rules._te import placeholder
 from edgec.lower.rules.elementwise import _broadcast
+from edgec.lower.te_quant import c64, i64, rounding_divide_by_pot, srdhm
 
 
 def _compare(op: str):
@@ -64,6 +65,27 @@ for _op in COMPARISONS:
         return _elementwise_plan(ctx, ["a", "b"], fn)
     _rule.__doc__ = f"{_op}: C's comparison of the two elements, a bool."
     lowering_rule(_op, *_keys, *(("bool",) if _op in ("EQUAL", "NOT_EQUAL") else ()))(_rule)
+
+
+def _rescale(params):
+    """The TFLM rescaling of one int8 input, as an expression of its code."""
+    zp, mult, shift = params
+    return lambda v: rounding_divide_by_pot(
+        srdhm((i64(v) - c64(zp)) * c64(1 << LEFT_SHIFT), c64(mult)), c64(-shift))
+
+
+@lowering_rule("EQUAL", "int8")
+@lowering_rule("NOT_EQUAL", "int8")
+@lowering_rule("LESS", "int8")
+@lowering_rule("LESS_EQUAL", "int8")
+@lowering_rule("GREATER", "int8")
+@lowering_rule("GREATER_EQUAL", "int8")
+def compare_int8(ctx) -> KernelPlan:
+    """int8 comparisons: both inputs rescaled as TFLM's ``*WithScaling``, then compared."""
+    what = f"node '{ctx.node.name}' ({ctx.node.op})"
+    ra, rb = (_rescale(comparison_params(t.quant, what)) for t in ctx.ins[:2])
+    cmp = _compare(ctx.node.op)
+    return _elementwise_plan(ctx, ["a", "b"], lambda a, b: cmp(ra(a), rb(b)))
 
 
 @lowering_rule("LOGICAL_AND", "bool")
