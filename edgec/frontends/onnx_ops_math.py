@@ -1,6 +1,6 @@
 """ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
-Div, Reciprocal, Sqrt, Exp, Log, Erf, Pow (exponent 1, 2 or 0.5), PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
-Dropout, float-to-float Cast."""
+Div, Reciprocal, Sqrt, Exp, Log, Erf, Pow (exponent 1, 2 or 0.5), PRelu, Relu, Clip, Sigmoid,
+HardSigmoid, Swish, Tanh, Softmax, LogSoftmax, Identity, Dropout, float-to-float Cast."""
 
 from __future__ import annotations
 
@@ -577,10 +577,11 @@ def leaky_relu(ctx: Context, node: onnx.NodeProto) -> None:
              layout, quantized)
 
 
-@converter("Softmax")
+@converter("Softmax", "LogSoftmax")
 def softmax(ctx: Context, node: onnx.NodeProto) -> None:
-    """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the
-    ONNX axis comes last (free when it is the channel axis of an NHWC tensor)."""
+    """Softmax -> SOFTMAX, LogSoftmax -> float LOG_SOFTMAX, which work on the last IR axis:
+    the input is laid out so that the ONNX axis comes last (free when it is the channel axis
+    of an NHWC tensor)."""
     x = node.input[0]
     shape = ctx.shape(x)
     rank = len(shape)
@@ -593,6 +594,9 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     v = ctx.value(x)
     order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
     layout = lay.normalize(order)
+    if node.op_type == "LogSoftmax":  # float only: a quantized input is dequantized
+        ctx.emit(node, "LOG_SOFTMAX", [operand(ctx, x, layout, False)], {}, layout, False)
+        return
     # TFLite's int8 softmax writes scale 1/256, zero point -128 only; a QDQ graph may ask for
     # another scale (onnxruntime picks 1/255): requantized to it.
     _fixed_output(ctx, node, "SOFTMAX", layout)
