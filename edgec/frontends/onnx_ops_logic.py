@@ -1,6 +1,7 @@
 """ONNX converters for comparisons, logic and selection: Equal, Less, LessOrEqual, Greater,
 GreaterOrEqual -> EQUAL ... GREATER_EQUAL; Not, And, Or, Xor -> LOGICAL_NOT, LOGICAL_AND,
-LOGICAL_OR, NOT_EQUAL on bools; Where -> SELECT_V2 (``edgec.ir.ops.comparison``).
+LOGICAL_OR, NOT_EQUAL on bools; Where -> SELECT_V2 (``edgec.ir.ops.comparison``); integer
+Mod as DIV, MUL, SUB and (sign of the divisor) comparisons and SELECT_V2.
 
 Their bool outputs are values of kind ``bool`` (IR dtype ``bool``, one byte 0 / 1 in C).
 Operands are float tensors, plain integers of one type (docs/IR.md "Plain integers") or bools;
@@ -13,8 +14,9 @@ import onnx
 
 from edgec.errors import EdgecError
 from edgec.frontends import onnx_layout as lay
-from edgec.frontends.onnx_common import operand
+from edgec.frontends.onnx_common import attrs, operand
 from edgec.frontends.onnx_context import Context, Value
+from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir.graph import INT_DTYPES
 
@@ -124,3 +126,36 @@ def where(ctx: Context, node: onnx.NodeProto) -> None:
                          "select between float or integer tensors")
     _emit(ctx, node, "SELECT_V2", [c, *values], layout, dtype,
           "float" if dtype == "float32" else "int")
+
+
+@converter("Mod")
+def mod(ctx: Context, node: onnx.NodeProto) -> None:
+    """Mod of plain integers, as exact existing ops: the truncated remainder ``x - (x / y) * y``
+    (DIV truncates toward zero, the arithmetic wraps: C's ``%``; ``fmod=1``), then for
+    ``fmod=0`` (the sign of the divisor, Python's ``%``) ``r + y`` where ``r != 0`` and its
+    sign differs from y's (SELECT_V2). ``x mod 0`` is x (edgec's DIV defines ``x / 0`` as 0;
+    ONNX leaves it undefined). Float Mod (``fmod=1``, C's ``fmodf``) is not provided."""
+    x, y = node.input
+    fmod = int(attrs(node).get("fmod", 0))
+    acts = [i for i in node.input if not ctx.is_const(i)]
+    if not all(ctx.plain_int(a) for a in acts):
+        raise EdgecError(f"Mod '{node.name}' computes on float tensors",
+                         "edgec's Mod takes integer tensors")
+    dtype = ctx.tensor(ctx.value(acts[0])).dtype
+    out, shape = node.output[0], ctx.shape(node.output[0])
+    quotient = step(ctx, node, "Div", [x, y], f"{out}_quotient", shape)
+    product = step(ctx, node, "Mul", [quotient, y], f"{out}_product", shape)
+    signed = np.dtype(dtype).kind == "i"
+    if fmod or not signed:  # unsigned: the truncated remainder is the floored one
+        step(ctx, node, "Sub", [x, product], out, shape)
+        return
+    r = step(ctx, node, "Sub", [x, product], f"{out}_trunc", shape)
+    zero = constant(ctx, f"{out}_zero", np.zeros((), dtype))
+    r_neg = step(ctx, node, "Less", [r, zero], f"{out}_r_neg", shape)
+    y_neg = step(ctx, node, "Less", [y, zero], f"{out}_y_neg", ctx.shape(y))
+    differ = step(ctx, node, "Xor", [r_neg, y_neg], f"{out}_differ", shape)
+    r_zero = step(ctx, node, "Equal", [r, zero], f"{out}_r_zero", shape)
+    r_nonzero = step(ctx, node, "Not", [r_zero], f"{out}_r_nonzero", shape)
+    fix = step(ctx, node, "And", [differ, r_nonzero], f"{out}_fix", shape)
+    adjusted = step(ctx, node, "Add", [r, y], f"{out}_adjusted", shape)
+    step(ctx, node, "Where", [fix, adjusted, r], out, shape)
