@@ -148,8 +148,8 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
 
 def _check_bool(graph: Graph, node, op, what: str) -> None:
     """An op on bool tensors (comparisons, logic, selection): bool where the op declares it,
-    the other tensors all of one float32, plain integer or bool type, none quantized (but
-    for an int8 comparison, all quantized)."""
+    the other tensors all of one float32, plain integer or bool type, none quantized, or all
+    quantized int8 (int8 comparisons, SELECT_V2)."""
     ins = [graph.tensors[n] if n else None for n in node.inputs]
     outs = [graph.tensors[n] for n in node.outputs]
     bools = [ins[i] for i in op.bool_inputs if i < len(ins) and ins[i] is not None]
@@ -158,9 +158,8 @@ def _check_bool(graph: Graph, node, op, what: str) -> None:
         if t.dtype != "bool":
             _fail(f"{what} takes bool '{t.name}' but it is {t.dtype}")
     rest = [t for t in (*ins, *outs) if t is not None and all(t is not b for b in bools)]
-    # int8 comparisons (``requantizes``) read quantized int8; every other case plain values.
-    quantized = op.requantizes and bool(rest) and rest[0].dtype == "int8" \
-        and rest[0].quant is not None
+    # int8 comparisons and SELECT_V2 read quantized int8 (all of them); the rest plain values.
+    quantized = bool(rest) and rest[0].dtype == "int8" and rest[0].quant is not None
     for t in rest:
         if (t.quant is not None) != quantized or t.dtype != rest[0].dtype:
             kind = "quantized " if t.quant is not None else ""

@@ -218,3 +218,44 @@ def test_int8_c_kernel_matches_reference(op, tmp_path):
                                    Tensor("b", (16, 1), "int8", quant=qb)],
                               [Tensor("y", (2, 16, 8), "bool")])
     check_against_reference(graph, tmp_path, np.random.default_rng(1), sanitize=True)
+
+
+def test_int8_select_matches_tflm():
+    rng = np.random.default_rng(11)
+    b = TFLiteBuilder()
+    c = b.tensor("c", (2, 3, 1), "bool")
+    x = b.tensor("x", (1, 3, 5), "int8", scale=0.05, zero_point=-3)
+    y = b.tensor("y", (2, 1, 5), "int8", scale=0.05, zero_point=-3)
+    out = b.tensor("out", (2, 3, 5), "int8", scale=0.05, zero_point=-3)
+    b.op("SELECT_V2", [c, x, y], [out])
+    model = b.build(inputs=[c, x, y], outputs=[out])
+    from tests.refs import assert_matches_tflm
+
+    assert_matches_tflm(model, [rng.integers(0, 2, (2, 3, 1)).astype(bool),
+                                rng.integers(-128, 128, (1, 3, 5)).astype(np.int8),
+                                rng.integers(-128, 128, (2, 1, 5)).astype(np.int8)])
+
+
+def test_int8_select_with_different_quantizations_is_refused():
+    b = TFLiteBuilder()
+    c = b.tensor("c", (4,), "bool")
+    x = b.tensor("x", (4,), "int8", scale=0.05, zero_point=0)
+    y = b.tensor("y", (4,), "int8", scale=0.1, zero_point=0)
+    out = b.tensor("out", (4,), "int8", scale=0.05, zero_point=0)
+    b.op("SELECT_V2", [c, x, y], [out])
+    graph = load_tflite(b.build(inputs=[c, x, y], outputs=[out]))
+    with pytest.raises(EdgecError, match="share one per-tensor quantization"):
+        interpret(graph, {"c": np.ones(4, bool), "x": np.zeros(4, np.int8),
+                          "y": np.zeros(4, np.int8)})
+
+
+@needs_gcc
+def test_int8_select_c_kernel_matches_reference(tmp_path):
+    from edgec.ir import QuantParams
+
+    q = QuantParams(np.array([0.02], np.float32), np.array([5]))
+    graph = single_node_graph("SELECT_V2", [Tensor("c", (3, 1), "bool"),
+                                            Tensor("a", (3, 8), "int8", quant=q),
+                                            Tensor("b", (1, 8), "int8", quant=q)],
+                              [Tensor("y", (3, 8), "int8", quant=q)])
+    check_against_reference(graph, tmp_path, np.random.default_rng(2), sanitize=True)

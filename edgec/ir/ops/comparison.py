@@ -7,7 +7,8 @@ TFLite's builtins of the same names (TFLM ``comparisons.cc``).
 LOGICAL_NOT, LOGICAL_AND, LOGICAL_OR: bool in, bool out (TFLM ``logical.cc``, ``logical_not``
 in ``elementwise.cc``). ONNX Xor imports as NOT_EQUAL on bools.
 SELECT_V2: ``condition ? x : y`` with numpy broadcasting of all three (TFLM ``select.cc``);
-x and y float32 or plain integers of one type.
+x and y float32, plain integers of one type, or int8 sharing the output's quantization (the
+codes are copied, as TFLM does).
 
 int8 (quantized, per tensor) is TFLM's ``ComparisonsPrepare`` + ``*WithScaling``: each input
 becomes ``MultiplyByQuantizedMultiplierSmallerThanOneExp((q - zp) << 8, m, s)`` with ``(m, s)``
@@ -124,8 +125,11 @@ def logical_not(call):
 def select(call):
     cond, x, y = call.inputs[:3]
     out = call.out_tensors[0]
-    if x.dtype != y.dtype or out.quant is not None or call.in_tensors[1].quant is not None:
-        raise EdgecError(f"node '{call.node.name}' (SELECT_V2) selects between {x.dtype} and "
-                         f"{y.dtype} (quantized: {out.quant is not None})",
-                         "select between float32 or plain integer tensors of one type")
+    qs = [call.in_q(1), call.in_q(2), call.out_q()]
+    if any(q is not None for q in qs) and (
+            any(q is None or not q.per_tensor for q in qs)
+            or len({(float(q.s), int(q.zp)) for q in qs}) != 1):
+        raise EdgecError(f"node '{call.node.name}' (SELECT_V2): int8 x, y and output must "
+                         "share one per-tensor quantization (TFLM copies the codes)",
+                         "re-convert the model; the TFLite converter writes them equal")
     return [np.where(cond.astype(bool), x, y).astype(out.dtype)]
