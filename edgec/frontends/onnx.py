@@ -37,7 +37,8 @@ _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
            onnx.TensorProto.INT16: "int16",
            onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
            onnx.TensorProto.INT64: "int64", onnx.TensorProto.UINT16: "uint16",
-           onnx.TensorProto.UINT32: "uint32", onnx.TensorProto.UINT64: "uint64"}
+           onnx.TensorProto.UINT32: "uint32", onnx.TensorProto.UINT64: "uint64",
+           onnx.TensorProto.BOOL: "bool"}
 _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
@@ -141,16 +142,16 @@ def _bind_inputs(ctx: Context) -> None:
         if inp.name in ctx.consts:
             continue  # an initializer listed as input (old exporters): a constant
         dtype = _DTYPES.get(inp.type.tensor_type.elem_type)
-        if dtype not in ("float32", *INT_DTYPES):
+        if dtype not in ("float32", "bool", *INT_DTYPES):
             raise EdgecError(f"input '{inp.name}' has element type "
                              f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
-                             "model inputs must be float32 or integers of 8 to 64 bits")
+                             "model inputs must be float32, bool or integers of 8 to 64 bits")
         ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
         ctx.graph.inputs.append(ir)
         # int8 / int16 inputs may be QDQ inputs (a DequantizeLinear gives them a scale) or
         # plain integers (an integer op reads them); the others are plain integers.
         kind = "float" if dtype == "float32" else "int8" if dtype in ("int8", "int16") \
-            else "int"
+            else "bool" if dtype == "bool" else "int"
         ctx.values[inp.name] = Value(ir, None, kind)
 
 

@@ -33,6 +33,7 @@ class Value:
     name: str
     layout: tuple[int, ...] | None
     kind: str  # float | int8 | deq | pending | index (int32 positions: MaxPool's Indices)
+    # | int (plain integers) | bool (comparisons, logic)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import onnx
 
+import edgec.frontends.onnx_ops_logic  # noqa: F401  (registration)
 import edgec.frontends.onnx_ops_math  # noqa: F401  (registration)
 import edgec.frontends.onnx_ops_nn  # noqa: F401  (registration)
 import edgec.frontends.onnx_ops_recurrent  # noqa: F401  (registration)

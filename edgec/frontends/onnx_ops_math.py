@@ -1,6 +1,6 @@
 """ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
-Div, Sqrt, PRelu, Relu, Clip, Sigmoid, HardSigmoid, Swish, Tanh, Softmax, Identity,
-Dropout, float-to-float Cast."""
+Div, Reciprocal, Sqrt, Exp, Log, Erf, Pow (exponent 1, 2 or 0.5), PRelu, Relu, Clip, Sigmoid,
+HardSigmoid, Swish, Tanh, Softmax, LogSoftmax, Identity, Dropout, float-to-float Cast."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import (attrs, bind_alias, const_operand, fuse_activation,
                                          opset, operand, plain_int_op, quant_mode)
 from edgec.frontends.onnx_context import Context, QConst, Value
+from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 from edgec.ir.graph import INT_DTYPES
@@ -158,12 +159,56 @@ def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
     ctx.emit(node, "DIV", inputs, {}, layout, False)
 
 
-@converter("Sqrt")
-def sqrt(ctx: Context, node: onnx.NodeProto) -> None:
-    """Sqrt -> float SQRT."""
+_FLOAT_UNARY = {"Sqrt": "SQRT", "Exp": "EXP", "Log": "LOG", "Erf": "ERF"}
+
+
+@converter(*_FLOAT_UNARY)
+def float_unary(ctx: Context, node: onnx.NodeProto) -> None:
+    """Sqrt, Exp, Log, Erf -> float SQRT, EXP, LOG, ERF."""
     x = node.input[0]
+    if ctx.plain_int(x):
+        raise EdgecError(f"{node.op_type} '{node.name}' computes on integers",
+                         f"edgec's {node.op_type} takes float tensors")
     layout = ctx.value(x).layout
-    ctx.emit(node, "SQRT", [operand(ctx, x, layout, False)], {}, layout, False)
+    ctx.emit(node, _FLOAT_UNARY[node.op_type], [operand(ctx, x, layout, False)], {}, layout,
+             False)
+
+
+@converter("Reciprocal")
+def reciprocal(ctx: Context, node: onnx.NodeProto) -> None:
+    """Reciprocal -> float DIV of 1 by x (the correctly rounded ``1 / x``, as ONNX's)."""
+    one = constant(ctx, f"{node.output[0]}_one", np.float32(1.0))
+    step(ctx, node, "Div", [one, node.input[0]], node.output[0], ctx.shape(node.output[0]))
+
+
+# Pow by a constant exponent, as the exact ops it equals: x ** 1 is x, x ** 2 the correctly
+# rounded x * x, x ** 0.5 the correctly rounded square root (powf and sqrtf differ only at
+# -0 and -inf, where powf gives +0 and +inf).
+_POW = {1.0: None, 2.0: "Mul", 0.5: "Sqrt"}
+
+
+@converter("Pow")
+def pow_(ctx: Context, node: onnx.NodeProto) -> None:
+    """Pow of a float tensor by a constant scalar exponent 1, 2 or 0.5 -> itself, MUL, SQRT."""
+    x, y = node.input
+    exponent = np.asarray(ctx.const(y, "the exponent")) if ctx.is_const(y) else None
+    if exponent is None or exponent.size != 1 or float(exponent.ravel()[0]) not in _POW:
+        raise EdgecError(f"Pow '{node.name}' raises to "
+                         + ("a run-time exponent" if exponent is None
+                            else f"the exponent {exponent.ravel().tolist()}"),
+                         "edgec computes Pow by a constant exponent 1, 2 or 0.5")
+    if ctx.plain_int(x):
+        raise EdgecError(f"Pow '{node.name}' computes on integers",
+                         "edgec's Pow takes float tensors")
+    op_type = _POW[float(exponent.ravel()[0])]
+    out_shape = ctx.shape(node.output[0])
+    if ctx.shape(x) != out_shape:
+        raise EdgecError(f"Pow '{node.name}' broadcasts its input to {list(out_shape)}",
+                         "give the exponent no more dimensions than the base")
+    if op_type is None:
+        bind_alias(ctx, x, node.output[0])
+        return
+    step(ctx, node, op_type, [x, x] if op_type == "Mul" else [x], node.output[0], out_shape)
 
 
 @converter("Abs")
@@ -532,10 +577,11 @@ def leaky_relu(ctx: Context, node: onnx.NodeProto) -> None:
              layout, quantized)
 
 
-@converter("Softmax")
+@converter("Softmax", "LogSoftmax")
 def softmax(ctx: Context, node: onnx.NodeProto) -> None:
-    """Softmax -> SOFTMAX, which works on the last IR axis: the input is laid out so that the
-    ONNX axis comes last (free when it is the channel axis of an NHWC tensor)."""
+    """Softmax -> SOFTMAX, LogSoftmax -> float LOG_SOFTMAX, which work on the last IR axis:
+    the input is laid out so that the ONNX axis comes last (free when it is the channel axis
+    of an NHWC tensor)."""
     x = node.input[0]
     shape = ctx.shape(x)
     rank = len(shape)
@@ -548,6 +594,9 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
     v = ctx.value(x)
     order = [p for p in lay.full(v.layout, rank) if p != axis] + [axis]
     layout = lay.normalize(order)
+    if node.op_type == "LogSoftmax":  # float only: a quantized input is dequantized
+        ctx.emit(node, "LOG_SOFTMAX", [operand(ctx, x, layout, False)], {}, layout, False)
+        return
     # TFLite's int8 softmax writes scale 1/256, zero point -128 only; a QDQ graph may ask for
     # another scale (onnxruntime picks 1/255): requantized to it.
     _fixed_output(ctx, node, "SOFTMAX", layout)

@@ -1,5 +1,6 @@
 """ONNX converters for the weighted and windowed ops: Conv, ConvTranspose, Gemm, MatMul,
-BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
+BatchNormalization, LayerNormalization, MaxPool, AveragePool, GlobalAveragePool,
+GlobalMaxPool."""
 
 from __future__ import annotations
 
@@ -391,6 +392,40 @@ def _batch_norm_run_time(ctx: Context, node: onnx.NodeProto) -> None:
     step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
     step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
     step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
+
+
+@converter("LayerNormalization")
+def layer_normalization(ctx: Context, node: onnx.NodeProto) -> None:
+    """LayerNormalization as ONNX's own function body, in float: MEAN over axes ``axis``..,
+    SUB, MUL (the square), MEAN, ADD epsilon, SQRT, DIV of 1 (Reciprocal), MUL, MUL by Scale,
+    ADD B. The optional Mean and InvStdDev outputs are those steps' results."""
+    a = attrs(node)
+    x = node.input[0]
+    shape = ctx.shape(x)
+    rank = len(shape)
+    axis = int(a.get("axis", -1)) % rank
+    if int(a.get("stash_type", 1)) != 1 or ctx.plain_int(x):
+        raise EdgecError(f"LayerNormalization '{node.name}' computes in another type than "
+                         "float32", "use stash_type 1 on float tensors")
+    out = node.output[0]
+    extra = list(node.output[1:]) + ["", ""]
+    reduced = tuple(shape[:axis]) + (1,) * (rank - axis)
+    axes = list(range(axis, rank))
+    mean = step(ctx, node, "ReduceMean", [x], extra[0] or f"{out}_mean", reduced, axes=axes,
+                keepdims=1)
+    centered = step(ctx, node, "Sub", [x, mean], f"{out}_centered", shape)
+    square = step(ctx, node, "Mul", [centered, centered], f"{out}_square", shape)
+    var = step(ctx, node, "ReduceMean", [square], f"{out}_var", reduced, axes=axes, keepdims=1)
+    ctx.consts[f"{out}_epsilon"] = np.array(np.float32(a.get("epsilon", 1e-5)))
+    var_eps = step(ctx, node, "Add", [var, f"{out}_epsilon"], f"{out}_var_eps", reduced)
+    std = step(ctx, node, "Sqrt", [var_eps], f"{out}_std", reduced)
+    inv = step(ctx, node, "Reciprocal", [std], extra[1] or f"{out}_inv_std", reduced)
+    normalized = step(ctx, node, "Mul", [centered, inv], f"{out}_normalized", shape)
+    bias = node.input[2] if len(node.input) > 2 and node.input[2] else ""
+    scaled = step(ctx, node, "Mul", [normalized, node.input[1]],
+                  f"{out}_scaled" if bias else out, shape)
+    if bias:
+        step(ctx, node, "Add", [scaled, bias], out, shape)
 
 
 def _per_channel_view(ctx: Context, node: onnx.NodeProto, name: str, rank: int) -> str:

@@ -121,6 +121,9 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
     if op.casts:
         _check_cast(node, tensors, what)
         return
+    if op.bool_inputs or op.bool_output:
+        _check_bool(graph, node, op, what)
+        return
     if kernel_key(first) in PLAIN_INT_KEYS and kernel_key(first) in op.dtypes:
         _check_plain(node, first, tensors, what)
         return
@@ -141,6 +144,27 @@ def _check_node_facts(graph: Graph, node, attrs: dict) -> None:
         if not op.retypes and graph.tensors[o].dtype != first.dtype:
             _fail(f"{what} reads {first.dtype} but writes {graph.tensors[o].dtype} '{o}'")
     _check_weights(graph, node, attrs, what)
+
+
+def _check_bool(graph: Graph, node, op, what: str) -> None:
+    """An op on bool tensors (comparisons, logic, selection): bool where the op declares it,
+    the other tensors all of one float32, plain integer or bool type, none quantized, or all
+    quantized int8 (int8 comparisons, SELECT_V2)."""
+    ins = [graph.tensors[n] if n else None for n in node.inputs]
+    outs = [graph.tensors[n] for n in node.outputs]
+    bools = [ins[i] for i in op.bool_inputs if i < len(ins) and ins[i] is not None]
+    bools += outs if op.bool_output else []
+    for t in bools:
+        if t.dtype != "bool":
+            _fail(f"{what} takes bool '{t.name}' but it is {t.dtype}")
+    rest = [t for t in (*ins, *outs) if t is not None and all(t is not b for b in bools)]
+    # int8 comparisons and SELECT_V2 read quantized int8 (all of them); the rest plain values.
+    quantized = bool(rest) and rest[0].dtype == "int8" and rest[0].quant is not None
+    for t in rest:
+        if (t.quant is not None) != quantized or t.dtype != rest[0].dtype:
+            kind = "quantized " if t.quant is not None else ""
+            _fail(f"{what} mixes {rest[0].dtype} '{rest[0].name}' with {kind}{t.dtype} "
+                  f"'{t.name}'")
 
 
 def _check_plain(node, first, tensors, what: str) -> None:

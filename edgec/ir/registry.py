@@ -102,6 +102,10 @@ class OpDef:
     converts: bool = False  # mixes float and integer tensors (QUANTIZE, DEQUANTIZE)
     casts: bool = False  # the output is input 0's values in another type, float32 or plain
     # integers, none quantized (CAST)
+    # bool tensors (docs/IR.md "bool tensors"): the inputs (by index) that are bool, and
+    # whether the output is; the other inputs and outputs share one float32 or plain type.
+    bool_inputs: tuple[int, ...] = ()
+    bool_output: bool = False
     elementwise: bool = False  # output element i from input element i only: in-place safe
     alias: bool = False  # the output is a byte copy of input 0 (shares its buffer)
     # (node, ins, outs) -> byte offset at which the output is a contiguous range of input 0's
@@ -220,8 +224,10 @@ def check_op_names(names, where: str) -> None:
 
 def plain_ops() -> list[str]:
     """Ops without attributes: each imports from and exports to the TFLite builtin of the
-    same name with nothing to translate (e.g. TANH, HARD_SWISH)."""
-    return [name for name in registered_ops() if not _OPS[name].attrs]
+    same name with nothing to translate (e.g. TANH, HARD_SWISH). An op exempt from export
+    (no TFLite builtin, e.g. ERF) is not one."""
+    return [name for name in registered_ops()
+            if not _OPS[name].attrs and "export" not in _OPS[name].exempt]
 
 
 def registered_ops() -> list[str]:

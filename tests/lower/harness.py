@@ -140,6 +140,8 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> dict[str, np.ndarra
         t = graph.tensors[name]
         if t.dtype == "float32":
             result[name] = rng.uniform(-2, 2, t.shape).astype(np.float32)
+        elif t.dtype == "bool":
+            result[name] = rng.integers(0, 2, t.shape).astype(bool)
         else:
             info = np.iinfo(t.dtype)
             result[name] = rng.integers(info.min, int(info.max) + 1, t.shape).astype(t.dtype)

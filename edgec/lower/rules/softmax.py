@@ -1,4 +1,5 @@
-"""SOFTMAX over the last axis: int8 input (int8 or int16 output) and float32.
+"""SOFTMAX over the last axis: int8 input (int8 or int16 output) and float32; float32
+LOG_SOFTMAX.
 
 int8 input is a C template (``templates/kernels/softmax_int8.c.j2``), not TE: TFLM's kernel
 is gemmlowp fixed point with data-dependent control (count-leading-zeros normalisation, a
@@ -132,3 +133,24 @@ def softmax_float(ctx) -> KernelPlan:
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
                       build=build, key=(beta,))
+
+
+@lowering_rule("LOG_SOFTMAX", "float32")
+def log_softmax_float(ctx) -> KernelPlan:
+    """float32 LOG_SOFTMAX: ``(x - max) - logf(sum(expf(x - max)))`` per row."""
+    rows, depth = _rows(ctx)
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        x = placeholder((rows, depth), "float32", "x")
+        k1, k2 = te.reduce_axis((0, depth), "k1"), te.reduce_axis((0, depth), "k2")
+        peak = te.compute((rows,), lambda r: te.max(x[r, k1], axis=[k1]), name="peak")
+        e = te.compute((rows, depth), lambda r, c: tirx.exp(x[r, c] - peak[r]), name="e")
+        total = te.compute((rows,), lambda r: te.sum(e[r, k2], axis=[k2]), name="total")
+        y = te.compute((rows, depth), lambda r, c: (x[r, c] - peak[r]) - tirx.log(total[r]),
+                       name="y")
+        return Built([x, y], _float_schedule)
+
+    return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
+                      build=build)

@@ -1,5 +1,5 @@
 """Elementwise one-input ops: RELU, RELU6, QUANTIZE, DEQUANTIZE (int8 and float32), float32
-LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU. Each kernel is one flat loop over the elements.
+LOGISTIC, TANH, SQRT, EXP, LOG, ERF, HARD_SWISH and LEAKY_RELU. Each kernel is one flat loop over the elements.
 
 int8 semantics are the reference's (``edgec.ir.ops.relu``, ``quantize``): RELU and int8->int8
 QUANTIZE requantize ``x - zp_in`` with MultiplyByQuantizedMultiplier; RELU6 clamps raw
@@ -202,6 +202,36 @@ def sqrt_float(ctx) -> KernelPlan:
         from tvm import tirx
 
         return tirx.sqrt(v)
+    return _float_unary(ctx, fn)
+
+
+@lowering_rule("EXP", "float32")
+def exp_float(ctx) -> KernelPlan:
+    """float32 EXP via ``expf``."""
+    def fn(v):
+        from tvm import tirx
+
+        return tirx.exp(v)
+    return _float_unary(ctx, fn)
+
+
+@lowering_rule("LOG", "float32")
+def log_float(ctx) -> KernelPlan:
+    """float32 LOG via ``logf`` (-inf at 0, NaN below zero)."""
+    def fn(v):
+        from tvm import tirx
+
+        return tirx.log(v)
+    return _float_unary(ctx, fn)
+
+
+@lowering_rule("ERF", "float32")
+def erf_float(ctx) -> KernelPlan:
+    """float32 ERF via C99's ``erff``."""
+    def fn(v):
+        from tvm import tirx
+
+        return tirx.erf(v)
     return _float_unary(ctx, fn)
 
 
