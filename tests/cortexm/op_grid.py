@@ -591,12 +591,50 @@ def _plain_int_cases(full: bool):
                    partial(_max_pool_indices, order))
 
 
+COMPARISONS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
+
+
+def _compare(op: str, key: str, rng) -> Graph:
+    """A comparison with broadcasting into bool; quantized int8 inputs at two scales below 1
+    (TFLM rescales both before comparing)."""
+    dtype = key_dtype(key)
+    qa = QuantParams(np.float32(0.0371), -7) if key == "int8" else None
+    qb = QuantParams(np.float32(0.0123), 20) if key == "int8" else None
+    ins = [Tensor("a", (2, 3, 4), dtype, quant=qa), Tensor("b", (3, 1), dtype, quant=qb)]
+    if op == "LOGICAL_NOT":
+        ins = ins[:1]
+    return single_node_graph(op, ins, [Tensor("y", (2, 3, 4), "bool")])
+
+
+def _select(dtype: str, rng) -> Graph:
+    q = QuantParams(np.float32(0.05), -3) if dtype == "int8" else None
+    return single_node_graph("SELECT_V2", [Tensor("c", (2, 3, 1), "bool"),
+                                           Tensor("x", (1, 3, 5), dtype, quant=q),
+                                           Tensor("y", (2, 1, 5), dtype, quant=q)],
+                             [Tensor("out", (2, 3, 5), dtype, quant=q)])
+
+
+def _logic_cases(full: bool):
+    """Comparisons (float32, quantized int8, every plain integer, bool for (NOT_)EQUAL),
+    LOGICAL_NOT/AND/OR, SELECT_V2 (its rule is keyed by the bool condition), EXP, LOG, ERF
+    and LOG_SOFTMAX (float32)."""
+    supported_rules = set(supported())
+    for op in (*COMPARISONS, "LOGICAL_NOT", "LOGICAL_AND", "LOGICAL_OR"):
+        for key in ("float32", "int8", "bool", *PLAIN_INT_KEYS):
+            if f"{op}/{key}" in supported_rules:
+                yield Case(f"{op}/{key}", "broadcast", partial(_compare, op, key))
+    for dtype in _pick(full, ["float32", "int8", "uint16", "int64"], ["float32", "int8"]):
+        yield Case("SELECT_V2/bool", dtype, partial(_select, dtype))
+    for op in ("EXP", "LOG", "ERF", "LOG_SOFTMAX"):
+        yield Case(f"{op}/float32", "normal", partial(_unary_float, op))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
            *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full),
-           *_plain_int_cases(full)]
+           *_plain_int_cases(full), *_logic_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 
