@@ -43,8 +43,10 @@ def test_kws_source_shape(built):
     assert 1 <= len(kernels) <= 7, kernels
     # Most lines are the shared DSP helper blocks (each intrinsic with its bit-identical C
     # stand-in for the host, about 700 lines since the requantization and depthwise helpers
-    # of issue 15); the kernels themselves are about 300 lines.
-    assert len(lines) <= 2600
+    # of issue 15; the default build now mixes speed's and size's kernels step by step, so
+    # the row, split-word and plane helper blocks come in too: about 1,900 lines); the
+    # kernels themselves are about 500 lines.
+    assert len(lines) <= 3800
     kernel_lines = lines[next(i for i, line in enumerate(lines)
                               if re.match(rf"{name.upper()}_KERNEL static void ", line)):]
     assert len(kernel_lines) <= 600
