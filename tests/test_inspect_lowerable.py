@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 from edgec.cli import main
 from tests.tflite_builder import TFLiteBuilder
@@ -13,8 +15,19 @@ from tests.tflite_builder import TFLiteBuilder
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits_int8.tflite"
 
 
+@pytest.fixture(autouse=True)
+def without_int32_arithmetic(monkeypatch):
+    """Every dtype an op declares has a lowering rule (tests/test_op_completeness.py), so a
+    node without one only arises from a rule missing on a target's registry: the int32 ADD
+    and MUL rules are taken away here to stand for that."""
+    from edgec.lower import registry
+
+    for key in (("ADD", "int32"), ("MUL", "int32")):
+        monkeypatch.delitem(registry._RULES, key)
+
+
 def int32_model(path: Path) -> Path:
-    """int32 arithmetic (TFLite's unquantized int32 ADD, then MUL): neither lowerable."""
+    """int32 arithmetic (TFLite's unquantized int32 ADD, then MUL): neither lowerable here."""
     b = TFLiteBuilder()
     x = b.tensor("x", (1, 8), "int32")
     y = b.tensor("y", (1, 8), "int32")
