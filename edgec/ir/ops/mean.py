@@ -39,17 +39,24 @@ define_op("MEAN", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_sh
           keeps_channels=lambda node, rank: rank - 1 not in reduced_axes(node, rank))
 
 
-@kernel("MEAN", "int8", "int16")
-def mean_int8(call):
+def quantized_mean_or_sum(call, multiplier):
+    """TFLM's ``QuantizedMeanOrSum``: the sum of the offset inputs over the axes, scaled by
+    ``multiplier(input scale, output scale, count)`` (MEAN's divides by the count, SUM's
+    does not), plus the output zero point, clamped to the output type."""
     x, x_q, y_q = call.inputs[0], call.in_q(0), call.out_q()
     axes = reduced_axes(call.node, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     total = x.astype(np.int64).sum(axis=axes)
-    mult, shift = mean_multiplier(x_q.s, y_q.s, count)
+    mult, shift = multiplier(x_q.s, y_q.s, count)
     out = multiply_by_quantized_multiplier(wrap32(total - x_q.zp * count), mult, shift) + y_q.zp
     dtype = call.out_tensors[0].dtype
     info = np.iinfo(dtype)
     return [np.clip(out, info.min, info.max).astype(dtype).reshape(call.out_tensors[0].shape)]
+
+
+@kernel("MEAN", "int8", "int16")
+def mean_int8(call):
+    return quantized_mean_or_sum(call, mean_multiplier)
 
 
 @kernel("MEAN", "float32")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.ops.mean import _shape, reduced_axes
-from edgec.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, wrap32
+from edgec.ir.ops.mean import _shape, quantized_mean_or_sum, reduced_axes
+from edgec.ir.quant import quantize_multiplier
 from edgec.ir.registry import REQUIRED, Channels, Ptq, define_op, kernel
 
 
@@ -44,21 +44,9 @@ def sum_multiplier(input_scale: float, output_scale: float) -> tuple[int, int]:
     return quantize_multiplier(float(np.float32(input_scale)) / float(np.float32(output_scale)))
 
 
-def reduced_count(shape, axes) -> int:
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
-
-
 @kernel("SUM", "int8", "int16")
 def sum_int8(call):
-    x, x_q, y_q = call.inputs[0], call.in_q(0), call.out_q()
-    axes = reduced_axes(call.node, x.ndim)
-    count = reduced_count(x.shape, axes)
-    total = wrap32(x.astype(np.int64).sum(axis=axes))
-    mult, shift = sum_multiplier(x_q.s, y_q.s)
-    out = multiply_by_quantized_multiplier(wrap32(total - x_q.zp * count), mult, shift) + y_q.zp
-    dtype = call.out_tensors[0].dtype
-    info = np.iinfo(dtype)
-    return [np.clip(out, info.min, info.max).astype(dtype).reshape(call.out_tensors[0].shape)]
+    return quantized_mean_or_sum(call, lambda x_s, y_s, count: sum_multiplier(x_s, y_s))
 
 
 @kernel("SUM", "float32")
