@@ -69,16 +69,24 @@ def shrink_arena(graph: Graph, kernels: list[Kernel], plan: MemoryPlan, lower: L
     trial_plan = plan_memory(graph, trial)
     if trial_plan.arena_bytes >= plan.arena_bytes:
         return kernels, plan, []
-    chosen = set(variants)
-    if not keep_all:
-        for step in sorted(variants):  # give back the swaps the arena does not need
-            back = list(trial)
-            back[step] = kernels[step]
-            back_plan = plan_memory(graph, back)
-            if back_plan.arena_bytes <= trial_plan.arena_bytes:
-                trial, trial_plan = back, back_plan
-                chosen.discard(step)
-    return trial, trial_plan, sorted(chosen)
+    if keep_all:
+        return trial, trial_plan, sorted(variants)
+    return give_back(graph, kernels, trial, trial_plan, sorted(variants))
+
+
+def give_back(graph: Graph, kernels: list[Kernel], trial: list[Kernel], trial_plan: MemoryPlan,
+              steps: list[int]) -> tuple[list[Kernel], MemoryPlan, list[int]]:
+    """``trial`` with each of ``steps`` given back its kernel in ``kernels``, in order, where
+    the arena does not need the swap; the plan and the steps that keep theirs."""
+    kept = list(steps)
+    for step in steps:
+        back = list(trial)
+        back[step] = kernels[step]
+        back_plan = plan_memory(graph, back)
+        if back_plan.arena_bytes <= trial_plan.arena_bytes:
+            trial, trial_plan = back, back_plan
+            kept.remove(step)
+    return trial, trial_plan, kept
 
 
 # ``--optimize speed`` or ``size`` by name takes memory kernels only while together they cost at
@@ -123,13 +131,7 @@ def free_variants(graph: Graph, kernels: list[Kernel], plan: MemoryPlan,
         if attempt_plan.arena_bytes >= trial_plan.arena_bytes:
             break
         trial, trial_plan, steps = attempt, attempt_plan, sorted(steps + swap)
-    for step in list(steps):  # give back the swaps the arena does not need
-        back = list(trial)
-        back[step] = kernels[step]
-        back_plan = plan_memory(graph, back)
-        if back_plan.arena_bytes <= trial_plan.arena_bytes:
-            trial, trial_plan = back, back_plan
-            steps.remove(step)
+    trial, trial_plan, steps = give_back(graph, kernels, trial, trial_plan, steps)
     extra = sum(estimate(s, trial[s]) - estimate(s, kernels[s]) for s in steps)
     if not steps or extra > margin * total:
         return kernels, plan, []
