@@ -247,6 +247,13 @@ def wrapping_type(dtype: str) -> str:
     return "uint64" if dtype.endswith("64") else "uint32"
 
 
+def _refuse_activation(ctx) -> None:
+    """Plain integer arithmetic takes no fused activation (TFLite has none on them)."""
+    if ctx.attrs["activation"] != "NONE":
+        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): a fused activation on plain "
+                         "integers has no lowering", "apply the clamp as MAXIMUM / MINIMUM")
+
+
 _PLAIN_COMBINE = {"ADD": lambda a, b: a + b, "SUB": lambda a, b: a - b,
                   "MUL": lambda a, b: a * b}
 
@@ -256,9 +263,7 @@ _PLAIN_COMBINE = {"ADD": lambda a, b: a + b, "SUB": lambda a, b: a - b,
 @lowering_rule("MUL", *PLAIN_INT_KEYS)
 def binary_plain_int(ctx) -> KernelPlan:
     """ADD / SUB / MUL of plain integers, wrapping around at the type's width."""
-    if ctx.attrs["activation"] != "NONE":
-        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): a fused activation on plain "
-                         "integers has no lowering", "apply the clamp as MAXIMUM / MINIMUM")
+    _refuse_activation(ctx)
     dtype = ctx.outs[0].dtype
     wide = wrapping_type(dtype)
     combine = _PLAIN_COMBINE[ctx.node.op]
@@ -280,9 +285,7 @@ def binary_plain_int(ctx) -> KernelPlan:
 @lowering_rule("DIV", *PLAIN_INT_KEYS)
 def div_plain_int(ctx) -> KernelPlan:
     """DIV of plain integers: truncated toward zero, ``x / 0 == 0``, ``MIN / -1 == MIN``."""
-    if ctx.attrs["activation"] != "NONE":
-        raise EdgecError(f"node '{ctx.node.name}' ({ctx.node.op}): a fused activation on plain "
-                         "integers has no lowering", "apply the clamp as MAXIMUM / MINIMUM")
+    _refuse_activation(ctx)
     dtype = ctx.outs[0].dtype
     signed = not dtype.startswith("u")
     wide = wrapping_type(dtype)
