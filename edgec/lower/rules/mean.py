@@ -85,9 +85,8 @@ def quantized_sum_plan(ctx, requant: tuple[int, int]) -> KernelPlan:
                       {f"{ctx.func_name}_params": params}, build=build)
 
 
-@lowering_rule("MEAN", "float32")
-def mean_float(ctx) -> KernelPlan:
-    """float32 MEAN: float32 sum over the axes divided by the count."""
+def float_sum_plan(ctx, divide: bool) -> KernelPlan:
+    """float32 sum over the axes, divided by the count when ``divide`` (MEAN; SUM is not)."""
     shape, axes, kept, count = _geometry(ctx)
 
     def build() -> Built:
@@ -95,9 +94,18 @@ def mean_float(ctx) -> KernelPlan:
 
         x = placeholder(shape, "float32", "x")
         acc, out_shape = _sum_stage(x, shape, axes, kept, "float32")
-        y = te.compute(out_shape, lambda *i: acc(*i) / tirx.const(float(count), "float32"),
-                       name="y")
+        if divide:
+            y = te.compute(out_shape, lambda *i: acc(*i) / tirx.const(float(count), "float32"),
+                           name="y")
+        else:
+            y = te.compute(out_shape, lambda *i: acc(*i), name="y")
         return Built([x, y], _schedule(len(out_shape), []))
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
                       build=build)
+
+
+@lowering_rule("MEAN", "float32")
+def mean_float(ctx) -> KernelPlan:
+    """float32 MEAN: float32 sum over the axes divided by the count."""
+    return float_sum_plan(ctx, divide=True)

@@ -15,7 +15,7 @@ import numpy as np
 from edgec.ir.ops.reduce import sum_multiplier
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import placeholder
-from edgec.lower.rules.mean import _geometry, _schedule, _sum_stage, quantized_sum_plan
+from edgec.lower.rules.mean import _geometry, _schedule, float_sum_plan, quantized_sum_plan
 
 
 @lowering_rule("SUM", "int8", "int16")
@@ -27,18 +27,7 @@ def sum_int8(ctx) -> KernelPlan:
 @lowering_rule("SUM", "float32")
 def sum_float(ctx) -> KernelPlan:
     """float32 SUM: the float32 sum over the axes."""
-    shape, axes, kept, _ = _geometry(ctx)
-
-    def build() -> Built:
-        from tvm import te
-
-        x = placeholder(shape, "float32", "x")
-        acc, out_shape = _sum_stage(x, shape, axes, kept, "float32")
-        y = te.compute(out_shape, lambda *i: acc(*i), name="y")
-        return Built([x, y], _schedule(len(out_shape), []))
-
-    return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
-                      build=build)
+    return float_sum_plan(ctx, divide=False)
 
 
 @lowering_rule("REDUCE_MAX", "int8")
