@@ -185,54 +185,27 @@ def logistic_float(ctx) -> KernelPlan:
     return _float_unary(ctx, fn)
 
 
-@lowering_rule("TANH", "float32")
-def tanh_float(ctx) -> KernelPlan:
-    """float32 TANH via ``tanhf``."""
-    def fn(v):
-        from tvm import tirx
-
-        return tirx.tanh(v)
-    return _float_unary(ctx, fn)
+# float32 ops that are one <math.h> call: the TIR intrinsic of that name, printed as its
+# float form (tanhf, sqrtf (correctly rounded, as numpy's), expf, logf (-inf at 0, NaN below
+# zero), C99's erff).
+LIBM_UNARY = {"TANH": "tanh", "SQRT": "sqrt", "EXP": "exp", "LOG": "log", "ERF": "erf"}
 
 
-@lowering_rule("SQRT", "float32")
-def sqrt_float(ctx) -> KernelPlan:
-    """float32 SQRT via ``sqrtf`` (correctly rounded, as numpy's)."""
-    def fn(v):
-        from tvm import tirx
+def _libm_rule(op: str, name: str) -> None:
+    def rule(ctx) -> KernelPlan:
+        def fn(v):
+            from tvm import tirx
 
-        return tirx.sqrt(v)
-    return _float_unary(ctx, fn)
+            return getattr(tirx, name)(v)
+        return _float_unary(ctx, fn)
 
-
-@lowering_rule("EXP", "float32")
-def exp_float(ctx) -> KernelPlan:
-    """float32 EXP via ``expf``."""
-    def fn(v):
-        from tvm import tirx
-
-        return tirx.exp(v)
-    return _float_unary(ctx, fn)
+    rule.__name__ = f"{op.lower()}_float"
+    rule.__doc__ = f"float32 {op} via ``{name}f``."
+    lowering_rule(op, "float32")(rule)
 
 
-@lowering_rule("LOG", "float32")
-def log_float(ctx) -> KernelPlan:
-    """float32 LOG via ``logf`` (-inf at 0, NaN below zero)."""
-    def fn(v):
-        from tvm import tirx
-
-        return tirx.log(v)
-    return _float_unary(ctx, fn)
-
-
-@lowering_rule("ERF", "float32")
-def erf_float(ctx) -> KernelPlan:
-    """float32 ERF via C99's ``erff``."""
-    def fn(v):
-        from tvm import tirx
-
-        return tirx.erf(v)
-    return _float_unary(ctx, fn)
+for _op, _name in LIBM_UNARY.items():
+    _libm_rule(_op, _name)
 
 
 @lowering_rule("LEAKY_RELU", "float32")
