@@ -44,6 +44,7 @@ OPTIONS_TABLES = {
     "MEAN": "ReducerOptions",
     "SUM": "ReducerOptions",
     "REDUCE_MAX": "ReducerOptions",
+    "REDUCE_ANY": "ReducerOptions",
     "SOFTMAX": "SoftmaxOptions",
     "QUANTIZE": "QuantizeOptions",
     "DEQUANTIZE": "DequantizeOptions",

@@ -239,7 +239,7 @@ def _strided_slice(node, ctx):
     ctx.op("STRIDED_SLICE", inputs, node.outputs, {"end_mask": end_mask})
 
 
-@emitter("MEAN", "SUM", "REDUCE_MAX")
+@emitter("MEAN", "SUM", "REDUCE_MAX", "REDUCE_ANY")
 def _reduce(node, ctx):
     axes = ctx.params(f"{node.name}_axes", [int(a) for a in node.attrs["axes"]])
     ctx.op(node.op, [ctx.index(node.inputs[0]), axes], node.outputs,

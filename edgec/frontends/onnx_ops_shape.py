@@ -380,8 +380,23 @@ def reduce(ctx: Context, node: onnx.NodeProto) -> None:
     layout = v.layout if keep else lay.drop_axes(v.layout, axes, rank)
     quantized = quant_mode(ctx, node, [node.input[0]])
     ir_axes = tuple(sorted(lay.ir_axis(x, v.layout, rank) for x in axes))
+    if v.kind == "bool":
+        _reduce_bool(ctx, node, v, {"axes": ir_axes, "keep_dims": keep}, layout)
+        return
     ctx.emit(node, op, [operand(ctx, node.input[0], v.layout, quantized)],
              {"axes": ir_axes, "keep_dims": keep}, layout, quantized)
+
+
+def _reduce_bool(ctx: Context, node: onnx.NodeProto, v: Value, attrs: dict, layout) -> None:
+    """ReduceMax of a bool tensor: REDUCE_ANY (the largest of bools is their logical or)."""
+    if node.op_type != "ReduceMax":
+        raise EdgecError(f"{node.op_type} '{node.name}' reduces a bool tensor",
+                         "cast it to float or an integer type first")
+    out = node.output[0]
+    ir = ctx.new_tensor(out, lay.permute_shape(ctx.shape(out), layout), "bool")
+    ctx.add_node("REDUCE_ANY", [ctx.in_layout(v, v.layout, node.input[0])], [ir], attrs,
+                 node.name or out)
+    ctx.values[out] = Value(ir, lay.normalize(layout), "bool")
 
 
 @converter("Shape")

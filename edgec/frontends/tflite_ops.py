@@ -26,7 +26,7 @@ REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2,
                    "AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 1, "ADD": 2, "SUB": 2, "MUL": 2,
                    "DIV": 2,
                    "CONCATENATION": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1, "PAD": 2,
-                   "PADV2": 2, "MEAN": 2, "SUM": 2, "REDUCE_MAX": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
+                   "PADV2": 2, "MEAN": 2, "SUM": 2, "REDUCE_MAX": 2, "REDUCE_ANY": 2, "SOFTMAX": 1, "TRANSPOSE": 2, "SPACE_TO_BATCH_ND": 3,
                    "BATCH_TO_SPACE_ND": 3, "MAXIMUM": 2, "MINIMUM": 2, "TRANSPOSE_CONV": 3,
                    "MIRROR_PAD": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "RESIZE_BILINEAR": 2,
                    "BATCH_MATMUL": 2, "STRIDED_SLICE": 4, "SLICE": 3, "SPLIT": 2, "SPLIT_V": 3,
@@ -378,7 +378,7 @@ def _gather(op, ctx):
                         f"{op.builtin.lower()}_{op.index}")
 
 
-@converter("MEAN", "SUM", "REDUCE_MAX")
+@converter("MEAN", "SUM", "REDUCE_MAX", "REDUCE_ANY")
 def _reduce(op, ctx):
     """The reductions: the IR op of the builtin's name over sorted, distinct axes."""
     rank = len(ctx.tensor(op.inputs[0]).shape)

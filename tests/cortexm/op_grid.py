@@ -357,6 +357,9 @@ def _activation_cases(full: bool):
                                              ["int8", "float32"]):
         yield Case(f"{op}/{dtype}", f"case{case}", partial(
             lambda o, c, d, rng: test_reduce.reduce_graph(o, c, d, rng), op, case, dtype))
+    for case in _pick(full, range(len(test_reduce.CASES)), [0]):
+        yield Case("REDUCE_ANY/bool", f"case{case}", partial(
+            lambda c, rng: test_reduce.reduce_graph("REDUCE_ANY", c, "bool", rng), case))
 
 
 def _layout_cases(full: bool):

@@ -22,6 +22,8 @@ def reduce_graph(op: str, case: int, dtype: str, rng):
     out = tuple(1 if d in norm else s for d, s in enumerate(shape)) if keep else \
         tuple(s for d, s in enumerate(shape) if d not in norm)
     q_in = q_out = None
+    if op == "REDUCE_ANY":
+        dtype = "bool"
     if dtype == "int8":
         q_in = act_q(rng)
         q_out = q_in if op == "REDUCE_MAX" else \
@@ -38,3 +40,10 @@ def test_matches_reference(cache_dir, op, case, dtype):
     rng = np.random.default_rng([case, len(dtype), len(op)])
     graph = reduce_graph(op, case, dtype, rng)
     check_against_reference(graph, cache_dir, rng, sanitize=case == 0)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_reduce_any_matches_reference(cache_dir, case):
+    rng = np.random.default_rng([case, 7])
+    check_against_reference(reduce_graph("REDUCE_ANY", case, "bool", rng), cache_dir, rng,
+                            sanitize=case == 0)

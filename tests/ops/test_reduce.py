@@ -244,3 +244,38 @@ def test_reduce_max_float_of_only_minus_infinity_is_the_lowest_float_as_litert()
     want = run_litert(model, [x])[0]
     np.testing.assert_array_equal(run_edgec_tflite(model, [x])[0], want)
     assert want[0] == np.finfo(np.float32).min
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reduce_any_matches_litert(seed):
+    """REDUCE_ANY (bool): edgec's import of the TFLite builtin equals LiteRT's reference."""
+    from tests.refs import run_litert
+
+    rng = np.random.default_rng(400 + seed)
+    shape, axes, keep = _random_case(rng)
+    data = rng.random(shape) < 0.15
+    model = _model("REDUCE_ANY", shape, axes, keep, "bool")
+    expected = run_litert(model, [data], reference=True)
+    actual = run_edgec_tflite(model, [data])
+    assert [a.dtype for a in actual] == [np.dtype(bool)]
+    np.testing.assert_array_equal(actual[0], expected[0])
+
+
+def test_onnx_reduce_max_of_bools_is_reduce_any():
+    x = helper.make_tensor_value_info("x", TensorProto.BOOL, [2, 3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.BOOL, [2, 1, 4])
+    node = helper.make_node("ReduceMax", ["x", "axes"], ["y"], keepdims=1)
+    graph = helper.make_graph([node], "g", [x], [y], [numpy_helper.from_array(
+        np.array([1], np.int64), "axes")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    g = load_onnx(model.SerializeToString(), "m")
+    assert [n.op for n in g.nodes] == ["REDUCE_ANY"]
+    data = np.random.default_rng(0).random((2, 3, 4)) < 0.2
+    out = interpret(g, {"x": data})["y"]
+    np.testing.assert_array_equal(out, data.any(axis=1, keepdims=True))
+    bad = helper.make_model(helper.make_graph(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"])], "g", [x], [y],
+        [numpy_helper.from_array(np.array([1], np.int64), "axes")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(EdgecError, match="reduces a bool tensor"):
+        load_onnx(bad.SerializeToString(), "m")

@@ -9,6 +9,9 @@ count, unlike MEAN); Eval takes the int32 sum of the raw values over the axes, m
 positive shift multiplies the int32 first, wrapping), plus the output zero point, clamped to
 int8 (int16: the same code, clamped to int16).
 
+REDUCE_ANY (bool in, bool out) is true where any element over the axes is (TFLite's
+``REDUCE_ANY``, ONNX ReduceMax of a bool tensor); no quantization.
+
 REDUCE_MAX int8 follows TFLM's ``EvalMaxHelper``: the largest stored code over the axes, which
 is the largest value only with one quantization for input and output; TFLM refuses other
 models (``TF_LITE_ENSURE_EQ`` on scale and zero point), and so does edgec. PTQ gives the output
@@ -36,6 +39,9 @@ define_op("SUM", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_sha
 define_op("REDUCE_MAX", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
           doc="maximum over axes", channels=Channels.SAME, ptq=Ptq.SAME_AS_INPUT,
           keeps_channels=_keeps_channels)
+define_op("REDUCE_ANY", attrs={"axes": REQUIRED, "keep_dims": False}, infer_shapes=_shape,
+          doc="logical or over axes of a bool tensor", bool_inputs=(0,), bool_output=True,
+          ptq=Ptq.UNSUPPORTED, dtypes=("bool",))
 
 
 def sum_multiplier(input_scale: float, output_scale: float) -> tuple[int, int]:
@@ -78,3 +84,9 @@ def _max(call):
     out = np.maximum(x.max(axis=reduced_axes(call.node, x.ndim)), np.finfo(x.dtype).min
                      if x.dtype.kind == "f" else np.iinfo(x.dtype).min)
     return out.astype(x.dtype).reshape(call.out_tensors[0].shape)
+
+
+@kernel("REDUCE_ANY", "bool")
+def reduce_any(call):
+    x = call.inputs[0]
+    return [np.any(x, axis=reduced_axes(call.node, x.ndim)).reshape(call.out_tensors[0].shape)]

@@ -1,4 +1,4 @@
-"""SUM and REDUCE_MAX over axes, int8 and float32 (``edgec.ir.ops.reduce``).
+"""SUM and REDUCE_MAX over axes, int8 and float32, and REDUCE_ANY over bools (``edgec.ir.ops.reduce``).
 
 int8 SUM is MEAN's kernel (``quantized_sum_plan``: TFLM ``QuantizedMeanOrSum``) with the
 multiplier of ``input_scale / output_scale`` not divided by the count. REDUCE_MAX keeps the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.ir.graph import key_dtype
 from edgec.ir.ops.reduce import sum_multiplier
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules._te import placeholder
@@ -32,10 +33,12 @@ def sum_float(ctx) -> KernelPlan:
 
 @lowering_rule("REDUCE_MAX", "int8")
 @lowering_rule("REDUCE_MAX", "float32")
+@lowering_rule("REDUCE_ANY", "bool")
 def reduce_max(ctx) -> KernelPlan:
-    """REDUCE_MAX: the largest value over the axes (int8 compares stored codes)."""
+    """REDUCE_MAX: the largest value over the axes (int8 compares stored codes); REDUCE_ANY:
+    the same over bools, stored as the bytes 0 / 1 (their largest is their logical or)."""
     shape, axes, kept, _ = _geometry(ctx)
-    dtype = ctx.dtype
+    dtype = key_dtype(ctx.dtype)
 
     def build() -> Built:
         from tvm import te, tirx
@@ -44,7 +47,8 @@ def reduce_max(ctx) -> KernelPlan:
         reduce = {a: te.reduce_axis((0, shape[a]), f"r{a}") for a in axes}
         out_shape = tuple(shape[d] for d in kept) or (1,)
         lowest = tirx.const(float(np.finfo(np.float32).min), "float32") \
-            if dtype == "float32" else tirx.const(int(np.iinfo(dtype).min), dtype)
+            if dtype == "float32" else tirx.const(False, "bool") if dtype == "bool" \
+            else tirx.const(int(np.iinfo(dtype).min), dtype)
         largest = te.comm_reducer(lambda a, b: tirx.max(a, b), lambda t: lowest, name="largest")
 
         def value(*i):
