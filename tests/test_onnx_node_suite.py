@@ -8,8 +8,9 @@ before and fails now is a regression, and a run that passes but is not listed me
 baseline (and docs/OPS.md) needs regenerating:
 ``python -m tests.onnx_node.runner --write-baseline && python -m edgec.tools.opsdoc``.
 
-The C path of the whole suite takes minutes (a build and a compile per run): CI runs it on
-``runner.c_subset`` (one run per operator, input dtypes and mode); ``-m slow`` runs it all.
+The C path of the whole suite takes minutes (a build and a compile per run): without the slow
+test it runs on ``runner.c_subset`` (one run per operator, input dtypes and mode); with it
+(CI) the one run of the suite takes every passing run's C path and serves every test.
 """
 
 import json
@@ -28,8 +29,12 @@ def _baseline() -> dict:
 
 
 @pytest.fixture(scope="module")
-def suite():
-    return runner.run_suite(c_only=runner.c_subset(_baseline()))
+def suite(request):
+    """One run of the suite for every test here: the C path of every passing run when the
+    slow test is collected too (CI), else of ``runner.c_subset``'s runs only."""
+    whole = any(item.name == "test_c_path_of_every_passing_run"
+                for item in request.session.items)
+    return runner.run_suite(c_only=None if whole else runner.c_subset(_baseline()))
 
 
 def _bad(outcomes) -> list[str]:
@@ -73,8 +78,8 @@ def test_c_subset_covers_every_operator_and_dtype(suite):
 
 
 @pytest.mark.slow
-def test_c_path_of_every_passing_run():
-    outcomes, _ = runner.run_suite()
+def test_c_path_of_every_passing_run(suite):
+    outcomes, _ = suite
     bad = _bad(outcomes)
     assert not bad, "\n".join(bad)
     assert all(o.c_status for o in outcomes if o.status == "pass")
