@@ -338,18 +338,18 @@ def out_of_scope(test: str) -> str:
 
 
 def goal_misses(outcomes: list[Outcome], ops: dict[str, str],
-                listed: set[str] | None = None) -> list[str]:
+                listed: set[str] | None = None) -> dict[str, str]:
     """The runs of listed ONNX ops (those edgec has a converter for) that miss issue 11's goal:
     every run passes the reference and the C, except a plain run refused for values only
     known at run time (its frozen run, where those values are constants, passes) and the
-    runs ``out_of_scope`` names."""
+    runs ``out_of_scope`` names. ``test:mode`` -> what happened."""
     if listed is None:
         from edgec.frontends.onnx_converters import supported_ops
 
         listed = set(supported_ops())
     frozen_ok = {o.test for o in outcomes if o.mode == "frozen" and o.status == "pass"
                  and o.c_status in ("", "pass")}
-    misses = []
+    misses = {}
     for o in outcomes:
         if ops.get(o.test) not in listed or out_of_scope(o.test):
             continue
@@ -357,8 +357,8 @@ def goal_misses(outcomes: list[Outcome], ops: dict[str, str],
             continue
         if o.mode == "plain" and o.status == "refused" and o.test in frozen_ok:
             continue
-        misses.append(f"{ops[o.test]} {o.test}:{o.mode} {o.status}/{o.c_status or '-'} "
-                      f"{(o.detail or o.c_detail)[:160]}")
+        misses[f"{o.test}:{o.mode}"] = (f"{ops[o.test]}: {o.status}/{o.c_status or '-'} "
+                                        f"{(o.detail or o.c_detail)[:160]}")
     return misses
 
 
@@ -423,7 +423,7 @@ def main(argv=None) -> int:
     print("C:", dict(Counter(o.c_status for o in outcomes if o.c_status)))
     if args.goal:
         misses = goal_misses(outcomes, ops)
-        print("\n".join(misses))
+        print("\n".join(f"{run} {why}" for run, why in misses.items()))
         print(f"listed ops' runs missing the goal: {len(misses)}")
     if args.write_baseline:
         if args.no_c or args.c_subset or args.k or args.optimize or args.cflags:
