@@ -647,7 +647,8 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
     """Identity and inference-mode Dropout are another name for their input. Dropout's mask
     output keeps every element in inference mode: a constant of trues (a model output of it
-    is filled by the run function); training mode (a ratio above 0) is refused."""
+    is filled by the run function); so is training mode with a constant ratio 0 (nothing is
+    dropped); training mode with another ratio is random, and refused."""
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
         _check_inference_dropout(ctx, node)
     if len(node.output) > 1 and node.output[1]:
@@ -666,5 +667,7 @@ def _check_inference_dropout(ctx: Context, node: onnx.NodeProto) -> None:
     ratio = 0.5 if not ratio_name else \
         float(ctx.const(ratio_name)) if ctx.is_const(ratio_name) else None
     if bool(np.asarray(ctx.const(training)).any()) and ratio != 0.0:
-        raise EdgecError(f"Dropout '{node.name}' runs in training mode (training_mode true)",
-                         "export the model in inference mode (model.eval() in PyTorch)")
+        what = "a run-time ratio" if ratio is None else f"ratio {ratio:g}"
+        raise EdgecError(f"Dropout '{node.name}' runs in training mode with {what}: its "
+                         "mask is random", "export the model in inference mode (model.eval() "
+                         "in PyTorch), or give it ratio 0")
