@@ -26,7 +26,7 @@ _Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert _Thread_local
 # TIR float intrinsics (after LowerIntrin) and the <math.h> function each is printed as;
 # a kernel declares which of these it calls, so the emitter knows to include <math.h>.
 TIR_MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "erf": "erff",
-            "fabs": "fabsf", "floor": "floorf", "isnan": "isnan"}
+            "fabs": "fabsf", "floor": "floorf", "isnan": "isnan", "pow": "powf", "fmod": "fmodf"}
 MATH_FUNCTIONS = frozenset(TIR_MATH.values())
 
 MAX_LINE = 120  # columns: no generated line is longer

@@ -1,7 +1,7 @@
 """ONNX converters for comparisons, logic and selection: Equal, Less, LessOrEqual, Greater,
 GreaterOrEqual -> EQUAL ... GREATER_EQUAL; Not, And, Or, Xor -> LOGICAL_NOT, LOGICAL_AND,
 LOGICAL_OR, NOT_EQUAL on bools; Where -> SELECT_V2 (``edgec.ir.ops.comparison``); integer
-Mod as DIV, MUL, SUB and (sign of the divisor) comparisons and SELECT_V2.
+Mod as DIV, MUL, SUB and (sign of the divisor) comparisons and SELECT_V2; float Mod as FMOD.
 
 Their bool outputs are values of kind ``bool`` (IR dtype ``bool``, one byte 0 / 1 in C).
 Operands are float tensors, plain integers of one type (docs/IR.md "Plain integers") or bools;
@@ -17,6 +17,7 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs, operand
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_decompose import constant, step
+from edgec.frontends.onnx_ops_math import float_binary
 from edgec.frontends.onnx_registry import converter
 from edgec.ir.graph import INT_DTYPES
 
@@ -134,13 +135,14 @@ def mod(ctx: Context, node: onnx.NodeProto) -> None:
     (DIV truncates toward zero, the arithmetic wraps: C's ``%``; ``fmod=1``), then for
     ``fmod=0`` (the sign of the divisor, Python's ``%``) ``r + y`` where ``r != 0`` and its
     sign differs from y's (SELECT_V2). ``x mod 0`` is x (edgec's DIV defines ``x / 0`` as 0;
-    ONNX leaves it undefined). Float Mod (``fmod=1``, C's ``fmodf``) is not provided."""
+    ONNX leaves it undefined). Float Mod (``fmod=1``, as ONNX requires of floats) -> FMOD,
+    C's ``fmod``."""
     x, y = node.input
     fmod = int(attrs(node).get("fmod", 0))
     acts = [i for i in node.input if not ctx.is_const(i)]
     if not all(ctx.plain_int(a) for a in acts):
-        raise EdgecError(f"Mod '{node.name}' computes on float tensors",
-                         "edgec's Mod takes integer tensors")
+        _float_mod(ctx, node, fmod)
+        return
     dtype = ctx.tensor(ctx.value(acts[0])).dtype
     out, shape = node.output[0], ctx.shape(node.output[0])
     quotient = step(ctx, node, "Div", [x, y], f"{out}_quotient", shape)
@@ -159,3 +161,17 @@ def mod(ctx: Context, node: onnx.NodeProto) -> None:
     fix = step(ctx, node, "And", [differ, r_nonzero], f"{out}_fix", shape)
     adjusted = step(ctx, node, "Add", [r, y], f"{out}_adjusted", shape)
     step(ctx, node, "Where", [fix, adjusted, r], out, shape)
+
+
+def _float_mod(ctx: Context, node: onnx.NodeProto, fmod: int) -> None:
+    """Mod of float tensors: FMOD (the truncated remainder, the dividend's sign)."""
+    if not fmod:
+        raise EdgecError(f"Mod '{node.name}' takes the divisor's sign (fmod=0) of float "
+                         "tensors, which ONNX defines for integers only",
+                         "set fmod=1 (C's fmod) for float tensors")
+    for i in node.input:
+        if (np.asarray(ctx.const(i)).dtype.kind != "f" if ctx.is_const(i)
+                else ctx.plain_int(i)):
+            raise EdgecError(f"Mod '{node.name}' mixes float and integer tensors",
+                             "give both inputs the same float type")
+    float_binary(ctx, node, "FMOD", list(node.input))

@@ -1,5 +1,5 @@
 """ONNX converters for elementwise math and activations: Add, Sub, Mul, Sum, Mean, Neg, Abs,
-Div, Reciprocal, Sqrt, Exp, Log, Erf, Pow (exponent 1, 2 or 0.5), PRelu, Relu, Clip, Sigmoid,
+Div, Reciprocal, Sqrt, Exp, Log, Erf, Pow, PRelu, Relu, Clip, Sigmoid,
 HardSigmoid, Swish, Tanh, Softmax, LogSoftmax, Identity, Dropout, float-to-float Cast."""
 
 from __future__ import annotations
@@ -147,16 +147,22 @@ def div(ctx: Context, node: onnx.NodeProto) -> None:
 
 def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
     """Float DIV of two tensors (numpy broadcasting), at least one computed at run time."""
-    acts = [i for i in node.input if not ctx.is_const(i)]
     for i in node.input:
         if ctx.is_const(i) and np.asarray(ctx.const(i)).dtype.kind != "f":
             raise EdgecError(f"Div '{node.name}' divides {np.asarray(ctx.const(i)).dtype} "
                              "values", "edgec divides float tensors")
+    float_binary(ctx, node, "DIV", list(node.input))
+
+
+def float_binary(ctx: Context, node: onnx.NodeProto, op: str, names: list[str]) -> None:
+    """Float ``op`` of two float tensors ``names`` (numpy broadcasting), at least one computed
+    at run time, bound to the node's output (DIV, POW, FMOD)."""
+    acts = [i for i in names if not ctx.is_const(i)]
     rank = len(ctx.shape(node.output[0]))
     layout = _common_layout(ctx, acts, rank)
     inputs = [operand(ctx, i, layout, False) if i in acts
-              else const_operand(ctx, i, layout, rank, False) for i in node.input]
-    ctx.emit(node, "DIV", inputs, {}, layout, False)
+              else const_operand(ctx, i, layout, rank, False) for i in names]
+    ctx.emit(node, op, inputs, {}, layout, False)
 
 
 _FLOAT_UNARY = {"Sqrt": "SQRT", "Exp": "EXP", "Log": "LOG", "Erf": "ERF"}
@@ -185,30 +191,65 @@ def reciprocal(ctx: Context, node: onnx.NodeProto) -> None:
 # rounded x * x, x ** 0.5 the correctly rounded square root (powf and sqrtf differ only at
 # -0 and -inf, where powf gives +0 and +inf).
 _POW = {1.0: None, 2.0: "Mul", 0.5: "Sqrt"}
+_POW_INT_BASES = ("int32", "int64")  # ONNX's integer Pow bases (POW's plain-integer kernels)
 
 
 @converter("Pow")
 def pow_(ctx: Context, node: onnx.NodeProto) -> None:
-    """Pow of a float tensor by a constant scalar exponent 1, 2 or 0.5 -> itself, MUL, SQRT."""
+    """Pow -> POW (numpy broadcasting), the output of the base's type as ONNX's. A float
+    base by a constant scalar exponent 1, 2 or 0.5 is itself, MUL, SQRT; an exponent of
+    another type is cast to the base's (CAST; constants at import). An int32 / int64 base
+    with a float exponent computes in float32: CAST, POW, CAST back (truncating, as ONNX's
+    reference casts numpy's float64 power)."""
     x, y = node.input
-    exponent = np.asarray(ctx.const(y, "the exponent")) if ctx.is_const(y) else None
-    if exponent is None or exponent.size != 1 or float(exponent.ravel()[0]) not in _POW:
-        raise EdgecError(f"Pow '{node.name}' raises to "
-                         + ("a run-time exponent" if exponent is None
-                            else f"the exponent {exponent.ravel().tolist()}"),
-                         "edgec computes Pow by a constant exponent 1, 2 or 0.5")
-    if ctx.plain_int(x):
-        raise EdgecError(f"Pow '{node.name}' computes on integers",
-                         "edgec's Pow takes float tensors")
-    op_type = _POW[float(exponent.ravel()[0])]
+    base, exponent = _pow_dtype(ctx, x), _pow_dtype(ctx, y)
+    out, shape = node.output[0], ctx.shape(node.output[0])
+    if base == "float32" and _pow_fast(ctx, node):
+        return
+    if base in _POW_INT_BASES and exponent == "float32":
+        as_float = step(ctx, node, "Cast", [x], f"{out}_base_float", ctx.shape(x),
+                        to=onnx.TensorProto.FLOAT)
+        power = step(ctx, node, "Pow", [as_float, y], f"{out}_float", shape)
+        step(ctx, node, "Cast", [power], out, shape, to=helper_dtype(base))
+        return
+    if base != "float32" and base not in _POW_INT_BASES:
+        raise EdgecError(f"Pow '{node.name}' raises {base} values",
+                         "Pow takes a float32, int32 or int64 base")
+    if exponent != base:
+        y = step(ctx, node, "Cast", [y], f"{out}_exponent", ctx.shape(y),
+                 to=helper_dtype(base))
+    if base == "float32":
+        float_binary(ctx, node, "POW", [x, y])
+    else:
+        plain_int_op(ctx, node, "POW", [x, y])
+
+
+def _pow_dtype(ctx: Context, name: str) -> str:
+    """The element type of Pow's input ``name``: float32 for float (and dequantized) values."""
+    if ctx.is_const(name):
+        kind = np.asarray(ctx.const(name)).dtype
+        return "float32" if kind.kind == "f" else kind.name
+    return ctx.tensor(ctx.value(name)).dtype if ctx.plain_int(name) else "float32"
+
+
+def _pow_fast(ctx: Context, node: onnx.NodeProto) -> bool:
+    """Pow of a float activation by a constant scalar 1, 2 or 0.5 that does not broadcast
+    the base: as the exact op it equals (True), else nothing (False)."""
+    x, y = node.input
+    if ctx.is_const(x) or not ctx.is_const(y):
+        return False
+    exponent = np.asarray(ctx.const(y))
     out_shape = ctx.shape(node.output[0])
-    if ctx.shape(x) != out_shape:
-        raise EdgecError(f"Pow '{node.name}' broadcasts its input to {list(out_shape)}",
-                         "give the exponent no more dimensions than the base")
+    if exponent.size != 1 or float(exponent.ravel()[0]) not in _POW or \
+            ctx.shape(x) != out_shape:
+        return False
+    op_type = _POW[float(exponent.ravel()[0])]
     if op_type is None:
         bind_alias(ctx, x, node.output[0])
-        return
-    step(ctx, node, op_type, [x, x] if op_type == "Mul" else [x], node.output[0], out_shape)
+    else:
+        step(ctx, node, op_type, [x, x] if op_type == "Mul" else [x], node.output[0],
+             out_shape)
+    return True
 
 
 @converter("Abs")
@@ -606,7 +647,8 @@ def softmax(ctx: Context, node: onnx.NodeProto) -> None:
 def identity(ctx: Context, node: onnx.NodeProto) -> None:
     """Identity and inference-mode Dropout are another name for their input. Dropout's mask
     output keeps every element in inference mode: a constant of trues (a model output of it
-    is filled by the run function); training mode (a ratio above 0) is refused."""
+    is filled by the run function); so is training mode with a constant ratio 0 (nothing is
+    dropped); training mode with another ratio is random, and refused."""
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
         _check_inference_dropout(ctx, node)
     if len(node.output) > 1 and node.output[1]:
@@ -625,5 +667,7 @@ def _check_inference_dropout(ctx: Context, node: onnx.NodeProto) -> None:
     ratio = 0.5 if not ratio_name else \
         float(ctx.const(ratio_name)) if ctx.is_const(ratio_name) else None
     if bool(np.asarray(ctx.const(training)).any()) and ratio != 0.0:
-        raise EdgecError(f"Dropout '{node.name}' runs in training mode (training_mode true)",
-                         "export the model in inference mode (model.eval() in PyTorch)")
+        what = "a run-time ratio" if ratio is None else f"ratio {ratio:g}"
+        raise EdgecError(f"Dropout '{node.name}' runs in training mode with {what}: its "
+                         "mask is random", "export the model in inference mode (model.eval() "
+                         "in PyTorch), or give it ratio 0")

@@ -13,7 +13,7 @@ from edgec.frontends.onnx_common import (attrs, const_operand, keep_kind, operan
                                          require_2d_window, window_pads)
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_ops_math import bias_quant, binary, binary_with_const
-from edgec.frontends.onnx_decompose import step
+from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.frontends.onnx_window1d import lift_1d
 from edgec.frontends.onnx_window3d import lift_3d, lift_3d_transpose
@@ -350,11 +350,10 @@ def _transpose_const(ctx: Context, name: str, new: str) -> None:
 @converter("BatchNormalization")
 def batch_norm(ctx: Context, node: onnx.NodeProto) -> None:
     """Folded into the preceding CONV/DEPTHWISE/FC when it alone reads that op's output,
-    else MUL and ADD by per-channel constants."""
+    else MUL and ADD by per-channel constants; training mode: ``_batch_norm_training``."""
     if attrs(node).get("training_mode", 0):
-        raise EdgecError(f"BatchNormalization '{node.name}' runs in training mode "
-                         "(batch statistics, running-mean outputs)",
-                         "export the model in inference mode (model.eval() in PyTorch)")
+        _batch_norm_training(ctx, node)
+        return
     x = node.input[0]
     if not all(ctx.is_const(i) for i in node.input[1:5]):
         _batch_norm_run_time(ctx, node)
@@ -392,6 +391,42 @@ def _batch_norm_run_time(ctx: Context, node: onnx.NodeProto) -> None:
     step(ctx, node, "Div", [f"{out}_centered", f"{out}_std"], f"{out}_normalized", shape)
     step(ctx, node, "Mul", [f"{out}_normalized", scale], f"{out}_scaled", shape)
     step(ctx, node, "Add", [f"{out}_scaled", bias], out, shape)
+
+
+def _batch_norm_training(ctx: Context, node: onnx.NodeProto) -> None:
+    """BatchNormalization with ``training_mode=1`` as ONNX's reference computes it, in float:
+    the batch mean and (population) variance over every axis but the channels (ReduceMean,
+    Sub, Mul, ReduceMean), Y normalized by them (``_batch_norm_run_time``), and the optional
+    outputs running_mean and running_var, ``input * momentum + batch * (1 - momentum)``
+    (Mul, Mul, Add per statistic). Deterministic: no state is kept between inferences."""
+    x, out = node.input[0], node.output[0]
+    shape = ctx.shape(x)
+    if len(shape) < 2 or ctx.plain_int(x):
+        raise EdgecError(f"BatchNormalization '{node.name}' normalizes a rank-{len(shape)} or "
+                         "integer tensor", "give it float32 [N, C, ...] input")
+    axes = [0, *range(2, len(shape))]
+    reduced = tuple(d if i == 1 else 1 for i, d in enumerate(shape))
+    channels = (shape[1],)
+    mean = step(ctx, node, "ReduceMean", [x], f"{out}_batch_mean", reduced, axes=axes,
+                keepdims=1)
+    centered = step(ctx, node, "Sub", [x, mean], f"{out}_batch_centered", shape)
+    square = step(ctx, node, "Mul", [centered, centered], f"{out}_batch_square", shape)
+    var = step(ctx, node, "ReduceMean", [square], f"{out}_batch_var", reduced, axes=axes,
+               keepdims=1)
+    stats = [step(ctx, node, "Reshape", [v], f"{v}_per_channel", channels) for v in (mean, var)]
+    normalize = onnx.helper.make_node(
+        "BatchNormalization", [*node.input[:3], *stats], [out], name=node.name,
+        epsilon=float(attrs(node).get("epsilon", 1e-5)))
+    _batch_norm_run_time(ctx, normalize)
+    momentum = np.float32(attrs(node).get("momentum", 0.9))
+    keep = constant(ctx, f"{out}_momentum", momentum)
+    take = constant(ctx, f"{out}_one_minus_momentum", np.float32(1.0 - float(momentum)))
+    for running, given, batch in zip(node.output[1:3], node.input[3:5], stats):
+        if not running:
+            continue
+        kept = step(ctx, node, "Mul", [given, keep], f"{running}_kept", channels)
+        taken = step(ctx, node, "Mul", [batch, take], f"{running}_taken", channels)
+        step(ctx, node, "Add", [kept, taken], running, channels)
 
 
 @converter("LayerNormalization")

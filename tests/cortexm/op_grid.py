@@ -36,6 +36,7 @@ from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
 from edgec.ir.check import check_graph
 from edgec.ir.graph import PLAIN_INT_KEYS, key_dtype
+from edgec.ir.ops.pow_fmod import INT_POW_DTYPES
 from edgec.lower.select import supported
 from tests.lower.quantgen import act_q
 
@@ -565,7 +566,8 @@ def _max_pool_indices(storage_order: int, rng) -> Graph:
 def _plain_int_cases(full: bool):
     """Plain (unquantized) integers on every integer dtype: the arithmetic (wrap-around,
     DIV truncating with x / 0 = 0), MAXIMUM / MINIMUM, the byte movers, MAX_POOL_2D, CAST
-    both ways; and the float-only DIV, SQRT and MAX_POOL_2D_INDICES."""
+    both ways, int32 / int64 POW; and the float-only DIV, SQRT, POW, FMOD and
+    MAX_POOL_2D_INDICES."""
     supported_rules = set(supported())
     movers = {
         "PAD": lambda d, rng: _pad(d, 5, rng),
@@ -589,6 +591,11 @@ def _plain_int_cases(full: bool):
         yield Case("CAST/float32", f"to_{key}", partial(_cast, "float32", dtype))
     yield Case("DIV/float32", "broadcast", partial(_max_min, "DIV", "float32"))
     yield Case("SQRT/float32", "normal", partial(_unary_float, "SQRT"))
+    for op in ("POW", "FMOD"):  # powf / fmodf
+        yield Case(f"{op}/float32", "broadcast", partial(_max_min, op, "float32"))
+    for dtype in INT_POW_DTYPES:  # the ipow helper: wrapping, negative exponents
+        yield Case(f"POW/{dtype}", "broadcast", partial(
+            _plain, lambda d, rng: _max_min("POW", d, rng), dtype))
     for order in _pick(full, [0, 1], [1]):
         yield Case("MAX_POOL_2D_INDICES/float32", f"storage_order{order}",
                    partial(_max_pool_indices, order))

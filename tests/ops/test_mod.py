@@ -1,6 +1,8 @@
 """ONNX Mod of plain integers (a decomposition into DIV, MUL, SUB and, for the divisor's sign,
 comparisons and SELECT_V2): against onnxruntime in the reference and the generated C, every
-sign combination, the type's minimum by -1, broadcasting and constant divisors; x mod 0."""
+sign combination, the type's minimum by -1, broadcasting and constant divisors; x mod 0.
+Float Mod (fmod=1) as FMOD, C's fmod: against onnxruntime bit for bit in reference and C,
+its special values, fmod=0 on floats refused, no PTQ nor TFLite export."""
 
 import numpy as np
 import onnxruntime as ort
@@ -9,7 +11,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
-from edgec.ir import interpret
+from edgec.ir import Tensor, interpret
+from edgec.ir.ops.pow_fmod import FLOAT_DTYPES
+from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.onnx_node.runner import run_c
 
 _TYPES = {"int8": TensorProto.INT8, "int32": TensorProto.INT32, "int64": TensorProto.INT64,
@@ -68,7 +72,64 @@ def test_mod_by_zero_is_the_dividend():
     np.testing.assert_array_equal(got, x)
 
 
-def test_float_mod_is_refused():
-    data = _model("float32", (4,), (4,), 1)
-    with pytest.raises(EdgecError, match="computes on float tensors"):
+def _float_operands(rng):
+    x = rng.uniform(-20, 20, (3, 8)).astype(np.float32)
+    y = rng.uniform(0.5, 6, (1, 8)).astype(np.float32)
+    y[0, ::2] *= -1
+    x[1, :] = y[0, :] * 3  # exact multiples: a zero of the dividend's sign
+    x[2, :2] = [-0.0, 1e-30]
+    return x, y
+
+
+def test_float_mod_matches_onnxruntime_in_reference_and_c(tmp_path):
+    x, y = _float_operands(np.random.default_rng(7))
+    data = _model("float32", x.shape, y.shape, 1)
+    expected = ort.InferenceSession(data).run(None, {"x": x, "y": y})[0]
+    graph = load_onnx(data)
+    assert [n.op for n in graph.nodes] == ["FMOD"]
+    got = interpret(graph, {"x": x, "y": y})["z"]
+    np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))  # exact, signs
+    outcome, why = run_c(data, [[x, y]], [[expected]], ["x", "y"], ["z"], tmp_path / "c")
+    assert outcome == "pass", why
+
+
+def test_float_mod_by_a_constant_divisor_and_special_values(tmp_path):
+    """C's fmod at the edges: x mod 0 and inf mod y are NaN, x mod inf is x; the C kernel
+    gives the same bits."""
+    y = np.array([0.0, 2.5, np.inf, -3.0], np.float32)
+    x = np.array([[5.0, -7.25, -4.0, np.inf], [-0.0, 7.5, 3.0, 7.0]], np.float32)
+    data = _model("float32", x.shape, None, 1, y_const=y)
+    want = np.fmod(x, y)
+    got = interpret(load_onnx(data), x)["z"]
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0, 0]) and np.isnan(got[0, 3]) and got[0, 2] == -4.0
+    outcome, why = run_c(data, [[x]], [[want]], ["x"], ["z"], tmp_path / "c")
+    assert outcome == "pass", why
+
+
+def test_float_mod_with_the_divisors_sign_is_refused():
+    data = _model("float32", (4,), (4,), 0)
+    with pytest.raises(EdgecError, match="fmod=0") as e:
         load_onnx(data)
+    assert "\n" not in str(e.value)
+
+
+def test_fmod_is_not_quantized_nor_exported():
+    from edgec.export import to_tflite_bytes
+    from edgec.quantize import quantize_graph
+
+    graph = load_onnx(_model("float32", (1, 8), (1, 8), 1))
+    with pytest.raises(EdgecError, match="FMOD, which edgec's post-training"):
+        quantize_graph(graph, {n: np.ones((2, 1, 8), np.float32) for n in graph.inputs})
+    with pytest.raises(EdgecError) as e:
+        to_tflite_bytes(graph)
+    assert "\n" not in str(e.value) and "FMOD" in str(e.value)
+
+
+@needs_gcc
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_c_kernel_matches_reference(dtype, tmp_path):
+    graph = single_node_graph("FMOD", [Tensor("a", (2, 3, 7), dtype),
+                                       Tensor("b", (1, 3, 1), dtype)],
+                              [Tensor("y", (2, 3, 7), dtype)])
+    check_against_reference(graph, tmp_path, np.random.default_rng(6), sanitize=True)

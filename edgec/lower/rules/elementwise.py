@@ -159,7 +159,7 @@ def mul_int8(ctx) -> KernelPlan:
 
 
 def _float_plan(ctx, combine) -> KernelPlan:
-    bounds = consts.activation_bounds(ctx.attrs["activation"])
+    bounds = consts.activation_bounds(ctx.attrs.get("activation", "NONE"))
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
 
     def build() -> Built:

@@ -1,0 +1,54 @@
+"""POW and FMOD (``edgec.ir.ops.pow_fmod``) under numpy broadcasting: one C call per element.
+
+float32 POW is ``powf``, FMOD ``fmodf`` (exact, so bit for bit the reference). int32 / int64
+POW calls the shared helper ``edgec_ipow_int32`` / ``_int64`` (``templates/kernels/
+ipow.h.j2``): repeated squaring in the unsigned type of the width, a loop per element that TE
+cannot express as one expression; it is the reference's ``int_pow`` step for step.
+"""
+
+from __future__ import annotations
+
+from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, INT_POW_DTYPES
+from edgec.lower.registry import Built, KernelPlan, lowering_rule
+from edgec.lower.rules._te import placeholder
+from edgec.lower.rules.elementwise import _broadcast, _float_plan, _plan, _schedule
+
+
+def _libm(name: str):
+    def combine(a, b):
+        from tvm import tirx
+
+        return getattr(tirx, name)(a, b)
+    return combine
+
+
+@lowering_rule("POW", *FLOAT_DTYPES)
+def pow_float(ctx) -> KernelPlan:
+    """float32 POW via ``powf``."""
+    return _float_plan(ctx, _libm("pow"))
+
+
+@lowering_rule("FMOD", *FLOAT_DTYPES)
+def fmod_float(ctx) -> KernelPlan:
+    """float32 FMOD via ``fmodf``."""
+    return _float_plan(ctx, _libm("fmod"))
+
+
+@lowering_rule("POW", *INT_POW_DTYPES)
+def pow_int(ctx) -> KernelPlan:
+    """int32 / int64 POW via the ``ipow`` helper (wrapping; negative exponents truncate)."""
+    dtype = ctx.outs[0].dtype
+    helper = f"edgec_ipow_{dtype}"
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        a = placeholder(ctx.ins[0].shape, dtype, "a")
+        b = placeholder(ctx.ins[1].shape, dtype, "b")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        y = te.compute(shape, lambda *i: tirx.call_pure_extern(dtype, helper, ra(*i), rb(*i)),
+                       name="y")
+        return Built([a, b, y], _schedule([], rank))
+
+    return _plan(ctx, build)
