@@ -27,7 +27,7 @@ from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_converters import converter_for
-from edgec.frontends.onnx_validate import check_model, check_node, check_order
+from edgec.frontends.onnx_validate import check_model, check_node, check_order, tensor_array
 from edgec.ir import Graph, Node, Tensor, check_graph
 from edgec.ir.graph import INT_DTYPES
 from edgec.limits import check_shape
@@ -50,6 +50,7 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
     consts = check_model(model, base_dir)
     check_order(model)
     _pin_batch_dims(model)
+    consts.update(_freeze_empty_inputs(model))
     ctx = Context(model, _infer_shapes(model), name)
     ctx.consts.update(consts)
     _bind_inputs(ctx)
@@ -104,12 +105,8 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
         if inp.name in initializers:
             continue
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
-                continue
             if dim.HasField("dim_value"):
-                raise EdgecError(f"input '{inp.name}' has size 0 at axis {axis}",
-                                 "edgec compiles models whose tensors hold data; give every "
-                                 "input dimension a size of at least 1")
+                continue  # a size of 0 makes an empty input: an empty constant (_bind_inputs)
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
@@ -153,6 +150,27 @@ def _bind_inputs(ctx: Context) -> None:
         kind = "float" if dtype == "float32" else "int8" if dtype in ("int8", "int16") \
             else "bool" if dtype == "bool" else "int"
         ctx.values[inp.name] = Value(ir, None, kind)
+
+
+def _freeze_empty_inputs(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """A graph input with a zero-size dimension holds no values: the only tensor it can
+    receive is the empty one of its dtype and shape. It becomes that constant, an initializer
+    (before shape inference, which then sees e.g. an empty ``axes``, ``shape`` or ``split``,
+    or CastLike's ``like``), and is not an input of the compiled model. Its element type must
+    still be one edgec reads."""
+    empty = {}
+    for inp in list(model.graph.input):
+        shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+        if inp.name in empty or 0 not in shape or any(
+                i.name == inp.name for i in model.graph.initializer):
+            continue
+        proto = onnx.TensorProto(name=inp.name, data_type=inp.type.tensor_type.elem_type,
+                                 dims=shape)
+        empty[inp.name] = tensor_array(proto, None,
+                                       f"input '{inp.name}' (empty, shape {shape})")
+        model.graph.initializer.append(proto)
+        model.graph.input.remove(inp)
+    return empty
 
 
 def _bind_outputs(ctx: Context) -> None:

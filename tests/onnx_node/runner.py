@@ -147,9 +147,12 @@ def _rounding(want: np.ndarray) -> float:
 
 def _feed(graph, in_names: list[str], feeds: list) -> dict:
     """``feeds`` by input name, cast to the graph's input dtype where that is exact (the
-    suite stores e.g. int64 data for an input the importer narrowed)."""
+    suite stores e.g. int64 data for an input the importer narrowed). Only the inputs the
+    imported graph keeps: an empty (zero-size) ONNX input is a constant, not an input."""
     feed = {}
     for n, v in zip(in_names, feeds):
+        if n not in graph.inputs:
+            continue
         t = graph.tensors[n]
         v = np.asarray(v)
         feed[n] = v.astype(t.dtype) if v.dtype != np.dtype(t.dtype) and np.array_equal(
