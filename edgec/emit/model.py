@@ -179,7 +179,8 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
         q = t.quant if t.quant is not None and t.quant.per_tensor else None
         entries.append({
             "index": index, "name": c_comment_text(name), "ctype": c_type(t.dtype),
-            "size": t.size, "nbytes": t.nbytes, "offset": plan.offsets[name],
+            "size": t.size, "nbytes": t.nbytes,
+            "offset": plan.offsets[name] if t.size else None,  # empty: no bytes, no place
             "shape": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),
             "scale": c_float(q.s) if q else None, "zero_point": q.zp if q else None,
         })

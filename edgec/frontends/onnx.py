@@ -51,13 +51,19 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
     check_order(model)
     _pin_batch_dims(model)
     consts.update(_freeze_empty_inputs(model))
-    ctx = Context(model, _infer_shapes(model), name)
+    shapes, empty = _infer_shapes(model)
+    ctx = Context(model, shapes, name)
     ctx.consts.update(consts)
     _bind_inputs(ctx)
     opset = _default_opset(model)
     for node in model.graph.node:
         check_node(node, opset, ctx.shape)
-        if not fold_constant_node(ctx, node):
+        if fold_constant_node(ctx, node):
+            continue
+        # A zero-size result holds no values: it is the empty constant of its type, computed
+        # by nothing (a Slice or Split that selects nothing, a Reshape to a zero size).
+        ctx.consts.update({o: empty[o] for o in node.output if o in empty})
+        if not all(o in empty for o in node.output if o):
             converter_for(node)(ctx, node)
     _bind_outputs(ctx)
     graph = simplify(ctx.graph)
@@ -118,20 +124,30 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
     del model.graph.value_info[:]
 
 
-def _infer_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
-    """Static shapes of every tensor ONNX shape inference can determine."""
+def _infer_shapes(model: onnx.ModelProto) -> tuple[dict[str, tuple[int, ...]],
+                                                   dict[str, np.ndarray]]:
+    """Static shapes of every tensor ONNX shape inference can determine, and the zero-size
+    ones among them as empty arrays of their element type (when numpy has it)."""
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # onnx raises several unrelated types here
         raise EdgecError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}",
                          "check the model with onnx.checker.check_model") from e
-    shapes = {}
+    shapes, empty = {}, {}
     g = inferred.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         dims = vi.type.tensor_type.shape.dim
         if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
             shapes[vi.name] = check_shape(f"tensor '{vi.name}'", [d.dim_value for d in dims])
-    return shapes
+            if 0 in shapes[vi.name] and vi.type.tensor_type.elem_type in _NUMPY_TYPES:
+                empty[vi.name] = np.zeros(shapes[vi.name],
+                                          _NUMPY_TYPES[vi.type.tensor_type.elem_type])
+    return shapes, empty
+
+
+# ONNX element types of the zero-size tensors the importer holds as empty constants.
+_NUMPY_TYPES = {**{k: v for k, v in _DTYPES.items()}, onnx.TensorProto.DOUBLE: "float64",
+                onnx.TensorProto.FLOAT16: "float16"}
 
 
 def _bind_inputs(ctx: Context) -> None:
@@ -208,13 +224,13 @@ def _constant_output(ctx: Context, name: str) -> str:
     data = np.asarray(ctx.const(name))
     dtype = _CONSTANT_DTYPES.get(data.dtype.name)
     exact = dtype is not None and np.array_equal(data.astype(dtype).astype(data.dtype), data)
-    if data.size == 0:
-        raise EdgecError(f"output '{name}' is an empty constant (shape {list(data.shape)})",
-                         "edgec's tensors have at least one element; drop the output")
     if not exact:
         raise EdgecError(f"output '{name}' is a constant {data.dtype} tensor of shape "
                          f"{list(data.shape)}, which edgec cannot hold",
                          "make the output depend on the input, or drop it")
+    if data.size == 0:  # nothing to write: a zero-size output no node writes (docs/IR.md)
+        return ctx.graph.add_tensor(Tensor(ctx.graph.unique_name(name), data.shape,
+                                           dtype)).name
     const = ctx.const_tensor(f"{name}_value", data.astype(dtype))
     ir = ctx.new_tensor(name, data.shape, dtype)
     ctx.add_node("RESHAPE", [const], [ir], {"shape": tuple(data.shape)}, f"{name}_constant")
