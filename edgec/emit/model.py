@@ -189,8 +189,9 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
 
 def _null_check(n_inputs: int, n_outputs: int, extra: list[str]) -> list[str]:
     """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped
-    (``extra`` conditions first)."""
-    terms = extra + ["inputs == NULL", "outputs == NULL"]
+    (``extra`` conditions first). A model without inputs (each ONNX input was empty) takes
+    any ``inputs``, NULL too."""
+    terms = extra + (["inputs == NULL"] if n_inputs else []) + ["outputs == NULL"]
     terms += [f"inputs[{i}] == NULL" for i in range(n_inputs)]
     terms += [f"outputs[{i}] == NULL" for i in range(n_outputs)]
     lines, line = [], "if ("

@@ -50,7 +50,8 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
     consts = check_model(model, base_dir)
     check_order(model)
     _pin_batch_dims(model)
-    consts.update(_freeze_empty_inputs(model))
+    empty_inputs = _freeze_empty_inputs(model)
+    consts.update(empty_inputs)
     shapes, empty = _infer_shapes(model)
     ctx = Context(model, shapes, name)
     ctx.consts.update(consts)
@@ -65,7 +66,7 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
         ctx.consts.update({o: empty[o] for o in node.output if o in empty})
         if not all(o in empty for o in node.output if o):
             converter_for(node)(ctx, node)
-    _bind_outputs(ctx)
+    _bind_outputs(ctx, bool(empty_inputs))
     graph = simplify(ctx.graph)
     _restore_output_names(graph, [o.name for o in model.graph.output])
     return check_graph(graph)
@@ -189,8 +190,10 @@ def _freeze_empty_inputs(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     return empty
 
 
-def _bind_outputs(ctx: Context) -> None:
-    if not ctx.graph.inputs:
+def _bind_outputs(ctx: Context, had_empty_inputs: bool) -> None:
+    """The graph outputs. A model whose every input was empty (``_freeze_empty_inputs``)
+    computes constants and has no inputs: allowed; a model declaring none is refused."""
+    if not ctx.graph.inputs and not had_empty_inputs:
         raise EdgecError("the model has no inputs: every output is a constant",
                          "edgec compiles models that compute their outputs from an input")
     for out in ctx.model.graph.output:
