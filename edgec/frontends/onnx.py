@@ -12,7 +12,10 @@ Decisions a user sees:
 - An output that does not depend on the inputs (a Shape of a static tensor, an
   inference-mode Dropout's mask) is a constant the run function copies into that output's
   buffer, so the C API keeps one buffer per ONNX output: int64 values as int32, bools as
-  uint8 0/1 (``_constant_output``). An empty one is refused.
+  uint8 0/1 (``_constant_output``); an empty one is a zero-size output nothing writes.
+- An input with a zero-size dimension holds no values: it is an empty constant, not an input
+  of the compiled model; any zero-size value is an empty constant (docs/IR.md "Empty
+  tensors").
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
             continue
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
             if dim.HasField("dim_value"):
-                continue  # a size of 0 makes an empty input: an empty constant (_bind_inputs)
+                continue  # a size of 0 makes an empty input: a constant (_freeze_empty_inputs)
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)

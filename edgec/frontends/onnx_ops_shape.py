@@ -250,7 +250,7 @@ def split(ctx: Context, node: onnx.NodeProto) -> None:
     start = 0
     for out in node.output:
         size = ctx.shape(out)[axis]
-        if out:
+        if out and not ctx.is_const(out):  # (an empty part is an empty constant)
             _slice_to_ir(ctx, node, out, {axis: (start, size, 1)})
         start += size
 

@@ -47,6 +47,10 @@ def check_graph(graph: Graph) -> Graph:
     for node in graph.nodes:
         op = get_op(node.op)
         full_attrs = op.full_attrs(node)
+        if any(t in graph.tensors and graph.tensors[t].size == 0
+               for t in (*node.inputs, *node.outputs) if t):
+            _fail(f"node '{node.name}' ({node.op}) reads or writes a zero-size tensor (only an "
+                  "output no node writes may be empty)")
         for i in node.inputs:
             if i and i not in graph.tensors:
                 _fail(f"node '{node.name}' ({node.op}) reads unknown tensor '{i}'")
@@ -59,9 +63,6 @@ def check_graph(graph: Graph) -> Graph:
                 _fail(f"tensor '{o}' is written more than once")
             written.add(o)
             available.add(o)
-        if any(graph.tensors[t].size == 0 for t in (*node.inputs, *node.outputs) if t):
-            _fail(f"node '{node.name}' ({node.op}) reads or writes a zero-size tensor (only an "
-                  "output no node writes may be empty)")
         _check_operands(graph, node)
         _check_node_facts(graph, node, full_attrs)
         expected = op.infer_shapes(node, graph.input_tensors(node))
