@@ -66,13 +66,26 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
             continue
         # A zero-size result holds no values: it is the empty constant of its type, computed
         # by nothing (a Slice or Split that selects nothing, a Reshape to a zero size).
-        ctx.consts.update({o: empty[o] for o in node.output if o in empty})
-        if not all(o in empty for o in node.output if o):
+        if not _empty_results(ctx, node, empty):
             converter_for(node)(ctx, node)
     _bind_outputs(ctx, bool(empty_inputs))
     graph = simplify(ctx.graph)
     _restore_output_names(graph, [o.name for o in model.graph.output])
     return check_graph(graph)
+
+
+# Ops that keep every element: an empty result of a non-empty input is an invalid model,
+# left to the converter to refuse.
+_RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _empty_results(ctx: Context, node: onnx.NodeProto, empty: dict) -> bool:
+    """Bind ``node``'s zero-size outputs as empty constants; True when that is all of them
+    (nothing left to convert)."""
+    if node.op_type in _RESHAPES and 0 not in ctx.shape(node.input[0]):
+        return False
+    ctx.consts.update({o: empty[o] for o in node.output if o in empty})
+    return all(o in empty for o in node.output if o)
 
 
 def _default_opset(model: onnx.ModelProto) -> int:
