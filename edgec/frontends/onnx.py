@@ -163,7 +163,7 @@ def _infer_shapes(model: onnx.ModelProto) -> tuple[dict[str, tuple[int, ...]],
 
 
 # ONNX element types of the zero-size tensors the importer holds as empty constants.
-_NUMPY_TYPES = {**{k: v for k, v in _DTYPES.items()}, onnx.TensorProto.DOUBLE: "float64",
+_NUMPY_TYPES = {**_DTYPES, onnx.TensorProto.DOUBLE: "float64",
                 onnx.TensorProto.FLOAT16: "float16"}
 
 

@@ -4,6 +4,8 @@ Each test folder (``model.onnx`` + ``test_data_set_N/``) runs in two modes:
 - ``plain``: as it is, every ONNX graph input fed at run time;
 - ``frozen``: inputs 1..n made initializers (as exporters ship weights, shapes and axes),
   only input 0 fed at run time. One frozen model per data set.
+An input with a zero-size dimension is a constant of the imported graph, not one of its
+inputs (docs/IR.md "Empty tensors"): the reference and the C are fed only the inputs kept.
 
 Every run ends in one of four outcomes:
 - ``pass``: imported, interpreted, every output matches (floats: relative 1e-5 with an
