@@ -195,12 +195,6 @@ def test_constant_outputs_are_filled_by_the_run_function(tmp_path):
     assert [graph.tensors[o].dtype for o in graph.outputs] == ["int32", "float32", "uint8"]
 
 
-def test_an_empty_constant_output_is_refused():
-    node = helper.make_node("Shape", ["x"], ["shape"], start=2, end=1)
-    with pytest.raises(EdgecError, match="empty constant"):
-        load_onnx(_model([node], {"x": [2, 3]}, {"shape": TensorProto.INT64}))
-
-
 @needs_gcc
 @pytest.mark.parametrize("run_time", [("s", "b", "m", "v"), ("m", "v"), ("s",)])
 def test_batch_normalization_with_run_time_parameters(tmp_path, run_time):

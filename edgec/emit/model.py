@@ -179,7 +179,8 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
         q = t.quant if t.quant is not None and t.quant.per_tensor else None
         entries.append({
             "index": index, "name": c_comment_text(name), "ctype": c_type(t.dtype),
-            "size": t.size, "nbytes": t.nbytes, "offset": plan.offsets[name],
+            "size": t.size, "nbytes": t.nbytes,
+            "offset": plan.offsets[name] if t.size else None,  # empty: no bytes, no place
             "shape": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),
             "scale": c_float(q.s) if q else None, "zero_point": q.zp if q else None,
         })
@@ -188,8 +189,9 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
 
 def _null_check(n_inputs: int, n_outputs: int, extra: list[str]) -> list[str]:
     """``if (inputs == NULL || ... || outputs[k] == NULL) {`` for ``NAME_run``, wrapped
-    (``extra`` conditions first)."""
-    terms = extra + ["inputs == NULL", "outputs == NULL"]
+    (``extra`` conditions first). A model without inputs (each ONNX input was empty) takes
+    any ``inputs``, NULL too."""
+    terms = extra + (["inputs == NULL"] if n_inputs else []) + ["outputs == NULL"]
     terms += [f"inputs[{i}] == NULL" for i in range(n_inputs)]
     terms += [f"outputs[{i}] == NULL" for i in range(n_outputs)]
     lines, line = [], "if ("

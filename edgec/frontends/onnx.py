@@ -12,7 +12,10 @@ Decisions a user sees:
 - An output that does not depend on the inputs (a Shape of a static tensor, an
   inference-mode Dropout's mask) is a constant the run function copies into that output's
   buffer, so the C API keeps one buffer per ONNX output: int64 values as int32, bools as
-  uint8 0/1 (``_constant_output``). An empty one is refused.
+  uint8 0/1 (``_constant_output``); an empty one is a zero-size output nothing writes.
+- An input with a zero-size dimension holds no values: it is an empty constant, not an input
+  of the compiled model; any zero-size value is an empty constant (docs/IR.md "Empty
+  tensors").
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from edgec.frontends.onnx_cleanup import simplify
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_converters import converter_for
-from edgec.frontends.onnx_validate import check_model, check_node, check_order
+from edgec.frontends.onnx_validate import check_model, check_node, check_order, tensor_array
 from edgec.ir import Graph, Node, Tensor, check_graph
 from edgec.ir.graph import INT_DTYPES
 from edgec.limits import check_shape
@@ -50,18 +53,39 @@ def load_onnx(data: bytes, name: str = "model", base_dir=None) -> Graph:
     consts = check_model(model, base_dir)
     check_order(model)
     _pin_batch_dims(model)
-    ctx = Context(model, _infer_shapes(model), name)
+    empty_inputs = _freeze_empty_inputs(model)
+    consts.update(empty_inputs)
+    shapes, empty = _infer_shapes(model)
+    ctx = Context(model, shapes, name)
     ctx.consts.update(consts)
     _bind_inputs(ctx)
     opset = _default_opset(model)
     for node in model.graph.node:
         check_node(node, opset, ctx.shape)
-        if not fold_constant_node(ctx, node):
+        if fold_constant_node(ctx, node):
+            continue
+        # A zero-size result holds no values: it is the empty constant of its type, computed
+        # by nothing (a Slice or Split that selects nothing, a Reshape to a zero size).
+        if not _empty_results(ctx, node, empty):
             converter_for(node)(ctx, node)
-    _bind_outputs(ctx)
+    _bind_outputs(ctx, bool(empty_inputs))
     graph = simplify(ctx.graph)
     _restore_output_names(graph, [o.name for o in model.graph.output])
     return check_graph(graph)
+
+
+# Ops that keep every element: an empty result of a non-empty input is an invalid model,
+# left to the converter to refuse.
+_RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _empty_results(ctx: Context, node: onnx.NodeProto, empty: dict) -> bool:
+    """Bind ``node``'s zero-size outputs as empty constants; True when that is all of them
+    (nothing left to convert)."""
+    if node.op_type in _RESHAPES and 0 not in ctx.shape(node.input[0]):
+        return False
+    ctx.consts.update({o: empty[o] for o in node.output if o in empty})
+    return all(o in empty for o in node.output if o)
 
 
 def _default_opset(model: onnx.ModelProto) -> int:
@@ -104,12 +128,8 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
         if inp.name in initializers:
             continue
         for axis, dim in enumerate(inp.type.tensor_type.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
-                continue
             if dim.HasField("dim_value"):
-                raise EdgecError(f"input '{inp.name}' has size 0 at axis {axis}",
-                                 "edgec compiles models whose tensors hold data; give every "
-                                 "input dimension a size of at least 1")
+                continue  # a size of 0 makes an empty input: a constant (_freeze_empty_inputs)
             if axis != 0:
                 raise EdgecError(f"input '{inp.name}' has a dynamic dimension "
                                  f"'{dim.dim_param or '?'}' at axis {axis}", _FIXED_SHAPE_HINT)
@@ -121,20 +141,30 @@ def _pin_batch_dims(model: onnx.ModelProto) -> None:
     del model.graph.value_info[:]
 
 
-def _infer_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
-    """Static shapes of every tensor ONNX shape inference can determine."""
+def _infer_shapes(model: onnx.ModelProto) -> tuple[dict[str, tuple[int, ...]],
+                                                   dict[str, np.ndarray]]:
+    """Static shapes of every tensor ONNX shape inference can determine, and the zero-size
+    ones among them as empty arrays of their element type (when numpy has it)."""
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # onnx raises several unrelated types here
         raise EdgecError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}",
                          "check the model with onnx.checker.check_model") from e
-    shapes = {}
+    shapes, empty = {}, {}
     g = inferred.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         dims = vi.type.tensor_type.shape.dim
         if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
             shapes[vi.name] = check_shape(f"tensor '{vi.name}'", [d.dim_value for d in dims])
-    return shapes
+            if 0 in shapes[vi.name] and vi.type.tensor_type.elem_type in _NUMPY_TYPES:
+                empty[vi.name] = np.zeros(shapes[vi.name],
+                                          _NUMPY_TYPES[vi.type.tensor_type.elem_type])
+    return shapes, empty
+
+
+# ONNX element types of the zero-size tensors the importer holds as empty constants.
+_NUMPY_TYPES = {**_DTYPES, onnx.TensorProto.DOUBLE: "float64",
+                onnx.TensorProto.FLOAT16: "float16"}
 
 
 def _bind_inputs(ctx: Context) -> None:
@@ -155,8 +185,31 @@ def _bind_inputs(ctx: Context) -> None:
         ctx.values[inp.name] = Value(ir, None, kind)
 
 
-def _bind_outputs(ctx: Context) -> None:
-    if not ctx.graph.inputs:
+def _freeze_empty_inputs(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """A graph input with a zero-size dimension holds no values: the only tensor it can
+    receive is the empty one of its dtype and shape. It becomes that constant, an initializer
+    (before shape inference, which then sees e.g. an empty ``axes``, ``shape`` or ``split``,
+    or CastLike's ``like``), and is not an input of the compiled model. Its element type must
+    still be one edgec reads."""
+    empty = {}
+    for inp in list(model.graph.input):
+        shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+        if inp.name in empty or 0 not in shape or any(
+                i.name == inp.name for i in model.graph.initializer):
+            continue
+        proto = onnx.TensorProto(name=inp.name, data_type=inp.type.tensor_type.elem_type,
+                                 dims=shape)
+        empty[inp.name] = tensor_array(proto, None,
+                                       f"input '{inp.name}' (empty, shape {shape})")
+        model.graph.initializer.append(proto)
+        model.graph.input.remove(inp)
+    return empty
+
+
+def _bind_outputs(ctx: Context, had_empty_inputs: bool) -> None:
+    """The graph outputs. A model whose every input was empty (``_freeze_empty_inputs``)
+    computes constants and has no inputs: allowed; a model declaring none is refused."""
+    if not ctx.graph.inputs and not had_empty_inputs:
         raise EdgecError("the model has no inputs: every output is a constant",
                          "edgec compiles models that compute their outputs from an input")
     for out in ctx.model.graph.output:
@@ -190,13 +243,13 @@ def _constant_output(ctx: Context, name: str) -> str:
     data = np.asarray(ctx.const(name))
     dtype = _CONSTANT_DTYPES.get(data.dtype.name)
     exact = dtype is not None and np.array_equal(data.astype(dtype).astype(data.dtype), data)
-    if data.size == 0:
-        raise EdgecError(f"output '{name}' is an empty constant (shape {list(data.shape)})",
-                         "edgec's tensors have at least one element; drop the output")
     if not exact:
         raise EdgecError(f"output '{name}' is a constant {data.dtype} tensor of shape "
                          f"{list(data.shape)}, which edgec cannot hold",
                          "make the output depend on the input, or drop it")
+    if data.size == 0:  # nothing to write: a zero-size output no node writes (docs/IR.md)
+        return ctx.graph.add_tensor(Tensor(ctx.graph.unique_name(name), data.shape,
+                                           dtype)).name
     const = ctx.const_tensor(f"{name}_value", data.astype(dtype))
     ir = ctx.new_tensor(name, data.shape, dtype)
     ctx.add_node("RESHAPE", [const], [ir], {"shape": tuple(data.shape)}, f"{name}_constant")

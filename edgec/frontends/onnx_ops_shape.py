@@ -23,9 +23,10 @@ from edgec.ir.ops.resize import ONNX_COORDINATES, ONNX_ROUNDING
 @converter("Reshape", "Flatten", "Squeeze", "Unsqueeze")
 def reshape(ctx: Context, node: onnx.NodeProto) -> None:
     """All four become RESHAPE to the ONNX output shape (of the input in ONNX order)."""
+    shape = ctx.shape(node.output[0])  # first: a shape known only at run time is the cause
     v = ctx.value(node.input[0])
     x = ctx.in_layout(v, None, node.input[0])
-    keep_kind(ctx, v, node, "RESHAPE", [x], {"shape": ctx.shape(node.output[0])}, None)
+    keep_kind(ctx, v, node, "RESHAPE", [x], {"shape": shape}, None)
 
 
 @converter("Transpose")
@@ -249,7 +250,7 @@ def split(ctx: Context, node: onnx.NodeProto) -> None:
     start = 0
     for out in node.output:
         size = ctx.shape(out)[axis]
-        if out:
+        if out and not ctx.is_const(out):  # (an empty part is an empty constant)
             _slice_to_ir(ctx, node, out, {axis: (start, size, 1)})
         start += size
 

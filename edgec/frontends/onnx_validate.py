@@ -51,9 +51,10 @@ def _type_name(data_type: int) -> str:
         return f"type {data_type}"
 
 
-def tensor_array(t: onnx.TensorProto, base_dir: Path | None) -> np.ndarray:
-    """The value of a TensorProto, after checking that its data matches its dims and type."""
-    what = f"initializer '{t.name}'"
+def tensor_array(t: onnx.TensorProto, base_dir: Path | None, what: str = "") -> np.ndarray:
+    """The value of a TensorProto, after checking that its data matches its dims and type
+    (``what`` it is, for messages: an initializer by default)."""
+    what = what or f"initializer '{t.name}'"
     if t.data_type not in _READABLE:
         raise EdgecError(f"{what} has element type {_type_name(t.data_type)}, which edgec does "
                          "not read", "use float32, int8, uint8, int32 or int64 constants")

@@ -39,12 +39,18 @@ def check_graph(graph: Graph) -> Graph:
     for name in graph.inputs:
         if name not in graph.tensors:
             _fail(f"graph input '{name}' is not a tensor")
+        if graph.tensors[name].size == 0:
+            _fail(f"graph input '{name}' is empty (shape {list(graph.tensors[name].shape)})")
         available.add(name)
     written: set[str] = set()
     macs = 0
     for node in graph.nodes:
         op = get_op(node.op)
         full_attrs = op.full_attrs(node)
+        if any(t in graph.tensors and graph.tensors[t].size == 0
+               for t in (*node.inputs, *node.outputs) if t):
+            _fail(f"node '{node.name}' ({node.op}) reads or writes a zero-size tensor (only an "
+                  "output no node writes may be empty)")
         for i in node.inputs:
             if i and i not in graph.tensors:
                 _fail(f"node '{node.name}' ({node.op}) reads unknown tensor '{i}'")
@@ -68,6 +74,9 @@ def check_graph(graph: Graph) -> Graph:
         _fail(f"the graph needs {macs:,} multiply-accumulates per inference, above the limit "
               f"of {MAX_MACS:,}")
     for name in graph.outputs:
+        if name not in available and graph.tensors.get(name, None) is not None \
+                and graph.tensors[name].size == 0 and name not in graph.inputs:
+            continue  # an empty output: nothing to write (docs/IR.md "Empty outputs")
         if name not in available:
             _fail(f"graph output '{name}' is never written")
     return graph
@@ -79,8 +88,9 @@ def _check_tensor(name: str, t) -> None:
         _fail(f"tensor stored under '{name}' is named '{t.name}'")
     if t.dtype not in DTYPES:
         _fail(f"tensor '{name}' has unknown dtype '{t.dtype}'")
-    if any(d <= 0 for d in t.shape):
-        _fail(f"tensor '{name}' has a non-positive dimension in {t.shape}")
+    if any(d < 0 for d in t.shape) or (0 in t.shape and t.data is not None):
+        _fail(f"tensor '{name}' has a {'negative' if min(t.shape) < 0 else 'zero'} dimension "
+              f"in {t.shape}")
     if t.data is not None and (tuple(t.data.shape) != t.shape
                                or t.data.dtype.name != storage_dtype(t.dtype)):
         _fail(f"constant '{name}' holds {t.data.dtype}{list(t.data.shape)}, "

@@ -48,6 +48,8 @@ def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | n
         inputs = dict(zip(graph.inputs, arrays))
     values: dict[str, np.ndarray] = {
         name: t.data for name, t in graph.tensors.items() if t.data is not None}
+    values.update({name: np.zeros(t.shape, t.dtype) for name, t in graph.tensors.items()
+                   if t.size == 0})  # an empty output: no node writes it (docs/IR.md)
     values.update(check_inputs(graph, inputs))
     if state:
         values.update(state)

@@ -238,6 +238,11 @@ def plan_app(config: AppConfig, target: dict, model: ModelIO) -> dict:
         raise EdgecError("the application drives models with one input and one output",
                          f"this model has {len(model.inputs)} and {len(model.outputs)}")
     name, tensor, out = model.name, model.inputs[0], model.outputs[0]
+    if out.size == 0:
+        raise EdgecError(f"the model's output '{out.name}' is empty (shape {list(out.shape)}): "
+                         "the application has nothing to act on",
+                         "build the model without an application (--target host), or make "
+                         "its output hold values")
     shape, described = _window_shape(config, tensor)
     hop = config.hop or shape.frames
     if hop > shape.frames:

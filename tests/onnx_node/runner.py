@@ -4,6 +4,8 @@ Each test folder (``model.onnx`` + ``test_data_set_N/``) runs in two modes:
 - ``plain``: as it is, every ONNX graph input fed at run time;
 - ``frozen``: inputs 1..n made initializers (as exporters ship weights, shapes and axes),
   only input 0 fed at run time. One frozen model per data set.
+An input with a zero-size dimension is a constant of the imported graph, not one of its
+inputs (docs/IR.md "Empty tensors"): the reference and the C are fed only the inputs kept.
 
 Every run ends in one of four outcomes:
 - ``pass``: imported, interpreted, every output matches (floats: relative 1e-5 with an
@@ -147,9 +149,12 @@ def _rounding(want: np.ndarray) -> float:
 
 def _feed(graph, in_names: list[str], feeds: list) -> dict:
     """``feeds`` by input name, cast to the graph's input dtype where that is exact (the
-    suite stores e.g. int64 data for an input the importer narrowed)."""
+    suite stores e.g. int64 data for an input the importer narrowed). Only the inputs the
+    imported graph keeps: an empty (zero-size) ONNX input is a constant, not an input."""
     feed = {}
     for n, v in zip(in_names, feeds):
+        if n not in graph.inputs:
+            continue
         t = graph.tensors[n]
         v = np.asarray(v)
         feed[n] = v.astype(t.dtype) if v.dtype != np.dtype(t.dtype) and np.array_equal(
