@@ -43,7 +43,10 @@ class Ptq(str, Enum):
     FLOAT_STATE = "float_state"  # the op reads or writes a variable, which stays float:
     # QUANTIZE after the read, DEQUANTIZE before the assignment (as the TFLite converter
     # writes an int8 Keras stateful=True layer; READ_VARIABLE, ASSIGN_VARIABLE)
-    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (DIV, SQRT, CAST, ...)
+    FLOAT = "float"  # TFLite Micro has no integer kernel: the op stays float32 between a
+    # DEQUANTIZE of each quantized input and a QUANTIZE of each float output (EXP, LOG, SQRT,
+    # CAST, ...; as the converter leaves CAST); consecutive float ops share float tensors
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op
 
 
 class Channels(str, Enum):

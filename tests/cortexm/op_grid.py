@@ -614,10 +614,17 @@ def _select(dtype: str, rng) -> Graph:
                              [Tensor("out", (2, 3, 5), dtype, quant=q)])
 
 
+def _log_softmax_int8(scale: float, depth: int, rng) -> Graph:
+    """int8 LOG_SOFTMAX (output fixed at scale 16/256, zero point 127, as TFLM requires)."""
+    return single_node_graph(
+        "LOG_SOFTMAX", [Tensor("x", (3, depth), "int8", quant=QuantParams(np.float32(scale), 9))],
+        [Tensor("y", (3, depth), "int8", quant=QuantParams(np.float32(16 / 256), 127))])
+
+
 def _logic_cases(full: bool):
     """Comparisons (float32, quantized int8, every plain integer, bool for (NOT_)EQUAL),
     LOGICAL_NOT/AND/OR, SELECT_V2 (its rule is keyed by the bool condition), EXP, LOG, ERF
-    and LOG_SOFTMAX (float32)."""
+    and LOG_SOFTMAX (float32; int8 at input scales whose cut-offs differ)."""
     supported_rules = set(supported())
     for op in (*COMPARISONS, "LOGICAL_NOT", "LOGICAL_AND", "LOGICAL_OR"):
         for key in ("float32", "int8", "bool", *PLAIN_INT_KEYS):
@@ -627,6 +634,9 @@ def _logic_cases(full: bool):
         yield Case("SELECT_V2/bool", dtype, partial(_select, dtype))
     for op in ("EXP", "LOG", "ERF", "LOG_SOFTMAX"):
         yield Case(f"{op}/float32", "normal", partial(_unary_float, op))
+    for scale, depth in _pick(full, [(0.01, 11), (0.25, 40), (3.0, 7)], [(0.25, 40)]):
+        yield Case("LOG_SOFTMAX/int8", f"scale{scale}-depth{depth}",
+                   partial(_log_softmax_int8, scale, depth))
 
 
 def cases(full: bool = False) -> list[Case]:

@@ -20,7 +20,7 @@ from edgec.ir.registry import Ptq, define_op, kernel
 
 define_op("CAST", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="the values of x in the output's type (float32 <-> plain integers)",
-          dtypes=("float32", *PLAIN_INT_KEYS), casts=True, ptq=Ptq.UNSUPPORTED)
+          dtypes=("float32", *PLAIN_INT_KEYS), casts=True, ptq=Ptq.FLOAT)
 
 
 def float_to_int_bounds(dtype: str) -> tuple[float, float]:

@@ -63,19 +63,19 @@ def comparison_params(quant, what: str) -> tuple[int, int, int]:
 for _op in COMPARISONS:
     _bool = ("bool",) if _op in ("EQUAL", "NOT_EQUAL") else ()
     define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2, retypes=True,
-              bool_output=True, ptq=Ptq.UNSUPPORTED, requantizes=True,
+              bool_output=True, requantizes=True,
               dtypes=("float32", "int8", *PLAIN_INT_KEYS, *_bool),
               tflite_dtypes=(*_TFLITE_KEYS, *_bool),
               doc=f"elementwise {_op.lower().replace('_', ' ')} comparison, bool output")
 for _op in LOGICAL:
-    define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2, ptq=Ptq.UNSUPPORTED,
+    define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2,
               bool_inputs=(0, 1), bool_output=True, dtypes=("bool",),
               doc=f"elementwise {_op[8:].lower()} of two bool tensors")
 define_op("LOGICAL_NOT", infer_shapes=lambda node, ins: [ins[0].shape], elementwise=True,
-          bool_inputs=(0,), bool_output=True, ptq=Ptq.UNSUPPORTED, dtypes=("bool",),
+          bool_inputs=(0,), bool_output=True, dtypes=("bool",),
           doc="elementwise not of a bool tensor")
 define_op("SELECT_V2", infer_shapes=_broadcast_shape, min_inputs=3, retypes=True,
-          bool_inputs=(0,), ptq=Ptq.UNSUPPORTED, dtypes=("bool",),
+          bool_inputs=(0,), ptq=Ptq.SHARED_INPUTS, dtypes=("bool",),
           doc="condition ? x : y elementwise, numpy broadcasting of all three")
 
 

@@ -62,7 +62,7 @@ define_op("DIV", attrs={"activation": "NONE"}, infer_shapes=_shape,
           doc="elementwise a / b with numpy broadcasting (float32, fused activation; plain "
               "integers truncate toward zero, x / 0 is 0)",
           elementwise=True, min_inputs=2, dtypes=("float32", *PLAIN_INT_KEYS),
-          ptq=Ptq.UNSUPPORTED, tflite_dtypes=("float32", "int32"))
+          ptq=Ptq.FLOAT, tflite_dtypes=("float32", "int32"))
 
 
 @dataclass(frozen=True)

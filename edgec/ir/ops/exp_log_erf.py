@@ -22,11 +22,11 @@ def _shape(node, ins):
 
 
 define_op("EXP", infer_shapes=_shape, doc="elementwise e**x (float32)", elementwise=True,
-          dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
+          dtypes=("float32",), ptq=Ptq.FLOAT)
 define_op("LOG", infer_shapes=_shape, doc="elementwise natural logarithm (float32)",
-          elementwise=True, dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
+          elementwise=True, dtypes=("float32",), ptq=Ptq.FLOAT)
 define_op("ERF", infer_shapes=_shape, doc="elementwise error function (float32)",
-          elementwise=True, dtypes=("float32",), ptq=Ptq.UNSUPPORTED,
+          elementwise=True, dtypes=("float32",), ptq=Ptq.FLOAT,
           exempt={"export": "TFLite has no ERF builtin (its GELU op fuses the whole formula)",
                   "frontend": "no TFLite builtin: it comes from ONNX's Erf"})
 

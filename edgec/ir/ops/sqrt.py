@@ -11,7 +11,7 @@ from edgec.ir.registry import Ptq, define_op, kernel
 
 define_op("SQRT", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="elementwise square root (float32)", elementwise=True, dtypes=("float32",),
-          ptq=Ptq.UNSUPPORTED)
+          ptq=Ptq.FLOAT)
 
 
 @kernel("SQRT", "float32")
