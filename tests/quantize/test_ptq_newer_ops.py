@@ -1,5 +1,5 @@
-"""PTQ of the ops TFLite Micro runs in float only (EXP, LOG, SQRT, DIV, CAST: they stay float
-between DEQUANTIZE and QUANTIZE) next to ops it runs in int8 (LOG_SOFTMAX with its fixed
+"""PTQ of the ops TFLite Micro runs in float only (EXP, LOG, SQRT, CAST: they stay float
+between DEQUANTIZE and QUANTIZE) next to ops it runs in int8 (DIV, LOG_SOFTMAX with its fixed
 output, comparisons, SELECT_V2, SUM, REDUCE_MAX) and bool logic: the exported model runs in
 TFLM with exactly edgec's outputs."""
 
@@ -12,7 +12,7 @@ from edgec.quantize import quantize_graph
 from tests.quantize.float_graphs import FloatGraphBuilder, calibration_inputs
 from tests.quantize.test_ptq_tflm import assert_tflm_agrees
 
-FLOAT_OPS = ("EXP", "LOG", "SQRT", "DIV", "CAST")
+FLOAT_OPS = ("EXP", "LOG", "SQRT", "CAST")
 
 
 def _node(b, op, inputs, out, dtype, **attrs):
@@ -58,11 +58,12 @@ def test_newer_ops_quantize_bit_exact_in_tflm(float_graph, io):
     assert_tflm_agrees(graph, calibration_inputs(float_graph, 6, seed=1)["x"])
     t = graph.tensors
     by_name = {n.name: n for n in graph.nodes}
-    for name in ("e", "lg", "sq", "d", "ci", "cf"):  # float ops: float32 in and out
+    for name in ("e", "lg", "sq", "ci", "cf"):  # float ops: float32 in and out
         node = by_name[name]
         assert node.op in FLOAT_OPS
         assert t[node.inputs[0]].dtype in ("float32", "int32")
         assert t[node.outputs[0]].dtype in ("float32", "int32")
+    assert [t[i].dtype for i in by_name["d"].inputs + by_name["d"].outputs] == ["int8"] * 3
     ls = t[by_name["ls"].outputs[0]]
     assert (ls.dtype, float(ls.quant.s), ls.quant.zp) == ("int8", 16 / 256, 127)
     for name in ("less", "greater"):
@@ -77,16 +78,17 @@ def test_newer_ops_quantize_bit_exact_in_tflm(float_graph, io):
 
 
 def test_float_ops_in_a_row_pass_float_tensors(float_graph):
-    """One DEQUANTIZE feeds EXP; LOG and SQRT read EXP's float output, DIV reads SQRT's; the
-    float results are quantized once each, where an int8 op reads them."""
+    """One DEQUANTIZE feeds EXP; LOG and SQRT read EXP's float output; the float results
+    are quantized once each, where an int8 op reads them (DIV reads SQRT's, ADD LOG's)."""
     graph = quantize_graph(float_graph, calibration_inputs(float_graph, 8, seed=0), io="int8")
     ops = [n.op for n in graph.nodes]
-    assert ops[:7] == ["FULLY_CONNECTED", "DEQUANTIZE", "EXP", "LOG", "SQRT", "DIV", "QUANTIZE"]
+    assert ops[:8] == ["FULLY_CONNECTED", "DEQUANTIZE", "EXP", "LOG", "SQRT", "QUANTIZE",
+                       "DIV", "QUANTIZE"]
     by_name = {n.name: n for n in graph.nodes}
     assert by_name["lg"].inputs == by_name["e"].outputs
-    assert by_name["d"].inputs[1] == by_name["sq"].outputs[0]
-    # ADD reads LOG's and DIV's results: two QUANTIZE nodes, one per tensor
-    assert ops.count("QUANTIZE") == 5  # lg, d, two SELECT_V2 requantizations, cf
+    assert by_name["sq"].inputs == by_name["e"].outputs
+    assert ops.count("QUANTIZE") == 5  # sq, lg, two SELECT_V2 requantizations, cf
+    assert ops.count("DEQUANTIZE") == 2  # h for EXP, s for CAST
 
 
 def test_float_graph_output_of_a_float_op_stays_float():
