@@ -8,7 +8,9 @@
   undefined: NaN gives 0 and values beyond the type's range saturate to its bounds (C's
   conversion of such values is undefined, so the kernel tests them first).
 
-Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them.
+Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them;
+PTQ keeps CAST float (``Ptq.FLOAT``: a DEQUANTIZE before a float input, a QUANTIZE after a
+float output), as the TensorFlow converter does.
 """
 
 from __future__ import annotations

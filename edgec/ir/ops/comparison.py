@@ -15,7 +15,11 @@ becomes ``MultiplyByQuantizedMultiplierSmallerThanOneExp((q - zp) << 8, m, s)`` 
 from its own scale (which must be below 1), and the two int32 results are compared. Two codes
 whose real values differ by less than the rescaling's resolution compare equal, as in TFLM.
 TFLite's comparisons take no plain (unquantized) int8 / uint8 / int16 tensors, so those do not
-export."""
+export.
+
+PTQ quantizes each comparison input with its own calibrated range (the bool output stays
+bool), gives SELECT_V2's x, y and output one shared quantization (``Ptq.SHARED_INPUTS``, the
+condition left out), and leaves LOGICAL_* on bool tensors as they are."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ from edgec.errors import EdgecError
 from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.registry import Channels, Ptq, define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs
 ADD_SUB_LEFT_SHIFTS = {"int8": ADD_SUB_LEFT_SHIFT, "int16": 15}  # per input dtype

@@ -1,7 +1,8 @@
 """SQRT, elementwise, float32 only: ``sqrtf`` (NaN below zero), TFLite's SQRT.
 
 ONNX's Sqrt imports as it, and a BatchNormalization whose variance is computed at run time
-uses it. TFLite Micro's SQRT is float only, and edgec's PTQ does not quantize it."""
+uses it. TFLite Micro's SQRT is float only, so edgec's PTQ keeps it float between DEQUANTIZE
+and QUANTIZE (``Ptq.FLOAT``)."""
 
 from __future__ import annotations
 
