@@ -219,7 +219,7 @@ class _Rewriter:
         for node in self.src.nodes:
             if get_op(node.op).ptq is Ptq.FLOAT_STATE:
                 self.out.nodes.extend(self._float_state(node))
-            elif get_op(node.op).ptq is Ptq.FLOAT:
+            elif get_op(node.op).ptq is Ptq.FLOAT or not self._int8_accepts(node):
                 self._float_node(node)
             else:
                 self.out.nodes.append(self._node(node))
@@ -323,6 +323,23 @@ class _Rewriter:
                 self.floats[out] = self._float_copy(out)
                 outputs.append(self.floats[out])
         self.out.nodes.append(Node(node.op, inputs, outputs, dict(node.attrs), node.name))
+
+    def _int8_accepts(self, node: Node) -> bool:
+        """Whether the op's integer kernel takes the inputs' quantization (``OpDef.
+        ptq_accepts``; a constant as ``_operand`` would quantize it)."""
+        accepts = get_op(node.op).ptq_accepts
+        if accepts is None:
+            return True
+        quants = []
+        for name in node.inputs:
+            t = self.src.tensors[name] if name else None
+            if t is None or t.dtype != "float32":
+                quants.append(None)
+            elif t.is_const:
+                quants.append(tensor_quant(t.data, self.dtype)[1])
+            else:
+                quants.append(self.quants[name])
+        return accepts(node, quants)
 
     def _float_operand(self, name: str) -> str:
         """The float32 version of input ``name`` of a ``Ptq.FLOAT`` op."""

@@ -125,3 +125,18 @@ def test_int16_comparison_is_refused_with_the_ops_that_have_int16():
     graph_f = b.finish(b.node("SELECT_V2", [c, x, b.const("z", (8,))], "y"))
     with pytest.raises(EdgecError, match="LESS\\) has no int16 kernel"):
         quantize_graph(graph_f, calibration_inputs(graph_f, 4, seed=0), activations="int16")
+
+
+def test_comparison_of_a_wide_range_stays_float():
+    """TFLM's int8 comparison takes input scales below 1 only: one over a range of ~1000
+    stays float between DEQUANTIZE and its bool output, and the model still runs in TFLM."""
+    b = FloatGraphBuilder("wide")
+    x = b.input("x", (1, 8))
+    h = b.node("FULLY_CONNECTED", [x, b.const("w", (8, 8), 300.0), ""], "h")
+    c = _node(b, "LESS", [h, b.const("t", (8,))], "c", "bool")
+    graph_f = b.finish(b.node("SELECT_V2", [c, h, x], "y"))
+    graph = quantize_graph(graph_f, calibration_inputs(graph_f, 8, seed=0), io="int8")
+    assert graph.tensors["h"].quant.s > 1
+    less = next(n for n in graph.nodes if n.op == "LESS")
+    assert [graph.tensors[i].dtype for i in less.inputs] == ["float32", "float32"]
+    assert_tflm_agrees(graph, calibration_inputs(graph_f, 4, seed=1)["x"])

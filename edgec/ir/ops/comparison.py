@@ -64,10 +64,15 @@ def comparison_params(quant, what: str) -> tuple[int, int, int]:
                          "requantize the input to a scale below 1")
     return int(quant.zp), int(mult), int(shift)
 
+def _scales_below_one(node, quants) -> bool:
+    """PTQ: TFLM's int8 comparison takes input scales below 1 only; others stay float."""
+    return all(q is None or quantize_multiplier(float(q.s))[1] <= 0 for q in quants[:2])
+
+
 for _op in COMPARISONS:
     _bool = ("bool",) if _op in ("EQUAL", "NOT_EQUAL") else ()
     define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2, retypes=True,
-              bool_output=True, requantizes=True,
+              bool_output=True, requantizes=True, ptq_accepts=_scales_below_one,
               dtypes=("float32", "int8", *PLAIN_INT_KEYS, *_bool),
               tflite_dtypes=(*_TFLITE_KEYS, *_bool),
               doc=f"elementwise {_op.lower().replace('_', ' ')} comparison, bool output")
