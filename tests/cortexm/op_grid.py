@@ -584,6 +584,9 @@ def _plain_int_cases(full: bool):
         yield Case(f"CAST/{key}", "to_float32", partial(_plain, lambda d, rng: _cast(
             d, "float32", rng), key))
         yield Case("CAST/float32", f"to_{key}", partial(_cast, "float32", dtype))
+    for src, dst in (("bool", "float32"), ("bool", "int32"), ("float32", "bool"),
+                     ("int32", "bool")):
+        yield Case(f"CAST/{src}", f"to_{dst}", partial(_cast, src, dst))
     yield Case("DIV/float32", "broadcast", partial(_max_min, "DIV", "float32"))
     yield Case("SQRT/float32", "normal", partial(_unary_float, "SQRT"))
     for order in _pick(full, [0, 1], [1]):
