@@ -139,14 +139,31 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
             _check_int16_kernel(node, graph)
 
 
+# Ops that, without an int16 kernel, stay float in a 16x8 model (TFLM has no 16x8 kernel for
+# them: LOG_SOFTMAX, DIV, comparisons, ...); the others (weights, recurrent) are refused.
+_INT16_FLOAT_RULES = (Ptq.CALIBRATE, Ptq.SAME_AS_INPUT, Ptq.SHARED_INPUTS, Ptq.FIXED)
+
+
+def _lacks_int16(op) -> bool:
+    return "int16" not in op.kernels or (op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None)
+
+
+def stays_float(node: Node, activations: str) -> bool:
+    """``node`` computes in float32 in the quantized graph: its op has no integer kernel in
+    TFLM (``Ptq.FLOAT``), or (16x8) no int16 kernel in edgec and no weights."""
+    op = get_op(node.op)
+    return op.ptq is Ptq.FLOAT or (activations == "int16" and _lacks_int16(op)
+                                   and op.ptq in _INT16_FLOAT_RULES and op.weight_axis is None)
+
+
 def _check_int16_kernel(node: Node, graph: Graph) -> None:
     op = get_op(node.op)
     # An op that stays float, or computes on bool tensors alone, needs no int16 kernel.
-    if op.ptq is Ptq.FLOAT or all(graph.tensors[name].dtype != "float32" or
-                                  graph.tensors[name].is_const
-                                  for name in [*node.inputs, *node.outputs] if name):
+    if stays_float(node, "int16") or all(graph.tensors[name].dtype != "float32" or
+                                         graph.tensors[name].is_const
+                                         for name in [*node.inputs, *node.outputs] if name):
         return
-    if "int16" not in op.kernels or (op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None):
+    if _lacks_int16(op):
         with_it = [n for n in registered_ops() if "int16" in get_op(n).kernels]
         raise EdgecError(f"node '{node.name}' ({node.op}) has no int16 kernel",
                          f"int16 activations exist for: {', '.join(with_it)}")
@@ -164,7 +181,9 @@ def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
         for out in node.outputs:
             if graph.tensors[out].dtype != "float32":
                 continue  # bool or plain integers: not quantized
-            if op.ptq is Ptq.RECURRENT:
+            if stays_float(node, activations):
+                quants[out] = activation_quant(*ranges[out])
+            elif op.ptq is Ptq.RECURRENT:
                 quants.update(recurrent_rule(node).quants(node, ranges, activations))
             elif op.ptq is Ptq.FIXED:
                 fixed = op.fixed_quant_int16 if activations == "int16" else op.fixed_quant
@@ -219,7 +238,7 @@ class _Rewriter:
         for node in self.src.nodes:
             if get_op(node.op).ptq is Ptq.FLOAT_STATE:
                 self.out.nodes.extend(self._float_state(node))
-            elif get_op(node.op).ptq is Ptq.FLOAT or not self._int8_accepts(node):
+            elif stays_float(node, self.dtype) or not self._int8_accepts(node):
                 self._float_node(node)
             else:
                 self.out.nodes.append(self._node(node))
