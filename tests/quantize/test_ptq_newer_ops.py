@@ -102,6 +102,10 @@ def test_float_graph_output_of_a_float_op_stays_float():
     assert_tflm_agrees(graph, calibration_inputs(graph_f, 4, seed=1)["x"])
     x0 = calibration_inputs(graph_f, 1, seed=2)["x"][0]
     np.testing.assert_allclose(interpret(graph, x0)["y"], interpret(graph_f, x0)["y"], rtol=0.1)
+    graph = quantize_graph(graph_f, calibration_inputs(graph_f, 8, seed=0), io="int8")
+    assert [n.op for n in graph.nodes] == ["FULLY_CONNECTED", "DEQUANTIZE", "EXP", "QUANTIZE"]
+    assert graph.tensors[graph.outputs[0]].dtype == "int8"
+    assert_tflm_agrees(graph, calibration_inputs(graph_f, 4, seed=1)["x"])
 
 
 def test_int16_activations_keep_float_ops_float():
