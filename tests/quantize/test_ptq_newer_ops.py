@@ -6,7 +6,6 @@ TFLM with exactly edgec's outputs."""
 import numpy as np
 import pytest
 
-from edgec.errors import EdgecError
 from edgec.ir import Node, Tensor, get_op, interpret
 from edgec.quantize import quantize_graph
 from tests.quantize.float_graphs import FloatGraphBuilder, calibration_inputs
