@@ -190,10 +190,11 @@ def _check_plain(node, first, tensors, what: str) -> None:
 def _check_cast(node, tensors, what: str) -> None:
     """A cast reads and writes float32 or plain integers (quantized codes are not values)."""
     for t in tensors:
-        if t.quant is not None or (t.dtype != "float32" and kernel_key(t) not in PLAIN_INT_KEYS):
+        if t.quant is not None or (t.dtype not in ("float32", "bool")
+                                   and kernel_key(t) not in PLAIN_INT_KEYS):
             kind = "quantized " if t.quant is not None else ""
-            _fail(f"{what} casts {kind}{t.dtype} '{t.name}'; it casts float32 and plain "
-                  "integers")
+            _fail(f"{what} casts {kind}{t.dtype} '{t.name}'; it casts float32, plain "
+                  "integers and bool")
 
 
 def _check_weights(graph: Graph, node, attrs: dict, what: str) -> None:

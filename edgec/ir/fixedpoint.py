@@ -178,3 +178,67 @@ def get_reciprocal(x, x_integer_bits: int) -> tuple[np.ndarray, np.ndarray]:
     normalized = ((x & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF
     shifted_minus_one = wrap32(normalized - (1 << 31))
     return one_over_one_plus_x_for_x_in_0_1(shifted_minus_one), num_bits_over_unit
+
+
+def saturating_add(a, b) -> np.ndarray:
+    """TFLite ``SaturatingAddNonGemmlowp`` on int32 values."""
+    return np.clip(np.asarray(a, np.int64) + np.asarray(b, np.int64), INT32_MIN, INT32_MAX)
+
+
+def saturating_sub(a, b) -> np.ndarray:
+    """TFLite ``SaturatingSub`` on int32 values."""
+    return np.clip(np.asarray(a, np.int64) - np.asarray(b, np.int64), INT32_MIN, INT32_MAX)
+
+
+# Q0.31 constants of TFLite's log_x_for_x_greater_than_or_equal_to_1 (common.h).
+_LOG_2 = 1488522236
+_SQRT_SQRT_HALF = 1805811301
+_SQRT_HALF = 1518500250
+_ONE_QUARTER = 536870912
+_ALPHA_N = 117049297  # 11/240 * 2**(1/4)
+_ALPHA_D = 127690142  # 1/20 * 2**(1/4)
+_ALPHA_I = 1057819769  # 2 / 2**(1/4) - 2**(1/4)
+_ALPHA_F = 638450708  # 1/4 * 2**(1/4)
+
+
+def log_x_for_x_ge_1(x, input_integer_bits: int, output_integer_bits: int) -> np.ndarray:
+    """TFLite ``log_x_for_x_greater_than_or_equal_to_1<Out, In>``: ln(x) with
+    ``output_integer_bits``, for raw ``x`` with ``input_integer_bits``. The power of two comes
+    from the leading zeros (two candidates, around x and x * sqrt(1/2)), the rest from a
+    rational approximation on [2**-1/4, 2**1/4) accumulated with one extra integer bit."""
+    accum_bits = output_integer_bits + 1
+    z_a = np.asarray(x, np.int64)
+    shifted_quarter = rescale(_ONE_QUARTER, 0, accum_bits)
+
+    def pot(v, e):  # SaturatingRoundingMultiplyByPOTParam with an elementwise exponent >= 0
+        v, e = np.broadcast_arrays(np.asarray(v, np.int64), np.asarray(e, np.int64))
+        threshold = (np.int64(1) << np.maximum(31 - e, 0)) - 1
+        shifted = v << e
+        return np.where(e == 0, v, np.where(v > threshold, INT32_MAX,
+                                            np.where(v < -threshold, INT32_MIN, shifted)))
+
+    z_a_headroom_plus_1 = count_leading_zeros32(z_a)
+    r_a_tmp = pot(z_a, z_a_headroom_plus_1 - 1)
+    r_a = pot(fp_mul(r_a_tmp, _SQRT_HALF), 1)
+    z_a_pow_2_adj = saturating_add(
+        pot(input_integer_bits - z_a_headroom_plus_1, 31 - accum_bits), shifted_quarter)
+    z_b = fp_mul(z_a, _SQRT_HALF)
+    z_b_headroom = count_leading_zeros32(z_b) - 1
+    r_b = pot(z_a, z_b_headroom)
+    z_b_pow_2_adj = saturating_sub(
+        pot(input_integer_bits - z_b_headroom, 31 - accum_bits), shifted_quarter)
+    r = np.minimum(r_a, r_b)
+    z_pow_2_adj = np.maximum(z_a_pow_2_adj, z_b_pow_2_adj)
+
+    p = rounding_half_sum(r, _SQRT_SQRT_HALF)
+    q = wrap32(r - _SQRT_SQRT_HALF)
+    q = wrap32(q + q)
+    common_sq = fp_mul(q, q)
+    num = wrap32(fp_mul(q, r) + fp_mul(fp_mul(q, common_sq), _ALPHA_N))
+    denom_minus_one = wrap32(
+        fp_mul(p, wrap32(wrap32(_ALPHA_I + q) + fp_mul(_ALPHA_D, common_sq)))
+        + fp_mul(_ALPHA_F, q))
+    recip_denom = one_over_one_plus_x_for_x_in_0_1(denom_minus_one)
+    num_scaled = rescale(num, 0, accum_bits)
+    total = wrap32(fp_mul(z_pow_2_adj, _LOG_2) + fp_mul(num_scaled, recip_denom))
+    return rescale(total, accum_bits, output_integer_bits)

@@ -43,7 +43,10 @@ class Ptq(str, Enum):
     FLOAT_STATE = "float_state"  # the op reads or writes a variable, which stays float:
     # QUANTIZE after the read, DEQUANTIZE before the assignment (as the TFLite converter
     # writes an int8 Keras stateful=True layer; READ_VARIABLE, ASSIGN_VARIABLE)
-    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op (DIV, SQRT, CAST, ...)
+    FLOAT = "float"  # TFLite Micro has no integer kernel: the op stays float32 between a
+    # DEQUANTIZE of each quantized input and a QUANTIZE of each float output (EXP, LOG, SQRT,
+    # CAST, ...; as the converter leaves CAST); consecutive float ops share float tensors
+    UNSUPPORTED = "unsupported"  # edgec's PTQ refuses the op
 
 
 class Channels(str, Enum):
@@ -119,6 +122,9 @@ class OpDef:
     ptq: Ptq = Ptq.CALIBRATE
     fixed_quant: tuple[float, int] | None = None  # (scale, zero point) for Ptq.FIXED
     fixed_quant_int16: tuple[float, int] | None = None  # the same for int16 activations
+    # (node, quantization of each input, None for bool / plain ones) -> whether the integer
+    # kernel takes them (TFLM's Prepare would); PTQ keeps a node it refuses float (Ptq.FLOAT)
+    ptq_accepts: Callable[[Node, list], bool] | None = None
     weight_axis: int | None = None  # input 1 holds weights, per-channel on this axis
     int4_weights: bool = False  # TFLite Micro takes int4 weights for this op
     identity_when: Callable[[Node, int], bool] | None = None  # (node, input rank): the output

@@ -23,10 +23,11 @@ _BINARY = {
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
 _EXTERN_OK = frozenset(TIR_MATH.values())
-# Extern calls of the helpers in templates/kernels/requant.h.j2 and ipow.h.j2, by helper
-# name (edgec.lower.templates.HELPERS).
+# Extern calls of the helpers in templates/kernels/requant.h.j2, ipow.h.j2 and div_int8.h.j2,
+# by helper name (edgec.lower.templates.HELPERS).
 _HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left",
-                 "edgec_ipow_int32": "ipow_int32", "edgec_ipow_int64": "ipow_int64"}
+                 "edgec_ipow_int32": "ipow_int32", "edgec_ipow_int64": "ipow_int64",
+                 "edgec_div_int8": "div_int8"}
 
 
 @dataclass

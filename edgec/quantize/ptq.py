@@ -8,7 +8,12 @@ Steps (TFLite's conventions, see ``edgec.quantize.params``; each op's rule is it
 3. rebuild the graph with int8 activations, quantized weights (int8, or int4 / ternary for
    the ops asked) and int32 biases; a requantizing QUANTIZE goes where a concatenation input cannot
    share the output's quantization;
-4. with ``io="float"`` (the default) a QUANTIZE reads each float input and a DEQUANTIZE
+4. an op TFLite Micro has no integer kernel for (``Ptq.FLOAT``: EXP, LOG, SQRT, DIV, CAST ...)
+   stays float32: a DEQUANTIZE makes each quantized input float, a QUANTIZE (with the output's
+   calibrated quantization) takes each float output back to int8 where an int8 op reads it;
+   float ops in a row pass float tensors. Tensors that are not float32 in the float graph (bool
+   comparison results, plain integers after a CAST) keep their type, unquantized;
+5. with ``io="float"`` (the default) a QUANTIZE reads each float input and a DEQUANTIZE
    writes each float output, so the model keeps its float interface; ``io="int8"`` makes
    the graph's inputs and outputs the int8 tensors themselves.
 
@@ -73,7 +78,7 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     graph, groups = decompose(graph)
     if activations == "int16":
         for node in graph.nodes:
-            _check_int16_kernel(node)
+            _check_int16_kernel(node, graph)
     ranges = share_ranges(collect_ranges(graph, samples, make_observer), groups)
     quants = choose_activation_quant(graph, ranges, activations)
     return check_graph(_Rewriter(graph, quants, int4, io, weights, activations).run())
@@ -131,12 +136,34 @@ def _check_float_graph(graph: Graph, activations: str = "int8") -> None:
                              "post-training quantization needs constant weights")
         # A decomposed op (the GRU) is checked by its primitive ops after decomposition.
         if activations == "int16" and op.ptq is not Ptq.DECOMPOSE:
-            _check_int16_kernel(node)
+            _check_int16_kernel(node, graph)
 
 
-def _check_int16_kernel(node: Node) -> None:
+# Ops that, without an int16 kernel, stay float in a 16x8 model (TFLM has no 16x8 kernel for
+# them: LOG_SOFTMAX, DIV, comparisons, ...); the others (weights, recurrent) are refused.
+_INT16_FLOAT_RULES = (Ptq.CALIBRATE, Ptq.SAME_AS_INPUT, Ptq.SHARED_INPUTS, Ptq.FIXED)
+
+
+def _lacks_int16(op) -> bool:
+    return "int16" not in op.kernels or (op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None)
+
+
+def stays_float(node: Node, activations: str) -> bool:
+    """``node`` computes in float32 in the quantized graph: its op has no integer kernel in
+    TFLM (``Ptq.FLOAT``), or (16x8) no int16 kernel in edgec and no weights."""
     op = get_op(node.op)
-    if "int16" not in op.kernels or (op.ptq is Ptq.FIXED and op.fixed_quant_int16 is None):
+    return op.ptq is Ptq.FLOAT or (activations == "int16" and _lacks_int16(op)
+                                   and op.ptq in _INT16_FLOAT_RULES and op.weight_axis is None)
+
+
+def _check_int16_kernel(node: Node, graph: Graph) -> None:
+    op = get_op(node.op)
+    # An op that stays float, or computes on bool tensors alone, needs no int16 kernel.
+    if stays_float(node, "int16") or all(graph.tensors[name].dtype != "float32" or
+                                         graph.tensors[name].is_const
+                                         for name in [*node.inputs, *node.outputs] if name):
+        return
+    if _lacks_int16(op):
         with_it = [n for n in registered_ops() if "int16" in get_op(n).kernels]
         raise EdgecError(f"node '{node.name}' ({node.op}) has no int16 kernel",
                          f"int16 activations exist for: {', '.join(with_it)}")
@@ -152,7 +179,11 @@ def choose_activation_quant(graph: Graph, ranges: dict[str, tuple[float, float]]
     for node in graph.nodes:
         op = get_op(node.op)
         for out in node.outputs:
-            if op.ptq is Ptq.RECURRENT:
+            if graph.tensors[out].dtype != "float32":
+                continue  # bool or plain integers: not quantized
+            if stays_float(node, activations):
+                quants[out] = activation_quant(*ranges[out])
+            elif op.ptq is Ptq.RECURRENT:
                 quants.update(recurrent_rule(node).quants(node, ranges, activations))
             elif op.ptq is Ptq.FIXED:
                 fixed = op.fixed_quant_int16 if activations == "int16" else op.fixed_quant
@@ -171,7 +202,9 @@ def _shared_ranges(graph: Graph, ranges: dict) -> dict:
     for node in graph.nodes:
         if get_op(node.op).ptq is not Ptq.SHARED_INPUTS:
             continue
-        members = [i for i in node.inputs if i in ranges] + node.outputs
+        bool_inputs = {node.inputs[k] for k in get_op(node.op).bool_inputs}
+        members = [i for i in node.inputs if i in ranges and i not in bool_inputs] \
+            + node.outputs
         union = (min(ranges[m][0] for m in members), max(ranges[m][1] for m in members))
         ranges[node.outputs[0]] = union
         for name in node.inputs:
@@ -197,6 +230,7 @@ class _Rewriter:
         self.out = Graph(name=graph.name)
         self.renamed: dict[str, str] = {}  # float activation name -> its int8 tensor's name
         self.shared: dict[tuple, str] = {}  # (float weight or bias, how) -> quantized const
+        self.floats: dict[str, str] = {}  # float activation -> its float32 tensor (Ptq.FLOAT)
 
     def run(self) -> Graph:
         for name in self.src.inputs:
@@ -204,13 +238,15 @@ class _Rewriter:
         for node in self.src.nodes:
             if get_op(node.op).ptq is Ptq.FLOAT_STATE:
                 self.out.nodes.extend(self._float_state(node))
+            elif stays_float(node, self.dtype) or not self._int8_accepts(node):
+                self._float_node(node)
             else:
                 self.out.nodes.append(self._node(node))
         if self.io == "float":
             self._float_edges()
         else:
             self.out.inputs = [self.renamed[n] for n in self.src.inputs]
-            self.out.outputs = [self.renamed[n] for n in self.src.outputs]
+            self.out.outputs = [self._operand(n) for n in self.src.outputs]
         self.out.remove_unused_tensors()
         return self.out
 
@@ -218,11 +254,15 @@ class _Rewriter:
         """The int8 tensor of float activation ``name``. With float I/O the float name stays
         on the float edge tensor and the int8 one gets a suffix."""
         new_name = name
+        t = self.src.tensors[name]
+        if t.dtype != "float32":  # bool or plain integers: kept as they are
+            self.out.add_tensor(Tensor(name, t.shape, t.dtype))
+            self.renamed[name] = name
+            return name
         if self.io == "float" and (name in self.src.inputs or name in self.src.outputs):
             new_name = f"{name}_int8"
             while new_name in self.src.tensors:
                 new_name += "_"
-        t = self.src.tensors[name]
         self.out.add_tensor(Tensor(new_name, t.shape, self.dtype, None, self.quants[name]))
         self.renamed[name] = new_name
         return new_name
@@ -254,7 +294,8 @@ class _Rewriter:
             inputs = [self._operand(name) for name in node.inputs]
         if op.ptq is Ptq.SHARED_INPUTS:
             out_q = self.quants[node.outputs[0]]
-            inputs = [self._requantized(name, out_q, node) for name in inputs]
+            inputs = [name if k in op.bool_inputs else self._requantized(name, out_q, node)
+                      for k, name in enumerate(inputs)]
         outputs = [self._activation(o) for o in node.outputs]
         attrs = dict(node.attrs)
         if node.op == "PAD" and attrs["value"] is not None:
@@ -282,6 +323,60 @@ class _Rewriter:
                           f"{node.name}_quantize"))
         return nodes
 
+    def _float_node(self, node: Node) -> None:
+        """A ``Ptq.FLOAT`` op: float32 inputs (DEQUANTIZE of int8 activations, float
+        constants as they are), float32 outputs, quantized only when an int8 op reads them
+        (``_operand``). With float I/O a float graph output keeps its name and is not
+        quantized at all."""
+        inputs = [self._float_operand(name) for name in node.inputs]
+        outputs = []
+        for out in node.outputs:
+            t = self.src.tensors[out]
+            if t.dtype != "float32":
+                outputs.append(self._activation(out))
+            elif self.io == "float" and out in self.src.outputs:
+                self.out.add_tensor(Tensor(out, t.shape, "float32"))
+                self.floats[out] = out
+                outputs.append(out)
+            else:
+                self.floats[out] = self._float_copy(out)
+                outputs.append(self.floats[out])
+        self.out.nodes.append(Node(node.op, inputs, outputs, dict(node.attrs), node.name))
+
+    def _int8_accepts(self, node: Node) -> bool:
+        """Whether the op's integer kernel takes the inputs' quantization (``OpDef.
+        ptq_accepts``; a constant as ``_operand`` would quantize it)."""
+        accepts = get_op(node.op).ptq_accepts
+        if accepts is None:
+            return True
+        quants = []
+        for name in node.inputs:
+            t = self.src.tensors[name] if name else None
+            if t is None or t.dtype != "float32":
+                quants.append(None)
+            elif t.is_const:
+                quants.append(tensor_quant(t.data, self.dtype)[1])
+            else:
+                quants.append(self.quants[name])
+        return accepts(node, quants)
+
+    def _float_operand(self, name: str) -> str:
+        """The float32 version of input ``name`` of a ``Ptq.FLOAT`` op."""
+        if not name:
+            return ""
+        if name in self.floats:
+            return self.floats[name]
+        t = self.src.tensors[name]
+        if t.is_const:
+            return self._shared_const(name, t.data, t.dtype, t.quant)
+        if t.dtype != "float32":
+            return self.renamed[name]
+        copy = self._float_copy(name)
+        self.out.nodes.append(Node("DEQUANTIZE", [self.renamed[name]], [copy], {},
+                                   f"{name}_dequantize"))
+        self.floats[name] = copy
+        return copy
+
     def _float_copy(self, name: str) -> str:
         """A new float32 tensor shaped like float activation ``name``."""
         copy = self.out.unique_name(f"{name}_float")
@@ -293,6 +388,11 @@ class _Rewriter:
         if not name:
             return ""
         if name in self.renamed:
+            return self.renamed[name]
+        if name in self.floats:  # a float op's output, quantized on first use
+            self._activation(name)
+            self.out.nodes.append(Node("QUANTIZE", [self.floats[name]], [self.renamed[name]],
+                                       {}, f"{name}_quantize"))
             return self.renamed[name]
         t = self.src.tensors[name]
         if t.dtype != "float32":
@@ -350,6 +450,8 @@ class _Rewriter:
             head.append(Node("QUANTIZE", [name], [self.renamed[name]], {}, f"quantize_{name}"))
         for name in self.src.outputs:
             t = self.src.tensors[name]
+            if t.dtype != "float32" or self.floats.get(name) == name:
+                continue  # bool or plain integers, or a float op's output: as it is
             self.out.add_tensor(Tensor(name, t.shape, "float32"))
             self.out.nodes.append(Node("DEQUANTIZE", [self.renamed[name]], [name], {},
                                        f"dequantize_{name}"))

@@ -589,6 +589,9 @@ def _plain_int_cases(full: bool):
         yield Case(f"CAST/{key}", "to_float32", partial(_plain, lambda d, rng: _cast(
             d, "float32", rng), key))
         yield Case("CAST/float32", f"to_{key}", partial(_cast, "float32", dtype))
+    for src, dst in (("bool", "float32"), ("bool", "int32"), ("float32", "bool"),
+                     ("int32", "bool")):
+        yield Case(f"CAST/{src}", f"to_{dst}", partial(_cast, src, dst))
     yield Case("DIV/float32", "broadcast", partial(_max_min, "DIV", "float32"))
     yield Case("SQRT/float32", "normal", partial(_unary_float, "SQRT"))
     for op in ("POW", "FMOD"):  # powf / fmodf
@@ -624,10 +627,35 @@ def _select(dtype: str, rng) -> Graph:
                              [Tensor("out", (2, 3, 5), dtype, quant=q)])
 
 
+def _log_softmax_int8(scale: float, depth: int, rng) -> Graph:
+    """int8 LOG_SOFTMAX (output fixed at scale 16/256, zero point 127, as TFLM requires)."""
+    return single_node_graph(
+        "LOG_SOFTMAX", [Tensor("x", (3, depth), "int8", quant=QuantParams(np.float32(scale), 9))],
+        [Tensor("y", (3, depth), "int8", quant=QuantParams(np.float32(16 / 256), 127))])
+
+
+# (a, b, output) quantizations: the final rounding shift passing 31 (TFLM's x86 semantics),
+# a clamped RELU6 output, a large quotient.
+_DIV_QUANTS = [((0.388, 43), (0.289, 67), (9.75, -30), "NONE"),
+               ((0.0035, -29), (0.77, 88), (0.0174, 6), "RELU6"),
+               ((8.38, -31), (0.4, 47), (0.567, 52), "NONE")]
+
+
+def _div_int8(k: int, rng) -> Graph:
+    """int8 DIV with broadcasting (zero divisors included when b's code equals its zero
+    point)."""
+    (s1, z1), (s2, z2), (so, zo), act = _DIV_QUANTS[k]
+    return single_node_graph(
+        "DIV", [Tensor("a", (3, 16), "int8", quant=QuantParams(np.float32(s1), z1)),
+                Tensor("b", (16,), "int8", quant=QuantParams(np.float32(s2), z2))],
+        [Tensor("y", (3, 16), "int8", quant=QuantParams(np.float32(so), zo))],
+        {"activation": act})
+
+
 def _logic_cases(full: bool):
     """Comparisons (float32, quantized int8, every plain integer, bool for (NOT_)EQUAL),
     LOGICAL_NOT/AND/OR, SELECT_V2 (its rule is keyed by the bool condition), EXP, LOG, ERF
-    and LOG_SOFTMAX (float32)."""
+    and LOG_SOFTMAX (float32; int8 at input scales whose cut-offs differ)."""
     supported_rules = set(supported())
     for op in (*COMPARISONS, "LOGICAL_NOT", "LOGICAL_AND", "LOGICAL_OR"):
         for key in ("float32", "int8", "bool", *PLAIN_INT_KEYS):
@@ -637,6 +665,11 @@ def _logic_cases(full: bool):
         yield Case("SELECT_V2/bool", dtype, partial(_select, dtype))
     for op in ("EXP", "LOG", "ERF", "LOG_SOFTMAX"):
         yield Case(f"{op}/float32", "normal", partial(_unary_float, op))
+    for k in _pick(full, range(3), [0]):
+        yield Case("DIV/int8", f"quant{k}", partial(_div_int8, k))
+    for scale, depth in _pick(full, [(0.01, 11), (0.25, 40), (3.0, 7)], [(0.25, 40)]):
+        yield Case("LOG_SOFTMAX/int8", f"scale{scale}-depth{depth}",
+                   partial(_log_softmax_int8, scale, depth))
 
 
 def cases(full: bool = False) -> list[Case]:

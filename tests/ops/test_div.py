@@ -1,7 +1,7 @@
-"""DIV (float32) end to end: against LiteRT under broadcasting and with a fused activation,
+"""DIV end to end. float32: against LiteRT under broadcasting and with a fused activation,
 division by zero giving the IEEE results in reference and C alike, the export round trip,
-the ONNX import of a division by an activation against onnxruntime, and PTQ refusing it
-(TFLM's int8 DIV is not reproduced)."""
+the ONNX import of a division by an activation against onnxruntime. int8: against TFLM on
+every pair of codes, broadcasting, PTQ making int8 DIV, the C kernel on every pair."""
 
 import numpy as np
 import onnxruntime as ort
@@ -15,6 +15,7 @@ from edgec.frontends.tflite import load_tflite
 from edgec.ir import Tensor, interpret
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.ops import assert_float_matches_litert, float_data
+from tests.refs import assert_matches_tflm, run_edgec_tflite
 from tests.tflite_builder import TFLiteBuilder
 
 
@@ -79,13 +80,83 @@ def test_onnx_division_by_an_activation_matches_onnxruntime(const_dividend):
     np.testing.assert_allclose(got, ort.InferenceSession(data).run(None, feed)[0], rtol=1e-6)
 
 
-def test_post_training_quantization_refuses_div():
+def test_post_training_quantization_makes_int8_div():
     from edgec.quantize import quantize_graph
 
     graph = load_tflite(_model((1, 8), (1, 8)))
-    samples = {n: np.ones((2, 1, 8), np.float32) for n in graph.inputs}
-    with pytest.raises(EdgecError, match="DIV, which edgec's post-training"):
-        quantize_graph(graph, samples, io="int8")
+    rng = np.random.default_rng(1)
+    samples = {n: rng.normal(size=(4, 1, 8)).astype(np.float32) + 3 for n in graph.inputs}
+    q = quantize_graph(graph, samples, io="int8")
+    assert [n.op for n in q.nodes] == ["DIV"]
+    assert {t.dtype for t in q.tensors.values()} == {"int8"}
+    exported = to_tflite_bytes(q)
+    codes = [rng.integers(-128, 128, (1, 8)).astype(np.int8) for _ in range(2)]
+    assert_matches_tflm(exported, codes)
+
+
+def _int8_model(shapes, quants, activation="NONE"):
+    b = TFLiteBuilder()
+    ins = [b.tensor(n, s, "int8", scale=q[0], zero_point=q[1])
+           for n, s, q in zip("ab", shapes, quants)]
+    out = b.tensor("out", tuple(np.broadcast_shapes(*shapes)), "int8", scale=quants[2][0],
+                   zero_point=quants[2][1])
+    b.op("DIV", ins, [out], fused_activation_function=activation)
+    return b.build(inputs=ins, outputs=[out])
+
+
+def _random_quants(rng):
+    return [(float(np.float32(10 ** rng.uniform(-3, 1))), int(rng.integers(-128, 128)))
+            for _ in range(3)]
+
+
+CODES = (np.arange(256) - 128).astype(np.int8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_int8_matches_tflm_on_every_pair_of_codes(seed):
+    """All 65,536 (a, b) pairs, zero divisors included, at random scales: output shifts
+    whose final rounding shift passes 31 (TFLM's x86 semantics) and below."""
+    rng = np.random.default_rng(seed)
+    a, b = np.meshgrid(CODES, CODES, indexing="ij")
+    activation = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "NONE", "NONE"][seed]
+    assert_matches_tflm(_int8_model([(256, 256), (256, 256)], _random_quants(rng),
+                                    activation), [a, b])
+
+
+def test_int8_broadcast_matches_tflm():
+    rng = np.random.default_rng(9)
+    model = _int8_model([(2, 3, 8), (3, 1)], _random_quants(rng))
+    assert_matches_tflm(model, [rng.integers(-128, 128, (2, 3, 8)).astype(np.int8),
+                                rng.integers(-128, 128, (3, 1)).astype(np.int8)])
+    again = to_tflite_bytes(load_tflite(model))
+    assert [n.op for n in load_tflite(again).nodes] == ["DIV"]
+
+
+def test_int8_refuses_a_ratio_beyond_tflms_shifts():
+    model = _int8_model([(4,), (4,)], [(100.0, 0), (0.001, 0), (0.001, 0)])
+    with pytest.raises(EdgecError, match="outside what TFLite Micro's int8 DIV computes"):
+        run_edgec_tflite(model, [np.ones(4, np.int8), np.ones(4, np.int8)])
+
+
+@needs_gcc
+def test_int8_c_kernel_matches_reference_on_every_pair(tmp_path):
+    from edgec.ir import QuantParams, Tensor, interpret
+    from edgec.lower import lower_graph
+    from edgec.options import BuildOptions
+    from tests.lower.harness import run_kernel, single_node_graph
+
+    rng = np.random.default_rng(3)
+    a, b = np.meshgrid(CODES, CODES, indexing="ij")
+    for seed, activation in enumerate(["NONE", "RELU6", "NONE"]):
+        q1, q2, qo = (QuantParams(np.float32(s), z) for s, z in _random_quants(rng))
+        graph = single_node_graph("DIV", [Tensor("a", (256, 256), "int8", quant=q1),
+                                          Tensor("b", (256, 256), "int8", quant=q2)],
+                                  [Tensor("y", (256, 256), "int8", quant=qo)],
+                                  {"activation": activation})
+        (kernel,) = lower_graph(graph, BuildOptions(cache_dir=tmp_path))
+        inputs = {"a": a, "b": b}
+        got = run_kernel(kernel, graph, inputs, sanitize=True)["y"]
+        np.testing.assert_array_equal(got, interpret(graph, inputs)["y"])
 
 
 @pytest.fixture(scope="module")

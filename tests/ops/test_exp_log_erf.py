@@ -98,12 +98,17 @@ _IR_OPS = {"Exp": ["EXP"], "Log": ["LOG"], "Erf": ["ERF"], "Reciprocal": ["DIV"]
 
 
 @pytest.mark.parametrize("op", ["EXP", "LOG"])
-def test_post_training_quantization_refuses(op):
+def test_post_training_quantization_keeps_it_float(op):
+    """TFLM's EXP and LOG are float only (the converter writes int8 ones, which TFLM
+    refuses): PTQ leaves them float32 between DEQUANTIZE and QUANTIZE, bit-exact in TFLM."""
     from edgec.quantize import quantize_graph
+    from tests.quantize.test_ptq_tflm import assert_tflm_agrees
 
     graph = load_tflite(unary_model(op, (1, 8), None, None))
-    with pytest.raises(EdgecError, match=f"{op}, which edgec's post-training"):
-        quantize_graph(graph, {graph.inputs[0]: np.ones((2, 1, 8), np.float32)}, io="int8")
+    samples = np.random.default_rng(0).uniform(0.1, 3, (4, 1, 8)).astype(np.float32)
+    q = quantize_graph(graph, {graph.inputs[0]: samples}, io="int8")
+    assert [n.op for n in q.nodes] == ["DEQUANTIZE", op, "QUANTIZE"]
+    assert_tflm_agrees(q, samples)
 
 
 @needs_gcc

@@ -114,13 +114,16 @@ def test_float_mod_with_the_divisors_sign_is_refused():
     assert "\n" not in str(e.value)
 
 
-def test_fmod_is_not_quantized_nor_exported():
+def test_fmod_stays_float_in_ptq_and_is_not_exported():
     from edgec.export import to_tflite_bytes
     from edgec.quantize import quantize_graph
 
     graph = load_onnx(_model("float32", (1, 8), (1, 8), 1))
-    with pytest.raises(EdgecError, match="FMOD, which edgec's post-training"):
-        quantize_graph(graph, {n: np.ones((2, 1, 8), np.float32) for n in graph.inputs})
+    rng = np.random.default_rng(4)
+    q = quantize_graph(graph, {n: rng.uniform(1, 3, (2, 1, 8)).astype(np.float32)
+                               for n in graph.inputs}, io="int8")
+    (fmod,) = [n for n in q.nodes if n.op == "FMOD"]
+    assert {q.tensors[t].dtype for t in fmod.inputs + fmod.outputs} == {"float32"}
     with pytest.raises(EdgecError) as e:
         to_tflite_bytes(graph)
     assert "\n" not in str(e.value) and "FMOD" in str(e.value)

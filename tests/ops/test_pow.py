@@ -177,13 +177,17 @@ def test_qdq_graph_keeps_pow_in_float():
     np.testing.assert_allclose(interpret(graph, {"x": x})["z"], want, atol=0.05 + 1e-6)
 
 
-def test_post_training_quantization_refuses_pow():
+def test_post_training_quantization_keeps_pow_float():
+    """TFLM has no POW: PTQ runs it in float32 between DEQUANTIZE and QUANTIZE."""
     from edgec.quantize import quantize_graph
 
     graph = load_tflite(_tflite_pow("float32", (1, 8), (1, 8)))
-    samples = {n: np.ones((2, 1, 8), np.float32) for n in graph.inputs}
-    with pytest.raises(EdgecError, match="POW, which edgec's post-training"):
-        quantize_graph(graph, samples, io="int8")
+    rng = np.random.default_rng(3)
+    samples = {n: rng.uniform(0.5, 2.0, (4, 1, 8)).astype(np.float32) for n in graph.inputs}
+    q = quantize_graph(graph, samples, io="int8")
+    (pow_node,) = [n for n in q.nodes if n.op == "POW"]
+    assert {q.tensors[t].dtype for t in pow_node.inputs + pow_node.outputs} == {"float32"}
+    assert {n.op for n in q.nodes} >= {"DEQUANTIZE", "QUANTIZE"}
 
 
 @needs_gcc

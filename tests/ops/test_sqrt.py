@@ -3,10 +3,8 @@ import against onnxruntime, PTQ refusing it, and the C kernel against the refere
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 from onnx import TensorProto, helper
 
-from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.onnx import load_onnx
 from edgec.frontends.tflite import load_tflite
@@ -43,12 +41,17 @@ def test_onnx_sqrt_matches_onnxruntime():
                                   ort.InferenceSession(data).run(None, {"x": x})[0])
 
 
-def test_post_training_quantization_refuses_sqrt():
+def test_post_training_quantization_keeps_sqrt_float():
+    """TFLM's SQRT is float only: PTQ leaves it float32 between DEQUANTIZE and QUANTIZE, and
+    TFLM runs the exported model as edgec does."""
     from edgec.quantize import quantize_graph
+    from tests.quantize.test_ptq_tflm import assert_tflm_agrees
 
     graph = load_tflite(unary_model("SQRT", (1, 8), None, None))
-    with pytest.raises(EdgecError, match="SQRT, which edgec's post-training"):
-        quantize_graph(graph, {graph.inputs[0]: np.ones((2, 1, 8), np.float32)}, io="int8")
+    samples = np.random.default_rng(0).uniform(0, 5, (4, 1, 8)).astype(np.float32)
+    q = quantize_graph(graph, {graph.inputs[0]: samples}, io="int8")
+    assert [n.op for n in q.nodes] == ["DEQUANTIZE", "SQRT", "QUANTIZE"]
+    assert_tflm_agrees(q, samples)
 
 
 @needs_gcc

@@ -1,14 +1,18 @@
-"""CAST: input 0's values in the output tensor's type, between float32 and plain integers
-(docs/IR.md "Plain integers"); ONNX's Cast / CastLike, TFLite's CAST.
+"""CAST: input 0's values in the output tensor's type, between float32, plain integers
+(docs/IR.md "Plain integers") and bool; ONNX's Cast / CastLike, TFLite's CAST.
 
 - integer -> integer: the value modulo 2^bits of the output type (numpy's ``astype``, C's
   conversion on gcc and clang);
 - integer -> float32: rounded to the nearest float32 (ties to even);
 - float32 -> integer: truncated toward zero (ONNX's rule); edgec fixes what ONNX leaves
   undefined: NaN gives 0 and values beyond the type's range saturate to its bounds (C's
-  conversion of such values is undefined, so the kernel tests them first).
+  conversion of such values is undefined, so the kernel tests them first);
+- anything -> bool: ``x != 0`` (NaN is true, as C's and TFLite's conversion); bool -> any
+  type: 0 or 1 (the TensorFlow converter writes ``tf.cast(x < y, tf.float32)`` this way).
 
-Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them.
+Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them;
+PTQ keeps CAST float (``Ptq.FLOAT``: a DEQUANTIZE before a float input, a QUANTIZE after a
+float output), as the TensorFlow converter does.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from edgec.ir.registry import Ptq, define_op, kernel
 
 define_op("CAST", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="the values of x in the output's type (float32 <-> plain integers)",
-          dtypes=("float32", *PLAIN_INT_KEYS), casts=True, ptq=Ptq.UNSUPPORTED)
+          dtypes=("float32", *PLAIN_INT_KEYS, "bool"), casts=True, ptq=Ptq.FLOAT)
 
 
 def float_to_int_bounds(dtype: str) -> tuple[float, float]:
@@ -32,6 +36,8 @@ def float_to_int_bounds(dtype: str) -> tuple[float, float]:
 
 def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
     """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
+    if dtype == "bool":
+        return x != 0
     if x.dtype.kind != "f" or np.dtype(dtype).kind == "f":
         return x.astype(dtype)
     info = np.iinfo(dtype)
@@ -43,6 +49,6 @@ def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
                              np.where(t < low, np.array(info.min, dtype), inside)))
 
 
-@kernel("CAST", "float32", *PLAIN_INT_KEYS)
+@kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool")
 def cast_any(call):
     return [cast_values(call.inputs[0], call.out_tensors[0].dtype)]

@@ -15,7 +15,11 @@ becomes ``MultiplyByQuantizedMultiplierSmallerThanOneExp((q - zp) << 8, m, s)`` 
 from its own scale (which must be below 1), and the two int32 results are compared. Two codes
 whose real values differ by less than the rescaling's resolution compare equal, as in TFLM.
 TFLite's comparisons take no plain (unquantized) int8 / uint8 / int16 tensors, so those do not
-export."""
+export.
+
+PTQ quantizes each comparison input with its own calibrated range (the bool output stays
+bool), gives SELECT_V2's x, y and output one shared quantization (``Ptq.SHARED_INPUTS``, the
+condition left out), and leaves LOGICAL_* on bool tensors as they are."""
 
 from __future__ import annotations
 
@@ -60,22 +64,27 @@ def comparison_params(quant, what: str) -> tuple[int, int, int]:
                          "requantize the input to a scale below 1")
     return int(quant.zp), int(mult), int(shift)
 
+def _scales_below_one(node, quants) -> bool:
+    """PTQ: TFLM's int8 comparison takes input scales below 1 only; others stay float."""
+    return all(q is None or quantize_multiplier(float(q.s))[1] <= 0 for q in quants[:2])
+
+
 for _op in COMPARISONS:
     _bool = ("bool",) if _op in ("EQUAL", "NOT_EQUAL") else ()
     define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2, retypes=True,
-              bool_output=True, ptq=Ptq.UNSUPPORTED, requantizes=True,
+              bool_output=True, requantizes=True, ptq_accepts=_scales_below_one,
               dtypes=("float32", "int8", *PLAIN_INT_KEYS, *_bool),
               tflite_dtypes=(*_TFLITE_KEYS, *_bool),
               doc=f"elementwise {_op.lower().replace('_', ' ')} comparison, bool output")
 for _op in LOGICAL:
-    define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2, ptq=Ptq.UNSUPPORTED,
+    define_op(_op, infer_shapes=_broadcast_shape, min_inputs=2,
               bool_inputs=(0, 1), bool_output=True, dtypes=("bool",),
               doc=f"elementwise {_op[8:].lower()} of two bool tensors")
 define_op("LOGICAL_NOT", infer_shapes=lambda node, ins: [ins[0].shape], elementwise=True,
-          bool_inputs=(0,), bool_output=True, ptq=Ptq.UNSUPPORTED, dtypes=("bool",),
+          bool_inputs=(0,), bool_output=True, dtypes=("bool",),
           doc="elementwise not of a bool tensor")
 define_op("SELECT_V2", infer_shapes=_broadcast_shape, min_inputs=3, retypes=True,
-          bool_inputs=(0,), ptq=Ptq.UNSUPPORTED, dtypes=("bool",),
+          bool_inputs=(0,), ptq=Ptq.SHARED_INPUTS, dtypes=("bool",),
           doc="condition ? x : y elementwise, numpy broadcasting of all three")
 
 

@@ -15,8 +15,16 @@ times ``s1 * s2 / s_out`` (double) via ``MultiplyByQuantizedMultiplier``.
 int16 ADD, SUB and MUL are the same code in TFLM with int16 bounds and a left shift of 15
 (``reference_ops::AddGeneralParamScale``; LiteRT's power-of-two int16 path is not TFLM's).
 
-Float: the float32 result of ``a op b``, clamped by the activation. edgec's PTQ does not
-quantize DIV (TFLM's int8 DIV is not reproduced).
+int8 DIV follows TFLM's ``div.cc`` + ``reference_ops::DivElementwise``: Prepare quantizes
+``(double)(s1 / (s2 * s_out))`` (float32 arithmetic) with ``QuantizeMultiplier``; per element
+``a = q1 - zp1``, ``b = q2 - zp2`` (both negated when ``b < 0``), ``(inv, recip_shift) =
+GetReciprocal(b, 31)``, ``headroom = CountLeadingSignBits(a)``, ``SRDHM(a << headroom, inv)``,
+then ``MultiplyByQuantizedMultiplierSmallerThanOneExp`` by the output multiplier with shift
+``output_shift - recip_shift - headroom``, plus the output zero point, clamped by the
+activation. A zero divisor (``q2 == zp2``) is not defined by TFLM (a debug check); edgec gives
+what the arithmetic gives with ``GetReciprocal(0)``, as TFLM's release build on x86 does.
+
+Float: the float32 result of ``a op b``, clamped by the activation.
 
 Plain integer DIV (ONNX's Div on integer tensors) truncates toward zero, as C99's ``/``, ONNX's
 reference evaluator and onnxruntime. The two cases C leaves undefined get a defined answer:
@@ -35,7 +43,7 @@ from edgec.errors import EdgecError
 from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.quant import (activation_range, apply_float_activation,
                             multiply_by_quantized_multiplier, quantize_multiplier, wrap32)
-from edgec.ir.registry import Channels, Ptq, define_op, kernel
+from edgec.ir.registry import Channels, define_op, kernel
 
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's headroom for int8 inputs
 ADD_SUB_LEFT_SHIFTS = {"int8": ADD_SUB_LEFT_SHIFT, "int16": 15}  # per input dtype
@@ -61,8 +69,8 @@ for _op, _what in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b")):
 define_op("DIV", attrs={"activation": "NONE"}, infer_shapes=_shape,
           doc="elementwise a / b with numpy broadcasting (float32, fused activation; plain "
               "integers truncate toward zero, x / 0 is 0)",
-          elementwise=True, min_inputs=2, dtypes=("float32", *PLAIN_INT_KEYS),
-          ptq=Ptq.UNSUPPORTED, tflite_dtypes=("float32", "int32"))
+          elementwise=True, min_inputs=2, dtypes=("float32", "int8", *PLAIN_INT_KEYS),
+          requantizes=True, tflite_dtypes=("float32", "int8", "int32"))
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,63 @@ def mul_int8(call):
 
 
 _FLOAT_FNS = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "DIV": np.divide}
+
+
+def div_multiplier(q1, q2, q_out) -> tuple[int, int]:
+    """TFLM ``CalculateOpDataDiv``: ``QuantizeMultiplier((double)(s1 / (s2 * s_out)))`` with
+    the quotient in float32."""
+    real = np.float32(q1.s) / (np.float32(q2.s) * np.float32(q_out.s))
+    mult, shift = quantize_multiplier(float(real))
+    # -total_shift = headroom (23..31) + recip_shift (-1..7) - shift must lie in [0, 63]
+    if not DIV_SHIFTS[0] <= shift <= DIV_SHIFTS[1]:
+        raise EdgecError(f"int8 DIV: s1 / (s2 * s_out) = {float(real):g} is outside what TFLite "
+                         "Micro's int8 DIV computes", "requantize the inputs or the output "
+                         "so that the ratio lies between 2**-25 and 2**22")
+    return mult, shift
+
+
+DIV_SHIFTS = (-24, 22)  # the output shifts div_multiplier accepts
+
+
+def count_leading_sign_bits(x) -> np.ndarray:
+    """``CountLeadingSignBits`` of int32 values (``__builtin_clrsb``; 31 for 0)."""
+    from edgec.ir.fixedpoint import count_leading_zeros32
+
+    x = np.asarray(x, np.int64)
+    return count_leading_zeros32(np.where(x < 0, ~x, x)) - 1
+
+
+def div_int8_values(a, b, mult: int, shift: int) -> np.ndarray:
+    """The int32 quotient of TFLM's ``DivElementwise`` before the output zero point, for
+    offset inputs ``a`` and ``b`` (int64 arrays of int32 values)."""
+    from edgec.ir.fixedpoint import get_reciprocal
+    from edgec.ir.quant import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
+
+    negative = b < 0
+    a, b = np.where(negative, -a, a), np.where(negative, -b, b)
+    inv, recip_shift = get_reciprocal(b, 31)
+    headroom = count_leading_sign_bits(a)
+    unscaled = saturating_rounding_doubling_high_mul(wrap32(a << headroom), inv)
+    x = saturating_rounding_doubling_high_mul(unscaled, mult)
+    exponent = headroom + recip_shift - shift  # -total_shift, in [0, 63] (div_multiplier)
+    # gemmlowp's RoundingDivideByPOT for exponents of 32 and more, as TFLM's x86 build runs
+    # it: the mask (1ll << e) - 1 truncated to int32 is -1, and the int32 shift x >> e shifts
+    # by e mod 32 (the shift instruction's count; undefined in C++).
+    wide = exponent >= 32
+    x86 = (x >> (exponent & 31)) + (x > -1 + (x < 0))
+    return np.where(wide, x86, rounding_divide_by_pot(x, np.minimum(exponent, 31)))
+
+
+@kernel("DIV", "int8")
+def div_int8(call):
+    q1, q2, q_out = call.in_q(0), call.in_q(1), call.out_q()
+    mult, shift = div_multiplier(q1, q2, q_out)
+    a = call.inputs[0].astype(np.int64) - int(q1.zp)
+    b = call.inputs[1].astype(np.int64) - int(q2.zp)
+    a, b = np.broadcast_arrays(a, b)
+    out = div_int8_values(a, b, mult, shift) + int(q_out.zp)
+    lo, hi = activation_range(call.attrs["activation"], q_out.s, q_out.zp, "int8")
+    return [np.clip(out, lo, hi).astype(np.int8)]
 
 
 @kernel("DIV", "float32")

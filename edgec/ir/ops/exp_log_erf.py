@@ -2,7 +2,8 @@
 
 EXP (``expf``) and LOG (``logf``: -inf at 0, NaN below) are TFLite's EXP and LOG builtins,
 whose TFLite Micro kernels are float32 only (``exp.cc``; ``elementwise.cc`` ``LogEval``), so
-edgec's PTQ does not quantize them. ERF (``erff``) has no TFLite builtin: it comes from ONNX's
+edgec's PTQ keeps them float between DEQUANTIZE and QUANTIZE (``Ptq.FLOAT``; the TensorFlow
+converter writes int8 EXP and LOG, which LiteRT runs and TFLM refuses). ERF (``erff``) has no TFLite builtin: it comes from ONNX's
 Erf (the exact GELU ``0.5 * x * (1 + erf(x / sqrt(2)))``) and stays in edgec's IR.
 
 The reference computes each in float64 and rounds once to float32 (correctly rounded but for
@@ -22,11 +23,11 @@ def _shape(node, ins):
 
 
 define_op("EXP", infer_shapes=_shape, doc="elementwise e**x (float32)", elementwise=True,
-          dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
+          dtypes=("float32",), ptq=Ptq.FLOAT)
 define_op("LOG", infer_shapes=_shape, doc="elementwise natural logarithm (float32)",
-          elementwise=True, dtypes=("float32",), ptq=Ptq.UNSUPPORTED)
+          elementwise=True, dtypes=("float32",), ptq=Ptq.FLOAT)
 define_op("ERF", infer_shapes=_shape, doc="elementwise error function (float32)",
-          elementwise=True, dtypes=("float32",), ptq=Ptq.UNSUPPORTED,
+          elementwise=True, dtypes=("float32",), ptq=Ptq.FLOAT,
           exempt={"export": "TFLite has no ERF builtin (its GELU op fuses the whole formula)",
                   "frontend": "no TFLite builtin: it comes from ONNX's Erf"})
 

@@ -13,8 +13,8 @@ float exponent computes in float32 between two CASTs):
   zero: 1 for base 1, 1 or -1 for base -1 (even or odd exponent), else 0, including base 0
   (as edgec's integer ``x / 0`` is 0; numpy and ONNX's reference raise there, onnxruntime's
   result is undefined).
-TFLite Micro has no POW kernel, so edgec's PTQ keeps POW in float (UNSUPPORTED: a quantized
-graph dequantizes around it).
+TFLite Micro has no POW kernel, so edgec's PTQ keeps POW in float (``Ptq.FLOAT``: a DEQUANTIZE
+before it, a QUANTIZE where an int8 op reads its result).
 
 FMOD (ONNX's Mod with ``fmod=1`` on floats) is C's ``fmodf``: the remainder of the division
 truncated toward zero, with the dividend's sign; ``fmod(x, 0)`` and ``fmod(inf, y)`` are NaN,
@@ -37,12 +37,12 @@ define_op("POW", infer_shapes=_shape,
           doc="elementwise a ** b with numpy broadcasting (float: powf; int32/int64: exact, "
               "wrapping; a negative exponent truncates 1 / a ** -b)",
           elementwise=True, min_inputs=2, dtypes=(*FLOAT_DTYPES, *INT_POW_DTYPES),
-          ptq=Ptq.UNSUPPORTED, tflite_dtypes=("float32", "int32"))
+          ptq=Ptq.FLOAT, tflite_dtypes=("float32", "int32"))
 
 define_op("FMOD", infer_shapes=_shape,
           doc="elementwise C fmod(a, b) with numpy broadcasting (the truncated remainder, "
               "sign of a)",
-          elementwise=True, min_inputs=2, dtypes=FLOAT_DTYPES, ptq=Ptq.UNSUPPORTED,
+          elementwise=True, min_inputs=2, dtypes=FLOAT_DTYPES, ptq=Ptq.FLOAT,
           exempt={"export": "TFLite has no truncated float remainder (FLOOR_MOD takes the "
                             "divisor's sign)",
                   "frontend": "no TFLite builtin: it comes from ONNX's Mod with fmod=1"})

@@ -4,7 +4,7 @@ Integer -> integer and integer -> float32 are C's conversions (modulo 2^bits on 
 round to nearest). float32 -> integer: C's conversion of NaN or of a value outside the type is
 undefined, so NaN first becomes 0 and the value is clamped to [low, the float32 below high]
 (``ir.ops.cast.float_to_int_bounds``) before C truncates it toward zero; a value at or above
-``high`` then selects the type's maximum. Every conversion the C performs is defined, whichever
+``high`` then selects the type's maximum. To bool: ``x != 0``; from bool: 0 or 1. Every conversion the C performs is defined, whichever
 branch of a select it evaluates.
 """
 
@@ -15,9 +15,9 @@ from edgec.ir.ops.cast import float_to_int_bounds
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 
 
-@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS)
+@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, "bool")
 def cast(ctx) -> KernelPlan:
-    """CAST between float32 and plain integers."""
+    """CAST between float32, plain integers and bool (``x != 0``; 0 or 1)."""
     x_t, y_t = ctx.ins[0], ctx.outs[0]
     size, src, dst = y_t.size, x_t.dtype, y_t.dtype
 
@@ -30,6 +30,8 @@ def cast(ctx) -> KernelPlan:
         x = placeholder((size,), src, "x")
 
         def convert(i):
+            if dst == "bool":
+                return x[i] != tirx.const(0, src)
             if src != "float32" or dst == "float32":
                 return x[i].astype(dst)
             low, high = float_to_int_bounds(dst)

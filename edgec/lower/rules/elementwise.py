@@ -192,6 +192,37 @@ def mul_float(ctx) -> KernelPlan:
     return _float_plan(ctx, lambda a, b: a * b)
 
 
+@lowering_rule("DIV", "int8")
+def div_int8(ctx) -> KernelPlan:
+    """int8 DIV (TFLM ``reference_ops::DivElementwise``): each offset pair goes through the
+    ``edgec_div_int8`` helper (``templates/kernels/div_int8.h.j2``: a Newton-Raphson
+    reciprocal and data-dependent normalising shifts, which TE cannot say), then the output
+    zero point and the activation's clamp."""
+    from edgec.ir.ops.elementwise import div_multiplier
+
+    q1, q2, qo = ctx.ins[0].quant, ctx.ins[1].quant, ctx.outs[0].quant
+    mult, shift = div_multiplier(q1, q2, qo)
+    lo, hi = activation_range(ctx.attrs["activation"], qo.s, qo.zp, "int8")
+    constants = consts.int32_array([q1.zp, q2.zp, qo.zp, mult, shift, lo, hi])
+    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+
+    def build() -> Built:
+        from tvm import te, tirx
+
+        a = placeholder(ctx.ins[0].shape, "int8", "a")
+        b = placeholder(ctx.ins[1].shape, "int8", "b")
+        prm = placeholder((7,), "int32", "params")
+        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
+        out = te.compute(shape, lambda *i: tirx.call_pure_extern(
+            "int32", "edgec_div_int8", ra(*i).astype("int32") - prm[0],
+            rb(*i).astype("int32") - prm[1], prm[3], prm[4]), name="out_q")
+        y, clamp = offset_clamp_int8(shape, out, lambda *i: prm[2], lambda *i: prm[5],
+                                     lambda *i: prm[6], "out_clamp")
+        return Built([a, b, prm, y], _schedule([clamp, "out_q"], rank))
+
+    return _plan(ctx, build, constants)
+
+
 @lowering_rule("DIV", "float32")
 def div_float(ctx) -> KernelPlan:
     """float32 DIV (IEEE division: x / 0 is +-inf, 0 / 0 NaN, as the reference)."""

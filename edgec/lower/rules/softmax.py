@@ -1,5 +1,5 @@
-"""SOFTMAX over the last axis: int8 input (int8 or int16 output) and float32; float32
-LOG_SOFTMAX.
+"""SOFTMAX over the last axis: int8 input (int8 or int16 output) and float32; LOG_SOFTMAX
+int8 and float32.
 
 int8 input is a C template (``templates/kernels/softmax_int8.c.j2``), not TE: TFLM's kernel
 is gemmlowp fixed point with data-dependent control (count-leading-zeros normalisation, a
@@ -7,6 +7,11 @@ bit-by-bit barrel of exp factors, Newton-Raphson for 1/sum) and two passes per r
 could only express as many whole-row stages with scratch buffers. The template follows
 ``edgec.ir.fixedpoint`` line by line; its parameters are ``params = [input multiplier, input
 left shift, diff_min]``. The output type changes only the final shift and the clamp.
+
+int8 LOG_SOFTMAX is a template for the same reasons (``log_softmax_int8.c.j2``, following
+``edgec.ir.ops.log_softmax`` and ``edgec.ir.fixedpoint.log_x_for_x_ge_1``); its parameters are
+``params = [input multiplier, input left shift, reverse scaling divisor, reverse scaling right
+shift, diff_min]``.
 
 float32 is TE: row maximum, ``exp((x - max) * beta)`` summed, each exp divided by the sum.
 """
@@ -133,6 +138,40 @@ def softmax_float(ctx) -> KernelPlan:
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
                       build=build, key=(beta,))
+
+
+TEMPLATE_LOG = "log_softmax_int8.c.j2"
+
+
+@lowering_rule("LOG_SOFTMAX", "int8")
+def log_softmax_int8(ctx) -> KernelPlan:
+    """int8 LOG_SOFTMAX (TFLM ``reference_ops::LogSoftmaxQuantized``), from the template."""
+    from edgec.ir import fixedpoint as fp
+    from edgec.ir.ops import log_softmax as ls
+
+    what = f"LOG_SOFTMAX '{ctx.node.name}'"
+    ls.check_output_quant(ctx.outs[0].quant, what)
+    rows, depth = _rows(ctx)
+    if depth > MAX_INT8_DEPTH:
+        raise EdgecError(f"{what} over {depth} values: more than {MAX_INT8_DEPTH} would "
+                         "overflow TFLM's int32 sum of exps")
+    p = ls.log_softmax_params(float(ctx.ins[0].quant.s), what)
+    constants = {f"{ctx.func_name}_params": consts.int32_array(
+        [p.input_multiplier, p.input_left_shift, p.reverse_scaling_divisor,
+         -p.reverse_scaling_shift, p.diff_min])}
+    accum_bits = ls.INPUT_INTEGER_BITS + 1  # log_x's accumulator: one more integer bit
+
+    def render() -> str:
+        return templates.render(
+            TEMPLATE_LOG, rows=rows, depth=depth, input_bits=ls.ACCUMULATION_INTEGER_BITS,
+            shifted_quarter=int(fp.rescale(1 << 29, 0, accum_bits)))
+
+    params = [Param("x", ctx.node.inputs[0]), const_param(ctx, "params"),
+              Param("y", ctx.node.outputs[0])]
+    signature = [CParam("x", "int8_t", const=True), CParam("params", "int32_t", const=True),
+                 CParam("y", "int8_t")]
+    return KernelPlan(params, constants, c_template=render, signature=signature,
+                      key=(templates.digest(TEMPLATE_LOG),))
 
 
 @lowering_rule("LOG_SOFTMAX", "float32")
