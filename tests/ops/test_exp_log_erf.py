@@ -7,7 +7,6 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgec.errors import EdgecError
 from edgec.export import to_tflite_bytes
 from edgec.frontends.onnx import load_onnx
 from edgec.frontends.tflite import load_tflite
