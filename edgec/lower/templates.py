@@ -27,7 +27,7 @@ HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.
            "dsp_plane": ("dsp/_depthwise_plane.h.j2", {}),
            "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True}),
            "lstm_int16": ("lstm_int16.h.j2", {"table": [int(v) for v in SIGMOID_TABLE]}),
-           "dsp_lstm": ("dsp/_lstm.h.j2", {})}
+           "dsp_lstm": ("dsp/_lstm.h.j2", {}), "minifloat": ("minifloat.h.j2", {})}
 
 
 def render(name: str, **context) -> str:
