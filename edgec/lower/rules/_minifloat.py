@@ -45,3 +45,14 @@ def from_double(value, dtype: str, saturate: bool = False):
                                  *(tirx.const(n, "int32") for n in _numbers(dtype)),
                                  tirx.const(int(bool(saturate)), "int32"))
     return bits.astype(tir_dtype(dtype))
+
+
+def in_float32(fn, dtype: str):
+    """``fn`` (TIR float32 values -> float32 value) on elements of minifloat ``dtype``: the
+    inputs decoded to float32 (exact: float16 and bfloat16 fit), the result rounded back
+    (``from_double``; exact for ops whose result is an input value or exact in float32 and
+    the format, as MAXIMUM / MINIMUM)."""
+    def apply(*values):
+        wide = [to_double(v, dtype).astype("float32") for v in values]
+        return from_double(fn(*wide).astype("float64"), dtype)
+    return apply
