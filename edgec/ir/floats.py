@@ -83,10 +83,11 @@ def to_float(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
     included, to it; without, they become Inf (E5M2) or NaN (the formats without Inf).
     float16/bfloat16 round them to Inf. float4 has neither: it clamps them, and NaN becomes
     a zero of the opposite sign (ml_dtypes' rule, which the C encoder repeats)."""
-    wide = np.asarray(x).astype(np.float64)
-    if dtype in ("float64", "float32"):
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and overflow are defined here
+        wide = np.asarray(x).astype(np.float64)
+        if dtype in ("float64", "float32"):
+            return wide.astype(dtype)
+        if MINIFLOATS[dtype].saturable and saturate:
+            top = max_finite(dtype)
+            wide = np.clip(wide, -top, top)  # NaN stays NaN
         return wide.astype(dtype)
-    if MINIFLOATS[dtype].saturable and saturate:
-        top = max_finite(dtype)
-        wide = np.clip(wide, -top, top)  # NaN stays NaN
-    return wide.astype(dtype)

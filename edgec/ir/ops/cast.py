@@ -45,7 +45,8 @@ def cast_values(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
         return x.astype(dtype)
     info = np.iinfo(dtype)
     low, high = float_to_int_bounds(dtype)
-    t = np.trunc(x.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # a minifloat NaN to float64
+        t = np.trunc(x.astype(np.float64))
     inside = np.where(np.isnan(t) | (t < low) | (t >= high), 0.0, t).astype(dtype)
     return np.where(np.isnan(t), np.zeros((), dtype),
                     np.where(t >= high, np.array(info.max, dtype),
