@@ -8,7 +8,8 @@
   CAST into the zero point's format with the node's ``saturate`` (float8).
 
 ONNX requires a zero zero point for these formats; a nonzero one is refused. The scale must
-be a constant, per tensor or per axis (``axis``); blocked quantization is refused.
+be a constant, per tensor or per axis (``axis``), except a DequantizeLinear's scalar scale
+without a zero point, which may be fed at run time; blocked quantization is refused.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def float_qdq(ctx: Context, node: onnx.NodeProto) -> bool:
         raise EdgecError(f"{node.op_type} '{node.name}' quantizes {fmt} in blocks",
                          "use per-tensor or per-axis scales")
     x, scale_name = node.input[0], node.input[1]
-    if not ctx.is_const(scale_name):
+    runtime_scale = node.op_type == "DequantizeLinear" and not ctx.is_const(scale_name) \
+        and not (len(node.input) > 2 and node.input[2]) and not ctx.is_const(x) \
+        and len(ctx.shape(scale_name)) == 0
+    if not ctx.is_const(scale_name) and not runtime_scale:
         raise EdgecError(f"the scale of {node.op_type} ('{scale_name}') must be a constant",
                          "export the model with constant folding")
     if len(node.input) > 2 and node.input[2]:
@@ -61,8 +65,11 @@ def float_qdq(ctx: Context, node: onnx.NodeProto) -> bool:
         raise EdgecError(f"{node.op_type} '{node.name}' has a constant {fmt} input",
                          "dequantize the constant before export")
     shape = ctx.shape(node.output[0])
-    scale = np.asarray(ctx.const(scale_name))
-    if scale.size > 1:  # per axis: broadcast along ``axis``
+    scale = _scale(ctx, node, scale_name, shape) if runtime_scale \
+        else np.asarray(ctx.const(scale_name))
+    if runtime_scale:
+        pass
+    elif scale.size > 1:  # per axis: broadcast along ``axis``
         axis = int(a.get("axis", 1)) % len(shape)
         scale = scale.reshape([-1 if k == axis else 1 for k in range(len(shape))])
     else:
@@ -75,11 +82,13 @@ def float_qdq(ctx: Context, node: onnx.NodeProto) -> bool:
         wide = ctx.new_tensor(f"{out}_float", shape, "float32")
         ctx.add_node("CAST", [src], [wide], {}, f"{where}_cast")
         target = _NP_TO_IR.get(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
-            a["output_dtype"])) if a.get("output_dtype") else scale.dtype, "float32")
+            a["output_dtype"])) if a.get("output_dtype") else
+            np.dtype(scale[1]) if runtime_scale else scale.dtype, "float32")
         product = ctx.new_tensor(out if target == "float32" else f"{out}_scaled", shape,
                                  "float32")
-        ctx.add_node("MUL", [wide, ctx.const_tensor(f"{out}_scale", scale.astype(np.float32))],
-                     [product], {"activation": "NONE"}, where)
+        factor = scale[0] if runtime_scale else ctx.const_tensor(f"{out}_scale",
+                                                                    scale.astype(np.float32))
+        ctx.add_node("MUL", [wide, factor], [product], {"activation": "NONE"}, where)
         if target == "float32":
             ctx.values[out] = Value(product, None, "float")
             return True
@@ -99,3 +108,22 @@ def float_qdq(ctx: Context, node: onnx.NodeProto) -> bool:
                  f"{where}_cast")
     ctx.values[out] = Value(y, None, "int")
     return True
+
+
+def _scale(ctx: Context, node: onnx.NodeProto, name: str, shape) -> tuple[str, str]:
+    """A scalar scale fed at run time (DequantizeLinear without a zero point): the IR tensor
+    of its float32 value, broadcast to ``shape``'s rank, and its dtype."""
+    v = ctx.value(name)
+    dtype = ctx.tensor(v).dtype
+    if dtype not in ("float32", "float16", "bfloat16", "float64"):
+        raise EdgecError(f"the scale of {node.op_type} '{node.name}' is {dtype}",
+                         "scales are floats")
+    src = ctx.in_layout(v, None, name)
+    base = f"{node.output[0]}_scale"
+    if dtype != "float32":
+        wide = ctx.new_tensor(f"{base}_float", (), "float32")
+        ctx.add_node("CAST", [src], [wide], {}, f"{base}_cast")
+        src = wide
+    shaped = ctx.new_tensor(base, (1,) * len(shape), "float32")
+    ctx.add_node("RESHAPE", [src], [shaped], {"shape": (1,) * len(shape)}, base)
+    return shaped, dtype
