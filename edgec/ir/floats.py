@@ -61,7 +61,7 @@ OTHER_FLOATS = ("float64", *MINIFLOATS)
 
 def is_float(dtype) -> bool:
     """Whether numpy/IR ``dtype`` holds floats (float32, float64 or a minifloat)."""
-    name = np.dtype(dtype).name
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
     return name in ("float32", *OTHER_FLOATS)
 
 
