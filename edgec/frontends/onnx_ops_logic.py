@@ -18,6 +18,7 @@ from edgec.frontends.onnx_common import attrs, operand
 from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
+from edgec.ir.floats import is_float
 from edgec.ir.graph import INT_DTYPES
 
 _COMPARE = {"Equal": "EQUAL", "Less": "LESS", "LessOrEqual": "LESS_EQUAL",
@@ -138,7 +139,8 @@ def mod(ctx: Context, node: onnx.NodeProto) -> None:
     x, y = node.input
     fmod = int(attrs(node).get("fmod", 0))
     acts = [i for i in node.input if not ctx.is_const(i)]
-    if not all(ctx.plain_int(a) for a in acts):
+    if not all(ctx.plain_int(a) and not is_float(ctx.tensor(ctx.value(a)).dtype)
+               for a in acts):  # float16 / float64 values are plain too (edgec.ir.floats)
         raise EdgecError(f"Mod '{node.name}' computes on float tensors",
                          "edgec's Mod takes integer tensors")
     dtype = ctx.tensor(ctx.value(acts[0])).dtype
