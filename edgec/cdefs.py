@@ -14,6 +14,10 @@ C_TYPES = {
     "float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
     "uint16": "uint16_t", "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t",
     "uint64": "uint64_t", "bool": "uint8_t",
+    # Other floats (edgec.ir.floats): float64 a double, a minifloat its bit pattern.
+    "float64": "double", "float16": "uint16_t", "bfloat16": "uint16_t",
+    "float8_e4m3fn": "uint8_t", "float8_e4m3fnuz": "uint8_t", "float8_e5m2": "uint8_t",
+    "float8_e5m2fnuz": "uint8_t", "float4_e2m1fn": "uint8_t",
 }
 
 C_KEYWORDS = frozenset("""

@@ -9,7 +9,9 @@ import tflite
 # TensorType member name <-> IR dtype; every IR dtype has one (a test checks).
 DTYPES = {"FLOAT32": "float32", "INT8": "int8", "UINT8": "uint8", "INT16": "int16",
           "UINT16": "uint16", "INT32": "int32", "UINT32": "uint32", "INT64": "int64",
-          "UINT64": "uint64", "BOOL": "bool", "INT4": "int4"}
+          "UINT64": "uint64", "BOOL": "bool", "INT4": "int4",
+          "FLOAT16": "float16", "FLOAT64": "float64",  # plain floats (edgec.ir.floats)
+          "BFLOAT16": "bfloat16"}
 TENSOR_TYPES = {dtype: name for name, dtype in DTYPES.items()}
 
 # Options fields whose integer value names a member of a schema enum: the reader gives the

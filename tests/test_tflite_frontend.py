@@ -275,11 +275,24 @@ def test_runtime_pad_amounts_are_an_error():
 
 def test_unsupported_tensor_type():
     b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4), "complex64")
+    y = b.tensor("y", (1, 4), "complex64")
+    b.op("RELU", [x], [y])
+    with pytest.raises(EdgecError, match="tensor 'x' has type COMPLEX64"):
+        load_tflite(b.build(inputs=[x], outputs=[y]))
+
+
+def test_float16_op_without_a_float16_kernel_is_refused_naming_it():
+    """FLOAT16 tensors import (edgec.ir.floats); an op that does not compute on them says so."""
+    from edgec.ir import interpret
+
+    b = TFLiteBuilder()
     x = b.tensor("x", (1, 4), "float16")
     y = b.tensor("y", (1, 4), "float16")
     b.op("RELU", [x], [y])
-    with pytest.raises(EdgecError, match="tensor 'x' has type FLOAT16"):
-        load_tflite(b.build(inputs=[x], outputs=[y]))
+    graph = load_tflite(b.build(inputs=[x], outputs=[y]))
+    with pytest.raises(EdgecError, match="RELU has no reference kernel for float16"):
+        interpret(graph, [np.zeros((1, 4), np.float16)])
 
 
 # -- files ------------------------------------------------------------------------------

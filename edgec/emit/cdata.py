@@ -8,6 +8,7 @@ import numpy as np
 
 from edgec.cdefs import C_TYPES, MAX_LINE
 from edgec.errors import EdgecError
+from edgec.ir.floats import MINIFLOATS, bits_of
 
 _INDENT = "    "
 
@@ -33,6 +34,17 @@ def c_float(value: float) -> str:
     return f"{text}f"
 
 
+def c_double(value: float) -> str:
+    """A double literal that reads back as exactly ``value`` (17 significant digits)."""
+    value = float(value)
+    if math.isnan(value):
+        return "((double)NAN)"
+    if math.isinf(value):
+        return "((double)INFINITY)" if value > 0 else "(-(double)INFINITY)"
+    text = f"{value:.17g}"
+    return text if "." in text or "e" in text else text + ".0"
+
+
 def c_int(value: int, ctype: str) -> str:
     """An integer literal; the most negative 32/64-bit value is spelled so C accepts it."""
     value = int(value)
@@ -53,6 +65,10 @@ def c_values(array: np.ndarray) -> list[str]:
     flat = np.ascontiguousarray(array).reshape(-1)
     if ctype == "float":
         return [c_float(v) for v in flat.tolist()]
+    if ctype == "double":
+        return [c_double(v) for v in flat.tolist()]
+    if array.dtype.name in MINIFLOATS:  # bit patterns (edgec.ir.floats)
+        flat = bits_of(flat)
     return [c_int(v, ctype) for v in flat.astype(np.int64 if ctype != "uint64_t"
                                                   else np.uint64).tolist()]
 

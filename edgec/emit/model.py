@@ -20,6 +20,7 @@ from edgec.emit.image import (HEADER_BYTES, LAYOUT_PLACEHOLDER, ConstantBlob, la
                               pack_image)
 from edgec.emit.kernels import CFunction, distinct_functions
 from edgec.templating import render
+from edgec.ir.floats import MINIFLOATS
 from edgec.ir.graph import Graph, Tensor
 from edgec.lower.kernel import Kernel
 from edgec.lower.templates import helper_source
@@ -179,6 +180,7 @@ def _io(graph: Graph, plan: MemoryPlan, names: list[str]) -> list[dict]:
         q = t.quant if t.quant is not None and t.quant.per_tensor else None
         entries.append({
             "index": index, "name": c_comment_text(name), "ctype": c_type(t.dtype),
+            "format": f", {t.dtype} bit patterns" if t.dtype in MINIFLOATS else "",
             "size": t.size, "nbytes": t.nbytes,
             "offset": plan.offsets[name] if t.size else None,  # empty: no bytes, no place
             "shape": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),

@@ -263,6 +263,12 @@ def _plain(node, ctx):
     ctx.op(node.op, node.inputs, node.outputs)
 
 
+@emitter("CAST")
+def _cast(node, ctx):
+    """TFLite's CAST (no options; ``saturate`` only concerns float8, which TFLite lacks)."""
+    ctx.op("CAST", node.inputs, node.outputs)
+
+
 @emitter("TRANSPOSE")
 def _transpose(node, ctx):
     perm = ctx.params(f"{node.name}_perm", [int(p) for p in node.attrs["perm"]])

@@ -112,6 +112,9 @@ def file_tensor(t: Tensor) -> TfliteTensor:
     ternary type: ternary constants are stored as INT8 (the same values, so the same results;
     reading the file back gives int8 weights)."""
     dtype = "int8" if t.dtype == "ternary" else t.dtype
+    if dtype not in TENSOR_TYPES:  # float8 / float4 (edgec.ir.floats)
+        raise EdgecError(f"tensor '{t.name}' is {dtype}, which TFLite has no type for",
+                         f"TFLite's types: {', '.join(sorted(TENSOR_TYPES))}")
     data = None
     if t.data is not None:
         data = pack_int4(t.data) if dtype == "int4" else \

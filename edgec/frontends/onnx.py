@@ -32,6 +32,7 @@ from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_converters import converter_for
 from edgec.frontends.onnx_validate import check_model, check_node, check_order, tensor_array
 from edgec.ir import Graph, Node, Tensor, check_graph
+from edgec.ir.floats import OTHER_FLOATS
 from edgec.ir.graph import INT_DTYPES
 from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
@@ -41,7 +42,15 @@ _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
            onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
            onnx.TensorProto.INT64: "int64", onnx.TensorProto.UINT16: "uint16",
            onnx.TensorProto.UINT32: "uint32", onnx.TensorProto.UINT64: "uint64",
-           onnx.TensorProto.BOOL: "bool"}
+           onnx.TensorProto.BOOL: "bool",
+           # float64 and the minifloats (edgec.ir.floats): plain values, like integers
+           onnx.TensorProto.DOUBLE: "float64", onnx.TensorProto.FLOAT16: "float16",
+           onnx.TensorProto.BFLOAT16: "bfloat16",
+           onnx.TensorProto.FLOAT8E4M3FN: "float8_e4m3fn",
+           onnx.TensorProto.FLOAT8E4M3FNUZ: "float8_e4m3fnuz",
+           onnx.TensorProto.FLOAT8E5M2: "float8_e5m2",
+           onnx.TensorProto.FLOAT8E5M2FNUZ: "float8_e5m2fnuz",
+           onnx.TensorProto.FLOAT4E2M1: "float4_e2m1fn"}
 _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
@@ -172,10 +181,14 @@ def _bind_inputs(ctx: Context) -> None:
         if inp.name in ctx.consts:
             continue  # an initializer listed as input (old exporters): a constant
         dtype = _DTYPES.get(inp.type.tensor_type.elem_type)
-        if dtype not in ("float32", "bool", *INT_DTYPES):
+        if inp.type.tensor_type.elem_type == onnx.TensorProto.STRING:
+            raise EdgecError(f"input '{inp.name}' holds strings",
+                             "edgec compiles numeric models; convert strings before the model")
+        if dtype not in ("float32", "bool", *INT_DTYPES, *OTHER_FLOATS):
             raise EdgecError(f"input '{inp.name}' has element type "
                              f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
-                             "model inputs must be float32, bool or integers of 8 to 64 bits")
+                             "model inputs must be floats (float4 to float64), bool or "
+                             "integers of 8 to 64 bits")
         ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
         ctx.graph.inputs.append(ir)
         # int8 / int16 inputs may be QDQ inputs (a DequantizeLinear gives them a scale) or

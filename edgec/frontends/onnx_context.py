@@ -33,7 +33,8 @@ class Value:
     name: str
     layout: tuple[int, ...] | None
     kind: str  # float | int8 | deq | pending | index (int32 positions: MaxPool's Indices)
-    # | int (plain integers) | bool (comparisons, logic)
+    # | int (plain values: integers, float64 and the minifloats of edgec.ir.floats)
+    # | bool (comparisons, logic)
 
 
 @dataclass

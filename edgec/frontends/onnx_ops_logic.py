@@ -19,6 +19,7 @@ from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_ops_math import float_binary
 from edgec.frontends.onnx_registry import converter
+from edgec.ir.floats import is_float
 from edgec.ir.graph import INT_DTYPES
 
 _COMPARE = {"Equal": "EQUAL", "Less": "LESS", "LessOrEqual": "LESS_EQUAL",
@@ -140,7 +141,8 @@ def mod(ctx: Context, node: onnx.NodeProto) -> None:
     x, y = node.input
     fmod = int(attrs(node).get("fmod", 0))
     acts = [i for i in node.input if not ctx.is_const(i)]
-    if not all(ctx.plain_int(a) for a in acts):
+    if not all(ctx.plain_int(a) and not is_float(ctx.tensor(ctx.value(a)).dtype)
+               for a in acts):  # float16 / float64 values are plain too (edgec.ir.floats)
         _float_mod(ctx, node, fmod)
         return
     dtype = ctx.tensor(ctx.value(acts[0])).dtype
@@ -170,8 +172,8 @@ def _float_mod(ctx: Context, node: onnx.NodeProto, fmod: int) -> None:
                          "tensors, which ONNX defines for integers only",
                          "set fmod=1 (C's fmod) for float tensors")
     for i in node.input:
-        if (np.asarray(ctx.const(i)).dtype.kind != "f" if ctx.is_const(i)
-                else ctx.plain_int(i)):
+        if (not is_float(np.asarray(ctx.const(i)).dtype) if ctx.is_const(i)
+                else ctx.plain_int(i) and not is_float(ctx.tensor(ctx.value(i)).dtype)):
             raise EdgecError(f"Mod '{node.name}' mixes float and integer tensors",
                              "give both inputs the same float type")
     float_binary(ctx, node, "FMOD", list(node.input))

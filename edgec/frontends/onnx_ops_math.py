@@ -15,6 +15,7 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
+from edgec.ir.floats import OTHER_FLOATS, is_float
 from edgec.ir.graph import INT_DTYPES
 from edgec.ir.ops.cast import cast_values
 
@@ -58,6 +59,9 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
                   else helper_dtype(np.float32) if ctx.value(like).kind in ("float", "deq")
                   else helper_dtype(ctx.tensor(ctx.value(like)).dtype) if ctx.plain_int(like)
                   else None)
+    if target == onnx.TensorProto.STRING:
+        raise EdgecError(f"{node.op_type} '{node.name}' converts to strings",
+                         "edgec compiles numeric models; strings stay outside the model")
     if ctx.is_const(node.input[0]) and target == onnx.TensorProto.FLOAT:
         ctx.consts[node.output[0]] = np.asarray(ctx.const(node.input[0])).astype(np.float32)
         return
@@ -72,17 +76,19 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
 
 
 def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
-    """A Cast between float32 and plain integers, or of an integer constant: CAST (or
-    nothing, to the same type). Not handled (False): anything else."""
+    """A Cast between floats (float32, float64, the minifloats of ``edgec.ir.floats``) and
+    plain integers, or of a constant: CAST (or nothing, to the same type), with the node's
+    ``saturate`` (float8 targets). Not handled (False): anything else."""
     dtype = _IR_DTYPES.get(target)
     x = node.input[0]
     if dtype is None:
         return False
+    saturate = bool(attrs(node).get("saturate", 1))
     if ctx.is_const(x):
         data = np.asarray(ctx.const(x))
-        if data.dtype.kind not in "iuf" or x in ctx.qconsts:
+        if not (data.dtype.kind in "iu" or is_float(data.dtype)) or x in ctx.qconsts:
             return False
-        ctx.consts[node.output[0]] = cast_values(data, dtype)
+        ctx.consts[node.output[0]] = cast_values(data, dtype, saturate)
         return True
     v = ctx.value(x)
     if not ctx.plain_int(x) and v.kind != "float":
@@ -91,14 +97,15 @@ def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
         bind_alias(ctx, x, node.output[0])
         return True
     out = ctx.new_tensor(node.output[0], ctx.tensor(v).shape, dtype)
-    ctx.add_node("CAST", [v.name], [out], {}, node.name or node.output[0])
+    ctx.add_node("CAST", [v.name], [out], {} if saturate else {"saturate": False},
+                 node.name or node.output[0])
     ctx.values[node.output[0]] = Value(out, v.layout, "float" if dtype == "float32" else "int")
     return True
 
 
-# ONNX element types CAST converts between (float32 and the plain integers).
+# ONNX element types CAST converts between (floats and the plain integers).
 _IR_DTYPES = {onnx.helper.np_dtype_to_tensor_dtype(np.dtype(d)): d
-              for d in ("float32", *INT_DTYPES)}
+              for d in ("float32", *INT_DTYPES, *OTHER_FLOATS)}
 
 
 def helper_dtype(dtype) -> int:

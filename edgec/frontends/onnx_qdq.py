@@ -40,6 +40,7 @@ from edgec.errors import EdgecError
 from edgec.limits import check_scales
 from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs
+from edgec.frontends.onnx_float_qdq import float_qdq
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams
@@ -108,6 +109,8 @@ def _uint_name(shift: int) -> str:
 @converter("DequantizeLinear")
 def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Record a constant's quantization, or mark an int8 activation as dequantized."""
+    if float_qdq(ctx, node):  # float8 / float4 (onnx_float_qdq)
+        return
     scale, zp, axis = _params(ctx, node)
     x = node.input[0]
     if ctx.is_const(x):
@@ -142,6 +145,8 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("QuantizeLinear")
 def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Give a quantized op its output scale, or quantize a float tensor (QUANTIZE)."""
+    if float_qdq(ctx, node):  # float8 / float4 (onnx_float_qdq)
+        return
     scale, zp, axis = _params(ctx, node)
     if axis is not None:
         _quantize_per_axis(ctx, node, scale, zp, axis)

@@ -24,7 +24,11 @@ _READABLE = {_T.FLOAT: ("float_data", 4), _T.DOUBLE: ("double_data", 8),
              _T.INT16: ("int32_data", 2), _T.UINT16: ("int32_data", 2),
              _T.INT32: ("int32_data", 4), _T.BOOL: ("int32_data", 1),
              _T.FLOAT16: ("int32_data", 2), _T.INT64: ("int64_data", 8),
-             _T.UINT32: ("uint64_data", 4), _T.UINT64: ("uint64_data", 8)}
+             _T.UINT32: ("uint64_data", 4), _T.UINT64: ("uint64_data", 8),
+             _T.BFLOAT16: ("int32_data", 2), _T.FLOAT8E4M3FN: ("int32_data", 1),
+             _T.FLOAT8E4M3FNUZ: ("int32_data", 1), _T.FLOAT8E5M2: ("int32_data", 1),
+             _T.FLOAT8E5M2FNUZ: ("int32_data", 1),
+             _T.FLOAT4E2M1: ("int32_data", 0.5)}  # two float4 values per byte
 _CORRUPT = "check that the file is a complete, unmodified .onnx file"
 
 
@@ -67,6 +71,9 @@ def tensor_array(t: onnx.TensorProto, base_dir: Path | None, what: str = "") -> 
         _inline_external(t, base_dir)
     field, size = _READABLE[t.data_type]
     count = math.prod(t.dims)
+    if size < 1:  # packed: a whole number of bytes (or int32_data values, one byte each)
+        count = math.ceil(count * size)
+        size = 1
     if t.raw_data:
         if len(t.raw_data) != count * size:
             raise EdgecError(f"{what} ({_type_name(t.data_type)}{list(t.dims)}) needs "

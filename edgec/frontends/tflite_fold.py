@@ -105,6 +105,13 @@ def _cast(op, values, tensors):
     return values[0]  # the caller converts to the output tensor's dtype
 
 
+@folder("DEQUANTIZE")
+def _dequantize_float16(op, values, tensors):
+    """The converter's float16 weights (``supported_types = [tf.float16]``): DEQUANTIZE of a
+    FLOAT16 constant is its float32 values, exactly (``can_fold`` admits only that form)."""
+    return values[0].astype(np.float32)
+
+
 @folder("FILL")
 def _fill(op, values, tensors):
     # TFLite Micro's FILL copies the value's bytes whatever the output's quantization.
@@ -147,5 +154,7 @@ def can_fold(op: TfOp, const_inputs: list[bool], in_types: list[str], out_type: 
     if op.builtin in DATA_MOVEMENT:
         return same_quant
     if op.builtin in RAW_COPY:
+        return True
+    if op.builtin == "DEQUANTIZE" and in_types == ["FLOAT16"]:  # float16 weights: exact
         return True
     return out_type in _INTEGER_TYPES and all(t in _INTEGER_TYPES for t in in_types)

@@ -402,6 +402,12 @@ def _plain(op, ctx):
     return [ctx.node(op, op.builtin, op.inputs[:get_op(op.builtin).min_inputs], {})]
 
 
+@converter("CAST")
+def _cast(op, ctx):
+    """TFLite's CAST has no options (its float targets are float32, float16, float64)."""
+    return [ctx.node(op, "CAST", op.inputs[:1], {})]
+
+
 @converter("LEAKY_RELU")
 def _leaky_relu(op, ctx):
     return [ctx.node(op, "LEAKY_RELU", op.inputs[:1],

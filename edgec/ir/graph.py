@@ -16,8 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from edgec.ir.floats import OTHER_FLOATS
+
 DTYPES = ("float32", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-          "bool", "int4", "ternary")
+          "bool", "int4", "ternary",
+          *OTHER_FLOATS)  # float64 and the minifloats (edgec.ir.floats, docs/IR.md)
 
 # Plain integers (ONNX integer tensors: numpy's arithmetic, wrapping at the type's width, no
 # scale). int8, uint8 and int16 tensors hold quantized values when they have ``quant`` and

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
+from edgec.ir.floats import MINIFLOATS
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
 
@@ -23,11 +24,12 @@ _BINARY = {
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
 _EXTERN_OK = frozenset(TIR_MATH.values())
-# Extern calls of the helpers in templates/kernels/requant.h.j2, ipow.h.j2 and div_int8.h.j2,
-# by helper name (edgec.lower.templates.HELPERS).
+# Extern calls of the helpers in templates/kernels/requant.h.j2, ipow.h.j2, div_int8.h.j2 and
+# minifloat.h.j2, by helper name (edgec.lower.templates.HELPERS).
 _HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left",
                  "edgec_ipow_int32": "ipow_int32", "edgec_ipow_int64": "ipow_int64",
-                 "edgec_div_int8": "div_int8"}
+                 "edgec_div_int8": "div_int8",
+                 "edgec_mf_decode": "minifloat", "edgec_mf_encode": "minifloat"}
 
 
 @dataclass
@@ -60,7 +62,7 @@ def _dtype(node) -> str:
 
 def ctype(dtype: str) -> str:
     """The C type of a TIR dtype; one C cannot hold raises ``CPrintError``."""
-    if dtype not in C_TYPES:
+    if dtype not in C_TYPES or dtype in MINIFLOATS:  # minifloats are uint bits in TIR
         raise CPrintError(f"unsupported TIR dtype {dtype}")
     return C_TYPES[dtype]
 
@@ -289,6 +291,10 @@ def _int_imm(p: _Printer, e) -> str:
 
 
 def _float_imm(p: _Printer, e) -> str:
+    if _dtype(e) == "float64" and float(e.value) == float(e.value) \
+            and abs(float(e.value)) != float("inf"):
+        v = float(e.value)
+        return f"({v.hex()})" if v < 0 else v.hex()
     if _dtype(e) != "float32":
         raise CPrintError(f"unsupported float immediate of type {_dtype(e)}")
     v = float(e.value)

@@ -28,6 +28,7 @@ HELPERS = {"dsp": ("dsp/_intrinsics.h.j2", {}), "dsp_compact": ("dsp/_compact.h.
            "mbqm": ("requant.h.j2", {"left": False}), "mbqm_left": ("requant.h.j2", {"left": True}),
            "lstm_int16": ("lstm_int16.h.j2", {"table": [int(v) for v in SIGMOID_TABLE]}),
            "dsp_lstm": ("dsp/_lstm.h.j2", {}), "div_int8": ("div_int8.h.j2", {}),
+           "minifloat": ("minifloat.h.j2", {}),
            "ipow_int32": ("ipow.h.j2", {"ctype": "int32_t", "utype": "uint32_t", "short": "int32"}),
            "ipow_int64": ("ipow.h.j2", {"ctype": "int64_t", "utype": "uint64_t", "short": "int64"})}
 

@@ -16,6 +16,7 @@ from edgec.build import BuildResult
 from edgec.emit.cdata import c_type
 from edgec.errors import EdgecError
 from edgec.ir import Graph
+from edgec.ir.floats import is_float
 
 SAMPLE_ALIGN = 16
 RUN_TIMEOUT_S = 600
@@ -67,7 +68,7 @@ def random_inputs(graph: Graph, count: int, seed: int = 0) -> list[list[np.ndarr
         sample = []
         for name in graph.inputs:
             t = graph.tensors[name]
-            if np.dtype(t.dtype).kind == "f":
+            if is_float(t.dtype):  # float32, float64, the minifloats (edgec.ir.floats)
                 sample.append(rng.standard_normal(t.shape).astype(t.dtype))
             else:
                 if t.dtype == "bool":

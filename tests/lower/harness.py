@@ -41,10 +41,15 @@ def single_node_graph(op: str, inputs: list[Tensor], outputs: list[Tensor], attr
 def _c_array(name: str, arr: np.ndarray) -> str:
     from edgec.cdefs import C_TYPES
 
+    from edgec.ir.floats import MINIFLOATS, bits_of
+
     flat = arr.reshape(-1)
-    if arr.dtype == np.float32:
-        items = [f"{float(v).hex()}f" if np.isfinite(v) else
-                 "NAN" if np.isnan(v) else "INFINITY" if v > 0 else "-INFINITY" for v in flat]
+    if arr.dtype.name in MINIFLOATS:  # their bit patterns, as C holds them
+        flat = bits_of(flat)
+    if arr.dtype in (np.float32, np.float64):
+        suffix, cast = ("f", "") if arr.dtype == np.float32 else ("", "(double)")
+        items = [f"{float(v).hex()}{suffix}" if np.isfinite(v) else f"{cast}NAN" if np.isnan(v)
+                 else f"{cast}INFINITY" if v > 0 else f"-{cast}INFINITY" for v in flat]
     else:
         items = [str(int(v)) for v in flat]
     ctype = C_TYPES[arr.dtype.name]

@@ -45,6 +45,7 @@ import onnx
 from onnx import numpy_helper
 
 from edgec.errors import EdgecError
+from edgec.ir.floats import is_float
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT.parent / "shared" / "onnx_node_tests" / "node"
@@ -120,7 +121,7 @@ def matches(got: np.ndarray, want: np.ndarray) -> str:
     got = np.asarray(got)
     if got.shape != want.shape:
         return f"shape {got.shape} != {want.shape}"
-    if want.dtype.kind in "fc":
+    if want.dtype.kind in "fc" or is_float(want.dtype):  # ml_dtypes' minifloats too
         want64, got64 = want.astype(np.float64), got.astype(np.float64)
         finite = np.isfinite(want64)
         if not np.array_equal(np.isnan(got64), np.isnan(want64)) or not np.array_equal(

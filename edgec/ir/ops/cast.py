@@ -1,12 +1,17 @@
-"""CAST: input 0's values in the output tensor's type, between float32, plain integers
-(docs/IR.md "Plain integers") and bool; ONNX's Cast / CastLike, TFLite's CAST.
+"""CAST: input 0's values in the output tensor's type, between float32, the other floats
+(float64 and the minifloats, ``edgec.ir.floats``), plain integers (docs/IR.md "Plain
+integers") and bool; ONNX's Cast / CastLike, TFLite's CAST.
 
 - integer -> integer: the value modulo 2^bits of the output type (numpy's ``astype``, C's
   conversion on gcc and clang);
 - integer -> float32: rounded to the nearest float32 (ties to even);
 - float32 -> integer: truncated toward zero (ONNX's rule); edgec fixes what ONNX leaves
   undefined: NaN gives 0 and values beyond the type's range saturate to its bounds (C's
-  conversion of such values is undefined, so the kernel tests them first);
+  conversion of such values is undefined, so the kernel tests them first). float64 and the
+  minifloats the same, from their values;
+- anything -> float64 or a minifloat: ``floats.to_float`` (ONNX's Cast: round to nearest
+  even once from the exact value; attribute ``saturate``, default true, clamps float8 values
+  beyond the format's range instead of giving Inf or NaN; ONNX ignores it for the others);
 - anything -> bool: ``x != 0`` (NaN is true, as C's and TFLite's conversion); bool -> any
   type: 0 or 1 (the TensorFlow converter writes ``tf.cast(x < y, tf.float32)`` this way).
 
@@ -19,12 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgec.ir.floats import OTHER_FLOATS, is_float, to_float
 from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.registry import Ptq, define_op, kernel
 
-define_op("CAST", infer_shapes=lambda node, ins: [ins[0].shape],
-          doc="the values of x in the output's type (float32 <-> plain integers)",
-          dtypes=("float32", *PLAIN_INT_KEYS, "bool"), casts=True, ptq=Ptq.FLOAT)
+define_op("CAST", attrs={"saturate": True}, infer_shapes=lambda node, ins: [ins[0].shape],
+          doc="the values of x in the output's type (floats <-> plain integers <-> bool)",
+          dtypes=("float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS), casts=True, ptq=Ptq.FLOAT,
+          tflite_dtypes=("float32", *PLAIN_INT_KEYS, "bool", "float64", "float16"))
 
 
 def float_to_int_bounds(dtype: str) -> tuple[float, float]:
@@ -34,21 +41,25 @@ def float_to_int_bounds(dtype: str) -> tuple[float, float]:
     return float(info.min), float(info.max) + 1.0
 
 
-def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
+def cast_values(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
     """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
     if dtype == "bool":
         return x != 0
-    if x.dtype.kind != "f" or np.dtype(dtype).kind == "f":
+    if dtype in OTHER_FLOATS:
+        return to_float(x, dtype, saturate)
+    if not is_float(x.dtype) or dtype == "float32":
         return x.astype(dtype)
     info = np.iinfo(dtype)
     low, high = float_to_int_bounds(dtype)
-    t = np.trunc(x.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # a minifloat NaN to float64
+        t = np.trunc(x.astype(np.float64))
     inside = np.where(np.isnan(t) | (t < low) | (t >= high), 0.0, t).astype(dtype)
     return np.where(np.isnan(t), np.zeros((), dtype),
                     np.where(t >= high, np.array(info.max, dtype),
                              np.where(t < low, np.array(info.min, dtype), inside)))
 
 
-@kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool")
+@kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS)
 def cast_any(call):
-    return [cast_values(call.inputs[0], call.out_tensors[0].dtype)]
+    return [cast_values(call.inputs[0], call.out_tensors[0].dtype,
+                        bool(call.attrs.get("saturate", True)))]

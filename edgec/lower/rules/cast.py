@@ -2,48 +2,74 @@
 
 Integer -> integer and integer -> float32 are C's conversions (modulo 2^bits on gcc and clang,
 round to nearest). float32 -> integer: C's conversion of NaN or of a value outside the type is
-undefined, so NaN first becomes 0 and the value is clamped to [low, the float32 below high]
+undefined, so NaN first becomes 0 and the value is clamped to [low, the float below high]
 (``ir.ops.cast.float_to_int_bounds``) before C truncates it toward zero; a value at or above
 ``high`` then selects the type's maximum. To bool: ``x != 0``; from bool: 0 or 1. Every conversion the C performs is defined, whichever
 branch of a select it evaluates.
+
+A cast from or to float64 or a minifloat (``edgec.ir.floats``) goes through a double, which
+holds every float32 and minifloat value exactly: the source as a double (C's conversion, or
+``edgec_mf_decode``), then the destination from it: ``edgec_mf_encode`` (one rounding, the
+node's ``saturate`` for float8), C's conversion to float32 (round to nearest; IEEE 754 / C99
+Annex F gives Inf beyond float32's range) or to double, or the clamped integer conversion
+above carried out in double.
 """
 
 from __future__ import annotations
 
+from edgec.ir.floats import MINIFLOATS, OTHER_FLOATS
 from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.ops.cast import float_to_int_bounds
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
+from edgec.lower.rules import _minifloat
 
 
-@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, "bool")
+def _to_int(value, ftype: str, dst: str):
+    """Float ``value`` (TIR ``ftype``) truncated into integer ``dst``: NaN -> 0, saturating."""
+    import numpy as np
+    from tvm import tirx
+
+    low, high = float_to_int_bounds(dst)
+    below = float(np.nextafter(np.dtype(ftype).type(high), np.dtype(ftype).type(0)))
+    value = tirx.Select(tirx.isnan(value), tirx.const(0.0, ftype), value)
+    clamped = tirx.min(tirx.max(value, tirx.const(low, ftype)), tirx.const(below, ftype))
+    return tirx.Select(value >= tirx.const(high, ftype),
+                       tirx.const(int(np.iinfo(dst).max), dst), clamped.astype(dst))
+
+
+@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS)
 def cast(ctx) -> KernelPlan:
-    """CAST between float32, plain integers and bool (``x != 0``; 0 or 1)."""
+    """CAST between floats, plain integers and bool (``x != 0``; 0 or 1)."""
     x_t, y_t = ctx.ins[0], ctx.outs[0]
     size, src, dst = y_t.size, x_t.dtype, y_t.dtype
+    wide = src in OTHER_FLOATS or dst in OTHER_FLOATS
+    saturate = bool(ctx.node.attrs.get("saturate", True)) and dst in MINIFLOATS \
+        and MINIFLOATS[dst].saturable
 
     def build() -> Built:
-        import numpy as np
         from tvm import te, tirx
 
         from edgec.lower.rules._te import placeholder
 
-        x = placeholder((size,), src, "x")
+        x = placeholder((size,), _minifloat.tir_dtype(src), "x")
 
         def convert(i):
             if dst == "bool":
-                return x[i] != tirx.const(0, src)
-            if src != "float32" or dst == "float32":
-                return x[i].astype(dst)
-            low, high = float_to_int_bounds(dst)
-            below = float(np.nextafter(np.float32(high), np.float32(0)))
-            value = tirx.Select(tirx.isnan(x[i]), tirx.const(0.0, "float32"), x[i])
-            clamped = tirx.min(tirx.max(value, tirx.const(low, "float32")),
-                               tirx.const(below, "float32"))
-            return tirx.Select(value >= tirx.const(high, "float32"),
-                               tirx.const(int(np.iinfo(dst).max), dst), clamped.astype(dst))
+                value = _minifloat.to_double(x[i], src) if src in MINIFLOATS else x[i]
+                return value != tirx.const(0, value.dtype)
+            if not wide:
+                if src != "float32" or dst == "float32":
+                    return x[i].astype(dst)
+                return _to_int(x[i], "float32", dst)
+            value = _minifloat.to_double(x[i], src)
+            if dst in MINIFLOATS:
+                return _minifloat.from_double(value, dst, saturate)
+            if dst in ("float32", "float64"):
+                return value.astype(dst)
+            return _to_int(value, "float64", dst)
 
         y = te.compute((size,), convert, name="y")
         return Built([x, y], lambda sch: None)
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
-                      build=build)
+                      build=build, key=(_minifloat.key(), saturate) if wide else ())

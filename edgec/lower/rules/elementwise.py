@@ -23,12 +23,14 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
+from edgec.ir.floats import MINIFLOATS
 from edgec.ir.graph import PLAIN_INT_KEYS
 from edgec.ir.ops.elementwise import (ADD_SUB_LEFT_SHIFTS, add_sub_params, check_int16_mul,
                                       mul_multiplier)
 from edgec.ir.quant import activation_range
 from edgec.lower import consts
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule, same_layout_inputs
+from edgec.lower.rules import _minifloat
 from edgec.lower.rules._te import clamp_float, const_param, placeholder
 from edgec.lower.te_quant import Fast, fast_form, mbqm32, offset_clamp_int8
 from edgec.lower.tir import attach
@@ -235,17 +237,24 @@ def _select_plan(ctx, dtype: str, pick) -> KernelPlan:
     """``y = pick(a, b)`` under broadcasting, no rescaling: MAXIMUM / MINIMUM (int8 codes
     share one quantization, which the reference checks)."""
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
+    if dtype in MINIFLOATS:  # float16 / bfloat16: in float32, rounded back (exact)
+        pick = _minifloat.in_float32(pick, dtype)
 
     def build() -> Built:
         from tvm import te
 
-        a = placeholder(ctx.ins[0].shape, dtype, "a")
-        b = placeholder(ctx.ins[1].shape, dtype, "b")
+        a = placeholder(ctx.ins[0].shape, _minifloat.tir_dtype(dtype), "a")
+        b = placeholder(ctx.ins[1].shape, _minifloat.tir_dtype(dtype), "b")
         ra, rb = _broadcast(a, rank), _broadcast(b, rank)
         y = te.compute(shape, lambda *i: pick(ra(*i), rb(*i)), name="y")
         return Built([a, b, y], _schedule([], rank))
 
-    return _plan(ctx, build)
+    plan = _plan(ctx, build)
+    plan.key = (_minifloat.key(),) if dtype in MINIFLOATS else ()
+    return plan
+
+
+_OTHER_FLOATS = ("float64", "float16", "bfloat16")  # MAXIMUM / MINIMUM (edgec.ir.floats)
 
 
 def _tvm_max(a, b):
@@ -260,15 +269,15 @@ def _tvm_min(a, b):
     return te.min(a, b)
 
 
-@lowering_rule("MAXIMUM", "int8", "float32", *PLAIN_INT_KEYS)
+@lowering_rule("MAXIMUM", "int8", "float32", *PLAIN_INT_KEYS, *_OTHER_FLOATS)
 def maximum(ctx) -> KernelPlan:
-    """MAXIMUM: the larger code (int8), value (float32) or integer (plain integers)."""
+    """MAXIMUM: the larger code (int8), value (floats) or integer (plain integers)."""
     return _select_plan(ctx, ctx.outs[0].dtype, _tvm_max)
 
 
-@lowering_rule("MINIMUM", "int8", "float32", *PLAIN_INT_KEYS)
+@lowering_rule("MINIMUM", "int8", "float32", *PLAIN_INT_KEYS, *_OTHER_FLOATS)
 def minimum(ctx) -> KernelPlan:
-    """MINIMUM: the smaller code (int8), value (float32) or integer (plain integers)."""
+    """MINIMUM: the smaller code (int8), value (floats) or integer (plain integers)."""
     return _select_plan(ctx, ctx.outs[0].dtype, _tvm_min)
 
 
