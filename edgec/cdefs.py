@@ -14,6 +14,10 @@ C_TYPES = {
     "float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
     "uint16": "uint16_t", "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t",
     "uint64": "uint64_t", "bool": "uint8_t",
+    "int4": "int8_t",  # plain int4/uint4/int2/uint2: one value per byte (edgec.ir.graph)
+    "uint4": "uint8_t",
+    "int2": "int8_t",
+    "uint2": "uint8_t",
 }
 
 C_KEYWORDS = frozenset("""

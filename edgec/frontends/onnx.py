@@ -29,7 +29,7 @@ from edgec.frontends.onnx_fold import fold_constant_node
 from edgec.frontends.onnx_converters import converter_for
 from edgec.frontends.onnx_validate import check_model, check_node, check_order
 from edgec.ir import Graph, Node, Tensor, check_graph
-from edgec.ir.graph import INT_DTYPES
+from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES
 from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
@@ -38,7 +38,12 @@ _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
            onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
            onnx.TensorProto.INT64: "int64", onnx.TensorProto.UINT16: "uint16",
            onnx.TensorProto.UINT32: "uint32", onnx.TensorProto.UINT64: "uint64",
-           onnx.TensorProto.BOOL: "bool"}
+           onnx.TensorProto.BOOL: "bool",
+           onnx.TensorProto.INT4: "int4",
+           onnx.TensorProto.UINT4: "uint4",
+           onnx.TensorProto.INT2: "int2",
+           onnx.TensorProto.UINT2: "uint2",
+           }
 _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
@@ -142,10 +147,10 @@ def _bind_inputs(ctx: Context) -> None:
         if inp.name in ctx.consts:
             continue  # an initializer listed as input (old exporters): a constant
         dtype = _DTYPES.get(inp.type.tensor_type.elem_type)
-        if dtype not in ("float32", "bool", *INT_DTYPES):
+        if dtype not in ("float32", "bool", *INT_DTYPES, *NARROW_INT_DTYPES):
             raise EdgecError(f"input '{inp.name}' has element type "
                              f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
-                             "model inputs must be float32, bool or integers of 8 to 64 bits")
+                             "model inputs must be float32, bool or integers of 2 to 64 bits")
         ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
         ctx.graph.inputs.append(ir)
         # int8 / int16 inputs may be QDQ inputs (a DequantizeLinear gives them a scale) or

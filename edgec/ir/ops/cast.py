@@ -8,6 +8,11 @@
   undefined: NaN gives 0 and values beyond the type's range saturate to its bounds (C's
   conversion of such values is undefined, so the kernel tests them first).
 
+The sub-byte integers int4, uint4, int2 and uint2 (``NARROW_INT_DTYPES``, held one value per
+int8/uint8 element) follow ONNX's Cast: an integer becomes its value modulo 2^bits (int4: 9 ->
+-7), a float32 is first converted as to int32 (truncated, NaN 0, saturated) and then wrapped
+the same way (ONNX's node tests: -9.0 -> 7 in int4); reading them is reading their values.
+
 Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them.
 """
 
@@ -15,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgec.ir.graph import PLAIN_INT_KEYS
+from edgec.ir.graph import NARROW_INT_DTYPES, PLAIN_INT_KEYS, storage_dtype
 from edgec.ir.registry import Ptq, define_op, kernel
 
 define_op("CAST", infer_shapes=lambda node, ins: [ins[0].shape],
           doc="the values of x in the output's type (float32 <-> plain integers)",
-          dtypes=("float32", *PLAIN_INT_KEYS), casts=True, ptq=Ptq.UNSUPPORTED)
+          dtypes=("float32", *PLAIN_INT_KEYS, *NARROW_INT_DTYPES), casts=True, ptq=Ptq.UNSUPPORTED)
 
 
 def float_to_int_bounds(dtype: str) -> tuple[float, float]:
@@ -32,6 +37,8 @@ def float_to_int_bounds(dtype: str) -> tuple[float, float]:
 
 def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
     """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
+    if dtype in NARROW_INT_DTYPES:
+        return wrap_narrow(cast_values(x, "int32") if x.dtype.kind == "f" else x, dtype)
     if x.dtype.kind != "f" or np.dtype(dtype).kind == "f":
         return x.astype(dtype)
     info = np.iinfo(dtype)
@@ -43,6 +50,15 @@ def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
                              np.where(t < low, np.array(info.min, dtype), inside)))
 
 
-@kernel("CAST", "float32", *PLAIN_INT_KEYS)
+def wrap_narrow(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Integers ``x`` modulo 2^bits of narrow ``dtype``, in its storage dtype."""
+    bits, signed = NARROW_INT_DTYPES[dtype]
+    low = x.astype(np.int64) & ((1 << bits) - 1)
+    if signed:
+        low = (low ^ (1 << (bits - 1))) - (1 << (bits - 1))
+    return low.astype(storage_dtype(dtype))
+
+
+@kernel("CAST", "float32", *PLAIN_INT_KEYS, *NARROW_INT_DTYPES)
 def cast_any(call):
     return [cast_values(call.inputs[0], call.out_tensors[0].dtype)]

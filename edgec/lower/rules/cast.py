@@ -6,20 +6,25 @@ undefined, so NaN first becomes 0 and the value is clamped to [low, the float32 
 (``ir.ops.cast.float_to_int_bounds``) before C truncates it toward zero; a value at or above
 ``high`` then selects the type's maximum. Every conversion the C performs is defined, whichever
 branch of a select it evaluates.
+
+int4/uint4/int2/uint2 live in int8_t/uint8_t (one value each): they are read as their storage
+type, and written by converting to int32 as above and wrapping to the low ``bits`` bits,
+sign-extended for the signed ones (``((v & mask) ^ sign) - sign``).
 """
 
 from __future__ import annotations
 
-from edgec.ir.graph import PLAIN_INT_KEYS
+from edgec.ir.graph import NARROW_INT_DTYPES, PLAIN_INT_KEYS, storage_dtype
 from edgec.ir.ops.cast import float_to_int_bounds
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 
 
-@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS)
+@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, *NARROW_INT_DTYPES)
 def cast(ctx) -> KernelPlan:
     """CAST between float32 and plain integers."""
     x_t, y_t = ctx.ins[0], ctx.outs[0]
-    size, src, dst = y_t.size, x_t.dtype, y_t.dtype
+    size, src, narrow = y_t.size, storage_dtype(x_t.dtype), NARROW_INT_DTYPES.get(y_t.dtype)
+    dst = "int32" if narrow else y_t.dtype
 
     def build() -> Built:
         import numpy as np
@@ -40,7 +45,15 @@ def cast(ctx) -> KernelPlan:
             return tirx.Select(value >= tirx.const(high, "float32"),
                                tirx.const(int(np.iinfo(dst).max), dst), clamped.astype(dst))
 
-        y = te.compute((size,), convert, name="y")
+        def wrap(i):
+            bits, signed = narrow
+            low = convert(i) & tirx.const((1 << bits) - 1, "int32")
+            if signed:
+                sign = tirx.const(1 << (bits - 1), "int32")
+                low = (low ^ sign) - sign
+            return low.astype(storage_dtype(y_t.dtype))
+
+        y = te.compute((size,), wrap if narrow else convert, name="y")
         return Built([x, y], lambda sch: None)
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
