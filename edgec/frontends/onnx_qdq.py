@@ -33,6 +33,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import onnx
 
@@ -42,7 +43,9 @@ from edgec.frontends import onnx_layout as lay
 from edgec.frontends.onnx_common import attrs
 from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_registry import converter
+from edgec.frontends.onnx_ops_math import as_numeric
 from edgec.ir import QuantParams
+from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES, storage_dtype
 
 _SHAPE_OPS = ("RESHAPE", "TRANSPOSE")
 
@@ -55,15 +58,24 @@ def _params(ctx: Context, node: onnx.NodeProto) -> tuple[np.ndarray, np.ndarray,
         if zp is None:
             raise EdgecError(f"{node.op_type} '{node.name}' has a non-constant zero point",
                              "export with constant quantization parameters")
-    else:
-        zp = np.zeros(scale.shape, np.uint8)  # ONNX's default output type is uint8
+    else:  # QuantizeLinear's output_dtype, else ONNX's default output type uint8
+        dtype = _DTYPES.get(attrs(node).get("output_dtype", 0), "uint8")
+        zp = np.zeros(scale.shape, storage_dtype(dtype)).astype(_narrow_np.get(dtype, dtype))
     check_scales(f"{node.op_type} '{node.name}'", scale)
-    if np.asarray(zp).size not in (1, scale.size) or np.asarray(zp).dtype.kind not in "iu":
+    if np.asarray(zp).size not in (1, scale.size) or (np.asarray(zp).dtype.kind not in "iu"
+                                                       and zp.dtype.name not in NARROW_INT_DTYPES):
         raise EdgecError(f"{node.op_type} '{node.name}' has {np.asarray(zp).size} "
                          f"{np.asarray(zp).dtype} zero points for {scale.size} scales",
                          "give one integer zero point per scale")
     axis = attrs(node).get("axis", 1) if scale.size > 1 else None
     return scale.reshape(-1), zp, axis
+
+
+_DTYPES = {onnx.helper.np_dtype_to_tensor_dtype(np.dtype(d)): d for d in INT_DTYPES}
+_DTYPES.update({onnx.TensorProto.INT4: "int4", onnx.TensorProto.UINT4: "uint4",
+                onnx.TensorProto.INT2: "int2", onnx.TensorProto.UINT2: "uint2"})
+_narrow_np = {"int4": ml_dtypes.int4, "uint4": ml_dtypes.uint4, "int2": ml_dtypes.int2,
+              "uint2": ml_dtypes.uint2}
 
 
 _UINT8_SHIFT = 128  # uint8 code - 128 = int8 code of the same real value
@@ -111,7 +123,7 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     scale, zp, axis = _params(ctx, node)
     x = node.input[0]
     if ctx.is_const(x):
-        data = ctx.consts[x]
+        data = as_numeric(np.asarray(ctx.consts[x]))  # int4 weights: int8 codes in [-8, 7]
         if axis is not None:
             axis %= data.ndim
         zp = zp.astype(np.int64).reshape(-1)
@@ -120,6 +132,9 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
         ctx.qconsts[node.output[0]] = QConst(data, scale, zp, axis)
         return
     v = ctx.value(x)
+    if _computes_dequantize(ctx, node, v, zp, axis):
+        _dequantize_values(ctx, node)
+        return
     if axis is not None:
         _dequantize_per_axis(ctx, node, scale, zp, axis)
         return
@@ -143,6 +158,9 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
 def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Give a quantized op its output scale, or quantize a float tensor (QUANTIZE)."""
     scale, zp, axis = _params(ctx, node)
+    if _computes_quantize(ctx, node, zp, axis):
+        _quantize_values(ctx, node, zp)
+        return
     if axis is not None:
         _quantize_per_axis(ctx, node, scale, zp, axis)
         return
@@ -164,6 +182,125 @@ def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     ir = ctx.new_tensor(out, src.shape, dtype, quant)
     ctx.add_node("QUANTIZE", [v.name], [ir], {}, node.name or out)
     ctx.values[out] = Value(ir, v.layout, "int8")
+
+
+# --- Q/DQ as computations: integers that leave (or enter) the quantized graph as they are ---
+
+_ROUNDER = np.float32(1.5 * 2 ** 23)  # v + this - this == rint(v) for |v| <= 2**22
+
+
+def _computes_quantize(ctx: Context, node: onnx.NodeProto, zp, axis) -> bool:
+    """Whether a QuantizeLinear is a computation whose integers are used as they are (a
+    graph output, sub-byte, blocked, uint8/uint16 at the edge, an int16 zero point, a
+    per-axis one not followed by its DequantizeLinear) rather than an annotation."""
+    if ctx.value(node.input[0]).kind == "pending":
+        return False  # a quantized op's output: its scale (or a refusal), as before
+    if zp.dtype not in _ACTIVATION_TYPES or attrs(node).get("block_size", 0):
+        return True
+    out = node.output[0]
+    if axis is not None:
+        readers = ctx.consumers.get(out, [])
+        return out in ctx.graph_outputs or not readers or any(
+            r.op_type != "DequantizeLinear" or not _same_params(ctx, node, r) for r in readers)
+    dtype, shift = _ACTIVATION_TYPES[zp.dtype]
+    return bool(shift and out in ctx.graph_outputs) or (
+        dtype == "int16" and bool(np.any(zp.astype(np.int64) - shift != 0)))
+
+
+def _computes_dequantize(ctx: Context, node: onnx.NodeProto, v: Value, zp, axis) -> bool:
+    """Whether a DequantizeLinear computes floats from plain integers (a graph input, a
+    computed QuantizeLinear) rather than marking a quantized activation."""
+    if v.kind == "int" or attrs(node).get("block_size", 0):
+        return True
+    if v.kind != "int8" or ctx.tensor(v).quant is not None:
+        return False  # inside a quantized graph: as before
+    if axis is not None:
+        return node.input[0] not in ctx.fake_quantized
+    dtype, shift = _ACTIVATION_TYPES.get(zp.dtype, ("", 0))
+    return dtype == "int16" and bool(np.any(zp.astype(np.int64) - shift != 0))
+
+
+def _broadcastable(ctx: Context, node: onnx.NodeProto, param: np.ndarray) -> np.ndarray:
+    """A scale or zero point in the shape that broadcasts against input 0 (ONNX's rules:
+    per tensor, per axis, or blocked along ``axis`` by ``block_size``)."""
+    shape = ctx.shape(node.input[0])
+    param = np.asarray(param)
+    if param.size == 1 and param.ndim <= 1:
+        return param.reshape(())
+    a = attrs(node)
+    axis, block = a.get("axis", 1) % len(shape), a.get("block_size", 0)
+    if not block:
+        if param.ndim != 1 or param.size != shape[axis]:
+            raise EdgecError(f"{node.op_type} '{node.name}' has {param.size} scales or zero "
+                             f"points for {shape[axis]} channels on axis {axis}",
+                             "give one per channel (or set block_size)")
+        return param.reshape([param.size if d == axis else 1 for d in range(len(shape))])
+    blocked = np.repeat(param, block, axis=axis).take(range(shape[axis]), axis=axis) \
+        if param.ndim == len(shape) and param.shape[axis] * block >= shape[axis] else None
+    if blocked is None or blocked.shape != tuple(shape):
+        raise EdgecError(f"{node.op_type} '{node.name}' has scales of shape "
+                         f"{list(param.shape)} for blocks of {block} of {list(shape)}",
+                         "give one scale per block of the axis, the input's size elsewhere")
+    return blocked
+
+
+def _quantize_values(ctx: Context, node: onnx.NodeProto, zp) -> None:
+    """QuantizeLinear computed: ``saturate(rint(x / scale) + zp)`` in the zero point's type,
+    as float ops (DIV by the scale; ADD of 1.5 * 2^23 and of ``zp - 1.5 * 2^23``, which
+    rounds half to even exactly as ``rint`` for every quotient that does not saturate;
+    MAXIMUM/MINIMUM to a sub-byte range) and a CAST, saturating, to the integer type."""
+    out = node.output[0]
+    dtype = zp.dtype.name
+    scale = np.asarray(ctx.const(node.input[1], f"the scale of {node.op_type}"), np.float32)
+    zp_f = _broadcastable(ctx, node, as_numeric(zp)).astype(np.float32)
+    step = _float_steps(ctx, node)
+    step("DIV", node.input[0], _broadcastable(ctx, node, scale), f"{out}_scaled")
+    step("ADD", f"{out}_scaled", _ROUNDER, f"{out}_rounded")
+    last = step("ADD", f"{out}_rounded", zp_f - _ROUNDER, f"{out}_shifted")
+    if dtype in NARROW_INT_DTYPES:  # CAST wraps sub-byte integers: clamp first
+        info = (ml_dtypes.iinfo(_narrow_np[dtype]))
+        step("MAXIMUM", last, np.float32(info.min), f"{out}_low")
+        last = step("MINIMUM", f"{out}_low", np.float32(info.max), f"{out}_clamped")
+    _cast(ctx, node, last, dtype, out)
+
+
+def _dequantize_values(ctx: Context, node: onnx.NodeProto) -> None:
+    """DequantizeLinear computed: ``(float(x) - float(zp)) * scale`` in float32, as ONNX
+    does: a CAST, a SUB of the zero point (when not 0) and a MUL by the scale."""
+    x, out = node.input[0], node.output[0]
+    if not ctx.plain_int(x):
+        raise EdgecError(f"DequantizeLinear '{node.name}' reads '{x}', which is not an "
+                         "integer tensor", "dequantize int8/uint8/int16/... tensors")
+    scale = np.asarray(ctx.const(node.input[1], f"the scale of {node.op_type}"), np.float32)
+    zp = None
+    if len(node.input) > 2 and node.input[2]:
+        zp = as_numeric(np.asarray(ctx.const(node.input[2], "the zero point")))
+    last = _cast(ctx, node, x, "float32", f"{out}_float")
+    step = _float_steps(ctx, node)
+    if zp is not None and np.any(zp != 0):
+        last = step("SUB", last, _broadcastable(ctx, node, zp).astype(np.float32), f"{out}_centered")
+    step("MUL", last, _broadcastable(ctx, node, scale), out)
+
+
+def _float_steps(ctx: Context, node: onnx.NodeProto):
+    """``step(op, x, const, out)``: float ``op(x, const)`` named ``out``; returns ``out``."""
+    from edgec.frontends.onnx_ops_math import binary_with_const
+
+    def step(op: str, x: str, const, out: str) -> str:
+        binary_with_const(ctx, node, op, x, np.asarray(const, np.float32), out)
+        return out
+    return step
+
+
+def _cast(ctx: Context, node: onnx.NodeProto, x: str, dtype: str, out: str) -> str:
+    """CAST of value ``x`` to ``dtype``, bound to ONNX name ``out`` (a plain integer or a
+    float value)."""
+    v = ctx.value(x)
+    ir = ctx.new_tensor(out, ctx.tensor(v).shape, dtype)
+    ctx.add_node("CAST", [v.name], [ir], {}, node.name or out)
+    ctx.shapes[out] = ctx.shape(x)
+    ctx.values[out] = Value(ir, v.layout, "float" if dtype == "float32" else "int")
+    return out
 
 
 def _same_params(ctx: Context, a: onnx.NodeProto, b: onnx.NodeProto) -> bool:
