@@ -193,18 +193,21 @@ def _computes_quantize(ctx: Context, node: onnx.NodeProto, zp, axis) -> bool:
     """Whether a QuantizeLinear is a computation whose integers are used as they are (a
     graph output, sub-byte, blocked, uint8/uint16 at the edge, an int16 zero point, a
     per-axis one not followed by its DequantizeLinear) rather than an annotation."""
-    if ctx.value(node.input[0]).kind == "pending":
+    kind, out = ctx.value(node.input[0]).kind, node.output[0]
+    if kind == "pending":
         return False  # a quantized op's output: its scale (or a refusal), as before
     if zp.dtype not in _ACTIVATION_TYPES or attrs(node).get("block_size", 0):
         return True
-    out = node.output[0]
+    if kind == "float" and out in ctx.graph_outputs:
+        return True  # ONNX's rounding (half to even), not TFLite's QUANTIZE (half away)
     if axis is not None:
         readers = ctx.consumers.get(out, [])
         return out in ctx.graph_outputs or not readers or any(
             r.op_type != "DequantizeLinear" or not _same_params(ctx, node, r) for r in readers)
-    dtype, shift = _ACTIVATION_TYPES[zp.dtype]
-    return bool(shift and out in ctx.graph_outputs) or (
-        dtype == "int16" and bool(np.any(zp.astype(np.int64) - shift != 0)))
+    # uint8/uint16 have int8/int16 twins inside the graph; an asymmetric int16 activation
+    # inside it stays refused (edgec's int16 kernels are symmetric: the hint says how)
+    return out in ctx.graph_outputs and _ACTIVATION_TYPES[zp.dtype][1] != 0 or (
+        out in ctx.graph_outputs and _asymmetric_int16(zp))
 
 
 def _computes_dequantize(ctx: Context, node: onnx.NodeProto, v: Value, zp, axis) -> bool:
@@ -216,6 +219,11 @@ def _computes_dequantize(ctx: Context, node: onnx.NodeProto, v: Value, zp, axis)
         return False  # inside a quantized graph: as before
     if axis is not None:
         return node.input[0] not in ctx.fake_quantized
+    return _asymmetric_int16(zp)
+
+
+def _asymmetric_int16(zp) -> bool:
+    """Whether a (u)int16 zero point is not the symmetric one that int16 kernels take."""
     dtype, shift = _ACTIVATION_TYPES.get(zp.dtype, ("", 0))
     return dtype == "int16" and bool(np.any(zp.astype(np.int64) - shift != 0))
 
