@@ -28,7 +28,14 @@
   activations only). This is exact: QUANTIZE and DEQUANTIZE compute ``x / scale`` and
   ``scale * (q - zp)`` in float32 as QuantizeLinear and DequantizeLinear do; the one
   difference is the rounding of exact halves (TFLite rounds them away from zero, ONNX to
-  even), as in the per-tensor QUANTIZE. A per-axis quantized graph output or input is refused.
+  even), as in the per-tensor QUANTIZE.
+- A Q/DQ whose integers are used as they are is a computation, not an annotation ("computed",
+  ``_computes_quantize`` / ``_computes_dequantize``): a QuantizeLinear of a float tensor to a
+  graph output, per-axis ones not followed only by their DequantizeLinear, blocked ones, the
+  sub-byte types (int4, uint4, int2, uint2: no quantized IR kernels take them), and
+  DequantizeLinear of plain integers (a graph input, a computed QuantizeLinear). They become
+  float ops and a CAST with ONNX's exact semantics (``_quantize_values``,
+  ``_dequantize_values``; docs/QUANTIZATION.md).
 """
 
 from __future__ import annotations
