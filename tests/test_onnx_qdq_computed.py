@@ -124,3 +124,36 @@ def test_cast_to_sub_byte_integers_wraps_as_onnx(dtype, bits, signed):
     floats = values.astype(np.float32) + np.float32(0.75) * np.sign(values)
     assert np.array_equal(cast_values(floats, dtype), want)
     assert cast_values(values.astype(np.int32), dtype).dtype == ("int8" if signed else "uint8")
+
+
+@needs_gcc
+def test_run_time_scale_and_zero_point(tmp_path):
+    """Scales and zero points fed at run time (per tensor and per axis): the same float ops,
+    with the zero point cast to float32 and the per-axis ones reshaped to their axis."""
+    def model(op, x_type, zp_type, s_shape):
+        graph = helper.make_graph(
+            [helper.make_node(op, ["x", "s", "z"], ["y"], axis=0)], "qdq",
+            [helper.make_tensor_value_info("x", x_type, X.shape),
+             helper.make_tensor_value_info("s", TensorProto.FLOAT, s_shape),
+             helper.make_tensor_value_info("z", zp_type, s_shape)],
+            [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)])
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 25)])
+        m.ir_version = 11
+        return m.SerializeToString()
+
+    cases = [("QuantizeLinear", TensorProto.FLOAT, TensorProto.UINT8, (), X,
+              np.float32(0.5), np.uint8(128)),
+             ("QuantizeLinear", TensorProto.FLOAT, TensorProto.INT4, (2,), X,
+              np.array([0.5, 0.25], np.float32), np.array([1, -1], ml_dtypes.int4)),
+             ("DequantizeLinear", TensorProto.INT16, TensorProto.INT16, (2,),
+              np.arange(-8, 8, dtype=np.int16).reshape(X.shape) * 1000,
+              np.array([0.5, 0.125], np.float32), np.array([-1024, 3], np.int16))]
+    for k, (op, x_type, zp_type, s_shape, x, s, z) in enumerate(cases):
+        data = model(op, x_type, zp_type, s_shape)
+        feeds = {"x": x, "s": np.asarray(s), "z": np.asarray(z)}
+        want = ReferenceEvaluator(onnx.load_model_from_string(data)).run(None, feeds)[0]
+        got = interpret(load_onnx(data), feeds)["y"]
+        assert np.array_equal(np.asarray(got).astype(np.float64), want.astype(np.float64)), op
+        status, detail = run_c(data, [list(feeds.values())], [[want]], list(feeds), ["y"],
+                               tmp_path / str(k))
+        assert status == "pass", detail

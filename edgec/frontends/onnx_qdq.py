@@ -127,6 +127,9 @@ def _uint_name(shift: int) -> str:
 @converter("DequantizeLinear")
 def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Record a constant's quantization, or mark an int8 activation as dequantized."""
+    if _run_time_params(ctx, node):
+        _dequantize_values(ctx, node)
+        return
     scale, zp, axis = _params(ctx, node)
     x = node.input[0]
     if ctx.is_const(x):
@@ -164,9 +167,12 @@ def dequantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
 @converter("QuantizeLinear")
 def quantize_linear(ctx: Context, node: onnx.NodeProto) -> None:
     """Give a quantized op its output scale, or quantize a float tensor (QUANTIZE)."""
+    if _run_time_params(ctx, node):
+        _quantize_values(ctx, node)
+        return
     scale, zp, axis = _params(ctx, node)
     if _computes_quantize(ctx, node, zp, axis):
-        _quantize_values(ctx, node, zp)
+        _quantize_values(ctx, node)
         return
     if axis is not None:
         _quantize_per_axis(ctx, node, scale, zp, axis)
@@ -259,19 +265,77 @@ def _broadcastable(ctx: Context, node: onnx.NodeProto, param: np.ndarray) -> np.
     return blocked
 
 
-def _quantize_values(ctx: Context, node: onnx.NodeProto, zp) -> None:
+def _run_time_params(ctx: Context, node: onnx.NodeProto) -> bool:
+    """Whether the scale or zero point of a Q/DQ of an activation is a run-time tensor (it
+    is then computed; a constant's DequantizeLinear needs constant parameters)."""
+    params = [n for n in node.input[1:3] if n]
+    return not ctx.is_const(node.input[0]) and any(not ctx.is_const(n) for n in params)
+
+
+def _operand(ctx: Context, node: onnx.NodeProto, index: int, out: str):
+    """Scale (``index`` 1) or zero point (2) of a computed Q/DQ as a float operand that
+    broadcasts against input 0: a constant array, or the ONNX name of a float value (a
+    run-time one cast to float32 and reshaped to its axis); None when absent."""
+    if len(node.input) <= index or not node.input[index]:
+        return None
+    name = node.input[index]
+    if ctx.is_const(name):
+        return _broadcastable(ctx, node, as_numeric(np.asarray(ctx.consts[name]))
+                              ).astype(np.float32)
+    if ctx.plain_int(name):
+        name = _cast(ctx, node, name, "float32", f"{out}_float")
+    if ctx.value(name).kind != "float" or attrs(node).get("block_size", 0):
+        raise EdgecError(f"{node.op_type} '{node.name}' takes '{node.input[index]}' at run "
+                         "time in a form edgec cannot broadcast (blocked, or quantized)",
+                         "give blocked scales and zero points as constants")
+    shape, x_shape = ctx.shape(name), ctx.shape(node.input[0])
+    size = int(np.prod(shape, dtype=np.int64))
+    if size == 1:
+        return name
+    axis = attrs(node).get("axis", 1) % len(x_shape)
+    target = tuple(size if d == axis else 1 for d in range(len(x_shape)))
+    v = ctx.value(name)
+    ir = ctx.new_tensor(f"{out}_axis", target, "float32")
+    ctx.add_node("RESHAPE", [ctx.in_layout(v, None, name)], [ir], {"shape": target},
+                 node.name or out)
+    ctx.values[f"{out}_axis"], ctx.shapes[f"{out}_axis"] = Value(ir, None, "float"), target
+    return f"{out}_axis"
+
+
+def _output_dtype(ctx: Context, node: onnx.NodeProto) -> str:
+    """The integer type a QuantizeLinear writes: its zero point's, else ``output_dtype``,
+    else uint8."""
+    zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    if zp is None:
+        return _DTYPES.get(attrs(node).get("output_dtype", 0), "uint8")
+    if ctx.is_const(zp):
+        dtype = np.asarray(ctx.consts[zp]).dtype.name
+    else:
+        dtype = ctx.tensor(ctx.value(zp)).dtype
+    if dtype not in (*_DTYPES.values(),):
+        raise EdgecError(f"QuantizeLinear '{node.name}' quantizes to {dtype}",
+                         f"edgec computes QuantizeLinear to {', '.join(_DTYPES.values())}")
+    return dtype
+
+
+def _quantize_values(ctx: Context, node: onnx.NodeProto) -> None:
     """QuantizeLinear computed: ``saturate(rint(x / scale) + zp)`` in the zero point's type,
     as float ops (DIV by the scale; ADD of 1.5 * 2^23 and of ``zp - 1.5 * 2^23``, which
     rounds half to even exactly as ``rint`` for every quotient that does not saturate;
-    MAXIMUM/MINIMUM to a sub-byte range) and a CAST, saturating, to the integer type."""
+    MAXIMUM/MINIMUM to a sub-byte range) and a CAST, saturating, to the integer type. A
+    run-time zero point is added after ``- 1.5 * 2^23``, both exact."""
     out = node.output[0]
-    dtype = zp.dtype.name
-    scale = np.asarray(ctx.const(node.input[1], f"the scale of {node.op_type}"), np.float32)
-    zp_f = _broadcastable(ctx, node, as_numeric(zp)).astype(np.float32)
+    dtype = _output_dtype(ctx, node)
     step = _float_steps(ctx, node)
-    step("DIV", node.input[0], _broadcastable(ctx, node, scale), f"{out}_scaled")
-    step("ADD", f"{out}_scaled", _ROUNDER, f"{out}_rounded")
-    last = step("ADD", f"{out}_rounded", zp_f - _ROUNDER, f"{out}_shifted")
+    scale, zp = _operand(ctx, node, 1, f"{out}_scale"), _operand(ctx, node, 2, f"{out}_zp")
+    step("DIV", node.input[0], scale, f"{out}_scaled")
+    last = step("ADD", f"{out}_scaled", _ROUNDER, f"{out}_rounded")
+    if isinstance(zp, str):
+        last = step("ADD", last, -_ROUNDER, f"{out}_integer")
+        last = step("ADD", last, zp, f"{out}_shifted")
+    else:
+        zp = np.float32(0) if zp is None else zp
+        last = step("ADD", last, zp - _ROUNDER, f"{out}_shifted")
     if dtype in NARROW_INT_DTYPES:  # CAST wraps sub-byte integers: clamp first
         info = (ml_dtypes.iinfo(_narrow_np[dtype]))
         step("MAXIMUM", last, np.float32(info.min), f"{out}_low")
@@ -286,23 +350,29 @@ def _dequantize_values(ctx: Context, node: onnx.NodeProto) -> None:
     if not ctx.plain_int(x):
         raise EdgecError(f"DequantizeLinear '{node.name}' reads '{x}', which is not an "
                          "integer tensor", "dequantize int8/uint8/int16/... tensors")
-    scale = np.asarray(ctx.const(node.input[1], f"the scale of {node.op_type}"), np.float32)
-    zp = None
-    if len(node.input) > 2 and node.input[2]:
-        zp = as_numeric(np.asarray(ctx.const(node.input[2], "the zero point")))
+    scale, zp = _operand(ctx, node, 1, f"{out}_scale"), _operand(ctx, node, 2, f"{out}_zp")
     last = _cast(ctx, node, x, "float32", f"{out}_float")
     step = _float_steps(ctx, node)
-    if zp is not None and np.any(zp != 0):
-        last = step("SUB", last, _broadcastable(ctx, node, zp).astype(np.float32), f"{out}_centered")
-    step("MUL", last, _broadcastable(ctx, node, scale), out)
+    if isinstance(zp, str) or (zp is not None and np.any(zp != 0)):
+        last = step("SUB", last, zp, f"{out}_centered")
+    step("MUL", last, scale, out)
+
+
+_ONNX_OPS = {"DIV": "Div", "ADD": "Add", "SUB": "Sub", "MUL": "Mul"}
 
 
 def _float_steps(ctx: Context, node: onnx.NodeProto):
-    """``step(op, x, const, out)``: float ``op(x, const)`` named ``out``; returns ``out``."""
-    from edgec.frontends.onnx_ops_math import binary_with_const
+    """``step(op, x, operand, out)``: float ``op(x, operand)`` named ``out`` (``operand`` a
+    constant array, or the ONNX name of a float value); returns ``out``."""
+    from edgec.frontends.onnx_ops_math import _float_div, binary, binary_with_const
 
-    def step(op: str, x: str, const, out: str) -> str:
-        binary_with_const(ctx, node, op, x, np.asarray(const, np.float32), out)
+    def step(op: str, x: str, operand, out: str) -> str:
+        if not isinstance(operand, str):
+            binary_with_const(ctx, node, op, x, np.asarray(operand, np.float32), out)
+            return out
+        ctx.shapes[out] = tuple(np.broadcast_shapes(ctx.shape(x), ctx.shape(operand)))
+        made = onnx.helper.make_node(_ONNX_OPS[op], [x, operand], [out], name=node.name)
+        (_float_div if op == "DIV" else binary)(ctx, made)
         return out
     return step
 
