@@ -33,7 +33,8 @@
   ``_computes_quantize`` / ``_computes_dequantize``): a QuantizeLinear of a float tensor to a
   graph output, per-axis ones not followed only by their DequantizeLinear, blocked ones, the
   sub-byte types (int4, uint4, int2, uint2: no quantized IR kernels take them), and
-  DequantizeLinear of plain integers (a graph input, a computed QuantizeLinear). They become
+  DequantizeLinear of plain integers (a graph input, a computed QuantizeLinear), and any
+  Q/DQ of an activation with a run-time scale or zero point. They become
   float ops and a CAST with ONNX's exact semantics (``_quantize_values``,
   ``_dequantize_values``; docs/QUANTIZATION.md).
 """
