@@ -128,11 +128,13 @@ def test_cast_to_sub_byte_integers_wraps_as_onnx(dtype, bits, signed):
 
 @needs_gcc
 def test_run_time_scale_and_zero_point(tmp_path):
-    """Scales and zero points fed at run time (per tensor and per axis): the same float ops,
-    with the zero point cast to float32 and the per-axis ones reshaped to their axis."""
+    """Scales and zero points fed at run time (per tensor, per axis, blocked): the same float
+    ops, with the zero point cast to float32, per-axis ones reshaped to their axis and blocked
+    ones repeated (a MUL by ones) to the input's shape."""
     def model(op, x_type, zp_type, s_shape):
+        blocked = {"axis": 1, "block_size": 4} if s_shape == (2, 2) else {"axis": 0}
         graph = helper.make_graph(
-            [helper.make_node(op, ["x", "s", "z"], ["y"], axis=0)], "qdq",
+            [helper.make_node(op, ["x", "s", "z"], ["y"], **blocked)], "qdq",
             [helper.make_tensor_value_info("x", x_type, X.shape),
              helper.make_tensor_value_info("s", TensorProto.FLOAT, s_shape),
              helper.make_tensor_value_info("z", zp_type, s_shape)],
@@ -147,7 +149,10 @@ def test_run_time_scale_and_zero_point(tmp_path):
               np.array([0.5, 0.25], np.float32), np.array([1, -1], ml_dtypes.int4)),
              ("DequantizeLinear", TensorProto.INT16, TensorProto.INT16, (2,),
               np.arange(-8, 8, dtype=np.int16).reshape(X.shape) * 1000,
-              np.array([0.5, 0.125], np.float32), np.array([-1024, 3], np.int16))]
+              np.array([0.5, 0.125], np.float32), np.array([-1024, 3], np.int16)),
+             ("QuantizeLinear", TensorProto.FLOAT, TensorProto.INT8, (2, 2), X,
+              np.array([[0.5, 0.25], [2.0, 0.125]], np.float32),
+              np.array([[0, 1], [-2, 3]], np.int8))]
     for k, (op, x_type, zp_type, s_shape, x, s, z) in enumerate(cases):
         data = model(op, x_type, zp_type, s_shape)
         feeds = {"x": x, "s": np.asarray(s), "z": np.asarray(z)}

@@ -285,22 +285,40 @@ def _operand(ctx: Context, node: onnx.NodeProto, index: int, out: str):
                               ).astype(np.float32)
     if ctx.plain_int(name):
         name = _cast(ctx, node, name, "float32", f"{out}_float")
-    if ctx.value(name).kind != "float" or attrs(node).get("block_size", 0):
-        raise EdgecError(f"{node.op_type} '{node.name}' takes '{node.input[index]}' at run "
-                         "time in a form edgec cannot broadcast (blocked, or quantized)",
-                         "give blocked scales and zero points as constants")
-    shape, x_shape = ctx.shape(name), ctx.shape(node.input[0])
-    size = int(np.prod(shape, dtype=np.int64))
-    if size == 1:
-        return name
+    shape, x_shape = ctx.shape(name), tuple(ctx.shape(node.input[0]))
+    size, block = int(np.prod(shape, dtype=np.int64)), attrs(node).get("block_size", 0)
     axis = attrs(node).get("axis", 1) % len(x_shape)
-    target = tuple(size if d == axis else 1 for d in range(len(x_shape)))
+    blocks = tuple(n * block if d == axis else n for d, n in enumerate(shape))
+    if ctx.value(name).kind != "float" or (block and blocks != x_shape):
+        raise EdgecError(f"{node.op_type} '{node.name}' takes '{node.input[index]}' at run "
+                         f"time as {ctx.value(name).kind} {list(shape)}, which edgec cannot "
+                         f"broadcast to {list(x_shape)}",
+                         "give float scales, integer zero points and whole blocks")
+    if size == 1 and not block:
+        return name
+    if not block:
+        return _reshape(ctx, node, name, tuple(size if d == axis else 1
+                                               for d in range(len(x_shape))), f"{out}_axis")
+    # blocked: [.., n, ..] -> [.., n, 1, ..] * ones [.., 1, block, ..] -> [.., n * block, ..]
+    split = _reshape(ctx, node, name, shape[:axis + 1] + (1,) + shape[axis + 1:], f"{out}_split")
+    ones = np.ones([block if d == axis + 1 else 1 for d in range(len(shape) + 1)], np.float32)
+    repeated = np.broadcast_shapes(ctx.shape(split), ones.shape)
+    ir = ctx.new_tensor(f"{out}_repeated", repeated, "float32")
+    ctx.add_node("MUL", [ctx.value(split).name, ctx.const_tensor(f"{out}_ones", ones)], [ir],
+                 {}, node.name or out)
+    ctx.values[f"{out}_repeated"] = Value(ir, None, "float")
+    ctx.shapes[f"{out}_repeated"] = repeated
+    return _reshape(ctx, node, f"{out}_repeated", x_shape, f"{out}_blocks")
+
+
+def _reshape(ctx: Context, node: onnx.NodeProto, name: str, shape: tuple, out: str) -> str:
+    """Float value ``name`` reshaped (in ONNX order) to ``shape``, bound to ONNX name ``out``."""
     v = ctx.value(name)
-    ir = ctx.new_tensor(f"{out}_axis", target, "float32")
-    ctx.add_node("RESHAPE", [ctx.in_layout(v, None, name)], [ir], {"shape": target},
+    ir = ctx.new_tensor(out, shape, "float32")
+    ctx.add_node("RESHAPE", [ctx.in_layout(v, None, name)], [ir], {"shape": tuple(shape)},
                  node.name or out)
-    ctx.values[f"{out}_axis"], ctx.shapes[f"{out}_axis"] = Value(ir, None, "float"), target
-    return f"{out}_axis"
+    ctx.values[out], ctx.shapes[out] = Value(ir, None, "float"), tuple(shape)
+    return out
 
 
 def _output_dtype(ctx: Context, node: onnx.NodeProto) -> str:
