@@ -217,8 +217,10 @@ def test_every_ir_dtype_has_a_tflite_type():
     from edgec.ir import DTYPES
 
     # TFLite has no 2-bit type: ternary constants are written as INT8 (docs/IR.md); nor
-    # float8 / float4 types (export refuses those tensors).
-    no_tflite = {"ternary", *(d for d in DTYPES if d.startswith(("float8", "float4")))}
+    # float8 / float4 types (export refuses those tensors); nor uint4/int2/uint2 (ONNX's
+    # sub-byte integers): graphs with them are not exported.
+    no_tflite = {"ternary", "uint4", "int2", "uint2",
+                 *(d for d in DTYPES if d.startswith(("float8", "float4")))}
     assert sorted(TENSOR_TYPES) == sorted(set(DTYPES) - no_tflite)
 
 

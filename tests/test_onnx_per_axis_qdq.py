@@ -1,13 +1,13 @@
 """Per-axis QuantizeLinear/DequantizeLinear on activations (a 1-D scale and zero point with
 ``axis``): per-channel fake quantization in float (one QUANTIZE/DEQUANTIZE pair per channel
 on STRIDED_SLICEs, joined by CONCATENATION; ``edgec.frontends.onnx_qdq``), bit-identical
-with onnxruntime and verified on the host; per-axis integers used as they are are refused."""
+with onnxruntime and verified on the host; per-axis integers used as they are are computed
+(``test_onnx_qdq_computed``)."""
 
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import interpret
 from edgec.verify import verify
@@ -63,19 +63,16 @@ def test_per_axis_fake_quantization_is_bit_identical_with_onnxruntime(zp_dtype, 
     assert result.ok, result.message
 
 
-def test_per_axis_integers_as_an_output_are_refused():
-    with pytest.raises(EdgecError, match="per axis and its integers are used") as info:
-        load_onnx(_model(np.int8, 1, output_integers=True))
-    assert "fake quantization" in info.value.hint
+def test_per_axis_integers_as_an_output_are_computed():
+    """A per-axis QuantizeLinear whose integers are a graph output is computed as ONNX does
+    (float ops and a CAST, ``test_onnx_qdq_computed``); both outputs equal onnxruntime's."""
+    import onnxruntime as ort
 
-
-def test_per_axis_dequantization_of_an_int8_input_is_refused():
-    graph = helper.make_graph(
-        [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"], axis=1)], "dq",
-        [helper.make_tensor_value_info("x", TensorProto.INT8, SHAPE)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, SHAPE)],
-        [numpy_helper.from_array(np.full(3, 0.1, np.float32), "s"),
-         numpy_helper.from_array(np.zeros(3, np.int8), "z")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    with pytest.raises(EdgecError, match="dequantizes the activation 'x' per axis"):
-        load_onnx(model.SerializeToString())
+    data = _model(np.int8, 1, output_integers=True)
+    graph = load_onnx(data)
+    assert "CAST" in {n.op for n in graph.nodes}
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
+    got = interpret(graph, [x])
+    for name, want in zip(graph.outputs, session.run(None, {"x": x})):
+        assert np.array_equal(got[name], want), name

@@ -14,8 +14,8 @@ _INDENT = "    "
 
 
 def c_type(dtype) -> str:
-    """The C99 type of one element of numpy ``dtype``."""
-    name = np.dtype(dtype).name
+    """The C99 type of one element of numpy ``dtype`` (or of an IR dtype name)."""
+    name = dtype if isinstance(dtype, str) and dtype in C_TYPES else np.dtype(dtype).name
     if name not in C_TYPES:
         raise EdgecError(f"cannot emit {name} data as C", f"supported: {', '.join(C_TYPES)}")
     return C_TYPES[name]

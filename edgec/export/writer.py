@@ -119,6 +119,9 @@ def file_tensor(t: Tensor) -> TfliteTensor:
     if t.data is not None:
         data = pack_int4(t.data) if dtype == "int4" else \
             np.ascontiguousarray(t.data, dtype=dtype).tobytes()
+    if dtype not in TENSOR_TYPES:
+        raise EdgecError(f"tensor '{t.name}' is {dtype}, which TFLite has no type for",
+                         f"TFLite's types: {', '.join(TENSOR_TYPES)}")
     result = TfliteTensor(t.name, t.shape, TENSOR_TYPES[dtype], data)
     if t.quant is not None:
         result.scale, result.zero_point = t.quant.scale, t.quant.zero_point

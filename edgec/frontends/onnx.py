@@ -33,7 +33,7 @@ from edgec.frontends.onnx_converters import converter_for
 from edgec.frontends.onnx_validate import check_model, check_node, check_order, tensor_array
 from edgec.ir import Graph, Node, Tensor, check_graph
 from edgec.ir.floats import OTHER_FLOATS
-from edgec.ir.graph import INT_DTYPES
+from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES
 from edgec.limits import check_shape
 from edgec.passes.rewrite import rename_tensor
 
@@ -50,7 +50,12 @@ _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
            onnx.TensorProto.FLOAT8E4M3FNUZ: "float8_e4m3fnuz",
            onnx.TensorProto.FLOAT8E5M2: "float8_e5m2",
            onnx.TensorProto.FLOAT8E5M2FNUZ: "float8_e5m2fnuz",
-           onnx.TensorProto.FLOAT4E2M1: "float4_e2m1fn"}
+           onnx.TensorProto.FLOAT4E2M1: "float4_e2m1fn",
+           onnx.TensorProto.INT4: "int4",
+           onnx.TensorProto.UINT4: "uint4",
+           onnx.TensorProto.INT2: "int2",
+           onnx.TensorProto.UINT2: "uint2",
+           }
 _FIXED_SHAPE_HINT = ("export the model with a fixed input shape, or fix it with "
                      "`python -m onnxruntime.tools.make_dynamic_shape_fixed`")
 
@@ -184,11 +189,11 @@ def _bind_inputs(ctx: Context) -> None:
         if inp.type.tensor_type.elem_type == onnx.TensorProto.STRING:
             raise EdgecError(f"input '{inp.name}' holds strings",
                              "edgec compiles numeric models; convert strings before the model")
-        if dtype not in ("float32", "bool", *INT_DTYPES, *OTHER_FLOATS):
+        if dtype not in ("float32", "bool", *INT_DTYPES, *NARROW_INT_DTYPES, *OTHER_FLOATS):
             raise EdgecError(f"input '{inp.name}' has element type "
                              f"{onnx.TensorProto.DataType.Name(inp.type.tensor_type.elem_type)}",
                              "model inputs must be floats (float4 to float64), bool or "
-                             "integers of 8 to 64 bits")
+                             "integers of 2 to 64 bits")
         ir = ctx.new_tensor(inp.name, ctx.shape(inp.name), dtype)
         ctx.graph.inputs.append(ir)
         # int8 / int16 inputs may be QDQ inputs (a DequantizeLinear gives them a scale) or

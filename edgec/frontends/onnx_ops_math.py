@@ -16,7 +16,7 @@ from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
 from edgec.ir.floats import OTHER_FLOATS, is_float
-from edgec.ir.graph import INT_DTYPES
+from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES, storage_dtype
 from edgec.ir.ops.cast import cast_values
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
@@ -85,7 +85,7 @@ def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
         return False
     saturate = bool(attrs(node).get("saturate", 1))
     if ctx.is_const(x):
-        data = np.asarray(ctx.const(x))
+        data = as_numeric(np.asarray(ctx.const(x)))
         if not (data.dtype.kind in "iu" or is_float(data.dtype)) or x in ctx.qconsts:
             return False
         ctx.consts[node.output[0]] = cast_values(data, dtype, saturate)
@@ -106,6 +106,15 @@ def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
 # ONNX element types CAST converts between (floats and the plain integers).
 _IR_DTYPES = {onnx.helper.np_dtype_to_tensor_dtype(np.dtype(d)): d
               for d in ("float32", *INT_DTYPES, *OTHER_FLOATS)}
+_IR_DTYPES.update({onnx.TensorProto.INT4: "int4", onnx.TensorProto.UINT4: "uint4",
+                   onnx.TensorProto.INT2: "int2", onnx.TensorProto.UINT2: "uint2"})
+
+
+def as_numeric(data: np.ndarray) -> np.ndarray:
+    """An ONNX int4/uint4/int2/uint2 array (``ml_dtypes``) as its IR storage (int8/uint8)."""
+    if data.dtype.name in NARROW_INT_DTYPES:
+        return data.astype(storage_dtype(data.dtype.name))
+    return data
 
 
 def helper_dtype(dtype) -> int:

@@ -28,7 +28,14 @@ _READABLE = {_T.FLOAT: ("float_data", 4), _T.DOUBLE: ("double_data", 8),
              _T.BFLOAT16: ("int32_data", 2), _T.FLOAT8E4M3FN: ("int32_data", 1),
              _T.FLOAT8E4M3FNUZ: ("int32_data", 1), _T.FLOAT8E5M2: ("int32_data", 1),
              _T.FLOAT8E5M2FNUZ: ("int32_data", 1),
-             _T.FLOAT4E2M1: ("int32_data", 0.5)}  # two float4 values per byte
+             _T.FLOAT4E2M1: ("int32_data", 1),
+             _T.INT4: ("int32_data", 1),
+             _T.UINT4: ("int32_data", 1),
+             _T.INT2: ("int32_data", 1),
+             _T.UINT2: ("int32_data", 1),
+             }
+# Sub-byte types are stored packed, several values per byte (and per int32_data entry).
+_PER_BYTE = {_T.INT4: 2, _T.UINT4: 2, _T.INT2: 4, _T.UINT2: 4, _T.FLOAT4E2M1: 2}
 _CORRUPT = "check that the file is a complete, unmodified .onnx file"
 
 
@@ -61,7 +68,7 @@ def tensor_array(t: onnx.TensorProto, base_dir: Path | None, what: str = "") -> 
     what = what or f"initializer '{t.name}'"
     if t.data_type not in _READABLE:
         raise EdgecError(f"{what} has element type {_type_name(t.data_type)}, which edgec does "
-                         "not read", "use float32, int8, uint8, int32 or int64 constants")
+                         "not read", "use float32, integer (2 to 64 bits) or bool constants")
     if any(d < 0 for d in t.dims):
         raise EdgecError(f"{what} has a negative dimension in {list(t.dims)}", _CORRUPT)
     check_shape(what, t.dims)
@@ -70,10 +77,7 @@ def tensor_array(t: onnx.TensorProto, base_dir: Path | None, what: str = "") -> 
     if t.data_location == _T.EXTERNAL:
         _inline_external(t, base_dir)
     field, size = _READABLE[t.data_type]
-    count = math.prod(t.dims)
-    if size < 1:  # packed: a whole number of bytes (or int32_data values, one byte each)
-        count = math.ceil(count * size)
-        size = 1
+    count = -(-math.prod(t.dims) // _PER_BYTE.get(t.data_type, 1))  # stored elements
     if t.raw_data:
         if len(t.raw_data) != count * size:
             raise EdgecError(f"{what} ({_type_name(t.data_type)}{list(t.dims)}) needs "

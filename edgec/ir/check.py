@@ -8,7 +8,7 @@ import numpy as np
 
 from edgec.errors import EdgecError
 from edgec.ir.floats import is_float
-from edgec.ir.graph import DTYPES, PLAIN_INT_KEYS, Graph, kernel_key, storage_dtype
+from edgec.ir.graph import DTYPES, NARROW_INT_DTYPES, PLAIN_INT_KEYS, Graph, kernel_key, storage_dtype
 from edgec.ir.registry import get_op
 from edgec.limits import MAX_MACS, MAX_NODES, check_scales, check_shape, check_window
 
@@ -191,8 +191,8 @@ def _check_plain(node, first, tensors, what: str) -> None:
 def _check_cast(node, tensors, what: str) -> None:
     """A cast reads and writes floats or plain integers (quantized codes are not values)."""
     for t in tensors:
-        if t.quant is not None or (not is_float(t.dtype) and t.dtype != "bool"
-                                   and kernel_key(t) not in PLAIN_INT_KEYS):
+        plain = kernel_key(t) in PLAIN_INT_KEYS or t.dtype in NARROW_INT_DTYPES
+        if t.quant is not None or (not is_float(t.dtype) and t.dtype != "bool" and not plain):
             kind = "quantized " if t.quant is not None else ""
             _fail(f"{what} casts {kind}{t.dtype} '{t.name}'; it casts floats, plain "
                   "integers and bool")

@@ -20,6 +20,9 @@ from edgec.ir.floats import OTHER_FLOATS
 
 DTYPES = ("float32", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
           "bool", "int4", "ternary",
+          "uint4",
+          "int2",
+          "uint2",
           *OTHER_FLOATS)  # float64 and the minifloats (edgec.ir.floats, docs/IR.md)
 
 # Plain integers (ONNX integer tensors: numpy's arithmetic, wrapping at the type's width, no
@@ -37,7 +40,20 @@ KERNEL_KEYS = DTYPES + tuple(PLAIN_PREFIX + d for d in QUANTIZABLE_DTYPES)
 # IR dtypes whose values numpy holds in a wider array: int4 constants are int8 arrays with
 # values in [-8, 7] (files and C pack them two per byte, see docs/IR.md "int4 weights"),
 # ternary constants int8 arrays in [-1, 1] (C packs them four per byte, "Ternary weights").
-STORAGE_DTYPES = {"int4": "int8", "ternary": "int8"}
+STORAGE_DTYPES = {"int4": "int8", "ternary": "int8",
+                  "uint4": "uint8",
+                  "int2": "int8",
+                  "uint2": "uint8",
+                  }
+# ONNX's sub-byte integers as plain integers (docs/IR.md "Narrow integers"): activations hold
+# one value per element of their storage dtype (``int8_t`` / ``uint8_t`` in C, sign- or
+# zero-extended), only CAST reads and writes them. Packed int4 weights are unaffected.
+NARROW_INT_DTYPES = {  # dtype: (bits, signed)
+    "int4": (4, True),
+    "uint4": (4, False),
+    "int2": (2, True),
+    "uint2": (2, False),
+}
 
 
 def kernel_key(tensor: "Tensor") -> str:
@@ -127,11 +143,11 @@ class Tensor:
     def nbytes(self) -> int:
         """Bytes the values occupy packed: int4 takes half a byte each, ternary a quarter,
         rounded up."""
-        if self.dtype == "int4":
+        if self.dtype == "int4" and self.is_const:
             return (self.size + 1) // 2
         if self.dtype == "ternary":
             return (self.size + 3) // 4
-        return self.size * np.dtype(self.dtype).itemsize
+        return self.size * np.dtype(storage_dtype(self.dtype)).itemsize
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.errors import EdgecError
-from edgec.ir.graph import Graph, kernel_key
+from edgec.ir.graph import Graph, kernel_key, storage_dtype
 from edgec.ir.registry import KernelCall, get_op
 
 
@@ -19,11 +19,13 @@ def check_inputs(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.nd
     for name in graph.inputs:
         t = graph.tensors[name]
         value = np.asarray(inputs[name])
+        if value.dtype.name == t.dtype != storage_dtype(t.dtype):  # ml_dtypes int4, uint2, ...
+            value = value.astype(storage_dtype(t.dtype))
         if tuple(value.shape) != t.shape:
             raise EdgecError(
                 f"input '{name}' has shape {tuple(value.shape)}, the model expects {t.shape}",
                 "reshape the array to the model's input shape")
-        if value.dtype != np.dtype(t.dtype):
+        if value.dtype != np.dtype(storage_dtype(t.dtype)):
             raise EdgecError(
                 f"input '{name}' has dtype {value.dtype}, the model expects {t.dtype}",
                 f"convert it, e.g. array.astype(np.{t.dtype})")
@@ -61,7 +63,7 @@ def interpret(graph: Graph, inputs: dict[str, np.ndarray] | list[np.ndarray] | n
         results = op.kernel_for(kernel_key(first))(call)
         for t, r in zip(call.out_tensors, results):
             r = np.asarray(r)
-            if r.dtype != np.dtype(t.dtype) or tuple(r.shape) != t.shape:
+            if r.dtype != np.dtype(storage_dtype(t.dtype)) or tuple(r.shape) != t.shape:
                 raise AssertionError(
                     f"kernel {node.op} ({node.name}) produced {r.dtype}{list(r.shape)}, "
                     f"tensor '{t.name}' is {t.dtype}{list(t.shape)}")

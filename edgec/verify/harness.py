@@ -17,6 +17,7 @@ from edgec.emit.cdata import c_type
 from edgec.errors import EdgecError
 from edgec.ir import Graph
 from edgec.ir.floats import is_float
+from edgec.ir.graph import storage_dtype
 
 SAMPLE_ALIGN = 16
 RUN_TIMEOUT_S = 600
@@ -48,14 +49,16 @@ def pack_samples(samples: list[list[np.ndarray]], layout: list[dict], size: int)
     for k, sample in enumerate(samples):
         for entry, array in zip(layout, sample):
             start = k * size + entry["at"]
-            blob[start:start + entry["nbytes"]] = np.ascontiguousarray(array).tobytes()
+            # narrow integers (int4, ...) one per byte, sign- or zero-extended (as C holds them)
+            data = np.ascontiguousarray(array).astype(storage_dtype(entry["dtype"]), copy=False)
+            blob[start:start + entry["nbytes"]] = data.tobytes()
     return bytes(blob)
 
 
 def unpack_samples(blob: bytes, layout: list[dict], size: int,
                    count: int) -> list[list[np.ndarray]]:
     """The ``count`` samples of ``blob``, the inverse of ``pack_samples``."""
-    return [[np.frombuffer(blob, dtype=e["dtype"], count=int(np.prod(e["shape"])),
+    return [[np.frombuffer(blob, dtype=storage_dtype(e["dtype"]), count=int(np.prod(e["shape"])),
                            offset=k * size + e["at"]).reshape(e["shape"]) for e in layout]
             for k in range(count)]
 

@@ -227,8 +227,9 @@ def test_plain_int8_runs_the_plain_kernel_not_the_quantized_one():
     assert quantized.tolist() != plain.tolist()  # saturating, rescaled
 
 
-def test_plain_and_quantized_int8_mixed_in_onnx_are_refused():
-    """An int8 graph input read as plain integers cannot later be dequantized."""
+def test_plain_int8_input_later_dequantized_is_computed():
+    """An int8 graph input read as plain integers and then dequantized: the DequantizeLinear
+    is computed (CAST, SUB, MUL; tests/test_onnx_qdq_computed.py) from the same integers."""
     graph = helper.make_graph(
         [helper.make_node("Add", ["a", "a"], ["s"]),
          helper.make_node("DequantizeLinear", ["a", "scale", "zp"], ["f"])], "mixed",
@@ -238,8 +239,13 @@ def test_plain_and_quantized_int8_mixed_in_onnx_are_refused():
         [helper.make_tensor("scale", TensorProto.FLOAT, (), [0.5]),
          helper.make_tensor("zp", TensorProto.INT8, (), [0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    with pytest.raises(EdgecError, match="DequantizeLinear.* reads a int tensor"):
-        load_onnx(model.SerializeToString())
+    graph = load_onnx(model.SerializeToString())
+    a = np.array([-128, -3, 5, 127], np.int8)
+    with np.errstate(over="ignore"):
+        want = {"s": a + a, "f": a.astype(np.float32) * np.float32(0.5)}
+    got = interpret(graph, {"a": a})
+    for name in ("s", "f"):
+        assert np.array_equal(got[name], want[name]), name
 
 
 def test_mixed_integer_types_are_refused_in_one_line():

@@ -15,6 +15,11 @@ integers") and bool; ONNX's Cast / CastLike, TFLite's CAST.
 - anything -> bool: ``x != 0`` (NaN is true, as C's and TFLite's conversion); bool -> any
   type: 0 or 1 (the TensorFlow converter writes ``tf.cast(x < y, tf.float32)`` this way).
 
+The sub-byte integers int4, uint4, int2 and uint2 (``NARROW_INT_DTYPES``, held one value per
+int8/uint8 element) follow ONNX's Cast: an integer becomes its value modulo 2^bits (int4: 9 ->
+-7), a float32 is first converted as to int32 (truncated, NaN 0, saturated) and then wrapped
+the same way (ONNX's node tests: -9.0 -> 7 in int4); reading them is reading their values.
+
 Quantized tensors are not cast (their values are codes): QUANTIZE / DEQUANTIZE convert them;
 PTQ keeps CAST float (``Ptq.FLOAT``: a DEQUANTIZE before a float input, a QUANTIZE after a
 float output), as the TensorFlow converter does.
@@ -25,12 +30,13 @@ from __future__ import annotations
 import numpy as np
 
 from edgec.ir.floats import OTHER_FLOATS, is_float, to_float
-from edgec.ir.graph import PLAIN_INT_KEYS
+from edgec.ir.graph import NARROW_INT_DTYPES, PLAIN_INT_KEYS, storage_dtype
 from edgec.ir.registry import Ptq, define_op, kernel
 
 define_op("CAST", attrs={"saturate": True}, infer_shapes=lambda node, ins: [ins[0].shape],
           doc="the values of x in the output's type (floats <-> plain integers <-> bool)",
-          dtypes=("float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS), casts=True, ptq=Ptq.FLOAT,
+          dtypes=("float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS, *NARROW_INT_DTYPES),
+          casts=True, ptq=Ptq.FLOAT,
           tflite_dtypes=("float32", *PLAIN_INT_KEYS, "bool", "float64", "float16"))
 
 
@@ -45,6 +51,8 @@ def cast_values(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
     """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
     if dtype == "bool":
         return x != 0
+    if dtype in NARROW_INT_DTYPES:
+        return wrap_narrow(cast_values(x, "int32") if is_float(x.dtype) else x, dtype)
     if dtype in OTHER_FLOATS:
         return to_float(x, dtype, saturate)
     if not is_float(x.dtype) or dtype == "float32":
@@ -59,7 +67,16 @@ def cast_values(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
                              np.where(t < low, np.array(info.min, dtype), inside)))
 
 
-@kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS)
+def wrap_narrow(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Integers ``x`` modulo 2^bits of narrow ``dtype``, in its storage dtype."""
+    bits, signed = NARROW_INT_DTYPES[dtype]
+    low = x.astype(np.int64) & ((1 << bits) - 1)
+    if signed:
+        low = (low ^ (1 << (bits - 1))) - (1 << (bits - 1))
+    return low.astype(storage_dtype(dtype))
+
+
+@kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS, *NARROW_INT_DTYPES)
 def cast_any(call):
     return [cast_values(call.inputs[0], call.out_tensors[0].dtype,
                         bool(call.attrs.get("saturate", True)))]

@@ -13,12 +13,16 @@ holds every float32 and minifloat value exactly: the source as a double (C's con
 node's ``saturate`` for float8), C's conversion to float32 (round to nearest; IEEE 754 / C99
 Annex F gives Inf beyond float32's range) or to double, or the clamped integer conversion
 above carried out in double.
+
+int4/uint4/int2/uint2 live in int8_t/uint8_t (one value each): they are read as their storage
+type, and written by converting to int32 as above and wrapping to the low ``bits`` bits,
+sign-extended for the signed ones (``((v & mask) ^ sign) - sign``).
 """
 
 from __future__ import annotations
 
 from edgec.ir.floats import MINIFLOATS, OTHER_FLOATS
-from edgec.ir.graph import PLAIN_INT_KEYS
+from edgec.ir.graph import NARROW_INT_DTYPES, PLAIN_INT_KEYS, storage_dtype
 from edgec.ir.ops.cast import float_to_int_bounds
 from edgec.lower.registry import Built, KernelPlan, Param, lowering_rule
 from edgec.lower.rules import _minifloat
@@ -37,11 +41,13 @@ def _to_int(value, ftype: str, dst: str):
                        tirx.const(int(np.iinfo(dst).max), dst), clamped.astype(dst))
 
 
-@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS)
+@lowering_rule("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS, *NARROW_INT_DTYPES)
 def cast(ctx) -> KernelPlan:
     """CAST between floats, plain integers and bool (``x != 0``; 0 or 1)."""
     x_t, y_t = ctx.ins[0], ctx.outs[0]
-    size, src, dst = y_t.size, x_t.dtype, y_t.dtype
+    size, narrow = y_t.size, NARROW_INT_DTYPES.get(y_t.dtype)
+    src = storage_dtype(x_t.dtype) if x_t.dtype in NARROW_INT_DTYPES else x_t.dtype
+    dst = "int32" if narrow else y_t.dtype
     wide = src in OTHER_FLOATS or dst in OTHER_FLOATS
     saturate = bool(ctx.node.attrs.get("saturate", True)) and dst in MINIFLOATS \
         and MINIFLOATS[dst].saturable
@@ -68,7 +74,15 @@ def cast(ctx) -> KernelPlan:
                 return value.astype(dst)
             return _to_int(value, "float64", dst)
 
-        y = te.compute((size,), convert, name="y")
+        def wrap(i):
+            bits, signed = narrow
+            low = convert(i) & tirx.const((1 << bits) - 1, "int32")
+            if signed:
+                sign = tirx.const(1 << (bits - 1), "int32")
+                low = (low ^ sign) - sign
+            return low.astype(storage_dtype(y_t.dtype))
+
+        y = te.compute((size,), wrap if narrow else convert, name="y")
         return Built([x, y], lambda sch: None)
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
