@@ -17,7 +17,7 @@ from edgec.emit.cdata import c_type
 from edgec.errors import EdgecError
 from edgec.ir import Graph
 from edgec.ir.floats import is_float
-from edgec.ir.graph import storage_dtype
+from edgec.ir.graph import NARROW_INT_DTYPES, storage_dtype
 
 SAMPLE_ALIGN = 16
 RUN_TIMEOUT_S = 600
@@ -76,6 +76,12 @@ def random_inputs(graph: Graph, count: int, seed: int = 0) -> list[list[np.ndarr
             else:
                 if t.dtype == "bool":
                     sample.append(rng.integers(0, 2, t.shape).astype(bool))
+                    continue
+                if t.dtype in NARROW_INT_DTYPES:  # int4 ... uint2: one value per storage byte
+                    bits, signed = NARROW_INT_DTYPES[t.dtype]
+                    low = -(1 << (bits - 1)) if signed else 0
+                    sample.append(rng.integers(low, low + (1 << bits), t.shape)
+                                  .astype(storage_dtype(t.dtype)))
                     continue
                 info = np.iinfo(t.dtype)
                 if info.max < np.iinfo(np.int64).max:

@@ -672,12 +672,29 @@ def _logic_cases(full: bool):
                    partial(_log_softmax_int8, scale, depth))
 
 
+def _float_format_cases(full: bool):
+    """The other float formats (float64 and the minifloats) and the narrow integers: CAST to and
+    from float32 (the minifloat helpers, wrapping to 2 and 4 bits), MAXIMUM / MINIMUM on the
+    float formats that have them."""
+    from edgec.ir.floats import OTHER_FLOATS
+    from edgec.ir.graph import NARROW_INT_DTYPES
+
+    supported_rules = set(supported())
+    for dtype in (*OTHER_FLOATS, *NARROW_INT_DTYPES):
+        if f"CAST/{dtype}" in supported_rules:
+            yield Case(f"CAST/{dtype}", "to_float32", partial(_cast, dtype, "float32"))
+            yield Case("CAST/float32", f"to_{dtype}", partial(_cast, "float32", dtype))
+        for op in ("MAXIMUM", "MINIMUM"):
+            if f"{op}/{dtype}" in supported_rules:
+                yield Case(f"{op}/{dtype}", "broadcast", partial(_max_min, op, dtype))
+
+
 def cases(full: bool = False) -> list[Case]:
     """The CI subset, or (``full``) every geometry and corner with three seeds."""
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
            *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full),
-           *_plain_int_cases(full), *_logic_cases(full)]
+           *_plain_int_cases(full), *_logic_cases(full), *_float_format_cases(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 
