@@ -161,7 +161,7 @@ def lstm_dsp(ctx):
         params.append(const_param(ctx, "gq"))
         signature.append(CParam("gq", "int32_t", const=True))
     params.append(Param("y", ctx.node.outputs[0]))
-    signature += [CParam("y", act), CParam("scratch", "int32_t")]
+    signature += [CParam("y", portable.output_ctype(ctx)), CParam("scratch", "int32_t")]
     state = sizes["batch"] * sizes["hidden"]
     geometry = dict(wide=wide, compact=compact(ctx), fast=gate_rows is not None, cell=cell, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
     return KernelPlan(params, constants,
