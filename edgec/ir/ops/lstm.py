@@ -103,6 +103,7 @@ define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
           attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
                  "reverse": False, "carry_state": False, "cell_output": False},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
+          retypes=True,  # cell_output: an int8 LSTM writes its int16 cell state
           ptq=Ptq.RECURRENT, carries_state=(H0, C0),
           updates_state=lambda call: _final_states(call),
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
