@@ -80,6 +80,7 @@ def _initial(ctx: Context, name: str, state) -> str:
     a run-time one (bound to an ONNX value of the same name)."""
     if isinstance(state, str):
         ctx.values[state] = Value(state, None, "float")
+        ctx.shapes[state] = tuple(ctx.tensor(state).shape)
         return state
     return constant(ctx, name, state)
 
