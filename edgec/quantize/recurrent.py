@@ -57,7 +57,11 @@ state: zero (ONNX's default) is folded into the first step's biases; a constant 
 is a constant the first step reads as the later ones read the previous state (its FULLY_CONNECTED
 products fold at build time; the exported file computes them, as TFLM does any op on
 constants), quantized over its own range; a run-time one (a graph input) is an activation
-calibrated like every input.
+calibrated like every input. A GRU carrying its state (``carry_state``, ``--recurrent-state
+carry``, set before quantization: ``edgec.build.load_graph``) keeps it in a float variable,
+as the TensorFlow converter writes a stateful Keras GRU: READ_VARIABLE before the first step
+(its value in the hidden states' quantization), ASSIGN_VARIABLE of the last state after the
+last step; the variable ops' PTQ (``Ptq.FLOAT_STATE``) puts QUANTIZE / DEQUANTIZE around them.
 """
 
 from __future__ import annotations
@@ -366,9 +370,13 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
     # The state before the first step: zero (folded into the first step's biases, below),
     # another constant, or a run-time input, which the first step then reads as the later
     # steps read the previous state.
-    h, h0 = None, None
+    h, h0, read = None, None, None
     if not h0_t.is_const:
         h = node.inputs[5]
+    elif a.get("carry_state"):  # the state lives in a variable: read it first
+        h = read = b.node("READ_VARIABLE", [node.inputs[5]], h0_t.shape, "h_read")
+        if tuple(h0_t.shape) != (batch, hidden):
+            h = b.node("RESHAPE", [h], (batch, hidden), "h_read_2d", shape=[batch, hidden])
     elif np.any(h0_t.data != 0):
         h0 = np.asarray(h0_t.data, np.float32).reshape(batch, hidden)
         h = b.const("h0", h0)
@@ -437,6 +445,12 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
                        out=out)
         states[t] = h
     shared = list(states.values())
+    if a.get("carry_state"):  # the last state is the next call's initial state
+        last = h
+        if tuple(h0_t.shape) != (batch, hidden):
+            last = b.node("RESHAPE", [h], h0_t.shape, "h_assign_shaped", shape=list(h0_t.shape))
+        b.node("ASSIGN_VARIABLE", [node.inputs[5], last], h0_t.shape, "h_assigned")
+        shared.append(read)
     if a["return_sequences"]:
         axis = 0 if a["time_major"] else 1
         piece = (1, batch, hidden) if a["time_major"] else (batch, 1, hidden)
