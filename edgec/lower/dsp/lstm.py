@@ -146,7 +146,6 @@ def lstm_dsp(ctx):
     signature = [signature[i] for i in keep][:1] \
         + [CParam("wi", "int32_t", const=True), CParam("wr", "int32_t", const=True)] \
         + [signature[i] for i in keep][1:]
-    act = signature[0].ctype
     gate_rows, cell_rows = _gate_rows(ctx, values, wide), _cell_rows(values)
     gq = (gate_rows or []) + (cell_rows or [])
     cell = None if cell_rows is None else 5 * len(gate_rows or [])

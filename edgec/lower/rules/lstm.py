@@ -91,7 +91,6 @@ def integer_values(ctx, wide: bool) -> np.ndarray:
 def _integer_plan(ctx, wide: bool) -> KernelPlan:
     values = integer_values(ctx, wide)
     sizes = sizes_of(ctx)
-    act = C_TYPES[ctx.ins[lstm.X].dtype]
     params, signature = tensor_params(ctx)
     params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
     signature += [CParam("params", "int32_t", const=True), CParam("y", output_ctype(ctx)),
