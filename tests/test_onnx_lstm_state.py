@@ -184,6 +184,17 @@ def test_ptq_bidirectional_directions_share_the_state_quantization():
     assert not requantized & {i for n in lstms for i in n.inputs}
 
 
+def y_c_node(dtype: str):
+    """The Y_c node (reading run-time h0 and c0) of an ONNX LSTM, float or quantized, as a
+    one-node graph (the op grid's case)."""
+    if dtype == "float32":
+        graph = load_onnx(lstm_model(np.random.default_rng(6)))
+    else:
+        _, graph = _quantized(dtype)
+    node = next(n for n in graph.nodes if n.op == LSTM and n.attrs["cell_output"])
+    return _single(graph, node)
+
+
 @needs_gcc
 @pytest.mark.parametrize("activations", ["int8", "int16"])
 def test_quantized_c_is_bit_exact(tmp_path, activations):
