@@ -5,11 +5,12 @@ ONNX keeps the gates of all directions in one tensor (LSTM: W [dirs, 4H, I] in g
 i, o, f, c; GRU: W [dirs, 3H, I] in z, r, h, the order edgec's GRU keeps) and both biases in
 B [dirs, 2 x gates x H]. ``layout`` 0 is time-major X [T, B, I] and Y [T, dirs, B, H]; 1 is
 batch-major X [B, T, I] and Y [B, T, dirs, H]. Y becomes the op's per-step output reshaped;
-Y_h is a second node of the same op returning only the last step (Y_c, the final cell state,
-has no IR op: a model that reads it is refused); directions are concatenated. Refused with
-the reason: run-time weights or LSTM initial states (a GRU's initial_h may be a graph input),
-sequence_lens shorter than the sequence, input_forget, clip and activations other than the
-defaults. An LSTM with peepholes is unrolled into primitive ops (``onnx_lstm_unrolled``).
+Y_h is a second node of the same op returning only the last step, an LSTM's Y_c (read) a
+third returning the final cell state (``cell_output``); directions are concatenated. The
+initial states (initial_h, an LSTM's initial_c) may be constants or computed at run time
+(graph inputs: a STRIDED_SLICE per direction and a RESHAPE to [B, H] feed the op). Refused
+with the reason: run-time weights, sequence_lens shorter than the sequence, input_forget,
+clip and activations other than the defaults. An LSTM with peepholes is unrolled into primitive ops (``onnx_lstm_unrolled``).
 """
 
 from __future__ import annotations
