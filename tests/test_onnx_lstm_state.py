@@ -238,3 +238,67 @@ def test_calibration_keeps_the_run_time_state_of_each_sample():
     node = next(n for n in graph.nodes if n.op == LSTM)
     one = collect_ranges(graph, samples[:1], observer_factory("minmax", 99.99))
     assert ranges[internal_key(node, "hidden")] == one[internal_key(node, "hidden")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_pytorch_streaming_lstm_matches_onnxruntime_and_verifies(tmp_path, exporter):
+    """PyTorch's ``y, (h, c) = lstm(x, (h0, c0))`` with a Linear on the last step, exported
+    by both exporters: within tolerance of onnxruntime, its windows fed back equal the long
+    sequence, and the C (float, and int8 / 16x8 quantized) verifies on the host."""
+    torch = pytest.importorskip("torch")
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    import io
+
+    from edgec.options import BuildOptions, Quantization
+    from edgec.verify import verify
+
+    class Streaming(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(3, 12, batch_first=True)
+            self.fc = torch.nn.Linear(12, 4)
+
+        def forward(self, x, h0, c0):
+            y, (h, c) = self.rnn(x, (h0, c0))
+            return self.fc(y[:, -1]), h, c
+
+    torch.manual_seed(0)
+    model = Streaming().eval()
+    example = (torch.randn(1, 8, 3), torch.zeros(1, 1, 12), torch.zeros(1, 1, 12))
+    if exporter == "dynamo":
+        data = torch.onnx.export(model, example, dynamo=True).model_proto.SerializeToString()
+    else:
+        buffer = io.BytesIO()
+        torch.onnx.export(model, example, buffer, dynamo=False, opset_version=17)
+        data = buffer.getvalue()
+    graph = load_onnx(data)
+    import onnxruntime as ort
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((3, 1, 8, 3)).astype(np.float32)
+    h = c = np.zeros((1, 1, 12), np.float32)
+    for x in xs:  # a stream of windows, the state fed back
+        feed = dict(zip(names, (x, h, c)))
+        want = session.run(None, feed)
+        got = interpret(graph, feed)
+        for name, w in zip(graph.outputs, want):
+            np.testing.assert_allclose(got[name], w, rtol=1e-5, atol=1e-6)
+        h, c = want[1], want[2]
+    with torch.no_grad():  # the windows equal one call on the whole stream
+        _, (h_all, c_all) = model.rnn(torch.from_numpy(np.concatenate(list(xs), axis=1)))
+    np.testing.assert_allclose(h, h_all.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(c, c_all.numpy(), rtol=1e-4, atol=1e-5)
+    path = tmp_path / "stream.onnx"
+    path.write_bytes(data)
+    assert verify(path, count=2).ok
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, **{names[0]: rng.standard_normal((8, 1, 8, 3)).astype(np.float32),
+                     names[1]: rng.uniform(-0.5, 0.5, (8, 1, 1, 12)).astype(np.float32),
+                     names[2]: rng.uniform(-1, 1, (8, 1, 1, 12)).astype(np.float32)})
+    for activations in ("int8", "int16"):
+        options = BuildOptions(quantization=Quantization(str(cal), activations=activations))
+        result = verify(path, options, count=2)
+        assert result.ok, result.message
