@@ -84,6 +84,16 @@ def test_run_time_initial_states_match_onnxruntime(layout, extra):
         assert not graph.tensors[cells[0].inputs[13]].is_const
 
 
+def test_y_h_is_a_slice_of_y_where_y_is_read():
+    """Y, Y_h and Y_c read (PyTorch's ``y, (h, c) = lstm(...)``): two runs of the op (the
+    sequence and the final cell state), Y_h sliced from Y's last visited step."""
+    rng = np.random.default_rng(3)
+    for direction in ("forward", "reverse"):
+        graph = load_onnx(lstm_model(rng, direction=direction))
+        ops = [n.op for n in graph.nodes]
+        assert ops.count(LSTM) == 2 and "STRIDED_SLICE" in ops
+
+
 def test_windows_fed_back_equal_one_long_sequence():
     """Y_h and Y_c of one window as the next window's initial_h / initial_c: the same
     outputs as the whole sequence in one call (onnxruntime)."""
@@ -119,12 +129,16 @@ def _single(graph, node):
 
 @needs_gcc
 def test_float_c_reads_the_run_time_states_and_writes_y_c(tmp_path):
+    """Every node of a bidirectional LSTM: Y and Y_c (Y_h is a slice of Y), and Y_h alone
+    (read without Y: its own node returning the last step)."""
     rng = np.random.default_rng(5)
-    graph = load_onnx(lstm_model(rng, layout=1, direction="bidirectional"))
-    nodes = [n for n in graph.nodes if n.op == LSTM]
-    assert len(nodes) == 6  # Y, Y_h, Y_c per direction
-    for node in nodes:
-        check_against_reference(_single(graph, node), tmp_path, rng)
+    for outputs, count in ((("Y", "Y_h", "Y_c"), 4), (("Y_h",), 2)):
+        graph = load_onnx(lstm_model(rng, layout=1, outputs=outputs,
+                                     direction="bidirectional"))
+        nodes = [n for n in graph.nodes if n.op == LSTM]
+        assert len(nodes) == count
+        for node in nodes:
+            check_against_reference(_single(graph, node), tmp_path, rng)
 
 
 def _quantized(activations: str, io: str = "float", **extra):
@@ -140,7 +154,8 @@ def _quantized(activations: str, io: str = "float", **extra):
 def test_ptq_quantizes_the_initial_states_as_the_states(activations):
     float_graph, graph = _quantized(activations, io="int8")
     nodes = [n for n in graph.nodes if n.op == LSTM]
-    assert len(nodes) == 3 and not any(n.op == "QUANTIZE" for n in graph.nodes)
+    assert len(nodes) == 2 and not any(n.op == "QUANTIZE" for n in graph.nodes)
+    assert nodes[0].inputs[1:13] == nodes[1].inputs[1:13]  # Y and Y_c share the weights
     h_in, c_in = (graph.tensors[n] for n in graph.inputs[1:])
     assert (h_in.dtype, c_in.dtype) == (activations, "int16")
     for node in nodes:

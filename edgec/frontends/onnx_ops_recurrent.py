@@ -5,8 +5,9 @@ ONNX keeps the gates of all directions in one tensor (LSTM: W [dirs, 4H, I] in g
 i, o, f, c; GRU: W [dirs, 3H, I] in z, r, h, the order edgec's GRU keeps) and both biases in
 B [dirs, 2 x gates x H]. ``layout`` 0 is time-major X [T, B, I] and Y [T, dirs, B, H]; 1 is
 batch-major X [B, T, I] and Y [B, T, dirs, H]. Y becomes the op's per-step output reshaped;
-Y_h is a second node of the same op returning only the last step, an LSTM's Y_c (read) a
-third returning the final cell state (``cell_output``); directions are concatenated. The
+Y_h is a STRIDED_SLICE of Y's last visited step where Y is read, else a second node of the
+same op returning only the last step; an LSTM's Y_c (read) is another node returning the
+final cell state (``cell_output``); directions are concatenated. The
 initial states (initial_h, an LSTM's initial_c) may be constants or computed at run time
 (graph inputs: a STRIDED_SLICE per direction and a RESHAPE to [B, H] feed the op). Refused
 with the reason: run-time weights, sequence_lens shorter than the sequence, input_forget,
@@ -115,11 +116,15 @@ def _run_time_states(ctx: Context, node: onnx.NodeProto, name: str, layout: int,
 
 def _outputs(ctx: Context, node: onnx.NodeProto, op: str, per_direction: list[list[str]],
              attrs_: dict, reverse: list[bool], layout: int, batch: int, hidden: int) -> None:
-    """Y (every step) and Y_h (last step) of the ONNX node: per direction one IR node and a
-    RESHAPE to its slice of the ONNX shape, then one CONCATENATION over the directions."""
+    """Y (every step), Y_h (last step) and an LSTM's Y_c (final cell state) of the ONNX node:
+    per direction one IR node and a RESHAPE to its slice of the ONNX shape, then one
+    CONCATENATION over the directions. Where Y is read, Y_h is a STRIDED_SLICE of its last
+    visited step (the same values) instead of another run of the op."""
     if op != "UNIDIRECTIONAL_SEQUENCE_LSTM" and _input_out(node, 2):
         raise _refuse(node, "has a third output", f"{node.op_type} has outputs Y and Y_h")
     x_shape = ctx.tensor(per_direction[0][0]).shape
+    y = _input_out(node, 0)
+    sequence_outs: dict[int, str] = {}  # direction -> its node's per-step output, if read
     for k, (sequences, cell) in enumerate(((True, False), (False, False), (False, True))):
         onnx_out = _input_out(node, k)
         if not onnx_out or (k == 2 and not (ctx.consumers.get(onnx_out)
@@ -133,11 +138,17 @@ def _outputs(ctx: Context, node: onnx.NodeProto, op: str, per_direction: list[li
             shape = (x_shape[0], x_shape[1], hidden) if sequences else (batch, hidden)
             suffix = ("seq" if sequences else "cell" if cell else "last") \
                 + ("_reverse" if reverse[d] else "")
-            out = ctx.new_tensor(f"{onnx_out}_{suffix}", shape, "float32")
-            extra = {"cell_output": True} if cell else {}
-            ctx.add_node(op, inputs, [out], {**attrs_, "return_sequences": sequences,
-                                             "reverse": reverse[d], **extra},
-                         f"{node.name or onnx_out}_{suffix}")
+            if k == 1 and d in sequence_outs:
+                out = _last_step(ctx, sequence_outs[d], f"{onnx_out}_{suffix}", layout,
+                                 reverse[d])
+            else:
+                out = ctx.new_tensor(f"{onnx_out}_{suffix}", shape, "float32")
+                extra = {"cell_output": True} if cell else {}
+                ctx.add_node(op, inputs, [out], {**attrs_, "return_sequences": sequences,
+                                                 "reverse": reverse[d], **extra},
+                             f"{node.name or onnx_out}_{suffix}")
+            if k == 0 and (ctx.consumers.get(y) or y in ctx.graph_outputs):
+                sequence_outs[d] = out
             piece = ctx.new_tensor(onnx_out if len(per_direction) == 1 else f"{out}_dir",
                                    piece_shape, "float32")
             ctx.add_node("RESHAPE", [out], [piece], {"shape": piece_shape})
@@ -147,6 +158,19 @@ def _outputs(ctx: Context, node: onnx.NodeProto, op: str, per_direction: list[li
             final = ctx.new_tensor(onnx_out, onnx_shape, "float32")
             ctx.add_node("CONCATENATION", pieces, [final], {"axis": axis})
         ctx.values[onnx_out] = Value(final, None, "float")
+
+
+def _last_step(ctx: Context, sequence: str, name: str, layout: int, reverse: bool) -> str:
+    """The state after the last step a node visited (the first time index when it runs in
+    reverse), sliced from its per-step output [T, B, H] (layout 1: [B, T, H])."""
+    full = list(ctx.tensor(sequence).shape)
+    time = 1 if layout else 0
+    begin, size = [0, 0, 0], list(full)
+    begin[time], size[time] = 0 if reverse else full[time] - 1, 1
+    out = ctx.new_tensor(name, tuple(size), "float32")
+    ctx.add_node("STRIDED_SLICE", [sequence], [out],
+                 {"begin": begin, "size": size, "steps": [1, 1, 1]})
+    return out
 
 
 def _input_out(node: onnx.NodeProto, k: int) -> str:

@@ -240,7 +240,7 @@ class _Rewriter:
 
     def _shared_const(self, base: str, data: np.ndarray, dtype: str,
                       quant: QuantParams | None) -> str:
-        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_h
+        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_c
         are two LSTM nodes reading the same weights)."""
         key = (base, dtype, None if quant is None else
                (quant.scale.tobytes(), quant.zero_point.tobytes()))
