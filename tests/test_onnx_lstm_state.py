@@ -238,6 +238,24 @@ def test_tflite_export_refuses_what_tflite_cannot_express(outputs, match):
         to_tflite_bytes(graph)
 
 
+def test_ptq_requantizes_a_cell_state_that_other_ops_read_once():
+    """initial_c also read by another op stays in the activations' type; the LSTMs (Y and
+    Y_c) read one int16 copy of it in the cell's quantization."""
+    model = onnx.load_from_string(lstm_model(np.random.default_rng(12)))
+    model.graph.node.append(helper.make_node("Add", ["initial_c", "initial_c"], ["c2"]))
+    model.graph.output.append(helper.make_tensor_value_info("c2", TensorProto.FLOAT,
+                                                            [1, BATCH, HIDDEN]))
+    graph = load_onnx(model.SerializeToString())
+    rng = np.random.default_rng(13)
+    samples = {n: rng.uniform(-1, 1, (8,) + graph.tensors[n].shape).astype(np.float32)
+               for n in graph.inputs}
+    q = quantize_graph(graph, samples)
+    copies = [n for n in q.nodes if n.op == "QUANTIZE" and n.inputs[0] not in q.inputs]
+    assert len(copies) == 1 and q.tensors[copies[0].outputs[0]].dtype == "int16"
+    lstms = [n for n in q.nodes if n.op == LSTM]
+    assert all(n.inputs[14] == copies[0].outputs[0] for n in lstms)
+
+
 def test_calibration_keeps_the_run_time_state_of_each_sample():
     """Constant states carry from one calibration sample to the next; a run-time one is
     each sample's input (the hidden range stays that of the samples' states)."""

@@ -339,8 +339,12 @@ class _Rewriter:
         return inputs + [""] * (len(node.inputs) - len(inputs))
 
     def _state(self, name: str, dtype: str, q: QuantParams) -> str:
-        """Run-time float tensor ``name`` as a ``dtype`` tensor with quantization ``q``."""
-        return self._requantized(self.renamed[name], q, None, dtype)
+        """Run-time float tensor ``name`` as a ``dtype`` tensor with quantization ``q`` (one
+        requantized copy, however many nodes read it)."""
+        key = (name, dtype, q.scale.tobytes(), q.zero_point.tobytes())
+        if key not in self.shared:
+            self.shared[key] = self._requantized(self.renamed[name], q, None, dtype)
+        return self.shared[key]
 
     def _requantized(self, name: str, q: QuantParams, node: Node | None,
                      dtype: str | None = None) -> str:
