@@ -69,11 +69,13 @@ def load_graph(model: str | os.PathLike, quantization: Quantization | None = Non
     ``carry`` its recurrent layers keep their state between inferences
     (``edgec.passes.recurrent_state``)."""
     from edgec.frontends import load_model  # lazy: frontends pull in heavy readers
-    from edgec.passes.recurrent_state import carry_recurrent_state
+    from edgec.passes.recurrent_state import carry_before_quantization, carry_recurrent_state
     from edgec.quantize import load_calibration, quantize_graph
 
     graph = load_model(model)
     if quantization is not None:
+        if recurrent_state == "carry":  # a GRU becomes primitive ops: mark it before
+            graph = carry_before_quantization(graph)
         q = quantization
         graph = quantize_graph(graph, load_calibration(q.calibration), observer=q.observer,
                                percentile=q.percentile, io=q.io, weights=q.weights,

@@ -93,12 +93,14 @@ def test_defaults_without_bias_or_state_and_y_h_only(op):
 @needs_gcc
 @pytest.mark.parametrize("op,linear", [("LSTM", 0), ("GRU", 0), ("GRU", 1)])
 def test_recurrent_c_matches_reference(tmp_path, op, linear):
-    """Every node of a bidirectional layer (forward and reverse, each also as Y_h)."""
+    """Every node of a bidirectional layer (forward and reverse, each also as Y_h: read
+    alone, as Y_h read with Y is a slice of Y)."""
     rng = np.random.default_rng(7)
     extra = {"linear_before_reset": linear} if op == "GRU" else {}
     extra["direction"] = "bidirectional"
-    graph = load_onnx(recurrent_model(op, rng, layout=linear, **extra))
-    for node in graph.nodes:
+    graphs = [load_onnx(recurrent_model(op, rng, layout=linear, outputs=outputs, **extra))
+              for outputs in (("Y", "Y_h"), ("Y_h",))]
+    for graph, node in ((g, n) for g in graphs for n in g.nodes):
         if node.op in ("GRU", "UNIDIRECTIONAL_SEQUENCE_LSTM"):
             one = graph.copy()
             one.nodes = [node]

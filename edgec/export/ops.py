@@ -286,15 +286,26 @@ def _space_batch(node, ctx):
 @emitter("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def _lstm(node, ctx):
     """The 24-input builtin; the initial states become the variable tensors TFLite resets to
-    their zero point, so only that initial value can be written. An LSTM returning its last
+    their zero point, so only that initial value can be written (a run-time initial state,
+    or the final cell state as an output, is refused). An LSTM returning its last
     step only writes the whole sequence and a STRIDED_SLICE of the last step (shrinking the
     time axis), as the TFLite converter does. The builtin runs forward only: a reverse LSTM
     (ONNX's reverse direction, the backward half of a bidirectional one) is the forward one
     on the sequence reversed by REVERSE_V2 along time, its sequence output reversed back by
     another (TFLM's REVERSE_V2 takes int8, int16 and float32)."""
+    if node.attrs.get("cell_output"):
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns the final "
+                         "cell state (ONNX's Y_c), which TFLite's LSTM has no output for",
+                         "build the model with edgec, or read Y or Y_h only")
     states = []
     for name in node.inputs[13:15]:
         t = ctx.graph.tensors[name]
+        if t.data is None:
+            raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): initial state "
+                             f"'{name}' is computed at run time, and TFLite's LSTM keeps its "
+                             "state in variable tensors that no input can set",
+                             "build the model with edgec, or export it with constant "
+                             "(zero) initial states")
         zp = t.quant.zp if t.quant is not None else 0
         if t.data is None or np.any(t.data != zp):
             raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM): initial state "

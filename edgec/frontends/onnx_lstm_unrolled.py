@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from edgec.frontends.onnx_context import Context
+from edgec.frontends.onnx_context import Context, Value
 from edgec.frontends.onnx_decompose import constant, step
 
 
 def lstm_unrolled(ctx: Context, node: onnx.NodeProto, x: str, layout: int, batch: int,
                   steps: int, reverse: list[bool], hidden: int, initial) -> None:
-    """``initial``: (h0, c0) lists of [B, H] arrays per direction."""
+    """``initial``: (h0, c0) lists per direction of [B, H] arrays (constants) or IR tensor
+    names (run-time states, graph inputs)."""
     dirs = len(reverse)
     w = ctx.const(node.input[1]).reshape(dirs, 4, hidden, -1).astype(np.float32)
     r = ctx.const(node.input[2]).reshape(dirs, 4, hidden, hidden).astype(np.float32)
@@ -35,8 +36,8 @@ def lstm_unrolled(ctx: Context, node: onnx.NodeProto, x: str, layout: int, batch
     hs: list[list[str]] = [[""] * steps for _ in range(dirs)]
     last = []
     for d in range(dirs):
-        h = constant(ctx, f"{tag}_d{d}_h0", initial[0][d])
-        c = constant(ctx, f"{tag}_d{d}_c0", initial[1][d])
+        h, c = (_initial(ctx, f"{tag}_d{d}_{k}0", initial[j][d])
+                for j, k in enumerate("hc"))
         for t in (range(steps - 1, -1, -1) if reverse[d] else range(steps)):
             name = f"{tag}_d{d}_t{t}"
             xt = _step_input(ctx, node, x, layout, t, batch, name)
@@ -72,6 +73,16 @@ def lstm_unrolled(ctx: Context, node: onnx.NodeProto, x: str, layout: int, batch
             hs[d][t] = h
         last.append((h, c))
     _outputs(ctx, node, hs, last, layout, batch, hidden)
+
+
+def _initial(ctx: Context, name: str, state) -> str:
+    """The ONNX name of one direction's initial state: a constant array, or the IR tensor of
+    a run-time one (bound to an ONNX value of the same name)."""
+    if isinstance(state, str):
+        ctx.values[state] = Value(state, None, "float")
+        ctx.shapes[state] = tuple(ctx.tensor(state).shape)
+        return state
+    return constant(ctx, name, state)
 
 
 def _step_input(ctx: Context, node: onnx.NodeProto, x: str, layout: int, t: int, batch: int,

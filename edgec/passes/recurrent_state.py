@@ -8,7 +8,9 @@ persistent ``NAME_stateN`` buffers that ``NAME_reset()`` restores (docs/IR.md "R
 state"), as TFLite Micro keeps an LSTM's variable tensors between Invokes. Each carried
 state gets its own constant (two nodes, or h0 and c0, may have shared one zero tensor).
 A reverse-direction node is refused: its state runs backwards in time, so carrying it into
-the next window has no meaning.
+the next window has no meaning. An op that post-training quantization rewrites into
+primitive ops (``Ptq.DECOMPOSE``: the GRU) is marked before quantizing (``carry_before_
+quantization``): its decomposition then keeps the state in a variable.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ import copy
 
 from edgec.errors import EdgecError
 from edgec.ir.graph import Graph, Tensor
-from edgec.ir.registry import get_op
+from edgec.ir.registry import Ptq, get_op
 
 MODES = ("reset", "carry")
 
 
-def carry_recurrent_state(graph: Graph) -> Graph:
-    """A copy of ``graph`` whose recurrent nodes carry their state between inferences."""
+def carry_recurrent_state(graph: Graph, ops: tuple[str, ...] | None = None) -> Graph:
+    """A copy of ``graph`` whose recurrent nodes (of ``ops``, default all) carry their state
+    between inferences."""
     result = graph.copy()
     for node in result.nodes:
         op = get_op(node.op)
-        if not op.carries_state:
+        if not op.carries_state or (ops is not None and node.op not in ops):
             continue
         if node.attrs.get("reverse"):
             raise EdgecError(f"node '{node.name}' ({node.op}) runs backwards in time: its "
@@ -45,3 +48,11 @@ def carry_recurrent_state(graph: Graph) -> Graph:
             result.add_tensor(Tensor(name, t.shape, t.dtype, t.data.copy(), copy.deepcopy(t.quant)))
             node.inputs[index] = name
     return result
+
+
+def carry_before_quantization(graph: Graph) -> Graph:
+    """``graph`` with its recurrent nodes that quantization decomposes (the GRU) carrying
+    their state: after quantization no such node is left to mark."""
+    ops = tuple(n.op for n in graph.nodes
+                if get_op(n.op).carries_state and get_op(n.op).ptq is Ptq.DECOMPOSE)
+    return carry_recurrent_state(graph, ops) if ops else graph

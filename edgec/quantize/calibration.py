@@ -83,7 +83,9 @@ def collect_ranges(graph: Graph, samples: list[dict[str, np.ndarray]],
             seen, final = recurrent_rule(node).internals(node, arrays)
             for what, array in seen.items():
                 observers.setdefault(internal_key(node, what), make_observer()).observe(array)
-            carried.update({node.inputs[i]: state for i, state in final.items()})
+            # a constant initial state carries; a run-time one is the next sample's input
+            carried.update({node.inputs[i]: state for i, state in final.items()
+                            if graph.tensors[node.inputs[i]].is_const})
     return {name: observer.range() for name, observer in observers.items()}
 
 

@@ -34,7 +34,8 @@ from edgec.ir.graph import Graph, Node, QuantParams, Tensor
 from edgec.passes.constant_fold import fold_constants
 from edgec.quantize.calibration import check_calibration, collect_ranges
 from edgec.quantize.observers import observer_factory
-from edgec.quantize.recurrent import decompose, recurrent_rule, share_ranges
+from edgec.quantize.recurrent import (decompose, recurrent_rule, share_ranges, state_dtypes,
+                                     state_groups)
 from edgec.quantize.params import (ACTIVATION_QUANT, bias_quant, quantize_array, tensor_quant,
                                    weight_quant)
 from edgec.ir.registry import Ptq, get_op, registered_ops
@@ -79,9 +80,11 @@ def quantize_graph(graph: Graph, calibration: dict[str, np.ndarray], observer: s
     if activations == "int16":
         for node in graph.nodes:
             _check_int16_kernel(node, graph)
-    ranges = share_ranges(collect_ranges(graph, samples, make_observer), groups)
+    ranges = share_ranges(collect_ranges(graph, samples, make_observer),
+                          groups + state_groups(graph))
     quants = choose_activation_quant(graph, ranges, activations)
-    return check_graph(_Rewriter(graph, quants, int4, io, weights, activations).run())
+    dtypes = state_dtypes(graph, quants, activations)
+    return check_graph(_Rewriter(graph, quants, int4, io, weights, activations, dtypes).run())
 
 
 def _check_options(io: str, weights: str, activations: str = "int8") -> None:
@@ -220,9 +223,11 @@ class _Rewriter:
     """Builds the int8 graph from the float one and the chosen activation quantization."""
 
     def __init__(self, graph: Graph, quants: dict[str, QuantParams], int4: set[str], io: str,
-                 weights: str = "int4", activations: str = "int8"):
+                 weights: str = "int4", activations: str = "int8",
+                 dtypes: dict[str, str] | None = None):
         self.src = graph
-        self.dtype = activations  # of every activation tensor
+        self.dtype = activations  # of every activation tensor but those in dtypes
+        self.dtypes = dtypes or {}  # an LSTM's int16 cell states
         self.quants = quants
         self.int4 = int4  # the ops whose weights take the sub-byte type ``weights``
         self.sub_byte = weights if weights in SUB_BYTE_OPS else "int4"
@@ -263,7 +268,8 @@ class _Rewriter:
             new_name = f"{name}_int8"
             while new_name in self.src.tensors:
                 new_name += "_"
-        self.out.add_tensor(Tensor(new_name, t.shape, self.dtype, None, self.quants[name]))
+        self.out.add_tensor(Tensor(new_name, t.shape, self.dtypes.get(name, self.dtype), None,
+                                   self.quants[name]))
         self.renamed[name] = new_name
         return new_name
 
@@ -274,7 +280,7 @@ class _Rewriter:
 
     def _shared_const(self, base: str, data: np.ndarray, dtype: str,
                       quant: QuantParams | None) -> str:
-        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_h
+        """``_const``, once per float constant ``base`` and quantization (ONNX's Y and Y_c
         are two LSTM nodes reading the same weights)."""
         key = (base, dtype, None if quant is None else
                (quant.scale.tobytes(), quant.zero_point.tobytes()))
@@ -287,7 +293,8 @@ class _Rewriter:
         if op.ptq is Ptq.RECURRENT:
             inputs = recurrent_rule(node).inputs(node, self.src, self.quants,
                                                  self._operand(node.inputs[0]),
-                                                 self._shared_const, self.dtype)
+                                                 self._shared_const, self.dtype,
+                                                 self._state)
         elif op.weight_axis is not None:
             inputs = self._weighted_inputs(node)
         else:
@@ -431,14 +438,26 @@ class _Rewriter:
             inputs.append(self.shared[b_key])
         return inputs + [""] * (len(node.inputs) - len(inputs))
 
-    def _requantized(self, name: str, q: QuantParams, node: Node) -> str:
-        """``name`` itself when it already has quantization ``q``, else a QUANTIZE copy."""
-        if self.out.tensors[name].quant == q:
-            return name
+    def _state(self, name: str, dtype: str, q: QuantParams) -> str:
+        """Run-time float tensor ``name`` as a ``dtype`` tensor with quantization ``q`` (one
+        requantized copy, however many nodes read it)."""
+        key = (name, dtype, q.scale.tobytes(), q.zero_point.tobytes())
+        if key not in self.shared:
+            self.shared[key] = self._requantized(self.renamed[name], q, None, dtype)
+        return self.shared[key]
+
+    def _requantized(self, name: str, q: QuantParams, node: Node | None,
+                     dtype: str | None = None) -> str:
+        """``name`` itself when it already has quantization ``q`` (and type ``dtype``, default
+        the activations'), else a QUANTIZE copy."""
+        dtype = dtype or self.dtype
         t = self.out.tensors[name]
+        if t.quant == q and t.dtype == dtype:
+            return name
         copy = self.out.unique_name(f"{name}_requantized")
-        self.out.add_tensor(Tensor(copy, t.shape, self.dtype, None, q))
-        self.out.nodes.append(Node("QUANTIZE", [name], [copy], {}, f"{node.name}_{copy}"))
+        self.out.add_tensor(Tensor(copy, t.shape, dtype, None, q))
+        self.out.nodes.append(Node("QUANTIZE", [name], [copy], {},
+                                   copy if node is None else f"{node.name}_{copy}"))
         return copy
 
     def _float_edges(self) -> None:

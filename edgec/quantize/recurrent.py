@@ -20,7 +20,13 @@
   input product before its ``input_scale * weight_scale / 2**-12`` requantization);
 - gate pre-activations are Q3.12 and gate outputs Q0.15 inside the kernel: TFLM fixes them,
   they are no tensors, nothing to choose.
-The initial states become int8 / int16 constants (zero stays exactly zero).
+The initial states become int8 / int16 constants (zero stays exactly zero). Run-time ones
+(ONNX initial_h / initial_c graph inputs) are calibrated as inputs: the initial hidden state
+shares one range with the hidden state (``state_groups``), so it takes the hidden state's
+quantization with no requantization; the initial cell state's range widens the cell's, and
+the input is int16 in the cell's quantization (``state_dtypes``; a QUANTIZE requantizes
+where the tensor also feeds other ops). Y_c (``cell_output``) is int16 in the cell's
+quantization: with ``--io int8`` the application feeds Y_h and Y_c back unchanged.
 With ``activations="int16"`` the LSTM becomes TFLM's 16x8 one instead (the TFLite converter
 refuses it: "Quantization to 16x8-bit not yet supported for op UNIDIRECTIONAL_SEQUENCE_LSTM"):
 input and hidden state symmetric int16 (zero point 0, ``max|v| / 32767``, the 16x8 rule of
@@ -51,7 +57,11 @@ state: zero (ONNX's default) is folded into the first step's biases; a constant 
 is a constant the first step reads as the later ones read the previous state (its FULLY_CONNECTED
 products fold at build time; the exported file computes them, as TFLM does any op on
 constants), quantized over its own range; a run-time one (a graph input) is an activation
-calibrated like every input.
+calibrated like every input. A GRU carrying its state (``carry_state``, ``--recurrent-state
+carry``, set before quantization: ``edgec.build.load_graph``) keeps it in a float variable,
+as the TensorFlow converter writes a stateful Keras GRU: READ_VARIABLE before the first step
+(its value in the hidden states' quantization), ASSIGN_VARIABLE of the last state after the
+last step; the variable ops' PTQ (``Ptq.FLOAT_STATE``) puts QUANTIZE / DEQUANTIZE around them.
 """
 
 from __future__ import annotations
@@ -106,25 +116,106 @@ def cell_state_quant(lo: float, hi: float) -> QuantParams:
 
 def _lstm_quants(node: Node, ranges: dict, activations: str = "int8") -> dict:
     """The int8 (int16) quantization of the hidden state and output, the int16 one of the
-    cell."""
+    cell (also the output's with ``cell_output``)."""
     hidden = ACTIVATION_QUANT[activations](*ranges[internal_key(node, "hidden")])
     cell = cell_state_quant(*ranges[internal_key(node, "cell")])
-    return {node.outputs[0]: hidden, internal_key(node, "cell"): cell}
+    out = cell if node.attrs.get("cell_output") else hidden
+    return {node.outputs[0]: out, internal_key(node, "hidden"): hidden,
+            internal_key(node, "cell"): cell}
+
+
+# -- run-time initial states (ONNX initial_h / initial_c graph inputs) ----------------------
+
+_STATE_KEYS = {lstm_op.H0: "hidden", lstm_op.C0: "cell"}
+
+
+def _chain(graph: Graph, name: str, producers: dict) -> list[str]:
+    """``name`` and the tensors it is a layout copy of (RESHAPE, STRIDED_SLICE: ops whose
+    output shares their input's quantization), back to its source (a graph input)."""
+    chain = [name]
+    while (p := producers.get(chain[-1])) is not None \
+            and get_op(p.op).ptq is Ptq.SAME_AS_INPUT:
+        chain.append(p.inputs[0])
+    return chain
+
+
+def _run_time_states(graph: Graph):
+    """(LSTM node, state input index, its chain) of every run-time initial state."""
+    producers = graph.producers()
+    for node in graph.nodes:
+        if node.op != LSTM:
+            continue
+        for index in _STATE_KEYS:
+            name = node.inputs[index]
+            if not graph.tensors[name].is_const:
+                yield node, index, _chain(graph, name, producers)
+
+
+def state_groups(graph: Graph) -> list[list]:
+    """The ranges an LSTM's run-time initial states share: each state's chain with the
+    state it starts (the hidden state's, the cell's internal key), so the initial hidden
+    state is quantized as the hidden state (TFLM's integer LSTM reads both in one
+    quantization) with no requantization, and the cell covers its initial values; groups
+    meeting in one tensor (the Y, Y_h and Y_c nodes of one ONNX LSTM, the directions of a
+    bidirectional one) merge into one."""
+    groups: list[set] = []
+    for node, index, chain in _run_time_states(graph):
+        group = {internal_key(node, _STATE_KEYS[index]), *chain}
+        for other in [g for g in groups if g & group]:
+            group |= other
+            groups.remove(other)
+        groups.append(group)
+    return [sorted(g, key=str) for g in groups]
+
+
+def state_dtypes(graph: Graph, quants: dict, activations: str) -> dict[str, str]:
+    """The tensors whose integer type is not the activations': an LSTM's final cell state
+    (``cell_output``, ONNX's Y_c) and the chains of run-time initial cell states that feed
+    LSTMs only, int16 in the cell's quantization (which ``quants`` gets), so a Y_c fed back
+    as initial_c keeps its 16 bits. Other run-time states are requantized at the LSTM."""
+    dtypes = {n.outputs[0]: "int16" for n in graph.nodes
+              if n.op == LSTM and n.attrs.get("cell_output")}
+    for node in graph.nodes:  # the layout ops after a Y_c (its RESHAPE) keep its type
+        if node.inputs and node.inputs[0] in dtypes and node.op != LSTM:
+            if get_op(node.op).ptq is not Ptq.SAME_AS_INPUT:
+                raise EdgecError(f"node '{node.name}' ({node.op}) reads an LSTM's final cell "
+                                 f"state '{node.inputs[0]}', int16 in the cell's "
+                                 "quantization, which edgec's quantization only reshapes",
+                                 "read Y_c of a one-direction LSTM as a model output, or "
+                                 "build the float model")
+            dtypes[node.outputs[0]] = dtypes[node.inputs[0]]
+    consumers = graph.consumers()
+    cells = [(node, chain) for node, index, chain in _run_time_states(graph)
+             if index == lstm_op.C0]
+    members = {t for _, chain in cells for t in chain}
+    for node, chain in cells:
+        cell_q = quants[internal_key(node, "cell")]
+
+        def exclusive(name: str) -> bool:
+            return name not in graph.outputs and all(
+                (c.op == LSTM and c.inputs[lstm_op.C0] == name
+                 and quants[internal_key(c, "cell")] == cell_q)
+                or (get_op(c.op).ptq is Ptq.SAME_AS_INPUT and c.outputs[0] in members)
+                for c in consumers.get(name, []))
+        if activations in ("int8", "int16") and all(exclusive(t) for t in chain):
+            for t in chain:
+                quants[t], dtypes[t] = cell_q, "int16"
+    return dtypes
 
 
 def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable,
-                 activations: str = "int8") -> list[str]:
+                 activations: str = "int8", state: Callable | None = None) -> list[str]:
     """The integer LSTM's inputs: ``x`` (already int8 / int16), per-tensor int8 weights,
-    int32 (16x8: int64) biases, the initial states quantized."""
+    int32 (16x8: int64) biases, the initial states quantized (constants) or ``state(name,
+    dtype, quant)`` (run-time ones: their integer tensor in that dtype and quantization)."""
     X, W_IN, BIAS, H0, C0 = lstm_op.X, lstm_op.W_IN, lstm_op.BIAS, lstm_op.H0, lstm_op.C0
-    x_q, hidden_q = quants[node.inputs[X]], quants[node.outputs[0]]
+    x_q, hidden_q = quants[node.inputs[X]], quants[internal_key(node, "hidden")]
     cell_q = quants[internal_key(node, "cell")]
     tensors = [src.tensors[name] for name in node.inputs]
-    for t in tensors[W_IN:]:
+    for t in tensors[W_IN:H0]:
         if not t.is_const:
             raise EdgecError(f"node '{node.name}' ({LSTM}): '{t.name}' is computed at run time",
-                             "post-training quantization needs constant weights, biases "
-                             "and initial states")
+                             "post-training quantization needs constant weights and biases")
     inputs, weight_qs = [x], []
     for t in tensors[W_IN:BIAS]:
         data, q = weight_quant(t.data, None, "int8")
@@ -134,11 +225,11 @@ def _lstm_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callab
     for g, t in enumerate(tensors[BIAS:H0]):
         data, q = bias_quant(np.asarray(t.data).reshape(-1), x_q, weight_qs[g], bias_dtype)
         inputs.append(add_const(t.name, data, bias_dtype, q))
-    h0, c0 = tensors[H0], tensors[C0]
-    inputs.append(add_const(h0.name, quantize_array(h0.data, hidden_q, activations),
-                            activations, hidden_q))
-    inputs.append(add_const(c0.name, quantize_array(c0.data, cell_q, "int16"), "int16",
-                            cell_q))
+    for t, q, dtype in ((tensors[H0], hidden_q, activations), (tensors[C0], cell_q, "int16")):
+        if t.is_const:
+            inputs.append(add_const(t.name, quantize_array(t.data, q, dtype), dtype, q))
+        else:  # run time: its integer tensor, requantized where its quantization differs
+            inputs.append(state(t.name, dtype, q))
     return inputs
 
 
@@ -185,7 +276,7 @@ def svdf_time_weight_quant(w: np.ndarray) -> tuple[np.ndarray, QuantParams]:
 
 
 def _svdf_inputs(node: Node, src: Graph, quants: dict, x: str, add_const: Callable,
-                 activations: str = "int8") -> list[str]:
+                 activations: str = "int8", state: Callable | None = None) -> list[str]:
     """TFLM's integer SVDF inputs: int8 feature weights (symmetric, per tensor), int16 time
     weights, int32 bias at ``state_scale * time_scale``, the int16 initial state."""
     tensors = [src.tensors[name] if name else None for name in node.inputs]
@@ -222,7 +313,8 @@ class RecurrentRule:
     # internal keys
     quants: Callable[[Node, dict, str], dict]
     # (node, float graph, chosen quants, int8/int16 input 0, add_const(base, data, dtype,
-    # quant), activation dtype) -> the quantized node's inputs
+    # quant), activation dtype, state(name, dtype, quant): a run-time input as that integer
+    # tensor) -> the quantized node's inputs
     inputs: Callable[..., list[str]]
 
 
@@ -278,9 +370,13 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
     # The state before the first step: zero (folded into the first step's biases, below),
     # another constant, or a run-time input, which the first step then reads as the later
     # steps read the previous state.
-    h, h0 = None, None
+    h, h0, read = None, None, None
     if not h0_t.is_const:
         h = node.inputs[5]
+    elif a.get("carry_state"):  # the state lives in a variable: read it first
+        h = read = b.node("READ_VARIABLE", [node.inputs[5]], h0_t.shape, "h_read")
+        if tuple(h0_t.shape) != (batch, hidden):
+            h = b.node("RESHAPE", [h], (batch, hidden), "h_read_2d", shape=[batch, hidden])
     elif np.any(h0_t.data != 0):
         h0 = np.asarray(h0_t.data, np.float32).reshape(batch, hidden)
         h = b.const("h0", h0)
@@ -349,6 +445,12 @@ def decompose_gru(graph: Graph, node: Node) -> tuple[list[Node], list[str]]:
                        out=out)
         states[t] = h
     shared = list(states.values())
+    if a.get("carry_state"):  # the last state is the next call's initial state
+        last = h
+        if tuple(h0_t.shape) != (batch, hidden):
+            last = b.node("RESHAPE", [h], h0_t.shape, "h_assign_shaped", shape=list(h0_t.shape))
+        b.node("ASSIGN_VARIABLE", [node.inputs[5], last], h0_t.shape, "h_assigned")
+        shared.append(read)
     if a["return_sequences"]:
         axis = 0 if a["time_major"] else 1
         piece = (1, batch, hidden) if a["time_major"] else (batch, 1, hidden)

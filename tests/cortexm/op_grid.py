@@ -496,6 +496,12 @@ def _recurrent_cases(full: bool):
                    partial(_lstm, dict(dtype=dtype, **odd, **zp)))
     yield Case("UNIDIRECTIONAL_SEQUENCE_LSTM/float32", "time_major_clip",
                partial(_lstm, dict(dtype="float32", time_major=True, batch=2, cell_clip=0.8)))
+    from tests.test_onnx_lstm_state import y_c_node
+
+    for dtype in _pick(full, ["float32", "int8", "int16"], ["int16"]):
+        # an ONNX LSTM's Y_c node reading run-time initial states (tests/test_onnx_lstm_state)
+        yield Case(f"UNIDIRECTIONAL_SEQUENCE_LSTM/{dtype}", "run_time_state_y_c",
+                   partial(lambda d, rng: y_c_node(d), dtype))
     for linear in _pick(full, [False, True], [True]):
         yield Case("GRU/float32", f"linear_before_reset{int(linear)}", partial(_gru, linear))
     from tests.ops.test_svdf import CASES as SVDF_CASES

@@ -5,7 +5,9 @@ with ``time_major``), the four input weights [H, I] and four recurrent weights [
 order input, forget, cell, output, the four gate biases [H], the initial hidden state [B, H]
 and the initial cell state [B, H]. Output: every step's hidden state, [B, T, H] ([T, B, H]),
 or with ``return_sequences`` false only the last one, [B, H] (what ONNX's Y_h and Keras's
-``return_sequences=False`` read; TFLite writes a slice after the op instead). ``reverse``
+``return_sequences=False`` read; TFLite writes a slice after the op instead), or with
+``cell_output`` (and ``return_sequences`` false) the final cell state, [B, H] (ONNX's Y_c;
+int16 in the cell state's quantization when the LSTM is integer; no TFLite form). ``reverse``
 visits the steps from the last to the first (ONNX's reverse direction; a bidirectional
 layer is a forward and a reverse node): output t is still the state after input t.
 No peephole, projection, layer norm or CIFG (the frontends refuse them).
@@ -39,8 +41,10 @@ Float is the same formula in float32, TFLM's order of operations. Post-training 
 (``Ptq.RECURRENT``, ``edgec.quantize.recurrent``) makes the int8 form from a float LSTM with
 the TFLite converter's scales, calibrating the states with ``run_float``.
 
-The initial states are constants (zero from the converter): the state starts from them at
-every inference (per sequence), or with ``carry_state`` (``--recurrent-state carry``) the
+The initial states are constants (zero from the converter) or tensors computed at run time
+(ONNX graph inputs: PyTorch's ``lstm(x, (h0, c0))``, the application streaming windows and
+feeding Y_h / Y_c back; integer: h0 in the hidden state's quantization, c0 int16 in the cell
+state's): the state starts from them at every inference (per sequence), or with ``carry_state`` (``--recurrent-state carry``) the
 final hidden and cell states are kept for the next inference (``updates_state``), as TFLM
 carries its variable tensors into the next Invoke unless reset. docs/IR.md "Recurrent state".
 """
@@ -80,6 +84,10 @@ def _shape(node, ins):
         raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) takes {N_INPUTS} "
                          "inputs (x, 4 input weights, 4 recurrent weights, 4 biases, h0, c0) "
                          f"with weights [H, {features}]")
+    if node.attrs["cell_output"] and node.attrs["return_sequences"]:
+        raise EdgecError(f"node '{node.name}' (UNIDIRECTIONAL_SEQUENCE_LSTM) returns its "
+                         "final cell state and the sequence",
+                         "cell_output takes return_sequences false")
     if not node.attrs["return_sequences"]:
         return [(sizes(node, x.shape)[0], w.shape[0])]
     return [tuple(x.shape[:2]) + (w.shape[0],)]
@@ -93,8 +101,9 @@ def _macs(node, ins, outs):
 
 define_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
           attrs={"time_major": False, "cell_clip": 0.0, "return_sequences": True,
-                 "reverse": False, "carry_state": False},
+                 "reverse": False, "carry_state": False, "cell_output": False},
           infer_shapes=_shape, macs=_macs, min_inputs=N_INPUTS, requantizes=True,
+          retypes=True,  # cell_output: an int8 LSTM writes its int16 cell state
           ptq=Ptq.RECURRENT, carries_state=(H0, C0),
           updates_state=lambda call: _final_states(call),
           doc="LSTM over a sequence; inputs (x, W_i,f,c,o [H, I], R_i,f,c,o [H, H], "
@@ -238,14 +247,14 @@ def _run_integer(call) -> tuple[dict, np.ndarray, np.ndarray]:
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int16")
 def lstm_int16(call):
     """TFLM's 16x8 LSTM."""
-    ys, h, _ = _run_integer(call)
-    return [to_output(call.node, ys, h)]
+    ys, h, c = _run_integer(call)
+    return [c if call.attrs["cell_output"] else to_output(call.node, ys, h)]
 
 
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "int8")
 def lstm_int8(call):
-    ys, h, _ = _run_integer(call)
-    return [to_output(call.node, ys, h)]
+    ys, h, c = _run_integer(call)
+    return [c if call.attrs["cell_output"] else to_output(call.node, ys, h)]
 
 
 def sigmoid_float(v: np.ndarray) -> np.ndarray:
@@ -290,5 +299,7 @@ def _final_states(call) -> dict[int, np.ndarray]:
 
 @kernel("UNIDIRECTIONAL_SEQUENCE_LSTM", "float32")
 def lstm_float(call):
-    ys, h, _ = run_float(call.node, call.inputs)
+    ys, h, cells = run_float(call.node, call.inputs)
+    if call.attrs["cell_output"]:
+        return [np.ascontiguousarray(cells[list(steps(call.node, len(cells)))[-1]])]
     return [to_output(call.node, ys, h)]

@@ -146,7 +146,6 @@ def lstm_dsp(ctx):
     signature = [signature[i] for i in keep][:1] \
         + [CParam("wi", "int32_t", const=True), CParam("wr", "int32_t", const=True)] \
         + [signature[i] for i in keep][1:]
-    act = signature[0].ctype
     gate_rows, cell_rows = _gate_rows(ctx, values, wide), _cell_rows(values)
     gq = (gate_rows or []) + (cell_rows or [])
     cell = None if cell_rows is None else 5 * len(gate_rows or [])
@@ -161,7 +160,7 @@ def lstm_dsp(ctx):
         params.append(const_param(ctx, "gq"))
         signature.append(CParam("gq", "int32_t", const=True))
     params.append(Param("y", ctx.node.outputs[0]))
-    signature += [CParam("y", act), CParam("scratch", "int32_t")]
+    signature += [CParam("y", portable.output_ctype(ctx)), CParam("scratch", "int32_t")]
     state = sizes["batch"] * sizes["hidden"]
     geometry = dict(wide=wide, compact=compact(ctx), fast=gate_rows is not None, cell=cell, x_pairs=x_pairs, h_pairs=h_pairs, **sizes)
     return KernelPlan(params, constants,

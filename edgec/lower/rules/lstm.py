@@ -11,6 +11,8 @@ its requantizations ``edgec_mbqm_left`` (``requant.h.j2``) and, for 16x8's int64
 step; the initial states are copied in at every call (per-sequence state), or with
 ``carry_state`` h0 and c0 are persistent state buffers (``KernelPlan.states``) that the
 kernel reads at the start and writes the final states back to (docs/IR.md "Recurrent state").
+Run-time initial states (ONNX graph inputs) are read like the constant ones; with
+``cell_output`` y is the final cell state (int16 for the integer kernels).
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ def sizes_of(ctx) -> dict:
     return {"batch": batch, "steps": steps, "features": features,
             "hidden": ctx.ins[lstm.W_IN].shape[0], "time_major": bool(ctx.attrs["time_major"]),
             "return_sequences": bool(ctx.attrs["return_sequences"]),
-            "reverse": bool(ctx.attrs["reverse"]), "carry": bool(ctx.attrs["carry_state"])}
+            "reverse": bool(ctx.attrs["reverse"]), "carry": bool(ctx.attrs["carry_state"]),
+            "cell_output": bool(ctx.attrs["cell_output"])}
 
 
 STATES = ("h0", "c0")
+
+
+def output_ctype(ctx) -> str:
+    """The C type of y: the hidden state's, or the int16 cell state's with cell_output."""
+    return C_TYPES[ctx.outs[0].dtype]
 
 
 def tensor_params(ctx) -> tuple[list[Param], list[CParam]]:
@@ -83,10 +91,9 @@ def integer_values(ctx, wide: bool) -> np.ndarray:
 def _integer_plan(ctx, wide: bool) -> KernelPlan:
     values = integer_values(ctx, wide)
     sizes = sizes_of(ctx)
-    act = C_TYPES[ctx.ins[lstm.X].dtype]
     params, signature = tensor_params(ctx)
     params += [const_param(ctx, "params"), Param("y", ctx.node.outputs[0])]
-    signature += [CParam("params", "int32_t", const=True), CParam("y", act),
+    signature += [CParam("params", "int32_t", const=True), CParam("y", output_ctype(ctx)),
                   CParam("scratch", "int16_t")]
     state = sizes["batch"] * sizes["hidden"]
     return KernelPlan(params, {f"{ctx.func_name}_params": values},
