@@ -11,6 +11,8 @@ Conventions every stage relies on:
 from __future__ import annotations
 
 import copy
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +78,11 @@ def storage_dtype(dtype: str) -> str:
     return STORAGE_DTYPES.get(dtype, dtype)
 
 
+@functools.lru_cache(maxsize=None)
+def _itemsize(dtype: str) -> int:
+    return np.dtype(storage_dtype(dtype)).itemsize
+
+
 @dataclass
 class QuantParams:
     """Affine quantization of a tensor: per-tensor (``axis is None``) or per-axis."""
@@ -137,7 +144,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # exact Python ints; the planner asks millions of times
 
     @property
     def nbytes(self) -> int:
@@ -147,7 +154,7 @@ class Tensor:
             return (self.size + 1) // 2
         if self.dtype == "ternary":
             return (self.size + 3) // 4
-        return self.size * np.dtype(storage_dtype(self.dtype)).itemsize
+        return self.size * _itemsize(self.dtype)
 
 
 @dataclass
