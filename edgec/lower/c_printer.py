@@ -418,6 +418,9 @@ def _call(p: _Printer, e) -> str:
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if op == "likely":
         return args[0]
+    if op == "isnan" and _dtype(e.args[0]) == "float64":  # C99's isnan takes any float type
+        p.math.add("isnan")
+        return f"isnan({args[0]})"
     if op in TIR_MATH and all(_dtype(a) == "float32" for a in e.args):
         p.math.add(TIR_MATH[op])
         return f"{TIR_MATH[op]}({', '.join(args)})"

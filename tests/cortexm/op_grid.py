@@ -686,6 +686,8 @@ def _float_format_cases(full: bool):
     from edgec.ir.graph import NARROW_INT_DTYPES
 
     supported_rules = set(supported())
+    for src, dst in (("float16", "int4"), ("float64", "int32"), ("bfloat16", "bool")):
+        yield Case(f"CAST/{src}", f"to_{dst}", partial(_cast, src, dst))  # through a double
     for dtype in (*OTHER_FLOATS, *NARROW_INT_DTYPES):
         if f"CAST/{dtype}" in supported_rules:
             yield Case(f"CAST/{dtype}", "to_float32", partial(_cast, dtype, "float32"))

@@ -61,8 +61,9 @@ def cast(ctx) -> KernelPlan:
 
         def convert(i):
             if dst == "bool":
-                value = _minifloat.to_double(x[i], src) if src in MINIFLOATS else x[i]
-                return value != tirx.const(0, value.dtype)
+                if src in MINIFLOATS:  # by value: -0 is false
+                    return _minifloat.to_double(x[i], src) != tirx.const(0.0, "float64")
+                return x[i] != tirx.const(0, src)
             if not wide:
                 if src != "float32" or dst == "float32":
                     return x[i].astype(dst)
