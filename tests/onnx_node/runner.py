@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections import Counter
@@ -305,23 +306,49 @@ def run_test(test: Path, modes=MODES, c_path: Path | None = None,
     return outcomes
 
 
-def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
-              c_only: set[str] | None = None,
-              optimize: str | None = None,
-              cflags: tuple[str, ...] = ()) -> tuple[list[Outcome], dict[str, str]]:
-    """Every outcome, and the operator of each test. ``c_path``: also run the generated C of
-    every run that passes the reference (of those in ``c_only`` when given), built with
-    ``optimize`` and compiled with ``cflags`` too."""
+def _run_share(tests: list[Path], c_path: bool, c_only: set[str] | None, optimize: str | None,
+               cflags: tuple[str, ...]) -> tuple[list[Outcome], dict[str, str]]:
+    """``run_suite``'s work on ``tests``, in one process with its own work folder."""
     import tempfile
 
     outcomes, ops = [], {}
     with tempfile.TemporaryDirectory(prefix="edgec-node-c-") as tmp:
-        for test in test_dirs(suite):
-            if select and select not in test.name:
-                continue
+        for test in tests:
             ops[test.name] = op_of(onnx.load(str(test / "model.onnx"), load_external_data=False))
             outcomes.extend(run_test(test, c_path=Path(tmp) if c_path else None,
                                      c_only=c_only, optimize=optimize, cflags=cflags))
+    return outcomes, ops
+
+
+def default_jobs() -> int:
+    """Processes for the C path: ``EDGEC_NODE_JOBS``, else one per core up to two."""
+    return int(os.environ.get("EDGEC_NODE_JOBS", min(2, os.cpu_count() or 1)))
+
+
+def run_suite(suite: Path = SUITE, select: str = "", c_path: bool = True,
+              c_only: set[str] | None = None,
+              optimize: str | None = None,
+              cflags: tuple[str, ...] = (), jobs: int | None = None,
+              ) -> tuple[list[Outcome], dict[str, str]]:
+    """Every outcome, and the operator of each test. ``c_path``: also run the generated C of
+    every run that passes the reference (of those in ``c_only`` when given), built with
+    ``optimize`` and compiled with ``cflags`` too. The C path runs in ``jobs`` processes
+    (``default_jobs()``), each on every ``jobs``-th test; outcomes come back in test order."""
+    tests = [t for t in test_dirs(suite) if not select or select in t.name]
+    jobs = max(1, min(jobs or default_jobs(), len(tests))) if c_path else 1
+    if jobs == 1:
+        return _run_share(tests, c_path, c_only, optimize, cflags)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shares = [tests[k::jobs] for k in range(jobs)]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_run_share, shares, [c_path] * jobs, [c_only] * jobs,
+                                [optimize] * jobs, [cflags] * jobs))
+    ops = {k: v for _, share_ops in results for k, v in share_ops.items()}
+    order = {t.name: i for i, t in enumerate(tests)}
+    outcomes = sorted((o for share, _ in results for o in share),
+                      key=lambda o: (order[o.test], MODES.index(o.mode)))
     return outcomes, ops
 
 
