@@ -35,7 +35,10 @@ _Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert _Thread_local
 # a kernel declares which of these it calls, so the emitter knows to include <math.h>.
 TIR_MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "erf": "erff",
             "fabs": "fabsf", "floor": "floorf", "isnan": "isnan", "pow": "powf", "fmod": "fmodf"}
-MATH_FUNCTIONS = frozenset(TIR_MATH.values())
+# The same intrinsics on float64 (C doubles): the <math.h> functions without the f suffix.
+TIR_MATH_DOUBLE = {op: fn.removesuffix("f") if op != "isnan" else fn
+                   for op, fn in TIR_MATH.items()}
+MATH_FUNCTIONS = frozenset({*TIR_MATH.values(), *TIR_MATH_DOUBLE.values()})
 
 MAX_LINE = 120  # columns: no generated line is longer
 

@@ -172,8 +172,12 @@ def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
 
 def float_binary(ctx: Context, node: onnx.NodeProto, op: str, names: list[str]) -> None:
     """Float ``op`` of two float tensors ``names`` (numpy broadcasting), at least one computed
-    at run time, bound to the node's output (DIV, POW, FMOD)."""
+    at run time, bound to the node's output (DIV, POW, FMOD). float64 and minifloat
+    activations (plain values, ``edgec.ir.floats``) keep their type: ``op`` on it."""
     acts = [i for i in names if not ctx.is_const(i)]
+    if any(ctx.plain_int(a) for a in acts):
+        plain_int_op(ctx, node, op, names)
+        return
     rank = len(ctx.shape(node.output[0]))
     layout = _common_layout(ctx, acts, rank)
     inputs = [operand(ctx, i, layout, False) if i in acts

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
+from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, TIR_MATH_DOUBLE, CParam
 from edgec.ir.floats import MINIFLOATS
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
@@ -421,6 +421,9 @@ def _call(p: _Printer, e) -> str:
     if op in TIR_MATH and all(_dtype(a) == "float32" for a in e.args):
         p.math.add(TIR_MATH[op])
         return f"{TIR_MATH[op]}({', '.join(args)})"
+    if op in TIR_MATH_DOUBLE and all(_dtype(a) == "float64" for a in e.args):
+        p.math.add(TIR_MATH_DOUBLE[op])
+        return f"{TIR_MATH_DOUBLE[op]}({', '.join(args)})"
     raise CPrintError(f"unsupported TIR call {op}")
 
 
