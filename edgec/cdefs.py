@@ -17,7 +17,7 @@ C_TYPES = {
     # Other floats (edgec.ir.floats): float64 a double, a minifloat its bit pattern.
     "float64": "double", "float16": "uint16_t", "bfloat16": "uint16_t",
     "float8_e4m3fn": "uint8_t", "float8_e4m3fnuz": "uint8_t", "float8_e5m2": "uint8_t",
-    "float8_e5m2fnuz": "uint8_t", "float4_e2m1fn": "uint8_t",
+    "float8_e5m2fnuz": "uint8_t", "float4_e2m1fn": "uint8_t", "float8_e8m0fnu": "uint8_t",
     "int4": "int8_t",  # plain int4/uint4/int2/uint2: one value per byte (edgec.ir.graph)
     "uint4": "uint8_t",
     "int2": "int8_t",

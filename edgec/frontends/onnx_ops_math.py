@@ -15,7 +15,7 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
-from edgec.ir.floats import OTHER_FLOATS, is_float
+from edgec.ir.floats import E8M0_ROUND_MODES, OTHER_FLOATS, is_float
 from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES, storage_dtype
 from edgec.ir.ops.cast import cast_values
 
@@ -78,17 +78,21 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
 def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
     """A Cast between floats (float32, float64, the minifloats of ``edgec.ir.floats``) and
     plain integers, or of a constant: CAST (or nothing, to the same type), with the node's
-    ``saturate`` (float8 targets). Not handled (False): anything else."""
+    ``saturate`` (float8 targets) and ``round_mode`` (E8M0). Not handled (False): anything else."""
     dtype = _IR_DTYPES.get(target)
     x = node.input[0]
     if dtype is None:
         return False
     saturate = bool(attrs(node).get("saturate", 1))
+    round_mode = attrs(node).get("round_mode", "up")  # to float8 E8M0 (opset 24)
+    if dtype == "float8_e8m0fnu" and round_mode not in E8M0_ROUND_MODES:
+        raise EdgecError(f"Cast '{node.name}' has round_mode '{round_mode}'",
+                         f"use one of {', '.join(E8M0_ROUND_MODES)}")
     if ctx.is_const(x):
         data = as_numeric(np.asarray(ctx.const(x)))
         if not (data.dtype.kind in "iu" or is_float(data.dtype)) or x in ctx.qconsts:
             return False
-        ctx.consts[node.output[0]] = cast_values(data, dtype, saturate)
+        ctx.consts[node.output[0]] = cast_values(data, dtype, saturate, round_mode)
         return True
     v = ctx.value(x)
     if not ctx.plain_int(x) and v.kind != "float":
@@ -97,8 +101,10 @@ def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
         bind_alias(ctx, x, node.output[0])
         return True
     out = ctx.new_tensor(node.output[0], ctx.tensor(v).shape, dtype)
-    ctx.add_node("CAST", [v.name], [out], {} if saturate else {"saturate": False},
-                 node.name or node.output[0])
+    ir_attrs = {} if saturate else {"saturate": False}
+    if dtype == "float8_e8m0fnu" and round_mode != "up":
+        ir_attrs["round_mode"] = round_mode
+    ctx.add_node("CAST", [v.name], [out], ir_attrs, node.name or node.output[0])
     ctx.values[node.output[0]] = Value(out, v.layout, "float" if dtype == "float32" else "int")
     return True
 

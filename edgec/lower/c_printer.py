@@ -29,7 +29,8 @@ _EXTERN_OK = frozenset(TIR_MATH.values())
 _HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left",
                  "edgec_ipow_int32": "ipow_int32", "edgec_ipow_int64": "ipow_int64",
                  "edgec_div_int8": "div_int8",
-                 "edgec_mf_decode": "minifloat", "edgec_mf_encode": "minifloat"}
+                 "edgec_mf_decode": "minifloat", "edgec_mf_encode": "minifloat",
+                 "edgec_e8m0_encode": "minifloat"}
 
 
 @dataclass
