@@ -18,6 +18,7 @@ from edgec.ir import QuantParams, get_op
 from edgec.ir.floats import E8M0_ROUND_MODES, OTHER_FLOATS, is_float
 from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES, storage_dtype
 from edgec.ir.ops.cast import cast_values
+from edgec.ir.ops.pow_fmod import OTHER_FLOAT_DTYPES
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
            "PRelu": "PRELU"}
@@ -226,7 +227,8 @@ def pow_(ctx: Context, node: onnx.NodeProto) -> None:
     base by a constant scalar exponent 1, 2 or 0.5 is itself, MUL, SQRT; an exponent of
     another type is cast to the base's (CAST; constants at import). An int32 / int64 base
     with a float exponent computes in float32: CAST, POW, CAST back (truncating, as ONNX's
-    reference casts numpy's float64 power)."""
+    reference casts numpy's float64 power). float64, float16 and bfloat16 bases keep their
+    type."""
     x, y = node.input
     base, exponent = _pow_dtype(ctx, x), _pow_dtype(ctx, y)
     out, shape = node.output[0], ctx.shape(node.output[0])
@@ -238,13 +240,13 @@ def pow_(ctx: Context, node: onnx.NodeProto) -> None:
         power = step(ctx, node, "Pow", [as_float, y], f"{out}_float", shape)
         step(ctx, node, "Cast", [power], out, shape, to=helper_dtype(base))
         return
-    if base != "float32" and base not in _POW_INT_BASES:
+    if base not in ("float32", *OTHER_FLOAT_DTYPES, *_POW_INT_BASES):
         raise EdgecError(f"Pow '{node.name}' raises {base} values",
-                         "Pow takes a float32, int32 or int64 base")
+                         "Pow takes a float (float16 to float64), int32 or int64 base")
     if exponent != base:
         y = step(ctx, node, "Cast", [y], f"{out}_exponent", ctx.shape(y),
                  to=helper_dtype(base))
-    if base == "float32":
+    if is_float(base):  # float64 / float16 / bfloat16 keep their type
         float_binary(ctx, node, "POW", [x, y])
     else:
         plain_int_op(ctx, node, "POW", [x, y])

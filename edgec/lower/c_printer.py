@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, TIR_MATH_DOUBLE, CParam
+from edgec.cdefs import (C_KEYWORDS, C_TYPES, MATH_FUNCTIONS, MAX_LINE, TIR_MATH, TIR_MATH_DOUBLE,
+                         CParam)
 from edgec.ir.floats import MINIFLOATS
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
@@ -23,7 +24,7 @@ _BINARY = {
     "BitwiseXor": "^", "RShift": ">>", "EQ": "==", "NE": "!=", "LT": "<", "LE": "<=",
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
-_EXTERN_OK = frozenset(TIR_MATH.values())
+_EXTERN_OK = MATH_FUNCTIONS  # float32's and double's
 # Extern calls of the helpers in templates/kernels/requant.h.j2, ipow.h.j2, div_int8.h.j2 and
 # minifloat.h.j2, by helper name (edgec.lower.templates.HELPERS).
 _HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left",

@@ -36,7 +36,7 @@ from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
 from edgec.ir.check import check_graph
 from edgec.ir.graph import PLAIN_INT_KEYS, key_dtype
-from edgec.ir.ops.pow_fmod import FMOD_OTHER_DTYPES, INT_POW_DTYPES
+from edgec.ir.ops.pow_fmod import OTHER_FLOAT_DTYPES, INT_POW_DTYPES
 from edgec.lower.select import supported
 from tests.lower.quantgen import act_q
 
@@ -620,10 +620,11 @@ def _e8m0_round_trip(round_mode: str, rng) -> Graph:
 
 
 def _float_format_cases_2(full: bool):
-    """FMOD on float64 / float16 / bfloat16 (fmod on doubles; fmodf between the minifloat
-    helpers) and float8 E8M0's encoder (every round_mode) and decoder."""
-    for dtype in FMOD_OTHER_DTYPES:
-        yield Case(f"FMOD/{dtype}", "broadcast", partial(_max_min, "FMOD", dtype))
+    """FMOD and POW on float64 / float16 / bfloat16 (fmod / pow on doubles; fmodf between the
+    minifloat helpers) and float8 E8M0's encoder (every round_mode) and decoder."""
+    for op in ("FMOD", "POW"):
+        for dtype in OTHER_FLOAT_DTYPES:
+            yield Case(f"{op}/{dtype}", "broadcast", partial(_max_min, op, dtype))
     for mode in _pick(full, ["up", "down", "nearest"], ["nearest"]):
         yield Case("CAST/float8_e8m0fnu", f"round_trip_{mode}", partial(_e8m0_round_trip, mode))
 

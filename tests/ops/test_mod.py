@@ -14,7 +14,7 @@ from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import Tensor, interpret
 from edgec.ir.floats import bits_of
-from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, FMOD_OTHER_DTYPES
+from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, OTHER_FLOAT_DTYPES
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.onnx_node.runner import run_c
 
@@ -137,7 +137,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return bits_of(a) if a.dtype.name in ("float16", "bfloat16") else a.view(np.int64)
 
 
-@pytest.mark.parametrize("dtype", FMOD_OTHER_DTYPES)
+@pytest.mark.parametrize("dtype", OTHER_FLOAT_DTYPES)
 def test_other_float_mod_keeps_its_type_and_matches_onnx_in_reference_and_c(dtype, tmp_path):
     """float64 / float16 / bfloat16 Mod (fmod=1) is one FMOD in that type; its remainder is
     exact, so reference and C equal onnx's reference bit for bit, signed zeros, x mod 0 and

@@ -1,8 +1,10 @@
 """POW and FMOD (``edgec.ir.ops.pow_fmod``) under numpy broadcasting: one C call per element.
 
-float32 POW is ``powf``, FMOD ``fmodf`` (exact, so bit for bit the reference); float64 FMOD
-is ``fmod`` on doubles, float16 / bfloat16 FMOD ``fmodf`` between the helpers converting their
-bit patterns (``_minifloat.in_float32``: exact, the remainder is a value of the format).
+float32 POW is ``powf``, FMOD ``fmodf`` (exact, so bit for bit the reference). On float64
+they are ``pow`` / ``fmod`` on doubles; on float16 / bfloat16 FMOD is ``fmodf`` between the
+helpers converting their bit patterns (``_minifloat.in_float32``: exact, the remainder is a
+value of the format), POW ``pow`` on the decoded doubles, rounded once by the encoder (as the
+reference).
 int32 / int64 POW calls the shared helper ``edgec_ipow_int32`` / ``_int64`` (``templates/
 kernels/ipow.h.j2``): repeated squaring in the unsigned type of the width, a loop per element that TE
 cannot express as one expression; it is the reference's ``int_pow`` step for step.
@@ -11,7 +13,7 @@ cannot express as one expression; it is the reference's ``int_pow`` step for ste
 from __future__ import annotations
 
 from edgec.ir.floats import MINIFLOATS
-from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, FMOD_OTHER_DTYPES, INT_POW_DTYPES
+from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, OTHER_FLOAT_DTYPES, INT_POW_DTYPES
 from edgec.lower.registry import Built, KernelPlan, lowering_rule
 from edgec.lower.rules import _minifloat
 from edgec.lower.rules._te import placeholder
@@ -38,19 +40,34 @@ def fmod_float(ctx) -> KernelPlan:
     return _float_plan(ctx, _libm("fmod"))
 
 
-@lowering_rule("FMOD", *FMOD_OTHER_DTYPES)
+@lowering_rule("FMOD", *OTHER_FLOAT_DTYPES)
 def fmod_other_float(ctx) -> KernelPlan:
     """float64 FMOD via ``fmod``; float16 / bfloat16 via ``fmodf`` on the decoded values."""
-    return _other_float_plan(ctx, _libm("fmod"))
+    return _other_float_plan(ctx, _libm("fmod"), "float32")
 
 
-def _other_float_plan(ctx, combine) -> KernelPlan:
+@lowering_rule("POW", *OTHER_FLOAT_DTYPES)
+def pow_other_float(ctx) -> KernelPlan:
+    """float64 POW via ``pow``; float16 / bfloat16 via ``pow`` on the decoded doubles."""
+    return _other_float_plan(ctx, _libm("pow"), "float64")
+
+
+def _in_double(fn, dtype: str):
+    """``fn`` (TIR float64 values -> float64) on elements of minifloat ``dtype``, its result
+    rounded once into the format."""
+    def apply(*values):
+        return _minifloat.from_double(fn(*(_minifloat.to_double(v, dtype) for v in values)),
+                                      dtype)
+    return apply
+
+
+def _other_float_plan(ctx, combine, wide: str) -> KernelPlan:
     """``y = combine(a, b)`` (TIR float values) under broadcasting on float64 (doubles) or a
-    minifloat (its bit patterns, ``combine`` in float32 between decode and encode)."""
+    minifloat (its bit patterns, ``combine`` in ``wide`` between decode and encode)."""
     dtype = ctx.outs[0].dtype
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
     if dtype in MINIFLOATS:
-        combine = _minifloat.in_float32(combine, dtype)
+        combine = (_minifloat.in_float32 if wide == "float32" else _in_double)(combine, dtype)
 
     def build() -> Built:
         from tvm import te
