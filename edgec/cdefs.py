@@ -17,7 +17,7 @@ C_TYPES = {
     # Other floats (edgec.ir.floats): float64 a double, a minifloat its bit pattern.
     "float64": "double", "float16": "uint16_t", "bfloat16": "uint16_t",
     "float8_e4m3fn": "uint8_t", "float8_e4m3fnuz": "uint8_t", "float8_e5m2": "uint8_t",
-    "float8_e5m2fnuz": "uint8_t", "float4_e2m1fn": "uint8_t",
+    "float8_e5m2fnuz": "uint8_t", "float4_e2m1fn": "uint8_t", "float8_e8m0fnu": "uint8_t",
     "int4": "int8_t",  # plain int4/uint4/int2/uint2: one value per byte (edgec.ir.graph)
     "uint4": "uint8_t",
     "int2": "int8_t",
@@ -35,7 +35,10 @@ _Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert _Thread_local
 # a kernel declares which of these it calls, so the emitter knows to include <math.h>.
 TIR_MATH = {"exp": "expf", "tanh": "tanhf", "sqrt": "sqrtf", "log": "logf", "erf": "erff",
             "fabs": "fabsf", "floor": "floorf", "isnan": "isnan", "pow": "powf", "fmod": "fmodf"}
-MATH_FUNCTIONS = frozenset(TIR_MATH.values())
+# The same intrinsics on float64 (C doubles): the <math.h> functions without the f suffix.
+TIR_MATH_DOUBLE = {op: fn.removesuffix("f") if op != "isnan" else fn
+                   for op, fn in TIR_MATH.items()}
+MATH_FUNCTIONS = frozenset({*TIR_MATH.values(), *TIR_MATH_DOUBLE.values()})
 
 MAX_LINE = 120  # columns: no generated line is longer
 

@@ -22,8 +22,10 @@ from edgec.frontends.onnx_common import attrs
 from edgec.frontends.onnx_context import Context, Value
 from edgec.ir.floats import MINIFLOATS
 
-# The formats handled here: float8 and float4 (float16 / bfloat16 are not quantized types).
-_FORMATS = tuple(d for d in MINIFLOATS if d.startswith(("float8", "float4")))
+# The formats handled here: float8 and float4 (float16 / bfloat16 are not quantized types,
+# nor is E8M0, which ONNX allows as a scale only).
+_FORMATS = tuple(d for d in MINIFLOATS
+                 if d.startswith(("float8", "float4")) and d != "float8_e8m0fnu")
 _NP_TO_IR = {np.dtype(d): d for d in (*MINIFLOATS, "float32", "float64")}
 
 

@@ -15,9 +15,10 @@ from edgec.frontends.onnx_context import Context, QConst, Value
 from edgec.frontends.onnx_decompose import constant, step
 from edgec.frontends.onnx_registry import converter
 from edgec.ir import QuantParams, get_op
-from edgec.ir.floats import OTHER_FLOATS, is_float
+from edgec.ir.floats import E8M0_ROUND_MODES, OTHER_FLOATS, is_float
 from edgec.ir.graph import INT_DTYPES, NARROW_INT_DTYPES, storage_dtype
 from edgec.ir.ops.cast import cast_values
+from edgec.ir.ops.pow_fmod import OTHER_FLOAT_DTYPES
 
 _BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
            "PRelu": "PRELU"}
@@ -78,17 +79,21 @@ def cast(ctx: Context, node: onnx.NodeProto) -> None:
 def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
     """A Cast between floats (float32, float64, the minifloats of ``edgec.ir.floats``) and
     plain integers, or of a constant: CAST (or nothing, to the same type), with the node's
-    ``saturate`` (float8 targets). Not handled (False): anything else."""
+    ``saturate`` (float8 targets) and ``round_mode`` (E8M0). Not handled (False): anything else."""
     dtype = _IR_DTYPES.get(target)
     x = node.input[0]
     if dtype is None:
         return False
     saturate = bool(attrs(node).get("saturate", 1))
+    round_mode = attrs(node).get("round_mode", "up")  # to float8 E8M0 (opset 24)
+    if dtype == "float8_e8m0fnu" and round_mode not in E8M0_ROUND_MODES:
+        raise EdgecError(f"Cast '{node.name}' has round_mode '{round_mode}'",
+                         f"use one of {', '.join(E8M0_ROUND_MODES)}")
     if ctx.is_const(x):
         data = as_numeric(np.asarray(ctx.const(x)))
         if not (data.dtype.kind in "iu" or is_float(data.dtype)) or x in ctx.qconsts:
             return False
-        ctx.consts[node.output[0]] = cast_values(data, dtype, saturate)
+        ctx.consts[node.output[0]] = cast_values(data, dtype, saturate, round_mode)
         return True
     v = ctx.value(x)
     if not ctx.plain_int(x) and v.kind != "float":
@@ -97,8 +102,10 @@ def _cast_plain(ctx: Context, node: onnx.NodeProto, target) -> bool:
         bind_alias(ctx, x, node.output[0])
         return True
     out = ctx.new_tensor(node.output[0], ctx.tensor(v).shape, dtype)
-    ctx.add_node("CAST", [v.name], [out], {} if saturate else {"saturate": False},
-                 node.name or node.output[0])
+    ir_attrs = {} if saturate else {"saturate": False}
+    if dtype == "float8_e8m0fnu" and round_mode != "up":
+        ir_attrs["round_mode"] = round_mode
+    ctx.add_node("CAST", [v.name], [out], ir_attrs, node.name or node.output[0])
     ctx.values[node.output[0]] = Value(out, v.layout, "float" if dtype == "float32" else "int")
     return True
 
@@ -172,8 +179,12 @@ def _float_div(ctx: Context, node: onnx.NodeProto) -> None:
 
 def float_binary(ctx: Context, node: onnx.NodeProto, op: str, names: list[str]) -> None:
     """Float ``op`` of two float tensors ``names`` (numpy broadcasting), at least one computed
-    at run time, bound to the node's output (DIV, POW, FMOD)."""
+    at run time, bound to the node's output (DIV, POW, FMOD). float64 and minifloat
+    activations (plain values, ``edgec.ir.floats``) keep their type: ``op`` on it."""
     acts = [i for i in names if not ctx.is_const(i)]
+    if any(ctx.plain_int(a) for a in acts):
+        plain_int_op(ctx, node, op, names)
+        return
     rank = len(ctx.shape(node.output[0]))
     layout = _common_layout(ctx, acts, rank)
     inputs = [operand(ctx, i, layout, False) if i in acts
@@ -216,7 +227,8 @@ def pow_(ctx: Context, node: onnx.NodeProto) -> None:
     base by a constant scalar exponent 1, 2 or 0.5 is itself, MUL, SQRT; an exponent of
     another type is cast to the base's (CAST; constants at import). An int32 / int64 base
     with a float exponent computes in float32: CAST, POW, CAST back (truncating, as ONNX's
-    reference casts numpy's float64 power)."""
+    reference casts numpy's float64 power). float64, float16 and bfloat16 bases keep their
+    type."""
     x, y = node.input
     base, exponent = _pow_dtype(ctx, x), _pow_dtype(ctx, y)
     out, shape = node.output[0], ctx.shape(node.output[0])
@@ -228,13 +240,13 @@ def pow_(ctx: Context, node: onnx.NodeProto) -> None:
         power = step(ctx, node, "Pow", [as_float, y], f"{out}_float", shape)
         step(ctx, node, "Cast", [power], out, shape, to=helper_dtype(base))
         return
-    if base != "float32" and base not in _POW_INT_BASES:
+    if base not in ("float32", *OTHER_FLOAT_DTYPES, *_POW_INT_BASES):
         raise EdgecError(f"Pow '{node.name}' raises {base} values",
-                         "Pow takes a float32, int32 or int64 base")
+                         "Pow takes a float (float16 to float64), int32 or int64 base")
     if exponent != base:
         y = step(ctx, node, "Cast", [y], f"{out}_exponent", ctx.shape(y),
                  to=helper_dtype(base))
-    if base == "float32":
+    if is_float(base):  # float64 / float16 / bfloat16 keep their type
         float_binary(ctx, node, "POW", [x, y])
     else:
         plain_int_op(ctx, node, "POW", [x, y])

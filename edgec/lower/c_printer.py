@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgec.cdefs import C_KEYWORDS, C_TYPES, MAX_LINE, TIR_MATH, CParam
+from edgec.cdefs import (C_KEYWORDS, C_TYPES, MATH_FUNCTIONS, MAX_LINE, TIR_MATH, TIR_MATH_DOUBLE,
+                         CParam)
 from edgec.ir.floats import MINIFLOATS
 
 MAX_LOCAL_BYTES = 256  # local arrays beyond this mean a stage was not placed by the schedule
@@ -23,13 +24,14 @@ _BINARY = {
     "BitwiseXor": "^", "RShift": ">>", "EQ": "==", "NE": "!=", "LT": "<", "LE": "<=",
     "GT": ">", "GE": ">=", "And": "&&", "Or": "||",
 }
-_EXTERN_OK = frozenset(TIR_MATH.values())
+_EXTERN_OK = MATH_FUNCTIONS  # float32's and double's
 # Extern calls of the helpers in templates/kernels/requant.h.j2, ipow.h.j2, div_int8.h.j2 and
 # minifloat.h.j2, by helper name (edgec.lower.templates.HELPERS).
 _HELPER_CALLS = {"edgec_mbqm": "mbqm", "edgec_mbqm_left": "mbqm_left",
                  "edgec_ipow_int32": "ipow_int32", "edgec_ipow_int64": "ipow_int64",
                  "edgec_div_int8": "div_int8",
-                 "edgec_mf_decode": "minifloat", "edgec_mf_encode": "minifloat"}
+                 "edgec_mf_decode": "minifloat", "edgec_mf_encode": "minifloat",
+                 "edgec_e8m0_encode": "minifloat"}
 
 
 @dataclass
@@ -418,12 +420,12 @@ def _call(p: _Printer, e) -> str:
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if op == "likely":
         return args[0]
-    if op == "isnan" and _dtype(e.args[0]) == "float64":  # C99's isnan takes any float type
-        p.math.add("isnan")
-        return f"isnan({args[0]})"
     if op in TIR_MATH and all(_dtype(a) == "float32" for a in e.args):
         p.math.add(TIR_MATH[op])
         return f"{TIR_MATH[op]}({', '.join(args)})"
+    if op in TIR_MATH_DOUBLE and all(_dtype(a) == "float64" for a in e.args):
+        p.math.add(TIR_MATH_DOUBLE[op])
+        return f"{TIR_MATH_DOUBLE[op]}({', '.join(args)})"
     raise CPrintError(f"unsupported TIR call {op}")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgec.ir import Graph
+from edgec.ir.floats import MINIFLOATS
 
 FLOAT_RTOL = 1e-5
 
@@ -95,6 +96,8 @@ def compare(graph: Graph, expected: list[list[np.ndarray]],
     for k, (exp_sample, act_sample) in enumerate(zip(expected, actual)):
         floor = floors[k] if floors else [0.0] * len(exp_sample)
         for name, e, a, f in zip(graph.outputs, exp_sample, act_sample, floor):
+            if e.dtype.name in MINIFLOATS:  # bfloat16, float8, ...: numpy kind "V"
+                e, a = e.astype(np.float64), np.asarray(a).astype(np.float64)
             if e.dtype.kind != "f":
                 if not np.array_equal(e, a):
                     return VerifyResult(False, len(expected), _first_difference(k, name, e, a))

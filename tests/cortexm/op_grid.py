@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from edgec.verify.cortexm.batch import emit_graph, run_models
-from edgec.ir import Graph, QuantParams, Tensor, interpret
+from edgec.ir import Graph, Node, QuantParams, Tensor, interpret
 from edgec.verify import compare, random_inputs
 from tests.lower import (test_conv, test_dsp_depthwise_plane, test_dsp_fc_split, test_dsp_int16,
                          test_dsp_kernels, test_elementwise, test_fully_connected, test_int4,
@@ -36,7 +36,7 @@ from tests.lower import test_reduce
 from tests.lower.harness import single_node_graph
 from edgec.ir.check import check_graph
 from edgec.ir.graph import PLAIN_INT_KEYS, key_dtype
-from edgec.ir.ops.pow_fmod import INT_POW_DTYPES
+from edgec.ir.ops.pow_fmod import OTHER_FLOAT_DTYPES, INT_POW_DTYPES
 from edgec.lower.select import supported
 from tests.lower.quantgen import act_q
 
@@ -613,6 +613,28 @@ def _plain_int_cases(full: bool):
 COMPARISONS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
 
 
+def _e8m0_round_trip(round_mode: str, rng) -> Graph:
+    """float32 -> float8 E8M0 (``round_mode``) -> float32: the E8M0 encoder, then its decoder
+    (the rule ``CAST/float8_e8m0fnu``) on its codes."""
+    graph = Graph()
+    for name, dtype in (("x", "float32"), ("scale", "float8_e8m0fnu"), ("y", "float32")):
+        graph.add_tensor(Tensor(name, (3, 11), dtype))
+    graph.inputs, graph.outputs = ["x"], ["y"]
+    graph.nodes = [Node("CAST", ["x"], ["scale"], {"round_mode": round_mode}, "encode"),
+                   Node("CAST", ["scale"], ["y"], {}, "decode")]
+    return check_graph(graph)
+
+
+def _float_format_cases_2(full: bool):
+    """FMOD and POW on float64 / float16 / bfloat16 (fmod / pow on doubles; fmodf between the
+    minifloat helpers) and float8 E8M0's encoder (every round_mode) and decoder."""
+    for op in ("FMOD", "POW"):
+        for dtype in OTHER_FLOAT_DTYPES:
+            yield Case(f"{op}/{dtype}", "broadcast", partial(_max_min, op, dtype))
+    for mode in _pick(full, ["up", "down", "nearest"], ["nearest"]):
+        yield Case("CAST/float8_e8m0fnu", f"round_trip_{mode}", partial(_e8m0_round_trip, mode))
+
+
 def _compare(op: str, key: str, rng) -> Graph:
     """A comparison with broadcasting into bool; quantized int8 inputs at two scales below 1
     (TFLM rescales both before comparing)."""
@@ -702,7 +724,8 @@ def cases(full: bool = False) -> list[Case]:
     one = [*_window_cases(full), *_fully_connected_cases(full), *_elementwise_cases(full),
            *_activation_cases(full), *_layout_cases(full), *_issue11_cases(full),
            *_int16_cases(full), *_recurrent_cases(full), *_variable_cases(full),
-           *_plain_int_cases(full), *_logic_cases(full), *_float_format_cases(full)]
+           *_plain_int_cases(full), *_logic_cases(full), *_float_format_cases(full),
+           *_float_format_cases_2(full)]
     seeds = range(3) if full else [0]
     return [Case(c.rule, c.label, c.make, seed) for seed in seeds for c in one]
 

@@ -132,3 +132,70 @@ def test_string_inputs_are_refused_in_one_line():
     with pytest.raises(EdgecError, match="holds strings") as err:
         load_onnx(helper.make_model(graph).SerializeToString())
     assert "\n" not in str(err.value)
+
+
+def _e8m0_inputs(src: str) -> np.ndarray:
+    """Powers of two and the values around them (1.25, 1.5, 1.75 times, just below 1.5),
+    float32 subnormals, negatives, the top exponent, NaN, Inf, zeros, random values."""
+    powers = np.exp2(np.arange(-149, 128, dtype=np.float64))
+    x = np.concatenate([powers, powers * 1.25, powers * 1.5, powers * 1.75,
+                        np.nextafter(powers * 1.5, 0), -powers * 1.5, _edge_values("float64")])
+    if src != "float64":
+        x = x[(np.abs(x) <= float(np.finfo(src).max)) | ~np.isfinite(x)]
+    return x.astype(src)
+
+
+@pytest.mark.parametrize("saturate", [1, 0])
+@pytest.mark.parametrize("round_mode", ["up", "down", "nearest"])
+@pytest.mark.parametrize("src", ["float32", "float16", "float64", "bfloat16"])
+def test_cast_to_e8m0_matches_the_onnx_reference(src, round_mode, saturate):
+    """Cast to FLOAT8E8M0 (opset 25) with each round_mode and saturate: bit for bit as onnx's
+    reference (the float32 exponent field rounded; NaN/Inf to 0xFF; the sign ignored)."""
+    x = _e8m0_inputs(src)
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=onnx.TensorProto.FLOAT8E8M0,
+                          saturate=saturate, round_mode=round_mode)], "cast",
+        [helper.make_tensor_value_info("x", _elem(src), (x.size,))],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT8E8M0, (x.size,))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 25)])
+    ir = load_onnx(model.SerializeToString())
+    got = interpret(ir, {"x": x})["y"]
+    (want,) = ReferenceEvaluator(model).run(None, {"x": x})
+    assert got.dtype.name == "float8_e8m0fnu"
+    np.testing.assert_array_equal(bits_of(got), np.asarray(want).view(np.uint8))
+
+
+def test_e8m0_reference_spot_values():
+    """ONNX's Cast table for E8M0 and its round modes on a few values."""
+    from edgec.ir.floats import to_e8m0
+
+    x = np.float32([0.0, 0.124, 1.0, 1.1, 1.5, 1.4, 3.0, -3.0, np.nan, np.inf, 3e38, 2 ** -127])
+    up = bits_of(to_e8m0(x))
+    # 2^-127 is a float32 subnormal with a fraction: "up" gives 2^-126 (onnx's reference)
+    np.testing.assert_array_equal(up, [0, 124, 127, 128, 128, 128, 129, 129, 255, 255, 254, 1])
+    nearest = bits_of(to_e8m0(x, round_mode="nearest"))
+    np.testing.assert_array_equal(nearest[[1, 3, 4, 5, 6, 11]], [124, 127, 128, 127, 129, 0])
+    down = bits_of(to_e8m0(x, round_mode="down"))
+    np.testing.assert_array_equal(down[[1, 3, 6, 10]], [123, 127, 128, 254])
+    assert bits_of(to_e8m0(x[10:11], saturate=False))[0] == 255  # beyond 2^127: NaN
+    decoded = np.arange(256, dtype=np.uint8).view("float8_e8m0fnu").astype(np.float64)
+    assert decoded[0] == 2.0 ** -127 and decoded[127] == 1.0 and np.isnan(decoded[255])
+
+
+def test_e8m0_bad_round_mode_and_tflite_export_are_refused():
+    from edgec.export import to_tflite_bytes
+
+    def model(round_mode):
+        graph = helper.make_graph(
+            [helper.make_node("Cast", ["x"], ["y"], to=onnx.TensorProto.FLOAT8E8M0,
+                              round_mode=round_mode)], "cast",
+            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (4,))],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT8E8M0, (4,))])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 25)])
+
+    with pytest.raises(EdgecError, match="round_mode") as err:
+        load_onnx(model("sideways").SerializeToString())
+    assert "\n" not in str(err.value) and "nearest" in str(err.value)
+    with pytest.raises(EdgecError, match="float8_e8m0fnu") as err:
+        to_tflite_bytes(load_onnx(model("down").SerializeToString()))
+    assert "\n" not in str(err.value)

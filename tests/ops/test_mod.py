@@ -2,7 +2,8 @@
 comparisons and SELECT_V2): against onnxruntime in the reference and the generated C, every
 sign combination, the type's minimum by -1, broadcasting and constant divisors; x mod 0.
 Float Mod (fmod=1) as FMOD, C's fmod: against onnxruntime bit for bit in reference and C,
-its special values, fmod=0 on floats refused, no PTQ nor TFLite export."""
+its special values, fmod=0 on floats refused, no PTQ nor TFLite export; on float64, float16
+and bfloat16 in their own type, against onnx's reference bit for bit."""
 
 import numpy as np
 import onnxruntime as ort
@@ -12,12 +13,15 @@ from onnx import TensorProto, helper, numpy_helper
 from edgec.errors import EdgecError
 from edgec.frontends.onnx import load_onnx
 from edgec.ir import Tensor, interpret
-from edgec.ir.ops.pow_fmod import FLOAT_DTYPES
+from edgec.ir.floats import bits_of
+from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, OTHER_FLOAT_DTYPES
 from tests.lower.harness import check_against_reference, needs_gcc, single_node_graph
 from tests.onnx_node.runner import run_c
 
 _TYPES = {"int8": TensorProto.INT8, "int32": TensorProto.INT32, "int64": TensorProto.INT64,
-          "uint16": TensorProto.UINT16, "float32": TensorProto.FLOAT}
+          "uint16": TensorProto.UINT16, "float32": TensorProto.FLOAT,
+          "float64": TensorProto.DOUBLE, "float16": TensorProto.FLOAT16,
+          "bfloat16": TensorProto.BFLOAT16}
 
 
 def _model(dtype, x_shape, y_shape, fmod, y_const=None) -> bytes:
@@ -129,8 +133,41 @@ def test_fmod_stays_float_in_ptq_and_is_not_exported():
     assert "\n" not in str(e.value) and "FMOD" in str(e.value)
 
 
+def _bits(a: np.ndarray) -> np.ndarray:
+    return bits_of(a) if a.dtype.name in ("float16", "bfloat16") else a.view(np.int64)
+
+
+@pytest.mark.parametrize("dtype", OTHER_FLOAT_DTYPES)
+def test_other_float_mod_keeps_its_type_and_matches_onnx_in_reference_and_c(dtype, tmp_path):
+    """float64 / float16 / bfloat16 Mod (fmod=1) is one FMOD in that type; its remainder is
+    exact, so reference and C equal onnx's reference bit for bit, signed zeros, x mod 0 and
+    inf mod y (NaN), x mod inf (x) and a constant divisor included."""
+    from onnx.reference import ReferenceEvaluator
+
+    x, y = _float_operands(np.random.default_rng(11))
+    x[2, 2:6] = [np.inf, 5.0, -3.5, 7.0]
+    y[0, 3:5] = [0.0, np.inf]
+    x, y = x.astype(dtype), y.astype(dtype)
+    for const in (False, True):
+        data = _model(dtype, x.shape, y.shape, 1, y_const=y if const else None)
+        feeds = {"x": x} if const else {"x": x, "y": y}
+        graph = load_onnx(data)
+        assert [n.op for n in graph.nodes] == ["FMOD"]
+        assert graph.tensors[graph.nodes[0].outputs[0]].dtype == dtype
+        (want,) = ReferenceEvaluator(data).run(None, feeds)
+        got = interpret(graph, feeds)["z"]
+        assert got.dtype == want.dtype
+        nan = np.isnan(want.astype(np.float64))
+        np.testing.assert_array_equal(np.isnan(got.astype(np.float64)), nan)
+        assert nan.any() and (got.astype(np.float64)[2, 4] == x.astype(np.float64)[2, 4])
+        np.testing.assert_array_equal(_bits(got)[~nan], _bits(want)[~nan])
+        outcome, why = run_c(data, [list(feeds.values())], [[want]], list(feeds), ["z"],
+                             tmp_path / f"c{const}")
+        assert outcome == "pass", why
+
+
 @needs_gcc
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)  # the others: tests/lower/test_minifloat.py
 def test_c_kernel_matches_reference(dtype, tmp_path):
     graph = single_node_graph("FMOD", [Tensor("a", (2, 3, 7), dtype),
                                        Tensor("b", (1, 3, 1), dtype)],

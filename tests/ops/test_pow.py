@@ -3,7 +3,7 @@ exponent type pairing ONNX allows edgec to compute) against onnxruntime in the r
 the generated C; the integer power's wrap-around and negative exponents; the exact fast paths
 kept (x ** 2 as MUL, x ** 0.5 as SQRT); the TFLite export run in LiteRT (float32 and int32
 POW; TFLite Micro has no POW kernel); a QDQ graph keeping POW in float between DEQUANTIZE and
-QUANTIZE, and edgec's PTQ refusing it."""
+QUANTIZE, and edgec's PTQ refusing it; float64 / float16 / bfloat16 bases in their own type."""
 
 import numpy as np
 import onnxruntime as ort
@@ -22,7 +22,9 @@ from tests.refs import run_litert
 from tests.tflite_builder import TFLiteBuilder
 
 _TYPES = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32,
-          "int64": TensorProto.INT64, "uint8": TensorProto.UINT8, "int8": TensorProto.INT8}
+          "int64": TensorProto.INT64, "uint8": TensorProto.UINT8, "int8": TensorProto.INT8,
+          "float64": TensorProto.DOUBLE, "float16": TensorProto.FLOAT16,
+          "bfloat16": TensorProto.BFLOAT16}
 
 
 def _model(base: str, exponent: str, x_shape, y_shape, y_const=None) -> bytes:
@@ -99,6 +101,43 @@ def test_integer_power_wraps_and_truncates_negative_exponents(dtype, tmp_path):
     want = np.array(want, dtype)
     np.testing.assert_array_equal(int_pow(x, y), want)
     _check(_model(dtype, dtype, x.shape, y.shape), {"x": x, "y": y}, tmp_path, want=want)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16", "bfloat16"])
+def test_other_float_bases_keep_their_type(dtype, tmp_path):
+    """float64 / float16 / bfloat16 Pow is one POW in that type: the power in float64
+    rounded once to it (bit for bit in the reference; the C's ``pow`` on doubles passes the
+    node tests' tolerance), near onnx's reference (numpy's power in the type); a constant
+    exponent of another float type is converted at import."""
+    from onnx.reference import ReferenceEvaluator
+
+    from edgec.ir.floats import bits_of
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.1, 4.0, (2, 3, 4))
+    x[0, 0, :] = [-2.0, -2.0, 0.0, -0.0]
+    x[0, 1, :2] = [-2.0, 0.0]  # a non-integer exponent: NaN; a negative one: inf
+    y = rng.uniform(-2.5, 2.5, (3, 1))
+    y[:, 0] = [3.0, -0.75, 1.25]
+    x, y = x.astype(dtype), y.astype(dtype)
+    for data, feed in ((_model(dtype, dtype, x.shape, y.shape), {"x": x, "y": y}),
+                       (_model(dtype, "float32", x.shape, None, y_const=[[1.5], [-0.5], [3.0]]),
+                        {"x": x})):
+        graph = load_onnx(data)
+        assert [n.op for n in graph.nodes] == ["POW"]
+        got = interpret(graph, feed)["z"]
+        exponent = feed.get("y", np.float32([[1.5], [-0.5], [3.0]]).astype(dtype))
+        with np.errstate(all="ignore"):
+            want = np.power(x.astype(np.float64), exponent.astype(np.float64)).astype(dtype)
+        assert got.dtype == want.dtype and np.isnan(got.astype(np.float64)).any()
+        wide, ok = (bits_of(got), bits_of(want)) if dtype != "float64" else (got, want)
+        keep = ~np.isnan(want.astype(np.float64))
+        np.testing.assert_array_equal(wide[keep], ok[keep])
+        (onnx_ref,) = ReferenceEvaluator(data).run(None, feed)
+        assert not matches(got, np.asarray(onnx_ref).astype(dtype))
+        outcome, why = run_c(data, [list(feed.values())], [[want]], list(feed), ["z"],
+                             tmp_path / f"c{len(feed)}")
+        assert outcome == "pass", why
 
 
 def test_other_integer_bases_are_refused():

@@ -11,7 +11,9 @@ integers") and bool; ONNX's Cast / CastLike, TFLite's CAST.
   minifloats the same, from their values;
 - anything -> float64 or a minifloat: ``floats.to_float`` (ONNX's Cast: round to nearest
   even once from the exact value; attribute ``saturate``, default true, clamps float8 values
-  beyond the format's range instead of giving Inf or NaN; ONNX ignores it for the others);
+  beyond the format's range instead of giving Inf or NaN; ONNX ignores it for the others;
+  float8 E8M0 rounds as attribute ``round_mode`` says, "up" (the default), "down" or
+  "nearest": ``floats.to_e8m0``);
 - anything -> bool: ``x != 0`` (NaN is true, as C's and TFLite's conversion); bool -> any
   type: 0 or 1 (the TensorFlow converter writes ``tf.cast(x < y, tf.float32)`` this way).
 
@@ -33,7 +35,7 @@ from edgec.ir.floats import OTHER_FLOATS, is_float, to_float
 from edgec.ir.graph import NARROW_INT_DTYPES, PLAIN_INT_KEYS, storage_dtype
 from edgec.ir.registry import Ptq, define_op, kernel
 
-define_op("CAST", attrs={"saturate": True}, infer_shapes=lambda node, ins: [ins[0].shape],
+define_op("CAST", attrs={"saturate": True, "round_mode": "up"}, infer_shapes=lambda node, ins: [ins[0].shape],
           doc="the values of x in the output's type (floats <-> plain integers <-> bool)",
           dtypes=("float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS, *NARROW_INT_DTYPES),
           casts=True, ptq=Ptq.FLOAT,
@@ -47,14 +49,15 @@ def float_to_int_bounds(dtype: str) -> tuple[float, float]:
     return float(info.min), float(info.max) + 1.0
 
 
-def cast_values(x: np.ndarray, dtype: str, saturate: bool = True) -> np.ndarray:
+def cast_values(x: np.ndarray, dtype: str, saturate: bool = True,
+                round_mode: str = "up") -> np.ndarray:
     """``x`` as ``dtype`` under CAST's rules (the reference for every pair of types)."""
     if dtype == "bool":
         return x != 0
     if dtype in NARROW_INT_DTYPES:
         return wrap_narrow(cast_values(x, "int32") if is_float(x.dtype) else x, dtype)
     if dtype in OTHER_FLOATS:
-        return to_float(x, dtype, saturate)
+        return to_float(x, dtype, saturate, round_mode)
     if not is_float(x.dtype) or dtype == "float32":
         return x.astype(dtype)
     info = np.iinfo(dtype)
@@ -79,4 +82,5 @@ def wrap_narrow(x: np.ndarray, dtype: str) -> np.ndarray:
 @kernel("CAST", "float32", *PLAIN_INT_KEYS, "bool", *OTHER_FLOATS, *NARROW_INT_DTYPES)
 def cast_any(call):
     return [cast_values(call.inputs[0], call.out_tensors[0].dtype,
-                        bool(call.attrs.get("saturate", True)))]
+                        bool(call.attrs.get("saturate", True)),
+                        call.attrs.get("round_mode", "up"))]

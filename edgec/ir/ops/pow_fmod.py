@@ -21,6 +21,11 @@ truncated toward zero, with the dividend's sign; ``fmod(x, 0)`` and ``fmod(inf, 
 ``fmod(x, inf)`` is x. The remainder is exact, so reference (numpy's ``fmod`` in the tensor's
 type) and C agree bit for bit. TFLite has no such builtin (its FLOOR_MOD takes the divisor's
 sign). ``FLOAT_DTYPES`` lists the float types both ops compute on.
+
+Both also compute on ``OTHER_FLOAT_DTYPES`` (``edgec.ir.floats``): float64 (``pow`` / ``fmod``
+on doubles) and float16 / bfloat16: FMOD in float32 rounded back (exact: the remainder of two
+values of a format is a value of it), POW in float64 rounded once to the format (the C:
+``pow`` on the decoded doubles, then the encoder).
 """
 
 from __future__ import annotations
@@ -31,24 +36,27 @@ from edgec.ir.ops.elementwise import _shape
 from edgec.ir.registry import Ptq, define_op, kernel
 
 FLOAT_DTYPES = ("float32",)  # float types with a kernel and a lowering rule (libm's f forms)
+OTHER_FLOAT_DTYPES = ("float64", "float16", "bfloat16")  # their other floats (edgec.ir.floats)
 INT_POW_DTYPES = ("int32", "int64")  # ONNX's integer Pow bases
 
 define_op("POW", infer_shapes=_shape,
           doc="elementwise a ** b with numpy broadcasting (float: powf; int32/int64: exact, "
               "wrapping; a negative exponent truncates 1 / a ** -b)",
-          elementwise=True, min_inputs=2, dtypes=(*FLOAT_DTYPES, *INT_POW_DTYPES),
+          elementwise=True, min_inputs=2,
+          dtypes=(*FLOAT_DTYPES, *OTHER_FLOAT_DTYPES, *INT_POW_DTYPES),
           ptq=Ptq.FLOAT, tflite_dtypes=("float32", "int32"))
 
 define_op("FMOD", infer_shapes=_shape,
           doc="elementwise C fmod(a, b) with numpy broadcasting (the truncated remainder, "
               "sign of a)",
-          elementwise=True, min_inputs=2, dtypes=FLOAT_DTYPES, ptq=Ptq.FLOAT,
+          elementwise=True, min_inputs=2, dtypes=(*FLOAT_DTYPES, *OTHER_FLOAT_DTYPES),
+          ptq=Ptq.FLOAT,
           exempt={"export": "TFLite has no truncated float remainder (FLOOR_MOD takes the "
                             "divisor's sign)",
                   "frontend": "no TFLite builtin: it comes from ONNX's Mod with fmod=1"})
 
 
-@kernel("POW", *FLOAT_DTYPES)
+@kernel("POW", *FLOAT_DTYPES, *OTHER_FLOAT_DTYPES)
 def pow_float(call):
     dtype = call.out_tensors[0].dtype
     a, b = (np.asarray(x, np.float64) for x in call.inputs)
@@ -83,9 +91,10 @@ def pow_int(call):
     return [int_pow(a, b)]
 
 
-@kernel("FMOD", *FLOAT_DTYPES)
+@kernel("FMOD", *FLOAT_DTYPES, *OTHER_FLOAT_DTYPES)
 def fmod_float(call):
     dtype = call.out_tensors[0].dtype
-    a, b = (np.asarray(x).astype(dtype) for x in call.inputs)
+    wide = "float64" if dtype == "float64" else "float32"  # float16 / bfloat16: in float32
+    a, b = (np.asarray(x).astype(dtype).astype(wide) for x in call.inputs)
     with np.errstate(invalid="ignore"):  # fmod(x, 0) and fmod(inf, y) are NaN, as in C
-        return [np.fmod(a, b)]
+        return [np.fmod(a, b).astype(dtype)]

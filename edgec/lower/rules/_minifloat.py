@@ -6,7 +6,7 @@ their ``KernelPlan.key``, so editing the template invalidates cached kernels."""
 
 from __future__ import annotations
 
-from edgec.ir.floats import MINIFLOATS
+from edgec.ir.floats import E8M0, E8M0_ROUND_MODES, MINIFLOATS
 from edgec.lower import templates
 
 TEMPLATE = "minifloat.h.j2"
@@ -36,11 +36,17 @@ def to_double(value, dtype: str):
                                  *(tirx.const(n, "int32") for n in _numbers(dtype)))
 
 
-def from_double(value, dtype: str, saturate: bool = False):
+def from_double(value, dtype: str, saturate: bool = False, round_mode: str = "up"):
     """The bit pattern (``tir_dtype(dtype)``) of float64 ``value`` rounded into minifloat
-    ``dtype`` (``edgec_mf_encode``'s rules)."""
+    ``dtype`` (``edgec_mf_encode``'s rules; float8 E8M0: ``edgec_e8m0_encode`` with ONNX's
+    ``round_mode``)."""
     from tvm import tirx
 
+    if MINIFLOATS[dtype].flavour == E8M0:
+        bits = tirx.call_pure_extern("uint32", "edgec_e8m0_encode", value,
+                                     tirx.const(E8M0_ROUND_MODES[round_mode], "int32"),
+                                     tirx.const(int(bool(saturate)), "int32"))
+        return bits.astype(tir_dtype(dtype))
     bits = tirx.call_pure_extern("uint32", "edgec_mf_encode", value,
                                  *(tirx.const(n, "int32") for n in _numbers(dtype)),
                                  tirx.const(int(bool(saturate)), "int32"))

@@ -10,9 +10,9 @@ branch of a select it evaluates.
 A cast from or to float64 or a minifloat (``edgec.ir.floats``) goes through a double, which
 holds every float32 and minifloat value exactly: the source as a double (C's conversion, or
 ``edgec_mf_decode``), then the destination from it: ``edgec_mf_encode`` (one rounding, the
-node's ``saturate`` for float8), C's conversion to float32 (round to nearest; IEEE 754 / C99
-Annex F gives Inf beyond float32's range) or to double, or the clamped integer conversion
-above carried out in double.
+node's ``saturate`` for float8; ``edgec_e8m0_encode`` and its ``round_mode`` for E8M0), C's
+conversion to float32 (round to nearest; IEEE 754 / C99 Annex F gives Inf beyond float32's
+range) or to double, or the clamped integer conversion above carried out in double.
 
 int4/uint4/int2/uint2 live in int8_t/uint8_t (one value each): they are read as their storage
 type, and written by converting to int32 as above and wrapping to the low ``bits`` bits,
@@ -51,6 +51,7 @@ def cast(ctx) -> KernelPlan:
     wide = src in OTHER_FLOATS or dst in OTHER_FLOATS
     saturate = bool(ctx.node.attrs.get("saturate", True)) and dst in MINIFLOATS \
         and MINIFLOATS[dst].saturable
+    round_mode = ctx.node.attrs.get("round_mode", "up") if dst == "float8_e8m0fnu" else "up"
 
     def build() -> Built:
         from tvm import te, tirx
@@ -70,7 +71,7 @@ def cast(ctx) -> KernelPlan:
                 return _to_int(x[i], "float32", dst)
             value = _minifloat.to_double(x[i], src)
             if dst in MINIFLOATS:
-                return _minifloat.from_double(value, dst, saturate)
+                return _minifloat.from_double(value, dst, saturate, round_mode)
             if dst in ("float32", "float64"):
                 return value.astype(dst)
             return _to_int(value, "float64", dst)
@@ -87,4 +88,5 @@ def cast(ctx) -> KernelPlan:
         return Built([x, y], lambda sch: None)
 
     return KernelPlan([Param("x", ctx.node.inputs[0]), Param("y", ctx.node.outputs[0])],
-                      build=build, key=(_minifloat.key(), saturate) if wide else ())
+                      build=build,
+                      key=(_minifloat.key(), saturate, round_mode) if wide else ())
