@@ -324,6 +324,9 @@ def _pack(op, ctx):
         raise EdgecError(f"{ctx.where(op)}: axis {axis} for a rank-{len(out.shape)} output",
                          "check the model file is not corrupt")
     axis %= len(out.shape)
+    if not op.inputs or any(index < 0 for index in op.inputs):
+        raise EdgecError(f"{ctx.where(op)}: PACK needs every input tensor",
+                         "check the model file is not corrupt")
     name = f"{op.builtin.lower()}_{op.index}"
     nodes, parts = [], []
     for k, index in enumerate(op.inputs):

@@ -309,3 +309,13 @@ def test_onnx_conv_group_that_is_not_positive(tmp_path, group):
     path = tmp_path / "m.onnx"
     onnx.save(model, path)
     _user_error(load_model, path, match=f"group={group}")
+
+
+def test_pack_with_a_missing_input_is_refused():
+    """Fuzz seed 7 case 7966 (an op_code mutation made an FC with no bias a PACK): an
+    optional-input slot (-1) reached PACK, which needs every input."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4), "float32")
+    y = b.tensor("y", (2, 1, 4), "float32")
+    b.op("PACK", [x, None], [y], values_count=2, axis=0)
+    _user_error(load_tflite, b.build(inputs=[x], outputs=[y]), match="PACK needs every input")
