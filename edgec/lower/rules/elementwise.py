@@ -233,12 +233,14 @@ def div_float(ctx) -> KernelPlan:
 
 
 
-def _select_plan(ctx, dtype: str, pick) -> KernelPlan:
+def _select_plan(ctx, dtype: str, pick, widen=None) -> KernelPlan:
     """``y = pick(a, b)`` under broadcasting, no rescaling: MAXIMUM / MINIMUM (int8 codes
-    share one quantization, which the reference checks)."""
+    share one quantization, which the reference checks), and any binary op on float64 or a
+    minifloat. A minifloat's bit patterns go through ``widen(pick, dtype)``: decoded, picked,
+    encoded (default ``_minifloat.in_float32``: float16 / bfloat16 in float32, rounded back)."""
     shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
-    if dtype in MINIFLOATS:  # float16 / bfloat16: in float32, rounded back (exact)
-        pick = _minifloat.in_float32(pick, dtype)
+    if dtype in MINIFLOATS:
+        pick = (widen or _minifloat.in_float32)(pick, dtype)
 
     def build() -> Built:
         from tvm import te

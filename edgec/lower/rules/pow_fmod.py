@@ -12,12 +12,11 @@ cannot express as one expression; it is the reference's ``int_pow`` step for ste
 
 from __future__ import annotations
 
-from edgec.ir.floats import MINIFLOATS
 from edgec.ir.ops.pow_fmod import FLOAT_DTYPES, OTHER_FLOAT_DTYPES, INT_POW_DTYPES
 from edgec.lower.registry import Built, KernelPlan, lowering_rule
 from edgec.lower.rules import _minifloat
 from edgec.lower.rules._te import placeholder
-from edgec.lower.rules.elementwise import _broadcast, _float_plan, _plan, _schedule
+from edgec.lower.rules.elementwise import _broadcast, _float_plan, _plan, _schedule, _select_plan
 
 
 def _libm(name: str):
@@ -64,23 +63,8 @@ def _in_double(fn, dtype: str):
 def _other_float_plan(ctx, combine, wide: str) -> KernelPlan:
     """``y = combine(a, b)`` (TIR float values) under broadcasting on float64 (doubles) or a
     minifloat (its bit patterns, ``combine`` in ``wide`` between decode and encode)."""
-    dtype = ctx.outs[0].dtype
-    shape, rank = ctx.outs[0].shape, len(ctx.outs[0].shape)
-    if dtype in MINIFLOATS:
-        combine = (_minifloat.in_float32 if wide == "float32" else _in_double)(combine, dtype)
-
-    def build() -> Built:
-        from tvm import te
-
-        a = placeholder(ctx.ins[0].shape, _minifloat.tir_dtype(dtype), "a")
-        b = placeholder(ctx.ins[1].shape, _minifloat.tir_dtype(dtype), "b")
-        ra, rb = _broadcast(a, rank), _broadcast(b, rank)
-        y = te.compute(shape, lambda *i: combine(ra(*i), rb(*i)), name="y")
-        return Built([a, b, y], _schedule([], rank))
-
-    plan = _plan(ctx, build)
-    plan.key = (_minifloat.key(),) if dtype in MINIFLOATS else ()
-    return plan
+    return _select_plan(ctx, ctx.outs[0].dtype, combine,
+                        _minifloat.in_float32 if wide == "float32" else _in_double)
 
 
 @lowering_rule("POW", *INT_POW_DTYPES)
